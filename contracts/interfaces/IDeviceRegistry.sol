@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {DeviceId} from "../libraries/DeviceIds.sol";
+
+/// @title IDeviceRegistry
+/// @notice Identity, labels, trust and provenance of IoT devices and gateways.
+/// @dev Implements seed 001 (labels lightweight / full / coordination, joins through coordination
+/// nodes, serving-node assignment and reassignment, misbehaviour reports lowering trust, fake IDs
+/// refused), seed 002 (one ID namespace, keys on chain for peer authentication, every lifecycle
+/// change logged with its time) and seed 003 §III (UUID = edge-layer address + local id, class,
+/// permissions and description of each object).
+///
+/// Storage keeps what the rules check; the profile (pairing identity, P-256 key, class path,
+/// metadata URI and hash) lives in the provenance log, committed by `profileHash`, which the
+/// device signs when it registers.
+interface IDeviceRegistry {
+    // ------------------------------------------------------------------ types
+
+    /// @notice What an entity is.
+    enum Kind {
+        Device, // a sensor, meter, vehicle, camera...
+        BaseStation, // an NB-IoT base station (seed 000)
+        FogNode, // a Secuchain fog node (seed 004)
+        EdgeNode // an edge layer's central node (seed 003)
+    }
+
+    /// @notice Seed 001's blockchain labels, chosen by connection lifetime and hardware.
+    enum Label {
+        Lightweight, // short-lived or constrained: served by a full node
+        Full, // always connected, keeps the chain, serves lightweight nodes
+        Coordination // long-lived, appointed: admits nodes and assigns serving full nodes
+    }
+
+    /// @notice Lifecycle status.
+    enum Status {
+        None, // never registered
+        Pending, // registered, waiting for admission
+        Active, // admitted
+        Suspended, // trust fell under the suspension threshold: needs fresh approvals
+        Blocked, // trust fell under the blocking threshold: needs a re-key and fresh approvals
+        Revoked // retired by its owner; its UUID and key are never reused by it again
+    }
+
+    /// @notice Registration parameters, signed by the device key (EIP-712 `Registration`).
+    /// @param layer keccak256 of the edge layer's address.
+    /// @param localId The device's identifier inside its edge layer.
+    /// @param key The device key (a secp256k1 account) that signs this request.
+    /// @param kind A `Kind` as uint8 (checked).
+    /// @param label A `Label` as uint8 (checked).
+    /// @param permissions The permissions bitmap (seed 003: what the object may do).
+    /// @param profileHash keccak256 of the ABI-encoded profile (see the SDK's `profileHash`).
+    /// @param deadline Last timestamp at which the signature is accepted.
+    struct Registration {
+        bytes32 layer;
+        bytes32 localId;
+        address key;
+        uint8 kind;
+        uint8 label;
+        uint32 permissions;
+        bytes32 profileHash;
+        uint64 deadline;
+    }
+
+    /// @notice A compact (EIP-2098) secp256k1 signature.
+    struct Signature {
+        bytes32 r;
+        bytes32 vs;
+    }
+
+    /// @notice The registry's rules, set by the admin.
+    /// @param fullNodeApprovals k: distinct coordination approvals needed to admit a full node,
+    /// to reinstate a suspended node and to accept a re-key.
+    /// @param reportPenalty Trust lost per accepted misbehaviour report.
+    /// @param suspendBelow A device whose trust falls below this is suspended.
+    /// @param blockBelow A device whose trust falls below this is blocked.
+    /// @param epochLength Seconds per reporting epoch (one report per reporter, device and epoch).
+    /// @param heartbeatTimeout Seconds a full node stays live after a heartbeat.
+    struct Config {
+        uint8 fullNodeApprovals;
+        uint16 reportPenalty;
+        uint16 suspendBelow;
+        uint16 blockBelow;
+        uint32 epochLength;
+        uint32 heartbeatTimeout;
+    }
+
+    /// @notice Everything the registry stores about one entity.
+    struct DeviceView {
+        address key;
+        address owner;
+        Kind kind;
+        Label label;
+        Status status;
+        uint16 trust;
+        uint32 permissions;
+        uint16 nonce;
+        DeviceId servingNode;
+        uint64 liveUntil;
+        uint64 registeredAt;
+        uint32 round;
+        uint8 approvals;
+        address pendingKey;
+    }
+
+    // ----------------------------------------------------------------- errors
+
+    /// @notice The UUID is already registered (fake or duplicate ID).
+    error RegistryDeviceExists(DeviceId id);
+    /// @notice The key already belongs to a registered device.
+    error RegistryKeyInUse(address key);
+    /// @notice The zero address cannot be a device key or an owner.
+    error RegistryZeroAddress();
+    /// @notice The signed request's deadline has passed.
+    error RegistryExpiredSignature(uint64 deadline, uint256 timestamp);
+    /// @notice The signature does not come from `expected`.
+    error RegistryInvalidSignature(address expected, address recovered);
+    /// @notice `kind` is not a `Kind`.
+    error RegistryUnknownKind(uint8 kind);
+    /// @notice `label` is not a `Label`.
+    error RegistryUnknownLabel(uint8 label);
+    /// @notice No device has this identifier.
+    error RegistryUnknownDevice(DeviceId id);
+    /// @notice `account` is not the owner of `id`.
+    error RegistryUnauthorizedOwner(DeviceId id, address account);
+    /// @notice `account` is not the device key of `id`.
+    error RegistryUnauthorizedKey(DeviceId id, address account);
+    /// @notice The device's status does not allow this action.
+    error RegistryInvalidStatus(DeviceId id, Status status);
+    /// @notice The device's label does not allow this action.
+    error RegistryInvalidLabel(DeviceId id, Label label);
+    /// @notice `id` is not an active coordination node.
+    error RegistryNotCoordinator(DeviceId id);
+    /// @notice The coordination node already approved `id` in this approval round.
+    error RegistryAlreadyApproved(DeviceId id, DeviceId coordinator, uint32 round);
+    /// @notice The device waits for no approval in its current state.
+    error RegistryApprovalNotExpected(DeviceId id, Status status);
+    /// @notice A lightweight device needs a serving full node; other labels take none.
+    error RegistryServingNodeMismatch(DeviceId id, DeviceId servingNode);
+    /// @notice `fullNode` is not an active full node within its heartbeat deadline.
+    error RegistryFullNodeNotLive(DeviceId fullNode);
+    /// @notice `fullNode` is live: its devices are not reassigned.
+    error RegistryFullNodeLive(DeviceId fullNode);
+    /// @notice The reporter already reported the device in this epoch.
+    error RegistryAlreadyReported(DeviceId id, DeviceId reporter, uint64 epoch);
+    /// @notice A device cannot report or approve itself.
+    error RegistrySelfAction(DeviceId id);
+    /// @notice The arrays of a batch differ in length, or the batch is empty.
+    error RegistryInvalidBatch(uint256 requests, uint256 signatures);
+    /// @notice A configuration value is out of range; `field` names it.
+    error RegistryInvalidConfig(string field);
+
+    // ----------------------------------------------------------------- events
+    // Together these are the provenance log: replaying them rebuilds every record.
+
+    /// @notice A device or gateway was registered (status Pending).
+    event DeviceRegistered(
+        DeviceId indexed id,
+        address indexed owner,
+        address indexed key,
+        bytes32 layer,
+        bytes32 localId,
+        Kind kind,
+        Label label,
+        uint32 permissions,
+        bytes32 profileHash
+    );
+    /// @notice A coordination node approved `id` in approval round `round`.
+    event DeviceApproved(
+        DeviceId indexed id,
+        DeviceId indexed coordinator,
+        uint32 round,
+        uint8 approvals,
+        uint8 required
+    );
+    /// @notice The device's status changed.
+    event DeviceStatusChanged(DeviceId indexed id, Status previous, Status current);
+    /// @notice The device is now served by `fullNode` (zero: no longer served).
+    event ServingNodeAssigned(DeviceId indexed id, DeviceId indexed fullNode, DeviceId previous);
+    /// @notice A full node proved liveness until `liveUntil`.
+    event FullNodeHeartbeat(DeviceId indexed fullNode, uint64 liveUntil);
+    /// @notice A coordination node reported a full node offline.
+    event FullNodeReportedOffline(DeviceId indexed fullNode, DeviceId indexed coordinator);
+    /// @notice A misbehaviour report was accepted and trust lowered to `trust`.
+    event MisbehaviourReported(
+        DeviceId indexed id,
+        DeviceId indexed reporter,
+        bytes32 evidenceHash,
+        uint64 epoch,
+        uint16 trust
+    );
+    /// @notice A suspended or blocked device came back with trust `trust`.
+    event TrustRestored(DeviceId indexed id, uint16 trust);
+    /// @notice The owner asked to replace the device key; approvals of round `round` decide.
+    event RekeyRequested(DeviceId indexed id, address indexed newKey, uint32 round);
+    /// @notice The device key was replaced.
+    event DeviceRekeyed(DeviceId indexed id, address indexed previousKey, address indexed newKey);
+    /// @notice The device changed owner.
+    event DeviceTransferred(DeviceId indexed id, address indexed previousOwner, address indexed newOwner);
+    /// @notice The permissions bitmap changed.
+    event PermissionsChanged(DeviceId indexed id, uint32 permissions);
+    /// @notice The profile commitment changed (the new profile is published off chain or in calldata).
+    event ProfileUpdated(DeviceId indexed id, bytes32 profileHash);
+    /// @notice The admin appointed a coordination node.
+    event CoordinatorAppointed(DeviceId indexed id);
+    /// @notice The admin dismissed a coordination node.
+    event CoordinatorDismissed(DeviceId indexed id);
+    /// @notice The rules changed.
+    event ConfigChanged(Config config);
+
+    // ---------------------------------------------------------- registration
+
+    /// @notice Registers one device or gateway, owned by the caller, in status Pending.
+    /// @dev The device key must sign `req` (EIP-712 `Registration` with owner = caller). A UUID
+    /// registers once (Revoked is final), so the UUID itself is the signature's nonce and the
+    /// deadline bounds its life. Refuses a registered UUID and a key already in use.
+    /// @return id The new device's identifier.
+    function register(Registration calldata req, Signature calldata sig) external returns (DeviceId id);
+
+    /// @notice Registers many devices owned by the caller (operators, manufacturers).
+    /// @dev Each request is checked as in `register`; one bad request reverts the batch.
+    function registerBatch(
+        Registration[] calldata reqs,
+        Signature[] calldata sigs
+    ) external returns (DeviceId[] memory ids);
+
+    // -------------------------------------------------- admission (seed 001)
+
+    /// @notice A coordination node approves `id` in its current approval round.
+    /// @dev Needed: 1 approval to admit a pending lightweight device, `fullNodeApprovals` (k) to
+    /// admit a full node, reinstate a suspended node or accept a re-key. A lightweight device is
+    /// (re)admitted with `servingNode`, a live full node; other labels pass the zero id. When the
+    /// approvals reach the requirement the device becomes Active.
+    /// @param coordinator The caller's own coordination-node id (the caller must be its key).
+    function approve(DeviceId coordinator, DeviceId id, DeviceId servingNode) external;
+
+    /// @notice The admin appoints a registered node as a coordination node (Active).
+    function appointCoordinator(DeviceId id) external;
+
+    /// @notice The admin dismisses a coordination node (Suspended; re-appointment needed).
+    function dismissCoordinator(DeviceId id) external;
+
+    // ------------------------------------------------- liveness (seed 001)
+
+    /// @notice A full node proves it is online; it stays live for `heartbeatTimeout` seconds.
+    function heartbeat(DeviceId fullNode) external;
+
+    /// @notice A coordination node reports a full node offline at once.
+    function reportOffline(DeviceId coordinator, DeviceId fullNode) external;
+
+    /// @notice Moves at most `maxCount` lightweight devices from a full node that is not live to
+    /// the live full node `to`. Bounded: call again until it returns 0.
+    /// @return remaining Devices still assigned to `from`.
+    function reassign(
+        DeviceId coordinator,
+        DeviceId from,
+        DeviceId to,
+        uint256 maxCount
+    ) external returns (uint256 remaining);
+
+    // --------------------------------------------- misbehaviour (seed 001)
+
+    /// @notice An active node reports `id` for misbehaviour, once per device and epoch.
+    /// @dev Trust falls by `reportPenalty`; under `suspendBelow` an active device is suspended,
+    /// under `blockBelow` it is blocked.
+    function report(DeviceId reporter, DeviceId id, bytes32 evidenceHash) external;
+
+    // ------------------------------------------------------ owner actions
+
+    /// @notice The owner asks to replace the device key (e.g. a compromised device).
+    /// @dev `newKey` signs EIP-712 `Rekey` (its control is proven). Starts a new approval round;
+    /// the key changes when k coordination nodes approve. The only way out of Blocked.
+    function requestRekey(DeviceId id, address newKey, uint64 deadline, Signature calldata sig) external;
+
+    /// @notice The owner retires the device for good; its key is released.
+    function revoke(DeviceId id) external;
+
+    /// @notice The owner hands the device to `newOwner`.
+    function transferDevice(DeviceId id, address newOwner) external;
+
+    /// @notice The owner sets the permissions bitmap.
+    function setPermissions(DeviceId id, uint32 permissions) external;
+
+    /// @notice The owner commits to a new profile.
+    function updateProfile(DeviceId id, bytes32 profileHash) external;
+
+    // ---------------------------------------------------------------- admin
+
+    /// @notice The admin changes the rules.
+    function setConfig(Config calldata config) external;
+
+    // ---------------------------------------------------------------- views
+
+    /// @notice The record of `id` (all zero when unknown).
+    function getDevice(DeviceId id) external view returns (DeviceView memory);
+
+    /// @notice The device key of `id`.
+    function keyOf(DeviceId id) external view returns (address);
+
+    /// @notice The owner of `id`.
+    function ownerOf(DeviceId id) external view returns (address);
+
+    /// @notice The status of `id`.
+    function statusOf(DeviceId id) external view returns (Status);
+
+    /// @notice True when `fullNode` is an active full node within its heartbeat deadline.
+    function isLive(DeviceId fullNode) external view returns (bool);
+
+    /// @notice How many lightweight devices `fullNode` serves (or still holds for reassignment).
+    function servedCount(DeviceId fullNode) external view returns (uint256);
+
+    /// @notice A page of the devices `fullNode` serves.
+    function servedDevices(
+        DeviceId fullNode,
+        uint256 offset,
+        uint256 limit
+    ) external view returns (DeviceId[] memory page);
+
+    /// @notice True when `reporter` reported `id` in `epoch`.
+    function hasReported(DeviceId id, DeviceId reporter, uint64 epoch) external view returns (bool);
+
+    /// @notice The current reporting epoch.
+    function currentEpoch() external view returns (uint64);
+
+    /// @notice The rules in force.
+    function config() external view returns (Config memory);
+
+    /// @notice The EIP-712 digest a device key signs to register with `owner`.
+    function registrationDigest(Registration calldata req, address owner) external view returns (bytes32);
+
+    /// @notice The EIP-712 digest a new key signs for a re-key of `id`.
+    function rekeyDigest(DeviceId id, address newKey, uint64 deadline) external view returns (bytes32);
+
+    /// @notice The identifier of the UUID (`layer`, `localId`).
+    function deviceId(bytes32 layer, bytes32 localId) external pure returns (DeviceId);
+}

@@ -1,0 +1,560 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
+
+import {IDeviceRegistry} from "../interfaces/IDeviceRegistry.sol";
+import {DeviceId, DeviceIds} from "../libraries/DeviceIds.sol";
+
+/// @title DeviceRegistry
+/// @notice Devices, gateways, base stations and fog nodes with their keys, labels, trust and
+/// status; joins through coordination nodes, serving-node assignment, heartbeats, bounded
+/// reassignment and misbehaviour reports. Every change is an event: the provenance log.
+/// @dev Seeds 001, 002 and 003 §III; see `IDeviceRegistry`. A registration writes exactly two
+/// storage slots (the record and the key binding) so that it costs about an ERC-721 mint plus
+/// the signature check; everything else a record holds is written when it first matters.
+contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
+    using DeviceIds for DeviceId;
+    using EnumerableSet for EnumerableSet.Bytes32Set;
+
+    /// @notice Trust of a fresh device; reports lower it.
+    uint16 public constant MAX_TRUST = 1000;
+
+    bytes32 private constant REGISTRATION_TYPEHASH =
+        keccak256(
+            "Registration(bytes32 layer,bytes32 localId,address key,address owner,uint8 kind,uint8 label,uint32 permissions,bytes32 profileHash,uint64 deadline)"
+        );
+    bytes32 private constant REKEY_TYPEHASH =
+        keccak256("Rekey(bytes32 id,address newKey,uint16 nonce,uint64 deadline)");
+
+    /// @dev One slot, written at registration.
+    struct Record {
+        address key;
+        Kind kind;
+        Label label;
+        Status status;
+        uint16 trust;
+        uint32 permissions;
+        uint16 nonce; // re-key nonce
+    }
+
+    /// @dev One slot per key ever bound. A key, once bound, is never bound again: a retired or
+    /// compromised key cannot come back as a fresh (fake) identity. The current key's binding
+    /// holds the device's owner.
+    struct KeyBinding {
+        address owner;
+        uint64 boundAt;
+    }
+
+    /// @dev The approval round in progress: approvals of older rounds never count again.
+    struct Round {
+        uint32 number;
+        uint8 approvals;
+        address pendingKey;
+    }
+
+    mapping(DeviceId id => Record) private _records;
+    mapping(address key => KeyBinding) private _bindings;
+    mapping(DeviceId id => Round) private _rounds;
+    mapping(DeviceId id => mapping(DeviceId coordinator => uint32 roundPlusOne)) private _approvedIn;
+    mapping(DeviceId id => DeviceId) private _servingNode;
+    mapping(DeviceId fullNode => uint64) private _liveUntil;
+    mapping(DeviceId fullNode => EnumerableSet.Bytes32Set) private _served;
+    mapping(DeviceId id => mapping(DeviceId reporter => uint64 epochPlusOne)) private _reportedIn;
+    Config private _config;
+
+    /// @param admin Appoints coordination nodes and sets the rules.
+    /// @param initialConfig The rules in force from the start.
+    constructor(address admin, Config memory initialConfig) EIP712("Strata DeviceRegistry", "1") Ownable(admin) {
+        _setConfig(initialConfig);
+    }
+
+    // ----------------------------------------------------------- registration
+
+    /// @inheritdoc IDeviceRegistry
+    function register(Registration calldata req, Signature calldata sig) external returns (DeviceId id) {
+        id = _register(req, sig, msg.sender);
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function registerBatch(
+        Registration[] calldata reqs,
+        Signature[] calldata sigs
+    ) external returns (DeviceId[] memory ids) {
+        uint256 n = reqs.length;
+        if (n == 0 || n != sigs.length) revert RegistryInvalidBatch(n, sigs.length);
+        ids = new DeviceId[](n);
+        for (uint256 i; i < n; ++i) {
+            ids[i] = _register(reqs[i], sigs[i], msg.sender);
+        }
+    }
+
+    // -------------------------------------------------------------- admission
+
+    /// @inheritdoc IDeviceRegistry
+    function approve(DeviceId coordinator, DeviceId id, DeviceId servingNode) external {
+        _requireCoordinator(coordinator);
+        if (coordinator == id) revert RegistrySelfAction(id);
+        Record storage rec = _existing(id);
+        Status status = rec.status;
+        Round storage round = _rounds[id];
+        uint8 required = _requiredApprovals(id, rec, round);
+
+        bool assigns = rec.label == Label.Lightweight && status != Status.Active;
+        if (assigns == servingNode.isNone()) revert RegistryServingNodeMismatch(id, servingNode);
+        if (assigns && !_isLive(servingNode)) revert RegistryFullNodeNotLive(servingNode);
+
+        uint32 number = round.number;
+        if (_approvedIn[id][coordinator] == number + 1) revert RegistryAlreadyApproved(id, coordinator, number);
+        _approvedIn[id][coordinator] = number + 1;
+        uint8 approvals = round.approvals + 1;
+        emit DeviceApproved(id, coordinator, number, approvals, required);
+        if (approvals < required) {
+            round.approvals = approvals;
+            return;
+        }
+
+        // Threshold met: close the round so these approvals never count again.
+        address pendingKey = round.pendingKey;
+        round.number = number + 1;
+        round.approvals = 0;
+        round.pendingKey = address(0);
+        if (pendingKey != address(0)) {
+            address previousKey = rec.key;
+            rec.key = pendingKey;
+            emit DeviceRekeyed(id, previousKey, pendingKey);
+        }
+        if (rec.label == Label.Coordination) {
+            // A coordination node's peers only replace its key; the admin decides its status.
+            if (status == Status.Blocked) _setStatus(id, rec, Status.Suspended);
+        } else if (status != Status.Active) {
+            // Seed 001: a node that misbehaved comes back with a lower trust than a fresh one.
+            uint16 floor = _config.suspendBelow;
+            if (rec.trust < floor) {
+                rec.trust = floor;
+                emit TrustRestored(id, floor);
+            }
+            _setStatus(id, rec, Status.Active);
+            if (assigns) _assign(id, servingNode, DeviceIds.NONE);
+            if (rec.label == Label.Full) _beat(id);
+        }
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function appointCoordinator(DeviceId id) external onlyOwner {
+        Record storage rec = _existing(id);
+        if (rec.label != Label.Coordination) revert RegistryInvalidLabel(id, rec.label);
+        if (rec.status != Status.Pending && rec.status != Status.Suspended) {
+            revert RegistryInvalidStatus(id, rec.status);
+        }
+        _setStatus(id, rec, Status.Active);
+        emit CoordinatorAppointed(id);
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function dismissCoordinator(DeviceId id) external onlyOwner {
+        Record storage rec = _existing(id);
+        if (rec.label != Label.Coordination) revert RegistryInvalidLabel(id, rec.label);
+        if (rec.status != Status.Active) revert RegistryInvalidStatus(id, rec.status);
+        _setStatus(id, rec, Status.Suspended);
+        emit CoordinatorDismissed(id);
+    }
+
+    // --------------------------------------------------------------- liveness
+
+    /// @inheritdoc IDeviceRegistry
+    function heartbeat(DeviceId fullNode) external {
+        Record storage rec = _requireKey(fullNode);
+        if (rec.label != Label.Full) revert RegistryInvalidLabel(fullNode, rec.label);
+        if (rec.status != Status.Active) revert RegistryInvalidStatus(fullNode, rec.status);
+        _beat(fullNode);
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function reportOffline(DeviceId coordinator, DeviceId fullNode) external {
+        _requireCoordinator(coordinator);
+        Record storage rec = _existing(fullNode);
+        if (rec.label != Label.Full) revert RegistryInvalidLabel(fullNode, rec.label);
+        if (!_isLive(fullNode)) revert RegistryFullNodeNotLive(fullNode);
+        _liveUntil[fullNode] = 0;
+        emit FullNodeReportedOffline(fullNode, coordinator);
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function reassign(
+        DeviceId coordinator,
+        DeviceId from,
+        DeviceId to,
+        uint256 maxCount
+    ) external returns (uint256 remaining) {
+        _requireCoordinator(coordinator);
+        if (_isLive(from)) revert RegistryFullNodeLive(from);
+        if (!_isLive(to)) revert RegistryFullNodeNotLive(to);
+        EnumerableSet.Bytes32Set storage served = _served[from];
+        remaining = served.length();
+        uint256 moves = maxCount < remaining ? maxCount : remaining;
+        for (uint256 i; i < moves; ++i) {
+            --remaining;
+            bytes32 device = served.at(remaining);
+            served.remove(device);
+            _assign(DeviceId.wrap(device), to, from);
+        }
+    }
+
+    // ----------------------------------------------------------- misbehaviour
+
+    /// @inheritdoc IDeviceRegistry
+    function report(DeviceId reporter, DeviceId id, bytes32 evidenceHash) external {
+        Record storage from = _requireKey(reporter);
+        if (from.status != Status.Active) revert RegistryInvalidStatus(reporter, from.status);
+        if (reporter == id) revert RegistrySelfAction(id);
+        Record storage rec = _existing(id);
+        Status status = rec.status;
+        if (status != Status.Pending && status != Status.Active && status != Status.Suspended) {
+            revert RegistryInvalidStatus(id, status);
+        }
+        uint64 epoch = _epoch();
+        if (_reportedIn[id][reporter] == epoch + 1) revert RegistryAlreadyReported(id, reporter, epoch);
+        _reportedIn[id][reporter] = epoch + 1;
+
+        Config memory cfg = _config;
+        uint16 trust = rec.trust > cfg.reportPenalty ? rec.trust - cfg.reportPenalty : 0;
+        rec.trust = trust;
+        emit MisbehaviourReported(id, reporter, evidenceHash, epoch, trust);
+        if (trust < cfg.blockBelow) {
+            _setStatus(id, rec, Status.Blocked);
+        } else if (trust < cfg.suspendBelow && status == Status.Active) {
+            _setStatus(id, rec, Status.Suspended);
+        }
+    }
+
+    // ----------------------------------------------------------- owner actions
+
+    /// @inheritdoc IDeviceRegistry
+    function requestRekey(DeviceId id, address newKey, uint64 deadline, Signature calldata sig) external {
+        Record storage rec = _requireOwner(id);
+        Status status = rec.status;
+        if (status != Status.Active && status != Status.Suspended && status != Status.Blocked) {
+            revert RegistryInvalidStatus(id, status);
+        }
+        _requireFreshKey(newKey, deadline);
+        uint16 nonce = rec.nonce;
+        _requireSigner(_hashTypedDataV4(_rekeyStructHash(id, newKey, nonce, deadline)), sig, newKey);
+        rec.nonce = nonce + 1;
+        _bindings[newKey] = KeyBinding(msg.sender, uint64(block.timestamp));
+
+        Round storage round = _rounds[id];
+        uint32 number = round.number + 1;
+        round.number = number;
+        round.approvals = 0;
+        round.pendingKey = newKey;
+        emit RekeyRequested(id, newKey, number);
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function revoke(DeviceId id) external {
+        Record storage rec = _requireOwner(id);
+        if (rec.status == Status.Revoked) revert RegistryInvalidStatus(id, Status.Revoked);
+        _setStatus(id, rec, Status.Revoked);
+        delete _rounds[id].pendingKey;
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function transferDevice(DeviceId id, address newOwner) external {
+        Record storage rec = _requireOwner(id);
+        if (newOwner == address(0)) revert RegistryZeroAddress();
+        _bindings[rec.key].owner = newOwner;
+        address pendingKey = _rounds[id].pendingKey;
+        if (pendingKey != address(0)) _bindings[pendingKey].owner = newOwner;
+        emit DeviceTransferred(id, msg.sender, newOwner);
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function setPermissions(DeviceId id, uint32 permissions) external {
+        Record storage rec = _requireOwner(id);
+        if (rec.status == Status.Revoked) revert RegistryInvalidStatus(id, Status.Revoked);
+        rec.permissions = permissions;
+        emit PermissionsChanged(id, permissions);
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function updateProfile(DeviceId id, bytes32 profileHash) external {
+        Record storage rec = _requireOwner(id);
+        if (rec.status == Status.Revoked) revert RegistryInvalidStatus(id, Status.Revoked);
+        emit ProfileUpdated(id, profileHash);
+    }
+
+    // ------------------------------------------------------------------ admin
+
+    /// @inheritdoc IDeviceRegistry
+    function setConfig(Config calldata newConfig) external onlyOwner {
+        _setConfig(newConfig);
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @inheritdoc IDeviceRegistry
+    function getDevice(DeviceId id) external view returns (DeviceView memory view_) {
+        Record storage rec = _records[id];
+        KeyBinding storage binding = _bindings[rec.key];
+        Round storage round = _rounds[id];
+        view_ = DeviceView({
+            key: rec.key,
+            owner: binding.owner,
+            kind: rec.kind,
+            label: rec.label,
+            status: rec.status,
+            trust: rec.trust,
+            permissions: rec.permissions,
+            nonce: rec.nonce,
+            servingNode: _servingNode[id],
+            liveUntil: _liveUntil[id],
+            registeredAt: binding.boundAt,
+            round: round.number,
+            approvals: round.approvals,
+            pendingKey: round.pendingKey
+        });
+        if (rec.status == Status.None) view_.owner = address(0);
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function keyOf(DeviceId id) external view returns (address) {
+        return _records[id].key;
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function ownerOf(DeviceId id) external view returns (address) {
+        address key = _records[id].key;
+        return key == address(0) ? address(0) : _bindings[key].owner;
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function statusOf(DeviceId id) external view returns (Status) {
+        return _records[id].status;
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function isLive(DeviceId fullNode) external view returns (bool) {
+        return _isLive(fullNode);
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function servedCount(DeviceId fullNode) external view returns (uint256) {
+        return _served[fullNode].length();
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function servedDevices(
+        DeviceId fullNode,
+        uint256 offset,
+        uint256 limit
+    ) external view returns (DeviceId[] memory page) {
+        EnumerableSet.Bytes32Set storage served = _served[fullNode];
+        uint256 total = served.length();
+        uint256 end = offset >= total ? offset : (total - offset < limit ? total : offset + limit);
+        page = new DeviceId[](end - offset);
+        for (uint256 i = offset; i < end; ++i) {
+            page[i - offset] = DeviceId.wrap(served.at(i));
+        }
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function hasReported(DeviceId id, DeviceId reporter, uint64 epoch) external view returns (bool) {
+        return _reportedIn[id][reporter] == epoch + 1;
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function currentEpoch() external view returns (uint64) {
+        return _epoch();
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function config() external view returns (Config memory) {
+        return _config;
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function registrationDigest(Registration calldata req, address owner) external view returns (bytes32) {
+        return _hashTypedDataV4(_registrationStructHash(req, owner));
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function rekeyDigest(DeviceId id, address newKey, uint64 deadline) external view returns (bytes32) {
+        return _hashTypedDataV4(_rekeyStructHash(id, newKey, _records[id].nonce, deadline));
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function deviceId(bytes32 layer, bytes32 localId) external pure returns (DeviceId) {
+        return DeviceIds.derive(layer, localId);
+    }
+
+    // --------------------------------------------------------------- internal
+
+    function _register(Registration calldata req, Signature calldata sig, address owner) private returns (DeviceId id) {
+        if (req.kind > uint8(type(Kind).max)) revert RegistryUnknownKind(req.kind);
+        if (req.label > uint8(type(Label).max)) revert RegistryUnknownLabel(req.label);
+        address key = req.key;
+        _requireFreshKey(key, req.deadline);
+        id = DeviceIds.derive(req.layer, req.localId);
+        Record storage rec = _records[id];
+        if (rec.status != Status.None) revert RegistryDeviceExists(id);
+        _requireSigner(_hashTypedDataV4(_registrationStructHash(req, owner)), sig, key);
+
+        rec.key = key;
+        rec.kind = Kind(req.kind);
+        rec.label = Label(req.label);
+        rec.status = Status.Pending;
+        rec.trust = MAX_TRUST;
+        rec.permissions = req.permissions;
+        _bindings[key] = KeyBinding(owner, uint64(block.timestamp));
+        emit DeviceRegistered(
+            id,
+            owner,
+            key,
+            req.layer,
+            req.localId,
+            Kind(req.kind),
+            Label(req.label),
+            req.permissions,
+            req.profileHash
+        );
+    }
+
+    /// @dev Approvals the device needs in its current state; reverts when it waits for none.
+    function _requiredApprovals(DeviceId id, Record storage rec, Round storage round) private view returns (uint8) {
+        Status status = rec.status;
+        bool rekeying = round.pendingKey != address(0);
+        if (rec.label == Label.Coordination) {
+            // Coordination nodes are the admin's to appoint; their peers only accept a re-key.
+            if (!rekeying) revert RegistryApprovalNotExpected(id, status);
+            return _config.fullNodeApprovals;
+        }
+        if (status == Status.Pending) {
+            return rec.label == Label.Lightweight ? 1 : _config.fullNodeApprovals;
+        }
+        if (status == Status.Suspended || (rekeying && (status == Status.Active || status == Status.Blocked))) {
+            return _config.fullNodeApprovals;
+        }
+        revert RegistryApprovalNotExpected(id, status);
+    }
+
+    function _setStatus(DeviceId id, Record storage rec, Status next) private {
+        Status previous = rec.status;
+        rec.status = next;
+        emit DeviceStatusChanged(id, previous, next);
+        if (previous == Status.Active && rec.label == Label.Lightweight) {
+            DeviceId serving = _servingNode[id];
+            _served[serving].remove(DeviceId.unwrap(id));
+            _servingNode[id] = DeviceIds.NONE;
+            emit ServingNodeAssigned(id, DeviceIds.NONE, serving);
+        }
+        if (next == Status.Suspended || next == Status.Blocked) {
+            Round storage round = _rounds[id];
+            round.number += 1;
+            round.approvals = 0;
+        }
+    }
+
+    function _assign(DeviceId id, DeviceId fullNode, DeviceId previous) private {
+        _served[fullNode].add(DeviceId.unwrap(id));
+        _servingNode[id] = fullNode;
+        emit ServingNodeAssigned(id, fullNode, previous);
+    }
+
+    function _beat(DeviceId fullNode) private {
+        uint64 liveUntil = uint64(block.timestamp) + _config.heartbeatTimeout;
+        _liveUntil[fullNode] = liveUntil;
+        emit FullNodeHeartbeat(fullNode, liveUntil);
+    }
+
+    function _isLive(DeviceId fullNode) private view returns (bool) {
+        Record storage rec = _records[fullNode];
+        return
+            rec.status == Status.Active &&
+            rec.label == Label.Full &&
+            block.timestamp <= _liveUntil[fullNode];
+    }
+
+    function _epoch() private view returns (uint64) {
+        return uint64(block.timestamp / _config.epochLength);
+    }
+
+    function _existing(DeviceId id) private view returns (Record storage rec) {
+        rec = _records[id];
+        if (rec.status == Status.None) revert RegistryUnknownDevice(id);
+    }
+
+    /// @dev The caller must be the device key of `id`.
+    function _requireKey(DeviceId id) private view returns (Record storage rec) {
+        rec = _existing(id);
+        if (rec.key != msg.sender) revert RegistryUnauthorizedKey(id, msg.sender);
+    }
+
+    /// @dev The caller must be the owner of `id`.
+    function _requireOwner(DeviceId id) private view returns (Record storage rec) {
+        rec = _existing(id);
+        if (_bindings[rec.key].owner != msg.sender) revert RegistryUnauthorizedOwner(id, msg.sender);
+    }
+
+    function _requireCoordinator(DeviceId coordinator) private view {
+        Record storage rec = _requireKey(coordinator);
+        if (rec.label != Label.Coordination || rec.status != Status.Active) {
+            revert RegistryNotCoordinator(coordinator);
+        }
+    }
+
+    function _requireFreshKey(address key, uint64 deadline) private view {
+        if (key == address(0)) revert RegistryZeroAddress();
+        if (block.timestamp > deadline) revert RegistryExpiredSignature(deadline, block.timestamp);
+        if (_bindings[key].owner != address(0)) revert RegistryKeyInUse(key);
+    }
+
+    function _requireSigner(bytes32 digest, Signature calldata sig, address expected) private pure {
+        (address recovered, ECDSA.RecoverError err, ) = ECDSA.tryRecover(digest, sig.r, sig.vs);
+        if (err != ECDSA.RecoverError.NoError || recovered != expected) {
+            revert RegistryInvalidSignature(expected, recovered);
+        }
+    }
+
+    function _registrationStructHash(Registration calldata req, address owner) private pure returns (bytes32) {
+        return
+            keccak256(
+                abi.encode(
+                    REGISTRATION_TYPEHASH,
+                    req.layer,
+                    req.localId,
+                    req.key,
+                    owner,
+                    req.kind,
+                    req.label,
+                    req.permissions,
+                    req.profileHash,
+                    req.deadline
+                )
+            );
+    }
+
+    function _rekeyStructHash(
+        DeviceId id,
+        address newKey,
+        uint16 nonce,
+        uint64 deadline
+    ) private pure returns (bytes32) {
+        return keccak256(abi.encode(REKEY_TYPEHASH, id, newKey, nonce, deadline));
+    }
+
+    function _setConfig(Config memory cfg) private {
+        if (cfg.fullNodeApprovals == 0) revert RegistryInvalidConfig("fullNodeApprovals");
+        if (cfg.reportPenalty == 0 || cfg.reportPenalty > MAX_TRUST) revert RegistryInvalidConfig("reportPenalty");
+        if (cfg.suspendBelow == 0 || cfg.suspendBelow > MAX_TRUST) revert RegistryInvalidConfig("suspendBelow");
+        if (cfg.blockBelow >= cfg.suspendBelow) revert RegistryInvalidConfig("blockBelow");
+        if (cfg.epochLength == 0) revert RegistryInvalidConfig("epochLength");
+        if (cfg.heartbeatTimeout == 0) revert RegistryInvalidConfig("heartbeatTimeout");
+        _config = cfg;
+        emit ConfigChanged(cfg);
+    }
+}

@@ -1,0 +1,351 @@
+/**
+ * A typed client of `DeviceRegistry` over any ethers `ContractRunner`: a signer
+ * to send transactions, a provider to read. Every write returns the parsed
+ * events of its receipt; every failure is a typed `StrataError` (custom errors
+ * decoded by name). Signatures by device keys are made with `sign*` helpers so
+ * a device, a gateway and an owner can each hold only their own key.
+ */
+import {
+  type ContractRunner,
+  type ContractTransactionResponse,
+  type Log,
+  type Provider,
+  type Signer,
+  type TypedDataDomain,
+  Signature,
+} from "ethers";
+
+import { IDeviceRegistry__factory } from "../../types/ethers-contracts/index.ts";
+import type { IDeviceRegistry } from "../../types/ethers-contracts/index.ts";
+import type { Hex } from "../core/bytes.ts";
+import {
+  type CompactSignature,
+  type PeerChallenge,
+  PEER_CHALLENGE_TYPES,
+  REGISTRATION_TYPES,
+  REKEY_TYPES,
+  type RegistrationMessage,
+  registrationValue,
+  registryDomain,
+} from "../core/eip712.ts";
+import type { Label } from "../core/labels.ts";
+import { checkPeerResponse, type FreshnessPolicy } from "../core/peer.ts";
+import {
+  type DeviceRecord,
+  type HistoryEntry,
+  type Kind,
+  type RegistryConfig,
+  sortHistory,
+  type Status,
+  ZERO_ID,
+} from "../core/registry.ts";
+import { InvalidInputError, TransportError } from "../errors.ts";
+import { guarded } from "./revert.ts";
+
+const NAME = "DeviceRegistry";
+
+/** A parsed event of a receipt. */
+export interface RegistryEvent {
+  readonly name: string;
+  readonly args: Readonly<Record<string, unknown>>;
+}
+
+/** The outcome of a transaction: its hash, gas and events. */
+export interface TxResult {
+  readonly hash: Hex;
+  readonly gasUsed: bigint;
+  readonly blockNumber: number;
+  readonly events: readonly RegistryEvent[];
+}
+
+/** Compacts a 65-byte signature to EIP-2098 (r, yParity‖s). */
+export function compactSignature(signature: string): CompactSignature {
+  const sig = Signature.from(signature);
+  return { r: sig.r as Hex, vs: sig.yParityAndS as Hex };
+}
+
+export class DeviceRegistryClient {
+  readonly address: string;
+  readonly contract: IDeviceRegistry;
+  readonly runner: ContractRunner;
+  #domain: TypedDataDomain | undefined;
+
+  constructor(address: string, runner: ContractRunner) {
+    this.address = address;
+    this.runner = runner;
+    this.contract = IDeviceRegistry__factory.connect(address, runner);
+  }
+
+  /** The same client acting through another runner (e.g. a device's own key). */
+  connect(runner: ContractRunner): DeviceRegistryClient {
+    const client = new DeviceRegistryClient(this.address, runner);
+    client.#domain = this.#domain;
+    return client;
+  }
+
+  get provider(): Provider {
+    const provider = this.runner.provider;
+    if (!provider) throw new TransportError("the runner has no provider");
+    return provider;
+  }
+
+  /** The registry's EIP-712 domain (chain id read once). */
+  async domain(): Promise<TypedDataDomain> {
+    if (this.#domain === undefined) {
+      const { chainId } = await this.provider.getNetwork();
+      this.#domain = registryDomain(chainId, this.address);
+    }
+    return this.#domain;
+  }
+
+  // ------------------------------------------------------------ signatures
+
+  /** The device key signs its registration for `owner`. */
+  async signRegistration(deviceKey: Signer, req: RegistrationMessage, owner: string): Promise<CompactSignature> {
+    const signer = await deviceKey.getAddress();
+    if (signer.toLowerCase() !== req.key.toLowerCase()) {
+      throw new InvalidInputError("the signer is not the key being registered", { signer, key: req.key });
+    }
+    const sig = await deviceKey.signTypedData(await this.domain(), REGISTRATION_TYPES, registrationValue(req, owner));
+    return compactSignature(sig);
+  }
+
+  /** A new key proves its control for a re-key of `id`. */
+  async signRekey(newKey: Signer, id: Hex, deadline: bigint): Promise<CompactSignature> {
+    const nonce = Number((await this.getDevice(id)).nonce);
+    const value = { id, newKey: await newKey.getAddress(), nonce, deadline };
+    return compactSignature(await newKey.signTypedData(await this.domain(), REKEY_TYPES, value));
+  }
+
+  /** The prover's device key answers a peer challenge. */
+  async signChallenge(deviceKey: Signer, challenge: PeerChallenge): Promise<Hex> {
+    return (await deviceKey.signTypedData(await this.domain(), PEER_CHALLENGE_TYPES, { ...challenge })) as Hex;
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  /** Registers one device owned by the runner's account. */
+  async register(req: RegistrationMessage, sig: CompactSignature): Promise<TxResult & { id: Hex }> {
+    const result = await this.#send(() => this.contract.register(req, sig));
+    return { ...result, id: this.#eventArg(result, "DeviceRegistered", "id") as Hex };
+  }
+
+  /** Registers many devices owned by the runner's account, in one transaction. */
+  async registerBatch(
+    reqs: readonly RegistrationMessage[],
+    sigs: readonly CompactSignature[],
+  ): Promise<TxResult & { ids: Hex[] }> {
+    const result = await this.#send(() => this.contract.registerBatch([...reqs], [...sigs]));
+    const ids = result.events.filter((e) => e.name === "DeviceRegistered").map((e) => e.args.id as Hex);
+    return { ...result, ids };
+  }
+
+  /** A coordination node approves `id` (a lightweight device also gets its serving full node). */
+  approve(coordinator: Hex, id: Hex, servingNode: Hex = ZERO_ID): Promise<TxResult> {
+    return this.#send(() => this.contract.approve(coordinator, id, servingNode));
+  }
+
+  appointCoordinator(id: Hex): Promise<TxResult> {
+    return this.#send(() => this.contract.appointCoordinator(id));
+  }
+
+  dismissCoordinator(id: Hex): Promise<TxResult> {
+    return this.#send(() => this.contract.dismissCoordinator(id));
+  }
+
+  heartbeat(fullNode: Hex): Promise<TxResult> {
+    return this.#send(() => this.contract.heartbeat(fullNode));
+  }
+
+  reportOffline(coordinator: Hex, fullNode: Hex): Promise<TxResult> {
+    return this.#send(() => this.contract.reportOffline(coordinator, fullNode));
+  }
+
+  /** One bounded reassignment batch; `remaining` says how many devices are left on `from`. */
+  async reassign(coordinator: Hex, from: Hex, to: Hex, maxCount: number): Promise<TxResult & { moved: number }> {
+    const result = await this.#send(() => this.contract.reassign(coordinator, from, to, maxCount));
+    return { ...result, moved: result.events.filter((e) => e.name === "ServingNodeAssigned").length };
+  }
+
+  /** Moves every device off `from`, `batchSize` per transaction. */
+  async reassignAll(coordinator: Hex, from: Hex, to: Hex, batchSize: number): Promise<TxResult[]> {
+    const results: TxResult[] = [];
+    while ((await this.servedCount(from)) > 0n) results.push(await this.reassign(coordinator, from, to, batchSize));
+    return results;
+  }
+
+  report(reporter: Hex, id: Hex, evidenceHash: Hex): Promise<TxResult> {
+    return this.#send(() => this.contract.report(reporter, id, evidenceHash));
+  }
+
+  requestRekey(id: Hex, newKey: string, deadline: bigint, sig: CompactSignature): Promise<TxResult> {
+    return this.#send(() => this.contract.requestRekey(id, newKey, deadline, sig));
+  }
+
+  revoke(id: Hex): Promise<TxResult> {
+    return this.#send(() => this.contract.revoke(id));
+  }
+
+  transferDevice(id: Hex, newOwner: string): Promise<TxResult> {
+    return this.#send(() => this.contract.transferDevice(id, newOwner));
+  }
+
+  setPermissions(id: Hex, permissions: number): Promise<TxResult> {
+    return this.#send(() => this.contract.setPermissions(id, permissions));
+  }
+
+  updateProfile(id: Hex, profileHash: Hex): Promise<TxResult> {
+    return this.#send(() => this.contract.updateProfile(id, profileHash));
+  }
+
+  setConfig(config: RegistryConfig): Promise<TxResult> {
+    return this.#send(() => this.contract.setConfig(config));
+  }
+
+  // ----------------------------------------------------------------- reads
+
+  async getDevice(id: Hex): Promise<DeviceRecord> {
+    const v = await guarded(NAME, this.contract.interface, () => this.contract.getDevice(id));
+    return {
+      id,
+      key: v.key,
+      owner: v.owner,
+      kind: Number(v.kind) as Kind,
+      label: Number(v.label) as Label,
+      status: Number(v.status) as Status,
+      trust: Number(v.trust),
+      permissions: Number(v.permissions),
+      nonce: Number(v.nonce),
+      servingNode: v.servingNode as Hex,
+      liveUntil: v.liveUntil,
+      registeredAt: v.registeredAt,
+      round: Number(v.round),
+      approvals: Number(v.approvals),
+      pendingKey: v.pendingKey,
+    };
+  }
+
+  async config(): Promise<RegistryConfig> {
+    const c = await guarded(NAME, this.contract.interface, () => this.contract.config());
+    return {
+      fullNodeApprovals: Number(c.fullNodeApprovals),
+      reportPenalty: Number(c.reportPenalty),
+      suspendBelow: Number(c.suspendBelow),
+      blockBelow: Number(c.blockBelow),
+      epochLength: Number(c.epochLength),
+      heartbeatTimeout: Number(c.heartbeatTimeout),
+    };
+  }
+
+  isLive(fullNode: Hex): Promise<boolean> {
+    return guarded(NAME, this.contract.interface, () => this.contract.isLive(fullNode));
+  }
+
+  servedCount(fullNode: Hex): Promise<bigint> {
+    return guarded(NAME, this.contract.interface, () => this.contract.servedCount(fullNode));
+  }
+
+  async servedDevices(fullNode: Hex, offset = 0n, limit = 1000n): Promise<Hex[]> {
+    const page = await guarded(NAME, this.contract.interface, () =>
+      this.contract.servedDevices(fullNode, offset, limit),
+    );
+    return page.map((id) => id as Hex);
+  }
+
+  /**
+   * The provenance log of `id`: every event naming it, oldest first, with the
+   * block time (seed 002: every lifecycle change on chain with a timestamp).
+   */
+  async history(id: Hex, fromBlock = 0): Promise<HistoryEntry[]> {
+    const iface = this.contract.interface;
+    const topicOf = (name: string): string => iface.getEvent(name)!.topicHash;
+    const names = [
+      "DeviceRegistered",
+      "DeviceApproved",
+      "DeviceStatusChanged",
+      "ServingNodeAssigned",
+      "FullNodeHeartbeat",
+      "FullNodeReportedOffline",
+      "MisbehaviourReported",
+      "TrustRestored",
+      "RekeyRequested",
+      "DeviceRekeyed",
+      "DeviceTransferred",
+      "PermissionsChanged",
+      "ProfileUpdated",
+      "CoordinatorAppointed",
+      "CoordinatorDismissed",
+    ];
+    const logs = await guarded(NAME, iface, () =>
+      this.provider.getLogs({ address: this.address, fromBlock, toBlock: "latest", topics: [names.map(topicOf), id] }),
+    );
+    const times = new Map<number, bigint>();
+    for (const blockNumber of new Set(logs.map((l) => l.blockNumber))) {
+      const block = await this.provider.getBlock(blockNumber);
+      if (!block) throw new TransportError(`block ${blockNumber} not found`);
+      times.set(blockNumber, BigInt(block.timestamp));
+    }
+    return sortHistory(
+      logs.map((log) => {
+        const parsed = this.#parse(log)!;
+        return {
+          event: parsed.name,
+          args: parsed.args,
+          blockNumber: log.blockNumber,
+          logIndex: log.index,
+          transactionHash: log.transactionHash as Hex,
+          timestamp: times.get(log.blockNumber)!,
+        };
+      }),
+    );
+  }
+
+  /**
+   * Seed 002 peer authentication: checks a peer's signed answer to `expected`
+   * against the key and status the chain holds for the prover, with no other
+   * arbiter. Returns the prover's record; throws `PeerAuthenticationError`.
+   */
+  async verifyPeer(args: {
+    readonly expected: PeerChallenge;
+    readonly answered: PeerChallenge;
+    readonly signature: Hex;
+    readonly now?: bigint;
+    readonly freshness?: FreshnessPolicy;
+  }): Promise<DeviceRecord> {
+    const prover = await this.getDevice(args.expected.prover);
+    const now = args.now ?? BigInt((await this.provider.getBlock("latest"))!.timestamp);
+    checkPeerResponse({ ...args, domain: await this.domain(), prover, now });
+    return prover;
+  }
+
+  // --------------------------------------------------------------- private
+
+  async #send(call: () => Promise<ContractTransactionResponse>): Promise<TxResult> {
+    return guarded(NAME, this.contract.interface, async () => {
+      const tx = await call();
+      const receipt = await tx.wait();
+      if (!receipt) throw new TransportError("transaction dropped", { hash: tx.hash });
+      const events = receipt.logs
+        .filter((log) => log.address.toLowerCase() === this.address.toLowerCase())
+        .map((log) => this.#parse(log))
+        .filter((e): e is RegistryEvent => e !== undefined);
+      return { hash: receipt.hash as Hex, gasUsed: receipt.gasUsed, blockNumber: receipt.blockNumber, events };
+    });
+  }
+
+  #parse(log: Log): RegistryEvent | undefined {
+    const parsed = this.contract.interface.parseLog({ topics: [...log.topics], data: log.data });
+    if (!parsed) return undefined;
+    const args: Record<string, unknown> = {};
+    parsed.fragment.inputs.forEach((input, i) => {
+      args[input.name] = parsed.args[i];
+    });
+    return { name: parsed.name, args };
+  }
+
+  #eventArg(result: TxResult, event: string, arg: string): unknown {
+    const found = result.events.find((e) => e.name === event);
+    if (!found) throw new TransportError(`${event} not emitted`, { hash: result.hash });
+    return found.args[arg];
+  }
+}

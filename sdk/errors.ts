@@ -1,0 +1,73 @@
+/**
+ * Typed errors of the SDK. Every error is a `StrataError` with a literal `name`,
+ * a one-line `shortMessage`, optional `details` (the offending values) and the
+ * original `cause`, so callers branch on `name` or `instanceof`, never on text.
+ */
+
+export interface ErrorDetails {
+  readonly [key: string]: unknown;
+}
+
+export class StrataError extends Error {
+  override name: string = "StrataError";
+  readonly shortMessage: string;
+  readonly details: ErrorDetails;
+
+  constructor(shortMessage: string, details: ErrorDetails = {}, options: { cause?: unknown } = {}) {
+    const detailText = Object.keys(details).length > 0 ? `\nDetails: ${safeJson(details)}` : "";
+    super(`${shortMessage}${detailText}`, options.cause === undefined ? undefined : { cause: options.cause });
+    this.shortMessage = shortMessage;
+    this.details = details;
+  }
+}
+
+/** An argument is malformed, out of range or of the wrong type. */
+export class InvalidInputError extends StrataError {
+  override name = "InvalidInputError" as const;
+}
+
+/** A contract call reverted with one of Strata's custom errors (decoded). */
+export class ContractRevertError extends StrataError {
+  override name = "ContractRevertError" as const;
+  readonly errorName: string;
+  readonly args: readonly unknown[];
+  readonly contract: string;
+
+  constructor(contract: string, errorName: string, args: readonly unknown[], cause: unknown) {
+    super(`${contract} reverted with ${errorName}(${args.map(String).join(", ")})`, { errorName, args }, { cause });
+    this.contract = contract;
+    this.errorName = errorName;
+    this.args = args;
+  }
+}
+
+/** A network call failed for a reason other than a decoded revert. */
+export class TransportError extends StrataError {
+  override name = "TransportError" as const;
+}
+
+/** Why a peer's proof of identity was refused (seed 002 peer authentication). */
+export type PeerRejection =
+  | "unknown-device"
+  | "not-active"
+  | "wrong-signer"
+  | "bad-signature"
+  | "stale-challenge"
+  | "future-challenge"
+  | "challenge-mismatch"
+  | "wrong-verifier";
+
+/** A peer's response to a challenge did not authenticate it. */
+export class PeerAuthenticationError extends StrataError {
+  override name = "PeerAuthenticationError" as const;
+  readonly reason: PeerRejection;
+
+  constructor(reason: PeerRejection, shortMessage: string, details: ErrorDetails = {}) {
+    super(shortMessage, { reason, ...details });
+    this.reason = reason;
+  }
+}
+
+function safeJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? `${v}n` : v));
+}
