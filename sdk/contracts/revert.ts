@@ -1,7 +1,8 @@
 /**
  * Decodes contract reverts in one place: a call that reverts with one of
  * Strata's custom errors becomes a `ContractRevertError` carrying the error's
- * name and arguments; anything else becomes a `TransportError`.
+ * name and arguments; anything else becomes a `TransportError`. Revert data is
+ * looked for where ethers, Hardhat's EDR and JSON-RPC nodes (anvil, geth) put it.
  */
 import { type Interface, isError } from "ethers";
 
@@ -10,18 +11,24 @@ import { ContractRevertError, StrataError, TransportError } from "../errors.ts";
 /** Turns whatever an ethers call threw into a typed error. */
 export function decodeRevert(contract: string, iface: Interface, error: unknown): StrataError {
   if (error instanceof StrataError) return error;
-  if (isError(error, "CALL_EXCEPTION")) {
-    if (error.revert) return new ContractRevertError(contract, error.revert.name, [...error.revert.args], error);
-    const data = error.data;
-    if (data) {
+  if (isError(error, "CALL_EXCEPTION") && error.revert) {
+    return new ContractRevertError(contract, error.revert.name, [...error.revert.args], error);
+  }
+  const data = findRevertData(error);
+  if (data !== undefined) {
+    try {
       const parsed = iface.parseError(data);
       if (parsed) return new ContractRevertError(contract, parsed.name, [...parsed.args], error);
+    } catch {
+      // not one of this contract's errors: fall through
     }
   }
   const shortMessage =
     typeof error === "object" && error !== null && "shortMessage" in error
       ? String((error as { shortMessage: unknown }).shortMessage)
-      : String(error);
+      : error instanceof Error
+        ? error.message.split("\n")[0]!
+        : String(error);
   return new TransportError(`${contract}: ${shortMessage}`, {}, { cause: error });
 }
 
@@ -32,4 +39,20 @@ export async function guarded<T>(contract: string, iface: Interface, call: () =>
   } catch (error) {
     throw decodeRevert(contract, iface, error);
   }
+}
+
+/** The first `0x…` revert payload found in the error or the errors it wraps. */
+function findRevertData(error: unknown, depth = 0): string | undefined {
+  if (typeof error !== "object" || error === null || depth > 5) return undefined;
+  const e = error as Record<string, unknown>;
+  if (typeof e.data === "string" && /^0x[0-9a-fA-F]{8,}$/.test(e.data)) return e.data;
+  if (typeof e.data === "object" && e.data !== null) {
+    const nested = findRevertData(e.data, depth + 1);
+    if (nested) return nested;
+  }
+  for (const key of ["error", "info", "cause", "payload"]) {
+    const found = findRevertData(e[key], depth + 1);
+    if (found) return found;
+  }
+  return undefined;
 }

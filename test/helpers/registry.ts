@@ -1,0 +1,114 @@
+/**
+ * Shared set-up for registry tests: a deployed registry (Ignition module) and
+ * helpers that register and admit devices the way operators do, through the SDK.
+ */
+import type { HardhatEthers, HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
+import type { Wallet } from "ethers";
+
+import RegistryModule from "../../ignition/modules/DeviceRegistry.ts";
+import {
+  buildRegistration,
+  DeviceRegistryClient,
+  type Hex,
+  Kind,
+  Label,
+  minimalProfile,
+  type RegistrationMessage,
+} from "../../sdk/index.ts";
+import type { DeviceRegistry } from "../../types/ethers-contracts/index.ts";
+
+export const TEST_CONFIG = {
+  fullNodeApprovals: 2,
+  reportPenalty: 150,
+  suspendBelow: 600,
+  blockBelow: 300,
+  epochLength: 3600,
+  heartbeatTimeout: 900,
+} as const;
+
+export const FAR_DEADLINE = 2n ** 40n;
+
+export interface Node {
+  readonly id: Hex;
+  readonly key: Wallet;
+  readonly uuid: { layer: string; localId: bigint };
+}
+
+export interface City {
+  readonly ethers: HardhatEthers;
+  readonly registry: DeviceRegistry;
+  readonly client: DeviceRegistryClient;
+  readonly admin: HardhatEthersSigner;
+  readonly operator: HardhatEthersSigner;
+  readonly stranger: HardhatEthersSigner;
+}
+
+let nextLocalId = 1n;
+
+/** A funded random key (device keys send their own heartbeats, approvals and reports). */
+export async function fundedKey(ethers: HardhatEthers, funder: HardhatEthersSigner): Promise<Wallet> {
+  const key = ethers.Wallet.createRandom().connect(ethers.provider) as unknown as Wallet;
+  await (await funder.sendTransaction({ to: key.address, value: ethers.parseEther("1") })).wait();
+  return key;
+}
+
+/** A registration request signed by `key` for `owner`. */
+export async function signedRegistration(
+  client: DeviceRegistryClient,
+  key: Wallet,
+  owner: string,
+  options: { label?: Label; kind?: Kind; layer?: string; localId?: bigint; deadline?: bigint; permissions?: number } = {},
+): Promise<{ req: RegistrationMessage; sig: { r: Hex; vs: Hex }; uuid: { layer: string; localId: bigint } }> {
+  const uuid = { layer: options.layer ?? "strata://city/d7/edge-3", localId: options.localId ?? nextLocalId++ };
+  const req = buildRegistration({
+    uuid,
+    key: key.address,
+    kind: options.kind ?? Kind.Device,
+    label: options.label ?? Label.Lightweight,
+    permissions: options.permissions ?? 1,
+    profile: minimalProfile("Device/Meter/Electric"),
+    deadline: options.deadline ?? FAR_DEADLINE,
+  });
+  return { req, sig: await client.signRegistration(key, req, owner), uuid };
+}
+
+/** Registers a node owned by the operator (status Pending). */
+export async function registerNode(city: City, label: Label, kind: Kind = Kind.Device): Promise<Node> {
+  const key = await fundedKey(city.ethers, city.admin);
+  const { req, sig, uuid } = await signedRegistration(city.client, key, city.operator.address, { label, kind });
+  const { id } = await city.client.connect(city.operator).register(req, sig);
+  return { id, key, uuid };
+}
+
+/** Registers and appoints a coordination node. */
+export async function coordinator(city: City): Promise<Node> {
+  const node = await registerNode(city, Label.Coordination);
+  await city.client.connect(city.admin).appointCoordinator(node.id);
+  return node;
+}
+
+/** Registers a full node and admits it with approvals from `coordinators`. */
+export async function fullNode(city: City, coordinators: readonly Node[]): Promise<Node> {
+  const node = await registerNode(city, Label.Full);
+  for (const c of coordinators.slice(0, TEST_CONFIG.fullNodeApprovals)) await city.client.connect(c.key).approve(c.id, node.id);
+  return node;
+}
+
+/** Registers a lightweight device and admits it, served by `serving`. */
+export async function lightweight(city: City, admittedBy: Node, serving: Node): Promise<Node> {
+  const node = await registerNode(city, Label.Lightweight);
+  await city.client.connect(admittedBy.key).approve(admittedBy.id, node.id, serving.id);
+  return node;
+}
+
+/** Deploys a fresh registry with `TEST_CONFIG`; the named fixture for `loadFixture`. */
+export function registryFixture(ethers: HardhatEthers, ignition: { deploy: Function }) {
+  return async function deployRegistryFixture(): Promise<City> {
+    const [admin, operator, stranger] = await ethers.getSigners();
+    const { registry } = (await ignition.deploy(RegistryModule, {
+      parameters: { DeviceRegistry: { ...TEST_CONFIG, admin: admin!.address } },
+    })) as { registry: DeviceRegistry };
+    const client = new DeviceRegistryClient(await registry.getAddress(), admin!);
+    return { ethers, registry, client, admin: admin!, operator: operator!, stranger: stranger! };
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * The SDK registry client on the in-process network: typed errors, the
+ * provenance timeline (replaying it rebuilds the stored record) and peer
+ * authentication against on-chain keys.
+ */
+import { expect } from "chai";
+import { network } from "hardhat";
+
+import {
+  ContractRevertError,
+  type Hex,
+  InvalidInputError,
+  Label,
+  newChallenge,
+  PeerAuthenticationError,
+  replayHistory,
+  Status,
+} from "../../../sdk/index.ts";
+import {
+  type City,
+  coordinator,
+  fullNode,
+  lightweight,
+  registerNode,
+  registryFixture,
+  signedRegistration,
+  TEST_CONFIG,
+} from "../../helpers/registry.ts";
+
+const { ethers, ignition, networkHelpers } = await network.create();
+const deployRegistryFixture = registryFixture(ethers, ignition);
+
+describe("DeviceRegistryClient", function () {
+  let city: City;
+  beforeEach(async function () {
+    city = await networkHelpers.loadFixture(deployRegistryFixture);
+  });
+
+  describe("errors", function () {
+    it("decodes a revert into a ContractRevertError with the custom error's name and arguments", async function () {
+      const node = await registerNode(city, Label.Lightweight);
+      const { req, sig } = await signedRegistration(city.client, node.key, city.operator.address);
+      try {
+        await city.client.connect(city.operator).register(req, sig);
+        expect.fail("register should have reverted");
+      } catch (e) {
+        expect(e).to.be.instanceOf(ContractRevertError);
+        expect((e as ContractRevertError).errorName).to.equal("RegistryKeyInUse");
+        expect((e as ContractRevertError).args).to.deep.equal([node.key.address]);
+      }
+    });
+
+    it("refuses to sign a registration with a key other than the one registered", async function () {
+      const { req } = await signedRegistration(city.client, ethers.Wallet.createRandom() as never, city.operator.address);
+      try {
+        await city.client.signRegistration(ethers.Wallet.createRandom() as never, req, city.operator.address);
+        expect.fail("should have thrown");
+      } catch (e) {
+        expect(e).to.be.instanceOf(InvalidInputError);
+      }
+    });
+  });
+
+  describe("history", function () {
+    it("returns the timeline of a device and replays to the stored record", async function () {
+      const cs = [await coordinator(city), await coordinator(city), await coordinator(city)];
+      const f1 = await fullNode(city, cs);
+      const f2 = await fullNode(city, cs);
+      const d = await lightweight(city, cs[0]!, f1);
+      for (const c of cs) await city.client.connect(c.key).report(c.id, d.id, ethers.id("spam") as Hex);
+      await city.client.connect(cs[0]!.key).approve(cs[0]!.id, d.id, f2.id);
+      await city.client.connect(cs[1]!.key).approve(cs[1]!.id, d.id, f2.id);
+      await city.client.connect(city.operator).setPermissions(d.id, 9);
+      await city.client.connect(city.operator).transferDevice(d.id, city.stranger.address);
+
+      const timeline = await city.client.history(d.id);
+      expect(timeline.map((e) => e.event)).to.include.members([
+        "DeviceRegistered",
+        "DeviceApproved",
+        "ServingNodeAssigned",
+        "MisbehaviourReported",
+        "TrustRestored",
+        "DeviceTransferred",
+      ]);
+      for (let i = 1; i < timeline.length; i++) expect(timeline[i]!.timestamp >= timeline[i - 1]!.timestamp).to.equal(true);
+
+      const replayed = replayHistory(d.id, timeline)!;
+      const stored = await city.client.getDevice(d.id);
+      expect(replayed).to.deep.include({
+        key: stored.key,
+        owner: stored.owner,
+        label: stored.label,
+        status: stored.status,
+        trust: stored.trust,
+        permissions: stored.permissions,
+        servingNode: stored.servingNode,
+      });
+      expect(stored.status).to.equal(Status.Active);
+      expect(stored.trust).to.equal(TEST_CONFIG.suspendBelow);
+    });
+
+    it("returns an empty timeline for an unknown device", async function () {
+      expect(await city.client.history(ethers.id("nobody") as Hex)).to.deep.equal([]);
+    });
+  });
+
+  describe("verifyPeer", function () {
+    async function peers() {
+      const cs = [await coordinator(city), await coordinator(city)];
+      const f = await fullNode(city, cs);
+      const d = await lightweight(city, cs[0]!, f);
+      const now = BigInt(await networkHelpers.time.latest());
+      const challenge = newChallenge(d.id, f.id, crypto.getRandomValues(new Uint8Array(32)), now);
+      return { cs, f, d, challenge };
+    }
+
+    it("authenticates a device from its on-chain key with no other party", async function () {
+      const { d, challenge } = await peers();
+      const signature = await city.client.signChallenge(d.key, challenge);
+      const record = await city.client.verifyPeer({ expected: challenge, answered: challenge, signature });
+      expect(record.key).to.equal(d.key.address);
+    });
+
+    it("rejects a device once it is suspended", async function () {
+      const { cs, f, d, challenge } = await peers();
+      const signature = await city.client.signChallenge(d.key, challenge);
+      for (const reporter of [...cs, f]) await city.client.connect(reporter.key).report(reporter.id, d.id, ethers.id("x") as Hex);
+      try {
+        await city.client.verifyPeer({ expected: challenge, answered: challenge, signature });
+        expect.fail("should have thrown");
+      } catch (e) {
+        expect(e).to.be.instanceOf(PeerAuthenticationError);
+        expect((e as PeerAuthenticationError).reason).to.equal("not-active");
+      }
+    });
+
+    it("rejects an impostor holding another key", async function () {
+      const { challenge } = await peers();
+      const signature = await city.client.signChallenge(ethers.Wallet.createRandom() as never, challenge);
+      try {
+        await city.client.verifyPeer({ expected: challenge, answered: challenge, signature });
+        expect.fail("should have thrown");
+      } catch (e) {
+        expect((e as PeerAuthenticationError).reason).to.equal("wrong-signer");
+      }
+    });
+  });
+});
