@@ -25,7 +25,13 @@ export {
   type LabelRecommendation,
   recommendLabel,
 } from "./core/labels.ts";
-export { checkPeerResponse, DEFAULT_FRESHNESS, type FreshnessPolicy, newChallenge, type ProverState } from "./core/peer.ts";
+export {
+  checkPeerResponse,
+  DEFAULT_FRESHNESS,
+  type FreshnessPolicy,
+  newChallenge,
+  type ProverState,
+} from "./core/peer.ts";
 export {
   checkProfile,
   decodeProfile,

@@ -5,7 +5,6 @@ import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
 
 import {IDeviceRegistry} from "../interfaces/IDeviceRegistry.sol";
 import {DeviceId, DeviceIds} from "../libraries/DeviceIds.sol";
@@ -19,17 +18,16 @@ import {DeviceId, DeviceIds} from "../libraries/DeviceIds.sol";
 /// the signature check; everything else a record holds is written when it first matters.
 contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
     using DeviceIds for DeviceId;
-    using EnumerableSet for EnumerableSet.Bytes32Set;
 
     /// @notice Trust of a fresh device; reports lower it.
     uint16 public constant MAX_TRUST = 1000;
 
-    bytes32 private constant REGISTRATION_TYPEHASH =
-        keccak256(
-            "Registration(bytes32 layer,bytes32 localId,address key,address owner,uint8 kind,uint8 label,uint32 permissions,bytes32 profileHash,uint64 deadline)"
-        );
-    bytes32 private constant REKEY_TYPEHASH =
-        keccak256("Rekey(bytes32 id,address newKey,uint16 nonce,uint64 deadline)");
+    bytes32 private constant REGISTRATION_TYPEHASH = keccak256(
+        "Registration(bytes32 layer,bytes32 localId,address key,address owner,uint8 kind,uint8 label,uint32 permissions,bytes32 profileHash,uint64 deadline)"
+    );
+    bytes32 private constant REKEY_TYPEHASH = keccak256(
+        "Rekey(bytes32 id,address newKey,uint16 nonce,uint64 deadline)"
+    );
 
     /// @dev One slot, written at registration.
     struct Record {
@@ -63,7 +61,10 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
     mapping(DeviceId id => mapping(DeviceId coordinator => uint32 roundPlusOne)) private _approvedIn;
     mapping(DeviceId id => DeviceId) private _servingNode;
     mapping(DeviceId fullNode => uint64) private _liveUntil;
-    mapping(DeviceId fullNode => EnumerableSet.Bytes32Set) private _served;
+    /// @dev The lightweight devices each full node serves. A device is in at most one list (its
+    /// serving node's), so one position map serves all lists: O(1) add and remove.
+    mapping(DeviceId fullNode => DeviceId[]) private _served;
+    mapping(DeviceId id => uint256 indexPlusOne) private _servedIndex;
     mapping(DeviceId id => mapping(DeviceId reporter => uint64 epochPlusOne)) private _reportedIn;
     Config private _config;
 
@@ -194,14 +195,14 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
         _requireCoordinator(coordinator);
         if (_isLive(from)) revert RegistryFullNodeLive(from);
         if (!_isLive(to)) revert RegistryFullNodeNotLive(to);
-        EnumerableSet.Bytes32Set storage served = _served[from];
-        remaining = served.length();
+        DeviceId[] storage served = _served[from];
+        remaining = served.length;
         uint256 moves = maxCount < remaining ? maxCount : remaining;
         for (uint256 i; i < moves; ++i) {
             --remaining;
-            bytes32 device = served.at(remaining);
-            served.remove(device);
-            _assign(DeviceId.wrap(device), to, from);
+            DeviceId device = served[remaining];
+            served.pop();
+            _assign(device, to, from);
         }
     }
 
@@ -344,7 +345,7 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
 
     /// @inheritdoc IDeviceRegistry
     function servedCount(DeviceId fullNode) external view returns (uint256) {
-        return _served[fullNode].length();
+        return _served[fullNode].length;
     }
 
     /// @inheritdoc IDeviceRegistry
@@ -353,12 +354,12 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
         uint256 offset,
         uint256 limit
     ) external view returns (DeviceId[] memory page) {
-        EnumerableSet.Bytes32Set storage served = _served[fullNode];
-        uint256 total = served.length();
+        DeviceId[] storage served = _served[fullNode];
+        uint256 total = served.length;
         uint256 end = offset >= total ? offset : (total - offset < limit ? total : offset + limit);
         page = new DeviceId[](end - offset);
         for (uint256 i = offset; i < end; ++i) {
-            page[i - offset] = DeviceId.wrap(served.at(i));
+            page[i - offset] = served[i];
         }
     }
 
@@ -448,7 +449,7 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
         emit DeviceStatusChanged(id, previous, next);
         if (previous == Status.Active && rec.label == Label.Lightweight) {
             DeviceId serving = _servingNode[id];
-            _served[serving].remove(DeviceId.unwrap(id));
+            _removeServed(serving, id);
             _servingNode[id] = DeviceIds.NONE;
             emit ServingNodeAssigned(id, DeviceIds.NONE, serving);
         }
@@ -459,10 +460,27 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
         }
     }
 
+    /// @dev Makes `fullNode` serve `id`; `id` must be in no served list.
     function _assign(DeviceId id, DeviceId fullNode, DeviceId previous) private {
-        _served[fullNode].add(DeviceId.unwrap(id));
+        DeviceId[] storage served = _served[fullNode];
+        served.push(id);
+        _servedIndex[id] = served.length;
         _servingNode[id] = fullNode;
         emit ServingNodeAssigned(id, fullNode, previous);
+    }
+
+    /// @dev Takes `id` out of `fullNode`'s served list (swap with the last, pop).
+    function _removeServed(DeviceId fullNode, DeviceId id) private {
+        DeviceId[] storage served = _served[fullNode];
+        uint256 index = _servedIndex[id] - 1;
+        uint256 last = served.length - 1;
+        if (index != last) {
+            DeviceId moved = served[last];
+            served[index] = moved;
+            _servedIndex[moved] = index + 1;
+        }
+        served.pop();
+        _servedIndex[id] = 0;
     }
 
     function _beat(DeviceId fullNode) private {
@@ -473,10 +491,7 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
 
     function _isLive(DeviceId fullNode) private view returns (bool) {
         Record storage rec = _records[fullNode];
-        return
-            rec.status == Status.Active &&
-            rec.label == Label.Full &&
-            block.timestamp <= _liveUntil[fullNode];
+        return rec.status == Status.Active && rec.label == Label.Full && block.timestamp <= _liveUntil[fullNode];
     }
 
     function _epoch() private view returns (uint64) {

@@ -8,6 +8,7 @@
 import {
   type ContractRunner,
   type ContractTransactionResponse,
+  type Interface,
   type Log,
   type Provider,
   type Signer,
@@ -258,7 +259,7 @@ export class DeviceRegistryClient {
    */
   async history(id: Hex, fromBlock = 0): Promise<HistoryEntry[]> {
     const iface = this.contract.interface;
-    const topicOf = (name: string): string => iface.getEvent(name)!.topicHash;
+    const topicOf = (name: string): string => (iface as Interface).getEvent(name)!.topicHash;
     const names = [
       "DeviceRegistered",
       "DeviceApproved",

@@ -5,14 +5,14 @@
  * type strings match `DeviceRegistry.sol` byte for byte; the contract exposes
  * `registrationDigest` and `rekeyDigest` so tests compare both sides.
  */
-import { type TypedDataDomain, TypedDataEncoder } from "ethers";
+import { type TypedDataDomain, TypedDataEncoder, type TypedDataField } from "ethers";
 
 import { checkInteger, type Hex } from "./bytes.ts";
 
 export const REGISTRY_DOMAIN_NAME = "Strata DeviceRegistry";
 export const REGISTRY_DOMAIN_VERSION = "1";
 
-export const REGISTRATION_TYPES = {
+export const REGISTRATION_TYPES: Record<string, TypedDataField[]> = {
   Registration: [
     { name: "layer", type: "bytes32" },
     { name: "localId", type: "bytes32" },
@@ -24,25 +24,25 @@ export const REGISTRATION_TYPES = {
     { name: "profileHash", type: "bytes32" },
     { name: "deadline", type: "uint64" },
   ],
-} as const;
+};
 
-export const REKEY_TYPES = {
+export const REKEY_TYPES: Record<string, TypedDataField[]> = {
   Rekey: [
     { name: "id", type: "bytes32" },
     { name: "newKey", type: "address" },
     { name: "nonce", type: "uint16" },
     { name: "deadline", type: "uint64" },
   ],
-} as const;
+};
 
-export const PEER_CHALLENGE_TYPES = {
+export const PEER_CHALLENGE_TYPES: Record<string, TypedDataField[]> = {
   PeerChallenge: [
     { name: "prover", type: "bytes32" },
     { name: "verifier", type: "bytes32" },
     { name: "nonce", type: "bytes32" },
     { name: "issuedAt", type: "uint64" },
   ],
-} as const;
+};
 
 /** The registry's EIP-712 domain on `chainId` at `registry`. */
 export function registryDomain(chainId: bigint, registry: string): TypedDataDomain {

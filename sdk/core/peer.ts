@@ -87,7 +87,10 @@ export function checkPeerResponse(args: {
   try {
     recovered = recoverAddress(peerChallengeDigest(domain, answered), signature);
   } catch (cause) {
-    throw new PeerAuthenticationError("bad-signature", "the signature is malformed", { signature, cause: String(cause) });
+    throw new PeerAuthenticationError("bad-signature", "the signature is malformed", {
+      signature,
+      cause: String(cause),
+    });
   }
   if (recovered.toLowerCase() !== prover.key.toLowerCase()) {
     throw new PeerAuthenticationError("wrong-signer", "the signature is not from the prover's registered key", {

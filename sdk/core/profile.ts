@@ -92,7 +92,13 @@ export function profileHash(profile: Profile): Hex {
 
 /** A profile with nothing but a class path. */
 export function minimalProfile(classPath: string): Profile {
-  return { identity: new Uint8Array(), p256PublicKey: new Uint8Array(), classPath, metadataURI: "", metadataHash: ZERO32 };
+  return {
+    identity: new Uint8Array(),
+    p256PublicKey: new Uint8Array(),
+    classPath,
+    metadataURI: "",
+    metadataHash: ZERO32,
+  };
 }
 
 /** True when `classPath` is `ancestor` or below it (`Device/Meter/Electric` is under `Device/Meter`). */

@@ -78,5 +78,12 @@ export function startHardhatNode(): Promise<NodeProcess> {
 
 /** anvil (Foundry, from the `@foundry-rs/anvil` package) in its own process. */
 export function startAnvil(): Promise<NodeProcess> {
-  return start(process.execPath, [`${ROOT}/node_modules/@foundry-rs/anvil/bin.mjs`, "--host", "127.0.0.1", "--silent", "--hardfork", "osaka"]);
+  return start(process.execPath, [
+    `${ROOT}/node_modules/@foundry-rs/anvil/bin.mjs`,
+    "--host",
+    "127.0.0.1",
+    "--silent",
+    "--hardfork",
+    "osaka",
+  ]);
 }

@@ -3,7 +3,8 @@
  * helpers that register and admit devices the way operators do, through the SDK.
  */
 import type { HardhatEthers, HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import type { Wallet } from "ethers";
+import type { DeploymentParameters } from "@nomicfoundation/ignition-core";
+import type { HDNodeWallet } from "ethers";
 
 import RegistryModule from "../../ignition/modules/DeviceRegistry.ts";
 import {
@@ -30,7 +31,7 @@ export const FAR_DEADLINE = 2n ** 40n;
 
 export interface Node {
   readonly id: Hex;
-  readonly key: Wallet;
+  readonly key: HDNodeWallet;
   readonly uuid: { layer: string; localId: bigint };
 }
 
@@ -46,8 +47,8 @@ export interface City {
 let nextLocalId = 1n;
 
 /** A funded random key (device keys send their own heartbeats, approvals and reports). */
-export async function fundedKey(ethers: HardhatEthers, funder: HardhatEthersSigner): Promise<Wallet> {
-  const key = ethers.Wallet.createRandom().connect(ethers.provider) as unknown as Wallet;
+export async function fundedKey(ethers: HardhatEthers, funder: HardhatEthersSigner): Promise<HDNodeWallet> {
+  const key = ethers.Wallet.createRandom().connect(ethers.provider);
   await (await funder.sendTransaction({ to: key.address, value: ethers.parseEther("1") })).wait();
   return key;
 }
@@ -55,9 +56,16 @@ export async function fundedKey(ethers: HardhatEthers, funder: HardhatEthersSign
 /** A registration request signed by `key` for `owner`. */
 export async function signedRegistration(
   client: DeviceRegistryClient,
-  key: Wallet,
+  key: HDNodeWallet,
   owner: string,
-  options: { label?: Label; kind?: Kind; layer?: string; localId?: bigint; deadline?: bigint; permissions?: number } = {},
+  options: {
+    label?: Label;
+    kind?: Kind;
+    layer?: string;
+    localId?: bigint;
+    deadline?: bigint;
+    permissions?: number;
+  } = {},
 ): Promise<{ req: RegistrationMessage; sig: { r: Hex; vs: Hex }; uuid: { layer: string; localId: bigint } }> {
   const uuid = { layer: options.layer ?? "strata://city/d7/edge-3", localId: options.localId ?? nextLocalId++ };
   const req = buildRegistration({
@@ -90,7 +98,8 @@ export async function coordinator(city: City): Promise<Node> {
 /** Registers a full node and admits it with approvals from `coordinators`. */
 export async function fullNode(city: City, coordinators: readonly Node[]): Promise<Node> {
   const node = await registerNode(city, Label.Full);
-  for (const c of coordinators.slice(0, TEST_CONFIG.fullNodeApprovals)) await city.client.connect(c.key).approve(c.id, node.id);
+  for (const c of coordinators.slice(0, TEST_CONFIG.fullNodeApprovals))
+    await city.client.connect(c.key).approve(c.id, node.id);
   return node;
 }
 
@@ -102,7 +111,15 @@ export async function lightweight(city: City, admittedBy: Node, serving: Node): 
 }
 
 /** Deploys a fresh registry with `TEST_CONFIG`; the named fixture for `loadFixture`. */
-export function registryFixture(ethers: HardhatEthers, ignition: { deploy: Function }) {
+/** The part of the connection's Ignition helper the fixture uses. */
+interface Ignition {
+  deploy(
+    module: typeof RegistryModule,
+    options: { parameters: DeploymentParameters },
+  ): Promise<unknown>;
+}
+
+export function registryFixture(ethers: HardhatEthers, ignition: Ignition) {
   return async function deployRegistryFixture(): Promise<City> {
     const [admin, operator, stranger] = await ethers.getSigners();
     const { registry } = (await ignition.deploy(RegistryModule, {

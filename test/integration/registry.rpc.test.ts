@@ -5,7 +5,7 @@
  * offline, reassigns, blocks a misbehaving device and refuses a fake ID.
  */
 import { expect } from "chai";
-import { type JsonRpcProvider, type JsonRpcSigner, Wallet, parseEther } from "ethers";
+import { type HDNodeWallet, type JsonRpcSigner, Wallet, parseEther } from "ethers";
 
 import {
   buildRegistration,
@@ -22,7 +22,14 @@ import {
 import { DeviceRegistry__factory } from "../../types/ethers-contracts/index.ts";
 import { type NodeProcess, startAnvil, startHardhatNode } from "../helpers/node-process.ts";
 
-const CONFIG = { fullNodeApprovals: 2, reportPenalty: 250, suspendBelow: 600, blockBelow: 300, epochLength: 3600, heartbeatTimeout: 600 };
+const CONFIG = {
+  fullNodeApprovals: 2,
+  reportPenalty: 250,
+  suspendBelow: 600,
+  blockBelow: 300,
+  epochLength: 3600,
+  heartbeatTimeout: 600,
+};
 
 for (const [name, startNode] of [
   ["hardhat node", startHardhatNode],
@@ -47,7 +54,7 @@ for (const [name, startNode] of [
       await node?.stop();
     });
 
-    async function register(label: Label, key: Wallet = Wallet.createRandom().connect(node.provider)) {
+    async function register(label: Label, key: HDNodeWallet = Wallet.createRandom().connect(node.provider)) {
       await (await admin.sendTransaction({ to: key.address, value: parseEther("1") })).wait();
       const req = buildRegistration({
         uuid: { layer: "strata://rpc/edge-1", localId: ++localId },
@@ -96,10 +103,10 @@ for (const [name, startNode] of [
 
       // Misbehaviour: two reports suspend, the third blocks.
       const target = devices[1]!;
-      await client.connect(coords[0]!.key).report(coords[0]!.id, target.id, "0x" + "11".repeat(32) as Hex);
-      await client.connect(coords[1]!.key).report(coords[1]!.id, target.id, "0x" + "22".repeat(32) as Hex);
+      await client.connect(coords[0]!.key).report(coords[0]!.id, target.id, ("0x" + "11".repeat(32)) as Hex);
+      await client.connect(coords[1]!.key).report(coords[1]!.id, target.id, ("0x" + "22".repeat(32)) as Hex);
       expect((await client.getDevice(target.id)).status).to.equal(Status.Suspended);
-      await client.connect(f2.key).report(f2.id, target.id, "0x" + "33".repeat(32) as Hex);
+      await client.connect(f2.key).report(f2.id, target.id, ("0x" + "33".repeat(32)) as Hex);
       expect((await client.getDevice(target.id)).status).to.equal(Status.Blocked);
 
       // A fake registration of an active UUID is refused with a typed error.

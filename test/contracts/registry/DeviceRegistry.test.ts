@@ -60,7 +60,17 @@ describe("DeviceRegistry", function () {
       const id = deviceId(uuid);
       await expect(city.registry.connect(city.operator).register(req, sig))
         .to.emit(city.registry, "DeviceRegistered")
-        .withArgs(id, city.operator.address, key.address, req.layer, req.localId, Kind.BaseStation, Label.Full, 0b1011, req.profileHash);
+        .withArgs(
+          id,
+          city.operator.address,
+          key.address,
+          req.layer,
+          req.localId,
+          Kind.BaseStation,
+          Label.Full,
+          0b1011,
+          req.profileHash,
+        );
       const rec = await city.client.getDevice(id);
       expect(rec).to.deep.include({
         key: key.address,
@@ -100,7 +110,12 @@ describe("DeviceRegistry", function () {
     it("reverts with RegistryDeviceExists for a revoked UUID: IDs are never reused", async function () {
       const node = await registerNode(city, Label.Lightweight);
       await city.registry.connect(city.operator).revoke(node.id);
-      const { req, sig } = await signedRegistration(city.client, ethers.Wallet.createRandom() as never, city.operator.address, node.uuid);
+      const { req, sig } = await signedRegistration(
+        city.client,
+        ethers.Wallet.createRandom() as never,
+        city.operator.address,
+        node.uuid,
+      );
       await expect(city.registry.connect(city.operator).register(req, sig))
         .to.be.revertedWithCustomError(city.registry, "RegistryDeviceExists")
         .withArgs(node.id);
@@ -118,14 +133,20 @@ describe("DeviceRegistry", function () {
       const key = ethers.Wallet.createRandom();
       const impostor = ethers.Wallet.createRandom();
       const { req } = await signedRegistration(city.client, key as never, city.operator.address);
-      const forged = await city.client.signRegistration(impostor as never, { ...req, key: impostor.address }, city.operator.address);
+      const forged = await city.client.signRegistration(
+        impostor as never,
+        { ...req, key: impostor.address },
+        city.operator.address,
+      );
       const tx = city.registry.connect(city.operator).register(req, forged);
       await expect(tx).to.be.revertedWithCustomError(city.registry, "RegistryInvalidSignature");
       const recovered = ethers.recoverAddress(
         await city.registry.registrationDigest(req, city.operator.address),
         ethers.Signature.from({ r: forged.r, yParityAndS: forged.vs }),
       );
-      await expect(tx).to.be.revertedWithCustomError(city.registry, "RegistryInvalidSignature").withArgs(key.address, recovered);
+      await expect(tx)
+        .to.be.revertedWithCustomError(city.registry, "RegistryInvalidSignature")
+        .withArgs(key.address, recovered);
     });
 
     it("reverts with RegistryInvalidSignature when someone else submits a signature made for another owner", async function () {
@@ -139,9 +160,14 @@ describe("DeviceRegistry", function () {
 
     it("reverts with RegistryExpiredSignature after the deadline", async function () {
       const now = BigInt(await time.latest());
-      const { req, sig } = await signedRegistration(city.client, ethers.Wallet.createRandom() as never, city.operator.address, {
-        deadline: now + 10n,
-      });
+      const { req, sig } = await signedRegistration(
+        city.client,
+        ethers.Wallet.createRandom() as never,
+        city.operator.address,
+        {
+          deadline: now + 10n,
+        },
+      );
       await time.increaseTo(now + 11n);
       await expect(city.registry.connect(city.operator).register(req, sig))
         .to.be.revertedWithCustomError(city.registry, "RegistryExpiredSignature")
@@ -149,7 +175,11 @@ describe("DeviceRegistry", function () {
     });
 
     it("reverts with RegistryUnknownKind and RegistryUnknownLabel for out-of-range enums", async function () {
-      const { req, sig } = await signedRegistration(city.client, ethers.Wallet.createRandom() as never, city.operator.address);
+      const { req, sig } = await signedRegistration(
+        city.client,
+        ethers.Wallet.createRandom() as never,
+        city.operator.address,
+      );
       await expect(city.registry.connect(city.operator).register({ ...req, kind: 4 }, sig))
         .to.be.revertedWithCustomError(city.registry, "RegistryUnknownKind")
         .withArgs(4);
@@ -159,7 +189,11 @@ describe("DeviceRegistry", function () {
     });
 
     it("reverts with RegistryZeroAddress for the zero key", async function () {
-      const { req, sig } = await signedRegistration(city.client, ethers.Wallet.createRandom() as never, city.operator.address);
+      const { req, sig } = await signedRegistration(
+        city.client,
+        ethers.Wallet.createRandom() as never,
+        city.operator.address,
+      );
       await expect(
         city.registry.connect(city.operator).register({ ...req, key: ethers.ZeroAddress }, sig),
       ).to.be.revertedWithCustomError(city.registry, "RegistryZeroAddress");
@@ -169,22 +203,36 @@ describe("DeviceRegistry", function () {
   describe("registerBatch", function () {
     it("registers every device of the batch for the caller", async function () {
       const keys = [0, 1, 2].map(() => ethers.Wallet.createRandom());
-      const signed = await Promise.all(keys.map((k) => signedRegistration(city.client, k as never, city.operator.address)));
+      const signed = await Promise.all(
+        keys.map((k) => signedRegistration(city.client, k as never, city.operator.address)),
+      );
       const tx = city.registry.connect(city.operator).registerBatch(
         signed.map((s) => s.req),
         signed.map((s) => s.sig),
       );
-      for (const s of signed) await expect(tx).to.emit(city.registry, "DeviceRegistered").withArgs(deviceId(s.uuid), city.operator.address, s.req.key, s.req.layer, s.req.localId, 0, 0, 1, s.req.profileHash);
+      for (const s of signed)
+        await expect(tx)
+          .to.emit(city.registry, "DeviceRegistered")
+          .withArgs(
+            deviceId(s.uuid),
+            city.operator.address,
+            s.req.key,
+            s.req.layer,
+            s.req.localId,
+            0,
+            0,
+            1,
+            s.req.profileHash,
+          );
       for (const s of signed) expect(await city.registry.statusOf(deviceId(s.uuid))).to.equal(Status.Pending);
     });
 
     it("reverts as a whole when one request is bad, storing nothing", async function () {
       const a = await signedRegistration(city.client, ethers.Wallet.createRandom() as never, city.operator.address);
       const b = await signedRegistration(city.client, ethers.Wallet.createRandom() as never, city.operator.address);
-      await expect(city.registry.connect(city.operator).registerBatch([a.req, b.req], [a.sig, a.sig])).to.be.revertedWithCustomError(
-        city.registry,
-        "RegistryInvalidSignature",
-      );
+      await expect(
+        city.registry.connect(city.operator).registerBatch([a.req, b.req], [a.sig, a.sig]),
+      ).to.be.revertedWithCustomError(city.registry, "RegistryInvalidSignature");
       expect(await city.registry.statusOf(deviceId(a.uuid))).to.equal(Status.None);
     });
 
@@ -346,7 +394,9 @@ describe("DeviceRegistry", function () {
       await time.increase(TEST_CONFIG.heartbeatTimeout - 10);
       const tx = await city.registry.connect(f.key).heartbeat(f.id);
       const at = BigInt((await tx.getBlock())!.timestamp);
-      await expect(tx).to.emit(city.registry, "FullNodeHeartbeat").withArgs(f.id, at + BigInt(TEST_CONFIG.heartbeatTimeout));
+      await expect(tx)
+        .to.emit(city.registry, "FullNodeHeartbeat")
+        .withArgs(f.id, at + BigInt(TEST_CONFIG.heartbeatTimeout));
       await time.increase(TEST_CONFIG.heartbeatTimeout);
       expect(await city.registry.isLive(f.id)).to.equal(true);
       await time.increase(1);
@@ -541,8 +591,10 @@ describe("DeviceRegistry", function () {
       const newKey = ethers.Wallet.createRandom();
       const deadline = FAR_DEADLINE;
       const sig = await city.client.signRekey(newKey as never, d.id, deadline);
-      await expect(city.registry.connect(city.operator).requestRekey(d.id, newKey.address, deadline, sig))
-        .to.emit(city.registry, "RekeyRequested");
+      await expect(city.registry.connect(city.operator).requestRekey(d.id, newKey.address, deadline, sig)).to.emit(
+        city.registry,
+        "RekeyRequested",
+      );
       await city.registry.connect(cs[0]!.key).approve(cs[0]!.id, d.id, f.id);
       expect(await city.registry.statusOf(d.id)).to.equal(Status.Blocked);
       await expect(city.registry.connect(cs[1]!.key).approve(cs[1]!.id, d.id, f.id))
@@ -562,10 +614,9 @@ describe("DeviceRegistry", function () {
       const newKey = ethers.Wallet.createRandom();
       const other = ethers.Wallet.createRandom();
       const wrong = await city.client.signRekey(other as never, d.id, FAR_DEADLINE);
-      await expect(city.registry.connect(city.operator).requestRekey(d.id, newKey.address, FAR_DEADLINE, wrong)).to.be.revertedWithCustomError(
-        city.registry,
-        "RegistryInvalidSignature",
-      );
+      await expect(
+        city.registry.connect(city.operator).requestRekey(d.id, newKey.address, FAR_DEADLINE, wrong),
+      ).to.be.revertedWithCustomError(city.registry, "RegistryInvalidSignature");
       const sig = await city.client.signRekey(newKey as never, d.id, FAR_DEADLINE);
       await city.registry.connect(city.operator).requestRekey(d.id, newKey.address, FAR_DEADLINE, sig);
       await expect(city.registry.connect(city.operator).requestRekey(d.id, newKey.address, FAR_DEADLINE, sig))
@@ -592,7 +643,12 @@ describe("DeviceRegistry", function () {
       const newKey = ethers.Wallet.createRandom();
       await city.registry
         .connect(city.operator)
-        .requestRekey(target.id, newKey.address, FAR_DEADLINE, await city.client.signRekey(newKey as never, target.id, FAR_DEADLINE));
+        .requestRekey(
+          target.id,
+          newKey.address,
+          FAR_DEADLINE,
+          await city.client.signRekey(newKey as never, target.id, FAR_DEADLINE),
+        );
       for (const c of cs.slice(0, 2)) await city.registry.connect(c.key).approve(c.id, target.id, ZERO_ID);
       expect(await city.registry.statusOf(target.id)).to.equal(Status.Suspended);
     });
@@ -608,17 +664,20 @@ describe("DeviceRegistry", function () {
       await expect(city.registry.connect(city.operator).setPermissions(d.id, 7))
         .to.be.revertedWithCustomError(city.registry, "RegistryUnauthorizedOwner")
         .withArgs(d.id, city.operator.address);
-      await expect(city.registry.connect(city.stranger).setPermissions(d.id, 7)).to.emit(city.registry, "PermissionsChanged").withArgs(d.id, 7);
-      await expect(city.registry.connect(city.stranger).transferDevice(d.id, ethers.ZeroAddress)).to.be.revertedWithCustomError(
-        city.registry,
-        "RegistryZeroAddress",
-      );
+      await expect(city.registry.connect(city.stranger).setPermissions(d.id, 7))
+        .to.emit(city.registry, "PermissionsChanged")
+        .withArgs(d.id, 7);
+      await expect(
+        city.registry.connect(city.stranger).transferDevice(d.id, ethers.ZeroAddress),
+      ).to.be.revertedWithCustomError(city.registry, "RegistryZeroAddress");
     });
 
     it("commits a new profile", async function () {
       const d = await registerNode(city, Label.Lightweight);
       const hash = ethers.id("profile v2");
-      await expect(city.registry.connect(city.operator).updateProfile(d.id, hash)).to.emit(city.registry, "ProfileUpdated").withArgs(d.id, hash);
+      await expect(city.registry.connect(city.operator).updateProfile(d.id, hash))
+        .to.emit(city.registry, "ProfileUpdated")
+        .withArgs(d.id, hash);
     });
 
     it("revokes for good: a revoked device takes no more owner actions", async function () {
@@ -693,7 +752,9 @@ describe("DeviceRegistry", function () {
         profile: minimalProfile("Gateway/Base"),
         deadline: FAR_DEADLINE,
       });
-      await city.client.connect(city.operator).register(req, await city.client.signRegistration(key, req, city.operator.address));
+      await city.client
+        .connect(city.operator)
+        .register(req, await city.client.signRegistration(key, req, city.operator.address));
     }
   });
 });

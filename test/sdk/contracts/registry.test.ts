@@ -51,7 +51,11 @@ describe("DeviceRegistryClient", function () {
     });
 
     it("refuses to sign a registration with a key other than the one registered", async function () {
-      const { req } = await signedRegistration(city.client, ethers.Wallet.createRandom() as never, city.operator.address);
+      const { req } = await signedRegistration(
+        city.client,
+        ethers.Wallet.createRandom() as never,
+        city.operator.address,
+      );
       try {
         await city.client.signRegistration(ethers.Wallet.createRandom() as never, req, city.operator.address);
         expect.fail("should have thrown");
@@ -82,7 +86,8 @@ describe("DeviceRegistryClient", function () {
         "TrustRestored",
         "DeviceTransferred",
       ]);
-      for (let i = 1; i < timeline.length; i++) expect(timeline[i]!.timestamp >= timeline[i - 1]!.timestamp).to.equal(true);
+      for (let i = 1; i < timeline.length; i++)
+        expect(timeline[i]!.timestamp >= timeline[i - 1]!.timestamp).to.equal(true);
 
       const replayed = replayHistory(d.id, timeline)!;
       const stored = await city.client.getDevice(d.id);
@@ -124,7 +129,8 @@ describe("DeviceRegistryClient", function () {
     it("rejects a device once it is suspended", async function () {
       const { cs, f, d, challenge } = await peers();
       const signature = await city.client.signChallenge(d.key, challenge);
-      for (const reporter of [...cs, f]) await city.client.connect(reporter.key).report(reporter.id, d.id, ethers.id("x") as Hex);
+      for (const reporter of [...cs, f])
+        await city.client.connect(reporter.key).report(reporter.id, d.id, ethers.id("x") as Hex);
       try {
         await city.client.verifyPeer({ expected: challenge, answered: challenge, signature });
         expect.fail("should have thrown");

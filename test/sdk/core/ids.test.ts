@@ -14,7 +14,9 @@ describe("core/ids", function () {
     });
 
     it("differs for different layers with the same local id", function () {
-      expect(deviceId({ layer: "strata://a/edge-1", localId: 1n })).to.not.equal(deviceId({ layer: "strata://a/edge-2", localId: 1n }));
+      expect(deviceId({ layer: "strata://a/edge-1", localId: 1n })).to.not.equal(
+        deviceId({ layer: "strata://a/edge-2", localId: 1n }),
+      );
     });
 
     it("throws InvalidInputError for a malformed layer or an out-of-range local id", function () {

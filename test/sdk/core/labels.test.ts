@@ -3,7 +3,13 @@ import { expect } from "chai";
 import { InvalidInputError, Label, recommendLabel } from "../../../sdk/index.ts";
 
 describe("core/labels", function () {
-  const base = { connectionHoursPerSession: 8760, uptimeRatio: 0.999, memoryMiB: 8192, storageGiB: 512, mainsPowered: true };
+  const base = {
+    connectionHoursPerSession: 8760,
+    uptimeRatio: 0.999,
+    memoryMiB: 8192,
+    storageGiB: 512,
+    mainsPowered: true,
+  };
 
   it("labels an always-connected, capable machine a full node", function () {
     expect(recommendLabel(base).label).to.equal(Label.Full);

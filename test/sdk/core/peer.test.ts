@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { Wallet } from "ethers";
+import { type HDNodeWallet, Wallet } from "ethers";
 
 import {
   checkPeerResponse,
@@ -21,7 +21,8 @@ describe("core/peer", function () {
   const key = Wallet.createRandom();
   const nonce = crypto.getRandomValues(new Uint8Array(32));
   const challenge = newChallenge(prover, verifier, nonce, 1_000n);
-  const sign = (c: PeerChallenge, w: Wallet = key): Promise<string> => w.signTypedData(domain, PEER_CHALLENGE_TYPES, { ...c });
+  const sign = (c: PeerChallenge, w: HDNodeWallet = key): Promise<string> =>
+    w.signTypedData(domain, PEER_CHALLENGE_TYPES, { ...c });
   const judge = async (over: Partial<Parameters<typeof checkPeerResponse>[0]> = {}): Promise<string> =>
     checkPeerResponse({
       domain,
@@ -79,7 +80,10 @@ describe("core/peer", function () {
 
   it("refuses to build a challenge with a weak nonce", function () {
     expect(() => newChallenge(prover, verifier, new Uint8Array(32), 1n)).to.throw(InvalidInputError, /all zero/);
-    expect(() => newChallenge(prover, verifier, new Uint8Array(16).fill(1), 1n)).to.throw(InvalidInputError, /32 random bytes/);
+    expect(() => newChallenge(prover, verifier, new Uint8Array(16).fill(1), 1n)).to.throw(
+      InvalidInputError,
+      /32 random bytes/,
+    );
     expect(() => newChallenge("0x12" as Hex, verifier, nonce, 1n)).to.throw(InvalidInputError, /prover/);
   });
 });

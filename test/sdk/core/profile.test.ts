@@ -56,7 +56,10 @@ describe("core/profile", function () {
 
   it("throws InvalidInputError naming the bad field", function () {
     expect(() => profileHash({ ...full, identity: new Uint8Array(193) })).to.throw(InvalidInputError, /identity/);
-    expect(() => profileHash({ ...full, p256PublicKey: new Uint8Array(33) })).to.throw(InvalidInputError, /p256PublicKey/);
+    expect(() => profileHash({ ...full, p256PublicKey: new Uint8Array(33) })).to.throw(
+      InvalidInputError,
+      /p256PublicKey/,
+    );
     const offCurve = new Uint8Array(64).fill(1);
     expect(() => profileHash({ ...full, p256PublicKey: offCurve })).to.throw(InvalidInputError, /not a point on P-256/);
     for (const classPath of ["", "/Device", "Device//Meter", "Device/Me ter"]) {
