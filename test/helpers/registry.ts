@@ -113,10 +113,7 @@ export async function lightweight(city: City, admittedBy: Node, serving: Node): 
 /** Deploys a fresh registry with `TEST_CONFIG`; the named fixture for `loadFixture`. */
 /** The part of the connection's Ignition helper the fixture uses. */
 interface Ignition {
-  deploy(
-    module: typeof RegistryModule,
-    options: { parameters: DeploymentParameters },
-  ): Promise<unknown>;
+  deploy(module: typeof RegistryModule, options: { parameters: DeploymentParameters }): Promise<unknown>;
 }
 
 export function registryFixture(ethers: HardhatEthers, ignition: Ignition) {
