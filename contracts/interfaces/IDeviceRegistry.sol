@@ -97,7 +97,7 @@ interface IDeviceRegistry {
         uint16 nonce;
         DeviceId servingNode;
         uint64 liveUntil;
-        uint64 registeredAt;
+        uint64 keyBoundAt; // when the current key was bound (registration, or the last re-key request)
         uint32 round;
         uint8 approvals;
         address pendingKey;

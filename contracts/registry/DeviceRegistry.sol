@@ -23,6 +23,7 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
     uint16 public constant MAX_TRUST = 1000;
 
     bytes32 private constant REGISTRATION_TYPEHASH = keccak256(
+        // solhint-disable-next-line max-line-length
         "Registration(bytes32 layer,bytes32 localId,address key,address owner,uint8 kind,uint8 label,uint32 permissions,bytes32 profileHash,uint64 deadline)"
     );
     bytes32 private constant REKEY_TYPEHASH = keccak256(
@@ -314,7 +315,7 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
             nonce: rec.nonce,
             servingNode: _servingNode[id],
             liveUntil: _liveUntil[id],
-            registeredAt: binding.boundAt,
+            keyBoundAt: binding.boundAt,
             round: round.number,
             approvals: round.approvals,
             pendingKey: round.pendingKey
@@ -365,7 +366,7 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
 
     /// @inheritdoc IDeviceRegistry
     function hasReported(DeviceId id, DeviceId reporter, uint64 epoch) external view returns (bool) {
-        return _reportedIn[id][reporter] == epoch + 1;
+        return uint256(_reportedIn[id][reporter]) == uint256(epoch) + 1;
     }
 
     /// @inheritdoc IDeviceRegistry

@@ -219,7 +219,7 @@ export class DeviceRegistryClient {
       nonce: Number(v.nonce),
       servingNode: v.servingNode as Hex,
       liveUntil: v.liveUntil,
-      registeredAt: v.registeredAt,
+      keyBoundAt: v.keyBoundAt,
       round: Number(v.round),
       approvals: Number(v.approvals),
       pendingKey: v.pendingKey,

@@ -31,7 +31,8 @@ export interface DeviceRecord {
   readonly nonce: number;
   readonly servingNode: Hex;
   readonly liveUntil: bigint;
-  readonly registeredAt: bigint;
+  /** When the current key was bound: the registration, or the request of the last re-key. */
+  readonly keyBoundAt: bigint;
   readonly round: number;
   readonly approvals: number;
   readonly pendingKey: string;

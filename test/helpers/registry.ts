@@ -6,7 +6,7 @@ import type { HardhatEthers, HardhatEthersSigner } from "@nomicfoundation/hardha
 import type { DeploymentParameters } from "@nomicfoundation/ignition-core";
 import type { HDNodeWallet } from "ethers";
 
-import RegistryModule from "../../ignition/modules/DeviceRegistry.ts";
+import RegistryModule, { DEFAULT_REGISTRY_CONFIG } from "../../ignition/modules/DeviceRegistry.ts";
 import {
   buildRegistration,
   DeviceRegistryClient,
@@ -18,14 +18,8 @@ import {
 } from "../../sdk/index.ts";
 import type { DeviceRegistry } from "../../types/ethers-contracts/index.ts";
 
-export const TEST_CONFIG = {
-  fullNodeApprovals: 2,
-  reportPenalty: 150,
-  suspendBelow: 600,
-  blockBelow: 300,
-  epochLength: 3600,
-  heartbeatTimeout: 900,
-} as const;
+/** The rules the tests run under: the deployment defaults. */
+export const TEST_CONFIG = DEFAULT_REGISTRY_CONFIG;
 
 export const FAR_DEADLINE = 2n ** 40n;
 

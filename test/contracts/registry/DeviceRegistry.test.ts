@@ -501,6 +501,11 @@ describe("DeviceRegistry", function () {
       expect((await city.client.getDevice(d.id)).trust).to.equal(700);
     });
 
+    it("answers hasReported for any epoch, the largest included", async function () {
+      const d = await registerNode(city, Label.Lightweight);
+      expect(await city.registry.hasReported(d.id, d.id, 2n ** 64n - 1n)).to.equal(false);
+    });
+
     it("suspends an active device under suspendBelow and blocks it under blockBelow, removing it from its serving node", async function () {
       const cs = [await coordinator(city), await coordinator(city), await coordinator(city)];
       const f = await fullNode(city, cs);
