@@ -99,6 +99,7 @@ export async function registryMetrics(): Promise<Metrics> {
   if (!admin || !operator || !funder) throw new Error("bench needs three hardhat accounts");
   const asAdmin = new DeviceRegistryClient(await registry.getAddress(), admin);
   const asOperator = asAdmin.connect(operator);
+  await asAdmin.setLayerOperator(LAYER, operator.address);
 
   const erc721 = await ethers.deployContract("BaselineERC721", admin);
   const didRegistry = await ethers.deployContract("BaselineDIDRegistry", admin);

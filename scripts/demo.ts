@@ -46,6 +46,9 @@ const { registry } = await ignition.deploy(RegistryModule);
 const client = new DeviceRegistryClient(await registry.getAddress(), operator!);
 const cfg = DEFAULT_REGISTRY_CONFIG;
 info(`DeviceRegistry at ${await registry.getAddress()}`);
+await client.connect(admin!).setLayerOperator(LAYER, operator!.address);
+info(`edge layer ${LAYER} is operated by ${operator!.address}: only it registers UUIDs there`);
+
 info(
   `rules: k=${cfg.fullNodeApprovals} approvals for full nodes, -${cfg.reportPenalty} trust per report, ` +
     `suspend < ${cfg.suspendBelow}, block < ${cfg.blockBelow}, heartbeat every ${cfg.heartbeatTimeout} s`,
@@ -149,7 +152,7 @@ step("Peer authentication with no central arbiter (seed 002)");
 {
   const meter = byName("meter-1");
   const gateway = byName("gateway-1");
-  const now = BigInt(await networkHelpers.time.latest());
+  const now = BigInt(Math.floor(Date.now() / 1000)); // the verifier's own clock
   const challenge = newChallenge(meter.id, gateway.id, crypto.getRandomValues(new Uint8Array(32)), now);
   const signature = await client.signChallenge(meter.key, challenge);
   await client.verifyPeer({ expected: challenge, answered: challenge, signature });
@@ -193,10 +196,10 @@ for (const [i, r] of reporters.entries()) {
   info(`${r.name} reports meter-7 → trust ${rec.trust}, status ${STATUS_NAMES[rec.status]} (${res.gasUsed} gas)`);
 }
 
-step("An attacker tries to register a fake device under meter-3's UUID");
+step("Fake IDs: registering a second device under meter-3's UUID");
 {
   const attacker = ethers.Wallet.createRandom();
-  const req = buildRegistration({
+  const fake = buildRegistration({
     uuid: byName("meter-3").uuid,
     key: attacker.address,
     kind: Kind.Device,
@@ -205,11 +208,17 @@ step("An attacker tries to register a fake device under meter-3's UUID");
     profile: minimalProfile("Device/Meter/Electric"),
     deadline: BigInt(await networkHelpers.time.latest()) + 600n,
   });
-  try {
-    await client.connect(admin!).register(req, await client.signRegistration(attacker as never, req, admin!.address));
-  } catch (e) {
-    if (!(e instanceof ContractRevertError)) throw e;
-    info(`refused: ${e.errorName}(${short(String(e.args[0]))})`);
+  for (const [who, signer] of [
+    ["an outsider", admin!],
+    ["even the layer's own operator", operator!],
+  ] as const) {
+    try {
+      await client.connect(signer).register(fake, await client.signRegistration(attacker, fake, signer.address));
+      throw new Error("a fake registration was accepted");
+    } catch (e) {
+      if (!(e instanceof ContractRevertError)) throw e;
+      info(`${who}: refused with ${e.errorName}(${short(String(e.args[0]))})`);
+    }
   }
 }
 

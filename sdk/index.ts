@@ -56,7 +56,13 @@ export {
   STATUS_NAMES,
   ZERO_ID,
 } from "./core/registry.ts";
-export { compactSignature, DeviceRegistryClient, type RegistryEvent, type TxResult } from "./contracts/registry.ts";
+export {
+  compactSignature,
+  DeviceRegistryClient,
+  type HistoryRange,
+  type RegistryEvent,
+  type TxResult,
+} from "./contracts/registry.ts";
 export { decodeRevert } from "./contracts/revert.ts";
 export {
   ContractRevertError,

@@ -11,9 +11,12 @@ import {DeviceId} from "../libraries/DeviceIds.sol";
 /// change logged with its time) and seed 003 §III (UUID = edge-layer address + local id, class,
 /// permissions and description of each object).
 ///
-/// Storage keeps what the rules check; the profile (pairing identity, P-256 key, class path,
-/// metadata URI and hash) lives in the provenance log, committed by `profileHash`, which the
-/// device signs when it registers.
+/// Storage keeps what the rules check. The profile (pairing identity, P-256 key, class path,
+/// metadata URI and hash) is committed by `profileHash`, which the device signs when it
+/// registers; the owner may publish the profile itself in the log with `updateProfile`.
+///
+/// UUIDs are not first-come: each edge layer has an operator (its central node's account, seed
+/// 003), appointed by the admin, and only that operator registers UUIDs of its layer.
 interface IDeviceRegistry {
     // ------------------------------------------------------------------ types
 
@@ -98,6 +101,7 @@ interface IDeviceRegistry {
         DeviceId servingNode;
         uint64 liveUntil;
         uint64 keyBoundAt; // when the current key was bound (registration, or the last re-key request)
+        DeviceId gateway;
         uint32 round;
         uint8 approvals;
         address pendingKey;
@@ -105,6 +109,12 @@ interface IDeviceRegistry {
 
     // ----------------------------------------------------------------- errors
 
+    /// @notice `account` is not the operator of edge layer `layer`.
+    error RegistryUnauthorizedLayer(bytes32 layer, address account);
+    /// @notice A lightweight node cannot report a full or coordination node.
+    error RegistryReporterNotEligible(DeviceId reporter, Label reporterLabel, Label targetLabel);
+    /// @notice `gateway` is not an active base station, fog node or edge node.
+    error RegistryInvalidGateway(DeviceId gateway);
     /// @notice The UUID is already registered (fake or duplicate ID).
     error RegistryDeviceExists(DeviceId id);
     /// @notice The key already belongs to a registered device.
@@ -199,8 +209,12 @@ interface IDeviceRegistry {
     event DeviceTransferred(DeviceId indexed id, address indexed previousOwner, address indexed newOwner);
     /// @notice The permissions bitmap changed.
     event PermissionsChanged(DeviceId indexed id, uint32 permissions);
-    /// @notice The profile commitment changed (the new profile is published off chain or in calldata).
-    event ProfileUpdated(DeviceId indexed id, bytes32 profileHash);
+    /// @notice The owner published the device's profile; `profileHash` = keccak256(`profile`).
+    event ProfileUpdated(DeviceId indexed id, bytes32 profileHash, bytes profile);
+    /// @notice The device is attached to `gateway` (zero: detached).
+    event GatewayAssigned(DeviceId indexed id, DeviceId indexed gateway);
+    /// @notice The admin made `operator` the operator of edge layer `layer` (zero: closed).
+    event LayerOperatorSet(bytes32 indexed layer, address indexed operator);
     /// @notice The admin appointed a coordination node.
     event CoordinatorAppointed(DeviceId indexed id);
     /// @notice The admin dismissed a coordination node.
@@ -210,7 +224,8 @@ interface IDeviceRegistry {
 
     // ---------------------------------------------------------- registration
 
-    /// @notice Registers one device or gateway, owned by the caller, in status Pending.
+    /// @notice Registers one device or gateway, owned by the caller, in status Pending. The caller
+    /// must be the operator of the UUID's edge layer.
     /// @dev The device key must sign `req` (EIP-712 `Registration` with owner = caller). A UUID
     /// registers once (Revoked is final), so the UUID itself is the signature's nonce and the
     /// deadline bounds its life. Refuses a registered UUID and a key already in use.
@@ -261,8 +276,10 @@ interface IDeviceRegistry {
     // --------------------------------------------- misbehaviour (seed 001)
 
     /// @notice An active node reports `id` for misbehaviour, once per device and epoch.
-    /// @dev Trust falls by `reportPenalty`; under `suspendBelow` an active device is suspended,
-    /// under `blockBelow` it is blocked.
+    /// @dev Trust falls by `reportPenalty`; under `suspendBelow` a pending or active device is
+    /// suspended, under `blockBelow` it is blocked. Only full and coordination nodes may report
+    /// full and coordination nodes, so cheap lightweight nodes cannot gang up on the nodes that
+    /// were admitted with k approvals.
     function report(DeviceId reporter, DeviceId id, bytes32 evidenceHash) external;
 
     // ------------------------------------------------------ owner actions
@@ -272,7 +289,7 @@ interface IDeviceRegistry {
     /// the key changes when k coordination nodes approve. The only way out of Blocked.
     function requestRekey(DeviceId id, address newKey, uint64 deadline, Signature calldata sig) external;
 
-    /// @notice The owner retires the device for good; its key is released.
+    /// @notice The owner retires the device for good (its UUID and key are never bound again).
     function revoke(DeviceId id) external;
 
     /// @notice The owner hands the device to `newOwner`.
@@ -281,10 +298,21 @@ interface IDeviceRegistry {
     /// @notice The owner sets the permissions bitmap.
     function setPermissions(DeviceId id, uint32 permissions) external;
 
-    /// @notice The owner commits to a new profile.
-    function updateProfile(DeviceId id, bytes32 profileHash) external;
+    /// @notice The owner publishes a new profile (the ABI encoding the SDK's `encodeProfile` makes).
+    function updateProfile(DeviceId id, bytes calldata profile) external;
+
+    /// @notice The owner attaches the device to a gateway (a base station, fog node or edge node
+    /// that is Active), or detaches it with the zero id.
+    function setGateway(DeviceId id, DeviceId gateway) external;
 
     // ---------------------------------------------------------------- admin
+
+    /// @notice The admin makes `operator` the one account that registers UUIDs of edge layer
+    /// `layer` (keccak256 of its address); the zero address closes the layer.
+    function setLayerOperator(bytes32 layer, address operator) external;
+
+    /// @notice The operator of edge layer `layer`.
+    function layerOperator(bytes32 layer) external view returns (address);
 
     /// @notice The admin changes the rules.
     function setConfig(Config calldata config) external;

@@ -61,6 +61,8 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
     mapping(DeviceId id => Round) private _rounds;
     mapping(DeviceId id => mapping(DeviceId coordinator => uint32 roundPlusOne)) private _approvedIn;
     mapping(DeviceId id => DeviceId) private _servingNode;
+    mapping(DeviceId id => DeviceId) private _gateway;
+    mapping(bytes32 layer => address operator) private _layerOperators;
     mapping(DeviceId fullNode => uint64) private _liveUntil;
     /// @dev The lightweight devices each full node serves. A device is in at most one list (its
     /// serving node's), so one position map serves all lists: O(1) add and remove.
@@ -215,6 +217,9 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
         if (from.status != Status.Active) revert RegistryInvalidStatus(reporter, from.status);
         if (reporter == id) revert RegistrySelfAction(id);
         Record storage rec = _existing(id);
+        if (from.label == Label.Lightweight && rec.label != Label.Lightweight) {
+            revert RegistryReporterNotEligible(reporter, from.label, rec.label);
+        }
         Status status = rec.status;
         if (status != Status.Pending && status != Status.Active && status != Status.Suspended) {
             revert RegistryInvalidStatus(id, status);
@@ -229,7 +234,7 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
         emit MisbehaviourReported(id, reporter, evidenceHash, epoch, trust);
         if (trust < cfg.blockBelow) {
             _setStatus(id, rec, Status.Blocked);
-        } else if (trust < cfg.suspendBelow && status == Status.Active) {
+        } else if (trust < cfg.suspendBelow && status != Status.Suspended) {
             _setStatus(id, rec, Status.Suspended);
         }
     }
@@ -284,13 +289,31 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
     }
 
     /// @inheritdoc IDeviceRegistry
-    function updateProfile(DeviceId id, bytes32 profileHash) external {
+    function updateProfile(DeviceId id, bytes calldata profile) external {
         Record storage rec = _requireOwner(id);
         if (rec.status == Status.Revoked) revert RegistryInvalidStatus(id, Status.Revoked);
-        emit ProfileUpdated(id, profileHash);
+        emit ProfileUpdated(id, keccak256(profile), profile);
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function setGateway(DeviceId id, DeviceId gateway) external {
+        Record storage rec = _requireOwner(id);
+        if (rec.status == Status.Revoked) revert RegistryInvalidStatus(id, Status.Revoked);
+        if (!gateway.isNone()) {
+            Record storage gw = _records[gateway];
+            if (gw.status != Status.Active || gw.kind == Kind.Device) revert RegistryInvalidGateway(gateway);
+        }
+        _gateway[id] = gateway;
+        emit GatewayAssigned(id, gateway);
     }
 
     // ------------------------------------------------------------------ admin
+
+    /// @inheritdoc IDeviceRegistry
+    function setLayerOperator(bytes32 layer, address operator) external onlyOwner {
+        _layerOperators[layer] = operator;
+        emit LayerOperatorSet(layer, operator);
+    }
 
     /// @inheritdoc IDeviceRegistry
     function setConfig(Config calldata newConfig) external onlyOwner {
@@ -318,9 +341,14 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
             keyBoundAt: binding.boundAt,
             round: round.number,
             approvals: round.approvals,
-            pendingKey: round.pendingKey
+            pendingKey: round.pendingKey,
+            gateway: _gateway[id]
         });
-        if (rec.status == Status.None) view_.owner = address(0);
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function layerOperator(bytes32 layer) external view returns (address) {
+        return _layerOperators[layer];
     }
 
     /// @inheritdoc IDeviceRegistry
@@ -330,8 +358,7 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
 
     /// @inheritdoc IDeviceRegistry
     function ownerOf(DeviceId id) external view returns (address) {
-        address key = _records[id].key;
-        return key == address(0) ? address(0) : _bindings[key].owner;
+        return _bindings[_records[id].key].owner;
     }
 
     /// @inheritdoc IDeviceRegistry
@@ -399,6 +426,7 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
     function _register(Registration calldata req, Signature calldata sig, address owner) private returns (DeviceId id) {
         if (req.kind > uint8(type(Kind).max)) revert RegistryUnknownKind(req.kind);
         if (req.label > uint8(type(Label).max)) revert RegistryUnknownLabel(req.label);
+        if (_layerOperators[req.layer] != owner) revert RegistryUnauthorizedLayer(req.layer, owner);
         address key = req.key;
         _requireFreshKey(key, req.deadline);
         id = DeviceIds.derive(req.layer, req.localId);
@@ -458,6 +486,8 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
             Round storage round = _rounds[id];
             round.number += 1;
             round.approvals = 0;
+            // A re-key asked for before the device was blocked must not be what unblocks it.
+            if (next == Status.Blocked) round.pendingKey = address(0);
         }
     }
 

@@ -16,8 +16,8 @@ import {
   Signature,
 } from "ethers";
 
-import { IDeviceRegistry__factory } from "../../types/ethers-contracts/index.ts";
-import type { IDeviceRegistry } from "../../types/ethers-contracts/index.ts";
+import { DeviceRegistry__factory } from "../../types/ethers-contracts/index.ts";
+import type { DeviceRegistry } from "../../types/ethers-contracts/index.ts";
 import type { Hex } from "../core/bytes.ts";
 import {
   type CompactSignature,
@@ -29,13 +29,16 @@ import {
   registrationValue,
   registryDomain,
 } from "../core/eip712.ts";
+import { layerHash } from "../core/ids.ts";
 import type { Label } from "../core/labels.ts";
 import { checkPeerResponse, type FreshnessPolicy } from "../core/peer.ts";
+import { decodeProfile, encodeProfile, type Profile } from "../core/profile.ts";
 import {
   type DeviceRecord,
   type HistoryEntry,
   type Kind,
   type RegistryConfig,
+  replayHistory,
   sortHistory,
   type Status,
   ZERO_ID,
@@ -44,6 +47,13 @@ import { InvalidInputError, TransportError } from "../errors.ts";
 import { guarded } from "./revert.ts";
 
 const NAME = "DeviceRegistry";
+
+/** Which blocks `history` reads; `maxBlockRange` splits the query for nodes that cap `eth_getLogs`. */
+export interface HistoryRange {
+  readonly fromBlock?: number;
+  readonly toBlock?: number;
+  readonly maxBlockRange?: number;
+}
 
 /** A parsed event of a receipt. */
 export interface RegistryEvent {
@@ -67,14 +77,15 @@ export function compactSignature(signature: string): CompactSignature {
 
 export class DeviceRegistryClient {
   readonly address: string;
-  readonly contract: IDeviceRegistry;
+  readonly contract: DeviceRegistry;
   readonly runner: ContractRunner;
   #domain: TypedDataDomain | undefined;
 
   constructor(address: string, runner: ContractRunner) {
     this.address = address;
     this.runner = runner;
-    this.contract = IDeviceRegistry__factory.connect(address, runner);
+    // The implementation's ABI, not only the interface's: admin errors (Ownable) decode too.
+    this.contract = DeviceRegistry__factory.connect(address, runner);
   }
 
   /** The same client acting through another runner (e.g. a device's own key). */
@@ -195,8 +206,24 @@ export class DeviceRegistryClient {
     return this.#send(() => this.contract.setPermissions(id, permissions));
   }
 
-  updateProfile(id: Hex, profileHash: Hex): Promise<TxResult> {
-    return this.#send(() => this.contract.updateProfile(id, profileHash));
+  /** The owner publishes the device's profile (its hash becomes the commitment). */
+  updateProfile(id: Hex, profile: Profile): Promise<TxResult> {
+    const encoded = encodeProfile(profile);
+    return this.#send(() => this.contract.updateProfile(id, encoded));
+  }
+
+  /** The owner attaches the device to an active gateway (zero id: detach). */
+  setGateway(id: Hex, gateway: Hex): Promise<TxResult> {
+    return this.#send(() => this.contract.setGateway(id, gateway));
+  }
+
+  /** The admin appoints the account that registers the UUIDs of the edge layer `layer` (its address). */
+  setLayerOperator(layer: string, operator: string): Promise<TxResult> {
+    return this.#send(() => this.contract.setLayerOperator(layerHash(layer), operator));
+  }
+
+  layerOperator(layer: string): Promise<string> {
+    return guarded(NAME, this.contract.interface, () => this.contract.layerOperator(layerHash(layer)));
   }
 
   setConfig(config: RegistryConfig): Promise<TxResult> {
@@ -223,6 +250,7 @@ export class DeviceRegistryClient {
       round: Number(v.round),
       approvals: Number(v.approvals),
       pendingKey: v.pendingKey,
+      gateway: v.gateway as Hex,
     };
   }
 
@@ -257,7 +285,7 @@ export class DeviceRegistryClient {
    * The provenance log of `id`: every event naming it, oldest first, with the
    * block time (seed 002: every lifecycle change on chain with a timestamp).
    */
-  async history(id: Hex, fromBlock = 0): Promise<HistoryEntry[]> {
+  async history(id: Hex, range: HistoryRange = {}): Promise<HistoryEntry[]> {
     const iface = this.contract.interface;
     const topicOf = (name: string): string => (iface as Interface).getEvent(name)!.topicHash;
     const names = [
@@ -274,12 +302,22 @@ export class DeviceRegistryClient {
       "DeviceTransferred",
       "PermissionsChanged",
       "ProfileUpdated",
+      "GatewayAssigned",
       "CoordinatorAppointed",
       "CoordinatorDismissed",
     ];
-    const logs = await guarded(NAME, iface, () =>
-      this.provider.getLogs({ address: this.address, fromBlock, toBlock: "latest", topics: [names.map(topicOf), id] }),
-    );
+    const topics = [names.map(topicOf), id];
+    const logs = await guarded(NAME, iface, async () => {
+      const fromBlock = range.fromBlock ?? 0;
+      const toBlock = range.toBlock ?? (await this.provider.getBlockNumber());
+      const step = range.maxBlockRange ?? toBlock - fromBlock + 1;
+      const found: Log[] = [];
+      for (let start = fromBlock; start <= toBlock; start += step) {
+        const end = Math.min(start + step - 1, toBlock);
+        found.push(...(await this.provider.getLogs({ address: this.address, fromBlock: start, toBlock: end, topics })));
+      }
+      return found;
+    });
     const times = new Map<number, bigint>();
     for (const blockNumber of new Set(logs.map((l) => l.blockNumber))) {
       const block = await this.provider.getBlock(blockNumber);
@@ -314,9 +352,21 @@ export class DeviceRegistryClient {
     readonly freshness?: FreshnessPolicy;
   }): Promise<DeviceRecord> {
     const prover = await this.getDevice(args.expected.prover);
-    const now = args.now ?? BigInt((await this.provider.getBlock("latest"))!.timestamp);
+    // The verifier judges its own challenge by its own clock (block times lag by a slot or more).
+    const now = args.now ?? BigInt(Math.floor(Date.now() / 1000));
     checkPeerResponse({ ...args, domain: await this.domain(), prover, now });
     return prover;
+  }
+
+  /**
+   * The device's published profile, if its owner published the one the chain
+   * commits to now (registration or last update); `undefined` otherwise.
+   */
+  async profileOf(id: Hex, range: HistoryRange = {}): Promise<Profile | undefined> {
+    const history = await this.history(id, range);
+    const current = replayHistory(id, history)?.profileHash;
+    const published = history.filter((e) => e.event === "ProfileUpdated" && e.args.profileHash === current).at(-1);
+    return published ? decodeProfile(published.args.profile as Hex) : undefined;
   }
 
   // --------------------------------------------------------------- private

@@ -36,6 +36,8 @@ export interface DeviceRecord {
   readonly round: number;
   readonly approvals: number;
   readonly pendingKey: string;
+  /** The gateway (base station, fog node, edge node) the device is attached to. */
+  readonly gateway: Hex;
 }
 
 /** The registry's rules (`Config`). */
@@ -64,21 +66,17 @@ export function sortHistory(entries: readonly HistoryEntry[]): HistoryEntry[] {
   return [...entries].sort((a, b) => a.blockNumber - b.blockNumber || a.logIndex - b.logIndex);
 }
 
-/** What the provenance log says the record of `id` is now. */
-export interface ReplayedRecord {
+/** What the provenance log says the record of `id` is now: every field of `getDevice`, plus
+ * what only the log holds (UUID parts, profile commitment, registration time). */
+export interface ReplayedRecord extends Omit<DeviceRecord, "id"> {
   readonly id: Hex;
-  key: string;
-  owner: string;
-  kind: Kind;
-  label: Label;
-  status: Status;
-  trust: number;
-  permissions: number;
-  profileHash: Hex;
-  servingNode: Hex;
-  pendingKey: string;
-  registeredAt: bigint;
+  readonly layer: Hex;
+  readonly localId: Hex;
+  readonly profileHash: Hex;
+  readonly registeredAt: bigint;
 }
+
+const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
 
 /**
  * Rebuilds a record from its events, in order. Throws when the log is not a
@@ -86,55 +84,95 @@ export interface ReplayedRecord {
  * logs are missing or come from another contract.
  */
 export function replayHistory(id: Hex, entries: readonly HistoryEntry[]): ReplayedRecord | undefined {
-  let rec: ReplayedRecord | undefined;
-  const need = (event: string): ReplayedRecord => {
+  type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+  let rec: Mutable<ReplayedRecord> | undefined;
+  let pendingKeyBoundAt = 0n;
+  const need = (event: string): Mutable<ReplayedRecord> => {
     if (rec === undefined) throw new Error(`history of ${id}: ${event} before DeviceRegistered`);
     return rec;
   };
   for (const { event, args, timestamp } of sortHistory(entries)) {
+    if (event === "DeviceRegistered") {
+      rec = {
+        id,
+        key: String(args.key),
+        owner: String(args.owner),
+        kind: Number(args.kind) as Kind,
+        label: Number(args.label) as Label,
+        status: Status.Pending,
+        trust: MAX_TRUST,
+        permissions: Number(args.permissions),
+        nonce: 0,
+        servingNode: ZERO_ID,
+        liveUntil: 0n,
+        keyBoundAt: timestamp,
+        round: 0,
+        approvals: 0,
+        pendingKey: ZERO_ADDRESS,
+        gateway: ZERO_ID,
+        layer: args.layer as Hex,
+        localId: args.localId as Hex,
+        profileHash: args.profileHash as Hex,
+        registeredAt: timestamp,
+      };
+      continue;
+    }
+    if (event === "FullNodeHeartbeat" && String(args.fullNode) !== id) continue;
+    const r = need(event);
     switch (event) {
-      case "DeviceRegistered":
-        rec = {
-          id,
-          key: String(args.key),
-          owner: String(args.owner),
-          kind: Number(args.kind) as Kind,
-          label: Number(args.label) as Label,
-          status: Status.Pending,
-          trust: MAX_TRUST,
-          permissions: Number(args.permissions),
-          profileHash: args.profileHash as Hex,
-          servingNode: ZERO_ID,
-          pendingKey: "",
-          registeredAt: timestamp,
-        };
+      case "DeviceApproved": {
+        const approvals = Number(args.approvals);
+        const complete = approvals >= Number(args.required);
+        r.round = Number(args.round) + (complete ? 1 : 0);
+        r.approvals = complete ? 0 : approvals;
+        if (complete) r.pendingKey = ZERO_ADDRESS;
         break;
-      case "DeviceStatusChanged":
-        need(event).status = Number(args.current) as Status;
-        if (need(event).status === Status.Revoked) need(event).pendingKey = "";
+      }
+      case "DeviceStatusChanged": {
+        const next = Number(args.current) as Status;
+        r.status = next;
+        if (next === Status.Suspended || next === Status.Blocked) {
+          r.round += 1;
+          r.approvals = 0;
+        }
+        if (next === Status.Blocked || next === Status.Revoked) r.pendingKey = ZERO_ADDRESS;
         break;
+      }
       case "ServingNodeAssigned":
-        need(event).servingNode = args.fullNode as Hex;
+        r.servingNode = args.fullNode as Hex;
+        break;
+      case "FullNodeHeartbeat":
+        r.liveUntil = BigInt(args.liveUntil as bigint);
+        break;
+      case "FullNodeReportedOffline":
+        if (String(args.fullNode) === id) r.liveUntil = 0n;
         break;
       case "MisbehaviourReported":
       case "TrustRestored":
-        need(event).trust = Number(args.trust);
+        r.trust = Number(args.trust);
         break;
       case "RekeyRequested":
-        need(event).pendingKey = String(args.newKey);
+        r.pendingKey = String(args.newKey);
+        r.round = Number(args.round);
+        r.approvals = 0;
+        r.nonce += 1;
+        pendingKeyBoundAt = timestamp;
         break;
       case "DeviceRekeyed":
-        need(event).key = String(args.newKey);
-        need(event).pendingKey = "";
+        r.key = String(args.newKey);
+        r.keyBoundAt = pendingKeyBoundAt;
         break;
       case "DeviceTransferred":
-        need(event).owner = String(args.newOwner);
+        r.owner = String(args.newOwner);
         break;
       case "PermissionsChanged":
-        need(event).permissions = Number(args.permissions);
+        r.permissions = Number(args.permissions);
         break;
       case "ProfileUpdated":
-        need(event).profileHash = args.profileHash as Hex;
+        r.profileHash = args.profileHash as Hex;
+        break;
+      case "GatewayAssigned":
+        r.gateway = args.gateway as Hex;
         break;
       default:
         break;

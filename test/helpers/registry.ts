@@ -18,6 +18,9 @@ import {
 } from "../../sdk/index.ts";
 import type { DeviceRegistry } from "../../types/ethers-contracts/index.ts";
 
+/** Edge layers whose operator is the fixture's `operator`. */
+export const TEST_LAYERS = ["strata://city/d7/edge-3", "strata://city/d1/edge-1"] as const;
+
 /** The rules the tests run under: the deployment defaults. */
 export const TEST_CONFIG = DEFAULT_REGISTRY_CONFIG;
 
@@ -61,7 +64,7 @@ export async function signedRegistration(
     permissions?: number;
   } = {},
 ): Promise<{ req: RegistrationMessage; sig: { r: Hex; vs: Hex }; uuid: { layer: string; localId: bigint } }> {
-  const uuid = { layer: options.layer ?? "strata://city/d7/edge-3", localId: options.localId ?? nextLocalId++ };
+  const uuid = { layer: options.layer ?? TEST_LAYERS[0], localId: options.localId ?? nextLocalId++ };
   const req = buildRegistration({
     uuid,
     key: key.address,
@@ -117,6 +120,7 @@ export function registryFixture(ethers: HardhatEthers, ignition: Ignition) {
       parameters: { DeviceRegistry: { ...TEST_CONFIG, admin: admin!.address } },
     })) as { registry: DeviceRegistry };
     const client = new DeviceRegistryClient(await registry.getAddress(), admin!);
+    for (const layer of TEST_LAYERS) await client.setLayerOperator(layer, operator!.address);
     return { ethers, registry, client, admin: admin!, operator: operator!, stranger: stranger! };
   };
 }

@@ -8,6 +8,7 @@ import { network } from "hardhat";
 import {
   buildRegistration,
   deviceId,
+  encodeProfile,
   type Hex,
   Kind,
   Label,
@@ -98,13 +99,35 @@ describe("DeviceRegistry", function () {
     it("reverts with RegistryDeviceExists when the UUID is already registered (fake ID)", async function () {
       const node = await registerNode(city, Label.Lightweight);
       const forger = ethers.Wallet.createRandom();
-      const { req, sig } = await signedRegistration(city.client, forger as never, city.stranger.address, {
+      const { req, sig } = await signedRegistration(city.client, forger as never, city.operator.address, {
         layer: node.uuid.layer,
         localId: node.uuid.localId,
       });
-      await expect(city.registry.connect(city.stranger).register(req, sig))
+      await expect(city.registry.connect(city.operator).register(req, sig))
         .to.be.revertedWithCustomError(city.registry, "RegistryDeviceExists")
         .withArgs(node.id);
+    });
+
+    it("reverts with RegistryUnauthorizedLayer for anyone but the layer's operator: UUIDs cannot be squatted", async function () {
+      const { req, sig } = await signedRegistration(
+        city.client,
+        ethers.Wallet.createRandom() as never,
+        city.stranger.address,
+      );
+      await expect(city.registry.connect(city.stranger).register(req, sig))
+        .to.be.revertedWithCustomError(city.registry, "RegistryUnauthorizedLayer")
+        .withArgs(req.layer, city.stranger.address);
+      const closed = await signedRegistration(
+        city.client,
+        ethers.Wallet.createRandom() as never,
+        city.operator.address,
+        {
+          layer: "strata://city/unassigned/edge-9",
+        },
+      );
+      await expect(city.registry.connect(city.operator).register(closed.req, closed.sig))
+        .to.be.revertedWithCustomError(city.registry, "RegistryUnauthorizedLayer")
+        .withArgs(closed.req.layer, city.operator.address);
     });
 
     it("reverts with RegistryDeviceExists for a revoked UUID: IDs are never reused", async function () {
@@ -149,10 +172,10 @@ describe("DeviceRegistry", function () {
         .withArgs(key.address, recovered);
     });
 
-    it("reverts with RegistryInvalidSignature when someone else submits a signature made for another owner", async function () {
+    it("reverts with RegistryInvalidSignature when the operator submits a signature made for another owner", async function () {
       const key = ethers.Wallet.createRandom();
-      const { req, sig } = await signedRegistration(city.client, key as never, city.operator.address);
-      await expect(city.registry.connect(city.stranger).register(req, sig)).to.be.revertedWithCustomError(
+      const { req, sig } = await signedRegistration(city.client, key as never, city.stranger.address);
+      await expect(city.registry.connect(city.operator).register(req, sig)).to.be.revertedWithCustomError(
         city.registry,
         "RegistryInvalidSignature",
       );
@@ -545,6 +568,33 @@ describe("DeviceRegistry", function () {
         .withArgs(f.id, city.stranger.address);
     });
 
+    it("reverts with RegistryReporterNotEligible when a lightweight node reports a full or coordination node", async function () {
+      const cs = [await coordinator(city), await coordinator(city)];
+      const f = await fullNode(city, cs);
+      const d = await lightweight(city, cs[0]!, f);
+      await expect(city.registry.connect(d.key).report(d.id, f.id, EVIDENCE))
+        .to.be.revertedWithCustomError(city.registry, "RegistryReporterNotEligible")
+        .withArgs(d.id, Label.Lightweight, Label.Full);
+      await expect(city.registry.connect(d.key).report(d.id, cs[0]!.id, EVIDENCE))
+        .to.be.revertedWithCustomError(city.registry, "RegistryReporterNotEligible")
+        .withArgs(d.id, Label.Lightweight, Label.Coordination);
+      const other = await lightweight(city, cs[0]!, f);
+      await expect(city.registry.connect(d.key).report(d.id, other.id, EVIDENCE)).to.emit(
+        city.registry,
+        "MisbehaviourReported",
+      );
+    });
+
+    it("suspends a pending device under suspendBelow, so one approval no longer admits it", async function () {
+      const cs = [await coordinator(city), await coordinator(city), await coordinator(city)];
+      const f = await fullNode(city, cs);
+      const d = await registerNode(city, Label.Lightweight);
+      for (const c of cs) await city.registry.connect(c.key).report(c.id, d.id, EVIDENCE);
+      expect(await city.registry.statusOf(d.id)).to.equal(Status.Suspended);
+      await city.registry.connect(cs[0]!.key).approve(cs[0]!.id, d.id, f.id);
+      expect(await city.registry.statusOf(d.id)).to.equal(Status.Suspended);
+    });
+
     it("leaves a suspended full node's devices to reassignment", async function () {
       const cs = [await coordinator(city), await coordinator(city), await coordinator(city)];
       const f1 = await fullNode(city, cs);
@@ -629,6 +679,31 @@ describe("DeviceRegistry", function () {
         .withArgs(newKey.address);
     });
 
+    it("drops a re-key requested before the block: the owner must ask again", async function () {
+      const cs = [await coordinator(city), await coordinator(city), await coordinator(city)];
+      const f = await fullNode(city, cs);
+      const d = await lightweight(city, cs[0]!, f);
+      const early = ethers.Wallet.createRandom();
+      await city.registry
+        .connect(city.operator)
+        .requestRekey(
+          d.id,
+          early.address,
+          FAR_DEADLINE,
+          await city.client.signRekey(early as never, d.id, FAR_DEADLINE),
+        );
+      for (const c of cs) await city.registry.connect(c.key).report(c.id, d.id, EVIDENCE);
+      await city.registry.connect(f.key).report(f.id, d.id, EVIDENCE);
+      await time.increase(TEST_CONFIG.epochLength);
+      await city.registry.connect(f.key).heartbeat(f.id);
+      await city.registry.connect(f.key).report(f.id, d.id, EVIDENCE);
+      expect(await city.registry.statusOf(d.id)).to.equal(Status.Blocked);
+      expect((await city.client.getDevice(d.id)).pendingKey).to.equal(ethers.ZeroAddress);
+      await expect(city.registry.connect(cs[0]!.key).approve(cs[0]!.id, d.id, f.id))
+        .to.be.revertedWithCustomError(city.registry, "RegistryApprovalNotExpected")
+        .withArgs(d.id, Status.Blocked);
+    });
+
     it("reverts with RegistryUnauthorizedOwner when someone else asks for a re-key", async function () {
       const { d } = await blockedDevice();
       const newKey = ethers.Wallet.createRandom();
@@ -677,12 +752,35 @@ describe("DeviceRegistry", function () {
       ).to.be.revertedWithCustomError(city.registry, "RegistryZeroAddress");
     });
 
-    it("commits a new profile", async function () {
+    it("publishes a new profile with its hash", async function () {
       const d = await registerNode(city, Label.Lightweight);
-      const hash = ethers.id("profile v2");
-      await expect(city.registry.connect(city.operator).updateProfile(d.id, hash))
+      const encoded = encodeProfile(minimalProfile("Device/Meter/Water"));
+      await expect(city.registry.connect(city.operator).updateProfile(d.id, encoded))
         .to.emit(city.registry, "ProfileUpdated")
-        .withArgs(d.id, hash);
+        .withArgs(d.id, ethers.keccak256(encoded), encoded);
+    });
+
+    it("attaches a device to an active gateway and refuses anything else", async function () {
+      const cs = [await coordinator(city), await coordinator(city)];
+      const station = await registerNode(city, Label.Full, Kind.BaseStation);
+      const d = await registerNode(city, Label.Lightweight);
+      await expect(city.registry.connect(city.operator).setGateway(d.id, station.id))
+        .to.be.revertedWithCustomError(city.registry, "RegistryInvalidGateway")
+        .withArgs(station.id);
+      for (const c of cs) await city.registry.connect(c.key).approve(c.id, station.id, ZERO_ID);
+      await expect(city.registry.connect(city.operator).setGateway(d.id, station.id))
+        .to.emit(city.registry, "GatewayAssigned")
+        .withArgs(d.id, station.id);
+      expect((await city.client.getDevice(d.id)).gateway).to.equal(station.id);
+      const plainDevice = await fullNode(city, cs);
+      await expect(city.registry.connect(city.operator).setGateway(d.id, plainDevice.id))
+        .to.be.revertedWithCustomError(city.registry, "RegistryInvalidGateway")
+        .withArgs(plainDevice.id);
+      await expect(city.registry.connect(city.stranger).setGateway(d.id, ZERO_ID))
+        .to.be.revertedWithCustomError(city.registry, "RegistryUnauthorizedOwner")
+        .withArgs(d.id, city.stranger.address);
+      await city.registry.connect(city.operator).setGateway(d.id, ZERO_ID);
+      expect((await city.client.getDevice(d.id)).gateway).to.equal(ZERO_ID);
     });
 
     it("revokes for good: a revoked device takes no more owner actions", async function () {
@@ -699,6 +797,26 @@ describe("DeviceRegistry", function () {
       await expect(city.registry.connect(city.operator).setPermissions(d.id, 1))
         .to.be.revertedWithCustomError(city.registry, "RegistryInvalidStatus")
         .withArgs(d.id, Status.Revoked);
+    });
+  });
+
+  describe("setLayerOperator", function () {
+    it("lets the admin appoint and close a layer's operator", async function () {
+      const layer = layerHash("strata://city/d9/edge-1");
+      await expect(city.registry.connect(city.admin).setLayerOperator(layer, city.stranger.address))
+        .to.emit(city.registry, "LayerOperatorSet")
+        .withArgs(layer, city.stranger.address);
+      expect(await city.registry.layerOperator(layer)).to.equal(city.stranger.address);
+      await city.registry.connect(city.admin).setLayerOperator(layer, ethers.ZeroAddress);
+      expect(await city.registry.layerOperator(layer)).to.equal(ethers.ZeroAddress);
+    });
+
+    it("reverts with OwnableUnauthorizedAccount for anyone but the admin", async function () {
+      await expect(
+        city.registry.connect(city.operator).setLayerOperator(layerHash("strata://x/y"), city.operator.address),
+      )
+        .to.be.revertedWithCustomError(city.registry, "OwnableUnauthorizedAccount")
+        .withArgs(city.operator.address);
     });
   });
 

@@ -10,7 +10,9 @@ import {
   ContractRevertError,
   type Hex,
   InvalidInputError,
+  Kind,
   Label,
+  minimalProfile,
   newChallenge,
   PeerAuthenticationError,
   replayHistory,
@@ -37,6 +39,16 @@ describe("DeviceRegistryClient", function () {
   });
 
   describe("errors", function () {
+    it("decodes admin errors too (the implementation's ABI)", async function () {
+      try {
+        await city.client.connect(city.stranger).setLayerOperator("strata://x/y", city.stranger.address);
+        expect.fail("should have reverted");
+      } catch (e) {
+        expect(e).to.be.instanceOf(ContractRevertError);
+        expect((e as ContractRevertError).errorName).to.equal("OwnableUnauthorizedAccount");
+      }
+    });
+
     it("decodes a revert into a ContractRevertError with the custom error's name and arguments", async function () {
       const node = await registerNode(city, Label.Lightweight);
       const { req, sig } = await signedRegistration(city.client, node.key, city.operator.address);
@@ -66,16 +78,39 @@ describe("DeviceRegistryClient", function () {
   });
 
   describe("history", function () {
-    it("returns the timeline of a device and replays to the stored record", async function () {
+    it("returns the timeline of a device and replays to exactly the stored record", async function () {
       const cs = [await coordinator(city), await coordinator(city), await coordinator(city)];
       const f1 = await fullNode(city, cs);
       const f2 = await fullNode(city, cs);
+      const station = await registerNode(city, Label.Full, Kind.BaseStation);
+      for (const c of cs.slice(0, 2)) await city.client.connect(c.key).approve(c.id, station.id);
       const d = await lightweight(city, cs[0]!, f1);
+      const replayMatches = async (id: Hex): Promise<void> => {
+        const replayed = replayHistory(id, await city.client.history(id))!;
+        const stored = await city.client.getDevice(id);
+        for (const [field, value] of Object.entries(stored)) {
+          expect((replayed as unknown as Record<string, unknown>)[field], field).to.equal(value);
+        }
+      };
+      // suspension, reinstatement at a lower trust, a new serving node
       for (const c of cs) await city.client.connect(c.key).report(c.id, d.id, ethers.id("spam") as Hex);
       await city.client.connect(cs[0]!.key).approve(cs[0]!.id, d.id, f2.id);
+      await replayMatches(d.id);
       await city.client.connect(cs[1]!.key).approve(cs[1]!.id, d.id, f2.id);
+      // owner actions
       await city.client.connect(city.operator).setPermissions(d.id, 9);
+      await city.client.connect(city.operator).setGateway(d.id, station.id);
+      await city.client.connect(city.operator).updateProfile(d.id, minimalProfile("Device/Meter/Gas"));
+      // a re-key: requested, half approved (checked), then applied
+      const newKey = ethers.Wallet.createRandom();
+      await city.client
+        .connect(city.operator)
+        .requestRekey(d.id, newKey.address, 2n ** 40n, await city.client.signRekey(newKey, d.id, 2n ** 40n));
+      await city.client.connect(cs[0]!.key).approve(cs[0]!.id, d.id);
+      await replayMatches(d.id);
+      await city.client.connect(cs[2]!.key).approve(cs[2]!.id, d.id);
       await city.client.connect(city.operator).transferDevice(d.id, city.stranger.address);
+      await replayMatches(d.id);
 
       const timeline = await city.client.history(d.id);
       expect(timeline.map((e) => e.event)).to.include.members([
@@ -84,24 +119,43 @@ describe("DeviceRegistryClient", function () {
         "ServingNodeAssigned",
         "MisbehaviourReported",
         "TrustRestored",
+        "GatewayAssigned",
+        "ProfileUpdated",
+        "RekeyRequested",
+        "DeviceRekeyed",
         "DeviceTransferred",
       ]);
       for (let i = 1; i < timeline.length; i++)
         expect(timeline[i]!.timestamp >= timeline[i - 1]!.timestamp).to.equal(true);
+      expect((await city.client.getDevice(d.id)).trust).to.equal(TEST_CONFIG.suspendBelow);
 
-      const replayed = replayHistory(d.id, timeline)!;
-      const stored = await city.client.getDevice(d.id);
-      expect(replayed).to.deep.include({
-        key: stored.key,
-        owner: stored.owner,
-        label: stored.label,
-        status: stored.status,
-        trust: stored.trust,
-        permissions: stored.permissions,
-        servingNode: stored.servingNode,
-      });
-      expect(stored.status).to.equal(Status.Active);
-      expect(stored.trust).to.equal(TEST_CONFIG.suspendBelow);
+      // a full node: heartbeats, offline report, revocation with a pending re-key
+      await city.client.connect(cs[0]!.key).reportOffline(cs[0]!.id, f1.id);
+      await replayMatches(f1.id);
+      const k2 = ethers.Wallet.createRandom();
+      await city.client
+        .connect(city.operator)
+        .requestRekey(f1.id, k2.address, 2n ** 40n, await city.client.signRekey(k2, f1.id, 2n ** 40n));
+      await city.client.connect(city.operator).revoke(f1.id);
+      await replayMatches(f1.id);
+      await replayMatches(f2.id);
+    });
+
+    it("reads the history in bounded block ranges", async function () {
+      const d = await registerNode(city, Label.Lightweight);
+      await city.client.connect(city.operator).setPermissions(d.id, 3);
+      const whole = await city.client.history(d.id);
+      const chunked = await city.client.history(d.id, { fromBlock: 0, maxBlockRange: 2 });
+      expect(chunked).to.deep.equal(whole);
+      expect(whole.length).to.equal(2);
+    });
+
+    it("returns the published profile only when it is the one the chain commits to", async function () {
+      const d = await registerNode(city, Label.Lightweight);
+      expect(await city.client.profileOf(d.id)).to.equal(undefined);
+      const profile = { ...minimalProfile("Device/Meter/Gas"), metadataURI: "ipfs://bafy-meter" };
+      await city.client.connect(city.operator).updateProfile(d.id, profile);
+      expect(await city.client.profileOf(d.id)).to.deep.equal(profile);
     });
 
     it("returns an empty timeline for an unknown device", async function () {
@@ -114,7 +168,8 @@ describe("DeviceRegistryClient", function () {
       const cs = [await coordinator(city), await coordinator(city)];
       const f = await fullNode(city, cs);
       const d = await lightweight(city, cs[0]!, f);
-      const now = BigInt(await networkHelpers.time.latest());
+      // The verifier dates its challenge by its own clock.
+      const now = BigInt(Math.floor(Date.now() / 1000));
       const challenge = newChallenge(d.id, f.id, crypto.getRandomValues(new Uint8Array(32)), now);
       return { cs, f, d, challenge };
     }
