@@ -46,6 +46,39 @@ export class TransportError extends StrataError {
   override name = "TransportError" as const;
 }
 
+/** Why a point encoding was refused. */
+export type PointRejection = "length" | "encoding" | "not-on-curve" | "not-in-subgroup" | "identity";
+
+/** A group element failed validation at the boundary (seed of every pairing scheme). */
+export class InvalidPointError extends StrataError {
+  override name = "InvalidPointError" as const;
+  readonly reason: PointRejection;
+  readonly group: "G1" | "G2";
+
+  constructor(group: "G1" | "G2", reason: PointRejection, shortMessage: string, options: { cause?: unknown } = {}) {
+    super(`${group}: ${shortMessage}`, { group, reason }, options);
+    this.group = group;
+    this.reason = reason;
+  }
+}
+
+/** A ciphertext failed authentication or its encapsulation is inconsistent (nothing is revealed). */
+export class DecryptionError extends StrataError {
+  override name = "DecryptionError" as const;
+}
+
+/** Threshold operations: too few shares, a duplicate index, or shares that fail verification. */
+export class ThresholdError extends StrataError {
+  override name = "ThresholdError" as const;
+  /** Indices of the shares found invalid, when known. */
+  readonly badShares: readonly number[];
+
+  constructor(shortMessage: string, badShares: readonly number[] = [], details: ErrorDetails = {}) {
+    super(shortMessage, { badShares, ...details });
+    this.badShares = badShares;
+  }
+}
+
 /** Why a peer's proof of identity was refused (seed 002 peer authentication). */
 export type PeerRejection =
   | "unknown-device"

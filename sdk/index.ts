@@ -66,8 +66,12 @@ export {
 export { decodeRevert } from "./contracts/revert.ts";
 export {
   ContractRevertError,
+  DecryptionError,
   type ErrorDetails,
   InvalidInputError,
+  InvalidPointError,
+  type PointRejection,
+  ThresholdError,
   PeerAuthenticationError,
   type PeerRejection,
   StrataError,
