@@ -117,7 +117,11 @@ function decodeNoble<P extends NP1 | NP2>(
     point = Point.fromBytes(bytes);
   } catch (cause) {
     const text = String(cause);
-    const reason = /subgroup|torsion/i.test(text) ? "not-in-subgroup" : /curve|sqrt|square/i.test(text) ? "not-on-curve" : "encoding";
+    const reason = /subgroup|torsion/i.test(text)
+      ? "not-in-subgroup"
+      : /curve|sqrt|square/i.test(text)
+        ? "not-on-curve"
+        : "encoding";
     throw new InvalidPointError(group, reason, `invalid point encoding (${text})`, { cause });
   }
   if (point.is0()) throw new InvalidPointError(group, "identity", "the identity is not a valid key or signature");
@@ -272,7 +276,8 @@ function buildMcl(): PairingBackend {
     pairing: (p, q) => gtToNobleOrder(mcl.pairing(a1(p), a2(q)).serialize()),
     pairingWith(q) {
       const pre = new mcl.PrecomputedG2(a2(q));
-      const pair = (p: G1): Uint8Array => gtToNobleOrder(mcl.finalExp(mcl.precomputedMillerLoop(a1(p), pre)).serialize());
+      const pair = (p: G1): Uint8Array =>
+        gtToNobleOrder(mcl.finalExp(mcl.precomputedMillerLoop(a1(p), pre)).serialize());
       precomputed.register(pair, pre); // wasm memory is freed when the closure is collected
       return pair;
     },

@@ -154,20 +154,32 @@ export function minPkOn(backend: PairingBackend): BlsScheme {
 // ------------------------------------------------------------ min-pk on blst
 
 function blstKey(bytes: Uint8Array): blst.PublicKey {
-  if (!(bytes instanceof Uint8Array) || bytes.length !== 48) throw new InvalidPointError("G1", "length", "a public key is 48 bytes");
+  if (!(bytes instanceof Uint8Array) || bytes.length !== 48)
+    throw new InvalidPointError("G1", "length", "a public key is 48 bytes");
   try {
     return blst.PublicKey.fromBytes(bytes, true);
   } catch (cause) {
-    throw new InvalidPointError("G1", /infinity/i.test(String(cause)) ? "identity" : "encoding", `invalid public key (${String(cause)})`, { cause });
+    throw new InvalidPointError(
+      "G1",
+      /infinity/i.test(String(cause)) ? "identity" : "encoding",
+      `invalid public key (${String(cause)})`,
+      { cause },
+    );
   }
 }
 
 function blstSig(bytes: Uint8Array): blst.Signature {
-  if (!(bytes instanceof Uint8Array) || bytes.length !== 96) throw new InvalidPointError("G2", "length", "a signature is 96 bytes");
+  if (!(bytes instanceof Uint8Array) || bytes.length !== 96)
+    throw new InvalidPointError("G2", "length", "a signature is 96 bytes");
   try {
     return blst.Signature.fromBytes(bytes, true, true);
   } catch (cause) {
-    throw new InvalidPointError("G2", /infinity/i.test(String(cause)) ? "identity" : "encoding", `invalid signature (${String(cause)})`, { cause });
+    throw new InvalidPointError(
+      "G2",
+      /infinity/i.test(String(cause)) ? "identity" : "encoding",
+      `invalid signature (${String(cause)})`,
+      { cause },
+    );
   }
 }
 

@@ -44,7 +44,8 @@ export interface PartialSignature {
 }
 
 function checkParams(t: number, n: number): void {
-  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new InvalidInputError("n must be an integer in [1, 1000]", { n });
+  if (!Number.isInteger(n) || n < 1 || n > 1000)
+    throw new InvalidInputError("n must be an integer in [1, 1000]", { n });
   if (!Number.isInteger(t) || t < 1 || t > n) throw new InvalidInputError("t must be an integer in [1, n]", { t, n });
 }
 
@@ -73,7 +74,10 @@ export class ThresholdScheme {
     checkParams(t, n);
     const coefficients = polynomial(t, secret);
     return {
-      shares: Array.from({ length: n }, (_, i) => ({ index: i + 1, secret: evalPolynomial(coefficients, BigInt(i + 1)) })),
+      shares: Array.from({ length: n }, (_, i) => ({
+        index: i + 1,
+        secret: evalPolynomial(coefficients, BigInt(i + 1)),
+      })),
       commitments: this.commit(coefficients),
     };
   }
@@ -163,7 +167,12 @@ export class ThresholdScheme {
   }
 
   /** True when `partial` is member `partial.index`'s signature on `message`. */
-  verifyPartial(commitments: Commitments, message: Uint8Array, partial: PartialSignature, dst: string = DST_MIN_SIG): boolean {
+  verifyPartial(
+    commitments: Commitments,
+    message: Uint8Array,
+    partial: PartialSignature,
+    dst: string = DST_MIN_SIG,
+  ): boolean {
     const { g1, g2 } = this.backend;
     const key = this.memberKey(commitments, partial.index);
     return this.backend.pairingCheck([
@@ -186,7 +195,8 @@ export class ThresholdScheme {
     const seen = new Set<number>();
     for (const p of partials) {
       checkIndex(p.index);
-      if (seen.has(p.index)) throw new InvalidInputError("two partial signatures with the same index", { index: p.index });
+      if (seen.has(p.index))
+        throw new InvalidInputError("two partial signatures with the same index", { index: p.index });
       seen.add(p.index);
     }
     const good: PartialSignature[] = [];

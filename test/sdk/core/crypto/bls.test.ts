@@ -137,7 +137,9 @@ describe("bls interoperability", function () {
     const sk = ours.keygen();
     const sig = ours.sign(sk, msg);
     const bk = blst.SecretKey.fromBytes(sk);
-    expect(blst.verify(msg, blst.PublicKey.fromBytes(ours.publicKey(sk)), blst.Signature.fromBytes(sig))).to.equal(true);
+    expect(blst.verify(msg, blst.PublicKey.fromBytes(ours.publicKey(sk)), blst.Signature.fromBytes(sig))).to.equal(
+      true,
+    );
     expect(ours.verify(bk.toPublicKey().toBytes(), msg, bk.sign(msg).toBytes())).to.equal(true);
   });
 

@@ -23,8 +23,17 @@ describe("threshold BLS", function () {
     const { shares, commitments } = th.deal(3, 5);
     const partials = shares.map((s) => th.partialSign(s, msg));
     const pk = backend.g2.toBytes(th.groupKey(commitments));
-    for (const subset of [[0, 1, 2], [2, 3, 4], [0, 2, 4], [4, 1, 3]]) {
-      const { signature, bad } = th.combine(commitments, msg, subset.map((i) => partials[i]!));
+    for (const subset of [
+      [0, 1, 2],
+      [2, 3, 4],
+      [0, 2, 4],
+      [4, 1, 3],
+    ]) {
+      const { signature, bad } = th.combine(
+        commitments,
+        msg,
+        subset.map((i) => partials[i]!),
+      );
       expect(bad).to.deep.equal([]);
       expect(bls.verify(pk, msg, backend.g1.toBytes(signature))).to.equal(true);
     }
@@ -91,7 +100,8 @@ describe("threshold BLS", function () {
         new Map(
           rounds.map((r, d) => {
             let share = r.shares[member - 1]!;
-            if (cheat && cheat.dealer === d + 1 && cheat.victim === member) share = { ...share, secret: mod(share.secret + 1n) };
+            if (cheat && cheat.dealer === d + 1 && cheat.victim === member)
+              share = { ...share, secret: mod(share.secret + 1n) };
             return [d + 1, share];
           }),
         );
