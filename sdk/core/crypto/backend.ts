@@ -45,6 +45,8 @@ export interface GroupOps<P> {
   fromBytes(bytes: Uint8Array): P;
   /** RFC 9380 hash_to_curve (XMD:SHA-256, SSWU, random oracle) under `dst`. */
   hash(msg: Uint8Array, dst: string): P;
+  /** Affine coordinates, big-endian, 48 bytes each: [x, y] for G1, [x.c0, x.c1, y.c0, y.c1] for G2. */
+  coordinates(a: P): Uint8Array[];
 }
 
 export interface PairingBackend {
@@ -100,7 +102,24 @@ function nobleGroup<P extends NP1 | NP2, T>(
     toBytes: (a) => p(a).toBytes(true),
     fromBytes: (bytes) => t(decodeNoble(name, Point, bytes, byteLength)),
     hash: (msg, dst) => t(hasher.hashToCurve(msg, { DST: dst })),
+    coordinates: (a) => nobleCoordinates(p(a)),
   };
+}
+
+function fpBytes(v: bigint): Uint8Array {
+  const out = new Uint8Array(48);
+  for (let i = 47, x = v; i >= 0 && x > 0n; i--, x >>= 8n) out[i] = Number(x & 0xffn);
+  return out;
+}
+
+function nobleCoordinates(point: NP1 | NP2): Uint8Array[] {
+  const { x, y } = point.toAffine() as {
+    x: bigint | { c0: bigint; c1: bigint };
+    y: bigint | { c0: bigint; c1: bigint };
+  };
+  return typeof x === "bigint"
+    ? [fpBytes(x), fpBytes(y as bigint)]
+    : [fpBytes(x.c0), fpBytes(x.c1), fpBytes((y as { c0: bigint }).c0), fpBytes((y as { c1: bigint }).c1)];
 }
 
 function decodeNoble<P extends NP1 | NP2>(
@@ -233,6 +252,16 @@ function buildMcl(): PairingBackend {
         const point = new Ctor();
         point.deserialize(nobleHash(msg, dst));
         return t(point);
+      },
+      coordinates: (a) => {
+        const point = m(a);
+        if (point instanceof mcl.G1) {
+          const copy = new mcl.G1();
+          copy.deserialize(point.serialize());
+          copy.normalize();
+          return [copy.getX().serialize(), copy.getY().serialize()];
+        }
+        return nobleCoordinates(noblePoint.fromBytes(point.serialize()));
       },
     };
   }

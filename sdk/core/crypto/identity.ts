@@ -23,9 +23,20 @@ export function identityBytes(id: string): Uint8Array {
   return utf8ToBytes(id);
 }
 
-/** Q = H1(ID). */
+const identityCache = new WeakMap<PairingBackend, Map<string, G1>>();
+const IDENTITY_CACHE_SIZE = 4096;
+
+/** Q = H1(ID), remembered for the last few thousand identities (hashing to G1 costs ~2 ms). */
 export function identityPoint(backend: PairingBackend, id: string): G1 {
-  return backend.g1.hash(identityBytes(id), DST_IDENTITY);
+  let cache = identityCache.get(backend);
+  if (!cache) identityCache.set(backend, (cache = new Map()));
+  let q = cache.get(id);
+  if (q === undefined) {
+    q = backend.g1.hash(identityBytes(id), DST_IDENTITY);
+    if (cache.size >= IDENTITY_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+    cache.set(id, q);
+  }
+  return q;
 }
 
 /** A single private key generator. */

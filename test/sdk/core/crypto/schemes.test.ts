@@ -210,3 +210,18 @@ describe("identity-based schemes across backends", function () {
     expect(new Peks(mcl).trapdoor(secret, "alarm").test(c)).to.equal(true);
   });
 });
+
+describe("EIP-2537 encodings", function () {
+  it("are the same on both backends", async function () {
+    const { g1ToEip2537, g2ToEip2537 } = await import("../../../../sdk/core/crypto/eip2537.ts");
+    for (const k of [1n, 2n, 123456789n]) {
+      const p1 = mcl.g1.mul(mcl.g1.generator, k);
+      const n1 = nobleBackend.g1.mul(nobleBackend.g1.generator, k);
+      expect(g1ToEip2537(mcl, p1)).to.deep.equal(g1ToEip2537(nobleBackend, n1));
+      const p2 = mcl.g2.mul(mcl.g2.generator, k);
+      const n2 = nobleBackend.g2.mul(nobleBackend.g2.generator, k);
+      expect(g2ToEip2537(mcl, p2)).to.deep.equal(g2ToEip2537(nobleBackend, n2));
+    }
+    expect(g1ToEip2537(mcl, mcl.g1.zero)).to.deep.equal(new Uint8Array(128));
+  });
+});
