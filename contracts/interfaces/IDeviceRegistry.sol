@@ -302,7 +302,8 @@ interface IDeviceRegistry {
     function updateProfile(DeviceId id, bytes calldata profile) external;
 
     /// @notice The owner attaches the device to a gateway (a base station, fog node or edge node
-    /// that is Active), or detaches it with the zero id.
+    /// that is Active, other than the device itself), or detaches it with the zero id.
+    /// @dev Checked when set: a reader relying on the gateway checks its status at that time.
     function setGateway(DeviceId id, DeviceId gateway) external;
 
     // ---------------------------------------------------------------- admin

@@ -301,7 +301,9 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
         if (rec.status == Status.Revoked) revert RegistryInvalidStatus(id, Status.Revoked);
         if (!gateway.isNone()) {
             Record storage gw = _records[gateway];
-            if (gw.status != Status.Active || gw.kind == Kind.Device) revert RegistryInvalidGateway(gateway);
+            if (gateway == id || gw.status != Status.Active || gw.kind == Kind.Device) {
+                revert RegistryInvalidGateway(gateway);
+            }
         }
         _gateway[id] = gateway;
         emit GatewayAssigned(id, gateway);

@@ -4,8 +4,9 @@ pragma solidity 0.8.37;
 // Fuzz and unit tests for DeviceRegistry, covering the seed 001 rules (labels, joins through
 // coordination nodes with k approvals, serving-node assignment and bounded reassignment,
 // misbehaviour reports lowering trust with suspension / blocking thresholds, Blocked -> re-key,
-// fake and duplicate IDs refused) and the registry's signature, deadline, key-binding and
-// configuration checks. Every revert is matched against the exact custom error and arguments.
+// fake and duplicate IDs refused), the edge layers' operators (only a layer's operator registers
+// its UUIDs), the reporters' eligibility, gateways, and the registry's signature, deadline,
+// key-binding and configuration checks. Every revert is matched against the exact custom error and arguments.
 // Signatures are real EIP-712 signatures made with `vm.sign`, sent in compact EIP-2098 form.
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
@@ -31,11 +32,12 @@ contract DeviceRegistryTest is RegistryTestBase {
     DeviceId internal f1;
     DeviceId internal l1;
 
-    /// Three coordinators, a live full node admitted by two of them (k = 2) and a lightweight
-    /// device it serves.
+    /// OWNER operates LAYER; three coordinators, a live full node admitted by two of them (k = 2)
+    /// and a lightweight device it serves.
     function setUp() public {
         vm.warp(START);
         registry = new DeviceRegistry(address(this), _config());
+        registry.setLayerOperator(LAYER, OWNER);
         c1 = _coordinator();
         c2 = _coordinator();
         c3 = _coordinator();
@@ -60,9 +62,11 @@ contract DeviceRegistryTest is RegistryTestBase {
     }
 
     /// The signature binds the owner: a request signed for OWNER and sent by anyone else fails,
-    /// the recovered signer being whatever the other owner's digest yields.
+    /// the recovered signer being whatever the other owner's digest yields (even when the sender
+    /// is the layer's operator, as it is made here so that the signature is what is checked).
     function testFuzz_register_rejectsSignatureForAnotherOwner(address sender) public {
         vm.assume(sender != OWNER && sender != address(0));
+        registry.setLayerOperator(LAYER, sender);
         (uint256 pk, address key) = _newKey();
         IDeviceRegistry.Registration memory req = _request(_nextLocalId(), key, IDeviceRegistry.Label.Full, _later());
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(pk, registry.registrationDigest(req, OWNER));
@@ -109,6 +113,7 @@ contract DeviceRegistryTest is RegistryTestBase {
         uint32 permissions
     ) public {
         vm.assume(DeviceIds.derive(layer, localId) != DeviceIds.NONE);
+        registry.setLayerOperator(layer, OWNER);
         kind = uint8(_bound(kind, 0, 3));
         label = uint8(_bound(label, 0, 2));
         (uint256 pk, address key) = _newKey();
@@ -130,10 +135,12 @@ contract DeviceRegistryTest is RegistryTestBase {
         _eq(d.trust, MAX_TRUST, "fresh trust");
         _check(d.key == key && d.owner == OWNER, "key and owner");
         _eq(d.keyBoundAt, START, "keyBoundAt");
+        _check(d.gateway == DeviceIds.NONE && d.servingNode == DeviceIds.NONE, "no gateway, no serving node");
+        _check(d.pendingKey == address(0) && d.approvals == 0, "no re-key, no approval");
     }
 
     /// A registered UUID never registers again, whatever its status (Revoked included) and
-    /// whoever signs the new request.
+    /// whoever signs the new request, even for a new operator of the layer.
     function testFuzz_register_rejectsRegisteredUuid(bytes32 localId, uint8 statusSeed) public {
         (uint256 pk, address key) = _newKey();
         vm.assume(registry.statusOf(registry.deviceId(LAYER, localId)) == IDeviceRegistry.Status.None);
@@ -151,6 +158,7 @@ contract DeviceRegistryTest is RegistryTestBase {
             registry.revoke(id); // Revoked
         }
 
+        registry.setLayerOperator(LAYER, STRANGER);
         (uint256 pk2, address key2) = _newKey();
         IDeviceRegistry.Registration memory again = _request(localId, key2, IDeviceRegistry.Label.Full, _later());
         IDeviceRegistry.Signature memory sig = _sign(pk2, registry.registrationDigest(again, STRANGER));
@@ -159,9 +167,11 @@ contract DeviceRegistryTest is RegistryTestBase {
     }
 
     /// A key, once bound, never binds again: not while its device is registered, not after the
-    /// device is revoked, not after it was re-keyed away, not while it is a pending re-key key.
+    /// device is revoked, not after it was re-keyed away, not while it is a pending re-key key,
+    /// not after a block cleared the re-key it was pending for; not even for a new operator.
     function testFuzz_register_rejectsKeyEverBound(uint8 history, bytes32 localId) public {
         (uint256 pk, address key) = _keyWithHistory(history);
+        registry.setLayerOperator(LAYER, STRANGER);
         vm.assume(registry.statusOf(registry.deviceId(LAYER, localId)) == IDeviceRegistry.Status.None);
         IDeviceRegistry.Registration memory req = _request(localId, key, IDeviceRegistry.Label.Lightweight, _later());
         IDeviceRegistry.Signature memory sig = _sign(pk, registry.registrationDigest(req, STRANGER));
@@ -205,6 +215,125 @@ contract DeviceRegistryTest is RegistryTestBase {
         IDeviceRegistry.Signature[] memory sigs = new IDeviceRegistry.Signature[](m);
         _expectRevertFrom(OWNER, abi.encodeWithSelector(IDeviceRegistry.RegistryInvalidBatch.selector, n, m));
         registry.registerBatch(reqs, sigs);
+    }
+
+    // ========================================================== layer operators
+
+    /// Only the operator of the request's edge layer registers: any other caller is refused, even
+    /// with a valid signature for itself, in LAYER (operated by OWNER), in a layer operated by
+    /// someone else, in a layer never assigned, and in a layer whose operator (the caller) was
+    /// removed; the UUID stays free, through `register` and `registerBatch` alike.
+    function testFuzz_register_revertsWithUnauthorizedLayer_whenCallerIsNotTheLayerOperator(
+        address caller,
+        bytes32 layer,
+        address operator,
+        uint8 mode,
+        bool batch
+    ) public {
+        mode = mode % 4;
+        if (mode == 0) {
+            layer = LAYER;
+        } else if (mode == 1) {
+            registry.setLayerOperator(layer, operator);
+        } else if (mode == 2) {
+            vm.assume(layer != LAYER); // never assigned
+        } else {
+            registry.setLayerOperator(layer, caller); // the caller operated the layer once...
+            registry.setLayerOperator(layer, address(0)); // ...then the admin closed it
+        }
+        vm.assume(caller != registry.layerOperator(layer));
+        (uint256 pk, address key) = _newKey();
+        IDeviceRegistry.Registration memory req = _request(
+            _nextLocalId(),
+            key,
+            IDeviceRegistry.Label.Lightweight,
+            _later()
+        );
+        req.layer = layer;
+        IDeviceRegistry.Signature memory sig = _sign(pk, registry.registrationDigest(req, caller));
+        DeviceId id = registry.deviceId(layer, req.localId);
+        bytes memory err = abi.encodeWithSelector(IDeviceRegistry.RegistryUnauthorizedLayer.selector, layer, caller);
+
+        if (batch) {
+            IDeviceRegistry.Registration[] memory reqs = new IDeviceRegistry.Registration[](1);
+            IDeviceRegistry.Signature[] memory sigs = new IDeviceRegistry.Signature[](1);
+            reqs[0] = req;
+            sigs[0] = sig;
+            _expectRevertFrom(caller, err);
+            registry.registerBatch(reqs, sigs);
+        } else {
+            _expectRevertFrom(caller, err);
+            registry.register(req, sig);
+        }
+        _check(registry.statusOf(id) == IDeviceRegistry.Status.None, "UUID still free");
+        _check(registry.ownerOf(id) == address(0), "no owner");
+    }
+
+    /// A batch is all or nothing: one request of a layer the caller does not operate undoes the
+    /// requests of its own layer before it.
+    function test_registerBatch_revertsWithUnauthorizedLayer_whenOneRequestIsOfAnotherLayer() public {
+        bytes32 other = keccak256("strata://city/d7/edge-4");
+        registry.setLayerOperator(other, STRANGER);
+        IDeviceRegistry.Registration[] memory reqs = new IDeviceRegistry.Registration[](2);
+        IDeviceRegistry.Signature[] memory sigs = new IDeviceRegistry.Signature[](2);
+        for (uint256 i; i < 2; ++i) {
+            (uint256 pk, address key) = _newKey();
+            reqs[i] = _request(_nextLocalId(), key, IDeviceRegistry.Label.Lightweight, _later());
+            if (i == 1) reqs[i].layer = other;
+            sigs[i] = _sign(pk, registry.registrationDigest(reqs[i], OWNER));
+        }
+        _expectRevertFrom(
+            OWNER,
+            abi.encodeWithSelector(IDeviceRegistry.RegistryUnauthorizedLayer.selector, other, OWNER)
+        );
+        registry.registerBatch(reqs, sigs);
+        _check(
+            registry.statusOf(registry.deviceId(LAYER, reqs[0].localId)) == IDeviceRegistry.Status.None,
+            "first request undone"
+        );
+    }
+
+    /// Only the admin appoints a layer's operator (not the operator itself, not a would-be one);
+    /// a refused call changes nothing.
+    function testFuzz_setLayerOperator_revertsWithOwnableUnauthorized_whenCallerIsNotAdmin(
+        address caller,
+        bytes32 layer,
+        address operator,
+        bool ownLayer
+    ) public {
+        if (ownLayer) layer = LAYER;
+        vm.assume(caller != address(this));
+        address before = registry.layerOperator(layer);
+        _expectRevertFrom(caller, abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, caller));
+        registry.setLayerOperator(layer, operator);
+        _check(registry.layerOperator(layer) == before, "operator unchanged");
+    }
+
+    /// The admin hands a layer to a new operator: it is logged, the new operator registers the
+    /// layer's UUIDs (as their owner) and the previous one no longer does.
+    function testFuzz_setLayerOperator_handsTheLayerToTheNewOperator(bytes32 layer, address operator) public {
+        vm.assume(operator != address(0) && operator != OWNER);
+        registry.setLayerOperator(layer, OWNER);
+        vm.expectEmit(true, true, true, true, address(registry));
+        emit IDeviceRegistry.LayerOperatorSet(layer, operator);
+        registry.setLayerOperator(layer, operator);
+        _check(registry.layerOperator(layer) == operator, "operator stored");
+
+        (uint256 pk, address key) = _newKey();
+        IDeviceRegistry.Registration memory req = _request(_nextLocalId(), key, IDeviceRegistry.Label.Full, _later());
+        req.layer = layer;
+        DeviceId id = _registerSigned(registry, req, pk, operator);
+        _check(registry.ownerOf(id) == operator, "registered by the new operator");
+
+        (pk, key) = _newKey();
+        req = _request(_nextLocalId(), key, IDeviceRegistry.Label.Full, _later());
+        req.layer = layer;
+        IDeviceRegistry.Signature memory sig = _sign(pk, registry.registrationDigest(req, OWNER));
+        _expectRevertFrom(
+            OWNER,
+            abi.encodeWithSelector(IDeviceRegistry.RegistryUnauthorizedLayer.selector, layer, OWNER)
+        );
+        registry.register(req, sig);
     }
 
     // ============================================================== requestRekey
@@ -341,6 +470,15 @@ contract DeviceRegistryTest is RegistryTestBase {
         _check(d.servingNode == serving, "serving node");
     }
 
+    /// A re-key requested before the device was blocked is void: the block clears it (and its
+    /// approvals), every approval is refused with `RegistryApprovalNotExpected(id, Blocked)`, the
+    /// cleared key stays bound; a re-key requested after the block, approved by k, unblocks.
+    function test_approve_revertsWithApprovalNotExpected_whenRekeyWasRequestedBeforeTheBlock() public {
+        DeviceId f2 = _activeFull();
+        _checkRekeyBeforeBlockIsVoid(l1, f2);
+        _checkRekeyBeforeBlockIsVoid(f1, DeviceIds.NONE);
+    }
+
     function testFuzz_approve_revertsWithFullNodeNotLive_whenServingNodeIsNotLive(uint256 dt, uint8 which) public {
         (DeviceId light, ) = _register(IDeviceRegistry.Label.Lightweight);
         DeviceId serving;
@@ -398,9 +536,9 @@ contract DeviceRegistryTest is RegistryTestBase {
         _eq(registry.getDevice(l1).trust, lost >= MAX_TRUST ? 0 : MAX_TRUST - lost, "trust");
     }
 
-    /// Each accepted report lowers trust by the penalty; below suspendBelow an Active device is
-    /// suspended (and leaves its serving node's list), below blockBelow it is blocked, and a
-    /// Blocked device takes no more reports.
+    /// Each accepted report lowers trust by the penalty; below suspendBelow a Pending or Active
+    /// device is suspended (an Active one leaves its serving node's list), below blockBelow it is
+    /// blocked, and a Blocked device takes no more reports.
     function testFuzz_report_followsConfiguredThresholds(
         uint16 penalty,
         uint16 suspendBelow,
@@ -435,7 +573,7 @@ contract DeviceRegistryTest is RegistryTestBase {
             vm.warp(block.timestamp + cfg.epochLength);
             trust = trust > cfg.reportPenalty ? trust - cfg.reportPenalty : 0;
             if (trust < cfg.blockBelow) status = IDeviceRegistry.Status.Blocked;
-            else if (trust < cfg.suspendBelow && status == IDeviceRegistry.Status.Active) {
+            else if (trust < cfg.suspendBelow && status != IDeviceRegistry.Status.Suspended) {
                 status = IDeviceRegistry.Status.Suspended;
             }
             IDeviceRegistry.DeviceView memory d = registry.getDevice(id);
@@ -447,6 +585,100 @@ contract DeviceRegistryTest is RegistryTestBase {
                 _eq(registry.servedCount(f1), active ? 1 : 0, "served list");
             }
         }
+    }
+
+    /// A Pending device whose trust falls under suspendBelow is suspended (blocked under
+    /// blockBelow) in a new approval round; it then needs k approvals like any suspended device
+    /// (a lightweight one too, which needed one while Pending), and a coordination node needs the
+    /// admin again.
+    function testFuzz_report_suspendsPendingDevice_whenTrustFallsUnderSuspendBelow(
+        uint16 penalty,
+        uint16 suspendBelow,
+        uint16 blockBelow,
+        uint8 labelSeed
+    ) public {
+        IDeviceRegistry.Config memory cfg = _config();
+        cfg.reportPenalty = uint16(_bound(penalty, 32, MAX_TRUST)); // at most 32 reports
+        cfg.suspendBelow = uint16(_bound(suspendBelow, 1, MAX_TRUST));
+        cfg.blockBelow = uint16(_bound(blockBelow, 0, cfg.suspendBelow - 1));
+        registry.setConfig(cfg);
+        IDeviceRegistry.Label label = IDeviceRegistry.Label(labelSeed % 3);
+        (DeviceId id, ) = _register(label);
+
+        uint256 trust = MAX_TRUST;
+        IDeviceRegistry.Status status = IDeviceRegistry.Status.Pending;
+        while (status == IDeviceRegistry.Status.Pending) {
+            _report(c1, id); // a coordination node may report every label
+            vm.warp(block.timestamp + cfg.epochLength);
+            trust = trust > cfg.reportPenalty ? trust - cfg.reportPenalty : 0;
+            if (trust < cfg.blockBelow) status = IDeviceRegistry.Status.Blocked;
+            else if (trust < cfg.suspendBelow) status = IDeviceRegistry.Status.Suspended;
+            IDeviceRegistry.DeviceView memory d = registry.getDevice(id);
+            _eq(d.trust, trust, "trust");
+            _eq(uint8(d.status), uint8(status), "status");
+        }
+        IDeviceRegistry.DeviceView memory v = registry.getDevice(id);
+        _eq(v.round, 1, "a new approval round");
+        _eq(v.approvals, 0, "no approval yet");
+        _check(v.servingNode == DeviceIds.NONE, "not served");
+
+        DeviceId serving = label == IDeviceRegistry.Label.Lightweight ? f1 : DeviceIds.NONE;
+        vm.prank(registry.keyOf(f1));
+        registry.heartbeat(f1); // the reports took epochs
+        if (status == IDeviceRegistry.Status.Blocked || label == IDeviceRegistry.Label.Coordination) {
+            _expectRevertFrom(
+                registry.keyOf(c2),
+                abi.encodeWithSelector(IDeviceRegistry.RegistryApprovalNotExpected.selector, id, status)
+            );
+            registry.approve(c2, id, serving);
+            if (status == IDeviceRegistry.Status.Suspended) {
+                registry.appointCoordinator(id);
+                _check(registry.statusOf(id) == IDeviceRegistry.Status.Active, "appointed by the admin");
+            }
+            return;
+        }
+        _approveAs(c1, id, serving);
+        _check(registry.statusOf(id) == IDeviceRegistry.Status.Suspended, "one approval is not enough");
+        _eq(registry.getDevice(id).approvals, 1, "approvals");
+        _approveAs(c2, id, serving);
+        v = registry.getDevice(id);
+        _check(v.status == IDeviceRegistry.Status.Active, "active at k");
+        _eq(v.trust, cfg.suspendBelow, "trust restored to the suspension threshold");
+        _check(v.servingNode == serving, "serving node");
+        _check(registry.isLive(id) == (label == IDeviceRegistry.Label.Full), "a full node is live at admission");
+    }
+
+    /// A lightweight node may report lightweight nodes only: its reports of a full or a
+    /// coordination node (Active or Pending) are refused and change nothing, while full nodes may
+    /// report coordination nodes.
+    function test_report_revertsWithReporterNotEligible_whenLightweightReportsFullOrCoordination() public {
+        (DeviceId pendingFull, ) = _register(IDeviceRegistry.Label.Full);
+        DeviceId[3] memory targets = [f1, c1, pendingFull];
+        uint64 epoch = registry.currentEpoch();
+        for (uint256 i; i < targets.length; ++i) {
+            IDeviceRegistry.DeviceView memory before = registry.getDevice(targets[i]);
+            _expectRevertFrom(
+                registry.keyOf(l1),
+                abi.encodeWithSelector(
+                    IDeviceRegistry.RegistryReporterNotEligible.selector,
+                    l1,
+                    IDeviceRegistry.Label.Lightweight,
+                    before.label
+                )
+            );
+            registry.report(l1, targets[i], bytes32(i));
+            IDeviceRegistry.DeviceView memory afterwards = registry.getDevice(targets[i]);
+            _eq(afterwards.trust, before.trust, "trust unchanged");
+            _eq(uint8(afterwards.status), uint8(before.status), "status unchanged");
+            _check(!registry.hasReported(targets[i], l1, epoch), "not recorded");
+        }
+        _check(registry.getDevice(c1).label == IDeviceRegistry.Label.Coordination, "coordination target");
+
+        DeviceId l2 = _activeLight(f1);
+        _report(l1, l2);
+        _eq(registry.getDevice(l2).trust, MAX_TRUST - _config().reportPenalty, "lightweight peer reported");
+        _report(f1, c1);
+        _eq(registry.getDevice(c1).trust, MAX_TRUST - _config().reportPenalty, "full node reports coordinator");
     }
 
     /// One report per reporter, device and epoch; another reporter may report in the same epoch.
@@ -561,6 +793,82 @@ contract DeviceRegistryTest is RegistryTestBase {
             abi.encodeWithSelector(IDeviceRegistry.RegistryNotCoordinator.selector, caller)
         );
         registry.reassign(caller, f1, f2, 10);
+    }
+
+    // ============================================================ setGateway
+
+    /// The owner attaches a device to a gateway only if the gateway is Active and not of kind
+    /// Device (whatever its label); anything else (unknown, Pending, Suspended, Blocked, Revoked,
+    /// a Device) is refused with `RegistryInvalidGateway`. The zero id always detaches.
+    function testFuzz_setGateway_acceptsOnlyActiveNonDeviceGateways(
+        uint8 kindSeed,
+        uint8 labelSeed,
+        uint8 statusSeed,
+        bool onFull
+    ) public {
+        IDeviceRegistry.Kind kind = IDeviceRegistry.Kind(kindSeed % 4);
+        IDeviceRegistry.Status status = IDeviceRegistry.Status(statusSeed % 6);
+        DeviceId gateway = _entity(kind, IDeviceRegistry.Label(labelSeed % 3), status);
+        _eq(uint8(registry.statusOf(gateway)), uint8(status), "gateway status");
+        DeviceId id = onFull ? f1 : l1;
+
+        if (status == IDeviceRegistry.Status.Active && kind != IDeviceRegistry.Kind.Device) {
+            vm.expectEmit(true, true, true, true, address(registry));
+            emit IDeviceRegistry.GatewayAssigned(id, gateway);
+            vm.prank(OWNER);
+            registry.setGateway(id, gateway);
+            _check(registry.getDevice(id).gateway == gateway, "attached");
+        } else {
+            _expectRevertFrom(OWNER, abi.encodeWithSelector(IDeviceRegistry.RegistryInvalidGateway.selector, gateway));
+            registry.setGateway(id, gateway);
+            _check(registry.getDevice(id).gateway == DeviceIds.NONE, "not attached");
+        }
+
+        vm.expectEmit(true, true, true, true, address(registry));
+        emit IDeviceRegistry.GatewayAssigned(id, DeviceIds.NONE);
+        vm.prank(OWNER);
+        registry.setGateway(id, DeviceIds.NONE);
+        _check(registry.getDevice(id).gateway == DeviceIds.NONE, "detached");
+    }
+
+    function testFuzz_setGateway_revertsWithUnauthorizedOwner_whenCallerIsNotOwner(address caller) public {
+        vm.assume(caller != OWNER);
+        _expectRevertFrom(
+            caller,
+            abi.encodeWithSelector(IDeviceRegistry.RegistryUnauthorizedOwner.selector, l1, caller)
+        );
+        registry.setGateway(l1, DeviceIds.NONE);
+    }
+
+    function test_setGateway_revertsWithInvalidStatus_whenDeviceIsRevoked() public {
+        DeviceId gateway = _entity(
+            IDeviceRegistry.Kind.BaseStation,
+            IDeviceRegistry.Label.Full,
+            IDeviceRegistry.Status.Active
+        );
+        vm.prank(OWNER);
+        registry.revoke(l1);
+        _expectRevertFrom(
+            OWNER,
+            abi.encodeWithSelector(IDeviceRegistry.RegistryInvalidStatus.selector, l1, IDeviceRegistry.Status.Revoked)
+        );
+        registry.setGateway(l1, gateway);
+    }
+
+    // ========================================================== updateProfile
+
+    /// The owner publishes the profile itself; the log carries it with its keccak256.
+    function testFuzz_updateProfile_logsProfileWithItsHash(bytes calldata profile) public {
+        vm.expectEmit(true, true, true, true, address(registry));
+        emit IDeviceRegistry.ProfileUpdated(l1, keccak256(profile), profile);
+        vm.prank(OWNER);
+        registry.updateProfile(l1, profile);
+
+        _expectRevertFrom(
+            STRANGER,
+            abi.encodeWithSelector(IDeviceRegistry.RegistryUnauthorizedOwner.selector, l1, STRANGER)
+        );
+        registry.updateProfile(l1, profile);
     }
 
     // =============================================================== setConfig
@@ -710,10 +1018,98 @@ contract DeviceRegistryTest is RegistryTestBase {
         registry.requestRekey(id, newKey, deadline, sig);
     }
 
+    /// @dev An entity of `kind` and `label` in `status` (None: an unregistered UUID).
+    function _entity(
+        IDeviceRegistry.Kind kind,
+        IDeviceRegistry.Label label,
+        IDeviceRegistry.Status status
+    ) internal returns (DeviceId id) {
+        if (status == IDeviceRegistry.Status.None) return registry.deviceId(LAYER, _nextLocalId());
+        (uint256 pk, address key) = _newKey();
+        IDeviceRegistry.Registration memory req = _request(_nextLocalId(), key, label, _later());
+        req.kind = uint8(kind);
+        id = _registerSigned(registry, req, pk, OWNER);
+        if (status == IDeviceRegistry.Status.Pending) return id;
+        if (status == IDeviceRegistry.Status.Revoked) {
+            vm.prank(OWNER);
+            registry.revoke(id);
+            return id;
+        }
+        if (label == IDeviceRegistry.Label.Lightweight) {
+            _approveAs(c1, id, f1);
+        } else if (label == IDeviceRegistry.Label.Full) {
+            _approveAs(c1, id, DeviceIds.NONE);
+            _approveAs(c2, id, DeviceIds.NONE);
+        } else {
+            registry.appointCoordinator(id);
+        }
+        if (status == IDeviceRegistry.Status.Suspended) {
+            if (label == IDeviceRegistry.Label.Coordination) {
+                registry.dismissCoordinator(id);
+            } else {
+                while (registry.statusOf(id) == IDeviceRegistry.Status.Active) {
+                    _report(c1, id);
+                    vm.warp(block.timestamp + registry.config().epochLength);
+                }
+            }
+        } else if (status == IDeviceRegistry.Status.Blocked) {
+            _blockByReports(id);
+        }
+    }
+
+    /// @dev `id` (Active) gets a re-key request and one of its k approvals, then is blocked: the
+    /// re-key is gone, no approval is expected, the cleared key cannot be asked for again; a new
+    /// request and k approvals bring `id` back (served by `serving` when lightweight).
+    function _checkRekeyBeforeBlockIsVoid(DeviceId id, DeviceId serving) internal {
+        address oldKey = registry.keyOf(id);
+        (uint256 pkA, address keyA) = _newKey();
+        _requestRekey(id, pkA, keyA);
+        _approveAs(c1, id, DeviceIds.NONE);
+        _eq(registry.getDevice(id).approvals, 1, "one approval of the re-key before the block");
+        _blockByReports(id);
+        IDeviceRegistry.DeviceView memory d = registry.getDevice(id);
+        _check(d.status == IDeviceRegistry.Status.Blocked, "blocked");
+        _check(d.pendingKey == address(0) && d.approvals == 0, "the block cleared the re-key and its approvals");
+        if (serving != DeviceIds.NONE) {
+            vm.prank(registry.keyOf(serving));
+            registry.heartbeat(serving);
+        }
+
+        DeviceId[3] memory coords = [c1, c2, c3];
+        for (uint256 i; i < coords.length; ++i) {
+            _expectRevertFrom(
+                registry.keyOf(coords[i]),
+                abi.encodeWithSelector(
+                    IDeviceRegistry.RegistryApprovalNotExpected.selector,
+                    id,
+                    IDeviceRegistry.Status.Blocked
+                )
+            );
+            registry.approve(coords[i], id, serving);
+        }
+        _check(registry.keyOf(id) == oldKey, "old key kept");
+
+        uint64 deadline = _later();
+        IDeviceRegistry.Signature memory sigA = _sign(pkA, registry.rekeyDigest(id, keyA, deadline));
+        _expectRevertFrom(OWNER, abi.encodeWithSelector(IDeviceRegistry.RegistryKeyInUse.selector, keyA));
+        registry.requestRekey(id, keyA, deadline, sigA);
+
+        (uint256 pkB, address keyB) = _newKey();
+        _requestRekey(id, pkB, keyB);
+        _approveAs(c1, id, serving);
+        _check(registry.statusOf(id) == IDeviceRegistry.Status.Blocked, "blocked below k");
+        _approveAs(c2, id, serving);
+        d = registry.getDevice(id);
+        _check(d.status == IDeviceRegistry.Status.Active, "active after the new re-key");
+        _check(d.key == keyB && d.pendingKey == address(0), "new key");
+        _check(d.servingNode == serving, "serving node");
+    }
+
     /// @dev A key (with its private key) that was bound once: 0 the current key of an active
-    /// device, 1 the key of a revoked device, 2 a key re-keyed away, 3 a pending re-key key.
+    /// device, 1 the key of a revoked device, 2 a key re-keyed away, 3 a pending re-key key, 4 the
+    /// key of a re-key that a block cleared.
     function _keyWithHistory(uint8 history) internal returns (uint256 pk, address key) {
-        uint8 mode = history % 4;
+        uint8 mode = history % 5;
         DeviceId id;
         (id, pk) = _register(IDeviceRegistry.Label.Lightweight);
         key = vm.addr(pk);
@@ -732,6 +1128,10 @@ contract DeviceRegistryTest is RegistryTestBase {
                 _check(registry.keyOf(id) == newKey, "re-keyed away");
             } else {
                 (pk, key) = (newPk, newKey);
+                if (mode == 4) {
+                    _blockByReports(id);
+                    _check(registry.getDevice(id).pendingKey == address(0), "re-key cleared by the block");
+                }
             }
         }
     }

@@ -772,6 +772,9 @@ describe("DeviceRegistry", function () {
         .to.emit(city.registry, "GatewayAssigned")
         .withArgs(d.id, station.id);
       expect((await city.client.getDevice(d.id)).gateway).to.equal(station.id);
+      await expect(city.registry.connect(city.operator).setGateway(station.id, station.id))
+        .to.be.revertedWithCustomError(city.registry, "RegistryInvalidGateway")
+        .withArgs(station.id);
       const plainDevice = await fullNode(city, cs);
       await expect(city.registry.connect(city.operator).setGateway(d.id, plainDevice.id))
         .to.be.revertedWithCustomError(city.registry, "RegistryInvalidGateway")

@@ -4,10 +4,13 @@ pragma solidity 0.8.37;
 // Handler for the DeviceRegistry invariant tests (seed 001 rules): it owns a registry (as its
 // admin) and drives it through random but valid-ish sequences — registrations of lightweight,
 // full and coordination nodes, k-of-n approvals (k = 2), heartbeats, time warps, offline
-// reports, misbehaviour reports, re-keys, revocations, transfers and reassignments. After every
-// action it drains every non-live full node that still serves devices onto a live one (when one
-// exists) and records ghost state (ids, labels, rounds, approvers, "needs a re-key") that the
-// invariants in DeviceRegistryInvariants.t.sol iterate over.
+// reports, misbehaviour reports (from nodes of every label: a lightweight reporter of a full or
+// coordination node must be refused), re-keys, revocations, transfers, reassignments and gateway
+// assignments. It is the operator of its edge layer, so it registers every UUID itself (then hands
+// the device to one of three owners). After every action it drains every non-live full node that
+// still serves devices onto a live one (when one exists) and records ghost state (ids, labels,
+// rounds, approvers, "needs a re-key", the re-key requested since the last block, gateways) that
+// the invariants in DeviceRegistryInvariants.t.sol iterate over.
 
 import {DeviceRegistry} from "../../../contracts/registry/DeviceRegistry.sol";
 import {IDeviceRegistry} from "../../../contracts/interfaces/IDeviceRegistry.sol";
@@ -23,6 +26,7 @@ interface Vm {
     function addr(uint256 privateKey) external pure returns (address);
     function expectRevert(bytes calldata revertData) external;
     function expectRevert() external;
+    function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData, address emitter) external;
     function assume(bool condition) external pure;
 }
 
@@ -113,6 +117,8 @@ contract DeviceRegistryHandler is RegistryTestBase {
     /// @dev Copied from the registry's configuration at deployment (see `handlerConfig`).
     uint8 public immutable K;
     uint16 public immutable PENALTY;
+    uint16 public immutable SUSPEND_BELOW;
+    uint16 public immutable BLOCK_BELOW;
     uint32 public immutable HEARTBEAT_TIMEOUT;
 
     uint256 internal constant MAX_LIGHT = 14;
@@ -141,6 +147,12 @@ contract DeviceRegistryHandler is RegistryTestBase {
     /// @dev Seen Blocked and not re-keyed (with k distinct approvals) since.
     mapping(DeviceId => bool) public needsRekey;
     mapping(DeviceId => bool) public everBlocked;
+    /// @dev The key of the re-key the owner requested after the device was last seen becoming
+    /// Blocked (zero when none): the only pending key a Blocked device may hold, and the only
+    /// re-key that lifts a block. A re-key requested before the block does not count.
+    mapping(DeviceId => address) public rekeyAfterBlock;
+    /// @dev The gateway each device was last (successfully) attached to.
+    mapping(DeviceId => DeviceId) public gatewayOf;
     /// @dev Distinct coordinators that approved the device in the current approval round.
     mapping(DeviceId => DeviceId[]) internal _approvers;
     mapping(DeviceId => uint32) internal _approversRound;
@@ -157,11 +169,22 @@ contract DeviceRegistryHandler is RegistryTestBase {
     uint256 public reassignMismatches;
     /// @dev A drain could not empty a non-live full node although a live one existed.
     uint256 public undrained;
+    /// @dev A lightweight node's report of a full or coordination node was accepted (or refused
+    /// with another error than `RegistryReporterNotEligible`).
+    uint256 public ineligibleReportsAccepted;
+    /// @dev `setGateway` accepted a gateway that is not an Active non-Device entity (or a Revoked
+    /// device), or refused a valid one, or refused with another error than expected.
+    uint256 public gatewayMismatches;
 
     uint256 public duplicateApprovalsRefused;
     uint256 public rekeysCompleted;
     uint256 public blockedRecoveries;
     uint256 public reassignedDevices;
+    uint256 public ineligibleReportsRefused;
+    uint256 public pendingSuspensions;
+    uint256 public rekeysClearedByBlock;
+    uint256 public gatewaysAssigned;
+    uint256 public gatewaysRefused;
 
     /// @param registry_ A registry whose ownership is being handed to this handler (it accepts it
     /// in `bootstrap`); deployed by the test so that the handler's init code stays small.
@@ -170,13 +193,17 @@ contract DeviceRegistryHandler is RegistryTestBase {
         IDeviceRegistry.Config memory cfg = registry_.config();
         K = cfg.fullNodeApprovals;
         PENALTY = cfg.reportPenalty;
+        SUSPEND_BELOW = cfg.suspendBelow;
+        BLOCK_BELOW = cfg.blockBelow;
         HEARTBEAT_TIMEOUT = cfg.heartbeatTimeout;
     }
 
-    /// @notice Takes over the registry as its admin and seeds it: three coordinators, two live
-    /// full nodes (k approvals each) and three lightweight devices served by them.
+    /// @notice Takes over the registry as its admin, makes itself the operator of LAYER and seeds
+    /// it: three coordinators, two live full nodes (k approvals each) and three lightweight devices
+    /// served by them.
     function bootstrap() external {
         registry.acceptOwnership();
+        registry.setLayerOperator(LAYER, address(this));
         for (uint256 i; i < 3; ++i) _newCoordinator(i);
         for (uint256 i; i < 2; ++i) {
             DeviceId f = _registerNew(IDeviceRegistry.Label.Full, i);
@@ -364,8 +391,12 @@ contract DeviceRegistryHandler is RegistryTestBase {
         _settle(fullSeed, DeviceIds.NONE);
     }
 
-    /// @notice An active node reports a reportable device (never the anchor coordinator) it has
-    /// not reported in this epoch.
+    /// @notice An active node of any label reports a reportable device (never the anchor
+    /// coordinator) it has not reported in this epoch. A lightweight reporter of a full or
+    /// coordination node must be refused with `RegistryReporterNotEligible`; the search then goes
+    /// on to the next reporter. An accepted report must lower trust by the penalty and move the
+    /// status as the rules say: under blockBelow to Blocked (clearing a pending re-key), else
+    /// under suspendBelow a Pending or Active device to Suspended.
     function report(uint256 reporterSeed, uint256 targetSeed, bytes32 evidence) external {
         uint256 n = _ids.length;
         uint64 epoch = registry.currentEpoch();
@@ -386,13 +417,8 @@ contract DeviceRegistryHandler is RegistryTestBase {
                 DeviceId reporter = _ids[_idx(reporterSeed, i, n)];
                 if (reporter == target || registry.statusOf(reporter) != IDeviceRegistry.Status.Active) continue;
                 if (registry.hasReported(target, reporter, epoch)) continue;
-                uint16 trustBefore = registry.getDevice(target).trust;
-                vm.prank(registry.keyOf(reporter));
-                registry.report(reporter, target, evidence);
-                _lastReported = target;
-                _check(registry.hasReported(target, reporter, epoch), "report recorded");
-                uint16 expected = trustBefore > PENALTY ? trustBefore - PENALTY : 0;
-                _eq(registry.getDevice(target).trust, expected, "trust after report");
+                if (_reportRefusedAsIneligible(reporter, target, evidence)) continue;
+                _reportChecked(reporter, target, evidence, epoch);
                 done = true;
                 break;
             }
@@ -427,9 +453,12 @@ contract DeviceRegistryHandler is RegistryTestBase {
             address newKey = vm.addr(pk);
             uint64 deadline = uint64(block.timestamp + 1 + (seed % 1 days));
             IDeviceRegistry.Signature memory sig = _sign(pk, registry.rekeyDigest(id, newKey, deadline));
+            bool blocked = registry.statusOf(id) == IDeviceRegistry.Status.Blocked;
             vm.prank(registry.ownerOf(id));
             registry.requestRekey(id, newKey, deadline, sig);
             _eq(uint160(registry.getDevice(id).pendingKey), uint160(newKey), "pending key");
+            // Only a re-key asked for while Blocked may lift the block.
+            if (blocked) rekeyAfterBlock[id] = newKey;
         }
         _settle(seed, DeviceIds.NONE);
     }
@@ -457,6 +486,45 @@ contract DeviceRegistryHandler is RegistryTestBase {
         _settle(seed, DeviceIds.NONE);
     }
 
+    /// @notice The owner of a device attaches it to another registered entity (one in five calls:
+    /// detaches it). The registry must accept exactly the Active entities whose kind is not Device
+    /// (and the zero id), refuse the others with `RegistryInvalidGateway(gateway)`, and refuse any
+    /// change on a Revoked device with `RegistryInvalidStatus`.
+    function setGateway(uint256 deviceSeed, uint256 gatewaySeed) external {
+        uint256 n = _ids.length;
+        DeviceId id = _ids[deviceSeed % n];
+        DeviceId gateway = DeviceIds.NONE;
+        if (gatewaySeed % 5 != 0) {
+            gateway = _ids[gatewaySeed % n];
+            if (gateway == id) gateway = _ids[(gatewaySeed + 1) % n]; // not itself
+        }
+        IDeviceRegistry.DeviceView memory d = registry.getDevice(id);
+        bytes memory expected;
+        if (d.status == IDeviceRegistry.Status.Revoked) {
+            expected = abi.encodeWithSelector(
+                IDeviceRegistry.RegistryInvalidStatus.selector,
+                id,
+                IDeviceRegistry.Status.Revoked
+            );
+        } else if (gateway != DeviceIds.NONE) {
+            IDeviceRegistry.DeviceView memory g = registry.getDevice(gateway);
+            if (g.status != IDeviceRegistry.Status.Active || g.kind == IDeviceRegistry.Kind.Device) {
+                expected = abi.encodeWithSelector(IDeviceRegistry.RegistryInvalidGateway.selector, gateway);
+            }
+        }
+        vm.prank(d.owner);
+        try registry.setGateway(id, gateway) {
+            if (expected.length != 0) gatewayMismatches++;
+            gatewayOf[id] = gateway;
+            gatewaysAssigned++;
+        } catch (bytes memory reason) {
+            if (expected.length == 0 || keccak256(reason) != keccak256(expected)) gatewayMismatches++;
+            else gatewaysRefused++;
+        }
+        if (registry.getDevice(id).gateway != gatewayOf[id]) gatewayMismatches++;
+        _settle(deviceSeed, DeviceIds.NONE);
+    }
+
     /// @notice An explicit reassignment of at most `maxCount` devices from a non-live full node
     /// (usually already drained: then it must move nothing).
     function reassign(uint256 fromSeed, uint256 toSeed, uint256 maxCount) external {
@@ -475,6 +543,59 @@ contract DeviceRegistryHandler is RegistryTestBase {
     }
 
     // ---------------------------------------------------------------- internals
+
+    /// @dev When `reporter` is lightweight and `target` is not, tries the report and tallies the
+    /// outcome (it must be refused with exactly `RegistryReporterNotEligible`); returns true.
+    function _reportRefusedAsIneligible(DeviceId reporter, DeviceId target, bytes32 evidence) internal returns (bool) {
+        IDeviceRegistry.Label reporterLabel = registry.getDevice(reporter).label;
+        IDeviceRegistry.DeviceView memory t = registry.getDevice(target);
+        if (reporterLabel != IDeviceRegistry.Label.Lightweight || t.label == IDeviceRegistry.Label.Lightweight) {
+            return false;
+        }
+        vm.prank(registry.keyOf(reporter));
+        try registry.report(reporter, target, evidence) {
+            ineligibleReportsAccepted++;
+        } catch (bytes memory reason) {
+            bytes memory expected = abi.encodeWithSelector(
+                IDeviceRegistry.RegistryReporterNotEligible.selector,
+                reporter,
+                reporterLabel,
+                t.label
+            );
+            if (keccak256(reason) != keccak256(expected)) ineligibleReportsAccepted++;
+            else ineligibleReportsRefused++;
+        }
+        IDeviceRegistry.DeviceView memory afterwards = registry.getDevice(target);
+        if (afterwards.trust != t.trust || afterwards.status != t.status) ineligibleReportsAccepted++;
+        return true;
+    }
+
+    /// @dev An eligible report, with trust and the status transition checked against the rules.
+    function _reportChecked(DeviceId reporter, DeviceId target, bytes32 evidence, uint64 epoch) internal {
+        IDeviceRegistry.DeviceView memory before = registry.getDevice(target);
+        vm.prank(registry.keyOf(reporter));
+        registry.report(reporter, target, evidence);
+        _lastReported = target;
+        _check(registry.hasReported(target, reporter, epoch), "report recorded");
+        uint16 trust = before.trust > PENALTY ? before.trust - PENALTY : 0;
+        IDeviceRegistry.Status status = before.status;
+        if (trust < BLOCK_BELOW) {
+            status = IDeviceRegistry.Status.Blocked;
+        } else if (trust < SUSPEND_BELOW && status != IDeviceRegistry.Status.Suspended) {
+            // Pending devices too: they then need k approvals, like any suspended device.
+            if (status == IDeviceRegistry.Status.Pending) pendingSuspensions++;
+            status = IDeviceRegistry.Status.Suspended;
+        }
+        IDeviceRegistry.DeviceView memory afterwards = registry.getDevice(target);
+        _eq(afterwards.trust, trust, "trust after report");
+        _eq(uint8(afterwards.status), uint8(status), "status after report");
+        if (status == IDeviceRegistry.Status.Blocked) {
+            _eq(uint160(afterwards.pendingKey), 0, "a block clears the pending re-key");
+            if (before.pendingKey != address(0)) rekeysClearedByBlock++;
+        } else {
+            _eq(uint160(afterwards.pendingKey), uint160(before.pendingKey), "pending re-key kept");
+        }
+    }
 
     /// @dev End of every action: drain non-live full nodes, then record status transitions.
     function _settle(uint256 seed, DeviceId rekeyed) internal {
@@ -521,7 +642,8 @@ contract DeviceRegistryHandler is RegistryTestBase {
         if (moved != moves) reassignMismatches++;
     }
 
-    /// @dev Records every device's status; flags Blocked -> Active without a completed re-key.
+    /// @dev Records every device's status; flags Blocked -> Active without a completed re-key
+    /// requested after the block.
     function _sync(DeviceId rekeyed) internal {
         if (rekeyed != DeviceIds.NONE) {
             if (needsRekey[rekeyed]) blockedRecoveries++;
@@ -535,6 +657,8 @@ contract DeviceRegistryHandler is RegistryTestBase {
             if (s == IDeviceRegistry.Status.Blocked) {
                 needsRekey[id] = true;
                 everBlocked[id] = true;
+                // A fresh block: re-keys asked for before it no longer count.
+                if (prev != IDeviceRegistry.Status.Blocked) delete rekeyAfterBlock[id];
             } else if (s == IDeviceRegistry.Status.Active && needsRekey[id]) {
                 blockedReactivations++;
                 needsRekey[id] = false;
@@ -549,7 +673,8 @@ contract DeviceRegistryHandler is RegistryTestBase {
     }
 
     /// @dev `c` approves `id`; returns `id` when this approval completed a re-key that k distinct
-    /// coordinators (as counted by the handler) approved, NONE otherwise.
+    /// coordinators (as counted by the handler) approved and that the owner requested after the
+    /// device was last blocked, NONE otherwise.
     function _approveAs(DeviceId c, DeviceId id, DeviceId serving) internal returns (DeviceId rekeyed) {
         IDeviceRegistry.DeviceView memory before = registry.getDevice(id);
         if (_approversRound[id] != before.round) {
@@ -570,12 +695,15 @@ contract DeviceRegistryHandler is RegistryTestBase {
             if (before.pendingKey != address(0)) {
                 _eq(uint160(afterwards.key), uint160(before.pendingKey), "key after re-key");
                 rekeysCompleted++;
-                if (approvers.length >= K) rekeyed = id;
+                if (approvers.length >= K && before.pendingKey == rekeyAfterBlock[id]) rekeyed = id;
             }
             delete _approvers[id];
         }
     }
 
+    /// @dev Registers a new UUID of LAYER as its operator (the handler), then hands the device to
+    /// one of the three owners. Full and coordination nodes get any kind (Device included, so that
+    /// some active nodes are not valid gateways); lightweight ones are devices.
     function _registerNew(IDeviceRegistry.Label label, uint256 seed) internal returns (DeviceId id) {
         uint256 pk = _pk(++keyNonce);
         IDeviceRegistry.Registration memory req = _request(
@@ -584,7 +712,11 @@ contract DeviceRegistryHandler is RegistryTestBase {
             label,
             uint64(block.timestamp + 1 hours)
         );
-        id = _registerSigned(registry, req, pk, _owners[seed % _owners.length]);
+        if (label != IDeviceRegistry.Label.Lightweight) req.kind = uint8(((seed % 4) + localNonce) % 4);
+        id = _registerSigned(registry, req, pk, address(this));
+        address owner = _owners[seed % _owners.length];
+        registry.transferDevice(id, owner);
+        _eq(uint160(registry.ownerOf(id)), uint160(owner), "owner after registration");
         _ids.push(id);
         if (label == IDeviceRegistry.Label.Lightweight) _lights.push(id);
         else if (label == IDeviceRegistry.Label.Full) _fulls.push(id);
@@ -662,8 +794,10 @@ contract DeviceRegistryHandler is RegistryTestBase {
 }
 
 /// @notice Second target of the invariant fuzzer: tries to bind keys and UUIDs that the main
-/// handler already bound, with valid signatures. The registry must refuse every attempt with the
-/// exact error; `accepted` counts the attempts it did not refuse as expected.
+/// handler already bound, with valid signatures, sent by the layer's operator (the main handler);
+/// and tries to register fresh UUIDs as anyone but the layer's operator (UUID squatting). The
+/// registry must refuse every attempt with the exact error; `accepted` counts the attempts it did
+/// not refuse as expected.
 contract DeviceRegistryReplayHandler is RegistryTestBase {
     DeviceRegistry public immutable registry;
     DeviceRegistryHandler public immutable main;
@@ -729,8 +863,40 @@ contract DeviceRegistryReplayHandler is RegistryTestBase {
         }
     }
 
+    /// @notice Someone other than the operator registers a fresh UUID with a fresh key and a valid
+    /// signature, in LAYER or in any other (usually unassigned) layer: must revert with
+    /// `RegistryUnauthorizedLayer(layer, caller)`.
+    function registerAsNonOperator(address caller, bytes32 layer, bool ownLayer) external {
+        if (ownLayer) layer = LAYER;
+        if (caller == registry.layerOperator(layer)) return;
+        uint256 pk = _pk((2 << 128) + ++_nonce); // never bound by anyone
+        IDeviceRegistry.Registration memory req = _request(
+            keccak256(abi.encode("squat", _nonce)),
+            vm.addr(pk),
+            IDeviceRegistry.Label(_nonce % 3),
+            uint64(block.timestamp + 1)
+        );
+        req.layer = layer;
+        _expectRefusalFrom(
+            caller,
+            req,
+            pk,
+            abi.encodeWithSelector(IDeviceRegistry.RegistryUnauthorizedLayer.selector, layer, caller)
+        );
+        if (registry.statusOf(DeviceIds.derive(layer, req.localId)) != IDeviceRegistry.Status.None) accepted++;
+    }
+
+    /// @dev `req` sent by the layer's operator (the main handler) with a valid signature.
     function _expectRefusal(IDeviceRegistry.Registration memory req, uint256 pk, bytes memory expected) internal {
-        address owner = address(uint160(0x0E0000 + (_nonce % 3)));
+        _expectRefusalFrom(address(main), req, pk, expected);
+    }
+
+    function _expectRefusalFrom(
+        address owner,
+        IDeviceRegistry.Registration memory req,
+        uint256 pk,
+        bytes memory expected
+    ) internal {
         IDeviceRegistry.Signature memory sig = _sign(pk, registry.registrationDigest(req, owner));
         vm.prank(owner);
         try registry.register(req, sig) {

@@ -7,11 +7,15 @@ pragma solidity 0.8.37;
 // action; after each call these properties must hold:
 //   (a) every Active lightweight device is served by a live full node (when one exists);
 //   (b) a Blocked device becomes Active again only after a re-key approved by k distinct
-//       coordination nodes;
+//       coordination nodes and requested after the block (a block clears a pending re-key, so a
+//       Blocked device holds no pending key but one requested since);
 //   (c) served lists hold exactly the Active lightweight devices, each in its serving node's list;
 //   (d) trust never exceeds 1000;
-//   (e) no key is bound to two devices (current or pending), and no bound key or registered
-//       UUID is ever accepted again (replay handler);
+//   (e) no key is bound to two devices (current or pending), no bound key or registered UUID is
+//       ever accepted again, and no one but the layer's operator registers a UUID (replay handler);
+//   (f) lightweight nodes never report full or coordination nodes;
+//   (g) a device's gateway is the last one its owner set, which was then an Active non-Device
+//       entity;
 // plus the handler's own accounting of reassign (min(maxCount, served) moved, to the target) and
 // of duplicate approvals (always refused).
 
@@ -53,7 +57,7 @@ contract DeviceRegistryInvariantTest is RegistryTestBase {
 
     function targetSelectors() public view returns (FuzzSelector[] memory targets) {
         targets = new FuzzSelector[](2);
-        bytes4[] memory s = new bytes4[](15);
+        bytes4[] memory s = new bytes4[](16);
         s[0] = DeviceRegistryHandler.registerLightweight.selector;
         s[1] = DeviceRegistryHandler.registerFull.selector;
         s[2] = DeviceRegistryHandler.appointCoordinator.selector;
@@ -69,11 +73,13 @@ contract DeviceRegistryInvariantTest is RegistryTestBase {
         s[12] = DeviceRegistryHandler.transfer.selector;
         s[13] = DeviceRegistryHandler.reassign.selector;
         s[14] = DeviceRegistryHandler.approveUnexpected.selector;
+        s[15] = DeviceRegistryHandler.setGateway.selector;
         targets[0] = FuzzSelector({addr: address(handler), selectors: s});
-        bytes4[] memory r = new bytes4[](3);
+        bytes4[] memory r = new bytes4[](4);
         r[0] = DeviceRegistryReplayHandler.registerWithBoundKey.selector;
         r[1] = DeviceRegistryReplayHandler.registerExistingUuid.selector;
         r[2] = DeviceRegistryReplayHandler.rekeyToBoundKey.selector;
+        r[3] = DeviceRegistryReplayHandler.registerAsNonOperator.selector;
         targets[1] = FuzzSelector({addr: address(replay), selectors: r});
     }
 
@@ -98,7 +104,8 @@ contract DeviceRegistryInvariantTest is RegistryTestBase {
     }
 
     /// (b) A device that was Blocked is Active again only after a completed re-key approved by k
-    /// distinct coordination nodes.
+    /// distinct coordination nodes and requested after the block: a Blocked device's pending key,
+    /// if any, is the one its owner asked for since the block.
     /// hardhat-config: invariant.failOnRevert = true
     function invariant_blockedReactivatesOnlyAfterRekey() public view {
         _eq(handler.blockedReactivations(), 0, "Blocked -> Active without a k-approved re-key");
@@ -109,6 +116,13 @@ contract DeviceRegistryInvariantTest is RegistryTestBase {
             if (handler.needsRekey(ids[i])) {
                 _check(registry.statusOf(ids[i]) != IDeviceRegistry.Status.Active, "blocked device active");
                 _check(handler.everBlocked(ids[i]), "needs a re-key but never blocked");
+            }
+            IDeviceRegistry.DeviceView memory d = registry.getDevice(ids[i]);
+            if (d.status == IDeviceRegistry.Status.Blocked && d.pendingKey != address(0)) {
+                _check(
+                    d.pendingKey == handler.rekeyAfterBlock(ids[i]),
+                    "Blocked device kept a re-key from before the block"
+                );
             }
         }
     }
@@ -179,6 +193,27 @@ contract DeviceRegistryInvariantTest is RegistryTestBase {
             for (uint256 j = i + 1; j < m; ++j) {
                 if (keys[i] == keys[j]) revert AssertionFailed("key bound twice", i, j);
             }
+        }
+    }
+
+    /// (f) A lightweight node's report of a full or coordination node is always refused with
+    /// `RegistryReporterNotEligible` and changes nothing.
+    /// hardhat-config: invariant.failOnRevert = true
+    function invariant_lightweightNeverReportsFullOrCoordination() public view {
+        _eq(handler.ineligibleReportsAccepted(), 0, "lightweight report of a full or coordination node");
+    }
+
+    /// (g) Every device's gateway is the one its owner last set (zero when none), and `setGateway`
+    /// accepted exactly the Active entities whose kind is not Device.
+    /// hardhat-config: invariant.failOnRevert = true
+    function invariant_gatewaysAreTheOnesSetByOwners() public view {
+        _eq(handler.gatewayMismatches(), 0, "setGateway accepted an invalid gateway or refused a valid one");
+        DeviceId[] memory ids = handler.ids();
+        for (uint256 i; i < ids.length; ++i) {
+            _check(
+                registry.getDevice(ids[i]).gateway == handler.gatewayOf(ids[i]),
+                "gateway differs from the last set"
+            );
         }
     }
 
