@@ -138,3 +138,61 @@ export async function cryptoMetrics(): Promise<Metrics> {
     },
   };
 }
+
+/** Gas of verifying on chain what the SDK makes (receipts of the harness's `*Tx` calls). */
+export async function chainCryptoMetrics(): Promise<Metrics> {
+  const { network } = await import("hardhat");
+  const { ethers } = await network.create();
+  const { g1ToEip2537, g2ToEip2537 } = await import("../sdk/core/crypto/eip2537.ts");
+  const { ChaCheonIbs } = await import("../sdk/core/crypto/ibs.ts");
+  const { identityBytes } = await import("../sdk/core/crypto/identity.ts");
+  const { DST_MIN_SIG } = await import("../sdk/core/crypto/bls.ts");
+  const backend = await mclBackend();
+  const bls = minSig(backend);
+  const harness = await ethers.deployContract("CryptoHarness");
+  const hex = (b: Uint8Array): string => `0x${Buffer.from(b).toString("hex")}`;
+  const g1 = (b: Uint8Array): string => hex(g1ToEip2537(backend, backend.g1.fromBytes(b)));
+  const g2 = (b: Uint8Array): string => hex(g2ToEip2537(backend, backend.g2.fromBytes(b)));
+  const dst = hex(text(DST_MIN_SIG));
+  const gas = async (tx: Promise<{ wait(): Promise<{ gasUsed: bigint } | null> }>): Promise<number> =>
+    Number((await (await tx).wait())!.gasUsed);
+
+  // one signature over a 32-byte message (a batch root), hash-to-curve on chain
+  const sk = bls.keygen(new Uint8Array(32).fill(7));
+  const msg = new Uint8Array(32).fill(0xab);
+  const verifyGas = await gas(
+    harness.getFunction("blsVerifyTx")(g2(bls.publicKey(sk)), hex(msg), g1(bls.sign(sk, msg)), dst),
+  );
+
+  // 100 signers, one message: keys in calldata and summed on chain, and against a stored aggregate
+  const sks = Array.from({ length: 100 }, (_, i) => bls.keygen(new Uint8Array(32).fill(i + 1)));
+  const agg = g1(bls.aggregateSignatures(sks.map((s) => bls.sign(s, msg))));
+  const keys = sks.map((s) => g2(bls.publicKey(s)));
+  const aggregateGas = await gas(harness.getFunction("blsFastAggregateVerifyTx")(keys, hex(msg), agg, dst));
+  const aggregatedKey = g2(bls.aggregatePublicKeys(sks.map((s) => bls.publicKey(s))));
+  const preaggregatedGas = await gas(
+    harness.getFunction("blsFastAggregateVerifyAggregatedTx")(aggregatedKey, hex(msg), agg, dst),
+  );
+
+  // Cha–Cheon: a base station's identity, a 32-byte challenge
+  const pkg = new Pkg(backend, 424242n);
+  const id = "strata://city/d7/bs-1#7";
+  const ibs = new ChaCheonIbs(backend);
+  const s = ibs.sign(id, pkg.extract(id), msg);
+  const ibsGas = await gas(
+    harness.getFunction("ibsVerifyTx")(
+      hex(g2ToEip2537(backend, pkg.masterPublic)),
+      hex(identityBytes(id)),
+      hex(msg),
+      hex(g1ToEip2537(backend, s.u)),
+      hex(g1ToEip2537(backend, s.v)),
+    ),
+  );
+
+  return {
+    "chain.bls.verify.gas": { value: verifyGas, unit: "gas", target: { op: "<=", value: 150_000 } },
+    "chain.bls.aggregateVerify.gas": { value: aggregateGas, unit: "gas" },
+    "chain.bls.aggregateVerifyStoredKey.gas": { value: preaggregatedGas, unit: "gas" },
+    "chain.ibs.verify.gas": { value: ibsGas, unit: "gas" },
+  };
+}

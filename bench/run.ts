@@ -6,12 +6,13 @@
 import { fileURLToPath } from "node:url";
 
 import { formatTable, type MetricGroup, type Metrics, mergeMetrics, writeResults } from "./metrics.ts";
-import { cryptoMetrics } from "./crypto.ts";
+import { chainCryptoMetrics, cryptoMetrics } from "./crypto.ts";
 import { registryMetrics } from "./registry.ts";
 
 const GROUPS: readonly MetricGroup[] = [
   { name: "registry", run: registryMetrics },
   { name: "crypto", run: cryptoMetrics },
+  { name: "chain-crypto", run: chainCryptoMetrics },
 ];
 
 const RESULTS = fileURLToPath(new URL("./results.json", import.meta.url));

@@ -14,6 +14,7 @@ import { ChaCheonIbs } from "../../../sdk/core/crypto/ibs.ts";
 import { identityBytes, identityPoint, Pkg } from "../../../sdk/core/crypto/identity.ts";
 import { ThresholdScheme } from "../../../sdk/core/crypto/threshold.ts";
 import { toHex } from "../../../sdk/index.ts";
+import type { CryptoHarness } from "../../../types/ethers-contracts/index.ts";
 
 const { ethers } = await network.create();
 const backend = await mclBackend();
@@ -25,7 +26,7 @@ const g2 = (bytes: Uint8Array) => toHex(g2ToEip2537(backend, backend.g2.fromByte
 
 describe("SDK signatures on chain", function () {
   this.timeout(120_000);
-  let harness: Awaited<ReturnType<typeof ethers.deployContract>>;
+  let harness: CryptoHarness;
   before(async function () {
     harness = await ethers.deployContract("CryptoHarness");
   });

@@ -16,7 +16,6 @@ import {
   newChallenge,
   PeerAuthenticationError,
   replayHistory,
-  Status,
 } from "../../../sdk/index.ts";
 import {
   type City,
