@@ -6,7 +6,7 @@
 import { bls12_381 } from "@noble/curves/bls12-381.js";
 
 import { mclBackend, nobleBackend, type PairingBackend } from "../sdk/core/crypto/backend.ts";
-import { minPk, minSig, text } from "../sdk/core/crypto/bls.ts";
+import { DST_MIN_PK, minPk, minSig, text } from "../sdk/core/crypto/bls.ts";
 import { BonehFranklinKem } from "../sdk/core/crypto/ibe.ts";
 import { ChaCheonIbs } from "../sdk/core/crypto/ibs.ts";
 import { Pkg } from "../sdk/core/crypto/identity.ts";
@@ -57,10 +57,10 @@ export async function cryptoMetrics(): Promise<Metrics> {
   must(fast.verify(pk, msg, sig), "blst verify");
   const nb = bls12_381.longSignatures;
   const nPk = nb.getPublicKey(sk);
-  const nSig = nb.sign(nb.hash(msg), sk);
-  must(nb.verify(nSig, nb.hash(msg), nPk), "noble verify");
+  const nSig = nb.sign(nb.hash(msg, DST_MIN_PK), sk);
+  must(nb.verify(nSig, nb.hash(msg, DST_MIN_PK), nPk), "noble verify");
   const blsVerify = opsPerSec(() => fast.verify(pk, msg, sig));
-  const nobleVerify = opsPerSec(() => nb.verify(nSig, nb.hash(msg), nPk), 3000);
+  const nobleVerify = opsPerSec(() => nb.verify(nSig, nb.hash(msg, DST_MIN_PK), nPk), 3000);
 
   // batch verification of 100 independent signatures
   const items = Array.from({ length: 100 }, (_, i) => {
@@ -70,6 +70,15 @@ export async function cryptoMetrics(): Promise<Metrics> {
   });
   must(fast.batchVerify(items), "blst batch");
   const batchPerSec = opsPerSec(() => fast.batchVerify(items), 2000) * 100;
+  // plain noble's nearest: aggregate the 100 signatures, then one multi-pairing (verifyBatch)
+  const nItems = items.map((it) => ({ message: nb.hash(it.message, DST_MIN_PK), publicKey: it.publicKey }));
+  const nobleBatch = () =>
+    nb.verifyBatch(
+      nb.aggregateSignatures(items.map((it) => nb.Signature.fromBytes(it.signature))),
+      nItems.map((it) => ({ message: it.message, publicKey: it.publicKey })),
+    );
+  must(nobleBatch(), "noble batch");
+  const nobleBatchPerSec = opsPerSec(nobleBatch, 3000) * 100;
 
   // identity-based schemes and PEKS: mcl backend vs noble backend
   const perBackend = (backend: PairingBackend) => {
@@ -120,7 +129,7 @@ export async function cryptoMetrics(): Promise<Metrics> {
     "crypto.bls.batchVerify100.sigsPerSec": {
       value: Math.round(batchPerSec),
       unit: "ops/s",
-      baseline: noble(nobleVerify),
+      baseline: { name: "plain @noble/curves aggregate + verifyBatch", value: Math.round(nobleBatchPerSec) },
       target: { op: ">=", value: 1000 },
     },
     "crypto.ibs.verify.opsPerSec": { value: m.ibsVerify, unit: "ops/s", baseline: noble(n.ibsVerify) },
