@@ -33,9 +33,11 @@ export interface GroupOps<P> {
   readonly zero: P;
   add(a: P, b: P): P;
   neg(a: P): P;
-  /** `k·a` for any bigint k (reduced mod r). */
+  /** `k·a` in constant time: the multiplication for secret scalars (keys, nonces, shares). */
   mul(a: P, k: bigint): P;
-  /** Σ kᵢ·aᵢ. */
+  /** `k·a` in variable time: only for public scalars (hashes of public data, weights, λ). */
+  mulPublic(a: P, k: bigint): P;
+  /** Σ kᵢ·aᵢ for public scalars (variable time). */
   msm(points: readonly P[], scalars: readonly bigint[]): P;
   eq(a: P, b: P): boolean;
   isZero(a: P): boolean;
@@ -89,11 +91,11 @@ function nobleGroup<P extends NP1 | NP2, T>(
       const s = mod(k);
       return s === 0n ? t(Point.ZERO) : t(p(a).multiply(s));
     },
+    mulPublic: (a, k) => t(p(a).multiplyUnsafe(mod(k))),
     msm: (points, scalars) => {
       let acc = Point.ZERO as NP1;
       points.forEach((q, i) => {
-        const s = mod(scalars[i]!);
-        if (s !== 0n) acc = acc.add((p(q) as NP1).multiply(s));
+        acc = acc.add((p(q) as NP1).multiplyUnsafe(mod(scalars[i]!)));
       });
       return t(acc);
     },
@@ -227,6 +229,9 @@ function buildMcl(): PairingBackend {
       const point = new Ctor();
       try {
         point.deserialize(bytes);
+        // mcl checks the order on decode while verifyOrderG1/G2(true) is set; check it here too
+        // so no global flag decides whether a point outside the subgroup gets in.
+        if (!point.isValidOrder()) throw new Error("not in the subgroup");
       } catch {
         // Let the reference decoder name the reason.
         decodeNoble(name, noblePoint, bytes, byteLength);
@@ -242,7 +247,17 @@ function buildMcl(): PairingBackend {
       zero: t(zero),
       add: (a, b) => t(mcl.add(m(a) as M1, m(b) as M1)),
       neg: (a) => t(mcl.neg(m(a) as M1)),
-      mul: (a, k) => t(mcl.mul(m(a) as M1, toFr(k))),
+      // mcl-wasm exposes only variable-time multiplication: secret scalars go through noble's
+      // constant-time ladder (~1 ms in G1, ~3 ms in G2), public ones stay on mcl.
+      mul: (a, k) => {
+        const s = mod(k);
+        const point = m(a);
+        if (s === 0n || point.isZero()) return t(zero);
+        const product = new Ctor();
+        product.deserialize((noblePoint.fromBytes(point.serialize()) as NP1).multiply(s).toBytes(true));
+        return t(product);
+      },
+      mulPublic: (a, k) => t(mcl.mul(m(a) as M1, toFr(k))),
       msm: (points, scalars) => t(mulVec(points.map(m), scalars.map(toFr))),
       eq: (a, b) => m(a).isEqual(m(b) as never),
       isZero: (a) => m(a).isZero(),

@@ -129,7 +129,9 @@ function genericScheme<S, K>(
       const w = weights(items.length);
       const sigs = items.map((it) => sigGroup.fromBytes(it.signature));
       const combined = sigGroup.msm(sigs, w);
-      const pairs = items.map((it, i) => pair(sigGroup.mul(hash(it.message), w[i]!), keyGroup.fromBytes(it.publicKey)));
+      const pairs = items.map((it, i) =>
+        pair(sigGroup.mulPublic(hash(it.message), w[i]!), keyGroup.fromBytes(it.publicKey)),
+      );
       return backend.pairingCheck([pair(combined, keyGroup.neg(keyGroup.generator)), ...pairs]);
     },
     popProve(sk) {

@@ -51,7 +51,7 @@ export class ChaCheonIbs {
     const { g1, g2 } = this.backend;
     if (g1.isZero(sig.u) || g1.isZero(sig.v)) return false;
     const h = this.h2(message, sig.u);
-    const lhs = g1.add(sig.u, g1.mul(identityPoint(this.backend, id), h));
+    const lhs = g1.add(sig.u, g1.mulPublic(identityPoint(this.backend, id), h));
     return this.backend.pairingCheck([
       [sig.v, g2.neg(g2.generator)],
       [lhs, masterPublic],
@@ -71,7 +71,7 @@ export class ChaCheonIbs {
     for (const { id, message, signature } of items) {
       if (g1.isZero(signature.u) || g1.isZero(signature.v)) return false;
       vs.push(signature.v);
-      rhs.push(g1.add(signature.u, g1.mul(identityPoint(this.backend, id), this.h2(message, signature.u))));
+      rhs.push(g1.add(signature.u, g1.mulPublic(identityPoint(this.backend, id), this.h2(message, signature.u))));
     }
     return this.backend.pairingCheck([
       [g1.msm(vs, c), g2.neg(g2.generator)],

@@ -20,10 +20,13 @@
  * first and names the bad ones, so a compromised or disagreeing fog node is
  * detected, not silently averaged in.
  */
+import { sha256 } from "@noble/hashes/sha2.js";
+
+import { concat } from "../bytes.ts";
 import { InvalidInputError, ThresholdError } from "../../errors.ts";
 import type { G1, G2, PairingBackend } from "./backend.ts";
 import { DST_MIN_SIG } from "./bls.ts";
-import { evalPolynomial, lagrangeAtZero, mod, R, randomScalar } from "./scalar.ts";
+import { checkScalar, evalPolynomial, lagrangeAtZero, mod, R, randomScalar } from "./scalar.ts";
 
 /** A member's secret share: its index (1..n) and sᵢ. */
 export interface KeyShare {
@@ -55,6 +58,13 @@ function checkIndex(index: number, n?: number): void {
   }
 }
 
+function distinctIndices(indices: readonly number[]): void {
+  if (indices.length === 0) throw new InvalidInputError("no shares given");
+  indices.forEach((i) => checkIndex(i));
+  if (new Set(indices).size !== indices.length)
+    throw new InvalidInputError("share indices must be distinct", { indices });
+}
+
 /** A random polynomial of degree t-1 with constant term `secret`. */
 function polynomial(t: number, secret: bigint): bigint[] {
   return [mod(secret), ...Array.from({ length: t - 1 }, () => randomScalar())];
@@ -72,6 +82,7 @@ export class ThresholdScheme {
   /** A dealer shares `secret` (random if omitted) t-of-n. */
   deal(t: number, n: number, secret: bigint = randomScalar()): { shares: KeyShare[]; commitments: Commitments } {
     checkParams(t, n);
+    checkScalar(secret, "shared secret");
     const coefficients = polynomial(t, secret);
     return {
       shares: Array.from({ length: n }, (_, i) => ({
@@ -108,53 +119,127 @@ export class ThresholdScheme {
   }
 
   // -------------------------------------------------------- dealer-free DKG
+  //
+  // Joint-Feldman over a broadcast channel (the cluster anchors it on chain):
+  //  1. every member deals (`dkgDeal`), broadcasts its commitments and sends share j to member j
+  //     privately;
+  //  2. every member checks what it received (`dkgComplaints`) and broadcasts its complaints;
+  //  3. every accused dealer answers by broadcasting the disputed shares (`dkgAnswer`);
+  //  4. everybody computes the same qualified set from the broadcast data (`dkgQualified`): a
+  //     dealer is out if its commitments are malformed or a complaint against it is unanswered
+  //     or answered with a share that fails its commitments;
+  //  5. every member adds up its shares from the qualified dealers (`dkgFinish`).
+  // Members compare `commitmentsDigest` of what they saw (or read it from the chain), so a
+  // dealer who shows different commitments to different members is caught.
 
-  /** Round 1 of member `index`: a random polynomial, its commitments, and one share per member. */
+  /** Round 1 of a member: a random polynomial of degree t-1, its commitments, one share per member. */
   dkgDeal(t: number, n: number): { commitments: Commitments; shares: KeyShare[] } {
     return this.deal(t, n, randomScalar());
   }
 
+  /** True when `c` is a well-formed commitment vector for threshold t. */
+  #wellFormed(c: Commitments | undefined, t: number): c is Commitments {
+    return c !== undefined && c.threshold === t && c.points.length === t && !this.backend.g2.isZero(c.points[0]!);
+  }
+
+  /** True when `share` is member `member`'s valid share under `c`. */
+  #validFor(share: KeyShare | undefined, member: number, c: Commitments): boolean {
+    return share !== undefined && share.index === member && this.verifyShare(share, c);
+  }
+
   /**
-   * Round 2, run by every member on what it received: returns the dealers
-   * whose share to it fails their commitments (its complaints).
-   * `received.get(d)` is dealer d's share for this member, `commitments.get(d)` dealer d's commitments.
+   * Round 2, by member `index`: the dealers it complains about — malformed
+   * commitments (wrong threshold or degree), a missing share, a share for
+   * another index, or a share that fails the dealer's commitments.
    */
-  dkgComplaints(received: ReadonlyMap<number, KeyShare>, commitments: ReadonlyMap<number, Commitments>): number[] {
+  dkgComplaints(
+    index: number,
+    t: number,
+    received: ReadonlyMap<number, KeyShare>,
+    commitments: ReadonlyMap<number, Commitments>,
+  ): number[] {
+    checkIndex(index);
     const bad: number[] = [];
     for (const [dealer, c] of commitments) {
-      const share = received.get(dealer);
-      if (share === undefined || !this.verifyShare(share, c)) bad.push(dealer);
+      if (!this.#wellFormed(c, t) || !this.#validFor(received.get(dealer), index, c)) bad.push(dealer);
     }
     return bad.sort((a, b) => a - b);
   }
 
+  /** Round 3, by a dealer: the shares it reveals to answer the complaints of `complainers`. */
+  dkgAnswer(shares: readonly KeyShare[], complainers: readonly number[]): Map<number, KeyShare> {
+    const answers = new Map<number, KeyShare>();
+    for (const member of complainers) {
+      const share = shares.find((s) => s.index === member);
+      if (share) answers.set(member, share);
+    }
+    return answers;
+  }
+
   /**
-   * Round 3: with the set of qualified dealers (those nobody complained about
-   * or who answered every complaint with a valid share in public), member
-   * `index` adds up its shares; everybody adds up the commitments.
+   * Round 4, the same for everybody: the qualified dealers, from the broadcast
+   * commitments, complaints (`complaints.get(member)` = dealers it accused) and
+   * answers (`answers.get(dealer).get(member)` = the revealed share). Throws a
+   * `ThresholdError` when fewer than t dealers qualify.
+   */
+  dkgQualified(
+    t: number,
+    commitments: ReadonlyMap<number, Commitments>,
+    complaints: ReadonlyMap<number, readonly number[]>,
+    answers: ReadonlyMap<number, ReadonlyMap<number, KeyShare>>,
+  ): number[] {
+    const qualified: number[] = [];
+    const out: number[] = [];
+    for (const [dealer, c] of [...commitments].sort(([a], [b]) => a - b)) {
+      let ok = this.#wellFormed(c, t);
+      for (const [member, accused] of complaints) {
+        if (!ok || !accused.includes(dealer)) continue;
+        ok = this.#validFor(answers.get(dealer)?.get(member), member, c);
+      }
+      (ok ? qualified : out).push(dealer);
+    }
+    if (qualified.length < t) throw new ThresholdError(`only ${qualified.length} dealers qualify, need ${t}`, out);
+    return qualified;
+  }
+
+  /**
+   * Round 5, by member `index`: its key share (the sum of its shares from the
+   * qualified dealers, a publicly answered share replacing a disputed one) and
+   * the group's commitments (their sum).
    */
   dkgFinish(
     index: number,
+    t: number,
     qualified: readonly number[],
     received: ReadonlyMap<number, KeyShare>,
     commitments: ReadonlyMap<number, Commitments>,
+    answers: ReadonlyMap<number, ReadonlyMap<number, KeyShare>> = new Map(),
   ): { share: KeyShare; commitments: Commitments } {
-    if (qualified.length === 0) throw new ThresholdError("no qualified dealer");
-    const first = commitments.get(qualified[0]!);
-    if (!first) throw new ThresholdError("missing commitments of a qualified dealer", [qualified[0]!]);
-    const t = first.threshold;
+    checkIndex(index);
+    if (qualified.length < t) throw new ThresholdError(`only ${qualified.length} dealers qualify, need ${t}`);
+    const { g2 } = this.backend;
     let secret = 0n;
-    const sum: G2[] = [...first.points].map(() => this.backend.g2.zero);
+    const sum: G2[] = Array.from({ length: t }, () => g2.zero);
     for (const dealer of qualified) {
-      const share = received.get(dealer);
       const c = commitments.get(dealer);
-      if (!share || !c || c.threshold !== t || share.index !== index || !this.verifyShare(share, c)) {
+      const share = answers.get(dealer)?.get(index) ?? received.get(dealer);
+      if (!this.#wellFormed(c, t) || !this.#validFor(share, index, c)) {
         throw new ThresholdError("a qualified dealer's share does not match its commitments", [dealer]);
       }
-      secret = mod(secret + share.secret);
-      c.points.forEach((p, j) => (sum[j] = this.backend.g2.add(sum[j]!, p)));
+      secret = mod(secret + share!.secret);
+      c.points.forEach((p, j) => (sum[j] = g2.add(sum[j]!, p)));
     }
     return { share: { index, secret }, commitments: { threshold: t, points: sum } };
+  }
+
+  /** A digest of everything dealt, in dealer order, for members to compare (or anchor on chain). */
+  commitmentsDigest(commitments: ReadonlyMap<number, Commitments>): Uint8Array {
+    const parts: Uint8Array[] = [];
+    for (const [dealer, c] of [...commitments].sort(([a], [b]) => a - b)) {
+      parts.push(Uint8Array.of(dealer >> 8, dealer & 0xff, c.threshold >> 8, c.threshold & 0xff));
+      for (const p of c.points) parts.push(this.backend.g2.toBytes(p));
+    }
+    return sha256(concat(...parts));
   }
 
   // ------------------------------------------------------------- signing
@@ -175,6 +260,7 @@ export class ThresholdScheme {
   ): boolean {
     const { g1, g2 } = this.backend;
     const key = this.memberKey(commitments, partial.index);
+    if (g1.isZero(partial.signature) || g2.isZero(key)) return false;
     return this.backend.pairingCheck([
       [partial.signature, g2.neg(g2.generator)],
       [g1.hash(message, dst), key],
@@ -192,13 +278,7 @@ export class ThresholdScheme {
     partials: readonly PartialSignature[],
     dst: string = DST_MIN_SIG,
   ): { signature: G1; used: number[]; bad: number[] } {
-    const seen = new Set<number>();
-    for (const p of partials) {
-      checkIndex(p.index);
-      if (seen.has(p.index))
-        throw new InvalidInputError("two partial signatures with the same index", { index: p.index });
-      seen.add(p.index);
-    }
+    distinctIndices(partials.map((p) => p.index));
     const good: PartialSignature[] = [];
     const bad: number[] = [];
     for (const p of partials) {
@@ -210,11 +290,26 @@ export class ThresholdScheme {
       throw new ThresholdError(`need ${t} valid partial signatures, have ${good.length}`, bad, { threshold: t });
     }
     const chosen = good.slice(0, t);
-    return { signature: this.interpolate(chosen), used: chosen.map((p) => p.index), bad };
+    const signature = this.interpolate(chosen);
+    // Valid partials always combine into a valid signature unless the commitments themselves are
+    // malformed (a degree above t-1): check the result once rather than trust that.
+    const { g1, g2 } = this.backend;
+    const groupKey = this.groupKey(commitments);
+    if (
+      commitments.points.length !== t ||
+      !this.backend.pairingCheck([
+        [signature, g2.neg(g2.generator)],
+        [g1.hash(message, dst), groupKey],
+      ])
+    ) {
+      throw new ThresholdError("the combined signature does not verify: the commitments are malformed");
+    }
+    return { signature, used: chosen.map((p) => p.index), bad };
   }
 
   /** Lagrange interpolation at 0 of exactly the given partials (no verification). */
   interpolate(partials: readonly PartialSignature[]): G1 {
+    distinctIndices(partials.map((p) => p.index));
     const lambdas = lagrangeAtZero(partials.map((p) => BigInt(p.index)));
     return this.backend.g1.msm(
       partials.map((p) => p.signature),
@@ -224,6 +319,7 @@ export class ThresholdScheme {
 
   /** Recovers the shared secret from t shares (a PKG or a test; never needed to sign). */
   recoverSecret(shares: readonly KeyShare[]): bigint {
+    distinctIndices(shares.map((s) => s.index));
     const lambdas = lagrangeAtZero(shares.map((s) => BigInt(s.index)));
     return shares.reduce((acc, s, i) => mod(acc + s.secret * lambdas[i]!), 0n) % R;
   }

@@ -151,6 +151,17 @@ for (const [name, backend] of [
         expect(() => kem.decapsulate(id, d, encapsulation.subarray(1))).to.throw(DecryptionError);
       });
 
+      it("refuses a valid but different U (−U, or r'·G2): the re-encryption check itself", function () {
+        const { encapsulation } = kem.encapsulate(pkg.masterPublic, id);
+        const negated = Uint8Array.from(encapsulation);
+        negated[0]! ^= 0x20; // the y-sign flag of the compressed G2 point: U becomes −U, still valid
+        backend.g2.fromBytes(negated.subarray(0, 96));
+        expect(() => kem.decapsulate(id, d, negated)).to.throw(DecryptionError, /re-encryption/);
+        const other = Uint8Array.from(encapsulation);
+        other.set(backend.g2.toBytes(backend.g2.mul(backend.g2.generator, 77n)), 0);
+        expect(() => kem.decapsulate(id, d, other)).to.throw(DecryptionError, /re-encryption/);
+      });
+
       it("encrypts hybrid messages bound to identity and associated data", function () {
         const pt = enc("session key negotiation payload");
         const ct = kem.encrypt(pkg.masterPublic, id, pt, enc("BS 7"));

@@ -83,7 +83,7 @@ describe("threshold BLS", function () {
     expect(() => th.deal(4, 3)).to.throw(InvalidInputError);
     const { shares, commitments } = th.deal(2, 3);
     const p = th.partialSign(shares[0]!, msg);
-    expect(() => th.combine(commitments, msg, [p, p])).to.throw(InvalidInputError, /same index/);
+    expect(() => th.combine(commitments, msg, [p, p])).to.throw(InvalidInputError, /distinct/);
   });
 
   it("recovers the dealt secret from any t shares", function () {
@@ -92,53 +92,132 @@ describe("threshold BLS", function () {
     expect(th.recoverSecret([shares[4]!, shares[0]!, shares[2]!])).to.equal(secret);
   });
 
+  it("refuses a zero secret, index 0 and duplicate indices in interpolation and recovery", function () {
+    expect(() => th.deal(2, 3, 0n)).to.throw(InvalidInputError);
+    const { shares } = th.deal(2, 3, 5n);
+    expect(() => th.recoverSecret([{ index: 0, secret: 5n }, shares[1]!])).to.throw(InvalidInputError);
+    expect(() => th.recoverSecret([shares[1]!, shares[1]!])).to.throw(InvalidInputError, /distinct/);
+    const p = th.partialSign(shares[0]!, msg);
+    expect(() => th.interpolate([p, p])).to.throw(InvalidInputError, /distinct/);
+  });
+
+  it("rejects the identity as a partial signature", function () {
+    const { commitments } = th.deal(2, 3);
+    expect(th.verifyPartial(commitments, msg, { index: 1, signature: backend.g1.zero })).to.equal(false);
+  });
+
   describe("dealer-free DKG", function () {
-    function runDkg(t: number, n: number, cheat?: { dealer: number; victim: number }) {
-      const rounds = Array.from({ length: n }, () => th.dkgDeal(t, n));
-      const commitments = new Map<number, Commitments>(rounds.map((r, d) => [d + 1, r.commitments]));
-      const inbox = (member: number): Map<number, KeyShare> =>
-        new Map(
-          rounds.map((r, d) => {
-            let share = r.shares[member - 1]!;
-            if (cheat && cheat.dealer === d + 1 && cheat.victim === member)
-              share = { ...share, secret: mod(share.secret + 1n) };
-            return [d + 1, share];
-          }),
-        );
-      const complaints = Array.from({ length: n }, (_, m) => th.dkgComplaints(inbox(m + 1), commitments));
-      const disqualified = new Set(complaints.flat());
-      const qualified = [...commitments.keys()].filter((d) => !disqualified.has(d));
-      const results = Array.from({ length: n }, (_, m) => th.dkgFinish(m + 1, qualified, inbox(m + 1), commitments));
-      return { complaints, qualified, results, rounds };
+    type Dealing = { commitments: Commitments; shares: KeyShare[] };
+    /** Runs the five rounds with honest members; `tamper` lets a test play a dishonest dealer. */
+    function runDkg(t: number, n: number, tamper: (dealer: number, d: Dealing) => Dealing = (_, d) => d) {
+      const dealings = Array.from({ length: n }, (_, i) => tamper(i + 1, th.dkgDeal(t, n)));
+      const commitments = new Map<number, Commitments>(dealings.map((d, i) => [i + 1, d.commitments]));
+      const inbox = (member: number) => new Map(dealings.map((d, i) => [i + 1, d.shares[member - 1]!]));
+      const complaints = new Map(
+        Array.from({ length: n }, (_, m) => [m + 1, th.dkgComplaints(m + 1, t, inbox(m + 1), commitments)]),
+      );
+      const answers = new Map(
+        dealings.map((d, i) => {
+          const dealer = i + 1;
+          const complainers = [...complaints].filter(([, accused]) => accused.includes(dealer)).map(([m]) => m);
+          return [dealer, th.dkgAnswer(honestShares.get(dealer) ?? d.shares, complainers)];
+        }),
+      );
+      const qualified = th.dkgQualified(t, commitments, complaints, answers);
+      const results = Array.from({ length: n }, (_, m) =>
+        th.dkgFinish(m + 1, t, qualified, inbox(m + 1), commitments, answers),
+      );
+      return { complaints, qualified, results, dealings, commitments };
     }
+    const honestShares = new Map<number, KeyShare[]>();
 
     it("gives every member a verifiable share of one group key nobody knows", function () {
-      const { results, rounds } = runDkg(3, 5);
+      honestShares.clear();
+      const { results, dealings } = runDkg(3, 5);
       const groupKeys = results.map((r) => backend.g2.toBytes(th.groupKey(r.commitments)));
       for (const k of groupKeys) expect(k).to.deep.equal(groupKeys[0]);
       for (const r of results) expect(th.verifyShare(r.share, r.commitments)).to.equal(true);
       const partials = results.slice(1, 4).map((r) => th.partialSign(r.share, msg));
       const { signature } = th.combine(results[0]!.commitments, msg, partials);
       expect(bls.verify(groupKeys[0]!, msg, backend.g1.toBytes(signature))).to.equal(true);
-      // the group secret is the sum of the dealers' secrets, which no single member holds
-      const sum = rounds.reduce((acc, r) => mod(acc + th.recoverSecret(r.shares.slice(0, 3))), 0n);
+      const sum = dealings.reduce((acc, d) => mod(acc + th.recoverSecret(d.shares.slice(0, 3))), 0n);
       expect(backend.g2.toBytes(backend.g2.mul(backend.g2.generator, sum))).to.deep.equal(groupKeys[0]);
     });
 
-    it("disqualifies a dealer that sends a bad share, and the others still agree", function () {
-      const { complaints, qualified, results } = runDkg(2, 4, { dealer: 3, victim: 1 });
-      expect(complaints[0]).to.deep.equal([3]);
+    it("keeps an honest dealer that answers a false complaint in public", function () {
+      honestShares.clear();
+      // dealer 2 sends member 1 a corrupted share by mistake, then answers with the right one
+      const { complaints, qualified, results } = runDkg(2, 4, (dealer, d) => {
+        if (dealer !== 2) return d;
+        honestShares.set(2, d.shares);
+        return { ...d, shares: d.shares.map((s) => (s.index === 1 ? { ...s, secret: mod(s.secret + 1n) } : s)) };
+      });
+      expect(complaints.get(1)).to.deep.equal([2]);
+      expect(qualified).to.deep.equal([1, 2, 3, 4]);
+      const keys = results.map((r) => backend.g2.toBytes(th.groupKey(r.commitments)));
+      for (const k of keys) expect(k).to.deep.equal(keys[0]);
+      for (const r of results) expect(th.verifyShare(r.share, r.commitments)).to.equal(true);
+    });
+
+    it("disqualifies, for everybody alike, a dealer whose answer is bad or missing", function () {
+      honestShares.clear();
+      const { qualified, results } = runDkg(2, 4, (dealer, d) =>
+        dealer === 3
+          ? { ...d, shares: d.shares.map((s) => (s.index === 2 ? { ...s, secret: mod(s.secret + 9n) } : s)) }
+          : d,
+      );
       expect(qualified).to.deep.equal([1, 2, 4]);
       const keys = results.map((r) => backend.g2.toBytes(th.groupKey(r.commitments)));
       for (const k of keys) expect(k).to.deep.equal(keys[0]);
     });
 
-    it("refuses to finish with a qualified dealer whose share is bad", function () {
-      const rounds = [th.dkgDeal(2, 2), th.dkgDeal(2, 2)];
-      const commitments = new Map(rounds.map((r, d) => [d + 1, r.commitments]));
-      const inbox = new Map(rounds.map((r, d) => [d + 1, r.shares[0]!]));
-      inbox.set(2, { ...inbox.get(2)!, secret: mod(inbox.get(2)!.secret + 1n) });
-      expect(() => th.dkgFinish(1, [1, 2], inbox, commitments)).to.throw(ThresholdError);
+    it("disqualifies a dealer with a polynomial of the wrong degree or a share for another index", function () {
+      honestShares.clear();
+      const { qualified } = runDkg(2, 4, (dealer, d) => {
+        if (dealer === 1) return th.dkgDeal(3, 4); // one coefficient too many
+        if (dealer === 4) return { ...d, shares: d.shares.map((s) => ({ ...s, index: s.index === 1 ? 2 : s.index })) };
+        return d;
+      });
+      expect(qualified).to.deep.equal([2, 3]);
+    });
+
+    it("a single member complaining about every dealer cannot take over: answered complaints are void", function () {
+      honestShares.clear();
+      const t = 2;
+      const n = 4;
+      const dealings = Array.from({ length: n }, () => th.dkgDeal(t, n));
+      const commitments = new Map(dealings.map((d, i) => [i + 1, d.commitments]));
+      const complaints = new Map<number, number[]>([[4, [1, 2, 3]]]); // member 4 lies
+      const answers = new Map(dealings.map((d, i) => [i + 1, th.dkgAnswer(d.shares, i + 1 === 4 ? [] : [4])]));
+      expect(th.dkgQualified(t, commitments, complaints, answers)).to.deep.equal([1, 2, 3, 4]);
+    });
+
+    it("throws when fewer than t dealers qualify", function () {
+      const commitments = new Map([[1, th.dkgDeal(2, 2).commitments]]);
+      expect(() => th.dkgQualified(2, commitments, new Map(), new Map())).to.throw(ThresholdError);
+    });
+
+    it("catches a dealer showing different commitments to different members", function () {
+      const d1 = th.dkgDeal(2, 3);
+      const d2 = th.dkgDeal(2, 3);
+      const other = th.dkgDeal(2, 3);
+      const seenBy1 = new Map([
+        [1, d1.commitments],
+        [2, d2.commitments],
+      ]);
+      const seenBy2 = new Map([
+        [1, other.commitments],
+        [2, d2.commitments],
+      ]);
+      expect(th.commitmentsDigest(seenBy1)).to.not.deep.equal(th.commitmentsDigest(seenBy2));
+      expect(th.commitmentsDigest(seenBy1)).to.deep.equal(th.commitmentsDigest(new Map(seenBy1)));
+    });
+
+    it("refuses to combine under commitments of the wrong degree", function () {
+      const { shares } = th.deal(2, 3);
+      const wrong = th.deal(3, 3).commitments;
+      const partials = shares.slice(0, 3).map((s) => th.partialSign(s, msg));
+      expect(() => th.combine({ ...wrong, threshold: 2 }, msg, partials)).to.throw(ThresholdError);
     });
   });
 });

@@ -150,6 +150,15 @@ for (const [name, backend] of [
         });
       }
     }
+    for (const c of d.aptos_pubkey_validation.cases) {
+      it(`G1 key validation: ${c.name}`, function () {
+        const decode = (): boolean => {
+          backend.g1.fromBytes(hex(c.input.pubkey));
+          return true;
+        };
+        expect(outcome(decode) ?? false).to.equal(c.output);
+      });
+    }
     it("refuses points on the curve but outside the subgroup, naming the reason", function () {
       for (const [key, group] of [
         ["G1_wrong_order", backend.g1],
