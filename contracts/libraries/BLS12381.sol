@@ -19,10 +19,22 @@ pragma solidity ^0.8.28;
 /// before any precompile sees the point, so they revert with an error that names the operand.
 /// Being on the curve and in the prime-order subgroup are checked by the precompiles: G1ADD and
 /// G2ADD check the curve only; G1MSM, G2MSM and PAIRING_CHECK check the curve and the subgroup.
-/// A precompile that rejects its input fails and consumes all the gas it was given (63/64 of what
-/// was left); when that happens the caller re-checks each operand with an MSM (only on this
-/// failure path) and reverts with `BLS12381InvalidPoint` naming the first bad one. Every
-/// precompile is given all the remaining gas, so a future repricing cannot break valid calls.
+///
+/// Gas. A precompile that rejects its input fails and consumes all the gas it was given. So that
+/// a well-encoded but invalid point (off the curve, outside the subgroup) costs a bounded amount
+/// whatever gas the transaction carries, every precompile call is given a cap: its price in the
+/// EIP-2537 schedule (SHA-256's for 0x02) times `GAS_MARGIN`, never all the remaining gas. A
+/// rejected input burns that cap, no more. When a call fails with its full cap, the caller
+/// re-checks the operands with capped calls too (only on this failure path: G2ADD or G1ADD with
+/// infinity for the curve, a G1MSM or G2MSM by 1 for the subgroup) and reverts with
+/// `BLS12381InvalidPoint` naming the first bad one; when it failed with less than its cap (the
+/// 63/64 rule left too little gas) or returned the wrong number of bytes (no precompile at the
+/// address: a chain without EIP-2537), it reverts with `BLS12381PrecompileFailed`. Nothing
+/// answers true unless a precompile returned its full output.
+///
+/// The margin absorbs a repricing of up to `GAS_MARGIN` times the current price. A larger one
+/// would make valid calls fail closed (revert with `BLS12381PrecompileFailed` or, in a re-check,
+/// `BLS12381InvalidPoint`; never true) until the contracts using this library are rebuilt.
 library BLS12381 {
     /// @notice The argument a validation error refers to.
     enum Operand {
@@ -47,8 +59,9 @@ library BLS12381 {
     error BLS12381InvalidDST(uint256 length);
     /// @notice expand_message_xmd cannot produce `lenInBytes` bytes (0, more than 8160, RFC 9380 §5.3.1).
     error BLS12381InvalidExpandLength(uint256 lenInBytes);
-    /// @notice `precompile` failed on inputs already checked: out of gas (or too little gas left
-    /// after the failure to find out which operand was bad), or not available on this chain.
+    /// @notice `precompile` failed on inputs already checked: given less than its gas cap (too
+    /// little gas left, 63/64 rule), or not available on this chain (no output), or, after a
+    /// repricing beyond `GAS_MARGIN`, more expensive than its cap.
     error BLS12381PrecompileFailed(address precompile);
     /// @notice A pairing check needs as many G2 points as G1 points, and at least one of each.
     error BLS12381InvalidPairingInput(uint256 g1Count, uint256 g2Count);
@@ -94,13 +107,26 @@ library BLS12381 {
     uint256 private constant PAIRING_CHECK = 0x0f;
     uint256 private constant MAP_FP_TO_G1 = 0x10;
 
-    // EIP-2537 prices, used only to tell a rejected input from a call that ran out of gas after a
-    // failure (never to limit the gas a call gets).
+    /// @notice Every precompile call is given at most its price times this (see the title block).
+    /// 2 leaves room for a repricing that doubles a price; a rejected input costs twice its price.
+    uint256 internal constant GAS_MARGIN = 2;
+
+    // Prices (EIP-2537's schedule, and SHA-256's from the yellow paper). The caps are these times
+    // GAS_MARGIN. MSMs are only ever made with one pair here, so only k = 1 of EIP-2537's discount
+    // table is needed: k · base · discount(k) / 1000 with discount(1) = 1000. MAP_FP2_TO_G2
+    // (23,800) is not called: hashing is to G1 only.
     uint256 private constant G1ADD_GAS = 375;
     uint256 private constant G2ADD_GAS = 600;
-    /// @dev Enough for the re-checks after a failed pairing: two G1MSM (12,000 each) and one G2MSM
-    /// (22,500), each given 63/64 of what is left.
-    uint256 internal constant DIAGNOSIS_GAS = 64_000;
+    uint256 private constant G1MSM_1_GAS = 12_000;
+    uint256 private constant G2MSM_1_GAS = 22_500;
+    uint256 private constant PAIRING_BASE_GAS = 37_700;
+    uint256 private constant PAIRING_PER_PAIR_GAS = 32_600;
+    uint256 private constant MAP_FP_TO_G1_GAS = 5_500;
+    uint256 private constant SHA256_BASE_GAS = 60;
+    uint256 private constant SHA256_WORD_GAS = 12;
+    // GAS_MARGIN · (60 + 12 · 10): the cap of the SHA-256 of an expand_message_xmd block input,
+    // b_(i-1) ‖ I2OSP(i, 1) ‖ DST ‖ I2OSP(len(DST), 1), at most 32 + 1 + 255 + 1 = 289 bytes.
+    uint256 private constant SHA256_BLOCK_CAP = 360;
 
     // ------------------------------------------------------------- encodings
 
@@ -145,8 +171,8 @@ library BLS12381 {
     }
 
     /// @notice True when the encoded `point` is on the curve and in G1 (one G1MSM by 1: 12,000 gas).
-    /// @dev A point that is not consumes all the gas given to the precompile: use it to validate a
-    /// key or signature once (e.g. at registration), not in a loop.
+    /// @dev A point that is not burns the call's cap (24,000 gas). False also when the call could
+    /// not run (too little gas, no EIP-2537): `requireInSubgroupG1` tells these apart.
     function isInSubgroupG1(bytes memory point) internal view returns (bool ok) {
         if (point.length != G1_LENGTH) return false;
         assembly ("memory-safe") {
@@ -155,21 +181,50 @@ library BLS12381 {
             mstore(add(buf, 0x80), 1)
             // An address without code also "succeeds": only 128 bytes back mean a G1MSM ran.
             // (Yul evaluates arguments right to left: the size is read after the call.)
-            ok := staticcall(gas(), G1MSM, buf, 0xa0, buf, 0x80)
+            ok := staticcall(mul(GAS_MARGIN, G1MSM_1_GAS), G1MSM, buf, 0xa0, buf, 0x80)
             ok := and(ok, eq(returndatasize(), 0x80))
         }
     }
 
     /// @notice True when the encoded `point` is on the twist and in G2 (one G2MSM by 1: 22,500 gas).
-    /// @dev See `isInSubgroupG1`.
+    /// @dev See `isInSubgroupG1` (the cap here is 45,000).
     function isInSubgroupG2(bytes memory point) internal view returns (bool ok) {
         if (point.length != G2_LENGTH) return false;
         assembly ("memory-safe") {
             let buf := mload(0x40)
             mcopy(buf, add(point, 0x20), 0x100)
             mstore(add(buf, 0x100), 1)
-            ok := staticcall(gas(), G2MSM, buf, 0x120, buf, 0x100)
+            ok := staticcall(mul(GAS_MARGIN, G2MSM_1_GAS), G2MSM, buf, 0x120, buf, 0x100)
             ok := and(ok, eq(returndatasize(), 0x100))
+        }
+    }
+
+    /// @notice Reverts with `BLS12381InvalidPoint(operand, index)` unless the G1 `point` (encoding
+    /// already checked) is on the curve and in G1; with `BLS12381PrecompileFailed(G1MSM)` when that
+    /// cannot be decided (too little gas for the capped G1MSM, no EIP-2537). Costs 12,000 gas for a
+    /// point in G1, at most 24,000 otherwise: the re-check after a failed pairing.
+    function requireInSubgroupG1(bytes memory point, Operand operand, uint256 index) internal view {
+        if (point.length != G1_LENGTH) revert BLS12381InvalidLength(operand, index, point.length);
+        uint256 buf = allocate(0xa0);
+        assembly ("memory-safe") {
+            mcopy(buf, add(point, 0x20), 0x80)
+            mstore(add(buf, 0x80), 1)
+        }
+        if (!_call(G1MSM, GAS_MARGIN * G1MSM_1_GAS, buf, 0xa0, buf, 0x80)) {
+            revert BLS12381InvalidPoint(operand, index);
+        }
+    }
+
+    /// @notice `requireInSubgroupG1` for a G2 `point` (G2MSM: 22,500 gas, at most 45,000).
+    function requireInSubgroupG2(bytes memory point, Operand operand, uint256 index) internal view {
+        if (point.length != G2_LENGTH) revert BLS12381InvalidLength(operand, index, point.length);
+        uint256 buf = allocate(0x120);
+        assembly ("memory-safe") {
+            mcopy(buf, add(point, 0x20), 0x100)
+            mstore(add(buf, 0x100), 1)
+        }
+        if (!_call(G2MSM, GAS_MARGIN * G2MSM_1_GAS, buf, 0x120, buf, 0x100)) {
+            revert BLS12381InvalidPoint(operand, index);
         }
     }
 
@@ -215,15 +270,14 @@ library BLS12381 {
         checkG1Encoding(a, Operand.Point, 0);
         checkG1Encoding(b, Operand.Point, 1);
         sum = new bytes(G1_LENGTH);
-        bool ok;
+        uint256 buf = allocate(0x100);
+        uint256 out;
         assembly ("memory-safe") {
-            let buf := mload(0x40)
             mcopy(buf, add(a, 0x20), 0x80)
             mcopy(add(buf, 0x80), add(b, 0x20), 0x80)
-            ok := staticcall(gas(), G1ADD, buf, 0x100, add(sum, 0x20), 0x80)
+            out := add(sum, 0x20)
         }
-        if (!ok) {
-            _requireAttributable(G1ADD_GAS, G1ADD);
+        if (!g1AddAt(buf, out)) {
             // Not both on the curve: name the first that is not.
             if (!_onCurveG1(a)) revert BLS12381InvalidPoint(Operand.Point, 0);
             revert BLS12381InvalidPoint(Operand.Point, 1);
@@ -235,17 +289,14 @@ library BLS12381 {
     function g1Mul(bytes memory point, uint256 scalar) internal view returns (bytes memory product) {
         checkG1Encoding(point, Operand.Point, 0);
         product = new bytes(G1_LENGTH);
-        bool ok;
+        uint256 buf = allocate(0xa0);
+        uint256 out;
         assembly ("memory-safe") {
-            let buf := mload(0x40)
             mcopy(buf, add(point, 0x20), 0x80)
             mstore(add(buf, 0x80), scalar)
-            ok := staticcall(gas(), G1MSM, buf, 0xa0, add(product, 0x20), 0x80)
+            out := add(product, 0x20)
         }
-        if (!ok) {
-            _requireAttributable(12_000, G1MSM);
-            revert BLS12381InvalidPoint(Operand.Point, 0);
-        }
+        if (!g1MulAt(buf, out)) revert BLS12381InvalidPoint(Operand.Point, 0);
     }
 
     /// @notice a + b in G2 (G2ADD: both points must be on the twist; no subgroup check).
@@ -253,15 +304,14 @@ library BLS12381 {
         checkG2Encoding(a, Operand.Point, 0);
         checkG2Encoding(b, Operand.Point, 1);
         sum = new bytes(G2_LENGTH);
-        bool ok;
+        uint256 buf = allocate(0x200);
+        uint256 out;
         assembly ("memory-safe") {
-            let buf := mload(0x40)
             mcopy(buf, add(a, 0x20), 0x100)
             mcopy(add(buf, 0x100), add(b, 0x20), 0x100)
-            ok := staticcall(gas(), G2ADD, buf, 0x200, add(sum, 0x20), 0x100)
+            out := add(sum, 0x20)
         }
-        if (!ok) {
-            _requireAttributable(G2ADD_GAS, G2ADD);
+        if (!g2AddAt(buf, out)) {
             if (!_onCurveG2(a)) revert BLS12381InvalidPoint(Operand.Point, 0);
             revert BLS12381InvalidPoint(Operand.Point, 1);
         }
@@ -269,7 +319,9 @@ library BLS12381 {
 
     /// @notice True when e(g1[0], g2[0]) · … · e(g1[k-1], g2[k-1]) == 1 (PAIRING_CHECK: every point
     /// must be in its group; infinity is allowed and contributes 1).
-    /// @dev Errors name the bad point as `Operand.Point` with index 2i (G1) or 2i+1 (G2).
+    /// @dev Errors name the bad point as `Operand.Point` with index 2i (G1) or 2i+1 (G2). A bad
+    /// point costs the pairing's cap (2 · (32,600·k + 37,700)) and the re-checks of the points up
+    /// to it (a G1MSM and a G2MSM per pair, each capped).
     function pairingCheck(bytes[] memory g1Points, bytes[] memory g2Points) internal view returns (bool) {
         uint256 k = g1Points.length;
         if (k == 0 || k != g2Points.length) revert BLS12381InvalidPairingInput(k, g2Points.length);
@@ -285,12 +337,11 @@ library BLS12381 {
                 mcopy(add(slot, 0x80), add(b, 0x20), 0x100)
             }
         }
-        (bool success, bool result) = pairingAt(buf, k * 384);
-        if (!success) {
-            requireDiagnosisGas();
+        (bool accepted, bool result) = pairingAt(buf, k * 384);
+        if (!accepted) {
             for (uint256 i; i < k; ++i) {
-                if (!isInSubgroupG1(g1Points[i])) revert BLS12381InvalidPoint(Operand.Point, 2 * i);
-                if (!isInSubgroupG2(g2Points[i])) revert BLS12381InvalidPoint(Operand.Point, 2 * i + 1);
+                requireInSubgroupG1(g1Points[i], Operand.Point, 2 * i);
+                requireInSubgroupG2(g2Points[i], Operand.Point, 2 * i + 1);
             }
             revert BLS12381PrecompileFailed(address(uint160(PAIRING_CHECK)));
         }
@@ -353,24 +404,30 @@ library BLS12381 {
     /// big-endian and reduced modulo p by `reduceModP`), then MAP_FP_TO_G1 on each element and
     /// G1ADD. EIP-2537's map includes the cofactor clearing, which is linear (multiplication by
     /// h_eff), so the sum of the two mapped points is clear_cofactor(Q0 + Q1) as RFC 9380 specifies.
+    /// The 256 bytes it allocates hold u0 ‖ u1 (the two 64-byte field elements, 128 bytes), then
+    /// Q0 ‖ Q1 over them: Q1 = map(u1) is written to the second half first, then Q0 = map(u0) over
+    /// u0 ‖ u1, u1 having been read already (a precompile reads its input before it writes).
     function hashToG1At(bytes memory message, bytes memory dst, uint256 out) internal view {
-        uint256 uniform = allocate(256); // the 128 uniform bytes, then Q0 ‖ Q1
-        _expandMessageXmd(message, dst, 128, uniform);
-        _reduceInPlace(uniform);
-        _reduceInPlace(uniform + 64);
-        bool ok;
+        uint256 buf = allocate(256); // u0 ‖ u1 ‖ (unused), then Q0 ‖ Q1
+        _expandMessageXmd(message, dst, 128, buf);
+        _reduceInPlace(buf);
+        _reduceInPlace(buf + 64);
+        bool mapped;
+        bool added;
         assembly ("memory-safe") {
             // Each call must also return its 128 bytes: on a chain without EIP-2537 a call to the
-            // empty address succeeds with no output.
-            let q0 := add(uniform, 0x80)
-            ok := staticcall(gas(), MAP_FP_TO_G1, uniform, 0x40, q0, 0x80)
-            ok := and(ok, eq(returndatasize(), 0x80))
-            ok := and(ok, staticcall(gas(), MAP_FP_TO_G1, add(uniform, 0x40), 0x40, add(q0, 0x80), 0x80))
-            ok := and(ok, eq(returndatasize(), 0x80))
-            ok := and(ok, staticcall(gas(), G1ADD, q0, 0x100, out, 0x80))
-            ok := and(ok, eq(returndatasize(), 0x80))
+            // empty address succeeds with no output. Valid field elements and points: a failure is
+            // a lack of gas or a missing precompile, never a rejected input.
+            let mapCap := mul(GAS_MARGIN, MAP_FP_TO_G1_GAS)
+            // (Both maps call the same address: the size returned by the second vouches for both.)
+            mapped := staticcall(mapCap, MAP_FP_TO_G1, add(buf, 0x40), 0x40, add(buf, 0x80), 0x80)
+            mapped := and(mapped, staticcall(mapCap, MAP_FP_TO_G1, buf, 0x40, buf, 0x80))
+            mapped := and(mapped, eq(returndatasize(), 0x80))
+            added := staticcall(mul(GAS_MARGIN, G1ADD_GAS), G1ADD, buf, 0x100, out, 0x80)
+            added := and(added, eq(returndatasize(), 0x80))
         }
-        if (!ok) revert BLS12381PrecompileFailed(address(uint160(MAP_FP_TO_G1)));
+        if (!mapped) revert BLS12381PrecompileFailed(address(uint160(MAP_FP_TO_G1)));
+        if (!added) revert BLS12381PrecompileFailed(address(uint160(G1ADD)));
     }
 
     /// @notice v mod p for the 512-bit v = hi·2^256 + lo, as (rHi, rLo) with r = rHi·2^256 + rLo:
@@ -429,66 +486,94 @@ library BLS12381 {
         }
     }
 
-    /// @notice PAIRING_CHECK on `length` bytes at `input`.
-    /// @return success False when the precompile rejected the input (a point off the curve or
-    /// outside its subgroup), ran out of gas, or is missing (a chain before prague: a call to an
-    /// address without code succeeds with no output, which is not taken for an answer).
-    /// @return result True when the product of the pairings is 1 (only meaningful on success).
-    function pairingAt(uint256 input, uint256 length) internal view returns (bool success, bool result) {
+    /// @notice PAIRING_CHECK on `length` bytes (k = length / 384 pairs) at `input`, given at most
+    /// `GAS_MARGIN` · (32,600·k + 37,700) gas.
+    /// @return accepted False when the precompile rejected the input (a point off the curve or
+    /// outside its subgroup): it failed with its full cap, which it burnt. Reverts with
+    /// `BLS12381PrecompileFailed(PAIRING_CHECK)` when it could not run: given less than its cap, or
+    /// missing (a chain before prague: a call to an address without code succeeds with no output,
+    /// which is not taken for an answer).
+    /// @return result True when the product of the pairings is 1 (false unless accepted).
+    function pairingAt(uint256 input, uint256 length) internal view returns (bool accepted, bool result) {
+        uint256 gasCap = GAS_MARGIN * (PAIRING_BASE_GAS + PAIRING_PER_PAIR_GAS * (length / 384));
+        bool success;
         assembly ("memory-safe") {
             mstore(0x00, 0)
-            success := staticcall(gas(), PAIRING_CHECK, input, length, 0x00, 0x20)
-            success := and(success, eq(returndatasize(), 0x20))
-            result := and(success, eq(mload(0x00), 1))
+            success := staticcall(gasCap, PAIRING_CHECK, input, length, 0x00, 0x20)
+            accepted := and(success, eq(returndatasize(), 0x20))
+            result := and(accepted, eq(mload(0x00), 1))
         }
+        if (!accepted) _requireRejected(success, gasCap, PAIRING_CHECK);
     }
 
     /// @notice G1MSM of the one pair (128-byte point ‖ 32-byte scalar) at `input`, result at `out`.
-    function g1MulAt(uint256 input, uint256 out) internal view returns (bool success) {
+    /// @return accepted False when the precompile rejected the point (not in G1; the failure burnt
+    /// the cap, 24,000 gas). Reverts with `BLS12381PrecompileFailed(G1MSM)` when the call could not
+    /// run (see `pairingAt`).
+    function g1MulAt(uint256 input, uint256 out) internal view returns (bool accepted) {
+        bool success;
         assembly ("memory-safe") {
-            success := staticcall(gas(), G1MSM, input, 0xa0, out, 0x80)
+            success := staticcall(mul(GAS_MARGIN, G1MSM_1_GAS), G1MSM, input, 0xa0, out, 0x80)
+            accepted := and(success, eq(returndatasize(), 0x80))
         }
+        if (!accepted) _requireRejected(success, GAS_MARGIN * G1MSM_1_GAS, G1MSM);
     }
 
     /// @notice G1ADD of the two points (256 bytes) at `input`, result at `out`.
-    function g1AddAt(uint256 input, uint256 out) internal view returns (bool success) {
+    /// @return accepted False when a point is off the curve (the failure burnt the cap, 750 gas).
+    /// Reverts with `BLS12381PrecompileFailed(G1ADD)` when the call could not run.
+    function g1AddAt(uint256 input, uint256 out) internal view returns (bool accepted) {
+        bool success;
         assembly ("memory-safe") {
-            success := staticcall(gas(), G1ADD, input, 0x100, out, 0x80)
+            success := staticcall(mul(GAS_MARGIN, G1ADD_GAS), G1ADD, input, 0x100, out, 0x80)
+            accepted := and(success, eq(returndatasize(), 0x80))
         }
+        if (!accepted) _requireRejected(success, GAS_MARGIN * G1ADD_GAS, G1ADD);
     }
 
     /// @notice G2ADD of the two points (512 bytes) at `input`, result at `out`.
-    function g2AddAt(uint256 input, uint256 out) internal view returns (bool success) {
+    /// @return accepted False when a point is off the twist (the failure burnt the cap, 1,200
+    /// gas). Reverts with `BLS12381PrecompileFailed(G2ADD)` when the call could not run.
+    function g2AddAt(uint256 input, uint256 out) internal view returns (bool accepted) {
+        bool success;
         assembly ("memory-safe") {
-            success := staticcall(gas(), G2ADD, input, 0x200, out, 0x100)
+            success := staticcall(mul(GAS_MARGIN, G2ADD_GAS), G2ADD, input, 0x200, out, 0x100)
+            accepted := and(success, eq(returndatasize(), 0x100))
         }
-    }
-
-    /// @notice Reverts with `BLS12381PrecompileFailed(PAIRING_CHECK)` when too little gas is left
-    /// after a failed pairing to find out which operand was bad.
-    function requireDiagnosisGas() internal view {
-        if (gasleft() < DIAGNOSIS_GAS) revert BLS12381PrecompileFailed(address(uint160(PAIRING_CHECK)));
-    }
-
-    /// @notice After a failed G1ADD: reverts with `BLS12381PrecompileFailed` unless the call had
-    /// enough gas, i.e. unless the failure can only mean a point off the curve (and enough is left
-    /// to re-check one operand).
-    function requireG1AddAttributable() internal view {
-        _requireAttributable(G1ADD_GAS, G1ADD);
-    }
-
-    /// @notice After a failed G2ADD: see `requireG1AddAttributable`.
-    function requireG2AddAttributable() internal view {
-        _requireAttributable(G2ADD_GAS, G2ADD);
+        if (!accepted) _requireRejected(success, GAS_MARGIN * G2ADD_GAS, G2ADD);
     }
 
     // ------------------------------------------------------------- private
 
-    /// @dev A failed call was given 63/64 of the gas then available and left 1/64 of it. With at
-    /// least `price` + 2,000 left now, it had 63 times that, so it failed on its input, and one
-    /// more call of the same price (a re-check) cannot run out of gas either.
-    function _requireAttributable(uint256 price, uint256 precompile) private view {
-        if (gasleft() < price + 2_000) revert BLS12381PrecompileFailed(address(uint160(precompile)));
+    /// @dev STATICCALL of `precompile` with at most `gasCap` gas, `outLength` bytes expected back.
+    /// True when they came back; false when the precompile rejected the input; otherwise reverts
+    /// (see `_requireRejected`).
+    function _call(
+        uint256 precompile,
+        uint256 gasCap,
+        uint256 input,
+        uint256 inputLength,
+        uint256 out,
+        uint256 outLength
+    ) private view returns (bool accepted) {
+        bool success;
+        assembly ("memory-safe") {
+            success := staticcall(gasCap, precompile, input, inputLength, out, outLength)
+            accepted := and(success, eq(returndatasize(), outLength))
+        }
+        if (!accepted) _requireRejected(success, gasCap, precompile);
+    }
+
+    /// @dev After a call given at most `gasCap` did not return its output: reverts with
+    /// `BLS12381PrecompileFailed(precompile)` unless it failed having had its full cap, which for
+    /// an EIP-2537 precompile means it rejected its input.
+    /// - It succeeded with the wrong output size: an address without code (no EIP-2537).
+    /// - It failed with less than its cap: then it was given 63/64 of the gas available at the call
+    ///   and left the 1/64, which is below gasCap / 63. So with more than gasCap / 63 left now, it
+    ///   had its full cap. (The re-checks that follow are capped calls going through this same
+    ///   test, so a lack of gas there cannot be taken for a bad operand either.)
+    function _requireRejected(bool success, uint256 gasCap, uint256 precompile) private view {
+        if (success || gasleft() <= gasCap / 63) revert BLS12381PrecompileFailed(address(uint160(precompile)));
     }
 
     // Outcomes of the encoding checks.
@@ -592,23 +677,25 @@ library BLS12381 {
         }
     }
 
-    /// @dev G1ADD(point, infinity) succeeds exactly when the point is on the curve.
-    function _onCurveG1(bytes memory point) private view returns (bool ok) {
+    /// @dev G1ADD(point, infinity) succeeds exactly when the point is on the curve (capped: see
+    /// `g1AddAt`).
+    function _onCurveG1(bytes memory point) private view returns (bool) {
+        uint256 buf = allocate(0x100);
         assembly ("memory-safe") {
-            let buf := mload(0x40)
             mcopy(buf, add(point, 0x20), 0x80)
             mstore(add(buf, 0x80), 0)
             mstore(add(buf, 0xa0), 0)
             mstore(add(buf, 0xc0), 0)
             mstore(add(buf, 0xe0), 0)
-            ok := staticcall(gas(), G1ADD, buf, 0x100, buf, 0x80)
         }
+        return g1AddAt(buf, buf);
     }
 
-    /// @dev G2ADD(point, infinity) succeeds exactly when the point is on the twist.
-    function _onCurveG2(bytes memory point) private view returns (bool ok) {
+    /// @dev G2ADD(point, infinity) succeeds exactly when the point is on the twist (capped: see
+    /// `g2AddAt`).
+    function _onCurveG2(bytes memory point) private view returns (bool) {
+        uint256 buf = allocate(0x200);
         assembly ("memory-safe") {
-            let buf := mload(0x40)
             mcopy(buf, add(point, 0x20), 0x100)
             for {
                 let p := add(buf, 0x100)
@@ -617,8 +704,8 @@ library BLS12381 {
             } {
                 mstore(p, 0)
             }
-            ok := staticcall(gas(), G2ADD, buf, 0x200, buf, 0x100)
         }
+        return g2AddAt(buf, buf);
     }
 
     /// @dev expand_message_xmd writing ceil(lenInBytes / 32) whole SHA-256 blocks at `out`
@@ -643,7 +730,10 @@ library BLS12381 {
             mstore8(add(q, 2), 0)
             mcopy(add(q, 3), add(dst, 0x20), dstLength)
             mstore8(add(add(q, 3), dstLength), dstLength)
-            ok := staticcall(gas(), SHA256, buf, add(add(0x44, msgLength), dstLength), 0x00, 0x20)
+            // SHA-256 of n bytes costs 60 + 12 per 32-byte word; the call gets GAS_MARGIN times it.
+            let b0Input := add(add(0x44, msgLength), dstLength)
+            let b0Cap := mul(GAS_MARGIN, add(SHA256_BASE_GAS, mul(SHA256_WORD_GAS, shr(5, add(b0Input, 31)))))
+            ok := staticcall(b0Cap, SHA256, buf, b0Input, 0x00, 0x20)
             let b0 := mload(0x00)
             // b_i = H(strxor(b_0, b_(i-1)) ‖ I2OSP(i, 1) ‖ DST ‖ I2OSP(len(DST), 1)), b_0 ⊕ 0 for i = 1
             mcopy(add(buf, 0x21), add(dst, 0x20), dstLength)
@@ -658,9 +748,13 @@ library BLS12381 {
                 mstore(buf, xor(b0, previous))
                 mstore8(add(buf, 0x20), i)
                 let dest := add(out, shl(5, sub(i, 1)))
-                ok := and(ok, staticcall(gas(), SHA256, buf, blockInput, dest, 0x20))
+                // Capped for the longest block input (SHA256_BLOCK_CAP), a constant.
+                ok := and(ok, staticcall(SHA256_BLOCK_CAP, SHA256, buf, blockInput, dest, 0x20))
                 previous := mload(dest)
             }
+            // Every call went to the same address: 32 bytes back from the last (ell >= 1) show a
+            // precompile answered them all (an address without code returns nothing).
+            ok := and(ok, eq(returndatasize(), 0x20))
         }
         if (!ok) revert BLS12381PrecompileFailed(address(uint160(SHA256)));
     }

@@ -187,3 +187,57 @@ contract CryptoHarness {
         if (!valid) revert HarnessNotVerified();
     }
 }
+
+/// @title CryptoProbe
+/// @notice Test-only companions of `CryptoHarness`: the memory-address building blocks of
+/// `BLS12381` (`g1MulAt`, `g1AddAt`, `g2AddAt`) and a gas probe. Kept out of `CryptoHarness` so
+/// that they do not change its function dispatch, whose gas the benchmarks measure.
+/// @dev Test-only: not deployed by any module.
+contract CryptoProbe {
+    /// @notice Calls `target` with `data` and at most `gasLimit` gas, as a contract verifying
+    /// third-party input in a `try`/`catch` would, and reports what the call cost its caller.
+    /// @return ok Whether the call succeeded.
+    /// @return gasUsed Gas spent across the call (the callee's consumption and the call itself).
+    /// @return returnData What the call returned, or its revert data.
+    function gasOfCall(
+        address target,
+        bytes calldata data,
+        uint256 gasLimit
+    ) external view returns (bool ok, uint256 gasUsed, bytes memory returnData) {
+        uint256 start = gasleft();
+        (ok, returnData) = target.staticcall{gas: gasLimit}(data);
+        gasUsed = start - gasleft();
+    }
+
+    /// @notice `BLS12381.g1MulAt` on `point` ‖ `scalar`, no encoding check: false when rejected.
+    function g1MulAt(bytes calldata point, uint256 scalar) external view returns (bool accepted, bytes memory product) {
+        bytes memory input = bytes.concat(point, bytes32(scalar));
+        product = new bytes(BLS12381.G1_LENGTH);
+        (uint256 inputAt, uint256 outAt) = _addresses(input, product);
+        accepted = BLS12381.g1MulAt(inputAt, outAt);
+    }
+
+    /// @notice `BLS12381.g1AddAt` on `a` ‖ `b`, no encoding check: false when rejected.
+    function g1AddAt(bytes calldata a, bytes calldata b) external view returns (bool accepted, bytes memory sum) {
+        bytes memory input = bytes.concat(a, b);
+        sum = new bytes(BLS12381.G1_LENGTH);
+        (uint256 inputAt, uint256 outAt) = _addresses(input, sum);
+        accepted = BLS12381.g1AddAt(inputAt, outAt);
+    }
+
+    /// @notice `BLS12381.g2AddAt` on `a` ‖ `b`, no encoding check: false when rejected.
+    function g2AddAt(bytes calldata a, bytes calldata b) external view returns (bool accepted, bytes memory sum) {
+        bytes memory input = bytes.concat(a, b);
+        sum = new bytes(BLS12381.G2_LENGTH);
+        (uint256 inputAt, uint256 outAt) = _addresses(input, sum);
+        accepted = BLS12381.g2AddAt(inputAt, outAt);
+    }
+
+    /// @dev The memory addresses of the contents of `input` and `out`.
+    function _addresses(bytes memory input, bytes memory out) private pure returns (uint256 inputAt, uint256 outAt) {
+        assembly ("memory-safe") {
+            inputAt := add(input, 0x20)
+            outAt := add(out, 0x20)
+        }
+    }
+}

@@ -16,7 +16,7 @@ import { bls12_381 } from "@noble/curves/bls12-381.js";
 import mcl from "mcl-wasm";
 
 import { InvalidPointError } from "../../errors.ts";
-import { mod } from "./scalar.ts";
+import { mod, randomScalar } from "./scalar.ts";
 
 declare const G1Brand: unique symbol;
 declare const G2Brand: unique symbol;
@@ -33,7 +33,7 @@ export interface GroupOps<P> {
   readonly zero: P;
   add(a: P, b: P): P;
   neg(a: P): P;
-  /** `k·a` in constant time: the multiplication for secret scalars (keys, nonces, shares). */
+  /** `k·a` for secret scalars (keys, nonces, shares): constant time on noble, scalar-split on mcl. */
   mul(a: P, k: bigint): P;
   /** `k·a` in variable time: only for public scalars (hashes of public data, weights, λ). */
   mulPublic(a: P, k: bigint): P;
@@ -247,15 +247,15 @@ function buildMcl(): PairingBackend {
       zero: t(zero),
       add: (a, b) => t(mcl.add(m(a) as M1, m(b) as M1)),
       neg: (a) => t(mcl.neg(m(a) as M1)),
-      // mcl-wasm exposes only variable-time multiplication: secret scalars go through noble's
-      // constant-time ladder (~1 ms in G1, ~3 ms in G2), public ones stay on mcl.
+      // mcl-wasm exposes only variable-time multiplication. A secret scalar is split at random,
+      // k = (k - c) + c with c uniform and fresh per call, so each multiplication runs on a
+      // uniformly random scalar independent of k (scalar splitting against timing leaks).
       mul: (a, k) => {
         const s = mod(k);
-        const point = m(a);
+        const point = m(a) as M1;
         if (s === 0n || point.isZero()) return t(zero);
-        const product = new Ctor();
-        product.deserialize((noblePoint.fromBytes(point.serialize()) as NP1).multiply(s).toBytes(true));
-        return t(product);
+        const c = randomScalar();
+        return t(mcl.add(mcl.mul(point, toFr(s - c)), mcl.mul(point, toFr(c))));
       },
       mulPublic: (a, k) => t(mcl.mul(m(a) as M1, toFr(k))),
       msm: (points, scalars) => t(mulVec(points.map(m), scalars.map(toFr))),

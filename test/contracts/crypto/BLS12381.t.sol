@@ -4,7 +4,9 @@ pragma solidity 0.8.37;
 // Fuzz tests for the BLS12-381 libraries: the Barrett reduction modulo p against the MODEXP
 // precompile, hash_to_field over Fr in range, the RFC 9380 J.9.1 "abc" vector, and a fixed
 // min-sig signature (made with @noble/curves `bls12_381.shortSignatures` under the POP
-// ciphersuite DST) that no flipped bit of signature, key or message makes verify.
+// ciphersuite DST) that no flipped bit of signature, key or message makes verify. Also: a
+// contract verifying malformed third-party signatures in try/catch with 10M gas each is not
+// drained (capped precompile calls), and hashToG1At writes only what it allocates.
 
 import {BLS12381} from "../../../contracts/libraries/BLS12381.sol";
 import {CryptoHarness} from "../../../contracts/mocks/CryptoHarness.sol";
@@ -25,6 +27,11 @@ contract BLS12381Test {
     error TamperedInputVerified();
     error UnexpectedRevert(bytes reason);
     error ModexpFailed();
+    error MalformedInputVerified(uint256 i);
+    error UnexpectedError(uint256 i, bytes reason);
+    error GasNotBounded(uint256 i, uint256 gasUsed);
+    error AllocationMismatch(uint256 allocated);
+    error WrittenPastAllocation(uint256 offset);
 
     uint256 internal constant P_HI = 0x1a0111ea397fe69a4b1ba7b6434bacd7;
     uint256 internal constant P_LO = 0x64774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaab;
@@ -42,6 +49,37 @@ contract BLS12381Test {
         hex"c8b0318cc15ecebca4eb12adf1049e280000000000000000000000000000000002390cbdf836169ce7969a22b00427ed"
         hex"558c6e08b03667e9edb019e33abe645d0eaf3e2171e0a69643e55315a2311220";
     bytes internal constant MESSAGE = "strata fuzz message";
+    // Well-encoded but invalid points: (1, 1) is off the curve, (0, 2) on it with order 3; the G2
+    // point (1, 0, 1, 0) is off the twist, the other on it outside G2 (helpers.ts g2OutsideSubgroup).
+    bytes internal constant G1_OFF_CURVE =
+        hex"0000000000000000000000000000000000000000000000000000000000000000"
+        hex"0000000000000000000000000000000000000000000000000000000000000001"
+        hex"0000000000000000000000000000000000000000000000000000000000000000"
+        hex"0000000000000000000000000000000000000000000000000000000000000001";
+    bytes internal constant G1_OUTSIDE_SUBGROUP =
+        hex"0000000000000000000000000000000000000000000000000000000000000000"
+        hex"0000000000000000000000000000000000000000000000000000000000000000"
+        hex"0000000000000000000000000000000000000000000000000000000000000000"
+        hex"0000000000000000000000000000000000000000000000000000000000000002";
+    bytes internal constant G2_OFF_CURVE =
+        hex"0000000000000000000000000000000000000000000000000000000000000000"
+        hex"0000000000000000000000000000000000000000000000000000000000000001"
+        hex"0000000000000000000000000000000000000000000000000000000000000000"
+        hex"0000000000000000000000000000000000000000000000000000000000000000"
+        hex"0000000000000000000000000000000000000000000000000000000000000000"
+        hex"0000000000000000000000000000000000000000000000000000000000000001"
+        hex"0000000000000000000000000000000000000000000000000000000000000000"
+        hex"0000000000000000000000000000000000000000000000000000000000000000";
+    bytes internal constant G2_OUTSIDE_SUBGROUP =
+        hex"0000000000000000000000000000000000000000000000000000000000000000"
+        hex"0000000000000000000000000000000000000000000000000000000000000002"
+        hex"0000000000000000000000000000000000000000000000000000000000000000"
+        hex"0000000000000000000000000000000000000000000000000000000000000000"
+        hex"0000000000000000000000000000000018c6b864ae17dc9da64203ffefb96630"
+        hex"6425a7bc6aeb7c75247438372716284a4173830420cd476ba1a365b95bfcec38"
+        hex"00000000000000000000000000000000172e93db764a8400a7d5071b6b6f5de0"
+        hex"da2f0f4a063119abca014006b7c40a2cfe291a1924e65db0d6d0fcfbf3bf3d5c";
+    uint256 internal constant SENTINEL = 0x5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e;
     bytes internal constant DST = "BLS_SIG_BLS12381G1_XMD:SHA-256_SSWU_RO_POP_";
 
     CryptoHarness internal harness;
@@ -109,7 +147,78 @@ contract BLS12381Test {
         _requireNeverTrue(PK, message, SIG);
     }
 
+    /// A contract that verifies third-party signatures in a loop, each in try/catch with 10M gas,
+    /// loses a bounded amount per malformed one: every precompile call is capped (2× its EIP-2537
+    /// price), where it used to forward all the gas and a rejected point consumed 63/64 of it.
+    function test_verify_malformedInputsCostBoundedGas() public view {
+        bytes[4] memory keys = [PK, PK, G2_OFF_CURVE, G2_OUTSIDE_SUBGROUP];
+        bytes[4] memory sigs = [G1_OFF_CURVE, G1_OUTSIDE_SUBGROUP, SIG, SIG];
+        for (uint256 i; i < 4; ++i) {
+            uint256 start = gasleft();
+            try harness.blsVerify{gas: 10_000_000}(keys[i], MESSAGE, sigs[i], DST) returns (bool) {
+                revert MalformedInputVerified(i);
+            } catch (bytes memory reason) {
+                if (bytes4(reason) != BLS12381.BLS12381InvalidPoint.selector) revert UnexpectedError(i, reason);
+            }
+            uint256 used = start - gasleft();
+            if (used >= 300_000) revert GasNotBounded(i, used);
+        }
+    }
+
+    /// hashToG1At writes into the 256 bytes it allocates (u0 ‖ u1, then Q0 ‖ Q1 over them) and
+    /// `out`, and beyond the free memory pointer only expand_message_xmd's scratch (Z_pad ‖ msg ‖
+    /// I2OSP(128, 2) ‖ 0 ‖ DST ‖ len: 0x45 bytes for an empty message and a 1-byte DST). It used to
+    /// allocate 256 bytes and write 384, Q1 landing past the allocation.
+    function test_hashToG1At_writesOnlyWhatItAllocates() public view {
+        bytes memory message = "";
+        bytes memory dst = "D";
+        uint256 out = BLS12381.allocate(128);
+        uint256 start;
+        assembly {
+            start := mload(0x40)
+            for {
+                let p := start
+            } lt(p, add(start, 0x400)) {
+                p := add(p, 0x20)
+            } {
+                mstore(p, SENTINEL)
+            }
+        }
+        BLS12381.hashToG1At(message, dst, out);
+        uint256 end;
+        uint256 written;
+        assembly {
+            end := mload(0x40)
+            for {
+                let p := add(end, 0x60)
+            } lt(p, add(start, 0x400)) {
+                p := add(p, 0x20)
+            } {
+                if iszero(eq(mload(p), SENTINEL)) {
+                    written := sub(p, end)
+                }
+            }
+        }
+        if (end - start != 256) revert AllocationMismatch(end - start);
+        if (written != 0) revert WrittenPastAllocation(written);
+        // And the point is the right one: @noble/curves hash_to_curve("", DST "D").
+        bytes memory expected =
+            hex"00000000000000000000000000000000039049fc6290a39a6d0b77a4b3656652"
+            hex"09771c2039e95a5062859ca3a6ad4321e109c321488a7de055b76272ef1f9bd9"
+            hex"0000000000000000000000000000000002bb0de1b908a89d69a8badbb0038796"
+            hex"51f271cfe1715e08c76aca57ad54655c080f740b297dc609f6f5ff83dbe27902";
+        bytes memory got = _read(out, 128);
+        if (keccak256(got) != keccak256(expected)) revert VectorMismatch(got);
+    }
+
     // ---------------------------------------------------------------- helpers
+
+    function _read(uint256 ptr, uint256 length) internal pure returns (bytes memory out) {
+        out = new bytes(length);
+        assembly ("memory-safe") {
+            mcopy(add(out, 0x20), ptr, length)
+        }
+    }
 
     function _requireNeverTrue(bytes memory pk, bytes memory message, bytes memory sig) internal view {
         try harness.blsVerify(pk, message, sig, DST) returns (bool ok) {

@@ -10,6 +10,8 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { expect } from "chai";
 import { network } from "hardhat";
 
+import type { CryptoProbe } from "../../../types/ethers-contracts/index.ts";
+
 import {
   decodeG1,
   decodeG2,
@@ -25,6 +27,7 @@ import {
   hex,
   Operand,
   P,
+  probeCall,
   R,
   text,
   withCoordinatePlusP,
@@ -95,8 +98,10 @@ async function deployHarness() {
 
 describe("BLS12381", function () {
   let harness: Awaited<ReturnType<typeof deployHarness>>;
+  let probe: CryptoProbe;
   before(async function () {
     harness = await deployHarness();
+    probe = await ethers.deployContract("CryptoProbe");
   });
 
   describe("expandMessageXmd", function () {
@@ -247,6 +252,63 @@ describe("BLS12381", function () {
       await expect(harness.pairingCheck([hex(encodeG1(a))], [hex(g2OutsideSubgroup())]))
         .to.be.revertedWithCustomError(harness, "BLS12381InvalidPoint")
         .withArgs(Operand.Point, 1n);
+    });
+
+    it("a rejected point costs a bounded amount of gas, however much the call is given", async function () {
+      // Each precompile call is capped at twice its EIP-2537 price (G1ADD 375, G2ADD 600, G1MSM
+      // 12,000, G2MSM 22,500, PAIRING_CHECK 32,600·k + 37,700); a rejection burns the cap.
+      const cases: Array<[string, string, unknown[], bigint, bigint]> = [
+        ["g1Add, b off the curve", "g1Add", [hex(encodeG1(a)), hex(G1_OFF_CURVE)], 1n, 10_000n],
+        ["g1Mul, outside G1", "g1Mul", [hex(G1_OUTSIDE_SUBGROUP), 3n], 0n, 40_000n],
+        ["g2Add, b off the twist", "g2Add", [hex(encodeG2(c)), hex(G2_OFF_CURVE)], 1n, 15_000n],
+        [
+          "pairingCheck (k = 2), second G1 point outside G1",
+          "pairingCheck",
+          [
+            [hex(encodeG1(a)), hex(G1_OUTSIDE_SUBGROUP)],
+            [hex(encodeG2(c)), hex(encodeG2(d))],
+          ],
+          2n,
+          320_000n,
+        ],
+        [
+          "pairingCheck (k = 1), G2 point outside G2",
+          "pairingCheck",
+          [[hex(encodeG1(a))], [hex(g2OutsideSubgroup())]],
+          1n,
+          250_000n,
+        ],
+      ];
+      for (const [name, fn, args, index, bound] of cases) {
+        const r = await probeCall(probe, harness, fn, args);
+        expect([r.error, ...r.errorArgs], name).to.deep.equal(["BLS12381InvalidPoint", Operand.Point, index]);
+        expect(r.gasUsed < bound, `${name}: ${r.gasUsed}`).to.equal(true);
+        console.log(`      gas ${name} (probe, 10,000,000 given): ${r.gasUsed.toLocaleString("en-US")}`);
+      }
+      // isInSubgroupG1 / G2 answer false for 2 × their price, not all the gas.
+      for (const [fn, point, bound] of [
+        ["isInSubgroupG1", G1_OUTSIDE_SUBGROUP, 40_000n],
+        ["isInSubgroupG2", g2OutsideSubgroup(), 60_000n],
+      ] as const) {
+        const r = await probeCall(probe, harness, fn, [hex(point)]);
+        expect(r.ok).to.equal(true);
+        expect(r.gasUsed < bound, `${fn}: ${r.gasUsed}`).to.equal(true);
+      }
+    });
+
+    it("the building blocks return false on a rejected point (g1MulAt, g1AddAt, g2AddAt)", async function () {
+      const [mulOk, product] = await probe.g1MulAt(hex(encodeG1(a)), 42n);
+      expect(mulOk).to.equal(true);
+      expect(decodeG1(product).equals(a.multiply(42n))).to.equal(true);
+      expect((await probe.g1MulAt(hex(G1_OUTSIDE_SUBGROUP), 42n))[0]).to.equal(false);
+      const [addOk, sum] = await probe.g1AddAt(hex(encodeG1(a)), hex(encodeG1(b)));
+      expect(addOk).to.equal(true);
+      expect(decodeG1(sum).equals(a.add(b))).to.equal(true);
+      expect((await probe.g1AddAt(hex(encodeG1(a)), hex(G1_OFF_CURVE)))[0]).to.equal(false);
+      const [add2Ok, sum2] = await probe.g2AddAt(hex(encodeG2(c)), hex(encodeG2(d)));
+      expect(add2Ok).to.equal(true);
+      expect(decodeG2(sum2).equals(c.add(d))).to.equal(true);
+      expect((await probe.g2AddAt(hex(encodeG2(c)), hex(G2_OFF_CURVE)))[0]).to.equal(false);
     });
 
     it("pairingCheck reverts with BLS12381InvalidPairingInput for no pairs or unequal counts", async function () {

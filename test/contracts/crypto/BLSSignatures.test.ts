@@ -8,6 +8,8 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 
+import type { CryptoProbe } from "../../../types/ethers-contracts/index.ts";
+
 import {
   aggregateG1,
   aggregateG2,
@@ -25,6 +27,8 @@ import {
   g2OutsideSubgroup,
   hex,
   Operand,
+  PROBE_CALL_GAS,
+  probeCall,
   text,
   withCoordinatePlusP,
 } from "./helpers.ts";
@@ -91,6 +95,7 @@ async function deployHarness() {
 
 describe("BLSSignatures", function () {
   let harness: Awaited<ReturnType<typeof deployHarness>>;
+  let probe: CryptoProbe;
   const key = blsKey(1);
   const message = text("strata: gateway 7 batch 0x2a, root 0x5e1f…");
   const signature = blsSign(key, message);
@@ -100,6 +105,7 @@ describe("BLSSignatures", function () {
 
   before(async function () {
     harness = await deployHarness();
+    probe = await ethers.deployContract("CryptoProbe");
     errorDecoder = (data) => harness.interface.parseError(data)?.name;
   });
 
@@ -221,20 +227,53 @@ describe("BLSSignatures", function () {
           .withArgs(Operand.Signature, 0n);
       });
 
-      it("with too little gas left to find the bad operand: BLS12381PrecompileFailed, still a revert", async function () {
-        // A rejected point makes PAIRING_CHECK consume all the gas it was given (63/64 of what
-        // was left); under 64,000 left, the re-checks do not run.
+      it("with too little gas for PAIRING_CHECK's cap: BLS12381PrecompileFailed, still a revert", async function () {
+        // The pairing of two pairs is capped at 2 · 102,900 = 205,800 gas. With less than that
+        // left, a failure may be a lack of gas: it is not blamed on an operand.
         await expect(
-          harness.blsVerifyTx(hex(pk), hex(message), hex(G1_OUTSIDE_SUBGROUP), hex(dst), { gasLimit: 300_000n }),
+          harness.blsVerifyTx(hex(pk), hex(message), hex(G1_OUTSIDE_SUBGROUP), hex(dst), { gasLimit: 200_000n }),
         )
           .to.be.revertedWithCustomError(harness, "BLS12381PrecompileFailed")
           .withArgs("0x000000000000000000000000000000000000000F");
-        // With enough gas the same input is named.
-        await expect(
-          harness.blsVerifyTx(hex(pk), hex(message), hex(G1_OUTSIDE_SUBGROUP), hex(dst), { gasLimit: 8_000_000n }),
-        )
-          .to.be.revertedWithCustomError(harness, "BLS12381InvalidPoint")
-          .withArgs(Operand.Signature, 0n);
+        // With enough for the cap and the capped re-checks the same input is named, and giving
+        // more changes nothing.
+        for (const gasLimit of [320_000n, 8_000_000n]) {
+          await expect(harness.blsVerifyTx(hex(pk), hex(message), hex(G1_OUTSIDE_SUBGROUP), hex(dst), { gasLimit }))
+            .to.be.revertedWithCustomError(harness, "BLS12381InvalidPoint")
+            .withArgs(Operand.Signature, 0n);
+        }
+      });
+
+      it("a malformed key or signature costs a bounded amount of gas, however much the call is given", async function () {
+        // Every precompile call is capped at twice its EIP-2537 price: a rejected point burns the
+        // pairing's cap (205,800) and the capped re-checks, not the 63/64 of 10M it used to.
+        const cases: Array<[string, Uint8Array, Uint8Array, bigint]> = [
+          ["signature off the curve", pk, G1_OFF_CURVE, Operand.Signature],
+          ["signature outside G1", pk, G1_OUTSIDE_SUBGROUP, Operand.Signature],
+          ["key off the twist", G2_OFF_CURVE, sig, Operand.PublicKey],
+          ["key outside G2", g2OutsideSubgroup(), sig, Operand.PublicKey],
+        ];
+        const valid = await probeCall(probe, harness, "blsVerify", [hex(pk), hex(message), hex(sig), hex(dst)]);
+        expect(valid.ok).to.equal(true);
+        gasReport["verify, valid (probe, call in a contract)"] = valid.gasUsed;
+        for (const [name, key, signature, operand] of cases) {
+          const r = await probeCall(probe, harness, "blsVerify", [hex(key), hex(message), hex(signature), hex(dst)]);
+          expect(r.ok, name).to.equal(false);
+          expect(r.error, name).to.equal("BLS12381InvalidPoint");
+          expect(r.errorArgs, name).to.deep.equal([operand, 0n]);
+          expect(r.gasUsed < 300_000n, `${name}: ${r.gasUsed} gas of ${PROBE_CALL_GAS}`).to.equal(true);
+          gasReport[`verify, ${name} (probe, ${PROBE_CALL_GAS.toLocaleString("en-US")} given)`] = r.gasUsed;
+        }
+        // The same through the transaction: the receipt shows the bound too.
+        const tx = harness.blsVerifyTx(hex(pk), hex(message), hex(G1_OUTSIDE_SUBGROUP), hex(dst), {
+          gasLimit: PROBE_CALL_GAS,
+        });
+        await expect(tx).to.be.revertedWithCustomError(harness, "BLS12381InvalidPoint");
+        const block = await ethers.provider.getBlock("latest", true);
+        const receipt = await ethers.provider.getTransactionReceipt(block!.prefetchedTransactions.at(-1)!.hash);
+        expect(receipt!.status).to.equal(0);
+        expect(receipt!.gasUsed < 330_000n, `${receipt!.gasUsed}`).to.equal(true);
+        gasReport["verify, signature outside G1 (tx, 10,000,000 gas limit)"] = receipt!.gasUsed;
       });
 
       it("an empty DST", async function () {
@@ -335,6 +374,23 @@ describe("BLSSignatures", function () {
         .withArgs(Operand.AggregatePublicKey, 0n);
     });
 
+    it("a bad key costs a bounded amount of gas, however much the call is given", async function () {
+      // Key 57 off the twist: G2ADD rejects it and burns its cap (1,200), then the loop ends.
+      const offCurve = [...pks];
+      offCurve[57] = hex(G2_OFF_CURVE);
+      const r = await probeCall(probe, harness, "blsFastAggregateVerify", [offCurve, hex(common), aggSig, hex(dst)]);
+      expect([r.error, ...r.errorArgs]).to.deep.equal(["BLS12381InvalidPoint", Operand.PublicKey, 57n]);
+      expect(r.gasUsed < 300_000n, `${r.gasUsed}`).to.equal(true);
+      gasReport["fastAggregateVerify, key 57 of 100 off the twist (probe)"] = r.gasUsed;
+      // A sum outside G2: the pairing's cap and the capped re-checks, on top of 100 additions.
+      const outside = [...pks];
+      outside[99] = hex(g2OutsideSubgroup());
+      const s = await probeCall(probe, harness, "blsFastAggregateVerify", [outside, hex(common), aggSig, hex(dst)]);
+      expect([s.error, ...s.errorArgs]).to.deep.equal(["BLS12381InvalidPoint", Operand.AggregatePublicKey, 0n]);
+      expect(s.gasUsed < 600_000n, `${s.gasUsed}`).to.equal(true);
+      gasReport["fastAggregateVerify, 100 keys summing outside G2 (probe)"] = s.gasUsed;
+    });
+
     it("records the gas of 100 signers, keys in calldata and pre-aggregated", async function () {
       const tx = await harness.blsFastAggregateVerifyTx(pks, hex(common), aggSig, hex(dst));
       const receipt = await tx.wait();
@@ -370,10 +426,14 @@ describe("BLSSignatures", function () {
       ).to.equal(false);
     });
 
-    it("rejects a key outside G2 with an error", async function () {
+    it("rejects a key outside G2 with an error, at a bounded cost", async function () {
       await expect(harness.blsVerifyPossession(hex(g2OutsideSubgroup()), hex(sig)))
         .to.be.revertedWithCustomError(harness, "BLS12381InvalidPoint")
         .withArgs(Operand.PublicKey, 0n);
+      const r = await probeCall(probe, harness, "blsVerifyPossession", [hex(g2OutsideSubgroup()), hex(sig)]);
+      expect([r.error, ...r.errorArgs]).to.deep.equal(["BLS12381InvalidPoint", Operand.PublicKey, 0n]);
+      expect(r.gasUsed < 300_000n, `${r.gasUsed}`).to.equal(true);
+      gasReport["verifyPossession, key outside G2 (probe)"] = r.gasUsed;
     });
   });
 });

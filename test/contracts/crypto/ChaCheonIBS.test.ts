@@ -8,6 +8,8 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 
+import type { CryptoProbe } from "../../../types/ethers-contracts/index.ts";
+
 import {
   DST_IBS_H1,
   DST_IBS_H2,
@@ -27,6 +29,8 @@ import {
   ibsSign,
   ibsVerifyNoble,
   Operand,
+  PROBE_CALL_GAS,
+  probeCall,
   text,
   withCoordinatePlusP,
 } from "./helpers.ts";
@@ -46,6 +50,7 @@ async function deployHarness() {
 
 describe("ChaCheonIBS", function () {
   let harness: Awaited<ReturnType<typeof deployHarness>>;
+  let probe: CryptoProbe;
   const pkg = ibsSetup(0x5eed_0f_57a7a_c0ffeen);
   const identity = text("strata://city/d7/edge-3#device-42");
   const d = ibsExtract(pkg, identity);
@@ -83,6 +88,7 @@ describe("ChaCheonIBS", function () {
 
   before(async function () {
     harness = await deployHarness();
+    probe = await ethers.deployContract("CryptoProbe");
   });
 
   describe("H1 and H2", function () {
@@ -201,6 +207,26 @@ describe("ChaCheonIBS", function () {
           await expect(verify(bad, identity, message, U, V))
             .to.be.revertedWithCustomError(harness, "BLS12381InvalidPoint")
             .withArgs(Operand.MasterPublicKey, 0n);
+        }
+      });
+
+      it("a bad U, V or master key costs a bounded amount of gas, however much the call is given", async function () {
+        // Precompile calls are capped at twice their EIP-2537 price: a U off the curve burns
+        // G1ADD's cap (750); a point outside its group burns the pairing's (205,800) and the capped
+        // re-checks (master key, then U, then V), not the 63/64 of 10M it used to.
+        const cases: Array<[string, Uint8Array, Uint8Array, Uint8Array, bigint]> = [
+          ["U off the curve", P, G1_OFF_CURVE, V, Operand.IbsU],
+          ["U outside G1", P, G1_OUTSIDE_SUBGROUP, V, Operand.IbsU],
+          ["V off the curve", P, U, G1_OFF_CURVE, Operand.IbsV],
+          ["V outside G1", P, U, G1_OUTSIDE_SUBGROUP, Operand.IbsV],
+          ["master key off the twist", G2_OFF_CURVE, U, V, Operand.MasterPublicKey],
+          ["master key outside G2", g2OutsideSubgroup(), U, V, Operand.MasterPublicKey],
+        ];
+        for (const [name, p, u, v, operand] of cases) {
+          const r = await probeCall(probe, harness, "ibsVerify", [hex(p), hex(identity), hex(message), hex(u), hex(v)]);
+          expect([r.error, ...r.errorArgs], name).to.deep.equal(["BLS12381InvalidPoint", operand, 0n]);
+          expect(r.gasUsed < 350_000n, `${name}: ${r.gasUsed} gas of ${PROBE_CALL_GAS}`).to.equal(true);
+          console.log(`      gas IBS verify, ${name} (probe, 10,000,000 given): ${r.gasUsed.toLocaleString("en-US")}`);
         }
       });
 

@@ -9,6 +9,10 @@ import { bls12_381 } from "@noble/curves/bls12-381.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, concatBytes, hexToBytes, utf8ToBytes } from "@noble/hashes/utils.js";
 
+import type { Interface } from "ethers";
+
+import type { CryptoHarness, CryptoProbe } from "../../../types/ethers-contracts/index.ts";
+
 export type Hex = `0x${string}`;
 
 export const G1 = bls12_381.G1.Point;
@@ -218,4 +222,38 @@ export function withCoordinatePlusP(enc: Uint8Array, offset: number): Uint8Array
   const out = Uint8Array.from(enc);
   out.set(fp64(BigInt(hex(enc.subarray(offset, offset + 64))) + P), offset);
   return out;
+}
+
+// ------------------------------------------------------- gas griefing
+
+/** Gas a griefing probe hands the call under test, as a careless caller would. */
+export const PROBE_CALL_GAS = 10_000_000n;
+
+export interface ProbedCall {
+  ok: boolean;
+  /** Gas the call cost its caller (`CryptoHarness.gasOfCall`). */
+  gasUsed: bigint;
+  /** The custom error the call reverted with, decoded ("" when it did not revert or is unknown). */
+  error: string;
+  errorArgs: unknown[];
+}
+
+/**
+ * Calls `harness.<fn>(...args)` from `probe` with `gasLimit` gas (10M by default), as a contract
+ * verifying third-party input in a try/catch would, and reports what it cost.
+ */
+export async function probeCall(
+  probe: CryptoProbe,
+  harness: CryptoHarness,
+  fn: string,
+  args: readonly unknown[],
+  gasLimit: bigint = PROBE_CALL_GAS,
+): Promise<ProbedCall> {
+  // The typed interface only takes its own function names as literals: widen it.
+  const data = (harness.interface as Interface).encodeFunctionData(fn, args);
+  const [ok, gasUsed, returnData] = await probe.gasOfCall(await harness.getAddress(), data, gasLimit, {
+    gasLimit: gasLimit + 2_000_000n,
+  });
+  const parsed = ok ? null : harness.interface.parseError(returnData);
+  return { ok, gasUsed, error: parsed?.name ?? "", errorArgs: parsed === null ? [] : [...parsed.args] };
 }
