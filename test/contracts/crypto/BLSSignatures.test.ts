@@ -31,6 +31,7 @@ import {
   probeCall,
   text,
   withCoordinatePlusP,
+  unexpectedOutcomes,
 } from "./helpers.ts";
 
 const { ethers } = await network.create();
@@ -43,31 +44,11 @@ const ERRORS = new Set([
   "BLS12381InvalidDST",
 ]);
 
-let errorDecoder: ((data: string) => string | undefined) | undefined;
+let errorDecoder: (data: string) => string | undefined = () => undefined;
 
-/** "true", "false", or the name of the custom error the call reverted with. */
-async function outcome(call: Promise<boolean>): Promise<string> {
-  try {
-    return String(await call);
-  } catch (e) {
-    const data = (e as { data?: string }).data;
-    const name = data === undefined ? undefined : errorDecoder?.(data);
-    if (name === undefined) throw e;
-    return name;
-  }
-}
-
-/** Runs `calls` a few at a time; returns every outcome that is not false or one of our errors. */
-async function unexpectedOutcomes(calls: Array<() => Promise<boolean>>): Promise<string[]> {
-  const bad: string[] = [];
-  for (let i = 0; i < calls.length; i += 64) {
-    const results = await Promise.all(calls.slice(i, i + 64).map((c) => outcome(c())));
-    results.forEach((r, j) => {
-      if (r !== "false" && !ERRORS.has(r)) bad.push(`#${i + j}: ${r}`);
-    });
-  }
-  return bad;
-}
+/** Every outcome of `calls` that is neither false nor one of the library's errors. */
+const unexpected = (calls: Array<() => Promise<boolean>>): Promise<string[]> =>
+  unexpectedOutcomes(calls, ERRORS, (data) => errorDecoder(data));
 
 const gasReport: Record<string, bigint> = {};
 
@@ -151,7 +132,7 @@ describe("BLSSignatures", function () {
         { length: sig.length * 8 },
         (_, bit) => () => harness.blsVerify(hex(pk), hex(message), hex(flipBit(sig, bit)), hex(dst)),
       );
-      expect(await unexpectedOutcomes(calls)).to.deep.equal([]);
+      expect(await unexpected(calls)).to.deep.equal([]);
     });
 
     it("never accepts a public key with any one of its 2,048 bits flipped", async function () {
@@ -159,7 +140,7 @@ describe("BLSSignatures", function () {
         { length: pk.length * 8 },
         (_, bit) => () => harness.blsVerify(hex(flipBit(pk, bit)), hex(message), hex(sig), hex(dst)),
       );
-      expect(await unexpectedOutcomes(calls)).to.deep.equal([]);
+      expect(await unexpected(calls)).to.deep.equal([]);
     });
 
     it("never accepts the message or the DST with any one bit flipped", async function () {
@@ -173,7 +154,7 @@ describe("BLSSignatures", function () {
           (_, bit) => () => harness.blsVerify(hex(pk), hex(message), hex(sig), hex(flipBit(dst, bit))),
         ),
       ];
-      expect(await unexpectedOutcomes(calls)).to.deep.equal([]);
+      expect(await unexpected(calls)).to.deep.equal([]);
     });
 
     describe("malformed inputs revert with the error naming the operand", function () {

@@ -33,6 +33,7 @@ import {
   probeCall,
   text,
   withCoordinatePlusP,
+  unexpectedOutcomes,
 } from "./helpers.ts";
 
 const { ethers } = await network.create();
@@ -60,28 +61,9 @@ describe("ChaCheonIBS", function () {
   const U = encodeG1(signature.u);
   const V = encodeG1(signature.v);
 
-  /** "true", "false", or the name of the custom error the call reverted with. */
-  async function outcome(call: Promise<boolean>): Promise<string> {
-    try {
-      return String(await call);
-    } catch (e) {
-      const data = (e as { data?: string }).data;
-      const name = data === undefined ? undefined : harness.interface.parseError(data)?.name;
-      if (name === undefined) throw e;
-      return name;
-    }
-  }
-
-  async function unexpected(calls: Array<() => Promise<boolean>>): Promise<string[]> {
-    const bad: string[] = [];
-    for (let i = 0; i < calls.length; i += 64) {
-      const results = await Promise.all(calls.slice(i, i + 64).map((c) => outcome(c())));
-      results.forEach((r, j) => {
-        if (r !== "false" && !ERRORS.has(r)) bad.push(`#${i + j}: ${r}`);
-      });
-    }
-    return bad;
-  }
+  /** Every outcome of `calls` that is neither false nor one of the library's errors. */
+  const unexpected = (calls: Array<() => Promise<boolean>>): Promise<string[]> =>
+    unexpectedOutcomes(calls, ERRORS, (data) => harness.interface.parseError(data)?.name);
 
   const verify = (p: Uint8Array, id: Uint8Array, m: Uint8Array, u: Uint8Array, v: Uint8Array) =>
     harness.ibsVerify(hex(p), hex(id), hex(m), hex(u), hex(v));

@@ -257,3 +257,33 @@ export async function probeCall(
   const parsed = ok ? null : harness.interface.parseError(returnData);
   return { ok, gasUsed, error: parsed?.name ?? "", errorArgs: parsed === null ? [] : [...parsed.args] };
 }
+
+/**
+ * Runs verification `calls` 64 at a time and returns every outcome that is neither `false` nor
+ * a revert with one of the `allowed` custom errors (decoded with `decode`): a bad input may make
+ * a verifier answer false or revert with a named error, never anything else.
+ */
+export async function unexpectedOutcomes(
+  calls: Array<() => Promise<boolean>>,
+  allowed: ReadonlySet<string>,
+  decode: (data: string) => string | undefined,
+): Promise<string[]> {
+  const outcome = async (call: Promise<boolean>): Promise<string> => {
+    try {
+      return String(await call);
+    } catch (e) {
+      const data = (e as { data?: string }).data;
+      const name = data === undefined ? undefined : decode(data);
+      if (name === undefined) throw e;
+      return name;
+    }
+  };
+  const bad: string[] = [];
+  for (let i = 0; i < calls.length; i += 64) {
+    const results = await Promise.all(calls.slice(i, i + 64).map((c) => outcome(c())));
+    results.forEach((r, j) => {
+      if (r !== "false" && !allowed.has(r)) bad.push(`#${i + j}: ${r}`);
+    });
+  }
+  return bad;
+}
