@@ -7,12 +7,14 @@ import { fileURLToPath } from "node:url";
 
 import { formatTable, type MetricGroup, type Metrics, mergeMetrics, writeResults } from "./metrics.ts";
 import { chainCryptoMetrics, cryptoMetrics } from "./crypto.ts";
+import { merkleMetrics } from "./merkle.ts";
 import { registryMetrics } from "./registry.ts";
 
 const GROUPS: readonly MetricGroup[] = [
   { name: "registry", run: registryMetrics },
   { name: "crypto", run: cryptoMetrics },
   { name: "chain-crypto", run: chainCryptoMetrics },
+  { name: "merkle", run: merkleMetrics },
 ];
 
 const RESULTS = fileURLToPath(new URL("./results.json", import.meta.url));
