@@ -1,0 +1,325 @@
+/**
+ * DataAnchor: gateways anchor Merkle roots write-once, chained per gateway;
+ * readings verify against anchored roots with OpenZeppelin-compatible proofs.
+ */
+import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import { expect } from "chai";
+import type { BytesLike } from "ethers";
+import { network } from "hardhat";
+
+import DataAnchorModule from "../../../ignition/modules/DataAnchor.ts";
+import { type Hex, Kind, Label, Status } from "../../../sdk/index.ts";
+import type { DataAnchor } from "../../../types/ethers-contracts/index.ts";
+import {
+  type City,
+  coordinator,
+  type Node,
+  registerNode,
+  registryFixture,
+  TEST_CONFIG,
+} from "../../helpers/registry.ts";
+
+const { ethers, ignition, networkHelpers } = await network.create();
+const { loadFixture, time } = networkHelpers;
+const deployRegistryFixture = registryFixture(ethers, ignition);
+
+interface Anchoring {
+  readonly city: City;
+  readonly anchor: DataAnchor;
+  readonly baseStation: Node;
+  readonly fogNode: Node;
+  readonly coordinators: readonly Node[];
+}
+
+/** Registers a gateway of `kind` (a full node) and admits it with k coordination approvals. */
+async function activeGateway(city: City, coordinators: readonly Node[], kind: Kind): Promise<Node> {
+  const node = await registerNode(city, Label.Full, kind);
+  for (const c of coordinators.slice(0, TEST_CONFIG.fullNodeApprovals))
+    await city.client.connect(c.key).approve(c.id, node.id);
+  return node;
+}
+
+async function deployAnchorFixture(): Promise<Anchoring> {
+  const city = await deployRegistryFixture();
+  const coordinators = [await coordinator(city), await coordinator(city)];
+  const baseStation = await activeGateway(city, coordinators, Kind.BaseStation);
+  const fogNode = await activeGateway(city, coordinators, Kind.FogNode);
+  const { anchor } = (await ignition.deploy(DataAnchorModule, {
+    parameters: { DataAnchor: { registry: await city.registry.getAddress() } },
+  })) as unknown as { anchor: DataAnchor };
+  return { city, anchor, baseStation, fogNode, coordinators };
+}
+
+const root = (label: string): Hex => ethers.id(`root: ${label}`) as Hex;
+
+/** Sorted-pair keccak256, as OpenZeppelin's `MerkleProof` (commutative). */
+function hashPair(a: BytesLike, b: BytesLike): string {
+  const [x, y] = BigInt(ethers.hexlify(a)) < BigInt(ethers.hexlify(b)) ? [a, b] : [b, a];
+  return ethers.keccak256(ethers.concat([x, y]));
+}
+
+/** Intrinsic calldata gas (EIP-2028): 4 per zero byte, 16 per other byte. */
+function calldataGas(data: string): bigint {
+  let gas = 0n;
+  for (const byte of ethers.getBytes(data)) gas += byte === 0 ? 4n : 16n;
+  return gas;
+}
+
+/** EIP-7623 floor of a transaction's gas (osaka): 21000 + 10 per token, a token per zero byte, 4 per other. */
+function calldataFloor(data: string): bigint {
+  let tokens = 0n;
+  for (const byte of ethers.getBytes(data)) tokens += byte === 0 ? 1n : 4n;
+  return 21_000n + 10n * tokens;
+}
+
+describe("DataAnchor", function () {
+  let ctx: Anchoring;
+  beforeEach(async function () {
+    ctx = await loadFixture(deployAnchorFixture);
+  });
+
+  it("keeps the registry it was deployed with", async function () {
+    expect(await ctx.anchor.registry()).to.equal(await ctx.city.registry.getAddress());
+  });
+
+  describe("anchor", function () {
+    it("anchors a root from the gateway's key and records it", async function () {
+      const { anchor, baseStation } = ctx;
+      const r = root("bs-1");
+      const tx = anchor.connect(baseStation.key).anchor(baseStation.id, r, 128n);
+      await expect(tx)
+        .to.emit(anchor, "Anchored")
+        .withArgs(baseStation.id, r, 1n, ethers.ZeroHash, 128n, (t: bigint) => t > 0n);
+      const receipt = await (await tx).wait();
+      const block = await ethers.provider.getBlock(receipt!.blockNumber);
+      const rec = await anchor.anchorOf(r);
+      expect(rec.gateway).to.equal(baseStation.id);
+      expect(rec.sequence).to.equal(1n);
+      expect(rec.time).to.equal(BigInt(block!.timestamp));
+      expect(rec.leafCount).to.equal(128n);
+      expect(await anchor.isAnchored(r)).to.equal(true);
+      expect(await anchor.head(baseStation.id)).to.deep.equal([r, 1n]);
+    });
+
+    it("accepts fog nodes and edge nodes as gateways", async function () {
+      const { anchor, fogNode, city, coordinators } = ctx;
+      await expect(anchor.connect(fogNode.key).anchor(fogNode.id, root("fog"), 1n)).to.emit(anchor, "Anchored");
+      const edge = await activeGateway(city, coordinators, Kind.EdgeNode);
+      await expect(anchor.connect(edge.key).anchor(edge.id, root("edge"), 1n)).to.emit(anchor, "Anchored");
+    });
+
+    it("refuses a caller that is not the gateway's device key", async function () {
+      const { anchor, baseStation, fogNode, city } = ctx;
+      await expect(anchor.connect(city.stranger).anchor(baseStation.id, root("x"), 1n))
+        .to.be.revertedWithCustomError(anchor, "DataAnchorUnauthorizedKey")
+        .withArgs(baseStation.id, city.stranger.address);
+      // Another gateway's key cannot anchor in its name either.
+      await expect(anchor.connect(fogNode.key).anchor(baseStation.id, root("x"), 1n))
+        .to.be.revertedWithCustomError(anchor, "DataAnchorUnauthorizedKey")
+        .withArgs(baseStation.id, fogNode.key.address);
+      // Nor the gateway's owner.
+      await expect(anchor.connect(city.operator).anchor(baseStation.id, root("x"), 1n))
+        .to.be.revertedWithCustomError(anchor, "DataAnchorUnauthorizedKey")
+        .withArgs(baseStation.id, city.operator.address);
+    });
+
+    it("refuses an unknown gateway", async function () {
+      const { anchor, city } = ctx;
+      const unknown = ethers.id("no such gateway");
+      await expect(anchor.connect(city.stranger).anchor(unknown, root("x"), 1n))
+        .to.be.revertedWithCustomError(anchor, "DataAnchorUnauthorizedKey")
+        .withArgs(unknown, city.stranger.address);
+    });
+
+    it("refuses a gateway that is not active (pending, then revoked)", async function () {
+      const { anchor, city, baseStation } = ctx;
+      const pending = await registerNode(city, Label.Full, Kind.BaseStation);
+      await expect(anchor.connect(pending.key).anchor(pending.id, root("p"), 1n))
+        .to.be.revertedWithCustomError(anchor, "DataAnchorGatewayNotActive")
+        .withArgs(pending.id, Status.Pending);
+
+      await anchor.connect(baseStation.key).anchor(baseStation.id, root("before"), 1n);
+      await city.registry.connect(city.operator).revoke(baseStation.id);
+      await expect(anchor.connect(baseStation.key).anchor(baseStation.id, root("after"), 1n))
+        .to.be.revertedWithCustomError(anchor, "DataAnchorGatewayNotActive")
+        .withArgs(baseStation.id, Status.Revoked);
+    });
+
+    it("refuses an active node of kind Device", async function () {
+      const { anchor, coordinators } = ctx;
+      const device = coordinators[0]!; // an active coordination node, kind Device
+      expect(await ctx.city.registry.statusOf(device.id)).to.equal(Status.Active);
+      await expect(anchor.connect(device.key).anchor(device.id, root("d"), 1n))
+        .to.be.revertedWithCustomError(anchor, "DataAnchorNotGateway")
+        .withArgs(device.id, Kind.Device);
+    });
+
+    it("refuses the zero root", async function () {
+      const { anchor, baseStation } = ctx;
+      await expect(anchor.connect(baseStation.key).anchor(baseStation.id, ethers.ZeroHash, 1n))
+        .to.be.revertedWithCustomError(anchor, "DataAnchorZeroRoot")
+        .withArgs(baseStation.id);
+    });
+
+    it("refuses a zero leaf count", async function () {
+      const { anchor, baseStation } = ctx;
+      const r = root("empty");
+      await expect(anchor.connect(baseStation.key).anchor(baseStation.id, r, 0n))
+        .to.be.revertedWithCustomError(anchor, "DataAnchorZeroLeafCount")
+        .withArgs(r);
+    });
+
+    it("anchors a root once, whoever tries again", async function () {
+      const { anchor, baseStation, fogNode } = ctx;
+      const r = root("once");
+      await anchor.connect(baseStation.key).anchor(baseStation.id, r, 4n);
+      await expect(anchor.connect(baseStation.key).anchor(baseStation.id, r, 4n))
+        .to.be.revertedWithCustomError(anchor, "DataAnchorRootExists")
+        .withArgs(r);
+      await expect(anchor.connect(fogNode.key).anchor(fogNode.id, r, 9n))
+        .to.be.revertedWithCustomError(anchor, "DataAnchorRootExists")
+        .withArgs(r);
+      expect((await anchor.anchorOf(r)).gateway).to.equal(baseStation.id);
+      expect(await anchor.head(fogNode.id)).to.deep.equal([ethers.ZeroHash, 0n]);
+    });
+  });
+
+  describe("chaining", function () {
+    it("numbers each gateway's anchors and links each to the previous root", async function () {
+      const { anchor, baseStation } = ctx;
+      const roots = [root("c1"), root("c2"), root("c3")];
+      let previous: string = ethers.ZeroHash;
+      for (const [i, r] of roots.entries()) {
+        await expect(anchor.connect(baseStation.key).anchor(baseStation.id, r, BigInt(i + 1)))
+          .to.emit(anchor, "Anchored")
+          .withArgs(baseStation.id, r, BigInt(i + 1), previous, BigInt(i + 1), (t: bigint) => t > 0n);
+        expect(await anchor.head(baseStation.id)).to.deep.equal([r, BigInt(i + 1)]);
+        expect((await anchor.anchorOf(r)).sequence).to.equal(BigInt(i + 1));
+        previous = r;
+      }
+    });
+
+    it("keeps independent chains per gateway", async function () {
+      const { anchor, baseStation, fogNode } = ctx;
+      await anchor.connect(baseStation.key).anchor(baseStation.id, root("b1"), 1n);
+      await expect(anchor.connect(fogNode.key).anchor(fogNode.id, root("f1"), 1n))
+        .to.emit(anchor, "Anchored")
+        .withArgs(fogNode.id, root("f1"), 1n, ethers.ZeroHash, 1n, (t: bigint) => t > 0n);
+      await expect(anchor.connect(baseStation.key).anchor(baseStation.id, root("b2"), 1n))
+        .to.emit(anchor, "Anchored")
+        .withArgs(baseStation.id, root("b2"), 2n, root("b1"), 1n, (t: bigint) => t > 0n);
+      await expect(anchor.connect(fogNode.key).anchor(fogNode.id, root("f2"), 1n))
+        .to.emit(anchor, "Anchored")
+        .withArgs(fogNode.id, root("f2"), 2n, root("f1"), 1n, (t: bigint) => t > 0n);
+      expect(await anchor.head(baseStation.id)).to.deep.equal([root("b2"), 2n]);
+      expect(await anchor.head(fogNode.id)).to.deep.equal([root("f2"), 2n]);
+      expect((await anchor.anchorOf(root("f2"))).gateway).to.equal(fogNode.id);
+      expect((await anchor.anchorOf(root("b2"))).gateway).to.equal(baseStation.id);
+    });
+
+    it("records each anchor's own time", async function () {
+      const { anchor, baseStation } = ctx;
+      await anchor.connect(baseStation.key).anchor(baseStation.id, root("t1"), 1n);
+      await time.increase(3600);
+      await anchor.connect(baseStation.key).anchor(baseStation.id, root("t2"), 1n);
+      const [a, b] = [await anchor.anchorOf(root("t1")), await anchor.anchorOf(root("t2"))];
+      expect(b.time - a.time >= 3600n).to.equal(true);
+    });
+
+    it("returns an all-zero record for a root never anchored", async function () {
+      const rec = await ctx.anchor.anchorOf(root("never"));
+      expect([rec.gateway, rec.sequence, rec.time, rec.leafCount]).to.deep.equal([ethers.ZeroHash, 0n, 0n, 0n]);
+      expect(await ctx.anchor.isAnchored(root("never"))).to.equal(false);
+    });
+  });
+
+  describe("verifyReading", function () {
+    // StandardMerkleTree leaves: keccak256(keccak256(abi.encode(blockHash, index))).
+    const values: [string, bigint][] = Array.from({ length: 7 }, (_, i) => [ethers.id(`block ${i}`), BigInt(i)]);
+    const tree = StandardMerkleTree.of(values, ["bytes32", "uint256"]);
+
+    it("proves every leaf of an anchored tree", async function () {
+      const { anchor, baseStation } = ctx;
+      await anchor.connect(baseStation.key).anchor(baseStation.id, tree.root, BigInt(values.length));
+      for (const [i, v] of tree.entries()) {
+        const leaf = ethers.keccak256(
+          ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(["bytes32", "uint256"], v)),
+        );
+        expect(leaf).to.equal(tree.leafHash(v));
+        expect(await anchor.verifyReading(tree.root, leaf, tree.getProof(i))).to.equal(true);
+      }
+    });
+
+    it("rejects a tampered leaf or proof", async function () {
+      const { anchor, baseStation } = ctx;
+      await anchor.connect(baseStation.key).anchor(baseStation.id, tree.root, BigInt(values.length));
+      const leaf = tree.leafHash(values[3]!);
+      const proof = tree.getProof(3);
+      const tampered = tree.leafHash([ethers.id("forged block"), 3n]);
+      expect(await anchor.verifyReading(tree.root, tampered, proof)).to.equal(false);
+      // A single-hashed leaf is not a leaf of the standard tree.
+      const single = ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(["bytes32", "uint256"], values[3]!));
+      expect(await anchor.verifyReading(tree.root, single, proof)).to.equal(false);
+      const badProof = [...proof];
+      badProof[0] = ethers.id("wrong sibling");
+      expect(await anchor.verifyReading(tree.root, leaf, badProof)).to.equal(false);
+      expect(await anchor.verifyReading(tree.root, leaf, proof.slice(1))).to.equal(false);
+      expect(await anchor.verifyReading(tree.root, leaf, tree.getProof(4))).to.equal(false);
+    });
+
+    it("rejects a valid proof against a root that is not anchored", async function () {
+      const { anchor } = ctx;
+      const leaf = tree.leafHash(values[0]!);
+      expect(await anchor.verifyReading(tree.root, leaf, tree.getProof(0))).to.equal(false);
+      // A one-leaf tree's root is its leaf: still not anchored.
+      expect(await anchor.verifyReading(leaf, leaf, [])).to.equal(false);
+    });
+  });
+
+  describe("gas", function () {
+    it("costs the same to anchor 1 or 1,000,000 leaves", async function () {
+      const { anchor, baseStation, fogNode } = ctx;
+      const first = await (await anchor.connect(fogNode.key).anchor(fogNode.id, root("g0"), 1n)).wait();
+      await anchor.connect(baseStation.key).anchor(baseStation.id, root("g-start"), 1n);
+      const results: { leaves: bigint; gasUsed: bigint; execution: bigint }[] = [];
+      for (const leaves of [1n, 1_000_000n]) {
+        const tx = await anchor.connect(baseStation.key).anchor(baseStation.id, root(`g-${leaves}`), leaves);
+        const receipt = await tx.wait();
+        const execution = receipt!.gasUsed - 21_000n - calldataGas(tx.data);
+        results.push({ leaves, gasUsed: receipt!.gasUsed, execution });
+      }
+      console.log(`        first anchor of a gateway: ${first!.gasUsed} gas`);
+      for (const r of results)
+        console.log(`        anchor ${r.leaves} leaves: ${r.gasUsed} gas (execution ${r.execution})`);
+      // Only the calldata bytes of the root and the count differ; the execution is identical.
+      expect(results[0]!.execution).to.equal(results[1]!.execution);
+    });
+
+    it("verifies a reading at 2^20 leaves (20-element proof)", async function () {
+      const { anchor, baseStation } = ctx;
+      const leaf = ethers.keccak256(ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(["uint256"], [42n])));
+      const proof = Array.from({ length: 20 }, () => ethers.hexlify(ethers.randomBytes(32)));
+      const r = proof.reduce<string>((node, sibling) => hashPair(node, sibling), leaf);
+      await anchor.connect(baseStation.key).anchor(baseStation.id, r, 1n << 20n);
+      expect(await anchor.verifyReading(r, leaf, proof)).to.equal(true);
+      const gas = await anchor.verifyReading.estimateGas(r, leaf, proof);
+      const data = anchor.interface.encodeFunctionData("verifyReading", [r, leaf, proof]);
+      // Execution gas alone (what a calling contract pays), from the opcode trace.
+      const { structLogs } = (await ethers.provider.send("debug_traceCall", [
+        { to: await anchor.getAddress(), data },
+        "latest",
+        { disableStorage: true, disableStack: true, disableMemory: true },
+      ])) as { structLogs: { gas: number; gasCost: number }[] };
+      const last = structLogs[structLogs.length - 1]!;
+      const execution = BigInt(structLogs[0]!.gas - last.gas + last.gasCost);
+      const standard = 21_000n + calldataGas(data) + execution;
+      const floor = calldataFloor(data);
+      console.log(
+        `        verifyReading, 20-element proof: estimateGas ${gas} = max(21000 + calldata ${calldataGas(data)}` +
+          ` + execution ${execution} = ${standard}, EIP-7623 calldata floor ${floor})`,
+      );
+      expect(gas).to.equal(standard > floor ? standard : floor);
+      expect(execution).to.be.lessThan(10_000n);
+    });
+  });
+});
