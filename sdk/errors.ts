@@ -101,6 +101,38 @@ export class PeerAuthenticationError extends StrataError {
   }
 }
 
+/** Why a message of the NB-IoT data path (seed 000) was refused. */
+export type ProtocolRejection =
+  | "malformed"
+  | "bad-signature"
+  | "not-registered"
+  | "wrong-peer"
+  | "clock-skew"
+  | "replay"
+  | "unknown-session"
+  | "stale-session"
+  | "out-of-order"
+  | "conflict"
+  | "handed-over"
+  | "forged-tip"
+  | "broken-link"
+  | "tampered"
+  | "bad-proof"
+  | "not-anchored"
+  | "missing-block"
+  | "fork";
+
+/** A protocol message, block or proof failed a check; `reason` says which. Nothing stored changes. */
+export class ProtocolError extends StrataError {
+  override name = "ProtocolError" as const;
+  readonly reason: ProtocolRejection;
+
+  constructor(reason: ProtocolRejection, shortMessage: string, details: ErrorDetails = {}) {
+    super(shortMessage, { reason, ...details });
+    this.reason = reason;
+  }
+}
+
 function safeJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? `${v}n` : v));
 }

@@ -1,0 +1,149 @@
+/**
+ * The byte layout of every NB-IoT message: fixed-width big-endian integers,
+ * fixed-length fields and u32-length-prefixed variable fields, written and read
+ * in one order. A reader that finds a short, long or mis-tagged buffer throws
+ * `ProtocolError("malformed")` naming the field, so no half-parsed message is
+ * ever acted on.
+ */
+import { ProtocolError } from "../../errors.ts";
+
+export class Writer {
+  #buf: Uint8Array;
+  #view: DataView;
+  #at = 0;
+
+  constructor(capacity = 256) {
+    this.#buf = new Uint8Array(capacity);
+    this.#view = new DataView(this.#buf.buffer);
+  }
+
+  #room(n: number): void {
+    if (this.#at + n <= this.#buf.length) return;
+    const next = new Uint8Array(Math.max(this.#buf.length * 2, this.#at + n));
+    next.set(this.#buf.subarray(0, this.#at));
+    this.#buf = next;
+    this.#view = new DataView(next.buffer);
+  }
+
+  u8(value: number): this {
+    this.#room(1);
+    this.#view.setUint8(this.#at, value);
+    this.#at += 1;
+    return this;
+  }
+
+  u32(value: number): this {
+    this.#room(4);
+    this.#view.setUint32(this.#at, value);
+    this.#at += 4;
+    return this;
+  }
+
+  /** A non-negative safe integer as 8 bytes (timestamps in ms, sequence numbers, counters). */
+  u64(value: number): this {
+    this.#room(8);
+    this.#view.setBigUint64(this.#at, BigInt(value));
+    this.#at += 8;
+    return this;
+  }
+
+  /** Exactly `length` bytes (a fixed-width field). */
+  fixed(bytes: Uint8Array, length: number): this {
+    if (bytes.length !== length) throw new ProtocolError("malformed", `a field must be ${length} bytes`);
+    this.#room(length);
+    this.#buf.set(bytes, this.#at);
+    this.#at += length;
+    return this;
+  }
+
+  /** A u32 length followed by the bytes. */
+  bytes(bytes: Uint8Array): this {
+    this.#room(4 + bytes.length);
+    this.#view.setUint32(this.#at, bytes.length);
+    this.#buf.set(bytes, this.#at + 4);
+    this.#at += 4 + bytes.length;
+    return this;
+  }
+
+  finish(): Uint8Array {
+    return this.#buf.slice(0, this.#at);
+  }
+}
+
+export class Reader {
+  readonly #buf: Uint8Array;
+  readonly #view: DataView;
+  readonly #what: string;
+  #at = 0;
+
+  constructor(buf: Uint8Array, what: string) {
+    if (!(buf instanceof Uint8Array)) throw new ProtocolError("malformed", `${what} must be bytes`);
+    this.#buf = buf;
+    this.#view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.#what = what;
+  }
+
+  #need(n: number, field: string): void {
+    if (this.#at + n > this.#buf.length) {
+      throw new ProtocolError("malformed", `${this.#what}: truncated at ${field}`, { field, length: this.#buf.length });
+    }
+  }
+
+  u8(field: string): number {
+    this.#need(1, field);
+    return this.#view.getUint8(this.#at++);
+  }
+
+  u32(field: string): number {
+    this.#need(4, field);
+    const value = this.#view.getUint32(this.#at);
+    this.#at += 4;
+    return value;
+  }
+
+  u64(field: string): number {
+    this.#need(8, field);
+    const value = this.#view.getBigUint64(this.#at);
+    this.#at += 8;
+    if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
+      throw new ProtocolError("malformed", `${this.#what}: ${field} out of range`, { field });
+    }
+    return Number(value);
+  }
+
+  fixed(length: number, field: string): Uint8Array {
+    this.#need(length, field);
+    const out = this.#buf.subarray(this.#at, this.#at + length);
+    this.#at += length;
+    return out;
+  }
+
+  bytes(field: string, max = 1 << 20): Uint8Array {
+    this.#need(4, field);
+    const length = this.#view.getUint32(this.#at);
+    if (length > max) throw new ProtocolError("malformed", `${this.#what}: ${field} too long`, { field, length, max });
+    this.#at += 4;
+    return this.fixed(length, field);
+  }
+
+  /** The bytes read so far (what a signature over the body covers). */
+  consumed(): Uint8Array {
+    return this.#buf.subarray(0, this.#at);
+  }
+
+  rest(): Uint8Array {
+    return this.#buf.subarray(this.#at);
+  }
+
+  end(): void {
+    if (this.#at !== this.#buf.length) {
+      throw new ProtocolError("malformed", `${this.#what}: ${this.#buf.length - this.#at} trailing bytes`);
+    }
+  }
+}
+
+/** Reads the tag byte and refuses any other. */
+export function expectTag(reader: Reader, tag: number, what: string): void {
+  const got = reader.u8("tag");
+  if (got !== tag) throw new ProtocolError("malformed", `not a ${what} (tag ${got}, expected ${tag})`);
+}

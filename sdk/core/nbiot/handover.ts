@@ -1,0 +1,213 @@
+/**
+ * Seed 000, "Blockchain generation" when a node moves from BS1 to BS2: BS2 has
+ * authenticated the node and sees that the latest block of its flow was made
+ * by BS1. BS2 asks BS1 with a signed `HandoverRequest`; BS1 checks BS2's
+ * signature (and, in the runtime, that BS2 is a registered, active base
+ * station), then confirms the tip of the flow with a signed `HandoverRecord`
+ * echoing BS2's nonce. BS2 checks BS1's signature and registration and chains
+ * its next block to that tip. The two signatures are the mutual
+ * authentication of the two stations; the echoed nonce and the timestamp make
+ * a record good for one request only, so a replayed record is refused; the
+ * record is kept with BS2's blocks so an application can verify the link
+ * across stations later.
+ */
+import { utf8ToBytes } from "@noble/hashes/utils.js";
+
+import { concat, fromHex, type Hex, toHex } from "../bytes.ts";
+import { ChaCheonIbs } from "../crypto/ibs.ts";
+import { ProtocolError } from "../../errors.ts";
+import { expectTag, Reader, Writer } from "./codec.ts";
+import { checkFresh, equalBytes, NONCE_BYTES } from "./handshake.ts";
+import { type IdentityKeys, type NbiotParams, signingIdentity } from "./params.ts";
+
+const TAG_REQUEST = 0x10;
+const TAG_RECORD = 0x11;
+const SIG_BYTES = 96;
+const DOMAIN_REQUEST = utf8ToBytes("STRATA-NBIOT-v1 handover request");
+const DOMAIN_RECORD = utf8ToBytes("STRATA-NBIOT-v1 handover record");
+
+export interface HandoverRequest {
+  /** The station that holds the tip (BS1). */
+  readonly from: Hex;
+  /** The station taking the flow over (BS2). */
+  readonly to: Hex;
+  readonly node: Hex;
+  /** The tip the node claims (from its last receipt). */
+  readonly claimedSeq: number;
+  readonly claimedHash: Uint8Array;
+  readonly time: number;
+  readonly nonce: Uint8Array;
+  readonly bytes: Uint8Array;
+}
+
+export interface HandoverRecord {
+  readonly from: Hex;
+  readonly to: Hex;
+  readonly node: Hex;
+  readonly tipSeq: number;
+  readonly tipHash: Uint8Array;
+  readonly tipTime: number;
+  readonly requestNonce: Uint8Array;
+  readonly time: number;
+  readonly bytes: Uint8Array;
+}
+
+function sign(params: NbiotParams, keys: IdentityKeys, domain: Uint8Array, body: Uint8Array): Uint8Array {
+  const ibs = new ChaCheonIbs(params.backend);
+  return ibs.encode(ibs.sign(signingIdentity(keys.id), keys.signKey, concat(domain, body)));
+}
+
+function verify(params: NbiotParams, signer: Hex, domain: Uint8Array, body: Uint8Array, sig: Uint8Array, what: string) {
+  const ibs = new ChaCheonIbs(params.backend);
+  let ok = false;
+  try {
+    ok = ibs.verify(params.masterPublic, signingIdentity(signer), concat(domain, body), ibs.decode(sig));
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new ProtocolError("bad-signature", `${what} is not signed by ${signer}`, { signer });
+}
+
+/** BS2: asks `from` for the tip of `node`'s flow. */
+export function makeHandoverRequest(
+  params: NbiotParams,
+  keys: IdentityKeys,
+  from: Hex,
+  node: Hex,
+  claimed: { readonly seq: number; readonly hash: Uint8Array },
+  now: number,
+): HandoverRequest {
+  const nonce = crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
+  const body = new Writer(170)
+    .u8(TAG_REQUEST)
+    .fixed(fromHex(from, "from", 32), 32)
+    .fixed(fromHex(keys.id, "to", 32), 32)
+    .fixed(fromHex(node, "node", 32), 32)
+    .u64(claimed.seq)
+    .fixed(claimed.hash, 32)
+    .u64(now)
+    .fixed(nonce, NONCE_BYTES)
+    .finish();
+  const bytes = concat(body, sign(params, keys, DOMAIN_REQUEST, body));
+  return {
+    from: from.toLowerCase() as Hex,
+    to: keys.id,
+    node: node.toLowerCase() as Hex,
+    claimedSeq: claimed.seq,
+    claimedHash: claimed.hash,
+    time: now,
+    nonce,
+    bytes,
+  };
+}
+
+/** BS1: decodes a request addressed to `self`, fresh and signed by the station it names as `to`. */
+export function checkHandoverRequest(params: NbiotParams, self: Hex, bytes: Uint8Array, now: number): HandoverRequest {
+  const r = new Reader(bytes, "handover request");
+  expectTag(r, TAG_REQUEST, "handover request");
+  const from = toHex(r.fixed(32, "from"));
+  const to = toHex(r.fixed(32, "to"));
+  const node = toHex(r.fixed(32, "node"));
+  const claimedSeq = r.u64("claimed seq");
+  const claimedHash = r.fixed(32, "claimed hash").slice();
+  const time = r.u64("time");
+  const nonce = r.fixed(NONCE_BYTES, "nonce").slice();
+  const body = r.consumed().slice();
+  const sig = r.fixed(SIG_BYTES, "signature");
+  r.end();
+  if (from !== self.toLowerCase()) {
+    throw new ProtocolError("wrong-peer", "the handover request is addressed to another station", { from, self });
+  }
+  if (to === from) throw new ProtocolError("wrong-peer", "a station cannot hand a flow over to itself");
+  checkFresh(time, now, params.timing.clockSkewMs, "handover request");
+  verify(params, to, DOMAIN_REQUEST, body, sig, "the handover request");
+  return { from, to, node, claimedSeq, claimedHash, time, nonce, bytes: bytes.slice() };
+}
+
+/** BS1: confirms its tip of the flow to the requesting station. */
+export function makeHandoverRecord(
+  params: NbiotParams,
+  keys: IdentityKeys,
+  request: HandoverRequest,
+  tip: { readonly seq: number; readonly hash: Uint8Array; readonly time: number },
+  now: number,
+): HandoverRecord {
+  const body = new Writer(200)
+    .u8(TAG_RECORD)
+    .fixed(fromHex(keys.id, "from", 32), 32)
+    .fixed(fromHex(request.to, "to", 32), 32)
+    .fixed(fromHex(request.node, "node", 32), 32)
+    .u64(tip.seq)
+    .fixed(tip.hash, 32)
+    .u64(tip.time)
+    .fixed(request.nonce, NONCE_BYTES)
+    .u64(now)
+    .finish();
+  const bytes = concat(body, sign(params, keys, DOMAIN_RECORD, body));
+  return {
+    from: keys.id,
+    to: request.to,
+    node: request.node,
+    tipSeq: tip.seq,
+    tipHash: tip.hash,
+    tipTime: tip.time,
+    requestNonce: request.nonce,
+    time: now,
+    bytes,
+  };
+}
+
+/** Anyone: decodes a record and checks the signature of the station it names as `from`. */
+export function verifyHandoverRecord(params: NbiotParams, bytes: Uint8Array): HandoverRecord {
+  const r = new Reader(bytes, "handover record");
+  expectTag(r, TAG_RECORD, "handover record");
+  const from = toHex(r.fixed(32, "from"));
+  const to = toHex(r.fixed(32, "to"));
+  const node = toHex(r.fixed(32, "node"));
+  const tipSeq = r.u64("tip seq");
+  const tipHash = r.fixed(32, "tip hash").slice();
+  const tipTime = r.u64("tip time");
+  const requestNonce = r.fixed(NONCE_BYTES, "request nonce").slice();
+  const time = r.u64("time");
+  const body = r.consumed().slice();
+  const sig = r.fixed(SIG_BYTES, "signature");
+  r.end();
+  if (tipSeq === 0) throw new ProtocolError("malformed", "a handed-over tip has a sequence number from 1");
+  verify(params, from, DOMAIN_RECORD, body, sig, "the handover record");
+  return { from, to, node, tipSeq, tipHash, tipTime, requestNonce, time, bytes: bytes.slice() };
+}
+
+/**
+ * BS2: checks the record answers `request` — from the station asked, to us, for
+ * the node asked, echoing our nonce, fresh, signed — and that the node's claimed
+ * tip is on the confirmed chain (not ahead of it, not a different block).
+ */
+export function checkHandoverRecord(
+  params: NbiotParams,
+  request: HandoverRequest,
+  bytes: Uint8Array,
+  now: number,
+): HandoverRecord {
+  const rec = verifyHandoverRecord(params, bytes);
+  if (rec.from !== request.from || rec.to !== request.to || rec.node !== request.node) {
+    throw new ProtocolError("wrong-peer", "the handover record is not the answer to our request", {
+      from: rec.from,
+      to: rec.to,
+      node: rec.node,
+    });
+  }
+  if (!equalBytes(rec.requestNonce, request.nonce)) {
+    throw new ProtocolError("replay", "the handover record answers another request");
+  }
+  checkFresh(rec.time, now, params.timing.clockSkewMs, "handover record");
+  if (
+    request.claimedSeq > rec.tipSeq ||
+    (request.claimedSeq === rec.tipSeq && !equalBytes(request.claimedHash, rec.tipHash))
+  ) {
+    throw new ProtocolError("forged-tip", "the node's claimed tip is not on the chain its last station confirms", {
+      claimed: request.claimedSeq,
+      confirmed: rec.tipSeq,
+    });
+  }
+  return rec;
+}

@@ -1,0 +1,247 @@
+/**
+ * Seed 000, "Transmission": double encryption and the symmetric session.
+ *
+ * - The primary layer: a reading is sealed under the primary key, shared only
+ *   by the node and its application (AES-256-GCM, bound to node id and
+ *   sequence number), so the BS relays and chains ciphertext it cannot read.
+ * - The session layer: the primary ciphertext and its sequence number are
+ *   sealed again under the session key of the radio link, one key per
+ *   direction, with a per-session counter in the clear header that must rise
+ *   strictly (a replayed or reordered frame is refused).
+ * - Receipts (BS -> node) confirm each block under the downlink key; renewal
+ *   derives the next session from the current one and fresh nonces of both
+ *   ends, all symmetric, until `maxSessionAgeMs` asks for a new handshake.
+ */
+import { utf8ToBytes } from "@noble/hashes/utils.js";
+
+import { concat, fromHex, type Hex, toHex } from "../bytes.ts";
+import { AeadKey, hkdf } from "../crypto/aead.ts";
+import { ProtocolError } from "../../errors.ts";
+import { Reader, Writer } from "./codec.ts";
+import { NONCE_BYTES, SESSION_ID_BYTES, type SessionSecret } from "./handshake.ts";
+
+const TAG_FRAME = 0x03;
+const TAG_RECEIPT = 0x04;
+const TAG_RENEW_REQUEST = 0x05;
+const TAG_RENEW_RESPONSE = 0x06;
+/** tag (1) ‖ session id (16) ‖ counter (8): the clear header of every session message. */
+export const HEADER_BYTES = 1 + SESSION_ID_BYTES + 8;
+const UP_INFO = utf8ToBytes("STRATA-NBIOT-v1 uplink key");
+const DOWN_INFO = utf8ToBytes("STRATA-NBIOT-v1 downlink key");
+const RENEW_INFO = utf8ToBytes("STRATA-NBIOT-v1 renewal");
+const PRIMARY_AD = utf8ToBytes("STRATA-NBIOT-v1 primary");
+
+/** A map key for a session id. */
+export function sessionKeyOf(id: Uint8Array): string {
+  return Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString("base64");
+}
+
+/** Both directions' keys of one session, and its lifetime. */
+export class Session {
+  readonly id: Uint8Array;
+  readonly key: string;
+  readonly node: Hex;
+  readonly bs: Hex;
+  readonly expiresAt: number;
+  readonly establishedAt: number;
+  readonly up: AeadKey;
+  readonly down: AeadKey;
+  readonly #root: Uint8Array;
+
+  constructor(secret: SessionSecret) {
+    this.id = secret.sessionId;
+    this.key = sessionKeyOf(secret.sessionId);
+    this.node = secret.node;
+    this.bs = secret.bs;
+    this.expiresAt = secret.expiresAt;
+    this.establishedAt = secret.establishedAt;
+    this.#root = secret.root;
+    this.up = new AeadKey(hkdf(secret.root, secret.sessionId, UP_INFO));
+    this.down = new AeadKey(hkdf(secret.root, secret.sessionId, DOWN_INFO));
+  }
+
+  /** Throws `ProtocolError("stale-session")` once the session has expired. */
+  checkLive(now: number): void {
+    if (now >= this.expiresAt) {
+      throw new ProtocolError("stale-session", "the session key has expired; renew or authenticate again", {
+        expiresAt: this.expiresAt,
+        now,
+      });
+    }
+  }
+
+  /** The next session's secret, from both renewal nonces. */
+  renewed(nodeNonce: Uint8Array, bsNonce: Uint8Array, nextId: Uint8Array, expiresAt: number): SessionSecret {
+    const info = concat(RENEW_INFO, this.id, nextId, new Writer(8).u64(expiresAt).finish());
+    return {
+      sessionId: nextId,
+      node: this.node,
+      bs: this.bs,
+      root: hkdf(this.#root, concat(nodeNonce, bsNonce), info),
+      expiresAt,
+      establishedAt: this.establishedAt,
+    };
+  }
+}
+
+function header(tag: number, sessionId: Uint8Array, counter: number): Uint8Array {
+  return new Writer(HEADER_BYTES).u8(tag).fixed(sessionId, SESSION_ID_BYTES).u64(counter).finish();
+}
+
+/** The clear header of a session message. */
+export interface SessionHeader {
+  readonly tag: number;
+  readonly sessionId: Uint8Array;
+  readonly sessionKey: string;
+  readonly counter: number;
+}
+
+/** Reads the clear header (no key needed): which session, which counter. */
+export function readHeader(bytes: Uint8Array, what: string): SessionHeader {
+  const r = new Reader(bytes, what);
+  const tag = r.u8("tag");
+  const sessionId = r.fixed(SESSION_ID_BYTES, "session id");
+  const counter = r.u64("counter");
+  return { tag, sessionId, sessionKey: sessionKeyOf(sessionId), counter };
+}
+
+function open(key: AeadKey, bytes: Uint8Array, what: string): Uint8Array {
+  try {
+    return key.open(bytes.subarray(HEADER_BYTES), bytes.subarray(0, HEADER_BYTES));
+  } catch {
+    throw new ProtocolError("tampered", `${what} does not authenticate under the session key`);
+  }
+}
+
+// ------------------------------------------------------------ primary layer
+
+function primaryAd(node: Hex, seq: number): Uint8Array {
+  return concat(PRIMARY_AD, fromHex(node, "node", 32), new Writer(8).u64(seq).finish());
+}
+
+/** Node: seals a reading for its application only. */
+export function sealPrimary(primary: AeadKey, node: Hex, seq: number, reading: Uint8Array): Uint8Array {
+  return primary.seal(reading, primaryAd(node, seq));
+}
+
+/** Application: opens the primary layer of block `seq` of `node`. */
+export function openPrimary(primary: AeadKey, node: Hex, seq: number, ciphertext: Uint8Array): Uint8Array {
+  try {
+    return primary.open(ciphertext, primaryAd(node, seq));
+  } catch {
+    throw new ProtocolError("tampered", "the primary ciphertext does not open under the primary key", { node, seq });
+  }
+}
+
+// ------------------------------------------------------------- data frames
+
+export interface DataFrame {
+  readonly counter: number;
+  readonly seq: number;
+  readonly primary: Uint8Array;
+}
+
+/** Node: a frame carrying block `seq`'s primary ciphertext. */
+export function sealFrame(session: Session, counter: number, seq: number, primary: Uint8Array): Uint8Array {
+  const head = header(TAG_FRAME, session.id, counter);
+  const inner = new Writer(8 + primary.length).u64(seq).fixed(primary, primary.length).finish();
+  return concat(head, session.up.seal(inner, head));
+}
+
+/** BS: opens a frame of `session` (the caller checks the counter). */
+export function openFrame(session: Session, bytes: Uint8Array, counter: number): DataFrame {
+  const inner = open(session.up, bytes, "the frame");
+  if (inner.length < 8 + 28) throw new ProtocolError("malformed", "the frame carries no primary ciphertext");
+  const seq = Number(new DataView(inner.buffer, inner.byteOffset, 8).getBigUint64(0));
+  if (seq < 1 || !Number.isSafeInteger(seq)) throw new ProtocolError("malformed", "a sequence number starts at 1", { seq });
+  return { counter, seq, primary: inner.subarray(8) };
+}
+
+export function isFrame(h: SessionHeader): boolean {
+  return h.tag === TAG_FRAME;
+}
+
+// ----------------------------------------------------------------- receipts
+
+/** What the BS confirms for a frame: the block it made. */
+export interface Receipt {
+  readonly counter: number;
+  readonly seq: number;
+  readonly time: number;
+  readonly bs: Hex;
+  readonly hash: Uint8Array;
+}
+
+export function sealReceipt(session: Session, receipt: Receipt): Uint8Array {
+  const head = header(TAG_RECEIPT, session.id, receipt.counter);
+  const inner = new Writer(80)
+    .u64(receipt.seq)
+    .u64(receipt.time)
+    .fixed(fromHex(receipt.bs, "bs", 32), 32)
+    .fixed(receipt.hash, 32)
+    .finish();
+  return concat(head, session.down.seal(inner, head));
+}
+
+export function openReceipt(session: Session, bytes: Uint8Array): Receipt {
+  const h = readHeader(bytes, "receipt");
+  if (h.tag !== TAG_RECEIPT || h.sessionKey !== session.key) {
+    throw new ProtocolError("wrong-peer", "not a receipt of this session");
+  }
+  const r = new Reader(open(session.down, bytes, "the receipt"), "receipt");
+  const seq = r.u64("seq");
+  const time = r.u64("time");
+  const bs = toHex(r.fixed(32, "bs"));
+  const hash = r.fixed(32, "hash").slice();
+  r.end();
+  return { counter: h.counter, seq, time, bs, hash };
+}
+
+// ------------------------------------------------------------------ renewal
+
+/** Node: asks to renew before expiry (symmetric only). */
+export function sealRenewRequest(session: Session, counter: number, nodeNonce: Uint8Array): Uint8Array {
+  const head = header(TAG_RENEW_REQUEST, session.id, counter);
+  return concat(head, session.up.seal(nodeNonce, head));
+}
+
+export function openRenewRequest(session: Session, bytes: Uint8Array): Uint8Array {
+  const h = readHeader(bytes, "renew request");
+  if (h.tag !== TAG_RENEW_REQUEST) throw new ProtocolError("malformed", "not a renew request");
+  const nonce = open(session.up, bytes, "the renew request");
+  if (nonce.length !== NONCE_BYTES) throw new ProtocolError("malformed", "a renewal nonce is 16 bytes");
+  return nonce;
+}
+
+export function isRenewRequest(h: SessionHeader): boolean {
+  return h.tag === TAG_RENEW_REQUEST;
+}
+
+export interface RenewOffer {
+  readonly bsNonce: Uint8Array;
+  readonly nextId: Uint8Array;
+  readonly expiresAt: number;
+}
+
+export function sealRenewResponse(session: Session, counter: number, offer: RenewOffer): Uint8Array {
+  const head = header(TAG_RENEW_RESPONSE, session.id, counter);
+  const inner = new Writer(48)
+    .fixed(offer.bsNonce, NONCE_BYTES)
+    .fixed(offer.nextId, SESSION_ID_BYTES)
+    .u64(offer.expiresAt)
+    .finish();
+  return concat(head, session.down.seal(inner, head));
+}
+
+export function openRenewResponse(session: Session, bytes: Uint8Array, counter: number): RenewOffer {
+  const h = readHeader(bytes, "renew response");
+  if (h.tag !== TAG_RENEW_RESPONSE || h.sessionKey !== session.key || h.counter !== counter) {
+    throw new ProtocolError("replay", "not the answer to this session's renew request");
+  }
+  const r = new Reader(open(session.down, bytes, "the renew response"), "renew response");
+  const bsNonce = r.fixed(NONCE_BYTES, "bs nonce").slice();
+  const nextId = r.fixed(SESSION_ID_BYTES, "next session id").slice();
+  const expiresAt = r.u64("expiresAt");
+  r.end();
+  return { bsNonce, nextId, expiresAt };
+}

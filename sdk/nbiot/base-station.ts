@@ -1,0 +1,530 @@
+/**
+ * A base station of seed 000's transport layer: it authenticates nodes entering
+ * its area and answers with a session key, ingests their frames (opening only
+ * the session layer: it never holds a primary key or a plaintext), makes one
+ * block per confirmed reading on each node's flow chain, takes flows over from
+ * other stations (handover) and gives them up, signs batches of block hashes,
+ * anchors each batch root on chain, and serves blocks with their proofs.
+ *
+ * The protocol steps are the pure functions of `sdk/core/nbiot`; this class
+ * adds the state (sessions, flows) and the I/O: its SQLite store, the registry
+ * (`Directory`), the other stations (`StationResolver`) and `DataAnchor`.
+ */
+import { type Hex } from "../core/bytes.ts";
+import { ChaCheonIbs } from "../core/crypto/ibs.ts";
+import { buildTree, type MerkleTree } from "../core/merkle.ts";
+import type { AcquisitionResponse, ProvenBlock, SignedBatch } from "../core/nbiot/acquisition.ts";
+import {
+  batchMessage,
+  type Block,
+  blockHash,
+  blockLeaf,
+  ciphertextDigest,
+  encodeBlock,
+  ZERO_HASH,
+} from "../core/nbiot/block.ts";
+import {
+  type ChainTip,
+  checkAuthRequest,
+  equalBytes,
+  makeAuthResponse,
+  NONCE_BYTES,
+  ReplayGuard,
+  SESSION_ID_BYTES,
+} from "../core/nbiot/handshake.ts";
+import {
+  checkHandoverRecord,
+  checkHandoverRequest,
+  makeHandoverRecord,
+  makeHandoverRequest,
+} from "../core/nbiot/handover.ts";
+import { checkId, type IdentityKeys, type NbiotParams, signingIdentity } from "../core/nbiot/params.ts";
+import {
+  isFrame,
+  isRenewRequest,
+  openFrame,
+  openRenewRequest,
+  readHeader,
+  sealReceipt,
+  sealRenewResponse,
+  Session,
+} from "../core/nbiot/session.ts";
+import { Kind, Status } from "../core/registry.ts";
+import { ContractRevertError, InvalidInputError, ProtocolError } from "../errors.ts";
+import { type BatchRecord, type FlowState, type NewBlock, SqliteFlowStore } from "../store/flow-store.ts";
+import type { AnchorWriter, Directory, StationLink, StationResolver } from "./ports.ts";
+
+export interface BaseStationOptions {
+  readonly params: NbiotParams;
+  readonly keys: IdentityKeys;
+  /** The station's store (default: a SQLite file at `storePath`). */
+  readonly store: SqliteFlowStore;
+  readonly directory: Directory;
+  /** Other stations, for handovers. */
+  readonly stations: StationResolver;
+  /** Most blocks per signed batch. */
+  readonly maxBatch?: number;
+}
+
+/** What ingesting one frame gave: a receipt to send back, or why it was refused. */
+export type IngestResult =
+  | { readonly ok: true; readonly receipt: Uint8Array; readonly seq: number; readonly duplicate: boolean }
+  | { readonly ok: false; readonly error: ProtocolError };
+
+/** A block of a node with what proves it: for a light node checking its own reading. */
+export interface ReadingProof {
+  readonly block: Uint8Array;
+  readonly hash: Uint8Array;
+  readonly batch: SignedBatch;
+  readonly leafIndex: number;
+  readonly proof: readonly Hex[];
+}
+
+interface LiveSession {
+  readonly session: Session;
+  lastCounter: number;
+}
+
+export interface SealedBatch extends BatchRecord {
+  readonly tree: MerkleTree;
+}
+
+const TREE_CACHE = 8;
+
+export class BaseStation implements StationLink {
+  readonly params: NbiotParams;
+  readonly id: Hex;
+  readonly store: SqliteFlowStore;
+  readonly #keys: IdentityKeys;
+  readonly #directory: Directory;
+  readonly #stations: StationResolver;
+  readonly #maxBatch: number;
+  readonly #ibs: ChaCheonIbs;
+  readonly #sessions = new Map<string, LiveSession>();
+  readonly #sessionOf = new Map<Hex, string>();
+  readonly #flows = new Map<Hex, FlowState>();
+  readonly #authGuard: ReplayGuard;
+  readonly #handoverGuard: ReplayGuard;
+  readonly #trees = new Map<number, MerkleTree>();
+  readonly #batches = new Map<number, BatchRecord>();
+
+  constructor(options: BaseStationOptions) {
+    this.params = options.params;
+    this.#keys = options.keys;
+    this.id = checkId(options.keys.id, "keys.id");
+    this.store = options.store;
+    this.#directory = options.directory;
+    this.#stations = options.stations;
+    this.#maxBatch = options.maxBatch ?? 65_536;
+    if (!Number.isSafeInteger(this.#maxBatch) || this.#maxBatch < 1 || this.#maxBatch > 1 << 24) {
+      throw new InvalidInputError("maxBatch must be an integer in [1, 2^24]", { maxBatch: this.#maxBatch });
+    }
+    this.#ibs = new ChaCheonIbs(this.params.backend);
+    this.#authGuard = new ReplayGuard(this.params.timing.clockSkewMs);
+    this.#handoverGuard = new ReplayGuard(this.params.timing.clockSkewMs);
+    for (const flow of this.store.flows()) this.#flows.set(flow.node, flow);
+  }
+
+  /** Opens a station on the SQLite file at `path` (created if missing). */
+  static open(options: Omit<BaseStationOptions, "store"> & { readonly storePath: string }): BaseStation {
+    return new BaseStation({ ...options, store: new SqliteFlowStore(options.storePath) });
+  }
+
+  /** The flow of `node` as this station knows it. */
+  flow(node: Hex): FlowState | undefined {
+    return this.#flows.get(node.toLowerCase() as Hex);
+  }
+
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  async #expect(id: Hex, kind: Kind, what: string): Promise<void> {
+    const entry = await this.#directory.lookup(id);
+    if (entry === undefined || entry.kind !== kind || entry.status !== Status.Active) {
+      throw new ProtocolError("not-registered", `${what} ${id} is not a registered, active ${kindName(kind)}`, {
+        id,
+        kind: entry?.kind,
+        status: entry?.status,
+      });
+    }
+  }
+
+  // -------------------------------------------------------------- entering
+
+  /** A node's authentication request: checks it, takes the flow over if needed, answers with a session key. */
+  async authenticate(request: Uint8Array, now: number): Promise<Uint8Array> {
+    const req = checkAuthRequest(this.params, this.id, request, now);
+    this.#authGuard.check(req.node, req.nonce, now);
+    await this.#expect(req.node, Kind.Device, "node");
+
+    let flow = this.#flows.get(req.node);
+    const claim = req.tip;
+    const ours = flow !== undefined && flow.handedOverTo === undefined;
+    let source: Hex | undefined;
+    if (ours) {
+      const tip = flow!.tip;
+      if (claim !== undefined && claim.seq > tip.seq) {
+        if (claim.bs === this.id) throw forged(claim.seq, tip.seq);
+        source = claim.bs; // the node moved on and came back without a handover through us
+      } else if (claim !== undefined && claim.seq === tip.seq && !equalBytes(claim.hash, tip.hash)) {
+        throw forged(claim.seq, tip.seq);
+      }
+    } else if (claim !== undefined && claim.bs !== this.id) {
+      source = claim.bs;
+    } else if (flow?.handedOverTo !== undefined) {
+      source = flow.handedOverTo;
+    } else if (claim !== undefined) {
+      throw forged(claim.seq, 0); // a tip here that we never made
+    }
+
+    if (source !== undefined) {
+      flow = await this.#takeOver(req.node, source, claim ?? flow!.tip, now);
+    }
+    const tip: ChainTip | undefined = flow === undefined ? undefined : flow.tip;
+    const { response, secret } = makeAuthResponse(this.params, this.#keys, req, now, tip);
+    this.#open(new Session(secret));
+    return response.bytes;
+  }
+
+  #open(session: Session): void {
+    const old = this.#sessionOf.get(session.node);
+    if (old !== undefined) this.#sessions.delete(old);
+    this.#sessions.set(session.key, { session, lastCounter: 0 });
+    this.#sessionOf.set(session.node, session.key);
+  }
+
+  #close(node: Hex): void {
+    const key = this.#sessionOf.get(node);
+    if (key !== undefined) this.#sessions.delete(key);
+    this.#sessionOf.delete(node);
+  }
+
+  /** BS2's side of a handover: ask `source` for the tip, check its record, adopt the flow. */
+  async #takeOver(
+    node: Hex,
+    source: Hex,
+    claimed: { readonly seq: number; readonly hash: Uint8Array },
+    now: number,
+  ): Promise<FlowState> {
+    await this.#expect(source, Kind.BaseStation, "station");
+    const link = this.#stations(source);
+    if (link === undefined) {
+      throw new ProtocolError("not-registered", `station ${source} is not reachable`, { station: source });
+    }
+    const request = makeHandoverRequest(this.params, this.#keys, source, node, claimed, now);
+    const bytes = await link.handover(request.bytes);
+    const record = checkHandoverRecord(this.params, request, bytes, now);
+    const flow: FlowState = {
+      node,
+      tip: { bs: record.from, seq: record.tipSeq, hash: record.tipHash, time: record.tipTime },
+    };
+    this.store.saveHandover(record, record.bytes, flow);
+    this.#flows.set(node, flow);
+    return flow;
+  }
+
+  /** BS1's side of a handover: confirm our tip of the flow to a registered station and stop extending it. */
+  async handover(request: Uint8Array, now: number = Date.now()): Promise<Uint8Array> {
+    const req = checkHandoverRequest(this.params, this.id, request, now);
+    this.#handoverGuard.check(req.to, req.nonce, now);
+    await this.#expect(req.to, Kind.BaseStation, "station");
+    const flow = this.#flows.get(req.node);
+    if (flow === undefined) {
+      throw new ProtocolError("missing-block", `no flow of node ${req.node} here`, { node: req.node });
+    }
+    if (flow.handedOverTo !== undefined) {
+      throw new ProtocolError("handed-over", `the flow of ${req.node} was handed over to ${flow.handedOverTo}`, {
+        to: flow.handedOverTo,
+      });
+    }
+    const tip = flow.tip;
+    if (req.claimedSeq > tip.seq || (req.claimedSeq === tip.seq && !equalBytes(req.claimedHash, tip.hash))) {
+      throw forged(req.claimedSeq, tip.seq);
+    }
+    if (req.claimedSeq < tip.seq) {
+      const ours = this.store.block(req.node, req.claimedSeq);
+      if (ours !== undefined && !equalBytes(ours.hash, req.claimedHash)) throw forged(req.claimedSeq, tip.seq);
+    }
+    const record = makeHandoverRecord(this.params, this.#keys, req, tip, now);
+    const next: FlowState = { node: req.node, tip, handedOverTo: req.to };
+    this.store.setFlow(next);
+    this.#flows.set(req.node, next);
+    this.#close(req.node);
+    return record.bytes;
+  }
+
+  // ------------------------------------------------------------- ingesting
+
+  /**
+   * Frames from nodes in the area: each is opened at the session layer,
+   * checked (live session, rising counter, next sequence number) and chained;
+   * all blocks of the call are stored in one transaction before any receipt
+   * is returned. A frame re-sent after a lost receipt gets the same receipt
+   * again; nothing is stored twice.
+   */
+  ingest(frames: readonly Uint8Array[], now: number): IngestResult[] {
+    const results: (IngestResult | { pending: NewBlock; live: LiveSession; counter: number })[] = [];
+    const staged: NewBlock[] = [];
+    const tips = new Map<Hex, FlowState>();
+    for (const frame of frames) {
+      try {
+        const head = readHeader(frame, "frame");
+        if (!isFrame(head)) throw new ProtocolError("malformed", "not a data frame", { tag: head.tag });
+        const live = this.#sessions.get(head.sessionKey);
+        if (live === undefined) throw new ProtocolError("unknown-session", "no such session: authenticate again");
+        live.session.checkLive(now);
+        if (head.counter <= live.lastCounter) {
+          throw new ProtocolError("replay", "the frame counter did not rise", {
+            counter: head.counter,
+            last: live.lastCounter,
+          });
+        }
+        const f = openFrame(live.session, frame, head.counter);
+        live.lastCounter = head.counter;
+        const node = live.session.node;
+        const flow = tips.get(node) ?? this.#flows.get(node);
+        if (flow?.handedOverTo !== undefined) {
+          throw new ProtocolError("handed-over", "this flow was handed over to another station", {
+            to: flow.handedOverTo,
+          });
+        }
+        const tipSeq = flow?.tip.seq ?? 0;
+        const digest = ciphertextDigest(f.primary);
+        if (f.seq <= tipSeq) {
+          const again = this.#duplicate(node, f.seq, digest, staged);
+          const receipt = sealReceipt(live.session, {
+            counter: head.counter,
+            seq: f.seq,
+            time: again.block.time,
+            bs: again.block.bs,
+            hash: again.hash,
+          });
+          results.push({ ok: true, receipt, seq: f.seq, duplicate: true });
+          continue;
+        }
+        if (f.seq !== tipSeq + 1) {
+          throw new ProtocolError("out-of-order", `expected block ${tipSeq + 1}, got ${f.seq}`, {
+            expected: tipSeq + 1,
+            got: f.seq,
+          });
+        }
+        const block: Block = {
+          node,
+          bs: this.id,
+          seq: f.seq,
+          time: now,
+          digest,
+          prev: flow === undefined ? ZERO_HASH : flow.tip.hash,
+        };
+        const hash = blockHash(block);
+        const pending: NewBlock = { block, hash, primary: f.primary.slice() };
+        staged.push(pending);
+        tips.set(node, { node, tip: { bs: this.id, seq: f.seq, hash, time: now } });
+        results.push({ pending, live, counter: head.counter });
+      } catch (e) {
+        if (!(e instanceof ProtocolError)) throw e;
+        results.push({ ok: false, error: e });
+      }
+    }
+    if (staged.length > 0) this.store.append(staged, tips.values());
+    for (const [node, flow] of tips) this.#flows.set(node, flow);
+    return results.map((r) => {
+      if (!("pending" in r)) return r;
+      const { block, hash } = r.pending;
+      const receipt = sealReceipt(r.live.session, { counter: r.counter, seq: block.seq, time: block.time, bs: this.id, hash });
+      return { ok: true, receipt, seq: block.seq, duplicate: false };
+    });
+  }
+
+  #duplicate(node: Hex, seq: number, digest: Uint8Array, staged: readonly NewBlock[]): { block: Block; hash: Uint8Array } {
+    const found =
+      staged.find((s) => s.block.node === node && s.block.seq === seq) ?? this.store.block(node, seq) ?? undefined;
+    if (found === undefined) {
+      throw new ProtocolError("conflict", `block ${seq} of this flow is held by another station`, { seq });
+    }
+    if (!equalBytes(found.block.digest, digest)) {
+      throw new ProtocolError("conflict", `block ${seq} already holds a different reading`, { seq });
+    }
+    return found;
+  }
+
+  /** A renewal request: the next session key, derived symmetrically, unless the line of renewals is too old. */
+  renew(request: Uint8Array, now: number): Uint8Array {
+    const head = readHeader(request, "renew request");
+    if (!isRenewRequest(head)) throw new ProtocolError("malformed", "not a renew request");
+    const live = this.#sessions.get(head.sessionKey);
+    if (live === undefined) throw new ProtocolError("unknown-session", "no such session: authenticate again");
+    live.session.checkLive(now);
+    if (head.counter <= live.lastCounter) throw new ProtocolError("replay", "the renew request's counter did not rise");
+    const nodeNonce = openRenewRequest(live.session, request);
+    live.lastCounter = head.counter;
+    const { maxSessionAgeMs, sessionLifetimeMs } = this.params.timing;
+    const ageLimit = live.session.establishedAt + maxSessionAgeMs;
+    if (now >= ageLimit) {
+      throw new ProtocolError("stale-session", "the session is too old to renew: authenticate again", {
+        establishedAt: live.session.establishedAt,
+      });
+    }
+    const offer = {
+      bsNonce: crypto.getRandomValues(new Uint8Array(NONCE_BYTES)),
+      nextId: crypto.getRandomValues(new Uint8Array(SESSION_ID_BYTES)),
+      expiresAt: Math.min(now + sessionLifetimeMs, ageLimit),
+    };
+    const response = sealRenewResponse(live.session, head.counter, offer);
+    this.#open(new Session(live.session.renewed(nodeNonce, offer.bsNonce, offer.nextId, offer.expiresAt)));
+    return response;
+  }
+
+  // ------------------------------------------------------ batching, anchoring
+
+  /** Signs the next batch of blocks not yet batched (undefined when there are none). */
+  async seal(now: number): Promise<SealedBatch | undefined> {
+    const pending = this.store.pending(this.#maxBatch);
+    if (pending.length === 0) return undefined;
+    const leaves = new Uint8Array(pending.length * 32);
+    pending.forEach((p, i) => leaves.set(blockLeaf(p.hash), i * 32));
+    const tree = await buildTree(leaves, { sortLeaves: false });
+    const number = this.store.lastBatchNumber + 1;
+    const message = batchMessage({ bs: this.id, number, root: tree.root, leafCount: pending.length });
+    const signature = this.#ibs.encode(this.#ibs.sign(signingIdentity(this.id), this.#keys.signKey, message));
+    const batch: BatchRecord = {
+      number,
+      root: tree.root,
+      leafCount: pending.length,
+      firstId: pending[0]!.id,
+      lastId: pending.at(-1)!.id,
+      signature,
+      createdAt: now,
+    };
+    this.store.saveBatch(batch);
+    this.#remember(batch, tree);
+    return { ...batch, tree };
+  }
+
+  #remember(batch: BatchRecord, tree: MerkleTree): void {
+    this.#trees.set(batch.number, tree);
+    this.#batches.set(batch.number, batch);
+    if (this.#trees.size > TREE_CACHE) {
+      const oldest = this.#trees.keys().next().value!;
+      this.#trees.delete(oldest);
+      this.#batches.delete(oldest);
+    }
+  }
+
+  async #tree(batch: BatchRecord): Promise<MerkleTree> {
+    const cached = this.#trees.get(batch.number);
+    if (cached !== undefined) return cached;
+    const hashes = this.store.batchHashes(batch);
+    const leaves = new Uint8Array(hashes.length * 32);
+    hashes.forEach((h, i) => leaves.set(blockLeaf(h), i * 32));
+    const tree = await buildTree(leaves, { sortLeaves: false });
+    if (tree.root !== batch.root) {
+      throw new ProtocolError("tampered", `the store's blocks of batch ${batch.number} no longer match its root`, {
+        batch: batch.number,
+      });
+    }
+    this.#remember(batch, tree);
+    return tree;
+  }
+
+  /**
+   * Anchors every signed batch not yet anchored, oldest first, from this
+   * station's registered account. A root found already anchored by this
+   * station (a restart between sending and recording) is recorded, not resent.
+   */
+  async anchorPending(anchor: AnchorWriter): Promise<BatchRecord[]> {
+    const done: BatchRecord[] = [];
+    for (const batch of this.store.unanchored()) {
+      let info: { sequence: bigint; txHash: string; time: bigint };
+      try {
+        info = await anchor.anchor(this.id, batch.root, batch.leafCount);
+      } catch (e) {
+        if (!(e instanceof ContractRevertError && e.errorName === "DataAnchorRootExists")) throw e;
+        const existing = await anchor.anchorOf(batch.root);
+        if (existing === undefined || existing.gateway.toLowerCase() !== this.id) throw e;
+        info = { sequence: existing.sequence, txHash: "", time: existing.time };
+      }
+      this.store.markAnchored(batch.number, info);
+      done.push({ ...batch, anchor: info });
+    }
+    return done;
+  }
+
+  // --------------------------------------------------------------- serving
+
+  #batchFor(id: number): BatchRecord | undefined {
+    for (const b of this.#batches.values()) if (id >= b.firstId && id <= b.lastId) return b;
+    return this.store.batchOf(id);
+  }
+
+  /** `node`'s sealed blocks with `from <= time <= to`, with batch signatures, proofs and the handovers into them. */
+  async acquire(node: Hex, from: number, to: number, limit = 10_000): Promise<AcquisitionResponse> {
+    const id = checkId(node, "node");
+    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from > to) {
+      throw new InvalidInputError("a time range is two integers with from <= to", { from, to });
+    }
+    const stored = this.store.blocksInRange(id, from, to, limit, true);
+    const blocks: ProvenBlock[] = [];
+    const batches = new Map<number, SignedBatch>();
+    const handovers: Uint8Array[] = [];
+    let previous: Block | undefined;
+    for (const s of stored) {
+      const batch = this.#batchFor(s.id)!;
+      const tree = await this.#tree(batch);
+      blocks.push({
+        block: encodeBlock(s.block),
+        primary: s.primary,
+        batch: batch.number,
+        leafIndex: s.id - batch.firstId,
+        proof: tree.proof(s.id - batch.firstId),
+      });
+      batches.set(batch.number, signed(batch));
+      if (s.block.seq > 1 && (previous === undefined || previous.seq !== s.block.seq - 1)) {
+        const prior = this.store.block(id, s.block.seq - 1);
+        if (prior === undefined) {
+          const record = this.store.handoverAt(id, s.block.seq - 1);
+          if (record !== undefined) handovers.push(record);
+        }
+      }
+      previous = s.block;
+    }
+    return { station: this.id, node: id, blocks, batches: [...batches.values()], handovers };
+  }
+
+  /** The proof of one block of `node` (for a light node holding its receipt). */
+  async proof(node: Hex, seq: number): Promise<ReadingProof> {
+    const s = this.store.block(checkId(node, "node"), seq);
+    if (s === undefined) throw new ProtocolError("missing-block", `no block ${seq} of ${node} here`, { node, seq });
+    const batch = this.#batchFor(s.id);
+    if (batch === undefined) throw new ProtocolError("bad-proof", `block ${seq} is not sealed into a batch yet`, { seq });
+    const tree = await this.#tree(batch);
+    return {
+      block: encodeBlock(s.block),
+      hash: s.hash,
+      batch: signed(batch),
+      leafIndex: s.id - batch.firstId,
+      proof: tree.proof(s.id - batch.firstId),
+    };
+  }
+
+  close(): void {
+    this.#sessions.clear();
+    this.store.close();
+  }
+}
+
+function signed(b: BatchRecord): SignedBatch {
+  return { number: b.number, root: b.root, leafCount: b.leafCount, signature: b.signature };
+}
+
+function forged(claimed: number, ours: number): ProtocolError {
+  return new ProtocolError("forged-tip", `the claimed tip (block ${claimed}) is not on the chain this station holds`, {
+    claimed,
+    ours,
+  });
+}
+
+function kindName(kind: Kind): string {
+  return kind === Kind.BaseStation ? "base station" : kind === Kind.Device ? "device" : `kind ${kind}`;
+}

@@ -1,0 +1,54 @@
+/**
+ * Seed 002's light node on seed 000's data path: a constrained node keeps no
+ * copy of any chain, only its receipts, and checks that a reading of its own
+ * is in the chain with the station's proof alone: the served block must be the
+ * one its receipt names, the Merkle proof must take it to the batch root, and
+ * `DataAnchor.verifyReading` (one view call) must accept the same proof, and
+ * the root must be anchored by the station that signed the receipt.
+ */
+import { type Hex, toHex } from "../core/bytes.ts";
+import { blockHash, blockLeaf, decodeBlock } from "../core/nbiot/block.ts";
+import { equalBytes } from "../core/nbiot/handshake.ts";
+import type { Receipt } from "../core/nbiot/session.ts";
+import { verifyProof } from "../core/merkle.ts";
+import { ProtocolError } from "../errors.ts";
+import type { ReadingProof } from "./base-station.ts";
+import type { AnchorReader } from "./ports.ts";
+
+/** Checks `proof` against `receipt` off chain, then on chain; returns the anchored root. */
+export async function verifyOwnReading(
+  node: Hex,
+  receipt: Receipt,
+  proof: ReadingProof,
+  anchors: AnchorReader,
+): Promise<Hex> {
+  const block = decodeBlock(proof.block);
+  const hash = blockHash(block);
+  if (
+    block.node !== node.toLowerCase() ||
+    block.seq !== receipt.seq ||
+    block.bs !== receipt.bs ||
+    !equalBytes(hash, receipt.hash)
+  ) {
+    throw new ProtocolError("tampered", `the served block ${block.seq} is not the one our receipt names`, {
+      seq: receipt.seq,
+    });
+  }
+  const leaf = toHex(blockLeaf(hash));
+  if (!verifyProof(proof.batch.root, leaf, proof.proof)) {
+    throw new ProtocolError("bad-proof", `block ${block.seq} is not in the served batch's tree`, { seq: block.seq });
+  }
+  if (!(await anchors.verifyReading(proof.batch.root, leaf, proof.proof))) {
+    throw new ProtocolError("not-anchored", `the batch root of block ${block.seq} is not anchored`, {
+      root: proof.batch.root,
+    });
+  }
+  const anchor = await anchors.anchorOf(proof.batch.root);
+  if (anchor === undefined || anchor.gateway.toLowerCase() !== receipt.bs) {
+    throw new ProtocolError("not-anchored", `the batch root was not anchored by station ${receipt.bs}`, {
+      root: proof.batch.root,
+      anchoredBy: anchor?.gateway,
+    });
+  }
+  return proof.batch.root;
+}

@@ -1,0 +1,89 @@
+/**
+ * What the NB-IoT roles need from the outside world, as small interfaces: the
+ * registry (is this id a registered, active device or base station?), the
+ * anchor contract, and the other stations. `registryDirectory` and
+ * `DataAnchorClient` implement the first two over a chain; a `StationLink` is
+ * the station itself in process, or a network client in front of it.
+ */
+import { type Hex } from "../core/bytes.ts";
+import type { AcquisitionResponse } from "../core/nbiot/acquisition.ts";
+import { type Kind, type Status } from "../core/registry.ts";
+import type { ReadingProof } from "./base-station.ts";
+
+export interface DirectoryEntry {
+  readonly kind: Kind;
+  readonly status: Status;
+}
+
+/** Registry lookups (`undefined`: not registered). */
+export interface Directory {
+  lookup(id: Hex): Promise<DirectoryEntry | undefined>;
+}
+
+/** The part of `DataAnchorClient` a station uses to anchor. */
+export interface AnchorWriter {
+  anchor(
+    gateway: Hex,
+    root: Hex,
+    leafCount: number | bigint,
+  ): Promise<{ readonly sequence: bigint; readonly txHash: string; readonly time: bigint }>;
+  anchorOf(root: Hex): Promise<AnchorView | undefined>;
+}
+
+export interface AnchorView {
+  readonly gateway: string;
+  readonly sequence: bigint;
+  readonly time: bigint;
+  readonly leafCount: bigint;
+}
+
+/** The part of `DataAnchorClient` a reader uses. */
+export interface AnchorReader {
+  anchorOf(root: Hex): Promise<AnchorView | undefined>;
+  verifyReading(root: Hex, leaf: Hex, proof: readonly Hex[]): Promise<boolean>;
+}
+
+/** How one station (or an application) reaches another station. */
+export interface StationLink {
+  handover(request: Uint8Array): Promise<Uint8Array>;
+  acquire(node: Hex, from: number, to: number): Promise<AcquisitionResponse>;
+  proof(node: Hex, seq: number): Promise<ReadingProof>;
+}
+
+/** Finds the link to a station by id (`undefined`: unreachable). */
+export type StationResolver = (id: Hex) => StationLink | undefined;
+
+/** A `Directory` over any `getDevice`-like reader, remembering answers for `ttlMs`. */
+export function cachedDirectory(
+  read: (id: Hex) => Promise<DirectoryEntry | undefined>,
+  ttlMs = 10_000,
+  clock: () => number = Date.now,
+): Directory {
+  const cache = new Map<string, { entry: DirectoryEntry | undefined; until: number }>();
+  return {
+    async lookup(id: Hex) {
+      const key = id.toLowerCase();
+      const hit = cache.get(key);
+      if (hit !== undefined && hit.until > clock()) return hit.entry;
+      const entry = await read(id);
+      cache.set(key, { entry, until: clock() + ttlMs });
+      return entry;
+    },
+  };
+}
+
+/** A `Directory` over the `DeviceRegistry` (status `None`: not registered). */
+export function registryDirectory(
+  registry: { getDevice(id: Hex): Promise<{ readonly kind: Kind; readonly status: Status }> },
+  ttlMs = 10_000,
+  clock: () => number = Date.now,
+): Directory {
+  return cachedDirectory(
+    async (id) => {
+      const r = await registry.getDevice(id);
+      return r.status === 0 ? undefined : { kind: r.kind, status: r.status };
+    },
+    ttlMs,
+    clock,
+  );
+}

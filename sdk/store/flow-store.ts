@@ -1,0 +1,353 @@
+/**
+ * A base station's store (seed 000's transport layer keeps the flow chains):
+ * blocks with their primary ciphertexts, each node's flow tip, signed batches
+ * and their on-chain anchors, and the handover records that link a flow into
+ * this station. One SQLite file per station via `node:sqlite` (WAL, one
+ * transaction per ingested chunk), so a restart loses nothing that was
+ * confirmed and a re-sent frame is recognised, not stored twice: (node, seq) is
+ * unique.
+ *
+ * Batches cover contiguous ranges of block ids (blocks are batched in arrival
+ * order), so "not yet batched" is simply "id after the last batch" and a
+ * block's leaf index is its id minus the batch's first id.
+ */
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+
+import { fromHex, type Hex, toHex } from "../core/bytes.ts";
+import { type Block } from "../core/nbiot/block.ts";
+import { InvalidInputError, ProtocolError } from "../errors.ts";
+
+const SCHEMA_VERSION = "1";
+
+/** A block as the station keeps it. */
+export interface StoredBlock {
+  readonly id: number;
+  readonly block: Block;
+  readonly hash: Uint8Array;
+  /** The primary ciphertext (opaque to the station). */
+  readonly primary: Uint8Array;
+}
+
+/** A block about to be stored (the store assigns its id). */
+export type NewBlock = Omit<StoredBlock, "id">;
+
+/** Where a node's flow stands at this station. */
+export interface FlowState {
+  readonly node: Hex;
+  /** The last block of the flow this station knows (its own or a handed-over one). */
+  readonly tip: { readonly bs: Hex; readonly seq: number; readonly hash: Uint8Array; readonly time: number };
+  /** Set when this station handed the flow to another station and may not extend it. */
+  readonly handedOverTo?: Hex;
+}
+
+export interface AnchorInfo {
+  readonly sequence: bigint;
+  readonly txHash: string;
+  readonly time: bigint;
+}
+
+/** A signed batch of block hashes. */
+export interface BatchRecord {
+  readonly number: number;
+  readonly root: Hex;
+  readonly leafCount: number;
+  readonly firstId: number;
+  readonly lastId: number;
+  /** The station's Cha–Cheon signature over `batchMessage`. */
+  readonly signature: Uint8Array;
+  readonly createdAt: number;
+  readonly anchor?: AnchorInfo;
+}
+
+interface Row {
+  readonly [column: string]: unknown;
+}
+
+function u8(value: unknown): Uint8Array {
+  return value instanceof Uint8Array ? value : new Uint8Array();
+}
+
+export class SqliteFlowStore {
+  readonly path: string;
+  readonly #db: DatabaseSync;
+  readonly #insertBlock: StatementSync;
+  readonly #upsertFlow: StatementSync;
+  readonly #blockBySeq: StatementSync;
+  readonly #blocksByTime: StatementSync;
+  readonly #pending: StatementSync;
+  readonly #batchOf: StatementSync;
+  readonly #hashesIn: StatementSync;
+  #lastBatch: { number: number; lastId: number };
+
+  /** Opens (or creates) the store at `path` (`":memory:"` for a throw-away store). */
+  constructor(path: string) {
+    if (typeof path !== "string" || path.length === 0) throw new InvalidInputError("a store path is required");
+    this.path = path;
+    this.#db = new DatabaseSync(path);
+    this.#db.exec(`
+      PRAGMA journal_mode = WAL;
+      PRAGMA synchronous = NORMAL;
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS blocks (
+        id INTEGER PRIMARY KEY,
+        node BLOB NOT NULL, seq INTEGER NOT NULL, bs BLOB NOT NULL, time INTEGER NOT NULL,
+        digest BLOB NOT NULL, prev BLOB NOT NULL, hash BLOB NOT NULL, primary_ct BLOB NOT NULL);
+      CREATE UNIQUE INDEX IF NOT EXISTS blocks_node_seq ON blocks (node, seq);
+      CREATE TABLE IF NOT EXISTS flows (
+        node BLOB PRIMARY KEY, tip_bs BLOB NOT NULL, tip_seq INTEGER NOT NULL, tip_hash BLOB NOT NULL,
+        tip_time INTEGER NOT NULL, handed_to BLOB) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS batches (
+        number INTEGER PRIMARY KEY, root BLOB NOT NULL UNIQUE, leaf_count INTEGER NOT NULL,
+        first_id INTEGER NOT NULL, last_id INTEGER NOT NULL, signature BLOB NOT NULL, created INTEGER NOT NULL,
+        anchor_seq TEXT, anchor_tx TEXT, anchor_time TEXT);
+      CREATE INDEX IF NOT EXISTS batches_last_id ON batches (last_id);
+      CREATE TABLE IF NOT EXISTS handovers (
+        id INTEGER PRIMARY KEY, from_bs BLOB NOT NULL, node BLOB NOT NULL, tip_seq INTEGER NOT NULL,
+        nonce BLOB NOT NULL UNIQUE, record BLOB NOT NULL);
+      CREATE INDEX IF NOT EXISTS handovers_node_seq ON handovers (node, tip_seq);
+    `);
+    const version = this.#db.prepare("SELECT value FROM meta WHERE key = 'schema'").get() as Row | undefined;
+    if (version === undefined) {
+      this.#db.prepare("INSERT INTO meta (key, value) VALUES ('schema', ?)").run(SCHEMA_VERSION);
+    } else if (version.value !== SCHEMA_VERSION) {
+      throw new InvalidInputError("the flow store has an unknown schema version", { path, version: version.value });
+    }
+    this.#insertBlock = this.#db.prepare(
+      "INSERT INTO blocks (node, seq, bs, time, digest, prev, hash, primary_ct) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    );
+    this.#upsertFlow = this.#db.prepare(
+      `INSERT INTO flows (node, tip_bs, tip_seq, tip_hash, tip_time, handed_to) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (node) DO UPDATE SET tip_bs = excluded.tip_bs, tip_seq = excluded.tip_seq,
+         tip_hash = excluded.tip_hash, tip_time = excluded.tip_time, handed_to = excluded.handed_to`,
+    );
+    this.#blockBySeq = this.#db.prepare("SELECT * FROM blocks WHERE node = ? AND seq = ?");
+    this.#blocksByTime = this.#db.prepare(
+      "SELECT * FROM blocks WHERE node = ? AND time >= ? AND time <= ? AND id <= ? ORDER BY seq LIMIT ?",
+    );
+    this.#pending = this.#db.prepare("SELECT id, hash FROM blocks WHERE id > ? ORDER BY id LIMIT ?");
+    this.#batchOf = this.#db.prepare("SELECT * FROM batches WHERE last_id >= ? ORDER BY last_id LIMIT 1");
+    this.#hashesIn = this.#db.prepare("SELECT hash FROM blocks WHERE id >= ? AND id <= ? ORDER BY id");
+    const last = this.#db.prepare("SELECT number, last_id FROM batches ORDER BY number DESC LIMIT 1").get() as
+      | Row
+      | undefined;
+    this.#lastBatch = { number: Number(last?.number ?? 0), lastId: Number(last?.last_id ?? 0) };
+  }
+
+  #transaction<T>(work: () => T): T {
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      const out = work();
+      this.#db.exec("COMMIT");
+      return out;
+    } catch (e) {
+      this.#db.exec("ROLLBACK");
+      throw e;
+    }
+  }
+
+  /** Every flow this station knows, to rebuild its in-memory view after a restart. */
+  flows(): FlowState[] {
+    return (this.#db.prepare("SELECT * FROM flows").all() as Row[]).map((r) => ({
+      node: toHex(u8(r.node)),
+      tip: { bs: toHex(u8(r.tip_bs)), seq: Number(r.tip_seq), hash: u8(r.tip_hash), time: Number(r.tip_time) },
+      ...(r.handed_to == null ? {} : { handedOverTo: toHex(u8(r.handed_to)) }),
+    }));
+  }
+
+  /** Stores blocks and the flows they advance, all or nothing. Returns the blocks' ids. */
+  append(blocks: readonly NewBlock[], flows: Iterable<FlowState>): number[] {
+    return this.#transaction(() => {
+      const ids: number[] = [];
+      for (const { block: b, hash, primary } of blocks) {
+        try {
+          const r = this.#insertBlock.run(
+            fromHex(b.node, "node", 32),
+            b.seq,
+            fromHex(b.bs, "bs", 32),
+            b.time,
+            b.digest,
+            b.prev,
+            hash,
+            primary,
+          );
+          ids.push(Number(r.lastInsertRowid));
+        } catch (cause) {
+          throw new ProtocolError("conflict", "block already stored", { node: b.node, seq: b.seq, cause: String(cause) });
+        }
+      }
+      for (const f of flows) this.#writeFlow(f);
+      return ids;
+    });
+  }
+
+  #writeFlow(f: FlowState): void {
+    this.#upsertFlow.run(
+      fromHex(f.node, "node", 32),
+      fromHex(f.tip.bs, "tip.bs", 32),
+      f.tip.seq,
+      f.tip.hash,
+      f.tip.time,
+      f.handedOverTo === undefined ? null : fromHex(f.handedOverTo, "handedOverTo", 32),
+    );
+  }
+
+  /** Records a flow's new state (a handover in or out). */
+  setFlow(flow: FlowState): void {
+    this.#writeFlow(flow);
+  }
+
+  #toBlock(r: Row): StoredBlock {
+    return {
+      id: Number(r.id),
+      block: {
+        node: toHex(u8(r.node)),
+        bs: toHex(u8(r.bs)),
+        seq: Number(r.seq),
+        time: Number(r.time),
+        digest: u8(r.digest),
+        prev: u8(r.prev),
+      },
+      hash: u8(r.hash),
+      primary: u8(r.primary_ct),
+    };
+  }
+
+  block(node: Hex, seq: number): StoredBlock | undefined {
+    const r = this.#blockBySeq.get(fromHex(node, "node", 32), seq) as Row | undefined;
+    return r === undefined ? undefined : this.#toBlock(r);
+  }
+
+  /** `node`'s blocks with `from <= time <= to`, in sequence order; only batched ones when `sealedOnly`. */
+  blocksInRange(node: Hex, from: number, to: number, limit: number, sealedOnly: boolean): StoredBlock[] {
+    const maxId = sealedOnly ? this.#lastBatch.lastId : Number.MAX_SAFE_INTEGER;
+    const args: SQLInputValue[] = [fromHex(node, "node", 32), from, to, maxId, limit];
+    return (this.#blocksByTime.all(...args) as Row[]).map((r) => this.#toBlock(r));
+  }
+
+  /** Blocks not in any batch yet, oldest first. */
+  pending(limit: number): { id: number; hash: Uint8Array }[] {
+    return (this.#pending.all(this.#lastBatch.lastId, limit) as Row[]).map((r) => ({
+      id: Number(r.id),
+      hash: u8(r.hash),
+    }));
+  }
+
+  get lastBatchNumber(): number {
+    return this.#lastBatch.number;
+  }
+
+  saveBatch(batch: BatchRecord): void {
+    if (batch.number !== this.#lastBatch.number + 1 || batch.firstId <= this.#lastBatch.lastId) {
+      throw new InvalidInputError("batches are saved in order over fresh blocks", {
+        number: batch.number,
+        expected: this.#lastBatch.number + 1,
+      });
+    }
+    this.#db
+      .prepare(
+        `INSERT INTO batches (number, root, leaf_count, first_id, last_id, signature, created)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        batch.number,
+        fromHex(batch.root, "root", 32),
+        batch.leafCount,
+        batch.firstId,
+        batch.lastId,
+        batch.signature,
+        batch.createdAt,
+      );
+    this.#lastBatch = { number: batch.number, lastId: batch.lastId };
+  }
+
+  #toBatch(r: Row): BatchRecord {
+    return {
+      number: Number(r.number),
+      root: toHex(u8(r.root)),
+      leafCount: Number(r.leaf_count),
+      firstId: Number(r.first_id),
+      lastId: Number(r.last_id),
+      signature: u8(r.signature),
+      createdAt: Number(r.created),
+      ...(r.anchor_seq == null
+        ? {}
+        : {
+            anchor: {
+              sequence: BigInt(r.anchor_seq as string),
+              txHash: String(r.anchor_tx),
+              time: BigInt(r.anchor_time as string),
+            },
+          }),
+    };
+  }
+
+  /** The batch holding block `id`, if it is batched. */
+  batchOf(id: number): BatchRecord | undefined {
+    const r = this.#batchOf.get(id) as Row | undefined;
+    if (r === undefined || Number(r.first_id) > id) return undefined;
+    return this.#toBatch(r);
+  }
+
+  batch(number: number): BatchRecord | undefined {
+    const r = this.#db.prepare("SELECT * FROM batches WHERE number = ?").get(number) as Row | undefined;
+    return r === undefined ? undefined : this.#toBatch(r);
+  }
+
+  /** The block hashes of a batch, in leaf order. */
+  batchHashes(batch: BatchRecord): Uint8Array[] {
+    return (this.#hashesIn.all(batch.firstId, batch.lastId) as Row[]).map((r) => u8(r.hash));
+  }
+
+  unanchored(): BatchRecord[] {
+    return (this.#db.prepare("SELECT * FROM batches WHERE anchor_seq IS NULL ORDER BY number").all() as Row[]).map(
+      (r) => this.#toBatch(r),
+    );
+  }
+
+  markAnchored(number: number, anchor: AnchorInfo): void {
+    this.#db
+      .prepare("UPDATE batches SET anchor_seq = ?, anchor_tx = ?, anchor_time = ? WHERE number = ?")
+      .run(anchor.sequence.toString(), anchor.txHash, anchor.time.toString(), number);
+  }
+
+  /** Keeps a handover record and the flow it starts here, together; a record kept before is refused. */
+  saveHandover(
+    record: { readonly from: Hex; readonly node: Hex; readonly tipSeq: number; readonly requestNonce: Uint8Array },
+    bytes: Uint8Array,
+    flow: FlowState,
+  ): void {
+    this.#transaction(() => {
+      try {
+        this.#db
+          .prepare("INSERT INTO handovers (from_bs, node, tip_seq, nonce, record) VALUES (?, ?, ?, ?, ?)")
+          .run(fromHex(record.from, "from", 32), fromHex(record.node, "node", 32), record.tipSeq, record.requestNonce, bytes);
+      } catch (cause) {
+        throw new ProtocolError("replay", "this handover record was already used", { cause: String(cause) });
+      }
+      this.#writeFlow(flow);
+    });
+  }
+
+  /** The latest handover record that brought `node`'s flow here at tip `tipSeq`. */
+  handoverAt(node: Hex, tipSeq: number): Uint8Array | undefined {
+    const r = this.#db
+      .prepare("SELECT record FROM handovers WHERE node = ? AND tip_seq = ? ORDER BY id DESC LIMIT 1")
+      .get(fromHex(node, "node", 32), tipSeq) as Row | undefined;
+    return r === undefined ? undefined : u8(r.record);
+  }
+
+  /** Counts, for monitoring and tests. */
+  counts(): { blocks: number; batches: number; flows: number; handovers: number } {
+    const one = (sql: string) => Number((this.#db.prepare(sql).get() as Row).n);
+    return {
+      blocks: one("SELECT COUNT(*) AS n FROM blocks"),
+      batches: one("SELECT COUNT(*) AS n FROM batches"),
+      flows: one("SELECT COUNT(*) AS n FROM flows"),
+      handovers: one("SELECT COUNT(*) AS n FROM handovers"),
+    };
+  }
+
+  close(): void {
+    if (this.#db.isOpen) this.#db.close();
+  }
+}
