@@ -8,6 +8,18 @@ import { InvalidInputError } from "../errors.ts";
 
 export type Hex = `0x${string}`;
 
+/**
+ * `n` bytes for a hot path, carved from Node's shared allocation slab
+ * (uninitialised: the caller writes every byte). A fresh `Uint8Array` of up
+ * to 64 bytes lives on V8's heap and is copied off it the first time a native
+ * call (cipher, hash, SQLite) sees it; a larger one costs a malloc. Both cost
+ * more than the work they carry in the frame path.
+ */
+export function scratch(n: number): Uint8Array {
+  const b = Buffer.allocUnsafe(n);
+  return new Uint8Array(b.buffer, b.byteOffset, n);
+}
+
 /** `0x`-prefixed lowercase hex of `bytes`. */
 export function toHex(bytes: Uint8Array): Hex {
   return `0x${bytesToHex(bytes)}`;

@@ -76,6 +76,28 @@ export function leafHash(types: readonly string[], values: readonly unknown[]): 
   return keccak_256(keccak_256(fromHex(encoded, "encoded leaf")));
 }
 
+/**
+ * `StandardMerkleTree` leaves of many `bytes32` values at once (`abi.encode` of
+ * one `bytes32` is the value itself, so a leaf is keccak256(keccak256(value))),
+ * on the WASM keccak: `values` and the result are flat buffers of `32 * n` bytes.
+ */
+export async function bytes32Leaves(values: Uint8Array): Promise<Uint8Array> {
+  if (!(values instanceof Uint8Array) || values.length % 32 !== 0) {
+    throw new InvalidInputError("bytes32Leaves takes a flat buffer of 32-byte values", { length: values?.length });
+  }
+  const h = await wasmKeccak();
+  const out = new Uint8Array(values.length);
+  for (let at = 0; at < values.length; at += 32) {
+    h.init();
+    h.update(values.subarray(at, at + 32));
+    const inner = h.digest("binary");
+    h.init();
+    h.update(inner);
+    out.set(h.digest("binary"), at);
+  }
+  return out;
+}
+
 /** Builds the tree over 32-byte leaf hashes (an array, or one flat buffer of `32 * n` bytes). */
 export async function buildTree(
   leaves: readonly Uint8Array[] | Uint8Array,

@@ -11,18 +11,9 @@
  * (`Directory`), the other stations (`StationResolver`) and `DataAnchor`.
  */
 import { type Hex } from "../core/bytes.ts";
-import { ChaCheonIbs } from "../core/crypto/ibs.ts";
-import { buildTree, type MerkleTree } from "../core/merkle.ts";
+import { buildTree, bytes32Leaves, type MerkleTree } from "../core/merkle.ts";
 import type { AcquisitionResponse, ProvenBlock, SignedBatch } from "../core/nbiot/acquisition.ts";
-import {
-  batchMessage,
-  type Block,
-  blockHash,
-  blockLeaf,
-  ciphertextDigest,
-  encodeBlock,
-  ZERO_HASH,
-} from "../core/nbiot/block.ts";
+import { batchMessage, type Block, blockHash, ciphertextDigest, encodeBlock, ZERO_HASH } from "../core/nbiot/block.ts";
 import {
   type ChainTip,
   checkAuthRequest,
@@ -38,7 +29,8 @@ import {
   makeHandoverRecord,
   makeHandoverRequest,
 } from "../core/nbiot/handover.ts";
-import { checkId, type IdentityKeys, type NbiotParams, signingIdentity } from "../core/nbiot/params.ts";
+import { checkId, type IdentityKeys, type NbiotParams } from "../core/nbiot/params.ts";
+import { signBody } from "../core/nbiot/signing.ts";
 import {
   isFrame,
   isRenewRequest,
@@ -99,7 +91,6 @@ export class BaseStation implements StationLink {
   readonly #directory: Directory;
   readonly #stations: StationResolver;
   readonly #maxBatch: number;
-  readonly #ibs: ChaCheonIbs;
   readonly #sessions = new Map<string, LiveSession>();
   readonly #sessionOf = new Map<Hex, string>();
   readonly #flows = new Map<Hex, FlowState>();
@@ -107,27 +98,32 @@ export class BaseStation implements StationLink {
   readonly #handoverGuard: ReplayGuard;
   readonly #trees = new Map<number, MerkleTree>();
   readonly #batches = new Map<number, BatchRecord>();
+  /** Blocks stored but not yet batched, in id order (rebuilt from the store at open). */
+  #pending: { id: number; hash: Uint8Array }[];
 
   constructor(options: BaseStationOptions) {
     this.params = options.params;
     this.#keys = options.keys;
     this.id = checkId(options.keys.id, "keys.id");
     this.store = options.store;
+    if (this.store.station !== this.id) {
+      throw new InvalidInputError("the store belongs to another station", { store: this.store.station, id: this.id });
+    }
     this.#directory = options.directory;
     this.#stations = options.stations;
     this.#maxBatch = options.maxBatch ?? 65_536;
     if (!Number.isSafeInteger(this.#maxBatch) || this.#maxBatch < 1 || this.#maxBatch > 1 << 24) {
       throw new InvalidInputError("maxBatch must be an integer in [1, 2^24]", { maxBatch: this.#maxBatch });
     }
-    this.#ibs = new ChaCheonIbs(this.params.backend);
     this.#authGuard = new ReplayGuard(this.params.timing.clockSkewMs);
     this.#handoverGuard = new ReplayGuard(this.params.timing.clockSkewMs);
     for (const flow of this.store.flows()) this.#flows.set(flow.node, flow);
+    this.#pending = this.store.pending(Number.MAX_SAFE_INTEGER);
   }
 
   /** Opens a station on the SQLite file at `path` (created if missing). */
   static open(options: Omit<BaseStationOptions, "store"> & { readonly storePath: string }): BaseStation {
-    return new BaseStation({ ...options, store: new SqliteFlowStore(options.storePath) });
+    return new BaseStation({ ...options, store: new SqliteFlowStore(options.storePath, options.keys.id) });
   }
 
   /** The flow of `node` as this station knows it. */
@@ -318,7 +314,7 @@ export class BaseStation implements StationLink {
           prev: flow === undefined ? ZERO_HASH : flow.tip.hash,
         };
         const hash = blockHash(block);
-        const pending: NewBlock = { block, hash, primary: f.primary.slice() };
+        const pending: NewBlock = { block, hash, primary: f.primary };
         staged.push(pending);
         tips.set(node, { node, tip: { bs: this.id, seq: f.seq, hash, time: now } });
         results.push({ pending, live, counter: head.counter });
@@ -327,17 +323,31 @@ export class BaseStation implements StationLink {
         results.push({ ok: false, error: e });
       }
     }
-    if (staged.length > 0) this.store.append(staged, tips.values());
+    if (staged.length > 0) {
+      const ids = this.store.append(staged);
+      ids.forEach((id, i) => this.#pending.push({ id, hash: staged[i]!.hash }));
+    }
     for (const [node, flow] of tips) this.#flows.set(node, flow);
     return results.map((r) => {
       if (!("pending" in r)) return r;
       const { block, hash } = r.pending;
-      const receipt = sealReceipt(r.live.session, { counter: r.counter, seq: block.seq, time: block.time, bs: this.id, hash });
+      const receipt = sealReceipt(r.live.session, {
+        counter: r.counter,
+        seq: block.seq,
+        time: block.time,
+        bs: this.id,
+        hash,
+      });
       return { ok: true, receipt, seq: block.seq, duplicate: false };
     });
   }
 
-  #duplicate(node: Hex, seq: number, digest: Uint8Array, staged: readonly NewBlock[]): { block: Block; hash: Uint8Array } {
+  #duplicate(
+    node: Hex,
+    seq: number,
+    digest: Uint8Array,
+    staged: readonly NewBlock[],
+  ): { block: Block; hash: Uint8Array } {
     const found =
       staged.find((s) => s.block.node === node && s.block.seq === seq) ?? this.store.block(node, seq) ?? undefined;
     if (found === undefined) {
@@ -380,14 +390,14 @@ export class BaseStation implements StationLink {
 
   /** Signs the next batch of blocks not yet batched (undefined when there are none). */
   async seal(now: number): Promise<SealedBatch | undefined> {
-    const pending = this.store.pending(this.#maxBatch);
+    const pending = this.#pending.slice(0, this.#maxBatch);
     if (pending.length === 0) return undefined;
-    const leaves = new Uint8Array(pending.length * 32);
-    pending.forEach((p, i) => leaves.set(blockLeaf(p.hash), i * 32));
-    const tree = await buildTree(leaves, { sortLeaves: false });
+    const hashes = new Uint8Array(pending.length * 32);
+    pending.forEach((p, i) => hashes.set(p.hash, i * 32));
+    const tree = await buildTree(await bytes32Leaves(hashes), { sortLeaves: false });
     const number = this.store.lastBatchNumber + 1;
     const message = batchMessage({ bs: this.id, number, root: tree.root, leafCount: pending.length });
-    const signature = this.#ibs.encode(this.#ibs.sign(signingIdentity(this.id), this.#keys.signKey, message));
+    const signature = signBody(this.params, this.#keys, new Uint8Array(), message);
     const batch: BatchRecord = {
       number,
       root: tree.root,
@@ -398,6 +408,7 @@ export class BaseStation implements StationLink {
       createdAt: now,
     };
     this.store.saveBatch(batch);
+    this.#pending = this.#pending.slice(pending.length);
     this.#remember(batch, tree);
     return { ...batch, tree };
   }
@@ -416,9 +427,9 @@ export class BaseStation implements StationLink {
     const cached = this.#trees.get(batch.number);
     if (cached !== undefined) return cached;
     const hashes = this.store.batchHashes(batch);
-    const leaves = new Uint8Array(hashes.length * 32);
-    hashes.forEach((h, i) => leaves.set(blockLeaf(h), i * 32));
-    const tree = await buildTree(leaves, { sortLeaves: false });
+    const flat = new Uint8Array(hashes.length * 32);
+    hashes.forEach((h, i) => flat.set(h, i * 32));
+    const tree = await buildTree(await bytes32Leaves(flat), { sortLeaves: false });
     if (tree.root !== batch.root) {
       throw new ProtocolError("tampered", `the store's blocks of batch ${batch.number} no longer match its root`, {
         batch: batch.number,
@@ -464,7 +475,7 @@ export class BaseStation implements StationLink {
     if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from > to) {
       throw new InvalidInputError("a time range is two integers with from <= to", { from, to });
     }
-    const stored = this.store.blocksInRange(id, from, to, limit, true);
+    const stored = this.store.blocksInRange(id, from, to, limit);
     const blocks: ProvenBlock[] = [];
     const batches = new Map<number, SignedBatch>();
     const handovers: Uint8Array[] = [];
@@ -497,7 +508,8 @@ export class BaseStation implements StationLink {
     const s = this.store.block(checkId(node, "node"), seq);
     if (s === undefined) throw new ProtocolError("missing-block", `no block ${seq} of ${node} here`, { node, seq });
     const batch = this.#batchFor(s.id);
-    if (batch === undefined) throw new ProtocolError("bad-proof", `block ${seq} is not sealed into a batch yet`, { seq });
+    if (batch === undefined)
+      throw new ProtocolError("bad-proof", `block ${seq} is not sealed into a batch yet`, { seq });
     const tree = await this.#tree(batch);
     return {
       block: encodeBlock(s.block),

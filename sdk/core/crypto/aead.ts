@@ -7,14 +7,38 @@
  * Sealed form: nonce (12) ‖ ciphertext ‖ tag (16). Random nonces are safe up to
  * ~2^32 messages per key; session keys here are renewed long before.
  */
-import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, type KeyObject, randomBytes } from "node:crypto";
+import {
+  createCipheriv,
+  createDecipheriv,
+  createSecretKey,
+  hkdfSync,
+  type KeyObject,
+  randomFillSync,
+} from "node:crypto";
 
 import { DecryptionError, InvalidInputError } from "../../errors.ts";
+import { scratch } from "../bytes.ts";
 
 export const KEY_BYTES = 32;
 export const NONCE_BYTES = 12;
 export const TAG_BYTES = 16;
 const EMPTY = new Uint8Array();
+
+// Nonces come from a pool refilled from the CSPRNG 4 KiB at a time: a call to
+// randomBytes per message costs more than the AES-GCM seal itself. Each nonce
+// is a view into the pool, copied into the output and never handed out twice.
+const pool = new Uint8Array(4096 - (4096 % NONCE_BYTES));
+let poolAt = pool.length;
+
+function freshNonce(): Uint8Array {
+  if (poolAt === pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  const nonce = pool.subarray(poolAt, poolAt + NONCE_BYTES);
+  poolAt += NONCE_BYTES;
+  return nonce;
+}
 
 /** An AES-256-GCM key. */
 export class AeadKey {
@@ -29,15 +53,29 @@ export class AeadKey {
 
   /** Encrypts and authenticates `plaintext` and authenticates `ad`. */
   seal(plaintext: Uint8Array, ad: Uint8Array = EMPTY): Uint8Array {
-    const nonce = randomBytes(NONCE_BYTES);
+    return this.#seal(EMPTY, plaintext, ad);
+  }
+
+  /**
+   * `header ‖ seal(plaintext, ad = header)` in one buffer: the shape of a
+   * message whose clear header (ids, counters) is authenticated with it.
+   */
+  sealFramed(header: Uint8Array, plaintext: Uint8Array): Uint8Array {
+    return this.#seal(header, plaintext, header);
+  }
+
+  #seal(prefix: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Uint8Array {
+    const nonce = freshNonce();
     const cipher = createCipheriv("aes-256-gcm", this.#key, nonce);
     cipher.setAAD(ad);
     const body = cipher.update(plaintext);
     const tail = cipher.final();
-    const out = new Uint8Array(NONCE_BYTES + body.length + tail.length + TAG_BYTES);
-    out.set(nonce, 0);
-    out.set(body, NONCE_BYTES);
-    out.set(tail, NONCE_BYTES + body.length);
+    const at = prefix.length;
+    const out = scratch(at + NONCE_BYTES + body.length + tail.length + TAG_BYTES);
+    out.set(prefix, 0);
+    out.set(nonce, at);
+    out.set(body, at + NONCE_BYTES);
+    if (tail.length > 0) out.set(tail, at + NONCE_BYTES + body.length);
     out.set(cipher.getAuthTag(), out.length - TAG_BYTES);
     return out;
   }
@@ -51,15 +89,25 @@ export class AeadKey {
     decipher.setAAD(ad);
     decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
     const body = decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES));
+    let tail: Uint8Array;
     try {
-      const tail = decipher.final();
-      const out = new Uint8Array(body.length + tail.length);
-      out.set(body);
-      out.set(tail, body.length);
-      return out;
+      tail = decipher.final();
     } catch (cause) {
       throw new DecryptionError("authentication failed: the message or its associated data was altered", {}, { cause });
     }
+    if (tail.length === 0) return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+    const out = new Uint8Array(body.length + tail.length);
+    out.set(body);
+    out.set(tail, body.length);
+    return out;
+  }
+
+  /** Opens `sealFramed`'s output whose header is `headerLength` bytes. */
+  openFramed(bytes: Uint8Array, headerLength: number): Uint8Array {
+    if (!(bytes instanceof Uint8Array) || bytes.length < headerLength) {
+      throw new DecryptionError("framed message shorter than its header");
+    }
+    return this.open(bytes.subarray(headerLength), bytes.subarray(0, headerLength));
   }
 }
 

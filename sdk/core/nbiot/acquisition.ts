@@ -191,7 +191,8 @@ export function verifyAcquisition(
     checkLink(a.block, a.hash, b.block);
     if (a.block.bs !== b.block.bs) {
       const covered = handovers.some(
-        (h) => h.from === a.block.bs && h.to === b.block.bs && h.tipSeq === a.block.seq && equalBytes(h.tipHash, a.hash),
+        (h) =>
+          h.from === a.block.bs && h.to === b.block.bs && h.tipSeq === a.block.seq && equalBytes(h.tipHash, a.hash),
       );
       if (!covered) {
         throw new ProtocolError("broken-link", `no handover record from ${a.block.bs} covers block ${b.block.seq}`, {

@@ -13,14 +13,14 @@
  * cost independent of the traffic (a per-block pairing signature would cap a
  * BS at a few thousand readings per second).
  */
-import { createHash } from "node:crypto";
+import { hash as nodeHash } from "node:crypto";
 
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { utf8ToBytes } from "@noble/hashes/utils.js";
 
-import { concat, fromHex, type Hex, toHex } from "../bytes.ts";
+import { concat, fromHex, type Hex, scratch, toHex } from "../bytes.ts";
 import { ProtocolError } from "../../errors.ts";
-import { expectTag, Reader, Writer } from "./codec.ts";
+import { expectTag, putU64, Reader, Writer } from "./codec.ts";
 import { equalBytes } from "./handshake.ts";
 
 const TAG_BLOCK = 0x20;
@@ -42,17 +42,43 @@ export interface Block {
   readonly prev: Uint8Array;
 }
 
+export const BLOCK_BYTES = 145;
+const ids = new Map<string, Uint8Array>();
+
+/** The bytes of a 32-byte id, remembered (a station encodes the same few ids all day). */
+function idBytes(id: Hex, what: string): Uint8Array {
+  let bytes = ids.get(id);
+  if (bytes === undefined) {
+    bytes = fromHex(id, what, 32);
+    if (ids.size >= 65_536) ids.clear();
+    ids.set(id, bytes);
+  }
+  return bytes;
+}
+
 /** The canonical 145-byte encoding. */
 export function encodeBlock(b: Block): Uint8Array {
-  return new Writer(145)
-    .u8(TAG_BLOCK)
-    .fixed(fromHex(b.node, "node", 32), 32)
-    .fixed(fromHex(b.bs, "bs", 32), 32)
-    .u64(b.seq)
-    .u64(b.time)
-    .fixed(b.digest, 32)
-    .fixed(b.prev, 32)
-    .finish();
+  return encodeInto(b, new Uint8Array(BLOCK_BYTES), 0);
+}
+
+function encodeInto(b: Block, out: Uint8Array, at: number): Uint8Array {
+  if (b.digest.length !== 32 || b.prev.length !== 32) {
+    throw new ProtocolError("malformed", "a block's digest and previous hash are 32 bytes");
+  }
+  if (!Number.isSafeInteger(b.seq) || b.seq < 1 || !Number.isSafeInteger(b.time) || b.time < 0) {
+    throw new ProtocolError("malformed", "a block's sequence number starts at 1 and its time is not negative", {
+      seq: b.seq,
+      time: b.time,
+    });
+  }
+  out[at] = TAG_BLOCK;
+  out.set(idBytes(b.node, "node"), at + 1);
+  out.set(idBytes(b.bs, "bs"), at + 33);
+  putU64(out, at + 65, b.seq);
+  putU64(out, at + 73, b.time);
+  out.set(b.digest, at + 81);
+  out.set(b.prev, at + 113);
+  return out;
 }
 
 export function decodeBlock(bytes: Uint8Array): Block {
@@ -72,17 +98,26 @@ export function decodeBlock(bytes: Uint8Array): Block {
 
 /** SHA-256 over the domain and the encoding. */
 export function blockHash(b: Block): Uint8Array {
-  return new Uint8Array(createHash("sha256").update(BLOCK_DOMAIN).update(encodeBlock(b)).digest());
+  const input = scratch(BLOCK_DOMAIN.length + BLOCK_BYTES);
+  input.set(BLOCK_DOMAIN);
+  encodeInto(b, input, BLOCK_DOMAIN.length);
+  return sha256(input);
+}
+
+function sha256(data: Uint8Array): Uint8Array {
+  const out = nodeHash("sha256", data, "buffer");
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
 /** SHA-256 of a primary ciphertext (the block's digest field). */
 export function ciphertextDigest(primary: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash("sha256").update(primary).digest());
+  return sha256(primary);
 }
 
 /**
  * The Merkle leaf of a block hash: OpenZeppelin `StandardMerkleTree`'s leaf for
- * `["bytes32"]`, keccak256(keccak256(hash)) — what `DataAnchor.verifyReading` takes.
+ * `["bytes32"]`, keccak256(keccak256(hash)) — what `DataAnchor.verifyReading`
+ * takes (`bytes32Leaves` computes many at once).
  */
 export function blockLeaf(hash: Uint8Array): Uint8Array {
   return keccak_256(keccak_256(hash));

@@ -7,6 +7,32 @@
  */
 import { ProtocolError } from "../../errors.ts";
 
+/**
+ * Big-endian u64 in and out of a byte array by arithmetic, for the hot paths:
+ * touching `.buffer` of a small (on-heap) typed array makes V8 move it off-heap
+ * first, which costs more than the rest of a frame's parsing.
+ */
+export function putU64(out: Uint8Array, at: number, value: number): void {
+  const hi = Math.floor(value / 0x1_0000_0000);
+  const lo = value >>> 0;
+  out[at] = hi >>> 24;
+  out[at + 1] = (hi >>> 16) & 0xff;
+  out[at + 2] = (hi >>> 8) & 0xff;
+  out[at + 3] = hi & 0xff;
+  out[at + 4] = lo >>> 24;
+  out[at + 5] = (lo >>> 16) & 0xff;
+  out[at + 6] = (lo >>> 8) & 0xff;
+  out[at + 7] = lo & 0xff;
+}
+
+/** The u64 at `at`, or `undefined` when it exceeds `Number.MAX_SAFE_INTEGER`. */
+export function getU64(bytes: Uint8Array, at: number): number | undefined {
+  const hi = ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
+  const lo = ((bytes[at + 4]! << 24) | (bytes[at + 5]! << 16) | (bytes[at + 6]! << 8) | bytes[at + 7]!) >>> 0;
+  if (hi > 0x1f_ffff) return undefined;
+  return hi * 0x1_0000_0000 + lo;
+}
+
 export class Writer {
   #buf: Uint8Array;
   #view: DataView;

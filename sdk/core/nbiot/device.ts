@@ -97,7 +97,14 @@ export class NbiotNode {
   /** The BS's response: verified (op 2), the session key opened (op 3). */
   accept(response: Uint8Array, now: number): void {
     if (this.#pending === undefined) throw new ProtocolError("replay", "no authentication request is pending");
-    const { response: res, secret } = acceptAuthResponse(this.params, this.keys, this.#pending, response, now, this.ops);
+    const { response: res, secret } = acceptAuthResponse(
+      this.params,
+      this.keys,
+      this.#pending,
+      response,
+      now,
+      this.ops,
+    );
     const known = this.#tip;
     const offered = res.tip;
     if (known !== undefined) {

@@ -14,15 +14,14 @@
 import { utf8ToBytes } from "@noble/hashes/utils.js";
 
 import { concat, fromHex, type Hex, toHex } from "../bytes.ts";
-import { ChaCheonIbs } from "../crypto/ibs.ts";
 import { ProtocolError } from "../../errors.ts";
 import { expectTag, Reader, Writer } from "./codec.ts";
 import { checkFresh, equalBytes, NONCE_BYTES } from "./handshake.ts";
-import { type IdentityKeys, type NbiotParams, signingIdentity } from "./params.ts";
+import { type IdentityKeys, type NbiotParams } from "./params.ts";
+import { SIGNATURE_BYTES, signBody, verifyBody } from "./signing.ts";
 
 const TAG_REQUEST = 0x10;
 const TAG_RECORD = 0x11;
-const SIG_BYTES = 96;
 const DOMAIN_REQUEST = utf8ToBytes("STRATA-NBIOT-v1 handover request");
 const DOMAIN_RECORD = utf8ToBytes("STRATA-NBIOT-v1 handover record");
 
@@ -52,22 +51,6 @@ export interface HandoverRecord {
   readonly bytes: Uint8Array;
 }
 
-function sign(params: NbiotParams, keys: IdentityKeys, domain: Uint8Array, body: Uint8Array): Uint8Array {
-  const ibs = new ChaCheonIbs(params.backend);
-  return ibs.encode(ibs.sign(signingIdentity(keys.id), keys.signKey, concat(domain, body)));
-}
-
-function verify(params: NbiotParams, signer: Hex, domain: Uint8Array, body: Uint8Array, sig: Uint8Array, what: string) {
-  const ibs = new ChaCheonIbs(params.backend);
-  let ok = false;
-  try {
-    ok = ibs.verify(params.masterPublic, signingIdentity(signer), concat(domain, body), ibs.decode(sig));
-  } catch {
-    ok = false;
-  }
-  if (!ok) throw new ProtocolError("bad-signature", `${what} is not signed by ${signer}`, { signer });
-}
-
 /** BS2: asks `from` for the tip of `node`'s flow. */
 export function makeHandoverRequest(
   params: NbiotParams,
@@ -88,7 +71,7 @@ export function makeHandoverRequest(
     .u64(now)
     .fixed(nonce, NONCE_BYTES)
     .finish();
-  const bytes = concat(body, sign(params, keys, DOMAIN_REQUEST, body));
+  const bytes = concat(body, signBody(params, keys, DOMAIN_REQUEST, body));
   return {
     from: from.toLowerCase() as Hex,
     to: keys.id,
@@ -113,14 +96,14 @@ export function checkHandoverRequest(params: NbiotParams, self: Hex, bytes: Uint
   const time = r.u64("time");
   const nonce = r.fixed(NONCE_BYTES, "nonce").slice();
   const body = r.consumed().slice();
-  const sig = r.fixed(SIG_BYTES, "signature");
+  const sig = r.fixed(SIGNATURE_BYTES, "signature");
   r.end();
   if (from !== self.toLowerCase()) {
     throw new ProtocolError("wrong-peer", "the handover request is addressed to another station", { from, self });
   }
   if (to === from) throw new ProtocolError("wrong-peer", "a station cannot hand a flow over to itself");
   checkFresh(time, now, params.timing.clockSkewMs, "handover request");
-  verify(params, to, DOMAIN_REQUEST, body, sig, "the handover request");
+  verifyBody(params, to, DOMAIN_REQUEST, body, sig, "the handover request");
   return { from, to, node, claimedSeq, claimedHash, time, nonce, bytes: bytes.slice() };
 }
 
@@ -143,7 +126,7 @@ export function makeHandoverRecord(
     .fixed(request.nonce, NONCE_BYTES)
     .u64(now)
     .finish();
-  const bytes = concat(body, sign(params, keys, DOMAIN_RECORD, body));
+  const bytes = concat(body, signBody(params, keys, DOMAIN_RECORD, body));
   return {
     from: keys.id,
     to: request.to,
@@ -170,10 +153,10 @@ export function verifyHandoverRecord(params: NbiotParams, bytes: Uint8Array): Ha
   const requestNonce = r.fixed(NONCE_BYTES, "request nonce").slice();
   const time = r.u64("time");
   const body = r.consumed().slice();
-  const sig = r.fixed(SIG_BYTES, "signature");
+  const sig = r.fixed(SIGNATURE_BYTES, "signature");
   r.end();
   if (tipSeq === 0) throw new ProtocolError("malformed", "a handed-over tip has a sequence number from 1");
-  verify(params, from, DOMAIN_RECORD, body, sig, "the handover record");
+  verifyBody(params, from, DOMAIN_RECORD, body, sig, "the handover record");
   return { from, to, node, tipSeq, tipHash, tipTime, requestNonce, time, bytes: bytes.slice() };
 }
 

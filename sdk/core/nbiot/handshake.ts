@@ -22,14 +22,13 @@ import { utf8ToBytes } from "@noble/hashes/utils.js";
 import { concat, fromHex, type Hex, toHex } from "../bytes.ts";
 import { hkdf as hkdfSha256 } from "../crypto/aead.ts";
 import { BonehFranklinKem, ENCAPSULATION_BYTES } from "../crypto/ibe.ts";
-import { ChaCheonIbs } from "../crypto/ibs.ts";
 import { ProtocolError } from "../../errors.ts";
 import { expectTag, Reader, Writer } from "./codec.ts";
-import { encryptionIdentity, type IdentityKeys, type NbiotParams, signingIdentity } from "./params.ts";
+import { encryptionIdentity, type IdentityKeys, type NbiotParams } from "./params.ts";
+import { SIGNATURE_BYTES, signBody, verifyBody } from "./signing.ts";
 
 export const NONCE_BYTES = 16;
 export const SESSION_ID_BYTES = 16;
-const SIG_BYTES = 96;
 const TAG_REQUEST = 0x01;
 const TAG_RESPONSE = 0x02;
 const DOMAIN_REQUEST = utf8ToBytes("STRATA-NBIOT-v1 auth request");
@@ -85,7 +84,10 @@ function writeTip(w: Writer, tip: ChainTip | undefined): void {
     w.u8(0);
     return;
   }
-  w.u8(1).fixed(fromHex(tip.bs, "tip.bs", 32), 32).u64(tip.seq).fixed(tip.hash, 32);
+  w.u8(1)
+    .fixed(fromHex(tip.bs, "tip.bs", 32), 32)
+    .u64(tip.seq)
+    .fixed(tip.hash, 32);
 }
 
 function readTip(r: Reader): ChainTip | undefined {
@@ -105,24 +107,6 @@ export function checkFresh(time: number, now: number, skew: number, what: string
   }
 }
 
-function verifySignature(
-  params: NbiotParams,
-  ibs: ChaCheonIbs,
-  signer: Hex,
-  domain: Uint8Array,
-  body: Uint8Array,
-  sig: Uint8Array,
-  what: string,
-): void {
-  let ok = false;
-  try {
-    ok = ibs.verify(params.masterPublic, signingIdentity(signer), concat(domain, body), ibs.decode(sig));
-  } catch {
-    ok = false;
-  }
-  if (!ok) throw new ProtocolError("bad-signature", `${what} is not signed by ${signer}`, { signer });
-}
-
 /** Node: the signed request to enter `bs`'s area (one IBS signature). */
 export function makeAuthRequest(
   params: NbiotParams,
@@ -132,7 +116,6 @@ export function makeAuthRequest(
   tip: ChainTip | undefined,
   counter: OpCounter,
 ): AuthRequest {
-  const ibs = new ChaCheonIbs(params.backend);
   const nonce = crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
   const w = new Writer(400)
     .u8(TAG_REQUEST)
@@ -143,13 +126,15 @@ export function makeAuthRequest(
   writeTip(w, tip);
   const body = w.finish();
   counter.asymmetricOps++;
-  const sig = ibs.encode(ibs.sign(signingIdentity(keys.id), keys.signKey, concat(DOMAIN_REQUEST, body)));
+  const sig = signBody(params, keys, DOMAIN_REQUEST, body);
   const bytes = concat(body, sig);
   return { node: keys.id, bs: bs.toLowerCase() as Hex, time: now, nonce, tip, bytes };
 }
 
 /** Decodes a request without checking it (the BS checks with `checkAuthRequest`). */
-export function decodeAuthRequest(bytes: Uint8Array): AuthRequest & { readonly body: Uint8Array; readonly sig: Uint8Array } {
+export function decodeAuthRequest(
+  bytes: Uint8Array,
+): AuthRequest & { readonly body: Uint8Array; readonly sig: Uint8Array } {
   const r = new Reader(bytes, "auth request");
   expectTag(r, TAG_REQUEST, "auth request");
   const node = toHex(r.fixed(32, "node"));
@@ -158,7 +143,7 @@ export function decodeAuthRequest(bytes: Uint8Array): AuthRequest & { readonly b
   const nonce = r.fixed(NONCE_BYTES, "nonce").slice();
   const tip = readTip(r);
   const body = r.consumed().slice();
-  const sig = r.fixed(SIG_BYTES, "signature").slice();
+  const sig = r.fixed(SIGNATURE_BYTES, "signature").slice();
   r.end();
   return { node, bs, time, nonce, tip, bytes: bytes.slice(), body, sig };
 }
@@ -170,7 +155,7 @@ export function checkAuthRequest(params: NbiotParams, self: Hex, bytes: Uint8Arr
     throw new ProtocolError("wrong-peer", "the request is addressed to another base station", { to: req.bs, self });
   }
   checkFresh(req.time, now, params.timing.clockSkewMs, "request");
-  verifySignature(params, new ChaCheonIbs(params.backend), req.node, DOMAIN_REQUEST, req.body, req.sig, "the request");
+  verifyBody(params, req.node, DOMAIN_REQUEST, req.body, req.sig, "the request");
   return req;
 }
 
@@ -182,7 +167,6 @@ export function makeAuthResponse(
   now: number,
   tip: ChainTip | undefined,
 ): { response: AuthResponse; secret: SessionSecret } {
-  const ibs = new ChaCheonIbs(params.backend);
   const kem = new BonehFranklinKem(params.backend);
   const { encapsulation, key } = kem.encapsulate(params.masterPublic, encryptionIdentity(request.node));
   const bsNonce = crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
@@ -201,7 +185,7 @@ export function makeAuthResponse(
   writeTip(w, tip);
   w.fixed(encapsulation, ENCAPSULATION_BYTES).fixed(requestDigest, 32);
   const body = w.finish();
-  const sig = ibs.encode(ibs.sign(signingIdentity(keys.id), keys.signKey, concat(DOMAIN_RESPONSE, body)));
+  const sig = signBody(params, keys, DOMAIN_RESPONSE, body);
   const bytes = concat(body, sig);
   const response: AuthResponse = {
     bs: keys.id,
@@ -233,7 +217,7 @@ function decodeAuthResponse(bytes: Uint8Array): AuthResponse & { readonly body: 
   const encapsulation = r.fixed(ENCAPSULATION_BYTES, "encapsulation").slice();
   const requestDigest = r.fixed(32, "request digest").slice();
   const body = r.consumed().slice();
-  const sig = r.fixed(SIG_BYTES, "signature").slice();
+  const sig = r.fixed(SIGNATURE_BYTES, "signature").slice();
   r.end();
   return {
     bs,
@@ -283,7 +267,7 @@ export function acceptAuthResponse(
   checkFresh(res.time, now, params.timing.clockSkewMs, "response");
   if (res.expiresAt <= now) throw new ProtocolError("stale-session", "the offered session has already expired");
   counter.asymmetricOps++;
-  verifySignature(params, new ChaCheonIbs(params.backend), res.bs, DOMAIN_RESPONSE, res.body, res.sig, "the response");
+  verifyBody(params, res.bs, DOMAIN_RESPONSE, res.body, res.sig, "the response");
   counter.asymmetricOps++;
   let key: Uint8Array;
   try {
@@ -301,7 +285,7 @@ export function acceptAuthResponse(
 const SECRET_INFO = utf8ToBytes("STRATA-NBIOT-v1 session secret");
 
 function deriveSecret(kemKey: Uint8Array, request: AuthRequest, response: AuthResponse, now: number): SessionSecret {
-  const transcript = sha256(concat(request.bytes, response.bytes.subarray(0, response.bytes.length - SIG_BYTES)));
+  const transcript = sha256(concat(request.bytes, response.bytes.subarray(0, response.bytes.length - SIGNATURE_BYTES)));
   const root = hkdfSha256(kemKey, concat(request.nonce, response.bsNonce), concat(SECRET_INFO, transcript));
   return {
     sessionId: response.sessionId,

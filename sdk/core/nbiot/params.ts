@@ -66,7 +66,11 @@ export function encryptionIdentity(id: Hex): string {
 
 /** The PKG's side of registration: both keys of `id`. */
 export function extractIdentityKeys(pkg: KeyExtractor, id: Hex): IdentityKeys {
-  return { id: checkId(id, "id"), signKey: pkg.extract(signingIdentity(id)), decryptKey: pkg.extract(encryptionIdentity(id)) };
+  return {
+    id: checkId(id, "id"),
+    signKey: pkg.extract(signingIdentity(id)),
+    decryptKey: pkg.extract(encryptionIdentity(id)),
+  };
 }
 
 /** The holder's side: refuses keys that are not the PKG's for `keys.id` (e(d, G2) = e(Q, P)). */
@@ -83,7 +87,8 @@ export function checkIdentityKeys(backend: PairingBackend, masterPublic: G2, key
 export function nbiotParams(backend: PairingBackend, masterPublic: G2, timing: Partial<Timing> = {}): NbiotParams {
   const t = { ...DEFAULT_TIMING, ...timing };
   for (const [k, v] of Object.entries(t)) {
-    if (!Number.isSafeInteger(v) || v <= 0) throw new InvalidInputError(`timing.${k} must be a positive integer`, { [k]: v });
+    if (!Number.isSafeInteger(v) || v <= 0)
+      throw new InvalidInputError(`timing.${k} must be a positive integer`, { [k]: v });
   }
   if (t.sessionLifetimeMs > t.maxSessionAgeMs) {
     throw new InvalidInputError("timing.sessionLifetimeMs exceeds timing.maxSessionAgeMs", t);

@@ -35,7 +35,12 @@ export function sealPrimaryKey(
 }
 
 /** Node: opens the primary key its application sent. */
-export function openPrimaryKey(params: NbiotParams, keys: IdentityKeys, application: Hex, sealed: Uint8Array): Uint8Array {
+export function openPrimaryKey(
+  params: NbiotParams,
+  keys: IdentityKeys,
+  application: Hex,
+  sealed: Uint8Array,
+): Uint8Array {
   try {
     const key = new BonehFranklinKem(params.backend).decrypt(
       encryptionIdentity(keys.id),

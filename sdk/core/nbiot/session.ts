@@ -14,10 +14,10 @@
  */
 import { utf8ToBytes } from "@noble/hashes/utils.js";
 
-import { concat, fromHex, type Hex, toHex } from "../bytes.ts";
+import { concat, fromHex, type Hex, scratch, toHex } from "../bytes.ts";
 import { AeadKey, hkdf } from "../crypto/aead.ts";
 import { ProtocolError } from "../../errors.ts";
-import { Reader, Writer } from "./codec.ts";
+import { getU64, putU64, Reader, Writer } from "./codec.ts";
 import { NONCE_BYTES, SESSION_ID_BYTES, type SessionSecret } from "./handshake.ts";
 
 const TAG_FRAME = 0x03;
@@ -33,7 +33,12 @@ const PRIMARY_AD = utf8ToBytes("STRATA-NBIOT-v1 primary");
 
 /** A map key for a session id. */
 export function sessionKeyOf(id: Uint8Array): string {
-  return Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString("base64");
+  if (id.length !== SESSION_ID_BYTES) throw new ProtocolError("malformed", "a session id is 16 bytes");
+  // prettier-ignore
+  return String.fromCharCode(
+    id[0]!, id[1]!, id[2]!, id[3]!, id[4]!, id[5]!, id[6]!, id[7]!,
+    id[8]!, id[9]!, id[10]!, id[11]!, id[12]!, id[13]!, id[14]!, id[15]!,
+  );
 }
 
 /** Both directions' keys of one session, and its lifetime. */
@@ -42,6 +47,7 @@ export class Session {
   readonly key: string;
   readonly node: Hex;
   readonly bs: Hex;
+  readonly bsBytes: Uint8Array;
   readonly expiresAt: number;
   readonly establishedAt: number;
   readonly up: AeadKey;
@@ -53,6 +59,7 @@ export class Session {
     this.key = sessionKeyOf(secret.sessionId);
     this.node = secret.node;
     this.bs = secret.bs;
+    this.bsBytes = fromHex(secret.bs, "bs", 32);
     this.expiresAt = secret.expiresAt;
     this.establishedAt = secret.establishedAt;
     this.#root = secret.root;
@@ -85,7 +92,11 @@ export class Session {
 }
 
 function header(tag: number, sessionId: Uint8Array, counter: number): Uint8Array {
-  return new Writer(HEADER_BYTES).u8(tag).fixed(sessionId, SESSION_ID_BYTES).u64(counter).finish();
+  const out = scratch(HEADER_BYTES);
+  out[0] = tag;
+  out.set(sessionId, 1);
+  putU64(out, 1 + SESSION_ID_BYTES, counter);
+  return out;
 }
 
 /** The clear header of a session message. */
@@ -98,16 +109,18 @@ export interface SessionHeader {
 
 /** Reads the clear header (no key needed): which session, which counter. */
 export function readHeader(bytes: Uint8Array, what: string): SessionHeader {
-  const r = new Reader(bytes, what);
-  const tag = r.u8("tag");
-  const sessionId = r.fixed(SESSION_ID_BYTES, "session id");
-  const counter = r.u64("counter");
-  return { tag, sessionId, sessionKey: sessionKeyOf(sessionId), counter };
+  if (!(bytes instanceof Uint8Array) || bytes.length < HEADER_BYTES) {
+    throw new ProtocolError("malformed", `${what}: shorter than its header`, { length: bytes?.length });
+  }
+  const sessionId = bytes.subarray(1, 1 + SESSION_ID_BYTES);
+  const counter = getU64(bytes, 1 + SESSION_ID_BYTES);
+  if (counter === undefined) throw new ProtocolError("malformed", `${what}: counter out of range`);
+  return { tag: bytes[0]!, sessionId, sessionKey: sessionKeyOf(sessionId), counter };
 }
 
 function open(key: AeadKey, bytes: Uint8Array, what: string): Uint8Array {
   try {
-    return key.open(bytes.subarray(HEADER_BYTES), bytes.subarray(0, HEADER_BYTES));
+    return key.openFramed(bytes, HEADER_BYTES);
   } catch {
     throw new ProtocolError("tampered", `${what} does not authenticate under the session key`);
   }
@@ -143,17 +156,18 @@ export interface DataFrame {
 
 /** Node: a frame carrying block `seq`'s primary ciphertext. */
 export function sealFrame(session: Session, counter: number, seq: number, primary: Uint8Array): Uint8Array {
-  const head = header(TAG_FRAME, session.id, counter);
-  const inner = new Writer(8 + primary.length).u64(seq).fixed(primary, primary.length).finish();
-  return concat(head, session.up.seal(inner, head));
+  const inner = scratch(8 + primary.length);
+  putU64(inner, 0, seq);
+  inner.set(primary, 8);
+  return session.up.sealFramed(header(TAG_FRAME, session.id, counter), inner);
 }
 
 /** BS: opens a frame of `session` (the caller checks the counter). */
 export function openFrame(session: Session, bytes: Uint8Array, counter: number): DataFrame {
   const inner = open(session.up, bytes, "the frame");
   if (inner.length < 8 + 28) throw new ProtocolError("malformed", "the frame carries no primary ciphertext");
-  const seq = Number(new DataView(inner.buffer, inner.byteOffset, 8).getBigUint64(0));
-  if (seq < 1 || !Number.isSafeInteger(seq)) throw new ProtocolError("malformed", "a sequence number starts at 1", { seq });
+  const seq = getU64(inner, 0);
+  if (seq === undefined || seq < 1) throw new ProtocolError("malformed", "a sequence number starts at 1", { seq });
   return { counter, seq, primary: inner.subarray(8) };
 }
 
@@ -174,13 +188,13 @@ export interface Receipt {
 
 export function sealReceipt(session: Session, receipt: Receipt): Uint8Array {
   const head = header(TAG_RECEIPT, session.id, receipt.counter);
-  const inner = new Writer(80)
-    .u64(receipt.seq)
-    .u64(receipt.time)
-    .fixed(fromHex(receipt.bs, "bs", 32), 32)
-    .fixed(receipt.hash, 32)
-    .finish();
-  return concat(head, session.down.seal(inner, head));
+  const inner = scratch(80);
+  putU64(inner, 0, receipt.seq);
+  putU64(inner, 8, receipt.time);
+  inner.set(session.bsBytes, 16);
+  if (receipt.bs !== session.bs) throw new ProtocolError("wrong-peer", "a receipt names the session's station");
+  inner.set(receipt.hash, 48);
+  return session.down.sealFramed(head, inner);
 }
 
 export function openReceipt(session: Session, bytes: Uint8Array): Receipt {
@@ -201,8 +215,7 @@ export function openReceipt(session: Session, bytes: Uint8Array): Receipt {
 
 /** Node: asks to renew before expiry (symmetric only). */
 export function sealRenewRequest(session: Session, counter: number, nodeNonce: Uint8Array): Uint8Array {
-  const head = header(TAG_RENEW_REQUEST, session.id, counter);
-  return concat(head, session.up.seal(nodeNonce, head));
+  return session.up.sealFramed(header(TAG_RENEW_REQUEST, session.id, counter), nodeNonce);
 }
 
 export function openRenewRequest(session: Session, bytes: Uint8Array): Uint8Array {
@@ -230,7 +243,7 @@ export function sealRenewResponse(session: Session, counter: number, offer: Rene
     .fixed(offer.nextId, SESSION_ID_BYTES)
     .u64(offer.expiresAt)
     .finish();
-  return concat(head, session.down.seal(inner, head));
+  return session.down.sealFramed(head, inner);
 }
 
 export function openRenewResponse(session: Session, bytes: Uint8Array, counter: number): RenewOffer {
