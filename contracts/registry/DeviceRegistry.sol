@@ -369,6 +369,12 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
     }
 
     /// @inheritdoc IDeviceRegistry
+    function keyKindStatusOf(DeviceId id) external view returns (address key, Kind kind, Status status) {
+        Record storage rec = _records[id];
+        return (rec.key, rec.kind, rec.status);
+    }
+
+    /// @inheritdoc IDeviceRegistry
     function isLive(DeviceId fullNode) external view returns (bool) {
         return _isLive(fullNode);
     }

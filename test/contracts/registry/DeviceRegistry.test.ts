@@ -866,6 +866,48 @@ describe("DeviceRegistry", function () {
     });
   });
 
+  describe("keyKindStatusOf", function () {
+    it("returns the key, kind and status getDevice holds, through the whole lifecycle", async function () {
+      const cs = [await coordinator(city), await coordinator(city)];
+      const gateway = await registerNode(city, Label.Full, Kind.FogNode);
+      const expectAuth = async (status: Status): Promise<void> => {
+        const d = await city.client.getDevice(gateway.id);
+        expect(d.status).to.equal(status);
+        expect(await city.registry.keyKindStatusOf(gateway.id)).to.deep.equal([d.key, BigInt(d.kind), BigInt(status)]);
+        expect(d.kind).to.equal(Kind.FogNode);
+      };
+      await expectAuth(Status.Pending);
+      for (const c of cs) await city.client.connect(c.key).approve(c.id, gateway.id);
+      await expectAuth(Status.Active);
+      const f = await fullNode(city, cs);
+      for (const reporter of [...cs, f])
+        await city.registry.connect(reporter.key).report(reporter.id, gateway.id, EVIDENCE);
+      await expectAuth(Status.Suspended);
+      await city.registry.connect(city.operator).revoke(gateway.id);
+      await expectAuth(Status.Revoked);
+    });
+
+    it("follows a re-key to the new key", async function () {
+      const cs = [await coordinator(city), await coordinator(city)];
+      const f = await fullNode(city, cs);
+      const newKey = ethers.Wallet.createRandom();
+      const deadline = BigInt(await time.latest()) + 3600n;
+      const sig = await city.client.signRekey(newKey as never, f.id, deadline);
+      await city.client.connect(city.operator).requestRekey(f.id, newKey.address, deadline, sig);
+      expect((await city.registry.keyKindStatusOf(f.id))[0]).to.equal(f.key.address);
+      for (const c of cs) await city.client.connect(c.key).approve(c.id, f.id);
+      expect(await city.registry.keyKindStatusOf(f.id)).to.deep.equal([
+        newKey.address,
+        BigInt(Kind.Device),
+        BigInt(Status.Active),
+      ]);
+    });
+
+    it("returns zeros for an unknown id", async function () {
+      expect(await city.registry.keyKindStatusOf(ethers.id("nobody"))).to.deep.equal([ethers.ZeroAddress, 0n, 0n]);
+    });
+  });
+
   it("builds registrations that the contract accepts for every kind and label", async function () {
     for (const kind of [Kind.Device, Kind.BaseStation, Kind.FogNode, Kind.EdgeNode]) {
       const key = await fundedKey(ethers, city.admin);

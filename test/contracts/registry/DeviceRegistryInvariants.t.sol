@@ -173,7 +173,8 @@ contract DeviceRegistryInvariantTest is RegistryTestBase {
     }
 
     /// (e) No key is bound to two devices: current keys and pending re-key keys are pairwise
-    /// distinct and never zero for a registered device, and every attempt of the replay handler
+    /// distinct and never zero for a registered device (`keyOf` and `keyKindStatusOf` agree with
+    /// `getDevice`), and every attempt of the replay handler
     /// to bind an already bound key (or register a registered UUID) was refused.
     /// hardhat-config: invariant.failOnRevert = true
     function invariant_keysAreUnique() public view {
@@ -186,6 +187,8 @@ contract DeviceRegistryInvariantTest is RegistryTestBase {
             IDeviceRegistry.DeviceView memory d = registry.getDevice(ids[i]);
             _check(d.key != address(0), "registered device without key");
             _check(registry.keyOf(ids[i]) == d.key, "keyOf disagrees with getDevice");
+            (address key, IDeviceRegistry.Kind kind, IDeviceRegistry.Status status) = registry.keyKindStatusOf(ids[i]);
+            _check(key == d.key && kind == d.kind && status == d.status, "keyKindStatusOf disagrees with getDevice");
             keys[m++] = d.key;
             if (d.pendingKey != address(0)) keys[m++] = d.pendingKey;
         }
