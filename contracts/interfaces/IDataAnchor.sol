@@ -17,10 +17,17 @@ import {IDeviceRegistry} from "./IDeviceRegistry.sol";
 /// from being mistaken for an inner node), and an inner node is the keccak256 of its two
 /// children sorted (commutative pair hash), so a proof is the list of siblings, leaf to root.
 ///
-/// Chaining: the anchors of one gateway carry sequence numbers 1, 2, 3... and each `Anchored`
-/// event names the root it follows (`previousRoot`, zero for the first), so a gateway's history
-/// is a hash chain that a reader rebuilds from the log and checks against `head`. A gateway
-/// cannot fork or rewrite its chain: the head moves forward only and a root anchors once.
+/// Chaining: the anchors of one gateway carry sequence numbers 1, 2, 3... with no gap and no
+/// fork: the contract keeps each gateway's last sequence number and gives the next anchor the
+/// next one, and a root anchors once. `Anchored` indexes the gateway and the sequence, so a
+/// reader rebuilds a gateway's chain from the log (and finds its n-th root with one filter) and
+/// checks it against `head`.
+///
+/// Gas: an anchor writes one fresh slot (the root's record) and rewrites one (the gateway's
+/// sequence), and reads the gateway's key, kind and status from the registry in one call on every
+/// anchor, so that a gateway the registry suspends, blocks or revokes cannot anchor in any later
+/// transaction. The previous root and the time are not in the event: the first would cost another
+/// slot per gateway, the second is the block's timestamp.
 interface IDataAnchor {
     // ------------------------------------------------------------------ types
 
@@ -53,24 +60,18 @@ interface IDataAnchor {
 
     // ----------------------------------------------------------------- events
 
-    /// @notice `gateway` anchored `root`, the `sequence`-th anchor of its chain, following
-    /// `previousRoot` (zero for the first), over `leafCount` leaves at `time`.
-    event Anchored(
-        DeviceId indexed gateway,
-        bytes32 indexed root,
-        uint64 sequence,
-        bytes32 previousRoot,
-        uint64 leafCount,
-        uint64 time
-    );
+    /// @notice `gateway` anchored `root`, the `sequence`-th anchor of its chain, over `leafCount`
+    /// leaves; the anchor's time is the block's timestamp (also in `anchorOf`).
+    event Anchored(DeviceId indexed gateway, uint64 indexed sequence, bytes32 root, uint64 leafCount);
 
     // -------------------------------------------------------------- actions
 
     /// @notice Anchors `root`, the Merkle root of a batch of `leafCount` block hashes, as the next
     /// link of `gateway`'s chain.
     /// @dev The caller must be the gateway's registered device key; the gateway must be Active and
-    /// of a kind other than Device (the kind, fixed at registration, is checked on the gateway's
-    /// first anchor). Refuses the zero root, a zero leaf count and a root already anchored.
+    /// of a kind other than Device, as the registry says when the anchor runs
+    /// (`IDeviceRegistry.keyKindStatusOf`, read on every anchor). Refuses the zero root, a zero leaf
+    /// count and a root already anchored.
     /// @return sequence The anchor's position in the gateway's chain, from 1.
     function anchor(DeviceId gateway, bytes32 root, uint64 leafCount) external returns (uint64 sequence);
 
@@ -86,8 +87,9 @@ interface IDataAnchor {
     /// @notice The record of `root` (all zero when not anchored).
     function anchorOf(bytes32 root) external view returns (AnchorRecord memory);
 
-    /// @notice The last root `gateway` anchored and its sequence number (zeros before the first).
-    function head(DeviceId gateway) external view returns (bytes32 root, uint64 sequence);
+    /// @notice The sequence number of `gateway`'s last anchor (0 before the first): the length of
+    /// its chain. That anchor's root is in the `Anchored` event indexed by (`gateway`, `sequence`).
+    function head(DeviceId gateway) external view returns (uint64 sequence);
 
     /// @notice The registry that authenticates gateways.
     function registry() external view returns (IDeviceRegistry);

@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+
+// Fuzz and unit tests for DataAnchor over a real DeviceRegistry (the city of DataAnchorHandler.sol):
+// any root and leaf count anchors once with the gateway's next sequence and the block's time; any
+// sender but the gateway's key, any gateway not Active and any node of kind Device are refused with
+// the exact custom error and arguments, whatever they anchored before; chains of interleaved
+// gateways stay contiguous; and verifyReading accepts exactly the proofs of anchored roots, at any
+// depth, against sorted-pair keccak256 paths built here independently of OpenZeppelin.
+
+import {DataAnchor} from "../../../contracts/anchoring/DataAnchor.sol";
+import {IDataAnchor} from "../../../contracts/interfaces/IDataAnchor.sol";
+import {IDeviceRegistry} from "../../../contracts/interfaces/IDeviceRegistry.sol";
+import {DeviceRegistry} from "../../../contracts/registry/DeviceRegistry.sol";
+import {DeviceId} from "../../../contracts/libraries/DeviceIds.sol";
+import {handlerConfig} from "../registry/DeviceRegistryHandler.sol";
+import {AnchorCity} from "./DataAnchorHandler.sol";
+
+contract DataAnchorTest is AnchorCity {
+    uint256 internal constant START = 1_700_000_000;
+
+    function setUp() public {
+        vm.warp(START);
+        registry = new DeviceRegistry(address(this), handlerConfig());
+        dataAnchor = new DataAnchor(registry);
+        _buildCity();
+    }
+
+    // ================================================================== anchor
+
+    function testFuzz_anchor_recordsAnyRootWithTheNextSequence(
+        bytes32 root,
+        uint64 leafCount,
+        uint32 later,
+        uint8 gatewaySeed
+    ) public {
+        vm.assume(root != bytes32(0) && leafCount != 0);
+        DeviceId gateway = _gateways[gatewaySeed % _gateways.length];
+        _anchor(gateway, keccak256(abi.encode("before", root)), 1);
+        vm.warp(START + later);
+
+        vm.prank(registry.keyOf(gateway));
+        uint64 sequence = dataAnchor.anchor(gateway, root, leafCount);
+
+        _eq(sequence, 2, "second anchor of the gateway");
+        _eq(dataAnchor.head(gateway), 2, "head");
+        IDataAnchor.AnchorRecord memory rec = dataAnchor.anchorOf(root);
+        _check(rec.gateway == gateway, "gateway");
+        _eq(rec.sequence, 2, "sequence");
+        _eq(rec.time, START + later, "time");
+        _eq(rec.leafCount, leafCount, "leaf count");
+        _check(dataAnchor.isAnchored(root), "anchored");
+    }
+
+    function testFuzz_anchor_revertsWithUnauthorizedKey_whenSenderIsNotTheKey(
+        address sender,
+        uint8 gatewaySeed
+    ) public {
+        DeviceId gateway = _gateways[gatewaySeed % _gateways.length];
+        vm.assume(sender != registry.keyOf(gateway));
+        _expectRevertFrom(
+            sender,
+            abi.encodeWithSelector(IDataAnchor.DataAnchorUnauthorizedKey.selector, gateway, sender)
+        );
+        dataAnchor.anchor(gateway, keccak256("r"), 1);
+    }
+
+    /// An id the registry does not know has the zero key: no account can anchor for it (the zero
+    /// address sends no transaction; were it the sender, the status None would refuse it).
+    function testFuzz_anchor_revertsWithUnauthorizedKey_whenGatewayIsUnknown(bytes32 id, address sender) public {
+        DeviceId gateway = DeviceId.wrap(id);
+        vm.assume(registry.statusOf(gateway) == IDeviceRegistry.Status.None && sender != address(0));
+        _expectRevertFrom(
+            sender,
+            abi.encodeWithSelector(IDataAnchor.DataAnchorUnauthorizedKey.selector, gateway, sender)
+        );
+        dataAnchor.anchor(gateway, keccak256("r"), 1);
+    }
+
+    /// A root anchors once, whoever tries again with whatever leaf count; the record stays.
+    function testFuzz_anchor_revertsWithRootExists_whenTheRootIsAnchoredAgain(
+        bytes32 root,
+        uint8 firstSeed,
+        uint8 secondSeed,
+        uint64 leafCount
+    ) public {
+        vm.assume(root != bytes32(0) && leafCount != 0);
+        DeviceId first = _gateways[firstSeed % _gateways.length];
+        DeviceId second = _gateways[secondSeed % _gateways.length];
+        _anchor(first, root, 7);
+
+        _expectRevertFrom(
+            registry.keyOf(second),
+            abi.encodeWithSelector(IDataAnchor.DataAnchorRootExists.selector, root)
+        );
+        dataAnchor.anchor(second, root, leafCount);
+        _check(dataAnchor.anchorOf(root).gateway == first, "record kept its gateway");
+        _eq(dataAnchor.anchorOf(root).leafCount, 7, "record kept its leaf count");
+        _eq(dataAnchor.head(second), first == second ? 1 : 0, "no sequence consumed");
+    }
+
+    function testFuzz_anchor_revertsWithZeroLeafCount(bytes32 root, uint8 gatewaySeed) public {
+        vm.assume(root != bytes32(0));
+        DeviceId gateway = _gateways[gatewaySeed % _gateways.length];
+        _expectRevertFrom(
+            registry.keyOf(gateway),
+            abi.encodeWithSelector(IDataAnchor.DataAnchorZeroLeafCount.selector, root)
+        );
+        dataAnchor.anchor(gateway, root, 0);
+    }
+
+    function test_anchor_revertsWithZeroRoot() public {
+        DeviceId gateway = _gateways[0];
+        _expectRevertFrom(
+            registry.keyOf(gateway),
+            abi.encodeWithSelector(IDataAnchor.DataAnchorZeroRoot.selector, gateway)
+        );
+        dataAnchor.anchor(gateway, bytes32(0), 1);
+    }
+
+    /// The registry is read on every anchor: a gateway that anchored before is refused in the
+    /// very next transaction once it is suspended, blocked or revoked.
+    function testFuzz_anchor_revertsWithGatewayNotActive_afterTheRegistryStopsTheGateway(
+        uint8 gatewaySeed,
+        uint8 how
+    ) public {
+        DeviceId gateway = _gateways[gatewaySeed % _gateways.length];
+        _anchor(gateway, keccak256("first"), 1);
+        IDeviceRegistry.Status status;
+        if (how % 3 == 2) {
+            registry.revoke(gateway);
+            status = IDeviceRegistry.Status.Revoked;
+        } else {
+            // Two reports (penalty 250) suspend a fresh gateway; a third blocks it.
+            for (uint256 i; i < 2 + (how % 3); ++i) {
+                vm.prank(registry.keyOf(_coords[i]));
+                registry.report(_coords[i], gateway, keccak256("evidence"));
+            }
+            status = how % 3 == 0 ? IDeviceRegistry.Status.Suspended : IDeviceRegistry.Status.Blocked;
+        }
+        _check(registry.statusOf(gateway) == status, "registry status");
+
+        _expectRevertFrom(
+            registry.keyOf(gateway),
+            abi.encodeWithSelector(IDataAnchor.DataAnchorGatewayNotActive.selector, gateway, status)
+        );
+        dataAnchor.anchor(gateway, keccak256("second"), 1);
+    }
+
+    function test_anchor_revertsWithGatewayNotActive_whenPending() public {
+        _expectRevertFrom(
+            registry.keyOf(_pendingGateway),
+            abi.encodeWithSelector(
+                IDataAnchor.DataAnchorGatewayNotActive.selector,
+                _pendingGateway,
+                IDeviceRegistry.Status.Pending
+            )
+        );
+        dataAnchor.anchor(_pendingGateway, keccak256("r"), 1);
+    }
+
+    function testFuzz_anchor_revertsWithNotGateway_whenKindIsDevice(bool coordinatorNode) public {
+        DeviceId node = coordinatorNode ? _coords[0] : _deviceNode;
+        _expectRevertFrom(
+            registry.keyOf(node),
+            abi.encodeWithSelector(IDataAnchor.DataAnchorNotGateway.selector, node, IDeviceRegistry.Kind.Device)
+        );
+        dataAnchor.anchor(node, keccak256("r"), 1);
+    }
+
+    /// Anchors of the four gateways interleaved in any order: each chain is 1, 2, 3... and each
+    /// root's record names its gateway and its position.
+    function testFuzz_anchor_keepsContiguousChainsWhenGatewaysInterleave(uint256 order, uint8 count) public {
+        uint256 n = _bound(count, 1, 24);
+        uint64[4] memory lengths;
+        for (uint256 i; i < n; ++i) {
+            uint256 g = (order >> (2 * (i % 128))) % 4;
+            bytes32 root = keccak256(abi.encode("interleaved", i));
+            _anchor(_gateways[g], root, uint64(i + 1));
+            lengths[g]++;
+            IDataAnchor.AnchorRecord memory rec = dataAnchor.anchorOf(root);
+            _check(rec.gateway == _gateways[g], "gateway");
+            _eq(rec.sequence, lengths[g], "sequence is the chain position");
+        }
+        for (uint256 g; g < 4; ++g) _eq(dataAnchor.head(_gateways[g]), lengths[g], "head");
+    }
+
+    // ============================================================ verifyReading
+
+    /// A leaf and `depth` siblings (up to 2^32 leaves): the sorted-pair path's root, once
+    /// anchored, proves the leaf; a changed sibling, leaf or length does not.
+    function testFuzz_verifyReading_acceptsExactlyTheProofOfAnAnchoredRoot(
+        bytes32 leaf,
+        bytes32 seed,
+        uint8 depth,
+        uint8 tamper
+    ) public {
+        uint256 d = _bound(depth, 1, 32);
+        bytes32[] memory proof = new bytes32[](d);
+        bytes32 node = leaf;
+        for (uint256 i; i < d; ++i) {
+            proof[i] = keccak256(abi.encode(seed, i));
+            node = _hashPair(node, proof[i]);
+        }
+        bytes32 root = node;
+        _check(!dataAnchor.verifyReading(root, leaf, proof), "verified before the root was anchored");
+        _anchor(_gateways[0], root, uint64(1) << uint64(d));
+        _check(dataAnchor.verifyReading(root, leaf, proof), "valid proof refused");
+
+        bytes32[] memory bad = _copy(proof);
+        bad[tamper % d] ^= bytes32(uint256(1) << (tamper % 256));
+        _check(!dataAnchor.verifyReading(root, leaf, bad), "tampered sibling accepted");
+        _check(!dataAnchor.verifyReading(root, leaf ^ bytes32(uint256(1)), proof), "tampered leaf accepted");
+        bytes32[] memory shorter = new bytes32[](d - 1);
+        for (uint256 i; i < d - 1; ++i) shorter[i] = proof[i];
+        _check(!dataAnchor.verifyReading(root, leaf, shorter), "truncated proof accepted");
+    }
+
+    function testFuzz_verifyReading_isFalseForARootNotAnchored(bytes32 leaf, bytes32 sibling) public view {
+        bytes32[] memory proof = new bytes32[](1);
+        proof[0] = sibling;
+        _check(!dataAnchor.verifyReading(_hashPair(leaf, sibling), leaf, proof), "unanchored root verified");
+        _check(!dataAnchor.verifyReading(leaf, leaf, new bytes32[](0)), "unanchored one-leaf root verified");
+    }
+
+    // ================================================================= helpers
+
+    function _anchor(DeviceId gateway, bytes32 root, uint64 leafCount) internal {
+        vm.prank(registry.keyOf(gateway));
+        dataAnchor.anchor(gateway, root, leafCount);
+    }
+
+    function _expectRevertFrom(address sender, bytes memory err) internal {
+        vm.expectRevert(err);
+        vm.prank(sender);
+    }
+
+    function _hashPair(bytes32 a, bytes32 b) internal pure returns (bytes32) {
+        return a < b ? keccak256(abi.encode(a, b)) : keccak256(abi.encode(b, a));
+    }
+
+    function _copy(bytes32[] memory a) internal pure returns (bytes32[] memory b) {
+        b = new bytes32[](a.length);
+        for (uint256 i; i < a.length; ++i) b[i] = a[i];
+    }
+}

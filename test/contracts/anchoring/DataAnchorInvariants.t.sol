@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+
+// Invariant tests for DataAnchor. The fuzzer calls only DataAnchorHandler, which anchors from
+// random gateways, senders, roots and leaf counts while the registry suspends, blocks, reinstates
+// and revokes gateways; after each call these properties must hold:
+//   (a) every anchor succeeded or failed exactly as the rules say: the sender is the gateway's
+//       current key, the gateway is Active now and not of kind Device, the root is new and not
+//       zero, the leaf count not zero; a success returns the gateway's chain length + 1;
+//   (b) each gateway's head is the number of anchors it made: its chain has no gap and no fork;
+//   (c) a root's record never changes once written (write-once), names the gateway that anchored
+//       it, and its sequence is its position in that gateway's chain;
+//   (d) a root is anchored only through an accepted anchor.
+
+import {DataAnchor} from "../../../contracts/anchoring/DataAnchor.sol";
+import {IDataAnchor} from "../../../contracts/interfaces/IDataAnchor.sol";
+import {DeviceRegistry} from "../../../contracts/registry/DeviceRegistry.sol";
+import {DeviceId} from "../../../contracts/libraries/DeviceIds.sol";
+import {RegistryTestBase, handlerConfig} from "../registry/DeviceRegistryHandler.sol";
+import {DataAnchorHandler} from "./DataAnchorHandler.sol";
+
+contract DataAnchorInvariantTest is RegistryTestBase {
+    /// @dev forge-std's StdInvariant.FuzzSelector, read by the invariant runner.
+    struct FuzzSelector {
+        address addr;
+        bytes4[] selectors;
+    }
+
+    DataAnchorHandler internal handler;
+    DataAnchor internal dataAnchor;
+
+    function setUp() public {
+        vm.warp(1_700_000_000);
+        DeviceRegistry registry = new DeviceRegistry(address(this), handlerConfig());
+        dataAnchor = new DataAnchor(registry);
+        handler = new DataAnchorHandler(registry, dataAnchor);
+        registry.transferOwnership(address(handler));
+        handler.bootstrap();
+    }
+
+    function targetContracts() public view returns (address[] memory targets) {
+        targets = new address[](1);
+        targets[0] = address(handler);
+    }
+
+    function targetSelectors() public view returns (FuzzSelector[] memory targets) {
+        targets = new FuzzSelector[](1);
+        bytes4[] memory s = new bytes4[](7);
+        // anchor weighs three times as much as the registry's moves.
+        s[0] = DataAnchorHandler.anchor.selector;
+        s[1] = DataAnchorHandler.anchor.selector;
+        s[2] = DataAnchorHandler.anchor.selector;
+        s[3] = DataAnchorHandler.punish.selector;
+        s[4] = DataAnchorHandler.reinstate.selector;
+        s[5] = DataAnchorHandler.revoke.selector;
+        s[6] = DataAnchorHandler.warp.selector;
+        targets[0] = FuzzSelector({addr: address(handler), selectors: s});
+    }
+
+    // ---------------------------------------------------------------- invariants
+
+    /// (a) Every anchor's outcome is the one the rules give.
+    /// hardhat-config: invariant.failOnRevert = true
+    function invariant_anchorOutcomesFollowTheRules() public view {
+        _eq(handler.mismatches(), 0, "anchor outcome differs from the rules");
+    }
+
+    /// (b) Each candidate's head is the length of its chain as the handler saw it grow.
+    /// hardhat-config: invariant.failOnRevert = true
+    function invariant_headIsTheChainLength() public view {
+        DeviceId[] memory all = handler.candidates();
+        for (uint256 i; i < all.length; ++i) {
+            _eq(dataAnchor.head(all[i]), handler.chainOf(all[i]).length, "head differs from the chain length");
+        }
+    }
+
+    /// (c) Records are write-once and each chain is 1, 2, 3... with its gateway's roots.
+    /// hardhat-config: invariant.failOnRevert = true
+    function invariant_recordsAreWriteOnceAndChained() public view {
+        bytes32[] memory roots = handler.anchored();
+        for (uint256 i; i < roots.length; ++i) {
+            DataAnchorHandler.Ghost memory g = handler.ghostOf(roots[i]);
+            IDataAnchor.AnchorRecord memory rec = dataAnchor.anchorOf(roots[i]);
+            _check(rec.gateway == g.gateway, "record names another gateway");
+            _eq(rec.sequence, g.sequence, "record sequence changed");
+            _eq(rec.time, g.time, "record time changed");
+            _eq(rec.leafCount, g.leafCount, "record leaf count changed");
+            _check(handler.chainOf(g.gateway)[g.sequence - 1] == roots[i], "sequence is not the chain position");
+            // A one-leaf tree's root is its leaf: an anchored root proves itself with no sibling.
+            _check(dataAnchor.verifyReading(roots[i], roots[i], new bytes32[](0)), "anchored root not verified");
+        }
+    }
+
+    /// (d) Pool roots the handler never saw accepted are not anchored.
+    /// hardhat-config: invariant.failOnRevert = true
+    function invariant_onlyAcceptedRootsAreAnchored() public view {
+        for (uint256 i; i < 8; ++i) {
+            bytes32 root = handler.pool(i);
+            bool seen = handler.ghostOf(root).sequence != 0;
+            _check(dataAnchor.isAnchored(root) == seen, "pool root anchored without an accepted anchor");
+            _check(dataAnchor.verifyReading(root, root, new bytes32[](0)) == seen, "verifyReading of a pool root");
+        }
+    }
+}
