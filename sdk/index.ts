@@ -107,3 +107,18 @@ export { keygen } from "./core/crypto/keygen.ts";
 export { DST_PEKS_H1, Peks, PEKS_BYTES, type Trapdoor } from "./core/crypto/peks.ts";
 export { hashToScalar, randomScalar, scalarFromBytes, scalarToBytes } from "./core/crypto/scalar.ts";
 export { type Commitments, type KeyShare, type PartialSignature, ThresholdScheme } from "./core/crypto/threshold.ts";
+
+// Data anchoring: DataAnchor's chain model and client (docs/anchoring.md)
+export {
+  AnchorChainError,
+  type AnchorChainFault,
+  type AnchorEntry,
+  type AnchorRecord,
+  checkAnchorChain,
+  checkLeafCount,
+  checkRoot,
+  type ChainBounds,
+  MAX_LEAF_COUNT,
+  sortAnchorEntries,
+} from "./core/anchors.ts";
+export { type AnchorHistoryRange, type AnchorResult, DataAnchorClient, DEFAULT_LOG_CHUNK } from "./contracts/anchor.ts";
