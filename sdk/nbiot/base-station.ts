@@ -56,6 +56,8 @@ export interface BaseStationOptions {
   readonly stations: StationResolver;
   /** Most blocks per signed batch. */
   readonly maxBatch?: number;
+  /** The station's clock (ms), for requests that arrive from other stations. */
+  readonly clock?: () => number;
 }
 
 /** What ingesting one frame gave: a receipt to send back, or why it was refused. */
@@ -91,6 +93,7 @@ export class BaseStation implements StationLink {
   readonly #directory: Directory;
   readonly #stations: StationResolver;
   readonly #maxBatch: number;
+  readonly #clock: () => number;
   readonly #sessions = new Map<string, LiveSession>();
   readonly #sessionOf = new Map<Hex, string>();
   readonly #flows = new Map<Hex, FlowState>();
@@ -112,6 +115,7 @@ export class BaseStation implements StationLink {
     this.#directory = options.directory;
     this.#stations = options.stations;
     this.#maxBatch = options.maxBatch ?? 65_536;
+    this.#clock = options.clock ?? Date.now;
     if (!Number.isSafeInteger(this.#maxBatch) || this.#maxBatch < 1 || this.#maxBatch > 1 << 24) {
       throw new InvalidInputError("maxBatch must be an integer in [1, 2^24]", { maxBatch: this.#maxBatch });
     }
@@ -221,7 +225,7 @@ export class BaseStation implements StationLink {
   }
 
   /** BS1's side of a handover: confirm our tip of the flow to a registered station and stop extending it. */
-  async handover(request: Uint8Array, now: number = Date.now()): Promise<Uint8Array> {
+  async handover(request: Uint8Array, now: number = this.#clock()): Promise<Uint8Array> {
     const req = checkHandoverRequest(this.params, this.id, request, now);
     this.#handoverGuard.check(req.to, req.nonce, now);
     await this.#expect(req.to, Kind.BaseStation, "station");

@@ -24,6 +24,9 @@ import type { Directory, DirectoryEntry, StationLink } from "../../sdk/nbiot/por
 
 export const backend = await mclBackend();
 
+/** The clock every test station reads when another station calls it (set by `enter`). */
+export const testClock = { now: Date.now() };
+
 export const randomId = (): Hex => toHex(crypto.getRandomValues(new Uint8Array(32)));
 
 /** A registry view held in memory (what `registryDirectory` reads from the chain). */
@@ -79,6 +82,7 @@ export function makeWorld(timing: Partial<Timing> = {}): World {
         storePath: options.path ?? join(dir, `${id}.sqlite`),
         directory,
         stations: (peer) => stations.get(peer.toLowerCase()),
+        clock: () => testClock.now,
         ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
       });
       stations.set(bs.id, bs);
@@ -97,6 +101,7 @@ export const reading = (celsius: number, at = 0): Uint8Array =>
 
 /** Runs the handshake between `node` and `bs` at `now`. */
 export async function enter(node: NbiotNode, bs: BaseStation, now: number): Promise<void> {
+  testClock.now = now;
   node.accept(await bs.authenticate(node.enter(bs.id, now), now), now);
 }
 
