@@ -26,15 +26,21 @@ function reason(f: () => unknown): string {
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+type ServedBlock = Mutable<AcquisitionResponse["blocks"][number]>;
+type ServedBatch = Mutable<AcquisitionResponse["batches"][number]>;
+interface Served {
+  station: Hex;
+  node: Hex;
+  blocks: ServedBlock[];
+  batches: ServedBatch[];
+  handovers: Uint8Array[];
+}
 
 /** A deep copy of a response to alter. */
-function copy(r: AcquisitionResponse): Mutable<AcquisitionResponse> & {
-  blocks: Mutable<AcquisitionResponse["blocks"][number]>[];
-  batches: Mutable<AcquisitionResponse["batches"][number]>[];
-  handovers: Uint8Array[];
-} {
+function copy(r: AcquisitionResponse): Served {
   return {
-    ...r,
+    station: r.station,
+    node: r.node,
     blocks: r.blocks.map((b) => ({ ...b, block: b.block.slice(), primary: b.primary.slice(), proof: [...b.proof] })),
     batches: r.batches.map((b) => ({ ...b, signature: b.signature.slice() })),
     handovers: r.handovers.map((h) => h.slice()),

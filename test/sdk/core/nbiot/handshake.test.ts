@@ -71,13 +71,13 @@ describe("nbiot handshake", function () {
       expect(node.ops.asymmetricOps).to.equal(3);
       expect(node.station).to.equal(bs.id);
       for (let i = 0; i < 50; i++) {
-        const [res] = bs.ingest([node.send(reading(20 + i), now + i)], now + i);
-        if (!res!.ok) throw res!.error;
+        const res = bs.ingest([node.send(reading(20 + i), now + i)], now + i)[0]!;
+        if (!res.ok) throw res.error;
         node.onReceipt(res.receipt);
       }
       node.onRenewal(bs.renew(node.renew(now + 100), now + 100), now + 100);
-      const [res] = bs.ingest([node.send(reading(1), now + 101)], now + 101);
-      expect(res!.ok).to.equal(true);
+      const res = bs.ingest([node.send(reading(1), now + 101)], now + 101)[0]!;
+      expect(res.ok).to.equal(true);
       expect(node.ops.asymmetricOps).to.equal(3);
       await enter(node, w.station(), now + 200);
       expect(node.ops.asymmetricOps).to.equal(6);
