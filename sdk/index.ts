@@ -74,6 +74,8 @@ export {
   ThresholdError,
   PeerAuthenticationError,
   type PeerRejection,
+  ProtocolError,
+  type ProtocolRejection,
   StrataError,
   TransportError,
 } from "./errors.ts";
@@ -122,3 +124,90 @@ export {
   sortAnchorEntries,
 } from "./core/anchors.ts";
 export { type AnchorHistoryRange, type AnchorResult, DataAnchorClient, DEFAULT_LOG_CHUNK } from "./contracts/anchor.ts";
+
+// The NB-IoT data path, seed 000 (docs/nbiot.md): pure protocol steps, then the roles
+export {
+  buildTree,
+  bytes32Leaves,
+  leafHash,
+  MAX_LEAVES,
+  type MerkleTree,
+  type MultiProof,
+  verifyMultiProof,
+  verifyProof,
+} from "./core/merkle.ts";
+export {
+  checkIdentityKeys,
+  DEFAULT_TIMING,
+  encryptionIdentity,
+  extractIdentityKeys,
+  type IdentityKeys,
+  type KeyExtractor,
+  type NbiotParams,
+  nbiotParams,
+  signingIdentity,
+  type Timing,
+} from "./core/nbiot/params.ts";
+export {
+  type AuthRequest,
+  type AuthResponse,
+  type ChainTip,
+  checkAuthRequest,
+  makeAuthRequest,
+  makeAuthResponse,
+  acceptAuthResponse,
+  type OpCounter,
+  ReplayGuard,
+  type SessionSecret,
+} from "./core/nbiot/handshake.ts";
+export { type DataFrame, openPrimary, type Receipt, sealPrimary, Session } from "./core/nbiot/session.ts";
+export { openPrimaryKey, sealPrimaryKey } from "./core/nbiot/provisioning.ts";
+export {
+  type BatchHeader,
+  batchMessage,
+  type Block,
+  blockHash,
+  blockLeaf,
+  ciphertextDigest,
+  decodeBlock,
+  encodeBlock,
+} from "./core/nbiot/block.ts";
+export {
+  checkHandoverRecord,
+  checkHandoverRequest,
+  type HandoverRecord,
+  type HandoverRequest,
+  makeHandoverRecord,
+  makeHandoverRequest,
+  verifyHandoverRecord,
+} from "./core/nbiot/handover.ts";
+export {
+  type AcquisitionResponse,
+  type ProvenBlock,
+  type SignedBatch,
+  type VerifiedAcquisition,
+  type VerifiedBlock,
+  verifyAcquisition,
+} from "./core/nbiot/acquisition.ts";
+export { NbiotNode, type NodeState } from "./core/nbiot/device.ts";
+export {
+  BaseStation,
+  type BaseStationOptions,
+  type IngestResult,
+  type ReadingProof,
+  type SealedBatch,
+} from "./nbiot/base-station.ts";
+export { type Acquisition, Application, type ApplicationOptions, type Reading } from "./nbiot/application.ts";
+export { verifyOwnReading } from "./nbiot/light.ts";
+export {
+  type AnchorReader,
+  type AnchorView,
+  type AnchorWriter,
+  cachedDirectory,
+  type Directory,
+  type DirectoryEntry,
+  registryDirectory,
+  type StationLink,
+  type StationResolver,
+} from "./nbiot/ports.ts";
+export { type BatchRecord, type FlowState, SqliteFlowStore, type StoredBlock } from "./store/flow-store.ts";
