@@ -14,6 +14,7 @@ import { anchorMetrics } from "./anchor.ts";
 import { chainCryptoMetrics, cryptoMetrics } from "./crypto.ts";
 import { formatTable, type MetricGroup, type Metrics, mergeMetrics, writeResults } from "./metrics.ts";
 import { merkleMetrics } from "./merkle.ts";
+import { nbiotMetrics } from "./nbiot.ts";
 import { registryMetrics } from "./registry.ts";
 
 const GROUPS: readonly MetricGroup[] = [
@@ -22,6 +23,7 @@ const GROUPS: readonly MetricGroup[] = [
   { name: "chain-crypto", run: chainCryptoMetrics },
   { name: "merkle", run: merkleMetrics },
   { name: "anchor", run: anchorMetrics },
+  { name: "nbiot", run: nbiotMetrics },
 ];
 
 const RESULTS = fileURLToPath(new URL("./results.json", import.meta.url));

@@ -8,10 +8,12 @@
  *   sealed again under the session key of the radio link, one key per
  *   direction, with a per-session counter in the clear header that must rise
  *   strictly (a replayed or reordered frame is refused).
- * - Receipts (BS -> node) confirm each block under the downlink key; renewal
+ * - Receipts (BS -> node) confirm each block, authenticated by HMAC; renewal
  *   derives the next session from the current one and fresh nonces of both
  *   ends, all symmetric, until `maxSessionAgeMs` asks for a new handshake.
  */
+import { createHmac, createSecretKey, type KeyObject, timingSafeEqual } from "node:crypto";
+
 import { utf8ToBytes } from "@noble/hashes/utils.js";
 
 import { concat, fromHex, type Hex, scratch, toHex } from "../bytes.ts";
@@ -28,6 +30,8 @@ const TAG_RENEW_RESPONSE = 0x06;
 export const HEADER_BYTES = 1 + SESSION_ID_BYTES + 8;
 const UP_INFO = utf8ToBytes("STRATA-NBIOT-v1 uplink key");
 const DOWN_INFO = utf8ToBytes("STRATA-NBIOT-v1 downlink key");
+const RECEIPT_INFO = utf8ToBytes("STRATA-NBIOT-v1 receipt key");
+const RECEIPT_TAG_BYTES = 16;
 const RENEW_INFO = utf8ToBytes("STRATA-NBIOT-v1 renewal");
 const PRIMARY_AD = utf8ToBytes("STRATA-NBIOT-v1 primary");
 
@@ -52,6 +56,7 @@ export class Session {
   readonly establishedAt: number;
   readonly up: AeadKey;
   readonly down: AeadKey;
+  readonly #receiptKey: KeyObject;
   readonly #root: Uint8Array;
 
   constructor(secret: SessionSecret) {
@@ -65,6 +70,12 @@ export class Session {
     this.#root = secret.root;
     this.up = new AeadKey(hkdf(secret.root, secret.sessionId, UP_INFO));
     this.down = new AeadKey(hkdf(secret.root, secret.sessionId, DOWN_INFO));
+    this.#receiptKey = createSecretKey(hkdf(secret.root, secret.sessionId, RECEIPT_INFO));
+  }
+
+  /** HMAC-SHA256 of a receipt body, truncated to 16 bytes. */
+  receiptTag(body: Uint8Array): Uint8Array {
+    return createHmac("sha256", this.#receiptKey).update(body).digest().subarray(0, RECEIPT_TAG_BYTES);
   }
 
   /** Throws `ProtocolError("stale-session")` once the session has expired. */
@@ -186,15 +197,24 @@ export interface Receipt {
   readonly hash: Uint8Array;
 }
 
+/** header (25) ‖ seq (8) ‖ time (8) ‖ bs (32) ‖ block hash (32) ‖ tag (16). */
+export const RECEIPT_BYTES = HEADER_BYTES + 80 + RECEIPT_TAG_BYTES;
+
+/**
+ * A receipt carries nothing secret (a block hash, a time), so it is
+ * authenticated, not encrypted: HMAC-SHA256 under the session's receipt key,
+ * truncated to 128 bits — cheaper than AES-GCM for the station and the node.
+ */
 export function sealReceipt(session: Session, receipt: Receipt): Uint8Array {
-  const head = header(TAG_RECEIPT, session.id, receipt.counter);
-  const inner = scratch(80);
-  putU64(inner, 0, receipt.seq);
-  putU64(inner, 8, receipt.time);
-  inner.set(session.bsBytes, 16);
   if (receipt.bs !== session.bs) throw new ProtocolError("wrong-peer", "a receipt names the session's station");
-  inner.set(receipt.hash, 48);
-  return session.down.sealFramed(head, inner);
+  const out = scratch(RECEIPT_BYTES);
+  out.set(header(TAG_RECEIPT, session.id, receipt.counter), 0);
+  putU64(out, HEADER_BYTES, receipt.seq);
+  putU64(out, HEADER_BYTES + 8, receipt.time);
+  out.set(session.bsBytes, HEADER_BYTES + 16);
+  out.set(receipt.hash, HEADER_BYTES + 48);
+  out.set(session.receiptTag(out.subarray(0, HEADER_BYTES + 80)), HEADER_BYTES + 80);
+  return out;
 }
 
 export function openReceipt(session: Session, bytes: Uint8Array): Receipt {
@@ -202,7 +222,12 @@ export function openReceipt(session: Session, bytes: Uint8Array): Receipt {
   if (h.tag !== TAG_RECEIPT || h.sessionKey !== session.key) {
     throw new ProtocolError("wrong-peer", "not a receipt of this session");
   }
-  const r = new Reader(open(session.down, bytes, "the receipt"), "receipt");
+  if (bytes.length !== RECEIPT_BYTES) throw new ProtocolError("malformed", `a receipt is ${RECEIPT_BYTES} bytes`);
+  const body = bytes.subarray(0, HEADER_BYTES + 80);
+  if (!timingSafeEqual(session.receiptTag(body), bytes.subarray(HEADER_BYTES + 80))) {
+    throw new ProtocolError("tampered", "the receipt does not authenticate under the session key");
+  }
+  const r = new Reader(bytes.subarray(HEADER_BYTES, HEADER_BYTES + 80), "receipt");
   const seq = r.u64("seq");
   const time = r.u64("time");
   const bs = toHex(r.fixed(32, "bs"));
