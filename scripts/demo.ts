@@ -2,7 +2,9 @@
  * Strata's main job, on the embedded Hardhat network: a small city joins the
  * device registry (seed 001 labels, coordination, serving full nodes), a full
  * node goes offline and its devices are reassigned, a misbehaving meter is
- * reported until it is blocked, and a fake registration is refused.
+ * reported until it is blocked, and a fake registration is refused. Then the
+ * NB-IoT data path (seed 000, `scripts/demo/nbiot.ts`): a sensor crossing three
+ * base stations, anchoring, verified acquisition, accountability, tampering.
  *
  *   npm run demo
  */
@@ -10,6 +12,7 @@ import { network } from "hardhat";
 import { type HDNodeWallet, parseEther } from "ethers";
 
 import RegistryModule, { DEFAULT_REGISTRY_CONFIG } from "../ignition/modules/DeviceRegistry.ts";
+import { runNbiotDemo } from "./demo/nbiot.ts";
 import {
   buildRegistration,
   ContractRevertError,
@@ -244,4 +247,17 @@ for (const { m, rec } of rows) {
     `   ${m.name.padEnd(10)} ${LABEL_NAMES[rec.label].padEnd(12)} ${STATUS_NAMES[rec.status].padEnd(9)} trust ${String(rec.trust).padStart(4)}  served by ${serving}`,
   );
 }
+await runNbiotDemo({
+  ethers,
+  ignition,
+  client,
+  admin: admin!,
+  operator: operator!,
+  coordinators: cameras,
+  layer: LAYER,
+  nextLocalId: () => ++localId,
+  step,
+  info,
+});
+
 console.log("\nDone.");
