@@ -215,7 +215,8 @@ export async function runNbiotDemo(ctx: NbiotDemoContext): Promise<void> {
       await app.acquire(sensor.id, 0, now, [stations[0]!, tampered, stations[2]!]);
       info("!! the edit went unnoticed");
     } catch (e) {
-      info(`caught: ${(e as ProtocolError).reason} — ${(e as ProtocolError).shortMessage}`);
+      if (!(e instanceof ProtocolError)) throw e;
+      info(`caught: ${e.reason} — ${e.shortMessage}`);
     }
     tampered.close();
 
@@ -237,14 +238,16 @@ export async function runNbiotDemo(ctx: NbiotDemoContext): Promise<void> {
       await rogue.authenticate(node.enter(rogue.id, now), now);
       info("!! the rogue station took the flow over");
     } catch (e) {
-      info(`the rogue station cannot serve: ${(e as ProtocolError).reason}`);
+      if (!(e instanceof ProtocolError)) throw e;
+      info(`the rogue station cannot serve: ${e.reason}`);
     }
     try {
       await (await admin.sendTransaction({ to: rogueKey.address, value: parseEther("1") })).wait();
       await new DataAnchorClient(anchorAddress, rogueKey).anchor(stationAccounts[2]!.id, ethers.id("forged") as Hex, 1);
       info("!! the rogue anchor was accepted");
     } catch (e) {
-      info(`DataAnchor refuses its anchor: ${(e as ContractRevertError).errorName}`);
+      if (!(e instanceof ContractRevertError)) throw e;
+      info(`DataAnchor refuses its anchor: ${e.errorName}`);
     }
     rogue.close();
     for (const bs of [stations[0]!, stations[2]!]) bs.close();
