@@ -196,6 +196,26 @@ describe("nbiot session and double encryption", function () {
     });
   });
 
+  describe("receipts", function () {
+    it("authenticate the block to the node: a tampered, truncated or foreign receipt is refused", async function () {
+      const node = w.node();
+      const other = w.node();
+      const bs = w.station();
+      await enter(node, bs, now);
+      await enter(other, bs, now);
+      const mine = bs.ingest([node.send(Uint8Array.of(1), now)], now)[0]!;
+      const theirs = bs.ingest([other.send(Uint8Array.of(2), now)], now)[0]!;
+      if (!mine.ok || !theirs.ok) throw new Error("ingest failed");
+      for (const i of [30, 60, mine.receipt.length - 1]) {
+        expect(reason(() => node.onReceipt(flip(mine.receipt, i)))).to.equal("tampered");
+      }
+      expect(reason(() => node.onReceipt(mine.receipt.subarray(0, 60)))).to.equal("malformed");
+      expect(reason(() => node.onReceipt(theirs.receipt))).to.equal("wrong-peer");
+      expect(node.onReceipt(mine.receipt).seq).to.equal(1);
+      expect(node.unconfirmed).to.deep.equal([]);
+    });
+  });
+
   describe("session lifetime", function () {
     it("expires: the station refuses a stale session's frames and the node refuses to use it", async function () {
       const node = w.node();
