@@ -21,7 +21,7 @@ import { toHex } from "../sdk/core/bytes.ts";
 import { mclBackend } from "../sdk/core/crypto/backend.ts";
 import { Pkg } from "../sdk/core/crypto/identity.ts";
 import { NbiotNode } from "../sdk/core/nbiot/device.ts";
-import { extractIdentityKeys, nbiotParams } from "../sdk/core/nbiot/params.ts";
+import { extractNodeKeys, nbiotParams, pkgStationKeys } from "../sdk/core/nbiot/params.ts";
 import { HEADER_BYTES } from "../sdk/core/nbiot/session.ts";
 import { Kind, Status } from "../sdk/core/registry.ts";
 import { BaseStation } from "../sdk/nbiot/base-station.ts";
@@ -82,7 +82,7 @@ export async function nbiotMetrics(): Promise<Metrics> {
       registry.set(bsId, { kind: Kind.BaseStation, status: Status.Active });
       const bs = BaseStation.open({
         params,
-        keys: extractIdentityKeys(pkg, bsId),
+        keys: pkgStationKeys(pkg, bsId),
         storePath: join(dir, `bs-${run}.sqlite`),
         directory,
         stations: () => undefined,
@@ -92,7 +92,7 @@ export async function nbiotMetrics(): Promise<Metrics> {
       for (let i = 0; i < NODES; i++) {
         const id = randomId();
         registry.set(id, { kind: Kind.Device, status: Status.Active });
-        const node = new NbiotNode(params, extractIdentityKeys(pkg, id), crypto.getRandomValues(new Uint8Array(32)));
+        const node = new NbiotNode(params, extractNodeKeys(pkg, id), crypto.getRandomValues(new Uint8Array(32)));
         node.accept(await bs.authenticate(node.enter(bsId, now), now), now);
         nodes.push(node);
       }
@@ -118,12 +118,12 @@ export async function nbiotMetrics(): Promise<Metrics> {
     registry.set(bsId, { kind: Kind.BaseStation, status: Status.Active });
     const bs = BaseStation.open({
       params,
-      keys: extractIdentityKeys(pkg, bsId),
+      keys: pkgStationKeys(pkg, bsId),
       storePath: join(dir, "ops.sqlite"),
       directory,
       stations: () => undefined,
     });
-    const node = new NbiotNode(params, extractIdentityKeys(pkg, id), crypto.getRandomValues(new Uint8Array(32)));
+    const node = new NbiotNode(params, extractNodeKeys(pkg, id), crypto.getRandomValues(new Uint8Array(32)));
     const now = Date.now();
     node.accept(await bs.authenticate(node.enter(bsId, now), now), now);
     const send = () => {
@@ -136,7 +136,7 @@ export async function nbiotMetrics(): Promise<Metrics> {
       }
     };
     send();
-    node.onRenewal(bs.renew(node.renew(now), now), now);
+    node.onRenewal(await bs.renew(node.renew(now), now), now);
     send();
     bs.close();
 

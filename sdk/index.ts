@@ -137,15 +137,24 @@ export {
   verifyProof,
 } from "./core/merkle.ts";
 export {
-  checkIdentityKeys,
+  type ApplicationKeys,
+  checkNodeKeys,
   DEFAULT_TIMING,
   encryptionIdentity,
-  extractIdentityKeys,
+  extractApplicationKeys,
+  extractNodeKeys,
+  extractStationKey,
   type IdentityKeys,
   type KeyExtractor,
+  keyEpoch,
   type NbiotParams,
   nbiotParams,
+  type NodeKeys,
+  pkgStationKeys,
+  type Role,
   signingIdentity,
+  type StationKeys,
+  stationKeys,
   type Timing,
 } from "./core/nbiot/params.ts";
 export {

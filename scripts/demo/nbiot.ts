@@ -22,7 +22,8 @@ import {
   ContractRevertError,
   DataAnchorClient,
   type DeviceRegistryClient,
-  extractIdentityKeys,
+  extractApplicationKeys,
+  extractNodeKeys,
   type Hex,
   Kind,
   Label,
@@ -32,6 +33,7 @@ import {
   nbiotParams,
   openPrimaryKey,
   Pkg,
+  pkgStationKeys,
   ProtocolError,
   registryDirectory,
   type StationLink,
@@ -97,7 +99,8 @@ export async function runNbiotDemo(ctx: NbiotDemoContext): Promise<void> {
   const backend = await mclBackend();
   const pkg = new Pkg(backend);
   const params = nbiotParams(backend, pkg.masterPublic);
-  info("each id gets a signing key (Cha–Cheon IBS) and a decryption key (Boneh–Franklin IBE), s·H1(id)");
+  info("the sensor gets a signing key (Cha–Cheon IBS) and a decryption key (Boneh–Franklin IBE), s·H1(id);");
+  info("each station gets a signing key per day, issued only while the registry lists it as active");
 
   const dir = mkdtempSync(join(tmpdir(), "strata-demo-nbiot-"));
   try {
@@ -107,7 +110,7 @@ export async function runNbiotDemo(ctx: NbiotDemoContext): Promise<void> {
     const stations = stationAccounts.map((s) => {
       const bs = BaseStation.open({
         params,
-        keys: extractIdentityKeys(pkg, s.id),
+        keys: pkgStationKeys(pkg, s.id),
         storePath: join(dir, `${s.name}.sqlite`),
         directory,
         stations: (id) => links.get(id),
@@ -120,13 +123,17 @@ export async function runNbiotDemo(ctx: NbiotDemoContext): Promise<void> {
     const reader = new DataAnchorClient(anchorAddress, ethers.provider);
     const app = new Application({
       params,
-      id: ethers.id("pharma-logistics/app") as Hex,
+      keys: extractApplicationKeys(pkg, ethers.id("pharma-logistics/app") as Hex),
       anchors: reader,
       directory,
     });
-    const nodeKeys = extractIdentityKeys(pkg, sensor.id);
-    const node = new NbiotNode(params, nodeKeys, openPrimaryKey(params, nodeKeys, app.id, app.provision(sensor.id)));
-    info("the application seals the sensor's primary key to its identity (IBE); stations never see it");
+    const nodeKeys = extractNodeKeys(pkg, sensor.id);
+    const node = new NbiotNode(
+      params,
+      nodeKeys,
+      openPrimaryKey(params, nodeKeys, app.id, app.provision(sensor.id, now)),
+    );
+    info("the application seals the sensor's primary key to its identity (IBE) and signs it; stations never see it");
 
     step("The truck drives north -> centre -> port; each station authenticates the sensor and chains its readings");
     const route: [BaseStation, number[]][] = [
@@ -151,7 +158,7 @@ export async function runNbiotDemo(ctx: NbiotDemoContext): Promise<void> {
       for (const c of temps) {
         now += 5 * 60_000;
         if (node.shouldRenew(now, 0.5)) {
-          node.onRenewal(bs.renew(node.renew(now), now), now);
+          node.onRenewal(await bs.renew(node.renew(now), now), now);
           renewals++;
         }
         const frame = node.send(reading(c, new Date(now).toISOString()), now);
@@ -205,7 +212,7 @@ export async function runNbiotDemo(ctx: NbiotDemoContext): Promise<void> {
     db.close();
     const tampered = BaseStation.open({
       params,
-      keys: extractIdentityKeys(pkg, stationAccounts[1]!.id),
+      keys: pkgStationKeys(pkg, stationAccounts[1]!.id),
       storePath: join(dir, "bs-centre.sqlite"),
       directory,
       stations: (id) => links.get(id),
@@ -227,7 +234,7 @@ export async function runNbiotDemo(ctx: NbiotDemoContext): Promise<void> {
     const rogueId = ethers.id("rogue-bs") as Hex;
     const rogue = BaseStation.open({
       params,
-      keys: extractIdentityKeys(pkg, rogueId),
+      keys: pkgStationKeys(pkg, rogueId),
       storePath: join(dir, "rogue.sqlite"),
       directory,
       stations: (id) => links.get(id),

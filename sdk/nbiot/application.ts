@@ -8,9 +8,9 @@
  */
 import { type Hex } from "../core/bytes.ts";
 import { AeadKey } from "../core/crypto/aead.ts";
-import { type VerifiedBlock, verifyAcquisition } from "../core/nbiot/acquisition.ts";
+import { type AcquisitionResponse, type VerifiedBlock, verifyAcquisition } from "../core/nbiot/acquisition.ts";
 import type { HandoverRecord } from "../core/nbiot/handover.ts";
-import { checkId, type NbiotParams } from "../core/nbiot/params.ts";
+import { type ApplicationKeys, checkId, type NbiotParams } from "../core/nbiot/params.ts";
 import { sealPrimaryKey } from "../core/nbiot/provisioning.ts";
 import { openPrimary } from "../core/nbiot/session.ts";
 import { Kind, Status } from "../core/registry.ts";
@@ -42,7 +42,8 @@ export interface Acquisition {
 
 export interface ApplicationOptions {
   readonly params: NbiotParams;
-  readonly id: Hex;
+  /** The application's id and signing key (it signs the primary keys it provisions). */
+  readonly keys: ApplicationKeys;
   readonly anchors: AnchorReader;
   readonly directory: Directory;
 }
@@ -50,21 +51,23 @@ export interface ApplicationOptions {
 export class Application {
   readonly params: NbiotParams;
   readonly id: Hex;
+  readonly #keys: ApplicationKeys;
   readonly #anchors: AnchorReader;
   readonly #directory: Directory;
   readonly #primary = new Map<Hex, AeadKey>();
 
   constructor(options: ApplicationOptions) {
     this.params = options.params;
-    this.id = checkId(options.id, "id");
+    this.#keys = options.keys;
+    this.id = checkId(options.keys.id, "keys.id");
     this.#anchors = options.anchors;
     this.#directory = options.directory;
   }
 
-  /** Makes `node`'s primary key; returns it sealed for the node (`openPrimaryKey`). */
-  provision(node: Hex): Uint8Array {
+  /** Makes `node`'s primary key; returns it signed and sealed for the node (`openPrimaryKey`). */
+  provision(node: Hex, now: number = Date.now()): Uint8Array {
     const id = checkId(node, "node");
-    const { key, sealed } = sealPrimaryKey(this.params, this.id, id);
+    const { key, sealed } = sealPrimaryKey(this.params, this.#keys, id, now);
     this.#primary.set(id, new AeadKey(key));
     return sealed;
   }
@@ -82,7 +85,7 @@ export class Application {
   async acquire(node: Hex, from: number, to: number, stations: readonly StationLink[]): Promise<Acquisition> {
     const id = checkId(node, "node");
     const key = this.#key(id);
-    const responses = await Promise.all(stations.map((s) => s.acquire(id, from, to)));
+    const responses = (await Promise.all(stations.map((s) => this.#fetchAll(s, id, from, to)))).flat();
     const verified = verifyAcquisition(this.params, id, responses);
     const anchors = new Map<Hex, { sequence: bigint; time: bigint }>();
     for (const [root, station] of verified.roots) {
@@ -102,8 +105,34 @@ export class Application {
         throw new ProtocolError("not-registered", `station ${station} is not a registered base station`, { station });
       }
     }
+    const skew = this.params.timing.clockSkewMs;
+    for (const b of verified.blocks) {
+      const anchoredAt = Number(anchors.get(b.root)!.time) * 1000;
+      if (b.block.time > anchoredAt + skew) {
+        throw new ProtocolError("broken-link", `block ${b.block.seq} is dated after the anchor of its batch`, {
+          seq: b.block.seq,
+          time: b.block.time,
+          anchoredAt,
+        });
+      }
+    }
     const readings = verified.blocks.map((b) => this.#open(key, b, anchors.get(b.root)!));
     return { readings, handovers: verified.handovers };
+  }
+
+  /** Every page a station serves for the range. */
+  async #fetchAll(station: StationLink, node: Hex, from: number, to: number): Promise<AcquisitionResponse[]> {
+    const pages: AcquisitionResponse[] = [];
+    let after = 0;
+    for (;;) {
+      const page = await station.acquire(node, from, to, after);
+      pages.push(page);
+      const last = page.blocks.at(-1);
+      if (!page.more || last === undefined) return pages;
+      const seq = new DataView(last.block.buffer, last.block.byteOffset + 65, 8).getBigUint64(0);
+      if (Number(seq) <= after) throw new ProtocolError("malformed", "a station's pages do not advance");
+      after = Number(seq);
+    }
   }
 
   #open(key: AeadKey, b: VerifiedBlock, anchor: { sequence: bigint; time: bigint }): Reading {

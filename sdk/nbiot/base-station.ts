@@ -15,6 +15,7 @@ import { buildTree, bytes32Leaves, type MerkleTree } from "../core/merkle.ts";
 import type { AcquisitionResponse, ProvenBlock, SignedBatch } from "../core/nbiot/acquisition.ts";
 import { batchMessage, type Block, blockHash, ciphertextDigest, encodeBlock, ZERO_HASH } from "../core/nbiot/block.ts";
 import {
+  type AuthRequest,
   type ChainTip,
   checkAuthRequest,
   equalBytes,
@@ -29,7 +30,7 @@ import {
   makeHandoverRecord,
   makeHandoverRequest,
 } from "../core/nbiot/handover.ts";
-import { checkId, type IdentityKeys, type NbiotParams } from "../core/nbiot/params.ts";
+import { checkId, type NbiotParams, type StationKeys } from "../core/nbiot/params.ts";
 import { signBody } from "../core/nbiot/signing.ts";
 import {
   isFrame,
@@ -48,7 +49,8 @@ import type { AnchorWriter, Directory, StationLink, StationResolver } from "./po
 
 export interface BaseStationOptions {
   readonly params: NbiotParams;
-  readonly keys: IdentityKeys;
+  /** The station's id and its per-epoch signing keys from the PKG. */
+  readonly keys: StationKeys;
   /** The station's store (default: a SQLite file at `storePath`). */
   readonly store: SqliteFlowStore;
   readonly directory: Directory;
@@ -89,7 +91,7 @@ export class BaseStation implements StationLink {
   readonly params: NbiotParams;
   readonly id: Hex;
   readonly store: SqliteFlowStore;
-  readonly #keys: IdentityKeys;
+  readonly #keys: StationKeys;
   readonly #directory: Directory;
   readonly #stations: StationResolver;
   readonly #maxBatch: number;
@@ -103,6 +105,10 @@ export class BaseStation implements StationLink {
   readonly #batches = new Map<number, BatchRecord>();
   /** Blocks stored but not yet batched, in id order (rebuilt from the store at open). */
   #pending: { id: number; hash: Uint8Array }[];
+  /** When this run started: requests dated earlier may have been seen by a previous run's replay guard. */
+  readonly #startedAt: number;
+  /** Seals run one after another. */
+  #sealing: Promise<unknown> = Promise.resolve();
 
   constructor(options: BaseStationOptions) {
     this.params = options.params;
@@ -123,6 +129,7 @@ export class BaseStation implements StationLink {
     this.#handoverGuard = new ReplayGuard(this.params.timing.clockSkewMs);
     for (const flow of this.store.flows()) this.#flows.set(flow.node, flow);
     this.#pending = this.store.pending(Number.MAX_SAFE_INTEGER);
+    this.#startedAt = this.#clock();
   }
 
   /** Opens a station on the SQLite file at `path` (created if missing). */
@@ -154,33 +161,32 @@ export class BaseStation implements StationLink {
 
   /** A node's authentication request: checks it, takes the flow over if needed, answers with a session key. */
   async authenticate(request: Uint8Array, now: number): Promise<Uint8Array> {
-    const req = checkAuthRequest(this.params, this.id, request, now);
+    const req = checkAuthRequest(this.params, this.id, request, now, this.#startedAt);
     this.#authGuard.check(req.node, req.nonce, now);
     await this.#expect(req.node, Kind.Device, "node");
 
     let flow = this.#flows.get(req.node);
     const claim = req.tip;
+    const holder = claim?.holder ?? claim?.bs;
     const ours = flow !== undefined && flow.handedOverTo === undefined;
     let source: Hex | undefined;
     if (ours) {
       const tip = flow!.tip;
       if (claim !== undefined && claim.seq > tip.seq) {
-        if (claim.bs === this.id) throw forged(claim.seq, tip.seq);
-        source = claim.bs; // the node moved on and came back without a handover through us
+        if (holder === this.id) throw forged(claim.seq, tip.seq);
+        source = holder; // the node moved on and came back without a handover through us
       } else if (claim !== undefined && claim.seq === tip.seq && !equalBytes(claim.hash, tip.hash)) {
         throw forged(claim.seq, tip.seq);
       }
-    } else if (claim !== undefined && claim.bs !== this.id) {
-      source = claim.bs;
+    } else if (claim !== undefined && holder !== this.id) {
+      source = holder;
     } else if (flow?.handedOverTo !== undefined) {
       source = flow.handedOverTo;
     } else if (claim !== undefined) {
       throw forged(claim.seq, 0); // a tip here that we never made
     }
 
-    if (source !== undefined) {
-      flow = await this.#takeOver(req.node, source, claim ?? flow!.tip, now);
-    }
+    if (source !== undefined) flow = await this.#takeOver(req, source, now);
     const tip: ChainTip | undefined = flow === undefined ? undefined : flow.tip;
     const { response, secret } = makeAuthResponse(this.params, this.#keys, req, now, tip);
     this.#open(new Session(secret));
@@ -200,33 +206,47 @@ export class BaseStation implements StationLink {
     this.#sessionOf.delete(node);
   }
 
-  /** BS2's side of a handover: ask `source` for the tip, check its record, adopt the flow. */
-  async #takeOver(
-    node: Hex,
-    source: Hex,
-    claimed: { readonly seq: number; readonly hash: Uint8Array },
-    now: number,
-  ): Promise<FlowState> {
+  /**
+   * BS2's side of a handover: ask `source` for the tip (with the node's own
+   * request as proof it is here), check the record, and adopt the flow — never
+   * a tip behind what this station holds or handed over itself.
+   */
+  async #takeOver(req: AuthRequest, source: Hex, now: number): Promise<FlowState> {
+    const node = req.node;
     await this.#expect(source, Kind.BaseStation, "station");
     const link = this.#stations(source);
     if (link === undefined) {
       throw new ProtocolError("not-registered", `station ${source} is not reachable`, { station: source });
     }
-    const request = makeHandoverRequest(this.params, this.#keys, source, node, claimed, now);
+    const request = makeHandoverRequest(this.params, this.#keys, source, req, now);
     const bytes = await link.handover(request.bytes);
     const record = checkHandoverRecord(this.params, request, bytes, now);
+    const mine = this.#flows.get(node);
+    if (
+      (mine !== undefined && record.tipSeq < mine.tip.seq) ||
+      (mine !== undefined && record.tipSeq === mine.tip.seq && !equalBytes(record.tipHash, mine.tip.hash)) ||
+      this.store.block(node, record.tipSeq + 1) !== undefined
+    ) {
+      throw new ProtocolError("forged-tip", "the handed-back tip is behind the chain this station holds", {
+        tip: record.tipSeq,
+        ours: mine?.tip.seq,
+      });
+    }
     const flow: FlowState = {
       node,
-      tip: { bs: record.from, seq: record.tipSeq, hash: record.tipHash, time: record.tipTime },
+      tip: { bs: record.origin, seq: record.tipSeq, hash: record.tipHash, time: record.tipTime },
     };
     this.store.saveHandover(record, record.bytes, flow);
     this.#flows.set(node, flow);
     return flow;
   }
 
-  /** BS1's side of a handover: confirm our tip of the flow to a registered station and stop extending it. */
+  /**
+   * BS1's side of a handover: confirm our tip of the flow to a registered
+   * station the node has entered, and stop extending it.
+   */
   async handover(request: Uint8Array, now: number = this.#clock()): Promise<Uint8Array> {
-    const req = checkHandoverRequest(this.params, this.id, request, now);
+    const req = checkHandoverRequest(this.params, this.id, request, now, this.#startedAt);
     this.#handoverGuard.check(req.to, req.nonce, now);
     await this.#expect(req.to, Kind.BaseStation, "station");
     const flow = this.#flows.get(req.node);
@@ -242,11 +262,13 @@ export class BaseStation implements StationLink {
     if (req.claimedSeq > tip.seq || (req.claimedSeq === tip.seq && !equalBytes(req.claimedHash, tip.hash))) {
       throw forged(req.claimedSeq, tip.seq);
     }
-    if (req.claimedSeq < tip.seq) {
+    if (req.claimedSeq > 0 && req.claimedSeq < tip.seq) {
       const ours = this.store.block(req.node, req.claimedSeq);
       if (ours !== undefined && !equalBytes(ours.hash, req.claimedHash)) throw forged(req.claimedSeq, tip.seq);
     }
-    const record = makeHandoverRecord(this.params, this.#keys, req, tip, now);
+    // a tip this station did not make came with a record: pass it on, so the chain of records reaches the maker
+    const prior = tip.bs === this.id ? undefined : this.store.handoverAt(req.node, tip.seq);
+    const record = makeHandoverRecord(this.params, this.#keys, req, tip, prior, now);
     const next: FlowState = { node: req.node, tip, handedOverTo: req.to };
     this.store.setFlow(next);
     this.#flows.set(req.node, next);
@@ -309,18 +331,20 @@ export class BaseStation implements StationLink {
             got: f.seq,
           });
         }
+        // a chain's times never run backwards, whatever this clock or the previous station's did
+        const time = flow === undefined ? now : Math.max(now, flow.tip.time);
         const block: Block = {
           node,
           bs: this.id,
           seq: f.seq,
-          time: now,
+          time,
           digest,
           prev: flow === undefined ? ZERO_HASH : flow.tip.hash,
         };
         const hash = blockHash(block);
         const pending: NewBlock = { block, hash, primary: f.primary };
         staged.push(pending);
-        tips.set(node, { node, tip: { bs: this.id, seq: f.seq, hash, time: now } });
+        tips.set(node, { node, tip: { bs: this.id, seq: f.seq, hash, time } });
         results.push({ pending, live, counter: head.counter });
       } catch (e) {
         if (!(e instanceof ProtocolError)) throw e;
@@ -328,8 +352,13 @@ export class BaseStation implements StationLink {
       }
     }
     if (staged.length > 0) {
-      const ids = this.store.append(staged);
-      ids.forEach((id, i) => this.#pending.push({ id, hash: staged[i]!.hash }));
+      try {
+        const ids = this.store.append(staged);
+        ids.forEach((id, i) => this.#pending.push({ id, hash: staged[i]!.hash }));
+      } catch (e) {
+        if (!(e instanceof ProtocolError)) throw e;
+        this.#appendOneByOne(staged, results, tips); // nothing was stored: find the frames at fault
+      }
     }
     for (const [node, flow] of tips) this.#flows.set(node, flow);
     return results.map((r) => {
@@ -344,6 +373,43 @@ export class BaseStation implements StationLink {
       });
       return { ok: true, receipt, seq: block.seq, duplicate: false };
     });
+  }
+
+  /**
+   * The slow path after a chunk failed to store: store its blocks one by one;
+   * a block that cannot be stored, and every later block of its node in the
+   * chunk, becomes that frame's error, and the node's tip stays where it was.
+   */
+  #appendOneByOne(
+    staged: readonly NewBlock[],
+    results: (IngestResult | { pending: NewBlock; live: LiveSession; counter: number })[],
+    tips: Map<Hex, FlowState>,
+  ): void {
+    const failed = new Map<Hex, ProtocolError>();
+    const stored = new Map<Hex, FlowState>();
+    for (const block of staged) {
+      const node = block.block.node;
+      let error = failed.get(node);
+      if (error === undefined) {
+        try {
+          const [id] = this.store.append([block]);
+          this.#pending.push({ id: id!, hash: block.hash });
+          stored.set(node, {
+            node,
+            tip: { bs: this.id, seq: block.block.seq, hash: block.hash, time: block.block.time },
+          });
+          continue;
+        } catch (e) {
+          if (!(e instanceof ProtocolError)) throw e;
+          error = e;
+          failed.set(node, e);
+        }
+      }
+      const at = results.findIndex((r) => "pending" in r && r.pending === block);
+      results[at] = { ok: false, error };
+    }
+    tips.clear();
+    for (const [node, flow] of stored) tips.set(node, flow);
   }
 
   #duplicate(
@@ -363,8 +429,11 @@ export class BaseStation implements StationLink {
     return found;
   }
 
-  /** A renewal request: the next session key, derived symmetrically, unless the line of renewals is too old. */
-  renew(request: Uint8Array, now: number): Uint8Array {
+  /**
+   * A renewal request: the next session key, derived symmetrically, unless the
+   * line of renewals is too old or the node is no longer active in the registry.
+   */
+  async renew(request: Uint8Array, now: number): Promise<Uint8Array> {
     const head = readHeader(request, "renew request");
     if (!isRenewRequest(head)) throw new ProtocolError("malformed", "not a renew request");
     const live = this.#sessions.get(head.sessionKey);
@@ -373,6 +442,12 @@ export class BaseStation implements StationLink {
     if (head.counter <= live.lastCounter) throw new ProtocolError("replay", "the renew request's counter did not rise");
     const nodeNonce = openRenewRequest(live.session, request);
     live.lastCounter = head.counter;
+    try {
+      await this.#expect(live.session.node, Kind.Device, "node");
+    } catch (e) {
+      this.#close(live.session.node);
+      throw e;
+    }
     const { maxSessionAgeMs, sessionLifetimeMs } = this.params.timing;
     const ageLimit = live.session.establishedAt + maxSessionAgeMs;
     if (now >= ageLimit) {
@@ -392,16 +467,22 @@ export class BaseStation implements StationLink {
 
   // ------------------------------------------------------ batching, anchoring
 
-  /** Signs the next batch of blocks not yet batched (undefined when there are none). */
-  async seal(now: number): Promise<SealedBatch | undefined> {
+  /** Signs the next batch of blocks not yet batched (undefined when there are none); calls run in turn. */
+  seal(now: number): Promise<SealedBatch | undefined> {
+    const run = this.#sealing.then(() => this.#seal(now));
+    this.#sealing = run.catch(() => undefined);
+    return run;
+  }
+
+  async #seal(now: number): Promise<SealedBatch | undefined> {
     const pending = this.#pending.slice(0, this.#maxBatch);
     if (pending.length === 0) return undefined;
     const hashes = new Uint8Array(pending.length * 32);
     pending.forEach((p, i) => hashes.set(p.hash, i * 32));
     const tree = await buildTree(await bytes32Leaves(hashes), { sortLeaves: false });
     const number = this.store.lastBatchNumber + 1;
-    const message = batchMessage({ bs: this.id, number, root: tree.root, leafCount: pending.length });
-    const signature = signBody(this.params, this.#keys, new Uint8Array(), message);
+    const message = batchMessage({ bs: this.id, number, root: tree.root, leafCount: pending.length, time: now });
+    const signature = signBody(this.params, this.#keys, now, new Uint8Array(), message);
     const batch: BatchRecord = {
       number,
       root: tree.root,
@@ -473,13 +554,22 @@ export class BaseStation implements StationLink {
     return this.store.batchOf(id);
   }
 
-  /** `node`'s sealed blocks with `from <= time <= to`, with batch signatures, proofs and the handovers into them. */
-  async acquire(node: Hex, from: number, to: number, limit = 10_000): Promise<AcquisitionResponse> {
+  /**
+   * `node`'s sealed blocks with `from <= time <= to` and sequence number above
+   * `afterSeq`, at most `limit` (`more` says whether to ask again after the
+   * last one), with batch signatures, proofs and the handovers into them.
+   */
+  async acquire(node: Hex, from: number, to: number, afterSeq = 0, limit = 10_000): Promise<AcquisitionResponse> {
     const id = checkId(node, "node");
     if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from > to) {
       throw new InvalidInputError("a time range is two integers with from <= to", { from, to });
     }
-    const stored = this.store.blocksInRange(id, from, to, limit);
+    if (!Number.isSafeInteger(afterSeq) || afterSeq < 0 || !Number.isSafeInteger(limit) || limit < 1) {
+      throw new InvalidInputError("afterSeq is a sequence number and limit a positive integer", { afterSeq, limit });
+    }
+    const stored = this.store.blocksInRange(id, from, to, afterSeq, limit + 1);
+    const more = stored.length > limit;
+    if (more) stored.pop();
     const blocks: ProvenBlock[] = [];
     const batches = new Map<number, SignedBatch>();
     const handovers: Uint8Array[] = [];
@@ -504,7 +594,7 @@ export class BaseStation implements StationLink {
       }
       previous = s.block;
     }
-    return { station: this.id, node: id, blocks, batches: [...batches.values()], handovers };
+    return { station: this.id, node: id, blocks, batches: [...batches.values()], handovers, more };
   }
 
   /** The proof of one block of `node` (for a light node holding its receipt). */
@@ -531,7 +621,7 @@ export class BaseStation implements StationLink {
 }
 
 function signed(b: BatchRecord): SignedBatch {
-  return { number: b.number, root: b.root, leafCount: b.leafCount, signature: b.signature };
+  return { number: b.number, root: b.root, leafCount: b.leafCount, time: b.createdAt, signature: b.signature };
 }
 
 function forged(claimed: number, ours: number): ProtocolError {

@@ -22,6 +22,29 @@ export async function verifyOwnReading(
   proof: ReadingProof,
   anchors: AnchorReader,
 ): Promise<Hex> {
+  let root: Hex;
+  let leaf: Hex;
+  try {
+    ({ root, leaf } = checkProof(node, receipt, proof));
+  } catch (e) {
+    if (e instanceof ProtocolError) throw e;
+    throw new ProtocolError("malformed", "the served proof is malformed", { cause: String(e) });
+  }
+  if (!(await anchors.verifyReading(root, leaf, proof.proof))) {
+    throw new ProtocolError("not-anchored", `the batch root of block ${receipt.seq} is not anchored`, { root });
+  }
+  const anchor = await anchors.anchorOf(root);
+  if (anchor === undefined || anchor.gateway.toLowerCase() !== receipt.bs) {
+    throw new ProtocolError("not-anchored", `the batch root was not anchored by station ${receipt.bs}`, {
+      root,
+      anchoredBy: anchor?.gateway,
+    });
+  }
+  return root;
+}
+
+/** The off-chain half: the served block is the receipt's, and the proof takes it to the served root. */
+function checkProof(node: Hex, receipt: Receipt, proof: ReadingProof): { root: Hex; leaf: Hex } {
   const block = decodeBlock(proof.block);
   const hash = blockHash(block);
   if (
@@ -38,17 +61,5 @@ export async function verifyOwnReading(
   if (!verifyProof(proof.batch.root, leaf, proof.proof)) {
     throw new ProtocolError("bad-proof", `block ${block.seq} is not in the served batch's tree`, { seq: block.seq });
   }
-  if (!(await anchors.verifyReading(proof.batch.root, leaf, proof.proof))) {
-    throw new ProtocolError("not-anchored", `the batch root of block ${block.seq} is not anchored`, {
-      root: proof.batch.root,
-    });
-  }
-  const anchor = await anchors.anchorOf(proof.batch.root);
-  if (anchor === undefined || anchor.gateway.toLowerCase() !== receipt.bs) {
-    throw new ProtocolError("not-anchored", `the batch root was not anchored by station ${receipt.bs}`, {
-      root: proof.batch.root,
-      anchoredBy: anchor?.gateway,
-    });
-  }
-  return proof.batch.root;
+  return { root: proof.batch.root, leaf };
 }

@@ -46,7 +46,8 @@ export interface AnchorReader {
 /** How one station (or an application) reaches another station. */
 export interface StationLink {
   handover(request: Uint8Array): Promise<Uint8Array>;
-  acquire(node: Hex, from: number, to: number): Promise<AcquisitionResponse>;
+  /** Sealed blocks of `node` in [from, to] after sequence number `afterSeq` (see `BaseStation.acquire`). */
+  acquire(node: Hex, from: number, to: number, afterSeq?: number): Promise<AcquisitionResponse>;
   proof(node: Hex, seq: number): Promise<ReadingProof>;
 }
 

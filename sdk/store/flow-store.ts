@@ -156,7 +156,7 @@ export class SqliteFlowStore {
     this.#blockBySeq = this.#db.prepare("SELECT * FROM blocks WHERE seq = ? AND node_ref = ?");
     this.#blocksByTime = this.#db.prepare(
       `SELECT b.* FROM node_index n JOIN blocks b ON b.id = n.id
-       WHERE n.node_ref = ? AND b.time >= ? AND b.time <= ? ORDER BY n.seq LIMIT ?`,
+       WHERE n.node_ref = ? AND n.seq > ? AND b.time >= ? AND b.time <= ? ORDER BY n.seq LIMIT ?`,
     );
     this.#pending = this.#db.prepare("SELECT id, hash FROM blocks WHERE id > ? ORDER BY id LIMIT ?");
     this.#batchOf = this.#db.prepare("SELECT * FROM batches WHERE last_id >= ? ORDER BY last_id LIMIT 1");
@@ -178,12 +178,15 @@ export class SqliteFlowStore {
 
   #transaction<T>(work: () => T): T {
     this.#db.exec("BEGIN IMMEDIATE");
+    const refsBefore = this.#refs.size;
     try {
       const out = work();
       this.#db.exec("COMMIT");
       return out;
     } catch (e) {
       this.#db.exec("ROLLBACK");
+      // node refs made inside the transaction are gone with it (the map keeps insertion order)
+      for (const node of [...this.#refs.keys()].slice(refsBefore)) this.#refs.delete(node);
       throw e;
     }
   }
@@ -286,11 +289,11 @@ export class SqliteFlowStore {
     return r === undefined ? undefined : this.#toBlock(node, r);
   }
 
-  /** `node`'s sealed (batched) blocks with `from <= time <= to`, in sequence order. */
-  blocksInRange(node: Hex, from: number, to: number, limit: number): StoredBlock[] {
+  /** `node`'s sealed (batched) blocks after `afterSeq` with `from <= time <= to`, in sequence order. */
+  blocksInRange(node: Hex, from: number, to: number, afterSeq: number, limit: number): StoredBlock[] {
     const ref = this.#refs.get(node);
     if (ref === undefined) return [];
-    const args: SQLInputValue[] = [ref, from, to, limit];
+    const args: SQLInputValue[] = [ref, afterSeq, from, to, limit];
     return (this.#blocksByTime.all(...args) as Row[]).map((r) => this.#toBlock(node, r));
   }
 

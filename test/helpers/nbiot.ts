@@ -12,13 +12,18 @@ import { mclBackend } from "../../sdk/core/crypto/backend.ts";
 import { Pkg } from "../../sdk/core/crypto/identity.ts";
 import { NbiotNode } from "../../sdk/core/nbiot/device.ts";
 import {
-  extractIdentityKeys,
-  type IdentityKeys,
+  type ApplicationKeys,
+  extractApplicationKeys,
+  extractNodeKeys,
   type NbiotParams,
   nbiotParams,
+  type NodeKeys,
+  pkgStationKeys,
+  type StationKeys,
   type Timing,
 } from "../../sdk/core/nbiot/params.ts";
 import { Kind, Status } from "../../sdk/core/registry.ts";
+import { InvalidInputError } from "../../sdk/errors.ts";
 import { BaseStation } from "../../sdk/nbiot/base-station.ts";
 import type { Directory, DirectoryEntry, StationLink } from "../../sdk/nbiot/ports.ts";
 
@@ -44,19 +49,54 @@ export class MemoryDirectory implements Directory {
   }
 }
 
+/**
+ * A station's keys as a PKG service issues them: each epoch's key on first
+ * use, and only while the registry lists the station as an active base station
+ * (keys already issued stay usable until their epoch ends).
+ */
+function registeredStationKeys(pkg: Pkg, directory: MemoryDirectory, id: Hex): StationKeys {
+  const keys = pkgStationKeys(pkg, id);
+  const issued = new Set<number>();
+  return {
+    role: "station",
+    id: keys.id,
+    keyFor(epoch: number) {
+      if (!issued.has(epoch)) {
+        const entry = directory.entries.get(keys.id);
+        if (entry?.kind !== Kind.BaseStation || entry.status !== Status.Active) {
+          throw new InvalidInputError("the PKG issues station keys to registered, active base stations only", {
+            id: keys.id,
+            epoch,
+          });
+        }
+        issued.add(epoch);
+      }
+      return keys.keyFor(epoch);
+    },
+  };
+}
+
 export interface World {
   readonly pkg: Pkg;
   readonly params: NbiotParams;
   readonly directory: MemoryDirectory;
   readonly dir: string;
   readonly stations: Map<string, StationLink>;
-  keys(id?: Hex): IdentityKeys;
+  /** A node's keys. */
+  keys(id?: Hex): NodeKeys;
+  /** A station's keys (every epoch, on demand). */
+  stationKeys(id?: Hex): StationKeys;
+  applicationKeys(id?: Hex): ApplicationKeys;
   node(id?: Hex, primaryKey?: Uint8Array): NbiotNode;
-  station(id?: Hex, options?: { path?: string; maxBatch?: number; register?: boolean }): BaseStation;
+  station(
+    id?: Hex,
+    options?: { path?: string; maxBatch?: number; register?: boolean; keys?: StationKeys },
+  ): BaseStation;
   cleanup(): void;
 }
 
 export function makeWorld(timing: Partial<Timing> = {}): World {
+  testClock.now = 0; // stations opened now count as started at the epoch; `enter` moves the clock
   const pkg = new Pkg(backend);
   const params = nbiotParams(backend, pkg.masterPublic, timing);
   const directory = new MemoryDirectory();
@@ -69,16 +109,18 @@ export function makeWorld(timing: Partial<Timing> = {}): World {
     directory,
     dir,
     stations,
-    keys: (id = randomId()) => extractIdentityKeys(pkg, id),
+    keys: (id = randomId()) => extractNodeKeys(pkg, id),
+    stationKeys: (id = randomId()) => registeredStationKeys(pkg, directory, id),
+    applicationKeys: (id = randomId()) => extractApplicationKeys(pkg, id),
     node(id = randomId(), primaryKey = crypto.getRandomValues(new Uint8Array(32))) {
       directory.set(id, Kind.Device);
-      return new NbiotNode(params, extractIdentityKeys(pkg, id), primaryKey);
+      return new NbiotNode(params, extractNodeKeys(pkg, id), primaryKey);
     },
     station(id = randomId(), options = {}) {
       if (options.register !== false) directory.set(id, Kind.BaseStation);
       const bs = BaseStation.open({
         params,
-        keys: extractIdentityKeys(pkg, id),
+        keys: options.keys ?? registeredStationKeys(pkg, directory, id),
         storePath: options.path ?? join(dir, `${id}.sqlite`),
         directory,
         stations: (peer) => stations.get(peer.toLowerCase()),

@@ -21,7 +21,7 @@ import { network } from "hardhat";
 import { mclBackend } from "../../sdk/core/crypto/backend.ts";
 import { Pkg } from "../../sdk/core/crypto/identity.ts";
 import { NbiotNode } from "../../sdk/core/nbiot/device.ts";
-import { extractIdentityKeys, nbiotParams } from "../../sdk/core/nbiot/params.ts";
+import { extractApplicationKeys, extractNodeKeys, nbiotParams, pkgStationKeys } from "../../sdk/core/nbiot/params.ts";
 import { openPrimaryKey } from "../../sdk/core/nbiot/provisioning.ts";
 import { Application } from "../../sdk/nbiot/application.ts";
 import { BaseStation } from "../../sdk/nbiot/base-station.ts";
@@ -141,7 +141,7 @@ for (const [name, connect] of [
       const stations = stationAccounts.map((s, i) => {
         const bs = BaseStation.open({
           params,
-          keys: extractIdentityKeys(pkg, s.id),
+          keys: pkgStationKeys(pkg, s.id),
           storePath: join(dir, `bs${i + 1}.sqlite`),
           directory,
           stations: (id) => links.get(id),
@@ -151,8 +151,13 @@ for (const [name, connect] of [
       });
       const [bs1, bs2] = stations as [BaseStation, BaseStation];
       const reader = new DataAnchorClient(anchorAddress, chain.provider);
-      const app = new Application({ params, id: coords[1]!.id, anchors: reader, directory });
-      const nodeKeys = extractIdentityKeys(pkg, device.id);
+      const app = new Application({
+        params,
+        keys: extractApplicationKeys(pkg, coords[1]!.id),
+        anchors: reader,
+        directory,
+      });
+      const nodeKeys = extractNodeKeys(pkg, device.id);
       const node = new NbiotNode(params, nodeKeys, openPrimaryKey(params, nodeKeys, app.id, app.provision(device.id)));
 
       // ---- the node crosses two stations' areas
@@ -239,7 +244,7 @@ for (const [name, connect] of [
       db.close();
       const reopened = BaseStation.open({
         params,
-        keys: extractIdentityKeys(pkg, stationAccounts[0]!.id),
+        keys: pkgStationKeys(pkg, stationAccounts[0]!.id),
         storePath: join(dir, "bs1.sqlite"),
         directory,
         stations: (id) => links.get(id),

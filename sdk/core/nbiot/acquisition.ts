@@ -27,13 +27,15 @@ import {
 } from "./block.ts";
 import { equalBytes } from "./handshake.ts";
 import { type HandoverRecord, verifyHandoverRecord } from "./handover.ts";
-import { type NbiotParams, signingIdentity } from "./params.ts";
+import { type NbiotParams, signerIdentityAt } from "./params.ts";
 
 /** A station's signed batch, as served. */
 export interface SignedBatch {
   readonly number: number;
   readonly root: Hex;
   readonly leafCount: number;
+  /** When the station sealed it (ms); names the key epoch of the signature. */
+  readonly time: number;
   readonly signature: Uint8Array;
 }
 
@@ -55,6 +57,8 @@ export interface AcquisitionResponse {
   readonly batches: readonly SignedBatch[];
   /** Handover records that brought the flow to this station (encoded). */
   readonly handovers: readonly Uint8Array[];
+  /** True when the station stopped at its page size: ask again after the last block served. */
+  readonly more: boolean;
 }
 
 export interface VerifiedBlock {
@@ -79,7 +83,13 @@ function checkBatchSignatures(params: NbiotParams, batches: { station: Hex; batc
   if (batches.length === 0) return;
   const ibs = new ChaCheonIbs(params.backend);
   const items = batches.map(({ station, batch }) => {
-    const message = batchMessage({ bs: station, number: batch.number, root: batch.root, leafCount: batch.leafCount });
+    const message = batchMessage({
+      bs: station,
+      number: batch.number,
+      root: batch.root,
+      leafCount: batch.leafCount,
+      time: batch.time,
+    });
     let signature;
     try {
       signature = ibs.decode(batch.signature);
@@ -89,7 +99,13 @@ function checkBatchSignatures(params: NbiotParams, batches: { station: Hex; batc
         batch: batch.number,
       });
     }
-    return { id: signingIdentity(station), message, signature, station, number: batch.number };
+    return {
+      id: signerIdentityAt(params, "station", station, batch.time),
+      message,
+      signature,
+      station,
+      number: batch.number,
+    };
   });
   if (ibs.batchVerify(params.masterPublic, items)) return;
   for (const item of items) {
@@ -102,12 +118,24 @@ function checkBatchSignatures(params: NbiotParams, batches: { station: Hex; batc
   }
 }
 
-/** Verifies what stations served about `node` (see the module comment); throws `ProtocolError`. */
+/**
+ * Verifies what stations served about `node` (see the module comment). Any
+ * failure, malformed input included, is a `ProtocolError`.
+ */
 export function verifyAcquisition(
   params: NbiotParams,
   node: Hex,
   responses: readonly AcquisitionResponse[],
 ): VerifiedAcquisition {
+  try {
+    return verifyServed(params, node, responses);
+  } catch (e) {
+    if (e instanceof ProtocolError) throw e;
+    throw new ProtocolError("malformed", "the served data is malformed", { cause: String(e) });
+  }
+}
+
+function verifyServed(params: NbiotParams, node: Hex, responses: readonly AcquisitionResponse[]): VerifiedAcquisition {
   const want = node.toLowerCase() as Hex;
   const bySeq = new Map<number, VerifiedBlock>();
   const roots = new Map<Hex, Hex>();
@@ -189,10 +217,20 @@ export function verifyAcquisition(
     const a = blocks[i - 1]!;
     const b = blocks[i]!;
     checkLink(a.block, a.hash, b.block);
+    if (b.block.time < a.block.time) {
+      throw new ProtocolError("broken-link", `block ${b.block.seq} is dated before block ${a.block.seq}`, {
+        seq: b.block.seq,
+      });
+    }
     if (a.block.bs !== b.block.bs) {
+      // a record to b's station for exactly block a, leading back (through its prior records) to a's station
       const covered = handovers.some(
         (h) =>
-          h.from === a.block.bs && h.to === b.block.bs && h.tipSeq === a.block.seq && equalBytes(h.tipHash, a.hash),
+          h.to === b.block.bs &&
+          h.origin === a.block.bs &&
+          h.tipSeq === a.block.seq &&
+          h.tipTime === a.block.time &&
+          equalBytes(h.tipHash, a.hash),
       );
       if (!covered) {
         throw new ProtocolError("broken-link", `no handover record from ${a.block.bs} covers block ${b.block.seq}`, {

@@ -144,23 +144,28 @@ export function checkLink(prev: Block, prevHash: Uint8Array, next: Block): void 
   }
 }
 
-/** What a BS signs for a batch: its id, the batch number, the Merkle root and the leaf count. */
+/**
+ * What a BS signs for a batch: its id, the batch number, the Merkle root, the
+ * leaf count and the time of sealing (which names the key epoch it signs with).
+ */
 export interface BatchHeader {
   readonly bs: Hex;
   readonly number: number;
   readonly root: Hex;
   readonly leafCount: number;
+  readonly time: number;
 }
 
 export function batchMessage(h: BatchHeader): Uint8Array {
   return concat(
     BATCH_DOMAIN,
-    new Writer(77)
+    new Writer(85)
       .u8(TAG_BATCH)
       .fixed(fromHex(h.bs, "bs", 32), 32)
       .u64(h.number)
       .fixed(fromHex(h.root, "root", 32), 32)
       .u32(h.leafCount)
+      .u64(h.time)
       .finish(),
   );
 }

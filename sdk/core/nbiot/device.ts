@@ -20,7 +20,8 @@ import {
   NONCE_BYTES,
   type OpCounter,
 } from "./handshake.ts";
-import { type IdentityKeys, type NbiotParams } from "./params.ts";
+import { type NbiotParams, type NodeKeys } from "./params.ts";
+import { blockHash, ciphertextDigest, ZERO_HASH } from "./block.ts";
 import {
   openReceipt,
   openRenewResponse,
@@ -40,7 +41,7 @@ export interface NodeState {
 
 export class NbiotNode {
   readonly params: NbiotParams;
-  readonly keys: IdentityKeys;
+  readonly keys: NodeKeys;
   readonly ops: OpCounter = { asymmetricOps: 0 };
   readonly #primary: AeadKey;
   #session: Session | undefined;
@@ -48,10 +49,12 @@ export class NbiotNode {
   #renewal: { counter: number; nonce: Uint8Array } | undefined;
   #counter = 0;
   #tip: ChainTip | undefined;
+  /** The station that last accepted the flow (it holds it even when it made no block). */
+  #holder: Hex | undefined;
   readonly #outbox = new Map<number, Uint8Array>();
   readonly #receipts: Receipt[] = [];
 
-  constructor(params: NbiotParams, keys: IdentityKeys, primaryKey: Uint8Array, state: NodeState = {}) {
+  constructor(params: NbiotParams, keys: NodeKeys, primaryKey: Uint8Array, state: NodeState = {}) {
     this.params = params;
     this.keys = keys;
     this.#primary = new AeadKey(primaryKey);
@@ -90,21 +93,28 @@ export class NbiotNode {
   enter(bs: Hex, now: number): Uint8Array {
     this.#session = undefined;
     this.#renewal = undefined;
-    this.#pending = makeAuthRequest(this.params, this.keys, bs, now, this.#tip, this.ops);
+    const tip = this.#tip === undefined ? undefined : { ...this.#tip, holder: this.#holder ?? this.#tip.bs };
+    this.#pending = makeAuthRequest(this.params, this.keys, bs, now, tip, this.ops);
     return this.#pending.bytes;
   }
 
-  /** The BS's response: verified (op 2), the session key opened (op 3). */
+  /**
+   * The BS's response: verified (op 2), the session key opened (op 3). A
+   * request takes one verification attempt: after a response fails its
+   * signature or key check the node must enter again, so forged responses
+   * cannot make it spend more than 3 asymmetric operations per entry.
+   */
   accept(response: Uint8Array, now: number): void {
     if (this.#pending === undefined) throw new ProtocolError("replay", "no authentication request is pending");
-    const { response: res, secret } = acceptAuthResponse(
-      this.params,
-      this.keys,
-      this.#pending,
-      response,
-      now,
-      this.ops,
-    );
+    const before = this.ops.asymmetricOps;
+    let accepted: ReturnType<typeof acceptAuthResponse>;
+    try {
+      accepted = acceptAuthResponse(this.params, this.keys, this.#pending, response, now, this.ops);
+    } catch (e) {
+      if (this.ops.asymmetricOps > before) this.#pending = undefined;
+      throw e;
+    }
+    const { response: res, secret } = accepted;
     const known = this.#tip;
     const offered = res.tip;
     if (known !== undefined) {
@@ -118,13 +128,15 @@ export class NbiotNode {
         throw new ProtocolError("forged-tip", "the station's tip differs from our last receipt", { seq: known.seq });
       }
     }
-    // Readings up to the station's tip reached the chain even if their receipts were lost.
+    // Readings up to the station's tip reached the chain even if their receipts were lost (the
+    // station signed that tip in its response, so a false one is evidence against it).
     if (offered !== undefined) {
       for (const seq of this.#outbox.keys()) if (seq <= offered.seq) this.#outbox.delete(seq);
-      this.#tip = offered;
+      this.#tip = { bs: offered.bs, seq: offered.seq, hash: offered.hash };
     }
     this.#pending = undefined;
     this.#session = new Session(secret);
+    this.#holder = res.bs;
     this.#counter = 0;
   }
 
@@ -158,14 +170,44 @@ export class NbiotNode {
       .map(([seq, primary]) => sealFrame(session, ++this.#counter, seq, primary));
   }
 
-  /** A receipt from the station: the reading is in the chain. */
+  /**
+   * A receipt from the station: the reading is in the chain. The node rebuilds
+   * the block it expects — its id, the station, the sequence number, the
+   * receipt's time, the digest of the ciphertext it sent, its previous tip — and
+   * accepts the receipt only if the hash matches, so a station cannot confirm
+   * a reading while chaining something else. Receipts are taken in order.
+   */
   onReceipt(bytes: Uint8Array): Receipt {
     if (this.#session === undefined) throw new ProtocolError("unknown-session", "no session");
     const receipt = openReceipt(this.#session, bytes);
     if (receipt.bs !== this.#session.bs) throw new ProtocolError("wrong-peer", "a receipt from another station");
-    if (receipt.seq <= (this.#tip?.seq ?? 0)) return receipt; // a duplicate confirmation
-    if (!this.#outbox.has(receipt.seq)) {
+    const tipSeq = this.#tip?.seq ?? 0;
+    if (receipt.seq <= tipSeq) return receipt; // a duplicate confirmation
+    const primary = this.#outbox.get(receipt.seq);
+    if (primary === undefined) {
       throw new ProtocolError("conflict", "a receipt for a reading we did not send", { seq: receipt.seq });
+    }
+    if (receipt.seq !== tipSeq + 1) {
+      throw new ProtocolError("out-of-order", `a receipt for block ${receipt.seq} before block ${tipSeq + 1}`, {
+        seq: receipt.seq,
+      });
+    }
+    const expected = blockHash({
+      node: this.keys.id,
+      bs: receipt.bs,
+      seq: receipt.seq,
+      time: receipt.time,
+      digest: ciphertextDigest(primary),
+      prev: this.#tip?.hash ?? ZERO_HASH,
+    });
+    if (!equalBytes(expected, receipt.hash)) {
+      throw new ProtocolError(
+        "tampered",
+        `the receipt for block ${receipt.seq} names a block that is not our reading`,
+        {
+          seq: receipt.seq,
+        },
+      );
     }
     this.#outbox.delete(receipt.seq);
     this.#tip = { bs: receipt.bs, seq: receipt.seq, hash: receipt.hash };

@@ -1,10 +1,14 @@
 /**
  * Seed 000, "Blockchain generation" when a node moves from BS1 to BS2: BS2 has
  * authenticated the node and sees that the latest block of its flow was made
- * by BS1. BS2 asks BS1 with a signed `HandoverRequest`; BS1 checks BS2's
- * signature (and, in the runtime, that BS2 is a registered, active base
- * station), then confirms the tip of the flow with a signed `HandoverRecord`
- * echoing BS2's nonce. BS2 checks BS1's signature and registration and chains
+ * by BS1. BS2 asks BS1 with a signed `HandoverRequest` that carries the node's
+ * own signed request to BS2 (so no station can take a flow the node did not
+ * bring it); BS1 checks both signatures (and, in the runtime, that BS2 is a
+ * registered, active base station), then confirms the tip of the flow with a
+ * signed `HandoverRecord` echoing BS2's nonce. A station that held the flow
+ * without extending it (the node crossed its area silently) hands the same
+ * tip on and includes the record it got it by, so the chain of records always
+ * leads back to the station that made the tip block. BS2 checks BS1's signature and registration and chains
  * its next block to that tip. The two signatures are the mutual
  * authentication of the two stations; the echoed nonce and the timestamp make
  * a record good for one request only, so a replayed record is refused; the
@@ -16,8 +20,8 @@ import { utf8ToBytes } from "@noble/hashes/utils.js";
 import { concat, fromHex, type Hex, toHex } from "../bytes.ts";
 import { ProtocolError } from "../../errors.ts";
 import { expectTag, Reader, Writer } from "./codec.ts";
-import { checkFresh, equalBytes, NONCE_BYTES } from "./handshake.ts";
-import { type IdentityKeys, type NbiotParams } from "./params.ts";
+import { type AuthRequest, checkAuthRequest, checkFresh, equalBytes, NONCE_BYTES } from "./handshake.ts";
+import { type NbiotParams, type StationKeys } from "./params.ts";
 import { SIGNATURE_BYTES, signBody, verifyBody } from "./signing.ts";
 
 const TAG_REQUEST = 0x10;
@@ -31,9 +35,11 @@ export interface HandoverRequest {
   /** The station taking the flow over (BS2). */
   readonly to: Hex;
   readonly node: Hex;
-  /** The tip the node claims (from its last receipt). */
+  /** The tip the node claims (from its last receipt); seq 0 when it claims none. */
   readonly claimedSeq: number;
   readonly claimedHash: Uint8Array;
+  /** The node's own signed authentication request to BS2: proof that the node is at BS2. */
+  readonly nodeRequest: Uint8Array;
   readonly time: number;
   readonly nonce: Uint8Array;
   readonly bytes: Uint8Array;
@@ -48,51 +54,68 @@ export interface HandoverRecord {
   readonly tipTime: number;
   readonly requestNonce: Uint8Array;
   readonly time: number;
+  /** The record that brought the tip to `from`, when `from` did not make the tip block itself. */
+  readonly prior: HandoverRecord | undefined;
+  /** The station that made the tip block (the innermost record's `from`). */
+  readonly origin: Hex;
   readonly bytes: Uint8Array;
 }
 
-/** BS2: asks `from` for the tip of `node`'s flow. */
+/**
+ * BS2: asks `from` for the tip of the flow of the node whose request
+ * `nodeRequest` (checked, addressed to BS2) is.
+ */
 export function makeHandoverRequest(
   params: NbiotParams,
-  keys: IdentityKeys,
+  keys: StationKeys,
   from: Hex,
-  node: Hex,
-  claimed: { readonly seq: number; readonly hash: Uint8Array },
+  nodeRequest: AuthRequest,
   now: number,
 ): HandoverRequest {
+  if (nodeRequest.bs !== keys.id) {
+    throw new ProtocolError("wrong-peer", "a handover needs the node's request to the station taking over", {
+      addressedTo: nodeRequest.bs,
+    });
+  }
   const nonce = crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
-  const body = new Writer(170)
+  const body = new Writer(600)
     .u8(TAG_REQUEST)
     .fixed(fromHex(from, "from", 32), 32)
     .fixed(fromHex(keys.id, "to", 32), 32)
-    .fixed(fromHex(node, "node", 32), 32)
-    .u64(claimed.seq)
-    .fixed(claimed.hash, 32)
+    .bytes(nodeRequest.bytes)
     .u64(now)
     .fixed(nonce, NONCE_BYTES)
     .finish();
-  const bytes = concat(body, signBody(params, keys, DOMAIN_REQUEST, body));
+  const bytes = concat(body, signBody(params, keys, now, DOMAIN_REQUEST, body));
   return {
     from: from.toLowerCase() as Hex,
     to: keys.id,
-    node: node.toLowerCase() as Hex,
-    claimedSeq: claimed.seq,
-    claimedHash: claimed.hash,
+    node: nodeRequest.node,
+    claimedSeq: nodeRequest.tip?.seq ?? 0,
+    claimedHash: nodeRequest.tip?.hash ?? new Uint8Array(32),
+    nodeRequest: nodeRequest.bytes,
     time: now,
     nonce,
     bytes,
   };
 }
 
-/** BS1: decodes a request addressed to `self`, fresh and signed by the station it names as `to`. */
-export function checkHandoverRequest(params: NbiotParams, self: Hex, bytes: Uint8Array, now: number): HandoverRequest {
+/**
+ * BS1: decodes a request addressed to `self`, fresh, signed by the station it
+ * names as `to`, and carrying the node's own fresh request to that station.
+ */
+export function checkHandoverRequest(
+  params: NbiotParams,
+  self: Hex,
+  bytes: Uint8Array,
+  now: number,
+  notBefore = 0,
+): HandoverRequest {
   const r = new Reader(bytes, "handover request");
   expectTag(r, TAG_REQUEST, "handover request");
   const from = toHex(r.fixed(32, "from"));
   const to = toHex(r.fixed(32, "to"));
-  const node = toHex(r.fixed(32, "node"));
-  const claimedSeq = r.u64("claimed seq");
-  const claimedHash = r.fixed(32, "claimed hash").slice();
+  const nodeRequestBytes = r.bytes("node request", 1024).slice();
   const time = r.u64("time");
   const nonce = r.fixed(NONCE_BYTES, "nonce").slice();
   const body = r.consumed().slice();
@@ -103,19 +126,32 @@ export function checkHandoverRequest(params: NbiotParams, self: Hex, bytes: Uint
   }
   if (to === from) throw new ProtocolError("wrong-peer", "a station cannot hand a flow over to itself");
   checkFresh(time, now, params.timing.clockSkewMs, "handover request");
-  verifyBody(params, to, DOMAIN_REQUEST, body, sig, "the handover request");
-  return { from, to, node, claimedSeq, claimedHash, time, nonce, bytes: bytes.slice() };
+  if (time < notBefore) throw new ProtocolError("replay", "the handover request predates this station's start");
+  verifyBody(params, "station", to, time, DOMAIN_REQUEST, body, sig, "the handover request");
+  const nodeRequest = checkAuthRequest(params, to, nodeRequestBytes, now);
+  return {
+    from,
+    to,
+    node: nodeRequest.node,
+    claimedSeq: nodeRequest.tip?.seq ?? 0,
+    claimedHash: nodeRequest.tip?.hash ?? new Uint8Array(32),
+    nodeRequest: nodeRequestBytes,
+    time,
+    nonce,
+    bytes: bytes.slice(),
+  };
 }
 
-/** BS1: confirms its tip of the flow to the requesting station. */
+/** BS1: confirms its tip of the flow to the requesting station (with the record it got the tip by, if any). */
 export function makeHandoverRecord(
   params: NbiotParams,
-  keys: IdentityKeys,
+  keys: StationKeys,
   request: HandoverRequest,
   tip: { readonly seq: number; readonly hash: Uint8Array; readonly time: number },
+  prior: Uint8Array | undefined,
   now: number,
 ): HandoverRecord {
-  const body = new Writer(200)
+  const body = new Writer(400)
     .u8(TAG_RECORD)
     .fixed(fromHex(keys.id, "from", 32), 32)
     .fixed(fromHex(request.to, "to", 32), 32)
@@ -125,23 +161,16 @@ export function makeHandoverRecord(
     .u64(tip.time)
     .fixed(request.nonce, NONCE_BYTES)
     .u64(now)
+    .bytes(prior ?? new Uint8Array())
     .finish();
-  const bytes = concat(body, signBody(params, keys, DOMAIN_RECORD, body));
-  return {
-    from: keys.id,
-    to: request.to,
-    node: request.node,
-    tipSeq: tip.seq,
-    tipHash: tip.hash,
-    tipTime: tip.time,
-    requestNonce: request.nonce,
-    time: now,
-    bytes,
-  };
+  return verifyHandoverRecord(params, concat(body, signBody(params, keys, now, DOMAIN_RECORD, body)));
 }
 
-/** Anyone: decodes a record and checks the signature of the station it names as `from`. */
-export function verifyHandoverRecord(params: NbiotParams, bytes: Uint8Array): HandoverRecord {
+const MAX_PRIORS = 64;
+
+/** Anyone: decodes a record, checks the signature of the station it names as `from` and its prior records. */
+export function verifyHandoverRecord(params: NbiotParams, bytes: Uint8Array, depth = 0): HandoverRecord {
+  if (depth > MAX_PRIORS) throw new ProtocolError("malformed", "too many nested handover records");
   const r = new Reader(bytes, "handover record");
   expectTag(r, TAG_RECORD, "handover record");
   const from = toHex(r.fixed(32, "from"));
@@ -152,12 +181,38 @@ export function verifyHandoverRecord(params: NbiotParams, bytes: Uint8Array): Ha
   const tipTime = r.u64("tip time");
   const requestNonce = r.fixed(NONCE_BYTES, "request nonce").slice();
   const time = r.u64("time");
+  const priorBytes = r.bytes("prior record", 64 * 1024);
   const body = r.consumed().slice();
   const sig = r.fixed(SIGNATURE_BYTES, "signature");
   r.end();
   if (tipSeq === 0) throw new ProtocolError("malformed", "a handed-over tip has a sequence number from 1");
-  verifyBody(params, from, DOMAIN_RECORD, body, sig, "the handover record");
-  return { from, to, node, tipSeq, tipHash, tipTime, requestNonce, time, bytes: bytes.slice() };
+  verifyBody(params, "station", from, time, DOMAIN_RECORD, body, sig, "the handover record");
+  let prior: HandoverRecord | undefined;
+  if (priorBytes.length > 0) {
+    prior = verifyHandoverRecord(params, priorBytes, depth + 1);
+    if (
+      prior.to !== from ||
+      prior.node !== node ||
+      prior.tipSeq !== tipSeq ||
+      !equalBytes(prior.tipHash, tipHash) ||
+      prior.tipTime !== tipTime
+    ) {
+      throw new ProtocolError("broken-link", "a handover record's prior record does not bring the same tip to it");
+    }
+  }
+  return {
+    from,
+    to,
+    node,
+    tipSeq,
+    tipHash,
+    tipTime,
+    requestNonce,
+    time,
+    prior,
+    origin: prior?.origin ?? from,
+    bytes: bytes.slice(),
+  };
 }
 
 /**

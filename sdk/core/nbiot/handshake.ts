@@ -24,7 +24,7 @@ import { hkdf as hkdfSha256 } from "../crypto/aead.ts";
 import { BonehFranklinKem, ENCAPSULATION_BYTES } from "../crypto/ibe.ts";
 import { ProtocolError } from "../../errors.ts";
 import { expectTag, Reader, Writer } from "./codec.ts";
-import { encryptionIdentity, type IdentityKeys, type NbiotParams } from "./params.ts";
+import { encryptionIdentity, type NbiotParams, type NodeKeys, type StationKeys } from "./params.ts";
 import { SIGNATURE_BYTES, signBody, verifyBody } from "./signing.ts";
 
 export const NONCE_BYTES = 16;
@@ -39,6 +39,12 @@ export interface ChainTip {
   readonly bs: Hex;
   readonly seq: number;
   readonly hash: Uint8Array;
+  /**
+   * The station holding the flow when it is not the block's maker: a node that
+   * crossed a station without sending took the flow there, so the next station
+   * must ask that one (which hands the same tip on).
+   */
+  readonly holder?: Hex;
 }
 
 export interface AuthRequest {
@@ -87,7 +93,8 @@ function writeTip(w: Writer, tip: ChainTip | undefined): void {
   w.u8(1)
     .fixed(fromHex(tip.bs, "tip.bs", 32), 32)
     .u64(tip.seq)
-    .fixed(tip.hash, 32);
+    .fixed(tip.hash, 32)
+    .fixed(fromHex(tip.holder ?? tip.bs, "tip.holder", 32), 32);
 }
 
 function readTip(r: Reader): ChainTip | undefined {
@@ -97,8 +104,9 @@ function readTip(r: Reader): ChainTip | undefined {
   const bs = toHex(r.fixed(32, "tip.bs"));
   const seq = r.u64("tip.seq");
   const hash = r.fixed(32, "tip.hash").slice();
+  const holder = toHex(r.fixed(32, "tip.holder"));
   if (seq === 0) throw new ProtocolError("malformed", "a tip's sequence number starts at 1");
-  return { bs, seq, hash };
+  return holder === bs ? { bs, seq, hash } : { bs, seq, hash, holder };
 }
 
 export function checkFresh(time: number, now: number, skew: number, what: string): void {
@@ -110,7 +118,7 @@ export function checkFresh(time: number, now: number, skew: number, what: string
 /** Node: the signed request to enter `bs`'s area (one IBS signature). */
 export function makeAuthRequest(
   params: NbiotParams,
-  keys: IdentityKeys,
+  keys: NodeKeys,
   bs: Hex,
   now: number,
   tip: ChainTip | undefined,
@@ -126,7 +134,7 @@ export function makeAuthRequest(
   writeTip(w, tip);
   const body = w.finish();
   counter.asymmetricOps++;
-  const sig = signBody(params, keys, DOMAIN_REQUEST, body);
+  const sig = signBody(params, keys, now, DOMAIN_REQUEST, body);
   const bytes = concat(body, sig);
   return { node: keys.id, bs: bs.toLowerCase() as Hex, time: now, nonce, tip, bytes };
 }
@@ -148,21 +156,37 @@ export function decodeAuthRequest(
   return { node, bs, time, nonce, tip, bytes: bytes.slice(), body, sig };
 }
 
-/** BS: decodes a request meant for `self`, fresh, and signed by the node it names. */
-export function checkAuthRequest(params: NbiotParams, self: Hex, bytes: Uint8Array, now: number): AuthRequest {
+/**
+ * BS: decodes a request meant for `self`, fresh, and signed by the node it
+ * names. `notBefore` (the station's start) refuses requests that could have
+ * been seen before a restart emptied the replay guard.
+ */
+export function checkAuthRequest(
+  params: NbiotParams,
+  self: Hex,
+  bytes: Uint8Array,
+  now: number,
+  notBefore = 0,
+): AuthRequest {
   const req = decodeAuthRequest(bytes);
   if (req.bs !== self.toLowerCase()) {
     throw new ProtocolError("wrong-peer", "the request is addressed to another base station", { to: req.bs, self });
   }
   checkFresh(req.time, now, params.timing.clockSkewMs, "request");
-  verifyBody(params, req.node, DOMAIN_REQUEST, req.body, req.sig, "the request");
+  if (req.time < notBefore) {
+    throw new ProtocolError("replay", "the request predates this station's start (its nonce may have been seen)", {
+      time: req.time,
+      notBefore,
+    });
+  }
+  verifyBody(params, "node", req.node, req.time, DOMAIN_REQUEST, req.body, req.sig, "the request");
   return req;
 }
 
 /** BS: the signed response carrying an IBE encapsulation of the session secret to the node. */
 export function makeAuthResponse(
   params: NbiotParams,
-  keys: IdentityKeys,
+  keys: StationKeys,
   request: AuthRequest,
   now: number,
   tip: ChainTip | undefined,
@@ -185,7 +209,7 @@ export function makeAuthResponse(
   writeTip(w, tip);
   w.fixed(encapsulation, ENCAPSULATION_BYTES).fixed(requestDigest, 32);
   const body = w.finish();
-  const sig = signBody(params, keys, DOMAIN_RESPONSE, body);
+  const sig = signBody(params, keys, now, DOMAIN_RESPONSE, body);
   const bytes = concat(body, sig);
   const response: AuthResponse = {
     bs: keys.id,
@@ -248,7 +272,7 @@ export interface OpCounter {
  */
 export function acceptAuthResponse(
   params: NbiotParams,
-  keys: IdentityKeys,
+  keys: NodeKeys,
   request: AuthRequest,
   bytes: Uint8Array,
   now: number,
@@ -267,7 +291,7 @@ export function acceptAuthResponse(
   checkFresh(res.time, now, params.timing.clockSkewMs, "response");
   if (res.expiresAt <= now) throw new ProtocolError("stale-session", "the offered session has already expired");
   counter.asymmetricOps++;
-  verifyBody(params, res.bs, DOMAIN_RESPONSE, res.body, res.sig, "the response");
+  verifyBody(params, "station", res.bs, res.time, DOMAIN_RESPONSE, res.body, res.sig, "the response");
   counter.asymmetricOps++;
   let key: Uint8Array;
   try {

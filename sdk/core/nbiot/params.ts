@@ -1,10 +1,11 @@
 /**
  * Who is who on the NB-IoT data path (seed 000, "Registration"): every node and
  * base station has a globally unique id — its `DeviceId` in the registry — and
- * two identity-based private keys from the PKG, one to sign (Cha–Cheon IBS) and
- * one to decrypt (Boneh–Franklin IBE). The two live under distinct identity
- * strings so that no key is ever used by two schemes. Timing rules shared by
- * every role live here too.
+ * identity-based private keys from the PKG under identity strings that name the
+ * role and the purpose: a node signs (Cha–Cheon IBS) and decrypts
+ * (Boneh–Franklin IBE) with two keys; a station signs with one key per key
+ * epoch; an application signs the primary keys it provisions. No key serves two
+ * schemes or two roles. Timing rules shared by every role live here too.
  */
 import { fromHex, type Hex } from "../bytes.ts";
 import type { G1, G2, PairingBackend } from "../crypto/backend.ts";
@@ -19,12 +20,20 @@ export interface Timing {
   readonly sessionLifetimeMs: number;
   /** How long a chain of renewals may run before a full authentication is required. */
   readonly maxSessionAgeMs: number;
+  /**
+   * How long a station's signing key is valid: the PKG issues one key per
+   * epoch, to stations that are registered and active, so a station that is
+   * blocked or revoked in the registry can sign nothing new after its current
+   * epoch (identity-based revocation by expiry, Boneh–Franklin §1.1.1).
+   */
+  readonly keyEpochMs: number;
 }
 
 export const DEFAULT_TIMING: Timing = {
   clockSkewMs: 30_000,
   sessionLifetimeMs: 15 * 60_000,
   maxSessionAgeMs: 24 * 3_600_000,
+  keyEpochMs: 24 * 3_600_000,
 };
 
 /** The public parameters every role holds: the pairing backend and the PKG's master public key. */
@@ -34,14 +43,35 @@ export interface NbiotParams {
   readonly timing: Timing;
 }
 
-/** A role's id and its two identity-based private keys. */
-export interface IdentityKeys {
+/** Who holds a key. Identities are separated by role, so no node key can sign as a station. */
+export type Role = "node" | "station" | "application";
+
+/** A node: a signing key and a decryption key (session keys and its primary key are sealed to it). */
+export interface NodeKeys {
+  readonly role: "node";
   readonly id: Hex;
-  /** d = s·H1(signing identity), for Cha–Cheon signatures. */
+  /** d = s·H1(node signing identity), for Cha–Cheon signatures. */
   readonly signKey: G1;
-  /** d = s·H1(encryption identity), for Boneh–Franklin decapsulation. */
+  /** d = s·H1(node encryption identity), for Boneh–Franklin decapsulation. */
   readonly decryptKey: G1;
 }
+
+/** A base station: one signing key per key epoch, issued by the PKG while it is registered and active. */
+export interface StationKeys {
+  readonly role: "station";
+  readonly id: Hex;
+  /** The key of `epoch` (throws `InvalidInputError` when the PKG has not issued it). */
+  keyFor(epoch: number): G1;
+}
+
+/** An application: a signing key (it signs the primary keys it provisions). */
+export interface ApplicationKeys {
+  readonly role: "application";
+  readonly id: Hex;
+  readonly signKey: G1;
+}
+
+export type IdentityKeys = NodeKeys | StationKeys | ApplicationKeys;
 
 /** Something that extracts identity keys: a `Pkg`, or a wrapper around t-of-n PKGs. */
 export interface KeyExtractor {
@@ -54,28 +84,96 @@ export function checkId(id: Hex, what: string): Hex {
   return id.toLowerCase() as Hex;
 }
 
-/** The identity string a role's signing key belongs to. */
-export function signingIdentity(id: Hex): string {
-  return `strata-nbiot/v1/sign/${checkId(id, "id")}`;
+/** The key epoch `time` falls in. */
+export function keyEpoch(params: NbiotParams, time: number): number {
+  return Math.floor(time / params.timing.keyEpochMs);
 }
 
-/** The identity string a role's decryption key belongs to. */
+/** The identity string a signing key belongs to (stations: of one key epoch). */
+export function signingIdentity(role: Role, id: Hex, epoch?: number): string {
+  const base = `strata-nbiot/v1/${role}/sign/${checkId(id, "id")}`;
+  if (role !== "station") return base;
+  if (epoch === undefined || !Number.isSafeInteger(epoch) || epoch < 0) {
+    throw new InvalidInputError("a station's signing identity names its key epoch", { epoch });
+  }
+  return `${base}/epoch/${epoch}`;
+}
+
+/** The identity string a node's decryption key belongs to. */
 export function encryptionIdentity(id: Hex): string {
-  return `strata-nbiot/v1/encrypt/${checkId(id, "id")}`;
+  return `strata-nbiot/v1/node/encrypt/${checkId(id, "id")}`;
 }
 
-/** The PKG's side of registration: both keys of `id`. */
-export function extractIdentityKeys(pkg: KeyExtractor, id: Hex): IdentityKeys {
+/** The private key `keys` sign with at `time`. */
+export function signingKeyAt(params: NbiotParams, keys: IdentityKeys, time: number): G1 {
+  return keys.role === "station" ? keys.keyFor(keyEpoch(params, time)) : keys.signKey;
+}
+
+/** The identity a signature by (`role`, `id`) made at `time` verifies under. */
+export function signerIdentityAt(params: NbiotParams, role: Role, id: Hex, time: number): string {
+  return signingIdentity(role, id, role === "station" ? keyEpoch(params, time) : undefined);
+}
+
+/** The PKG's side of a node's registration: both its keys. */
+export function extractNodeKeys(pkg: KeyExtractor, id: Hex): NodeKeys {
   return {
+    role: "node",
     id: checkId(id, "id"),
-    signKey: pkg.extract(signingIdentity(id)),
+    signKey: pkg.extract(signingIdentity("node", id)),
     decryptKey: pkg.extract(encryptionIdentity(id)),
   };
 }
 
-/** The holder's side: refuses keys that are not the PKG's for `keys.id` (e(d, G2) = e(Q, P)). */
-export function checkIdentityKeys(backend: PairingBackend, masterPublic: G2, keys: IdentityKeys): void {
-  if (!checkPrivateKey(backend, masterPublic, signingIdentity(keys.id), keys.signKey)) {
+/** An application's signing key. */
+export function extractApplicationKeys(pkg: KeyExtractor, id: Hex): ApplicationKeys {
+  return { role: "application", id: checkId(id, "id"), signKey: pkg.extract(signingIdentity("application", id)) };
+}
+
+/** A station's key of one epoch (the PKG issues it only to a registered, active station). */
+export function extractStationKey(pkg: KeyExtractor, id: Hex, epoch: number): G1 {
+  return pkg.extract(signingIdentity("station", id, epoch));
+}
+
+/** A station's keys from a set of issued epoch keys (what a station keeps, refreshed from its PKG). */
+export function stationKeys(id: Hex, issued: ReadonlyMap<number, G1>): StationKeys {
+  const station = checkId(id, "id");
+  return {
+    role: "station",
+    id: station,
+    keyFor(epoch: number): G1 {
+      const key = issued.get(epoch);
+      if (key === undefined) {
+        throw new InvalidInputError(`station ${station} holds no signing key for epoch ${epoch}: get it from the PKG`, {
+          epoch,
+        });
+      }
+      return key;
+    },
+  };
+}
+
+/**
+ * A station's keys drawn from a PKG on demand, one per epoch (a PKG in the
+ * same process: tests, the demo, a station co-located with its PKG). A PKG
+ * service checks the registry before it issues each epoch's key.
+ */
+export function pkgStationKeys(pkg: KeyExtractor, id: Hex): StationKeys {
+  const issued = new Map<number, G1>();
+  const station = checkId(id, "id");
+  return {
+    role: "station",
+    id: station,
+    keyFor(epoch: number): G1 {
+      let key = issued.get(epoch);
+      if (key === undefined) issued.set(epoch, (key = extractStationKey(pkg, station, epoch)));
+      return key;
+    },
+  };
+}
+
+/** The holder's side: refuses a node's keys that are not the PKG's for `keys.id` (e(d, G2) = e(Q, P)). */
+export function checkNodeKeys(backend: PairingBackend, masterPublic: G2, keys: NodeKeys): void {
+  if (!checkPrivateKey(backend, masterPublic, signingIdentity("node", keys.id), keys.signKey)) {
     throw new InvalidInputError("the signing key is not the PKG's key for this id", { id: keys.id });
   }
   if (!checkPrivateKey(backend, masterPublic, encryptionIdentity(keys.id), keys.decryptKey)) {

@@ -103,6 +103,9 @@ export class Session {
 }
 
 function header(tag: number, sessionId: Uint8Array, counter: number): Uint8Array {
+  if (sessionId.length !== SESSION_ID_BYTES) throw new ProtocolError("malformed", "a session id is 16 bytes");
+  if (!Number.isSafeInteger(counter) || counter < 0)
+    throw new ProtocolError("malformed", "a counter is a safe integer");
   const out = scratch(HEADER_BYTES);
   out[0] = tag;
   out.set(sessionId, 1);
@@ -167,6 +170,7 @@ export interface DataFrame {
 
 /** Node: a frame carrying block `seq`'s primary ciphertext. */
 export function sealFrame(session: Session, counter: number, seq: number, primary: Uint8Array): Uint8Array {
+  if (!Number.isSafeInteger(seq) || seq < 1) throw new ProtocolError("malformed", "a sequence number starts at 1");
   const inner = scratch(8 + primary.length);
   putU64(inner, 0, seq);
   inner.set(primary, 8);
@@ -207,6 +211,9 @@ export const RECEIPT_BYTES = HEADER_BYTES + 80 + RECEIPT_TAG_BYTES;
  */
 export function sealReceipt(session: Session, receipt: Receipt): Uint8Array {
   if (receipt.bs !== session.bs) throw new ProtocolError("wrong-peer", "a receipt names the session's station");
+  if (!(receipt.hash instanceof Uint8Array) || receipt.hash.length !== 32) {
+    throw new ProtocolError("malformed", "a receipt's block hash is 32 bytes");
+  }
   const out = scratch(RECEIPT_BYTES);
   out.set(header(TAG_RECEIPT, session.id, receipt.counter), 0);
   putU64(out, HEADER_BYTES, receipt.seq);

@@ -23,12 +23,14 @@ import {
 } from "../../../sdk/core/nbiot/block.ts";
 import {
   checkHandoverRecord,
+  checkHandoverRequest,
   makeHandoverRecord,
   makeHandoverRequest,
   verifyHandoverRecord,
 } from "../../../sdk/core/nbiot/handover.ts";
 import { NbiotNode } from "../../../sdk/core/nbiot/device.ts";
-import { signingIdentity } from "../../../sdk/core/nbiot/params.ts";
+import { makeAuthRequest } from "../../../sdk/core/nbiot/handshake.ts";
+import { keyEpoch, signingIdentity } from "../../../sdk/core/nbiot/params.ts";
 import { Kind, Status } from "../../../sdk/core/registry.ts";
 import { InvalidInputError, ProtocolError } from "../../../sdk/errors.ts";
 import { BaseStation } from "../../../sdk/nbiot/base-station.ts";
@@ -96,8 +98,8 @@ describe("BaseStation", function () {
       expect(
         ibs.verify(
           w.params.masterPublic,
-          signingIdentity(bs.id),
-          batchMessage({ bs: bs.id, number: 1, root: first.root, leafCount: 4 }),
+          signingIdentity("station", bs.id, keyEpoch(w.params, t0 + 2)),
+          batchMessage({ bs: bs.id, number: 1, root: first.root, leafCount: 4, time: t0 + 2 }),
           ibs.decode(first.signature),
         ),
       ).to.equal(true);
@@ -185,7 +187,7 @@ describe("BaseStation", function () {
         () =>
           new BaseStation({
             params: w.params,
-            keys: w.keys(),
+            keys: w.stationKeys(),
             store,
             directory: w.directory,
             stations: () => undefined,
@@ -268,7 +270,12 @@ describe("BaseStation", function () {
     it("refuses to hand over to, or take over from, a station that is not registered and active", async function () {
       const node = w.node();
       const bs1 = w.station();
-      const rogue = w.station(undefined, { register: false });
+      // a station that got this epoch's key while registered, then was revoked
+      const rogueKeys = w.stationKeys();
+      w.directory.set(rogueKeys.id, Kind.BaseStation);
+      rogueKeys.keyFor(keyEpoch(w.params, t0 + 10));
+      w.directory.set(rogueKeys.id, Kind.BaseStation, Status.Revoked);
+      const rogue = w.station(rogueKeys.id, { register: false, keys: rogueKeys });
       await enter(node, bs1, t0);
       sendAll(node, bs1, [reading(1)], t0 + 1);
       testClock.now = t0 + 10;
@@ -314,23 +321,25 @@ describe("BaseStation", function () {
       await enter(node, bs1, t0);
       sendAll(node, bs1, [reading(1)], t0 + 1);
       const tip = bs1.flow(node.id)!.tip;
-      const keys2 = w.keys(bs2.id);
-      const request = makeHandoverRequest(w.params, keys2, bs1.id, node.id, tip, t0 + 5);
+      const asks = (station: BaseStation, t: number) =>
+        makeAuthRequest(w.params, node.keys, station.id, t, tip, { asymmetricOps: 0 });
+      const keys2 = w.stationKeys(bs2.id);
+      const request = makeHandoverRequest(w.params, keys2, bs1.id, asks(bs2, t0 + 5), t0 + 5);
       const record = await bs1.handover(request.bytes, t0 + 5);
       await rejects(bs1.handover(request.bytes, t0 + 6), "replay");
       expect(() => checkHandoverRecord(w.params, request, record, t0 + 6)).to.not.throw();
       // the same record offered for another request (a new nonce)
-      const request2 = makeHandoverRequest(w.params, keys2, bs1.id, node.id, tip, t0 + 7);
+      const request2 = makeHandoverRequest(w.params, keys2, bs1.id, asks(bs2, t0 + 7), t0 + 7);
       expect(() => checkHandoverRecord(w.params, request2, record, t0 + 7))
         .to.throw(ProtocolError)
         .with.property("reason", "replay");
       // a record for BS2 offered to BS3
-      const request3 = makeHandoverRequest(w.params, w.keys(bs3.id), bs1.id, node.id, tip, t0 + 7);
+      const request3 = makeHandoverRequest(w.params, w.stationKeys(bs3.id), bs1.id, asks(bs3, t0 + 7), t0 + 7);
       expect(() => checkHandoverRecord(w.params, request3, record, t0 + 7))
         .to.throw(ProtocolError)
         .with.property("reason", "wrong-peer");
       // a record signed by someone else than BS1
-      const forged = makeHandoverRecord(w.params, w.keys(bs3.id), request, { ...tip }, t0 + 8);
+      const forged = makeHandoverRecord(w.params, w.stationKeys(bs3.id), request, { ...tip }, undefined, t0 + 8);
       expect(() => checkHandoverRecord(w.params, request, forged.bytes, t0 + 8))
         .to.throw(ProtocolError)
         .with.property("reason", "wrong-peer");
@@ -340,13 +349,113 @@ describe("BaseStation", function () {
         .to.throw(ProtocolError)
         .with.property("reason", "bad-signature");
       // BS1 already handed the flow over: a second station cannot take it from BS1
-      const late = makeHandoverRequest(w.params, w.keys(bs3.id), bs1.id, node.id, tip, t0 + 9);
+      const late = makeHandoverRequest(w.params, w.stationKeys(bs3.id), bs1.id, asks(bs3, t0 + 9), t0 + 9);
       await rejects(bs1.handover(late.bytes, t0 + 9), "handed-over");
       // a request signed by a key that is not the requesting station's
-      const spoof = makeHandoverRequest(w.params, w.keys(randomId()), bs1.id, node.id, tip, t0 + 9);
+      const stranger = w.stationKeys();
+      w.directory.set(stranger.id, Kind.BaseStation);
+      const spoof = makeHandoverRequest(w.params, stranger, bs1.id, { ...asks(bs3, t0 + 9), bs: stranger.id }, t0 + 9);
       const spoofed = Uint8Array.from(spoof.bytes);
       spoofed.set(Buffer.from(bs3.id.slice(2), "hex"), 33);
       await rejects(bs1.handover(spoofed, t0 + 9), "bad-signature");
+    });
+
+    it("hands a flow only to a station the node has entered (the node's own request is the proof)", async function () {
+      const node = w.node();
+      const bs1 = w.station();
+      const bs2 = w.station();
+      const thief = w.station();
+      await enter(node, bs1, t0);
+      sendAll(node, bs1, [reading(1)], t0 + 1);
+      const toBs2 = makeAuthRequest(w.params, node.keys, bs2.id, t0 + 2, node.tip, { asymmetricOps: 0 });
+      // the thief cannot build a request around a node request addressed to another station
+      expect(() => makeHandoverRequest(w.params, w.stationKeys(thief.id), bs1.id, toBs2, t0 + 2))
+        .to.throw(ProtocolError)
+        .with.property("reason", "wrong-peer");
+      // nor pass one off: BS1 checks the node's request is addressed to the requester
+      const own = makeHandoverRequest(w.params, w.stationKeys(thief.id), bs1.id, { ...toBs2, bs: thief.id }, t0 + 2);
+      await rejects(bs1.handover(own.bytes, t0 + 2), "wrong-peer");
+      // a node request the node never signed
+      const fake = makeAuthRequest(
+        w.params,
+        w.keys(node.id === bs1.id ? randomId() : randomId()),
+        thief.id,
+        t0 + 2,
+        node.tip,
+        {
+          asymmetricOps: 0,
+        },
+      );
+      const forgedNode = makeHandoverRequest(
+        w.params,
+        w.stationKeys(thief.id),
+        bs1.id,
+        { ...fake, node: node.id },
+        t0 + 2,
+      );
+      await rejects(bs1.handover(forgedNode.bytes, t0 + 2), "missing-block");
+      // the node is still served by BS1
+      expect(bs1.flow(node.id)?.handedOverTo).to.equal(undefined);
+      expect(sendAll(node, bs1, [reading(2)], t0 + 3)).to.deep.equal([2]);
+    });
+
+    it("never adopts a handed-back tip behind the blocks it holds, and keeps serving other nodes", async function () {
+      const node = w.node();
+      const other = w.node();
+      const bs1 = w.station();
+      const bs2 = w.station();
+      await enter(node, bs1, t0);
+      await enter(other, bs1, t0);
+      sendAll(node, bs1, [reading(1), reading(2)], t0 + 1);
+      await enter(node, bs2, t0 + 10); // BS1 hands over at block 2
+      // BS2 turns malicious: when BS1 asks for the flow back, it answers with block 1 as the tip
+      const bs2Keys = w.stationKeys(bs2.id);
+      w.stations.set(bs2.id, {
+        handover: (bytes) => {
+          const r = checkHandoverRequest(w.params, bs2.id, bytes, testClock.now);
+          const b1 = bs1.store.block(node.id, 1)!;
+          return Promise.resolve(
+            makeHandoverRecord(
+              w.params,
+              bs2Keys,
+              r,
+              { seq: 1, hash: b1.hash, time: b1.block.time },
+              undefined,
+              testClock.now,
+            ).bytes,
+          );
+        },
+        acquire: (n, f, t) => bs2.acquire(n, f, t),
+        proof: (n, q) => bs2.proof(n, q),
+      });
+      const stale = new NbiotNode(w.params, node.keys, new Uint8Array(32), { tip: node.tip });
+      testClock.now = t0 + 20;
+      await rejects(bs1.authenticate(stale.enter(bs1.id, t0 + 20), t0 + 20), "forged-tip");
+      expect(bs1.flow(node.id)?.handedOverTo).to.equal(bs2.id);
+      expect(sendAll(other, bs1, [reading(7)], t0 + 21)).to.deep.equal([1]);
+    });
+
+    it("follows a node that crossed a station without sending (BS1 -> BS2 silent -> BS3)", async function () {
+      const node = w.node();
+      const [bs1, bs2, bs3] = [w.station(), w.station(), w.station()];
+      await enter(node, bs1, t0);
+      sendAll(node, bs1, [reading(1), reading(2)], t0 + 1);
+      await enter(node, bs2, t0 + 10); // takes the flow over, sends nothing
+      await enter(node, bs3, t0 + 20);
+      expect(sendAll(node, bs3, [reading(3)], t0 + 21)).to.deep.equal([3]);
+      for (const bs of [bs1, bs2, bs3]) await bs.seal(t0 + 30);
+      const v = verifyAcquisition(
+        w.params,
+        node.id,
+        await Promise.all([bs1, bs2, bs3].map((bs) => bs.acquire(node.id, 0, t0 + 100))),
+      );
+      expect(v.blocks.map((b) => [b.block.seq, b.block.bs])).to.deep.equal([
+        [1, bs1.id],
+        [2, bs1.id],
+        [3, bs3.id],
+      ]);
+      expect(v.handovers[0]?.origin).to.equal(bs1.id);
+      expect(v.handovers[0]?.prior?.to).to.equal(bs2.id);
     });
   });
 });

@@ -34,6 +34,7 @@ interface Served {
   blocks: ServedBlock[];
   batches: ServedBatch[];
   handovers: Uint8Array[];
+  more: boolean;
 }
 
 /** A deep copy of a response to alter. */
@@ -44,6 +45,7 @@ function copy(r: AcquisitionResponse): Served {
     blocks: r.blocks.map((b) => ({ ...b, block: b.block.slice(), primary: b.primary.slice(), proof: [...b.proof] })),
     batches: r.batches.map((b) => ({ ...b, signature: b.signature.slice() })),
     handovers: r.handovers.map((h) => h.slice()),
+    more: r.more,
   };
 }
 

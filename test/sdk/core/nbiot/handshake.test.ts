@@ -14,7 +14,7 @@ import {
   makeAuthResponse,
   ReplayGuard,
 } from "../../../../sdk/core/nbiot/handshake.ts";
-import { checkIdentityKeys, extractIdentityKeys, nbiotParams } from "../../../../sdk/core/nbiot/params.ts";
+import { checkNodeKeys, extractNodeKeys, nbiotParams, pkgStationKeys } from "../../../../sdk/core/nbiot/params.ts";
 import { Kind, Status } from "../../../../sdk/core/registry.ts";
 import { InvalidInputError, ProtocolError } from "../../../../sdk/errors.ts";
 import { backend, enter, makeWorld, randomId, reading, type World } from "../../../helpers/nbiot.ts";
@@ -49,10 +49,10 @@ describe("nbiot handshake", function () {
   describe("identity keys", function () {
     it("gives each id one signing and one decryption key, checked against the PKG", function () {
       const keys = w.keys();
-      expect(() => checkIdentityKeys(backend, w.params.masterPublic, keys)).to.not.throw();
+      expect(() => checkNodeKeys(backend, w.params.masterPublic, keys)).to.not.throw();
       expect(w.pkg.backend.g1.eq(keys.signKey, keys.decryptKey)).to.equal(false);
-      const other = extractIdentityKeys(new Pkg(backend), keys.id);
-      expect(() => checkIdentityKeys(backend, w.params.masterPublic, other)).to.throw(InvalidInputError);
+      const other = extractNodeKeys(new Pkg(backend), keys.id);
+      expect(() => checkNodeKeys(backend, w.params.masterPublic, other)).to.throw(InvalidInputError);
     });
 
     it("refuses bad timing rules", function () {
@@ -75,7 +75,7 @@ describe("nbiot handshake", function () {
         if (!res.ok) throw res.error;
         node.onReceipt(res.receipt);
       }
-      node.onRenewal(bs.renew(node.renew(now + 100), now + 100), now + 100);
+      node.onRenewal(await bs.renew(node.renew(now + 100), now + 100), now + 100);
       const res = bs.ingest([node.send(reading(1), now + 101)], now + 101)[0]!;
       expect(res.ok).to.equal(true);
       expect(node.ops.asymmetricOps).to.equal(3);
@@ -87,7 +87,7 @@ describe("nbiot handshake", function () {
       const bs = w.station();
       const id = randomId();
       w.directory.set(id, Kind.Device);
-      const fake = new NbiotNode(w.params, extractIdentityKeys(new Pkg(backend), id), new Uint8Array(32));
+      const fake = new NbiotNode(w.params, extractNodeKeys(new Pkg(backend), id), new Uint8Array(32));
       await rejects(bs.authenticate(fake.enter(bs.id, now), now), "bad-signature");
       expect(bs.sessionCount).to.equal(0);
     });
@@ -98,7 +98,7 @@ describe("nbiot handshake", function () {
       const request = node.enter(id, now);
       const { response } = makeAuthResponse(
         w.params,
-        extractIdentityKeys(new Pkg(backend), id),
+        pkgStationKeys(new Pkg(backend), id),
         decodeAuthRequest(request),
         now,
         undefined,
@@ -132,15 +132,20 @@ describe("nbiot handshake", function () {
       await rejects(bs.authenticate(request, now + 5), "replay");
     });
 
-    it("refuses a tampered request or response", async function () {
+    it("refuses a tampered request or response, and takes one verification attempt per entry", async function () {
       const node = w.node();
       const bs = w.station();
       const request = node.enter(bs.id, now);
       await rejects(bs.authenticate(flip(request, 80), now), "bad-signature");
       await rejects(bs.authenticate(request.subarray(0, 100), now), "malformed");
       const response = await bs.authenticate(request, now);
+      await rejects(() => node.accept(response.subarray(0, 50), now), "malformed"); // no asymmetric op spent
       await rejects(() => node.accept(flip(response, 200), now), "bad-signature");
-      await rejects(() => node.accept(response.subarray(0, 50), now), "malformed");
+      // the failed verification used up the request: forged responses cannot make the node spend more
+      await rejects(() => node.accept(response, now), "replay");
+      expect(node.ops.asymmetricOps).to.equal(2);
+      await enter(node, w.station(), now + 1);
+      expect(node.ops.asymmetricOps).to.equal(5);
     });
 
     it("refuses a response to another request, a stale response, and a second use of one", async function () {

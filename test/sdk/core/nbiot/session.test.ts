@@ -23,6 +23,16 @@ const flip = (b: Uint8Array, i: number): Uint8Array => {
   return o;
 };
 
+async function areason(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).to.be.instanceOf(ProtocolError);
+    return (e as ProtocolError).reason;
+  }
+  return "none";
+}
+
 function reason(f: () => unknown): string {
   try {
     f();
@@ -82,11 +92,18 @@ describe("nbiot session and double encryption", function () {
     it("provisions the primary key sealed to the node's identity and to the application", function () {
       const keys = w.keys();
       const app = randomId();
-      const { key, sealed } = sealPrimaryKey(w.params, app, keys.id);
-      expect(openPrimaryKey(w.params, keys, app, sealed)).to.deep.equal(key);
-      expect(reason(() => openPrimaryKey(w.params, keys, randomId(), sealed))).to.equal("tampered");
-      expect(reason(() => openPrimaryKey(w.params, w.keys(), app, sealed))).to.equal("tampered");
-      expect(reason(() => openPrimaryKey(w.params, keys, app, flip(sealed, 140)))).to.equal("tampered");
+      const { key, sealed } = sealPrimaryKey(w.params, w.applicationKeys(app), keys.id, now);
+      const ops = { asymmetricOps: 0 };
+      expect(openPrimaryKey(w.params, keys, app, sealed, ops)).to.deep.equal(key);
+      expect(ops.asymmetricOps).to.equal(2); // once, at set-up
+      expect(reason(() => openPrimaryKey(w.params, keys, randomId(), sealed))).to.equal("wrong-peer");
+      expect(reason(() => openPrimaryKey(w.params, w.keys(), app, sealed))).to.equal("wrong-peer");
+      expect(reason(() => openPrimaryKey(w.params, keys, app, flip(sealed, 140)))).to.equal("bad-signature");
+      expect(reason(() => openPrimaryKey(w.params, keys, app, sealed.subarray(0, 100)))).to.equal("malformed");
+      // anyone can seal a key to the node's identity, but only the application can sign it
+      const forged = sealPrimaryKey(w.params, w.applicationKeys(randomId()), keys.id, now).sealed;
+      forged.set(sealed.subarray(0, 32), 0);
+      expect(reason(() => openPrimaryKey(w.params, keys, app, forged))).to.equal("bad-signature");
     });
   });
 
@@ -235,7 +252,7 @@ describe("nbiot session and double encryption", function () {
       const oldFrame = node.send(Uint8Array.of(1), now);
       expect(node.shouldRenew(now)).to.equal(false);
       expect(node.shouldRenew(now + 55_000)).to.equal(true);
-      node.onRenewal(bs.renew(node.renew(now + 55_000), now + 55_000), now + 55_000);
+      node.onRenewal(await bs.renew(node.renew(now + 55_000), now + 55_000), now + 55_000);
       expect(node.sessionExpiresAt).to.equal(now + 115_000);
       const stale = bs.ingest([oldFrame], now + 55_001)[0]!;
       expect(stale.ok === false && stale.error.reason).to.equal("unknown-session");
@@ -252,20 +269,20 @@ describe("nbiot session and double encryption", function () {
       let t = now;
       for (let i = 0; i < 2; i++) {
         t += 55_000;
-        node.onRenewal(bs.renew(node.renew(t), t), t);
+        node.onRenewal(await bs.renew(node.renew(t), t), t);
       }
       t += 55_000;
-      expect(reason(() => bs.renew(node.renew(t), t))).to.equal("none");
+      expect(await areason(bs.renew(node.renew(t), t))).to.equal("none");
       const node2 = w.node();
       await enter(node2, bs, now);
       let u = now;
       for (let i = 0; i < 3; i++) {
         u += 59_000;
-        node2.onRenewal(bs.renew(node2.renew(u), u), u);
+        node2.onRenewal(await bs.renew(node2.renew(u), u), u);
       }
       expect(node2.sessionExpiresAt).to.equal(now + 180_000);
       u = now + 179_000;
-      expect(reason(() => bs.renew(node2.renew(u), u))).to.equal("none");
+      expect(await areason(bs.renew(node2.renew(u), u))).to.equal("none");
       u = now + 180_000;
       expect(reason(() => node2.renew(u))).to.equal("stale-session");
     });
@@ -275,8 +292,8 @@ describe("nbiot session and double encryption", function () {
       const bs = w.station();
       await enter(node, bs, now);
       const req = node.renew(now + 1);
-      const res = bs.renew(req, now + 1);
-      expect(reason(() => bs.renew(req, now + 2))).to.equal("unknown-session");
+      const res = await bs.renew(req, now + 1);
+      expect(await areason(bs.renew(req, now + 2))).to.equal("unknown-session");
       node.renew(now + 2); // a newer request: the old answer no longer fits
       expect(reason(() => node.onRenewal(res, now + 2))).to.equal("replay");
     });

@@ -1,0 +1,79 @@
+/**
+ * The station's SQLite store on its own: a rolled-back write leaves no trace
+ * (node refs included), blocks are unique per (node, seq), batches are saved in
+ * order, and flows come back after a reopen.
+ */
+import { expect } from "chai";
+
+import { type Hex } from "../../../sdk/core/bytes.ts";
+import { type Block, blockHash, ciphertextDigest, ZERO_HASH } from "../../../sdk/core/nbiot/block.ts";
+import { InvalidInputError, ProtocolError } from "../../../sdk/errors.ts";
+import { type NewBlock, SqliteFlowStore } from "../../../sdk/store/flow-store.ts";
+import { makeWorld, randomId, type World } from "../../helpers/nbiot.ts";
+
+function newBlock(node: Hex, bs: Hex, seq: number, prev: Uint8Array): NewBlock {
+  const primary = crypto.getRandomValues(new Uint8Array(40));
+  const block: Block = { node, bs, seq, time: 1_800_000_000_000 + seq, digest: ciphertextDigest(primary), prev };
+  return { block, hash: blockHash(block), primary };
+}
+
+describe("SqliteFlowStore", function () {
+  let w: World;
+  beforeEach(function () {
+    w = makeWorld();
+  });
+  afterEach(function () {
+    w.cleanup();
+  });
+
+  it("leaves no trace of a rolled-back append, node refs included", function () {
+    const station = randomId();
+    const path = `${w.dir}/refs.sqlite`;
+    let store = new SqliteFlowStore(path, station);
+    const [old, a, b] = [randomId(), randomId(), randomId()];
+    store.append([newBlock(old, station, 1, ZERO_HASH)]);
+    // node A's first block and a duplicate of old's block 1 in one chunk: the whole chunk rolls back
+    expect(() => store.append([newBlock(a, station, 1, ZERO_HASH), newBlock(old, station, 1, ZERO_HASH)]))
+      .to.throw(ProtocolError)
+      .with.property("reason", "conflict");
+    expect(store.counts().blocks).to.equal(1);
+    store.append([newBlock(a, station, 1, ZERO_HASH)]);
+    store.append([newBlock(b, station, 1, ZERO_HASH)]);
+    store.close();
+    store = new SqliteFlowStore(path, station);
+    expect(store.block(a, 1)).to.not.equal(undefined);
+    expect(store.block(b, 1)).to.not.equal(undefined);
+    expect(
+      store
+        .flows()
+        .map((f) => f.node)
+        .sort(),
+    ).to.deep.equal([old, a, b].sort());
+    store.close();
+  });
+
+  it("stores only its own station's blocks and saves batches in order", function () {
+    const station = randomId();
+    const store = new SqliteFlowStore(":memory:", station);
+    expect(() => store.append([newBlock(randomId(), randomId(), 1, ZERO_HASH)])).to.throw(InvalidInputError);
+    const ids = store.append([
+      newBlock(randomId(), station, 1, ZERO_HASH),
+      newBlock(randomId(), station, 1, ZERO_HASH),
+    ]);
+    const batch = {
+      number: 2,
+      root: `0x${"11".repeat(32)}` as Hex,
+      leafCount: 2,
+      firstId: ids[0]!,
+      lastId: ids[1]!,
+      signature: new Uint8Array(96),
+      createdAt: 1,
+    };
+    expect(() => store.saveBatch(batch)).to.throw(InvalidInputError);
+    store.saveBatch({ ...batch, number: 1 });
+    expect(store.pending(10)).to.deep.equal([]);
+    expect(store.batchOf(ids[1]!)?.number).to.equal(1);
+    expect(() => store.saveBatch({ ...batch, number: 2 })).to.throw(InvalidInputError); // same blocks again
+    store.close();
+  });
+});
