@@ -101,11 +101,12 @@ export class PeerAuthenticationError extends StrataError {
   }
 }
 
-/** Why a message of the NB-IoT data path (seed 000) was refused. */
+/** Why a message of the NB-IoT data path (seed 000) or the fog layer (seed 004) was refused. */
 export type ProtocolRejection =
   | "malformed"
   | "bad-signature"
   | "not-registered"
+  | "blocked"
   | "wrong-peer"
   | "clock-skew"
   | "replay"

@@ -20,7 +20,7 @@ import { utf8ToBytes } from "@noble/hashes/utils.js";
 
 import { concat, fromHex, type Hex, scratch, toHex } from "../bytes.ts";
 import { ProtocolError } from "../../errors.ts";
-import { expectTag, putU64, Reader, Writer } from "./codec.ts";
+import { expectTag, putU64, Reader, Writer } from "../codec.ts";
 import { equalBytes } from "./handshake.ts";
 
 const TAG_BLOCK = 0x20;

@@ -19,7 +19,7 @@ import { utf8ToBytes } from "@noble/hashes/utils.js";
 
 import { concat, fromHex, type Hex, toHex } from "../bytes.ts";
 import { ProtocolError } from "../../errors.ts";
-import { expectTag, Reader, Writer } from "./codec.ts";
+import { expectTag, Reader, Writer } from "../codec.ts";
 import { type AuthRequest, checkAuthRequest, checkFresh, equalBytes, NONCE_BYTES } from "./handshake.ts";
 import { type NbiotParams, type StationKeys } from "./params.ts";
 import { SIGNATURE_BYTES, signBody, verifyBody } from "./signing.ts";

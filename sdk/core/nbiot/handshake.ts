@@ -23,7 +23,7 @@ import { concat, fromHex, type Hex, toHex } from "../bytes.ts";
 import { hkdf as hkdfSha256 } from "../crypto/aead.ts";
 import { BonehFranklinKem, ENCAPSULATION_BYTES } from "../crypto/ibe.ts";
 import { ProtocolError } from "../../errors.ts";
-import { expectTag, Reader, Writer } from "./codec.ts";
+import { expectTag, Reader, Writer } from "../codec.ts";
 import { encryptionIdentity, type NbiotParams, type NodeKeys, type StationKeys } from "./params.ts";
 import { SIGNATURE_BYTES, signBody, verifyBody } from "./signing.ts";
 

@@ -12,7 +12,7 @@ import { concat, fromHex, type Hex } from "../bytes.ts";
 import { KEY_BYTES } from "../crypto/aead.ts";
 import { BonehFranklinKem } from "../crypto/ibe.ts";
 import { ProtocolError } from "../../errors.ts";
-import { Reader, Writer } from "./codec.ts";
+import { Reader, Writer } from "../codec.ts";
 import { type OpCounter } from "./handshake.ts";
 import { type ApplicationKeys, encryptionIdentity, type NbiotParams, type NodeKeys } from "./params.ts";
 import { SIGNATURE_BYTES, signBody, verifyBody } from "./signing.ts";

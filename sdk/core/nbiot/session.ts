@@ -19,7 +19,7 @@ import { utf8ToBytes } from "@noble/hashes/utils.js";
 import { concat, fromHex, type Hex, scratch, toHex } from "../bytes.ts";
 import { AeadKey, hkdf } from "../crypto/aead.ts";
 import { ProtocolError } from "../../errors.ts";
-import { getU64, putU64, Reader, Writer } from "./codec.ts";
+import { getU64, putU64, Reader, Writer } from "../codec.ts";
 import { NONCE_BYTES, SESSION_ID_BYTES, type SessionSecret } from "./handshake.ts";
 
 const TAG_FRAME = 0x03;

@@ -1,11 +1,11 @@
 /**
- * The byte layout of every NB-IoT message: fixed-width big-endian integers,
+ * The byte layout of the protocol messages (NB-IoT, fog): fixed-width big-endian integers,
  * fixed-length fields and u32-length-prefixed variable fields, written and read
  * in one order. A reader that finds a short, long or mis-tagged buffer throws
  * `ProtocolError("malformed")` naming the field, so no half-parsed message is
  * ever acted on.
  */
-import { ProtocolError } from "../../errors.ts";
+import { ProtocolError } from "../errors.ts";
 
 /**
  * Big-endian u64 in and out of a byte array by arithmetic, for the hot paths:

@@ -1,0 +1,48 @@
+/**
+ * A fog cluster's key (seed 004: the cluster signs "sign shares"): t-of-n
+ * threshold BLS made by joint-Feldman distributed key generation, so no fog
+ * node — and no dealer — ever holds the group secret. `runDkg` plays the five
+ * rounds of `ThresholdScheme` among members that run in one process (a
+ * co-located cluster's set-up, tests, the demo), every member checking what it
+ * received; members on separate machines exchange the same round messages over
+ * their network and call the same functions.
+ */
+import { type Commitments, type KeyShare, ThresholdScheme } from "../crypto/threshold.ts";
+import { ThresholdError } from "../../errors.ts";
+
+export interface ClusterKeys {
+  /** The group's Feldman commitments (C0 is the group public key, in G2). */
+  readonly commitments: Commitments;
+  /** Member i's key share is `shares[i - 1]`. */
+  readonly shares: readonly KeyShare[];
+  /** The dealers whose contributions make up the key. */
+  readonly qualified: readonly number[];
+}
+
+/** Runs the DKG among n in-process members with threshold t. */
+export function runDkg(scheme: ThresholdScheme, t: number, n: number): ClusterKeys {
+  if (!Number.isInteger(t) || !Number.isInteger(n) || t < 1 || t > n || n > 255) {
+    throw new ThresholdError("a cluster needs 1 <= t <= n <= 255", [], { t, n });
+  }
+  const members = Array.from({ length: n }, (_, i) => i + 1);
+  // round 1: every member deals
+  const dealt = new Map(members.map((m) => [m, scheme.dkgDeal(t, n)]));
+  const commitments = new Map(members.map((m) => [m, dealt.get(m)!.commitments]));
+  const received = (member: number) =>
+    new Map(members.map((dealer) => [dealer, dealt.get(dealer)!.shares.find((s) => s.index === member)!]));
+  // round 2: complaints; round 3: answers
+  const complaints = new Map(members.map((m) => [m, scheme.dkgComplaints(m, t, received(m), commitments)]));
+  const answers = new Map(
+    members.map((dealer) => [
+      dealer,
+      scheme.dkgAnswer(
+        dealt.get(dealer)!.shares,
+        members.filter((m) => complaints.get(m)!.includes(dealer)),
+      ),
+    ]),
+  );
+  // round 4: the qualified set; round 5: each member's share and the group's commitments
+  const qualified = scheme.dkgQualified(t, commitments, complaints, answers);
+  const finished = members.map((m) => scheme.dkgFinish(m, t, qualified, received(m), commitments, answers));
+  return { commitments: finished[0]!.commitments, shares: finished.map((f) => f.share), qualified };
+}

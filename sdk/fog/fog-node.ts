@@ -1,0 +1,268 @@
+/**
+ * A Secuchain fog node (seed 004's fog computing layer). It takes readings
+ * from the devices it serves and, without decrypting anything:
+ *
+ * - drops bogus input with a counted reason — malformed, a device that is not
+ *   registered (or has no P-256 key in its registry profile), a blocked device,
+ *   a bad signature, a replay;
+ * - sorts the rest with the data owner's PEKS trapdoors: normal readings go to
+ *   the open store (anyone may query it), sensitive ones are kept for the
+ *   cluster's batches;
+ * - endorses a batch another member proposes only after checking every reading
+ *   in it itself, by signing a share of the cluster's threshold key over the
+ *   batch (`FogCluster` combines t shares into the group signature that
+ *   `DataAnchor` checks on chain).
+ */
+import { type KeyObject } from "node:crypto";
+
+import { type Hex } from "../core/bytes.ts";
+import { type Commitments, type KeyShare, type PartialSignature, ThresholdScheme } from "../core/crypto/threshold.ts";
+import { classify, type FilterPolicy } from "../core/fog/filter.ts";
+import { checkReadingSignature, decodeReading, type SecuReading, verifyingKey } from "../core/fog/reading.ts";
+import { Kind, Status } from "../core/registry.ts";
+import { InvalidInputError, ProtocolError, type ProtocolRejection } from "../errors.ts";
+import {
+  FogStore,
+  type NewReading,
+  type OpenQuery,
+  type ReadingClass,
+  type StoredReading,
+} from "../store/fog-store.ts";
+import type { DirectoryEntry } from "../nbiot/ports.ts";
+
+/** Registry lookups a fog node needs: status and kind, and the device's P-256 profile key. */
+export interface FogDirectory {
+  lookup(id: Hex): Promise<DirectoryEntry | undefined>;
+  /** The P-256 key (x ‖ y) the device published in its registry profile, if any. */
+  p256Key(id: Hex): Promise<Uint8Array | undefined>;
+}
+
+/** Why a reading was dropped, or where it went. */
+export type FilterOutcome =
+  "normal" | "sensitive" | "malformed" | "not-registered" | "blocked" | "bad-signature" | "replay";
+
+export type FilterResult =
+  | {
+      readonly ok: true;
+      readonly cls: ReadingClass;
+      readonly device: Hex;
+      readonly seq: number;
+      readonly tags: readonly string[];
+    }
+  | { readonly ok: false; readonly error: ProtocolError };
+
+export interface FogNodeOptions {
+  /** The node's registry id (kind FogNode). */
+  readonly id: Hex;
+  /** Its member index in the cluster (1..n). */
+  readonly index: number;
+  readonly share: KeyShare;
+  readonly commitments: Commitments;
+  readonly scheme: ThresholdScheme;
+  readonly policy: FilterPolicy;
+  readonly directory: FogDirectory;
+  readonly store: FogStore;
+  readonly clock?: () => number;
+}
+
+const REJECTIONS: readonly FilterOutcome[] = ["malformed", "not-registered", "blocked", "bad-signature", "replay"];
+
+export class FogNode {
+  readonly id: Hex;
+  readonly index: number;
+  readonly store: FogStore;
+  /** How many readings went where, and how many were dropped for each reason. */
+  readonly counters: Record<FilterOutcome, number> = {
+    normal: 0,
+    sensitive: 0,
+    malformed: 0,
+    "not-registered": 0,
+    blocked: 0,
+    "bad-signature": 0,
+    replay: 0,
+  };
+  readonly #share: KeyShare;
+  readonly #scheme: ThresholdScheme;
+  readonly #policy: FilterPolicy;
+  readonly #directory: FogDirectory;
+  readonly #clock: () => number;
+  readonly #keys = new Map<Hex, KeyObject>();
+  readonly #lastSeq: Map<Hex, number>;
+  readonly commitments: Commitments;
+
+  constructor(options: FogNodeOptions) {
+    this.id = options.id.toLowerCase() as Hex;
+    if (options.share.index !== options.index) {
+      throw new InvalidInputError("the key share belongs to another member", {
+        index: options.index,
+        share: options.share.index,
+      });
+    }
+    if (options.store.node !== this.id) {
+      throw new InvalidInputError("the store belongs to another fog node", { store: options.store.node, id: this.id });
+    }
+    this.index = options.index;
+    this.store = options.store;
+    this.commitments = options.commitments;
+    this.#share = options.share;
+    this.#scheme = options.scheme;
+    this.#policy = options.policy;
+    this.#directory = options.directory;
+    this.#clock = options.clock ?? Date.now;
+    this.#lastSeq = this.store.lastSequences();
+  }
+
+  /** Checks a reading's device in the registry and its signature; returns the decoded reading. */
+  async #authenticate(bytes: Uint8Array): Promise<SecuReading> {
+    const reading = decodeReading(bytes);
+    const entry = await this.#directory.lookup(reading.device);
+    if (entry === undefined || entry.kind !== Kind.Device) {
+      throw new ProtocolError("not-registered", `device ${reading.device} is not registered`, {
+        device: reading.device,
+      });
+    }
+    if (entry.status !== Status.Active) {
+      throw new ProtocolError("blocked", `device ${reading.device} is not active`, {
+        device: reading.device,
+        status: entry.status,
+      });
+    }
+    let key = this.#keys.get(reading.device);
+    if (key === undefined) {
+      const raw = await this.#directory.p256Key(reading.device);
+      if (raw === undefined || raw.length === 0) {
+        throw new ProtocolError("not-registered", `device ${reading.device} published no P-256 key`, {
+          device: reading.device,
+        });
+      }
+      key = verifyingKey(raw);
+      this.#keys.set(reading.device, key);
+    }
+    checkReadingSignature(reading, key);
+    return reading;
+  }
+
+  /**
+   * Filters readings: authenticates each, refuses replays, sorts the rest and
+   * stores them in one transaction. One result per reading, in order; a bad
+   * reading never sinks its neighbours.
+   */
+  async ingest(readings: readonly Uint8Array[]): Promise<FilterResult[]> {
+    const results: FilterResult[] = [];
+    const staged: { cls: ReadingClass; reading: NewReading }[] = [];
+    const seen = new Map<Hex, number>();
+    const now = this.#clock();
+    for (const bytes of readings) {
+      try {
+        const r = await this.#authenticate(bytes);
+        const last = seen.get(r.device) ?? this.#lastSeq.get(r.device) ?? 0;
+        if (r.seq <= last) {
+          throw new ProtocolError("replay", `reading ${r.seq} of ${r.device} is not newer than ${last}`, {
+            device: r.device,
+            seq: r.seq,
+          });
+        }
+        const c = classify(r, this.#policy);
+        const cls: ReadingClass = c.sensitive ? "sensitive" : "normal";
+        seen.set(r.device, r.seq);
+        staged.push({
+          cls,
+          reading: {
+            device: r.device,
+            seq: r.seq,
+            time: r.time,
+            received: now,
+            tags: c.tags,
+            reading: r.bytes.slice(),
+          },
+        });
+        results.push({ ok: true, cls, device: r.device, seq: r.seq, tags: c.tags });
+      } catch (e) {
+        if (!(e instanceof ProtocolError)) throw e;
+        results.push({ ok: false, error: e });
+      }
+    }
+    if (staged.length > 0) this.store.append(staged);
+    for (const [device, seq] of seen) this.#lastSeq.set(device, seq);
+    for (const r of results) {
+      if (r.ok) this.counters[r.cls]++;
+      else if ((REJECTIONS as readonly string[]).includes(r.error.reason))
+        this.counters[r.error.reason as FilterOutcome]++;
+      else this.counters.malformed++;
+    }
+    return results;
+  }
+
+  /** The open store's query API (normal readings; anyone may call it). */
+  queryOpen(q: OpenQuery = {}): StoredReading[] {
+    return this.store.queryOpen(q);
+  }
+
+  /**
+   * Endorses a batch proposed by a member: every reading must authenticate and
+   * test sensitive here too, and the batch root must be theirs. Returns this
+   * member's share over `message` (the bytes the contract checks, built by the
+   * caller from cluster, sequence, root and leaf count — see `FogCluster`), or
+   * the reason it disagrees.
+   */
+  async endorse(
+    readings: readonly Uint8Array[],
+    expectedRoot: Hex,
+    rootOf: (readings: readonly SecuReading[]) => Promise<Hex>,
+    message: Uint8Array,
+  ): Promise<Endorsement> {
+    const checked: SecuReading[] = [];
+    for (const [i, bytes] of readings.entries()) {
+      try {
+        const r = await this.#authenticate(bytes);
+        if (!classify(r, this.#policy).sensitive) {
+          return { ok: false, member: this.index, reason: "not-sensitive", at: i };
+        }
+        checked.push(r);
+      } catch (e) {
+        if (!(e instanceof ProtocolError)) throw e;
+        return { ok: false, member: this.index, reason: e.reason, at: i };
+      }
+    }
+    if ((await rootOf(checked)) !== expectedRoot)
+      return { ok: false, member: this.index, reason: "wrong-root", at: -1 };
+    return { ok: true, member: this.index, partial: this.#scheme.partialSign(this.#share, message) };
+  }
+}
+
+/** A member's answer to a batch proposal. */
+export type Endorsement =
+  | { readonly ok: true; readonly member: number; readonly partial: PartialSignature }
+  | {
+      readonly ok: false;
+      readonly member: number;
+      readonly reason: ProtocolRejection | "not-sensitive" | "wrong-root";
+      /** The reading it refused (-1: the batch as a whole). */
+      readonly at: number;
+    };
+
+/** A `FogDirectory` over the registry client: `getDevice` and the P-256 key of the latest published profile. */
+export function registryFogDirectory(
+  registry: {
+    getDevice(id: Hex): Promise<{ readonly kind: Kind; readonly status: Status }>;
+    profileOf(id: Hex): Promise<{ readonly p256PublicKey: Uint8Array } | undefined>;
+  },
+  ttlMs = 10_000,
+  clock: () => number = Date.now,
+): FogDirectory {
+  const entries = new Map<string, { entry: DirectoryEntry | undefined; until: number }>();
+  return {
+    async lookup(id) {
+      const key = id.toLowerCase();
+      const hit = entries.get(key);
+      if (hit !== undefined && hit.until > clock()) return hit.entry;
+      const r = await registry.getDevice(id);
+      const entry = r.status === Status.None ? undefined : { kind: r.kind, status: r.status };
+      entries.set(key, { entry, until: clock() + ttlMs });
+      return entry;
+    },
+    async p256Key(id) {
+      return (await registry.profileOf(id))?.p256PublicKey;
+    },
+  };
+}

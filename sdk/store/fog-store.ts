@@ -1,0 +1,280 @@
+/**
+ * A fog node's store (seed 004): the **open store** of normal readings, which
+ * anyone may query (the readings stay sealed end to end for the owner's
+ * applications; the store is open, the payloads are not), and the node's
+ * **sensitive** readings, kept for the batches it proposes and served only to
+ * holders of a valid access token. One SQLite file per fog node via
+ * `node:sqlite`; a device's sequence numbers are unique across both, so a
+ * replayed reading is never stored twice, and a node restarting finds every
+ * device's last sequence number in its tables.
+ */
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+
+import { fromHex, type Hex, toHex } from "../core/bytes.ts";
+import { InvalidInputError, ProtocolError } from "../errors.ts";
+
+const SCHEMA_VERSION = "1";
+
+export type ReadingClass = "normal" | "sensitive";
+
+/** A stored reading. */
+export interface StoredReading {
+  readonly id: number;
+  readonly device: Hex;
+  readonly seq: number;
+  /** The device's time (ms). */
+  readonly time: number;
+  /** When the fog node accepted it (ms). */
+  readonly received: number;
+  readonly tags: readonly string[];
+  /** The encoded signed reading. */
+  readonly reading: Uint8Array;
+}
+
+export interface NewReading {
+  readonly device: Hex;
+  readonly seq: number;
+  readonly time: number;
+  readonly received: number;
+  readonly tags: readonly string[];
+  readonly reading: Uint8Array;
+}
+
+/** A query of the open store. */
+export interface OpenQuery {
+  readonly device?: Hex;
+  /** Device time range, inclusive (ms). */
+  readonly from?: number;
+  readonly to?: number;
+  /** Only readings carrying this tag. */
+  readonly tag?: string;
+  /** Page after this id (the last id of the previous page). */
+  readonly afterId?: number;
+  /** At most this many (default 1,000, at most 10,000). */
+  readonly limit?: number;
+}
+
+export interface FogBatchRecord {
+  readonly sequence: number;
+  readonly root: Hex;
+  readonly leafCount: number;
+  readonly firstId: number;
+  readonly lastId: number;
+  readonly signature: Uint8Array | undefined;
+  readonly txHash: string | undefined;
+}
+
+interface Row {
+  readonly [column: string]: unknown;
+}
+
+const u8 = (v: unknown): Uint8Array => (v instanceof Uint8Array ? v : new Uint8Array());
+
+function toReading(r: Row): StoredReading {
+  return {
+    id: Number(r.id),
+    device: toHex(u8(r.device)),
+    seq: Number(r.seq),
+    time: Number(r.time),
+    received: Number(r.received),
+    tags: String(r.tags) === "" ? [] : String(r.tags).split(","),
+    reading: u8(r.reading),
+  };
+}
+
+export class FogStore {
+  readonly path: string;
+  /** The fog node this store belongs to. */
+  readonly node: Hex;
+  readonly #db: DatabaseSync;
+  readonly #insert: Record<ReadingClass, StatementSync>;
+
+  constructor(path: string, node: Hex) {
+    if (typeof path !== "string" || path.length === 0) throw new InvalidInputError("a store path is required");
+    this.path = path;
+    this.node = toHex(fromHex(node, "node", 32));
+    this.#db = new DatabaseSync(path);
+    this.#db.exec(`
+      PRAGMA journal_mode = WAL;
+      PRAGMA synchronous = NORMAL;
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS open_readings (
+        id INTEGER PRIMARY KEY, device BLOB NOT NULL, seq INTEGER NOT NULL, time INTEGER NOT NULL,
+        received INTEGER NOT NULL, tags TEXT NOT NULL, reading BLOB NOT NULL);
+      CREATE UNIQUE INDEX IF NOT EXISTS open_device_seq ON open_readings (device, seq);
+      CREATE INDEX IF NOT EXISTS open_time ON open_readings (time);
+      CREATE TABLE IF NOT EXISTS sensitive_readings (
+        id INTEGER PRIMARY KEY, device BLOB NOT NULL, seq INTEGER NOT NULL, time INTEGER NOT NULL,
+        received INTEGER NOT NULL, tags TEXT NOT NULL, reading BLOB NOT NULL);
+      CREATE UNIQUE INDEX IF NOT EXISTS sensitive_device_seq ON sensitive_readings (device, seq);
+      CREATE TABLE IF NOT EXISTS fog_batches (
+        sequence INTEGER PRIMARY KEY, root BLOB NOT NULL UNIQUE, leaf_count INTEGER NOT NULL,
+        first_id INTEGER NOT NULL, last_id INTEGER NOT NULL, signature BLOB, tx TEXT);
+    `);
+    for (const [key, value] of [
+      ["schema", SCHEMA_VERSION],
+      ["node", this.node],
+    ] as const) {
+      const row = this.#db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as Row | undefined;
+      if (row === undefined) this.#db.prepare("INSERT INTO meta (key, value) VALUES (?, ?)").run(key, value);
+      else if (row.value !== value) {
+        this.#db.close();
+        throw new InvalidInputError(`the fog store at ${path} has another ${key}`, {
+          [key]: row.value,
+          expected: value,
+        });
+      }
+    }
+    const insert = (table: string) =>
+      this.#db.prepare(`INSERT INTO ${table} (device, seq, time, received, tags, reading) VALUES (?, ?, ?, ?, ?, ?)`);
+    this.#insert = { normal: insert("open_readings"), sensitive: insert("sensitive_readings") };
+  }
+
+  /** Each device's highest stored sequence number (a restarted node's replay state). */
+  lastSequences(): Map<Hex, number> {
+    const out = new Map<Hex, number>();
+    const rows = this.#db
+      .prepare(
+        `SELECT device, MAX(seq) AS seq FROM (SELECT device, seq FROM open_readings
+         UNION ALL SELECT device, seq FROM sensitive_readings) GROUP BY device`,
+      )
+      .all() as Row[];
+    for (const r of rows) out.set(toHex(u8(r.device)), Number(r.seq));
+    return out;
+  }
+
+  /** Stores classified readings, all or nothing; returns their ids. */
+  append(readings: readonly { readonly cls: ReadingClass; readonly reading: NewReading }[]): number[] {
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      const ids = readings.map(({ cls, reading: r }) => {
+        if (r.tags.some((t) => t.includes(","))) throw new InvalidInputError("a tag has no comma", { tags: r.tags });
+        try {
+          return Number(
+            this.#insert[cls].run(
+              fromHex(r.device, "device", 32),
+              r.seq,
+              r.time,
+              r.received,
+              r.tags.join(","),
+              r.reading,
+            ).lastInsertRowid,
+          );
+        } catch (cause) {
+          throw new ProtocolError("replay", "this reading is already stored", {
+            device: r.device,
+            seq: r.seq,
+            cause: String(cause),
+          });
+        }
+      });
+      this.#db.exec("COMMIT");
+      return ids;
+    } catch (e) {
+      this.#db.exec("ROLLBACK");
+      throw e;
+    }
+  }
+
+  /** The open store's query API: normal readings, oldest first, paged by id. */
+  queryOpen(q: OpenQuery = {}): StoredReading[] {
+    const limit = q.limit ?? 1000;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > 10_000) {
+      throw new InvalidInputError("limit must be an integer in [1, 10000]", { limit });
+    }
+    const where: string[] = ["id > ?"];
+    const args: SQLInputValue[] = [q.afterId ?? 0];
+    if (q.device !== undefined) {
+      where.push("device = ?");
+      args.push(fromHex(q.device, "device", 32));
+    }
+    if (q.from !== undefined) {
+      where.push("time >= ?");
+      args.push(q.from);
+    }
+    if (q.to !== undefined) {
+      where.push("time <= ?");
+      args.push(q.to);
+    }
+    if (q.tag !== undefined) {
+      where.push("(',' || tags || ',') LIKE ?");
+      args.push(`%,${q.tag},%`);
+    }
+    args.push(limit);
+    return (
+      this.#db
+        .prepare(`SELECT * FROM open_readings WHERE ${where.join(" AND ")} ORDER BY id LIMIT ?`)
+        .all(...args) as Row[]
+    ).map(toReading);
+  }
+
+  /** Sensitive readings of `device` in a device-time range (the caller checks access first). */
+  sensitiveOf(device: Hex, from: number, to: number): StoredReading[] {
+    return (
+      this.#db
+        .prepare("SELECT * FROM sensitive_readings WHERE device = ? AND time >= ? AND time <= ? ORDER BY seq")
+        .all(fromHex(device, "device", 32), from, to) as Row[]
+    ).map(toReading);
+  }
+
+  /** Sensitive readings not yet in a batch, oldest first. */
+  unbatched(limit: number): StoredReading[] {
+    const last = this.#db.prepare("SELECT MAX(last_id) AS id FROM fog_batches").get() as Row;
+    return (
+      this.#db
+        .prepare("SELECT * FROM sensitive_readings WHERE id > ? ORDER BY id LIMIT ?")
+        .all(Number(last.id ?? 0), limit) as Row[]
+    ).map(toReading);
+  }
+
+  /** The sensitive readings with ids in [firstId, lastId]. */
+  sensitiveRange(firstId: number, lastId: number): StoredReading[] {
+    return (
+      this.#db
+        .prepare("SELECT * FROM sensitive_readings WHERE id >= ? AND id <= ? ORDER BY id")
+        .all(firstId, lastId) as Row[]
+    ).map(toReading);
+  }
+
+  saveBatch(batch: FogBatchRecord): void {
+    this.#db
+      .prepare(
+        `INSERT INTO fog_batches (sequence, root, leaf_count, first_id, last_id, signature, tx) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (sequence) DO UPDATE SET signature = excluded.signature, tx = excluded.tx`,
+      )
+      .run(
+        batch.sequence,
+        fromHex(batch.root, "root", 32),
+        batch.leafCount,
+        batch.firstId,
+        batch.lastId,
+        batch.signature ?? null,
+        batch.txHash ?? null,
+      );
+  }
+
+  batches(): FogBatchRecord[] {
+    return (this.#db.prepare("SELECT * FROM fog_batches ORDER BY sequence").all() as Row[]).map((r) => ({
+      sequence: Number(r.sequence),
+      root: toHex(u8(r.root)),
+      leafCount: Number(r.leaf_count),
+      firstId: Number(r.first_id),
+      lastId: Number(r.last_id),
+      signature: r.signature == null ? undefined : u8(r.signature),
+      txHash: r.tx == null ? undefined : String(r.tx),
+    }));
+  }
+
+  counts(): { open: number; sensitive: number; batches: number } {
+    const one = (sql: string) => Number((this.#db.prepare(sql).get() as Row).n);
+    return {
+      open: one("SELECT COUNT(*) AS n FROM open_readings"),
+      sensitive: one("SELECT COUNT(*) AS n FROM sensitive_readings"),
+      batches: one("SELECT COUNT(*) AS n FROM fog_batches"),
+    };
+  }
+
+  close(): void {
+    if (this.#db.isOpen) this.#db.close();
+  }
+}

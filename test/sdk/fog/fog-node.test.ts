@@ -1,0 +1,143 @@
+/**
+ * Seed 004's hidden data filtering at one fog node: bogus input dropped with a
+ * counted reason, readings sorted by PEKS trapdoors without decryption, normal
+ * readings in the open store (queryable by anyone), sensitive ones kept for
+ * batches, and replays refused across a restart.
+ */
+import { expect } from "chai";
+
+import { openPayload, decodeReading } from "../../../sdk/core/fog/reading.ts";
+import { Kind, Status } from "../../../sdk/core/registry.ts";
+import { InvalidInputError } from "../../../sdk/errors.ts";
+import { FogStore } from "../../../sdk/store/fog-store.ts";
+import { type District, makeDistrict, randomId } from "../../helpers/fog.ts";
+
+const outcome = (r: { ok: boolean; cls?: string; error?: { reason: string } }): string =>
+  r.ok ? r.cls! : r.error!.reason;
+
+describe("FogNode", function () {
+  let d: District;
+  beforeEach(function () {
+    d = makeDistrict();
+  });
+  afterEach(function () {
+    d.cleanup();
+  });
+
+  describe("ingest", function () {
+    it("sorts readings into normal and sensitive without decrypting, and tags alarms", async function () {
+      const node = d.fogNode(1);
+      const dev = d.device();
+      const results = await node.ingest([
+        dev.read(20),
+        dev.read(21, { sensitive: true }),
+        dev.read(99, { alarm: true }),
+        dev.read(98, { sensitive: true, alarm: true }),
+      ]);
+      expect(results.map(outcome)).to.deep.equal(["normal", "sensitive", "normal", "sensitive"]);
+      expect(results.map((r) => (r.ok ? r.tags : []))).to.deep.equal([[], [], ["alarm"], ["alarm"]]);
+      expect(node.counters).to.include({ normal: 2, sensitive: 2 });
+      expect(node.store.counts()).to.include({ open: 2, sensitive: 2 });
+      // the owner, and only the owner, opens the payload
+      const stored = node.queryOpen({ device: dev.id })[0]!;
+      expect(JSON.parse(new TextDecoder().decode(openPayload(d.owner, decodeReading(stored.reading))))).to.deep.equal({
+        value: 20,
+      });
+    });
+
+    it("drops bogus input with a counted reason, and keeps the good readings of the same chunk", async function () {
+      const node = d.fogNode(1);
+      const good = d.device();
+      const stranger = d.device(false);
+      const blocked = d.device();
+      d.directory.set(blocked.id, Kind.Device, Status.Blocked, blocked.key.publicKey);
+      const keyless = d.device();
+      d.directory.set(keyless.id, Kind.Device, Status.Active);
+      const forger = d.device();
+      const forged = forger.read(1);
+      forged[forged.length - 5]! ^= 1;
+      const first = good.read(1);
+      const results = await node.ingest([
+        first,
+        stranger.read(1),
+        blocked.read(1),
+        keyless.read(1),
+        forged,
+        first, // replay
+        new Uint8Array([0x40, 1, 2, 3]),
+        good.read(2, { sensitive: true }),
+      ]);
+      expect(results.map(outcome)).to.deep.equal([
+        "normal",
+        "not-registered",
+        "blocked",
+        "not-registered",
+        "bad-signature",
+        "replay",
+        "malformed",
+        "sensitive",
+      ]);
+      expect(node.counters).to.deep.equal({
+        normal: 1,
+        sensitive: 1,
+        malformed: 1,
+        "not-registered": 2,
+        blocked: 1,
+        "bad-signature": 1,
+        replay: 1,
+      });
+    });
+
+    it("refuses a replay after a restart and a reading older than the device's last", async function () {
+      const id = randomId();
+      const path = `${d.dir}/restart.sqlite`;
+      let node = d.fogNode(1, { id, path });
+      const dev = d.device();
+      const [a, b] = [dev.read(1), dev.read(2, { sensitive: true })];
+      await node.ingest([b]);
+      node.store.close();
+      node = d.fogNode(1, { id, path });
+      expect((await node.ingest([b])).map(outcome)).to.deep.equal(["replay"]);
+      expect((await node.ingest([a])).map(outcome)).to.deep.equal(["replay"]);
+      expect((await node.ingest([dev.read(3)])).map(outcome)).to.deep.equal(["normal"]);
+    });
+
+    it("refuses a device registered as another kind, and a store of another node", async function () {
+      const node = d.fogNode(1);
+      const dev = d.device();
+      d.directory.set(dev.id, Kind.FogNode, Status.Active, dev.key.publicKey);
+      expect((await node.ingest([dev.read(1)])).map(outcome)).to.deep.equal(["not-registered"]);
+      expect(() => d.fogNode(2, { id: randomId(), path: node.store.path })).to.throw(InvalidInputError);
+    });
+  });
+
+  describe("open store", function () {
+    it("answers queries by device, time range and tag, in pages", async function () {
+      const node = d.fogNode(1);
+      const [x, y] = [d.device(), d.device()];
+      for (let i = 0; i < 5; i++) await node.ingest([x.read(i, { alarm: i === 3 }), y.read(i)]);
+      expect(node.queryOpen().length).to.equal(10);
+      expect(node.queryOpen({ device: x.id }).map((r) => r.seq)).to.deep.equal([1, 2, 3, 4, 5]);
+      const t = 1_800_000_000_000;
+      expect(node.queryOpen({ device: y.id, from: t + 2000, to: t + 4000 }).map((r) => r.seq)).to.deep.equal([2, 3, 4]);
+      expect(node.queryOpen({ tag: "alarm" }).map((r) => [r.device, r.seq])).to.deep.equal([[x.id, 4]]);
+      const page1 = node.queryOpen({ limit: 4 });
+      const page2 = node.queryOpen({ limit: 4, afterId: page1.at(-1)!.id });
+      expect(page1.length + page2.length).to.equal(8);
+      expect(new Set([...page1, ...page2].map((r) => r.id)).size).to.equal(8);
+      expect(() => node.queryOpen({ limit: 0 })).to.throw(InvalidInputError);
+      expect(() => node.queryOpen({ device: "0x12" })).to.throw(InvalidInputError);
+    });
+
+    it("keeps sensitive readings out of the open store", async function () {
+      const node = d.fogNode(1);
+      const x = d.device();
+      await node.ingest([x.read(1, { sensitive: true }), x.read(2, { sensitive: true })]);
+      expect(node.queryOpen()).to.deep.equal([]);
+      expect(node.store.sensitiveOf(x.id, 0, Number.MAX_SAFE_INTEGER).map((r) => r.seq)).to.deep.equal([1, 2]);
+      const store = new FogStore(":memory:", randomId());
+      expect(store.unbatched(10)).to.deep.equal([]);
+      store.close();
+    });
+  });
+});
