@@ -16,13 +16,18 @@
 import { type KeyObject } from "node:crypto";
 
 import { type Hex } from "../core/bytes.ts";
-import { type Commitments, type KeyShare, type PartialSignature, ThresholdScheme } from "../core/crypto/threshold.ts";
+import {
+  type Commitments,
+  type KeyShare,
+  type PartialSignature,
+  type ThresholdScheme,
+} from "../core/crypto/threshold.ts";
 import { classify, type FilterPolicy } from "../core/fog/filter.ts";
 import { checkReadingSignature, decodeReading, type SecuReading, verifyingKey } from "../core/fog/reading.ts";
 import { Kind, Status } from "../core/registry.ts";
 import { InvalidInputError, ProtocolError, type ProtocolRejection } from "../errors.ts";
 import {
-  FogStore,
+  type FogStore,
   type NewReading,
   type OpenQuery,
   type ReadingClass,

@@ -7,7 +7,7 @@
  * received; members on separate machines exchange the same round messages over
  * their network and call the same functions.
  */
-import { type Commitments, type KeyShare, ThresholdScheme } from "../crypto/threshold.ts";
+import { type Commitments, type KeyShare, type ThresholdScheme } from "../crypto/threshold.ts";
 import { ThresholdError } from "../../errors.ts";
 
 export interface ClusterKeys {

@@ -16,7 +16,7 @@ import { utf8ToBytes } from "@noble/hashes/utils.js";
 
 import { concat, fromHex, type Hex, toHex } from "../bytes.ts";
 import { expectTag, Reader, Writer } from "../codec.ts";
-import { AeadKey } from "../crypto/aead.ts";
+import { type AeadKey } from "../crypto/aead.ts";
 import { PEKS_BYTES } from "../crypto/peks.ts";
 import { InvalidInputError, ProtocolError } from "../../errors.ts";
 
