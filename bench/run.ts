@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 
 import { anchorMetrics } from "./anchor.ts";
 import { chainCryptoMetrics, cryptoMetrics } from "./crypto.ts";
+import { fogMetrics } from "./fog.ts";
 import { formatTable, type MetricGroup, type Metrics, mergeMetrics, writeResults } from "./metrics.ts";
 import { merkleMetrics } from "./merkle.ts";
 import { nbiotMetrics } from "./nbiot.ts";
@@ -24,6 +25,7 @@ const GROUPS: readonly MetricGroup[] = [
   { name: "merkle", run: merkleMetrics },
   { name: "anchor", run: anchorMetrics },
   { name: "nbiot", run: nbiotMetrics },
+  { name: "fog", run: fogMetrics },
 ];
 
 const RESULTS = fileURLToPath(new URL("./results.json", import.meta.url));
