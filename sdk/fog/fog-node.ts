@@ -23,7 +23,15 @@ import {
   type ThresholdScheme,
 } from "../core/crypto/threshold.ts";
 import { classify, type FilterPolicy } from "../core/fog/filter.ts";
-import { checkReadingSignature, decodeReading, type SecuReading, verifyingKey } from "../core/fog/reading.ts";
+import {
+  checkReadingSignature,
+  decodeReading,
+  readingHash,
+  type SecuReading,
+  verifyingKey,
+} from "../core/fog/reading.ts";
+import { type AnchorDeployment, fogBatchMessage } from "../core/fogBatch.ts";
+import { buildTree, bytes32Leaves, type MerkleTree } from "../core/merkle.ts";
 import { Kind, Status } from "../core/registry.ts";
 import { InvalidInputError, ProtocolError, type ProtocolRejection } from "../errors.ts";
 import {
@@ -204,35 +212,97 @@ export class FogNode {
   }
 
   /**
-   * Endorses a batch proposed by a member: every reading must authenticate and
-   * test sensitive here too, and the batch root must be theirs. Returns this
-   * member's share over `message` (the bytes the contract checks, built by the
-   * caller from cluster, sequence, root and leaf count — see `FogCluster`), or
-   * the reason it disagrees.
+   * A proposal of the next sensitive batch: up to `max` readings not yet in a
+   * batch, their Merkle root, for the cluster's `sequence`-th link.
    */
-  async endorse(
-    readings: readonly Uint8Array[],
-    expectedRoot: Hex,
-    rootOf: (readings: readonly SecuReading[]) => Promise<Hex>,
-    message: Uint8Array,
-  ): Promise<Endorsement> {
-    const checked: SecuReading[] = [];
-    for (const [i, bytes] of readings.entries()) {
+  async propose(cluster: Hex, sequence: bigint, max = 4096): Promise<BatchProposal | undefined> {
+    const stored = this.store.unbatched(max);
+    if (stored.length === 0) return undefined;
+    const readings = stored.map((r) => r.reading);
+    const tree = await batchTree(readings);
+    return {
+      cluster,
+      sequence,
+      root: tree.root,
+      leafCount: readings.length,
+      readings,
+      firstId: stored[0]!.id,
+      lastId: stored.at(-1)!.id,
+      proposer: this.index,
+    };
+  }
+
+  /**
+   * Endorses a batch a member proposes, only after checking it here: every
+   * reading must authenticate and test sensitive, and the root must be theirs.
+   * Returns this member's share over the batch message (built here, from the
+   * deployment, cluster, sequence, root and leaf count — never taken from the
+   * proposer), or the reason it disagrees.
+   */
+  async endorse(proposal: BatchProposal, deployment: AnchorDeployment): Promise<Endorsement> {
+    for (const [i, bytes] of proposal.readings.entries()) {
       try {
         const r = await this.#authenticate(bytes);
         if (!classify(r, this.#policy).sensitive) {
           return { ok: false, member: this.index, reason: "not-sensitive", at: i };
         }
-        checked.push(r);
       } catch (e) {
         if (!(e instanceof ProtocolError)) throw e;
         return { ok: false, member: this.index, reason: e.reason, at: i };
       }
     }
-    if ((await rootOf(checked)) !== expectedRoot)
+    const tree = await batchTree(proposal.readings);
+    if (tree.root !== proposal.root || proposal.leafCount !== proposal.readings.length) {
       return { ok: false, member: this.index, reason: "wrong-root", at: -1 };
+    }
+    const message = fogBatchMessage({
+      ...deployment,
+      cluster: proposal.cluster,
+      sequence: proposal.sequence,
+      root: proposal.root,
+      leafCount: proposal.leafCount,
+    });
     return { ok: true, member: this.index, partial: this.#scheme.partialSign(this.#share, message) };
   }
+
+  /** Records that a proposed batch was signed and anchored: its readings leave the queue. */
+  recordBatch(proposal: BatchProposal, signature: Uint8Array, txHash: string): void {
+    this.store.saveBatch({
+      sequence: Number(proposal.sequence),
+      root: proposal.root,
+      leafCount: proposal.leafCount,
+      firstId: proposal.firstId,
+      lastId: proposal.lastId,
+      signature,
+      txHash,
+    });
+  }
+
+  /** Sensitive readings of `device` in a device-time range, for a requester whose access the caller checked. */
+  sensitiveOf(device: Hex, from: number, to: number): StoredReading[] {
+    return this.store.sensitiveOf(device, from, to);
+  }
+}
+
+/** A proposed sensitive batch. */
+export interface BatchProposal {
+  readonly cluster: Hex;
+  readonly sequence: bigint;
+  readonly root: Hex;
+  readonly leafCount: number;
+  /** The encoded readings, in leaf order. */
+  readonly readings: readonly Uint8Array[];
+  /** The proposer's store ids of the first and last reading. */
+  readonly firstId: number;
+  readonly lastId: number;
+  readonly proposer: number;
+}
+
+/** The Merkle tree of a batch: `StandardMerkleTree` leaves of each reading's hash, in order. */
+export async function batchTree(readings: readonly Uint8Array[]): Promise<MerkleTree> {
+  const hashes = new Uint8Array(readings.length * 32);
+  readings.forEach((bytes, i) => hashes.set(readingHash({ bytes }), i * 32));
+  return buildTree(await bytes32Leaves(hashes), { sortLeaves: false });
 }
 
 /** A member's answer to a batch proposal. */

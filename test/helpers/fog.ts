@@ -13,7 +13,7 @@ import { mclBackend } from "../../sdk/core/crypto/backend.ts";
 import { Peks } from "../../sdk/core/crypto/peks.ts";
 import { ThresholdScheme } from "../../sdk/core/crypto/threshold.ts";
 import { type ClusterKeys, runDkg } from "../../sdk/core/fog/dkg.ts";
-import { filterPolicy, SENSITIVE } from "../../sdk/core/fog/filter.ts";
+import { type FilterPolicy, filterPolicy, SENSITIVE } from "../../sdk/core/fog/filter.ts";
 import { type DeviceKey, makeReading, randomDeviceKey, sealPayload } from "../../sdk/core/fog/reading.ts";
 import { Kind, Status } from "../../sdk/core/registry.ts";
 import { type FogDirectory, FogNode } from "../../sdk/fog/fog-node.ts";
@@ -54,7 +54,10 @@ export interface District {
   readonly cluster: ClusterKeys;
   readonly directory: MemoryFogDirectory;
   readonly dir: string;
-  device(register?: boolean): Device;
+  /** A device with a fresh P-256 key; registered in the in-memory directory unless `register` is false. */
+  device(options?: { register?: boolean; id?: Hex }): Device;
+  /** The fog filtering policy: the owner's "sensitive" trapdoor and an "alarm" tag on slot 1. */
+  readonly policy: FilterPolicy;
   fogNode(index: number, options?: { id?: Hex; path?: string }): FogNode;
   cleanup(): void;
 }
@@ -70,6 +73,7 @@ export function makeDistrict(t = 3, n = 5): District {
   const sensitive = peks.trapdoor(ownerPeks.secret, SENSITIVE);
   const alarm = peks.trapdoor(ownerPeks.secret, "alarm");
   const opened: FogNode[] = [];
+  const policy = filterPolicy(sensitive, [{ name: "alarm", slot: 1, trapdoor: alarm }]);
   return {
     peks,
     scheme,
@@ -78,10 +82,11 @@ export function makeDistrict(t = 3, n = 5): District {
     cluster,
     directory,
     dir,
-    device(register = true) {
-      const id = randomId();
+    policy,
+    device(options = {}) {
+      const id = options.id ?? randomId();
       const key = randomDeviceKey();
-      if (register) directory.set(id, Kind.Device, Status.Active, key.publicKey);
+      if (options.register !== false) directory.set(id, Kind.Device, Status.Active, key.publicKey);
       const d: Device = {
         id,
         key,
@@ -108,7 +113,7 @@ export function makeDistrict(t = 3, n = 5): District {
         share: cluster.shares[index - 1]!,
         commitments: cluster.commitments,
         scheme,
-        policy: filterPolicy(sensitive, [{ name: "alarm", slot: 1, trapdoor: alarm }]),
+        policy,
         directory,
         store: new FogStore(options.path ?? join(dir, `${id}.sqlite`), id),
       });

@@ -48,7 +48,7 @@ describe("FogNode", function () {
     it("drops bogus input with a counted reason, and keeps the good readings of the same chunk", async function () {
       const node = d.fogNode(1);
       const good = d.device();
-      const stranger = d.device(false);
+      const stranger = d.device({ register: false });
       const blocked = d.device();
       d.directory.set(blocked.id, Kind.Device, Status.Blocked, blocked.key.publicKey);
       const keyless = d.device();

@@ -1,0 +1,149 @@
+/**
+ * A Secuchain fog cluster's "sign share" round (seed 004): a member proposes
+ * the next sensitive batch; every member checks it itself and, if it agrees,
+ * signs a share of the cluster's t-of-n key over the batch message that
+ * `DataAnchor` checks; any t valid shares combine (Lagrange) into the group
+ * signature; the batch root is anchored with it (the chain's "verification
+ * decoding phase"). A member that disagrees, or whose share does not verify
+ * under its public key share (compromised, or lying), is named in the result
+ * and reported; fewer than t honest shares anchor nothing.
+ */
+import { type Hex, toHex } from "../core/bytes.ts";
+import type { Commitments, PartialSignature, ThresholdScheme } from "../core/crypto/threshold.ts";
+import { g1ToEip2537 } from "../core/crypto/eip2537.ts";
+import { type AnchorDeployment, fogBatchMessage } from "../core/fogBatch.ts";
+import { InvalidInputError, ThresholdError } from "../errors.ts";
+import type { BatchProposal, Endorsement } from "./fog-node.ts";
+
+/** How the coordinator reaches a member (in process: the `FogNode` itself). */
+export interface FogMember {
+  readonly index: number;
+  readonly id: Hex;
+  endorse(proposal: BatchProposal, deployment: AnchorDeployment): Promise<Endorsement>;
+}
+
+/** The part of `DataAnchorClient` the cluster uses. */
+export interface FogAnchorPort {
+  head(cluster: Hex): Promise<bigint>;
+  anchorFogBatch(
+    cluster: Hex,
+    root: Hex,
+    leafCount: number | bigint,
+    groupSignature: Uint8Array,
+  ): Promise<{ readonly sequence: bigint; readonly txHash: string; readonly gasUsed?: bigint }>;
+}
+
+/** Why a member's part was set aside. */
+export interface MemberReport {
+  readonly member: number;
+  readonly id: Hex;
+  readonly reason: string;
+  /** For a disagreement: the reading index it refused (-1: the batch as a whole). */
+  readonly at?: number;
+}
+
+export interface AnchoredFogBatch {
+  readonly sequence: bigint;
+  readonly root: Hex;
+  readonly leafCount: number;
+  readonly signature: Uint8Array;
+  /** The members whose shares made the group signature. */
+  readonly signers: readonly number[];
+  readonly reports: readonly MemberReport[];
+  readonly txHash: string;
+}
+
+export interface FogClusterOptions {
+  /** The cluster's registry id (a FogNode entity whose key registered the cluster). */
+  readonly id: Hex;
+  readonly deployment: AnchorDeployment;
+  readonly commitments: Commitments;
+  readonly scheme: ThresholdScheme;
+  readonly members: readonly FogMember[];
+  readonly anchor: FogAnchorPort;
+  /** Called for each member set aside (e.g. a misbehaviour report to the registry). */
+  readonly report?: (report: MemberReport) => Promise<void>;
+}
+
+export class FogCluster {
+  readonly id: Hex;
+  readonly #o: FogClusterOptions;
+
+  constructor(options: FogClusterOptions) {
+    const indices = options.members.map((m) => m.index);
+    if (new Set(indices).size !== indices.length || indices.some((i) => !Number.isInteger(i) || i < 1)) {
+      throw new InvalidInputError("members have distinct indices from 1", { indices });
+    }
+    this.id = options.id.toLowerCase() as Hex;
+    this.#o = options;
+  }
+
+  /**
+   * Runs one sign-share round for the batch `proposer` proposes (`propose`
+   * with the chain's next sequence number) and anchors it. Returns undefined
+   * when the proposer has nothing to batch; throws `ThresholdError` (with the
+   * reports) when fewer than t members endorse it validly.
+   */
+  async anchorNext(
+    proposer: {
+      propose(cluster: Hex, sequence: bigint, max?: number): Promise<BatchProposal | undefined>;
+      recordBatch(proposal: BatchProposal, signature: Uint8Array, txHash: string): void;
+    },
+    max?: number,
+  ): Promise<AnchoredFogBatch | undefined> {
+    const o = this.#o;
+    const sequence = (await o.anchor.head(this.id)) + 1n;
+    const proposal = await proposer.propose(this.id, sequence, max);
+    if (proposal === undefined) return undefined;
+    const endorsements = await Promise.all(o.members.map((m) => m.endorse(proposal, o.deployment)));
+    const reports: MemberReport[] = [];
+    const partials: PartialSignature[] = [];
+    for (const [i, e] of endorsements.entries()) {
+      const member = o.members[i]!;
+      if (!e.ok) reports.push({ member: member.index, id: member.id, reason: e.reason, at: e.at });
+      else if (e.partial.index !== member.index) {
+        reports.push({ member: member.index, id: member.id, reason: "share-for-another-index" });
+      } else partials.push(e.partial);
+    }
+    const message = fogBatchMessage({
+      ...o.deployment,
+      cluster: this.id,
+      sequence,
+      root: proposal.root,
+      leafCount: proposal.leafCount,
+    });
+    let combined: { signature: ReturnType<ThresholdScheme["interpolate"]>; used: number[]; bad: number[] };
+    try {
+      combined = o.scheme.combine(o.commitments, message, partials);
+    } catch (e) {
+      if (!(e instanceof ThresholdError)) throw e;
+      for (const bad of e.badShares) reports.push(this.#invalid(bad));
+      await this.#report(reports);
+      throw new ThresholdError(e.shortMessage, e.badShares, { reports, sequence: String(sequence) });
+    }
+    for (const bad of combined.bad) reports.push(this.#invalid(bad));
+    await this.#report(reports);
+    const signature = g1ToEip2537(o.scheme.backend, combined.signature);
+    const anchored = await o.anchor.anchorFogBatch(this.id, proposal.root, proposal.leafCount, signature);
+    proposer.recordBatch(proposal, signature, anchored.txHash);
+    return {
+      sequence: anchored.sequence,
+      root: proposal.root,
+      leafCount: proposal.leafCount,
+      signature,
+      signers: combined.used,
+      reports,
+      txHash: anchored.txHash,
+    };
+  }
+
+  #invalid(index: number): MemberReport {
+    const member = this.#o.members.find((m) => m.index === index);
+    return { member: index, id: member?.id ?? (toHex(new Uint8Array(32)) as Hex), reason: "invalid-share" };
+  }
+
+  async #report(reports: readonly MemberReport[]): Promise<void> {
+    if (this.#o.report === undefined) return;
+    for (const r of reports) await this.#o.report(r);
+  }
+}
