@@ -101,6 +101,7 @@ export class FogNode {
   readonly #clock: () => number;
   readonly #keys = new Map<Hex, KeyObject>();
   readonly #lastSeq: Map<Hex, number>;
+  readonly #nonces = new Set<string>();
   readonly commitments: Commitments;
 
   constructor(options: FogNodeOptions) {
@@ -282,6 +283,35 @@ export class FogNode {
   sensitiveOf(device: Hex, from: number, to: number): StoredReading[] {
     return this.store.sensitiveOf(device, from, to);
   }
+
+  /**
+   * Serves a device's sensitive readings only to a request signed (EIP-712)
+   * by the holder of the current shift of an access token for that device,
+   * checked against the chain (`AccessTokensClient.verifyAccessRequest`):
+   * expired, revoked, replayed, out-of-shift or foreign requests are refused
+   * with an `AccessDeniedError`. Nonces are remembered, so a request is served
+   * once.
+   */
+  async serveSensitive<R extends { readonly resource: Hex }>(
+    access: AccessVerifier<R>,
+    request: R,
+    signature: Hex,
+    range: { readonly from: number; readonly to: number },
+    now?: bigint,
+  ): Promise<StoredReading[]> {
+    const grant = await access.verifyAccessRequest(request, signature, now, { seen: this.#nonces });
+    return this.store.sensitiveOf(grant.resource, range.from, range.to);
+  }
+}
+
+/** The access-token check a fog node relies on (`AccessTokensClient`). */
+export interface AccessVerifier<R> {
+  verifyAccessRequest(
+    request: R,
+    signature: Hex,
+    now?: bigint,
+    options?: { readonly seen?: { has(nonce: string): boolean; add(nonce: string): unknown } },
+  ): Promise<{ readonly resource: Hex }>;
 }
 
 /** A proposed sensitive batch. */

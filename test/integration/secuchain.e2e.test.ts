@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { expect } from "chai";
 import { network } from "hardhat";
 
+import AccessTokensModule from "../../ignition/modules/AccessTokens.ts";
 import DataAnchorModule from "../../ignition/modules/DataAnchor.ts";
 import { randomScalar } from "../../sdk/core/crypto/scalar.ts";
 import { filterPolicy } from "../../sdk/core/fog/filter.ts";
@@ -23,6 +24,9 @@ import { FogCluster, type MemberReport } from "../../sdk/fog/cluster.ts";
 import { batchTree, type FogDirectory, FogNode, registryFogDirectory } from "../../sdk/fog/fog-node.ts";
 import { FogStore } from "../../sdk/store/fog-store.ts";
 import {
+  AccessDeniedError,
+  accessScope,
+  AccessTokensClient,
   bytes32Leaves,
   DataAnchorClient,
   type Hex,
@@ -30,6 +34,7 @@ import {
   Kind,
   Label,
   minimalProfile,
+  newAccessRequest,
   ThresholdError,
   toHex,
 } from "../../sdk/index.ts";
@@ -224,6 +229,70 @@ describe("Secuchain end to end (embedded network)", function () {
     }
     expect(await s.anchor.head(s.cluster.id)).to.equal(0n);
     expect(reports.map((r) => r.member).sort()).to.deep.equal([1, 2, 3]);
+  });
+
+  it("serves sensitive readings only to the current shift holder, and refuses after the shift ends", async function () {
+    const s = await loadFixture(secuchainFixture);
+    const [a] = await devices(s, 1);
+    const nodes = fogNodes(s, registryFogDirectory(s.city.client));
+    await nodes[0]!.ingest([a!.read(77, { sensitive: true }), a!.read(78, { sensitive: true })]);
+    const { accessTokens } = (await ignition.deploy(AccessTokensModule, {
+      parameters: { AccessTokens: { registry: await s.city.registry.getAddress() } },
+    })) as unknown as { accessTokens: { getAddress(): Promise<string> } };
+    const access = new AccessTokensClient(await accessTokens.getAddress(), s.city.operator); // the device's owner
+    const [, , , crewA, crewB] = await ethers.getSigners();
+    const { tokenId } = await access.mint(a!.id);
+    const t0 = BigInt(await networkHelpers.time.latest());
+    await access.scheduleShift(tokenId, crewA!.address, t0, t0 + 3600n);
+    const ask = async (who: typeof crewA, now: bigint, expiresAt = now + 300n) => {
+      const request = newAccessRequest({
+        token: tokenId,
+        resource: a!.id,
+        requester: who!.address,
+        issuedAt: now,
+        expiresAt,
+        scope: accessScope("read:sensitive@fog-cluster"),
+      });
+      return { request, signature: await access.signAccessRequest(who!, request) };
+    };
+    const denied = async (p: Promise<unknown>): Promise<string> => {
+      try {
+        await p;
+        return "served";
+      } catch (e) {
+        expect(e).to.be.instanceOf(AccessDeniedError);
+        return (e as AccessDeniedError).reason;
+      }
+    };
+    const range = { from: 0, to: Number.MAX_SAFE_INTEGER };
+    const reader = access.connect(ethers.provider);
+    let r = await ask(crewA, t0 + 10n);
+    expect(
+      (await nodes[0]!.serveSensitive(reader, r.request, r.signature, range, t0 + 10n)).map((x) => x.seq),
+    ).to.deep.equal([1, 2]);
+    expect(await denied(nodes[0]!.serveSensitive(reader, r.request, r.signature, range, t0 + 11n))).to.equal("replay");
+    r = await ask(crewB, t0 + 12n);
+    expect(await denied(nodes[0]!.serveSensitive(reader, r.request, r.signature, range, t0 + 12n))).to.equal(
+      "not-holder",
+    );
+    // the owner hands the token from crew A to crew B
+    await access.handOver(tokenId, crewB!.address, t0 + 7200n);
+    const t1 = BigInt(await networkHelpers.time.latest());
+    r = await ask(crewA, t1);
+    expect(await denied(nodes[0]!.serveSensitive(reader, r.request, r.signature, range, t1))).to.equal("not-holder");
+    r = await ask(crewB, t1);
+    expect(await nodes[0]!.serveSensitive(reader, r.request, r.signature, range, t1)).to.have.length(2);
+    await networkHelpers.time.increaseTo(t0 + 3700n);
+    r = await ask(crewB, t0 + 3700n, t0 + 7260n); // outlives crew B's shift (ends at t0 + 7200)
+    expect(await denied(nodes[0]!.serveSensitive(reader, r.request, r.signature, range, t0 + 3700n))).to.equal(
+      "beyond-shift",
+    );
+    // after the shift: nobody is served
+    await networkHelpers.time.increaseTo(t0 + 7201n);
+    r = await ask(crewB, t0 + 7201n);
+    expect(await denied(nodes[0]!.serveSensitive(reader, r.request, r.signature, range, t0 + 7201n))).to.not.equal(
+      "served",
+    );
   });
 
   it("drops readings of a device the registry has blocked", async function () {
