@@ -5,6 +5,8 @@
  * reported until it is blocked, and a fake registration is refused. Then the
  * NB-IoT data path (seed 000, `scripts/demo/nbiot.ts`): a sensor crossing three
  * base stations, anchoring, verified acquisition, accountability, tampering.
+ * Then Secuchain (seed 004, `scripts/demo/secuchain.ts`): fog filtering, sign
+ * shares, an anchored sensitive batch, and access tokens with crew shifts.
  *
  *   npm run demo
  */
@@ -13,6 +15,7 @@ import { type HDNodeWallet, parseEther } from "ethers";
 
 import RegistryModule, { DEFAULT_REGISTRY_CONFIG } from "../ignition/modules/DeviceRegistry.ts";
 import { runNbiotDemo } from "./demo/nbiot.ts";
+import { runSecuchainDemo } from "./demo/secuchain.ts";
 import {
   buildRegistration,
   ContractRevertError,
@@ -250,6 +253,20 @@ for (const { m, rec } of rows) {
 await runNbiotDemo({
   ethers,
   ignition,
+  client,
+  admin: admin!,
+  operator: operator!,
+  coordinators: cameras,
+  layer: LAYER,
+  nextLocalId: () => ++localId,
+  step,
+  info,
+});
+
+await runSecuchainDemo({
+  ethers,
+  ignition,
+  networkHelpers,
   client,
   admin: admin!,
   operator: operator!,
