@@ -134,6 +134,30 @@ export class ProtocolError extends StrataError {
   }
 }
 
+/** Why a signed access request was refused (seed 004 token-based access control). */
+export type AccessDenial =
+  | "bad-signature"
+  | "wrong-resource"
+  | "wrong-scope"
+  | "revoked"
+  | "not-holder"
+  | "not-yet"
+  | "expired"
+  | "beyond-shift"
+  | "too-long"
+  | "replay";
+
+/** A signed access request does not entitle its requester to the resource now; `reason` says why. */
+export class AccessDeniedError extends StrataError {
+  override name = "AccessDeniedError" as const;
+  readonly reason: AccessDenial;
+
+  constructor(reason: AccessDenial, shortMessage: string, details: ErrorDetails = {}) {
+    super(shortMessage, { reason, ...details });
+    this.reason = reason;
+  }
+}
+
 function safeJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? `${v}n` : v));
 }

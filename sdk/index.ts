@@ -220,3 +220,35 @@ export {
   type StationResolver,
 } from "./nbiot/ports.ts";
 export { type BatchRecord, type FlowState, SqliteFlowStore, type StoredBlock } from "./store/flow-store.ts";
+
+// Secuchain token-based access control, seed 004 §IV (docs/access.md)
+export {
+  ACCESS_DOMAIN_NAME,
+  ACCESS_DOMAIN_VERSION,
+  ACCESS_REQUEST_TYPES,
+  accessDomain,
+  type AccessGrant,
+  type AccessPolicy,
+  type AccessRequest,
+  type AccessRequestInput,
+  accessRequestDigest,
+  accessScope,
+  checkAccessRequest,
+  checkAccessRequestShape,
+  checkAccount,
+  checkTokenId,
+  DEFAULT_ACCESS_POLICY,
+  newAccessRequest,
+  type NonceCache,
+  type ShiftFacts,
+  signAccessRequest,
+} from "./core/access.ts";
+export {
+  ACCESS_EVENTS,
+  type AccessHistoryRange,
+  AccessTokensClient,
+  type Shift,
+  type TokenState,
+  type VerifyAccessOptions,
+} from "./contracts/access.ts";
+export { type AccessDenial, AccessDeniedError } from "./errors.ts";
