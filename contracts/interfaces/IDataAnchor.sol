@@ -28,6 +28,18 @@ import {IDeviceRegistry} from "./IDeviceRegistry.sol";
 /// anchor, so that a gateway the registry suspends, blocks or revokes cannot anchor in any later
 /// transaction. The previous root and the time are not in the event: the first would cost another
 /// slot per gateway, the second is the block's timestamp.
+///
+/// Fog clusters (seed 004, the "verification decoding phase" of Secuchain's sign shares): a fog
+/// cluster is a registry entity of kind FogNode (its DeviceId and key are the cluster operator's)
+/// whose n member fog nodes hold a t-of-n threshold BLS key made off chain by DKG. Its chain grows
+/// only by `anchorFogBatch`: a batch root with the group signature (min-sig: G1 signature, G2 group
+/// key) that any t members' sign shares combine into, over `fogBatchDigest`, which binds the chain
+/// id, this contract, the cluster, the cluster's next sequence, the root and the leaf count. Anyone
+/// may submit it; the signature is the authentication. Fog roots share the records, the chains
+/// and the `Anchored` event of gateway anchors, so `verifyReading`, `anchorOf`, `isAnchored` and
+/// `head` read them unchanged. The cluster's key, threshold and members are registered by the
+/// cluster's key with a proof of possession of the group key and the EIP-712 approval of every
+/// member (`registerFogCluster`), and kept in code (SSTORE2), read with one EXTCODECOPY per batch.
 interface IDataAnchor {
     // ------------------------------------------------------------------ types
 
@@ -41,6 +53,20 @@ interface IDataAnchor {
         uint64 sequence;
         uint64 time;
         uint64 leafCount;
+    }
+
+    /// @notice A fog cluster as registered (all zero and empty when `cluster` is not one).
+    /// @param groupKey The group public key, a G2 point in its 256-byte EIP-2537 encoding.
+    /// @param threshold t: how many members' sign shares make a group signature.
+    /// @param epoch 1 at the first registration, one more at each re-registration.
+    /// @param since The first sequence of the cluster's chain signed under this key.
+    /// @param members The member fog nodes, in share-index order: `members[i]` holds share i + 1.
+    struct FogCluster {
+        bytes groupKey;
+        uint8 threshold;
+        uint32 epoch;
+        uint64 since;
+        DeviceId[] members;
     }
 
     // ----------------------------------------------------------------- errors
@@ -57,12 +83,47 @@ interface IDataAnchor {
     error DataAnchorZeroLeafCount(bytes32 root);
     /// @notice `root` is already anchored (anchors are write-once).
     error DataAnchorRootExists(bytes32 root);
+    /// @notice `gateway` is a fog cluster: its chain grows only by group-signed batches.
+    error DataAnchorIsFogCluster(DeviceId gateway);
+    /// @notice `cluster` is not a registered fog cluster.
+    error DataAnchorUnknownFogCluster(DeviceId cluster);
+    /// @notice `node` (a fog cluster or one of its members) is not of kind FogNode.
+    error DataAnchorNotFogNode(DeviceId node, IDeviceRegistry.Kind kind);
+    /// @notice `gateway` anchored alone before: it cannot become a fog cluster.
+    error DataAnchorGatewayHasAnchors(DeviceId gateway, uint64 head);
+    /// @notice A cluster takes 1 to 64 members and a threshold in [1, members].
+    error DataAnchorInvalidThreshold(uint256 threshold, uint256 members);
+    /// @notice `member` is listed twice.
+    error DataAnchorDuplicateMember(DeviceId member);
+    /// @notice A fog cluster cannot be one of its own members.
+    error DataAnchorFogClusterIsMember(DeviceId cluster);
+    /// @notice One approval per member is needed, in the members' order.
+    error DataAnchorApprovalCountMismatch(uint256 members, uint256 approvals);
+    /// @notice `member`'s approval is not signed by its registered key `expected`.
+    error DataAnchorInvalidApproval(DeviceId member, address expected, address recovered);
+    /// @notice The proof of possession of `cluster`'s group key does not verify.
+    error DataAnchorInvalidPossessionProof(DeviceId cluster);
+    /// @notice The group key's code store could not be created.
+    error DataAnchorKeyStoreFailed(DeviceId cluster);
+    /// @notice The group signature is not `cluster`'s over its batch number `sequence`.
+    error DataAnchorInvalidGroupSignature(DeviceId cluster, uint64 sequence);
 
     // ----------------------------------------------------------------- events
 
     /// @notice `gateway` anchored `root`, the `sequence`-th anchor of its chain, over `leafCount`
     /// leaves; the anchor's time is the block's timestamp (also in `anchorOf`).
     event Anchored(DeviceId indexed gateway, uint64 indexed sequence, bytes32 root, uint64 leafCount);
+
+    /// @notice `cluster`'s group key, threshold and members were set for its `epoch`-th key
+    /// (epoch 1: its registration); batches from sequence `since` on are signed under this key.
+    event FogClusterRegistered(
+        DeviceId indexed cluster,
+        uint32 indexed epoch,
+        uint64 since,
+        uint8 threshold,
+        DeviceId[] members,
+        bytes groupKey
+    );
 
     // -------------------------------------------------------------- actions
 
@@ -71,9 +132,47 @@ interface IDataAnchor {
     /// @dev The caller must be the gateway's registered device key; the gateway must be Active and
     /// of a kind other than Device, as the registry says when the anchor runs
     /// (`IDeviceRegistry.keyKindStatusOf`, read on every anchor). Refuses the zero root, a zero leaf
-    /// count and a root already anchored.
+    /// count, a root already anchored and a fog cluster (whose batches need its group signature).
     /// @return sequence The anchor's position in the gateway's chain, from 1.
     function anchor(DeviceId gateway, bytes32 root, uint64 leafCount) external returns (uint64 sequence);
+
+    /// @notice Registers `cluster` as a fog cluster, or re-registers it with a new key, threshold
+    /// or membership (after a fresh DKG): the next epoch of its key.
+    /// @dev The caller must be `cluster`'s registered key; `cluster` must be an Active FogNode that
+    /// never anchored alone (`anchor`). Every member must be an Active FogNode other than `cluster`,
+    /// listed once, in share-index order, and sign `fogClusterDigest` for the new epoch with its
+    /// registered key (`approvals[i]` for `members[i]`; compact EIP-2098 signatures), so no fog
+    /// node is listed without its consent and an old approval cannot be replayed. `proof` is a
+    /// proof of possession of `groupKey` (`BLSSignatures.verifyPossession`: a signature under the
+    /// POP tag of the key's compressed encoding, combined from t sign shares), which keeps a rogue
+    /// key out. Malformed keys and proofs revert with `BLS12381`'s errors.
+    /// @param groupKey The group public key C0 = s·G2 (256-byte EIP-2537 encoding).
+    /// @param threshold t, in [1, members.length]; at most 64 members.
+    /// @return epoch The key's epoch (1 at registration).
+    function registerFogCluster(
+        DeviceId cluster,
+        bytes calldata groupKey,
+        uint8 threshold,
+        DeviceId[] calldata members,
+        bytes calldata proof,
+        IDeviceRegistry.Signature[] calldata approvals
+    ) external returns (uint32 epoch);
+
+    /// @notice Anchors `root`, the Merkle root of a batch of `leafCount` readings, as the next link
+    /// of fog cluster `cluster`'s chain, endorsed by `groupSignature`.
+    /// @dev Anyone may send it. `groupSignature` (a G1 point, 128-byte EIP-2537 encoding) must be
+    /// the cluster's group signature of `fogBatchDigest(cluster, head(cluster) + 1, root,
+    /// leafCount)` under the min-sig POP ciphersuite tag (`BLSSignatures.DST_POP_SCHEME`), and the
+    /// cluster must be Active in the registry when the batch is anchored. Refuses the zero root, a
+    /// zero leaf count and a root already anchored, as `anchor` does. A malformed signature reverts
+    /// with `BLS12381`'s errors, a well-formed wrong one with `DataAnchorInvalidGroupSignature`.
+    /// @return sequence The batch's position in the cluster's chain.
+    function anchorFogBatch(
+        DeviceId cluster,
+        bytes32 root,
+        uint64 leafCount,
+        bytes calldata groupSignature
+    ) external returns (uint64 sequence);
 
     // ---------------------------------------------------------------- views
 
@@ -93,4 +192,28 @@ interface IDataAnchor {
 
     /// @notice The registry that authenticates gateways.
     function registry() external view returns (IDeviceRegistry);
+
+    /// @notice `cluster`'s key, threshold, epoch and members (empty when it is not a fog cluster).
+    function fogCluster(DeviceId cluster) external view returns (FogCluster memory);
+
+    /// @notice The 32-byte message a fog cluster's members sign for the `sequence`-th batch of
+    /// `cluster`: the EIP-712 digest of `FogBatch(bytes32 cluster,uint64 sequence,bytes32
+    /// root,uint64 leafCount)` in the domain ("Strata DataAnchor", "1", chain id, this contract).
+    function fogBatchDigest(
+        DeviceId cluster,
+        uint64 sequence,
+        bytes32 root,
+        uint64 leafCount
+    ) external view returns (bytes32);
+
+    /// @notice The digest each member's key signs (secp256k1) to approve `cluster`'s key of
+    /// `epoch`: the EIP-712 digest of `FogCluster(bytes32 cluster,bytes groupKey,uint8
+    /// threshold,bytes32[] members,uint32 epoch)` in the same domain.
+    function fogClusterDigest(
+        DeviceId cluster,
+        bytes calldata groupKey,
+        uint8 threshold,
+        DeviceId[] calldata members,
+        uint32 epoch
+    ) external view returns (bytes32);
 }

@@ -379,7 +379,7 @@ describe("DataAnchor", function () {
       expect(gas[0]).to.equal(gas[1]);
     });
 
-    it("stays within 3,700 gas of the floor its storage and registry call impose", async function () {
+    it("stays within 3,800 gas of the floor its storage and registry call impose", async function () {
       const { anchor, baseStation, fogNode } = ctx;
       const first = await (await anchor.connect(fogNode.key).anchor(fogNode.id, root("f0"), 1n)).wait();
       await anchor.connect(baseStation.key).anchor(baseStation.id, root("g-start"), 1n);
@@ -393,7 +393,9 @@ describe("DataAnchor", function () {
         `        anchor: ${gasUsed} gas = floor ${floor} + ${gasUsed - floor} (event, dispatch, checks);` +
           ` the contract's first anchor: ${first!.gasUsed} gas`,
       );
-      expect(gasUsed - floor <= 3_700n).to.equal(true);
+      // 3,769 since fog clusters joined the contract (was 3,596): the check that the gateway is not a
+      // fog cluster, and ABI helpers solc now shares with `anchorFogBatch` (docs/anchoring.md).
+      expect(gasUsed - floor <= 3_800n).to.equal(true);
     });
 
     it("verifies a reading at 2^20 leaves (20-element proof)", async function () {

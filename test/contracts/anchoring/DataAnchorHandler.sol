@@ -12,17 +12,29 @@ pragma solidity 0.8.37;
 // custom error, from the registry's `getDevice` (not from `keyKindStatusOf`) and its own ghost chains, and
 // counts each disagreement. Between anchors it suspends and blocks gateways through misbehaviour
 // reports, reinstates suspended ones with k approvals, revokes one now and then and warps time.
+//
+// Fog clusters (seed 004): the city also holds a fog cluster (kind FogNode) registered with a group
+// key of a known secret, approved by its two member fog nodes. Keys and signatures are made here
+// through the EIP-2537 precompiles: a t-of-n group signature is s·H(m) whichever t members made
+// it, so signing with s stands for any t members (the mocha tests combine real shares). The handler
+// anchors fog batches signed with the cluster's key, with another key or for another sequence,
+// predicts each outcome, and tries plain anchors for the cluster, which must fail.
 
 import {DataAnchor} from "../../../contracts/anchoring/DataAnchor.sol";
 import {IDataAnchor} from "../../../contracts/interfaces/IDataAnchor.sol";
 import {IDeviceRegistry} from "../../../contracts/interfaces/IDeviceRegistry.sol";
 import {DeviceRegistry} from "../../../contracts/registry/DeviceRegistry.sol";
+import {BLS12381} from "../../../contracts/libraries/BLS12381.sol";
+import {BLSSignatures} from "../../../contracts/libraries/BLSSignatures.sol";
 import {DeviceId, DeviceIds} from "../../../contracts/libraries/DeviceIds.sol";
 import {RegistryTestBase} from "../registry/DeviceRegistryHandler.sol";
 
 /// @dev The anchoring city: a registry, its gateways and a DataAnchor.
 abstract contract AnchorCity is RegistryTestBase {
     address internal constant STRANGER = address(0x5757);
+    /// @dev The fog cluster's group secret, and another one no member holds.
+    uint256 internal constant FOG_SECRET = uint256(keccak256("strata.test.anchor.fog.secret")) % BLS12381.R;
+    uint256 internal constant OTHER_SECRET = uint256(keccak256("strata.test.anchor.fog.other")) % BLS12381.R;
 
     DeviceRegistry internal registry;
     DataAnchor internal dataAnchor;
@@ -35,6 +47,10 @@ abstract contract AnchorCity is RegistryTestBase {
     /// @dev A base station never admitted.
     DeviceId internal _pendingGateway;
     uint256 internal _nonce;
+    /// @dev The fog cluster (an Active FogNode, registered by `_buildFogCluster`) and its members.
+    DeviceId internal _cluster;
+    DeviceId[] internal _fogMembers;
+    uint256[] internal _fogMemberKeys;
 
     /// @dev Builds the city on `registry` (whose admin the caller must be) and deploys nothing.
     function _buildCity() internal {
@@ -53,7 +69,15 @@ abstract contract AnchorCity is RegistryTestBase {
     }
 
     function _register(IDeviceRegistry.Kind kind, IDeviceRegistry.Label label) internal returns (DeviceId id) {
-        uint256 pk = _pk(uint256(keccak256(abi.encode("strata.test.anchor", ++_nonce))));
+        (id, ) = _registerKeyed(kind, label);
+    }
+
+    /// @dev `_register`, returning the device key's private key too.
+    function _registerKeyed(
+        IDeviceRegistry.Kind kind,
+        IDeviceRegistry.Label label
+    ) internal returns (DeviceId id, uint256 pk) {
+        pk = _pk(uint256(keccak256(abi.encode("strata.test.anchor", ++_nonce))));
         IDeviceRegistry.Registration memory req = _request(
             bytes32(_nonce),
             vm.addr(pk),
@@ -69,6 +93,91 @@ abstract contract AnchorCity is RegistryTestBase {
         id = _register(kind, IDeviceRegistry.Label.Full);
         _approve(_coords[0], id);
         _approve(_coords[1], id);
+    }
+
+    /// @dev Admits a cluster and two member fog nodes, and registers the cluster with the key of
+    /// `FOG_SECRET` (threshold 2 of 2 as recorded).
+    function _buildFogCluster() internal {
+        _cluster = _admitted(IDeviceRegistry.Kind.FogNode);
+        for (uint256 i; i < 2; ++i) {
+            (DeviceId member, uint256 pk) = _registerKeyed(IDeviceRegistry.Kind.FogNode, IDeviceRegistry.Label.Full);
+            _approve(_coords[0], member);
+            _approve(_coords[1], member);
+            _fogMembers.push(member);
+            _fogMemberKeys.push(pk);
+        }
+        _registerFogCluster(FOG_SECRET, FOG_SECRET);
+    }
+
+    /// @dev The cluster's key becomes that of `secret`, with a proof of possession made with
+    /// `proofSecret` (the same secret for a valid proof), every member approving.
+    function _registerFogCluster(uint256 secret, uint256 proofSecret) internal returns (uint32 epoch) {
+        bytes memory key = _groupKey(secret);
+        bytes memory proof = _blsSign(proofSecret, BLS12381.compressG2(key), BLSSignatures.DST_POP_PROOF);
+        uint32 next = dataAnchor.fogCluster(_cluster).epoch + 1;
+        bytes32 digest = dataAnchor.fogClusterDigest(_cluster, key, 2, _fogMembers, next);
+        IDeviceRegistry.Signature[] memory approvals = new IDeviceRegistry.Signature[](2);
+        for (uint256 i; i < 2; ++i) approvals[i] = _sign(_fogMemberKeys[i], digest);
+        vm.prank(registry.keyOf(_cluster));
+        return dataAnchor.registerFogCluster(_cluster, key, 2, _fogMembers, proof, approvals);
+    }
+
+    /// @dev secret·G2 (EIP-2537 encoding), as (r - secret)·(-G2) with one G2MSM.
+    function _groupKey(uint256 secret) internal view returns (bytes memory key) {
+        uint256 input = BLS12381.allocate(288);
+        BLS12381.storeNegG2Generator(input);
+        uint256 scalar = BLS12381.R - (secret % BLS12381.R);
+        key = new bytes(256);
+        bool ok;
+        assembly ("memory-safe") {
+            mstore(add(input, 256), scalar)
+            ok := staticcall(gas(), 0x0e, input, 288, add(key, 0x20), 256)
+        }
+        _check(ok, "G2MSM");
+    }
+
+    /// @dev The min-sig BLS signature secret·H(message) under `dst`.
+    function _blsSign(uint256 secret, bytes memory message, bytes memory dst) internal view returns (bytes memory) {
+        return BLS12381.g1Mul(BLS12381.hashToG1(message, dst), secret);
+    }
+
+    /// @dev The group signature by `secret` of `cluster`'s batch (`sequence`, `root`, `leafCount`).
+    function _signBatch(
+        uint256 secret,
+        DeviceId cluster,
+        uint64 sequence,
+        bytes32 root,
+        uint64 leafCount
+    ) internal view returns (bytes memory) {
+        bytes32 digest = dataAnchor.fogBatchDigest(cluster, sequence, root, leafCount);
+        return _blsSign(secret, abi.encodePacked(digest), BLSSignatures.DST_POP_SCHEME);
+    }
+
+    /// @dev What `anchorFogBatch(_cluster, root, leafCount, ·)` must revert with, its signature being
+    /// the cluster's over its next batch (`validSignature`) or not (empty: it must succeed).
+    function _expectedFogRevert(
+        bytes32 root,
+        uint64 leafCount,
+        bool validSignature
+    ) internal view returns (bytes memory) {
+        if (root == bytes32(0)) return abi.encodeWithSelector(IDataAnchor.DataAnchorZeroRoot.selector, _cluster);
+        if (leafCount == 0) return abi.encodeWithSelector(IDataAnchor.DataAnchorZeroLeafCount.selector, root);
+        if (dataAnchor.anchorOf(root).sequence != 0) {
+            return abi.encodeWithSelector(IDataAnchor.DataAnchorRootExists.selector, root);
+        }
+        IDeviceRegistry.Status status = registry.getDevice(_cluster).status;
+        if (status != IDeviceRegistry.Status.Active) {
+            return abi.encodeWithSelector(IDataAnchor.DataAnchorGatewayNotActive.selector, _cluster, status);
+        }
+        if (!validSignature) {
+            return
+                abi.encodeWithSelector(
+                    IDataAnchor.DataAnchorInvalidGroupSignature.selector,
+                    _cluster,
+                    dataAnchor.head(_cluster) + 1
+                );
+        }
+        return "";
     }
 
     function _approve(DeviceId coordinator, DeviceId id) internal {
@@ -99,6 +208,9 @@ abstract contract AnchorCity is RegistryTestBase {
         if (d.kind == IDeviceRegistry.Kind.Device) {
             return abi.encodeWithSelector(IDataAnchor.DataAnchorNotGateway.selector, gateway, d.kind);
         }
+        if (dataAnchor.fogCluster(gateway).threshold != 0) {
+            return abi.encodeWithSelector(IDataAnchor.DataAnchorIsFogCluster.selector, gateway);
+        }
         return "";
     }
 }
@@ -125,30 +237,39 @@ contract DataAnchorHandler is AnchorCity {
     uint256 public refused;
     uint256 public suspensions;
     uint256 public reinstatements;
+    /// @dev Fog batches accepted (all with the cluster's group signature) and refused as predicted.
+    uint256 public fogAccepted;
+    uint256 public fogRefused;
 
     constructor(DeviceRegistry registry_, DataAnchor anchor_) {
         registry = registry_;
         dataAnchor = anchor_;
     }
 
-    /// @notice Takes over the registry as its admin and builds the city.
+    /// @notice Takes over the registry as its admin and builds the city and its fog cluster.
     function bootstrap() external {
         registry.acceptOwnership();
         _buildCity();
+        _buildFogCluster();
     }
 
     // ------------------------------------------------------------- views for invariants
 
     /// @notice Every id the handler anchors from: gateways, the Device node, the pending gateway,
-    /// a coordinator and an unknown id.
+    /// a coordinator, an unknown id and the fog cluster.
     function candidates() public view returns (DeviceId[] memory all) {
         uint256 n = _gateways.length;
-        all = new DeviceId[](n + 4);
+        all = new DeviceId[](n + 5);
         for (uint256 i; i < n; ++i) all[i] = _gateways[i];
         all[n] = _deviceNode;
         all[n + 1] = _pendingGateway;
         all[n + 2] = _coords[0];
         all[n + 3] = DeviceId.wrap(keccak256("strata.test.anchor.unknown"));
+        all[n + 4] = _cluster;
+    }
+
+    function cluster() external view returns (DeviceId) {
+        return _cluster;
     }
 
     function chainOf(DeviceId gateway) external view returns (bytes32[] memory) {
@@ -197,10 +318,41 @@ contract DataAnchorHandler is AnchorCity {
         }
     }
 
-    /// @notice A coordinator that has not reported the gateway in this epoch reports it (two
-    /// reports suspend a fresh gateway, a third blocks it).
+    /// @notice Anchors a fog batch of the cluster, signed with the cluster's key over its next
+    /// sequence (half the calls), with another key, or over the sequence after the next.
+    function anchorFog(uint256 rootSeed, uint64 leafCount, uint256 sigSeed) external {
+        bytes32 root = _root(rootSeed);
+        if (sigSeed % 8 == 0) leafCount = 0;
+        uint64 next = uint64(_chains[_cluster].length + 1);
+        uint256 pick = (sigSeed >> 3) % 4;
+        bytes memory signature = _signBatch(
+            pick == 2 ? OTHER_SECRET : FOG_SECRET,
+            _cluster,
+            pick == 3 ? next + 1 : next,
+            root,
+            leafCount
+        );
+        bytes memory expected = _expectedFogRevert(root, leafCount, pick < 2);
+        vm.prank(STRANGER); // anyone may submit
+        try dataAnchor.anchorFogBatch(_cluster, root, leafCount, signature) returns (uint64 sequence) {
+            if (expected.length != 0 || sequence != next) {
+                mismatches++;
+                return;
+            }
+            _chains[_cluster].push(root);
+            _anchored.push(root);
+            _ghosts[root] = Ghost(_cluster, sequence, uint64(block.timestamp), leafCount);
+            fogAccepted++;
+        } catch (bytes memory reason) {
+            if (expected.length == 0 || keccak256(reason) != keccak256(expected)) mismatches++;
+            else fogRefused++;
+        }
+    }
+
+    /// @notice A coordinator that has not reported the gateway (or the cluster) in this epoch
+    /// reports it (two reports suspend a fresh gateway, a third blocks it).
     function punish(uint256 who, uint256 reporterSeed) external {
-        DeviceId gateway = _gateways[who % _gateways.length];
+        DeviceId gateway = _target(who);
         IDeviceRegistry.Status status = registry.statusOf(gateway);
         if (status != IDeviceRegistry.Status.Active && status != IDeviceRegistry.Status.Suspended) return;
         uint64 epoch = registry.currentEpoch();
@@ -217,7 +369,7 @@ contract DataAnchorHandler is AnchorCity {
 
     /// @notice Coordinators approve a suspended gateway until it is Active again.
     function reinstate(uint256 who) external {
-        DeviceId gateway = _gateways[who % _gateways.length];
+        DeviceId gateway = _target(who);
         for (uint256 i; i < _coords.length; ++i) {
             if (registry.statusOf(gateway) != IDeviceRegistry.Status.Suspended) break;
             vm.prank(registry.keyOf(_coords[i]));
@@ -229,7 +381,7 @@ contract DataAnchorHandler is AnchorCity {
     /// @notice Now and then (1 call in 16) the owner revokes a gateway for good.
     function revoke(uint256 who) external {
         if (who % 16 != 0) return;
-        DeviceId gateway = _gateways[(who >> 4) % _gateways.length];
+        DeviceId gateway = _target(who >> 4);
         if (registry.statusOf(gateway) == IDeviceRegistry.Status.Revoked) return;
         registry.revoke(gateway);
     }
@@ -239,6 +391,12 @@ contract DataAnchorHandler is AnchorCity {
     }
 
     // ------------------------------------------------------------------ helpers
+
+    /// @dev A gateway or the fog cluster, for the registry's moves.
+    function _target(uint256 who) internal view returns (DeviceId) {
+        uint256 i = who % (_gateways.length + 1);
+        return i == _gateways.length ? _cluster : _gateways[i];
+    }
 
     /// @dev Zero (1 in 16), a pool root, a root already anchored, or a fresh one.
     function _root(uint256 seed) internal returns (bytes32) {

@@ -10,7 +10,9 @@ pragma solidity 0.8.37;
 //   (b) each gateway's head is the number of anchors it made: its chain has no gap and no fork;
 //   (c) a root's record never changes once written (write-once), names the gateway that anchored
 //       it, and its sequence is its position in that gateway's chain;
-//   (d) a root is anchored only through an accepted anchor.
+//   (d) a root is anchored only through an accepted anchor;
+//   (e) the fog cluster's chain grows only by batches carrying its group signature over its next
+//       sequence (never by a plain anchor, another key or another sequence) while it is Active.
 
 import {DataAnchor} from "../../../contracts/anchoring/DataAnchor.sol";
 import {IDataAnchor} from "../../../contracts/interfaces/IDataAnchor.sol";
@@ -45,8 +47,8 @@ contract DataAnchorInvariantTest is RegistryTestBase {
 
     function targetSelectors() public view returns (FuzzSelector[] memory targets) {
         targets = new FuzzSelector[](1);
-        bytes4[] memory s = new bytes4[](7);
-        // anchor weighs three times as much as the registry's moves.
+        bytes4[] memory s = new bytes4[](9);
+        // anchor weighs three times as much as the registry's moves, anchorFog twice.
         s[0] = DataAnchorHandler.anchor.selector;
         s[1] = DataAnchorHandler.anchor.selector;
         s[2] = DataAnchorHandler.anchor.selector;
@@ -54,6 +56,8 @@ contract DataAnchorInvariantTest is RegistryTestBase {
         s[4] = DataAnchorHandler.reinstate.selector;
         s[5] = DataAnchorHandler.revoke.selector;
         s[6] = DataAnchorHandler.warp.selector;
+        s[7] = DataAnchorHandler.anchorFog.selector;
+        s[8] = DataAnchorHandler.anchorFog.selector;
         targets[0] = FuzzSelector({addr: address(handler), selectors: s});
     }
 
@@ -100,5 +104,11 @@ contract DataAnchorInvariantTest is RegistryTestBase {
             _check(dataAnchor.isAnchored(root) == seen, "pool root anchored without an accepted anchor");
             _check(dataAnchor.verifyReading(root, root, new bytes32[](0)) == seen, "verifyReading of a pool root");
         }
+    }
+
+    /// (e) The cluster's head counts exactly the group-signed batches the handler saw accepted.
+    /// hardhat-config: invariant.failOnRevert = true
+    function invariant_fogChainGrowsOnlyByGroupSignedBatches() public view {
+        _eq(dataAnchor.head(handler.cluster()), handler.fogAccepted(), "cluster head differs from its fog batches");
     }
 }
