@@ -10,6 +10,7 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 
+import { accessMetrics } from "./access.ts";
 import { anchorMetrics } from "./anchor.ts";
 import { chainCryptoMetrics, cryptoMetrics } from "./crypto.ts";
 import { fogMetrics } from "./fog.ts";
@@ -26,6 +27,7 @@ const GROUPS: readonly MetricGroup[] = [
   { name: "anchor", run: anchorMetrics },
   { name: "nbiot", run: nbiotMetrics },
   { name: "fog", run: fogMetrics },
+  { name: "access", run: accessMetrics },
 ];
 
 const RESULTS = fileURLToPath(new URL("./results.json", import.meta.url));
