@@ -252,3 +252,37 @@ export {
   type VerifyAccessOptions,
 } from "./contracts/access.ts";
 export { type AccessDenial, AccessDeniedError } from "./errors.ts";
+
+// Fog clusters and group-signed fog batches in DataAnchor, seed 004 (docs/anchoring.md)
+export {
+  ANCHOR_DOMAIN_NAME,
+  ANCHOR_DOMAIN_VERSION,
+  type AnchorDeployment,
+  anchorDomain,
+  checkGroupKey,
+  checkGroupSignature,
+  checkMembers,
+  checkSequence,
+  checkThreshold,
+  FOG_BATCH_DST,
+  FOG_BATCH_TYPES,
+  FOG_CLUSTER_TYPES,
+  FOG_POP_DST,
+  fogBatchDigest,
+  type FogBatchInput,
+  fogBatchMessage,
+  fogClusterDigest,
+  type FogClusterInput,
+  fogClusterValue,
+  fogPopMessage,
+  GROUP_KEY_BYTES,
+  GROUP_SIGNATURE_BYTES,
+  MAX_FOG_CLUSTER_MEMBERS,
+} from "./core/fogBatch.ts";
+export {
+  type BytesInput,
+  type FogBatchToSign,
+  type FogClusterInfo,
+  type FogClusterRegistration,
+  type FogClusterResult,
+} from "./contracts/anchor.ts";

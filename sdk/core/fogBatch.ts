@@ -1,0 +1,255 @@
+/**
+ * Fog batches of `DataAnchor` (seed 004 §IV, Secuchain's "verification decoding
+ * phase"): the exact bytes a fog cluster's members sign, so that what a fog node
+ * signs is what the contract checks.
+ *
+ * - A batch: the cluster's t-of-n threshold BLS group signature (min-sig, G1,
+ *   `DST_MIN_SIG`) over `fogBatchMessage`, the 32-byte EIP-712 digest of
+ *   `FogBatch(bytes32 cluster,uint64 sequence,bytes32 root,uint64 leafCount)` in
+ *   the domain ("Strata DataAnchor", "1", chain id, anchor address). The digest
+ *   binds the chain, the contract, the cluster, the batch's position in the
+ *   cluster's chain (its head + 1), the root and the leaf count.
+ * - The proof of possession of a group key: a group signature under
+ *   `DST_MIN_SIG_POP` of `fogPopMessage(groupKey)`, the key's 96-byte compressed
+ *   encoding (draft-irtf-cfrg-bls-signature-05 PopProve, as
+ *   `BLSSignatures.verifyPossession` checks it).
+ * - A member's consent to a cluster's key: its device key's EIP-712 signature of
+ *   `FogCluster(bytes32 cluster,bytes groupKey,uint8 threshold,bytes32[] members,uint32 epoch)`
+ *   in the same domain (`fogClusterDigest`, or `signTypedData` with
+ *   `FOG_CLUSTER_TYPES` and `fogClusterValue`).
+ *
+ * Pure: bytes and bigints in, bytes out, inputs checked at the boundary
+ * (`InvalidInputError`, `InvalidPointError` for keys and signatures that are not
+ * valid points). `DataAnchor.fogBatchDigest` / `fogClusterDigest` return the same
+ * values on chain; the tests compare both sides.
+ */
+import { bls12_381 } from "@noble/curves/bls12-381.js";
+import { type TypedDataDomain, TypedDataEncoder, type TypedDataField } from "ethers";
+
+import { InvalidInputError, InvalidPointError } from "../errors.ts";
+import { checkLeafCount, checkRoot, checkWord } from "./anchors.ts";
+import { checkInteger, fromHex, type Hex, toHex } from "./bytes.ts";
+import { DST_MIN_SIG, DST_MIN_SIG_POP } from "./crypto/bls.ts";
+
+export const ANCHOR_DOMAIN_NAME = "Strata DataAnchor";
+export const ANCHOR_DOMAIN_VERSION = "1";
+
+/** The hash-to-curve tag of batch signatures (the min-sig POP ciphersuite's signature tag). */
+export const FOG_BATCH_DST = DST_MIN_SIG;
+/** The hash-to-curve tag of proofs of possession. */
+export const FOG_POP_DST = DST_MIN_SIG_POP;
+
+/** Most members a cluster takes (`DataAnchor` refuses more). */
+export const MAX_FOG_CLUSTER_MEMBERS = 64;
+/** EIP-2537 encodings: a G2 group key and a G1 signature. */
+export const GROUP_KEY_BYTES = 256;
+export const GROUP_SIGNATURE_BYTES = 128;
+
+export const FOG_BATCH_TYPES: Record<string, TypedDataField[]> = {
+  FogBatch: [
+    { name: "cluster", type: "bytes32" },
+    { name: "sequence", type: "uint64" },
+    { name: "root", type: "bytes32" },
+    { name: "leafCount", type: "uint64" },
+  ],
+};
+
+export const FOG_CLUSTER_TYPES: Record<string, TypedDataField[]> = {
+  FogCluster: [
+    { name: "cluster", type: "bytes32" },
+    { name: "groupKey", type: "bytes" },
+    { name: "threshold", type: "uint8" },
+    { name: "members", type: "bytes32[]" },
+    { name: "epoch", type: "uint32" },
+  ],
+};
+
+/** Where a message is valid: a chain and a `DataAnchor` on it. */
+export interface AnchorDeployment {
+  readonly chainId: bigint;
+  /** The `DataAnchor` address. */
+  readonly anchor: string;
+}
+
+/** A batch to sign: the `sequence`-th link of `cluster`'s chain (its head + 1 when anchored). */
+export interface FogBatchInput extends AnchorDeployment {
+  readonly cluster: Hex;
+  readonly sequence: bigint;
+  readonly root: Hex;
+  readonly leafCount: number | bigint;
+}
+
+/** A cluster's key of `epoch` (1 at registration, head epoch + 1 at a re-registration). */
+export interface FogClusterInput extends AnchorDeployment {
+  readonly cluster: Hex;
+  /** The group key C0 = s·G2, 256-byte EIP-2537 encoding. */
+  readonly groupKey: Uint8Array;
+  readonly threshold: number;
+  /** Member fog nodes in share-index order: `members[i]` holds share i + 1. */
+  readonly members: readonly Hex[];
+  readonly epoch: number;
+}
+
+const MAX_UINT64 = (1n << 64n) - 1n;
+
+/** `DataAnchor`'s EIP-712 domain on `chainId` at `anchor`. */
+export function anchorDomain(chainId: bigint, anchor: string): TypedDataDomain {
+  if (typeof chainId !== "bigint" || chainId < 1n || chainId >= 1n << 256n) {
+    throw new InvalidInputError("chainId must be a bigint in [1, 2^256)", { chainId: String(chainId) });
+  }
+  if (typeof anchor !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(anchor)) {
+    throw new InvalidInputError("anchor must be a 20-byte 0x-prefixed address", { anchor });
+  }
+  return {
+    name: ANCHOR_DOMAIN_NAME,
+    version: ANCHOR_DOMAIN_VERSION,
+    chainId,
+    verifyingContract: anchor.toLowerCase(),
+  };
+}
+
+/** A batch's position in its cluster's chain: a bigint in [1, 2^64 - 1]. */
+export function checkSequence(sequence: bigint, what = "sequence"): bigint {
+  if (typeof sequence !== "bigint" || sequence < 1n || sequence > MAX_UINT64) {
+    throw new InvalidInputError(`${what} must be a bigint in [1, 2^64 - 1]`, { value: String(sequence) });
+  }
+  return sequence;
+}
+
+/** The EIP-712 digest of a fog batch, as hex (`DataAnchor.fogBatchDigest`). */
+export function fogBatchDigest(input: FogBatchInput): Hex {
+  const domain = anchorDomain(input.chainId, input.anchor);
+  const value = {
+    cluster: checkWord(input.cluster, "cluster"),
+    sequence: checkSequence(input.sequence),
+    root: checkRoot(input.root),
+    leafCount: checkLeafCount(input.leafCount),
+  };
+  return TypedDataEncoder.hash(domain, FOG_BATCH_TYPES, value) as Hex;
+}
+
+/**
+ * The 32 bytes a fog cluster's members sign (each with
+ * `ThresholdScheme.partialSign(share, message)`, default tag `DST_MIN_SIG`) and
+ * `anchorFogBatch` checks the combined group signature against.
+ */
+export function fogBatchMessage(input: FogBatchInput): Uint8Array {
+  return fromHex(fogBatchDigest(input), "digest", 32);
+}
+
+/** The typed-data value a member's key signs to approve a cluster's key (with `FOG_CLUSTER_TYPES`). */
+export function fogClusterValue(input: FogClusterInput): Record<string, unknown> {
+  checkInteger(input.epoch, 1, 2 ** 32 - 1, "epoch");
+  const members = checkMembers(input.members, input.cluster);
+  checkThreshold(input.threshold, members.length);
+  return {
+    cluster: checkWord(input.cluster, "cluster"),
+    groupKey: toHex(checkGroupKey(input.groupKey)),
+    threshold: input.threshold,
+    members,
+    epoch: input.epoch,
+  };
+}
+
+/** The EIP-712 digest each member's key signs (`DataAnchor.fogClusterDigest`). */
+export function fogClusterDigest(input: FogClusterInput): Hex {
+  return TypedDataEncoder.hash(
+    anchorDomain(input.chainId, input.anchor),
+    FOG_CLUSTER_TYPES,
+    fogClusterValue(input),
+  ) as Hex;
+}
+
+/**
+ * The message of a group key's proof of possession: its 96-byte compressed
+ * encoding. Members sign it with `partialSign(share, message, DST_MIN_SIG_POP)`
+ * and `combine(commitments, message, partials, DST_MIN_SIG_POP)` makes the proof.
+ */
+export function fogPopMessage(groupKey: Uint8Array): Uint8Array {
+  return g2Point(checkGroupKey(groupKey)).toBytes(true);
+}
+
+/**
+ * Checks a group key's EIP-2537 encoding (256 bytes, padded coordinates below p)
+ * and that it is a point of G2 other than the identity; returns it.
+ */
+export function checkGroupKey(groupKey: Uint8Array, what = "groupKey"): Uint8Array {
+  g2Point(bytesOf(groupKey, GROUP_KEY_BYTES, what));
+  return groupKey;
+}
+
+/**
+ * Checks a group signature's (or a proof of possession's) EIP-2537 encoding and
+ * that it is a point of G1 other than the identity; returns it.
+ */
+export function checkGroupSignature(signature: Uint8Array, what = "groupSignature"): Uint8Array {
+  const [x, y] = fieldElements(bytesOf(signature, GROUP_SIGNATURE_BYTES, what), "G1");
+  validPoint("G1", () => bls12_381.G1.Point.fromAffine({ x: x!, y: y! }));
+  return signature;
+}
+
+/** Members as lowercase 32-byte words: 1 to 64, distinct, none of them the cluster. */
+export function checkMembers(members: readonly Hex[], cluster: Hex): Hex[] {
+  if (!Array.isArray(members) || members.length < 1 || members.length > MAX_FOG_CLUSTER_MEMBERS) {
+    throw new InvalidInputError(`members must be an array of 1 to ${MAX_FOG_CLUSTER_MEMBERS} ids`, {
+      members: Array.isArray(members) ? members.length : typeof members,
+    });
+  }
+  const id = checkWord(cluster, "cluster");
+  const words = members.map((m, i) => checkWord(m, `members[${i}]`));
+  words.forEach((w, i) => {
+    if (w === id) throw new InvalidInputError("a cluster cannot be its own member", { index: i });
+    if (words.indexOf(w) !== i) throw new InvalidInputError("members must be distinct", { member: w, index: i });
+  });
+  return words;
+}
+
+/** A threshold t in [1, members]. */
+export function checkThreshold(threshold: number, members: number): void {
+  checkInteger(threshold, 1, Math.max(1, members), "threshold");
+}
+
+// ------------------------------------------------------------------ private
+
+function bytesOf(value: Uint8Array, length: number, what: string): Uint8Array {
+  if (!(value instanceof Uint8Array)) throw new InvalidInputError(`${what} must be a Uint8Array`, { what });
+  if (value.length !== length) {
+    throw new InvalidInputError(`${what} must be ${length} bytes (EIP-2537), got ${value.length}`, { what });
+  }
+  return value;
+}
+
+/** The 64-byte field elements of an EIP-2537 encoding: 16 zero bytes, then 48 bytes below p. */
+function fieldElements(bytes: Uint8Array, group: "G1" | "G2"): bigint[] {
+  const out: bigint[] = [];
+  for (let at = 0; at < bytes.length; at += 64) {
+    if (bytes.subarray(at, at + 16).some((b) => b !== 0)) {
+      throw new InvalidPointError(group, "encoding", "a coordinate's 16 padding bytes are not zero");
+    }
+    const v = BigInt(toHex(bytes.subarray(at + 16, at + 64)));
+    if (v >= bls12_381.fields.Fp.ORDER) throw new InvalidPointError(group, "encoding", "a coordinate is not below p");
+    out.push(v);
+  }
+  return out;
+}
+
+type G2Point = ReturnType<typeof bls12_381.G2.Point.fromAffine>;
+
+function g2Point(bytes: Uint8Array): G2Point {
+  const [x0, x1, y0, y1] = fieldElements(bytes, "G2");
+  return validPoint("G2", () => bls12_381.G2.Point.fromAffine({ x: { c0: x0!, c1: x1! }, y: { c0: y0!, c1: y1! } }));
+}
+
+/** The point `make` builds, refused when it is the identity, off the curve or outside the subgroup. */
+function validPoint<P extends { is0(): boolean; assertValidity(): void }>(group: "G1" | "G2", make: () => P): P {
+  const point = make();
+  // EIP-2537 encodes the identity as all zeros, which fromAffine reads as (0, 0).
+  if (point.is0()) throw new InvalidPointError(group, "identity", "the identity is not a valid key or signature");
+  try {
+    point.assertValidity();
+  } catch (cause) {
+    const reason = /subgroup|torsion/i.test(String(cause)) ? "not-in-subgroup" : "not-on-curve";
+    throw new InvalidPointError(group, reason, `invalid point (${String(cause)})`, { cause });
+  }
+  return point;
+}

@@ -1,0 +1,107 @@
+/**
+ * Shared set-up for the fog-cluster tests of `DataAnchor` (seed 004): a city of
+ * admitted fog nodes, t-of-n threshold keys made by a dealer or by the
+ * dealer-free joint-Feldman DKG among the members, group signatures combined
+ * from chosen members' sign shares, forgeries interpolated from too few shares,
+ * proofs of possession and the members' approvals, all through the SDK.
+ */
+import {
+  type Commitments,
+  type CompactSignature,
+  type DataAnchorClient,
+  FOG_POP_DST,
+  fogPopMessage,
+  g1ToEip2537,
+  g2ToEip2537,
+  type Hex,
+  type KeyShare,
+  type Kind,
+  Label,
+  mclBackend,
+  ThresholdScheme,
+  toHex,
+} from "../../sdk/index.ts";
+import { runDkg } from "../../sdk/core/fog/dkg.ts";
+import { type City, type Node, registerNode, TEST_CONFIG } from "./registry.ts";
+
+export const backend = await mclBackend();
+export const threshold = new ThresholdScheme(backend);
+
+/** A cluster's threshold key: every member's share, the Feldman commitments and the group key. */
+export interface FogKey {
+  readonly t: number;
+  readonly n: number;
+  readonly shares: readonly KeyShare[];
+  readonly commitments: Commitments;
+  /** C0 in its 256-byte EIP-2537 encoding, as the contract takes it. */
+  readonly groupKey: Uint8Array;
+}
+
+/** Registers a node of `kind` (a full node) and admits it with k coordination approvals. */
+export async function activeNode(city: City, coordinators: readonly Node[], kind: Kind): Promise<Node> {
+  const node = await registerNode(city, Label.Full, kind);
+  for (const c of coordinators.slice(0, TEST_CONFIG.fullNodeApprovals))
+    await city.client.connect(c.key).approve(c.id, node.id);
+  return node;
+}
+
+/** A t-of-n key from a dealer who knows the secret (fast; the secret is forgotten). */
+export function dealtKey(t: number, n: number): FogKey {
+  const { shares, commitments } = threshold.deal(t, n);
+  return { t, n, shares, commitments, groupKey: g2ToEip2537(backend, threshold.groupKey(commitments)) };
+}
+
+/** A t-of-n key from the joint-Feldman DKG among n members (`runDkg`): nobody ever holds the secret. */
+export function dkgKey(t: number, n: number): FogKey {
+  const { shares, commitments } = runDkg(threshold, t, n);
+  return { t, n, shares, commitments, groupKey: g2ToEip2537(backend, threshold.groupKey(commitments)) };
+}
+
+/** The group signature (EIP-2537 G1) the sign shares of members `indices` (1-based) combine into. */
+export function groupSign(key: FogKey, indices: readonly number[], message: Uint8Array, dst?: string): Uint8Array {
+  const partials = indices.map((i) => threshold.partialSign(key.shares[i - 1]!, message, dst));
+  return g1ToEip2537(backend, threshold.combine(key.commitments, message, partials, dst).signature);
+}
+
+/** What colluding members `indices` get by interpolating their shares alone (no verification). */
+export function interpolated(key: FogKey, indices: readonly number[], message: Uint8Array, dst?: string): Uint8Array {
+  const partials = indices.map((i) => threshold.partialSign(key.shares[i - 1]!, message, dst));
+  return g1ToEip2537(backend, threshold.interpolate(partials));
+}
+
+/** The proof of possession of the group key, combined from members `indices`' sign shares. */
+export function possessionProof(key: FogKey, indices?: readonly number[]): Uint8Array {
+  const signers = indices ?? Array.from({ length: key.t }, (_, i) => i + 1);
+  return groupSign(key, signers, fogPopMessage(key.groupKey), FOG_POP_DST);
+}
+
+/** Every member's approval of `key` for `cluster` at `epoch` (default: the next epoch). */
+export async function approvals(
+  client: DataAnchorClient,
+  cluster: Hex,
+  members: readonly Node[],
+  key: { groupKey: Uint8Array; threshold: number; epoch?: number },
+): Promise<CompactSignature[]> {
+  const ids = members.map((m) => m.id);
+  return Promise.all(members.map((m) => client.signFogClusterApproval(m.key, cluster, { ...key, members: ids })));
+}
+
+/** Registers `cluster` with `key` and `members` (all approving) through the cluster's key. */
+export async function registerCluster(
+  client: DataAnchorClient,
+  cluster: Node,
+  members: readonly Node[],
+  key: FogKey,
+): Promise<Awaited<ReturnType<DataAnchorClient["registerFogCluster"]>>> {
+  const groupKey = key.groupKey;
+  return client.connect(cluster.key).registerFogCluster(cluster.id, {
+    groupKey,
+    threshold: key.t,
+    members: members.map((m) => m.id),
+    proof: possessionProof(key),
+    approvals: await approvals(client, cluster.id, members, { groupKey, threshold: key.t }),
+  });
+}
+
+/** Hex of EIP-2537 bytes, for direct contract calls. */
+export const hexOf = (bytes: Uint8Array): Hex => toHex(bytes);
