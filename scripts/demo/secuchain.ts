@@ -164,6 +164,7 @@ export async function runSecuchainDemo(ctx: SecuchainDemoContext): Promise<void>
           policy,
           directory,
           store: new FogStore(join(dir, `fog-${i + 1}.sqlite`), f.id),
+          accessScope: accessScope("read:sensitive@district-7"),
         }),
     );
 

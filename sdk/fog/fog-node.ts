@@ -76,6 +76,11 @@ export interface FogNodeOptions {
   readonly directory: FogDirectory;
   readonly store: FogStore;
   readonly clock?: () => number;
+  /**
+   * The scope this node serves sensitive data under (`accessScope(...)`): a
+   * request signed for another verifier or purpose is refused (`wrong-scope`).
+   */
+  readonly accessScope?: Hex;
 }
 
 const REJECTIONS: readonly FilterOutcome[] = ["malformed", "not-registered", "blocked", "bad-signature", "replay"];
@@ -102,6 +107,7 @@ export class FogNode {
   readonly #keys = new Map<Hex, KeyObject>();
   readonly #lastSeq: Map<Hex, number>;
   readonly #nonces = new Set<string>();
+  readonly #scope: Hex | undefined;
   readonly commitments: Commitments;
 
   constructor(options: FogNodeOptions) {
@@ -123,6 +129,7 @@ export class FogNode {
     this.#policy = options.policy;
     this.#directory = options.directory;
     this.#clock = options.clock ?? Date.now;
+    this.#scope = options.accessScope;
     this.#lastSeq = this.store.lastSequences();
   }
 
@@ -299,7 +306,10 @@ export class FogNode {
     range: { readonly from: number; readonly to: number },
     now?: bigint,
   ): Promise<StoredReading[]> {
-    const grant = await access.verifyAccessRequest(request, signature, now, { seen: this.#nonces });
+    const grant = await access.verifyAccessRequest(request, signature, now, {
+      seen: this.#nonces,
+      ...(this.#scope === undefined ? {} : { scope: this.#scope }),
+    });
     return this.store.sensitiveOf(grant.resource, range.from, range.to);
   }
 }
@@ -310,7 +320,10 @@ export interface AccessVerifier<R> {
     request: R,
     signature: Hex,
     now?: bigint,
-    options?: { readonly seen?: { has(nonce: string): boolean; add(nonce: string): unknown } },
+    options?: {
+      readonly seen?: { has(nonce: string): boolean; add(nonce: string): unknown };
+      readonly scope?: Hex;
+    },
   ): Promise<{ readonly resource: Hex }>;
 }
 

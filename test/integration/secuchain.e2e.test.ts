@@ -131,6 +131,7 @@ describe("Secuchain end to end (embedded network)", function () {
         policy,
         directory,
         store: new FogStore(join(dir, `${index}.sqlite`), n.id),
+        accessScope: accessScope("read:sensitive@fog-cluster"),
       });
     });
   }
@@ -282,6 +283,10 @@ describe("Secuchain end to end (embedded network)", function () {
     expect(await denied(nodes[0]!.serveSensitive(reader, r.request, r.signature, range, t1))).to.equal("not-holder");
     r = await ask(crewB, t1);
     expect(await nodes[0]!.serveSensitive(reader, r.request, r.signature, range, t1)).to.have.length(2);
+    // a request crew B signed for another verifier is refused here
+    const other = newAccessRequest({ ...r.request, nonce: undefined, scope: accessScope("read:sensitive@elsewhere") });
+    const otherSig = await access.signAccessRequest(crewB!, other);
+    expect(await denied(nodes[0]!.serveSensitive(reader, other, otherSig, range, t1))).to.equal("wrong-scope");
     await networkHelpers.time.increaseTo(t0 + 3700n);
     r = await ask(crewB, t0 + 3700n, t0 + 7260n); // outlives crew B's shift (ends at t0 + 7200)
     expect(await denied(nodes[0]!.serveSensitive(reader, r.request, r.signature, range, t0 + 3700n))).to.equal(
