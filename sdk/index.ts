@@ -286,3 +286,56 @@ export {
   type FogClusterRegistration,
   type FogClusterResult,
 } from "./contracts/anchor.ts";
+
+// Secuchain's fog layer, seed 004 (docs/secuchain.md)
+export {
+  checkReadingSignature,
+  decodeReading,
+  type DeviceKey,
+  deviceKey,
+  makeReading,
+  MAX_KEYWORDS,
+  MAX_PAYLOAD,
+  openPayload,
+  randomDeviceKey,
+  readingHash,
+  sealPayload,
+  type SecuReading,
+  verifyingKey,
+} from "./core/fog/reading.ts";
+export {
+  type Classification,
+  classify,
+  type FilterPolicy,
+  filterPolicy,
+  SENSITIVE,
+  type TagRule,
+} from "./core/fog/filter.ts";
+export { checkClusterKey, type ClusterKeys, runDkg } from "./core/fog/dkg.ts";
+export {
+  type AccessVerifier,
+  type BatchProposal,
+  batchTree,
+  type Endorsement,
+  type FilterOutcome,
+  type FilterResult,
+  type FogDirectory,
+  FogNode,
+  type FogNodeOptions,
+  registryFogDirectory,
+} from "./fog/fog-node.ts";
+export {
+  type AnchoredFogBatch,
+  type FogAnchorPort,
+  FogCluster,
+  type FogClusterOptions,
+  type FogMember,
+  type MemberReport,
+} from "./fog/cluster.ts";
+export {
+  type FogBatchRecord,
+  FogStore,
+  type OpenQuery,
+  type ReadingClass,
+  type StoredReading,
+} from "./store/fog-store.ts";

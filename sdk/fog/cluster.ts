@@ -63,6 +63,8 @@ export interface FogClusterOptions {
   readonly anchor: FogAnchorPort;
   /** Called for each member set aside (e.g. a misbehaviour report to the registry). */
   readonly report?: (report: MemberReport) => Promise<void>;
+  /** How long a member may take to answer (default 30 s); one that does not answer is set aside. */
+  readonly timeoutMs?: number;
 }
 
 export class FogCluster {
@@ -95,14 +97,33 @@ export class FogCluster {
     const sequence = (await o.anchor.head(this.id)) + 1n;
     const proposal = await proposer.propose(this.id, sequence, max);
     if (proposal === undefined) return undefined;
-    const endorsements = await Promise.all(o.members.map((m) => m.endorse(proposal, o.deployment)));
+    if (proposal.cluster !== this.id || proposal.sequence !== sequence) {
+      // members would sign what the proposer says; their shares would then fail against what we asked
+      throw new InvalidInputError("the proposal is not for this cluster's next batch", {
+        cluster: proposal.cluster,
+        sequence: String(proposal.sequence),
+        expected: String(sequence),
+      });
+    }
+    // every member answers or is set aside: one offline, slow or throwing member blocks nothing
+    const settled = await Promise.allSettled(
+      o.members.map((m) => withTimeout(m.endorse(proposal, o.deployment), o.timeoutMs ?? 30_000)),
+    );
     const reports: MemberReport[] = [];
     const partials: PartialSignature[] = [];
-    for (const [i, e] of endorsements.entries()) {
+    const { g1 } = o.scheme.backend;
+    for (const [i, outcome] of settled.entries()) {
       const member = o.members[i]!;
+      if (outcome.status === "rejected") {
+        reports.push({ member: member.index, id: member.id, reason: "no-answer" });
+        continue;
+      }
+      const e = outcome.value;
       if (!e.ok) reports.push({ member: member.index, id: member.id, reason: e.reason, at: e.at });
       else if (e.partial.index !== member.index) {
         reports.push({ member: member.index, id: member.id, reason: "share-for-another-index" });
+      } else if (!isG1(g1, e.partial.signature)) {
+        reports.push(this.#invalid(member.index));
       } else partials.push(e.partial);
     }
     const message = fogBatchMessage({
@@ -114,12 +135,17 @@ export class FogCluster {
     });
     let combined: { signature: ReturnType<ThresholdScheme["interpolate"]>; used: number[]; bad: number[] };
     try {
+      if (partials.length === 0) throw new ThresholdError("no member endorsed the batch", []);
       combined = o.scheme.combine(o.commitments, message, partials);
     } catch (e) {
       if (!(e instanceof ThresholdError)) throw e;
       for (const bad of e.badShares) reports.push(this.#invalid(bad));
       await this.#report(reports);
-      throw new ThresholdError(e.shortMessage, e.badShares, { reports, sequence: String(sequence) });
+      throw new ThresholdError(
+        `the batch has ${partials.length - e.badShares.length} valid shares of the ${o.commitments.threshold} it needs`,
+        e.badShares,
+        { reports, sequence: String(sequence) },
+      );
     }
     for (const bad of combined.bad) reports.push(this.#invalid(bad));
     await this.#report(reports);
@@ -146,4 +172,22 @@ export class FogCluster {
     if (this.#o.report === undefined) return;
     for (const r of reports) await this.#o.report(r);
   }
+}
+
+/** Whether `p` is a point of the backend's G1 (a member could answer with anything). */
+function isG1(g1: ThresholdScheme["backend"]["g1"], p: unknown): boolean {
+  try {
+    g1.toBytes(p as Parameters<typeof g1.toBytes>[0]);
+    return !g1.isZero(p as Parameters<typeof g1.isZero>[0]);
+  } catch {
+    return false;
+  }
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

@@ -30,6 +30,7 @@ import {
   type SecuReading,
   verifyingKey,
 } from "../core/fog/reading.ts";
+import { accessScope, DEFAULT_ACCESS_POLICY } from "../core/access.ts";
 import { type AnchorDeployment, fogBatchMessage } from "../core/fogBatch.ts";
 import { buildTree, bytes32Leaves, type MerkleTree } from "../core/merkle.ts";
 import { Kind, Status } from "../core/registry.ts";
@@ -79,6 +80,7 @@ export interface FogNodeOptions {
   /**
    * The scope this node serves sensitive data under (`accessScope(...)`): a
    * request signed for another verifier or purpose is refused (`wrong-scope`).
+   * Default: this node's own scope, so a request is good at one fog node only.
    */
   readonly accessScope?: Hex;
 }
@@ -104,10 +106,12 @@ export class FogNode {
   readonly #policy: FilterPolicy;
   readonly #directory: FogDirectory;
   readonly #clock: () => number;
-  readonly #keys = new Map<Hex, KeyObject>();
+  readonly #keys = new Map<string, KeyObject>();
   readonly #lastSeq: Map<Hex, number>;
-  readonly #nonces = new Set<string>();
-  readonly #scope: Hex | undefined;
+  readonly #nonces: NonceWindow;
+  #ingesting: Promise<unknown> = Promise.resolve();
+  /** The scope requests to this node must carry (default: `accessScope("read:sensitive@<node id>")`, this node only). */
+  readonly accessScope: Hex;
   readonly commitments: Commitments;
 
   constructor(options: FogNodeOptions) {
@@ -129,7 +133,8 @@ export class FogNode {
     this.#policy = options.policy;
     this.#directory = options.directory;
     this.#clock = options.clock ?? Date.now;
-    this.#scope = options.accessScope;
+    this.accessScope = options.accessScope ?? accessScope(`read:sensitive@${this.id}`);
+    this.#nonces = new NonceWindow(this.#clock);
     this.#lastSeq = this.store.lastSequences();
   }
 
@@ -148,16 +153,20 @@ export class FogNode {
         status: entry.status,
       });
     }
-    let key = this.#keys.get(reading.device);
+    // the key as the registry profile publishes it now (the directory caches it for its TTL): a
+    // device that rotates a compromised key is checked against the new one
+    const raw = await this.#directory.p256Key(reading.device);
+    if (raw === undefined || raw.length === 0) {
+      throw new ProtocolError("not-registered", `device ${reading.device} published no P-256 key`, {
+        device: reading.device,
+      });
+    }
+    const cacheKey = `${reading.device}:${Buffer.from(raw).toString("hex")}`;
+    let key = this.#keys.get(cacheKey);
     if (key === undefined) {
-      const raw = await this.#directory.p256Key(reading.device);
-      if (raw === undefined || raw.length === 0) {
-        throw new ProtocolError("not-registered", `device ${reading.device} published no P-256 key`, {
-          device: reading.device,
-        });
-      }
       key = verifyingKey(raw);
-      this.#keys.set(reading.device, key);
+      if (this.#keys.size >= 100_000) this.#keys.clear();
+      this.#keys.set(cacheKey, key);
     }
     checkReadingSignature(reading, key);
     return reading;
@@ -168,7 +177,14 @@ export class FogNode {
    * stores them in one transaction. One result per reading, in order; a bad
    * reading never sinks its neighbours.
    */
-  async ingest(readings: readonly Uint8Array[]): Promise<FilterResult[]> {
+  ingest(readings: readonly Uint8Array[]): Promise<FilterResult[]> {
+    // one chunk at a time, so the replay state each chunk checks against is the stored one
+    const run = this.#ingesting.then(() => this.#ingest(readings));
+    this.#ingesting = run.catch(() => undefined);
+    return run;
+  }
+
+  async #ingest(readings: readonly Uint8Array[]): Promise<FilterResult[]> {
     const results: FilterResult[] = [];
     const staged: { cls: ReadingClass; reading: NewReading }[] = [];
     const seen = new Map<Hex, number>();
@@ -203,8 +219,15 @@ export class FogNode {
         results.push({ ok: false, error: e });
       }
     }
-    if (staged.length > 0) this.store.append(staged);
-    for (const [device, seq] of seen) this.#lastSeq.set(device, seq);
+    if (staged.length > 0) {
+      try {
+        this.store.append(staged);
+      } catch (e) {
+        if (!(e instanceof ProtocolError)) throw e;
+        this.#appendOneByOne(staged, results); // nothing was stored: find the readings at fault
+      }
+    }
+    for (const [device, seq] of seen) this.#lastSeq.set(device, Math.max(seq, this.#lastSeq.get(device) ?? 0));
     for (const r of results) {
       if (r.ok) this.counters[r.cls]++;
       else if ((REJECTIONS as readonly string[]).includes(r.error.reason))
@@ -212,6 +235,19 @@ export class FogNode {
       else this.counters.malformed++;
     }
     return results;
+  }
+
+  /** Stores staged readings one by one after their chunk failed; a reading that cannot be stored becomes its error. */
+  #appendOneByOne(staged: readonly { cls: ReadingClass; reading: NewReading }[], results: FilterResult[]): void {
+    for (const item of staged) {
+      try {
+        this.store.append([item]);
+      } catch (e) {
+        if (!(e instanceof ProtocolError)) throw e;
+        const at = results.findIndex((r) => r.ok && r.device === item.reading.device && r.seq === item.reading.seq);
+        if (at >= 0) results[at] = { ok: false, error: e };
+      }
+    }
   }
 
   /** The open store's query API (normal readings; anyone may call it). */
@@ -224,9 +260,22 @@ export class FogNode {
    * batch, their Merkle root, for the cluster's `sequence`-th link.
    */
   async propose(cluster: Hex, sequence: bigint, max = 4096): Promise<BatchProposal | undefined> {
-    const stored = this.store.unbatched(max);
-    if (stored.length === 0) return undefined;
-    const readings = stored.map((r) => r.reading);
+    // the proposer checks its queue as every member will: a reading that no longer authenticates (its
+    // device blocked, its key rotated) or tests sensitive leaves the queue for good, so it cannot stall it
+    const chosen: StoredReading[] = [];
+    let after = 0;
+    while (chosen.length < max) {
+      const page = this.store.unbatched(max - chosen.length, after);
+      if (page.length === 0) break;
+      for (const r of page) {
+        const reason = await this.#whyNot(r.reading);
+        if (reason === undefined) chosen.push(r);
+        else this.store.dropSensitive(r.id, reason);
+      }
+      after = page.at(-1)!.id;
+    }
+    if (chosen.length === 0) return undefined;
+    const readings = chosen.map((r) => r.reading);
     const tree = await batchTree(readings);
     return {
       cluster,
@@ -234,10 +283,20 @@ export class FogNode {
       root: tree.root,
       leafCount: readings.length,
       readings,
-      firstId: stored[0]!.id,
-      lastId: stored.at(-1)!.id,
+      ids: chosen.map((r) => r.id),
       proposer: this.index,
     };
+  }
+
+  /** Why a stored sensitive reading cannot go into a batch now (undefined: it can). */
+  async #whyNot(bytes: Uint8Array): Promise<string | undefined> {
+    try {
+      const r = await this.#authenticate(bytes);
+      return classify(r, this.#policy).sensitive ? undefined : "not-sensitive";
+    } catch (e) {
+      if (!(e instanceof ProtocolError)) throw e;
+      return e.reason;
+    }
   }
 
   /**
@@ -248,12 +307,20 @@ export class FogNode {
    * proposer), or the reason it disagrees.
    */
   async endorse(proposal: BatchProposal, deployment: AnchorDeployment): Promise<Endorsement> {
+    const seen = new Set<string>();
+    const checked: SecuReading[] = [];
     for (const [i, bytes] of proposal.readings.entries()) {
       try {
         const r = await this.#authenticate(bytes);
         if (!classify(r, this.#policy).sensitive) {
           return { ok: false, member: this.index, reason: "not-sensitive", at: i };
         }
+        const key = `${r.device}:${r.seq}`;
+        if (seen.has(key)) return { ok: false, member: this.index, reason: "duplicate", at: i };
+        if (this.store.hasEndorsed(r.device, r.seq))
+          return { ok: false, member: this.index, reason: "already-endorsed", at: i };
+        seen.add(key);
+        checked.push(r);
       } catch (e) {
         if (!(e instanceof ProtocolError)) throw e;
         return { ok: false, member: this.index, reason: e.reason, at: i };
@@ -270,20 +337,25 @@ export class FogNode {
       root: proposal.root,
       leafCount: proposal.leafCount,
     });
-    return { ok: true, member: this.index, partial: this.#scheme.partialSign(this.#share, message) };
+    const partial = this.#scheme.partialSign(this.#share, message);
+    this.store.recordEndorsed(checked); // a reading is endorsed once: never again under another root or sequence
+    return { ok: true, member: this.index, partial };
   }
 
   /** Records that a proposed batch was signed and anchored: its readings leave the queue. */
   recordBatch(proposal: BatchProposal, signature: Uint8Array, txHash: string): void {
-    this.store.saveBatch({
-      sequence: Number(proposal.sequence),
-      root: proposal.root,
-      leafCount: proposal.leafCount,
-      firstId: proposal.firstId,
-      lastId: proposal.lastId,
-      signature,
-      txHash,
-    });
+    this.store.saveBatch(
+      {
+        sequence: Number(proposal.sequence),
+        root: proposal.root,
+        leafCount: proposal.leafCount,
+        firstId: Math.min(...proposal.ids),
+        lastId: Math.max(...proposal.ids),
+        signature,
+        txHash,
+      },
+      proposal.ids,
+    );
   }
 
   /** Sensitive readings of `device` in a device-time range, for a requester whose access the caller checked. */
@@ -306,11 +378,49 @@ export class FogNode {
     range: { readonly from: number; readonly to: number },
     now?: bigint,
   ): Promise<StoredReading[]> {
+    if (
+      typeof range !== "object" ||
+      range === null ||
+      !Number.isSafeInteger(range.from) ||
+      !Number.isSafeInteger(range.to) ||
+      range.from > range.to
+    ) {
+      throw new InvalidInputError("a range is two integers with from <= to (ms)", { range: String(range) });
+    }
     const grant = await access.verifyAccessRequest(request, signature, now, {
       seen: this.#nonces,
-      ...(this.#scope === undefined ? {} : { scope: this.#scope }),
+      scope: this.accessScope,
     });
     return this.store.sensitiveOf(grant.resource, range.from, range.to);
+  }
+}
+
+/**
+ * The access-request nonces a node accepted, kept for the longest a request
+ * may live (an hour, `DEFAULT_ACCESS_POLICY`) plus the clock skew, then forgotten:
+ * an older request is refused as expired anyway.
+ */
+class NonceWindow {
+  readonly #seen = new Map<string, number>();
+  readonly #clock: () => number;
+  readonly #keepMs =
+    (Number(DEFAULT_ACCESS_POLICY.maxLifetimeSeconds) + Number(DEFAULT_ACCESS_POLICY.maxSkewSeconds)) * 1000;
+
+  constructor(clock: () => number) {
+    this.#clock = clock;
+  }
+
+  has(nonce: string): boolean {
+    return this.#seen.has(nonce);
+  }
+
+  add(nonce: string): void {
+    const now = this.#clock();
+    for (const [n, at] of this.#seen) {
+      if (at + this.#keepMs > now) break;
+      this.#seen.delete(n);
+    }
+    this.#seen.set(nonce, now);
   }
 }
 
@@ -335,9 +445,8 @@ export interface BatchProposal {
   readonly leafCount: number;
   /** The encoded readings, in leaf order. */
   readonly readings: readonly Uint8Array[];
-  /** The proposer's store ids of the first and last reading. */
-  readonly firstId: number;
-  readonly lastId: number;
+  /** The proposer's store ids of the readings. */
+  readonly ids: readonly number[];
   readonly proposer: number;
 }
 
@@ -354,7 +463,7 @@ export type Endorsement =
   | {
       readonly ok: false;
       readonly member: number;
-      readonly reason: ProtocolRejection | "not-sensitive" | "wrong-root";
+      readonly reason: ProtocolRejection | "not-sensitive" | "wrong-root" | "duplicate" | "already-endorsed";
       /** The reading it refused (-1: the batch as a whole). */
       readonly at: number;
     };
@@ -369,6 +478,7 @@ export function registryFogDirectory(
   clock: () => number = Date.now,
 ): FogDirectory {
   const entries = new Map<string, { entry: DirectoryEntry | undefined; until: number }>();
+  const keys = new Map<string, { key: Uint8Array | undefined; until: number }>();
   return {
     async lookup(id) {
       const key = id.toLowerCase();
@@ -380,7 +490,12 @@ export function registryFogDirectory(
       return entry;
     },
     async p256Key(id) {
-      return (await registry.profileOf(id))?.p256PublicKey;
+      const key = id.toLowerCase();
+      const hit = keys.get(key);
+      if (hit !== undefined && hit.until > clock()) return hit.key;
+      const found = (await registry.profileOf(id))?.p256PublicKey;
+      keys.set(key, { key: found, until: clock() + ttlMs });
+      return found;
     },
   };
 }

@@ -105,7 +105,10 @@ export class FogStore {
       CREATE INDEX IF NOT EXISTS open_time ON open_readings (time);
       CREATE TABLE IF NOT EXISTS sensitive_readings (
         id INTEGER PRIMARY KEY, device BLOB NOT NULL, seq INTEGER NOT NULL, time INTEGER NOT NULL,
-        received INTEGER NOT NULL, tags TEXT NOT NULL, reading BLOB NOT NULL);
+        received INTEGER NOT NULL, tags TEXT NOT NULL, reading BLOB NOT NULL,
+        batch INTEGER, dropped TEXT);
+      CREATE INDEX IF NOT EXISTS sensitive_queue ON sensitive_readings (id) WHERE batch IS NULL AND dropped IS NULL;
+      CREATE TABLE IF NOT EXISTS endorsed (device BLOB NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (device, seq)) WITHOUT ROWID;
       CREATE UNIQUE INDEX IF NOT EXISTS sensitive_device_seq ON sensitive_readings (device, seq);
       CREATE TABLE IF NOT EXISTS fog_batches (
         sequence INTEGER PRIMARY KEY, root BLOB NOT NULL UNIQUE, leaf_count INTEGER NOT NULL,
@@ -217,14 +220,50 @@ export class FogStore {
     ).map(toReading);
   }
 
-  /** Sensitive readings not yet in a batch, oldest first. */
-  unbatched(limit: number): StoredReading[] {
-    const last = this.#db.prepare("SELECT MAX(last_id) AS id FROM fog_batches").get() as Row;
+  /** Sensitive readings neither in a batch nor dropped, oldest first (after id `afterId`). */
+  unbatched(limit: number, afterId = 0): StoredReading[] {
     return (
       this.#db
-        .prepare("SELECT * FROM sensitive_readings WHERE id > ? ORDER BY id LIMIT ?")
-        .all(Number(last.id ?? 0), limit) as Row[]
+        .prepare(
+          "SELECT * FROM sensitive_readings WHERE batch IS NULL AND dropped IS NULL AND id > ? ORDER BY id LIMIT ?",
+        )
+        .all(afterId, limit) as Row[]
     ).map(toReading);
+  }
+
+  /** Takes a sensitive reading out of the queue for good (it no longer authenticates), with the reason. */
+  dropSensitive(id: number, reason: string): void {
+    this.#db.prepare("UPDATE sensitive_readings SET dropped = ? WHERE id = ? AND batch IS NULL").run(reason, id);
+  }
+
+  /** How many sensitive readings were dropped from the queue, by reason. */
+  dropped(): Map<string, number> {
+    const rows = this.#db
+      .prepare("SELECT dropped, COUNT(*) AS n FROM sensitive_readings WHERE dropped IS NOT NULL GROUP BY dropped")
+      .all() as Row[];
+    return new Map(rows.map((r) => [String(r.dropped), Number(r.n)]));
+  }
+
+  /** Whether this node already endorsed (signed a share over a batch holding) reading `seq` of `device`. */
+  hasEndorsed(device: Hex, seq: number): boolean {
+    return (
+      this.#db
+        .prepare("SELECT 1 FROM endorsed WHERE device = ? AND seq = ?")
+        .get(fromHex(device, "device", 32), seq) !== undefined
+    );
+  }
+
+  /** Records the readings of a batch this node endorsed (so it never endorses them again). */
+  recordEndorsed(readings: readonly { readonly device: Hex; readonly seq: number }[]): void {
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      const insert = this.#db.prepare("INSERT OR IGNORE INTO endorsed (device, seq) VALUES (?, ?)");
+      for (const r of readings) insert.run(fromHex(r.device, "device", 32), r.seq);
+      this.#db.exec("COMMIT");
+    } catch (e) {
+      this.#db.exec("ROLLBACK");
+      throw e;
+    }
   }
 
   /** The sensitive readings with ids in [firstId, lastId]. */
@@ -236,7 +275,21 @@ export class FogStore {
     ).map(toReading);
   }
 
-  saveBatch(batch: FogBatchRecord): void {
+  /** Keeps an anchored batch and marks its readings (`ids`) as batched, together. */
+  saveBatch(batch: FogBatchRecord, ids: readonly number[] = []): void {
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      this.#saveBatch(batch);
+      const mark = this.#db.prepare("UPDATE sensitive_readings SET batch = ? WHERE id = ?");
+      for (const id of ids) mark.run(batch.sequence, id);
+      this.#db.exec("COMMIT");
+    } catch (e) {
+      this.#db.exec("ROLLBACK");
+      throw e;
+    }
+  }
+
+  #saveBatch(batch: FogBatchRecord): void {
     this.#db
       .prepare(
         `INSERT INTO fog_batches (sequence, root, leaf_count, first_id, last_id, signature, tx) VALUES (?, ?, ?, ?, ?, ?, ?)

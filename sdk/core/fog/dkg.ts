@@ -46,3 +46,32 @@ export function runDkg(scheme: ThresholdScheme, t: number, n: number): ClusterKe
   const finished = members.map((m) => scheme.dkgFinish(m, t, qualified, received(m), commitments, answers));
   return { commitments: finished[0]!.commitments, shares: finished.map((f) => f.share), qualified };
 }
+
+/**
+ * A member's check before it approves its cluster's key for registration:
+ * its own share verifies under the commitments, the commitments are of
+ * degree t − 1, and the group key is their C0. A member that skips this could
+ * approve a key it holds no valid share of.
+ */
+export function checkClusterKey(
+  scheme: ThresholdScheme,
+  commitments: Commitments,
+  share: KeyShare,
+  groupKey: Uint8Array,
+  threshold: number,
+  encode: (c: Commitments) => Uint8Array,
+): void {
+  if (commitments.threshold !== threshold || commitments.points.length !== threshold) {
+    throw new ThresholdError("the commitments are not of the cluster's threshold", [], {
+      threshold,
+      points: commitments.points.length,
+    });
+  }
+  if (!scheme.verifyShare(share, commitments)) {
+    throw new ThresholdError("this member's share does not verify under the commitments", [share.index]);
+  }
+  const expected = encode(commitments);
+  if (expected.length !== groupKey.length || expected.some((b, i) => b !== groupKey[i])) {
+    throw new ThresholdError("the group key is not the commitments' C0");
+  }
+}
