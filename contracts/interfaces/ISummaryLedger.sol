@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @title ISummaryLedger
+/// @notice The ledger of one high-level layer of seed 003: the layer's members and their BLS keys,
+/// quorum attestations (2f+1 of 3f+1), the "beginning block" (establishment time, consensus label,
+/// subordinate and superior layers), and the contract blocks {ID, K, N_r, F, T} with statements 1-6.
+/// @dev Seed 003 §III.B and §IV.B (1)-(5). One deployment per high-level layer; the layers may share
+/// a chain or each run on their own.
+///
+/// Attestations. A layer decision is a min-sig BLS aggregate signature (G1, 128 bytes) by the
+/// members named in the bitmap `signers` (bit i = member i) over an EIP-712 digest (domain: name
+/// "SummaryLedger", version "1", the chain id and this contract), hashed to G1 under
+/// `BLSSignatures.DST_POP_SCHEME`. Members' keys (G2) are admitted only with a proof of possession.
+/// The quorum is n - f of the n currently valid members, f = floor((n - 1) / 3): 2f+1 when
+/// n = 3f+1, and two quorums always share at least f+1 members.
+///
+/// Verification costs one pairing check whatever the number of signers: the ledger keeps, in one
+/// contract's code (written once per membership change, read with EXTCODECOPY: 2,600 gas for the
+/// first read, then 100 per key), the aggregate of the valid members' keys followed by the negated
+/// key of every member. The signers' aggregate is the stored aggregate plus the negated keys of the
+/// valid members that did not sign: at most f G2ADDs (600 gas each) for a quorum.
+///
+/// Statement 1 (P comes from the layer it names) is decided by this layer's quorum: opening a block
+/// needs an attestation of the layer over the first summary, its source layer (a registered
+/// subordinate or the superior layer) and the route, so at least f+1 honest members checked the
+/// source (e.g. the subordinate layer's own attestation on its ledger). Following communications
+/// are handled by the block's responsible node alone (statement 4), a valid member; the quorum can
+/// move the responsibility to another member (`takeOver`) when N_r fails to answer.
+///
+/// Storage per block: one slot (responsible node, expiry, flag F, opening time); per summary one
+/// slot keyed by Sum(M) (its block and time), which is both K and the duplicate check (statement
+/// 5). K is not stored as an array: its elements are the `SummaryRecorded` logs of the block (the
+/// block id is indexed), each checkable with `summaryOf`. A following record thus writes one fresh
+/// slot and reads two.
+interface ISummaryLedger {
+    /// @notice A layer this layer is linked to: its id, its ledger and the chain that ledger is on.
+    struct LayerLink {
+        bytes32 layerId;
+        address ledger;
+        uint256 chainId;
+    }
+
+    /// @notice A member at establishment or joining: its node address (the account that submits
+    /// its transactions), its G2 public key (256-byte EIP-2537 encoding) and its proof of
+    /// possession (G1, 128 bytes, `BLSSignatures.verifyPossession`).
+    struct MemberKey {
+        address node;
+        bytes publicKey;
+        bytes proofOfPossession;
+    }
+
+    /// @notice The beginning block of the layer.
+    struct Beginning {
+        bytes32 layerId;
+        string consensus;
+        MemberKey[] members;
+        LayerLink[] subordinates;
+        LayerLink superior;
+    }
+
+    /// @notice A first communication's request: the first summary Sum(M), the source layer (A_s's
+    /// last entry), the hash of the route (C and I as the SDK encodes them), the block's expiry T
+    /// and the attestation's deadline (at most T, so an attestation dies with its block).
+    struct OpenRequest {
+        bytes32 summary;
+        bytes32 sourceLayer;
+        bytes32 route;
+        uint40 expiry;
+        uint40 deadline;
+    }
+
+    /// @notice A contract block as `getBlock` returns it.
+    struct ContractBlock {
+        address responsible;
+        uint40 expiry;
+        uint40 openedAt;
+        bool accomplished;
+    }
+
+    // ------------------------------------------------------------------ errors
+
+    /// @notice The caller is not a valid member of the layer.
+    error LedgerNotMember(address account);
+    /// @notice `node` is already a member (valid or not).
+    error LedgerAlreadyMember(address node);
+    /// @notice The layer would have more than `max` members (ever).
+    error LedgerTooManyMembers(uint256 max);
+    /// @notice The beginning block names no member.
+    error LedgerNoMembers();
+    /// @notice Member `index`'s proof of possession does not verify.
+    error LedgerInvalidPossession(uint256 index);
+    /// @notice Member `index` is not a valid member.
+    error LedgerInvalidMemberIndex(uint256 index);
+    /// @notice The bitmap names `signers` bits that are not valid members.
+    error LedgerSignersNotMembers(uint256 bits);
+    /// @notice `count` signers are fewer than the quorum.
+    error LedgerQuorumNotReached(uint256 count, uint256 quorum);
+    /// @notice The aggregate signature does not verify over `digest`.
+    error LedgerInvalidAttestation(bytes32 digest);
+    /// @notice The attestation's deadline passed.
+    error LedgerAttestationExpired(uint256 deadline);
+    /// @notice `expiry` is not in the future, or the deadline is after it.
+    error LedgerInvalidExpiry(uint256 expiry);
+    /// @notice `layerId` is neither a subordinate nor the superior layer.
+    error LedgerUnknownLayer(bytes32 layerId);
+    /// @notice No block `blockId`.
+    error LedgerUnknownBlock(bytes32 blockId);
+    /// @notice `caller` is not the responsible node `responsible` of `blockId` (statement 4).
+    error LedgerNotResponsible(bytes32 blockId, address caller, address responsible);
+    /// @notice Block `blockId` expired at `expiry`.
+    error LedgerBlockExpired(bytes32 blockId, uint256 expiry);
+    /// @notice Block `blockId` has not expired (it expires at `expiry`).
+    error LedgerBlockNotExpired(bytes32 blockId, uint256 expiry);
+    /// @notice Block `blockId` is accomplished (F set): it takes no further summary.
+    error LedgerBlockAccomplished(bytes32 blockId);
+    /// @notice `summary` is not a summary of `blockId` (cleanup).
+    error LedgerSummaryNotInBlock(bytes32 blockId, bytes32 summary);
+    /// @notice The contract holding the members' keys could not be created.
+    error LedgerKeyStoreFailed();
+    /// @notice The zero summary is not a summary.
+    error LedgerZeroSummary();
+
+    // ------------------------------------------------------------------ events
+
+    /// @notice The layer was established (the beginning block).
+    event LayerEstablished(bytes32 indexed layerId, string consensus, uint256 members, uint256 establishedAt);
+    /// @notice `node` became member `index` with `publicKey`.
+    event MemberJoined(uint256 indexed index, address indexed node, bytes publicKey);
+    /// @notice Member `index` got the invalid tag.
+    event MemberInvalidated(uint256 indexed index, address indexed node);
+    /// @notice The layer is linked to `layerId` (its ledger on `chainId`) as a subordinate.
+    event SubordinateLinked(bytes32 indexed layerId, address ledger, uint256 chainId);
+    /// @notice The layer re-attached to a new superior layer.
+    event SuperiorChanged(bytes32 indexed layerId, address ledger, uint256 chainId);
+    /// @notice Statements 1-3 held: block `blockId` was opened with the first summary.
+    event BlockOpened(
+        bytes32 indexed blockId,
+        bytes32 indexed summary,
+        address indexed responsible,
+        bytes32 sourceLayer,
+        bytes32 route,
+        uint40 expiry
+    );
+    /// @notice Statement 3 failed: `node` asked to open a block for `summary`, already `blockId`'s
+    /// (a no-op).
+    event BlockAlreadyOpened(bytes32 indexed blockId, bytes32 indexed summary, address indexed node);
+    /// @notice An expired block was extended to `expiry` by a new first communication.
+    event BlockExtended(bytes32 indexed blockId, uint40 expiry);
+    /// @notice `summary` was added to K of `blockId` (at the log's block time).
+    event SummaryRecorded(bytes32 indexed blockId, bytes32 indexed summary);
+    /// @notice Statement 5 failed: `summary` was already recorded (in `blockId`); it was refused.
+    /// The alarm of a replay or DDoS.
+    event SummaryReplayed(bytes32 indexed blockId, bytes32 indexed summary, address indexed node);
+    /// @notice Statement 6: the ending tag set F of `blockId`.
+    event BlockAccomplished(bytes32 indexed blockId);
+    /// @notice The quorum moved the responsibility for `blockId` to `responsible`.
+    event ResponsibilityTaken(bytes32 indexed blockId, address indexed previous, address indexed responsible);
+    /// @notice The expired `blockId` was deleted with `summaries` of its summaries.
+    event BlockCleaned(bytes32 indexed blockId, uint256 summaries);
+
+    // --------------------------------------------------------------- membership
+
+    /// @notice Adds `member` by a quorum attestation over `joinDigest(member.node, keccak256(member.publicKey))`.
+    /// @return index The new member's index.
+    function join(
+        MemberKey calldata member,
+        uint256 signers,
+        bytes calldata signature
+    ) external returns (uint256 index);
+
+    /// @notice Sets the invalid tag of member `index` (a lost node) by a quorum attestation of the
+    /// others over `invalidateDigest(index)`.
+    function invalidate(uint256 index, uint256 signers, bytes calldata signature) external;
+
+    /// @notice Re-attaches the layer to a new superior layer by a quorum attestation over
+    /// `reattachDigest(superior)`.
+    function reattach(LayerLink calldata superior, uint256 signers, bytes calldata signature) external;
+
+    /// @notice Links a new subordinate layer by a quorum attestation over `linkDigest(subordinate)`.
+    function linkSubordinate(LayerLink calldata subordinate, uint256 signers, bytes calldata signature) external;
+
+    // ------------------------------------------------------------ attestations
+
+    /// @notice Whether `signature` is a valid aggregate signature over `digest` by the valid members
+    /// in `signers`, at least a quorum of them. Reverts on a malformed signature (`BLS12381` errors).
+    function isValidAttestation(bytes32 digest, uint256 signers, bytes calldata signature) external view returns (bool);
+
+    /// @notice The attestation digest of a join (the current nonce included).
+    function joinDigest(address node, bytes32 publicKeyHash) external view returns (bytes32);
+
+    /// @notice The attestation digest of invalidating member `index`.
+    function invalidateDigest(uint256 index) external view returns (bytes32);
+
+    /// @notice The attestation digest of re-attaching to `superior`.
+    function reattachDigest(LayerLink calldata superior) external view returns (bytes32);
+
+    /// @notice The attestation digest of linking `subordinate`.
+    function linkDigest(LayerLink calldata subordinate) external view returns (bytes32);
+
+    /// @notice The attestation digest of opening a block for `request`.
+    function openDigest(OpenRequest calldata request) external view returns (bytes32);
+
+    /// @notice The attestation digest of handing `blockId` to `responsible`.
+    function takeOverDigest(bytes32 blockId, address responsible) external view returns (bytes32);
+
+    // ------------------------------------------------------------ contract blocks
+
+    /// @notice Statements 1-3, first communication: opens a block for `request.summary` with the
+    /// caller (a valid member) as responsible node, under a quorum attestation over
+    /// `openDigest(request)`. When the summary already has a live block, nothing changes
+    /// (`BlockAlreadyOpened`) and no attestation is checked; an expired one is extended to
+    /// `request.expiry`.
+    /// @return blockId The block's id: the opener's address (high 160 bits) and its local sequence.
+    function open(
+        OpenRequest calldata request,
+        uint256 signers,
+        bytes calldata signature
+    ) external returns (bytes32 blockId);
+
+    /// @notice Statements 4-6, following communication: the responsible node adds `summary` to K
+    /// of `blockId`; `ending` (the ending tag) sets F. A summary recorded before is refused with
+    /// `SummaryReplayed` (statement 5) and false is returned.
+    function record(bytes32 blockId, bytes32 summary, bool ending) external returns (bool recorded);
+
+    /// @notice Moves the responsibility for `blockId` to `responsible` (a valid member) under a
+    /// quorum attestation over `takeOverDigest(blockId, responsible)` (N_r failed to answer).
+    function takeOver(bytes32 blockId, address responsible, uint256 signers, bytes calldata signature) external;
+
+    /// @notice Deletes the expired `blockId` and the listed `summaries` of it (anyone; refunds).
+    function cleanup(bytes32 blockId, bytes32[] calldata summaries) external;
+
+    // ------------------------------------------------------------------- views
+
+    /// @notice Block `blockId` (proof query; a zero responsible means no such block).
+    function getBlock(bytes32 blockId) external view returns (ContractBlock memory);
+
+    /// @notice The block and the time of `summary` (zero: never recorded, or cleaned).
+    function summaryOf(bytes32 summary) external view returns (bytes32 blockId, uint40 time);
+
+    /// @notice The beginning block's id, consensus label and establishment time.
+    function layer() external view returns (bytes32 layerId, string memory consensus, uint256 establishedAt);
+
+    /// @notice The superior layer.
+    function superior() external view returns (LayerLink memory);
+
+    /// @notice Whether `layerId` is a subordinate layer, and its link.
+    function subordinate(bytes32 layerId) external view returns (LayerLink memory);
+
+    /// @notice Member `index`: node, key, validity.
+    function member(uint256 index) external view returns (address node, bytes memory publicKey, bool valid);
+
+    /// @notice The index of `node` and whether it is a valid member.
+    function memberOf(address node) external view returns (bool valid, uint256 index);
+
+    /// @notice Members ever admitted, the bitmap of the valid ones, the quorum, the attestation nonce.
+    function membership() external view returns (uint256 count, uint256 validMask, uint256 quorum, uint256 nonce);
+}

@@ -1,0 +1,510 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+
+import {ISummaryLedger} from "../interfaces/ISummaryLedger.sol";
+import {BLS12381} from "../libraries/BLS12381.sol";
+import {BLSSignatures} from "../libraries/BLSSignatures.sol";
+
+/// @title SummaryLedger
+/// @notice The ledger of one high-level layer of seed 003 (see `ISummaryLedger`).
+/// @dev Seed 003 §IV.B. Storage layout, all packed to keep a following record at one fresh slot:
+/// - `_config`: the key blob's address (160 bits), the valid-member bitmap (64), the member count (8);
+/// - `_memberOf[node]`: index + 1 (8 bits), valid (bit 8), the node's last block sequence (from bit 16);
+/// - `_blocks[id]`: responsible (160), expiry (40), opening time (40), F (bit 240);
+/// - `_summaries[sum]`: the block id (its bits 56..95 are always zero) with the time in those bits.
+/// The key blob is a code-only contract (the SSTORE2 pattern): 0x00 ‖ aggregate of the valid
+/// members' keys ‖ -key_0 ‖ -key_1 ‖ ... (256 bytes each), rewritten on every membership change.
+contract SummaryLedger is ISummaryLedger, EIP712 {
+    /// @notice Members ever admitted: the bitmaps are 64 bits.
+    uint256 public constant MAX_MEMBERS = 64;
+
+    bytes32 private constant JOIN_TYPEHASH = keccak256("Join(address node,bytes32 publicKeyHash,uint256 nonce)");
+    bytes32 private constant INVALIDATE_TYPEHASH = keccak256("Invalidate(uint256 index,uint256 nonce)");
+    bytes32 private constant REATTACH_TYPEHASH =
+        keccak256("Reattach(bytes32 layerId,address ledger,uint256 chainId,uint256 nonce)");
+    bytes32 private constant LINK_TYPEHASH =
+        keccak256("Link(bytes32 layerId,address ledger,uint256 chainId,uint256 nonce)");
+    bytes32 private constant OPEN_TYPEHASH =
+        keccak256("Open(bytes32 summary,bytes32 sourceLayer,bytes32 route,uint40 expiry,uint40 deadline)");
+    bytes32 private constant TAKEOVER_TYPEHASH =
+        keccak256("TakeOver(bytes32 blockId,address responsible,uint256 nonce)");
+
+    uint256 private constant MASK40 = (1 << 40) - 1;
+    uint256 private constant MASK64 = (1 << 64) - 1;
+    uint256 private constant VALID_BIT = 1 << 8;
+    uint256 private constant ACCOMPLISHED_BIT = 1 << 240;
+    uint256 private constant TIME_SHIFT = 56;
+
+    bytes32 private immutable _layerId;
+    uint256 private immutable _establishedAt;
+    string private _consensus;
+
+    uint256 private _config;
+    uint256 private _nonce;
+    address[] private _nodes;
+    LayerLink private _superior;
+    mapping(bytes32 layerId => LayerLink) private _subordinates;
+    mapping(address node => uint256 packed) private _memberOf;
+    mapping(bytes32 blockId => uint256 packed) private _blocks;
+    mapping(bytes32 summary => uint256 packed) private _summaries;
+
+    /// @notice Writes the beginning block: members (each key's possession proven), consensus
+    /// label, subordinate layers and the superior layer.
+    constructor(Beginning memory beginning) EIP712("SummaryLedger", "1") {
+        uint256 n = beginning.members.length;
+        if (n == 0) revert LedgerNoMembers();
+        if (n > MAX_MEMBERS) revert LedgerTooManyMembers(MAX_MEMBERS);
+        _layerId = beginning.layerId;
+        _establishedAt = block.timestamp;
+        _consensus = beginning.consensus;
+        bytes[] memory keys = new bytes[](n);
+        bytes memory negated = new bytes(0);
+        for (uint256 i; i < n; ++i) {
+            MemberKey memory m = beginning.members[i];
+            if (!_verifyPossession(m.publicKey, m.proofOfPossession)) revert LedgerInvalidPossession(i);
+            _admit(m.node, i, m.publicKey);
+            keys[i] = m.publicKey;
+            negated = bytes.concat(negated, _negateG2(m.publicKey));
+        }
+        bytes memory aggregate = BLSSignatures.aggregatePublicKeys(keys);
+        address blob = _writeBlob(bytes.concat(aggregate, negated));
+        _config = uint256(uint160(blob)) | (((1 << n) - 1) << 160) | (n << 224);
+        for (uint256 i; i < beginning.subordinates.length; ++i) {
+            LayerLink memory s = beginning.subordinates[i];
+            _subordinates[s.layerId] = s;
+            emit SubordinateLinked(s.layerId, s.ledger, s.chainId);
+        }
+        _superior = beginning.superior;
+        emit SuperiorChanged(beginning.superior.layerId, beginning.superior.ledger, beginning.superior.chainId);
+        emit LayerEstablished(beginning.layerId, beginning.consensus, n, block.timestamp);
+    }
+
+    // ------------------------------------------------------------- membership
+
+    /// @inheritdoc ISummaryLedger
+    function join(
+        MemberKey calldata m,
+        uint256 signers,
+        bytes calldata signature
+    ) external returns (uint256 index) {
+        uint256 cfg = _config;
+        index = (cfg >> 224) & 0xff;
+        if (index == MAX_MEMBERS) revert LedgerTooManyMembers(MAX_MEMBERS);
+        if (_memberOf[m.node] != 0) revert LedgerAlreadyMember(m.node);
+        _requireAttestation(_hashTypedDataV4(_joinHash(m.node, keccak256(m.publicKey))), signers, signature);
+        if (!_verifyPossession(m.publicKey, m.proofOfPossession)) revert LedgerInvalidPossession(index);
+        ++_nonce;
+        bytes memory keys = _readBlob(address(uint160(cfg)), index);
+        bytes memory aggregate = BLS12381.g2Add(_slice256(keys, 0), m.publicKey);
+        _overwrite256(keys, 0, aggregate);
+        address blob = _writeBlob(bytes.concat(keys, _negateG2(m.publicKey)));
+        uint256 valid = ((cfg >> 160) & MASK64) | (1 << index);
+        _config = uint256(uint160(blob)) | (valid << 160) | ((index + 1) << 224);
+        _admit(m.node, index, m.publicKey);
+    }
+
+    /// @inheritdoc ISummaryLedger
+    function invalidate(uint256 index, uint256 signers, bytes calldata signature) external {
+        uint256 cfg = _config;
+        uint256 valid = (cfg >> 160) & MASK64;
+        if (index >= MAX_MEMBERS || valid & (1 << index) == 0) revert LedgerInvalidMemberIndex(index);
+        if (valid == 1 << index) revert LedgerNoMembers();
+        _requireAttestation(
+            _hashTypedDataV4(keccak256(abi.encode(INVALIDATE_TYPEHASH, index, _nonce))),
+            signers,
+            signature
+        );
+        ++_nonce;
+        uint256 count = (cfg >> 224) & 0xff;
+        bytes memory keys = _readBlob(address(uint160(cfg)), count);
+        _overwrite256(keys, 0, BLS12381.g2Add(_slice256(keys, 0), _slice256(keys, 256 * (index + 1))));
+        address blob = _writeBlob(keys);
+        valid &= ~(1 << index);
+        _config = uint256(uint160(blob)) | (valid << 160) | (count << 224);
+        address node = _nodes[index];
+        _memberOf[node] &= ~VALID_BIT;
+        emit MemberInvalidated(index, node);
+    }
+
+    /// @inheritdoc ISummaryLedger
+    function reattach(LayerLink calldata newSuperior, uint256 signers, bytes calldata signature) external {
+        _requireAttestation(_hashTypedDataV4(_linkHash(REATTACH_TYPEHASH, newSuperior)), signers, signature);
+        ++_nonce;
+        _superior = newSuperior;
+        emit SuperiorChanged(newSuperior.layerId, newSuperior.ledger, newSuperior.chainId);
+    }
+
+    /// @inheritdoc ISummaryLedger
+    function linkSubordinate(LayerLink calldata s, uint256 signers, bytes calldata signature) external {
+        _requireAttestation(_hashTypedDataV4(_linkHash(LINK_TYPEHASH, s)), signers, signature);
+        ++_nonce;
+        _subordinates[s.layerId] = s;
+        emit SubordinateLinked(s.layerId, s.ledger, s.chainId);
+    }
+
+    // ----------------------------------------------------------- attestations
+
+    /// @inheritdoc ISummaryLedger
+    function isValidAttestation(
+        bytes32 digest,
+        uint256 signers,
+        bytes calldata signature
+    ) external view returns (bool) {
+        return _verifyAttestation(digest, signers, signature);
+    }
+
+    /// @inheritdoc ISummaryLedger
+    function joinDigest(address node, bytes32 publicKeyHash) external view returns (bytes32) {
+        return _hashTypedDataV4(_joinHash(node, publicKeyHash));
+    }
+
+    /// @inheritdoc ISummaryLedger
+    function invalidateDigest(uint256 index) external view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(INVALIDATE_TYPEHASH, index, _nonce)));
+    }
+
+    /// @inheritdoc ISummaryLedger
+    function reattachDigest(LayerLink calldata newSuperior) external view returns (bytes32) {
+        return _hashTypedDataV4(_linkHash(REATTACH_TYPEHASH, newSuperior));
+    }
+
+    /// @inheritdoc ISummaryLedger
+    function linkDigest(LayerLink calldata s) external view returns (bytes32) {
+        return _hashTypedDataV4(_linkHash(LINK_TYPEHASH, s));
+    }
+
+    /// @inheritdoc ISummaryLedger
+    function openDigest(OpenRequest calldata request) public view returns (bytes32) {
+        return
+            _hashTypedDataV4(
+                keccak256(
+                    abi.encode(
+                        OPEN_TYPEHASH,
+                        request.summary,
+                        request.sourceLayer,
+                        request.route,
+                        request.expiry,
+                        request.deadline
+                    )
+                )
+            );
+    }
+
+    /// @inheritdoc ISummaryLedger
+    function takeOverDigest(bytes32 blockId, address responsible) public view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(TAKEOVER_TYPEHASH, blockId, responsible, _nonce)));
+    }
+
+    // -------------------------------------------------------- contract blocks
+
+    /// @inheritdoc ISummaryLedger
+    function open(
+        OpenRequest calldata request,
+        uint256 signers,
+        bytes calldata signature
+    ) external returns (bytes32 blockId) {
+        bytes32 summary = request.summary;
+        if (summary == 0) revert LedgerZeroSummary();
+        uint256 m = _memberOf[msg.sender];
+        if (m & VALID_BIT == 0) revert LedgerNotMember(msg.sender);
+        uint256 s = _summaries[summary];
+        if (s != 0) {
+            // Statement 3 fails: the block exists (a no-op), or expired (extended), or was cleaned
+            // while this summary was kept (refused as a replay).
+            blockId = _blockIdOf(s);
+            uint256 b = _blocks[blockId];
+            if (b == 0) {
+                emit SummaryReplayed(blockId, summary, msg.sender);
+                return blockId;
+            }
+            if ((b >> 160) & MASK40 > block.timestamp) {
+                emit BlockAlreadyOpened(blockId, summary, msg.sender);
+                return blockId;
+            }
+            _checkOpen(request, signers, signature);
+            _blocks[blockId] = (b & ~(MASK40 << 160)) | (uint256(request.expiry) << 160);
+            emit BlockExtended(blockId, request.expiry);
+            return blockId;
+        }
+        _checkOpen(request, signers, signature);
+        // 2^56 blocks per node (the id's layout needs the bits above free) cannot be reached: each
+        // open costs more than 100,000 gas.
+        uint256 seq = (m >> 16) + 1;
+        _memberOf[msg.sender] = (m & 0xffff) | (seq << 16);
+        blockId = bytes32((uint256(uint160(msg.sender)) << 96) | seq);
+        _blocks[blockId] =
+            uint256(uint160(msg.sender)) |
+            (uint256(request.expiry) << 160) |
+            (block.timestamp << 200);
+        _summaries[summary] = uint256(blockId) | (block.timestamp << TIME_SHIFT);
+        emit BlockOpened(blockId, summary, msg.sender, request.sourceLayer, request.route, request.expiry);
+        emit SummaryRecorded(blockId, summary);
+    }
+
+    /// @inheritdoc ISummaryLedger
+    function record(bytes32 blockId, bytes32 summary, bool ending) external returns (bool recorded) {
+        uint256 b = _blocks[blockId];
+        address responsible = address(uint160(b));
+        if (responsible == address(0)) revert LedgerUnknownBlock(blockId);
+        if (responsible != msg.sender) revert LedgerNotResponsible(blockId, msg.sender, responsible);
+        uint256 expiry = (b >> 160) & MASK40;
+        if (expiry <= block.timestamp) revert LedgerBlockExpired(blockId, expiry);
+        if (b & ACCOMPLISHED_BIT != 0) revert LedgerBlockAccomplished(blockId);
+        if (_memberOf[msg.sender] & VALID_BIT == 0) revert LedgerNotMember(msg.sender);
+        if (summary == 0) revert LedgerZeroSummary();
+        uint256 s = _summaries[summary];
+        if (s != 0) {
+            emit SummaryReplayed(_blockIdOf(s), summary, msg.sender);
+            return false;
+        }
+        _summaries[summary] = uint256(blockId) | (block.timestamp << TIME_SHIFT);
+        emit SummaryRecorded(blockId, summary);
+        if (ending) {
+            _blocks[blockId] = b | ACCOMPLISHED_BIT;
+            emit BlockAccomplished(blockId);
+        }
+        return true;
+    }
+
+    /// @inheritdoc ISummaryLedger
+    function takeOver(bytes32 blockId, address responsible, uint256 signers, bytes calldata signature) external {
+        uint256 b = _blocks[blockId];
+        if (b == 0) revert LedgerUnknownBlock(blockId);
+        if (_memberOf[responsible] & VALID_BIT == 0) revert LedgerNotMember(responsible);
+        _requireAttestation(takeOverDigest(blockId, responsible), signers, signature);
+        ++_nonce;
+        _blocks[blockId] = (b & ~uint256(type(uint160).max)) | uint256(uint160(responsible));
+        emit ResponsibilityTaken(blockId, address(uint160(b)), responsible);
+    }
+
+    /// @inheritdoc ISummaryLedger
+    function cleanup(bytes32 blockId, bytes32[] calldata summaries) external {
+        uint256 b = _blocks[blockId];
+        if (b == 0) revert LedgerUnknownBlock(blockId);
+        uint256 expiry = (b >> 160) & MASK40;
+        if (expiry > block.timestamp) revert LedgerBlockNotExpired(blockId, expiry);
+        delete _blocks[blockId];
+        for (uint256 i; i < summaries.length; ++i) {
+            bytes32 summary = summaries[i];
+            uint256 s = _summaries[summary];
+            if (s == 0 || _blockIdOf(s) != blockId) revert LedgerSummaryNotInBlock(blockId, summary);
+            delete _summaries[summary];
+        }
+        emit BlockCleaned(blockId, summaries.length);
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @inheritdoc ISummaryLedger
+    function getBlock(bytes32 blockId) external view returns (ContractBlock memory) {
+        uint256 b = _blocks[blockId];
+        return
+            ContractBlock({
+                responsible: address(uint160(b)),
+                expiry: uint40(b >> 160),
+                openedAt: uint40(b >> 200),
+                accomplished: b & ACCOMPLISHED_BIT != 0
+            });
+    }
+
+    /// @inheritdoc ISummaryLedger
+    function summaryOf(bytes32 summary) external view returns (bytes32 blockId, uint40 time) {
+        uint256 s = _summaries[summary];
+        return (_blockIdOf(s), uint40(s >> TIME_SHIFT));
+    }
+
+    /// @inheritdoc ISummaryLedger
+    function layer() external view returns (bytes32 layerId, string memory consensus, uint256 establishedAt) {
+        return (_layerId, _consensus, _establishedAt);
+    }
+
+    /// @inheritdoc ISummaryLedger
+    function superior() external view returns (LayerLink memory) {
+        return _superior;
+    }
+
+    /// @inheritdoc ISummaryLedger
+    function subordinate(bytes32 layerId) external view returns (LayerLink memory) {
+        return _subordinates[layerId];
+    }
+
+    /// @inheritdoc ISummaryLedger
+    function member(uint256 index) external view returns (address node, bytes memory publicKey, bool valid) {
+        uint256 cfg = _config;
+        if (index >= ((cfg >> 224) & 0xff)) revert LedgerInvalidMemberIndex(index);
+        bytes memory keys = _readBlob(address(uint160(cfg)), index + 1);
+        return (_nodes[index], _negateG2(_slice256(keys, 256 * (index + 1))), (cfg >> (160 + index)) & 1 == 1);
+    }
+
+    /// @inheritdoc ISummaryLedger
+    function memberOf(address node) external view returns (bool valid, uint256 index) {
+        uint256 m = _memberOf[node];
+        if (m == 0) revert LedgerNotMember(node);
+        return (m & VALID_BIT != 0, (m & 0xff) - 1);
+    }
+
+    /// @inheritdoc ISummaryLedger
+    function membership() external view returns (uint256 count, uint256 validMask, uint256 quorum, uint256 nonce) {
+        uint256 cfg = _config;
+        validMask = (cfg >> 160) & MASK64;
+        return ((cfg >> 224) & 0xff, validMask, _quorum(_popcount(validMask)), _nonce);
+    }
+
+    // --------------------------------------------------------------- internal
+
+    /// @dev Verification of an attestation (see the interface): at most f G2ADDs and one pairing.
+    /// Virtual so a test harness can stand in for the BLS check.
+    function _verifyAttestation(
+        bytes32 digest,
+        uint256 signers,
+        bytes calldata signature
+    ) internal view virtual returns (bool) {
+        uint256 cfg = _config;
+        uint256 valid = (cfg >> 160) & MASK64;
+        uint256 outsiders = signers & ~valid;
+        if (outsiders != 0) revert LedgerSignersNotMembers(outsiders);
+        uint256 count = _popcount(signers);
+        uint256 quorum = _quorum(_popcount(valid));
+        if (count < quorum) revert LedgerQuorumNotReached(count, quorum);
+        bytes memory sig = signature;
+        BLS12381.validateG1(sig, BLS12381.Operand.Signature, 0);
+        // signature ‖ -G2 ‖ H(digest) ‖ aggregate key ‖ (next negated key)
+        uint256 input = BLS12381.allocate(1024);
+        address blob = address(uint160(cfg));
+        uint256 missing = valid & ~signers;
+        assembly ("memory-safe") {
+            extcodecopy(blob, add(input, 512), 1, 256)
+        }
+        while (missing != 0) {
+            uint256 i;
+            assembly ("memory-safe") {
+                i := sub(255, clz(missing))
+                extcodecopy(blob, add(input, 768), add(1, shl(8, add(i, 1))), 256)
+            }
+            missing ^= 1 << i;
+            // Both points are on the twist (admitted keys and their sums): only a lack of gas fails.
+            if (!BLS12381.g2AddAt(input + 512, input + 512)) revert BLS12381.BLS12381PrecompileFailed(address(0x0d));
+        }
+        BLS12381.copyTo(sig, input);
+        BLS12381.storeNegG2Generator(input + 128);
+        BLS12381.hashToG1At(abi.encodePacked(digest), BLSSignatures.DST_POP_SCHEME, input + 384);
+        (bool accepted, bool result) = BLS12381.pairingAt(input, 768);
+        if (!accepted) {
+            BLS12381.requireInSubgroupG1(sig, BLS12381.Operand.Signature, 0);
+            revert BLS12381.BLS12381PrecompileFailed(address(0x0f));
+        }
+        return result;
+    }
+
+    /// @dev Proof of possession of a member's key. Virtual for the test harness.
+    function _verifyPossession(bytes memory publicKey, bytes memory proof) internal view virtual returns (bool) {
+        return BLSSignatures.verifyPossession(publicKey, proof);
+    }
+
+    function _requireAttestation(bytes32 digest, uint256 signers, bytes calldata signature) internal view {
+        if (!_verifyAttestation(digest, signers, signature)) revert LedgerInvalidAttestation(digest);
+    }
+
+    /// @dev The checks of a first communication besides statement 3: expiry, deadline, source layer
+    /// (statement 1's registry part) and the quorum attestation (statement 1 itself).
+    function _checkOpen(OpenRequest calldata request, uint256 signers, bytes calldata signature) private view {
+        if (request.expiry <= block.timestamp || request.deadline > request.expiry) {
+            revert LedgerInvalidExpiry(request.expiry);
+        }
+        if (request.deadline < block.timestamp) revert LedgerAttestationExpired(request.deadline);
+        bytes32 source = request.sourceLayer;
+        if (source == 0 || (_subordinates[source].layerId != source && _superior.layerId != source)) {
+            revert LedgerUnknownLayer(source);
+        }
+        _requireAttestation(openDigest(request), signers, signature);
+    }
+
+    function _admit(address node, uint256 index, bytes memory publicKey) private {
+        if (node == address(0)) revert LedgerNotMember(node);
+        if (_memberOf[node] != 0) revert LedgerAlreadyMember(node);
+        _memberOf[node] = (index + 1) | VALID_BIT;
+        _nodes.push(node);
+        emit MemberJoined(index, node, publicKey);
+    }
+
+    function _joinHash(address node, bytes32 publicKeyHash) private view returns (bytes32) {
+        return keccak256(abi.encode(JOIN_TYPEHASH, node, publicKeyHash, _nonce));
+    }
+
+    function _linkHash(bytes32 typehash, LayerLink calldata link) private view returns (bytes32) {
+        return keccak256(abi.encode(typehash, link.layerId, link.ledger, link.chainId, _nonce));
+    }
+
+    /// @dev The block id in a summary record (the time cleared).
+    function _blockIdOf(uint256 s) private pure returns (bytes32) {
+        return bytes32(s & ~(MASK40 << TIME_SHIFT));
+    }
+
+    /// @dev n - f, f = floor((n - 1) / 3): 2f+1 for n = 3f+1.
+    function _quorum(uint256 n) private pure returns (uint256) {
+        return n == 0 ? 0 : n - (n - 1) / 3;
+    }
+
+    function _popcount(uint256 x) private pure returns (uint256 c) {
+        unchecked {
+            x = x - ((x >> 1) & 0x5555555555555555);
+            x = (x & 0x3333333333333333) + ((x >> 2) & 0x3333333333333333);
+            x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0f;
+            c = ((x * 0x0101010101010101) & MASK64) >> 56;
+        }
+    }
+
+    /// @dev -Q for a G2 point Q (256-byte encoding): each coordinate of y replaced by p - y (0 stays).
+    function _negateG2(bytes memory point) private pure returns (bytes memory neg) {
+        neg = bytes.concat(point);
+        uint256 pHi = BLS12381.P_HI;
+        uint256 pLo = BLS12381.P_LO;
+        assembly ("memory-safe") {
+            for {
+                let c := add(neg, 0xa0)
+            } lt(c, add(neg, 0x120)) {
+                c := add(c, 0x40)
+            } {
+                let hi := mload(c)
+                let lo := mload(add(c, 0x20))
+                if or(hi, lo) {
+                    mstore(c, sub(sub(pHi, hi), gt(lo, pLo)))
+                    mstore(add(c, 0x20), sub(pLo, lo))
+                }
+            }
+        }
+    }
+
+    /// @dev The aggregate and the first `count` negated keys of the blob.
+    function _readBlob(address blob, uint256 count) private view returns (bytes memory keys) {
+        uint256 length = 256 * (count + 1);
+        keys = new bytes(length);
+        assembly ("memory-safe") {
+            extcodecopy(blob, add(keys, 0x20), 1, length)
+        }
+    }
+
+    /// @dev A code-only contract holding 0x00 ‖ `data`.
+    function _writeBlob(bytes memory data) private returns (address blob) {
+        bytes memory code = abi.encodePacked(hex"61", uint16(data.length + 1), hex"80600a3d393df300", data);
+        assembly ("memory-safe") {
+            blob := create(0, add(code, 0x20), mload(code))
+        }
+        if (blob == address(0)) revert LedgerKeyStoreFailed();
+    }
+
+    function _slice256(bytes memory data, uint256 offset) private pure returns (bytes memory out) {
+        out = new bytes(256);
+        assembly ("memory-safe") {
+            mcopy(add(out, 0x20), add(add(data, 0x20), offset), 256)
+        }
+    }
+
+    function _overwrite256(bytes memory data, uint256 offset, bytes memory value) private pure {
+        assembly ("memory-safe") {
+            mcopy(add(add(data, 0x20), offset), add(value, 0x20), 256)
+        }
+    }
+}

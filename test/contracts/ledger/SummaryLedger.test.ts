@@ -1,0 +1,430 @@
+/**
+ * SummaryLedger (seed 003 §IV.B): a high-level layer's members and quorum
+ * attestations made by the SDK (7 and 31 members; exactly 2f+1 and more
+ * signers, a non-quorum, a wrong message, a non-member), joining, the invalid
+ * tag, re-attaching, and the contract blocks with statements 1-6 (each true and
+ * false branch), takeover, proof queries and cleanup; the gas against targets.
+ */
+import { expect } from "chai";
+import { keccak256, toUtf8Bytes } from "ethers";
+import { network } from "hardhat";
+
+import SummaryLedgerModule from "../../../ignition/modules/SummaryLedger.ts";
+import type { SummaryLedger } from "../../../types/ethers-contracts/index.ts";
+import {
+  attest,
+  beginning,
+  first,
+  layerId,
+  layerMember,
+  layerMembers,
+  type LayerMember,
+  quorumOf,
+} from "./layer.ts";
+
+const { ethers, ignition, networkHelpers } = await network.create();
+const { loadFixture, time } = networkHelpers;
+
+const SUB = layerId("edge-0");
+const SUPERIOR = layerId("L2");
+const sum = (s: string): string => keccak256(toUtf8Bytes(s));
+const route = sum("C: [L1,L2] <- [L0]");
+
+async function deployLayer(n: number) {
+  const accounts = await ethers.getSigners();
+  const members = layerMembers(
+    n,
+    accounts.slice(0, 8).map((a) => a.address),
+    `L1-${n}`,
+  );
+  const args = beginning("L1", members, [{ layerId: SUB, ledger: accounts[19]!.address, chainId: 31337n }], {
+    layerId: SUPERIOR,
+    ledger: accounts[18]!.address,
+    chainId: 31337n,
+  });
+  const { ledger } = await ignition.deploy(SummaryLedgerModule, { parameters: { SummaryLedger: { beginning: args } } });
+  return { ledger: ledger as unknown as SummaryLedger, members, accounts, n };
+}
+
+const layer7Fixture = () => deployLayer(7);
+const layer31Fixture = () => deployLayer(31);
+
+async function openRequest(ledger: SummaryLedger, summary: string, lifetime = 3600) {
+  const now = BigInt(await time.latest());
+  const request = { summary, sourceLayer: SUB, route, expiry: now + BigInt(lifetime), deadline: now + BigInt(Math.min(lifetime, 600)) };
+  return { request, digest: await ledger.openDigest(request) };
+}
+
+async function openBlock(ctx: Awaited<ReturnType<typeof deployLayer>>, summary: string, opener = 0, lifetime = 3600) {
+  const { ledger, members, accounts, n } = ctx;
+  const { request, digest } = await openRequest(ledger, summary, lifetime);
+  const a = attest(members, digest, first(quorumOf(n)));
+  const tx = await ledger.connect(accounts[opener]!).open(request, a.signers, a.signature);
+  const receipt = (await tx.wait())!;
+  const event = receipt.logs.map((l) => ledger.interface.parseLog(l)).find((e) => e?.name === "BlockOpened");
+  return event!.args[0] as string;
+}
+
+describe("SummaryLedger", function () {
+  this.timeout(300_000);
+
+  describe("beginning block", function () {
+    it("records the layer, its members, quorum, subordinate and superior", async function () {
+      const { ledger, members } = await loadFixture(layer7Fixture);
+      const [id, consensus, establishedAt] = await ledger.layer();
+      expect(id).to.equal(layerId("L1"));
+      expect(consensus).to.equal("PBFT");
+      expect(establishedAt).to.be.greaterThan(0n);
+      expect(await ledger.membership()).to.deep.equal([7n, 0x7fn, 5n, 0n]);
+      const [node, key, valid] = await ledger.member(3);
+      expect([node, key, valid]).to.deep.equal([members[3]!.node, members[3]!.publicKey, true]);
+      expect((await ledger.superior()).layerId).to.equal(SUPERIOR);
+      expect((await ledger.subordinate(SUB)).layerId).to.equal(SUB);
+    });
+
+    it("refuses a member whose proof of possession does not verify", async function () {
+      const [a, b] = await ethers.getSigners();
+      const m0 = layerMember(a!.address, "x", 0);
+      const m1 = { ...layerMember(b!.address, "x", 1), proofOfPossession: m0.proofOfPossession };
+      const factory = await ethers.getContractFactory("SummaryLedger");
+      await expect(factory.deploy(beginning("L", [m0, m1])))
+        .to.be.revertedWithCustomError(factory, "LedgerInvalidPossession")
+        .withArgs(1);
+      await expect(factory.deploy(beginning("L", []))).to.be.revertedWithCustomError(factory, "LedgerNoMembers");
+    });
+  });
+
+  for (const n of [7, 31]) {
+    describe(`attestations of a ${n}-member layer`, function () {
+      const fixture = n === 7 ? layer7Fixture : layer31Fixture;
+      const q = quorumOf(n);
+      const digest = sum(`decision of ${n}`);
+
+      it(`accepts exactly 2f+1 = ${q} signers, and all ${n}`, async function () {
+        const { ledger, members } = await loadFixture(fixture);
+        const a = attest(members, digest, first(q));
+        expect(await ledger.isValidAttestation(digest, a.signers, a.signature)).to.equal(true);
+        const b = attest(members, digest, first(n));
+        expect(await ledger.isValidAttestation(digest, b.signers, b.signature)).to.equal(true);
+        // another quorum: the last q members
+        const c = attest(
+          members,
+          digest,
+          first(q).map((i) => n - 1 - i),
+        );
+        expect(await ledger.isValidAttestation(digest, c.signers, c.signature)).to.equal(true);
+        const gas = await ledger.isValidAttestation.estimateGas(digest, a.signers, a.signature);
+        console.log(`      verify gas (${n} members, ${q} signers, tx): ${gas}`);
+      });
+
+      it("refuses fewer than a quorum", async function () {
+        const { ledger, members } = await loadFixture(fixture);
+        const a = attest(members, digest, first(q - 1));
+        await expect(ledger.isValidAttestation(digest, a.signers, a.signature))
+          .to.be.revertedWithCustomError(ledger, "LedgerQuorumNotReached")
+          .withArgs(q - 1, q);
+      });
+
+      it("returns false for a wrong message or a bitmap that does not match the signers", async function () {
+        const { ledger, members } = await loadFixture(fixture);
+        const a = attest(members, digest, first(q));
+        expect(await ledger.isValidAttestation(sum("other"), a.signers, a.signature)).to.equal(false);
+        const shifted = attest(
+          members,
+          digest,
+          first(q).map((i) => i + 1),
+        );
+        expect(await ledger.isValidAttestation(digest, a.signers, shifted.signature)).to.equal(false);
+      });
+
+      it("refuses a non-member key: a bit outside the members, or an outsider's signature", async function () {
+        const { ledger, members } = await loadFixture(fixture);
+        const a = attest(members, digest, first(q));
+        await expect(ledger.isValidAttestation(digest, a.signers | (1n << BigInt(n)), a.signature))
+          .to.be.revertedWithCustomError(ledger, "LedgerSignersNotMembers")
+          .withArgs(1n << BigInt(n));
+        const outsider = layerMember(members[0]!.node, "outsider", 0);
+        const forged = attest([outsider, ...members.slice(1)], digest, first(q));
+        expect(await ledger.isValidAttestation(digest, forged.signers, forged.signature)).to.equal(false);
+      });
+    });
+  }
+
+  describe("membership", function () {
+    it("admits a node by quorum attestation, which then counts in the quorum", async function () {
+      const { ledger, members, accounts } = await loadFixture(layer7Fixture);
+      const joiner = layerMember(accounts[9]!.address, "joiner", 0);
+      const digest = await ledger.joinDigest(joiner.node, keccak256(joiner.publicKey));
+      const a = attest(members, digest, first(5));
+      const m = { node: joiner.node, publicKey: joiner.publicKey, proofOfPossession: joiner.proofOfPossession };
+      await expect(ledger.join(m, a.signers, a.signature))
+        .to.emit(ledger, "MemberJoined")
+        .withArgs(7, joiner.node, joiner.publicKey);
+      expect(await ledger.membership()).to.deep.equal([8n, 0xffn, 6n, 1n]);
+      const all = [...members, joiner];
+      const d = sum("after join");
+      const b = attest(all, d, [2, 3, 4, 5, 6, 7]);
+      expect(await ledger.isValidAttestation(d, b.signers, b.signature)).to.equal(true);
+      // the attestation is spent (nonce) and the node is a member now
+      await expect(ledger.join(m, a.signers, a.signature))
+        .to.be.revertedWithCustomError(ledger, "LedgerAlreadyMember")
+        .withArgs(joiner.node);
+    });
+
+    it("refuses a join without a quorum or with a bad proof of possession", async function () {
+      const { ledger, members, accounts } = await loadFixture(layer7Fixture);
+      const joiner = layerMember(accounts[9]!.address, "joiner", 0);
+      const digest = await ledger.joinDigest(joiner.node, keccak256(joiner.publicKey));
+      const m = { node: joiner.node, publicKey: joiner.publicKey, proofOfPossession: members[0]!.proofOfPossession };
+      const few = attest(members, digest, first(4));
+      await expect(ledger.join(m, few.signers, few.signature)).to.be.revertedWithCustomError(
+        ledger,
+        "LedgerQuorumNotReached",
+      );
+      const a = attest(members, digest, first(5));
+      await expect(ledger.join(m, a.signers, a.signature))
+        .to.be.revertedWithCustomError(ledger, "LedgerInvalidPossession")
+        .withArgs(7);
+      const wrong = attest(members, sum("not the join"), first(5));
+      await expect(ledger.join(m, wrong.signers, wrong.signature))
+        .to.be.revertedWithCustomError(ledger, "LedgerInvalidAttestation")
+        .withArgs(digest);
+    });
+
+    it("tags a lost node invalid: it no longer signs nor counts, and the quorum shrinks", async function () {
+      const { ledger, members, accounts } = await loadFixture(layer7Fixture);
+      const digest = await ledger.invalidateDigest(6);
+      const a = attest(members, digest, first(5));
+      await expect(ledger.invalidate(6, a.signers, a.signature))
+        .to.emit(ledger, "MemberInvalidated")
+        .withArgs(6, members[6]!.node);
+      // six valid members: f = 1, quorum 6 - 1 = 5
+      expect(await ledger.membership()).to.deep.equal([7n, 0x3fn, 5n, 1n]);
+      const d = sum("six members");
+      const b = attest(members, d, [0, 1, 2, 3, 4]);
+      expect(await ledger.isValidAttestation(d, b.signers, b.signature)).to.equal(true);
+      const c = attest(members, d, [0, 1, 2, 3, 6]);
+      await expect(ledger.isValidAttestation(d, c.signers, c.signature))
+        .to.be.revertedWithCustomError(ledger, "LedgerSignersNotMembers")
+        .withArgs(1n << 6n);
+      await expect(ledger.invalidate(6, a.signers, a.signature))
+        .to.be.revertedWithCustomError(ledger, "LedgerInvalidMemberIndex")
+        .withArgs(6);
+      expect((await ledger.memberOf(members[6]!.node))[0]).to.equal(false);
+      // an invalid node opens no block
+      const { request } = await openRequest(ledger, sum("M"));
+      await expect(ledger.connect(accounts[6]!).open(request, b.signers, b.signature))
+        .to.be.revertedWithCustomError(ledger, "LedgerNotMember")
+        .withArgs(accounts[6]!.address);
+    });
+
+    it("re-attaches to a new superior layer by attestation, once", async function () {
+      const { ledger, members, accounts } = await loadFixture(layer7Fixture);
+      const link = { layerId: layerId("L2-bis"), ledger: accounts[17]!.address, chainId: 7n };
+      const a = attest(members, await ledger.reattachDigest(link), first(5));
+      await expect(ledger.reattach(link, a.signers, a.signature))
+        .to.emit(ledger, "SuperiorChanged")
+        .withArgs(link.layerId, link.ledger, 7n);
+      expect((await ledger.superior()).chainId).to.equal(7n);
+      await expect(ledger.reattach(link, a.signers, a.signature)).to.be.revertedWithCustomError(
+        ledger,
+        "LedgerInvalidAttestation",
+      );
+    });
+  });
+
+  describe("contract blocks", function () {
+    it("statements 1-3 true: opens a block with the first summary, the opener responsible", async function () {
+      const ctx = await loadFixture(layer7Fixture);
+      const { ledger, accounts } = ctx;
+      const s = sum("M1 @ t1");
+      const id = await openBlock(ctx, s, 1);
+      expect(BigInt(id) >> 96n).to.equal(BigInt(accounts[1]!.address));
+      expect(BigInt(id) & ((1n << 96n) - 1n)).to.equal(1n);
+      const b = await ledger.getBlock(id);
+      expect(b.responsible).to.equal(accounts[1]!.address);
+      expect(b.accomplished).to.equal(false);
+      const [blockId, t] = await ledger.summaryOf(s);
+      expect(blockId).to.equal(id);
+      expect(t).to.equal(BigInt(await time.latest()));
+    });
+
+    it("statement 1 false: an unknown source layer, a non-quorum or a wrong attestation is refused", async function () {
+      const { ledger, members } = await loadFixture(layer7Fixture);
+      const { request, digest } = await openRequest(ledger, sum("M"));
+      const a = attest(members, digest, first(5));
+      const stranger = { ...request, sourceLayer: layerId("nowhere") };
+      await expect(ledger.open(stranger, a.signers, a.signature))
+        .to.be.revertedWithCustomError(ledger, "LedgerUnknownLayer")
+        .withArgs(layerId("nowhere"));
+      const few = attest(members, digest, first(4));
+      await expect(ledger.open(request, few.signers, few.signature)).to.be.revertedWithCustomError(
+        ledger,
+        "LedgerQuorumNotReached",
+      );
+      const other = { ...request, route: sum("another route") };
+      await expect(ledger.open(other, a.signers, a.signature)).to.be.revertedWithCustomError(
+        ledger,
+        "LedgerInvalidAttestation",
+      );
+      const [, , , , , , , , , outsider] = await ethers.getSigners();
+      await expect(ledger.connect(outsider!).open(request, a.signers, a.signature))
+        .to.be.revertedWithCustomError(ledger, "LedgerNotMember")
+        .withArgs(outsider!.address);
+    });
+
+    it("refuses an expiry in the past, a deadline after the expiry, a passed deadline", async function () {
+      const { ledger, members } = await loadFixture(layer7Fixture);
+      const now = BigInt(await time.latest());
+      const sign = async (r: { summary: string; sourceLayer: string; route: string; expiry: bigint; deadline: bigint }) =>
+        attest(members, await ledger.openDigest(r), first(5));
+      const past = { summary: sum("p"), sourceLayer: SUB, route, expiry: now, deadline: now };
+      let a = await sign(past);
+      await expect(ledger.open(past, a.signers, a.signature))
+        .to.be.revertedWithCustomError(ledger, "LedgerInvalidExpiry")
+        .withArgs(now);
+      const late = { ...past, expiry: now + 100n, deadline: now + 200n };
+      a = await sign(late);
+      await expect(ledger.open(late, a.signers, a.signature)).to.be.revertedWithCustomError(
+        ledger,
+        "LedgerInvalidExpiry",
+      );
+      const stale = { ...past, expiry: now + 100n, deadline: now - 1n };
+      a = await sign(stale);
+      await expect(ledger.open(stale, a.signers, a.signature))
+        .to.be.revertedWithCustomError(ledger, "LedgerAttestationExpired")
+        .withArgs(now - 1n);
+    });
+
+    it("statement 3 false: a second node's open is a no-op; an expired block is extended", async function () {
+      const ctx = await loadFixture(layer7Fixture);
+      const { ledger, members, accounts } = ctx;
+      const s = sum("M1");
+      const id = await openBlock(ctx, s, 0, 100);
+      const { request, digest } = await openRequest(ledger, s, 5000);
+      await expect(ledger.connect(accounts[2]!).open(request, 0, "0x"))
+        .to.emit(ledger, "BlockAlreadyOpened")
+        .withArgs(id, s, accounts[2]!.address);
+      expect((await ledger.getBlock(id)).responsible).to.equal(accounts[0]!.address);
+      await time.increase(200);
+      const { request: again, digest: d2 } = await openRequest(ledger, s, 5000);
+      void digest;
+      const a = attest(members, d2, first(5));
+      await expect(ledger.connect(accounts[2]!).open(again, a.signers, a.signature))
+        .to.emit(ledger, "BlockExtended")
+        .withArgs(id, again.expiry);
+      expect((await ledger.getBlock(id)).expiry).to.equal(again.expiry);
+    });
+
+    it("statements 4-5 true: the responsible node records a following summary", async function () {
+      const ctx = await loadFixture(layer7Fixture);
+      const { ledger } = ctx;
+      const id = await openBlock(ctx, sum("M1"));
+      const s2 = sum("M2 @ t2");
+      await expect(ledger.record(id, s2, false)).to.emit(ledger, "SummaryRecorded").withArgs(id, s2);
+      expect((await ledger.summaryOf(s2))[0]).to.equal(id);
+      const receipt = (await (await ledger.record(id, sum("M3 @ t3"), false)).wait())!;
+      console.log(`      record gas (following summary, tx): ${receipt.gasUsed}`);
+    });
+
+    it("statement 4 false: another node is refused; an unknown block too", async function () {
+      const ctx = await loadFixture(layer7Fixture);
+      const { ledger, accounts } = ctx;
+      const id = await openBlock(ctx, sum("M1"));
+      await expect(ledger.connect(accounts[1]!).record(id, sum("M2"), false))
+        .to.be.revertedWithCustomError(ledger, "LedgerNotResponsible")
+        .withArgs(id, accounts[1]!.address, accounts[0]!.address);
+      await expect(ledger.record(sum("nothing"), sum("M2"), false))
+        .to.be.revertedWithCustomError(ledger, "LedgerUnknownBlock")
+        .withArgs(sum("nothing"));
+    });
+
+    it("statement 4, takeover: the quorum hands the block to another member, who then records", async function () {
+      const ctx = await loadFixture(layer7Fixture);
+      const { ledger, members, accounts } = ctx;
+      const id = await openBlock(ctx, sum("M1"));
+      const a = attest(members, await ledger.takeOverDigest(id, accounts[3]!.address), first(5));
+      await expect(ledger.takeOver(id, accounts[3]!.address, a.signers, a.signature))
+        .to.emit(ledger, "ResponsibilityTaken")
+        .withArgs(id, accounts[0]!.address, accounts[3]!.address);
+      await expect(ledger.record(id, sum("M2"), false)).to.be.revertedWithCustomError(ledger, "LedgerNotResponsible");
+      await expect(ledger.connect(accounts[3]!).record(id, sum("M2"), false)).to.emit(ledger, "SummaryRecorded");
+      const few = attest(members, await ledger.takeOverDigest(id, accounts[4]!.address), first(4));
+      await expect(
+        ledger.takeOver(id, accounts[4]!.address, few.signers, few.signature),
+      ).to.be.revertedWithCustomError(ledger, "LedgerQuorumNotReached");
+      await expect(ledger.takeOver(id, accounts[12]!.address, a.signers, a.signature))
+        .to.be.revertedWithCustomError(ledger, "LedgerNotMember")
+        .withArgs(accounts[12]!.address);
+    });
+
+    it("statement 5 false: a duplicate summary is refused with the replay alarm", async function () {
+      const ctx = await loadFixture(layer7Fixture);
+      const { ledger, accounts } = ctx;
+      const s1 = sum("M1");
+      const id = await openBlock(ctx, s1);
+      const s2 = sum("M2");
+      await ledger.record(id, s2, false);
+      await expect(ledger.record(id, s2, false))
+        .to.emit(ledger, "SummaryReplayed")
+        .withArgs(id, s2, accounts[0]!.address)
+        .and.not.to.emit(ledger, "SummaryRecorded");
+      expect(await ledger.record.staticCall(id, s1, false)).to.equal(false);
+      await expect(ledger.record(id, `0x${"00".repeat(32)}`, false)).to.be.revertedWithCustomError(
+        ledger,
+        "LedgerZeroSummary",
+      );
+    });
+
+    it("statement 6: the ending tag sets F for good; the block takes no further summary", async function () {
+      const ctx = await loadFixture(layer7Fixture);
+      const { ledger } = ctx;
+      const id = await openBlock(ctx, sum("M1"));
+      await ledger.record(id, sum("M2"), false);
+      expect((await ledger.getBlock(id)).accomplished).to.equal(false);
+      await expect(ledger.record(id, sum("M3 end"), true)).to.emit(ledger, "BlockAccomplished").withArgs(id);
+      expect((await ledger.getBlock(id)).accomplished).to.equal(true);
+      await expect(ledger.record(id, sum("M4"), true))
+        .to.be.revertedWithCustomError(ledger, "LedgerBlockAccomplished")
+        .withArgs(id);
+    });
+
+    it("an expired block takes no summary, and anyone may clean it up (not before)", async function () {
+      const ctx = await loadFixture(layer7Fixture);
+      const { ledger, accounts } = ctx;
+      const s1 = sum("M1");
+      const id = await openBlock(ctx, s1, 0, 100);
+      const s2 = sum("M2");
+      await ledger.record(id, s2, false);
+      const expiry = (await ledger.getBlock(id)).expiry;
+      await expect(ledger.connect(accounts[15]!).cleanup(id, [s1, s2]))
+        .to.be.revertedWithCustomError(ledger, "LedgerBlockNotExpired")
+        .withArgs(id, expiry);
+      await time.increase(200);
+      await expect(ledger.record(id, sum("M3"), false))
+        .to.be.revertedWithCustomError(ledger, "LedgerBlockExpired")
+        .withArgs(id, expiry);
+      await expect(ledger.connect(accounts[15]!).cleanup(id, [s1, sum("foreign")]))
+        .to.be.revertedWithCustomError(ledger, "LedgerSummaryNotInBlock")
+        .withArgs(id, sum("foreign"));
+      await expect(ledger.connect(accounts[15]!).cleanup(id, [s1, s2]))
+        .to.emit(ledger, "BlockCleaned")
+        .withArgs(id, 2);
+      expect((await ledger.getBlock(id)).responsible).to.equal(ethers.ZeroAddress);
+      expect((await ledger.summaryOf(s1))[0]).to.equal(`0x${"00".repeat(32)}`);
+      await expect(ledger.cleanup(id, [])).to.be.revertedWithCustomError(ledger, "LedgerUnknownBlock");
+    });
+
+    it("a summary kept after its block was cleaned is refused as a replay", async function () {
+      const ctx = await loadFixture(layer7Fixture);
+      const { ledger, members } = ctx;
+      const s1 = sum("M1");
+      const id = await openBlock(ctx, s1, 0, 100);
+      await time.increase(200);
+      await ledger.cleanup(id, []);
+      const { request, digest } = await openRequest(ledger, s1);
+      const a = attest(members, digest, first(5));
+      await expect(ledger.open(request, a.signers, a.signature)).to.emit(ledger, "SummaryReplayed");
+    });
+  });
+});
