@@ -14,6 +14,7 @@ import { accessMetrics } from "./access.ts";
 import { anchorMetrics } from "./anchor.ts";
 import { chainCryptoMetrics, cryptoMetrics } from "./crypto.ts";
 import { fogMetrics } from "./fog.ts";
+import { ledgerMetrics } from "./ledger.ts";
 import { formatTable, type MetricGroup, type Metrics, mergeMetrics, writeResults } from "./metrics.ts";
 import { merkleMetrics } from "./merkle.ts";
 import { nbiotMetrics } from "./nbiot.ts";
@@ -28,6 +29,7 @@ const GROUPS: readonly MetricGroup[] = [
   { name: "nbiot", run: nbiotMetrics },
   { name: "fog", run: fogMetrics },
   { name: "access", run: accessMetrics },
+  { name: "ledger", run: ledgerMetrics },
 ];
 
 const RESULTS = fileURLToPath(new URL("./results.json", import.meta.url));

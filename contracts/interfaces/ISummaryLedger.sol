@@ -25,8 +25,9 @@ pragma solidity ^0.8.28;
 /// needs an attestation of the layer over the first summary, its source layer (a registered
 /// subordinate or the superior layer) and the route, so at least f+1 honest members checked the
 /// source (e.g. the subordinate layer's own attestation on its ledger). Following communications
-/// are handled by the block's responsible node alone (statement 4), a valid member; the quorum can
-/// move the responsibility to another member (`takeOver`) when N_r fails to answer.
+/// are handled by the block's responsible node alone (statement 4); the quorum can move the
+/// responsibility to another member (`takeOver`) when N_r fails to answer, and any valid member may
+/// take the blocks of a node tagged invalid.
 ///
 /// Storage per block: one slot (responsible node, expiry, flag F, opening time); per summary one
 /// slot keyed by Sum(M) (its block and time), which is both K and the duplicate check (statement
@@ -224,7 +225,10 @@ interface ISummaryLedger {
     function record(bytes32 blockId, bytes32 summary, bool ending) external returns (bool recorded);
 
     /// @notice Moves the responsibility for `blockId` to `responsible` (a valid member) under a
-    /// quorum attestation over `takeOverDigest(blockId, responsible)` (N_r failed to answer).
+    /// quorum attestation over `takeOverDigest(blockId, responsible)` (N_r failed to answer). When
+    /// N_r has the invalid tag, `responsible` itself may take the block without an attestation.
+    /// @dev `record` does not re-read N_r's validity (to stay within one cold slot read besides the
+    /// block): a node tagged invalid keeps its blocks until they are taken over.
     function takeOver(bytes32 blockId, address responsible, uint256 signers, bytes calldata signature) external;
 
     /// @notice Deletes the expired `blockId` and the listed `summaries` of it (anyone; refunds).

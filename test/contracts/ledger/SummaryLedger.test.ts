@@ -11,16 +11,7 @@ import { network } from "hardhat";
 
 import SummaryLedgerModule from "../../../ignition/modules/SummaryLedger.ts";
 import type { SummaryLedger } from "../../../types/ethers-contracts/index.ts";
-import {
-  attest,
-  beginning,
-  first,
-  layerId,
-  layerMember,
-  layerMembers,
-  type LayerMember,
-  quorumOf,
-} from "./layer.ts";
+import { attest, beginning, first, layerId, layerMember, layerMembers, quorumOf } from "./layer.ts";
 
 const { ethers, ignition, networkHelpers } = await network.create();
 const { loadFixture, time } = networkHelpers;
@@ -51,7 +42,13 @@ const layer31Fixture = () => deployLayer(31);
 
 async function openRequest(ledger: SummaryLedger, summary: string, lifetime = 3600) {
   const now = BigInt(await time.latest());
-  const request = { summary, sourceLayer: SUB, route, expiry: now + BigInt(lifetime), deadline: now + BigInt(Math.min(lifetime, 600)) };
+  const request = {
+    summary,
+    sourceLayer: SUB,
+    route,
+    expiry: now + BigInt(lifetime),
+    deadline: now + BigInt(Math.min(lifetime, 600)),
+  };
   return { request, digest: await ledger.openDigest(request) };
 }
 
@@ -276,8 +273,13 @@ describe("SummaryLedger", function () {
     it("refuses an expiry in the past, a deadline after the expiry, a passed deadline", async function () {
       const { ledger, members } = await loadFixture(layer7Fixture);
       const now = BigInt(await time.latest());
-      const sign = async (r: { summary: string; sourceLayer: string; route: string; expiry: bigint; deadline: bigint }) =>
-        attest(members, await ledger.openDigest(r), first(5));
+      const sign = async (r: {
+        summary: string;
+        sourceLayer: string;
+        route: string;
+        expiry: bigint;
+        deadline: bigint;
+      }) => attest(members, await ledger.openDigest(r), first(5));
       const past = { summary: sum("p"), sourceLayer: SUB, route, expiry: now, deadline: now };
       let a = await sign(past);
       await expect(ledger.open(past, a.signers, a.signature))
@@ -321,7 +323,9 @@ describe("SummaryLedger", function () {
       const { ledger } = ctx;
       const id = await openBlock(ctx, sum("M1"));
       const s2 = sum("M2 @ t2");
-      await expect(ledger.record(id, s2, false)).to.emit(ledger, "SummaryRecorded").withArgs(id, s2);
+      await expect(ledger.record(id, s2, false))
+        .to.emit(ledger, "SummaryRecorded")
+        .withArgs(id, s2);
       expect((await ledger.summaryOf(s2))[0]).to.equal(id);
       const receipt = (await (await ledger.record(id, sum("M3 @ t3"), false)).wait())!;
       console.log(`      record gas (following summary, tx): ${receipt.gasUsed}`);
@@ -350,12 +354,31 @@ describe("SummaryLedger", function () {
       await expect(ledger.record(id, sum("M2"), false)).to.be.revertedWithCustomError(ledger, "LedgerNotResponsible");
       await expect(ledger.connect(accounts[3]!).record(id, sum("M2"), false)).to.emit(ledger, "SummaryRecorded");
       const few = attest(members, await ledger.takeOverDigest(id, accounts[4]!.address), first(4));
-      await expect(
-        ledger.takeOver(id, accounts[4]!.address, few.signers, few.signature),
-      ).to.be.revertedWithCustomError(ledger, "LedgerQuorumNotReached");
+      await expect(ledger.takeOver(id, accounts[4]!.address, few.signers, few.signature)).to.be.revertedWithCustomError(
+        ledger,
+        "LedgerQuorumNotReached",
+      );
       await expect(ledger.takeOver(id, accounts[12]!.address, a.signers, a.signature))
         .to.be.revertedWithCustomError(ledger, "LedgerNotMember")
         .withArgs(accounts[12]!.address);
+    });
+
+    it("statement 4, invalid node: a valid member takes its block without an attestation", async function () {
+      const ctx = await loadFixture(layer7Fixture);
+      const { ledger, members, accounts } = ctx;
+      const id = await openBlock(ctx, sum("M1"), 6);
+      await expect(ledger.connect(accounts[2]!).takeOver(id, accounts[2]!.address, 0, "0x"))
+        .to.be.revertedWithCustomError(ledger, "LedgerQuorumNotReached")
+        .withArgs(0, 5);
+      const a = attest(members, await ledger.invalidateDigest(6), first(5));
+      await ledger.invalidate(6, a.signers, a.signature);
+      await expect(ledger.connect(accounts[2]!).takeOver(id, accounts[2]!.address, 0, "0x"))
+        .to.emit(ledger, "ResponsibilityTaken")
+        .withArgs(id, accounts[6]!.address, accounts[2]!.address);
+      await expect(ledger.connect(accounts[6]!).record(id, sum("M2"), false)).to.be.revertedWithCustomError(
+        ledger,
+        "LedgerNotResponsible",
+      );
     });
 
     it("statement 5 false: a duplicate summary is refused with the replay alarm", async function () {
@@ -382,7 +405,9 @@ describe("SummaryLedger", function () {
       const id = await openBlock(ctx, sum("M1"));
       await ledger.record(id, sum("M2"), false);
       expect((await ledger.getBlock(id)).accomplished).to.equal(false);
-      await expect(ledger.record(id, sum("M3 end"), true)).to.emit(ledger, "BlockAccomplished").withArgs(id);
+      await expect(ledger.record(id, sum("M3 end"), true))
+        .to.emit(ledger, "BlockAccomplished")
+        .withArgs(id);
       expect((await ledger.getBlock(id)).accomplished).to.equal(true);
       await expect(ledger.record(id, sum("M4"), true))
         .to.be.revertedWithCustomError(ledger, "LedgerBlockAccomplished")
