@@ -186,17 +186,18 @@ export async function anchorMetrics(): Promise<Metrics> {
   const proof = tree.proof(READING);
   if (proof.length !== DEPTH || !verifyProof(tree.root, leaf, proof)) throw new Error("bench: bad 2^20 proof");
   await asBaseStation.anchor(baseStation.id, tree.root, LEAVES);
-  if (!(await asBaseStation.verifyReading(tree.root, leaf, proof))) throw new Error("bench: reading not verified");
+  if (!(await asBaseStation.verifyReading(baseStation.id, tree.root, leaf, proof)))
+    throw new Error("bench: reading not verified");
 
   const probe = await ethers.deployContract("CryptoProbe", admin);
-  const data = anchor.interface.encodeFunctionData("verifyReading", [tree.root, leaf, proof]);
+  const data = anchor.interface.encodeFunctionData("verifyReading", [baseStation.id, tree.root, leaf, proof]);
   const [ok, callGas, returned] = (await probe.gasOfCall.staticCall(anchorAddress, data, 1_000_000n)) as [
     boolean,
     bigint,
     string,
   ];
   if (!ok || BigInt(returned) !== 1n) throw new Error("bench: probed verifyReading did not return true");
-  const txGas = Number(await asBaseStation.estimateVerifyReading(tree.root, leaf, proof));
+  const txGas = Number(await asBaseStation.estimateVerifyReading(baseStation.id, tree.root, leaf, proof));
   const txFloor = calldataFloor(data);
   console.log(
     `bench: verifyReading (20 siblings) ${callGas} gas for a calling contract; as a transaction ${txGas}` +

@@ -19,11 +19,16 @@ import {IDeviceRegistry} from "./IDeviceRegistry.sol";
 ///
 /// Chaining: the anchors of one gateway carry sequence numbers 1, 2, 3... with no gap and no
 /// fork: the contract keeps each gateway's last sequence number and gives the next anchor the
-/// next one, and a root anchors once. `Anchored` indexes the gateway and the sequence, so a
+/// next one, and a gateway anchors a root once. `Anchored` indexes the gateway and the sequence, so a
 /// reader rebuilds a gateway's chain from the log (and finds its n-th root with one filter) and
 /// checks it against `head`.
 ///
-/// Gas: an anchor writes one fresh slot (the root's record) and rewrites one (the gateway's
+/// Records are kept per gateway: the record of `root` anchored by `gateway` is keyed by both, so a
+/// root another gateway (or a fog cluster) anchored first, seen in the mempool or while endorsing
+/// it, neither blocks a gateway's anchor nor is attributed to it. The views take the gateway whose
+/// record is asked for.
+///
+/// Gas: an anchor writes one fresh slot (the (gateway, root) record) and rewrites one (the gateway's
 /// sequence), and reads the gateway's key, kind and status from the registry in one call on every
 /// anchor, so that a gateway the registry suspends, blocks or revokes cannot anchor in any later
 /// transaction. The previous root and the time are not in the event: the first would cost another
@@ -35,15 +40,16 @@ import {IDeviceRegistry} from "./IDeviceRegistry.sol";
 /// only by `anchorFogBatch`: a batch root with the group signature (min-sig: G1 signature, G2 group
 /// key) that any t members' sign shares combine into, over `fogBatchDigest`, which binds the chain
 /// id, this contract, the cluster, the cluster's next sequence, the root and the leaf count. Anyone
-/// may submit it; the signature is the authentication. Fog roots share the records, the chains
-/// and the `Anchored` event of gateway anchors, so `verifyReading`, `anchorOf`, `isAnchored` and
-/// `head` read them unchanged. The cluster's key, threshold and members are registered by the
-/// cluster's key with a proof of possession of the group key and the EIP-712 approval of every
-/// member (`registerFogCluster`), and kept in code (SSTORE2), read with one EXTCODECOPY per batch.
+/// may submit it; the signature is the authentication. Fog roots are kept like gateway roots, in
+/// records keyed by (cluster, root), chained, with the same `Anchored` event, so `verifyReading`,
+/// `anchorOf` and `isAnchored` (given the cluster's id) and `head` read them unchanged. The
+/// cluster's key, threshold and members are registered by the cluster's key with a proof of
+/// possession of the group key and the EIP-712 approval of every member (`registerFogCluster`),
+/// and kept in code (SSTORE2), read with one EXTCODECOPY per batch.
 interface IDataAnchor {
     // ------------------------------------------------------------------ types
 
-    /// @notice What the contract keeps about one anchored root (all zero when not anchored).
+    /// @notice What the contract keeps about one root one gateway anchored (all zero when it did not).
     /// @param gateway The gateway that anchored it.
     /// @param sequence Its position in the gateway's chain, from 1.
     /// @param time The block timestamp of the anchor.
@@ -81,8 +87,8 @@ interface IDataAnchor {
     error DataAnchorZeroRoot(DeviceId gateway);
     /// @notice A tree holds at least one leaf.
     error DataAnchorZeroLeafCount(bytes32 root);
-    /// @notice `root` is already anchored (anchors are write-once).
-    error DataAnchorRootExists(bytes32 root);
+    /// @notice `gateway` already anchored `root` (anchors are write-once per gateway and root).
+    error DataAnchorRootExists(DeviceId gateway, bytes32 root);
     /// @notice `gateway` is a fog cluster: its chain grows only by group-signed batches.
     error DataAnchorIsFogCluster(DeviceId gateway);
     /// @notice `cluster` is not a registered fog cluster.
@@ -132,7 +138,7 @@ interface IDataAnchor {
     /// @dev The caller must be the gateway's registered device key; the gateway must be Active and
     /// of a kind other than Device, as the registry says when the anchor runs
     /// (`IDeviceRegistry.keyKindStatusOf`, read on every anchor). Refuses the zero root, a zero leaf
-    /// count, a root already anchored and a fog cluster (whose batches need its group signature).
+    /// count, a root this gateway already anchored and a fog cluster (whose batches need its group signature).
     /// @return sequence The anchor's position in the gateway's chain, from 1.
     function anchor(DeviceId gateway, bytes32 root, uint64 leafCount) external returns (uint64 sequence);
 
@@ -164,7 +170,8 @@ interface IDataAnchor {
     /// the cluster's group signature of `fogBatchDigest(cluster, head(cluster) + 1, root,
     /// leafCount)` under the min-sig POP ciphersuite tag (`BLSSignatures.DST_POP_SCHEME`), and the
     /// cluster must be Active in the registry when the batch is anchored. Refuses the zero root, a
-    /// zero leaf count and a root already anchored, as `anchor` does. A malformed signature reverts
+    /// zero leaf count and a root this cluster already anchored, as `anchor` does (a root a gateway
+    /// or a member anchored is no obstacle). A malformed signature reverts
     /// with `BLS12381`'s errors, a well-formed wrong one with `DataAnchorInvalidGroupSignature`.
     /// @return sequence The batch's position in the cluster's chain.
     function anchorFogBatch(
@@ -176,15 +183,22 @@ interface IDataAnchor {
 
     // ---------------------------------------------------------------- views
 
-    /// @notice True iff `root` is anchored and `proof` proves `leaf` in it (`MerkleProof`,
-    /// sorted-pair keccak256; `leaf` is already the double-hashed StandardMerkleTree leaf).
-    function verifyReading(bytes32 root, bytes32 leaf, bytes32[] calldata proof) external view returns (bool);
+    /// @notice True iff `gateway` (a gateway or a fog cluster) anchored `root` and `proof` proves
+    /// `leaf` in it (`MerkleProof`, sorted-pair keccak256; `leaf` is already the double-hashed
+    /// StandardMerkleTree leaf). A root anchored by another gateway does not count.
+    function verifyReading(
+        DeviceId gateway,
+        bytes32 root,
+        bytes32 leaf,
+        bytes32[] calldata proof
+    ) external view returns (bool);
 
-    /// @notice True iff `root` is anchored.
-    function isAnchored(bytes32 root) external view returns (bool);
+    /// @notice True iff `gateway` (a gateway or a fog cluster) anchored `root`.
+    function isAnchored(DeviceId gateway, bytes32 root) external view returns (bool);
 
-    /// @notice The record of `root` (all zero when not anchored).
-    function anchorOf(bytes32 root) external view returns (AnchorRecord memory);
+    /// @notice `gateway`'s record of `root` (all zero when `gateway` did not anchor it; its
+    /// `gateway` field is then zero too, and otherwise `gateway`).
+    function anchorOf(DeviceId gateway, bytes32 root) external view returns (AnchorRecord memory);
 
     /// @notice The sequence number of `gateway`'s last anchor (0 before the first): the length of
     /// its chain. That anchor's root is in the `Anchored` event indexed by (`gateway`, `sequence`).

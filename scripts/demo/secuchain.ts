@@ -214,7 +214,7 @@ export async function runSecuchainDemo(ctx: SecuchainDemoContext): Promise<void>
       const trust = (await client.getDevice(r.id)).trust;
       info(`caught: fog-${r.member} (${short(r.id)}) — ${r.reason}; reported to the registry, trust now ${trust}`);
     }
-    const record = await anchors.anchorOf(anchored.root);
+    const record = await anchors.anchorOf(clusterAccount.id, anchored.root);
     info(
       `DataAnchor verified the group signature on chain (EIP-2537) and recorded the root for cluster ${short(record!.gateway)}`,
     );

@@ -309,31 +309,38 @@ export class DataAnchorClient {
 
   // ----------------------------------------------------------------- reads
 
-  /** The record of `root`, or `undefined` when it is not anchored. */
-  async anchorOf(root: Hex): Promise<AnchorRecord | undefined> {
+  /**
+   * `gateway`'s record of `root` (a gateway's or a fog cluster's), or
+   * `undefined` when `gateway` did not anchor it. Records are kept per gateway:
+   * the same root anchored by another gateway is that gateway's record.
+   */
+  async anchorOf(gateway: Hex, root: Hex): Promise<AnchorRecord | undefined> {
+    const id = checkWord(gateway, "gateway");
     const word = checkWord(root, "root");
-    const r = await guarded(NAME, this.contract.interface, () => this.contract.anchorOf(word));
+    const r = await guarded(NAME, this.contract.interface, () => this.contract.anchorOf(id, word));
     if (r.sequence === 0n) return undefined;
     return { gateway: r.gateway as Hex, sequence: r.sequence, time: r.time, leafCount: r.leafCount };
   }
 
-  isAnchored(root: Hex): Promise<boolean> {
+  /** Whether `gateway` (a gateway or a fog cluster) anchored `root`. */
+  isAnchored(gateway: Hex, root: Hex): Promise<boolean> {
+    const id = checkWord(gateway, "gateway");
     const word = checkWord(root, "root");
-    return guarded(NAME, this.contract.interface, () => this.contract.isAnchored(word));
+    return guarded(NAME, this.contract.interface, () => this.contract.isAnchored(id, word));
   }
 
   /**
-   * Whether `root` is anchored and `proof` (sibling hashes, leaf to root)
-   * proves `leaf`, a `StandardMerkleTree` leaf hash, in it.
+   * Whether `gateway` anchored `root` and `proof` (sibling hashes, leaf to
+   * root) proves `leaf`, a `StandardMerkleTree` leaf hash, in it.
    */
-  verifyReading(root: Hex, leaf: Hex, proof: readonly Hex[]): Promise<boolean> {
-    const args = this.#readingArgs(root, leaf, proof);
+  verifyReading(gateway: Hex, root: Hex, leaf: Hex, proof: readonly Hex[]): Promise<boolean> {
+    const args = this.#readingArgs(gateway, root, leaf, proof);
     return guarded(NAME, this.contract.interface, () => this.contract.verifyReading(...args));
   }
 
   /** The gas a transaction calling `verifyReading` would use (`eth_estimateGas`). */
-  estimateVerifyReading(root: Hex, leaf: Hex, proof: readonly Hex[]): Promise<bigint> {
-    const args = this.#readingArgs(root, leaf, proof);
+  estimateVerifyReading(gateway: Hex, root: Hex, leaf: Hex, proof: readonly Hex[]): Promise<bigint> {
+    const args = this.#readingArgs(gateway, root, leaf, proof);
     return guarded(NAME, this.contract.interface, () => this.contract.verifyReading.estimateGas(...args));
   }
 
@@ -411,9 +418,14 @@ export class DataAnchorClient {
     });
   }
 
-  #readingArgs(root: Hex, leaf: Hex, proof: readonly Hex[]): [Hex, Hex, Hex[]] {
+  #readingArgs(gateway: Hex, root: Hex, leaf: Hex, proof: readonly Hex[]): [Hex, Hex, Hex, Hex[]] {
     if (!Array.isArray(proof)) throw new InvalidInputError("proof must be an array", { proof: typeof proof });
-    return [checkWord(root, "root"), checkWord(leaf, "leaf"), proof.map((p, i) => checkWord(p, `proof[${i}]`))];
+    return [
+      checkWord(gateway, "gateway"),
+      checkWord(root, "root"),
+      checkWord(leaf, "leaf"),
+      proof.map((p, i) => checkWord(p, `proof[${i}]`)),
+    ];
   }
 
   /** `gateway`'s head at `block` (0 before the contract existed). */

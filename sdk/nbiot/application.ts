@@ -27,7 +27,7 @@ export interface Reading {
   readonly station: Hex;
   readonly plaintext: Uint8Array;
   readonly blockHash: Uint8Array;
-  /** `DataAnchor.verifyReading(root, leaf, proof)` holds for these. */
+  /** `DataAnchor.verifyReading(station, root, leaf, proof)` holds for these. */
   readonly root: Hex;
   readonly leaf: Hex;
   readonly proof: readonly Hex[];
@@ -89,12 +89,12 @@ export class Application {
     const verified = verifyAcquisition(this.params, id, responses);
     const anchors = new Map<Hex, { sequence: bigint; time: bigint }>();
     for (const [root, station] of verified.roots) {
-      const a = await this.#anchors.anchorOf(root);
-      if (a === undefined || a.gateway.toLowerCase() !== station) {
+      // The station's own record: a root another gateway anchored does not count.
+      const a = await this.#anchors.anchorOf(station, root);
+      if (a === undefined) {
         throw new ProtocolError("not-anchored", `root ${root} is not anchored by station ${station}`, {
           root,
           station,
-          anchoredBy: a?.gateway,
         });
       }
       anchors.set(root, { sequence: a.sequence, time: a.time });

@@ -537,8 +537,8 @@ export class BaseStation implements StationLink {
         info = await anchor.anchor(this.id, batch.root, batch.leafCount);
       } catch (e) {
         if (!(e instanceof ContractRevertError && e.errorName === "DataAnchorRootExists")) throw e;
-        const existing = await anchor.anchorOf(batch.root);
-        if (existing === undefined || existing.gateway.toLowerCase() !== this.id) throw e;
+        const existing = await anchor.anchorOf(this.id, batch.root);
+        if (existing === undefined) throw e;
         info = { sequence: existing.sequence, txHash: "", time: existing.time };
       }
       this.store.markAnchored(batch.number, info);

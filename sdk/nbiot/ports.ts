@@ -27,7 +27,8 @@ export interface AnchorWriter {
     root: Hex,
     leafCount: number | bigint,
   ): Promise<{ readonly sequence: bigint; readonly txHash: string; readonly time: bigint }>;
-  anchorOf(root: Hex): Promise<AnchorView | undefined>;
+  /** `gateway`'s record of `root` (`undefined`: `gateway` did not anchor it). */
+  anchorOf(gateway: Hex, root: Hex): Promise<AnchorView | undefined>;
 }
 
 export interface AnchorView {
@@ -37,10 +38,13 @@ export interface AnchorView {
   readonly leafCount: bigint;
 }
 
-/** The part of `DataAnchorClient` a reader uses. */
+/**
+ * The part of `DataAnchorClient` a reader uses. Records are kept per gateway:
+ * a root counts only as anchored by the gateway asked about.
+ */
 export interface AnchorReader {
-  anchorOf(root: Hex): Promise<AnchorView | undefined>;
-  verifyReading(root: Hex, leaf: Hex, proof: readonly Hex[]): Promise<boolean>;
+  anchorOf(gateway: Hex, root: Hex): Promise<AnchorView | undefined>;
+  verifyReading(gateway: Hex, root: Hex, leaf: Hex, proof: readonly Hex[]): Promise<boolean>;
 }
 
 /** How one station (or an application) reaches another station. */

@@ -191,7 +191,11 @@ for (const [name, connect] of [
       expect(readings.map((r) => celsius(r.plaintext))).to.deep.equal(temps);
       expect(readings.map((r) => r.station)).to.deep.equal([...Array(4).fill(bs1.id), ...Array(3).fill(bs2.id)]);
       expect(handovers).to.have.length(1);
-      for (const r of readings) expect(await reader.verifyReading(r.root, r.leaf, [...r.proof])).to.equal(true);
+      for (const r of readings) {
+        expect(await reader.verifyReading(r.station, r.root, r.leaf, [...r.proof])).to.equal(true);
+        const other = r.station === bs1.id ? bs2.id : bs1.id;
+        expect(await reader.verifyReading(other, r.root, r.leaf, [...r.proof])).to.equal(false);
+      }
 
       // ---- accountability: when and where the temperature broke the limit
       const exceptions = await app.findExceptions(device.id, 0, now + 1, [bs1, bs2], (p) => celsius(p) > 30);
@@ -212,10 +216,12 @@ for (const [name, connect] of [
         expect((e as ProtocolError).reason).to.equal("tampered");
       }
 
-      // ---- an unanchored batch is caught
+      // ---- an unanchored batch is caught, also when another station anchored its root first
       node.accept(await bs2.authenticate(node.enter(bs2.id, now + 10), now + 10), now + 10);
       send(bs2, [22.0]);
       await bs2.seal(now + 11);
+      const [pending] = bs2.store.unanchored();
+      await new DataAnchorClient(anchorAddress, stationAccounts[0]!.key).anchor(bs1.id, pending!.root, 1);
       try {
         await app.acquire(device.id, 0, now + 20, [bs1, bs2]);
         expect.fail("an unanchored root was accepted");
@@ -223,7 +229,9 @@ for (const [name, connect] of [
         expect(e).to.be.instanceOf(ProtocolError);
         expect((e as ProtocolError).reason).to.equal("not-anchored");
       }
-      await bs2.anchorPending(new DataAnchorClient(anchorAddress, stationAccounts[1]!.key));
+      // bs1's copy of the root does not block bs2's anchor
+      expect(await bs2.anchorPending(new DataAnchorClient(anchorAddress, stationAccounts[1]!.key))).to.have.length(1);
+      expect((await reader.anchorOf(bs2.id, pending!.root))!.gateway).to.equal(bs2.id);
       expect((await app.acquire(device.id, 0, now + 20, [bs1, bs2])).readings).to.have.length(8);
 
       // ---- a station that is not registered cannot anchor

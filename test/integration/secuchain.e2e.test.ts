@@ -176,21 +176,26 @@ describe("Secuchain end to end (embedded network)", function () {
       value: 12,
     });
 
-    const anchored = (await cluster(s, nodes).anchorNext(nodes[0]!))!;
-    expect(anchored.sequence).to.equal(1n);
-    expect(anchored.leafCount).to.equal(2);
-    expect(anchored.signers).to.have.length(3);
-    expect(anchored.reports).to.deep.equal([]);
-    const record = (await s.anchor.anchorOf(anchored.root))!;
-    expect(record.gateway).to.equal(s.cluster.id);
-    // a sensitive reading's inclusion verifies on chain
     const sensitive = nodes[0]!.sensitiveOf(a!.id, 0, Number.MAX_SAFE_INTEGER)[0]!;
     const tree = await batchTree([
       sensitive.reading,
       nodes[0]!.sensitiveOf(b!.id, 0, Number.MAX_SAFE_INTEGER)[0]!.reading,
     ]);
+    // A member copies the pending batch's root into a plain anchor of its own first: no obstacle.
+    const copier = s.fogNodes[4]!;
+    await s.anchor.connect(copier.key).anchor(copier.id, tree.root, 2);
+    const anchored = (await cluster(s, nodes).anchorNext(nodes[0]!))!;
+    expect(anchored.root).to.equal(tree.root);
+    expect(anchored.sequence).to.equal(1n);
+    expect(anchored.leafCount).to.equal(2);
+    expect(anchored.signers).to.have.length(3);
+    expect(anchored.reports).to.deep.equal([]);
+    const record = (await s.anchor.anchorOf(s.cluster.id, anchored.root))!;
+    expect(record.gateway).to.equal(s.cluster.id);
+    expect((await s.anchor.anchorOf(copier.id, anchored.root))!.gateway).to.equal(copier.id);
+    // a sensitive reading's inclusion verifies on chain, against the cluster's record
     const leaf = toHex((await bytes32Leaves(readingHash({ bytes: sensitive.reading }))).subarray(0, 32));
-    expect(await s.anchor.verifyReading(anchored.root, leaf, tree.proof(0))).to.equal(true);
+    expect(await s.anchor.verifyReading(s.cluster.id, anchored.root, leaf, tree.proof(0))).to.equal(true);
     expect(await cluster(s, nodes).anchorNext(nodes[0]!)).to.equal(undefined); // nothing left to batch
   });
 

@@ -2,7 +2,8 @@
 pragma solidity 0.8.37;
 
 // Fuzz and unit tests for DataAnchor over a real DeviceRegistry (the city of DataAnchorHandler.sol):
-// any root and leaf count anchors once with the gateway's next sequence and the block's time; any
+// any root and leaf count anchors once per gateway with the gateway's next sequence and the block's
+// time, and another gateway's anchor of the same root neither blocks it nor changes its record; any
 // sender but the gateway's key, any gateway not Active and any node of kind Device are refused with
 // the exact custom error and arguments, whatever they anchored before; chains of interleaved
 // gateways stay contiguous; and verifyReading accepts exactly the proofs of anchored roots, at any
@@ -44,12 +45,16 @@ contract DataAnchorTest is AnchorCity {
 
         _eq(sequence, 2, "second anchor of the gateway");
         _eq(dataAnchor.head(gateway), 2, "head");
-        IDataAnchor.AnchorRecord memory rec = dataAnchor.anchorOf(root);
+        IDataAnchor.AnchorRecord memory rec = dataAnchor.anchorOf(gateway, root);
         _check(rec.gateway == gateway, "gateway");
         _eq(rec.sequence, 2, "sequence");
         _eq(rec.time, START + later, "time");
         _eq(rec.leafCount, leafCount, "leaf count");
-        _check(dataAnchor.isAnchored(root), "anchored");
+        _check(dataAnchor.isAnchored(gateway, root), "anchored");
+        DeviceId other = _gateways[(uint256(gatewaySeed) + 1) % _gateways.length];
+        _check(!dataAnchor.isAnchored(other, root), "anchored for another gateway");
+        _eq(dataAnchor.anchorOf(other, root).sequence, 0, "another gateway's record");
+        _check(dataAnchor.anchorOf(other, root).gateway == DeviceId.wrap(0), "another gateway's record names one");
     }
 
     function testFuzz_anchor_revertsWithUnauthorizedKey_whenSenderIsNotTheKey(
@@ -77,26 +82,52 @@ contract DataAnchorTest is AnchorCity {
         dataAnchor.anchor(gateway, keccak256("r"), 1);
     }
 
-    /// A root anchors once, whoever tries again with whatever leaf count; the record stays.
-    function testFuzz_anchor_revertsWithRootExists_whenTheRootIsAnchoredAgain(
+    /// A gateway anchors a root once, whatever leaf count it tries again with; the record stays.
+    function testFuzz_anchor_revertsWithRootExists_whenTheGatewayAnchorsTheRootAgain(
         bytes32 root,
-        uint8 firstSeed,
-        uint8 secondSeed,
+        uint8 gatewaySeed,
         uint64 leafCount
     ) public {
         vm.assume(root != bytes32(0) && leafCount != 0);
-        DeviceId first = _gateways[firstSeed % _gateways.length];
-        DeviceId second = _gateways[secondSeed % _gateways.length];
-        _anchor(first, root, 7);
+        DeviceId gateway = _gateways[gatewaySeed % _gateways.length];
+        _anchor(gateway, root, 7);
 
         _expectRevertFrom(
-            registry.keyOf(second),
-            abi.encodeWithSelector(IDataAnchor.DataAnchorRootExists.selector, root)
+            registry.keyOf(gateway),
+            abi.encodeWithSelector(IDataAnchor.DataAnchorRootExists.selector, gateway, root)
         );
-        dataAnchor.anchor(second, root, leafCount);
-        _check(dataAnchor.anchorOf(root).gateway == first, "record kept its gateway");
-        _eq(dataAnchor.anchorOf(root).leafCount, 7, "record kept its leaf count");
-        _eq(dataAnchor.head(second), first == second ? 1 : 0, "no sequence consumed");
+        dataAnchor.anchor(gateway, root, leafCount);
+        _check(dataAnchor.anchorOf(gateway, root).gateway == gateway, "record kept its gateway");
+        _eq(dataAnchor.anchorOf(gateway, root).leafCount, 7, "record kept its leaf count");
+        _eq(dataAnchor.head(gateway), 1, "no sequence consumed");
+    }
+
+    /// Records are kept per gateway: a root another gateway anchored first (seen while endorsing,
+    /// or in the mempool) does not stop a gateway from anchoring it, and neither record changes.
+    function testFuzz_anchor_anotherGatewaysRootDoesNotBlock(
+        bytes32 root,
+        uint8 firstSeed,
+        uint8 offset,
+        uint64 leafCount
+    ) public {
+        vm.assume(root != bytes32(0) && leafCount != 0);
+        uint256 n = _gateways.length;
+        DeviceId first = _gateways[firstSeed % n];
+        DeviceId second = _gateways[(uint256(firstSeed) + 1 + (offset % (n - 1))) % n];
+        _anchor(first, root, 7);
+        _check(!dataAnchor.isAnchored(second, root), "the first gateway's anchor counts for the second");
+
+        vm.prank(registry.keyOf(second));
+        _eq(dataAnchor.anchor(second, root, leafCount), 1, "the second gateway's first anchor");
+        IDataAnchor.AnchorRecord memory mine = dataAnchor.anchorOf(second, root);
+        _check(mine.gateway == second, "second record's gateway");
+        _eq(mine.sequence, 1, "second record's sequence");
+        _eq(mine.leafCount, leafCount, "second record's leaf count");
+        IDataAnchor.AnchorRecord memory theirs = dataAnchor.anchorOf(first, root);
+        _check(theirs.gateway == first, "first record's gateway");
+        _eq(theirs.leafCount, 7, "first record's leaf count");
+        _eq(dataAnchor.head(first), 1, "first head");
+        _eq(dataAnchor.head(second), 1, "second head");
     }
 
     function testFuzz_anchor_revertsWithZeroLeafCount(bytes32 root, uint8 gatewaySeed) public {
@@ -178,7 +209,7 @@ contract DataAnchorTest is AnchorCity {
             bytes32 root = keccak256(abi.encode("interleaved", i));
             _anchor(_gateways[g], root, uint64(i + 1));
             lengths[g]++;
-            IDataAnchor.AnchorRecord memory rec = dataAnchor.anchorOf(root);
+            IDataAnchor.AnchorRecord memory rec = dataAnchor.anchorOf(_gateways[g], root);
             _check(rec.gateway == _gateways[g], "gateway");
             _eq(rec.sequence, lengths[g], "sequence is the chain position");
         }
@@ -188,7 +219,8 @@ contract DataAnchorTest is AnchorCity {
     // ============================================================ verifyReading
 
     /// A leaf and `depth` siblings (up to 2^32 leaves): the sorted-pair path's root, once
-    /// anchored, proves the leaf; a changed sibling, leaf or length does not.
+    /// anchored, proves the leaf against its gateway; a changed sibling, leaf or length does not,
+    /// nor does another gateway that did not anchor the root.
     function testFuzz_verifyReading_acceptsExactlyTheProofOfAnAnchoredRoot(
         bytes32 leaf,
         bytes32 seed,
@@ -203,24 +235,31 @@ contract DataAnchorTest is AnchorCity {
             node = _hashPair(node, proof[i]);
         }
         bytes32 root = node;
-        _check(!dataAnchor.verifyReading(root, leaf, proof), "verified before the root was anchored");
-        _anchor(_gateways[0], root, uint64(1) << uint64(d));
-        _check(dataAnchor.verifyReading(root, leaf, proof), "valid proof refused");
+        DeviceId gateway = _gateways[0];
+        _check(!dataAnchor.verifyReading(gateway, root, leaf, proof), "verified before the root was anchored");
+        _anchor(gateway, root, uint64(1) << uint64(d));
+        _check(dataAnchor.verifyReading(gateway, root, leaf, proof), "valid proof refused");
+        _check(!dataAnchor.verifyReading(_gateways[1], root, leaf, proof), "verified for another gateway");
 
         bytes32[] memory bad = _copy(proof);
         bad[tamper % d] ^= bytes32(uint256(1) << (tamper % 256));
-        _check(!dataAnchor.verifyReading(root, leaf, bad), "tampered sibling accepted");
-        _check(!dataAnchor.verifyReading(root, leaf ^ bytes32(uint256(1)), proof), "tampered leaf accepted");
+        _check(!dataAnchor.verifyReading(gateway, root, leaf, bad), "tampered sibling accepted");
+        _check(!dataAnchor.verifyReading(gateway, root, leaf ^ bytes32(uint256(1)), proof), "tampered leaf accepted");
         bytes32[] memory shorter = new bytes32[](d - 1);
         for (uint256 i; i < d - 1; ++i) shorter[i] = proof[i];
-        _check(!dataAnchor.verifyReading(root, leaf, shorter), "truncated proof accepted");
+        _check(!dataAnchor.verifyReading(gateway, root, leaf, shorter), "truncated proof accepted");
     }
 
-    function testFuzz_verifyReading_isFalseForARootNotAnchored(bytes32 leaf, bytes32 sibling) public view {
+    function testFuzz_verifyReading_isFalseForARootNotAnchored(
+        bytes32 leaf,
+        bytes32 sibling,
+        uint8 gatewaySeed
+    ) public view {
+        DeviceId gateway = _gateways[gatewaySeed % _gateways.length];
         bytes32[] memory proof = new bytes32[](1);
         proof[0] = sibling;
-        _check(!dataAnchor.verifyReading(_hashPair(leaf, sibling), leaf, proof), "unanchored root verified");
-        _check(!dataAnchor.verifyReading(leaf, leaf, new bytes32[](0)), "unanchored one-leaf root verified");
+        _check(!dataAnchor.verifyReading(gateway, _hashPair(leaf, sibling), leaf, proof), "unanchored root verified");
+        _check(!dataAnchor.verifyReading(gateway, leaf, leaf, new bytes32[](0)), "unanchored one-leaf root verified");
     }
 
     // ================================================================= helpers

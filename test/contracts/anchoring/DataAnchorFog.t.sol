@@ -3,7 +3,8 @@ pragma solidity 0.8.37;
 
 // Fuzz tests for DataAnchor's fog clusters over a real DeviceRegistry (the city of
 // DataAnchorHandler.sol, with its fog cluster): any root and leaf count anchors with the cluster's
-// group signature over its next sequence, from any sender, into the records gateway anchors use;
+// group signature over its next sequence, from any sender, into the cluster's own records (a root a
+// gateway or one of its members anchored first does not block it, and the cluster's anchors once);
 // a signature by any other key, or over another sequence, root, leaf count or cluster, is refused
 // with the exact custom error and consumes no sequence; a proof of possession made with another
 // secret is refused; the cluster's chain never grows by a plain anchor. Keys and signatures come from
@@ -93,13 +94,13 @@ contract DataAnchorFogTest is AnchorCity {
         bytes memory signature = _signBatch(FOG_SECRET, _cluster, 2, root, leafCount);
         vm.prank(sender);
         _eq(dataAnchor.anchorFogBatch(_cluster, root, leafCount, signature), 2, "sequence");
-        IDataAnchor.AnchorRecord memory rec = dataAnchor.anchorOf(root);
+        IDataAnchor.AnchorRecord memory rec = dataAnchor.anchorOf(_cluster, root);
         _check(rec.gateway == _cluster, "gateway");
         _eq(rec.sequence, 2, "record sequence");
         _eq(rec.time, START + later, "time");
         _eq(rec.leafCount, leafCount, "leaf count");
         _eq(dataAnchor.head(_cluster), 2, "head");
-        _check(dataAnchor.verifyReading(root, root, new bytes32[](0)), "a one-leaf root proves itself");
+        _check(dataAnchor.verifyReading(_cluster, root, root, new bytes32[](0)), "a one-leaf root proves itself");
     }
 
     function testFuzz_anchorFogBatch_revertsWithInvalidGroupSignature_whenSignedByAnotherKey(
@@ -180,18 +181,41 @@ contract DataAnchorFogTest is AnchorCity {
         dataAnchor.anchor(_cluster, root, leafCount);
     }
 
-    /// Gateway anchors and fog batches share the records: a root anchors once, whichever path.
-    function testFuzz_anchorFogBatch_revertsWithRootExists_whenAGatewayAnchoredTheRoot(
+    /// Records are kept per gateway and per cluster: a root a gateway anchored first, or one of the
+    /// cluster's own members copied from the batch it is endorsing, does not stop the cluster's batch.
+    function testFuzz_anchorFogBatch_anotherGatewaysRootDoesNotBlock(
         bytes32 root,
-        uint8 gatewaySeed
+        uint8 gatewaySeed,
+        bool member
     ) public {
         vm.assume(root != bytes32(0));
-        DeviceId gateway = _gateways[gatewaySeed % _gateways.length];
+        DeviceId gateway =
+            member ? _fogMembers[gatewaySeed % _fogMembers.length] : _gateways[gatewaySeed % _gateways.length];
         vm.prank(registry.keyOf(gateway));
         dataAnchor.anchor(gateway, root, 3);
         bytes memory signature = _signBatch(FOG_SECRET, _cluster, 1, root, 1);
-        vm.expectRevert(abi.encodeWithSelector(IDataAnchor.DataAnchorRootExists.selector, root));
-        dataAnchor.anchorFogBatch(_cluster, root, 1, signature);
+        vm.prank(STRANGER);
+        _eq(dataAnchor.anchorFogBatch(_cluster, root, 1, signature), 1, "the cluster's first batch");
+        IDataAnchor.AnchorRecord memory rec = dataAnchor.anchorOf(_cluster, root);
+        _check(rec.gateway == _cluster, "the cluster's record names the cluster");
+        _eq(rec.leafCount, 1, "the cluster's leaf count");
+        _check(dataAnchor.anchorOf(gateway, root).gateway == gateway, "the gateway's record stays");
+        _eq(dataAnchor.anchorOf(gateway, root).leafCount, 3, "the gateway's leaf count stays");
+    }
+
+    /// A cluster anchors a root once: the same root again, validly signed for its next sequence,
+    /// is refused before the signature is checked, and consumes no sequence.
+    function testFuzz_anchorFogBatch_revertsWithRootExists_whenTheClusterAnchorsTheRootAgain(
+        bytes32 root,
+        uint64 leafCount
+    ) public {
+        vm.assume(root != bytes32(0) && leafCount != 0);
+        _anchorFog(root, 5);
+        bytes memory signature = _signBatch(FOG_SECRET, _cluster, 2, root, leafCount);
+        vm.expectRevert(abi.encodeWithSelector(IDataAnchor.DataAnchorRootExists.selector, _cluster, root));
+        dataAnchor.anchorFogBatch(_cluster, root, leafCount, signature);
+        _eq(dataAnchor.head(_cluster), 1, "no sequence consumed");
+        _eq(dataAnchor.anchorOf(_cluster, root).leafCount, 5, "record kept its leaf count");
     }
 
     // ================================================================= helpers

@@ -539,7 +539,7 @@ describe("DataAnchor fog clusters", function () {
         await expect(anchor.connect(sender).anchorFogBatch(cluster.id, r, 100n + sequence, sig))
           .to.emit(anchor, "Anchored")
           .withArgs(cluster.id, sequence, r, 100n + sequence);
-        const rec = await client.anchorOf(r);
+        const rec = await client.anchorOf(cluster.id, r);
         expect(rec).to.deep.include({ gateway: cluster.id, sequence, leafCount: 100n + sequence });
       }
       expect(await anchor.head(cluster.id)).to.equal(BigInt(TRIPLES.length));
@@ -661,7 +661,7 @@ describe("DataAnchor fog clusters", function () {
         await anchor.anchorFogBatch(cluster.id, root("r1"), 8n, sig);
         await expect(anchor.anchorFogBatch(cluster.id, root("r1"), 8n, sig))
           .to.be.revertedWithCustomError(anchor, "DataAnchorRootExists")
-          .withArgs(root("r1"));
+          .withArgs(cluster.id, root("r1"));
         // the same signature offered for another root at sequence 2
         await expect(anchor.anchorFogBatch(cluster.id, root("r2"), 8n, sig))
           .to.be.revertedWithCustomError(anchor, "DataAnchorInvalidGroupSignature")
@@ -716,7 +716,7 @@ describe("DataAnchor fog clusters", function () {
       }
     });
 
-    it("refuses an unknown cluster, the zero root, a zero leaf count and a root anchored by anyone", async function () {
+    it("refuses an unknown cluster, the zero root, a zero leaf count and a root the cluster anchored", async function () {
       const { anchor, cluster, baseStation, outsider } = ctx;
       const sig = signed(ctx, [1, 2, 3], { sequence: 1n, root: root("x") });
       for (const who of [outsider.id, baseStation.id, ethers.id("unknown") as Hex]) {
@@ -730,15 +730,39 @@ describe("DataAnchor fog clusters", function () {
       await expect(anchor.anchorFogBatch(cluster.id, root("x"), 0n, sig))
         .to.be.revertedWithCustomError(anchor, "DataAnchorZeroLeafCount")
         .withArgs(root("x"));
-      await anchor.connect(baseStation.key).anchor(baseStation.id, root("x"), 1n);
-      await expect(anchor.anchorFogBatch(cluster.id, root("x"), 1n, sig))
+      await anchor.anchorFogBatch(cluster.id, root("x"), 1n, sig);
+      await expect(
+        anchor.anchorFogBatch(cluster.id, root("x"), 1n, signed(ctx, [1, 2, 3], { sequence: 2n, root: root("x") })),
+      )
         .to.be.revertedWithCustomError(anchor, "DataAnchorRootExists")
-        .withArgs(root("x"));
-      // and a gateway cannot take a fog root either
-      await anchor.anchorFogBatch(cluster.id, root("y"), 1n, signed(ctx, [1, 2, 3], { sequence: 1n, root: root("y") }));
-      await expect(anchor.connect(baseStation.key).anchor(baseStation.id, root("y"), 1n))
-        .to.be.revertedWithCustomError(anchor, "DataAnchorRootExists")
-        .withArgs(root("y"));
+        .withArgs(cluster.id, root("x"));
+      expect(await anchor.head(cluster.id)).to.equal(1n);
+    });
+
+    it("anchors a batch whose root a member or a gateway anchored first; records stay apart", async function () {
+      const { anchor, client, cluster, baseStation, members, city } = ctx;
+      const r = root("endorsed");
+      const sig = signed(ctx, [1, 2, 3], { sequence: 1n, root: r, leafCount: 10n });
+      // Member 5 saw the root while endorsing (or in the mempool) and anchors it alone, as a gateway;
+      // so does a base station.
+      const evil = members[4]!;
+      await anchor.connect(evil.key).anchor(evil.id, r, 10n);
+      await anchor.connect(baseStation.key).anchor(baseStation.id, r, 3n);
+      expect(await client.anchorOf(cluster.id, r)).to.equal(undefined);
+      await expect(anchor.connect(city.stranger).anchorFogBatch(cluster.id, r, 10n, sig))
+        .to.emit(anchor, "Anchored")
+        .withArgs(cluster.id, 1n, r, 10n);
+      expect(await client.anchorOf(cluster.id, r)).to.deep.include({
+        gateway: cluster.id,
+        sequence: 1n,
+        leafCount: 10n,
+      });
+      expect(await client.anchorOf(evil.id, r)).to.deep.include({ gateway: evil.id, sequence: 1n, leafCount: 10n });
+      expect(await client.anchorOf(baseStation.id, r)).to.deep.include({ gateway: baseStation.id, leafCount: 3n });
+      // and a gateway anchoring a fog root after the cluster neither fails nor touches the cluster's record
+      await anchor.anchorFogBatch(cluster.id, root("y"), 1n, signed(ctx, [1, 2, 3], { sequence: 2n, root: root("y") }));
+      await expect(anchor.connect(baseStation.key).anchor(baseStation.id, root("y"), 7n)).to.emit(anchor, "Anchored");
+      expect(await client.anchorOf(cluster.id, root("y"))).to.deep.include({ sequence: 2n, leafCount: 1n });
     });
 
     it("stops a cluster the registry suspends or revokes, and resumes a reinstated one", async function () {
@@ -774,12 +798,16 @@ describe("DataAnchor fog clusters", function () {
       const result = await client.anchorFogBatch(cluster.id, tree.root as Hex, values.length, sig);
       expect(result).to.deep.include({ gateway: cluster.id, sequence: 1n, leafCount: 9n });
       for (const [i, v] of tree.entries()) {
-        expect(await anchor.verifyReading(tree.root, tree.leafHash(v), tree.getProof(i))).to.equal(true);
+        expect(await anchor.verifyReading(cluster.id, tree.root, tree.leafHash(v), tree.getProof(i))).to.equal(true);
       }
       const tampered = tree.leafHash([ethers.id("forged reading"), 3n]);
-      expect(await anchor.verifyReading(tree.root, tampered, tree.getProof(3))).to.equal(false);
-      expect(await anchor.isAnchored(tree.root)).to.equal(true);
-      expect((await anchor.anchorOf(tree.root)).gateway).to.equal(cluster.id);
+      expect(await anchor.verifyReading(cluster.id, tree.root, tampered, tree.getProof(3))).to.equal(false);
+      expect(
+        await anchor.verifyReading(baseStation.id, tree.root, tree.leafHash(values[0]!), tree.getProof(0)),
+      ).to.equal(false);
+      expect(await anchor.isAnchored(cluster.id, tree.root)).to.equal(true);
+      expect(await anchor.isAnchored(baseStation.id, tree.root)).to.equal(false);
+      expect((await anchor.anchorOf(cluster.id, tree.root)).gateway).to.equal(cluster.id);
       expect([await anchor.head(cluster.id), await anchor.head(baseStation.id)]).to.deep.equal([1n, 1n]);
     });
   });

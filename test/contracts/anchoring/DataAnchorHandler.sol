@@ -7,7 +7,8 @@ pragma solidity 0.8.37;
 // an edge node), an Active node of kind Device and a Pending base station, plus a DataAnchor over
 // that registry. The handler anchors from random candidates (gateways, the Device node, the pending
 // gateway, a coordinator, an unknown id) with random senders (the candidate's key, another
-// device's key, a stranger), roots (fresh, from a small pool, already anchored, zero) and leaf
+// device's key, a stranger), roots (fresh, from a small pool, already anchored by any gateway or the
+// cluster, zero) and leaf
 // counts (zero included). It predicts every outcome, success with the next sequence or the exact
 // custom error, from the registry's `getDevice` (not from `keyKindStatusOf`) and its own ghost chains, and
 // counts each disagreement. Between anchors it suspends and blocks gateways through misbehaviour
@@ -162,8 +163,8 @@ abstract contract AnchorCity is RegistryTestBase {
     ) internal view returns (bytes memory) {
         if (root == bytes32(0)) return abi.encodeWithSelector(IDataAnchor.DataAnchorZeroRoot.selector, _cluster);
         if (leafCount == 0) return abi.encodeWithSelector(IDataAnchor.DataAnchorZeroLeafCount.selector, root);
-        if (dataAnchor.anchorOf(root).sequence != 0) {
-            return abi.encodeWithSelector(IDataAnchor.DataAnchorRootExists.selector, root);
+        if (dataAnchor.anchorOf(_cluster, root).sequence != 0) {
+            return abi.encodeWithSelector(IDataAnchor.DataAnchorRootExists.selector, _cluster, root);
         }
         IDeviceRegistry.Status status = registry.getDevice(_cluster).status;
         if (status != IDeviceRegistry.Status.Active) {
@@ -195,8 +196,8 @@ abstract contract AnchorCity is RegistryTestBase {
     ) internal view returns (bytes memory) {
         if (root == bytes32(0)) return abi.encodeWithSelector(IDataAnchor.DataAnchorZeroRoot.selector, gateway);
         if (leafCount == 0) return abi.encodeWithSelector(IDataAnchor.DataAnchorZeroLeafCount.selector, root);
-        if (dataAnchor.anchorOf(root).sequence != 0) {
-            return abi.encodeWithSelector(IDataAnchor.DataAnchorRootExists.selector, root);
+        if (dataAnchor.anchorOf(gateway, root).sequence != 0) {
+            return abi.encodeWithSelector(IDataAnchor.DataAnchorRootExists.selector, gateway, root);
         }
         IDeviceRegistry.DeviceView memory d = registry.getDevice(gateway);
         if (d.key != sender) {
@@ -216,7 +217,13 @@ abstract contract AnchorCity is RegistryTestBase {
 }
 
 contract DataAnchorHandler is AnchorCity {
-    /// @dev What the handler saw accepted for one root.
+    /// @dev One accepted anchor: who anchored which root.
+    struct Link {
+        DeviceId gateway;
+        bytes32 root;
+    }
+
+    /// @dev What the handler saw accepted for one root of one gateway.
     struct Ghost {
         DeviceId gateway;
         uint64 sequence;
@@ -226,9 +233,9 @@ contract DataAnchorHandler is AnchorCity {
 
     uint256 internal constant POOL = 8;
 
-    mapping(bytes32 root => Ghost) internal _ghosts;
+    mapping(DeviceId gateway => mapping(bytes32 root => Ghost)) internal _ghosts;
     mapping(DeviceId gateway => bytes32[] roots) internal _chains;
-    bytes32[] internal _anchored;
+    Link[] internal _anchored;
 
     /// @dev An anchor succeeded where it had to fail, failed with another error than the rules
     /// say, or returned another sequence than the gateway's chain length + 1.
@@ -276,12 +283,12 @@ contract DataAnchorHandler is AnchorCity {
         return _chains[gateway];
     }
 
-    function anchored() external view returns (bytes32[] memory) {
+    function anchored() external view returns (Link[] memory) {
         return _anchored;
     }
 
-    function ghostOf(bytes32 root) external view returns (Ghost memory) {
-        return _ghosts[root];
+    function ghostOf(DeviceId gateway, bytes32 root) external view returns (Ghost memory) {
+        return _ghosts[gateway][root];
     }
 
     /// @notice The fixed roots every run draws from, anchored or not.
@@ -309,8 +316,8 @@ contract DataAnchorHandler is AnchorCity {
                 return;
             }
             chain.push(root);
-            _anchored.push(root);
-            _ghosts[root] = Ghost(gateway, sequence, uint64(block.timestamp), leafCount);
+            _anchored.push(Link(gateway, root));
+            _ghosts[gateway][root] = Ghost(gateway, sequence, uint64(block.timestamp), leafCount);
             accepted++;
         } catch (bytes memory reason) {
             if (expected.length == 0 || keccak256(reason) != keccak256(expected)) mismatches++;
@@ -340,8 +347,8 @@ contract DataAnchorHandler is AnchorCity {
                 return;
             }
             _chains[_cluster].push(root);
-            _anchored.push(root);
-            _ghosts[root] = Ghost(_cluster, sequence, uint64(block.timestamp), leafCount);
+            _anchored.push(Link(_cluster, root));
+            _ghosts[_cluster][root] = Ghost(_cluster, sequence, uint64(block.timestamp), leafCount);
             fogAccepted++;
         } catch (bytes memory reason) {
             if (expected.length == 0 || keccak256(reason) != keccak256(expected)) mismatches++;
@@ -398,12 +405,13 @@ contract DataAnchorHandler is AnchorCity {
         return i == _gateways.length ? _cluster : _gateways[i];
     }
 
-    /// @dev Zero (1 in 16), a pool root, a root already anchored, or a fresh one.
+    /// @dev Zero (1 in 16), a pool root, a root already anchored (by any gateway or the cluster), or
+    /// a fresh one.
     function _root(uint256 seed) internal returns (bytes32) {
         if (seed % 16 == 0) return bytes32(0);
         uint256 pick = seed % 4;
         if (pick == 1) return pool((seed >> 8) % POOL);
-        if (pick == 2 && _anchored.length != 0) return _anchored[(seed >> 8) % _anchored.length];
+        if (pick == 2 && _anchored.length != 0) return _anchored[(seed >> 8) % _anchored.length].root;
         return keccak256(abi.encode("strata.test.anchor.fresh", ++_nonce));
     }
 }

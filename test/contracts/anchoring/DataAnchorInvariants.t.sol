@@ -5,12 +5,13 @@ pragma solidity 0.8.37;
 // random gateways, senders, roots and leaf counts while the registry suspends, blocks, reinstates
 // and revokes gateways; after each call these properties must hold:
 //   (a) every anchor succeeded or failed exactly as the rules say: the sender is the gateway's
-//       current key, the gateway is Active now and not of kind Device, the root is new and not
-//       zero, the leaf count not zero; a success returns the gateway's chain length + 1;
+//       current key, the gateway is Active now and not of kind Device, the root is new for that
+//       gateway (another gateway's root never blocks it) and not zero, the leaf count not zero; a
+//       success returns the gateway's chain length + 1;
 //   (b) each gateway's head is the number of anchors it made: its chain has no gap and no fork;
-//   (c) a root's record never changes once written (write-once), names the gateway that anchored
-//       it, and its sequence is its position in that gateway's chain;
-//   (d) a root is anchored only through an accepted anchor;
+//   (c) a (gateway, root) record never changes once written (write-once), names that gateway, and
+//       its sequence is the root's position in that gateway's chain;
+//   (d) a root is anchored for a gateway only through that gateway's accepted anchor;
 //   (e) the fog cluster's chain grows only by batches carrying its group signature over its next
 //       sequence (never by a plain anchor, another key or another sequence) while it is Active.
 
@@ -81,28 +82,35 @@ contract DataAnchorInvariantTest is RegistryTestBase {
     /// (c) Records are write-once and each chain is 1, 2, 3... with its gateway's roots.
     /// hardhat-config: invariant.failOnRevert = true
     function invariant_recordsAreWriteOnceAndChained() public view {
-        bytes32[] memory roots = handler.anchored();
-        for (uint256 i; i < roots.length; ++i) {
-            DataAnchorHandler.Ghost memory g = handler.ghostOf(roots[i]);
-            IDataAnchor.AnchorRecord memory rec = dataAnchor.anchorOf(roots[i]);
-            _check(rec.gateway == g.gateway, "record names another gateway");
+        DataAnchorHandler.Link[] memory links = handler.anchored();
+        for (uint256 i; i < links.length; ++i) {
+            (DeviceId gateway, bytes32 root) = (links[i].gateway, links[i].root);
+            DataAnchorHandler.Ghost memory g = handler.ghostOf(gateway, root);
+            IDataAnchor.AnchorRecord memory rec = dataAnchor.anchorOf(gateway, root);
+            _check(g.gateway == gateway && rec.gateway == gateway, "record names another gateway");
             _eq(rec.sequence, g.sequence, "record sequence changed");
             _eq(rec.time, g.time, "record time changed");
             _eq(rec.leafCount, g.leafCount, "record leaf count changed");
-            _check(handler.chainOf(g.gateway)[g.sequence - 1] == roots[i], "sequence is not the chain position");
+            _check(handler.chainOf(gateway)[g.sequence - 1] == root, "sequence is not the chain position");
             // A one-leaf tree's root is its leaf: an anchored root proves itself with no sibling.
-            _check(dataAnchor.verifyReading(roots[i], roots[i], new bytes32[](0)), "anchored root not verified");
+            _check(dataAnchor.verifyReading(gateway, root, root, new bytes32[](0)), "anchored root not verified");
         }
     }
 
-    /// (d) Pool roots the handler never saw accepted are not anchored.
+    /// (d) Pool roots the handler never saw a candidate's anchor of accepted are not anchored for it.
     /// hardhat-config: invariant.failOnRevert = true
     function invariant_onlyAcceptedRootsAreAnchored() public view {
-        for (uint256 i; i < 8; ++i) {
-            bytes32 root = handler.pool(i);
-            bool seen = handler.ghostOf(root).sequence != 0;
-            _check(dataAnchor.isAnchored(root) == seen, "pool root anchored without an accepted anchor");
-            _check(dataAnchor.verifyReading(root, root, new bytes32[](0)) == seen, "verifyReading of a pool root");
+        DeviceId[] memory all = handler.candidates();
+        for (uint256 c; c < all.length; ++c) {
+            for (uint256 i; i < 8; ++i) {
+                bytes32 root = handler.pool(i);
+                bool seen = handler.ghostOf(all[c], root).sequence != 0;
+                _check(dataAnchor.isAnchored(all[c], root) == seen, "pool root anchored without an accepted anchor");
+                _check(
+                    dataAnchor.verifyReading(all[c], root, root, new bytes32[](0)) == seen,
+                    "verifyReading of a pool root"
+                );
+            }
         }
     }
 

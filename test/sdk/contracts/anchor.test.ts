@@ -133,7 +133,7 @@ describe("DataAnchorClient", function () {
       const second = await client.anchor(baseStation.id, root("a2"), 5n);
       expect(second.sequence).to.equal(2n);
       expect(await client.head(baseStation.id)).to.equal(2n);
-      expect(await client.anchorOf(root("a1"))).to.deep.equal({
+      expect(await client.anchorOf(baseStation.id, root("a1"))).to.deep.equal({
         gateway: baseStation.id,
         sequence: 1n,
         time: first.time,
@@ -145,7 +145,7 @@ describe("DataAnchorClient", function () {
       const { client, baseStation } = ctx;
       const upper = `0x${root("case").slice(2).toUpperCase()}` as Hex;
       expect((await client.anchor(baseStation.id, upper, 1)).root).to.equal(root("case"));
-      expect(await client.isAnchored(root("case"))).to.equal(true);
+      expect(await client.isAnchored(baseStation.id, root("case"))).to.equal(true);
     });
 
     it("refuses malformed input before sending anything, naming the field", async function () {
@@ -189,13 +189,23 @@ describe("DataAnchorClient", function () {
       ]);
     });
 
-    it("decodes DataAnchorRootExists for a root anchored before, by any gateway", async function () {
+    it("decodes DataAnchorRootExists for a root the gateway anchored before; another gateway's is no obstacle", async function () {
       const { client, baseStation, fogNode } = ctx;
       await client.anchor(baseStation.id, root("once"), 1);
-      await expectRevert(client.anchor(baseStation.id, root("once"), 1), "DataAnchorRootExists", [root("once")]);
-      await expectRevert(client.connect(fogNode.key).anchor(fogNode.id, root("once"), 2), "DataAnchorRootExists", [
+      await expectRevert(client.anchor(baseStation.id, root("once"), 1), "DataAnchorRootExists", [
+        baseStation.id,
         root("once"),
       ]);
+      const asFogNode = client.connect(fogNode.key);
+      expect(await asFogNode.anchor(fogNode.id, root("once"), 2)).to.deep.include({
+        gateway: fogNode.id,
+        sequence: 1n,
+      });
+      expect(await client.anchorOf(fogNode.id, root("once"))).to.deep.include({ gateway: fogNode.id, leafCount: 2n });
+      expect(await client.anchorOf(baseStation.id, root("once"))).to.deep.include({
+        gateway: baseStation.id,
+        leafCount: 1n,
+      });
     });
 
     it("decodes DataAnchorNotGateway for a node of kind Device", async function () {
@@ -211,35 +221,45 @@ describe("DataAnchorClient", function () {
   describe("reads", function () {
     it("returns undefined, false and 0 for what was never anchored", async function () {
       const { client, fogNode } = ctx;
-      expect(await client.anchorOf(root("never"))).to.equal(undefined);
-      expect(await client.isAnchored(root("never"))).to.equal(false);
+      expect(await client.anchorOf(fogNode.id, root("never"))).to.equal(undefined);
+      expect(await client.isAnchored(fogNode.id, root("never"))).to.equal(false);
       expect(await client.head(fogNode.id)).to.equal(0n);
       expect(await client.entryAt(fogNode.id, 1n)).to.equal(undefined);
     });
 
-    it("verifies readings of a real tree once its root is anchored", async function () {
-      const { client, baseStation } = ctx;
+    it("verifies readings of a real tree once its root is anchored, against the gateway that did", async function () {
+      const { client, baseStation, fogNode } = ctx;
       const readings = Array.from({ length: 9 }, (_, i) =>
         leafHash(["bytes32", "uint256"], [ethers.id(`block ${i}`), i]),
       );
       const tree = await buildTree(readings);
       const leaf = toHex(readings[4]!);
-      expect(await client.verifyReading(tree.root, leaf, tree.proof(4))).to.equal(false);
+      expect(await client.verifyReading(baseStation.id, tree.root, leaf, tree.proof(4))).to.equal(false);
       await client.anchor(baseStation.id, tree.root, readings.length);
       for (let i = 0; i < readings.length; i++) {
-        expect(await client.verifyReading(tree.root, toHex(readings[i]!), tree.proof(i))).to.equal(true);
+        expect(await client.verifyReading(baseStation.id, tree.root, toHex(readings[i]!), tree.proof(i))).to.equal(
+          true,
+        );
       }
-      expect(await client.verifyReading(tree.root, leaf, tree.proof(5))).to.equal(false);
-      expect((await client.estimateVerifyReading(tree.root, leaf, tree.proof(4))) > 21_000n).to.equal(true);
+      expect(await client.verifyReading(baseStation.id, tree.root, leaf, tree.proof(5))).to.equal(false);
+      // anchored by the base station, not by the fog node
+      expect(await client.verifyReading(fogNode.id, tree.root, leaf, tree.proof(4))).to.equal(false);
+      expect((await client.estimateVerifyReading(baseStation.id, tree.root, leaf, tree.proof(4))) > 21_000n).to.equal(
+        true,
+      );
     });
 
-    it("refuses a malformed root, leaf or proof element, naming it", async function () {
+    it("refuses a malformed gateway, root, leaf or proof element, naming it", async function () {
       const { client } = ctx;
       const good = root("g");
-      await expectInvalid(() => client.verifyReading("0x12" as Hex, good, []), "root");
-      await expectInvalid(() => client.verifyReading(good, "0x12" as Hex, []), "leaf");
-      await expectInvalid(() => client.verifyReading(good, good, [good, "0x12" as Hex]), "proof[1]");
-      await expectInvalid(() => client.anchorOf("0x" as Hex), "root");
+      await expectInvalid(() => client.verifyReading("0x12" as Hex, good, good, []), "gateway");
+      await expectInvalid(() => client.verifyReading(good, "0x12" as Hex, good, []), "root");
+      await expectInvalid(() => client.verifyReading(good, good, "0x12" as Hex, []), "leaf");
+      await expectInvalid(() => client.verifyReading(good, good, good, [good, "0x12" as Hex]), "proof[1]");
+      await expectInvalid(() => client.estimateVerifyReading(good, "0x12" as Hex, good, []), "root");
+      await expectInvalid(() => client.anchorOf("0x" as Hex, good), "gateway");
+      await expectInvalid(() => client.anchorOf(good, "0x" as Hex), "root");
+      await expectInvalid(() => client.isAnchored(good, "0x" as Hex), "root");
       await expectInvalid(() => client.head("0x" as Hex), "gateway");
       await expectInvalid(() => client.entryAt(good, 0n), "sequence");
     });

@@ -142,7 +142,7 @@ describe("DataAnchorClient (fog clusters)", function () {
     }
     const history = await client.history(cluster.id, { chunkSize: 3 });
     expect(history.map((e) => e.root)).to.deep.equal([root("b0"), root("b1"), root("b2")]);
-    expect(await client.verifyReading(root("b1"), root("b1"), [])).to.equal(true);
+    expect(await client.verifyReading(cluster.id, root("b1"), root("b1"), [])).to.equal(true);
   });
 
   it("decodes the contract's refusals", async function () {
