@@ -5,6 +5,7 @@
  * tag, re-attaching, and the contract blocks with statements 1-6 (each true and
  * false branch), takeover, proof queries and cleanup; the gas against targets.
  */
+import type { SolidityParameterType } from "@nomicfoundation/ignition-core";
 import { expect } from "chai";
 import { keccak256, toUtf8Bytes } from "ethers";
 import { network } from "hardhat";
@@ -33,7 +34,11 @@ async function deployLayer(n: number) {
     ledger: accounts[18]!.address,
     chainId: 31337n,
   });
-  const { ledger } = await ignition.deploy(SummaryLedgerModule, { parameters: { SummaryLedger: { beginning: args } } });
+  // an Ignition parameter is JSON-like; the helper's typed beginning block has that shape
+  const beginningBlock = args as unknown as SolidityParameterType;
+  const { ledger } = await ignition.deploy(SummaryLedgerModule, {
+    parameters: { SummaryLedger: { beginning: beginningBlock } },
+  });
   return { ledger: ledger as unknown as SummaryLedger, members, accounts, n };
 }
 
