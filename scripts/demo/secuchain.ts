@@ -39,7 +39,7 @@ import {
   Peks,
   ThresholdScheme,
 } from "../../sdk/index.ts";
-import { runDkg } from "../../sdk/core/fog/dkg.ts";
+import { checkClusterKey, runDkg } from "../../sdk/core/fog/dkg.ts";
 import { filterPolicy, SENSITIVE } from "../../sdk/core/fog/filter.ts";
 import { decodeReading, makeReading, openPayload, randomDeviceKey, sealPayload } from "../../sdk/core/fog/reading.ts";
 import { randomScalar } from "../../sdk/core/crypto/scalar.ts";
@@ -110,6 +110,10 @@ export async function runSecuchainDemo(ctx: SecuchainDemoContext): Promise<void>
     scheme.combine(keys.commitments, fogPopMessage(groupKey), popPartials, FOG_POP_DST).signature,
   );
   const members = fog.map((f) => f.id);
+  // each member checks its share against the DKG's commitments and the key before approving it
+  keys.shares.forEach((share) =>
+    checkClusterKey(scheme, keys.commitments, share, groupKey, 3, (c) => g2ToEip2537(backend, scheme.groupKey(c))),
+  );
   const approvals = await Promise.all(
     fog.map((f) => anchors.signFogClusterApproval(f.key, clusterAccount.id, { groupKey, threshold: 3, members })),
   );
