@@ -1,0 +1,439 @@
+/**
+ * A typed client of `SummaryLedger`, the ledger of one high-level layer of
+ * seed 003 (§III.B, §IV.B), over any ethers `ContractRunner`: proof queries
+ * (blocks, summaries, the layer and its members), the attestation digests the
+ * members sign (with `core/layers/attestation.ts`), and the writes of
+ * statements 1-6 (open, record, takeOver, cleanup) and of membership (join,
+ * invalidate, reattach, linkSubordinate), each returning what its events say.
+ * Inputs are checked before anything is sent (`InvalidInputError` naming the
+ * field); reverts come back as `ContractRevertError`.
+ */
+import {
+  type BlockTag,
+  type ContractRunner,
+  type ContractTransactionResponse,
+  getAddress,
+  isAddress,
+  keccak256,
+  type LogDescription,
+} from "ethers";
+
+import { SummaryLedger__factory } from "../../types/ethers-contracts/index.ts";
+import type { SummaryLedger } from "../../types/ethers-contracts/index.ts";
+import { checkRoot, checkWord } from "../core/anchors.ts";
+import { checkInteger, fromHex, type Hex, toHex } from "../core/bytes.ts";
+import type { Attestation } from "../core/layers/attestation.ts";
+import { ContractRevertError, InvalidInputError, TransportError } from "../errors.ts";
+import { guarded } from "./revert.ts";
+
+const NAME = "SummaryLedger";
+const ZERO_ADDRESS = `0x${"00".repeat(20)}`;
+const UINT40_MAX = (1n << 40n) - 1n;
+
+/** Bytes as the client takes them: 0x-prefixed hex or a `Uint8Array`. */
+export type LedgerBytes = Hex | Uint8Array;
+
+/** A layer this layer is linked to (`LayerLink`). */
+export interface LedgerLayerLink {
+  readonly layerId: Hex;
+  readonly ledger: string;
+  readonly chainId: bigint;
+}
+
+/** A first communication's request (`OpenRequest`); times in seconds. */
+export interface LedgerOpenRequest {
+  readonly summary: Hex;
+  readonly sourceLayer: Hex;
+  readonly route: Hex;
+  readonly expiry: bigint;
+  readonly deadline: bigint;
+}
+
+/** A contract block {N_r, T, opening time, F}. */
+export interface LedgerBlock {
+  readonly responsible: string;
+  readonly expiry: bigint;
+  readonly openedAt: bigint;
+  readonly accomplished: boolean;
+}
+
+/** A member to admit (`MemberKey`): keys in EIP-2537 encoding. */
+export interface LedgerMemberKey {
+  readonly node: string;
+  readonly publicKey: LedgerBytes;
+  readonly proofOfPossession: LedgerBytes;
+}
+
+/** The transaction behind a write. */
+export interface LedgerTx {
+  readonly txHash: Hex;
+  readonly blockNumber: number;
+  readonly gasUsed: bigint;
+}
+
+/** What `open` did: statements 1-3 held (`opened`), the block existed (`already-opened`, a no-op), an expired block was `extended`, or the summary was kept after a cleanup (`replayed`). */
+export type OpenOutcome = "opened" | "already-opened" | "extended" | "replayed";
+
+export interface OpenResult extends LedgerTx {
+  readonly outcome: OpenOutcome;
+  readonly blockId: Hex;
+}
+
+export interface RecordResult extends LedgerTx {
+  /** False when statement 5 failed: the summary was recorded before (`SummaryReplayed`, the alarm). */
+  readonly recorded: boolean;
+  /** The block the summary belongs to (on a replay: the block it was first recorded in). */
+  readonly blockId: Hex;
+  /** Whether this record set F (statement 6). */
+  readonly accomplished: boolean;
+}
+
+export interface TakeOverResult extends LedgerTx {
+  readonly previous: string;
+  readonly responsible: string;
+}
+
+export class SummaryLedgerClient {
+  readonly address: string;
+  readonly runner: ContractRunner;
+  readonly contract: SummaryLedger;
+
+  constructor(address: string, runner: ContractRunner) {
+    this.address = checkAddress(address, "address");
+    this.runner = runner;
+    this.contract = SummaryLedger__factory.connect(this.address, runner);
+  }
+
+  /** The same client acting through another runner (another member's key). */
+  connect(runner: ContractRunner): SummaryLedgerClient {
+    return new SummaryLedgerClient(this.address, runner);
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  /** Block `blockId`, or `undefined` when there is none (never opened, or cleaned). */
+  async getBlock(blockId: Hex, blockTag: BlockTag = "latest"): Promise<LedgerBlock | undefined> {
+    const id = checkWord(blockId, "blockId");
+    const b = await this.#call(() => this.contract.getBlock(id, { blockTag }));
+    if (b.responsible === ZERO_ADDRESS) return undefined;
+    return { responsible: b.responsible, expiry: b.expiry, openedAt: b.openedAt, accomplished: b.accomplished };
+  }
+
+  /** The block and time of `summary`, or `undefined` when it was never recorded (or was cleaned). */
+  async summaryOf(summary: Hex, blockTag: BlockTag = "latest"): Promise<{ blockId: Hex; time: bigint } | undefined> {
+    const word = checkWord(summary, "summary");
+    const [blockId, time] = await this.#call(() => this.contract.summaryOf(word, { blockTag }));
+    if (time === 0n) return undefined;
+    return { blockId: blockId.toLowerCase() as Hex, time };
+  }
+
+  /** The beginning block's id, consensus label and establishment time. */
+  async layer(): Promise<{ layerId: Hex; consensus: string; establishedAt: bigint }> {
+    const [layerId, consensus, establishedAt] = await this.#call(() => this.contract.layer());
+    return { layerId: layerId.toLowerCase() as Hex, consensus, establishedAt };
+  }
+
+  /** The superior layer (a zero id when there is none). */
+  async superior(): Promise<LedgerLayerLink> {
+    return toLink(await this.#call(() => this.contract.superior()));
+  }
+
+  /** Subordinate layer `layerId`'s link, or `undefined` when it is not one. */
+  async subordinate(layerId: Hex): Promise<LedgerLayerLink | undefined> {
+    const id = checkWord(layerId, "layerId");
+    const link = toLink(await this.#call(() => this.contract.subordinate(id)));
+    return link.layerId === id ? link : undefined;
+  }
+
+  /** Member `index`: node, 256-byte key, validity. */
+  async member(index: number): Promise<{ node: string; publicKey: Hex; valid: boolean }> {
+    checkInteger(index, 0, 63, "index");
+    const [node, publicKey, valid] = await this.#call(() => this.contract.member(index));
+    return { node, publicKey: publicKey.toLowerCase() as Hex, valid };
+  }
+
+  /** `node`'s index and validity, or `undefined` when it was never a member. */
+  async memberOf(node: string): Promise<{ index: number; valid: boolean } | undefined> {
+    const account = checkAddress(node, "node");
+    try {
+      const [valid, index] = await this.#call(() => this.contract.memberOf(account));
+      return { index: Number(index), valid };
+    } catch (error) {
+      if (error instanceof ContractRevertError && error.errorName === "LedgerNotMember") return undefined;
+      throw error;
+    }
+  }
+
+  /** Members ever admitted, the bitmap of the valid ones, the quorum and the attestation nonce. */
+  async membership(): Promise<{ count: number; validMask: bigint; quorum: number; nonce: bigint }> {
+    const [count, validMask, quorum, nonce] = await this.#call(() => this.contract.membership());
+    return { count: Number(count), validMask, quorum: Number(quorum), nonce };
+  }
+
+  /** Whether `attestation` is a quorum's valid signature over `digest`. */
+  isValidAttestation(digest: Hex, attestation: Attestation): Promise<boolean> {
+    const word = checkWord(digest, "digest");
+    const [signers, signature] = attestationArgs(attestation);
+    return this.#call(() => this.contract.isValidAttestation(word, signers, signature));
+  }
+
+  // ---------------------------------------------------------------- digests
+
+  /** The digest the quorum signs to open a block for `request`. */
+  openDigest(request: LedgerOpenRequest): Promise<Hex> {
+    const r = openRequest(request);
+    return this.#digest(() => this.contract.openDigest(r));
+  }
+
+  /** The digest the quorum signs to admit `node` with `publicKey` (the current nonce included). */
+  joinDigest(node: string, publicKey: LedgerBytes): Promise<Hex> {
+    const account = checkAddress(node, "node");
+    const keyHash = keccak256(bytesOf(publicKey, "publicKey", 256));
+    return this.#digest(() => this.contract.joinDigest(account, keyHash));
+  }
+
+  /** The digest the other members sign to tag member `index` invalid. */
+  invalidateDigest(index: number): Promise<Hex> {
+    checkInteger(index, 0, 63, "index");
+    return this.#digest(() => this.contract.invalidateDigest(index));
+  }
+
+  /** The digest the quorum signs to re-attach to `superior`. */
+  reattachDigest(superior: LedgerLayerLink): Promise<Hex> {
+    const link = layerLink(superior, "superior");
+    return this.#digest(() => this.contract.reattachDigest(link));
+  }
+
+  /** The digest the quorum signs to link `subordinate`. */
+  linkDigest(subordinate: LedgerLayerLink): Promise<Hex> {
+    const link = layerLink(subordinate, "subordinate");
+    return this.#digest(() => this.contract.linkDigest(link));
+  }
+
+  /** The digest the quorum signs to hand `blockId` to `responsible`. */
+  takeOverDigest(blockId: Hex, responsible: string): Promise<Hex> {
+    const id = checkWord(blockId, "blockId");
+    const account = checkAddress(responsible, "responsible");
+    return this.#digest(() => this.contract.takeOverDigest(id, account));
+  }
+
+  // ----------------------------------------------------------------- writes
+
+  /** Statements 1-3: opens (or finds, or extends) the block of `request.summary`; the runner must be a valid member. */
+  async open(request: LedgerOpenRequest, attestation: Attestation): Promise<OpenResult> {
+    const r = openRequest(request);
+    const [signers, signature] = attestationArgs(attestation);
+    return this.#send(
+      () => this.contract.open(r, signers, signature),
+      (events) => {
+        for (const [name, outcome] of [
+          ["BlockOpened", "opened"],
+          ["BlockAlreadyOpened", "already-opened"],
+          ["BlockExtended", "extended"],
+          ["SummaryReplayed", "replayed"],
+        ] as const) {
+          const e = events.find((x) => x.name === name);
+          if (e) return { outcome, blockId: word(e.args[0]) };
+        }
+        throw new TransportError("open emitted none of its events");
+      },
+    );
+  }
+
+  /** Statements 4-6: the responsible node adds `summary` to K of `blockId`; `ending` sets F. */
+  async record(blockId: Hex, summary: Hex, ending = false): Promise<RecordResult> {
+    const id = checkWord(blockId, "blockId");
+    const s = checkRoot(summary, "summary");
+    if (typeof ending !== "boolean") throw new InvalidInputError("ending must be a boolean", { ending });
+    return this.#send(
+      () => this.contract.record(id, s, ending),
+      (events) => {
+        const replayed = events.find((e) => e.name === "SummaryReplayed");
+        if (replayed) return { recorded: false, blockId: word(replayed.args[0]), accomplished: false };
+        if (!events.some((e) => e.name === "SummaryRecorded")) throw new TransportError("SummaryRecorded not emitted");
+        return { recorded: true, blockId: id, accomplished: events.some((e) => e.name === "BlockAccomplished") };
+      },
+    );
+  }
+
+  /**
+   * Moves `blockId` to `responsible` under the quorum's `attestation`, or, when
+   * the responsible node is tagged invalid, to the runner itself without one.
+   */
+  async takeOver(blockId: Hex, responsible: string, attestation?: Attestation): Promise<TakeOverResult> {
+    const id = checkWord(blockId, "blockId");
+    const account = checkAddress(responsible, "responsible");
+    const [signers, signature] = attestation === undefined ? [0n, "0x" as Hex] : attestationArgs(attestation);
+    return this.#send(
+      () => this.contract.takeOver(id, account, signers, signature),
+      (events) => {
+        const e = required(events, "ResponsibilityTaken");
+        return { previous: String(e.args[1]), responsible: String(e.args[2]) };
+      },
+    );
+  }
+
+  /** Deletes the expired `blockId` and its listed `summaries` (anyone). */
+  async cleanup(blockId: Hex, summaries: readonly Hex[]): Promise<LedgerTx & { summaries: number }> {
+    const id = checkWord(blockId, "blockId");
+    if (!Array.isArray(summaries)) throw new InvalidInputError("summaries must be an array", { summaries });
+    const words = summaries.map((s, i) => checkWord(s, `summaries[${i}]`));
+    return this.#send(
+      () => this.contract.cleanup(id, words),
+      (events) => ({ summaries: Number(required(events, "BlockCleaned").args[1]) }),
+    );
+  }
+
+  /** Admits `member` under the quorum's attestation over `joinDigest`. */
+  async join(member: LedgerMemberKey, attestation: Attestation): Promise<LedgerTx & { index: number }> {
+    const m = {
+      node: checkAddress(member.node, "member.node"),
+      publicKey: toHex(bytesOf(member.publicKey, "member.publicKey", 256)),
+      proofOfPossession: toHex(bytesOf(member.proofOfPossession, "member.proofOfPossession", 128)),
+    };
+    const [signers, signature] = attestationArgs(attestation);
+    return this.#send(
+      () => this.contract.join(m, signers, signature),
+      (events) => ({ index: Number(required(events, "MemberJoined").args[0]) }),
+    );
+  }
+
+  /** Tags member `index` invalid under the others' attestation over `invalidateDigest`. */
+  async invalidate(index: number, attestation: Attestation): Promise<LedgerTx & { node: string }> {
+    checkInteger(index, 0, 63, "index");
+    const [signers, signature] = attestationArgs(attestation);
+    return this.#send(
+      () => this.contract.invalidate(index, signers, signature),
+      (events) => ({ node: String(required(events, "MemberInvalidated").args[1]) }),
+    );
+  }
+
+  /** Re-attaches the layer to `superior` under the quorum's attestation over `reattachDigest`. */
+  async reattach(superior: LedgerLayerLink, attestation: Attestation): Promise<LedgerTx & LedgerLayerLink> {
+    const link = layerLink(superior, "superior");
+    const [signers, signature] = attestationArgs(attestation);
+    return this.#send(
+      () => this.contract.reattach(link, signers, signature),
+      (events) => linkEvent(required(events, "SuperiorChanged")),
+    );
+  }
+
+  /** Links `subordinate` under the quorum's attestation over `linkDigest`. */
+  async linkSubordinate(subordinate: LedgerLayerLink, attestation: Attestation): Promise<LedgerTx & LedgerLayerLink> {
+    const link = layerLink(subordinate, "subordinate");
+    const [signers, signature] = attestationArgs(attestation);
+    return this.#send(
+      () => this.contract.linkSubordinate(link, signers, signature),
+      (events) => linkEvent(required(events, "SubordinateLinked")),
+    );
+  }
+
+  // ---------------------------------------------------------------- private
+
+  #call<T>(call: () => Promise<T>): Promise<T> {
+    return guarded(NAME, this.contract.interface, call);
+  }
+
+  async #digest(call: () => Promise<string>): Promise<Hex> {
+    return (await this.#call(call)).toLowerCase() as Hex;
+  }
+
+  /** Sends a transaction and reads its outcome from this ledger's events in the receipt. */
+  #send<T>(
+    send: () => Promise<ContractTransactionResponse>,
+    parse: (events: LogDescription[]) => T,
+  ): Promise<T & LedgerTx> {
+    return this.#call(async () => {
+      const tx = await send();
+      const receipt = await tx.wait();
+      if (!receipt) throw new TransportError("transaction dropped", { hash: tx.hash });
+      const events = receipt.logs
+        .filter((log) => log.address.toLowerCase() === this.address.toLowerCase())
+        .map((log) => this.contract.interface.parseLog({ topics: [...log.topics], data: log.data }))
+        .filter((e): e is LogDescription => e !== null);
+      return {
+        ...parse(events),
+        txHash: receipt.hash as Hex,
+        blockNumber: receipt.blockNumber,
+        gasUsed: receipt.gasUsed,
+      };
+    });
+  }
+}
+
+function checkAddress(value: string, what: string): string {
+  if (typeof value !== "string" || !isAddress(value) || !value.startsWith("0x")) {
+    throw new InvalidInputError(`${what} must be a 0x-prefixed 20-byte address`, { value });
+  }
+  return getAddress(value);
+}
+
+function bytesOf(value: LedgerBytes, what: string, length: number): Uint8Array {
+  if (value instanceof Uint8Array) {
+    if (value.length !== length) throw new InvalidInputError(`${what} must be ${length} bytes, got ${value.length}`);
+    return value;
+  }
+  return fromHex(value, what, length);
+}
+
+function uint40(value: bigint, what: string): bigint {
+  if (typeof value !== "bigint" || value < 0n || value > UINT40_MAX) {
+    throw new InvalidInputError(`${what} must be a bigint in [0, 2^40)`, { value: String(value) });
+  }
+  return value;
+}
+
+function openRequest(request: LedgerOpenRequest) {
+  if (typeof request !== "object" || request === null) throw new InvalidInputError("request must be an object");
+  return {
+    summary: checkRoot(request.summary, "request.summary"),
+    sourceLayer: checkRoot(request.sourceLayer, "request.sourceLayer"),
+    route: checkWord(request.route, "request.route"),
+    expiry: uint40(request.expiry, "request.expiry"),
+    deadline: uint40(request.deadline, "request.deadline"),
+  };
+}
+
+function layerLink(link: LedgerLayerLink, what: string) {
+  if (typeof link !== "object" || link === null) throw new InvalidInputError(`${what} must be an object`);
+  if (typeof link.chainId !== "bigint" || link.chainId < 0n || link.chainId >= 1n << 256n) {
+    throw new InvalidInputError(`${what}.chainId must be a bigint in [0, 2^256)`, { value: String(link.chainId) });
+  }
+  return {
+    layerId: checkWord(link.layerId, `${what}.layerId`),
+    ledger: checkAddress(link.ledger, `${what}.ledger`),
+    chainId: link.chainId,
+  };
+}
+
+function attestationArgs(attestation: Attestation): [bigint, Hex] {
+  if (typeof attestation !== "object" || attestation === null) {
+    throw new InvalidInputError("attestation must be an object");
+  }
+  const { signers, signature } = attestation;
+  if (typeof signers !== "bigint" || signers <= 0n || signers >= 1n << 64n) {
+    throw new InvalidInputError("attestation.signers must be a bigint in [1, 2^64)", { value: String(signers) });
+  }
+  if (!(signature instanceof Uint8Array) || signature.length !== 128) {
+    throw new InvalidInputError("attestation.signature must be 128 bytes (EIP-2537 G1)");
+  }
+  return [signers, toHex(signature)];
+}
+
+function toLink(link: { layerId: string; ledger: string; chainId: bigint }): LedgerLayerLink {
+  return { layerId: link.layerId.toLowerCase() as Hex, ledger: link.ledger, chainId: link.chainId };
+}
+
+function linkEvent(e: LogDescription): LedgerLayerLink {
+  return { layerId: word(e.args[0]), ledger: String(e.args[1]), chainId: BigInt(e.args[2] as bigint) };
+}
+
+function word(value: unknown): Hex {
+  return String(value).toLowerCase() as Hex;
+}
+
+function required(events: readonly LogDescription[], name: string): LogDescription {
+  const e = events.find((x) => x.name === name);
+  if (!e) throw new TransportError(`${name} not emitted`);
+  return e;
+}
