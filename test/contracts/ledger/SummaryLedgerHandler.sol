@@ -1,0 +1,408 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+
+// The handler of the SummaryLedger invariant tests. It deploys a four-member layer on the harness
+// (SummaryLedgerHarness.sol: real membership and quorum rules, a stand-in for the pairing) and
+// drives `open`, `record`, `takeOver`, `cleanup` and `invalidate` with random nodes, summaries
+// (fresh, from a small pool, already recorded, zero), expiries, deadlines, source layers and
+// attestations (the valid members, one signer short of the quorum, an invalid member or an
+// outsider among them, a signature over another digest), and warps time. It predicts every
+// outcome (the exact custom error, or which of statement 3's branches a second `open` takes, and
+// the block id) from its own ghost state, and counts each disagreement. Summaries that a cleanup
+// left behind stay recorded (their replays are refused); those it listed are freed.
+
+import {ISummaryLedger} from "../../../contracts/interfaces/ISummaryLedger.sol";
+import {LedgerTestBase} from "./SummaryLedgerHarness.sol";
+
+contract SummaryLedgerHandler is LedgerTestBase {
+    /// @dev What the handler saw of one summary: its block and time while it is recorded.
+    struct SummaryGhost {
+        bytes32 blockId;
+        uint40 time;
+        bool live;
+    }
+
+    /// @dev What the handler saw of one block.
+    struct BlockGhost {
+        address responsible;
+        uint40 expiry;
+        bool accomplished;
+        bool cleaned;
+        bytes32[] summaries;
+    }
+
+    enum Attestation {
+        Valid,
+        Short,
+        Outsider,
+        WrongDigest
+    }
+
+    uint256 internal constant POOL = 8;
+
+    mapping(bytes32 summary => SummaryGhost) internal _summaryGhosts;
+    mapping(bytes32 blockId => BlockGhost) internal _blockGhosts;
+    mapping(address node => uint256 seq) internal _seqs;
+    bytes32[] internal _seen;
+    bytes32[] internal _blockIds;
+    uint256 internal _validMask = (1 << MEMBERS) - 1;
+    uint256 internal _fresh;
+
+    /// @dev A call succeeded where it had to fail, failed with another error, or returned another
+    /// block id or result than the rules give.
+    uint256 public mismatches;
+    uint256 public opened;
+    uint256 public secondOpens;
+    uint256 public recorded;
+    uint256 public replays;
+    uint256 public accomplishments;
+    uint256 public takeovers;
+    uint256 public cleanups;
+    uint256 public refused;
+
+    constructor() {
+        vm.warp(1_700_000_000);
+        _deployLayer();
+    }
+
+    // ------------------------------------------------------------- views for invariants
+
+    function target() external view returns (ISummaryLedger) {
+        return ledger;
+    }
+
+    function seen() external view returns (bytes32[] memory) {
+        return _seen;
+    }
+
+    function blockIds() external view returns (bytes32[] memory) {
+        return _blockIds;
+    }
+
+    function summaryGhost(bytes32 summary) external view returns (SummaryGhost memory) {
+        return _summaryGhosts[summary];
+    }
+
+    function blockGhost(bytes32 blockId) external view returns (BlockGhost memory) {
+        return _blockGhosts[blockId];
+    }
+
+    /// @notice The fixed summaries every run draws from, recorded or not.
+    function pool(uint256 i) public pure returns (bytes32) {
+        return keccak256(abi.encode("strata.test.ledger.pool", i));
+    }
+
+    // ------------------------------------------------------------------ actions
+
+    function open(uint256 nodeSeed, uint256 summarySeed, uint256 expirySeed, uint256 attSeed) external {
+        address sender = _sender(nodeSeed);
+        bytes32 summary = _summary(summarySeed);
+        uint256 now_ = block.timestamp;
+        uint40 expiry = uint40(expirySeed % 8 == 0 ? now_ : now_ + _bound(expirySeed >> 3, 1, 2 days));
+        uint40 deadline = uint40(now_ + (expiry - now_) / 2);
+        if (attSeed % 8 == 1) deadline = uint40(now_ - 1);
+        if (attSeed % 8 == 2) deadline = expiry + 1;
+        ISummaryLedger.OpenRequest memory request = ISummaryLedger.OpenRequest({
+            summary: summary,
+            sourceLayer: attSeed % 16 == 3 ? UNKNOWN_LAYER : SUB,
+            route: keccak256(abi.encode("strata.test.ledger.route", attSeed)),
+            expiry: expiry,
+            deadline: deadline
+        });
+        bytes32 digest = ledger.openDigest(request);
+        (uint256 signers, bytes memory signature, Attestation kind) = _attest(digest, attSeed >> 4);
+        (bytes memory expected, bytes32 expectedId, bool creates, bool extends) = _predictOpen(
+            request,
+            sender,
+            digest,
+            signers,
+            kind
+        );
+        vm.prank(sender);
+        try ledger.open(request, signers, signature) returns (bytes32 blockId) {
+            if (expected.length != 0 || blockId != expectedId) {
+                mismatches++;
+                return;
+            }
+            if (creates) {
+                _seqs[sender]++;
+                _blockIds.push(blockId);
+                BlockGhost storage g = _blockGhosts[blockId];
+                g.responsible = sender;
+                g.expiry = expiry;
+                _recorded(blockId, summary);
+                opened++;
+            } else {
+                if (extends) _blockGhosts[blockId].expiry = expiry;
+                secondOpens++;
+            }
+        } catch (bytes memory reason) {
+            _refused(expected, reason);
+        }
+    }
+
+    function record(uint256 blockSeed, uint256 summarySeed, bool ending, uint256 senderSeed) external {
+        bytes32 blockId = _block(blockSeed);
+        address sender = senderSeed % 4 == 0 ? _sender(senderSeed >> 2) : _blockGhosts[blockId].responsible;
+        if (sender == address(0)) sender = STRANGER;
+        bytes32 summary = _summary(summarySeed);
+        bytes memory expected = _predictRecord(blockId, summary, sender);
+        bool fresh = !_summaryGhosts[summary].live;
+        vm.prank(sender);
+        try ledger.record(blockId, summary, ending) returns (bool ok) {
+            if (expected.length != 0 || ok != fresh) {
+                mismatches++;
+                return;
+            }
+            if (!ok) {
+                replays++;
+                return;
+            }
+            _recorded(blockId, summary);
+            recorded++;
+            if (ending) {
+                _blockGhosts[blockId].accomplished = true;
+                accomplishments++;
+            }
+        } catch (bytes memory reason) {
+            _refused(expected, reason);
+        }
+    }
+
+    function takeOver(uint256 blockSeed, uint256 newSeed, uint256 attSeed, uint256 senderSeed) external {
+        bytes32 blockId = _block(blockSeed);
+        address responsible = _sender(newSeed);
+        address sender = senderSeed % 4 == 0 ? _sender(senderSeed >> 2) : responsible;
+        bytes32 digest = ledger.takeOverDigest(blockId, responsible);
+        (uint256 signers, bytes memory signature, Attestation kind) = _attest(digest, attSeed);
+        bytes memory expected;
+        BlockGhost storage g = _blockGhosts[blockId];
+        if (g.responsible == address(0) || g.cleaned) {
+            expected = abi.encodeWithSelector(ISummaryLedger.LedgerUnknownBlock.selector, blockId);
+        } else if (!_isValid(responsible)) {
+            expected = abi.encodeWithSelector(ISummaryLedger.LedgerNotMember.selector, responsible);
+        } else if (sender != responsible || _isValid(g.responsible)) {
+            expected = _attestationError(digest, signers, kind);
+        }
+        vm.prank(sender);
+        try ledger.takeOver(blockId, responsible, signers, signature) {
+            if (expected.length != 0) {
+                mismatches++;
+                return;
+            }
+            g.responsible = responsible;
+            takeovers++;
+        } catch (bytes memory reason) {
+            _refused(expected, reason);
+        }
+    }
+
+    function cleanup(uint256 blockSeed, uint256 countSeed, uint256 foreignSeed) external {
+        bytes32 blockId = _block(blockSeed);
+        BlockGhost storage g = _blockGhosts[blockId];
+        uint256 n = g.summaries.length;
+        uint256 k = countSeed % (n + 1);
+        bool foreign = foreignSeed % 4 == 0;
+        bytes32[] memory list = new bytes32[](k + (foreign ? 1 : 0));
+        for (uint256 i; i < k; ++i) list[i] = g.summaries[(countSeed >> 8) % n == 0 ? i : n - 1 - i];
+        if (foreign) list[k] = _summary(foreignSeed >> 2);
+        bytes memory expected;
+        if (g.responsible == address(0) || g.cleaned) {
+            expected = abi.encodeWithSelector(ISummaryLedger.LedgerUnknownBlock.selector, blockId);
+        } else if (g.expiry > block.timestamp) {
+            expected = abi.encodeWithSelector(ISummaryLedger.LedgerBlockNotExpired.selector, blockId, g.expiry);
+        } else {
+            for (uint256 i; i < list.length && expected.length == 0; ++i) {
+                SummaryGhost memory s = _summaryGhosts[list[i]];
+                bool repeated;
+                for (uint256 j; j < i; ++j) repeated = repeated || list[j] == list[i];
+                if (!s.live || s.blockId != blockId || repeated) {
+                    expected = abi.encodeWithSelector(
+                        ISummaryLedger.LedgerSummaryNotInBlock.selector,
+                        blockId,
+                        list[i]
+                    );
+                }
+            }
+        }
+        vm.prank(_sender(foreignSeed >> 128)); // anyone may clean
+        try ledger.cleanup(blockId, list) {
+            if (expected.length != 0) {
+                mismatches++;
+                return;
+            }
+            g.cleaned = true;
+            for (uint256 i; i < list.length; ++i) _summaryGhosts[list[i]].live = false;
+            cleanups++;
+        } catch (bytes memory reason) {
+            _refused(expected, reason);
+        }
+    }
+
+    /// @notice The quorum tags a member invalid (never below two valid members).
+    function invalidate(uint256 indexSeed) external {
+        uint256 index = indexSeed % (MEMBERS + 1);
+        uint256 valid;
+        for (uint256 x = _validMask; x != 0; x &= x - 1) ++valid;
+        if (valid <= 2) return;
+        (uint256 signers, bytes memory signature) = _quorumAttest(ledger.invalidateDigest(index));
+        bytes memory expected;
+        if (index >= MEMBERS || _validMask & (1 << index) == 0) {
+            expected = abi.encodeWithSelector(ISummaryLedger.LedgerInvalidMemberIndex.selector, index);
+        }
+        try ledger.invalidate(index, signers, signature) {
+            if (expected.length != 0) {
+                mismatches++;
+                return;
+            }
+            _validMask &= ~(1 << index);
+        } catch (bytes memory reason) {
+            _refused(expected, reason);
+        }
+    }
+
+    function warp(uint256 secondsAhead) external {
+        vm.warp(block.timestamp + _bound(secondsAhead, 1, 1 days));
+    }
+
+    // ------------------------------------------------------------------ predictions
+
+    function _predictOpen(
+        ISummaryLedger.OpenRequest memory request,
+        address sender,
+        bytes32 digest,
+        uint256 signers,
+        Attestation kind
+    ) internal view returns (bytes memory expected, bytes32 blockId, bool creates, bool extends) {
+        if (request.summary == 0) {
+            return (abi.encodeWithSelector(ISummaryLedger.LedgerZeroSummary.selector), 0, false, false);
+        }
+        if (!_isValid(sender)) {
+            return (abi.encodeWithSelector(ISummaryLedger.LedgerNotMember.selector, sender), 0, false, false);
+        }
+        SummaryGhost memory s = _summaryGhosts[request.summary];
+        if (s.live) {
+            BlockGhost storage g = _blockGhosts[s.blockId];
+            // statement 3: a replay of a cleaned block's kept summary, or a no-op, or an extension
+            if (g.cleaned || g.expiry > block.timestamp) return ("", s.blockId, false, false);
+            return (_openChecks(request, digest, signers, kind), s.blockId, false, true);
+        }
+        blockId = bytes32((uint256(uint160(sender)) << 96) | (_seqs[sender] + 1));
+        return (_openChecks(request, digest, signers, kind), blockId, true, false);
+    }
+
+    function _openChecks(
+        ISummaryLedger.OpenRequest memory request,
+        bytes32 digest,
+        uint256 signers,
+        Attestation kind
+    ) internal view returns (bytes memory) {
+        if (request.expiry <= block.timestamp || request.deadline > request.expiry) {
+            return abi.encodeWithSelector(ISummaryLedger.LedgerInvalidExpiry.selector, request.expiry);
+        }
+        if (request.deadline < block.timestamp) {
+            return abi.encodeWithSelector(ISummaryLedger.LedgerAttestationExpired.selector, request.deadline);
+        }
+        if (request.sourceLayer != SUB && request.sourceLayer != SUPERIOR) {
+            return abi.encodeWithSelector(ISummaryLedger.LedgerUnknownLayer.selector, request.sourceLayer);
+        }
+        return _attestationError(digest, signers, kind);
+    }
+
+    function _predictRecord(bytes32 blockId, bytes32 summary, address sender) internal view returns (bytes memory) {
+        BlockGhost storage g = _blockGhosts[blockId];
+        if (g.responsible == address(0) || g.cleaned) {
+            return abi.encodeWithSelector(ISummaryLedger.LedgerUnknownBlock.selector, blockId);
+        }
+        if (g.responsible != sender) {
+            return abi.encodeWithSelector(ISummaryLedger.LedgerNotResponsible.selector, blockId, sender, g.responsible);
+        }
+        if (g.expiry <= block.timestamp) {
+            return abi.encodeWithSelector(ISummaryLedger.LedgerBlockExpired.selector, blockId, g.expiry);
+        }
+        if (g.accomplished) return abi.encodeWithSelector(ISummaryLedger.LedgerBlockAccomplished.selector, blockId);
+        if (summary == 0) return abi.encodeWithSelector(ISummaryLedger.LedgerZeroSummary.selector);
+        return "";
+    }
+
+    function _attestationError(bytes32 digest, uint256 signers, Attestation kind) internal view returns (bytes memory) {
+        if (kind == Attestation.Outsider) {
+            return abi.encodeWithSelector(ISummaryLedger.LedgerSignersNotMembers.selector, signers & ~_validMask);
+        }
+        if (kind == Attestation.Short) {
+            uint256 valid;
+            for (uint256 x = _validMask; x != 0; x &= x - 1) ++valid;
+            uint256 quorum = valid - (valid - 1) / 3;
+            return abi.encodeWithSelector(ISummaryLedger.LedgerQuorumNotReached.selector, quorum - 1, quorum);
+        }
+        if (kind == Attestation.WrongDigest) {
+            return abi.encodeWithSelector(ISummaryLedger.LedgerInvalidAttestation.selector, digest);
+        }
+        return "";
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    /// @dev The valid members (5 in 8), one short of the quorum, with an invalid member or an
+    /// outsider, or over another digest.
+    function _attest(
+        bytes32 digest,
+        uint256 seed
+    ) internal view returns (uint256 signers, bytes memory signature, Attestation kind) {
+        uint256 pick = seed % 8;
+        kind = pick < 5 ? Attestation.Valid : Attestation(pick - 4);
+        signers = _validMask;
+        if (kind == Attestation.Short) {
+            uint256 valid;
+            for (uint256 x = _validMask; x != 0; x &= x - 1) ++valid;
+            uint256 drop = valid - (valid - (valid - 1) / 3) + 1; // valid - quorum + 1
+            for (uint256 i; i < drop; ++i) signers &= signers - 1;
+        } else if (kind == Attestation.Outsider) {
+            uint256 invalid = ((1 << MEMBERS) - 1) & ~_validMask;
+            signers |= invalid != 0 && seed % 16 < 8 ? invalid & (~invalid + 1) : 1 << (MEMBERS + ((seed >> 4) % 60));
+        }
+        signature = ledger.mockSignature(
+            kind == Attestation.WrongDigest ? keccak256(abi.encode(digest)) : digest,
+            signers
+        );
+    }
+
+    function _isValid(address node) internal view returns (bool) {
+        for (uint256 i; i < MEMBERS; ++i) {
+            if (_nodes[i] == node) return _validMask & (1 << i) != 0;
+        }
+        return false;
+    }
+
+    /// @dev A member (valid or not) or, one time in five, a stranger.
+    function _sender(uint256 seed) internal view returns (address) {
+        uint256 i = seed % (MEMBERS + 1);
+        return i == MEMBERS ? STRANGER : _nodes[i];
+    }
+
+    /// @dev Zero (1 in 16), a pool summary, one already recorded, or a fresh one.
+    function _summary(uint256 seed) internal returns (bytes32) {
+        if (seed % 16 == 0) return bytes32(0);
+        uint256 pick = seed % 4;
+        if (pick == 1) return pool((seed >> 8) % POOL);
+        if (pick == 2 && _seen.length != 0) return _seen[(seed >> 8) % _seen.length];
+        return keccak256(abi.encode("strata.test.ledger.fresh", ++_fresh));
+    }
+
+    /// @dev A block the handler opened (cleaned ones included) or, 1 in 16, an unknown id.
+    function _block(uint256 seed) internal view returns (bytes32) {
+        if (seed % 16 == 0 || _blockIds.length == 0) return keccak256(abi.encode("strata.test.ledger.block", seed));
+        return _blockIds[(seed >> 4) % _blockIds.length];
+    }
+
+    function _recorded(bytes32 blockId, bytes32 summary) internal {
+        if (_summaryGhosts[summary].blockId == 0) _seen.push(summary);
+        _summaryGhosts[summary] = SummaryGhost({blockId: blockId, time: uint40(block.timestamp), live: true});
+        _blockGhosts[blockId].summaries.push(summary);
+    }
+
+    function _refused(bytes memory expected, bytes memory reason) internal {
+        if (expected.length == 0 || keccak256(reason) != keccak256(expected)) mismatches++;
+        else refused++;
+    }
+}

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+
+// Invariant tests for SummaryLedger (seed 003 §IV.B). The fuzzer calls only SummaryLedgerHandler,
+// which opens blocks, records following and ending summaries, moves responsibility, cleans expired
+// blocks and tags members invalid with random inputs (see its header); after each call:
+//   (a) every call succeeded or failed exactly as the rules say (statements 1-6, takeover, cleanup);
+//   (b) a summary is never recorded twice in a layer: each recorded summary keeps the block and
+//       time of its first record until a cleanup lists it (then it is freed), whatever `open` or
+//       `record` was called with it since;
+//   (c) F (accomplished) never reverts to false: a block seen accomplished stays so until it is
+//       cleaned, and a cleaned block's id is never reused;
+//   (d) a block's summaries all belong to it, and its responsible node and expiry are the ones
+//       the handler saw set.
+
+import {ISummaryLedger} from "../../../contracts/interfaces/ISummaryLedger.sol";
+import {LedgerTestBase} from "./SummaryLedgerHarness.sol";
+import {SummaryLedgerHandler} from "./SummaryLedgerHandler.sol";
+
+contract SummaryLedgerInvariantTest is LedgerTestBase {
+    /// @dev forge-std's StdInvariant.FuzzSelector, read by the invariant runner.
+    struct FuzzSelector {
+        address addr;
+        bytes4[] selectors;
+    }
+
+    SummaryLedgerHandler internal handler;
+    ISummaryLedger internal target;
+
+    function setUp() public {
+        handler = new SummaryLedgerHandler();
+        target = handler.target();
+    }
+
+    function targetContracts() public view returns (address[] memory targets) {
+        targets = new address[](1);
+        targets[0] = address(handler);
+    }
+
+    function targetSelectors() public view returns (FuzzSelector[] memory targets) {
+        targets = new FuzzSelector[](1);
+        bytes4[] memory s = new bytes4[](10);
+        // record weighs three times as much as the rare moves, open twice.
+        s[0] = SummaryLedgerHandler.open.selector;
+        s[1] = SummaryLedgerHandler.open.selector;
+        s[2] = SummaryLedgerHandler.record.selector;
+        s[3] = SummaryLedgerHandler.record.selector;
+        s[4] = SummaryLedgerHandler.record.selector;
+        s[5] = SummaryLedgerHandler.takeOver.selector;
+        s[6] = SummaryLedgerHandler.cleanup.selector;
+        s[7] = SummaryLedgerHandler.cleanup.selector;
+        s[8] = SummaryLedgerHandler.invalidate.selector;
+        s[9] = SummaryLedgerHandler.warp.selector;
+        targets[0] = FuzzSelector({addr: address(handler), selectors: s});
+    }
+
+    // ---------------------------------------------------------------- invariants
+
+    /// (a) Every call's outcome is the one the rules give.
+    /// hardhat-config: invariant.failOnRevert = true
+    function invariant_outcomesFollowTheRules() public view {
+        _eq(handler.mismatches(), 0, "outcome differs from the rules");
+    }
+
+    /// (b) A summary is never recorded twice in a layer.
+    /// hardhat-config: invariant.failOnRevert = true
+    function invariant_summaryNeverRecordedTwice() public view {
+        bytes32[] memory all = handler.seen();
+        for (uint256 i; i < all.length; ++i) {
+            SummaryLedgerHandler.SummaryGhost memory g = handler.summaryGhost(all[i]);
+            (bytes32 blockId, uint40 time) = target.summaryOf(all[i]);
+            if (g.live) {
+                _check(blockId == g.blockId, "summary moved to another block");
+                _eq(time, g.time, "summary time changed");
+            } else {
+                _check(blockId == 0 && time == 0, "a freed summary is still recorded");
+            }
+        }
+        for (uint256 i; i < 8; ++i) {
+            (bytes32 blockId, ) = target.summaryOf(handler.pool(i));
+            _check(blockId == handler.summaryGhost(handler.pool(i)).blockId || blockId == 0, "pool summary");
+        }
+    }
+
+    /// (c) F never reverts to false.
+    /// hardhat-config: invariant.failOnRevert = true
+    function invariant_accomplishedNeverRevertsToFalse() public view {
+        bytes32[] memory ids = handler.blockIds();
+        for (uint256 i; i < ids.length; ++i) {
+            SummaryLedgerHandler.BlockGhost memory g = handler.blockGhost(ids[i]);
+            ISummaryLedger.ContractBlock memory b = target.getBlock(ids[i]);
+            if (g.cleaned) {
+                _check(b.responsible == address(0) && !b.accomplished, "a cleaned block came back");
+            } else {
+                _check(b.accomplished == g.accomplished, "F differs from the ending tags recorded");
+            }
+        }
+    }
+
+    /// (d) A block's summaries all belong to it; its responsible node and expiry are the handler's.
+    /// hardhat-config: invariant.failOnRevert = true
+    function invariant_blockSummariesBelongToIt() public view {
+        bytes32[] memory ids = handler.blockIds();
+        for (uint256 i; i < ids.length; ++i) {
+            SummaryLedgerHandler.BlockGhost memory g = handler.blockGhost(ids[i]);
+            if (g.cleaned) continue;
+            ISummaryLedger.ContractBlock memory b = target.getBlock(ids[i]);
+            _check(b.responsible == g.responsible, "responsible differs");
+            _eq(b.expiry, g.expiry, "expiry differs");
+            _check(g.summaries.length != 0, "a block without its first summary");
+            for (uint256 j; j < g.summaries.length; ++j) {
+                (bytes32 blockId, ) = target.summaryOf(g.summaries[j]);
+                _check(blockId == ids[i], "a block's summary belongs to another block");
+            }
+        }
+    }
+}
