@@ -1,0 +1,80 @@
+/**
+ * P = {I, C, M} (seed 003 §IV.B), pure: Sum(M) binds M and its time, forward
+ * shifts a layer from A_d to A_s and collects its block id, encode/decode round
+ * trips, and every refusal carries its reason.
+ */
+import { expect } from "chai";
+import { keccak256, solidityPacked } from "ethers";
+
+import { type Hex, toHex } from "../../../../sdk/core/bytes.ts";
+import {
+  checkSummary,
+  decodePacket,
+  encodePacket,
+  forward,
+  newPacket,
+  PacketError,
+  routeHash,
+  sourceLayer,
+  summaryOf,
+} from "../../../../sdk/core/layers/packet.ts";
+
+const w = (n: number): Hex => toHex(new Uint8Array(32).fill(n));
+const [L0, L1, L2, L3] = [w(0x10), w(0x11), w(0x12), w(0x13)];
+const M = new TextEncoder().encode("turn green at 12:00");
+
+const reason = (f: () => unknown) => {
+  try {
+    f();
+  } catch (e) {
+    expect(e).to.be.instanceOf(PacketError);
+    return (e as PacketError).reason;
+  }
+  throw new Error("no error");
+};
+
+describe("layers/packet", function () {
+  it("Sum(M) is keccak256(M ‖ uint64 time), the same as Solidity's abi.encodePacked", function () {
+    expect(summaryOf(M, 1_700_000_000n)).to.equal(keccak256(solidityPacked(["bytes", "uint64"], [M, 1_700_000_000n])));
+    expect(summaryOf(M, 1n)).to.not.equal(summaryOf(M, 2n));
+  });
+
+  it("forwards up the route, moving each layer from A_d to A_s and collecting block ids", function () {
+    let p = newPacket(M, 5n, L0, [L1, L2, L3]);
+    expect(p.ids).to.deep.equal([summaryOf(M, 5n)]);
+    p = forward(p, L1, w(0xb1));
+    p = forward(p, L2, w(0xb2));
+    expect(p.destination).to.deep.equal([L3]);
+    expect(p.source).to.deep.equal([L0, L1, L2]);
+    expect(p.ids).to.deep.equal([summaryOf(M, 5n), w(0xb1), w(0xb2)]);
+    expect(sourceLayer(p)).to.equal(L2);
+    checkSummary(p);
+    p = forward(p, L3);
+    expect(reason(() => forward(p, L3))).to.equal("no-destination");
+  });
+
+  it("refuses a layer that is not next, and a packet whose I[0] is not Sum(M)", function () {
+    const p = newPacket(M, 5n, L0, [L1, L2]);
+    expect(reason(() => forward(p, L2))).to.equal("not-next-layer");
+    expect(reason(() => checkSummary({ ...p, time: 6n }))).to.equal("wrong-summary");
+    expect(reason(() => forward(p, "0x12" as Hex))).to.equal("malformed");
+  });
+
+  it("round-trips encode/decode, and the route hash covers C and I", function () {
+    const p = forward(newPacket(M, 7n, L0, [L1, L2]), L1, w(0xb1));
+    const q = decodePacket(encodePacket(p));
+    expect(q).to.deep.equal(p);
+    expect(routeHash(q)).to.equal(routeHash(p));
+    expect(routeHash(forward(p, L2))).to.not.equal(routeHash(p));
+    const empty = newPacket(new Uint8Array(), 0n, L0, []);
+    expect(decodePacket(encodePacket(empty))).to.deep.equal(empty);
+  });
+
+  it("refuses truncated, trailing and unknown-version bytes", function () {
+    const bytes = encodePacket(newPacket(M, 7n, L0, [L1]));
+    expect(reason(() => decodePacket(bytes.subarray(0, bytes.length - 1)))).to.equal("malformed");
+    expect(reason(() => decodePacket(Uint8Array.of(...bytes, 0)))).to.equal("malformed");
+    expect(reason(() => decodePacket(Uint8Array.of(2, ...bytes.subarray(1))))).to.equal("malformed");
+    expect(reason(() => newPacket(M, -1n, L0, [L1]))).to.equal("malformed");
+  });
+});
