@@ -339,3 +339,44 @@ export {
   type ReadingClass,
   type StoredReading,
 } from "./store/fog-store.ts";
+
+// ---- seed 003 layers: quorum attestations, packets, the SummaryLedger client
+export {
+  aggregateAttestation,
+  attest,
+  type Attestation,
+  MAX_LAYER_MEMBERS,
+  memberKeyMaterial,
+  type MemberKeyMaterial,
+  type PartialAttestation,
+  partialAttestation,
+  quorumOf,
+  signerBitmap,
+  signerIndices,
+} from "./core/layers/attestation.ts";
+export {
+  checkSummary,
+  decodePacket,
+  encodePacket,
+  forward,
+  newPacket,
+  type Packet,
+  PacketError,
+  type PacketRejection,
+  routeHash,
+  sourceLayer,
+  summaryOf,
+} from "./core/layers/packet.ts";
+export {
+  type LedgerBlock,
+  type LedgerBytes,
+  type LedgerLayerLink,
+  type LedgerMemberKey,
+  type LedgerOpenRequest,
+  type LedgerTx,
+  type OpenOutcome,
+  type OpenResult,
+  type RecordResult,
+  SummaryLedgerClient,
+  type TakeOverResult,
+} from "./contracts/ledger.ts";
