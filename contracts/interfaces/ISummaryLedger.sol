@@ -79,6 +79,19 @@ interface ISummaryLedger {
         bool accomplished;
     }
 
+    /// @notice A block's settlement (seed 002, M2X): `amount` of `token` (address 0: ETH) the
+    /// payer escrowed for the provider, the parties' confirmations and whether it is paid out
+    /// (released or refunded). Packed: the payer, the flags, then the rest.
+    struct Escrow {
+        address payer;
+        bool payerConfirmed;
+        bool providerConfirmed;
+        bool settled;
+        address provider;
+        address token;
+        uint256 amount;
+    }
+
     // ------------------------------------------------------------------ errors
 
     /// @notice The caller is not a valid member of the layer.
@@ -121,6 +134,22 @@ interface ISummaryLedger {
     error LedgerKeyStoreFailed();
     /// @notice The zero summary is not a summary.
     error LedgerZeroSummary();
+    /// @notice The block already carries an escrow.
+    error LedgerEscrowExists(bytes32 blockId);
+    /// @notice The block carries no escrow.
+    error LedgerNoEscrow(bytes32 blockId);
+    /// @notice An escrow needs a non-zero amount and a provider other than zero and the payer.
+    error LedgerInvalidEscrow(address provider, uint256 amount);
+    /// @notice The ETH sent is not the escrowed amount (an ERC-20 escrow takes no ETH).
+    error LedgerWrongValue(uint256 expected, uint256 sent);
+    /// @notice Only the payer and the provider confirm.
+    error LedgerNotParty(bytes32 blockId, address account);
+    /// @notice Confirmation needs F: the responsible node recorded the ending tag.
+    error LedgerBlockNotAccomplished(bytes32 blockId);
+    /// @notice The party has already confirmed.
+    error LedgerAlreadyConfirmed(bytes32 blockId, address party);
+    /// @notice The escrow was already released or refunded.
+    error LedgerEscrowSettled(bytes32 blockId);
 
     // ------------------------------------------------------------------ events
 
@@ -159,6 +188,16 @@ interface ISummaryLedger {
     event ResponsibilityTaken(bytes32 indexed blockId, address indexed previous, address indexed responsible);
     /// @notice The expired `blockId` was deleted with `summaries` of its summaries.
     event BlockCleaned(bytes32 indexed blockId, uint256 summaries);
+    event EscrowFunded(
+        bytes32 indexed blockId,
+        address indexed payer,
+        address indexed provider,
+        address token,
+        uint256 amount
+    );
+    event EscrowConfirmed(bytes32 indexed blockId, address indexed party);
+    event EscrowReleased(bytes32 indexed blockId, address indexed provider, address token, uint256 amount);
+    event EscrowRefunded(bytes32 indexed blockId, address indexed payer, address token, uint256 amount);
 
     // --------------------------------------------------------------- membership
 
@@ -233,6 +272,23 @@ interface ISummaryLedger {
 
     /// @notice Deletes the expired `blockId` and the listed `summaries` of it (anyone; refunds).
     function cleanup(bytes32 blockId, bytes32[] calldata summaries) external;
+
+    // -------------------------------------------------------------- settlement
+
+    /// @notice The payer (the sender) escrows `amount` of `token` (address 0: ETH, sent as the
+    /// call's value) in a live, unexpired, not yet accomplished block for `provider`. One escrow per
+    /// block; for an ERC-20 the amount recorded is what the ledger received.
+    function escrow(bytes32 blockId, address provider, address token, uint256 amount) external payable;
+
+    /// @notice The payer or the provider confirms the accomplished block (F set, not expired);
+    /// the second confirmation releases the escrow to the provider.
+    function confirm(bytes32 blockId) external;
+
+    /// @notice Anyone returns an unsettled escrow to its payer once the block has expired (or
+    /// was cleaned).
+    function refund(bytes32 blockId) external;
+
+    function escrowOf(bytes32 blockId) external view returns (Escrow memory);
 
     // ------------------------------------------------------------------- views
 

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.37;
 
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Address} from "@openzeppelin/contracts/utils/Address.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 
 import {ISummaryLedger} from "../interfaces/ISummaryLedger.sol";
@@ -16,7 +20,12 @@ import {BLSSignatures} from "../libraries/BLSSignatures.sol";
 /// - `_summaries[sum]`: the block id (its bits 56..95 are always zero) with the time in those bits.
 /// The key blob is a code-only contract (the SSTORE2 pattern): 0x00 ‖ aggregate of the valid
 /// members' keys ‖ -key_0 ‖ -key_1 ‖ ... (256 bytes each), rewritten on every membership change.
-contract SummaryLedger is ISummaryLedger, EIP712 {
+/// Settlement (seed 002, M2X) keeps its own mapping `_escrows`, so `record` reads and writes
+/// nothing more: the payer escrows in a live block, both parties confirm once F is set (the second
+/// confirmation pays the provider), and an unsettled escrow goes back to the payer after expiry.
+contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
+    using SafeERC20 for IERC20;
+
     /// @notice Members ever admitted: the bitmaps are 64 bits.
     uint256 public constant MAX_MEMBERS = 64;
 
@@ -53,6 +62,7 @@ contract SummaryLedger is ISummaryLedger, EIP712 {
     mapping(address node => uint256 packed) private _memberOf;
     mapping(bytes32 blockId => uint256 packed) private _blocks;
     mapping(bytes32 summary => uint256 packed) private _summaries;
+    mapping(bytes32 blockId => Escrow) private _escrows;
 
     /// @notice Writes the beginning block: members (each key's possession proven), consensus
     /// label, subordinate layers and the superior layer.
@@ -298,6 +308,72 @@ contract SummaryLedger is ISummaryLedger, EIP712 {
         emit BlockCleaned(blockId, summaries.length);
     }
 
+    // ------------------------------------------------------------- settlement
+
+    /// @inheritdoc ISummaryLedger
+    function escrow(bytes32 blockId, address provider, address token, uint256 amount) external payable nonReentrant {
+        uint256 b = _liveBlock(blockId);
+        if (b & ACCOMPLISHED_BIT != 0) revert LedgerBlockAccomplished(blockId);
+        if (_escrows[blockId].payer != address(0)) revert LedgerEscrowExists(blockId);
+        if (amount == 0 || provider == address(0) || provider == msg.sender) {
+            revert LedgerInvalidEscrow(provider, amount);
+        }
+        if (msg.value != (token == address(0) ? amount : 0)) {
+            revert LedgerWrongValue(token == address(0) ? amount : 0, msg.value);
+        }
+        if (token != address(0)) {
+            // What arrived (a token may take a fee on transfer): what can be paid out.
+            uint256 before = IERC20(token).balanceOf(address(this));
+            IERC20(token).safeTransferFrom(msg.sender, address(this), amount);
+            amount = IERC20(token).balanceOf(address(this)) - before;
+            if (amount == 0) revert LedgerInvalidEscrow(provider, amount);
+        }
+        _escrows[blockId] = Escrow({
+            payer: msg.sender,
+            payerConfirmed: false,
+            providerConfirmed: false,
+            settled: false,
+            provider: provider,
+            token: token,
+            amount: amount
+        });
+        emit EscrowFunded(blockId, msg.sender, provider, token, amount);
+    }
+
+    /// @inheritdoc ISummaryLedger
+    function confirm(bytes32 blockId) external nonReentrant {
+        Escrow storage e = _openEscrow(blockId);
+        uint256 b = _liveBlock(blockId);
+        if (b & ACCOMPLISHED_BIT == 0) revert LedgerBlockNotAccomplished(blockId);
+        bool payer = msg.sender == e.payer;
+        if (!payer && msg.sender != e.provider) revert LedgerNotParty(blockId, msg.sender);
+        if (payer ? e.payerConfirmed : e.providerConfirmed) revert LedgerAlreadyConfirmed(blockId, msg.sender);
+        if (payer) e.payerConfirmed = true;
+        else e.providerConfirmed = true;
+        emit EscrowConfirmed(blockId, msg.sender);
+        if (e.payerConfirmed && e.providerConfirmed) {
+            e.settled = true;
+            emit EscrowReleased(blockId, e.provider, e.token, e.amount);
+            _pay(e.token, e.provider, e.amount);
+        }
+    }
+
+    /// @inheritdoc ISummaryLedger
+    function refund(bytes32 blockId) external nonReentrant {
+        Escrow storage e = _openEscrow(blockId);
+        uint256 expiry = (_blocks[blockId] >> 160) & MASK40;
+        // A cleaned block reads 0: expired.
+        if (expiry > block.timestamp) revert LedgerBlockNotExpired(blockId, expiry);
+        e.settled = true;
+        emit EscrowRefunded(blockId, e.payer, e.token, e.amount);
+        _pay(e.token, e.payer, e.amount);
+    }
+
+    /// @inheritdoc ISummaryLedger
+    function escrowOf(bytes32 blockId) external view returns (Escrow memory) {
+        return _escrows[blockId];
+    }
+
     // ------------------------------------------------------------------ views
 
     /// @inheritdoc ISummaryLedger
@@ -422,6 +498,26 @@ contract SummaryLedger is ISummaryLedger, EIP712 {
             revert LedgerUnknownLayer(source);
         }
         _requireAttestation(openDigest(request), signers, signature);
+    }
+
+    /// @dev The packed block, which must exist and not have expired.
+    function _liveBlock(bytes32 blockId) private view returns (uint256 b) {
+        b = _blocks[blockId];
+        if (b == 0) revert LedgerUnknownBlock(blockId);
+        uint256 expiry = (b >> 160) & MASK40;
+        if (expiry <= block.timestamp) revert LedgerBlockExpired(blockId, expiry);
+    }
+
+    /// @dev The block's escrow, which must exist and not be paid out.
+    function _openEscrow(bytes32 blockId) private view returns (Escrow storage e) {
+        e = _escrows[blockId];
+        if (e.payer == address(0)) revert LedgerNoEscrow(blockId);
+        if (e.settled) revert LedgerEscrowSettled(blockId);
+    }
+
+    function _pay(address token, address to, uint256 amount) private {
+        if (token == address(0)) Address.sendValue(payable(to), amount);
+        else IERC20(token).safeTransfer(to, amount);
     }
 
     function _admit(address node, uint256 index, bytes memory publicKey) private {

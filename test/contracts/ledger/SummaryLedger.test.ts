@@ -3,7 +3,9 @@
  * attestations made by the SDK (7 and 31 members; exactly 2f+1 and more
  * signers, a non-quorum, a wrong message, a non-member), joining, the invalid
  * tag, re-attaching, and the contract blocks with statements 1-6 (each true and
- * false branch), takeover, proof queries and cleanup; the gas against targets.
+ * false branch), takeover, proof queries and cleanup; the gas against targets;
+ * settlement (seed 002, M2X): ETH and ERC-20 escrows released to the provider
+ * once F is set and both parties confirmed, refunded after expiry or cleanup.
  */
 import type { SolidityParameterType } from "@nomicfoundation/ignition-core";
 import { expect } from "chai";
@@ -455,6 +457,157 @@ describe("SummaryLedger", function () {
       const { request, digest } = await openRequest(ledger, s1);
       const a = attest(members, digest, first(5));
       await expect(ledger.open(request, a.signers, a.signature)).to.emit(ledger, "SummaryReplayed");
+    });
+  });
+
+  describe("settlement (seed 002, M2X)", function () {
+    const ETH = ethers.ZeroAddress;
+    const amount = 10n ** 17n;
+
+    /** A block opened by member 0 (its responsible node), the payer 10, the provider 11, a stranger 12. */
+    async function settlementFixture() {
+      const ctx = await layer7Fixture();
+      const id = await openBlock(ctx, sum("green phase request"), 0, 1000);
+      const [payer, provider, stranger] = [ctx.accounts[10]!, ctx.accounts[11]!, ctx.accounts[12]!];
+      const token = await ethers.deployContract("LedgerTestToken");
+      await token.mint(payer.address, 10n ** 21n);
+      await token.connect(payer).approve(await ctx.ledger.getAddress(), 10n ** 21n);
+      return { ...ctx, id, payer, provider, stranger, token };
+    }
+
+    it("escrows ETH; releases it to the provider once F is set and both parties confirmed", async function () {
+      const { ledger, id, payer, provider, stranger } = await loadFixture(settlementFixture);
+      await expect(ledger.connect(payer).escrow(id, provider.address, ETH, amount, { value: amount }))
+        .to.emit(ledger, "EscrowFunded")
+        .withArgs(id, payer.address, provider.address, ETH, amount);
+      expect(await ethers.provider.getBalance(await ledger.getAddress())).to.equal(amount);
+      await expect(ledger.connect(payer).confirm(id))
+        .to.be.revertedWithCustomError(ledger, "LedgerBlockNotAccomplished")
+        .withArgs(id);
+      await ledger.record(id, sum("green phase given"), true); // the responsible node's ending tag: F
+      await expect(ledger.connect(stranger).confirm(id))
+        .to.be.revertedWithCustomError(ledger, "LedgerNotParty")
+        .withArgs(id, stranger.address);
+      await expect(ledger.connect(provider).confirm(id))
+        .to.emit(ledger, "EscrowConfirmed")
+        .withArgs(id, provider.address)
+        .and.not.to.emit(ledger, "EscrowReleased");
+      await expect(ledger.connect(provider).confirm(id))
+        .to.be.revertedWithCustomError(ledger, "LedgerAlreadyConfirmed")
+        .withArgs(id, provider.address);
+      const before = await ethers.provider.getBalance(provider.address);
+      await expect(ledger.connect(payer).confirm(id))
+        .to.emit(ledger, "EscrowReleased")
+        .withArgs(id, provider.address, ETH, amount);
+      expect(await ethers.provider.getBalance(provider.address)).to.equal(before + amount);
+      expect(await ethers.provider.getBalance(await ledger.getAddress())).to.equal(0n);
+      const e = await ledger.escrowOf(id);
+      expect([e.payerConfirmed, e.providerConfirmed, e.settled]).to.deep.equal([true, true, true]);
+      // paid out once: no second release, no refund
+      await expect(ledger.connect(payer).confirm(id))
+        .to.be.revertedWithCustomError(ledger, "LedgerEscrowSettled")
+        .withArgs(id);
+      await time.increase(2000);
+      await expect(ledger.refund(id)).to.be.revertedWithCustomError(ledger, "LedgerEscrowSettled").withArgs(id);
+    });
+
+    it("refuses an escrow on an unknown, expired or accomplished block, a second one, bad terms or value", async function () {
+      const ctx = await loadFixture(settlementFixture);
+      const { ledger, id, payer, provider, token } = ctx;
+      const p = provider.address;
+      const unknown = sum("no block");
+      await expect(ledger.connect(payer).escrow(unknown, p, ETH, amount, { value: amount }))
+        .to.be.revertedWithCustomError(ledger, "LedgerUnknownBlock")
+        .withArgs(unknown);
+      await expect(ledger.connect(payer).escrow(id, p, ETH, 0n))
+        .to.be.revertedWithCustomError(ledger, "LedgerInvalidEscrow")
+        .withArgs(p, 0n);
+      await expect(ledger.connect(payer).escrow(id, ETH, ETH, amount, { value: amount }))
+        .to.be.revertedWithCustomError(ledger, "LedgerInvalidEscrow")
+        .withArgs(ETH, amount);
+      await expect(ledger.connect(payer).escrow(id, payer.address, ETH, amount, { value: amount }))
+        .to.be.revertedWithCustomError(ledger, "LedgerInvalidEscrow")
+        .withArgs(payer.address, amount);
+      await expect(ledger.connect(payer).escrow(id, p, ETH, amount, { value: amount - 1n }))
+        .to.be.revertedWithCustomError(ledger, "LedgerWrongValue")
+        .withArgs(amount, amount - 1n);
+      await expect(ledger.connect(payer).escrow(id, p, await token.getAddress(), amount, { value: 1n }))
+        .to.be.revertedWithCustomError(ledger, "LedgerWrongValue")
+        .withArgs(0n, 1n);
+      await ledger.connect(payer).escrow(id, p, ETH, amount, { value: amount });
+      await expect(ledger.connect(payer).escrow(id, p, ETH, amount, { value: amount }))
+        .to.be.revertedWithCustomError(ledger, "LedgerEscrowExists")
+        .withArgs(id);
+      // accomplished, then expired
+      const other = await openBlock(ctx, sum("another contract"), 1, 1000);
+      await ledger.connect(ctx.accounts[1]!).record(other, sum("another end"), true);
+      await expect(ledger.connect(payer).escrow(other, p, ETH, amount, { value: amount }))
+        .to.be.revertedWithCustomError(ledger, "LedgerBlockAccomplished")
+        .withArgs(other);
+      await time.increase(2000);
+      const third = await openBlock(ctx, sum("a third contract"), 2, 1000);
+      await time.increase(2000);
+      await expect(ledger.connect(payer).escrow(third, p, ETH, amount, { value: amount }))
+        .to.be.revertedWithCustomError(ledger, "LedgerBlockExpired")
+        .withArgs(third, (await ledger.getBlock(third)).expiry);
+    });
+
+    it("refunds the payer after expiry (not before), to anyone's call, once; no confirmation then", async function () {
+      const { ledger, id, payer, provider, stranger } = await loadFixture(settlementFixture);
+      await expect(ledger.refund(id)).to.be.revertedWithCustomError(ledger, "LedgerNoEscrow").withArgs(id);
+      await ledger.connect(payer).escrow(id, provider.address, ETH, amount, { value: amount });
+      await ledger.record(id, sum("ended"), true);
+      await ledger.connect(provider).confirm(id);
+      const expiry = (await ledger.getBlock(id)).expiry;
+      await expect(ledger.connect(stranger).refund(id))
+        .to.be.revertedWithCustomError(ledger, "LedgerBlockNotExpired")
+        .withArgs(id, expiry);
+      await time.increase(2000);
+      await expect(ledger.connect(payer).confirm(id))
+        .to.be.revertedWithCustomError(ledger, "LedgerBlockExpired")
+        .withArgs(id, expiry);
+      const before = await ethers.provider.getBalance(payer.address);
+      await expect(ledger.connect(stranger).refund(id))
+        .to.emit(ledger, "EscrowRefunded")
+        .withArgs(id, payer.address, ETH, amount);
+      expect(await ethers.provider.getBalance(payer.address)).to.equal(before + amount);
+      await expect(ledger.connect(stranger).refund(id))
+        .to.be.revertedWithCustomError(ledger, "LedgerEscrowSettled")
+        .withArgs(id);
+    });
+
+    it("an ERC-20 escrow is refunded after cleanup; a fee-on-transfer token escrows what arrived", async function () {
+      const { ledger, id, payer, provider, token } = await loadFixture(settlementFixture);
+      const t = await token.getAddress();
+      await token.setFee(10_000); // nothing arrives
+      await expect(ledger.connect(payer).escrow(id, provider.address, t, amount))
+        .to.be.revertedWithCustomError(ledger, "LedgerInvalidEscrow")
+        .withArgs(provider.address, 0n);
+      await token.setFee(100); // 1 %
+      const received = amount - amount / 100n;
+      await expect(ledger.connect(payer).escrow(id, provider.address, t, amount))
+        .to.emit(ledger, "EscrowFunded")
+        .withArgs(id, payer.address, provider.address, t, received);
+      expect((await ledger.escrowOf(id)).amount).to.equal(received);
+      await token.setFee(0);
+      await time.increase(2000);
+      await ledger.cleanup(id, []);
+      const before = await token.balanceOf(payer.address);
+      await expect(ledger.refund(id)).to.emit(ledger, "EscrowRefunded").withArgs(id, payer.address, t, received);
+      expect(await token.balanceOf(payer.address)).to.equal(before + received);
+      expect(await token.balanceOf(await ledger.getAddress())).to.equal(0n);
+    });
+
+    it("releases an ERC-20 escrow to the provider", async function () {
+      const { ledger, id, payer, provider, token } = await loadFixture(settlementFixture);
+      const t = await token.getAddress();
+      await ledger.connect(payer).escrow(id, provider.address, t, amount);
+      await ledger.record(id, sum("ended"), true);
+      await ledger.connect(payer).confirm(id);
+      await expect(ledger.connect(provider).confirm(id))
+        .to.emit(ledger, "EscrowReleased")
+        .withArgs(id, provider.address, t, amount);
+      expect(await token.balanceOf(provider.address)).to.equal(amount);
     });
   });
 });

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.37;
 
-// The handler of the SummaryLedger invariant tests. It deploys a four-member layer on the harness
+// The handler of the SummaryLedger invariant tests. It drives a four-member layer on the harness
 // (SummaryLedgerHarness.sol: real membership and quorum rules, a stand-in for the pairing) and
-// drives `open`, `record`, `takeOver`, `cleanup` and `invalidate` with random nodes, summaries
+// (deployed by the test) through `open`, `record`, `takeOver`, `cleanup` and `invalidate` and the
+// settlement's `escrow`, `confirm` and `refund` (ETH, two payers, two providers) with random nodes, summaries
 // (fresh, from a small pool, already recorded, zero), expiries, deadlines, source layers and
 // attestations (the valid members, one signer short of the quorum, an invalid member or an
 // outsider among them, a signature over another digest), and warps time. It predicts every
@@ -12,7 +13,7 @@ pragma solidity 0.8.37;
 // left behind stay recorded (their replays are refused); those it listed are freed.
 
 import {ISummaryLedger} from "../../../contracts/interfaces/ISummaryLedger.sol";
-import {LedgerTestBase} from "./SummaryLedgerHarness.sol";
+import {LedgerTestBase, SummaryLedgerHarness} from "./SummaryLedgerHarness.sol";
 
 contract SummaryLedgerHandler is LedgerTestBase {
     /// @dev What the handler saw of one summary: its block and time while it is recorded.
@@ -31,6 +32,17 @@ contract SummaryLedgerHandler is LedgerTestBase {
         bytes32[] summaries;
     }
 
+    /// @dev What the handler saw of one block's escrow (ETH).
+    struct EscrowGhost {
+        address payer;
+        address provider;
+        uint256 amount;
+        bool payerConfirmed;
+        bool providerConfirmed;
+        bool settled;
+        uint256 payouts;
+    }
+
     enum Attestation {
         Valid,
         Short,
@@ -39,6 +51,12 @@ contract SummaryLedgerHandler is LedgerTestBase {
     }
 
     uint256 internal constant POOL = 8;
+    /// @dev Each payer's balance at the start.
+    uint256 public constant PURSE = 1_000_000 ether;
+    address internal constant PAYER_0 = address(0xA000);
+    address internal constant PAYER_1 = address(0xA001);
+    address internal constant PROVIDER_0 = address(0xB000);
+    address internal constant PROVIDER_1 = address(0xB001);
 
     mapping(bytes32 summary => SummaryGhost) internal _summaryGhosts;
     mapping(bytes32 blockId => BlockGhost) internal _blockGhosts;
@@ -47,6 +65,12 @@ contract SummaryLedgerHandler is LedgerTestBase {
     bytes32[] internal _blockIds;
     uint256 internal _validMask = (1 << MEMBERS) - 1;
     uint256 internal _fresh;
+    mapping(bytes32 blockId => EscrowGhost) internal _escrowGhosts;
+    bytes32[] internal _escrowed;
+    /// @dev ETH each party escrowed, was refunded, was paid as provider.
+    mapping(address account => uint256 wei_) public funded;
+    mapping(address account => uint256 wei_) public refunded;
+    mapping(address account => uint256 wei_) public released;
 
     /// @dev A call succeeded where it had to fail, failed with another error, or returned another
     /// block id or result than the rules give.
@@ -60,15 +84,32 @@ contract SummaryLedgerHandler is LedgerTestBase {
     uint256 public cleanups;
     uint256 public refused;
 
-    constructor() {
-        vm.warp(1_700_000_000);
-        _deployLayer();
+    uint256 public settlements;
+
+    /// @param ledger_ A layer deployed by `_deployLayer` (deployed outside: the handler stays small).
+    constructor(SummaryLedgerHarness ledger_) {
+        ledger = ledger_;
+        _setNodes();
+        vm.deal(PAYER_0, PURSE);
+        vm.deal(PAYER_1, PURSE);
     }
 
     // ------------------------------------------------------------- views for invariants
 
     function target() external view returns (ISummaryLedger) {
         return ledger;
+    }
+
+    function escrowed() external view returns (bytes32[] memory) {
+        return _escrowed;
+    }
+
+    function escrowGhost(bytes32 blockId) external view returns (EscrowGhost memory) {
+        return _escrowGhosts[blockId];
+    }
+
+    function parties() external pure returns (address[4] memory) {
+        return [PAYER_0, PAYER_1, PROVIDER_0, PROVIDER_1];
     }
 
     function seen() external view returns (bytes32[] memory) {
@@ -261,6 +302,127 @@ contract SummaryLedgerHandler is LedgerTestBase {
         }
     }
 
+    /// @notice A payer escrows ETH in a block (a provider, zero, or itself as the provider; the
+    /// amount or the value sometimes wrong).
+    function fund(uint256 blockSeed, uint256 amountSeed, uint256 partySeed) external {
+        bytes32 blockId = _block(blockSeed);
+        address payer = partySeed % 2 == 0 ? PAYER_0 : PAYER_1;
+        uint256 p = (partySeed >> 1) % 8;
+        address provider =
+            p == 0
+                ? payer
+                : p == 1
+                    ? address(0)
+                    : (p % 2 == 0 ? PROVIDER_0 : PROVIDER_1);
+        uint256 amount = amountSeed % 8 == 0 ? 0 : _bound(amountSeed >> 3, 1, 10 ether);
+        uint256 value = (amountSeed >> 3) % 8 == 1 ? amount + 1 : amount;
+        BlockGhost storage g = _blockGhosts[blockId];
+        bytes memory expected;
+        if (g.responsible == address(0) || g.cleaned) {
+            expected = abi.encodeWithSelector(ISummaryLedger.LedgerUnknownBlock.selector, blockId);
+        } else if (g.expiry <= block.timestamp) {
+            expected = abi.encodeWithSelector(ISummaryLedger.LedgerBlockExpired.selector, blockId, g.expiry);
+        } else if (g.accomplished) {
+            expected = abi.encodeWithSelector(ISummaryLedger.LedgerBlockAccomplished.selector, blockId);
+        } else if (_escrowGhosts[blockId].payer != address(0)) {
+            expected = abi.encodeWithSelector(ISummaryLedger.LedgerEscrowExists.selector, blockId);
+        } else if (amount == 0 || provider == address(0) || provider == payer) {
+            expected = abi.encodeWithSelector(ISummaryLedger.LedgerInvalidEscrow.selector, provider, amount);
+        } else if (value != amount) {
+            expected = abi.encodeWithSelector(ISummaryLedger.LedgerWrongValue.selector, amount, value);
+        }
+        vm.prank(payer);
+        try ledger.escrow{value: value}(blockId, provider, address(0), amount) {
+            if (expected.length != 0) {
+                mismatches++;
+                return;
+            }
+            _escrowGhosts[blockId] = EscrowGhost(payer, provider, amount, false, false, false, 0);
+            _escrowed.push(blockId);
+            funded[payer] += amount;
+        } catch (bytes memory reason) {
+            _refused(expected, reason);
+        }
+    }
+
+    /// @notice The payer, the provider or a stranger confirms a block's escrow.
+    function confirm(uint256 blockSeed, uint256 partySeed) external {
+        bytes32 blockId = _escrowBlock(blockSeed);
+        EscrowGhost storage e = _escrowGhosts[blockId];
+        uint256 who = partySeed % 5;
+        address sender =
+            who < 2
+                ? e.payer
+                : who < 4
+                    ? e.provider
+                    : STRANGER;
+        if (sender == address(0)) sender = STRANGER;
+        BlockGhost storage g = _blockGhosts[blockId];
+        bool isPayer = sender == e.payer;
+        bytes memory expected;
+        if (e.payer == address(0)) {
+            expected = abi.encodeWithSelector(ISummaryLedger.LedgerNoEscrow.selector, blockId);
+        } else if (e.settled) {
+            expected = abi.encodeWithSelector(ISummaryLedger.LedgerEscrowSettled.selector, blockId);
+        } else if (g.responsible == address(0) || g.cleaned) {
+            expected = abi.encodeWithSelector(ISummaryLedger.LedgerUnknownBlock.selector, blockId);
+        } else if (g.expiry <= block.timestamp) {
+            expected = abi.encodeWithSelector(ISummaryLedger.LedgerBlockExpired.selector, blockId, g.expiry);
+        } else if (!g.accomplished) {
+            expected = abi.encodeWithSelector(ISummaryLedger.LedgerBlockNotAccomplished.selector, blockId);
+        } else if (!isPayer && sender != e.provider) {
+            expected = abi.encodeWithSelector(ISummaryLedger.LedgerNotParty.selector, blockId, sender);
+        } else if (isPayer ? e.payerConfirmed : e.providerConfirmed) {
+            expected = abi.encodeWithSelector(ISummaryLedger.LedgerAlreadyConfirmed.selector, blockId, sender);
+        }
+        vm.prank(sender);
+        try ledger.confirm(blockId) {
+            if (expected.length != 0) {
+                mismatches++;
+                return;
+            }
+            if (isPayer) e.payerConfirmed = true;
+            else e.providerConfirmed = true;
+            if (e.payerConfirmed && e.providerConfirmed) {
+                e.settled = true;
+                e.payouts++;
+                released[e.provider] += e.amount;
+                settlements++;
+            }
+        } catch (bytes memory reason) {
+            _refused(expected, reason);
+        }
+    }
+
+    /// @notice Anyone asks for a block's escrow back.
+    function refund(uint256 blockSeed, uint256 senderSeed) external {
+        bytes32 blockId = _escrowBlock(blockSeed);
+        EscrowGhost storage e = _escrowGhosts[blockId];
+        BlockGhost storage g = _blockGhosts[blockId];
+        uint256 expiry = g.cleaned ? 0 : g.expiry;
+        bytes memory expected;
+        if (e.payer == address(0)) {
+            expected = abi.encodeWithSelector(ISummaryLedger.LedgerNoEscrow.selector, blockId);
+        } else if (e.settled) {
+            expected = abi.encodeWithSelector(ISummaryLedger.LedgerEscrowSettled.selector, blockId);
+        } else if (expiry > block.timestamp) {
+            expected = abi.encodeWithSelector(ISummaryLedger.LedgerBlockNotExpired.selector, blockId, expiry);
+        }
+        vm.prank(_sender(senderSeed));
+        try ledger.refund(blockId) {
+            if (expected.length != 0) {
+                mismatches++;
+                return;
+            }
+            e.settled = true;
+            e.payouts++;
+            refunded[e.payer] += e.amount;
+            settlements++;
+        } catch (bytes memory reason) {
+            _refused(expected, reason);
+        }
+    }
+
     function warp(uint256 secondsAhead) external {
         vm.warp(block.timestamp + _bound(secondsAhead, 1, 1 days));
     }
@@ -393,6 +555,12 @@ contract SummaryLedgerHandler is LedgerTestBase {
     function _block(uint256 seed) internal view returns (bytes32) {
         if (seed % 16 == 0 || _blockIds.length == 0) return keccak256(abi.encode("strata.test.ledger.block", seed));
         return _blockIds[(seed >> 4) % _blockIds.length];
+    }
+
+    /// @dev A block with an escrow (3 in 4, when there is one) or any block.
+    function _escrowBlock(uint256 seed) internal view returns (bytes32) {
+        if (seed % 4 == 0 || _escrowed.length == 0) return _block(seed >> 2);
+        return _escrowed[(seed >> 2) % _escrowed.length];
     }
 
     function _recorded(bytes32 blockId, bytes32 summary) internal {

@@ -23,6 +23,7 @@ import {BLS12381} from "../../../contracts/libraries/BLS12381.sol";
 interface Vm {
     function warp(uint256 timestamp) external;
     function prank(address sender) external;
+    function deal(address account, uint256 balance) external;
     function expectRevert(bytes calldata revertData) external;
     function assume(bool condition) external pure;
 }
@@ -82,15 +83,19 @@ abstract contract LedgerTestBase {
         b.layerId = keccak256("strata.test.ledger.L1");
         b.consensus = "PBFT";
         b.members = new ISummaryLedger.MemberKey[](MEMBERS);
+        _setNodes();
         for (uint256 i; i < MEMBERS; ++i) {
-            address node = address(uint160(0x1001 + i));
-            _nodes.push(node);
-            b.members[i] = ISummaryLedger.MemberKey({node: node, publicKey: key, proofOfPossession: ""});
+            b.members[i] = ISummaryLedger.MemberKey({node: _nodes[i], publicKey: key, proofOfPossession: ""});
         }
         b.subordinates = new ISummaryLedger.LayerLink[](1);
         b.subordinates[0] = ISummaryLedger.LayerLink({layerId: SUB, ledger: address(0x5B), chainId: block.chainid});
         b.superior = ISummaryLedger.LayerLink({layerId: SUPERIOR, ledger: address(0x5C), chainId: block.chainid});
         ledger = new SummaryLedgerHarness(b);
+    }
+
+    /// @dev The members' node addresses.
+    function _setNodes() internal {
+        for (uint256 i; i < MEMBERS; ++i) _nodes.push(address(uint160(0x1001 + i)));
     }
 
     /// @dev The valid members' attestation over `digest`.

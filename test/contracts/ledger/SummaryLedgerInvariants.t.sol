@@ -11,7 +11,10 @@ pragma solidity 0.8.37;
 //   (c) F (accomplished) never reverts to false: a block seen accomplished stays so until it is
 //       cleaned, and a cleaned block's id is never reused;
 //   (d) a block's summaries all belong to it, and its responsible node and expiry are the ones
-//       the handler saw set.
+//       the handler saw set;
+//   (e) escrowed value is conserved: the ledger holds exactly the unsettled escrows, each escrow
+//       is paid out at most once, and every party's balance is what it escrowed, was refunded
+//       and was released, no more.
 
 import {ISummaryLedger} from "../../../contracts/interfaces/ISummaryLedger.sol";
 import {LedgerTestBase} from "./SummaryLedgerHarness.sol";
@@ -28,8 +31,10 @@ contract SummaryLedgerInvariantTest is LedgerTestBase {
     ISummaryLedger internal target;
 
     function setUp() public {
-        handler = new SummaryLedgerHandler();
-        target = handler.target();
+        vm.warp(1_700_000_000);
+        _deployLayer();
+        handler = new SummaryLedgerHandler(ledger);
+        target = ledger;
     }
 
     function targetContracts() public view returns (address[] memory targets) {
@@ -39,7 +44,7 @@ contract SummaryLedgerInvariantTest is LedgerTestBase {
 
     function targetSelectors() public view returns (FuzzSelector[] memory targets) {
         targets = new FuzzSelector[](1);
-        bytes4[] memory s = new bytes4[](10);
+        bytes4[] memory s = new bytes4[](15);
         // record weighs three times as much as the rare moves, open twice.
         s[0] = SummaryLedgerHandler.open.selector;
         s[1] = SummaryLedgerHandler.open.selector;
@@ -51,6 +56,11 @@ contract SummaryLedgerInvariantTest is LedgerTestBase {
         s[7] = SummaryLedgerHandler.cleanup.selector;
         s[8] = SummaryLedgerHandler.invalidate.selector;
         s[9] = SummaryLedgerHandler.warp.selector;
+        s[10] = SummaryLedgerHandler.fund.selector;
+        s[11] = SummaryLedgerHandler.fund.selector;
+        s[12] = SummaryLedgerHandler.confirm.selector;
+        s[13] = SummaryLedgerHandler.confirm.selector;
+        s[14] = SummaryLedgerHandler.refund.selector;
         targets[0] = FuzzSelector({addr: address(handler), selectors: s});
     }
 
@@ -112,6 +122,33 @@ contract SummaryLedgerInvariantTest is LedgerTestBase {
                 (bytes32 blockId, ) = target.summaryOf(g.summaries[j]);
                 _check(blockId == ids[i], "a block's summary belongs to another block");
             }
+        }
+    }
+
+    /// (e) Escrowed value is conserved: paid out at most once, to the party the rules name.
+    /// hardhat-config: invariant.failOnRevert = true
+    function invariant_escrowIsConserved() public view {
+        bytes32[] memory ids = handler.escrowed();
+        uint256 held;
+        for (uint256 i; i < ids.length; ++i) {
+            SummaryLedgerHandler.EscrowGhost memory g = handler.escrowGhost(ids[i]);
+            ISummaryLedger.Escrow memory e = target.escrowOf(ids[i]);
+            _check(g.payouts <= 1, "an escrow paid out twice");
+            _check(e.settled == g.settled && e.amount == g.amount && e.payer == g.payer, "escrow record differs");
+            if (!g.settled) held += g.amount;
+        }
+        _eq(address(target).balance, held, "ledger balance differs from the unsettled escrows");
+        address[4] memory parties = handler.parties();
+        for (uint256 i; i < 2; ++i) {
+            address payer = parties[i];
+            _eq(
+                payer.balance,
+                handler.PURSE() - handler.funded(payer) + handler.refunded(payer),
+                "payer balance differs"
+            );
+            _eq(handler.released(payer), 0, "a payer was paid as provider");
+            address provider = parties[i + 2];
+            _eq(provider.balance, handler.released(provider), "provider balance differs");
         }
     }
 }
