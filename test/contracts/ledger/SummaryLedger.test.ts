@@ -469,9 +469,16 @@ describe("SummaryLedger", function () {
       const ctx = await layer7Fixture();
       const id = await openBlock(ctx, sum("green phase request"), 0, 1000);
       const [payer, provider, stranger] = [ctx.accounts[10]!, ctx.accounts[11]!, ctx.accounts[12]!];
-      const token = await ethers.deployContract("LedgerTestToken");
+      // test/contracts/ledger/LedgerTestToken.sol has no generated binding: its calls, typed
+      const contract = await ethers.deployContract("LedgerTestToken");
+      const token = {
+        getAddress: (): Promise<string> => contract.getAddress(),
+        mint: (to: string, value: bigint): Promise<unknown> => contract.getFunction("mint")(to, value),
+        setFee: (bps: number): Promise<unknown> => contract.getFunction("setFee")(bps),
+        balanceOf: (account: string): Promise<bigint> => contract.getFunction("balanceOf")(account) as Promise<bigint>,
+      };
       await token.mint(payer.address, 10n ** 21n);
-      await token.connect(payer).approve(await ctx.ledger.getAddress(), 10n ** 21n);
+      await contract.connect(payer).getFunction("approve")(await ctx.ledger.getAddress(), 10n ** 21n);
       return { ...ctx, id, payer, provider, stranger, token };
     }
 
