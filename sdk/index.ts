@@ -380,3 +380,20 @@ export {
   SummaryLedgerClient,
   type TakeOverResult,
 } from "./contracts/ledger.ts";
+
+// ---- seed 003 edge layers: the central node's object database
+export {
+  type FormatDocument,
+  type FunctionDescriptor,
+  type JsonObject,
+  type JsonValue,
+  MAX_OBJECT_JSON_BYTES,
+  type NewObject,
+  type ObjectPatch,
+  type ObjectQuery,
+  ObjectStore,
+  ObjectStoreError,
+  type ObjectStoreOptions,
+  type ObjectStoreRejection,
+  type StoredObject,
+} from "./store/object-store.ts";
