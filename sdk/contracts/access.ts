@@ -28,7 +28,7 @@ import {
 import { checkInteger, fromHex, type Hex, toHex, uint256 } from "../core/bytes.ts";
 import type { HistoryEntry } from "../core/registry.ts";
 import { InvalidInputError, TransportError } from "../errors.ts";
-import type { RegistryEvent, TxResult } from "./registry.ts";
+import { eventArg, parseEvent, sendTx, type TxResult } from "./tx.ts";
 import { guarded } from "./revert.ts";
 
 const NAME = "AccessTokens";
@@ -113,7 +113,7 @@ export class AccessTokensClient {
   async mint(resource: Hex): Promise<TxResult & { tokenId: bigint }> {
     const word = checkResource(resource);
     const result = await this.#send(() => this.contract.mint(word));
-    return { ...result, tokenId: this.#eventArg(result, "AccessTokenMinted", "tokenId") as bigint };
+    return { ...result, tokenId: eventArg(result, "AccessTokenMinted", "tokenId") as bigint };
   }
 
   /** Schedules `holder`'s shift over [start, end); a start in the past means now (see `shift`). */
@@ -298,7 +298,7 @@ export class AccessTokensClient {
     }
     return logs
       .map((log) => {
-        const parsed = this.#parse(log)!;
+        const parsed = parseEvent(this.contract.interface, log)!;
         return {
           event: parsed.name,
           args: parsed.args,
@@ -343,33 +343,8 @@ export class AccessTokensClient {
 
   // --------------------------------------------------------------- private
 
-  async #send(call: () => Promise<ContractTransactionResponse>): Promise<TxResult> {
-    return guarded(NAME, this.contract.interface, async () => {
-      const tx = await call();
-      const receipt = await tx.wait();
-      if (!receipt) throw new TransportError("transaction dropped", { hash: tx.hash });
-      const events = receipt.logs
-        .filter((log) => log.address.toLowerCase() === this.address.toLowerCase())
-        .map((log) => this.#parse(log))
-        .filter((e): e is RegistryEvent => e !== undefined);
-      return { hash: receipt.hash as Hex, gasUsed: receipt.gasUsed, blockNumber: receipt.blockNumber, events };
-    });
-  }
-
-  #parse(log: Log): RegistryEvent | undefined {
-    const parsed = this.contract.interface.parseLog({ topics: [...log.topics], data: log.data });
-    if (!parsed) return undefined;
-    const args: Record<string, unknown> = {};
-    parsed.fragment.inputs.forEach((input, i) => {
-      args[input.name] = parsed.args[i];
-    });
-    return { name: parsed.name, args };
-  }
-
-  #eventArg(result: TxResult, event: string, arg: string): unknown {
-    const found = result.events.find((e) => e.name === event);
-    if (!found) throw new TransportError(`${event} not emitted`, { hash: result.hash });
-    return found.args[arg];
+  #send(call: () => Promise<ContractTransactionResponse>): Promise<TxResult> {
+    return sendTx(NAME, this.contract.interface, this.address, call);
   }
 
   #shifts(result: TxResult): Shift[] {

@@ -45,6 +45,9 @@ import {
 } from "../core/registry.ts";
 import { InvalidInputError, TransportError } from "../errors.ts";
 import { guarded } from "./revert.ts";
+import { eventArg, parseEvent, type RegistryEvent, sendTx, type TxResult } from "./tx.ts";
+
+export type { RegistryEvent, TxResult };
 
 const NAME = "DeviceRegistry";
 
@@ -53,20 +56,6 @@ export interface HistoryRange {
   readonly fromBlock?: number;
   readonly toBlock?: number;
   readonly maxBlockRange?: number;
-}
-
-/** A parsed event of a receipt. */
-export interface RegistryEvent {
-  readonly name: string;
-  readonly args: Readonly<Record<string, unknown>>;
-}
-
-/** The outcome of a transaction: its hash, gas and events. */
-export interface TxResult {
-  readonly hash: Hex;
-  readonly gasUsed: bigint;
-  readonly blockNumber: number;
-  readonly events: readonly RegistryEvent[];
 }
 
 /** Compacts a 65-byte signature to EIP-2098 (r, yParity‖s). */
@@ -139,7 +128,7 @@ export class DeviceRegistryClient {
   /** Registers one device owned by the runner's account. */
   async register(req: RegistrationMessage, sig: CompactSignature): Promise<TxResult & { id: Hex }> {
     const result = await this.#send(() => this.contract.register(req, sig));
-    return { ...result, id: this.#eventArg(result, "DeviceRegistered", "id") as Hex };
+    return { ...result, id: eventArg(result, "DeviceRegistered", "id") as Hex };
   }
 
   /** Registers many devices owned by the runner's account, in one transaction. */
@@ -326,7 +315,7 @@ export class DeviceRegistryClient {
     }
     return sortHistory(
       logs.map((log) => {
-        const parsed = this.#parse(log)!;
+        const parsed = parseEvent(this.contract.interface, log)!;
         return {
           event: parsed.name,
           args: parsed.args,
@@ -371,32 +360,7 @@ export class DeviceRegistryClient {
 
   // --------------------------------------------------------------- private
 
-  async #send(call: () => Promise<ContractTransactionResponse>): Promise<TxResult> {
-    return guarded(NAME, this.contract.interface, async () => {
-      const tx = await call();
-      const receipt = await tx.wait();
-      if (!receipt) throw new TransportError("transaction dropped", { hash: tx.hash });
-      const events = receipt.logs
-        .filter((log) => log.address.toLowerCase() === this.address.toLowerCase())
-        .map((log) => this.#parse(log))
-        .filter((e): e is RegistryEvent => e !== undefined);
-      return { hash: receipt.hash as Hex, gasUsed: receipt.gasUsed, blockNumber: receipt.blockNumber, events };
-    });
-  }
-
-  #parse(log: Log): RegistryEvent | undefined {
-    const parsed = this.contract.interface.parseLog({ topics: [...log.topics], data: log.data });
-    if (!parsed) return undefined;
-    const args: Record<string, unknown> = {};
-    parsed.fragment.inputs.forEach((input, i) => {
-      args[input.name] = parsed.args[i];
-    });
-    return { name: parsed.name, args };
-  }
-
-  #eventArg(result: TxResult, event: string, arg: string): unknown {
-    const found = result.events.find((e) => e.name === event);
-    if (!found) throw new TransportError(`${event} not emitted`, { hash: result.hash });
-    return found.args[arg];
+  #send(call: () => Promise<ContractTransactionResponse>): Promise<TxResult> {
+    return sendTx(NAME, this.contract.interface, this.address, call);
   }
 }

@@ -1,0 +1,61 @@
+/**
+ * The transaction plumbing every typed client shares: send a call, wait for
+ * its receipt, decode the contract's own events, and read one event argument.
+ * Reverts come back as `ContractRevertError` (via `guarded`).
+ */
+import type { ContractTransactionResponse, Interface, Log } from "ethers";
+
+import type { Hex } from "../core/bytes.ts";
+import { TransportError } from "../errors.ts";
+import { guarded } from "./revert.ts";
+
+/** A decoded event of a Strata contract. */
+export interface RegistryEvent {
+  readonly name: string;
+  readonly args: Readonly<Record<string, unknown>>;
+}
+
+/** The outcome of a transaction: its hash, gas and events. */
+export interface TxResult {
+  readonly hash: Hex;
+  readonly gasUsed: bigint;
+  readonly blockNumber: number;
+  readonly events: readonly RegistryEvent[];
+}
+
+/** Decodes `log` with `iface`, arguments by name (undefined when it is not one of its events). */
+export function parseEvent(iface: Interface, log: Log): RegistryEvent | undefined {
+  const parsed = iface.parseLog({ topics: [...log.topics], data: log.data });
+  if (!parsed) return undefined;
+  const args: Record<string, unknown> = {};
+  parsed.fragment.inputs.forEach((input, i) => {
+    args[input.name] = parsed.args[i];
+  });
+  return { name: parsed.name, args };
+}
+
+/** Sends `call` to contract `name` at `address`, waits, and returns the receipt's events from that contract. */
+export function sendTx(
+  name: string,
+  iface: Interface,
+  address: string,
+  call: () => Promise<ContractTransactionResponse>,
+): Promise<TxResult> {
+  return guarded(name, iface, async () => {
+    const tx = await call();
+    const receipt = await tx.wait();
+    if (!receipt) throw new TransportError("transaction dropped", { hash: tx.hash });
+    const events = receipt.logs
+      .filter((log) => log.address.toLowerCase() === address.toLowerCase())
+      .map((log) => parseEvent(iface, log))
+      .filter((e): e is RegistryEvent => e !== undefined);
+    return { hash: receipt.hash as Hex, gasUsed: receipt.gasUsed, blockNumber: receipt.blockNumber, events };
+  });
+}
+
+/** Argument `arg` of the first `event` in `result` (a `TransportError` when the event is missing). */
+export function eventArg(result: TxResult, event: string, arg: string): unknown {
+  const found = result.events.find((e) => e.name === event);
+  if (!found) throw new TransportError(`${event} not emitted`, { hash: result.hash });
+  return found.args[arg];
+}
