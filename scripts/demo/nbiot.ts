@@ -18,7 +18,6 @@ import DataAnchorModule from "../../ignition/modules/DataAnchor.ts";
 import {
   Application,
   BaseStation,
-  buildRegistration,
   ContractRevertError,
   DataAnchorClient,
   type DeviceRegistryClient,
@@ -28,7 +27,6 @@ import {
   Kind,
   Label,
   mclBackend,
-  minimalProfile,
   NbiotNode,
   nbiotParams,
   openPrimaryKey,
@@ -39,6 +37,7 @@ import {
   type StationLink,
   verifyOwnReading,
 } from "../../sdk/index.ts";
+import { registerEntity } from "./register.ts";
 
 export interface NbiotDemoContext {
   readonly ethers: HardhatEthers;
@@ -59,27 +58,15 @@ const parse = (b: Uint8Array): { celsius: number; at: string } =>
   JSON.parse(new TextDecoder().decode(b)) as { celsius: number; at: string };
 
 export async function runNbiotDemo(ctx: NbiotDemoContext): Promise<void> {
-  const { ethers, client, admin, operator, step, info } = ctx;
+  const { ethers, client, admin, step, info } = ctx;
   const short = (id: string): string => `${id.slice(0, 10)}…`;
 
   step("NB-IoT (seed 000): registering three base stations and a cold-chain sensor on chain");
-  const register = async (name: string, kind: Kind, label: Label, cls: string) => {
-    const key = ethers.Wallet.createRandom().connect(ethers.provider);
-    await (await admin.sendTransaction({ to: key.address, value: parseEther("1") })).wait();
-    const req = buildRegistration({
-      uuid: { layer: ctx.layer, localId: ctx.nextLocalId() },
-      key: key.address,
-      kind,
-      label,
-      permissions: 1,
-      profile: minimalProfile(cls),
-      deadline: 2n ** 40n,
-    });
-    const { id } = await client
-      .connect(operator)
-      .register(req, await client.signRegistration(key, req, operator.address));
-    return { name, id, key };
-  };
+  const register = async (name: string, kind: Kind, label: Label, cls: string) => ({
+    name,
+    ...(await registerEntity(ctx, kind, label, cls)),
+  });
+
   const stationAccounts: { name: string; id: Hex; key: HDNodeWallet }[] = [];
   for (const name of ["bs-north", "bs-centre", "bs-port"]) {
     const s = await register(name, Kind.BaseStation, Label.Full, "Gateway/BaseStation/NB-IoT");

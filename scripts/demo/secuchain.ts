@@ -14,7 +14,7 @@ import { join } from "node:path";
 
 import type { HardhatEthers, HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import type { NetworkHelpers } from "@nomicfoundation/hardhat-network-helpers/types";
-import { type HDNodeWallet, parseEther } from "ethers";
+import type { HDNodeWallet } from "ethers";
 
 import AccessTokensModule from "../../ignition/modules/AccessTokens.ts";
 import DataAnchorModule from "../../ignition/modules/DataAnchor.ts";
@@ -23,7 +23,6 @@ import {
   accessScope,
   AccessTokensClient,
   AeadKey,
-  buildRegistration,
   DataAnchorClient,
   type DeviceRegistryClient,
   FOG_POP_DST,
@@ -46,6 +45,7 @@ import { randomScalar } from "../../sdk/core/crypto/scalar.ts";
 import { FogCluster, type MemberReport } from "../../sdk/fog/cluster.ts";
 import { FogNode, registryFogDirectory } from "../../sdk/fog/fog-node.ts";
 import { FogStore } from "../../sdk/store/fog-store.ts";
+import { registerEntity } from "./register.ts";
 
 export interface SecuchainDemoContext {
   readonly ethers: HardhatEthers;
@@ -64,23 +64,7 @@ export interface SecuchainDemoContext {
 export async function runSecuchainDemo(ctx: SecuchainDemoContext): Promise<void> {
   const { ethers, client, admin, operator, step, info } = ctx;
   const short = (id: string): string => `${id.slice(0, 10)}…`;
-  const register = async (kind: Kind, label: Label, cls: string) => {
-    const key = ethers.Wallet.createRandom().connect(ethers.provider);
-    await (await admin.sendTransaction({ to: key.address, value: parseEther("1") })).wait();
-    const req = buildRegistration({
-      uuid: { layer: ctx.layer, localId: ctx.nextLocalId() },
-      key: key.address,
-      kind,
-      label,
-      permissions: 1,
-      profile: minimalProfile(cls),
-      deadline: 2n ** 40n,
-    });
-    const { id } = await client
-      .connect(operator)
-      .register(req, await client.signRegistration(key, req, operator.address));
-    return { id, key };
-  };
+  const register = (kind: Kind, label: Label, cls: string) => registerEntity(ctx, kind, label, cls);
   const admit = async (id: Hex) => {
     for (const c of ctx.coordinators.slice(0, 2)) await client.connect(c.key).approve(c.id, id);
   };

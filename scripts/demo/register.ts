@@ -1,0 +1,50 @@
+/**
+ * The demo parts' one way to put a new entity on chain: a funded key, a
+ * registration in the demo's edge layer signed by that key, sent by the
+ * layer's operator.
+ */
+import type { HardhatEthers, HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
+import { type HDNodeWallet, parseEther } from "ethers";
+
+import {
+  buildRegistration,
+  type DeviceRegistryClient,
+  type Hex,
+  type Kind,
+  type Label,
+  minimalProfile,
+} from "../../sdk/index.ts";
+
+export interface RegisterContext {
+  readonly ethers: HardhatEthers;
+  readonly client: DeviceRegistryClient;
+  readonly admin: HardhatEthersSigner;
+  readonly operator: HardhatEthersSigner;
+  readonly layer: string;
+  nextLocalId(): bigint;
+}
+
+/** Registers a new entity of `kind`/`label` and class `cls` (status Pending); its key holds 1 ETH. */
+export async function registerEntity(
+  ctx: RegisterContext,
+  kind: Kind,
+  label: Label,
+  cls: string,
+): Promise<{ id: Hex; key: HDNodeWallet }> {
+  const { ethers, client, admin, operator } = ctx;
+  const key = ethers.Wallet.createRandom().connect(ethers.provider);
+  await (await admin.sendTransaction({ to: key.address, value: parseEther("1") })).wait();
+  const req = buildRegistration({
+    uuid: { layer: ctx.layer, localId: ctx.nextLocalId() },
+    key: key.address,
+    kind,
+    label,
+    permissions: 1,
+    profile: minimalProfile(cls),
+    deadline: 2n ** 40n,
+  });
+  const { id } = await client
+    .connect(operator)
+    .register(req, await client.signRegistration(key, req, operator.address));
+  return { id, key };
+}
