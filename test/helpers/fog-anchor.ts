@@ -15,14 +15,12 @@ import {
   g2ToEip2537,
   type Hex,
   type KeyShare,
-  type Kind,
-  Label,
   mclBackend,
   ThresholdScheme,
   toHex,
 } from "../../sdk/index.ts";
 import { runDkg } from "../../sdk/core/fog/dkg.ts";
-import { type City, type Node, registerNode, TEST_CONFIG } from "./registry.ts";
+import type { Node } from "./registry.ts";
 
 export const backend = await mclBackend();
 export const threshold = new ThresholdScheme(backend);
@@ -35,14 +33,6 @@ export interface FogKey {
   readonly commitments: Commitments;
   /** C0 in its 256-byte EIP-2537 encoding, as the contract takes it. */
   readonly groupKey: Uint8Array;
-}
-
-/** Registers a node of `kind` (a full node) and admits it with k coordination approvals. */
-export async function activeNode(city: City, coordinators: readonly Node[], kind: Kind): Promise<Node> {
-  const node = await registerNode(city, Label.Full, kind);
-  for (const c of coordinators.slice(0, TEST_CONFIG.fullNodeApprovals))
-    await city.client.connect(c.key).approve(c.id, node.id);
-  return node;
 }
 
 /** A t-of-n key from a dealer who knows the secret (fast; the secret is forgotten). */

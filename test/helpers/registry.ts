@@ -92,9 +92,9 @@ export async function coordinator(city: City): Promise<Node> {
   return node;
 }
 
-/** Registers a full node and admits it with approvals from `coordinators`. */
-export async function fullNode(city: City, coordinators: readonly Node[]): Promise<Node> {
-  const node = await registerNode(city, Label.Full);
+/** Registers a full node (a device, or a gateway of `kind`) and admits it with approvals from `coordinators`. */
+export async function fullNode(city: City, coordinators: readonly Node[], kind: Kind = Kind.Device): Promise<Node> {
+  const node = await registerNode(city, Label.Full, kind);
   for (const c of coordinators.slice(0, TEST_CONFIG.fullNodeApprovals))
     await city.client.connect(c.key).approve(c.id, node.id);
   return node;

@@ -40,8 +40,8 @@ import {
 } from "../../sdk/index.ts";
 import type { DataAnchor } from "../../types/ethers-contracts/index.ts";
 import { type District, makeDistrict } from "../helpers/fog.ts";
-import { activeNode, dkgKey, type FogKey, registerCluster } from "../helpers/fog-anchor.ts";
-import { type City, coordinator, type Node, registerNode, registryFixture } from "../helpers/registry.ts";
+import { dkgKey, type FogKey, registerCluster } from "../helpers/fog-anchor.ts";
+import { type City, coordinator, fullNode, type Node, registerNode, registryFixture } from "../helpers/registry.ts";
 
 const { ethers, ignition, networkHelpers } = await network.create();
 const { loadFixture } = networkHelpers;
@@ -61,8 +61,8 @@ async function secuchainFixture(): Promise<Secuchain> {
   const city = await deployRegistryFixture();
   const coordinators = [await coordinator(city), await coordinator(city)];
   const fogNodes = [];
-  for (let i = 0; i < 5; i++) fogNodes.push(await activeNode(city, coordinators, Kind.FogNode));
-  const cluster = await activeNode(city, coordinators, Kind.FogNode);
+  for (let i = 0; i < 5; i++) fogNodes.push(await fullNode(city, coordinators, Kind.FogNode));
+  const cluster = await fullNode(city, coordinators, Kind.FogNode);
   const { anchor } = (await ignition.deploy(DataAnchorModule, {
     parameters: { DataAnchor: { registry: await city.registry.getAddress() } },
   })) as unknown as { anchor: DataAnchor };

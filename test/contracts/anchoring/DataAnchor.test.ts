@@ -15,6 +15,7 @@ import type { DataAnchor } from "../../../types/ethers-contracts/index.ts";
 import {
   type City,
   coordinator,
+  fullNode,
   fundedKey,
   type Node,
   registerNode,
@@ -34,19 +35,11 @@ interface Anchoring {
   readonly coordinators: readonly Node[];
 }
 
-/** Registers a gateway of `kind` (a full node) and admits it with k coordination approvals. */
-async function activeGateway(city: City, coordinators: readonly Node[], kind: Kind): Promise<Node> {
-  const node = await registerNode(city, Label.Full, kind);
-  for (const c of coordinators.slice(0, TEST_CONFIG.fullNodeApprovals))
-    await city.client.connect(c.key).approve(c.id, node.id);
-  return node;
-}
-
 async function deployAnchorFixture(): Promise<Anchoring> {
   const city = await deployRegistryFixture();
   const coordinators = [await coordinator(city), await coordinator(city)];
-  const baseStation = await activeGateway(city, coordinators, Kind.BaseStation);
-  const fogNode = await activeGateway(city, coordinators, Kind.FogNode);
+  const baseStation = await fullNode(city, coordinators, Kind.BaseStation);
+  const fogNode = await fullNode(city, coordinators, Kind.FogNode);
   const { anchor } = (await ignition.deploy(DataAnchorModule, {
     parameters: { DataAnchor: { registry: await city.registry.getAddress() } },
   })) as unknown as { anchor: DataAnchor };
@@ -129,7 +122,7 @@ describe("DataAnchor", function () {
     it("accepts fog nodes and edge nodes as gateways", async function () {
       const { anchor, fogNode, city, coordinators } = ctx;
       await expect(anchor.connect(fogNode.key).anchor(fogNode.id, root("fog"), 1n)).to.emit(anchor, "Anchored");
-      const edge = await activeGateway(city, coordinators, Kind.EdgeNode);
+      const edge = await fullNode(city, coordinators, Kind.EdgeNode);
       await expect(anchor.connect(edge.key).anchor(edge.id, root("edge"), 1n)).to.emit(anchor, "Anchored");
     });
 

@@ -31,7 +31,6 @@ import {
 import type { DataAnchor } from "../../../types/ethers-contracts/index.ts";
 import { G1_OFF_CURVE, G1_OUTSIDE_SUBGROUP, G2_OFF_CURVE, g2OutsideSubgroup, Operand } from "../crypto/helpers.ts";
 import {
-  activeNode,
   approvals,
   backend,
   dealtKey,
@@ -44,7 +43,7 @@ import {
   registerCluster,
   threshold,
 } from "../../helpers/fog-anchor.ts";
-import { type City, coordinator, type Node, registerNode, registryFixture } from "../../helpers/registry.ts";
+import { type City, coordinator, fullNode, type Node, registerNode, registryFixture } from "../../helpers/registry.ts";
 
 const { ethers, ignition, networkHelpers } = await network.create();
 const { loadFixture } = networkHelpers;
@@ -72,10 +71,10 @@ interface FogCity {
 async function deployFogCityFixture(): Promise<FogCity> {
   const city = await deployRegistryFixture();
   const coordinators = [await coordinator(city), await coordinator(city)];
-  const baseStation = await activeNode(city, coordinators, Kind.BaseStation);
-  const cluster = await activeNode(city, coordinators, Kind.FogNode);
+  const baseStation = await fullNode(city, coordinators, Kind.BaseStation);
+  const cluster = await fullNode(city, coordinators, Kind.FogNode);
   const fogNodes: Node[] = [];
-  for (let i = 0; i < 6; i++) fogNodes.push(await activeNode(city, coordinators, Kind.FogNode));
+  for (let i = 0; i < 6; i++) fogNodes.push(await fullNode(city, coordinators, Kind.FogNode));
   const { anchor } = (await ignition.deploy(DataAnchorModule, {
     parameters: { DataAnchor: { registry: await city.registry.getAddress() } },
   })) as unknown as { anchor: DataAnchor };
@@ -630,7 +629,7 @@ describe("DataAnchor fog clusters", function () {
         const { anchor, cluster, client } = ctx;
         const r = root("bound");
         // a second cluster with the very same group key and members: only the cluster id differs
-        const twin = await activeNode(ctx.city, ctx.coordinators, Kind.FogNode);
+        const twin = await fullNode(ctx.city, ctx.coordinators, Kind.FogNode);
         await registerCluster(client, twin, ctx.members, ctx.key);
         const other = await ignition.deploy(DataAnchorModule, {
           parameters: { DataAnchor: { registry: await ctx.city.registry.getAddress() } },

@@ -23,14 +23,7 @@ import {
   toHex,
 } from "../../../sdk/index.ts";
 import type { DataAnchor } from "../../../types/ethers-contracts/index.ts";
-import {
-  type City,
-  coordinator,
-  type Node,
-  registerNode,
-  registryFixture,
-  TEST_CONFIG,
-} from "../../helpers/registry.ts";
+import { type City, coordinator, fullNode, type Node, registerNode, registryFixture } from "../../helpers/registry.ts";
 
 const { ethers, ignition, networkHelpers } = await network.create();
 const { loadFixture, mine } = networkHelpers;
@@ -46,18 +39,11 @@ interface AnchorCity {
   readonly client: DataAnchorClient;
 }
 
-async function activeGateway(city: City, coordinators: readonly Node[], kind: Kind): Promise<Node> {
-  const node = await registerNode(city, Label.Full, kind);
-  for (const c of coordinators.slice(0, TEST_CONFIG.fullNodeApprovals))
-    await city.client.connect(c.key).approve(c.id, node.id);
-  return node;
-}
-
 async function deployAnchorClientFixture(): Promise<AnchorCity> {
   const city = await deployRegistryFixture();
   const coordinators = [await coordinator(city), await coordinator(city)];
-  const baseStation = await activeGateway(city, coordinators, Kind.BaseStation);
-  const fogNode = await activeGateway(city, coordinators, Kind.FogNode);
+  const baseStation = await fullNode(city, coordinators, Kind.BaseStation);
+  const fogNode = await fullNode(city, coordinators, Kind.FogNode);
   const { anchor } = (await ignition.deploy(DataAnchorModule, {
     parameters: { DataAnchor: { registry: await city.registry.getAddress() } },
   })) as unknown as { anchor: DataAnchor };

@@ -21,7 +21,6 @@ import {
 } from "../../../sdk/index.ts";
 import type { DataAnchor } from "../../../types/ethers-contracts/index.ts";
 import {
-  activeNode,
   approvals,
   dealtKey,
   type FogKey,
@@ -31,7 +30,7 @@ import {
   possessionProof,
   registerCluster,
 } from "../../helpers/fog-anchor.ts";
-import { type City, coordinator, type Node, registryFixture } from "../../helpers/registry.ts";
+import { type City, coordinator, fullNode, type Node, registryFixture } from "../../helpers/registry.ts";
 
 const { ethers, ignition, networkHelpers } = await network.create();
 const { loadFixture } = networkHelpers;
@@ -50,9 +49,9 @@ interface FogClientCity {
 async function deployFogClientFixture(): Promise<FogClientCity> {
   const city = await deployRegistryFixture();
   const coordinators = [await coordinator(city), await coordinator(city)];
-  const cluster = await activeNode(city, coordinators, Kind.FogNode);
+  const cluster = await fullNode(city, coordinators, Kind.FogNode);
   const members: Node[] = [];
-  for (let i = 0; i < 5; i++) members.push(await activeNode(city, coordinators, Kind.FogNode));
+  for (let i = 0; i < 5; i++) members.push(await fullNode(city, coordinators, Kind.FogNode));
   const { anchor } = (await ignition.deploy(DataAnchorModule, {
     parameters: { DataAnchor: { registry: await city.registry.getAddress() } },
   })) as unknown as { anchor: DataAnchor };
