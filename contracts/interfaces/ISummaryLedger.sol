@@ -148,6 +148,13 @@ interface ISummaryLedger {
     error LedgerBlockNotAccomplished(bytes32 blockId);
     /// @notice The party has already confirmed.
     error LedgerAlreadyConfirmed(bytes32 blockId, address party);
+    /// @notice Member `index`, the one judged, signed its own invalid verdict.
+    error LedgerJudgedMemberSigned(uint256 index);
+    /// @notice The layer has no superior layer.
+    error LedgerNoSuperior();
+    /// @notice The superior layer `layerId` was found lost: routes through it are frozen until the
+    /// layer re-attaches.
+    error LedgerSuperiorFrozen(bytes32 layerId);
     /// @notice The escrow was already released or refunded.
     error LedgerEscrowSettled(bytes32 blockId);
 
@@ -159,6 +166,10 @@ interface ISummaryLedger {
     event MemberJoined(uint256 indexed index, address indexed node, bytes publicKey);
     /// @notice Member `index` got the invalid tag.
     event MemberInvalidated(uint256 indexed index, address indexed node);
+    /// @notice Self-examination's alarm: the quorum found every node of the superior layer
+    /// `layerId` out of contact or failing its validation. Routes through it are frozen (no block
+    /// opens from it) until `reattach` records a new superior.
+    event SuperiorLost(bytes32 indexed layerId, address ledger, uint256 chainId);
     /// @notice The layer is linked to `layerId` (its ledger on `chainId`) as a subordinate.
     event SubordinateLinked(bytes32 indexed layerId, address ledger, uint256 chainId);
     /// @notice The layer re-attached to a new superior layer.
@@ -210,12 +221,16 @@ interface ISummaryLedger {
     ) external returns (uint256 index);
 
     /// @notice Sets the invalid tag of member `index` (a lost node) by a quorum attestation of the
-    /// others over `invalidateDigest(index)`.
+    /// others over `invalidateDigest(index)`; member `index` may not be among the signers.
     function invalidate(uint256 index, uint256 signers, bytes calldata signature) external;
 
     /// @notice Re-attaches the layer to a new superior layer by a quorum attestation over
-    /// `reattachDigest(superior)`.
+    /// `reattachDigest(superior)`; unfreezes routes through the superior.
     function reattach(LayerLink calldata superior, uint256 signers, bytes calldata signature) external;
+
+    /// @notice Self-examination of the superior layer failed: raises the `SuperiorLost` alarm and
+    /// freezes routes through the superior, by a quorum attestation over `superiorLostDigest()`.
+    function superiorLost(uint256 signers, bytes calldata signature) external;
 
     /// @notice Links a new subordinate layer by a quorum attestation over `linkDigest(subordinate)`.
     function linkSubordinate(LayerLink calldata subordinate, uint256 signers, bytes calldata signature) external;
@@ -234,6 +249,9 @@ interface ISummaryLedger {
 
     /// @notice The attestation digest of re-attaching to `superior`.
     function reattachDigest(LayerLink calldata superior) external view returns (bytes32);
+
+    /// @notice The attestation digest of declaring the current superior layer lost.
+    function superiorLostDigest() external view returns (bytes32);
 
     /// @notice The attestation digest of linking `subordinate`.
     function linkDigest(LayerLink calldata subordinate) external view returns (bytes32);
@@ -303,6 +321,9 @@ interface ISummaryLedger {
 
     /// @notice The superior layer.
     function superior() external view returns (LayerLink memory);
+
+    /// @notice Whether the superior layer was found lost (routes through it frozen).
+    function isSuperiorFrozen() external view returns (bool);
 
     /// @notice Whether `layerId` is a subordinate layer, and its link.
     function subordinate(bytes32 layerId) external view returns (LayerLink memory);

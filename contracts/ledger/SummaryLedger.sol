@@ -31,6 +31,9 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
 
     bytes32 private constant JOIN_TYPEHASH = keccak256("Join(address node,bytes32 publicKeyHash,uint256 nonce)");
     bytes32 private constant INVALIDATE_TYPEHASH = keccak256("Invalidate(uint256 index,uint256 nonce)");
+    bytes32 private constant SUPERIOR_LOST_TYPEHASH = keccak256(
+        "SuperiorLost(bytes32 layerId,address ledger,uint256 chainId,uint256 nonce)"
+    );
     bytes32 private constant REATTACH_TYPEHASH = keccak256(
         "Reattach(bytes32 layerId,address ledger,uint256 chainId,uint256 nonce)"
     );
@@ -58,6 +61,7 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
     uint256 private _nonce;
     address[] private _nodes;
     LayerLink private _superior;
+    bool private _superiorFrozen;
     mapping(bytes32 layerId => LayerLink) private _subordinates;
     mapping(address node => uint256 packed) private _memberOf;
     mapping(bytes32 blockId => uint256 packed) private _blocks;
@@ -121,6 +125,8 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
         uint256 valid = (cfg >> 160) & MASK64;
         if (index >= MAX_MEMBERS || valid & (1 << index) == 0) revert LedgerInvalidMemberIndex(index);
         if (valid == 1 << index) revert LedgerNoMembers();
+        // The verdict is the others': the member judged does not count towards it.
+        if (signers & (1 << index) != 0) revert LedgerJudgedMemberSigned(index);
         _requireAttestation(
             _hashTypedDataV4(keccak256(abi.encode(INVALIDATE_TYPEHASH, index, _nonce))),
             signers,
@@ -143,7 +149,19 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
         _requireAttestation(_hashTypedDataV4(_linkHash(REATTACH_TYPEHASH, newSuperior)), signers, signature);
         ++_nonce;
         _superior = newSuperior;
+        _superiorFrozen = false;
         emit SuperiorChanged(newSuperior.layerId, newSuperior.ledger, newSuperior.chainId);
+    }
+
+    /// @inheritdoc ISummaryLedger
+    function superiorLost(uint256 signers, bytes calldata signature) external {
+        LayerLink memory lost = _superior;
+        if (lost.layerId == 0) revert LedgerNoSuperior();
+        if (_superiorFrozen) revert LedgerSuperiorFrozen(lost.layerId);
+        _requireAttestation(superiorLostDigest(), signers, signature);
+        ++_nonce;
+        _superiorFrozen = true;
+        emit SuperiorLost(lost.layerId, lost.ledger, lost.chainId);
     }
 
     /// @inheritdoc ISummaryLedger
@@ -178,6 +196,15 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
     /// @inheritdoc ISummaryLedger
     function reattachDigest(LayerLink calldata newSuperior) external view returns (bytes32) {
         return _hashTypedDataV4(_linkHash(REATTACH_TYPEHASH, newSuperior));
+    }
+
+    /// @inheritdoc ISummaryLedger
+    function superiorLostDigest() public view returns (bytes32) {
+        LayerLink storage lost = _superior;
+        return
+            _hashTypedDataV4(
+                keccak256(abi.encode(SUPERIOR_LOST_TYPEHASH, lost.layerId, lost.ledger, lost.chainId, _nonce))
+            );
     }
 
     /// @inheritdoc ISummaryLedger
@@ -405,6 +432,11 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
     }
 
     /// @inheritdoc ISummaryLedger
+    function isSuperiorFrozen() external view returns (bool) {
+        return _superiorFrozen;
+    }
+
+    /// @inheritdoc ISummaryLedger
     function subordinate(bytes32 layerId) external view returns (LayerLink memory) {
         return _subordinates[layerId];
     }
@@ -494,8 +526,10 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
         }
         if (request.deadline < block.timestamp) revert LedgerAttestationExpired(request.deadline);
         bytes32 source = request.sourceLayer;
-        if (source == 0 || (_subordinates[source].layerId != source && _superior.layerId != source)) {
-            revert LedgerUnknownLayer(source);
+        if (_subordinates[source].layerId != source || source == 0) {
+            if (source == 0 || _superior.layerId != source) revert LedgerUnknownLayer(source);
+            // Statement 1 cannot hold for a superior layer the quorum found lost (self-examination).
+            if (_superiorFrozen) revert LedgerSuperiorFrozen(source);
         }
         _requireAttestation(openDigest(request), signers, signature);
     }

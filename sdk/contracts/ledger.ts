@@ -93,6 +93,25 @@ export interface TakeOverResult extends LedgerTx {
   readonly responsible: string;
 }
 
+/** A block's settlement (`Escrow`, seed 002 M2X): a zero payer means none. */
+export interface LedgerEscrow {
+  readonly payer: string;
+  readonly provider: string;
+  /** The ERC-20 escrowed, or the zero address for ETH. */
+  readonly token: string;
+  readonly amount: bigint;
+  readonly payerConfirmed: boolean;
+  readonly providerConfirmed: boolean;
+  readonly settled: boolean;
+}
+
+/** What a proof query returns for a block: the block and its summary array K, in recording order. */
+export interface BlockProof {
+  readonly blockId: Hex;
+  readonly block: LedgerBlock;
+  readonly summaries: readonly { readonly summary: Hex; readonly time: bigint }[];
+}
+
 export class SummaryLedgerClient {
   readonly address: string;
   readonly runner: ContractRunner;
@@ -217,6 +236,53 @@ export class SummaryLedgerClient {
     return this.#digest(() => this.contract.takeOverDigest(id, account));
   }
 
+  /**
+   * The proof query of seed 003 §IV.B(4): block `blockId` and its summary array
+   * K, read from the block's `SummaryRecorded` logs (each confirmed against
+   * `summaryOf`), scanned from `fromBlock`. `undefined` when there is no block.
+   */
+  async proof(blockId: Hex, fromBlock: number | string = 0): Promise<BlockProof | undefined> {
+    const id = checkWord(blockId, "blockId");
+    const block = await this.getBlock(id);
+    if (block === undefined) return undefined;
+    const logs = await this.#call(() =>
+      this.contract.queryFilter(this.contract.filters.SummaryRecorded(id), fromBlock, "latest"),
+    );
+    const summaries = [];
+    for (const log of logs) {
+      const summary = word(log.args[1]);
+      const at = await this.summaryOf(summary);
+      if (at !== undefined && at.blockId === id) summaries.push({ summary, time: at.time });
+    }
+    return { blockId: id, block, summaries };
+  }
+
+  /** Whether self-examination found the superior layer lost (routes through it frozen). */
+  isSuperiorFrozen(): Promise<boolean> {
+    return this.#call(() => this.contract.isSuperiorFrozen());
+  }
+
+  /** Block `blockId`'s escrow, or `undefined` when it carries none. */
+  async escrowOf(blockId: Hex): Promise<LedgerEscrow | undefined> {
+    const id = checkWord(blockId, "blockId");
+    const e = await this.#call(() => this.contract.escrowOf(id));
+    if (e.payer === ZERO_ADDRESS) return undefined;
+    return {
+      payer: e.payer,
+      provider: e.provider,
+      token: e.token,
+      amount: e.amount,
+      payerConfirmed: e.payerConfirmed,
+      providerConfirmed: e.providerConfirmed,
+      settled: e.settled,
+    };
+  }
+
+  /** The digest the quorum signs to declare the current superior layer lost. */
+  superiorLostDigest(): Promise<Hex> {
+    return this.#digest(() => this.contract.superiorLostDigest());
+  }
+
   // ----------------------------------------------------------------- writes
 
   /** Statements 1-3: opens (or finds, or extends) the block of `request.summary`; the runner must be a valid member. */
@@ -325,6 +391,69 @@ export class SummaryLedgerClient {
     return this.#send(
       () => this.contract.linkSubordinate(link, signers, signature),
       (events) => linkEvent(required(events, "SubordinateLinked")),
+    );
+  }
+
+  /** Self-examination's alarm: the quorum declares the superior lost, freezing routes through it. */
+  async superiorLost(attestation: Attestation): Promise<LedgerTx & LedgerLayerLink> {
+    const [signers, signature] = attestationArgs(attestation);
+    return this.#send(
+      () => this.contract.superiorLost(signers, signature),
+      (events) => linkEvent(required(events, "SuperiorLost")),
+    );
+  }
+
+  /**
+   * The runner (the payer) escrows `amount` of `token` in `blockId` for
+   * `provider`: ETH when `token` is the zero address (sent as the value), else
+   * an ERC-20 the payer has approved the ledger for beforehand.
+   */
+  async escrow(blockId: Hex, provider: string, token: string, amount: bigint): Promise<LedgerTx & LedgerEscrow> {
+    const id = checkWord(blockId, "blockId");
+    const to = checkAddress(provider, "provider");
+    const asset = checkAddress(token, "token");
+    if (typeof amount !== "bigint" || amount <= 0n || amount >= 1n << 256n) {
+      throw new InvalidInputError("amount must be a bigint in [1, 2^256)", { value: String(amount) });
+    }
+    const value = asset === ZERO_ADDRESS ? amount : 0n;
+    return this.#send(
+      () => this.contract.escrow(id, to, asset, amount, { value }),
+      (events) => {
+        const e = required(events, "EscrowFunded");
+        return {
+          payer: String(e.args[1]),
+          provider: String(e.args[2]),
+          token: String(e.args[3]),
+          amount: BigInt(e.args[4] as bigint),
+          payerConfirmed: false,
+          providerConfirmed: false,
+          settled: false,
+        };
+      },
+    );
+  }
+
+  /** The runner (payer or provider) confirms the accomplished block; `released` when this was the second confirmation. */
+  async confirm(blockId: Hex): Promise<LedgerTx & { released: boolean; amount: bigint }> {
+    const id = checkWord(blockId, "blockId");
+    return this.#send(
+      () => this.contract.confirm(id),
+      (events) => {
+        const released = events.find((e) => e.name === "EscrowReleased");
+        return { released: released !== undefined, amount: released ? BigInt(released.args[3] as bigint) : 0n };
+      },
+    );
+  }
+
+  /** Returns the unsettled escrow of the expired (or cleaned) `blockId` to its payer (anyone may call). */
+  async refund(blockId: Hex): Promise<LedgerTx & { payer: string; amount: bigint }> {
+    const id = checkWord(blockId, "blockId");
+    return this.#send(
+      () => this.contract.refund(id),
+      (events) => {
+        const e = required(events, "EscrowRefunded");
+        return { payer: String(e.args[1]), amount: BigInt(e.args[3] as bigint) };
+      },
     );
   }
 

@@ -8,6 +8,7 @@
  * under its public key share (compromised, or lying), is named in the result
  * and reported; fewer than t honest shares anchor nothing.
  */
+import { withTimeout } from "../core/async.ts";
 import { type Hex, toHex } from "../core/bytes.ts";
 import type { Commitments, PartialSignature, ThresholdScheme } from "../core/crypto/threshold.ts";
 import { g1ToEip2537 } from "../core/crypto/eip2537.ts";
@@ -182,12 +183,4 @@ function isG1(g1: ThresholdScheme["backend"]["g1"], p: unknown): boolean {
   } catch {
     return false;
   }
-}
-
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

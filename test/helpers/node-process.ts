@@ -76,8 +76,8 @@ export function startHardhatNode(): Promise<NodeProcess> {
   return start(process.execPath, [`${ROOT}/node_modules/hardhat/dist/src/cli.js`, "node", "--hostname", "127.0.0.1"]);
 }
 
-/** anvil (Foundry, from the `@foundry-rs/anvil` package) in its own process. */
-export function startAnvil(): Promise<NodeProcess> {
+/** anvil (Foundry, from the `@foundry-rs/anvil` package) in its own process, on chain `chainId` (default 31337). */
+export function startAnvil(chainId = 31337n): Promise<NodeProcess> {
   return start(process.execPath, [
     `${ROOT}/node_modules/@foundry-rs/anvil/bin.mjs`,
     "--host",
@@ -85,5 +85,7 @@ export function startAnvil(): Promise<NodeProcess> {
     "--silent",
     "--hardfork",
     "osaka",
+    "--chain-id",
+    String(chainId),
   ]);
 }

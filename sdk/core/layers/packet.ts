@@ -4,7 +4,10 @@
  * A_s}, the destination and source sequences of layer ids (32-byte words, as
  * `SummaryLedger` names layers); I = Sum(M) and the block ids collected so far.
  * Each layer P crosses shifts its id from the front of A_d to the end of A_s
- * (`forward`). Pure: bytes in, bytes out.
+ * (`forward`). A first communication collects one block id per layer crossed;
+ * a following one carries them all and each layer takes its own from I(1),
+ * then moves it to the end (the paper's rotation of I_2). The ending tag
+ * (statement 6) travels with P. Pure: bytes in, bytes out.
  */
 import { keccak_256 } from "@noble/hashes/sha3.js";
 
@@ -22,9 +25,12 @@ export interface Packet {
   readonly message: Uint8Array;
   /** M's time (seconds), part of Sum(M). */
   readonly time: bigint;
+  /** The tag of contract ending (statement 6). */
+  readonly ending: boolean;
 }
 
-export type PacketRejection = "malformed" | "not-next-layer" | "no-destination" | "wrong-summary";
+export type PacketRejection =
+  "malformed" | "not-next-layer" | "no-destination" | "wrong-summary" | "block-id" | "not-arrived" | "not-party";
 
 /** A packet is malformed or cannot take the step asked; `reason` says why. */
 export class PacketError extends StrataError {
@@ -47,10 +53,61 @@ export function summaryOf(message: Uint8Array, time: bigint): Hex {
   return toHex(keccak_256(concat(message, u64(time))));
 }
 
-/** The first communication's packet: I = {Sum(M)}, A_d = the route up, A_s = {origin}. */
-export function newPacket(message: Uint8Array, time: bigint, origin: Hex, destination: readonly Hex[]): Packet {
-  const p = { ids: [summaryOf(message, time)], destination: [...destination], source: [origin], message, time };
+/** The first communication's packet: I = {Sum(M)}, A_d = the route, A_s = {origin}. */
+export function newPacket(
+  message: Uint8Array,
+  time: bigint,
+  origin: Hex,
+  destination: readonly Hex[],
+  ending = false,
+): Packet {
+  const p = { ids: [summaryOf(message, time)], destination: [...destination], source: [origin], message, time, ending };
   return checkPacket(p);
+}
+
+/**
+ * Statement 2: whether P is a first communication, I holding no block id for
+ * the layers still ahead. A first communication has collected one id per
+ * high-level layer crossed (|I| = |A_s|: Sum(M) and the origin edge layer's
+ * none); a following one carries the ids of every high-level layer on the
+ * route (|I| > |A_s| until it arrives).
+ */
+export function isFirstCommunication(p: Packet): boolean {
+  return p.ids.length === p.source.length;
+}
+
+/** The block id the next layer handles a following communication in: I(1). Undefined for a first communication. */
+export function nextBlockId(p: Packet): Hex | undefined {
+  return isFirstCommunication(p) ? undefined : p.ids[1];
+}
+
+/**
+ * A following communication on the contract `last` belongs to: `last` is the
+ * latest packet delivered on it (either direction, arrived: A_d = {its edge
+ * layer}); `from` is the edge layer sending, either end. The receiver replies
+ * along the reversed route with the block ids reversed; the original sender
+ * continues along the same route with the ids in route order.
+ */
+export function followUp(last: Packet, from: Hex, message: Uint8Array, time: bigint, ending = false): Packet {
+  const p = checkPacket(last);
+  const sender = word(from, "from");
+  if (p.destination.length !== 1 || p.ids.length !== p.source.length) {
+    throw new PacketError("not-arrived", "the packet has not arrived at its edge layer with every block id");
+  }
+  const blocks = p.ids.slice(1);
+  const summary = summaryOf(message, time);
+  let next: Omit<Packet, "message" | "time" | "ending">;
+  if (sender === p.destination[0]) {
+    next = { ids: [summary, ...blocks.reverse()], destination: [...p.source].reverse(), source: [sender] };
+  } else if (sender === p.source[0]) {
+    next = { ids: [summary, ...blocks], destination: [...p.source.slice(1), ...p.destination], source: [sender] };
+  } else {
+    throw new PacketError("not-party", "the sender is neither end of the contract's route", { from: sender });
+  }
+  if (next.ids.length - 1 !== next.destination.length - 1 || blocks.length === 0) {
+    throw new PacketError("block-id", "the route and its block ids do not match", { blocks: blocks.length });
+  }
+  return checkPacket({ ...next, message, time, ending });
 }
 
 /** The layer P names as its sender: the last entry of A_s. */
@@ -59,23 +116,37 @@ export function sourceLayer(p: Packet): Hex {
 }
 
 /**
- * Layer `layer` passes P on: its id moves from the front of A_d to the end of
- * A_s, and its block id, when given, is added to I. Refused unless `layer` is next.
+ * High-level layer `layer` passes P on: its id moves from the front of A_d to
+ * the end of A_s. A first communication adds the layer's new block id
+ * `blockId` to I; a following one moves I(1), the layer's block (which
+ * `blockId` must equal when given), to the end. Refused unless `layer` is next
+ * and another layer follows it.
  */
 export function forward(p: Packet, layer: Hex, blockId?: Hex): Packet {
   const packet = checkPacket(p);
   const id = word(layer, "layer");
   const next = packet.destination[0];
-  if (next === undefined)
-    throw new PacketError("no-destination", "the packet has no layer left to cross", { layer: id });
+  if (next === undefined || packet.destination.length < 2)
+    throw new PacketError("no-destination", "no layer is left after this one", { layer: id });
   if (next !== id) throw new PacketError("not-next-layer", "the layer is not the packet's next", { layer: id, next });
-  const ids = blockId === undefined ? packet.ids : [...packet.ids, word(blockId, "blockId")];
+  let ids: Hex[];
+  if (isFirstCommunication(packet)) {
+    if (blockId === undefined) throw new PacketError("block-id", "a first communication needs the layer's block id");
+    ids = [...packet.ids, word(blockId, "blockId")];
+  } else {
+    const own = packet.ids[1]!;
+    if (blockId !== undefined && word(blockId, "blockId") !== own) {
+      throw new PacketError("block-id", "the block id is not I(1)", { blockId, expected: own });
+    }
+    ids = [packet.ids[0]!, ...packet.ids.slice(2), own];
+  }
   return checkPacket({
     ids,
     destination: packet.destination.slice(1),
     source: [...packet.source, id],
     message: packet.message,
     time: packet.time,
+    ending: packet.ending,
   });
 }
 
@@ -90,12 +161,13 @@ export function checkSummary(p: Packet): void {
   if (p.ids[0] !== expected) throw new PacketError("wrong-summary", "I[0] is not Sum(M)", { expected, got: p.ids[0] });
 }
 
-/** version ‖ C and I ‖ uint64 time ‖ uint32 |M| ‖ M. */
+/** version ‖ C and I ‖ uint64 time ‖ ending (0/1) ‖ uint32 |M| ‖ M. */
 export function encodePacket(p: Packet): Uint8Array {
   const packet = checkPacket(p);
   const length = new Uint8Array(4);
   new DataView(length.buffer).setUint32(0, packet.message.length);
-  return concat(Uint8Array.of(VERSION), encodeRoute(packet), u64(packet.time), length, packet.message);
+  const ending = Uint8Array.of(packet.ending ? 1 : 0);
+  return concat(Uint8Array.of(VERSION), encodeRoute(packet), u64(packet.time), ending, length, packet.message);
 }
 
 /** The inverse of `encodePacket`; refuses trailing or missing bytes. */
@@ -115,11 +187,13 @@ export function decodePacket(bytes: Uint8Array): Packet {
   const source = words();
   const ids = words();
   const time = new DataView(take(8).slice().buffer).getBigUint64(0);
+  const flag = take(1)[0]!;
+  if (flag > 1) throw new PacketError("malformed", `the ending tag must be 0 or 1, got ${flag}`);
   const length = new DataView(take(4).slice().buffer).getUint32(0);
   const message = take(length).slice();
   if (at !== bytes.length)
     throw new PacketError("malformed", "trailing bytes after the packet", { extra: bytes.length - at });
-  return checkPacket({ ids, destination, source, message, time });
+  return checkPacket({ ids, destination, source, message, time, ending: flag === 1 });
 }
 
 /** |A_d| ‖ A_d ‖ |A_s| ‖ A_s ‖ |I| ‖ I, each entry a 32-byte word. */
@@ -135,6 +209,7 @@ function checkPacket(p: Packet): Packet {
     throw new PacketError("malformed", "message must be a Uint8Array of at most 2^32 - 1 bytes");
   }
   u64(p.time);
+  if (typeof p.ending !== "boolean") throw new PacketError("malformed", "ending must be a boolean");
   const list = (xs: readonly Hex[], what: string, min: number) => {
     if (!Array.isArray(xs) || xs.length < min || xs.length > MAX_ENTRIES) {
       throw new PacketError("malformed", `${what} must hold ${min} to ${MAX_ENTRIES} entries`);
@@ -147,6 +222,7 @@ function checkPacket(p: Packet): Packet {
     source: list(p.source, "source", 1),
     message: p.message,
     time: p.time,
+    ending: p.ending,
   };
 }
 

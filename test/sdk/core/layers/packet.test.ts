@@ -11,8 +11,11 @@ import {
   checkSummary,
   decodePacket,
   encodePacket,
+  followUp,
   forward,
+  isFirstCommunication,
   newPacket,
+  nextBlockId,
   PacketError,
   routeHash,
   sourceLayer,
@@ -21,7 +24,8 @@ import {
 
 const w = (n: number): Hex => toHex(new Uint8Array(32).fill(n));
 const [L0, L1, L2, L3] = [w(0x10), w(0x11), w(0x12), w(0x13)];
-const M = new TextEncoder().encode("turn green at 12:00");
+const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
+const M = utf8("turn green at 12:00");
 
 const reason = (f: () => unknown) => {
   try {
@@ -49,8 +53,45 @@ describe("layers/packet", function () {
     expect(p.ids).to.deep.equal([summaryOf(M, 5n), w(0xb1), w(0xb2)]);
     expect(sourceLayer(p)).to.equal(L2);
     checkSummary(p);
-    p = forward(p, L3);
-    expect(reason(() => forward(p, L3))).to.equal("no-destination");
+    expect(isFirstCommunication(p)).to.equal(true);
+    // L3 is the receiving edge layer: it delivers, nothing is left to forward to.
+    expect(reason(() => forward(p, L3, w(0xb3)))).to.equal("no-destination");
+    expect(reason(() => forward(newPacket(M, 5n, L0, [L1, L2]), L1))).to.equal("block-id");
+  });
+
+  it("a reply travels the reversed route, each layer taking I(1) and rotating it to the end", function () {
+    const E = w(0xee);
+    let p = newPacket(M, 5n, L0, [L1, L2, L3, E]);
+    for (const [layer, block] of [
+      [L1, 0xb1],
+      [L2, 0xb2],
+      [L3, 0xb3],
+    ] as const)
+      p = forward(p, layer, w(block));
+    expect(p.destination).to.deep.equal([E]);
+    const M2 = utf8("reply");
+    let r = followUp(p, E, M2, 9n);
+    expect(r.destination).to.deep.equal([L3, L2, L1, L0]);
+    expect(r.source).to.deep.equal([E]);
+    expect(r.ids).to.deep.equal([summaryOf(M2, 9n), w(0xb3), w(0xb2), w(0xb1)]);
+    expect(isFirstCommunication(r)).to.equal(false);
+    expect(nextBlockId(r)).to.equal(w(0xb3));
+    expect(reason(() => forward(r, L3, w(0xb2)))).to.equal("block-id");
+    r = forward(r, L3, w(0xb3));
+    expect(r.ids).to.deep.equal([summaryOf(M2, 9n), w(0xb2), w(0xb1), w(0xb3)]);
+    expect(nextBlockId(r)).to.equal(w(0xb2));
+    r = forward(forward(r, L2), L1);
+    expect(r.destination).to.deep.equal([L0]);
+    expect(r.ids).to.deep.equal([summaryOf(M2, 9n), w(0xb3), w(0xb2), w(0xb1)]);
+    // The vehicle answers the reply: the original route again, ids in route order; the sender may also continue.
+    const again = followUp(r, L0, M, 10n, true);
+    expect(again.destination).to.deep.equal([L1, L2, L3, E]);
+    expect(again.ids.slice(1)).to.deep.equal([w(0xb1), w(0xb2), w(0xb3)]);
+    expect(again.ending).to.equal(true);
+    expect(followUp(p, L0, M, 11n).ids.slice(1)).to.deep.equal([w(0xb1), w(0xb2), w(0xb3)]);
+    expect(reason(() => followUp(p, L2, M, 11n))).to.equal("not-party");
+    expect(reason(() => followUp(newPacket(M, 5n, L0, [E]), L0, M, 1n))).to.equal("block-id");
+    expect(reason(() => followUp(newPacket(M, 5n, L0, [L1, E]), L0, M, 1n))).to.equal("not-arrived");
   });
 
   it("refuses a layer that is not next, and a packet whose I[0] is not Sum(M)", function () {
@@ -61,11 +102,12 @@ describe("layers/packet", function () {
   });
 
   it("round-trips encode/decode, and the route hash covers C and I", function () {
-    const p = forward(newPacket(M, 7n, L0, [L1, L2]), L1, w(0xb1));
+    const p = forward(newPacket(M, 7n, L0, [L1, L2, L3], true), L1, w(0xb1));
     const q = decodePacket(encodePacket(p));
     expect(q).to.deep.equal(p);
+    expect(q.ending).to.equal(true);
     expect(routeHash(q)).to.equal(routeHash(p));
-    expect(routeHash(forward(p, L2))).to.not.equal(routeHash(p));
+    expect(routeHash(forward(p, L2, w(0xb2)))).to.not.equal(routeHash(p));
     const empty = newPacket(new Uint8Array(), 0n, L0, []);
     expect(decodePacket(encodePacket(empty))).to.deep.equal(empty);
   });

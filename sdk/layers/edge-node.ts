@@ -1,0 +1,131 @@
+/**
+ * An edge layer's central node (seed 003 §III.A, Layer 0): it keeps the
+ * layer's object database (`ObjectStore`) and is the only way its objects talk
+ * to other layers. Sending, it frames M with the two objects' ids, builds P
+ * (a first communication, or a following one on a delivered packet) and signs
+ * it with its account, the key its superior layer's ledger names in the
+ * subordinate link (statement 1 for Layer 0). Receiving, it checks that its
+ * superior's ledger holds Sum(M) in the block P names, and that the object P
+ * is for is one of its own, before handing P over.
+ */
+import type { Signer } from "ethers";
+
+import { fromHex, type Hex } from "../core/bytes.ts";
+import {
+  type ContractMessage,
+  decodeContractMessage,
+  encodeContractMessage,
+  packetDigest,
+} from "../core/layers/contract.ts";
+import { checkSummary, followUp, newPacket, type Packet } from "../core/layers/packet.ts";
+import { deviceId, layerHash, type Uuid } from "../core/ids.ts";
+import type { LedgerLayerLink } from "../contracts/ledger.ts";
+import { InvalidInputError } from "../errors.ts";
+import type { ObjectStore, StoredObject } from "../store/object-store.ts";
+import { checkLedgerHolds, LayerError, type LedgerDirectory, type Transmission } from "./network.ts";
+
+/** P handed to one of this layer's objects. */
+export interface Delivery {
+  readonly packet: Packet;
+  readonly message: ContractMessage;
+  /** The receiving object. */
+  readonly object: StoredObject;
+}
+
+export interface EdgeNodeOptions {
+  /** The layer's object database; its layer address is the layer's. */
+  readonly store: ObjectStore;
+  /** The central node's account: it signs what the layer sends up. */
+  readonly account: Signer;
+  /** The superior layer (Layer 1) and its ledger's chain. */
+  readonly superior: LedgerLayerLink;
+  readonly directory: LedgerDirectory;
+  /** M's time in seconds (default: the wall clock). */
+  readonly now?: () => bigint;
+}
+
+export class EdgeNode {
+  readonly layerId: Hex;
+  readonly store: ObjectStore;
+  readonly #o: EdgeNodeOptions;
+
+  constructor(options: EdgeNodeOptions) {
+    this.#o = options;
+    this.store = options.store;
+    this.layerId = layerHash(options.store.layer);
+  }
+
+  /** The link the superior layer records for this edge layer: the central node's account, chain id 0. */
+  async link(): Promise<LedgerLayerLink> {
+    return { layerId: this.layerId, ledger: await this.#o.account.getAddress(), chainId: 0n };
+  }
+
+  /**
+   * Object `fromLocalId` opens a contract with object `to`: M = {from, to,
+   * body}, P a first communication along `route` (the high-level layers to
+   * cross, then `to`'s edge layer).
+   */
+  async open(fromLocalId: bigint, to: Uuid, body: Uint8Array, route: readonly Hex[], ending = false) {
+    const from = this.#object(fromLocalId);
+    const message = encodeContractMessage({ from: from.id, to: deviceId(to), body });
+    const destination = [...route, layerHash(to.layer)];
+    return this.#sign(newPacket(message, this.#now(), this.layerId, destination, ending));
+  }
+
+  /**
+   * Object `fromLocalId`, a party of the contract `last` was delivered on (to
+   * or from this layer), sends a following communication: the receiver
+   * replies along the reversed route, the sender continues along the same one.
+   */
+  async follow(last: Packet, fromLocalId: bigint, body: Uint8Array, ending = false): Promise<Transmission> {
+    const from = this.#object(fromLocalId);
+    const previous = decodeContractMessage(last.message);
+    let to: Hex;
+    if (from.id === previous.to && last.destination[0] === this.layerId) to = previous.from;
+    else if (from.id === previous.from && last.source[0] === this.layerId) to = previous.to;
+    else throw new InvalidInputError("the object is not this layer's party of the contract", { from: from.id });
+    const message = encodeContractMessage({ from: from.id, to, body });
+    return this.#sign(followUp(last, this.layerId, message, this.#now(), ending));
+  }
+
+  /** P arrives from the superior layer: checked against the superior's ledger, then handed to its object. */
+  async deliver(t: Transmission): Promise<Delivery> {
+    const p = t.packet;
+    checkSummary(p);
+    if (p.destination.length !== 1 || p.destination[0] !== this.layerId) {
+      throw new LayerError("misrouted", "P is not for this edge layer", { destination: p.destination });
+    }
+    const superior = this.#o.superior;
+    if (p.source[p.source.length - 1] !== superior.layerId) {
+      throw new LayerError("unknown-source", "P does not come from this layer's superior", { source: p.source });
+    }
+    await checkLedgerHolds(this.#o.directory, superior, p);
+    let message: ContractMessage;
+    try {
+      message = decodeContractMessage(p.message);
+    } catch (cause) {
+      throw new LayerError("misrouted", "M is not a contract message", { cause: String(cause) });
+    }
+    const object = this.store.get(message.to);
+    if (object === undefined) throw new LayerError("misrouted", "no such object in this layer", { to: message.to });
+    return { packet: p, message, object };
+  }
+
+  async #sign(packet: Packet): Promise<Transmission> {
+    const digest = packetDigest(packet, this.#o.superior.chainId);
+    const edgeSignature = (await this.#o.account.signMessage(fromHex(digest, "digest", 32))) as Hex;
+    return { packet, edgeSignature };
+  }
+
+  #object(localId: bigint): StoredObject {
+    const object = this.store.get(localId);
+    if (object === undefined) {
+      throw new InvalidInputError("no such object in this edge layer", { localId: String(localId) });
+    }
+    return object;
+  }
+
+  #now(): bigint {
+    return this.#o.now?.() ?? BigInt(Math.floor(Date.now() / 1000));
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * The seams of seed 003's layered network: what a layer hands the next one (a
+ * `Transmission`), how a layer reaches another layer's ledger on whatever chain
+ * it runs (`LedgerDirectory`: one provider per chain, in-process Hardhat
+ * networks or JSON-RPC endpoints alike), what a member offers its peers and
+ * the examiners of subordinate layers (`LayerPeer`), and the typed refusal of
+ * every step (`LayerError`). No transport lives here: peers are called
+ * in-process; a deployment puts its RPC behind `LayerPeer`.
+ */
+import type { Provider } from "ethers";
+
+import { type Hex } from "../core/bytes.ts";
+import type { Packet } from "../core/layers/packet.ts";
+import { type LedgerLayerLink, SummaryLedgerClient } from "../contracts/ledger.ts";
+import { type ErrorDetails, InvalidInputError, StrataError } from "../errors.ts";
+
+/** P on its way to the next layer; `edgeSignature` when an edge layer's central node sent it. */
+export interface Transmission {
+  readonly packet: Packet;
+  /** The central node's EIP-191 signature over `packetDigest(packet, superior's chain id)`. */
+  readonly edgeSignature?: Hex;
+}
+
+/** Why a layer refused a packet or a step of self-examination. */
+export type LayerRejection =
+  /** Statement 1 failed: the source layer is not linked, or its evidence does not verify. */
+  | "unknown-source"
+  | "bad-source"
+  /** The route crosses a superior layer self-examination found lost. */
+  | "frozen"
+  /** The packet's following block is not in this layer's ledger, or belongs to another contract. */
+  | "unknown-block"
+  | "wrong-contract"
+  /** Statement 4: the responsible node answered for it, or refused it. */
+  | "not-responsible"
+  /** Statement 5: the summary was recorded before: the replay / DDoS alarm. */
+  | "replayed"
+  /** The block is accomplished or expired. */
+  | "closed"
+  /** Fewer than a quorum of members agreed. */
+  | "no-quorum"
+  /** The packet is not addressed to this layer or object. */
+  | "misrouted"
+  /** The examined member or layer did not answer or answered with a bad signature. */
+  | "unreachable"
+  /** A member asked to sign a verdict found the judged member or layer answering. */
+  | "disputed"
+  /** The member is stopped. */
+  | "stopped";
+
+/** A layer refused a packet or a step; `reason` says which rule, `details` the values. */
+export class LayerError extends StrataError {
+  override name = "LayerError" as const;
+  readonly reason: LayerRejection;
+
+  constructor(reason: LayerRejection, shortMessage: string, details: ErrorDetails = {}) {
+    super(shortMessage, { reason, ...details });
+    this.reason = reason;
+  }
+}
+
+/** A self-examination challenge sent to a member. */
+export interface Challenge {
+  readonly nonce: Uint8Array;
+}
+
+/** What a member of a high-level layer offers its peers (and examiners from the subordinate layers). */
+export interface LayerPeer {
+  readonly layerId: Hex;
+  readonly index: number;
+  readonly node: string;
+  /** The member's BLS public key (G2, 96 bytes compressed), the one the ledger registered in EIP-2537 form. */
+  readonly publicKey: Uint8Array;
+  /** Answers a self-examination challenge: its BLS signature over `challengeDigest`. */
+  answer(challenge: Challenge): Promise<Uint8Array>;
+  /** Reviews a first communication and signs the open request when statement 1 holds. */
+  reviewOpen(t: Transmission, request: OpenProposal): Promise<Uint8Array>;
+  /** Handles a following communication as the block's responsible node. */
+  handleFollowing(t: Transmission): Promise<Hop>;
+  /** Signs moving `blockId` to `candidate` when the responsible node does not answer it either. */
+  reviewTakeOver(blockId: Hex, candidate: string, digest: Hex): Promise<Uint8Array>;
+  /** Judges member `index` by its own challenge; signs its invalid tag when it fails. */
+  judgeMember(index: number, digest: Hex): Promise<Uint8Array>;
+  /** Examines the superior layer itself; signs the alarm when every node of it fails. */
+  judgeSuperior(digest: Hex): Promise<Uint8Array>;
+  /** Signs linking to `link` (a new superior or a new subordinate layer) once that layer answers as a layer. */
+  reviewAttachment(kind: "superior" | "subordinate", link: LedgerLayerLink, digest: Hex): Promise<Uint8Array>;
+  /** The route endpoints a block was opened for, when this member saw its opening. */
+  contractOf(blockId: Hex): Promise<ContractEnds | undefined>;
+}
+
+/** An open request a member proposes to its peers (the ledger's `OpenRequest`). */
+export interface OpenProposal {
+  readonly summary: Hex;
+  readonly sourceLayer: Hex;
+  readonly route: Hex;
+  readonly expiry: bigint;
+  readonly deadline: bigint;
+}
+
+/** The two edge layers a contract runs between (the first packet's origin and final destination). */
+export interface ContractEnds {
+  readonly origin: Hex;
+  readonly end: Hex;
+}
+
+/** What one layer did with P. */
+export interface Hop {
+  readonly layerId: Hex;
+  readonly chainId: bigint;
+  /**
+   * `opened` / `extended` (first communication) and `recorded` (following) pass
+   * P on; `already-opened` (statement 3 failed: another node opened it, a
+   * no-op) and `replayed` (statement 5 failed: the alarm) stop it.
+   */
+  readonly outcome: "opened" | "already-opened" | "extended" | "recorded" | "replayed";
+  readonly blockId: Hex;
+  /** The member that wrote the ledger. */
+  readonly node: string;
+  readonly txHash?: Hex;
+  readonly gasUsed?: bigint;
+  /** Whether this record set F (statement 6). */
+  readonly accomplished: boolean;
+  /** A takeover that preceded the record (statement 4's robust rule). */
+  readonly tookOverFrom?: string;
+  /** P for the next layer; absent when the layer stopped it. */
+  readonly next?: Transmission;
+}
+
+/**
+ * Statement 1 for P from a high-level layer: that layer's ledger, on its own
+ * chain, holds Sum(M) in the block P names last in I (the one it just handled
+ * P in), and that block is accomplished when P carries the ending tag.
+ */
+export async function checkLedgerHolds(directory: LedgerDirectory, link: LedgerLayerLink, p: Packet): Promise<void> {
+  const ledger = await directory.ledger(link);
+  const blockId = p.ids[p.ids.length - 1]!;
+  const at = p.ids.length < 2 ? undefined : await ledger.summaryOf(p.ids[0]!);
+  if (at === undefined || at.blockId !== blockId) {
+    throw new LayerError("bad-source", "the source layer's ledger does not hold Sum(M) in the block P names", {
+      source: link.layerId,
+      blockId,
+    });
+  }
+  if (p.ending && !(await ledger.getBlock(blockId))?.accomplished) {
+    throw new LayerError("bad-source", "P carries the ending tag but the source layer's block is not accomplished");
+  }
+}
+
+/**
+ * Resolves a layer link (ledger address and chain id) to a read client on a
+ * provider of that chain: one provider per chain, each checked to be on the
+ * chain it was registered for before its first use.
+ */
+export class LedgerDirectory {
+  readonly #providers = new Map<bigint, Provider>();
+  readonly #checked = new Map<bigint, Promise<void>>();
+
+  /** Registers `provider` for `chainId` (an in-process network's or a JSON-RPC endpoint's). */
+  addChain(chainId: bigint, provider: Provider): this {
+    if (typeof chainId !== "bigint" || chainId <= 0n) {
+      throw new InvalidInputError("chainId must be a positive bigint", { chainId: String(chainId) });
+    }
+    if (this.#providers.has(chainId) && this.#providers.get(chainId) !== provider) {
+      throw new InvalidInputError(`chain ${chainId} already has a provider`, { chainId: String(chainId) });
+    }
+    this.#providers.set(chainId, provider);
+    return this;
+  }
+
+  /** The chains registered. */
+  chains(): bigint[] {
+    return [...this.#providers.keys()];
+  }
+
+  /** A read client of `link`'s ledger on its chain; `LayerError("unknown-source")` when the chain is not known. */
+  async ledger(link: LedgerLayerLink): Promise<SummaryLedgerClient> {
+    const provider = this.#providers.get(link.chainId);
+    if (provider === undefined) {
+      throw new LayerError("unknown-source", `no provider for chain ${link.chainId}`, {
+        layerId: link.layerId,
+        chainId: String(link.chainId),
+      });
+    }
+    let check = this.#checked.get(link.chainId);
+    if (check === undefined) {
+      check = provider.getNetwork().then((n) => {
+        if (n.chainId !== link.chainId) {
+          throw new LayerError("bad-source", `the provider for chain ${link.chainId} is on chain ${n.chainId}`);
+        }
+      });
+      this.#checked.set(link.chainId, check);
+    }
+    await check;
+    return new SummaryLedgerClient(link.ledger, provider);
+  }
+}
