@@ -40,7 +40,7 @@ export interface EdgeNodeOptions {
   /** The superior layer (Layer 1) and its ledger's chain. */
   readonly superior: LedgerLayerLink;
   readonly directory: LedgerDirectory;
-  /** M's time in seconds (default: the wall clock). */
+  /** The clock for M's time, in milliseconds (default: the wall clock). */
   readonly now?: () => bigint;
 }
 
@@ -125,7 +125,16 @@ export class EdgeNode {
     return object;
   }
 
+  /**
+   * M's time: the clock in milliseconds, strictly rising per central node, so
+   * two equal bodies sent in the same millisecond still have different
+   * summaries (a summary seen twice is statement 5's replay alarm).
+   */
   #now(): bigint {
-    return this.#o.now?.() ?? BigInt(Math.floor(Date.now() / 1000));
+    const now = this.#o.now?.() ?? BigInt(Date.now());
+    this.#last = now > this.#last ? now : this.#last + 1n;
+    return this.#last;
   }
+
+  #last = 0n;
 }

@@ -23,7 +23,7 @@ export interface Packet {
   /** A_s: the layers crossed, the origin first. */
   readonly source: readonly Hex[];
   readonly message: Uint8Array;
-  /** M's time (seconds), part of Sum(M). */
+  /** M's time, part of Sum(M) (the sender's clock; edge central nodes use strictly rising milliseconds). */
   readonly time: bigint;
   /** The tag of contract ending (statement 6). */
   readonly ending: boolean;
