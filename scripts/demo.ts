@@ -7,6 +7,10 @@
  * base stations, anchoring, verified acquisition, accountability, tampering.
  * Then Secuchain (seed 004, `scripts/demo/secuchain.ts`): fog filtering, sign
  * shares, an anchored sensitive batch, and access tokens with crew shifts.
+ * Then the multi-layer network (seed 003, `scripts/demo/layers.ts`): a van
+ * and a traffic light in two edge layers under district and city layers, each
+ * on its own in-process chain: a contract, a payment, a replay caught, a lost
+ * node found by self-examination.
  *
  *   npm run demo
  */
@@ -14,6 +18,7 @@ import { network } from "hardhat";
 import { type HDNodeWallet, parseEther } from "ethers";
 
 import RegistryModule, { DEFAULT_REGISTRY_CONFIG } from "../ignition/modules/DeviceRegistry.ts";
+import { runLayersDemo } from "./demo/layers.ts";
 import { runNbiotDemo } from "./demo/nbiot.ts";
 import { runSecuchainDemo } from "./demo/secuchain.ts";
 import {
@@ -273,6 +278,12 @@ await runSecuchainDemo({
   coordinators: cameras,
   layer: LAYER,
   nextLocalId: () => ++localId,
+  step,
+  info,
+});
+
+await runLayersDemo({
+  chain: async (chainId) => (await network.create({ override: { chainId } })).ethers.getSigners(),
   step,
   info,
 });

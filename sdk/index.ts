@@ -358,8 +358,11 @@ export {
   checkSummary,
   decodePacket,
   encodePacket,
+  followUp,
   forward,
+  isFirstCommunication,
   newPacket,
+  nextBlockId,
   type Packet,
   PacketError,
   type PacketRejection,
@@ -368,8 +371,17 @@ export {
   summaryOf,
 } from "./core/layers/packet.ts";
 export {
+  challengeDigest,
+  type ContractMessage,
+  decodeContractMessage,
+  encodeContractMessage,
+  packetDigest,
+} from "./core/layers/contract.ts";
+export {
+  type BlockProof,
   type LedgerBlock,
   type LedgerBytes,
+  type LedgerEscrow,
   type LedgerLayerLink,
   type LedgerMemberKey,
   type LedgerOpenRequest,
@@ -397,3 +409,35 @@ export {
   type ObjectStoreRejection,
   type StoredObject,
 } from "./store/object-store.ts";
+
+// ---- seed 003 layers at work: edge central nodes, layer members, the router
+export { type Delivery, EdgeNode, type EdgeNodeOptions } from "./layers/edge-node.ts";
+export {
+  type EstablishedLayer,
+  establishLayer,
+  type EstablishOptions,
+  type LayerMemberSetup,
+  NO_LAYER,
+} from "./layers/establish.ts";
+export { type EdgePlan, establishHierarchy, type Hierarchy, type LayerPlan } from "./layers/hierarchy.ts";
+export {
+  type ExaminedNode,
+  type LayerAlarm,
+  LayerNode,
+  type LayerNodeOptions,
+  type PeerExamination,
+  type SuperiorExamination,
+} from "./layers/layer-node.ts";
+export {
+  type Challenge,
+  checkLedgerHolds,
+  type ContractEnds,
+  type Hop,
+  LayerError,
+  type LayerPeer,
+  type LayerRejection,
+  LedgerDirectory,
+  type OpenProposal,
+  type Transmission,
+} from "./layers/network.ts";
+export { LayerRouter, type RouteResult } from "./layers/router.ts";
