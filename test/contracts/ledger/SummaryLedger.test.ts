@@ -2,12 +2,15 @@
  * SummaryLedger (seed 003 §IV.B): a high-level layer's members and quorum
  * attestations made by the SDK (7 and 31 members; exactly 2f+1 and more
  * signers, a non-quorum, a wrong message, a non-member), joining, the invalid
- * tag, re-attaching, and the contract blocks with statements 1-6 (each true and
+ * tag (never by a verdict the judged member signed), re-attaching, the
+ * self-examination alarm (`superiorLost`: routes from the lost superior frozen
+ * until re-attaching), and the contract blocks with statements 1-6 (each true and
  * false branch), takeover, proof queries and cleanup; the gas against targets;
  * settlement (seed 002, M2X): ETH and ERC-20 escrows released to the provider
  * once F is set and both parties confirmed, refunded after expiry or cleanup.
  */
 import type { SolidityParameterType } from "@nomicfoundation/ignition-core";
+import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import { expect } from "chai";
 import { keccak256, toUtf8Bytes } from "ethers";
 import { network } from "hardhat";
@@ -47,11 +50,11 @@ async function deployLayer(n: number) {
 const layer7Fixture = () => deployLayer(7);
 const layer31Fixture = () => deployLayer(31);
 
-async function openRequest(ledger: SummaryLedger, summary: string, lifetime = 3600) {
+async function openRequest(ledger: SummaryLedger, summary: string, lifetime = 3600, sourceLayer = SUB) {
   const now = BigInt(await time.latest());
   const request = {
     summary,
-    sourceLayer: SUB,
+    sourceLayer,
     route,
     expiry: now + BigInt(lifetime),
     deadline: now + BigInt(Math.min(lifetime, 600)),
@@ -59,9 +62,15 @@ async function openRequest(ledger: SummaryLedger, summary: string, lifetime = 36
   return { request, digest: await ledger.openDigest(request) };
 }
 
-async function openBlock(ctx: Awaited<ReturnType<typeof deployLayer>>, summary: string, opener = 0, lifetime = 3600) {
+async function openBlock(
+  ctx: Awaited<ReturnType<typeof deployLayer>>,
+  summary: string,
+  opener = 0,
+  lifetime = 3600,
+  sourceLayer = SUB,
+) {
   const { ledger, members, accounts, n } = ctx;
-  const { request, digest } = await openRequest(ledger, summary, lifetime);
+  const { request, digest } = await openRequest(ledger, summary, lifetime, sourceLayer);
   const a = attest(members, digest, first(quorumOf(n)));
   const tx = await ledger.connect(accounts[opener]!).open(request, a.signers, a.signature);
   const receipt = (await tx.wait())!;
@@ -222,6 +231,31 @@ describe("SummaryLedger", function () {
         .withArgs(accounts[6]!.address);
     });
 
+    it("refuses an invalid verdict the judged member signed, whatever the others' quorum", async function () {
+      const { ledger, members } = await loadFixture(layer7Fixture);
+      const digest = await ledger.invalidateDigest(6);
+      // a quorum of the others plus the judged member
+      const withJudged = attest(members, digest, [0, 1, 2, 3, 4, 6]);
+      await expect(ledger.invalidate(6, withJudged.signers, withJudged.signature))
+        .to.be.revertedWithCustomError(ledger, "LedgerJudgedMemberSigned")
+        .withArgs(6);
+      const all = attest(members, digest, first(7));
+      await expect(ledger.invalidate(6, all.signers, all.signature))
+        .to.be.revertedWithCustomError(ledger, "LedgerJudgedMemberSigned")
+        .withArgs(6);
+      // member 0 among the five signers of its own verdict
+      const self = attest(members, await ledger.invalidateDigest(0), first(5));
+      await expect(ledger.invalidate(0, self.signers, self.signature))
+        .to.be.revertedWithCustomError(ledger, "LedgerJudgedMemberSigned")
+        .withArgs(0);
+      // nothing changed; the others' verdict alone passes
+      expect(await ledger.membership()).to.deep.equal([7n, 0x7fn, 5n, 0n]);
+      const others = attest(members, digest, first(5));
+      await expect(ledger.invalidate(6, others.signers, others.signature))
+        .to.emit(ledger, "MemberInvalidated")
+        .withArgs(6, members[6]!.node);
+    });
+
     it("re-attaches to a new superior layer by attestation, once", async function () {
       const { ledger, members, accounts } = await loadFixture(layer7Fixture);
       const link = { layerId: layerId("L2-bis"), ledger: accounts[17]!.address, chainId: 7n };
@@ -234,6 +268,187 @@ describe("SummaryLedger", function () {
         ledger,
         "LedgerInvalidAttestation",
       );
+    });
+  });
+
+  describe("self-examination: the superior layer lost", function () {
+    const L2B = layerId("L2-bis");
+
+    /** The quorum's attestation over the current `superiorLostDigest()`. */
+    async function lostAttestation(ctx: Awaited<ReturnType<typeof deployLayer>>, indices = first(5)) {
+      const digest = await ctx.ledger.superiorLostDigest();
+      return { digest, ...attest(ctx.members, digest, indices) };
+    }
+
+    it("raises the alarm by quorum attestation: SuperiorLost, frozen, the nonce bumped", async function () {
+      const ctx = await loadFixture(layer7Fixture);
+      const { ledger, accounts } = ctx;
+      expect(await ledger.isSuperiorFrozen()).to.equal(false);
+      const a = await lostAttestation(ctx);
+      await expect(ledger.connect(accounts[12]!).superiorLost(a.signers, a.signature))
+        .to.emit(ledger, "SuperiorLost")
+        .withArgs(SUPERIOR, accounts[18]!.address, 31337n);
+      expect(await ledger.isSuperiorFrozen()).to.equal(true);
+      expect((await ledger.membership())[3]).to.equal(1n);
+      expect(await ledger.superiorLostDigest()).to.not.equal(a.digest);
+      // the superior link itself is kept (the alarm names it)
+      expect((await ledger.superior()).layerId).to.equal(SUPERIOR);
+      await expect(ledger.superiorLost(a.signers, a.signature))
+        .to.be.revertedWithCustomError(ledger, "LedgerSuperiorFrozen")
+        .withArgs(SUPERIOR);
+      // re-attached to the same layer (unfrozen), the spent attestation no longer verifies
+      const link = { layerId: SUPERIOR, ledger: accounts[18]!.address, chainId: 31337n };
+      const r = attest(ctx.members, await ledger.reattachDigest(link), first(5));
+      await ledger.reattach(link, r.signers, r.signature);
+      expect(await ledger.isSuperiorFrozen()).to.equal(false);
+      await expect(ledger.superiorLost(a.signers, a.signature))
+        .to.be.revertedWithCustomError(ledger, "LedgerInvalidAttestation")
+        .withArgs(await ledger.superiorLostDigest());
+    });
+
+    it("refuses a second alarm while frozen, even with a fresh attestation", async function () {
+      const ctx = await loadFixture(layer7Fixture);
+      const { ledger } = ctx;
+      const a = await lostAttestation(ctx);
+      await ledger.superiorLost(a.signers, a.signature);
+      const b = await lostAttestation(ctx, first(7));
+      await expect(ledger.superiorLost(b.signers, b.signature))
+        .to.be.revertedWithCustomError(ledger, "LedgerSuperiorFrozen")
+        .withArgs(SUPERIOR);
+      expect((await ledger.membership())[3]).to.equal(1n);
+    });
+
+    it("refuses the alarm of a layer without a superior: from the beginning, or re-attached to none", async function () {
+      const ctx = await loadFixture(layer7Fixture);
+      const { ledger, members, accounts } = ctx;
+      const factory = await ethers.getContractFactory("SummaryLedger");
+      const top = await factory.deploy(beginning("top", members));
+      const topDigest = await top.superiorLostDigest();
+      const t = attest(members, topDigest, first(5));
+      await expect(top.superiorLost(t.signers, t.signature)).to.be.revertedWithCustomError(top, "LedgerNoSuperior");
+      expect(await top.isSuperiorFrozen()).to.equal(false);
+      // re-attached to no layer: no superior either
+      const none = { layerId: `0x${"00".repeat(32)}`, ledger: ethers.ZeroAddress, chainId: 0n };
+      const r = attest(members, await ledger.reattachDigest(none), first(5));
+      await ledger.reattach(none, r.signers, r.signature);
+      const a = await lostAttestation(ctx);
+      await expect(ledger.connect(accounts[1]!).superiorLost(a.signers, a.signature)).to.be.revertedWithCustomError(
+        ledger,
+        "LedgerNoSuperior",
+      );
+      expect(await ledger.isSuperiorFrozen()).to.equal(false);
+    });
+
+    it("refuses a non-quorum, a wrong digest or a non-member bit; nothing changes", async function () {
+      const ctx = await loadFixture(layer7Fixture);
+      const { ledger, members, accounts } = ctx;
+      const few = await lostAttestation(ctx, first(4));
+      await expect(ledger.superiorLost(few.signers, few.signature))
+        .to.be.revertedWithCustomError(ledger, "LedgerQuorumNotReached")
+        .withArgs(4, 5);
+      const digest = await ledger.superiorLostDigest();
+      const wrong = attest(members, sum("not the alarm"), first(5));
+      await expect(ledger.superiorLost(wrong.signers, wrong.signature))
+        .to.be.revertedWithCustomError(ledger, "LedgerInvalidAttestation")
+        .withArgs(digest);
+      // a quorum's attestation over another decision on the same link (re-attaching to it)
+      const link = { layerId: SUPERIOR, ledger: accounts[18]!.address, chainId: 31337n };
+      const other = attest(members, await ledger.reattachDigest(link), first(5));
+      await expect(ledger.superiorLost(other.signers, other.signature))
+        .to.be.revertedWithCustomError(ledger, "LedgerInvalidAttestation")
+        .withArgs(digest);
+      const a = await lostAttestation(ctx);
+      await expect(ledger.superiorLost(a.signers | (1n << 7n), a.signature))
+        .to.be.revertedWithCustomError(ledger, "LedgerSignersNotMembers")
+        .withArgs(1n << 7n);
+      await expect(ledger.superiorLost(a.signers, wrong.signature))
+        .to.be.revertedWithCustomError(ledger, "LedgerInvalidAttestation")
+        .withArgs(digest);
+      expect(await ledger.isSuperiorFrozen()).to.equal(false);
+      expect((await ledger.membership())[3]).to.equal(0n);
+    });
+
+    it("while frozen no block opens from the superior; the subordinate's still do", async function () {
+      const ctx = await loadFixture(layer7Fixture);
+      const { ledger, members, accounts } = ctx;
+      // not frozen: the superior is a source like a subordinate
+      const before = await openBlock(ctx, sum("from L2 before"), 0, 3600, SUPERIOR);
+      const a = await lostAttestation(ctx);
+      await ledger.superiorLost(a.signers, a.signature);
+      const { request, digest } = await openRequest(ledger, sum("from L2 after"), 3600, SUPERIOR);
+      const q = attest(members, digest, first(7));
+      await expect(ledger.connect(accounts[1]!).open(request, q.signers, q.signature))
+        .to.be.revertedWithCustomError(ledger, "LedgerSuperiorFrozen")
+        .withArgs(SUPERIOR);
+      expect(await ledger.summaryOf(request.summary)).to.deep.equal([`0x${"00".repeat(32)}`, 0n]);
+      // the frozen check comes with the source: an unknown layer is still unknown
+      const { request: unknown, digest: d2 } = await openRequest(ledger, sum("from nowhere"), 3600, layerId("x"));
+      const u = attest(members, d2, first(5));
+      await expect(ledger.open(unknown, u.signers, u.signature))
+        .to.be.revertedWithCustomError(ledger, "LedgerUnknownLayer")
+        .withArgs(layerId("x"));
+      // a subordinate's first communication opens as before
+      const { request: fromSub, digest: d3 } = await openRequest(ledger, sum("from edge-0"));
+      const s = attest(members, d3, first(5));
+      await expect(ledger.connect(accounts[1]!).open(fromSub, s.signers, s.signature))
+        .to.emit(ledger, "BlockOpened")
+        .withArgs(anyValue, fromSub.summary, accounts[1]!.address, SUB, route, fromSub.expiry);
+      // a live block opened from the superior before the alarm: a second open stays a no-op
+      await expect(ledger.connect(accounts[2]!).open({ ...request, summary: sum("from L2 before") }, 0, "0x"))
+        .to.emit(ledger, "BlockAlreadyOpened")
+        .withArgs(before, sum("from L2 before"), accounts[2]!.address);
+    });
+
+    it("while frozen an expired block is not extended from the superior (from a subordinate it is)", async function () {
+      const ctx = await loadFixture(layer7Fixture);
+      const { ledger, members, accounts } = ctx;
+      const s = sum("from L2, short-lived");
+      const id = await openBlock(ctx, s, 0, 100, SUPERIOR);
+      const expiry = (await ledger.getBlock(id)).expiry;
+      await time.increase(200);
+      const a = await lostAttestation(ctx);
+      await ledger.superiorLost(a.signers, a.signature);
+      const { request, digest } = await openRequest(ledger, s, 3600, SUPERIOR);
+      const q = attest(members, digest, first(5));
+      await expect(ledger.connect(accounts[3]!).open(request, q.signers, q.signature))
+        .to.be.revertedWithCustomError(ledger, "LedgerSuperiorFrozen")
+        .withArgs(SUPERIOR);
+      expect((await ledger.getBlock(id)).expiry).to.equal(expiry);
+      const { request: viaSub, digest: d2 } = await openRequest(ledger, s, 3600);
+      const b = attest(members, d2, first(5));
+      await expect(ledger.connect(accounts[3]!).open(viaSub, b.signers, b.signature))
+        .to.emit(ledger, "BlockExtended")
+        .withArgs(id, viaSub.expiry);
+      expect((await ledger.getBlock(id)).responsible).to.equal(accounts[0]!.address);
+    });
+
+    it("re-attaching unfreezes: the new superior opens blocks, the lost one is unknown", async function () {
+      const ctx = await loadFixture(layer7Fixture);
+      const { ledger, members, accounts } = ctx;
+      const a = await lostAttestation(ctx);
+      await ledger.superiorLost(a.signers, a.signature);
+      const link = { layerId: L2B, ledger: accounts[17]!.address, chainId: 7n };
+      const r = attest(members, await ledger.reattachDigest(link), first(5));
+      await expect(ledger.reattach(link, r.signers, r.signature))
+        .to.emit(ledger, "SuperiorChanged")
+        .withArgs(L2B, accounts[17]!.address, 7n);
+      expect(await ledger.isSuperiorFrozen()).to.equal(false);
+      const { request, digest } = await openRequest(ledger, sum("from L2-bis"), 3600, L2B);
+      const q = attest(members, digest, first(5));
+      await expect(ledger.open(request, q.signers, q.signature))
+        .to.emit(ledger, "BlockOpened")
+        .withArgs(anyValue, request.summary, accounts[0]!.address, L2B, route, request.expiry);
+      const { request: old, digest: d2 } = await openRequest(ledger, sum("from the lost L2"), 3600, SUPERIOR);
+      const o = attest(members, d2, first(5));
+      await expect(ledger.open(old, o.signers, o.signature))
+        .to.be.revertedWithCustomError(ledger, "LedgerUnknownLayer")
+        .withArgs(SUPERIOR);
+      // the new superior can be found lost in turn
+      const b = await lostAttestation(ctx);
+      await expect(ledger.superiorLost(b.signers, b.signature))
+        .to.emit(ledger, "SuperiorLost")
+        .withArgs(L2B, accounts[17]!.address, 7n);
+      expect(await ledger.isSuperiorFrozen()).to.equal(true);
     });
   });
 

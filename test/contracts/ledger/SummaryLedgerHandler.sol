@@ -3,11 +3,14 @@ pragma solidity 0.8.37;
 
 // The handler of the SummaryLedger invariant tests. It drives a four-member layer on the harness
 // (SummaryLedgerHarness.sol: real membership and quorum rules, a stand-in for the pairing) and
-// (deployed by the test) through `open`, `record`, `takeOver`, `cleanup` and `invalidate` and the
-// settlement's `escrow`, `confirm` and `refund` (ETH, two payers, two providers) with random nodes, summaries
-// (fresh, from a small pool, already recorded, zero), expiries, deadlines, source layers and
-// attestations (the valid members, one signer short of the quorum, an invalid member or an
-// outsider among them, a signature over another digest), and warps time. It predicts every
+// (deployed by the test) through `open`, `record`, `takeOver`, `cleanup` and `invalidate` (the judged
+// member sometimes among the signers), self-examination's `superiorLost` and `reattach` (to the
+// superior, another layer or none), and the settlement's `escrow`, `confirm` and `refund` (ETH,
+// two payers, two providers) with random nodes, summaries (fresh, from a small pool, already
+// recorded, zero), expiries, deadlines, source layers (the subordinate, the superior, another
+// layer, an unknown one) and attestations (the valid members, one signer short of the quorum, an
+// invalid member or an outsider among them, a signature over another digest), and warps time.
+// Opens that succeed from the ledger's superior while it is frozen are counted. It predicts every
 // outcome (the exact custom error, or which of statement 3's branches a second `open` takes, and
 // the block id) from its own ghost state, and counts each disagreement. Summaries that a cleanup
 // left behind stay recorded (their replays are refused); those it listed are freed.
@@ -57,6 +60,8 @@ contract SummaryLedgerHandler is LedgerTestBase {
     address internal constant PAYER_1 = address(0xA001);
     address internal constant PROVIDER_0 = address(0xB000);
     address internal constant PROVIDER_1 = address(0xB001);
+    /// @dev The layer `reattach` may move to besides the original superior.
+    bytes32 internal constant SUPERIOR_B = keccak256("strata.test.ledger.L2-bis");
 
     mapping(bytes32 summary => SummaryGhost) internal _summaryGhosts;
     mapping(bytes32 blockId => BlockGhost) internal _blockGhosts;
@@ -85,6 +90,15 @@ contract SummaryLedgerHandler is LedgerTestBase {
     uint256 public refused;
 
     uint256 public settlements;
+
+    /// @dev The superior layer the handler saw set (zero: none) and whether it was found lost.
+    bytes32 public superiorId = SUPERIOR;
+    bool public superiorFrozen;
+    uint256 public alarms;
+    uint256 public reattachments;
+    /// @dev Blocks opened or extended from the ledger's superior while the ledger said it was
+    /// frozen (read from the ledger before each call, not from the ghost).
+    uint256 public frozenOpens;
 
     /// @param ledger_ A layer deployed by `_deployLayer` (deployed outside: the handler stays small).
     constructor(SummaryLedgerHarness ledger_) {
@@ -145,7 +159,7 @@ contract SummaryLedgerHandler is LedgerTestBase {
         if (attSeed % 8 == 2) deadline = expiry + 1;
         ISummaryLedger.OpenRequest memory request = ISummaryLedger.OpenRequest({
             summary: summary,
-            sourceLayer: attSeed % 16 == 3 ? UNKNOWN_LAYER : SUB,
+            sourceLayer: _source(attSeed % 16),
             route: keccak256(abi.encode("strata.test.ledger.route", attSeed)),
             expiry: expiry,
             deadline: deadline
@@ -159,12 +173,14 @@ contract SummaryLedgerHandler is LedgerTestBase {
             signers,
             kind
         );
+        bool fromFrozen = ledger.isSuperiorFrozen() && request.sourceLayer == ledger.superior().layerId;
         vm.prank(sender);
         try ledger.open(request, signers, signature) returns (bytes32 blockId) {
             if (expected.length != 0 || blockId != expectedId) {
                 mismatches++;
                 return;
             }
+            if (fromFrozen && (creates || extends)) frozenOpens++;
             if (creates) {
                 _seqs[sender]++;
                 _blockIds.push(blockId);
@@ -280,16 +296,25 @@ contract SummaryLedgerHandler is LedgerTestBase {
         }
     }
 
-    /// @notice The quorum tags a member invalid (never below two valid members).
+    /// @notice The others tag a member invalid (never below two valid members); one time in four
+    /// the judged member signs its own verdict too.
     function invalidate(uint256 indexSeed) external {
         uint256 index = indexSeed % (MEMBERS + 1);
         uint256 valid;
         for (uint256 x = _validMask; x != 0; x &= x - 1) ++valid;
         if (valid <= 2) return;
-        (uint256 signers, bytes memory signature) = _quorumAttest(ledger.invalidateDigest(index));
+        bool judgedSigns = (indexSeed >> 8) % 4 == 0;
+        bytes32 digest = ledger.invalidateDigest(index);
+        uint256 signers = judgedSigns ? _validMask : _validMask & ~(1 << index);
+        bytes memory signature = ledger.mockSignature(digest, signers);
         bytes memory expected;
+        uint256 quorum = valid - (valid - 1) / 3;
         if (index >= MEMBERS || _validMask & (1 << index) == 0) {
             expected = abi.encodeWithSelector(ISummaryLedger.LedgerInvalidMemberIndex.selector, index);
+        } else if (judgedSigns) {
+            expected = abi.encodeWithSelector(ISummaryLedger.LedgerJudgedMemberSigned.selector, index);
+        } else if (valid - 1 < quorum) {
+            expected = abi.encodeWithSelector(ISummaryLedger.LedgerQuorumNotReached.selector, valid - 1, quorum);
         }
         try ledger.invalidate(index, signers, signature) {
             if (expected.length != 0) {
@@ -297,6 +322,58 @@ contract SummaryLedgerHandler is LedgerTestBase {
                 return;
             }
             _validMask &= ~(1 << index);
+        } catch (bytes memory reason) {
+            _refused(expected, reason);
+        }
+    }
+
+    /// @notice Self-examination's alarm: the quorum (or a bad attestation) declares the superior lost.
+    function superiorLost(uint256 attSeed) external {
+        bytes32 digest = ledger.superiorLostDigest();
+        (uint256 signers, bytes memory signature, Attestation kind) = _attest(digest, attSeed);
+        bytes memory expected;
+        if (superiorId == 0) {
+            expected = abi.encodeWithSelector(ISummaryLedger.LedgerNoSuperior.selector);
+        } else if (superiorFrozen) {
+            expected = abi.encodeWithSelector(ISummaryLedger.LedgerSuperiorFrozen.selector, superiorId);
+        } else {
+            expected = _attestationError(digest, signers, kind);
+        }
+        try ledger.superiorLost(signers, signature) {
+            if (expected.length != 0) {
+                mismatches++;
+                return;
+            }
+            superiorFrozen = true;
+            alarms++;
+        } catch (bytes memory reason) {
+            _refused(expected, reason);
+        }
+    }
+
+    /// @notice The quorum re-attaches the layer: to the same superior, to another layer, or (one
+    /// time in eight) to none.
+    function reattach(uint256 linkSeed, uint256 attSeed) external {
+        uint256 pick = linkSeed % 8;
+        ISummaryLedger.LayerLink memory link;
+        if (pick != 0) {
+            link = ISummaryLedger.LayerLink({
+                layerId: pick < 4 ? SUPERIOR : SUPERIOR_B,
+                ledger: pick < 4 ? address(0x5C) : address(0x5D),
+                chainId: block.chainid
+            });
+        }
+        bytes32 digest = ledger.reattachDigest(link);
+        (uint256 signers, bytes memory signature, Attestation kind) = _attest(digest, attSeed);
+        bytes memory expected = _attestationError(digest, signers, kind);
+        try ledger.reattach(link, signers, signature) {
+            if (expected.length != 0) {
+                mismatches++;
+                return;
+            }
+            superiorId = link.layerId;
+            superiorFrozen = false;
+            reattachments++;
         } catch (bytes memory reason) {
             _refused(expected, reason);
         }
@@ -465,8 +542,13 @@ contract SummaryLedgerHandler is LedgerTestBase {
         if (request.deadline < block.timestamp) {
             return abi.encodeWithSelector(ISummaryLedger.LedgerAttestationExpired.selector, request.deadline);
         }
-        if (request.sourceLayer != SUB && request.sourceLayer != SUPERIOR) {
-            return abi.encodeWithSelector(ISummaryLedger.LedgerUnknownLayer.selector, request.sourceLayer);
+        if (request.sourceLayer != SUB) {
+            if (superiorId == 0 || request.sourceLayer != superiorId) {
+                return abi.encodeWithSelector(ISummaryLedger.LedgerUnknownLayer.selector, request.sourceLayer);
+            }
+            if (superiorFrozen) {
+                return abi.encodeWithSelector(ISummaryLedger.LedgerSuperiorFrozen.selector, request.sourceLayer);
+            }
         }
         return _attestationError(digest, signers, kind);
     }
@@ -527,6 +609,15 @@ contract SummaryLedgerHandler is LedgerTestBase {
             kind == Attestation.WrongDigest ? keccak256(abi.encode(digest)) : digest,
             signers
         );
+    }
+
+    /// @dev A source layer: unknown (1 in 16), the original superior (2 in 16), the other layer
+    /// `reattach` may move to (1 in 16), else the subordinate.
+    function _source(uint256 pick) internal pure returns (bytes32) {
+        if (pick == 3) return UNKNOWN_LAYER;
+        if (pick == 4 || pick == 5) return SUPERIOR;
+        if (pick == 6) return SUPERIOR_B;
+        return SUB;
     }
 
     function _isValid(address node) internal view returns (bool) {

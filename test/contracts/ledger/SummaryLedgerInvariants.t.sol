@@ -3,7 +3,8 @@ pragma solidity 0.8.37;
 
 // Invariant tests for SummaryLedger (seed 003 §IV.B). The fuzzer calls only SummaryLedgerHandler,
 // which opens blocks, records following and ending summaries, moves responsibility, cleans expired
-// blocks and tags members invalid with random inputs (see its header); after each call:
+// blocks, tags members invalid, declares the superior lost and re-attaches with random inputs (see
+// its header); after each call:
 //   (a) every call succeeded or failed exactly as the rules say (statements 1-6, takeover, cleanup);
 //   (b) a summary is never recorded twice in a layer: each recorded summary keeps the block and
 //       time of its first record until a cleanup lists it (then it is freed), whatever `open` or
@@ -14,7 +15,10 @@ pragma solidity 0.8.37;
 //       the handler saw set;
 //   (e) escrowed value is conserved: the ledger holds exactly the unsettled escrows, each escrow
 //       is paid out at most once, and every party's balance is what it escrowed, was refunded
-//       and was released, no more.
+//       and was released, no more;
+//   (f) no block is opened or extended from a superior found lost: while the ledger says its
+//       superior is frozen, no open from that layer succeeds; the frozen flag and the superior are
+//       the ones the handler saw set (`superiorLost` freezes, `reattach` unfreezes).
 
 import {ISummaryLedger} from "../../../contracts/interfaces/ISummaryLedger.sol";
 import {LedgerTestBase} from "./SummaryLedgerHarness.sol";
@@ -44,7 +48,7 @@ contract SummaryLedgerInvariantTest is LedgerTestBase {
 
     function targetSelectors() public view returns (FuzzSelector[] memory targets) {
         targets = new FuzzSelector[](1);
-        bytes4[] memory s = new bytes4[](15);
+        bytes4[] memory s = new bytes4[](17);
         // record weighs three times as much as the rare moves, open twice.
         s[0] = SummaryLedgerHandler.open.selector;
         s[1] = SummaryLedgerHandler.open.selector;
@@ -61,6 +65,8 @@ contract SummaryLedgerInvariantTest is LedgerTestBase {
         s[12] = SummaryLedgerHandler.confirm.selector;
         s[13] = SummaryLedgerHandler.confirm.selector;
         s[14] = SummaryLedgerHandler.refund.selector;
+        s[15] = SummaryLedgerHandler.superiorLost.selector;
+        s[16] = SummaryLedgerHandler.reattach.selector;
         targets[0] = FuzzSelector({addr: address(handler), selectors: s});
     }
 
@@ -150,5 +156,13 @@ contract SummaryLedgerInvariantTest is LedgerTestBase {
             address provider = parties[i + 2];
             _eq(provider.balance, handler.released(provider), "provider balance differs");
         }
+    }
+
+    /// (f) No block is opened from a frozen superior; the frozen flag and the superior are the handler's.
+    /// hardhat-config: invariant.failOnRevert = true
+    function invariant_noBlockFromFrozenSuperior() public view {
+        _eq(handler.frozenOpens(), 0, "a block opened from a frozen superior");
+        _check(target.isSuperiorFrozen() == handler.superiorFrozen(), "frozen flag differs");
+        _check(target.superior().layerId == handler.superiorId(), "superior differs");
     }
 }

@@ -2,8 +2,11 @@
  * The SDK's SummaryLedger client on the in-process network (seed 003 §IV.B):
  * a 4-member layer whose attestations the pure helper makes; opening a block,
  * the no-op second open, following records, a replay caught, the ending tag,
- * takeover, cleanup, joining and the invalid tag; input refused before
- * anything is sent, reverts decoded into `ContractRevertError`.
+ * takeover, cleanup, joining and the invalid tag; the proof query (K from the
+ * logs, in order, with times); the self-examination alarm (`superiorLost`,
+ * frozen routes until re-attaching); settlement (ETH and ERC-20 escrows
+ * released on both confirmations, refunded after expiry); input refused
+ * before anything is sent, reverts decoded into `ContractRevertError`.
  */
 import type { SolidityParameterType } from "@nomicfoundation/ignition-core";
 import { expect } from "chai";
@@ -16,7 +19,7 @@ import { mclBackend } from "../../../sdk/core/crypto/backend.ts";
 import { minSig } from "../../../sdk/core/crypto/bls.ts";
 import { attest, memberKeyMaterial, quorumOf } from "../../../sdk/core/layers/attestation.ts";
 import { SummaryLedgerClient } from "../../../sdk/contracts/ledger.ts";
-import { ContractRevertError, InvalidInputError } from "../../../sdk/errors.ts";
+import { ContractRevertError, InvalidInputError, TransportError } from "../../../sdk/errors.ts";
 
 const { ethers, ignition, networkHelpers } = await network.create();
 const { loadFixture, time } = networkHelpers;
@@ -177,5 +180,236 @@ describe("SummaryLedgerClient", function () {
     expectInvalid(await rejection(c.open(r, { signers: 0n, signature: a.signature })), "attestation.signers");
     expectInvalid(await rejection(c.memberOf("0x1234")), "node");
     expectInvalid(await rejection(c.record("0x12" as Hex, id("s"))), "blockId");
+  });
+
+  describe("proof query", function () {
+    it("returns the block and K in recording order with times; undefined for no block", async function () {
+      const ctx = await loadFixture(deployLedgerClientFixture);
+      const c = ctx.clients[0]!;
+      const [m1, m2, m3] = [id("P M1"), id("P M2"), id("P M3")];
+      const { blockId } = await openBlock(ctx, m1);
+      const other = await openBlock(ctx, id("P other block"), 1);
+      await time.increase(10);
+      await c.record(blockId, m2);
+      await ctx.clients[1]!.record(other.blockId, id("P other M2"));
+      await c.record(blockId, m1); // a replay: not a second element of K
+      await time.increase(10);
+      const last = await c.record(blockId, m3, true);
+      const proof = await c.proof(blockId);
+      expect(proof?.blockId).to.equal(blockId);
+      expect(proof?.block).to.deep.equal(await c.getBlock(blockId));
+      expect(proof?.block.accomplished).to.equal(true);
+      expect(proof?.summaries.map((s) => s.summary)).to.deep.equal([m1, m2, m3]);
+      for (const s of proof!.summaries) expect(s.time).to.equal((await c.summaryOf(s.summary))!.time);
+      const times = proof!.summaries.map((s) => s.time);
+      expect(times[0]! < times[1]! && times[1]! < times[2]!).to.equal(true);
+      // scanned from a later block: only what was recorded since
+      const tail = await c.proof(blockId, last.blockNumber);
+      expect(tail?.summaries.map((s) => s.summary)).to.deep.equal([m3]);
+      // the id in any case
+      const upper = `0x${blockId.slice(2).toUpperCase()}` as Hex;
+      expect((await c.proof(upper))?.summaries.length).to.equal(3);
+      expect(await c.proof(id("no such block"))).to.equal(undefined);
+      expectInvalid(await rejection(c.proof("0x12" as Hex)), "blockId");
+    });
+
+    it("a cleaned block has no proof", async function () {
+      const ctx = await loadFixture(deployLedgerClientFixture);
+      const c = ctx.clients[0]!;
+      const { blockId } = await openBlock(ctx, id("C M1"), 0, 100n);
+      await c.record(blockId, id("C M2"));
+      await time.increase(200);
+      await c.cleanup(blockId, [id("C M1")]);
+      expect(await c.proof(blockId)).to.equal(undefined);
+    });
+  });
+
+  describe("self-examination alarm", function () {
+    it("declares the superior lost under the quorum; frozen until re-attaching", async function () {
+      const ctx = await loadFixture(deployLedgerClientFixture);
+      const c = ctx.clients[1]!;
+      expect(await c.isSuperiorFrozen()).to.equal(false);
+      const digest = await c.superiorLostDigest();
+      expect(digest).to.match(/^0x[0-9a-f]{64}$/);
+      const short = await rejection(c.superiorLost(quorum(ctx, digest, [0, 1])));
+      expect(short).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerQuorumNotReached");
+      expect((short as ContractRevertError).args).to.deep.equal([2n, 3n]);
+      const wrong = await rejection(c.superiorLost(quorum(ctx, id("not the alarm"))));
+      expect(wrong).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerInvalidAttestation");
+      expect((wrong as ContractRevertError).args).to.deep.equal([digest]);
+      const lost = await c.superiorLost(quorum(ctx, digest));
+      expect(lost).to.include({ layerId: id("L2"), ledger: ctx.accounts[18]!.address, chainId: 31337n });
+      expect(await c.isSuperiorFrozen()).to.equal(true);
+      expect(await c.superiorLostDigest()).to.not.equal(digest);
+      const again = await rejection(c.superiorLost(quorum(ctx, await c.superiorLostDigest())));
+      expect(again).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerSuperiorFrozen");
+      expect((again as ContractRevertError).args).to.deep.equal([id("L2")]);
+      // no block opens from the frozen superior; the subordinate's do
+      const r = { ...(await request(id("from L2"))), sourceLayer: id("L2") };
+      const refused = await rejection(c.open(r, quorum(ctx, await c.openDigest(r))));
+      expect(refused).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerSuperiorFrozen");
+      expect((await openBlock(ctx, id("from edge-0"), 1)).outcome).to.equal("opened");
+      const link = { layerId: id("L2b"), ledger: ctx.accounts[16]!.address, chainId: 9n };
+      await c.reattach(link, quorum(ctx, await c.reattachDigest(link)));
+      expect(await c.isSuperiorFrozen()).to.equal(false);
+      const fromNew = { ...(await request(id("from L2b"))), sourceLayer: link.layerId };
+      expect((await c.open(fromNew, quorum(ctx, await c.openDigest(fromNew)))).outcome).to.equal("opened");
+      expectInvalid(await rejection(c.superiorLost({ signers: 0n, signature: new Uint8Array(128) })), "signers");
+    });
+
+    it("a verdict its judged member signed comes back as LedgerJudgedMemberSigned", async function () {
+      const ctx = await loadFixture(deployLedgerClientFixture);
+      const c = ctx.clients[0]!;
+      const err = await rejection(c.invalidate(3, quorum(ctx, await c.invalidateDigest(3), [0, 1, 3])));
+      expect(err).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerJudgedMemberSigned");
+      expect((err as ContractRevertError).args).to.deep.equal([3n]);
+      expect(await c.memberOf(ctx.accounts[3]!.address)).to.deep.equal({ index: 3, valid: true });
+    });
+  });
+
+  describe("settlement (seed 002, M2X)", function () {
+    const ETH = ethers.ZeroAddress;
+    const amount = 10n ** 17n;
+
+    /** A block opened by member 0 (`responsible`) for 1000 s; the payer is account 10, the provider 11, a stranger 12. */
+    async function settlementFixture() {
+      const ctx = await deployLedgerClientFixture();
+      const { blockId } = await openBlock(ctx, id("green phase request"), 0, 1000n);
+      const [payer, provider, stranger] = [ctx.accounts[10]!, ctx.accounts[11]!, ctx.accounts[12]!];
+      const base = ctx.clients[0]!;
+      return {
+        ...ctx,
+        ledger: base.address,
+        blockId,
+        payer,
+        provider,
+        stranger,
+        responsible: base,
+        asPayer: base.connect(payer),
+        asProvider: base.connect(provider),
+        asStranger: base.connect(stranger),
+      };
+    }
+
+    const balance = (address: string) => ethers.provider.getBalance(address);
+
+    it("escrows ETH; both parties' confirmations release it to the provider", async function () {
+      const { ledger, blockId, payer, provider, responsible, asPayer, asProvider } =
+        await loadFixture(settlementFixture);
+      expect(await asPayer.escrowOf(blockId)).to.equal(undefined);
+      const funded = await asPayer.escrow(blockId, provider.address, ETH, amount);
+      const terms = {
+        payer: payer.address,
+        provider: provider.address,
+        token: ETH,
+        amount,
+        payerConfirmed: false,
+        providerConfirmed: false,
+        settled: false,
+      };
+      expect(funded).to.include(terms);
+      expect(await asPayer.escrowOf(blockId)).to.deep.equal(terms);
+      expect(await balance(ledger)).to.equal(amount);
+      const early = await rejection(asProvider.confirm(blockId));
+      expect(early).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerBlockNotAccomplished");
+      await responsible.record(blockId, id("green phase given"), true);
+      expect(await asProvider.confirm(blockId)).to.include({ released: false, amount: 0n });
+      expect(await asPayer.escrowOf(blockId)).to.deep.equal({ ...terms, providerConfirmed: true });
+      const before = await balance(provider.address);
+      expect(await asPayer.confirm(blockId)).to.include({ released: true, amount });
+      expect(await balance(provider.address)).to.equal(before + amount);
+      expect(await balance(ledger)).to.equal(0n);
+      expect(await asPayer.escrowOf(blockId)).to.deep.equal({
+        ...terms,
+        payerConfirmed: true,
+        providerConfirmed: true,
+        settled: true,
+      });
+      const twice = await rejection(asPayer.confirm(blockId));
+      expect(twice).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerEscrowSettled");
+      expect((twice as ContractRevertError).args).to.deep.equal([blockId]);
+    });
+
+    it("escrows an approved ERC-20 and releases it; without approval nothing moves", async function () {
+      const { ledger, blockId, payer, provider, responsible, asPayer, asProvider } =
+        await loadFixture(settlementFixture);
+      // test/contracts/ledger/LedgerTestToken.sol has no generated binding: its calls, typed
+      const contract = await ethers.deployContract("LedgerTestToken");
+      const token = await contract.getAddress();
+      const balanceOf = (a: string) => contract.getFunction("balanceOf")(a) as Promise<bigint>;
+      await contract.getFunction("mint")(payer.address, amount);
+      const unapproved = await rejection(asPayer.escrow(blockId, provider.address, token, amount));
+      // the token's own error (ERC20InsufficientAllowance) is not one of the ledger's: not decoded
+      expect(unapproved).to.be.instanceOf(TransportError);
+      expect(await asPayer.escrowOf(blockId)).to.equal(undefined);
+      expect(await balanceOf(payer.address)).to.equal(amount);
+      await contract.connect(payer).getFunction("approve")(ledger, amount);
+      const funded = await asPayer.escrow(blockId, provider.address, token, amount);
+      expect(funded).to.include({ payer: payer.address, provider: provider.address, token, amount });
+      expect(await balanceOf(ledger)).to.equal(amount);
+      await responsible.record(blockId, id("ended"), true);
+      expect((await asPayer.confirm(blockId)).released).to.equal(false);
+      expect(await asProvider.confirm(blockId)).to.include({ released: true, amount });
+      expect(await balanceOf(provider.address)).to.equal(amount);
+      expect(await balanceOf(ledger)).to.equal(0n);
+      expect(await balanceOf(payer.address)).to.equal(0n);
+    });
+
+    it("refunds the payer after expiry, not before, to anyone's call, once", async function () {
+      const { blockId, payer, provider, asPayer, asStranger } = await loadFixture(settlementFixture);
+      const none = await rejection(asStranger.refund(blockId));
+      expect(none).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerNoEscrow");
+      await asPayer.escrow(blockId, provider.address, ETH, amount);
+      const expiry = (await asPayer.getBlock(blockId))!.expiry;
+      const early = await rejection(asStranger.refund(blockId));
+      expect(early).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerBlockNotExpired");
+      expect((early as ContractRevertError).args).to.deep.equal([blockId, expiry]);
+      await time.increase(2000);
+      const before = await balance(payer.address);
+      expect(await asStranger.refund(blockId)).to.include({ payer: payer.address, amount });
+      expect(await balance(payer.address)).to.equal(before + amount);
+      expect((await asPayer.escrowOf(blockId))?.settled).to.equal(true);
+      const twice = await rejection(asStranger.refund(blockId));
+      expect(twice).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerEscrowSettled");
+    });
+
+    it("escrowOf is undefined without an escrow; the contract's refusals are decoded", async function () {
+      const { blockId, payer, provider, responsible, asPayer, asStranger } = await loadFixture(settlementFixture);
+      expect(await asPayer.escrowOf(id("no block"))).to.equal(undefined);
+      expect(await asPayer.escrowOf(blockId)).to.equal(undefined);
+      const noEscrow = await rejection(asPayer.confirm(blockId));
+      expect(noEscrow).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerNoEscrow");
+      expect((noEscrow as ContractRevertError).args).to.deep.equal([blockId]);
+      const unknown = await rejection(asPayer.escrow(id("no block"), provider.address, ETH, amount));
+      expect(unknown).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerUnknownBlock");
+      const zero = await rejection(asPayer.escrow(blockId, ETH, ETH, amount));
+      expect(zero).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerInvalidEscrow");
+      expect((zero as ContractRevertError).args).to.deep.equal([ETH, amount]);
+      const self = await rejection(asPayer.escrow(blockId, payer.address, ETH, amount));
+      expect((self as ContractRevertError).args).to.deep.equal([payer.address, amount]);
+      await asPayer.escrow(blockId, provider.address, ETH, amount);
+      const second = await rejection(asPayer.escrow(blockId, provider.address, ETH, amount));
+      expect(second).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerEscrowExists");
+      await responsible.record(blockId, id("the ending"), true);
+      const stranger = await rejection(asStranger.confirm(blockId));
+      expect(stranger).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerNotParty");
+    });
+
+    it("refuses a bad amount, address or block id before sending", async function () {
+      const { blockId, payer, provider, asPayer } = await loadFixture(settlementFixture);
+      const sent = await ethers.provider.getTransactionCount(payer.address);
+      const p = provider.address;
+      for (const bad of [0n, -1n, 1n << 256n, 5 as unknown as bigint, "1" as unknown as bigint]) {
+        expectInvalid(await rejection(asPayer.escrow(blockId, p, ETH, bad)), "amount");
+      }
+      expectInvalid(await rejection(asPayer.escrow(blockId, "0x1234", ETH, amount)), "provider");
+      expectInvalid(await rejection(asPayer.escrow(blockId, p.slice(2), ETH, amount)), "provider");
+      expectInvalid(await rejection(asPayer.escrow(blockId, p, "not an address", amount)), "token");
+      expectInvalid(await rejection(asPayer.escrow("0x12" as Hex, p, ETH, amount)), "blockId");
+      expectInvalid(await rejection(asPayer.confirm("0xzz" as Hex)), "blockId");
+      expectInvalid(await rejection(asPayer.refund(`0x${"00".repeat(31)}` as Hex)), "blockId");
+      expectInvalid(await rejection(asPayer.escrowOf("nope" as Hex)), "blockId");
+      expect(await ethers.provider.getTransactionCount(payer.address)).to.equal(sent);
+    });
   });
 });
