@@ -185,6 +185,10 @@ export class LayerNode implements LayerPeer {
 
   async #first(t: Transmission): Promise<Hop> {
     const p = t.packet;
+    if (p.ending) {
+      // F is set by a following communication (statement 6): opened here, P would be refused by the next layer.
+      throw new LayerError("bad-source", "a first communication cannot carry the ending tag");
+    }
     const summary = p.ids[0]!;
     const existing = await this.ledger.summaryOf(summary);
     if (existing !== undefined) {
@@ -194,12 +198,15 @@ export class LayerNode implements LayerPeer {
       }
     }
     const now = await this.#now();
+    const expiry = now + this.#lifetime;
+    const deadline = now + this.#attestationLifetime;
     const request: OpenProposal = {
       summary,
       sourceLayer: sourceLayer(p),
       route: routeHash(p),
-      expiry: now + this.#lifetime,
-      deadline: now + this.#attestationLifetime,
+      expiry,
+      // The ledger and the peers refuse an attestation outliving the block.
+      deadline: deadline < expiry ? deadline : expiry,
     };
     const digest = await this.ledger.openDigest(request);
     const attestation = await this.#collect(digest, (peer) => peer.reviewOpen(t, request));
@@ -243,8 +250,10 @@ export class LayerNode implements LayerPeer {
         try {
           return await withTimeout(responsible.handleFollowing(t), this.#timeout);
         } catch (e) {
-          // A refusal is the responsible node's decision; only silence lets another take over.
-          if (e instanceof StrataError && !(e instanceof LayerError && e.reason === "stopped")) throw e;
+          // A refusal is the responsible node's decision; only silence (stopped, unreachable, no answer in time)
+          // lets another take over.
+          const silent = e instanceof TransportError || (e instanceof LayerError && e.reason === "stopped");
+          if (e instanceof StrataError && !silent) throw e;
         }
       }
       await this.#takeOver(blockId, block.responsible);
@@ -299,6 +308,7 @@ export class LayerNode implements LayerPeer {
     await this.#checkSource(t);
     const p = t.packet;
     if (!isFirstCommunication(p)) throw new LayerError("bad-source", "not a first communication");
+    if (p.ending) throw new LayerError("bad-source", "a first communication cannot carry the ending tag");
     const now = await this.#now();
     const wrong = (field: string) => new LayerError("bad-source", `the open request's ${field} does not match P`);
     if (request.summary !== p.ids[0]) throw wrong("summary");

@@ -4,13 +4,17 @@
  * vehicle in district A's edge layer, a traffic light in district B's. The
  * three ledgers share one chain, or each runs on its own (distinct chain ids).
  */
-import { getBytes, keccak256, type Signer, toUtf8Bytes } from "ethers";
+import { getBytes, keccak256, type LogDescription, type Signer, toUtf8Bytes } from "ethers";
 
+import type { Hex } from "../../sdk/core/bytes.ts";
 import { mclBackend } from "../../sdk/core/crypto/backend.ts";
 import { minSig } from "../../sdk/core/crypto/bls.ts";
+import { packetDigest } from "../../sdk/core/layers/contract.ts";
+import type { Packet } from "../../sdk/core/layers/packet.ts";
+import type { SummaryLedgerClient } from "../../sdk/contracts/ledger.ts";
 import { establishHierarchy, type Hierarchy } from "../../sdk/layers/hierarchy.ts";
 import type { LayerNodeOptions } from "../../sdk/layers/layer-node.ts";
-import { LayerError, LedgerDirectory } from "../../sdk/layers/network.ts";
+import { LayerError, type LayerPeer, LedgerDirectory, type Transmission } from "../../sdk/layers/network.ts";
 import { ObjectStore, type StoredObject } from "../../sdk/store/object-store.ts";
 
 export const backend = await mclBackend();
@@ -27,6 +31,8 @@ export interface Testbed extends Hierarchy {
   readonly vehicle: StoredObject;
   readonly light: StoredObject;
   readonly stores: { readonly a: ObjectStore; readonly b: ObjectStore };
+  /** The edge layers' central nodes' accounts (what districts A and B link as their subordinates). */
+  readonly centrals: { readonly a: Signer; readonly b: Signer };
 }
 
 /** Member keys, deterministic per layer and index. */
@@ -90,7 +96,7 @@ export async function testbed(
       },
     ],
   });
-  return { ...hierarchy, directory, vehicle, light, stores };
+  return { ...hierarchy, directory, vehicle, light, stores, centrals: { a: central(1), b: central(2) } };
 }
 
 /** The `LayerError` `work` rejects with (fails the test when it resolves or throws something else). */
@@ -103,4 +109,39 @@ export async function refusal(work: Promise<unknown>): Promise<LayerError> {
     throw new Error(`expected a LayerError, got ${outcome === undefined ? "success" : String(outcome)}`);
   }
   return outcome;
+}
+
+/** P as `account` signs it for a superior layer on `chainId` (an edge's central node, or a forger). */
+export async function signedBy(account: Signer, packet: Packet, chainId: bigint): Promise<Transmission> {
+  const edgeSignature = (await account.signMessage(getBytes(packetDigest(packet, chainId)))) as Hex;
+  return { packet, edgeSignature };
+}
+
+/** A member as one node reaches it: `peer`, except for `overrides` (an unreachable or lying member). */
+export function peerProxy(peer: LayerPeer, overrides: Partial<LayerPeer> = {}): LayerPeer {
+  return {
+    layerId: peer.layerId,
+    index: peer.index,
+    node: peer.node,
+    publicKey: peer.publicKey,
+    answer: (challenge) => peer.answer(challenge),
+    reviewOpen: (t, request) => peer.reviewOpen(t, request),
+    handleFollowing: (t) => peer.handleFollowing(t),
+    reviewTakeOver: (blockId, candidate, digest) => peer.reviewTakeOver(blockId, candidate, digest),
+    judgeMember: (index, digest) => peer.judgeMember(index, digest),
+    judgeSuperior: (digest) => peer.judgeSuperior(digest),
+    reviewAttachment: (kind, link, digest) => peer.reviewAttachment(kind, link, digest),
+    contractOf: (blockId) => peer.contractOf(blockId),
+    ...overrides,
+  };
+}
+
+/** The events `ledger` emitted in transaction `txHash`, by name and arguments. */
+export async function ledgerEvents(ledger: SummaryLedgerClient, txHash: string): Promise<LogDescription[]> {
+  const receipt = await ledger.runner.provider!.getTransactionReceipt(txHash);
+  if (receipt === null) throw new Error(`no receipt for ${txHash}`);
+  return receipt.logs
+    .filter((log) => log.address.toLowerCase() === ledger.address.toLowerCase())
+    .map((log) => ledger.contract.interface.parseLog({ topics: [...log.topics], data: log.data }))
+    .filter((e): e is LogDescription => e !== null);
 }
