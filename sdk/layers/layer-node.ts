@@ -136,7 +136,9 @@ export class LayerNode implements LayerPeer {
   readonly #timeout: number;
   #peers: LayerPeer[] = [];
   readonly #contracts = new Map<Hex, ContractEnds>();
+  /** Registered member keys (EIP-2537) by chain, ledger and index; compressed keys' EIP-2537 forms. */
   readonly #keys = new Map<string, Hex>();
+  readonly #encoded = new Map<Hex, Hex>();
   #running = true;
 
   /** `node` is the ledger runner's address (the account this member submits from). */
@@ -340,6 +342,9 @@ export class LayerNode implements LayerPeer {
     const block = await this.ledger.getBlock(blockId);
     if (block === undefined) throw new LayerError("unknown-block", "no such block in this layer", { blockId });
     if (same(block.responsible, candidate)) throw new LayerError("disputed", "the candidate is responsible already");
+    if (same(block.responsible, this.node)) {
+      throw new LayerError("disputed", "this node is the responsible node and answers", { blockId });
+    }
     if (await this.#reachesMember(block.responsible)) {
       throw new LayerError("disputed", "the responsible node answers", { blockId, responsible: block.responsible });
     }
@@ -480,7 +485,11 @@ export class LayerNode implements LayerPeer {
     if (link === undefined || source === ZERO_WORD) {
       throw new LayerError("unknown-source", "the source layer is neither a subordinate nor the superior", { source });
     }
-    const viaSuperior = source === superior.layerId || p.destination[1] === superior.layerId;
+    const next = p.destination[1];
+    if (next !== undefined && next !== superior.layerId && (await this.ledger.subordinate(next)) === undefined) {
+      throw new LayerError("misrouted", "the layer after this one is neither a subordinate nor the superior", { next });
+    }
+    const viaSuperior = source === superior.layerId || next === superior.layerId;
     if (viaSuperior && superior.layerId !== ZERO_WORD && (await this.ledger.isSuperiorFrozen())) {
       throw new LayerError("frozen", "the route crosses the superior layer found lost", { superior: superior.layerId });
     }
@@ -540,7 +549,7 @@ export class LayerNode implements LayerPeer {
       const nonce = randomBytes(32);
       const digest = challengeDigest(keys.layerId, keys.ledger.address, keys.chainId, peer.index, nonce);
       const answer = await withTimeout(peer.answer({ nonce }), this.#timeout);
-      if (!(await this.#isRegisteredKey(keys.ledger, peer.index, peer.publicKey))) return false;
+      if (!(await this.#isRegisteredKey(keys.ledger, keys.chainId, peer.index, peer.publicKey))) return false;
       return this.#bls.verify(peer.publicKey, digest, answer);
     } catch {
       return false;
@@ -577,17 +586,27 @@ export class LayerNode implements LayerPeer {
   }
 
   /** Whether `publicKey` (compressed) is member `index`'s valid registered key in `ledger`. */
-  async #isRegisteredKey(ledger: SummaryLedgerClient, index: number, publicKey: Uint8Array): Promise<boolean> {
-    const cacheKey = `${ledger.address}:${index}:${toHex(publicKey)}`;
-    let registered = this.#keys.get(cacheKey);
-    const m = await ledger.member(index);
-    if (!m.valid) return false;
+  async #isRegisteredKey(
+    ledger: SummaryLedgerClient,
+    chainId: bigint,
+    index: number,
+    publicKey: Uint8Array,
+  ): Promise<boolean> {
+    // A member index's key never changes (validity does, and callers read it from the valid mask).
+    const slot = `${chainId}:${ledger.address}:${index}`;
+    let registered = this.#keys.get(slot);
     if (registered === undefined) {
-      registered = m.publicKey.toLowerCase() as Hex;
-      this.#keys.set(cacheKey, registered);
+      registered = (await ledger.member(index)).publicKey.toLowerCase() as Hex;
+      this.#keys.set(slot, registered);
     }
-    const backend = this.#o.backend;
-    return toHex(g2ToEip2537(backend, backend.g2.fromBytes(publicKey))) === registered;
+    const given = toHex(publicKey);
+    let encoded = this.#encoded.get(given);
+    if (encoded === undefined) {
+      const backend = this.#o.backend;
+      encoded = toHex(g2ToEip2537(backend, backend.g2.fromBytes(publicKey)));
+      this.#encoded.set(given, encoded);
+    }
+    return encoded === registered;
   }
 
   /**
@@ -610,7 +629,9 @@ export class LayerNode implements LayerPeer {
       asked.map(async (peer) => {
         try {
           const signature = await withTimeout(ask(peer), this.#timeout);
-          if (!(await this.#isRegisteredKey(this.ledger, peer.index, peer.publicKey))) return { peer, refusal: "key" };
+          if (!(await this.#isRegisteredKey(this.ledger, this.chainId, peer.index, peer.publicKey))) {
+            return { peer, refusal: "key" };
+          }
           if (!this.#bls.verify(peer.publicKey, message, signature)) return { peer, refusal: "signature" };
           return { peer, partial: { index: peer.index, signature } as PartialAttestation };
         } catch (e) {

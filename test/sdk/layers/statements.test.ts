@@ -130,16 +130,16 @@ describe("layers: statements 1-6 of a contract communication", function () {
       expect(unknown.details.source).to.equal(c.layerId);
       expect(await ethers.provider.getBlockNumber()).to.equal(before);
 
-      // A high-level layer that is neither district A's superior nor its subordinate: district B,
-      // on a route skipping the city. District B opens its block; district A refuses P.
+      // A route skipping the city: district B refuses to pass P to district A, which is neither its
+      // superior nor its subordinate, before writing anything.
       const skip = await s.b.open(s.bed.light.localId, s.bed.vehicle.uuid, body("skip the city"), [
         s.l1b.layerId,
         s.l1a.layerId,
       ]);
       const skipped = await refusal(s.bed.router.route(skip));
-      expect(skipped.reason).to.equal("unknown-source");
-      expect(skipped.details.source).to.equal(s.l1b.layerId);
-      expect((await s.l1b.ledger.summaryOf(skip.packet.ids[0]!))?.blockId).to.be.a("string");
+      expect(skipped.reason).to.equal("misrouted");
+      expect(skipped.details.next).to.equal(s.l1a.layerId);
+      expect(await s.l1b.ledger.summaryOf(skip.packet.ids[0]!)).to.equal(undefined);
       expect(await s.l1a.ledger.summaryOf(skip.packet.ids[0]!)).to.equal(undefined);
 
       // Linked by district A's quorum, edge layer C is a known source: the same P opens.
@@ -398,6 +398,10 @@ describe("layers: statements 1-6 of a contract communication", function () {
       ]);
       expect((await s.l1b.ledger.getBlock(c.blocks[2]!))!.responsible).to.equal(n0.node);
       expect(await s.l1b.ledger.summaryOf(reply.packet.ids[0]!)).to.equal(undefined);
+      // Asked to sign away its own block, a running N_r refuses.
+      const digest = await s.l1b.ledger.takeOverDigest(c.blocks[2]!, n1.node);
+      const own = await refusal(n0.reviewTakeOver(c.blocks[2]!, n1.node, digest));
+      expect(own.reason).to.equal("disputed");
 
       // N_r down for everyone (unreachable over the entry member's transport): the quorum hands the block over.
       n0.stop();
