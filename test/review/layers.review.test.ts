@@ -1,0 +1,237 @@
+/**
+ * Review of seed 003's implementation (SummaryLedger, the layers SDK): one
+ * failing test per finding. Each `it` states what should hold; it fails on the
+ * current code, which is the finding. Same testbed as the statements tests: a
+ * vehicle in district A's edge layer, a traffic light in district B's, with
+ * district A, the city and district B between, all on one embedded chain.
+ */
+import { expect } from "chai";
+import { network } from "hardhat";
+
+import { utf8ToBytes } from "@noble/hashes/utils.js";
+
+import { type Hex } from "../../sdk/core/bytes.ts";
+import { attest } from "../../sdk/core/layers/attestation.ts";
+import { type Packet } from "../../sdk/core/layers/packet.ts";
+import { layerHash } from "../../sdk/core/ids.ts";
+import { StrataError } from "../../sdk/errors.ts";
+import type { EstablishedLayer } from "../../sdk/layers/establish.ts";
+import type { LayerAlarm, LayerNodeOptions } from "../../sdk/layers/layer-node.ts";
+import type { RouteResult } from "../../sdk/layers/router.ts";
+import {
+  backend,
+  CITY,
+  DISTRICT_A,
+  DISTRICT_B,
+  EDGE_A,
+  EDGE_B,
+  memberKey,
+  refusal,
+  testbed,
+} from "../helpers/layers.ts";
+
+const { ethers, networkHelpers } = await network.create();
+
+const OPENED = ["opened", "opened", "opened"];
+const outcomes = (r: RouteResult) => r.hops.map((h) => h.outcome);
+const ETH = "0x0000000000000000000000000000000000000000";
+
+let bodies = 0;
+const body = (text: string) => utf8ToBytes(`review: ${text} #${++bodies}`);
+
+async function setup(node: Partial<LayerNodeOptions> = {}) {
+  const alarms: LayerAlarm[] = [];
+  const signers = await ethers.getSigners();
+  const bed = await testbed([signers], 4, { ...node, onAlarm: (a) => alarms.push(a) });
+  const [l1a, l2, l1b] = [DISTRICT_A, CITY, DISTRICT_B].map((x) => bed.layers.get(x)!) as [
+    EstablishedLayer,
+    EstablishedLayer,
+    EstablishedLayer,
+  ];
+  const [a, b] = [bed.edges.get(EDGE_A)!, bed.edges.get(EDGE_B)!];
+  const route = [l1a.layerId, l2.layerId, l1b.layerId];
+  const open = (text = "green for 20 s") => a.open(bed.vehicle.localId, bed.light.uuid, body(text), route);
+  /** A contract from the vehicle to the light, opened in every layer and delivered. */
+  const contract = async (text?: string) => {
+    const first = await open(text);
+    const r = await bed.router.route(first);
+    expect(outcomes(r)).to.deep.equal(OPENED);
+    return { first, r, blocks: r.hops.map((h) => h.blockId), delivered: r.delivery!.packet };
+  };
+  // Accounts the testbed leaves free (it uses 0..16): a payer, a provider, an outsider.
+  const [payer, provider, outsider] = [signers[17]!, signers[18]!, signers[19]!];
+  return { bed, signers, alarms, l1a, l2, l1b, a, b, route, open, contract, payer, provider, outsider };
+}
+
+/** The attestation of members `indices` of `layer` over `digest` (their testbed keys). */
+const quorumOf = (layer: string, digest: Hex, indices: readonly number[]) =>
+  attest(
+    backend,
+    digest,
+    indices.map((index) => ({ index, secretKey: memberKey(layer, index) })),
+  );
+
+describe("review: seed 003 layers", function () {
+  this.timeout(120_000);
+
+  it("F1 statement 1: the next layer refuses P whose source route A_s was changed after the previous layer's quorum attested it", async () => {
+    const s = await setup();
+    const first = await s.open();
+    const hopA = await s.l1a.nodes[0]!.receive(first);
+    expect(hopA.outcome).to.equal("opened");
+    const honest = hopA.next!.packet;
+    // District A's quorum attested routeHash(P) with origin = edge A (BlockOpened's route). One member of
+    // district A (or whoever carries P to the city) rewrites the origin: the city only checks that
+    // district A's ledger holds Sum(M) in the block P names last.
+    const forgedOrigin = layerHash("strata://somewhere/else");
+    const forged: Packet = { ...honest, source: [forgedOrigin, ...honest.source.slice(1)] };
+    const e = await refusal(s.bed.router.route({ packet: forged }));
+    expect(e.reason).to.equal("bad-source");
+    // (On the current code the city opens its block for the forged route, and the honest P then
+    // stops at the city with `already-opened`: the contract is hijacked.)
+  });
+
+  it("F2 ending tag: the next layer refuses the ending summary with the tag stripped (F never set downstream)", async () => {
+    const s = await setup();
+    const c = await s.contract();
+    const end = await s.a.follow(c.delivered, s.bed.vehicle.localId, body("done"), true);
+    const hopA = await s.l1a.nodes[0]!.receive(end);
+    expect([hopA.outcome, hopA.accomplished]).to.deep.equal(["recorded", true]);
+    // District A's block is accomplished by this very summary; the carrier drops the tag.
+    const stripped: Packet = { ...hopA.next!.packet, ending: false };
+    const outcome = await s.bed.router.route({ packet: stripped }).then(
+      (r) => r,
+      (e: unknown) => e,
+    );
+    const cityBlock = await s.l2.ledger.getBlock(c.blocks[1]!);
+    // Either the tag-less P is refused, or the city's block ends up accomplished as district A's is.
+    expect(
+      outcome instanceof StrataError || cityBlock!.accomplished,
+      "the city recorded the contract's ending summary without setting F",
+    ).to.equal(true);
+  });
+
+  it("F3 replay: an ended contract's first packet replayed after expiry is not extended and redelivered", async () => {
+    const s = await setup({ blockLifetime: 300n });
+    const c = await s.contract();
+    const end = await s.a.follow(c.delivered, s.bed.vehicle.localId, body("done"), true);
+    const ended = await s.bed.router.route(end);
+    expect(ended.hops.map((h) => h.accomplished)).to.deep.equal([true, true, true]);
+    await networkHelpers.time.increase(301);
+    // Anyone who saw the (cleartext, edge-signed) first packet resends it.
+    const replay = await s.bed.router.route(c.first).then(
+      (r) => r,
+      (e: unknown) => e,
+    );
+    const delivered = !(replay instanceof Error) && (replay as RouteResult).delivery !== undefined;
+    expect(delivered, "the ended contract's first M was delivered to the light again").to.equal(false);
+  });
+
+  it("F4 escrow: an expired block's refund cannot be postponed by replaying the contract's first packet", async () => {
+    const s = await setup({ blockLifetime: 300n });
+    const c = await s.contract();
+    const blockId = c.blocks[0]!;
+    const asPayer = s.l1a.ledger.connect(s.payer);
+    await asPayer.escrow(blockId, s.provider.address, ETH, 10n ** 15n);
+    // The light never delivers; the block expires and the payer is owed a refund.
+    await networkHelpers.time.increase(301);
+    // The provider (or anyone) resends the first packet: every layer's quorum extends the blocks by T.
+    const again = await s.bed.router.route(c.first);
+    expect(outcomes(again)).to.deep.equal(["extended", "extended", "extended"]);
+    const refunded = await asPayer.refund(blockId).then(
+      () => true,
+      (e: unknown) => (e instanceof Error ? e.message : String(e)),
+    );
+    expect(refunded, "the payer's refund is locked for another T (repeatable)").to.equal(true);
+  });
+
+  it("F5 open attestation: another member cannot submit the quorum's open attestation and become N_r", async () => {
+    const s = await setup();
+    const [n0, , , n3] = s.l1a.nodes;
+    const now = BigInt(await networkHelpers.time.latest());
+    const request = {
+      summary: ethers.keccak256(ethers.toUtf8Bytes("review open front-run")) as Hex,
+      sourceLayer: layerHash(EDGE_A),
+      route: ethers.keccak256(ethers.toUtf8Bytes("route")) as Hex,
+      expiry: now + 3600n,
+      deadline: now + 600n,
+    };
+    // Members 0, 1, 2 sign the open member 0 (N_1, the node that received P) proposed.
+    const attestation = quorumOf(DISTRICT_A, await n0!.ledger.openDigest(request), [0, 1, 2]);
+    // Member 3, which did not sign, sees the transaction (mempool, or the partials) and submits first.
+    const stolen = await n3!.ledger.open(request, attestation).then(
+      (r) => r,
+      () => undefined,
+    );
+    const block = stolen === undefined ? undefined : await s.l1a.ledger.getBlock(stolen.blockId);
+    expect(
+      block === undefined || block.responsible.toLowerCase() === n0!.node.toLowerCase(),
+      "a member outside the attestation became the block's responsible node",
+    ).to.equal(true);
+  });
+
+  it("F6 self-examination: the unanimous others can tag a dead member invalid when 3 members are valid", async () => {
+    const s = await setup();
+    const ledger = s.l1a.nodes[0]!.ledger;
+    // A 4-member layer loses member 3: the other three, unanimous, tag it invalid.
+    await ledger.invalidate(3, quorumOf(DISTRICT_A, await ledger.invalidateDigest(3), [0, 1, 2]));
+    expect((await ledger.membership()).validMask).to.equal(0b0111n);
+    // Later member 2 dies too. The quorum of 3 valid members is 3, so nothing opens any more; the only
+    // way out is its invalid tag, signed by every other valid member (0 and 1), as the paper's rule says.
+    const verdict = await ledger.invalidate(2, quorumOf(DISTRICT_A, await ledger.invalidateDigest(2), [0, 1])).then(
+      () => "invalidated",
+      (e: unknown) => (e instanceof Error ? e.message : String(e)),
+    );
+    expect(verdict, "the layer is stuck for good: the judged member counts towards n but may not sign").to.equal(
+      "invalidated",
+    );
+  });
+
+  it("F7 escrow: an outsider cannot squat a block's escrow slot and lock the real payer out", async () => {
+    const s = await setup();
+    const c = await s.contract();
+    const blockId = c.blocks[0]!;
+    // An outsider escrows 1 wei first, for an address of its own choosing.
+    await s.l1a.ledger.connect(s.outsider).escrow(blockId, s.signers[16]!.address, ETH, 1n);
+    const paid = await s.l1a.ledger
+      .connect(s.payer)
+      .escrow(blockId, s.provider.address, ETH, 10n ** 15n)
+      .then(
+        () => true,
+        (e: unknown) => (e instanceof Error ? e.message : String(e)),
+      );
+    expect(paid, "the vehicle's payer can no longer escrow in its own contract's block").to.equal(true);
+  });
+
+  it("F8 contract binding: a following P is not recorded into another contract's blocks between the same edge layers", async () => {
+    const s = await setup();
+    const c1 = await s.contract("contract one");
+    const c2 = await s.contract("contract two");
+    const more = await s.a.follow(c1.delivered, s.bed.vehicle.localId, body("pay 5 for contract one"));
+    const hopA = await s.l1a.nodes[0]!.receive(more);
+    expect(hopA.outcome).to.equal("recorded");
+    const next = hopA.next!.packet;
+    // I = {Sum(M), city block, district B block, district A block}: the carrier swaps in contract two's blocks.
+    // (The city only checks district A's block and that contract two runs between the same edge layers; with the
+    // ending tag, contract one's last message would set F on contract two's city and district B blocks.)
+    expect(next.ids.slice(1)).to.deep.equal([c1.blocks[1], c1.blocks[2], c1.blocks[0]]);
+    const swapped: Packet = { ...next, ids: [next.ids[0]!, c2.blocks[1]!, c2.blocks[2]!, c1.blocks[0]!] };
+    const e = await refusal(s.bed.router.route({ packet: swapped }));
+    expect(e.reason).to.equal("wrong-contract");
+    expect(await s.l2.ledger.summaryOf(next.ids[0]!)).to.equal(undefined);
+  });
+
+  it("F9 malformed input: a packet without a destination list gets a typed error, not a TypeError", async () => {
+    const s = await setup();
+    const first = await s.open();
+    const bad = { ...first, packet: { ...first.packet, destination: undefined as unknown as Hex[] } };
+    const atLayer = await s.l1a.nodes[0]!.receive(bad).catch((e: unknown) => e);
+    const atEdge = await s.b.deliver(bad).catch((e: unknown) => e);
+    const none = await s.l1a.nodes[0]!.receive(undefined as never).catch((e: unknown) => e);
+    expect([atLayer, atEdge, none].map((e) => (e instanceof StrataError ? "typed" : String(e)))).to.deep.equal([
+      "typed",
+      "typed",
+      "typed",
+    ]);
+  });
+});
