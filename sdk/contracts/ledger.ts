@@ -16,6 +16,7 @@ import {
   isAddress,
   keccak256,
   type LogDescription,
+  TypedDataEncoder,
 } from "ethers";
 
 import { SummaryLedger__factory } from "../../types/ethers-contracts/index.ts";
@@ -29,6 +30,16 @@ import { guarded } from "./revert.ts";
 const NAME = "SummaryLedger";
 const ZERO_ADDRESS = `0x${"00".repeat(20)}`;
 const UINT40_MAX = (1n << 40n) - 1n;
+/** `SummaryLedger`'s OPEN_TYPEHASH as EIP-712 types. */
+const OPEN_TYPES = {
+  Open: [
+    { name: "summary", type: "bytes32" },
+    { name: "sourceLayer", type: "bytes32" },
+    { name: "route", type: "bytes32" },
+    { name: "expiry", type: "uint40" },
+    { name: "deadline", type: "uint40" },
+  ],
+};
 
 /** Bytes as the client takes them: 0x-prefixed hex or a `Uint8Array`. */
 export type LedgerBytes = Hex | Uint8Array;
@@ -199,9 +210,19 @@ export class SummaryLedgerClient {
   // ---------------------------------------------------------------- digests
 
   /** The digest the quorum signs to open a block for `request`. */
-  openDigest(request: LedgerOpenRequest): Promise<Hex> {
+  async openDigest(request: LedgerOpenRequest): Promise<Hex> {
     const r = openRequest(request);
-    return this.#digest(() => this.contract.openDigest(r));
+    // No nonce in it: computed here (the EIP-712 hash `openDigest` returns) without a call.
+    const domain = { name: NAME, version: "1", chainId: await this.#chainId(), verifyingContract: this.address };
+    return TypedDataEncoder.hash(domain, OPEN_TYPES, r).toLowerCase() as Hex;
+  }
+
+  #chainIdOnce: Promise<bigint> | undefined;
+  #chainId(): Promise<bigint> {
+    const provider = this.runner.provider;
+    if (!provider) return Promise.reject(new TransportError("the runner has no provider"));
+    this.#chainIdOnce ??= provider.getNetwork().then((n) => n.chainId);
+    return this.#chainIdOnce;
   }
 
   /** The digest the quorum signs to admit `node` with `publicKey` (the current nonce included). */

@@ -480,17 +480,18 @@ export class LayerNode implements LayerPeer {
       throw new LayerError("misrouted", "P is not addressed to this layer next", { next: p.destination[0] });
     }
     const source = sourceLayer(p);
-    const superior = await this.ledger.superior();
-    const link = source === superior.layerId ? superior : await this.ledger.subordinate(source);
+    const links = await this.#links();
+    const { superior } = links;
+    const link = source === superior.layerId ? superior : await this.#subordinate(links, source);
     if (link === undefined || source === ZERO_WORD) {
       throw new LayerError("unknown-source", "the source layer is neither a subordinate nor the superior", { source });
     }
     const next = p.destination[1];
-    if (next !== undefined && next !== superior.layerId && (await this.ledger.subordinate(next)) === undefined) {
+    if (next !== undefined && next !== superior.layerId && (await this.#subordinate(links, next)) === undefined) {
       throw new LayerError("misrouted", "the layer after this one is neither a subordinate nor the superior", { next });
     }
     const viaSuperior = source === superior.layerId || next === superior.layerId;
-    if (viaSuperior && superior.layerId !== ZERO_WORD && (await this.ledger.isSuperiorFrozen())) {
+    if (viaSuperior && links.frozen) {
       throw new LayerError("frozen", "the route crosses the superior layer found lost", { superior: superior.layerId });
     }
     if (link.chainId === 0n) {
@@ -515,6 +516,28 @@ export class LayerNode implements LayerPeer {
     // A high-level layer: its ledger on its chain holds Sum(M) in the block it handled P in.
     await checkLedgerHolds(this.#o.directory, link, p);
   }
+
+  /**
+   * The layer's links (superior, its frozen flag, subordinates looked up so
+   * far) as of the ledger's current nonce: every change of a link bumps the
+   * nonce, so one `membership` call tells whether the cached links still hold.
+   */
+  async #links(): Promise<Links> {
+    const { nonce } = await this.ledger.membership();
+    if (this.#linkCache?.nonce !== nonce) {
+      const superior = await this.ledger.superior();
+      const frozen = superior.layerId !== ZERO_WORD && (await this.ledger.isSuperiorFrozen());
+      this.#linkCache = { nonce, superior, frozen, subordinates: new Map() };
+    }
+    return this.#linkCache;
+  }
+
+  async #subordinate(links: Links, layerId: Hex): Promise<LedgerLayerLink | undefined> {
+    if (!links.subordinates.has(layerId)) links.subordinates.set(layerId, await this.ledger.subordinate(layerId));
+    return links.subordinates.get(layerId);
+  }
+
+  #linkCache: Links | undefined;
 
   /** A following P belongs to the contract its block was opened for (the same two edge layers). */
   async #checkContract(blockId: Hex, p: Packet): Promise<void> {
@@ -698,6 +721,13 @@ export class LayerNode implements LayerPeer {
       ...extra,
     };
   }
+}
+
+interface Links {
+  readonly nonce: bigint;
+  readonly superior: LedgerLayerLink;
+  readonly frozen: boolean;
+  readonly subordinates: Map<Hex, LedgerLayerLink | undefined>;
 }
 
 function ends(p: Packet): ContractEnds {

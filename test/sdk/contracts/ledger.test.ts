@@ -118,6 +118,20 @@ describe("SummaryLedgerClient", function () {
     expect(err).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerQuorumNotReached");
   });
 
+  it("computes the open digest the ledger computes (EIP-712, no call)", async function () {
+    const ctx = await loadFixture(deployLedgerClientFixture);
+    const c = ctx.clients[0]!;
+    for (const [summary, lifetime] of [
+      [id("d1"), 3600n],
+      [id("d2"), 5n],
+    ] as const) {
+      const r = await request(summary, lifetime);
+      const onChain = (await c.contract.openDigest(r)).toLowerCase();
+      expect(await c.openDigest(r)).to.equal(onChain);
+      expect(await c.openDigest({ ...r, deadline: r.deadline - 1n })).to.not.equal(onChain);
+    }
+  });
+
   it("opens a block once, records following summaries, catches a replay and sets F", async function () {
     const ctx = await loadFixture(deployLedgerClientFixture);
     const first = id("M1 t1");
