@@ -61,12 +61,14 @@ interface ISummaryLedger {
     }
 
     /// @notice A first communication's request: the first summary Sum(M), the source layer (A_s's
-    /// last entry), the hash of the route (C and I as the SDK encodes them), the block's expiry T
-    /// and the attestation's deadline (at most T, so an attestation dies with its block).
+    /// last entry), the hash of the route (C and I as the SDK encodes them), the node the quorum
+    /// makes responsible (N_1, who must submit it), the block's expiry T and the attestation's
+    /// deadline (at most T, so an attestation dies with its block).
     struct OpenRequest {
         bytes32 summary;
         bytes32 sourceLayer;
         bytes32 route;
+        address responsible;
         uint40 expiry;
         uint40 deadline;
     }
@@ -79,14 +81,16 @@ interface ISummaryLedger {
         bool accomplished;
     }
 
-    /// @notice A block's settlement (seed 002, M2X): `amount` of `token` (address 0: ETH) the
-    /// payer escrowed for the provider, the parties' confirmations and whether it is paid out
-    /// (released or refunded). Packed: the payer, the flags, then the rest.
+    /// @notice A payer's settlement in a block (seed 002, M2X): `amount` of `token` (address 0:
+    /// ETH) the payer escrowed for the provider, the parties' confirmations, whether it is paid out
+    /// (released or refunded), and its deadline (the block's expiry when funded: after it, only a
+    /// refund). Packed: the payer, the flags and the deadline, then the rest.
     struct Escrow {
         address payer;
         bool payerConfirmed;
         bool providerConfirmed;
         bool settled;
+        uint40 deadline;
         address provider;
         address token;
         uint256 amount;
@@ -134,10 +138,16 @@ interface ISummaryLedger {
     error LedgerKeyStoreFailed();
     /// @notice The zero summary is not a summary.
     error LedgerZeroSummary();
-    /// @notice The block already carries an escrow.
-    error LedgerEscrowExists(bytes32 blockId);
-    /// @notice The block carries no escrow.
-    error LedgerNoEscrow(bytes32 blockId);
+    /// @notice `payer` already has an escrow in the block.
+    error LedgerEscrowExists(bytes32 blockId, address payer);
+    /// @notice `payer` has no escrow in the block.
+    error LedgerNoEscrow(bytes32 blockId, address payer);
+    /// @notice `payer`'s escrow in the block passed its deadline: it can only be refunded.
+    error LedgerEscrowExpired(bytes32 blockId, address payer, uint256 deadline);
+    /// @notice `payer`'s escrow in the block is not past its deadline yet.
+    error LedgerEscrowNotExpired(bytes32 blockId, address payer, uint256 deadline);
+    /// @notice `caller` submitted an open the quorum attested for `responsible`.
+    error LedgerNotOpener(address caller, address responsible);
     /// @notice An escrow needs a non-zero amount and a provider other than zero and the payer.
     error LedgerInvalidEscrow(address provider, uint256 amount);
     /// @notice The ETH sent is not the escrowed amount (an ERC-20 escrow takes no ETH).
@@ -155,8 +165,8 @@ interface ISummaryLedger {
     /// @notice The superior layer `layerId` was found lost: routes through it are frozen until the
     /// layer re-attaches.
     error LedgerSuperiorFrozen(bytes32 layerId);
-    /// @notice The escrow was already released or refunded.
-    error LedgerEscrowSettled(bytes32 blockId);
+    /// @notice `payer`'s escrow was already released or refunded.
+    error LedgerEscrowSettled(bytes32 blockId, address payer);
 
     // ------------------------------------------------------------------ events
 
@@ -206,8 +216,14 @@ interface ISummaryLedger {
         address token,
         uint256 amount
     );
-    event EscrowConfirmed(bytes32 indexed blockId, address indexed party);
-    event EscrowReleased(bytes32 indexed blockId, address indexed provider, address token, uint256 amount);
+    event EscrowConfirmed(bytes32 indexed blockId, address indexed payer, address indexed party);
+    event EscrowReleased(
+        bytes32 indexed blockId,
+        address indexed payer,
+        address indexed provider,
+        address token,
+        uint256 amount
+    );
     event EscrowRefunded(bytes32 indexed blockId, address indexed payer, address token, uint256 amount);
 
     // --------------------------------------------------------------- membership
@@ -265,10 +281,11 @@ interface ISummaryLedger {
     // ------------------------------------------------------------ contract blocks
 
     /// @notice Statements 1-3, first communication: opens a block for `request.summary` with the
-    /// caller (a valid member) as responsible node, under a quorum attestation over
-    /// `openDigest(request)`. When the summary already has a live block, nothing changes
-    /// (`BlockAlreadyOpened`) and no attestation is checked; an expired one is extended to
-    /// `request.expiry`.
+    /// caller, `request.responsible` (a valid member), as responsible node, under a quorum
+    /// attestation over `openDigest(request)`. When the summary already has a live block, nothing
+    /// changes (`BlockAlreadyOpened`) and no attestation is checked; an expired one is extended to
+    /// `request.expiry`, unless it is accomplished (an ended contract's first packet again is a
+    /// replay: `SummaryReplayed`).
     /// @return blockId The block's id: the opener's address (high 160 bits) and its local sequence.
     function open(
         OpenRequest calldata request,
@@ -294,19 +311,21 @@ interface ISummaryLedger {
     // -------------------------------------------------------------- settlement
 
     /// @notice The payer (the sender) escrows `amount` of `token` (address 0: ETH, sent as the
-    /// call's value) in a live, unexpired, not yet accomplished block for `provider`. One escrow per
-    /// block; for an ERC-20 the amount recorded is what the ledger received.
+    /// call's value) in a live, unexpired, not yet accomplished block for `provider`, until the
+    /// block's current expiry. One escrow per payer and block (nobody can take another payer's
+    /// place); for an ERC-20 the amount recorded is what the ledger received.
     function escrow(bytes32 blockId, address provider, address token, uint256 amount) external payable;
 
-    /// @notice The payer or the provider confirms the accomplished block (F set, not expired);
-    /// the second confirmation releases the escrow to the provider.
-    function confirm(bytes32 blockId) external;
+    /// @notice `payer` or the provider of `payer`'s escrow confirms the accomplished block (F set)
+    /// before the escrow's deadline; the second confirmation releases the escrow to the provider.
+    function confirm(bytes32 blockId, address payer) external;
 
-    /// @notice Anyone returns an unsettled escrow to its payer once the block has expired (or
-    /// was cleaned).
-    function refund(bytes32 blockId) external;
+    /// @notice Anyone returns `payer`'s unsettled escrow once its deadline passed (an extension of
+    /// the block does not postpone it).
+    function refund(bytes32 blockId, address payer) external;
 
-    function escrowOf(bytes32 blockId) external view returns (Escrow memory);
+    /// @notice `payer`'s escrow in `blockId` (a zero payer: none).
+    function escrowOf(bytes32 blockId, address payer) external view returns (Escrow memory);
 
     // ------------------------------------------------------------------- views
 

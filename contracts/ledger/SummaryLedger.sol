@@ -41,7 +41,7 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
         "Link(bytes32 layerId,address ledger,uint256 chainId,uint256 nonce)"
     );
     bytes32 private constant OPEN_TYPEHASH = keccak256(
-        "Open(bytes32 summary,bytes32 sourceLayer,bytes32 route,uint40 expiry,uint40 deadline)"
+        "Open(bytes32 summary,bytes32 sourceLayer,bytes32 route,address responsible,uint40 expiry,uint40 deadline)"
     );
     bytes32 private constant TAKEOVER_TYPEHASH = keccak256(
         "TakeOver(bytes32 blockId,address responsible,uint256 nonce)"
@@ -66,7 +66,7 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
     mapping(address node => uint256 packed) private _memberOf;
     mapping(bytes32 blockId => uint256 packed) private _blocks;
     mapping(bytes32 summary => uint256 packed) private _summaries;
-    mapping(bytes32 blockId => Escrow) private _escrows;
+    mapping(bytes32 blockId => mapping(address payer => Escrow)) private _escrows;
 
     /// @notice Writes the beginning block: members (each key's possession proven), consensus
     /// label, subordinate layers and the superior layer.
@@ -130,7 +130,8 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
         _requireAttestation(
             _hashTypedDataV4(keccak256(abi.encode(INVALIDATE_TYPEHASH, index, _nonce))),
             signers,
-            signature
+            signature,
+            1 << index
         );
         ++_nonce;
         uint256 count = (cfg >> 224) & 0xff;
@@ -180,7 +181,7 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
         uint256 signers,
         bytes calldata signature
     ) external view returns (bool) {
-        return _verifyAttestation(digest, signers, signature);
+        return _verifyAttestation(digest, signers, signature, 0);
     }
 
     /// @inheritdoc ISummaryLedger
@@ -222,6 +223,7 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
                         request.summary,
                         request.sourceLayer,
                         request.route,
+                        request.responsible,
                         request.expiry,
                         request.deadline
                     )
@@ -258,6 +260,11 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
             }
             if ((b >> 160) & MASK40 > block.timestamp) {
                 emit BlockAlreadyOpened(blockId, summary, msg.sender);
+                return blockId;
+            }
+            // An ended contract is not renewed by its first packet: a replay.
+            if (b & ACCOMPLISHED_BIT != 0) {
+                emit SummaryReplayed(blockId, summary, msg.sender);
                 return blockId;
             }
             _checkOpen(request, signers, signature);
@@ -341,7 +348,8 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
     function escrow(bytes32 blockId, address provider, address token, uint256 amount) external payable nonReentrant {
         uint256 b = _liveBlock(blockId);
         if (b & ACCOMPLISHED_BIT != 0) revert LedgerBlockAccomplished(blockId);
-        if (_escrows[blockId].payer != address(0)) revert LedgerEscrowExists(blockId);
+        Escrow storage e = _escrows[blockId][msg.sender];
+        if (e.payer != address(0)) revert LedgerEscrowExists(blockId, msg.sender);
         if (amount == 0 || provider == address(0) || provider == msg.sender) {
             revert LedgerInvalidEscrow(provider, amount);
         }
@@ -355,11 +363,15 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
             amount = IERC20(token).balanceOf(address(this)) - before;
             if (amount == 0) revert LedgerInvalidEscrow(provider, amount);
         }
-        _escrows[blockId] = Escrow({
+        // The escrow's deadline is the block's expiry now: extending the block later does not
+        // postpone the payer's refund.
+        uint40 deadline = uint40(b >> 160);
+        _escrows[blockId][msg.sender] = Escrow({
             payer: msg.sender,
             payerConfirmed: false,
             providerConfirmed: false,
             settled: false,
+            deadline: deadline,
             provider: provider,
             token: token,
             amount: amount
@@ -368,37 +380,35 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
     }
 
     /// @inheritdoc ISummaryLedger
-    function confirm(bytes32 blockId) external nonReentrant {
-        Escrow storage e = _openEscrow(blockId);
-        uint256 b = _liveBlock(blockId);
-        if (b & ACCOMPLISHED_BIT == 0) revert LedgerBlockNotAccomplished(blockId);
-        bool payer = msg.sender == e.payer;
-        if (!payer && msg.sender != e.provider) revert LedgerNotParty(blockId, msg.sender);
-        if (payer ? e.payerConfirmed : e.providerConfirmed) revert LedgerAlreadyConfirmed(blockId, msg.sender);
-        if (payer) e.payerConfirmed = true;
+    function confirm(bytes32 blockId, address payer) external nonReentrant {
+        Escrow storage e = _openEscrow(blockId, payer);
+        if (e.deadline <= block.timestamp) revert LedgerEscrowExpired(blockId, payer, e.deadline);
+        if (_blocks[blockId] & ACCOMPLISHED_BIT == 0) revert LedgerBlockNotAccomplished(blockId);
+        bool asPayer = msg.sender == payer;
+        if (!asPayer && msg.sender != e.provider) revert LedgerNotParty(blockId, msg.sender);
+        if (asPayer ? e.payerConfirmed : e.providerConfirmed) revert LedgerAlreadyConfirmed(blockId, msg.sender);
+        if (asPayer) e.payerConfirmed = true;
         else e.providerConfirmed = true;
-        emit EscrowConfirmed(blockId, msg.sender);
+        emit EscrowConfirmed(blockId, payer, msg.sender);
         if (e.payerConfirmed && e.providerConfirmed) {
             e.settled = true;
-            emit EscrowReleased(blockId, e.provider, e.token, e.amount);
+            emit EscrowReleased(blockId, payer, e.provider, e.token, e.amount);
             _pay(e.token, e.provider, e.amount);
         }
     }
 
     /// @inheritdoc ISummaryLedger
-    function refund(bytes32 blockId) external nonReentrant {
-        Escrow storage e = _openEscrow(blockId);
-        uint256 expiry = (_blocks[blockId] >> 160) & MASK40;
-        // A cleaned block reads 0: expired.
-        if (expiry > block.timestamp) revert LedgerBlockNotExpired(blockId, expiry);
+    function refund(bytes32 blockId, address payer) external nonReentrant {
+        Escrow storage e = _openEscrow(blockId, payer);
+        if (e.deadline > block.timestamp) revert LedgerEscrowNotExpired(blockId, payer, e.deadline);
         e.settled = true;
-        emit EscrowRefunded(blockId, e.payer, e.token, e.amount);
-        _pay(e.token, e.payer, e.amount);
+        emit EscrowRefunded(blockId, payer, e.token, e.amount);
+        _pay(e.token, payer, e.amount);
     }
 
     /// @inheritdoc ISummaryLedger
-    function escrowOf(bytes32 blockId) external view returns (Escrow memory) {
-        return _escrows[blockId];
+    function escrowOf(bytes32 blockId, address payer) external view returns (Escrow memory) {
+        return _escrows[blockId][payer];
     }
 
     // ------------------------------------------------------------------ views
@@ -470,14 +480,16 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
     function _verifyAttestation(
         bytes32 digest,
         uint256 signers,
-        bytes calldata signature
+        bytes calldata signature,
+        uint256 judged
     ) internal view virtual returns (bool) {
         uint256 cfg = _config;
         uint256 valid = (cfg >> 160) & MASK64;
         uint256 outsiders = signers & ~valid;
         if (outsiders != 0) revert LedgerSignersNotMembers(outsiders);
         uint256 count = _popcount(signers);
-        uint256 quorum = _quorum(_popcount(valid));
+        // A verdict on members `judged` is the others': their quorum, counted without them.
+        uint256 quorum = _quorum(_popcount(valid & ~judged));
         if (count < quorum) revert LedgerQuorumNotReached(count, quorum);
         bytes memory sig = signature;
         BLS12381.validateG1(sig, BLS12381.Operand.Signature, 0);
@@ -515,7 +527,11 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
     }
 
     function _requireAttestation(bytes32 digest, uint256 signers, bytes calldata signature) internal view {
-        if (!_verifyAttestation(digest, signers, signature)) revert LedgerInvalidAttestation(digest);
+        _requireAttestation(digest, signers, signature, 0);
+    }
+
+    function _requireAttestation(bytes32 digest, uint256 signers, bytes calldata signature, uint256 judged) internal view {
+        if (!_verifyAttestation(digest, signers, signature, judged)) revert LedgerInvalidAttestation(digest);
     }
 
     /// @dev The checks of a first communication besides statement 3: expiry, deadline, source layer
@@ -525,6 +541,8 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
             revert LedgerInvalidExpiry(request.expiry);
         }
         if (request.deadline < block.timestamp) revert LedgerAttestationExpired(request.deadline);
+        // The quorum chose N_r: no other member can submit its attestation and take the block.
+        if (request.responsible != msg.sender) revert LedgerNotOpener(msg.sender, request.responsible);
         bytes32 source = request.sourceLayer;
         if (_subordinates[source].layerId != source || source == 0) {
             if (source == 0 || _superior.layerId != source) revert LedgerUnknownLayer(source);
@@ -543,10 +561,10 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
     }
 
     /// @dev The block's escrow, which must exist and not be paid out.
-    function _openEscrow(bytes32 blockId) private view returns (Escrow storage e) {
-        e = _escrows[blockId];
-        if (e.payer == address(0)) revert LedgerNoEscrow(blockId);
-        if (e.settled) revert LedgerEscrowSettled(blockId);
+    function _openEscrow(bytes32 blockId, address payer) private view returns (Escrow storage e) {
+        e = _escrows[blockId][payer];
+        if (e.payer == address(0)) revert LedgerNoEscrow(blockId, payer);
+        if (e.settled) revert LedgerEscrowSettled(blockId, payer);
     }
 
     function _pay(address token, address to, uint256 amount) private {

@@ -36,6 +36,7 @@ const OPEN_TYPES = {
     { name: "summary", type: "bytes32" },
     { name: "sourceLayer", type: "bytes32" },
     { name: "route", type: "bytes32" },
+    { name: "responsible", type: "address" },
     { name: "expiry", type: "uint40" },
     { name: "deadline", type: "uint40" },
   ],
@@ -56,6 +57,8 @@ export interface LedgerOpenRequest {
   readonly summary: Hex;
   readonly sourceLayer: Hex;
   readonly route: Hex;
+  /** The node the quorum makes responsible: it must be the one that submits the open. */
+  readonly responsible: string;
   readonly expiry: bigint;
   readonly deadline: bigint;
 }
@@ -104,9 +107,11 @@ export interface TakeOverResult extends LedgerTx {
   readonly responsible: string;
 }
 
-/** A block's settlement (`Escrow`, seed 002 M2X): a zero payer means none. */
+/** A payer's settlement in a block (`Escrow`, seed 002 M2X). */
 export interface LedgerEscrow {
   readonly payer: string;
+  /** The block's expiry when funded: confirmations before it, a refund after it. */
+  readonly deadline: bigint;
   readonly provider: string;
   /** The ERC-20 escrowed, or the zero address for ETH. */
   readonly token: string;
@@ -283,13 +288,15 @@ export class SummaryLedgerClient {
     return this.#call(() => this.contract.isSuperiorFrozen());
   }
 
-  /** Block `blockId`'s escrow, or `undefined` when it carries none. */
-  async escrowOf(blockId: Hex): Promise<LedgerEscrow | undefined> {
+  /** `payer`'s escrow in `blockId`, or `undefined` when there is none. */
+  async escrowOf(blockId: Hex, payer: string): Promise<LedgerEscrow | undefined> {
     const id = checkWord(blockId, "blockId");
-    const e = await this.#call(() => this.contract.escrowOf(id));
+    const who = checkAddress(payer, "payer");
+    const e = await this.#call(() => this.contract.escrowOf(id, who));
     if (e.payer === ZERO_ADDRESS) return undefined;
     return {
       payer: e.payer,
+      deadline: e.deadline,
       provider: e.provider,
       token: e.token,
       amount: e.amount,
@@ -426,8 +433,9 @@ export class SummaryLedgerClient {
 
   /**
    * The runner (the payer) escrows `amount` of `token` in `blockId` for
-   * `provider`: ETH when `token` is the zero address (sent as the value), else
-   * an ERC-20 the payer has approved the ledger for beforehand.
+   * `provider`, until the block's current expiry: ETH when `token` is the zero
+   * address (sent as the value), else an ERC-20 the payer has approved the
+   * ledger for beforehand. Returns the escrow as stored.
    */
   async escrow(blockId: Hex, provider: string, token: string, amount: bigint): Promise<LedgerTx & LedgerEscrow> {
     const id = checkWord(blockId, "blockId");
@@ -437,40 +445,38 @@ export class SummaryLedgerClient {
       throw new InvalidInputError("amount must be a bigint in [1, 2^256)", { value: String(amount) });
     }
     const value = asset === ZERO_ADDRESS ? amount : 0n;
-    return this.#send(
+    const tx = await this.#send(
       () => this.contract.escrow(id, to, asset, amount, { value }),
-      (events) => {
-        const e = required(events, "EscrowFunded");
-        return {
-          payer: String(e.args[1]),
-          provider: String(e.args[2]),
-          token: String(e.args[3]),
-          amount: BigInt(e.args[4] as bigint),
-          payerConfirmed: false,
-          providerConfirmed: false,
-          settled: false,
-        };
-      },
+      (events) => ({ payer: String(required(events, "EscrowFunded").args[1]) }),
     );
+    const stored = await this.escrowOf(id, tx.payer);
+    if (stored === undefined) throw new TransportError("the escrow is not stored after EscrowFunded", { blockId });
+    return { ...stored, txHash: tx.txHash, blockNumber: tx.blockNumber, gasUsed: tx.gasUsed };
   }
 
-  /** The runner (payer or provider) confirms the accomplished block; `released` when this was the second confirmation. */
-  async confirm(blockId: Hex): Promise<LedgerTx & { released: boolean; amount: bigint }> {
+  /**
+   * The runner (`payer` or the provider of `payer`'s escrow) confirms the
+   * accomplished block before the escrow's deadline; `released` when this was
+   * the second confirmation.
+   */
+  async confirm(blockId: Hex, payer: string): Promise<LedgerTx & { released: boolean; amount: bigint }> {
     const id = checkWord(blockId, "blockId");
+    const who = checkAddress(payer, "payer");
     return this.#send(
-      () => this.contract.confirm(id),
+      () => this.contract.confirm(id, who),
       (events) => {
         const released = events.find((e) => e.name === "EscrowReleased");
-        return { released: released !== undefined, amount: released ? BigInt(released.args[3] as bigint) : 0n };
+        return { released: released !== undefined, amount: released ? BigInt(released.args[4] as bigint) : 0n };
       },
     );
   }
 
-  /** Returns the unsettled escrow of the expired (or cleaned) `blockId` to its payer (anyone may call). */
-  async refund(blockId: Hex): Promise<LedgerTx & { payer: string; amount: bigint }> {
+  /** Returns `payer`'s unsettled escrow in `blockId` once its deadline passed (anyone may call). */
+  async refund(blockId: Hex, payer: string): Promise<LedgerTx & { payer: string; amount: bigint }> {
     const id = checkWord(blockId, "blockId");
+    const who = checkAddress(payer, "payer");
     return this.#send(
-      () => this.contract.refund(id),
+      () => this.contract.refund(id, who),
       (events) => {
         const e = required(events, "EscrowRefunded");
         return { payer: String(e.args[1]), amount: BigInt(e.args[3] as bigint) };
@@ -539,6 +545,7 @@ function openRequest(request: LedgerOpenRequest) {
     summary: checkRoot(request.summary, "request.summary"),
     sourceLayer: checkRoot(request.sourceLayer, "request.sourceLayer"),
     route: checkWord(request.route, "request.route"),
+    responsible: checkAddress(request.responsible, "request.responsible"),
     expiry: uint40(request.expiry, "request.expiry"),
     deadline: uint40(request.deadline, "request.deadline"),
   };

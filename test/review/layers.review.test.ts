@@ -138,7 +138,7 @@ describe("review: seed 003 layers", function () {
     // The provider (or anyone) resends the first packet: every layer's quorum extends the blocks by T.
     const again = await s.bed.router.route(c.first);
     expect(outcomes(again)).to.deep.equal(["extended", "extended", "extended"]);
-    const refunded = await asPayer.refund(blockId).then(
+    const refunded = await asPayer.refund(blockId, s.payer.address).then(
       () => true,
       (e: unknown) => (e instanceof Error ? e.message : String(e)),
     );
@@ -153,6 +153,7 @@ describe("review: seed 003 layers", function () {
       summary: ethers.keccak256(ethers.toUtf8Bytes("review open front-run")) as Hex,
       sourceLayer: layerHash(EDGE_A),
       route: ethers.keccak256(ethers.toUtf8Bytes("route")) as Hex,
+      responsible: n0!.node,
       expiry: now + 3600n,
       deadline: now + 600n,
     };

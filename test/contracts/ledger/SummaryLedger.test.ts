@@ -2,12 +2,16 @@
  * SummaryLedger (seed 003 §IV.B): a high-level layer's members and quorum
  * attestations made by the SDK (7 and 31 members; exactly 2f+1 and more
  * signers, a non-quorum, a wrong message, a non-member), joining, the invalid
- * tag (never by a verdict the judged member signed), re-attaching, the
- * self-examination alarm (`superiorLost`: routes from the lost superior frozen
- * until re-attaching), and the contract blocks with statements 1-6 (each true and
- * false branch), takeover, proof queries and cleanup; the gas against targets;
- * settlement (seed 002, M2X): ETH and ERC-20 escrows released to the provider
- * once F is set and both parties confirmed, refunded after expiry or cleanup.
+ * tag (by the quorum of the others, never by a verdict the judged member
+ * signed; down to 2 of 3), re-attaching, the self-examination alarm
+ * (`superiorLost`: routes from the lost superior frozen until re-attaching), and
+ * the contract blocks with statements 1-6 (each true and false branch; the open
+ * submitted only by the node it names responsible; an ended contract not
+ * extended), takeover, proof queries and cleanup; the gas against targets;
+ * settlement (seed 002, M2X): ETH and ERC-20 escrows per payer released to the
+ * provider once F is set and both parties confirmed before the escrow's
+ * deadline (the block's expiry when funded), refunded after it (whatever later
+ * extensions) or after cleanup.
  */
 import type { SolidityParameterType } from "@nomicfoundation/ignition-core";
 import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
@@ -50,12 +54,23 @@ async function deployLayer(n: number) {
 const layer7Fixture = () => deployLayer(7);
 const layer31Fixture = () => deployLayer(31);
 
-async function openRequest(ledger: SummaryLedger, summary: string, lifetime = 3600, sourceLayer = SUB) {
+/**
+ * A first communication's request for `summary`, naming `responsible` (the node that must submit
+ * it; by default account 0, the ledger's default runner).
+ */
+async function openRequest(
+  ledger: SummaryLedger,
+  summary: string,
+  lifetime = 3600,
+  sourceLayer = SUB,
+  responsible?: string,
+) {
   const now = BigInt(await time.latest());
   const request = {
     summary,
     sourceLayer,
     route,
+    responsible: responsible ?? (await ethers.getSigners())[0]!.address,
     expiry: now + BigInt(lifetime),
     deadline: now + BigInt(Math.min(lifetime, 600)),
   };
@@ -70,7 +85,7 @@ async function openBlock(
   sourceLayer = SUB,
 ) {
   const { ledger, members, accounts, n } = ctx;
-  const { request, digest } = await openRequest(ledger, summary, lifetime, sourceLayer);
+  const { request, digest } = await openRequest(ledger, summary, lifetime, sourceLayer, accounts[opener]!.address);
   const a = attest(members, digest, first(quorumOf(n)));
   const tx = await ledger.connect(accounts[opener]!).open(request, a.signers, a.signature);
   const receipt = (await tx.wait())!;
@@ -231,6 +246,53 @@ describe("SummaryLedger", function () {
         .withArgs(accounts[6]!.address);
     });
 
+    it("the invalid tag needs the quorum of the others: 5 of 6 at 7 valid, 3 of 3 at 4, 2 of 2 at 3", async function () {
+      const { ledger, members } = await loadFixture(layer7Fixture);
+      const verdict = async (index: number, signers: number[]) =>
+        attest(members, await ledger.invalidateDigest(index), signers);
+      // 7 valid: the 6 others' quorum is 5
+      let v = await verdict(6, first(4));
+      await expect(ledger.invalidate(6, v.signers, v.signature))
+        .to.be.revertedWithCustomError(ledger, "LedgerQuorumNotReached")
+        .withArgs(4, 5);
+      v = await verdict(6, [1, 2, 3, 4, 5]);
+      await ledger.invalidate(6, v.signers, v.signature);
+      // 6 valid: the 5 others' quorum is 4; 5 valid: the 4 others' quorum is 3
+      v = await verdict(5, [0, 1, 2, 3]);
+      await ledger.invalidate(5, v.signers, v.signature);
+      v = await verdict(4, [0, 1, 3]);
+      await ledger.invalidate(4, v.signers, v.signature);
+      expect(await ledger.membership()).to.deep.equal([7n, 0xfn, 3n, 3n]);
+      // 4 valid: 2 of the 3 others are not enough
+      v = await verdict(3, [0, 1]);
+      await expect(ledger.invalidate(3, v.signers, v.signature))
+        .to.be.revertedWithCustomError(ledger, "LedgerQuorumNotReached")
+        .withArgs(2, 3);
+      v = await verdict(3, [0, 1, 2]);
+      await expect(ledger.invalidate(3, v.signers, v.signature))
+        .to.emit(ledger, "MemberInvalidated")
+        .withArgs(3, members[3]!.node);
+      // 3 valid (quorum 3 for anything else): the 2 others, unanimous, tag the third
+      expect(await ledger.membership()).to.deep.equal([7n, 0x7n, 3n, 4n]);
+      const d = sum("three members");
+      const two = attest(members, d, [0, 1]);
+      await expect(ledger.isValidAttestation(d, two.signers, two.signature))
+        .to.be.revertedWithCustomError(ledger, "LedgerQuorumNotReached")
+        .withArgs(2, 3);
+      v = await verdict(2, [0]);
+      await expect(ledger.invalidate(2, v.signers, v.signature))
+        .to.be.revertedWithCustomError(ledger, "LedgerQuorumNotReached")
+        .withArgs(1, 2);
+      v = await verdict(2, [0, 1]);
+      await expect(ledger.invalidate(2, v.signers, v.signature))
+        .to.emit(ledger, "MemberInvalidated")
+        .withArgs(2, members[2]!.node);
+      expect(await ledger.membership()).to.deep.equal([7n, 0x3n, 2n, 5n]);
+      // the two left decide together
+      const pair = attest(members, d, [0, 1]);
+      expect(await ledger.isValidAttestation(d, pair.signers, pair.signature)).to.equal(true);
+    });
+
     it("refuses an invalid verdict the judged member signed, whatever the others' quorum", async function () {
       const { ledger, members } = await loadFixture(layer7Fixture);
       const digest = await ledger.invalidateDigest(6);
@@ -375,7 +437,7 @@ describe("SummaryLedger", function () {
       const before = await openBlock(ctx, sum("from L2 before"), 0, 3600, SUPERIOR);
       const a = await lostAttestation(ctx);
       await ledger.superiorLost(a.signers, a.signature);
-      const { request, digest } = await openRequest(ledger, sum("from L2 after"), 3600, SUPERIOR);
+      const { request, digest } = await openRequest(ledger, sum("from L2 after"), 3600, SUPERIOR, accounts[1]!.address);
       const q = attest(members, digest, first(7));
       await expect(ledger.connect(accounts[1]!).open(request, q.signers, q.signature))
         .to.be.revertedWithCustomError(ledger, "LedgerSuperiorFrozen")
@@ -388,7 +450,13 @@ describe("SummaryLedger", function () {
         .to.be.revertedWithCustomError(ledger, "LedgerUnknownLayer")
         .withArgs(layerId("x"));
       // a subordinate's first communication opens as before
-      const { request: fromSub, digest: d3 } = await openRequest(ledger, sum("from edge-0"));
+      const { request: fromSub, digest: d3 } = await openRequest(
+        ledger,
+        sum("from edge-0"),
+        3600,
+        SUB,
+        accounts[1]!.address,
+      );
       const s = attest(members, d3, first(5));
       await expect(ledger.connect(accounts[1]!).open(fromSub, s.signers, s.signature))
         .to.emit(ledger, "BlockOpened")
@@ -408,13 +476,13 @@ describe("SummaryLedger", function () {
       await time.increase(200);
       const a = await lostAttestation(ctx);
       await ledger.superiorLost(a.signers, a.signature);
-      const { request, digest } = await openRequest(ledger, s, 3600, SUPERIOR);
+      const { request, digest } = await openRequest(ledger, s, 3600, SUPERIOR, accounts[3]!.address);
       const q = attest(members, digest, first(5));
       await expect(ledger.connect(accounts[3]!).open(request, q.signers, q.signature))
         .to.be.revertedWithCustomError(ledger, "LedgerSuperiorFrozen")
         .withArgs(SUPERIOR);
       expect((await ledger.getBlock(id)).expiry).to.equal(expiry);
-      const { request: viaSub, digest: d2 } = await openRequest(ledger, s, 3600);
+      const { request: viaSub, digest: d2 } = await openRequest(ledger, s, 3600, SUB, accounts[3]!.address);
       const b = attest(members, d2, first(5));
       await expect(ledger.connect(accounts[3]!).open(viaSub, b.signers, b.signature))
         .to.emit(ledger, "BlockExtended")
@@ -493,16 +561,18 @@ describe("SummaryLedger", function () {
     });
 
     it("refuses an expiry in the past, a deadline after the expiry, a passed deadline", async function () {
-      const { ledger, members } = await loadFixture(layer7Fixture);
+      const { ledger, members, accounts } = await loadFixture(layer7Fixture);
       const now = BigInt(await time.latest());
       const sign = async (r: {
         summary: string;
         sourceLayer: string;
         route: string;
+        responsible: string;
         expiry: bigint;
         deadline: bigint;
       }) => attest(members, await ledger.openDigest(r), first(5));
-      const past = { summary: sum("p"), sourceLayer: SUB, route, expiry: now, deadline: now };
+      const responsible = accounts[0]!.address;
+      const past = { summary: sum("p"), sourceLayer: SUB, route, responsible, expiry: now, deadline: now };
       let a = await sign(past);
       await expect(ledger.open(past, a.signers, a.signature))
         .to.be.revertedWithCustomError(ledger, "LedgerInvalidExpiry")
@@ -531,13 +601,85 @@ describe("SummaryLedger", function () {
         .withArgs(id, s, accounts[2]!.address);
       expect((await ledger.getBlock(id)).responsible).to.equal(accounts[0]!.address);
       await time.increase(200);
-      const { request: again, digest: d2 } = await openRequest(ledger, s, 5000);
+      const { request: again, digest: d2 } = await openRequest(ledger, s, 5000, SUB, accounts[2]!.address);
       void digest;
       const a = attest(members, d2, first(5));
       await expect(ledger.connect(accounts[2]!).open(again, a.signers, a.signature))
         .to.emit(ledger, "BlockExtended")
         .withArgs(id, again.expiry);
       expect((await ledger.getBlock(id)).expiry).to.equal(again.expiry);
+    });
+
+    it("the open names N_r: another member submitting the quorum's attestation is refused (create and extend)", async function () {
+      const ctx = await loadFixture(layer7Fixture);
+      const { ledger, members, accounts } = ctx;
+      const [n0, n3] = [accounts[0]!, accounts[3]!];
+      const s = sum("M1 front-run");
+      // members 0-4 attest the open member 0 proposed; member 3 (a signer too) submits it first
+      const { request, digest } = await openRequest(ledger, s, 100, SUB, n0.address);
+      const a = attest(members, digest, first(5));
+      await expect(ledger.connect(n3).open(request, a.signers, a.signature))
+        .to.be.revertedWithCustomError(ledger, "LedgerNotOpener")
+        .withArgs(n3.address, n0.address);
+      // a member outside the signers (6) neither
+      await expect(ledger.connect(accounts[6]!).open(request, a.signers, a.signature))
+        .to.be.revertedWithCustomError(ledger, "LedgerNotOpener")
+        .withArgs(accounts[6]!.address, n0.address);
+      expect(await ledger.summaryOf(s)).to.deep.equal([`0x${"00".repeat(32)}`, 0n]);
+      // rewriting the request's responsible node breaks the attestation
+      await expect(
+        ledger.connect(n3).open({ ...request, responsible: n3.address }, a.signers, a.signature),
+      ).to.be.revertedWithCustomError(ledger, "LedgerInvalidAttestation");
+      await expect(ledger.connect(n0).open(request, a.signers, a.signature))
+        .to.emit(ledger, "BlockOpened")
+        .withArgs(anyValue, s, n0.address, SUB, route, request.expiry);
+      const id = (await ledger.summaryOf(s))[0];
+      // expired: the extension is bound to its named node as well
+      await time.increase(200);
+      const { request: again, digest: d2 } = await openRequest(ledger, s, 3600, SUB, accounts[2]!.address);
+      const b = attest(members, d2, first(5));
+      await expect(ledger.connect(n3).open(again, b.signers, b.signature))
+        .to.be.revertedWithCustomError(ledger, "LedgerNotOpener")
+        .withArgs(n3.address, accounts[2]!.address);
+      await expect(ledger.connect(accounts[2]!).open(again, b.signers, b.signature))
+        .to.emit(ledger, "BlockExtended")
+        .withArgs(id, again.expiry);
+      expect((await ledger.getBlock(id)).responsible).to.equal(n0.address);
+      // a live block's no-op checks nothing: any member may ask
+      await expect(ledger.connect(n3).open(request, 0, "0x"))
+        .to.emit(ledger, "BlockAlreadyOpened")
+        .withArgs(id, s, n3.address);
+    });
+
+    it("an expired accomplished block is not extended: its first summary again is a replay", async function () {
+      const ctx = await loadFixture(layer7Fixture);
+      const { ledger, members, accounts } = ctx;
+      const s = sum("M1 of an ended contract");
+      const id = await openBlock(ctx, s, 0, 100);
+      await ledger.record(id, sum("M2 end"), true);
+      const { expiry } = await ledger.getBlock(id);
+      await time.increase(200);
+      const { request, digest } = await openRequest(ledger, s, 3600, SUB, accounts[2]!.address);
+      const a = attest(members, digest, first(5));
+      await expect(ledger.connect(accounts[2]!).open(request, a.signers, a.signature))
+        .to.emit(ledger, "SummaryReplayed")
+        .withArgs(id, s, accounts[2]!.address)
+        .and.not.to.emit(ledger, "BlockExtended");
+      expect(await ledger.connect(accounts[2]!).open.staticCall(request, a.signers, a.signature)).to.equal(id);
+      const b = await ledger.getBlock(id);
+      expect([b.expiry, b.accomplished, b.responsible]).to.deep.equal([expiry, true, accounts[0]!.address]);
+      // no attestation is checked on that path (as for a live block's no-op)
+      await expect(ledger.connect(accounts[4]!).open(request, 0, "0x"))
+        .to.emit(ledger, "SummaryReplayed")
+        .withArgs(id, s, accounts[4]!.address);
+      expect((await ledger.getBlock(id)).expiry).to.equal(expiry);
+      // still expired: it takes no summary and can be cleaned
+      await expect(ledger.record(id, sum("M3"), false))
+        .to.be.revertedWithCustomError(ledger, "LedgerBlockExpired")
+        .withArgs(id, expiry);
+      await expect(ledger.cleanup(id, [s]))
+        .to.emit(ledger, "BlockCleaned")
+        .withArgs(id, 1);
     });
 
     it("statements 4-5 true: the responsible node records a following summary", async function () {
@@ -699,38 +841,41 @@ describe("SummaryLedger", function () {
 
     it("escrows ETH; releases it to the provider once F is set and both parties confirmed", async function () {
       const { ledger, id, payer, provider, stranger } = await loadFixture(settlementFixture);
+      const p = payer.address;
       await expect(ledger.connect(payer).escrow(id, provider.address, ETH, amount, { value: amount }))
         .to.emit(ledger, "EscrowFunded")
-        .withArgs(id, payer.address, provider.address, ETH, amount);
+        .withArgs(id, p, provider.address, ETH, amount);
       expect(await ethers.provider.getBalance(await ledger.getAddress())).to.equal(amount);
-      await expect(ledger.connect(payer).confirm(id))
+      const { expiry } = await ledger.getBlock(id);
+      expect((await ledger.escrowOf(id, p)).deadline).to.equal(expiry);
+      await expect(ledger.connect(payer).confirm(id, p))
         .to.be.revertedWithCustomError(ledger, "LedgerBlockNotAccomplished")
         .withArgs(id);
       await ledger.record(id, sum("green phase given"), true); // the responsible node's ending tag: F
-      await expect(ledger.connect(stranger).confirm(id))
+      await expect(ledger.connect(stranger).confirm(id, p))
         .to.be.revertedWithCustomError(ledger, "LedgerNotParty")
         .withArgs(id, stranger.address);
-      await expect(ledger.connect(provider).confirm(id))
+      await expect(ledger.connect(provider).confirm(id, p))
         .to.emit(ledger, "EscrowConfirmed")
-        .withArgs(id, provider.address)
+        .withArgs(id, p, provider.address)
         .and.not.to.emit(ledger, "EscrowReleased");
-      await expect(ledger.connect(provider).confirm(id))
+      await expect(ledger.connect(provider).confirm(id, p))
         .to.be.revertedWithCustomError(ledger, "LedgerAlreadyConfirmed")
         .withArgs(id, provider.address);
       const before = await ethers.provider.getBalance(provider.address);
-      await expect(ledger.connect(payer).confirm(id))
+      await expect(ledger.connect(payer).confirm(id, p))
         .to.emit(ledger, "EscrowReleased")
-        .withArgs(id, provider.address, ETH, amount);
+        .withArgs(id, p, provider.address, ETH, amount);
       expect(await ethers.provider.getBalance(provider.address)).to.equal(before + amount);
       expect(await ethers.provider.getBalance(await ledger.getAddress())).to.equal(0n);
-      const e = await ledger.escrowOf(id);
+      const e = await ledger.escrowOf(id, p);
       expect([e.payerConfirmed, e.providerConfirmed, e.settled]).to.deep.equal([true, true, true]);
       // paid out once: no second release, no refund
-      await expect(ledger.connect(payer).confirm(id))
+      await expect(ledger.connect(payer).confirm(id, p))
         .to.be.revertedWithCustomError(ledger, "LedgerEscrowSettled")
-        .withArgs(id);
+        .withArgs(id, p);
       await time.increase(2000);
-      await expect(ledger.refund(id)).to.be.revertedWithCustomError(ledger, "LedgerEscrowSettled").withArgs(id);
+      await expect(ledger.refund(id, p)).to.be.revertedWithCustomError(ledger, "LedgerEscrowSettled").withArgs(id, p);
     });
 
     it("refuses an escrow on an unknown, expired or accomplished block, a second one, bad terms or value", async function () {
@@ -759,7 +904,7 @@ describe("SummaryLedger", function () {
       await ledger.connect(payer).escrow(id, p, ETH, amount, { value: amount });
       await expect(ledger.connect(payer).escrow(id, p, ETH, amount, { value: amount }))
         .to.be.revertedWithCustomError(ledger, "LedgerEscrowExists")
-        .withArgs(id);
+        .withArgs(id, payer.address);
       // accomplished, then expired
       const other = await openBlock(ctx, sum("another contract"), 1, 1000);
       await ledger.connect(ctx.accounts[1]!).record(other, sum("another end"), true);
@@ -774,33 +919,138 @@ describe("SummaryLedger", function () {
         .withArgs(third, (await ledger.getBlock(third)).expiry);
     });
 
-    it("refunds the payer after expiry (not before), to anyone's call, once; no confirmation then", async function () {
+    it("refunds the payer at the escrow's deadline (not before), to anyone's call, once; no confirmation then", async function () {
       const { ledger, id, payer, provider, stranger } = await loadFixture(settlementFixture);
-      await expect(ledger.refund(id)).to.be.revertedWithCustomError(ledger, "LedgerNoEscrow").withArgs(id);
+      const p = payer.address;
+      await expect(ledger.refund(id, p)).to.be.revertedWithCustomError(ledger, "LedgerNoEscrow").withArgs(id, p);
       await ledger.connect(payer).escrow(id, provider.address, ETH, amount, { value: amount });
       await ledger.record(id, sum("ended"), true);
-      await ledger.connect(provider).confirm(id);
-      const expiry = (await ledger.getBlock(id)).expiry;
-      await expect(ledger.connect(stranger).refund(id))
-        .to.be.revertedWithCustomError(ledger, "LedgerBlockNotExpired")
-        .withArgs(id, expiry);
+      await ledger.connect(provider).confirm(id, p);
+      const deadline = (await ledger.escrowOf(id, p)).deadline;
+      await expect(ledger.connect(stranger).refund(id, p))
+        .to.be.revertedWithCustomError(ledger, "LedgerEscrowNotExpired")
+        .withArgs(id, p, deadline);
       await time.increase(2000);
-      await expect(ledger.connect(payer).confirm(id))
-        .to.be.revertedWithCustomError(ledger, "LedgerBlockExpired")
-        .withArgs(id, expiry);
-      const before = await ethers.provider.getBalance(payer.address);
-      await expect(ledger.connect(stranger).refund(id))
+      await expect(ledger.connect(payer).confirm(id, p))
+        .to.be.revertedWithCustomError(ledger, "LedgerEscrowExpired")
+        .withArgs(id, p, deadline);
+      const before = await ethers.provider.getBalance(p);
+      await expect(ledger.connect(stranger).refund(id, p))
         .to.emit(ledger, "EscrowRefunded")
-        .withArgs(id, payer.address, ETH, amount);
-      expect(await ethers.provider.getBalance(payer.address)).to.equal(before + amount);
-      await expect(ledger.connect(stranger).refund(id))
+        .withArgs(id, p, ETH, amount);
+      expect(await ethers.provider.getBalance(p)).to.equal(before + amount);
+      await expect(ledger.connect(stranger).refund(id, p))
         .to.be.revertedWithCustomError(ledger, "LedgerEscrowSettled")
-        .withArgs(id);
+        .withArgs(id, p);
+    });
+
+    it("escrows per payer: an outsider's 1 wei escrow does not lock the real payer out; each settles alone", async function () {
+      const { ledger, id, payer, provider, stranger, accounts } = await loadFixture(settlementFixture);
+      const [p, o] = [payer.address, stranger.address];
+      const squatter = accounts[13]!.address;
+      // the outsider comes first, for a provider of its own choosing
+      await expect(ledger.connect(stranger).escrow(id, squatter, ETH, 1n, { value: 1n }))
+        .to.emit(ledger, "EscrowFunded")
+        .withArgs(id, o, squatter, ETH, 1n);
+      await expect(ledger.connect(payer).escrow(id, provider.address, ETH, amount, { value: amount }))
+        .to.emit(ledger, "EscrowFunded")
+        .withArgs(id, p, provider.address, ETH, amount);
+      const [mine, theirs] = [await ledger.escrowOf(id, p), await ledger.escrowOf(id, o)];
+      expect([mine.payer, mine.provider, mine.amount]).to.deep.equal([p, provider.address, amount]);
+      expect([theirs.payer, theirs.provider, theirs.amount]).to.deep.equal([o, squatter, 1n]);
+      expect((await ledger.escrowOf(id, accounts[14]!.address)).payer).to.equal(ethers.ZeroAddress);
+      expect(await ethers.provider.getBalance(await ledger.getAddress())).to.equal(amount + 1n);
+      await ledger.record(id, sum("given"), true);
+      // the provider of one escrow is no party to the other
+      await expect(ledger.connect(provider).confirm(id, o))
+        .to.be.revertedWithCustomError(ledger, "LedgerNotParty")
+        .withArgs(id, provider.address);
+      await expect(ledger.connect(stranger).confirm(id, p))
+        .to.be.revertedWithCustomError(ledger, "LedgerNotParty")
+        .withArgs(id, o);
+      await expect(ledger.connect(provider).confirm(id, p))
+        .to.emit(ledger, "EscrowConfirmed")
+        .withArgs(id, p, provider.address);
+      await expect(ledger.connect(payer).confirm(id, p))
+        .to.emit(ledger, "EscrowReleased")
+        .withArgs(id, p, provider.address, ETH, amount);
+      // the outsider's escrow is untouched and goes back to it after its deadline
+      expect((await ledger.escrowOf(id, o)).settled).to.equal(false);
+      expect(await ethers.provider.getBalance(await ledger.getAddress())).to.equal(1n);
+      await time.increase(2000);
+      await expect(ledger.refund(id, o)).to.emit(ledger, "EscrowRefunded").withArgs(id, o, ETH, 1n);
+      await expect(ledger.refund(id, p)).to.be.revertedWithCustomError(ledger, "LedgerEscrowSettled").withArgs(id, p);
+      expect(await ethers.provider.getBalance(await ledger.getAddress())).to.equal(0n);
+    });
+
+    it("the refund comes at the escrow's deadline though the block was extended after it; no confirmation past it", async function () {
+      const ctx = await loadFixture(settlementFixture);
+      const { ledger, members, accounts, id, payer, provider, stranger } = ctx;
+      const p = payer.address;
+      await ledger.connect(payer).escrow(id, provider.address, ETH, amount, { value: amount });
+      const deadline = (await ledger.getBlock(id)).expiry;
+      expect((await ledger.escrowOf(id, p)).deadline).to.equal(deadline);
+      // the light never delivers; the block expires unaccomplished, and at its expiry a new first
+      // communication (member 3 receives the first packet again) extends it
+      await time.increaseTo(deadline - 1n);
+      const { request, digest } = await openRequest(
+        ledger,
+        sum("green phase request"),
+        3600,
+        SUB,
+        accounts[3]!.address,
+      );
+      const a = attest(members, digest, first(5));
+      await time.setNextBlockTimestamp(deadline);
+      await expect(ledger.connect(accounts[3]!).open(request, a.signers, a.signature))
+        .to.emit(ledger, "BlockExtended")
+        .withArgs(id, request.expiry);
+      expect((await ledger.getBlock(id)).expiry).to.equal(request.expiry);
+      // the escrow keeps its deadline; the block is accomplished in its new life
+      expect((await ledger.escrowOf(id, p)).deadline).to.equal(deadline);
+      await ledger.record(id, sum("given late"), true);
+      await expect(ledger.connect(provider).confirm(id, p))
+        .to.be.revertedWithCustomError(ledger, "LedgerEscrowExpired")
+        .withArgs(id, p, deadline);
+      await expect(ledger.connect(payer).confirm(id, p))
+        .to.be.revertedWithCustomError(ledger, "LedgerEscrowExpired")
+        .withArgs(id, p, deadline);
+      const before = await ethers.provider.getBalance(p);
+      await expect(ledger.connect(stranger).refund(id, p))
+        .to.emit(ledger, "EscrowRefunded")
+        .withArgs(id, p, ETH, amount);
+      expect(await ethers.provider.getBalance(p)).to.equal(before + amount);
+      expect((await ledger.getBlock(id)).expiry).to.equal(request.expiry); // the block lives on
+    });
+
+    it("an escrow funded after an extension takes the new expiry as its deadline", async function () {
+      const ctx = await loadFixture(settlementFixture);
+      const { ledger, members, accounts, id, payer, provider, stranger } = ctx;
+      await ledger.connect(payer).escrow(id, provider.address, ETH, amount, { value: amount });
+      const expired = (await ledger.getBlock(id)).expiry;
+      await time.increaseTo(expired + 10n);
+      const { request, digest } = await openRequest(ledger, sum("green phase request"), 3600);
+      const a = attest(members, digest, first(5));
+      await ledger.open(request, a.signers, a.signature);
+      await ledger.connect(stranger).escrow(id, accounts[13]!.address, ETH, amount, { value: amount });
+      const late = stranger.address;
+      expect((await ledger.escrowOf(id, late)).deadline).to.equal(request.expiry);
+      // the first payer's refund is due, the late payer's is not
+      await ledger.refund(id, payer.address);
+      await expect(ledger.refund(id, late))
+        .to.be.revertedWithCustomError(ledger, "LedgerEscrowNotExpired")
+        .withArgs(id, late, request.expiry);
+      await ledger.record(id, sum("given"), true);
+      await ledger.connect(stranger).confirm(id, late);
+      await expect(ledger.connect(accounts[13]!).confirm(id, late))
+        .to.emit(ledger, "EscrowReleased")
+        .withArgs(id, late, accounts[13]!.address, ETH, amount);
     });
 
     it("an ERC-20 escrow is refunded after cleanup; a fee-on-transfer token escrows what arrived", async function () {
       const { ledger, id, payer, provider, token } = await loadFixture(settlementFixture);
       const t = await token.getAddress();
+      const p = payer.address;
       await token.setFee(10_000); // nothing arrives
       await expect(ledger.connect(payer).escrow(id, provider.address, t, amount))
         .to.be.revertedWithCustomError(ledger, "LedgerInvalidEscrow")
@@ -809,26 +1059,27 @@ describe("SummaryLedger", function () {
       const received = amount - amount / 100n;
       await expect(ledger.connect(payer).escrow(id, provider.address, t, amount))
         .to.emit(ledger, "EscrowFunded")
-        .withArgs(id, payer.address, provider.address, t, received);
-      expect((await ledger.escrowOf(id)).amount).to.equal(received);
+        .withArgs(id, p, provider.address, t, received);
+      expect((await ledger.escrowOf(id, p)).amount).to.equal(received);
       await token.setFee(0);
       await time.increase(2000);
       await ledger.cleanup(id, []);
-      const before = await token.balanceOf(payer.address);
-      await expect(ledger.refund(id)).to.emit(ledger, "EscrowRefunded").withArgs(id, payer.address, t, received);
-      expect(await token.balanceOf(payer.address)).to.equal(before + received);
+      const before = await token.balanceOf(p);
+      await expect(ledger.refund(id, p)).to.emit(ledger, "EscrowRefunded").withArgs(id, p, t, received);
+      expect(await token.balanceOf(p)).to.equal(before + received);
       expect(await token.balanceOf(await ledger.getAddress())).to.equal(0n);
     });
 
     it("releases an ERC-20 escrow to the provider", async function () {
       const { ledger, id, payer, provider, token } = await loadFixture(settlementFixture);
       const t = await token.getAddress();
+      const p = payer.address;
       await ledger.connect(payer).escrow(id, provider.address, t, amount);
       await ledger.record(id, sum("ended"), true);
-      await ledger.connect(payer).confirm(id);
-      await expect(ledger.connect(provider).confirm(id))
+      await ledger.connect(payer).confirm(id, p);
+      await expect(ledger.connect(provider).confirm(id, p))
         .to.emit(ledger, "EscrowReleased")
-        .withArgs(id, provider.address, t, amount);
+        .withArgs(id, p, provider.address, t, amount);
       expect(await token.balanceOf(provider.address)).to.equal(amount);
     });
   });

@@ -3,17 +3,21 @@ pragma solidity 0.8.37;
 
 // The handler of the SummaryLedger invariant tests. It drives a four-member layer on the harness
 // (SummaryLedgerHarness.sol: real membership and quorum rules, a stand-in for the pairing) and
-// (deployed by the test) through `open`, `record`, `takeOver`, `cleanup` and `invalidate` (the judged
-// member sometimes among the signers), self-examination's `superiorLost` and `reattach` (to the
-// superior, another layer or none), and the settlement's `escrow`, `confirm` and `refund` (ETH,
-// two payers, two providers) with random nodes, summaries (fresh, from a small pool, already
-// recorded, zero), expiries, deadlines, source layers (the subordinate, the superior, another
-// layer, an unknown one) and attestations (the valid members, one signer short of the quorum, an
-// invalid member or an outsider among them, a signature over another digest), and warps time.
-// Opens that succeed from the ledger's superior while it is frozen are counted. It predicts every
-// outcome (the exact custom error, or which of statement 3's branches a second `open` takes, and
-// the block id) from its own ghost state, and counts each disagreement. Summaries that a cleanup
-// left behind stay recorded (their replays are refused); those it listed are freed.
+// (deployed by the test) through `open` (the request naming its submitter as the responsible node,
+// or one time in eight another node), `record`, `takeOver`, `cleanup` and `invalidate` (by all the
+// others, one short of the others' quorum, or with the judged member among the signers),
+// self-examination's `superiorLost` and `reattach` (to the superior, another layer or none), and
+// the settlement's `escrow`, `confirm` and `refund` (ETH, two payers each with its own escrow in a
+// block, two providers) with random nodes, summaries (fresh, from a small pool, already recorded,
+// zero), expiries, deadlines, source layers (the subordinate, the superior, another layer, an
+// unknown one) and attestations (the valid members, one signer short of the quorum, an invalid
+// member or an outsider among them, a signature over another digest), and warps time. Opens that
+// succeed from the ledger's superior while it is frozen are counted. It predicts every outcome (the
+// exact custom error, or which of statement 3's branches a second `open` takes: a no-op, an
+// extension, or a replay of a cleaned or accomplished block, and the block id) from its own ghost
+// state, and counts each disagreement. Summaries that a cleanup left behind stay recorded (their
+// replays are refused); those it listed are freed. An escrow's deadline is the block's expiry when
+// it was funded: a later extension moves neither its refund nor the end of its confirmations.
 
 import {ISummaryLedger} from "../../../contracts/interfaces/ISummaryLedger.sol";
 import {LedgerTestBase, SummaryLedgerHarness} from "./SummaryLedgerHarness.sol";
@@ -35,15 +39,22 @@ contract SummaryLedgerHandler is LedgerTestBase {
         bytes32[] summaries;
     }
 
-    /// @dev What the handler saw of one block's escrow (ETH).
+    /// @dev What the handler saw of one payer's escrow in a block (ETH).
     struct EscrowGhost {
         address payer;
         address provider;
         uint256 amount;
+        uint40 deadline;
         bool payerConfirmed;
         bool providerConfirmed;
         bool settled;
         uint256 payouts;
+    }
+
+    /// @dev An escrow the handler funded: its block and its payer.
+    struct EscrowKey {
+        bytes32 blockId;
+        address payer;
     }
 
     enum Attestation {
@@ -70,8 +81,8 @@ contract SummaryLedgerHandler is LedgerTestBase {
     bytes32[] internal _blockIds;
     uint256 internal _validMask = (1 << MEMBERS) - 1;
     uint256 internal _fresh;
-    mapping(bytes32 blockId => EscrowGhost) internal _escrowGhosts;
-    bytes32[] internal _escrowed;
+    mapping(bytes32 blockId => mapping(address payer => EscrowGhost)) internal _escrowGhosts;
+    EscrowKey[] internal _escrowed;
     /// @dev ETH each party escrowed, was refunded, was paid as provider.
     mapping(address account => uint256 wei_) public funded;
     mapping(address account => uint256 wei_) public refunded;
@@ -90,6 +101,17 @@ contract SummaryLedgerHandler is LedgerTestBase {
     uint256 public refused;
 
     uint256 public settlements;
+    /// @dev Opens refused because another node than the request's responsible one submitted them.
+    uint256 public notOpener;
+    /// @dev Second opens of an expired accomplished block (a replay, not an extension).
+    uint256 public endedReplays;
+    /// @dev Refunds of an escrow whose block was extended past its deadline.
+    uint256 public refundsOfExtended;
+    /// @dev Blocks holding escrows of both payers at once.
+    uint256 public sharedBlocks;
+    uint256 public invalidations;
+    /// @dev Members tagged invalid by the two others of three valid members.
+    uint256 public invalidationsAtThree;
 
     /// @dev The superior layer the handler saw set (zero: none) and whether it was found lost.
     bytes32 public superiorId = SUPERIOR;
@@ -114,12 +136,12 @@ contract SummaryLedgerHandler is LedgerTestBase {
         return ledger;
     }
 
-    function escrowed() external view returns (bytes32[] memory) {
+    function escrowed() external view returns (EscrowKey[] memory) {
         return _escrowed;
     }
 
-    function escrowGhost(bytes32 blockId) external view returns (EscrowGhost memory) {
-        return _escrowGhosts[blockId];
+    function escrowGhost(bytes32 blockId, address payer) external view returns (EscrowGhost memory) {
+        return _escrowGhosts[blockId][payer];
     }
 
     function parties() external pure returns (address[4] memory) {
@@ -152,15 +174,23 @@ contract SummaryLedgerHandler is LedgerTestBase {
     function open(uint256 nodeSeed, uint256 summarySeed, uint256 expirySeed, uint256 attSeed) external {
         address sender = _sender(nodeSeed);
         bytes32 summary = _summary(summarySeed);
+        // One time in four, when there are escrows, the first summary of an escrowed block again (a
+        // no-op, an extension past the escrow's deadline, or the replay of an ended contract).
+        if ((summarySeed >> 128) % 4 == 0 && _escrowed.length != 0) {
+            summary = _blockGhosts[_escrowed[(summarySeed >> 130) % _escrowed.length].blockId].summaries[0];
+        }
         uint256 now_ = block.timestamp;
         uint40 expiry = uint40(expirySeed % 8 == 0 ? now_ : now_ + _bound(expirySeed >> 3, 1, 2 days));
         uint40 deadline = uint40(now_ + (expiry - now_) / 2);
         if (attSeed % 8 == 1) deadline = uint40(now_ - 1);
         if (attSeed % 8 == 2) deadline = expiry + 1;
+        // The quorum names the submitter, or (1 in 8) another node, which the sender then front-runs.
+        address responsible = (nodeSeed >> 8) % 8 == 0 ? _sender(nodeSeed >> 11) : sender;
         ISummaryLedger.OpenRequest memory request = ISummaryLedger.OpenRequest({
             summary: summary,
             sourceLayer: _source(attSeed % 16),
             route: keccak256(abi.encode("strata.test.ledger.route", attSeed)),
+            responsible: responsible,
             expiry: expiry,
             deadline: deadline
         });
@@ -191,9 +221,13 @@ contract SummaryLedgerHandler is LedgerTestBase {
                 opened++;
             } else {
                 if (extends) _blockGhosts[blockId].expiry = expiry;
+                else if (_blockGhosts[blockId].accomplished && !_blockGhosts[blockId].cleaned) endedReplays++;
                 secondOpens++;
             }
         } catch (bytes memory reason) {
+            if (keccak256(reason) == keccak256(expected) && bytes4(reason) == ISummaryLedger.LedgerNotOpener.selector) {
+                notOpener++;
+            }
             _refused(expected, reason);
         }
     }
@@ -296,25 +330,33 @@ contract SummaryLedgerHandler is LedgerTestBase {
         }
     }
 
-    /// @notice The others tag a member invalid (never below two valid members); one time in four
-    /// the judged member signs its own verdict too.
+    /// @notice The others tag a member invalid (never below two valid members): all of them, or
+    /// (1 in 4) one short of their quorum (the quorum of the valid members other than the judged
+    /// one); one time in four the judged member signs its own verdict too.
     function invalidate(uint256 indexSeed) external {
         uint256 index = indexSeed % (MEMBERS + 1);
         uint256 valid;
         for (uint256 x = _validMask; x != 0; x &= x - 1) ++valid;
         if (valid <= 2) return;
         bool judgedSigns = (indexSeed >> 8) % 4 == 0;
+        bool short = (indexSeed >> 10) % 4 == 0;
         bytes32 digest = ledger.invalidateDigest(index);
-        uint256 signers = judgedSigns ? _validMask : _validMask & ~(1 << index);
+        uint256 signers = _validMask & ~(1 << index);
+        uint256 others;
+        for (uint256 x = signers; x != 0; x &= x - 1) ++others;
+        uint256 quorum = others - (others - 1) / 3;
+        if (short) {
+            for (uint256 i = others - quorum + 1; i != 0; --i) signers &= signers - 1;
+        }
+        if (judgedSigns) signers |= 1 << index;
         bytes memory signature = ledger.mockSignature(digest, signers);
         bytes memory expected;
-        uint256 quorum = valid - (valid - 1) / 3;
         if (index >= MEMBERS || _validMask & (1 << index) == 0) {
             expected = abi.encodeWithSelector(ISummaryLedger.LedgerInvalidMemberIndex.selector, index);
         } else if (judgedSigns) {
             expected = abi.encodeWithSelector(ISummaryLedger.LedgerJudgedMemberSigned.selector, index);
-        } else if (valid - 1 < quorum) {
-            expected = abi.encodeWithSelector(ISummaryLedger.LedgerQuorumNotReached.selector, valid - 1, quorum);
+        } else if (short) {
+            expected = abi.encodeWithSelector(ISummaryLedger.LedgerQuorumNotReached.selector, quorum - 1, quorum);
         }
         try ledger.invalidate(index, signers, signature) {
             if (expected.length != 0) {
@@ -322,6 +364,8 @@ contract SummaryLedgerHandler is LedgerTestBase {
                 return;
             }
             _validMask &= ~(1 << index);
+            invalidations++;
+            if (valid == 3) invalidationsAtThree++;
         } catch (bytes memory reason) {
             _refused(expected, reason);
         }
@@ -380,7 +424,8 @@ contract SummaryLedgerHandler is LedgerTestBase {
     }
 
     /// @notice A payer escrows ETH in a block (a provider, zero, or itself as the provider; the
-    /// amount or the value sometimes wrong).
+    /// amount or the value sometimes wrong). Each payer has its own escrow in a block: the other
+    /// payer's does not stand in its way.
     function fund(uint256 blockSeed, uint256 amountSeed, uint256 partySeed) external {
         bytes32 blockId = _block(blockSeed);
         address payer = partySeed % 2 == 0 ? PAYER_0 : PAYER_1;
@@ -401,8 +446,8 @@ contract SummaryLedgerHandler is LedgerTestBase {
             expected = abi.encodeWithSelector(ISummaryLedger.LedgerBlockExpired.selector, blockId, g.expiry);
         } else if (g.accomplished) {
             expected = abi.encodeWithSelector(ISummaryLedger.LedgerBlockAccomplished.selector, blockId);
-        } else if (_escrowGhosts[blockId].payer != address(0)) {
-            expected = abi.encodeWithSelector(ISummaryLedger.LedgerEscrowExists.selector, blockId);
+        } else if (_escrowGhosts[blockId][payer].payer != address(0)) {
+            expected = abi.encodeWithSelector(ISummaryLedger.LedgerEscrowExists.selector, blockId, payer);
         } else if (amount == 0 || provider == address(0) || provider == payer) {
             expected = abi.encodeWithSelector(ISummaryLedger.LedgerInvalidEscrow.selector, provider, amount);
         } else if (value != amount) {
@@ -414,38 +459,41 @@ contract SummaryLedgerHandler is LedgerTestBase {
                 mismatches++;
                 return;
             }
-            _escrowGhosts[blockId] = EscrowGhost(payer, provider, amount, false, false, false, 0);
-            _escrowed.push(blockId);
+            _escrowGhosts[blockId][payer] = EscrowGhost(payer, provider, amount, g.expiry, false, false, false, 0);
+            _escrowed.push(EscrowKey(blockId, payer));
             funded[payer] += amount;
+            address other = payer == PAYER_0 ? PAYER_1 : PAYER_0;
+            if (_escrowGhosts[blockId][other].payer != address(0)) sharedBlocks++;
         } catch (bytes memory reason) {
             _refused(expected, reason);
         }
     }
 
-    /// @notice The payer, the provider or a stranger confirms a block's escrow.
-    function confirm(uint256 blockSeed, uint256 partySeed) external {
-        bytes32 blockId = _escrowBlock(blockSeed);
-        EscrowGhost storage e = _escrowGhosts[blockId];
-        uint256 who = partySeed % 5;
+    /// @notice The payer, the provider, the other payer or a stranger confirms a payer's escrow.
+    function confirm(uint256 escrowSeed, uint256 partySeed) external {
+        (bytes32 blockId, address payer) = _escrowKey(escrowSeed);
+        EscrowGhost storage e = _escrowGhosts[blockId][payer];
+        uint256 who = partySeed % 6;
         address sender =
             who < 2
-                ? e.payer
+                ? payer
                 : who < 4
                     ? e.provider
-                    : STRANGER;
+                    : who == 4
+                        ? (payer == PAYER_0 ? PAYER_1 : PAYER_0)
+                        : STRANGER;
         if (sender == address(0)) sender = STRANGER;
         BlockGhost storage g = _blockGhosts[blockId];
-        bool isPayer = sender == e.payer;
+        bool isPayer = sender == payer;
         bytes memory expected;
         if (e.payer == address(0)) {
-            expected = abi.encodeWithSelector(ISummaryLedger.LedgerNoEscrow.selector, blockId);
+            expected = abi.encodeWithSelector(ISummaryLedger.LedgerNoEscrow.selector, blockId, payer);
         } else if (e.settled) {
-            expected = abi.encodeWithSelector(ISummaryLedger.LedgerEscrowSettled.selector, blockId);
-        } else if (g.responsible == address(0) || g.cleaned) {
-            expected = abi.encodeWithSelector(ISummaryLedger.LedgerUnknownBlock.selector, blockId);
-        } else if (g.expiry <= block.timestamp) {
-            expected = abi.encodeWithSelector(ISummaryLedger.LedgerBlockExpired.selector, blockId, g.expiry);
-        } else if (!g.accomplished) {
+            expected = abi.encodeWithSelector(ISummaryLedger.LedgerEscrowSettled.selector, blockId, payer);
+        } else if (e.deadline <= block.timestamp) {
+            // whatever the block's expiry since (an extension does not reopen the confirmations)
+            expected = abi.encodeWithSelector(ISummaryLedger.LedgerEscrowExpired.selector, blockId, payer, e.deadline);
+        } else if (!g.accomplished || g.cleaned) {
             expected = abi.encodeWithSelector(ISummaryLedger.LedgerBlockNotAccomplished.selector, blockId);
         } else if (!isPayer && sender != e.provider) {
             expected = abi.encodeWithSelector(ISummaryLedger.LedgerNotParty.selector, blockId, sender);
@@ -453,7 +501,7 @@ contract SummaryLedgerHandler is LedgerTestBase {
             expected = abi.encodeWithSelector(ISummaryLedger.LedgerAlreadyConfirmed.selector, blockId, sender);
         }
         vm.prank(sender);
-        try ledger.confirm(blockId) {
+        try ledger.confirm(blockId, payer) {
             if (expected.length != 0) {
                 mismatches++;
                 return;
@@ -471,30 +519,36 @@ contract SummaryLedgerHandler is LedgerTestBase {
         }
     }
 
-    /// @notice Anyone asks for a block's escrow back.
-    function refund(uint256 blockSeed, uint256 senderSeed) external {
-        bytes32 blockId = _escrowBlock(blockSeed);
-        EscrowGhost storage e = _escrowGhosts[blockId];
-        BlockGhost storage g = _blockGhosts[blockId];
-        uint256 expiry = g.cleaned ? 0 : g.expiry;
+    /// @notice Anyone asks for a payer's escrow back.
+    function refund(uint256 escrowSeed, uint256 senderSeed) external {
+        (bytes32 blockId, address payer) = _escrowKey(escrowSeed);
+        EscrowGhost storage e = _escrowGhosts[blockId][payer];
         bytes memory expected;
         if (e.payer == address(0)) {
-            expected = abi.encodeWithSelector(ISummaryLedger.LedgerNoEscrow.selector, blockId);
+            expected = abi.encodeWithSelector(ISummaryLedger.LedgerNoEscrow.selector, blockId, payer);
         } else if (e.settled) {
-            expected = abi.encodeWithSelector(ISummaryLedger.LedgerEscrowSettled.selector, blockId);
-        } else if (expiry > block.timestamp) {
-            expected = abi.encodeWithSelector(ISummaryLedger.LedgerBlockNotExpired.selector, blockId, expiry);
+            expected = abi.encodeWithSelector(ISummaryLedger.LedgerEscrowSettled.selector, blockId, payer);
+        } else if (e.deadline > block.timestamp) {
+            // the escrow's own deadline, not the block's current expiry
+            expected = abi.encodeWithSelector(
+                ISummaryLedger.LedgerEscrowNotExpired.selector,
+                blockId,
+                payer,
+                e.deadline
+            );
         }
         vm.prank(_sender(senderSeed));
-        try ledger.refund(blockId) {
+        try ledger.refund(blockId, payer) {
             if (expected.length != 0) {
                 mismatches++;
                 return;
             }
             e.settled = true;
             e.payouts++;
-            refunded[e.payer] += e.amount;
+            refunded[payer] += e.amount;
             settlements++;
+            BlockGhost storage g = _blockGhosts[blockId];
+            if (!g.cleaned && g.expiry > e.deadline) refundsOfExtended++;
         } catch (bytes memory reason) {
             _refused(expected, reason);
         }
@@ -522,16 +576,18 @@ contract SummaryLedgerHandler is LedgerTestBase {
         SummaryGhost memory s = _summaryGhosts[request.summary];
         if (s.live) {
             BlockGhost storage g = _blockGhosts[s.blockId];
-            // statement 3: a replay of a cleaned block's kept summary, or a no-op, or an extension
-            if (g.cleaned || g.expiry > block.timestamp) return ("", s.blockId, false, false);
-            return (_openChecks(request, digest, signers, kind), s.blockId, false, true);
+            // statement 3: a replay of a cleaned block's kept summary, a no-op, a replay of an
+            // ended (accomplished) contract, or an extension
+            if (g.cleaned || g.expiry > block.timestamp || g.accomplished) return ("", s.blockId, false, false);
+            return (_openChecks(request, sender, digest, signers, kind), s.blockId, false, true);
         }
         blockId = bytes32((uint256(uint160(sender)) << 96) | (_seqs[sender] + 1));
-        return (_openChecks(request, digest, signers, kind), blockId, true, false);
+        return (_openChecks(request, sender, digest, signers, kind), blockId, true, false);
     }
 
     function _openChecks(
         ISummaryLedger.OpenRequest memory request,
+        address sender,
         bytes32 digest,
         uint256 signers,
         Attestation kind
@@ -541,6 +597,9 @@ contract SummaryLedgerHandler is LedgerTestBase {
         }
         if (request.deadline < block.timestamp) {
             return abi.encodeWithSelector(ISummaryLedger.LedgerAttestationExpired.selector, request.deadline);
+        }
+        if (request.responsible != sender) {
+            return abi.encodeWithSelector(ISummaryLedger.LedgerNotOpener.selector, sender, request.responsible);
         }
         if (request.sourceLayer != SUB) {
             if (superiorId == 0 || request.sourceLayer != superiorId) {
@@ -648,10 +707,14 @@ contract SummaryLedgerHandler is LedgerTestBase {
         return _blockIds[(seed >> 4) % _blockIds.length];
     }
 
-    /// @dev A block with an escrow (3 in 4, when there is one) or any block.
-    function _escrowBlock(uint256 seed) internal view returns (bytes32) {
-        if (seed % 4 == 0 || _escrowed.length == 0) return _block(seed >> 2);
-        return _escrowed[(seed >> 2) % _escrowed.length];
+    /// @dev An escrow the handler funded (3 in 4, when there is one), or any block with either payer
+    /// (which may have no escrow there).
+    function _escrowKey(uint256 seed) internal view returns (bytes32 blockId, address payer) {
+        if (seed % 4 == 0 || _escrowed.length == 0) {
+            return (_block(seed >> 3), (seed >> 2) % 2 == 0 ? PAYER_0 : PAYER_1);
+        }
+        EscrowKey storage k = _escrowed[(seed >> 2) % _escrowed.length];
+        return (k.blockId, k.payer);
     }
 
     function _recorded(bytes32 blockId, bytes32 summary) internal {

@@ -41,13 +41,17 @@ contract SummaryLedgerHarness is SummaryLedger {
     function _verifyAttestation(
         bytes32 digest,
         uint256 signers,
-        bytes calldata signature
+        bytes calldata signature,
+        uint256 judged
     ) internal view override returns (bool) {
-        (, uint256 valid, uint256 quorum, ) = this.membership();
+        (, uint256 valid, , ) = this.membership();
         uint256 outsiders = signers & ~valid;
         if (outsiders != 0) revert LedgerSignersNotMembers(outsiders);
         uint256 count;
         for (uint256 x = signers; x != 0; x &= x - 1) ++count;
+        uint256 n;
+        for (uint256 x = valid & ~judged; x != 0; x &= x - 1) ++n;
+        uint256 quorum = n - (n - 1) / 3;
         if (count < quorum) revert LedgerQuorumNotReached(count, quorum);
         return keccak256(signature) == keccak256(mockSignature(digest, signers));
     }
@@ -104,21 +108,28 @@ abstract contract LedgerTestBase {
         signature = ledger.mockSignature(digest, signers);
     }
 
-    /// @dev A request from the subordinate layer valid for `lifetime` seconds.
-    function _request(bytes32 summary, uint256 lifetime) internal view returns (ISummaryLedger.OpenRequest memory) {
+    /// @dev A request from the subordinate layer valid for `lifetime` seconds, `responsible` the
+    /// node the quorum names (the one that must submit it).
+    function _request(
+        address responsible,
+        bytes32 summary,
+        uint256 lifetime
+    ) internal view returns (ISummaryLedger.OpenRequest memory) {
         return
             ISummaryLedger.OpenRequest({
                 summary: summary,
                 sourceLayer: SUB,
                 route: keccak256("strata.test.ledger.route"),
+                responsible: responsible,
                 expiry: uint40(block.timestamp + lifetime),
                 deadline: uint40(block.timestamp + lifetime)
             });
     }
 
-    /// @dev Opens a block for `summary` by member `node`, attested by every valid member.
+    /// @dev Opens a block for `summary` by member `node` (named responsible in the request),
+    /// attested by every valid member.
     function _open(address node, bytes32 summary, uint256 lifetime) internal returns (bytes32 blockId) {
-        ISummaryLedger.OpenRequest memory request = _request(summary, lifetime);
+        ISummaryLedger.OpenRequest memory request = _request(node, summary, lifetime);
         (uint256 signers, bytes memory signature) = _quorumAttest(ledger.openDigest(request));
         vm.prank(node);
         blockId = ledger.open(request, signers, signature);

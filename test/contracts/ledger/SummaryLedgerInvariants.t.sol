@@ -5,7 +5,9 @@ pragma solidity 0.8.37;
 // which opens blocks, records following and ending summaries, moves responsibility, cleans expired
 // blocks, tags members invalid, declares the superior lost and re-attaches with random inputs (see
 // its header); after each call:
-//   (a) every call succeeded or failed exactly as the rules say (statements 1-6, takeover, cleanup);
+//   (a) every call succeeded or failed exactly as the rules say (statements 1-6, the open submitted
+//       by the responsible node the quorum named, no extension of an ended contract, takeover,
+//       cleanup, the invalid tag by the others' quorum, escrows per payer with their deadlines);
 //   (b) a summary is never recorded twice in a layer: each recorded summary keeps the block and
 //       time of its first record until a cleanup lists it (then it is freed), whatever `open` or
 //       `record` was called with it since;
@@ -13,9 +15,10 @@ pragma solidity 0.8.37;
 //       cleaned, and a cleaned block's id is never reused;
 //   (d) a block's summaries all belong to it, and its responsible node and expiry are the ones
 //       the handler saw set;
-//   (e) escrowed value is conserved: the ledger holds exactly the unsettled escrows, each escrow
-//       is paid out at most once, and every party's balance is what it escrowed, was refunded
-//       and was released, no more;
+//   (e) escrowed value is conserved: the ledger holds exactly the unsettled escrows (every
+//       (block, payer) pair the handler funded), each escrow is paid out at most once, its record
+//       (payer, provider, amount, deadline, settled) is the one funded, and every party's balance
+//       is what it escrowed, was refunded and was released, no more;
 //   (f) no block is opened or extended from a superior found lost: while the ledger says its
 //       superior is frozen, no open from that layer succeeds; the frozen flag and the superior are
 //       the ones the handler saw set (`superiorLost` freezes, `reattach` unfreezes).
@@ -134,13 +137,17 @@ contract SummaryLedgerInvariantTest is LedgerTestBase {
     /// (e) Escrowed value is conserved: paid out at most once, to the party the rules name.
     /// hardhat-config: invariant.failOnRevert = true
     function invariant_escrowIsConserved() public view {
-        bytes32[] memory ids = handler.escrowed();
+        SummaryLedgerHandler.EscrowKey[] memory keys = handler.escrowed();
         uint256 held;
-        for (uint256 i; i < ids.length; ++i) {
-            SummaryLedgerHandler.EscrowGhost memory g = handler.escrowGhost(ids[i]);
-            ISummaryLedger.Escrow memory e = target.escrowOf(ids[i]);
+        for (uint256 i; i < keys.length; ++i) {
+            SummaryLedgerHandler.EscrowGhost memory g = handler.escrowGhost(keys[i].blockId, keys[i].payer);
+            ISummaryLedger.Escrow memory e = target.escrowOf(keys[i].blockId, keys[i].payer);
             _check(g.payouts <= 1, "an escrow paid out twice");
-            _check(e.settled == g.settled && e.amount == g.amount && e.payer == g.payer, "escrow record differs");
+            _check(
+                e.settled == g.settled && e.amount == g.amount && e.payer == keys[i].payer && g.payer == keys[i].payer,
+                "escrow record differs"
+            );
+            _check(e.provider == g.provider && e.deadline == g.deadline, "escrow terms or deadline differ");
             if (!g.settled) held += g.amount;
         }
         _eq(address(target).balance, held, "ledger balance differs from the unsettled escrows");

@@ -1,12 +1,14 @@
 /**
  * The SDK's SummaryLedger client on the in-process network (seed 003 §IV.B):
- * a 4-member layer whose attestations the pure helper makes; opening a block,
- * the no-op second open, following records, a replay caught, the ending tag,
- * takeover, cleanup, joining and the invalid tag; the proof query (K from the
- * logs, in order, with times); the self-examination alarm (`superiorLost`,
- * frozen routes until re-attaching); settlement (ETH and ERC-20 escrows
- * released on both confirmations, refunded after expiry); input refused
- * before anything is sent, reverts decoded into `ContractRevertError`.
+ * a 4-member layer whose attestations the pure helper makes; opening a block
+ * (only by the node the request names responsible), the no-op second open, an
+ * ended contract's replay, following records, a replay caught, the ending tag,
+ * takeover, cleanup, joining and the invalid tag (by 2 of 3 valid members); the
+ * proof query (K from the logs, in order, with times); the self-examination
+ * alarm (`superiorLost`, frozen routes until re-attaching); settlement (ETH and
+ * ERC-20 escrows per payer released on both confirmations, refunded after the
+ * escrow's deadline whatever later extensions); input refused before anything
+ * is sent, reverts decoded into `ContractRevertError`.
  */
 import type { SolidityParameterType } from "@nomicfoundation/ignition-core";
 import { expect } from "chai";
@@ -67,12 +69,14 @@ const quorum = (ctx: Ctx, digest: Hex, indices = [0, 1, 2]) =>
     indices.map((index) => ({ index, secretKey: ctx.secrets[index]! })),
   );
 
-async function request(summary: Hex, lifetime = 3600n) {
+/** A request for `summary` naming `responsible` (the node that must submit it). */
+async function request(summary: Hex, responsible: string, lifetime = 3600n) {
   const now = BigInt(await time.latest());
   return {
     summary,
     sourceLayer: SUB,
     route: ROUTE,
+    responsible,
     expiry: now + lifetime,
     deadline: now + (lifetime < 600n ? lifetime : 600n),
   };
@@ -80,7 +84,7 @@ async function request(summary: Hex, lifetime = 3600n) {
 
 async function openBlock(ctx: Ctx, summary: Hex, opener = 0, lifetime = 3600n) {
   const client = ctx.clients[opener]!;
-  const r = await request(summary, lifetime);
+  const r = await request(summary, ctx.accounts[opener]!.address, lifetime);
   return client.open(r, quorum(ctx, await client.openDigest(r)));
 }
 
@@ -125,10 +129,14 @@ describe("SummaryLedgerClient", function () {
       [id("d1"), 3600n],
       [id("d2"), 5n],
     ] as const) {
-      const r = await request(summary, lifetime);
+      const r = await request(summary, ctx.accounts[0]!.address, lifetime);
       const onChain = (await c.contract.openDigest(r)).toLowerCase();
       expect(await c.openDigest(r)).to.equal(onChain);
       expect(await c.openDigest({ ...r, deadline: r.deadline - 1n })).to.not.equal(onChain);
+      // the responsible node is attested too
+      const other = { ...r, responsible: ctx.accounts[1]!.address };
+      expect(await c.openDigest(other)).to.not.equal(onChain);
+      expect(await c.openDigest(other)).to.equal((await c.contract.openDigest(other)).toLowerCase());
     }
   });
 
@@ -153,6 +161,27 @@ describe("SummaryLedgerClient", function () {
     expect(err).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerNotResponsible");
   });
 
+  it("only the node the open names submits it; an ended contract's first summary again is a replay", async function () {
+    const ctx = await loadFixture(deployLedgerClientFixture);
+    const [n0, n3] = [ctx.clients[0]!, ctx.clients[3]!];
+    const s = id("front-run M1");
+    const r = await request(s, ctx.accounts[0]!.address, 100n);
+    const a = quorum(ctx, await n0.openDigest(r));
+    const stolen = await rejection(n3.open(r, a));
+    expect(stolen).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerNotOpener");
+    expect((stolen as ContractRevertError).args).to.deep.equal([ctx.accounts[3]!.address, ctx.accounts[0]!.address]);
+    expect(await n0.summaryOf(s)).to.equal(undefined);
+    const opened = await n0.open(r, a);
+    expect(opened.outcome).to.equal("opened");
+    await n0.record(opened.blockId, id("front-run M2"), true);
+    const { expiry } = (await n0.getBlock(opened.blockId))!;
+    await time.increase(200);
+    const again = await request(s, ctx.accounts[3]!.address);
+    const replay = await n3.open(again, quorum(ctx, await n3.openDigest(again)));
+    expect(replay).to.include({ outcome: "replayed", blockId: opened.blockId });
+    expect(await n0.getBlock(opened.blockId)).to.include({ expiry, accomplished: true });
+  });
+
   it("hands a block over under the quorum and cleans it after expiry", async function () {
     const ctx = await loadFixture(deployLedgerClientFixture);
     const s = id("M1");
@@ -167,7 +196,7 @@ describe("SummaryLedgerClient", function () {
     expect(await c.getBlock(blockId)).to.equal(undefined);
   });
 
-  it("admits a member, tags one invalid and links a subordinate", async function () {
+  it("admits a member, tags members invalid by the others' quorum (down to 2 of 3), links a subordinate", async function () {
     const ctx = await loadFixture(deployLedgerClientFixture);
     const c = ctx.clients[0]!;
     const newcomer = { node: ctx.accounts[4]!.address, ...memberKeyMaterial(backend, secretOf(4)) };
@@ -182,14 +211,24 @@ describe("SummaryLedgerClient", function () {
     const superior = { layerId: id("L2b"), ledger: ctx.accounts[16]!.address, chainId: 9n };
     await c.reattach(superior, quorum(ctx, await c.reattachDigest(superior), [0, 1, 4]));
     expect((await c.superior()).layerId).to.equal(superior.layerId);
+    // 4 valid (0, 1, 2, 4): 2 of the 3 others are short of their quorum; then 3 valid, 2 others suffice
+    const short = await rejection(c.invalidate(4, quorum(ctx, await c.invalidateDigest(4), [0, 1])));
+    expect(short).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerQuorumNotReached");
+    expect((short as ContractRevertError).args).to.deep.equal([2n, 3n]);
+    await c.invalidate(4, quorum(ctx, await c.invalidateDigest(4), [0, 1, 2]));
+    expect((await c.invalidate(2, quorum(ctx, await c.invalidateDigest(2), [0, 1]))).node).to.equal(
+      ctx.accounts[2]!.address,
+    );
+    expect(await c.membership()).to.include({ validMask: 0b11n, quorum: 2 });
   });
 
   it("refuses bad input before sending, naming the field", async function () {
     const ctx = await loadFixture(deployLedgerClientFixture);
     const c = ctx.clients[0]!;
-    const r = await request(id("M"));
+    const r = await request(id("M"), ctx.accounts[0]!.address);
     const a = quorum(ctx, id("x"));
     expectInvalid(await rejection(c.open({ ...r, summary: `0x${"00".repeat(32)}` }, a)), "request.summary");
+    expectInvalid(await rejection(c.open({ ...r, responsible: "0x1234" }, a)), "request.responsible");
     expectInvalid(await rejection(c.open({ ...r, expiry: 1n << 40n }, a)), "request.expiry");
     expectInvalid(await rejection(c.open(r, { signers: 0n, signature: a.signature })), "attestation.signers");
     expectInvalid(await rejection(c.memberOf("0x1234")), "node");
@@ -259,14 +298,14 @@ describe("SummaryLedgerClient", function () {
       expect(again).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerSuperiorFrozen");
       expect((again as ContractRevertError).args).to.deep.equal([id("L2")]);
       // no block opens from the frozen superior; the subordinate's do
-      const r = { ...(await request(id("from L2"))), sourceLayer: id("L2") };
+      const r = { ...(await request(id("from L2"), ctx.accounts[1]!.address)), sourceLayer: id("L2") };
       const refused = await rejection(c.open(r, quorum(ctx, await c.openDigest(r))));
       expect(refused).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerSuperiorFrozen");
       expect((await openBlock(ctx, id("from edge-0"), 1)).outcome).to.equal("opened");
       const link = { layerId: id("L2b"), ledger: ctx.accounts[16]!.address, chainId: 9n };
       await c.reattach(link, quorum(ctx, await c.reattachDigest(link)));
       expect(await c.isSuperiorFrozen()).to.equal(false);
-      const fromNew = { ...(await request(id("from L2b"))), sourceLayer: link.layerId };
+      const fromNew = { ...(await request(id("from L2b"), ctx.accounts[1]!.address)), sourceLayer: link.layerId };
       expect((await c.open(fromNew, quorum(ctx, await c.openDigest(fromNew)))).outcome).to.equal("opened");
       expectInvalid(await rejection(c.superiorLost({ signers: 0n, signature: new Uint8Array(128) })), "signers");
     });
@@ -310,10 +349,12 @@ describe("SummaryLedgerClient", function () {
     it("escrows ETH; both parties' confirmations release it to the provider", async function () {
       const { ledger, blockId, payer, provider, responsible, asPayer, asProvider } =
         await loadFixture(settlementFixture);
-      expect(await asPayer.escrowOf(blockId)).to.equal(undefined);
+      const p = payer.address;
+      expect(await asPayer.escrowOf(blockId, p)).to.equal(undefined);
       const funded = await asPayer.escrow(blockId, provider.address, ETH, amount);
       const terms = {
-        payer: payer.address,
+        payer: p,
+        deadline: (await responsible.getBlock(blockId))!.expiry,
         provider: provider.address,
         token: ETH,
         amount,
@@ -322,90 +363,135 @@ describe("SummaryLedgerClient", function () {
         settled: false,
       };
       expect(funded).to.include(terms);
-      expect(await asPayer.escrowOf(blockId)).to.deep.equal(terms);
+      expect(await asPayer.escrowOf(blockId, p)).to.deep.equal(terms);
       expect(await balance(ledger)).to.equal(amount);
-      const early = await rejection(asProvider.confirm(blockId));
+      const early = await rejection(asProvider.confirm(blockId, p));
       expect(early).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerBlockNotAccomplished");
       await responsible.record(blockId, id("green phase given"), true);
-      expect(await asProvider.confirm(blockId)).to.include({ released: false, amount: 0n });
-      expect(await asPayer.escrowOf(blockId)).to.deep.equal({ ...terms, providerConfirmed: true });
+      expect(await asProvider.confirm(blockId, p)).to.include({ released: false, amount: 0n });
+      expect(await asPayer.escrowOf(blockId, p)).to.deep.equal({ ...terms, providerConfirmed: true });
       const before = await balance(provider.address);
-      expect(await asPayer.confirm(blockId)).to.include({ released: true, amount });
+      expect(await asPayer.confirm(blockId, p)).to.include({ released: true, amount });
       expect(await balance(provider.address)).to.equal(before + amount);
       expect(await balance(ledger)).to.equal(0n);
-      expect(await asPayer.escrowOf(blockId)).to.deep.equal({
+      expect(await asPayer.escrowOf(blockId, p)).to.deep.equal({
         ...terms,
         payerConfirmed: true,
         providerConfirmed: true,
         settled: true,
       });
-      const twice = await rejection(asPayer.confirm(blockId));
+      const twice = await rejection(asPayer.confirm(blockId, p));
       expect(twice).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerEscrowSettled");
-      expect((twice as ContractRevertError).args).to.deep.equal([blockId]);
+      expect((twice as ContractRevertError).args).to.deep.equal([blockId, p]);
     });
 
     it("escrows an approved ERC-20 and releases it; without approval nothing moves", async function () {
       const { ledger, blockId, payer, provider, responsible, asPayer, asProvider } =
         await loadFixture(settlementFixture);
+      const p = payer.address;
       // test/contracts/ledger/LedgerTestToken.sol has no generated binding: its calls, typed
       const contract = await ethers.deployContract("LedgerTestToken");
       const token = await contract.getAddress();
       const balanceOf = (a: string) => contract.getFunction("balanceOf")(a) as Promise<bigint>;
-      await contract.getFunction("mint")(payer.address, amount);
+      await contract.getFunction("mint")(p, amount);
       const unapproved = await rejection(asPayer.escrow(blockId, provider.address, token, amount));
       // the token's own error (ERC20InsufficientAllowance) is not one of the ledger's: not decoded
       expect(unapproved).to.be.instanceOf(TransportError);
-      expect(await asPayer.escrowOf(blockId)).to.equal(undefined);
-      expect(await balanceOf(payer.address)).to.equal(amount);
+      expect(await asPayer.escrowOf(blockId, p)).to.equal(undefined);
+      expect(await balanceOf(p)).to.equal(amount);
       await contract.connect(payer).getFunction("approve")(ledger, amount);
       const funded = await asPayer.escrow(blockId, provider.address, token, amount);
-      expect(funded).to.include({ payer: payer.address, provider: provider.address, token, amount });
+      expect(funded).to.include({ payer: p, provider: provider.address, token, amount });
       expect(await balanceOf(ledger)).to.equal(amount);
       await responsible.record(blockId, id("ended"), true);
-      expect((await asPayer.confirm(blockId)).released).to.equal(false);
-      expect(await asProvider.confirm(blockId)).to.include({ released: true, amount });
+      expect((await asPayer.confirm(blockId, p)).released).to.equal(false);
+      expect(await asProvider.confirm(blockId, p)).to.include({ released: true, amount });
       expect(await balanceOf(provider.address)).to.equal(amount);
       expect(await balanceOf(ledger)).to.equal(0n);
-      expect(await balanceOf(payer.address)).to.equal(0n);
+      expect(await balanceOf(p)).to.equal(0n);
     });
 
-    it("refunds the payer after expiry, not before, to anyone's call, once", async function () {
+    it("refunds the payer at the escrow's deadline, not before, to anyone's call, once", async function () {
       const { blockId, payer, provider, asPayer, asStranger } = await loadFixture(settlementFixture);
-      const none = await rejection(asStranger.refund(blockId));
+      const p = payer.address;
+      const none = await rejection(asStranger.refund(blockId, p));
       expect(none).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerNoEscrow");
+      expect((none as ContractRevertError).args).to.deep.equal([blockId, p]);
       await asPayer.escrow(blockId, provider.address, ETH, amount);
-      const expiry = (await asPayer.getBlock(blockId))!.expiry;
-      const early = await rejection(asStranger.refund(blockId));
-      expect(early).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerBlockNotExpired");
-      expect((early as ContractRevertError).args).to.deep.equal([blockId, expiry]);
+      const deadline = (await asPayer.escrowOf(blockId, p))!.deadline;
+      expect(deadline).to.equal((await asPayer.getBlock(blockId))!.expiry);
+      const early = await rejection(asStranger.refund(blockId, p));
+      expect(early).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerEscrowNotExpired");
+      expect((early as ContractRevertError).args).to.deep.equal([blockId, p, deadline]);
       await time.increase(2000);
-      const before = await balance(payer.address);
-      expect(await asStranger.refund(blockId)).to.include({ payer: payer.address, amount });
-      expect(await balance(payer.address)).to.equal(before + amount);
-      expect((await asPayer.escrowOf(blockId))?.settled).to.equal(true);
-      const twice = await rejection(asStranger.refund(blockId));
+      const before = await balance(p);
+      expect(await asStranger.refund(blockId, p)).to.include({ payer: p, amount });
+      expect(await balance(p)).to.equal(before + amount);
+      expect((await asPayer.escrowOf(blockId, p))?.settled).to.equal(true);
+      const twice = await rejection(asStranger.refund(blockId, p));
       expect(twice).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerEscrowSettled");
+    });
+
+    it("keeps one escrow per payer: an outsider's 1 wei escrow does not lock the payer out", async function () {
+      const { ledger, accounts, blockId, payer, provider, stranger, responsible, asPayer, asProvider, asStranger } =
+        await loadFixture(settlementFixture);
+      const [p, o] = [payer.address, stranger.address];
+      // the outsider escrows first, for an address of its own choosing
+      const squatted = await asStranger.escrow(blockId, accounts[13]!.address, ETH, 1n);
+      expect(squatted).to.include({ payer: o, amount: 1n });
+      const funded = await asPayer.escrow(blockId, provider.address, ETH, amount);
+      expect(funded).to.include({ payer: p, provider: provider.address, amount });
+      expect((await asPayer.escrowOf(blockId, o))?.amount).to.equal(1n);
+      expect(await balance(ledger)).to.equal(amount + 1n);
+      await responsible.record(blockId, id("given"), true);
+      const notParty = await rejection(asProvider.confirm(blockId, o));
+      expect(notParty).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerNotParty");
+      await asProvider.confirm(blockId, p);
+      expect(await asPayer.confirm(blockId, p)).to.include({ released: true, amount });
+      expect((await asPayer.escrowOf(blockId, o))?.settled).to.equal(false);
+      expect(await balance(ledger)).to.equal(1n);
+    });
+
+    it("an extension of the block does not postpone the refund; confirmations end at the deadline", async function () {
+      const ctx = await loadFixture(settlementFixture);
+      const { blockId, payer, provider, responsible, asPayer, asProvider, asStranger } = ctx;
+      const p = payer.address;
+      await asPayer.escrow(blockId, provider.address, ETH, amount);
+      const deadline = (await asPayer.escrowOf(blockId, p))!.deadline;
+      await time.increaseTo(deadline);
+      // member 2 receives the contract's first packet again: the expired block is extended
+      const extended = await openBlock(ctx, id("green phase request"), 2);
+      expect(extended).to.include({ outcome: "extended", blockId });
+      expect((await asPayer.getBlock(blockId))!.expiry > deadline).to.equal(true);
+      expect((await asPayer.escrowOf(blockId, p))!.deadline).to.equal(deadline);
+      await responsible.record(blockId, id("given late"), true);
+      const late = await rejection(asProvider.confirm(blockId, p));
+      expect(late).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerEscrowExpired");
+      expect((late as ContractRevertError).args).to.deep.equal([blockId, p, deadline]);
+      expect(await asStranger.refund(blockId, p)).to.include({ payer: p, amount });
     });
 
     it("escrowOf is undefined without an escrow; the contract's refusals are decoded", async function () {
       const { blockId, payer, provider, responsible, asPayer, asStranger } = await loadFixture(settlementFixture);
-      expect(await asPayer.escrowOf(id("no block"))).to.equal(undefined);
-      expect(await asPayer.escrowOf(blockId)).to.equal(undefined);
-      const noEscrow = await rejection(asPayer.confirm(blockId));
+      const p = payer.address;
+      expect(await asPayer.escrowOf(id("no block"), p)).to.equal(undefined);
+      expect(await asPayer.escrowOf(blockId, p)).to.equal(undefined);
+      const noEscrow = await rejection(asPayer.confirm(blockId, p));
       expect(noEscrow).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerNoEscrow");
-      expect((noEscrow as ContractRevertError).args).to.deep.equal([blockId]);
+      expect((noEscrow as ContractRevertError).args).to.deep.equal([blockId, p]);
       const unknown = await rejection(asPayer.escrow(id("no block"), provider.address, ETH, amount));
       expect(unknown).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerUnknownBlock");
       const zero = await rejection(asPayer.escrow(blockId, ETH, ETH, amount));
       expect(zero).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerInvalidEscrow");
       expect((zero as ContractRevertError).args).to.deep.equal([ETH, amount]);
-      const self = await rejection(asPayer.escrow(blockId, payer.address, ETH, amount));
-      expect((self as ContractRevertError).args).to.deep.equal([payer.address, amount]);
+      const self = await rejection(asPayer.escrow(blockId, p, ETH, amount));
+      expect((self as ContractRevertError).args).to.deep.equal([p, amount]);
       await asPayer.escrow(blockId, provider.address, ETH, amount);
       const second = await rejection(asPayer.escrow(blockId, provider.address, ETH, amount));
       expect(second).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerEscrowExists");
+      expect((second as ContractRevertError).args).to.deep.equal([blockId, p]);
       await responsible.record(blockId, id("the ending"), true);
-      const stranger = await rejection(asStranger.confirm(blockId));
+      const stranger = await rejection(asStranger.confirm(blockId, p));
       expect(stranger).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerNotParty");
     });
 
@@ -413,6 +499,7 @@ describe("SummaryLedgerClient", function () {
       const { blockId, payer, provider, asPayer } = await loadFixture(settlementFixture);
       const sent = await ethers.provider.getTransactionCount(payer.address);
       const p = provider.address;
+      const who = payer.address;
       for (const bad of [0n, -1n, 1n << 256n, 5 as unknown as bigint, "1" as unknown as bigint]) {
         expectInvalid(await rejection(asPayer.escrow(blockId, p, ETH, bad)), "amount");
       }
@@ -420,9 +507,12 @@ describe("SummaryLedgerClient", function () {
       expectInvalid(await rejection(asPayer.escrow(blockId, p.slice(2), ETH, amount)), "provider");
       expectInvalid(await rejection(asPayer.escrow(blockId, p, "not an address", amount)), "token");
       expectInvalid(await rejection(asPayer.escrow("0x12" as Hex, p, ETH, amount)), "blockId");
-      expectInvalid(await rejection(asPayer.confirm("0xzz" as Hex)), "blockId");
-      expectInvalid(await rejection(asPayer.refund(`0x${"00".repeat(31)}` as Hex)), "blockId");
-      expectInvalid(await rejection(asPayer.escrowOf("nope" as Hex)), "blockId");
+      expectInvalid(await rejection(asPayer.confirm("0xzz" as Hex, who)), "blockId");
+      expectInvalid(await rejection(asPayer.confirm(blockId, "0x1234")), "payer");
+      expectInvalid(await rejection(asPayer.refund(`0x${"00".repeat(31)}` as Hex, who)), "blockId");
+      expectInvalid(await rejection(asPayer.refund(blockId, "nobody")), "payer");
+      expectInvalid(await rejection(asPayer.escrowOf("nope" as Hex, who)), "blockId");
+      expectInvalid(await rejection(asPayer.escrowOf(blockId, who.slice(2))), "payer");
       expect(await ethers.provider.getTransactionCount(payer.address)).to.equal(sent);
     });
   });
