@@ -80,6 +80,7 @@ export async function ledgerMetrics(): Promise<Metrics> {
       summary: sum("M1"),
       sourceLayer: sub,
       route: sum("route"),
+      responsible: accounts[0]!.address,
       expiry: now + 3600n,
       deadline: now + 600n,
     };
@@ -186,6 +187,7 @@ async function routeMs(): Promise<{ route: number; writes: number }> {
         summary: summaryOf(utf8ToBytes(`baseline ${i} ${k}`), now),
         sourceLayer: k === 0 ? bed.edges.get(EDGE_A)!.layerId : route[k - 1]!,
         route: summaryOf(utf8ToBytes("route"), now),
+        responsible: node.node,
         expiry: now + 3600n,
         deadline: now + 600n,
       };

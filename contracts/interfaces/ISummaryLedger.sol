@@ -281,10 +281,11 @@ interface ISummaryLedger {
     // ------------------------------------------------------------ contract blocks
 
     /// @notice Statements 1-3, first communication: opens a block for `request.summary` with the
-    /// caller, `request.responsible` (a valid member), as responsible node, under a quorum
-    /// attestation over `openDigest(request)`. When the summary already has a live block, nothing
+    /// caller, who must be `request.responsible` (a valid member), as responsible node, under a
+    /// quorum attestation over `openDigest(request)`. When the summary already has a live block, nothing
     /// changes (`BlockAlreadyOpened`) and no attestation is checked; an expired one is extended to
-    /// `request.expiry`, unless it is accomplished (an ended contract's first packet again is a
+    /// `request.expiry` (the caller must still be `request.responsible`; the block keeps its
+    /// responsible node), unless it is accomplished (an ended contract's first packet again is a
     /// replay: `SummaryReplayed`).
     /// @return blockId The block's id: the opener's address (high 160 bits) and its local sequence.
     function open(

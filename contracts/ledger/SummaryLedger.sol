@@ -530,7 +530,12 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
         _requireAttestation(digest, signers, signature, 0);
     }
 
-    function _requireAttestation(bytes32 digest, uint256 signers, bytes calldata signature, uint256 judged) internal view {
+    function _requireAttestation(
+        bytes32 digest,
+        uint256 signers,
+        bytes calldata signature,
+        uint256 judged
+    ) internal view {
         if (!_verifyAttestation(digest, signers, signature, judged)) revert LedgerInvalidAttestation(digest);
     }
 

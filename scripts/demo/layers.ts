@@ -199,9 +199,10 @@ export async function runLayersDemo(ctx: LayersDemoContext): Promise<void> {
   show(await router.route(done));
   const held = async () => chainA[0]!.provider!.getBalance(ledgerA.address);
   const heldBefore = await held();
-  await ledgerA.connect(payer).confirm(blocks[0]!);
-  const released = await ledgerA.connect(operator).confirm(blocks[0]!);
-  const settled = (await ledgerA.escrowOf(blocks[0]!))!;
+  const payerAddress = await payer.getAddress();
+  await ledgerA.connect(payer).confirm(blocks[0]!, payerAddress);
+  const released = await ledgerA.connect(operator).confirm(blocks[0]!, payerAddress);
+  const settled = (await ledgerA.escrowOf(blocks[0]!, payerAddress))!;
   info(
     `payer and provider confirmed: ${released.released ? "released" : "held"} ${formatEther(released.amount)} ETH to the ` +
       `operator (the ledger holds ${formatEther(heldBefore - (await held()))} ETH less; settled ${settled.settled})`,

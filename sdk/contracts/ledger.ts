@@ -85,7 +85,7 @@ export interface LedgerTx {
   readonly gasUsed: bigint;
 }
 
-/** What `open` did: statements 1-3 held (`opened`), the block existed (`already-opened`, a no-op), an expired block was `extended`, or the summary was kept after a cleanup (`replayed`). */
+/** What `open` did: statements 1-3 held (`opened`), the block existed (`already-opened`, a no-op), an expired block was `extended`, or the summary is a replay (`replayed`: its contract ended, or its block was cleaned). */
 export type OpenOutcome = "opened" | "already-opened" | "extended" | "replayed";
 
 export interface OpenResult extends LedgerTx {
@@ -119,6 +119,15 @@ export interface LedgerEscrow {
   readonly payerConfirmed: boolean;
   readonly providerConfirmed: boolean;
   readonly settled: boolean;
+}
+
+/** What a block was opened for (`BlockOpened`). */
+export interface BlockOpening {
+  readonly summary: Hex;
+  readonly responsible: string;
+  readonly sourceLayer: Hex;
+  readonly route: Hex;
+  readonly expiry: bigint;
 }
 
 /** What a proof query returns for a block: the block and its summary array K, in recording order. */
@@ -281,6 +290,49 @@ export class SummaryLedgerClient {
       if (at !== undefined && at.blockId === id) summaries.push({ summary, time: at.time });
     }
     return { blockId: id, block, summaries };
+  }
+
+  /**
+   * What block `blockId` was opened for (its `BlockOpened` event): the first
+   * summary (the contract's identity in every layer it crosses), the source
+   * layer, the route hash the quorum attested, the first responsible node and
+   * the expiry. `undefined` when it was never opened. Cached: it never changes.
+   */
+  async opening(blockId: Hex): Promise<BlockOpening | undefined> {
+    const id = checkWord(blockId, "blockId");
+    const cached = this.#openings.get(id);
+    if (cached !== undefined) return cached;
+    const logs = await this.#call(() => this.contract.queryFilter(this.contract.filters.BlockOpened(id), 0, "latest"));
+    const log = logs[0];
+    if (log === undefined) return undefined;
+    const opening: BlockOpening = {
+      summary: word(log.args[1]),
+      responsible: String(log.args[2]),
+      sourceLayer: word(log.args[3]),
+      route: word(log.args[4]),
+      expiry: BigInt(log.args[5]),
+    };
+    this.#openings.set(id, opening);
+    return opening;
+  }
+
+  readonly #openings = new Map<Hex, BlockOpening>();
+
+  /** The summary whose record set F of `blockId` (statement 6), or `undefined` while F is not set. */
+  async endingSummary(blockId: Hex): Promise<Hex | undefined> {
+    const id = checkWord(blockId, "blockId");
+    const ended = await this.#call(() =>
+      this.contract.queryFilter(this.contract.filters.BlockAccomplished(id), 0, "latest"),
+    );
+    const tx = ended[0]?.transactionHash;
+    if (tx === undefined) return undefined;
+    const receipt = await this.#call(async () => this.runner.provider?.getTransactionReceipt(tx));
+    for (const log of receipt?.logs ?? []) {
+      if (log.address.toLowerCase() !== this.address.toLowerCase()) continue;
+      const e = this.contract.interface.parseLog({ topics: [...log.topics], data: log.data });
+      if (e?.name === "SummaryRecorded" && word(e.args[0]) === id) return word(e.args[1]);
+    }
+    throw new TransportError("BlockAccomplished without its SummaryRecorded", { blockId: id, tx });
   }
 
   /** Whether self-examination found the superior layer lost (routes through it frozen). */

@@ -22,7 +22,7 @@ import { deviceId, layerHash, type Uuid } from "../core/ids.ts";
 import type { LedgerLayerLink } from "../contracts/ledger.ts";
 import { InvalidInputError } from "../errors.ts";
 import type { ObjectStore, StoredObject } from "../store/object-store.ts";
-import { checkLedgerHolds, LayerError, type LedgerDirectory, type Transmission } from "./network.ts";
+import { checkLedgerHolds, checkTransmission, LayerError, type LedgerDirectory, type Transmission } from "./network.ts";
 
 /** P handed to one of this layer's objects. */
 export interface Delivery {
@@ -89,7 +89,8 @@ export class EdgeNode {
   }
 
   /** P arrives from the superior layer: checked against the superior's ledger, then handed to its object. */
-  async deliver(t: Transmission): Promise<Delivery> {
+  async deliver(transmission: Transmission): Promise<Delivery> {
+    const t = checkTransmission(transmission);
     const p = t.packet;
     checkSummary(p);
     if (p.destination.length !== 1 || p.destination[0] !== this.layerId) {

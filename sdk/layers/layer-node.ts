@@ -53,6 +53,7 @@ import { InvalidInputError, StrataError, TransportError } from "../errors.ts";
 import {
   type Challenge,
   checkLedgerHolds,
+  checkTransmission,
   type ContractEnds,
   type Hop,
   LayerError,
@@ -179,8 +180,9 @@ export class LayerNode implements LayerPeer {
   // -------------------------------------------------------------- routing
 
   /** P arrives at this layer through this node: statements 1-6; the hop says what was recorded. */
-  async receive(t: Transmission): Promise<Hop> {
+  async receive(transmission: Transmission): Promise<Hop> {
     this.#alive();
+    const t = checkTransmission(transmission);
     await this.#checkSource(t);
     return isFirstCommunication(t.packet) ? this.#first(t) : this.#following(t, true);
   }
@@ -206,6 +208,7 @@ export class LayerNode implements LayerPeer {
       summary,
       sourceLayer: sourceLayer(p),
       route: routeHash(p),
+      responsible: this.node,
       expiry,
       // The ledger and the peers refuse an attestation outliving the block.
       deadline: deadline < expiry ? deadline : expiry,
@@ -305,8 +308,9 @@ export class LayerNode implements LayerPeer {
   }
 
   /** @inheritdoc */
-  async reviewOpen(t: Transmission, request: OpenProposal): Promise<Uint8Array> {
+  async reviewOpen(transmission: Transmission, request: OpenProposal): Promise<Uint8Array> {
     this.#alive();
+    const t = checkTransmission(transmission);
     await this.#checkSource(t);
     const p = t.packet;
     if (!isFirstCommunication(p)) throw new LayerError("bad-source", "not a first communication");
@@ -316,6 +320,7 @@ export class LayerNode implements LayerPeer {
     if (request.summary !== p.ids[0]) throw wrong("summary");
     if (request.sourceLayer !== sourceLayer(p)) throw wrong("source layer");
     if (request.route !== routeHash(p)) throw wrong("route");
+    if (!(await this.ledger.memberOf(request.responsible))?.valid) throw wrong("responsible node");
     if (request.expiry <= now || request.expiry > now + 2n * this.#lifetime) throw wrong("expiry");
     if (request.deadline > request.expiry || request.deadline > now + 2n * this.#attestationLifetime) {
       throw wrong("deadline");
@@ -329,8 +334,9 @@ export class LayerNode implements LayerPeer {
   readonly #pending = new Map<Hex, ContractEnds>();
 
   /** @inheritdoc */
-  async handleFollowing(t: Transmission): Promise<Hop> {
+  async handleFollowing(transmission: Transmission): Promise<Hop> {
     this.#alive();
+    const t = checkTransmission(transmission);
     await this.#checkSource(t);
     if (isFirstCommunication(t.packet)) throw new LayerError("bad-source", "not a following communication");
     return this.#following(t, false);
@@ -514,7 +520,7 @@ export class LayerNode implements LayerPeer {
       return;
     }
     // A high-level layer: its ledger on its chain holds Sum(M) in the block it handled P in.
-    await checkLedgerHolds(this.#o.directory, link, p);
+    await checkLedgerHolds(this.#o.directory, link, p, this.ledger);
   }
 
   /**

@@ -10,7 +10,14 @@
 import type { Provider } from "ethers";
 
 import { type Hex } from "../core/bytes.ts";
-import type { Packet } from "../core/layers/packet.ts";
+import {
+  checkPacket,
+  isFirstCommunication,
+  nextBlockId,
+  type Packet,
+  previousHop,
+  routeHash,
+} from "../core/layers/packet.ts";
 import { type LedgerLayerLink, SummaryLedgerClient } from "../contracts/ledger.ts";
 import { type ErrorDetails, InvalidInputError, StrataError } from "../errors.ts";
 
@@ -94,6 +101,8 @@ export interface OpenProposal {
   readonly summary: Hex;
   readonly sourceLayer: Hex;
   readonly route: Hex;
+  /** The proposing node (N_1): the quorum makes it responsible, and only it can submit the open. */
+  readonly responsible: string;
   readonly expiry: bigint;
   readonly deadline: bigint;
 }
@@ -127,23 +136,84 @@ export interface Hop {
   readonly next?: Transmission;
 }
 
+/** Checks a transmission's shape (a well-formed packet, an optional hex signature); `PacketError` or `LayerError` otherwise. */
+export function checkTransmission(t: Transmission): Transmission {
+  if (typeof t !== "object" || t === null) throw new LayerError("misrouted", "a transmission must be an object");
+  const packet = checkPacket(t.packet);
+  if (
+    t.edgeSignature !== undefined &&
+    (typeof t.edgeSignature !== "string" || !/^0x[0-9a-fA-F]*$/.test(t.edgeSignature))
+  ) {
+    throw new LayerError("bad-source", "edgeSignature must be 0x-prefixed hex");
+  }
+  return t.edgeSignature === undefined ? { packet } : { packet, edgeSignature: t.edgeSignature };
+}
+
 /**
- * Statement 1 for P from a high-level layer: that layer's ledger, on its own
- * chain, holds Sum(M) in the block P names last in I (the one it just handled
- * P in), and that block is accomplished when P carries the ending tag.
+ * Statement 1 for P from a high-level layer, against that layer's ledger on
+ * its own chain:
+ * - the ledger holds Sum(M) in the block P names last in I (the one it just
+ *   handled P in);
+ * - the ending tag is there exactly when Sum(M) is the summary that set the
+ *   block's F;
+ * - a first communication's route is the one that layer's quorum attested
+ *   when it opened the block (`BlockOpened`'s route is the hash of P as it
+ *   arrived there);
+ * - a following communication's block in the receiving layer (`receiver`,
+ *   I(1)) belongs to the same contract as the source's: both were opened for
+ *   the same first summary.
  */
-export async function checkLedgerHolds(directory: LedgerDirectory, link: LedgerLayerLink, p: Packet): Promise<void> {
+export async function checkLedgerHolds(
+  directory: LedgerDirectory,
+  link: LedgerLayerLink,
+  p: Packet,
+  receiver?: SummaryLedgerClient,
+): Promise<void> {
   const ledger = await directory.ledger(link);
+  const summary = p.ids[0]!;
   const blockId = p.ids[p.ids.length - 1]!;
-  const at = p.ids.length < 2 ? undefined : await ledger.summaryOf(p.ids[0]!);
+  const at = p.ids.length < 2 ? undefined : await ledger.summaryOf(summary);
   if (at === undefined || at.blockId !== blockId) {
     throw new LayerError("bad-source", "the source layer's ledger does not hold Sum(M) in the block P names", {
       source: link.layerId,
       blockId,
     });
   }
-  if (p.ending && !(await ledger.getBlock(blockId))?.accomplished) {
-    throw new LayerError("bad-source", "P carries the ending tag but the source layer's block is not accomplished");
+  const block = await ledger.getBlock(blockId);
+  const ended = block?.accomplished ? await ledger.endingSummary(blockId) : undefined;
+  if (p.ending !== (ended === summary)) {
+    throw new LayerError("bad-source", "P's ending tag does not match the source layer's block", {
+      blockId,
+      ending: p.ending,
+      accomplished: block?.accomplished ?? false,
+    });
+  }
+  // The source block was opened for Sum(M) exactly when P is the contract's first communication
+  // (summaries are unique in a ledger); that also tells a packet arrived at its edge layer apart.
+  const opening = await ledger.opening(blockId);
+  if (opening === undefined) throw new LayerError("bad-source", "the source block has no opening", { blockId });
+  if (opening.summary === summary) {
+    let previous: Packet | undefined;
+    try {
+      previous = isFirstCommunication(p) ? previousHop(p) : undefined;
+    } catch {
+      previous = undefined;
+    }
+    if (previous === undefined || opening.route !== routeHash(previous)) {
+      throw new LayerError("bad-source", "P's route is not the one the source layer's quorum attested", {
+        source: link.layerId,
+        blockId,
+      });
+    }
+  } else if (receiver !== undefined) {
+    const own = nextBlockId(p);
+    const mine = own === undefined ? undefined : await receiver.opening(own);
+    if (mine === undefined || mine.summary !== opening.summary) {
+      throw new LayerError("wrong-contract", "the block P names here belongs to another contract than the source's", {
+        blockId: own,
+        sourceBlock: blockId,
+      });
+    }
   }
 }
 
@@ -155,6 +225,8 @@ export async function checkLedgerHolds(directory: LedgerDirectory, link: LedgerL
 export class LedgerDirectory {
   readonly #providers = new Map<bigint, Provider>();
   readonly #checked = new Map<bigint, Promise<void>>();
+  /** One client per ledger, so what a client caches (block openings) is shared. */
+  readonly #clients = new Map<string, SummaryLedgerClient>();
 
   /** Registers `provider` for `chainId` (an in-process network's or a JSON-RPC endpoint's). */
   addChain(chainId: bigint, provider: Provider): this {
@@ -192,6 +264,12 @@ export class LedgerDirectory {
       this.#checked.set(link.chainId, check);
     }
     await check;
-    return new SummaryLedgerClient(link.ledger, provider);
+    const key = `${link.chainId}:${link.ledger.toLowerCase()}`;
+    let client = this.#clients.get(key);
+    if (client === undefined) {
+      client = new SummaryLedgerClient(link.ledger, provider);
+      this.#clients.set(key, client);
+    }
+    return client;
   }
 }

@@ -9,7 +9,7 @@
 import type { Hex } from "../core/bytes.ts";
 import type { Delivery, EdgeNode } from "./edge-node.ts";
 import type { LayerNode } from "./layer-node.ts";
-import { type Hop, LayerError, type Transmission } from "./network.ts";
+import { checkTransmission, type Hop, LayerError, type Transmission } from "./network.ts";
 
 /** What happened to P: each layer's hop, and the delivery, or the hop that stopped it. */
 export interface RouteResult {
@@ -48,7 +48,7 @@ export class LayerRouter {
   /** Routes P until it is delivered or a layer stops it; refusals throw `LayerError`. */
   async route(t: Transmission): Promise<RouteResult> {
     const hops: Hop[] = [];
-    let current = t;
+    let current = checkTransmission(t);
     for (;;) {
       const next = current.packet.destination[0];
       if (next === undefined) throw new LayerError("misrouted", "P has no destination left");

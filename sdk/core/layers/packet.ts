@@ -150,6 +150,26 @@ export function forward(p: Packet, layer: Hex, blockId?: Hex): Packet {
   });
 }
 
+/**
+ * The inverse of `forward` for a first communication: P as the layer that
+ * passed it on (the last of A_s) received it, whose route hash that layer's
+ * quorum attested when it opened its block.
+ */
+export function previousHop(p: Packet): Packet {
+  const packet = checkPacket(p);
+  if (!isFirstCommunication(packet) || packet.ids.length < 2) {
+    throw new PacketError("block-id", "only a first communication that crossed a layer has a previous hop");
+  }
+  return checkPacket({
+    ids: packet.ids.slice(0, -1),
+    destination: [packet.source[packet.source.length - 1]!, ...packet.destination],
+    source: packet.source.slice(0, -1),
+    message: packet.message,
+    time: packet.time,
+    ending: packet.ending,
+  });
+}
+
 /** keccak256 of C and I as `encodeRoute` lays them out: the `route` of a ledger's open request. */
 export function routeHash(p: Packet): Hex {
   return toHex(keccak_256(encodeRoute(p)));
@@ -203,7 +223,8 @@ function encodeRoute(p: Packet): Uint8Array {
   return concat(list(p.destination, "destination"), list(p.source, "source"), list(p.ids, "ids"));
 }
 
-function checkPacket(p: Packet): Packet {
+/** Checks that `p` is a well-formed packet (every field of the right type and size); returns a clean copy. */
+export function checkPacket(p: Packet): Packet {
   if (typeof p !== "object" || p === null) throw new PacketError("malformed", "a packet must be an object");
   if (!(p.message instanceof Uint8Array) || p.message.length > MAX_MESSAGE) {
     throw new PacketError("malformed", "message must be a Uint8Array of at most 2^32 - 1 bytes");

@@ -1,7 +1,10 @@
 /**
- * Review of seed 003's implementation (SummaryLedger, the layers SDK): one
- * failing test per finding. Each `it` states what should hold; it fails on the
- * current code, which is the finding. Same testbed as the statements tests: a
+ * Attacks on seed 003's layers found by review (SummaryLedger, the layers SDK),
+ * each fixed and kept here as a regression test: route and ending-tag tampering
+ * between layers, a following P steered into another contract's blocks,
+ * replays of ended contracts, escrow locking and squatting, an open
+ * attestation submitted by another member, invalidation at 3 valid members,
+ * malformed packets. Same testbed as the statements tests: a
  * vehicle in district A's edge layer, a traffic light in district B's, with
  * district A, the city and district B between, all on one embedded chain.
  */
@@ -10,14 +13,14 @@ import { network } from "hardhat";
 
 import { utf8ToBytes } from "@noble/hashes/utils.js";
 
-import { type Hex } from "../../sdk/core/bytes.ts";
-import { attest } from "../../sdk/core/layers/attestation.ts";
-import { type Packet } from "../../sdk/core/layers/packet.ts";
-import { layerHash } from "../../sdk/core/ids.ts";
-import { StrataError } from "../../sdk/errors.ts";
-import type { EstablishedLayer } from "../../sdk/layers/establish.ts";
-import type { LayerAlarm, LayerNodeOptions } from "../../sdk/layers/layer-node.ts";
-import type { RouteResult } from "../../sdk/layers/router.ts";
+import { type Hex } from "../../../sdk/core/bytes.ts";
+import { attest } from "../../../sdk/core/layers/attestation.ts";
+import { type Packet } from "../../../sdk/core/layers/packet.ts";
+import { layerHash } from "../../../sdk/core/ids.ts";
+import { StrataError } from "../../../sdk/errors.ts";
+import type { EstablishedLayer } from "../../../sdk/layers/establish.ts";
+import type { LayerAlarm, LayerNodeOptions } from "../../../sdk/layers/layer-node.ts";
+import type { RouteResult } from "../../../sdk/layers/router.ts";
 import {
   backend,
   CITY,
@@ -28,7 +31,7 @@ import {
   memberKey,
   refusal,
   testbed,
-} from "../helpers/layers.ts";
+} from "../../helpers/layers.ts";
 
 const { ethers, networkHelpers } = await network.create();
 
@@ -71,10 +74,10 @@ const quorumOf = (layer: string, digest: Hex, indices: readonly number[]) =>
     indices.map((index) => ({ index, secretKey: memberKey(layer, index) })),
   );
 
-describe("review: seed 003 layers", function () {
+describe("layers: attacks", function () {
   this.timeout(120_000);
 
-  it("F1 statement 1: the next layer refuses P whose source route A_s was changed after the previous layer's quorum attested it", async () => {
+  it("statement 1: the next layer refuses P whose source route A_s was changed after the previous layer's quorum attested it", async () => {
     const s = await setup();
     const first = await s.open();
     const hopA = await s.l1a.nodes[0]!.receive(first);
@@ -87,11 +90,11 @@ describe("review: seed 003 layers", function () {
     const forged: Packet = { ...honest, source: [forgedOrigin, ...honest.source.slice(1)] };
     const e = await refusal(s.bed.router.route({ packet: forged }));
     expect(e.reason).to.equal("bad-source");
-    // (On the current code the city opens its block for the forged route, and the honest P then
-    // stops at the city with `already-opened`: the contract is hijacked.)
+    // (Unchecked, the city would open its block for the forged route, and the honest P then
+    // would stop at the city with `already-opened`: the contract hijacked.)
   });
 
-  it("F2 ending tag: the next layer refuses the ending summary with the tag stripped (F never set downstream)", async () => {
+  it("ending tag: the next layer refuses the ending summary with the tag stripped (F never set downstream)", async () => {
     const s = await setup();
     const c = await s.contract();
     const end = await s.a.follow(c.delivered, s.bed.vehicle.localId, body("done"), true);
@@ -111,7 +114,7 @@ describe("review: seed 003 layers", function () {
     ).to.equal(true);
   });
 
-  it("F3 replay: an ended contract's first packet replayed after expiry is not extended and redelivered", async () => {
+  it("replay: an ended contract's first packet replayed after expiry is not extended and redelivered", async () => {
     const s = await setup({ blockLifetime: 300n });
     const c = await s.contract();
     const end = await s.a.follow(c.delivered, s.bed.vehicle.localId, body("done"), true);
@@ -127,7 +130,7 @@ describe("review: seed 003 layers", function () {
     expect(delivered, "the ended contract's first M was delivered to the light again").to.equal(false);
   });
 
-  it("F4 escrow: an expired block's refund cannot be postponed by replaying the contract's first packet", async () => {
+  it("escrow: an expired block's refund cannot be postponed by replaying the contract's first packet", async () => {
     const s = await setup({ blockLifetime: 300n });
     const c = await s.contract();
     const blockId = c.blocks[0]!;
@@ -145,7 +148,7 @@ describe("review: seed 003 layers", function () {
     expect(refunded, "the payer's refund is locked for another T (repeatable)").to.equal(true);
   });
 
-  it("F5 open attestation: another member cannot submit the quorum's open attestation and become N_r", async () => {
+  it("open attestation: another member cannot submit the quorum's open attestation and become N_r", async () => {
     const s = await setup();
     const [n0, , , n3] = s.l1a.nodes;
     const now = BigInt(await networkHelpers.time.latest());
@@ -171,7 +174,7 @@ describe("review: seed 003 layers", function () {
     ).to.equal(true);
   });
 
-  it("F6 self-examination: the unanimous others can tag a dead member invalid when 3 members are valid", async () => {
+  it("self-examination: the unanimous others can tag a dead member invalid when 3 members are valid", async () => {
     const s = await setup();
     const ledger = s.l1a.nodes[0]!.ledger;
     // A 4-member layer loses member 3: the other three, unanimous, tag it invalid.
@@ -188,7 +191,7 @@ describe("review: seed 003 layers", function () {
     );
   });
 
-  it("F7 escrow: an outsider cannot squat a block's escrow slot and lock the real payer out", async () => {
+  it("escrow: an outsider cannot squat a block's escrow slot and lock the real payer out", async () => {
     const s = await setup();
     const c = await s.contract();
     const blockId = c.blocks[0]!;
@@ -204,7 +207,7 @@ describe("review: seed 003 layers", function () {
     expect(paid, "the vehicle's payer can no longer escrow in its own contract's block").to.equal(true);
   });
 
-  it("F8 contract binding: a following P is not recorded into another contract's blocks between the same edge layers", async () => {
+  it("contract binding: a following P is not recorded into another contract's blocks between the same edge layers", async () => {
     const s = await setup();
     const c1 = await s.contract("contract one");
     const c2 = await s.contract("contract two");
@@ -222,7 +225,7 @@ describe("review: seed 003 layers", function () {
     expect(await s.l2.ledger.summaryOf(next.ids[0]!)).to.equal(undefined);
   });
 
-  it("F9 malformed input: a packet without a destination list gets a typed error, not a TypeError", async () => {
+  it("malformed input: a packet without a destination list gets a typed error, not a TypeError", async () => {
     const s = await setup();
     const first = await s.open();
     const bad = { ...first, packet: { ...first.packet, destination: undefined as unknown as Hex[] } };
