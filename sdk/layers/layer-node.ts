@@ -30,7 +30,7 @@ import { withTimeout } from "../core/async.ts";
 import { type Hex, toHex } from "../core/bytes.ts";
 import type { PairingBackend } from "../core/crypto/backend.ts";
 import { minSig } from "../core/crypto/bls.ts";
-import { g2ToEip2537 } from "../core/crypto/eip2537.ts";
+import { g1ToEip2537, g2ToEip2537 } from "../core/crypto/eip2537.ts";
 import {
   aggregateAttestation,
   type Attestation,
@@ -56,6 +56,7 @@ import {
   checkTransmission,
   type ContractEnds,
   type Hop,
+  type JoinCandidate,
   LayerError,
   type LayerPeer,
   type LedgerDirectory,
@@ -464,6 +465,95 @@ export class LayerNode implements LayerPeer {
       ownCheck: () => this.reviewAttachment("superior", superior, digest).then(() => undefined),
     });
     return (await this.ledger.reattach(superior, attestation)).txHash;
+  }
+
+  /**
+   * Admits `candidate` (a node joining the layer) by quorum: every member
+   * challenges it as the member it will become and checks its proof of
+   * possession before signing the join. Returns the new member's index; the
+   * new node is then introduced to its peers (`setPeers`) by its operator or
+   * the router.
+   */
+  async admit(candidate: JoinCandidate): Promise<number> {
+    this.#alive();
+    const { publicKey, proofOfPossession } = this.#joinKeys(candidate);
+    const digest = await this.ledger.joinDigest(candidate.node, publicKey);
+    const attestation = await this.#collect(digest, (peer) => peer.reviewJoin(candidate, digest), {
+      ownCheck: () => this.reviewJoin(candidate, digest).then(() => undefined),
+    });
+    const r = await this.ledger.join({ node: candidate.node, publicKey, proofOfPossession }, attestation);
+    return r.index;
+  }
+
+  /** @inheritdoc */
+  async reviewJoin(candidate: JoinCandidate, digest: Hex): Promise<Uint8Array> {
+    this.#alive();
+    const { publicKey } = this.#joinKeys(candidate);
+    await this.#sameDigest(digest, await this.ledger.joinDigest(candidate.node, publicKey));
+    if (!this.#bls.popVerify(candidate.publicKey, candidate.proofOfPossession)) {
+      throw new LayerError("disputed", "the candidate's proof of possession does not verify", { node: candidate.node });
+    }
+    const { count } = await this.ledger.membership();
+    const nonce = randomBytes(32);
+    const challenge = challengeDigest(this.layerId, this.ledger.address, this.chainId, count, nonce);
+    const answer = await withTimeout(candidate.answer({ nonce }), this.#timeout).catch(() => undefined);
+    if (answer === undefined || !this.#bls.verify(candidate.publicKey, challenge, answer)) {
+      throw new LayerError("unreachable", "the candidate does not answer with its key", { node: candidate.node });
+    }
+    return partialAttestation(this.#o.backend, this.#secretKey, digest);
+  }
+
+  #joinKeys(candidate: JoinCandidate): { publicKey: Uint8Array; proofOfPossession: Uint8Array } {
+    const backend = this.#o.backend;
+    try {
+      return {
+        publicKey: g2ToEip2537(backend, backend.g2.fromBytes(candidate.publicKey)),
+        proofOfPossession: g1ToEip2537(backend, backend.g1.fromBytes(candidate.proofOfPossession)),
+      };
+    } catch (cause) {
+      throw new LayerError("disputed", "the candidate's key or proof is not a valid point", {
+        node: candidate.node,
+        cause: String(cause),
+      });
+    }
+  }
+
+  /**
+   * Runs self-examinations at random intervals (seed 003: "at random
+   * intervals"), each after an exponentially distributed wait with mean
+   * `meanIntervalMs`: the peers, then the superior layer. `onReport` gets each
+   * round's results (or its error). Returns the function that stops it.
+   */
+  examineEvery(
+    meanIntervalMs: number,
+    onReport: (report: { peers?: PeerExamination; superior?: SuperiorExamination; error?: unknown }) => void,
+  ): () => void {
+    if (!Number.isFinite(meanIntervalMs) || meanIntervalMs <= 0) {
+      throw new InvalidInputError("meanIntervalMs must be a positive number", { meanIntervalMs });
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let stopped = false;
+    const schedule = () => {
+      const wait = -Math.log(1 - Math.random()) * meanIntervalMs;
+      timer = setTimeout(() => void round(), wait);
+      timer.unref?.();
+    };
+    const round = async () => {
+      if (stopped || !this.#running) return;
+      try {
+        const peers = await this.examinePeers();
+        const superior = await this.examineSuperior();
+        onReport({ peers, superior });
+      } catch (error) {
+        onReport({ error });
+      }
+      if (!stopped) schedule();
+    };
+    schedule();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
   }
 
   /** Links a subordinate layer (a new edge layer's central node, or a layer re-attaching here) by quorum. */

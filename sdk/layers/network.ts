@@ -92,8 +92,21 @@ export interface LayerPeer {
   judgeSuperior(digest: Hex): Promise<Uint8Array>;
   /** Signs linking to `link` (a new superior or a new subordinate layer) once that layer answers as a layer. */
   reviewAttachment(kind: "superior" | "subordinate", link: LedgerLayerLink, digest: Hex): Promise<Uint8Array>;
+  /** Signs admitting `candidate` once it answers a challenge with the key it asks to join with (and proves possession). */
+  reviewJoin(candidate: JoinCandidate, digest: Hex): Promise<Uint8Array>;
   /** The route endpoints a block was opened for, when this member saw its opening. */
   contractOf(blockId: Hex): Promise<ContractEnds | undefined>;
+}
+
+/** A node asking to join a layer: its account, its key with a proof of possession, and a way to challenge it. */
+export interface JoinCandidate {
+  readonly node: string;
+  /** Its BLS public key (G2, 96 bytes compressed). */
+  readonly publicKey: Uint8Array;
+  /** Its proof of possession (G1, compressed), as `minSig(backend).popProve` makes it. */
+  readonly proofOfPossession: Uint8Array;
+  /** Answers a challenge as member `index` (the index it will get) of the layer it joins. */
+  answer(challenge: Challenge): Promise<Uint8Array>;
 }
 
 /** An open request a member proposes to its peers (the ledger's `OpenRequest`). */

@@ -131,6 +131,7 @@ export function peerProxy(peer: LayerPeer, overrides: Partial<LayerPeer> = {}): 
     judgeMember: (index, digest) => peer.judgeMember(index, digest),
     judgeSuperior: (digest) => peer.judgeSuperior(digest),
     reviewAttachment: (kind, link, digest) => peer.reviewAttachment(kind, link, digest),
+    reviewJoin: (candidate, digest) => peer.reviewJoin(candidate, digest),
     contractOf: (blockId) => peer.contractOf(blockId),
     ...overrides,
   };

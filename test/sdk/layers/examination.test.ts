@@ -12,6 +12,8 @@ import { network } from "hardhat";
 
 import { utf8ToBytes } from "@noble/hashes/utils.js";
 
+import { SummaryLedgerClient } from "../../../sdk/contracts/ledger.ts";
+import { minSig } from "../../../sdk/core/crypto/bls.ts";
 import { TransportError } from "../../../sdk/errors.ts";
 import { establishLayer, type EstablishedLayer } from "../../../sdk/layers/establish.ts";
 import { type LayerAlarm, LayerNode } from "../../../sdk/layers/layer-node.ts";
@@ -354,5 +356,77 @@ describe("layers: self-examinations", function () {
       ]);
       expect(back.delivery!.object.id).to.equal(s.bed.vehicle.id);
     });
+  });
+});
+
+describe("layers: joining and periodic examination", function () {
+  this.timeout(120_000);
+
+  /** A node that wants to join `layer` as member `index` from account `signer`, with `secret` (or its own key). */
+  function newcomer(s: Awaited<ReturnType<typeof setup>>, layer: EstablishedLayer, index: number, account: number) {
+    const signer = s.signers[account]!;
+    const secretKey = memberKey(`${layer.layerId} newcomer`, index);
+    const node = new LayerNode(signer.address, {
+      layerId: layer.layerId,
+      index,
+      secretKey,
+      ledger: new SummaryLedgerClient(layer.link.ledger, signer),
+      chainId: layer.link.chainId,
+      directory: s.bed.directory,
+      backend,
+    });
+    const candidate = {
+      node: node.node,
+      publicKey: node.publicKey,
+      proofOfPossession: minSig(backend).popProve(secretKey),
+      answer: (c: { nonce: Uint8Array }) => node.answer(c),
+    };
+    return { node, candidate, secretKey };
+  }
+
+  it("admits a node by quorum after it answers with its key; it then signs like the others", async () => {
+    const s = await setup();
+    const { node, candidate } = newcomer(s, s.l1a, 4, 17);
+    const index = await s.l1a.nodes[0]!.admit(candidate);
+    expect(index).to.equal(4);
+    expect(await s.l1a.ledger.membership()).to.include({ count: 5, validMask: 0b11111n, quorum: 4 });
+    expect(await s.l1a.ledger.memberOf(node.node)).to.deep.equal({ index: 4, valid: true });
+    // Introduced to its peers, the newcomer takes a first communication and gathers the quorum of 4.
+    s.bed.router.addLayer([node, ...s.l1a.nodes]);
+    const hop = await node.receive(await s.open());
+    expect([hop.outcome, hop.node]).to.deep.equal(["opened", node.node]);
+  });
+
+  it("refuses a candidate with a bad proof of possession or one that cannot answer with its key", async () => {
+    const s = await setup();
+    const before = await s.l1a.ledger.membership();
+    const { candidate } = newcomer(s, s.l1a, 4, 17);
+    const other = newcomer(s, s.l1a, 5, 18);
+    const badProof = await refusal(
+      s.l1a.nodes[0]!.admit({ ...candidate, proofOfPossession: other.candidate.proofOfPossession }),
+    );
+    expect(badProof.reason).to.equal("disputed");
+    const silent = await refusal(s.l1a.nodes[0]!.admit({ ...candidate, answer: (c) => other.node.answer(c) }));
+    expect(silent.reason).to.equal("unreachable");
+    expect(await s.l1a.ledger.membership()).to.deep.equal(before);
+  });
+
+  it("examines at random intervals until stopped, reporting each round", async () => {
+    const s = await setup();
+    s.l2.nodes[3]!.stop();
+    const reports: Parameters<Parameters<LayerNode["examineEvery"]>[1]>[0][] = [];
+    const first = new Promise<void>((resolve) => {
+      const stop = s.l2.nodes[0]!.examineEvery(20, (r) => {
+        reports.push(r);
+        stop();
+        resolve();
+      });
+    });
+    await first;
+    expect(reports).to.have.length(1);
+    expect(reports[0]!.error).to.equal(undefined);
+    expect(reports[0]!.peers!.invalidated.map((x) => x.index)).to.deep.equal([3]);
+    expect(reports[0]!.superior!.status).to.equal("none");
+    expect(() => s.l2.nodes[0]!.examineEvery(0, () => undefined)).to.throw(/meanIntervalMs/);
   });
 });
