@@ -146,6 +146,8 @@ interface ISummaryLedger {
     error LedgerEscrowExpired(bytes32 blockId, address payer, uint256 deadline);
     /// @notice `payer`'s escrow in the block is not past its deadline yet.
     error LedgerEscrowNotExpired(bytes32 blockId, address payer, uint256 deadline);
+    /// @notice `caller` submitted the join of another account, `node` (a node joins itself).
+    error LedgerNotCandidate(address caller, address node);
     /// @notice `caller` submitted an open the quorum attested for `responsible`.
     error LedgerNotOpener(address caller, address responsible);
     /// @notice An escrow needs a non-zero amount and a provider other than zero and the payer.
@@ -203,8 +205,8 @@ interface ISummaryLedger {
     /// @notice Statement 5 failed: `summary` was already recorded (in `blockId`); it was refused.
     /// The alarm of a replay or DDoS.
     event SummaryReplayed(bytes32 indexed blockId, bytes32 indexed summary, address indexed node);
-    /// @notice Statement 6: the ending tag set F of `blockId`.
-    event BlockAccomplished(bytes32 indexed blockId);
+    /// @notice Statement 6: the ending tag, recorded with `summary`, set F of `blockId`.
+    event BlockAccomplished(bytes32 indexed blockId, bytes32 indexed summary);
     /// @notice The quorum moved the responsibility for `blockId` to `responsible`.
     event ResponsibilityTaken(bytes32 indexed blockId, address indexed previous, address indexed responsible);
     /// @notice The expired `blockId` was deleted with `summaries` of its summaries.
@@ -228,7 +230,8 @@ interface ISummaryLedger {
 
     // --------------------------------------------------------------- membership
 
-    /// @notice Adds `member` by a quorum attestation over `joinDigest(member.node, keccak256(member.publicKey))`.
+    /// @notice Adds `member` by a quorum attestation over `joinDigest(member.node, keccak256(member.publicKey))`;
+    /// the sender must be `member.node` itself.
     /// @return index The new member's index.
     function join(
         MemberKey calldata member,

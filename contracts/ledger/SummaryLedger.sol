@@ -107,6 +107,8 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
         index = (cfg >> 224) & 0xff;
         if (index == MAX_MEMBERS) revert LedgerTooManyMembers(MAX_MEMBERS);
         if (_memberOf[m.node] != 0) revert LedgerAlreadyMember(m.node);
+        // The node itself submits its join: nobody can enrol another's account under their key.
+        if (msg.sender != m.node) revert LedgerNotCandidate(msg.sender, m.node);
         _requireAttestation(_hashTypedDataV4(_joinHash(m.node, keccak256(m.publicKey))), signers, signature);
         if (!_verifyPossession(m.publicKey, m.proofOfPossession)) revert LedgerInvalidPossession(index);
         ++_nonce;
@@ -306,7 +308,7 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
         emit SummaryRecorded(blockId, summary);
         if (ending) {
             _blocks[blockId] = b | ACCOMPLISHED_BIT;
-            emit BlockAccomplished(blockId);
+            emit BlockAccomplished(blockId, summary);
         }
         return true;
     }

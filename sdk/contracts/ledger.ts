@@ -318,21 +318,14 @@ export class SummaryLedgerClient {
 
   readonly #openings = new Map<Hex, BlockOpening>();
 
-  /** The summary whose record set F of `blockId` (statement 6), or `undefined` while F is not set. */
+  /** The summary whose record set F of `blockId` (statement 6, `BlockAccomplished`), or `undefined` while F is not set. */
   async endingSummary(blockId: Hex): Promise<Hex | undefined> {
     const id = checkWord(blockId, "blockId");
     const ended = await this.#call(() =>
       this.contract.queryFilter(this.contract.filters.BlockAccomplished(id), 0, "latest"),
     );
-    const tx = ended[0]?.transactionHash;
-    if (tx === undefined) return undefined;
-    const receipt = await this.#call(async () => this.runner.provider?.getTransactionReceipt(tx));
-    for (const log of receipt?.logs ?? []) {
-      if (log.address.toLowerCase() !== this.address.toLowerCase()) continue;
-      const e = this.contract.interface.parseLog({ topics: [...log.topics], data: log.data });
-      if (e?.name === "SummaryRecorded" && word(e.args[0]) === id) return word(e.args[1]);
-    }
-    throw new TransportError("BlockAccomplished without its SummaryRecorded", { blockId: id, tx });
+    const log = ended[0];
+    return log === undefined ? undefined : word(log.args[1]);
   }
 
   /** Whether self-examination found the superior layer lost (routes through it frozen). */
@@ -430,7 +423,7 @@ export class SummaryLedgerClient {
     );
   }
 
-  /** Admits `member` under the quorum's attestation over `joinDigest`. */
+  /** Admits `member` under the quorum's attestation over `joinDigest`; the runner must be `member.node` itself. */
   async join(member: LedgerMemberKey, attestation: Attestation): Promise<LedgerTx & { index: number }> {
     const m = {
       node: checkAddress(member.node, "member.node"),

@@ -428,6 +428,7 @@ export class LayerNode implements LayerPeer {
         attestation = await this.#collect(digest, (peer) => peer.judgeMember(failed.index, digest), {
           among: passers,
           unanimous: true,
+          judged: failed.index,
         });
       } catch (e) {
         if (e instanceof LayerError && (e.reason === "no-quorum" || e.reason === "disputed")) {
@@ -468,21 +469,53 @@ export class LayerNode implements LayerPeer {
   }
 
   /**
-   * Admits `candidate` (a node joining the layer) by quorum: every member
-   * challenges it as the member it will become and checks its proof of
-   * possession before signing the join. Returns the new member's index; the
+   * Admits `candidate` (a node joining the layer, e.g. `node.candidate()`) by
+   * quorum: every member challenges it as the member it will become and checks
+   * its proof of possession before signing the join, which the candidate then
+   * submits from its own account. Returns the new member's index; the
    * new node is then introduced to its peers (`setPeers`) by its operator or
    * the router.
    */
   async admit(candidate: JoinCandidate): Promise<number> {
     this.#alive();
-    const { publicKey, proofOfPossession } = this.#joinKeys(candidate);
+    const { publicKey } = this.#joinKeys(candidate);
     const digest = await this.ledger.joinDigest(candidate.node, publicKey);
     const attestation = await this.#collect(digest, (peer) => peer.reviewJoin(candidate, digest), {
       ownCheck: () => this.reviewJoin(candidate, digest).then(() => undefined),
     });
-    const r = await this.ledger.join({ node: candidate.node, publicKey, proofOfPossession }, attestation);
-    return r.index;
+    // The candidate submits its join itself: the ledger takes it from no other account.
+    return candidate.submitJoin(attestation);
+  }
+
+  /**
+   * This node as a candidate to join its layer (before it is a member): its
+   * account and key with a proof of possession, answering challenges as the
+   * member index it was given, and submitting its own join.
+   */
+  candidate(): JoinCandidate {
+    const backend = this.#o.backend;
+    const proofOfPossession = this.#bls.popProve(this.#secretKey);
+    return {
+      node: this.node,
+      publicKey: this.publicKey,
+      proofOfPossession,
+      answer: (challenge) => this.answer(challenge),
+      submitJoin: async (attestation) => {
+        const member = {
+          node: this.node,
+          publicKey: g2ToEip2537(backend, backend.g2.fromBytes(this.publicKey)),
+          proofOfPossession: g1ToEip2537(backend, backend.g1.fromBytes(proofOfPossession)),
+        };
+        const r = await this.ledger.join(member, attestation);
+        if (r.index !== this.index) {
+          throw new LayerError("misrouted", "the ledger gave this node another index than it answers as", {
+            index: r.index,
+            expected: this.index,
+          });
+        }
+        return r.index;
+      },
+    };
   }
 
   /** @inheritdoc */
@@ -533,11 +566,13 @@ export class LayerNode implements LayerPeer {
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
     let stopped = false;
-    const schedule = () => {
-      const wait = -Math.log(1 - Math.random()) * meanIntervalMs;
-      timer = setTimeout(() => void round(), wait);
+    // setTimeout takes at most 2^31 - 1 ms (longer fires at once): a long wait is chained.
+    const MAX_TIMEOUT = 2 ** 31 - 1;
+    const wait = (ms: number) => {
+      timer = setTimeout(() => (ms > MAX_TIMEOUT ? wait(ms - MAX_TIMEOUT) : void round()), Math.min(ms, MAX_TIMEOUT));
       timer.unref?.();
     };
+    const schedule = () => wait(-Math.log(1 - Math.random()) * meanIntervalMs);
     const round = async () => {
       if (stopped || !this.#running) return;
       try {
@@ -737,7 +772,13 @@ export class LayerNode implements LayerPeer {
   async #collect(
     digest: Hex,
     ask: (peer: LayerPeer) => Promise<Uint8Array>,
-    options: { among?: readonly LayerPeer[]; unanimous?: boolean; ownCheck?: () => Promise<void> } = {},
+    options: {
+      among?: readonly LayerPeer[];
+      unanimous?: boolean;
+      ownCheck?: () => Promise<void>;
+      /** A verdict on this member: the quorum is the others', counted without it (as the ledger counts it). */
+      judged?: number;
+    } = {},
   ): Promise<Attestation> {
     await options.ownCheck?.();
     const { validMask } = await this.ledger.membership();
@@ -769,7 +810,7 @@ export class LayerNode implements LayerPeer {
       throw new LayerError("disputed", "not every member asked agreed", { refusals });
     }
     let n = 0;
-    for (let i = 0; i < 64; i++) if (valid(i)) n++;
+    for (let i = 0; i < 64; i++) if (valid(i) && i !== options.judged) n++;
     if (partials.length < quorumOf(n)) {
       throw new LayerError("no-quorum", `${partials.length} of the quorum of ${quorumOf(n)} agreed`, { refusals });
     }

@@ -18,6 +18,7 @@ import {
   previousHop,
   routeHash,
 } from "../core/layers/packet.ts";
+import type { Attestation } from "../core/layers/attestation.ts";
 import { type LedgerLayerLink, SummaryLedgerClient } from "../contracts/ledger.ts";
 import { type ErrorDetails, InvalidInputError, StrataError } from "../errors.ts";
 
@@ -107,6 +108,8 @@ export interface JoinCandidate {
   readonly proofOfPossession: Uint8Array;
   /** Answers a challenge as member `index` (the index it will get) of the layer it joins. */
   answer(challenge: Challenge): Promise<Uint8Array>;
+  /** Submits its own join with the quorum's attestation, from `node` (the ledger accepts no other sender); returns its index. */
+  submitJoin(attestation: Attestation): Promise<number>;
 }
 
 /** An open request a member proposes to its peers (the ledger's `OpenRequest`). */

@@ -185,7 +185,11 @@ describe("SummaryLedger", function () {
       const digest = await ledger.joinDigest(joiner.node, keccak256(joiner.publicKey));
       const a = attest(members, digest, first(5));
       const m = { node: joiner.node, publicKey: joiner.publicKey, proofOfPossession: joiner.proofOfPossession };
+      // Only the node itself submits its join.
       await expect(ledger.join(m, a.signers, a.signature))
+        .to.be.revertedWithCustomError(ledger, "LedgerNotCandidate")
+        .withArgs(accounts[0]!.address, joiner.node);
+      await expect(ledger.connect(accounts[9]!).join(m, a.signers, a.signature))
         .to.emit(ledger, "MemberJoined")
         .withArgs(7, joiner.node, joiner.publicKey);
       expect(await ledger.membership()).to.deep.equal([8n, 0xffn, 6n, 1n]);
@@ -194,7 +198,7 @@ describe("SummaryLedger", function () {
       const b = attest(all, d, [2, 3, 4, 5, 6, 7]);
       expect(await ledger.isValidAttestation(d, b.signers, b.signature)).to.equal(true);
       // the attestation is spent (nonce) and the node is a member now
-      await expect(ledger.join(m, a.signers, a.signature))
+      await expect(ledger.connect(accounts[9]!).join(m, a.signers, a.signature))
         .to.be.revertedWithCustomError(ledger, "LedgerAlreadyMember")
         .withArgs(joiner.node);
     });
@@ -205,16 +209,17 @@ describe("SummaryLedger", function () {
       const digest = await ledger.joinDigest(joiner.node, keccak256(joiner.publicKey));
       const m = { node: joiner.node, publicKey: joiner.publicKey, proofOfPossession: members[0]!.proofOfPossession };
       const few = attest(members, digest, first(4));
-      await expect(ledger.join(m, few.signers, few.signature)).to.be.revertedWithCustomError(
+      const asJoiner = ledger.connect(accounts[9]!);
+      await expect(asJoiner.join(m, few.signers, few.signature)).to.be.revertedWithCustomError(
         ledger,
         "LedgerQuorumNotReached",
       );
       const a = attest(members, digest, first(5));
-      await expect(ledger.join(m, a.signers, a.signature))
+      await expect(asJoiner.join(m, a.signers, a.signature))
         .to.be.revertedWithCustomError(ledger, "LedgerInvalidPossession")
         .withArgs(7);
       const wrong = attest(members, sum("not the join"), first(5));
-      await expect(ledger.join(m, wrong.signers, wrong.signature))
+      await expect(asJoiner.join(m, wrong.signers, wrong.signature))
         .to.be.revertedWithCustomError(ledger, "LedgerInvalidAttestation")
         .withArgs(digest);
     });
@@ -771,7 +776,7 @@ describe("SummaryLedger", function () {
       expect((await ledger.getBlock(id)).accomplished).to.equal(false);
       await expect(ledger.record(id, sum("M3 end"), true))
         .to.emit(ledger, "BlockAccomplished")
-        .withArgs(id);
+        .withArgs(id, sum("M3 end"));
       expect((await ledger.getBlock(id)).accomplished).to.equal(true);
       await expect(ledger.record(id, sum("M4"), true))
         .to.be.revertedWithCustomError(ledger, "LedgerBlockAccomplished")

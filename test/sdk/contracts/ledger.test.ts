@@ -200,7 +200,10 @@ describe("SummaryLedgerClient", function () {
     const ctx = await loadFixture(deployLedgerClientFixture);
     const c = ctx.clients[0]!;
     const newcomer = { node: ctx.accounts[4]!.address, ...memberKeyMaterial(backend, secretOf(4)) };
-    const joined = await c.join(newcomer, quorum(ctx, await c.joinDigest(newcomer.node, newcomer.publicKey)));
+    const joinQuorum = quorum(ctx, await c.joinDigest(newcomer.node, newcomer.publicKey));
+    const notSelf = await c.join(newcomer, joinQuorum).catch((e: unknown) => e);
+    expect(notSelf).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerNotCandidate");
+    const joined = await c.connect(ctx.accounts[4]!).join(newcomer, joinQuorum);
     expect(joined.index).to.equal(4);
     const inv = await c.invalidate(3, quorum(ctx, await c.invalidateDigest(3), [0, 1, 2, 4]));
     expect(inv.node).to.equal(ctx.accounts[3]!.address);

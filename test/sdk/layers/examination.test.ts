@@ -13,7 +13,6 @@ import { network } from "hardhat";
 import { utf8ToBytes } from "@noble/hashes/utils.js";
 
 import { SummaryLedgerClient } from "../../../sdk/contracts/ledger.ts";
-import { minSig } from "../../../sdk/core/crypto/bls.ts";
 import { TransportError } from "../../../sdk/errors.ts";
 import { establishLayer, type EstablishedLayer } from "../../../sdk/layers/establish.ts";
 import { type LayerAlarm, LayerNode } from "../../../sdk/layers/layer-node.ts";
@@ -375,12 +374,7 @@ describe("layers: joining and periodic examination", function () {
       directory: s.bed.directory,
       backend,
     });
-    const candidate = {
-      node: node.node,
-      publicKey: node.publicKey,
-      proofOfPossession: minSig(backend).popProve(secretKey),
-      answer: (c: { nonce: Uint8Array }) => node.answer(c),
-    };
+    const candidate = node.candidate();
     return { node, candidate, secretKey };
   }
 
