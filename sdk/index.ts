@@ -437,7 +437,6 @@ export {
   type LayerPeer,
   type LayerRejection,
   LedgerDirectory,
-  type OpenProposal,
   type Transmission,
 } from "./layers/network.ts";
 export { LayerRouter, type RouteResult } from "./layers/router.ts";

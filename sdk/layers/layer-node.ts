@@ -48,7 +48,7 @@ import {
   routeHash,
   sourceLayer,
 } from "../core/layers/packet.ts";
-import { type LedgerLayerLink, type SummaryLedgerClient } from "../contracts/ledger.ts";
+import { type LedgerLayerLink, type LedgerOpenRequest, type SummaryLedgerClient } from "../contracts/ledger.ts";
 import { InvalidInputError, StrataError, TransportError } from "../errors.ts";
 import {
   type Challenge,
@@ -60,7 +60,6 @@ import {
   LayerError,
   type LayerPeer,
   type LedgerDirectory,
-  type OpenProposal,
   type Transmission,
 } from "./network.ts";
 
@@ -195,17 +194,17 @@ export class LayerNode implements LayerPeer {
       throw new LayerError("bad-source", "a first communication cannot carry the ending tag");
     }
     const summary = p.ids[0]!;
+    const now = await this.#now();
     const existing = await this.ledger.summaryOf(summary);
     if (existing !== undefined) {
       const block = await this.ledger.getBlock(existing.blockId);
-      if (block !== undefined && block.expiry > (await this.#now())) {
+      if (block !== undefined && block.expiry > now) {
         return this.#hop("already-opened", existing.blockId, { accomplished: block.accomplished });
       }
     }
-    const now = await this.#now();
     const expiry = now + this.#lifetime;
     const deadline = now + this.#attestationLifetime;
-    const request: OpenProposal = {
+    const request: LedgerOpenRequest = {
       summary,
       sourceLayer: sourceLayer(p),
       route: routeHash(p),
@@ -309,7 +308,7 @@ export class LayerNode implements LayerPeer {
   }
 
   /** @inheritdoc */
-  async reviewOpen(transmission: Transmission, request: OpenProposal): Promise<Uint8Array> {
+  async reviewOpen(transmission: Transmission, request: LedgerOpenRequest): Promise<Uint8Array> {
     this.#alive();
     const t = checkTransmission(transmission);
     await this.#checkSource(t);

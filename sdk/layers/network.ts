@@ -19,7 +19,7 @@ import {
   routeHash,
 } from "../core/layers/packet.ts";
 import type { Attestation } from "../core/layers/attestation.ts";
-import { type LedgerLayerLink, SummaryLedgerClient } from "../contracts/ledger.ts";
+import { type LedgerLayerLink, type LedgerOpenRequest, SummaryLedgerClient } from "../contracts/ledger.ts";
 import { type ErrorDetails, InvalidInputError, StrataError } from "../errors.ts";
 
 /** P on its way to the next layer; `edgeSignature` when an edge layer's central node sent it. */
@@ -82,7 +82,7 @@ export interface LayerPeer {
   /** Answers a self-examination challenge: its BLS signature over `challengeDigest`. */
   answer(challenge: Challenge): Promise<Uint8Array>;
   /** Reviews a first communication and signs the open request when statement 1 holds. */
-  reviewOpen(t: Transmission, request: OpenProposal): Promise<Uint8Array>;
+  reviewOpen(t: Transmission, request: LedgerOpenRequest): Promise<Uint8Array>;
   /** Handles a following communication as the block's responsible node. */
   handleFollowing(t: Transmission): Promise<Hop>;
   /** Signs moving `blockId` to `candidate` when the responsible node does not answer it either. */
@@ -110,17 +110,6 @@ export interface JoinCandidate {
   answer(challenge: Challenge): Promise<Uint8Array>;
   /** Submits its own join with the quorum's attestation, from `node` (the ledger accepts no other sender); returns its index. */
   submitJoin(attestation: Attestation): Promise<number>;
-}
-
-/** An open request a member proposes to its peers (the ledger's `OpenRequest`). */
-export interface OpenProposal {
-  readonly summary: Hex;
-  readonly sourceLayer: Hex;
-  readonly route: Hex;
-  /** The proposing node (N_1): the quorum makes it responsible, and only it can submit the open. */
-  readonly responsible: string;
-  readonly expiry: bigint;
-  readonly deadline: bigint;
 }
 
 /** The two edge layers a contract runs between (the first packet's origin and final destination). */

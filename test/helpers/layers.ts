@@ -12,9 +12,11 @@ import { minSig } from "../../sdk/core/crypto/bls.ts";
 import { packetDigest } from "../../sdk/core/layers/contract.ts";
 import type { Packet } from "../../sdk/core/layers/packet.ts";
 import type { SummaryLedgerClient } from "../../sdk/contracts/ledger.ts";
+import type { EstablishedLayer } from "../../sdk/layers/establish.ts";
 import { establishHierarchy, type Hierarchy } from "../../sdk/layers/hierarchy.ts";
-import type { LayerNodeOptions } from "../../sdk/layers/layer-node.ts";
+import type { LayerAlarm, LayerNodeOptions } from "../../sdk/layers/layer-node.ts";
 import { LayerError, type LayerPeer, LedgerDirectory, type Transmission } from "../../sdk/layers/network.ts";
+import type { RouteResult } from "../../sdk/layers/router.ts";
 import { ObjectStore, type StoredObject } from "../../sdk/store/object-store.ts";
 
 export const backend = await mclBackend();
@@ -145,4 +147,47 @@ export async function ledgerEvents(ledger: SummaryLedgerClient, txHash: string):
     .filter((log) => log.address.toLowerCase() === ledger.address.toLowerCase())
     .map((log) => ledger.contract.interface.parseLog({ topics: [...log.topics], data: log.data }))
     .filter((e): e is LogDescription => e !== null);
+}
+
+let bodies = 0;
+/** A fresh message body (equal bodies at the same time would share a summary). */
+export const body = (text: string): Uint8Array => new TextEncoder().encode(`${text} #${++bodies}`);
+
+/** What every hop outcome of a first communication through the three layers is. */
+export const OPENED = ["opened", "opened", "opened"] as const;
+export const outcomes = (r: RouteResult): string[] => r.hops.map((h) => h.outcome);
+
+/**
+ * The testbed on one chain with its pieces at hand: every alarm collected, the
+ * three layers (district A, city, district B), both edge nodes, the A → B
+ * route, the vehicle's first packet (`open`) and a delivered contract
+ * (`contract`, which fails unless all three layers opened and the light got it).
+ */
+export async function scene<S extends Signer>(signers: readonly S[], node: Partial<LayerNodeOptions> = {}) {
+  const alarms: LayerAlarm[] = [];
+  const bed = await testbed([signers], 4, {
+    ...node,
+    onAlarm: (a) => {
+      alarms.push(a);
+      node.onAlarm?.(a);
+    },
+  });
+  const [l1a, l2, l1b] = [DISTRICT_A, CITY, DISTRICT_B].map((x) => bed.layers.get(x)!) as [
+    EstablishedLayer,
+    EstablishedLayer,
+    EstablishedLayer,
+  ];
+  const [a, b] = [bed.edges.get(EDGE_A)!, bed.edges.get(EDGE_B)!];
+  const route = [l1a.layerId, l2.layerId, l1b.layerId];
+  const open = (text = "green for 20 s", ending = false) =>
+    a.open(bed.vehicle.localId, bed.light.uuid, body(text), route, ending);
+  const contract = async (text?: string) => {
+    const first = await open(text);
+    const r = await bed.router.route(first);
+    if (outcomes(r).join() !== OPENED.join() || r.delivery?.object.id !== bed.light.id) {
+      throw new Error(`the contract was not opened and delivered: ${outcomes(r).join(", ")}`);
+    }
+    return { first, r, blocks: r.hops.map((h) => h.blockId), delivered: r.delivery.packet };
+  };
+  return { bed, signers, alarms, l1a, l2, l1b, a, b, route, open, contract };
 }

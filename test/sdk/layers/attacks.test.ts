@@ -11,59 +11,25 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 
-import { utf8ToBytes } from "@noble/hashes/utils.js";
-
 import { type Hex } from "../../../sdk/core/bytes.ts";
 import { attest } from "../../../sdk/core/layers/attestation.ts";
 import { type Packet } from "../../../sdk/core/layers/packet.ts";
 import { layerHash } from "../../../sdk/core/ids.ts";
 import { StrataError } from "../../../sdk/errors.ts";
-import type { EstablishedLayer } from "../../../sdk/layers/establish.ts";
-import type { LayerAlarm, LayerNodeOptions } from "../../../sdk/layers/layer-node.ts";
+import type { LayerNodeOptions } from "../../../sdk/layers/layer-node.ts";
 import type { RouteResult } from "../../../sdk/layers/router.ts";
-import {
-  backend,
-  CITY,
-  DISTRICT_A,
-  DISTRICT_B,
-  EDGE_A,
-  EDGE_B,
-  memberKey,
-  refusal,
-  testbed,
-} from "../../helpers/layers.ts";
+import { backend, body, DISTRICT_A, EDGE_A, memberKey, outcomes, refusal, scene } from "../../helpers/layers.ts";
 
 const { ethers, networkHelpers } = await network.create();
 
-const OPENED = ["opened", "opened", "opened"];
-const outcomes = (r: RouteResult) => r.hops.map((h) => h.outcome);
 const ETH = "0x0000000000000000000000000000000000000000";
 
-let bodies = 0;
-const body = (text: string) => utf8ToBytes(`review: ${text} #${++bodies}`);
-
 async function setup(node: Partial<LayerNodeOptions> = {}) {
-  const alarms: LayerAlarm[] = [];
   const signers = await ethers.getSigners();
-  const bed = await testbed([signers], 4, { ...node, onAlarm: (a) => alarms.push(a) });
-  const [l1a, l2, l1b] = [DISTRICT_A, CITY, DISTRICT_B].map((x) => bed.layers.get(x)!) as [
-    EstablishedLayer,
-    EstablishedLayer,
-    EstablishedLayer,
-  ];
-  const [a, b] = [bed.edges.get(EDGE_A)!, bed.edges.get(EDGE_B)!];
-  const route = [l1a.layerId, l2.layerId, l1b.layerId];
-  const open = (text = "green for 20 s") => a.open(bed.vehicle.localId, bed.light.uuid, body(text), route);
-  /** A contract from the vehicle to the light, opened in every layer and delivered. */
-  const contract = async (text?: string) => {
-    const first = await open(text);
-    const r = await bed.router.route(first);
-    expect(outcomes(r)).to.deep.equal(OPENED);
-    return { first, r, blocks: r.hops.map((h) => h.blockId), delivered: r.delivery!.packet };
-  };
+  const s = await scene(signers, node);
   // Accounts the testbed leaves free (it uses 0..16): a payer, a provider, an outsider.
   const [payer, provider, outsider] = [signers[17]!, signers[18]!, signers[19]!];
-  return { bed, signers, alarms, l1a, l2, l1b, a, b, route, open, contract, payer, provider, outsider };
+  return { ...s, payer, provider, outsider };
 }
 
 /** The attestation of members `indices` of `layer` over `digest` (their testbed keys). */

@@ -10,51 +10,33 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 
-import { utf8ToBytes } from "@noble/hashes/utils.js";
-
 import { SummaryLedgerClient } from "../../../sdk/contracts/ledger.ts";
 import { TransportError } from "../../../sdk/errors.ts";
 import { establishLayer, type EstablishedLayer } from "../../../sdk/layers/establish.ts";
-import { type LayerAlarm, LayerNode } from "../../../sdk/layers/layer-node.ts";
+import { LayerNode } from "../../../sdk/layers/layer-node.ts";
 import { LedgerDirectory } from "../../../sdk/layers/network.ts";
-import type { RouteResult } from "../../../sdk/layers/router.ts";
 import {
   backend,
-  CITY,
+  body,
   DISTRICT_A,
-  DISTRICT_B,
-  EDGE_A,
-  EDGE_B,
   ledgerEvents,
   memberKey,
+  outcomes,
   peerProxy,
   refusal,
-  testbed,
+  scene,
 } from "../../helpers/layers.ts";
 
 const { ethers } = await network.create();
 
 type Four = [LayerNode, LayerNode, LayerNode, LayerNode];
 const METRO = "strata://metro";
-const outcomes = (r: RouteResult) => r.hops.map((h) => h.outcome);
-
-let bodies = 0;
-const body = (text: string) => utf8ToBytes(`${text} #${++bodies}`);
 
 async function setup() {
-  const alarms: LayerAlarm[] = [];
-  const signers = await ethers.getSigners();
-  const bed = await testbed([signers], 4, { onAlarm: (a) => alarms.push(a) });
-  const [l1a, l2, l1b] = [DISTRICT_A, CITY, DISTRICT_B].map((x) => bed.layers.get(x)!) as [
-    EstablishedLayer,
-    EstablishedLayer,
-    EstablishedLayer,
-  ];
-  const [a, b] = [bed.edges.get(EDGE_A)!, bed.edges.get(EDGE_B)!];
+  const s = await scene(await ethers.getSigners());
   /** The vehicle's first packet to the light along `route` (high-level layers). */
-  const open = (route = [l1a.layerId, l2.layerId, l1b.layerId]) =>
-    a.open(bed.vehicle.localId, bed.light.uuid, body("green for 20 s"), route);
-  return { bed, signers, alarms, l1a, l2, l1b, a, b, open };
+  const open = (route = s.route) => s.a.open(s.bed.vehicle.localId, s.bed.light.uuid, body("green for 20 s"), route);
+  return { ...s, open };
 }
 
 /** Member `index` of `layer` under another BLS key than the one its ledger registered (same account and index). */

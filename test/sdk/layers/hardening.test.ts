@@ -10,44 +10,19 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 
-import { utf8ToBytes } from "@noble/hashes/utils.js";
-
 import { SummaryLedgerClient } from "../../../sdk/contracts/ledger.ts";
 import { type Hex } from "../../../sdk/core/bytes.ts";
 import type { Attestation } from "../../../sdk/core/layers/attestation.ts";
 import { minSig } from "../../../sdk/core/crypto/bls.ts";
 import { forward, type Packet } from "../../../sdk/core/layers/packet.ts";
-import type { EstablishedLayer } from "../../../sdk/layers/establish.ts";
 import { LayerNode } from "../../../sdk/layers/layer-node.ts";
-import type { RouteResult } from "../../../sdk/layers/router.ts";
-import { backend, CITY, DISTRICT_A, DISTRICT_B, EDGE_A, EDGE_B, memberKey, testbed } from "../../helpers/layers.ts";
+import { backend, body, memberKey, scene } from "../../helpers/layers.ts";
 
 const { ethers, networkHelpers } = await network.create();
 
 type Four = [LayerNode, LayerNode, LayerNode, LayerNode];
-const outcomes = (r: RouteResult) => r.hops.map((h) => h.outcome);
 
-let bodies = 0;
-const body = (text: string) => utf8ToBytes(`re-review: ${text} #${++bodies}`);
-
-async function setup() {
-  const signers = await ethers.getSigners();
-  const bed = await testbed([signers], 4);
-  const [l1a, l2, l1b] = [DISTRICT_A, CITY, DISTRICT_B].map((x) => bed.layers.get(x)!) as [
-    EstablishedLayer,
-    EstablishedLayer,
-    EstablishedLayer,
-  ];
-  const [a, b] = [bed.edges.get(EDGE_A)!, bed.edges.get(EDGE_B)!];
-  const route = [l1a.layerId, l2.layerId, l1b.layerId];
-  const contract = async () => {
-    const first = await a.open(bed.vehicle.localId, bed.light.uuid, body("green for 20 s"), route);
-    const r = await bed.router.route(first);
-    expect(outcomes(r)).to.deep.equal(["opened", "opened", "opened"]);
-    return { r, blocks: r.hops.map((h) => h.blockId), delivered: r.delivery!.packet };
-  };
-  return { bed, signers, l1a, l2, l1b, a, b, contract };
-}
+const setup = async () => scene(await ethers.getSigners());
 
 /**
  * Runtime code for an account that, called with `record(...) ‖ record(...)`

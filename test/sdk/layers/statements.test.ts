@@ -8,8 +8,6 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 
-import { utf8ToBytes } from "@noble/hashes/utils.js";
-
 import { type Hex } from "../../../sdk/core/bytes.ts";
 import { partialAttestation } from "../../../sdk/core/layers/attestation.ts";
 import { encodeContractMessage } from "../../../sdk/core/layers/contract.ts";
@@ -17,62 +15,30 @@ import { type Packet, PacketError, summaryOf } from "../../../sdk/core/layers/pa
 import { layerHash } from "../../../sdk/core/ids.ts";
 import { TransportError } from "../../../sdk/errors.ts";
 import { EdgeNode } from "../../../sdk/layers/edge-node.ts";
-import type { EstablishedLayer } from "../../../sdk/layers/establish.ts";
-import type { LayerAlarm, LayerNode, LayerNodeOptions } from "../../../sdk/layers/layer-node.ts";
-import type { RouteResult } from "../../../sdk/layers/router.ts";
+import type { LayerNode, LayerNodeOptions } from "../../../sdk/layers/layer-node.ts";
 import { ObjectStore } from "../../../sdk/store/object-store.ts";
 import {
   backend,
-  CITY,
-  DISTRICT_A,
-  DISTRICT_B,
-  EDGE_A,
-  EDGE_B,
+  body,
   ledgerEvents,
   memberKey,
+  OPENED,
+  outcomes,
   peerProxy,
   refusal,
+  scene,
   signedBy,
-  testbed,
 } from "../../helpers/layers.ts";
 
 const { ethers, networkHelpers } = await network.create();
 
 type Four = [LayerNode, LayerNode, LayerNode, LayerNode];
 
-const OPENED = ["opened", "opened", "opened"];
 const RECORDED = ["recorded", "recorded", "recorded"];
-const outcomes = (r: RouteResult) => r.hops.map((h) => h.outcome);
 const word = (tag: string) => ethers.keccak256(ethers.toUtf8Bytes(tag)).toLowerCase() as Hex;
 
-let bodies = 0;
-/** A fresh body: Sum(M) hashes M with its time in seconds, so two packets of one second need different bodies. */
-const body = (text: string) => utf8ToBytes(`${text} #${++bodies}`);
-
-/** The testbed with every alarm collected, its layers, edges and the A → B route. */
-async function setup(node: Partial<LayerNodeOptions> = {}) {
-  const alarms: LayerAlarm[] = [];
-  const signers = await ethers.getSigners();
-  const bed = await testbed([signers], 4, { ...node, onAlarm: (a) => alarms.push(a) });
-  const [l1a, l2, l1b] = [DISTRICT_A, CITY, DISTRICT_B].map((x) => bed.layers.get(x)!) as [
-    EstablishedLayer,
-    EstablishedLayer,
-    EstablishedLayer,
-  ];
-  const [a, b] = [bed.edges.get(EDGE_A)!, bed.edges.get(EDGE_B)!];
-  const route = [l1a.layerId, l2.layerId, l1b.layerId];
-  const open = (text = "green for 20 s", ending = false) =>
-    a.open(bed.vehicle.localId, bed.light.uuid, body(text), route, ending);
-  /** A contract from the vehicle to the light, opened in every layer and delivered. */
-  const contract = async (text?: string) => {
-    const first = await open(text);
-    const r = await bed.router.route(first);
-    expect(outcomes(r)).to.deep.equal(OPENED);
-    expect(r.delivery!.object.id).to.equal(bed.light.id);
-    return { first, r, blocks: r.hops.map((h) => h.blockId), delivered: r.delivery!.packet };
-  };
-  return { bed, signers, alarms, l1a, l2, l1b, a, b, route, open, contract };
-}
+/** The scene on this test's chain. */
+const setup = async (node: Partial<LayerNodeOptions> = {}) => scene(await ethers.getSigners(), node);
 
 /** `p` re-signed by edge A's central node, as the superior on `chainId` checks it. */
 const resign = (s: Awaited<ReturnType<typeof setup>>, packet: Packet) =>
