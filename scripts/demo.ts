@@ -2,7 +2,7 @@
  * Strata's main job, on the embedded Hardhat network: a small city joins the
  * device registry (seed 001 labels, coordination, serving full nodes), a full
  * node goes offline and its devices are reassigned, a misbehaving meter is
- * reported until it is blocked, and a fake registration is refused. Then the
+ * reported until it is blocked, and a forged registration is refused. Then the
  * NB-IoT data path (seed 000, `scripts/demo/nbiot.ts`): a sensor crossing three
  * base stations, anchoring, verified acquisition, accountability, tampering.
  * Then Secuchain (seed 004, `scripts/demo/secuchain.ts`): fog filtering, sign
@@ -207,10 +207,10 @@ for (const [i, r] of reporters.entries()) {
   info(`${r.name} reports meter-7 → trust ${rec.trust}, status ${STATUS_NAMES[rec.status]} (${res.gasUsed} gas)`);
 }
 
-step("Fake IDs: registering a second device under meter-3's UUID");
+step("Forged IDs: registering a second device under meter-3's UUID");
 {
   const attacker = ethers.Wallet.createRandom();
-  const fake = buildRegistration({
+  const forged = buildRegistration({
     uuid: byName("meter-3").uuid,
     key: attacker.address,
     kind: Kind.Device,
@@ -224,8 +224,8 @@ step("Fake IDs: registering a second device under meter-3's UUID");
     ["even the layer's own operator", operator!],
   ] as const) {
     try {
-      await client.connect(signer).register(fake, await client.signRegistration(attacker, fake, signer.address));
-      throw new Error("a fake registration was accepted");
+      await client.connect(signer).register(forged, await client.signRegistration(attacker, forged, signer.address));
+      throw new Error("a forged registration was accepted");
     } catch (e) {
       if (!(e instanceof ContractRevertError)) throw e;
       info(`${who}: refused with ${e.errorName}(${short(String(e.args[0]))})`);

@@ -6,7 +6,7 @@ import {DeviceId} from "../libraries/DeviceIds.sol";
 /// @title IDeviceRegistry
 /// @notice Identity, labels, trust and provenance of IoT devices and gateways.
 /// @dev Implements seed 001 (labels lightweight / full / coordination, joins through coordination
-/// nodes, serving-node assignment and reassignment, misbehaviour reports lowering trust, fake IDs
+/// nodes, serving-node assignment and reassignment, misbehaviour reports lowering trust, forged IDs
 /// refused), seed 002 (one ID namespace, keys on chain for peer authentication, every lifecycle
 /// change logged with its time) and seed 003 §III (UUID = edge-layer address + local id, class,
 /// permissions and description of each object).
@@ -115,7 +115,7 @@ interface IDeviceRegistry {
     error RegistryReporterNotEligible(DeviceId reporter, Label reporterLabel, Label targetLabel);
     /// @notice `gateway` is not an active base station, fog node or edge node.
     error RegistryInvalidGateway(DeviceId gateway);
-    /// @notice The UUID is already registered (fake or duplicate ID).
+    /// @notice The UUID is already registered (a forged or duplicate ID).
     error RegistryDeviceExists(DeviceId id);
     /// @notice The key already belongs to a registered device.
     error RegistryKeyInUse(address key);

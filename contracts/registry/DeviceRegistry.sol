@@ -42,7 +42,7 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
     }
 
     /// @dev One slot per key ever bound. A key, once bound, is never bound again: a retired or
-    /// compromised key cannot come back as a fresh (fake) identity. The current key's binding
+    /// compromised key cannot come back as a fresh (forged) identity. The current key's binding
     /// holds the device's owner.
     struct KeyBinding {
         address owner;
