@@ -18,6 +18,7 @@ import {
   type AuthRequest,
   type ChainTip,
   checkAuthRequest,
+  checkLaterEntry,
   equalBytes,
   makeAuthResponse,
   NONCE_BYTES,
@@ -101,6 +102,12 @@ export class BaseStation implements StationLink {
   readonly #flows = new Map<Hex, FlowState>();
   readonly #authGuard: ReplayGuard;
   readonly #handoverGuard: ReplayGuard;
+  /**
+   * Each node's latest entry this station knows of (the node's own time on its request):
+   * its authentications here and the handovers this station answered or made. Kept in
+   * memory: a request dated before this run started is refused anyway (`#startedAt`).
+   */
+  readonly #latestEntry = new Map<Hex, number>();
   readonly #trees = new Map<number, MerkleTree>();
   readonly #batches = new Map<number, BatchRecord>();
   /** Blocks stored but not yet batched, in id order (rebuilt from the store at open). */
@@ -163,6 +170,7 @@ export class BaseStation implements StationLink {
   async authenticate(request: Uint8Array, now: number): Promise<Uint8Array> {
     const req = checkAuthRequest(this.params, this.id, request, now, this.#startedAt);
     this.#authGuard.check(req.node, req.nonce, now);
+    checkLaterEntry(req, this.#latestEntry.get(req.node));
     await this.#expect(req.node, Kind.Device, "node");
 
     let flow = this.#flows.get(req.node);
@@ -189,6 +197,7 @@ export class BaseStation implements StationLink {
     if (source !== undefined) flow = await this.#takeOver(req, source, now);
     const tip: ChainTip | undefined = flow === undefined ? undefined : flow.tip;
     const { response, secret } = makeAuthResponse(this.params, this.#keys, req, now, tip);
+    this.#entered(req.node, req.time);
     this.#open(new Session(secret));
     return response.bytes;
   }
@@ -198,6 +207,11 @@ export class BaseStation implements StationLink {
     if (old !== undefined) this.#sessions.delete(old);
     this.#sessions.set(session.key, { session, lastCounter: 0 });
     this.#sessionOf.set(session.node, session.key);
+  }
+
+  /** Notes a node's entry (the time on its request), never moving the latest one back. */
+  #entered(node: Hex, time: number): void {
+    if (time > (this.#latestEntry.get(node) ?? -Infinity)) this.#latestEntry.set(node, time);
   }
 
   #close(node: Hex): void {
@@ -248,6 +262,7 @@ export class BaseStation implements StationLink {
   async handover(request: Uint8Array, now: number = this.#clock()): Promise<Uint8Array> {
     const req = checkHandoverRequest(this.params, this.id, request, now, this.#startedAt);
     this.#handoverGuard.check(req.to, req.nonce, now);
+    checkLaterEntry({ node: req.node, time: req.nodeTime }, this.#latestEntry.get(req.node));
     await this.#expect(req.to, Kind.BaseStation, "station");
     const flow = this.#flows.get(req.node);
     if (flow === undefined) {
@@ -270,6 +285,7 @@ export class BaseStation implements StationLink {
     const prior = tip.bs === this.id ? undefined : this.store.handoverAt(req.node, tip.seq);
     const record = makeHandoverRecord(this.params, this.#keys, req, tip, prior, now);
     const next: FlowState = { node: req.node, tip, handedOverTo: req.to };
+    this.#entered(req.node, req.nodeTime);
     this.store.setFlow(next);
     this.#flows.set(req.node, next);
     this.#close(req.node);

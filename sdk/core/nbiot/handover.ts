@@ -40,6 +40,8 @@ export interface HandoverRequest {
   readonly claimedHash: Uint8Array;
   /** The node's own signed authentication request to BS2: proof that the node is at BS2. */
   readonly nodeRequest: Uint8Array;
+  /** The time on the node's request (the node's clock). */
+  readonly nodeTime: number;
   readonly time: number;
   readonly nonce: Uint8Array;
   readonly bytes: Uint8Array;
@@ -94,6 +96,7 @@ export function makeHandoverRequest(
     claimedSeq: nodeRequest.tip?.seq ?? 0,
     claimedHash: nodeRequest.tip?.hash ?? new Uint8Array(32),
     nodeRequest: nodeRequest.bytes,
+    nodeTime: nodeRequest.time,
     time: now,
     nonce,
     bytes,
@@ -136,6 +139,7 @@ export function checkHandoverRequest(
     claimedSeq: nodeRequest.tip?.seq ?? 0,
     claimedHash: nodeRequest.tip?.hash ?? new Uint8Array(32),
     nodeRequest: nodeRequestBytes,
+    nodeTime: nodeRequest.time,
     time,
     nonce,
     bytes: bytes.slice(),

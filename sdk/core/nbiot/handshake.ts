@@ -12,7 +12,10 @@
  * AES-GCM/HKDF/SHA-256 afterwards. Freshness: both timestamps must be within the
  * clock skew, the response echoes the node's nonce and hashes the request (so
  * it answers this request and no other), and the BS remembers nonces for the
- * skew window (`ReplayGuard`), so a replayed request is refused. The session key
+ * skew window (`ReplayGuard`), so a replayed request is refused; and a station
+ * refuses a request dated at or before the node's latest entry it knows of
+ * (`checkLaterEntry`), so a request that was used, or overtaken by a newer one,
+ * cannot be played to any station later. The session key
  * is HKDF of the KEM secret with both nonces and the transcript, split into one
  * key per direction.
  */
@@ -112,6 +115,28 @@ function readTip(r: Reader): ChainTip | undefined {
 export function checkFresh(time: number, now: number, skew: number, what: string): void {
   if (Math.abs(now - time) > skew) {
     throw new ProtocolError("clock-skew", `${what} timestamp is ${now - time} ms from our clock`, { time, now, skew });
+  }
+}
+
+/**
+ * Station: a node's entries (authentications and handovers) follow the node's
+ * own clock, so a request dated at or before the latest entry of that node the
+ * station knows of — one it answered, one a handover it answered or made
+ * carried — was used already or was overtaken by a newer one. Such a request
+ * is a replay, whichever station it was addressed to: a station that kept a
+ * node's old request cannot use it to pull the flow back once the node has
+ * moved on.
+ */
+export function checkLaterEntry(
+  request: { readonly node: Hex; readonly time: number },
+  latest: number | undefined,
+): void {
+  if (latest !== undefined && request.time <= latest) {
+    throw new ProtocolError("replay", "the node's request is not later than its latest entry", {
+      node: request.node,
+      time: request.time,
+      latest,
+    });
   }
 }
 
@@ -337,7 +362,11 @@ export class ReplayGuard {
     this.#windowMs = windowMs;
   }
 
-  /** Records `nonce` from `from` at `now`; throws `ProtocolError("replay")` if seen within the window. */
+  /**
+   * Records `nonce` from `from` at `now`; throws `ProtocolError("replay")` if seen within the window.
+   * A message is fresh while |now - time| <= window, so one first seen at `now` can still be fresh
+   * at `now + 2 * window` inclusive: it is kept until then, boundary included.
+   */
   check(from: Hex, nonce: Uint8Array, now: number): void {
     this.#prune(now);
     const key = `${from}:${toHex(nonce)}`;
@@ -347,7 +376,7 @@ export class ReplayGuard {
 
   #prune(now: number): void {
     for (const [k, until] of this.#seen) {
-      if (until > now) break;
+      if (until >= now) break;
       this.#seen.delete(k);
     }
   }

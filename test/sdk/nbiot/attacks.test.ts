@@ -10,6 +10,7 @@ import { expect } from "chai";
 import { type Block, blockHash, ciphertextDigest, ZERO_HASH } from "../../../sdk/core/nbiot/block.ts";
 import { type AcquisitionResponse, verifyAcquisition } from "../../../sdk/core/nbiot/acquisition.ts";
 import { checkAuthRequest, decodeAuthRequest, makeAuthResponse } from "../../../sdk/core/nbiot/handshake.ts";
+import { makeHandoverRequest } from "../../../sdk/core/nbiot/handover.ts";
 import { keyEpoch, type StationKeys } from "../../../sdk/core/nbiot/params.ts";
 import { openFrame, readHeader, sealReceipt, Session } from "../../../sdk/core/nbiot/session.ts";
 import { Kind, Status } from "../../../sdk/core/registry.ts";
@@ -144,6 +145,43 @@ describe("NB-IoT under attack", function () {
       testClock.now = t0 + 10;
       expect(await areason(bs1.authenticate(captured, t0 + 10))).to.equal("replay");
       expect(bs2.ingest([node.send(reading(2), t0 + 11)], t0 + 11)[0]!.ok).to.equal(true);
+    });
+
+    it("a station cannot pull a flow back with the node's old request (handover replay)", async function () {
+      const node = w.node();
+      const [bs1, bs2, bs3] = [w.station(), w.station(), w.station()];
+      await enter(node, bs1, t0);
+      sendAll(node, bs1, [reading(1)], t0 + 1);
+      testClock.now = t0 + 10;
+      const kept = decodeAuthRequest(node.enter(bs2.id, t0 + 10)); // BS2 keeps the node's request
+      node.accept(await bs2.authenticate(kept.bytes, t0 + 10), t0 + 10);
+      sendAll(node, bs2, [reading(2)], t0 + 11);
+      await enter(node, bs3, t0 + 20); // the node moves on within the freshness window
+      // BS2 wraps the old request in a fresh, correctly signed handover request to BS3
+      const pull = makeHandoverRequest(w.params, w.stationKeys(bs2.id), bs3.id, kept, t0 + 25);
+      expect(await areason(bs3.handover(pull.bytes, t0 + 25))).to.equal("replay");
+      expect(bs3.flow(node.id)?.handedOverTo).to.equal(undefined);
+      // and the node is still served where it is
+      expect(sendAll(node, bs3, [reading(3)], t0 + 26)).to.deep.equal([3]);
+    });
+
+    it("refuses a node request it has seen used, and one dated before the node's latest entry", async function () {
+      const node = w.node();
+      const [bs1, bs2] = [w.station(), w.station()];
+      await enter(node, bs1, t0);
+      sendAll(node, bs1, [reading(1)], t0 + 1);
+      testClock.now = t0 + 10;
+      const toBs2 = decodeAuthRequest(node.enter(bs2.id, t0 + 10));
+      node.accept(await bs2.authenticate(toBs2.bytes, t0 + 10), t0 + 10); // BS1 handed the flow over on it
+      // the same node request, wrapped anew by BS2, is refused by BS1: it was used
+      const again = makeHandoverRequest(w.params, w.stationKeys(bs2.id), bs1.id, toBs2, t0 + 12);
+      expect(await areason(bs1.handover(again.bytes, t0 + 12))).to.equal("replay");
+      // a request the node made to BS1 but that never arrived, delivered after the node entered BS1 again
+      testClock.now = t0 + 20;
+      const delayed = node.enter(bs1.id, t0 + 20);
+      await enter(node, bs1, t0 + 21);
+      expect(await areason(bs1.authenticate(delayed, t0 + 22))).to.equal("replay");
+      expect(sendAll(node, bs1, [reading(2)], t0 + 23)).to.deep.equal([2]);
     });
 
     it("refuses to renew the session of a node the registry has blocked", async function () {

@@ -9,6 +9,8 @@ import { Pkg } from "../../../../sdk/core/crypto/identity.ts";
 import { NbiotNode } from "../../../../sdk/core/nbiot/device.ts";
 import {
   checkAuthRequest,
+  checkFresh,
+  checkLaterEntry,
   decodeAuthRequest,
   makeAuthRequest,
   makeAuthResponse,
@@ -182,6 +184,29 @@ describe("nbiot handshake", function () {
       guard.check(randomId(), nonce, 10);
       guard.check(id, nonce, 5000);
       expect(guard.size).to.equal(1);
+    });
+
+    it("still refuses a replay at the last moment the message is fresh (|now - time| = skew)", async function () {
+      const skew = 1000;
+      const guard = new ReplayGuard(skew);
+      const id = randomId();
+      const nonce = new Uint8Array(16).fill(9);
+      const time = 10_000; // the message's own timestamp
+      checkFresh(time, time - skew, skew, "request"); // first seen as early as it is fresh
+      guard.check(id, nonce, time - skew);
+      checkFresh(time, time + skew, skew, "request"); // still fresh at the other end of the window
+      await rejects(() => guard.check(id, nonce, time + skew), "replay");
+      await rejects(() => checkFresh(time, time + skew + 1, skew, "request"), "clock-skew");
+    });
+  });
+
+  describe("checkLaterEntry", function () {
+    it("refuses a request dated at or before the node's latest known entry", async function () {
+      const node = randomId();
+      expect(() => checkLaterEntry({ node, time: 5 }, undefined)).to.not.throw();
+      expect(() => checkLaterEntry({ node, time: 6 }, 5)).to.not.throw();
+      await rejects(() => checkLaterEntry({ node, time: 5 }, 5), "replay");
+      await rejects(() => checkLaterEntry({ node, time: 4 }, 5), "replay");
     });
   });
 });
