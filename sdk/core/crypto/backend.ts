@@ -154,6 +154,17 @@ function decodeNoble<P extends NP1 | NP2>(
   return point;
 }
 
+/**
+ * Why `bytes` is not a valid point of `group`, named by the reference decoder (noble): for
+ * decoders (blst, mcl) whose own errors do not say whether a point was off the curve, outside
+ * the subgroup or the identity. Always throws.
+ */
+export function rejectPoint(group: "G1" | "G2", bytes: Uint8Array, cause?: unknown): never {
+  if (group === "G1") decodeNoble(group, bls12_381.G1.Point, bytes, 48);
+  else decodeNoble(group, bls12_381.G2.Point, bytes, 96);
+  throw new InvalidPointError(group, "encoding", "invalid point encoding", { cause });
+}
+
 export const nobleBackend: PairingBackend = (() => {
   const g1 = nobleGroup<NP1, G1>("G1", bls12_381.G1.Point, bls12_381.G1, 48);
   const g2 = nobleGroup<NP2, G2>("G2", bls12_381.G2.Point, bls12_381.G2, 96);
@@ -232,10 +243,8 @@ function buildMcl(): PairingBackend {
         // mcl checks the order on decode while verifyOrderG1/G2(true) is set; check it here too
         // so no global flag decides whether a point outside the subgroup gets in.
         if (!point.isValidOrder()) throw new Error("not in the subgroup");
-      } catch {
-        // Let the reference decoder name the reason.
-        decodeNoble(name, noblePoint, bytes, byteLength);
-        throw new InvalidPointError(name, "encoding", "invalid point encoding");
+      } catch (cause) {
+        rejectPoint(name, bytes, cause); // the reference decoder names the reason
       }
       if (point.isZero()) throw new InvalidPointError(name, "identity", "the identity is not a valid key or signature");
       return point;

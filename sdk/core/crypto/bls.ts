@@ -20,7 +20,7 @@ import * as blst from "@chainsafe/blst";
 import { utf8ToBytes } from "@noble/hashes/utils.js";
 
 import { InvalidInputError, InvalidPointError } from "../../errors.ts";
-import type { G1, G2, GroupOps, PairingBackend } from "./backend.ts";
+import { type G1, type G2, type GroupOps, type PairingBackend, rejectPoint } from "./backend.ts";
 import { keygen } from "./keygen.ts";
 import { checkScalar, randomScalar, scalarFromBytes, scalarToBytes } from "./scalar.ts";
 
@@ -70,6 +70,19 @@ function nonEmpty(list: readonly unknown[], what: string): void {
   if (!Array.isArray(list) || list.length === 0) throw new InvalidInputError(`${what} must not be empty`);
 }
 
+/**
+ * Keys or signatures that cancel (k and -k) aggregate to the identity, which is never a valid
+ * key or signature: it is refused like a decoded identity (and as the contracts refuse it).
+ */
+function identityAggregate(group: "G1" | "G2", what: string): InvalidPointError {
+  return new InvalidPointError(group, "identity", `the aggregate of the ${what} is the identity (they cancel)`);
+}
+
+/** A compressed encoding of the identity: flags 0b110, every other bit zero. */
+function isCompressedIdentity(bytes: Uint8Array): boolean {
+  return bytes[0] === 0xc0 && bytes.every((b, i) => i === 0 || b === 0);
+}
+
 /** 128-bit random weights for batch verification. */
 function weights(n: number): bigint[] {
   return Array.from({ length: n }, () => {
@@ -96,6 +109,12 @@ function genericScheme<S, K>(
   const hash = (m: Uint8Array): S => sigGroup.hash(m, dst);
   const verifyPoints = (pk: K, msgPoint: S, sig: S): boolean =>
     backend.pairingCheck([pair(sig, keyGroup.neg(keyGroup.generator)), pair(msgPoint, pk)]);
+  function sum<P>(group: GroupOps<P>, encoded: readonly Uint8Array[], what: string): P {
+    nonEmpty(encoded, what);
+    const total = encoded.map((b) => group.fromBytes(b)).reduce((a, b) => group.add(a, b));
+    if (group.isZero(total)) throw identityAggregate(group.name, what);
+    return total;
+  }
   return {
     publicKeyLength: keyGroup.byteLength,
     signatureLength: sigGroup.byteLength,
@@ -103,19 +122,10 @@ function genericScheme<S, K>(
     publicKey: (sk) => keyGroup.toBytes(keyGroup.mul(keyGroup.generator, secret(sk))),
     sign: (sk, m) => sigGroup.toBytes(sigGroup.mul(hash(m), secret(sk))),
     verify: (pk, m, sig) => verifyPoints(keyGroup.fromBytes(pk), hash(m), sigGroup.fromBytes(sig)),
-    aggregateSignatures(sigs) {
-      nonEmpty(sigs, "signatures");
-      return sigGroup.toBytes(sigs.map((s) => sigGroup.fromBytes(s)).reduce((a, b) => sigGroup.add(a, b)));
-    },
-    aggregatePublicKeys(pks) {
-      nonEmpty(pks, "public keys");
-      return keyGroup.toBytes(pks.map((k) => keyGroup.fromBytes(k)).reduce((a, b) => keyGroup.add(a, b)));
-    },
-    fastAggregateVerify(pks, m, sig) {
-      nonEmpty(pks, "public keys");
-      const agg = pks.map((k) => keyGroup.fromBytes(k)).reduce((a, b) => keyGroup.add(a, b));
-      return verifyPoints(agg, hash(m), sigGroup.fromBytes(sig));
-    },
+    aggregateSignatures: (sigs) => sigGroup.toBytes(sum(sigGroup, sigs, "signatures")),
+    aggregatePublicKeys: (pks) => keyGroup.toBytes(sum(keyGroup, pks, "public keys")),
+    fastAggregateVerify: (pks, m, sig) =>
+      verifyPoints(sum(keyGroup, pks, "public keys"), hash(m), sigGroup.fromBytes(sig)),
     aggregateVerify(pks, msgs, sig) {
       nonEmpty(pks, "public keys");
       if (pks.length !== msgs.length) throw new InvalidInputError("one message per public key");
@@ -161,12 +171,7 @@ function blstKey(bytes: Uint8Array): blst.PublicKey {
   try {
     return blst.PublicKey.fromBytes(bytes, true);
   } catch (cause) {
-    throw new InvalidPointError(
-      "G1",
-      /infinity/i.test(String(cause)) ? "identity" : "encoding",
-      `invalid public key (${String(cause)})`,
-      { cause },
-    );
+    return rejectPoint("G1", bytes, cause); // the reference decoder names the reason
   }
 }
 
@@ -176,12 +181,7 @@ function blstSig(bytes: Uint8Array): blst.Signature {
   try {
     return blst.Signature.fromBytes(bytes, true, true);
   } catch (cause) {
-    throw new InvalidPointError(
-      "G2",
-      /infinity/i.test(String(cause)) ? "identity" : "encoding",
-      `invalid signature (${String(cause)})`,
-      { cause },
-    );
+    return rejectPoint("G2", bytes, cause);
   }
 }
 
@@ -202,15 +202,21 @@ export function minPk(reference: PairingBackend): BlsScheme {
     verify: (pk, m, sig) => blst.verify(m, blstKey(pk), blstSig(sig)),
     aggregateSignatures(sigs) {
       nonEmpty(sigs, "signatures");
-      return blst.aggregateSignatures(sigs.map(blstSig)).toBytes();
+      const bytes = blst.aggregateSignatures(sigs.map(blstSig)).toBytes();
+      if (isCompressedIdentity(bytes)) throw identityAggregate("G2", "signatures");
+      return bytes;
     },
     aggregatePublicKeys(pks) {
       nonEmpty(pks, "public keys");
-      return blst.aggregatePublicKeys(pks.map(blstKey)).toBytes();
+      const bytes = blst.aggregatePublicKeys(pks.map(blstKey)).toBytes();
+      if (isCompressedIdentity(bytes)) throw identityAggregate("G1", "public keys");
+      return bytes;
     },
     fastAggregateVerify(pks, m, sig) {
       nonEmpty(pks, "public keys");
-      return blst.fastAggregateVerify(m, pks.map(blstKey), blstSig(sig));
+      const key = blst.aggregatePublicKeys(pks.map(blstKey));
+      if (isCompressedIdentity(key.toBytes())) throw identityAggregate("G1", "public keys");
+      return blst.verify(m, key, blstSig(sig));
     },
     aggregateVerify(pks, msgs, sig) {
       nonEmpty(pks, "public keys");

@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { expect } from "chai";
 
 import { mclBackend, nobleBackend, type PairingBackend } from "../../../../sdk/core/crypto/backend.ts";
-import { type BlsScheme, minPk, minPkOn } from "../../../../sdk/core/crypto/bls.ts";
+import { type BlsScheme, minPk, minPkOn, minSig } from "../../../../sdk/core/crypto/bls.ts";
 import { InvalidInputError, InvalidPointError } from "../../../../sdk/index.ts";
 
 // Vector files keep their sources' own JSON shapes; each test reads the fields it needs.
@@ -171,6 +171,64 @@ for (const [name, backend] of [
         } catch (e) {
           expect(e).to.be.instanceOf(InvalidPointError);
           expect((e as InvalidPointError).reason).to.equal("not-in-subgroup");
+        }
+      }
+    });
+  });
+}
+
+/** The same point negated: the compressed encoding's sign bit flipped. */
+const negated = (bytes: Uint8Array): Uint8Array => {
+  const out = Uint8Array.from(bytes);
+  out[0]! ^= 0x20;
+  return out;
+};
+
+for (const [name, bls] of [
+  ["min-pk on blst", minPk(nobleBackend)],
+  ["min-pk on mcl", minPkOn(mcl)],
+  ["min-pk on noble", minPkOn(nobleBackend)],
+  ["min-sig on mcl", minSig(mcl)],
+  ["min-sig on noble", minSig(nobleBackend)],
+] as Array<[string, BlsScheme]>) {
+  describe(`identity and subgroup at every boundary (${name})`, function () {
+    this.timeout(60_000);
+    const sk = bls.keygen();
+    const pk = bls.publicKey(sk);
+    const sig = bls.sign(sk, new TextEncoder().encode("reading"));
+    const other = bls.publicKey(bls.keygen());
+
+    it("refuses keys or signatures that cancel when aggregated (the identity), as InvalidPointError", function () {
+      for (const [what, f] of [
+        ["keys", () => bls.aggregatePublicKeys([pk, negated(pk)])],
+        ["signatures", () => bls.aggregateSignatures([sig, negated(sig)])],
+        ["three keys", () => bls.aggregatePublicKeys([pk, other, negated(bls.aggregatePublicKeys([pk, other]))])],
+        ["keys, in fastAggregateVerify", () => bls.fastAggregateVerify([pk, negated(pk)], new Uint8Array(1), sig)],
+      ] as const) {
+        try {
+          f();
+          expect.fail(`${what}: accepted an aggregate that is the identity`);
+        } catch (e) {
+          expect(e, what).to.be.instanceOf(InvalidPointError);
+          expect((e as InvalidPointError).reason, what).to.equal("identity");
+        }
+      }
+    });
+
+    it("names a key or signature outside the subgroup as not-in-subgroup", function () {
+      const d = fixture("deserialization.json");
+      const [keyCase, sigCase] =
+        bls.publicKeyLength === 48 ? ["G1_wrong_order", "G2_wrong_order"] : ["G2_wrong_order", "G1_wrong_order"];
+      for (const [what, f] of [
+        ["key", () => bls.verify(hex(d.points_not_in_subgroup[keyCase].compressed), new Uint8Array(1), sig)],
+        ["signature", () => bls.verify(pk, new Uint8Array(1), hex(d.points_not_in_subgroup[sigCase].compressed))],
+      ] as const) {
+        try {
+          f();
+          expect.fail(`${what}: accepted a point outside the subgroup`);
+        } catch (e) {
+          expect(e, what).to.be.instanceOf(InvalidPointError);
+          expect((e as InvalidPointError).reason, what).to.equal("not-in-subgroup");
         }
       }
     });
