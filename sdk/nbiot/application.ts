@@ -8,7 +8,7 @@
  */
 import { type Hex } from "../core/bytes.ts";
 import { AeadKey } from "../core/crypto/aead.ts";
-import { type AcquisitionResponse, type VerifiedBlock, verifyAcquisition } from "../core/nbiot/acquisition.ts";
+import { type AcquisitionResponse, pageEnd, type VerifiedBlock, verifyAcquisition } from "../core/nbiot/acquisition.ts";
 import type { HandoverRecord } from "../core/nbiot/handover.ts";
 import { type ApplicationKeys, checkId, type NbiotParams } from "../core/nbiot/params.ts";
 import { sealPrimaryKey } from "../core/nbiot/provisioning.ts";
@@ -127,11 +127,10 @@ export class Application {
     for (;;) {
       const page = await station.acquire(node, from, to, after);
       pages.push(page);
-      const last = page.blocks.at(-1);
-      if (!page.more || last === undefined) return pages;
-      const seq = new DataView(last.block.buffer, last.block.byteOffset + 65, 8).getBigUint64(0);
-      if (Number(seq) <= after) throw new ProtocolError("malformed", "a station's pages do not advance");
-      after = Number(seq);
+      const seq = pageEnd(page);
+      if (!page.more || seq === undefined) return pages;
+      if (seq <= after) throw new ProtocolError("malformed", "a station's pages do not advance");
+      after = seq;
     }
   }
 

@@ -122,6 +122,22 @@ function checkBatchSignatures(params: NbiotParams, batches: { station: Hex; batc
  * Verifies what stations served about `node` (see the module comment). Any
  * failure, malformed input included, is a `ProtocolError`.
  */
+/**
+ * Where a served page ends: the sequence number of its last block, or undefined for an empty
+ * page. An application pages on it before anything is verified, so a malformed page is refused
+ * here (`ProtocolError("malformed")`), never with a raw error.
+ */
+export function pageEnd(page: AcquisitionResponse): number | undefined {
+  if (typeof page !== "object" || page === null || !Array.isArray(page.blocks)) {
+    throw new ProtocolError("malformed", "a served page must carry a list of blocks");
+  }
+  const last: unknown = page.blocks.at(-1);
+  if (last === undefined) return undefined;
+  if (typeof last !== "object" || last === null)
+    throw new ProtocolError("malformed", "a served block must be an object");
+  return decodeBlock((last as ProvenBlock).block).seq;
+}
+
 export function verifyAcquisition(
   params: NbiotParams,
   node: Hex,

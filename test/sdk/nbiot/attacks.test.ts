@@ -15,6 +15,8 @@ import { keyEpoch, type StationKeys } from "../../../sdk/core/nbiot/params.ts";
 import { openFrame, readHeader, sealReceipt, Session } from "../../../sdk/core/nbiot/session.ts";
 import { Kind, Status } from "../../../sdk/core/registry.ts";
 import { InvalidInputError, ProtocolError } from "../../../sdk/errors.ts";
+import { Application } from "../../../sdk/nbiot/application.ts";
+import type { StationLink } from "../../../sdk/nbiot/ports.ts";
 import { enter, makeWorld, randomId, reading, sendAll, testClock, type World } from "../../helpers/nbiot.ts";
 
 const t0 = 1_800_000_000_000;
@@ -266,6 +268,37 @@ describe("NB-IoT under attack", function () {
       ];
       for (const c of cases)
         expect(reason(() => verifyAcquisition(w.params, node.id, [c]))).to.not.match(/^raw |accepted/);
+    });
+
+    it("an application refuses a served page with a short or non-byte block as malformed, never a raw error", async function () {
+      const node = w.node();
+      const bs = w.station();
+      await enter(node, bs, t0);
+      sendAll(node, bs, [reading(1), reading(2)], t0 + 1);
+      await bs.seal(t0 + 2);
+      const page = await bs.acquire(node.id, 0, t0 + 100);
+      const b0 = page.blocks[0]!;
+      const app = new Application({
+        params: w.params,
+        keys: w.applicationKeys(),
+        anchors: { anchorOf: () => Promise.resolve(undefined), verifyReading: () => Promise.resolve(false) },
+        directory: w.directory,
+      });
+      app.provision(node.id, t0);
+      const served: AcquisitionResponse[] = [
+        { ...page, more: true, blocks: [{ ...b0, block: b0.block.subarray(0, 40) }] },
+        { ...page, more: true, blocks: [{ ...b0, block: [...b0.block] as unknown as Uint8Array }] },
+        { ...page, more: true, blocks: [null as unknown as (typeof page.blocks)[0]] },
+        { ...page, more: true, blocks: "blocks" as unknown as typeof page.blocks },
+      ];
+      for (const res of served) {
+        const station: StationLink = {
+          handover: (bytes) => bs.handover(bytes),
+          proof: (id, seq) => bs.proof(id, seq),
+          acquire: () => Promise.resolve(res),
+        };
+        expect(await areason(app.acquire(node.id, 0, t0 + 100, [station]))).to.equal("malformed");
+      }
     });
   });
 });
