@@ -6,6 +6,7 @@
  */
 import type { Hex } from "./bytes.ts";
 import type { Label } from "./labels.ts";
+import { InvalidInputError } from "../errors.ts";
 
 export const Kind = { Device: 0, BaseStation: 1, FogNode: 2, EdgeNode: 3 } as const;
 export type Kind = (typeof Kind)[keyof typeof Kind];
@@ -79,7 +80,7 @@ export interface ReplayedRecord extends Omit<DeviceRecord, "id"> {
 const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
 
 /**
- * Rebuilds a record from its events, in order. Throws when the log is not a
+ * Rebuilds a record from its events, in order. Throws `InvalidInputError` when the log is not a
  * possible history (an event before the registration, say), which would mean
  * logs are missing or come from another contract.
  */
@@ -88,7 +89,9 @@ export function replayHistory(id: Hex, entries: readonly HistoryEntry[]): Replay
   let rec: Mutable<ReplayedRecord> | undefined;
   let pendingKeyBoundAt = 0n;
   const need = (event: string): Mutable<ReplayedRecord> => {
-    if (rec === undefined) throw new Error(`history of ${id}: ${event} before DeviceRegistered`);
+    if (rec === undefined) {
+      throw new InvalidInputError(`history of ${id}: ${event} before DeviceRegistered`, { id, event });
+    }
     return rec;
   };
   for (const { event, args, timestamp } of sortHistory(entries)) {

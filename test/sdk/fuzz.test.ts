@@ -32,7 +32,8 @@ import { decodeReading, makeReading, openPayload, randomDeviceKey, sealPayload }
 import { decodePacket, encodePacket, newPacket } from "../../sdk/core/layers/packet.ts";
 import { decodeContractMessage, encodeContractMessage } from "../../sdk/core/layers/contract.ts";
 import { checkAccessRequestShape, newAccessRequest } from "../../sdk/core/access.ts";
-import { StrataError } from "../../sdk/errors.ts";
+import { InvalidInputError, StrataError } from "../../sdk/errors.ts";
+import { replayHistory } from "../../sdk/core/registry.ts";
 import { enter, makeWorld, randomId, reading, sendAll, testClock, type World } from "../helpers/nbiot.ts";
 
 const SEED = 0x5e7a7a;
@@ -202,6 +203,20 @@ describe("fuzz: decoders and role messages refuse bad input with typed errors", 
       await fuzzBytes("verifyProof(leaf)", root, (b) => verifyProof(root, b, [toHex(root)]));
       await fuzzText("verifyProof(proof)", toHex(root), (t) => verifyProof(root, root, [t as `0x${string}`]));
       await fuzzText("verifyProof(root)", toHex(root), (t) => verifyProof(t as `0x${string}`, root, [toHex(root)]));
+    });
+
+    it("a registry history that is not a possible one (an event before the registration)", async function () {
+      const id = randomId();
+      const entry = {
+        event: "TrustChanged",
+        args: {},
+        blockNumber: 1,
+        logIndex: 0,
+        transactionHash: id,
+        timestamp: 1n,
+      };
+      expect(await typed("replayHistory", () => replayHistory(id, [entry]))).to.equal(false);
+      expect(() => replayHistory(id, [entry])).to.throw(InvalidInputError);
     });
 
     it("access requests (shape)", async function () {
