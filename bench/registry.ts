@@ -227,14 +227,16 @@ export async function registryMetrics(): Promise<Metrics> {
   await fullB.client.heartbeat(fullB.id);
   const heartbeatGas = Number((await fullB.client.heartbeat(fullB.id)).gasUsed);
 
-  // ---------------------------------- report (first of reporter/device/epoch)
+  // ------------------------ report (first of a reporter in the device's trust case)
   if ((await asAdmin.getDevice(reported)).status !== Status.Active) throw new Error("reported meter not active");
   const reportGas = Number(
     (await fullB.client.report(fullB.id, reported, id("evidence: replayed readings") as Hex)).gasUsed,
   );
 
   // ------------------------------------------- reassign (50 meters, A -> B)
+  // k = 2 coordination nodes report A offline (one alone no longer takes a beating node down)
   await coord1.client.reportOffline(coord1.id, fullA.id);
+  await coord2.client.reportOffline(coord2.id, fullA.id);
   const reassigned = await coord1.client.reassign(coord1.id, fullA.id, fullB.id, REASSIGNED);
   if (reassigned.moved !== REASSIGNED || (await asAdmin.servedCount(fullA.id)) !== 0n) {
     throw new Error(`reassign moved ${reassigned.moved} of ${REASSIGNED}`);

@@ -33,6 +33,7 @@ import {
   minimalProfile,
   newChallenge,
   recommendLabel,
+  reportersToSanction,
   STATUS_NAMES,
   type Uuid,
 } from "../sdk/index.ts";
@@ -195,13 +196,16 @@ info(
 );
 for (const g of gateways) info(`${g.name} serves ${await client.servedCount(g.id)} meters`);
 
-step("meter-7 floods the network: nodes report it");
+step("meter-7 floods the network: independent nodes report it");
+{
+  const needed = reportersToSanction(cfg);
+  info(`each node counts once per trust case: ${needed.suspend} reporters suspend, ${needed.block} block`);
+}
 const rogue = byName("meter-7");
 const reporters = [...cameras, byName("gateway-2"), byName("gateway-3")];
 for (const [i, r] of reporters.entries()) {
   const status = (await client.getDevice(rogue.id)).status;
   if (STATUS_NAMES[status] === "Blocked") break;
-  if (i === 3) await networkHelpers.time.increase(cfg.epochLength); // a new epoch: the same reporters may report again
   const res = await client.connect(r.key).report(r.id, rogue.id, ethers.id(`flood evidence ${i}`) as Hex);
   const rec = await client.getDevice(rogue.id);
   info(`${r.name} reports meter-7 → trust ${rec.trust}, status ${STATUS_NAMES[rec.status]} (${res.gasUsed} gas)`);

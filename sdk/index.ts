@@ -51,6 +51,7 @@ export {
   type RegistryConfig,
   replayHistory,
   type ReplayedRecord,
+  reportersToSanction,
   sortHistory,
   Status,
   STATUS_NAMES,

@@ -74,10 +74,12 @@ interface IDeviceRegistry {
     /// @notice The registry's rules, set by the admin.
     /// @param fullNodeApprovals k: distinct coordination approvals needed to admit a full node,
     /// to reinstate a suspended node and to accept a re-key.
-    /// @param reportPenalty Trust lost per accepted misbehaviour report.
+    /// @param reportPenalty Trust lost per accepted misbehaviour report; at most
+    /// 1000 - `suspendBelow`, so one report never suspends.
     /// @param suspendBelow A device whose trust falls below this is suspended.
     /// @param blockBelow A device whose trust falls below this is blocked.
-    /// @param epochLength Seconds per reporting epoch (one report per reporter, device and epoch).
+    /// @param epochLength Seconds without an accepted report after which a device's trust case
+    /// closes (trust back to 1000, every reporter may report again), unless it is suspended.
     /// @param heartbeatTimeout Seconds a full node stays live after a heartbeat.
     struct Config {
         uint8 fullNodeApprovals;
@@ -86,6 +88,18 @@ interface IDeviceRegistry {
         uint16 blockBelow;
         uint32 epochLength;
         uint32 heartbeatTimeout;
+    }
+
+    /// @notice A device's trust case: the misbehaviour reports counted since it was last in good
+    /// standing. Each independent reporter (cohort) counts once per case; a case closes after an
+    /// epoch without an accepted report while the device is not suspended.
+    /// @param startedAt When the case opened (0: the first case since registration).
+    /// @param lastReportAt When the last report was accepted (0: never).
+    /// @param votes Cohorts that reported the device in this case.
+    struct TrustCase {
+        uint64 startedAt;
+        uint64 lastReportAt;
+        uint16 votes;
     }
 
     /// @notice Everything the registry stores about one entity.
@@ -151,8 +165,12 @@ interface IDeviceRegistry {
     error RegistryFullNodeNotLive(DeviceId fullNode);
     /// @notice `fullNode` is live: its devices are not reassigned.
     error RegistryFullNodeLive(DeviceId fullNode);
-    /// @notice The reporter already reported the device in this epoch.
-    error RegistryAlreadyReported(DeviceId id, DeviceId reporter, uint64 epoch);
+    /// @notice The reporter's cohort (itself, or for a lightweight node the coordination node that
+    /// admitted it) already reported the device in its current trust case.
+    error RegistryAlreadyReported(DeviceId id, DeviceId reporter, DeviceId cohort);
+    /// @notice The coordination node already reported `fullNode` offline in its heartbeat period
+    /// `period` (see `offlineBallot`).
+    error RegistryAlreadyReportedOffline(DeviceId fullNode, DeviceId coordinator, uint32 period);
     /// @notice A device cannot report or approve itself.
     error RegistrySelfAction(DeviceId id);
     /// @notice The arrays of a batch differ in length, or the batch is empty.
@@ -189,17 +207,22 @@ interface IDeviceRegistry {
     event ServingNodeAssigned(DeviceId indexed id, DeviceId indexed fullNode, DeviceId previous);
     /// @notice A full node proved liveness until `liveUntil`.
     event FullNodeHeartbeat(DeviceId indexed fullNode, uint64 liveUntil);
-    /// @notice A coordination node reported a full node offline.
+    /// @notice A coordination node voted `fullNode` offline (`votes` of the `required` in its
+    /// heartbeat period).
+    event FullNodeOfflineVoted(DeviceId indexed fullNode, DeviceId indexed coordinator, uint8 votes, uint8 required);
+    /// @notice k coordination nodes reported a full node offline; `coordinator` cast the last vote.
     event FullNodeReportedOffline(DeviceId indexed fullNode, DeviceId indexed coordinator);
-    /// @notice A misbehaviour report was accepted and trust lowered to `trust`.
+    /// @notice A misbehaviour report of `reporter`, speaking for `cohort`, was accepted and trust
+    /// lowered to `trust`.
     event MisbehaviourReported(
         DeviceId indexed id,
         DeviceId indexed reporter,
+        DeviceId cohort,
         bytes32 evidenceHash,
-        uint64 epoch,
         uint16 trust
     );
-    /// @notice A suspended or blocked device came back with trust `trust`.
+    /// @notice Trust came back to `trust`: a suspended or blocked device reinstated, a coordination
+    /// node (re-)appointed (both at `suspendBelow`), or a case closed after a quiet epoch (1000).
     event TrustRestored(DeviceId indexed id, uint16 trust);
     /// @notice The owner asked to replace the device key; approvals of round `round` decide.
     event RekeyRequested(DeviceId indexed id, address indexed newKey, uint32 round);
@@ -242,7 +265,9 @@ interface IDeviceRegistry {
     // -------------------------------------------------- admission (seed 001)
 
     /// @notice A coordination node approves `id` in its current approval round.
-    /// @dev Needed: 1 approval to admit a pending lightweight device, `fullNodeApprovals` (k) to
+    /// @dev An approval counts while its coordinator stays in office: approvals of coordinators
+    /// dismissed, suspended, blocked, revoked or re-appointed since are dropped when the round is
+    /// recounted (at each approval; bounded by k). Needed: 1 approval to admit a pending lightweight device, `fullNodeApprovals` (k) to
     /// admit a full node, reinstate a suspended node or accept a re-key. A lightweight device is
     /// (re)admitted with `servingNode`, a live full node; other labels pass the zero id. When the
     /// approvals reach the requirement the device becomes Active.
@@ -250,6 +275,8 @@ interface IDeviceRegistry {
     function approve(DeviceId coordinator, DeviceId id, DeviceId servingNode) external;
 
     /// @notice The admin appoints a registered node as a coordination node (Active).
+    /// @dev Each appointment opens a new term (votes of an earlier term never count again) and
+    /// restores trust to `suspendBelow` when it is lower, as a reinstatement does.
     function appointCoordinator(DeviceId id) external;
 
     /// @notice The admin dismisses a coordination node (Suspended; re-appointment needed).
@@ -260,7 +287,10 @@ interface IDeviceRegistry {
     /// @notice A full node proves it is online; it stays live for `heartbeatTimeout` seconds.
     function heartbeat(DeviceId fullNode) external;
 
-    /// @notice A coordination node reports a full node offline at once.
+    /// @notice A coordination node reports a live full node offline.
+    /// @dev The node goes offline when k (`fullNodeApprovals`) distinct coordination nodes in
+    /// office reported it within one heartbeat period; a heartbeat voids earlier votes. A node
+    /// that missed its heartbeat is not live anyway: no report is needed to reassign its devices.
     function reportOffline(DeviceId coordinator, DeviceId fullNode) external;
 
     /// @notice Moves at most `maxCount` lightweight devices from a full node that is not live to
@@ -275,11 +305,14 @@ interface IDeviceRegistry {
 
     // --------------------------------------------- misbehaviour (seed 001)
 
-    /// @notice An active node reports `id` for misbehaviour, once per device and epoch.
+    /// @notice An active node reports `id` for misbehaviour.
     /// @dev Trust falls by `reportPenalty`; under `suspendBelow` a pending or active device is
-    /// suspended, under `blockBelow` it is blocked. Only full and coordination nodes may report
-    /// full and coordination nodes, so cheap lightweight nodes cannot gang up on the nodes that
-    /// were admitted with k approvals.
+    /// suspended, under `blockBelow` it is blocked. Each independent reporter — a full node, a
+    /// coordination node, or a coordination node with every lightweight node it admitted (its
+    /// cohort) — counts once per trust case (`TrustCase`), so suspending takes
+    /// ceil((1000 - suspendBelow + 1) / reportPenalty) >= 2 of them and blocking
+    /// ceil((1000 - blockBelow + 1) / reportPenalty). Only full and coordination nodes may report
+    /// full and coordination nodes.
     function report(DeviceId reporter, DeviceId id, bytes32 evidenceHash) external;
 
     // ------------------------------------------------------ owner actions
@@ -356,11 +389,20 @@ interface IDeviceRegistry {
         uint256 limit
     ) external view returns (DeviceId[] memory page);
 
-    /// @notice True when `reporter` reported `id` in `epoch`.
-    function hasReported(DeviceId id, DeviceId reporter, uint64 epoch) external view returns (bool);
+    /// @notice True when `reporter`'s cohort reported `id` in its current trust case.
+    function hasReported(DeviceId id, DeviceId reporter) external view returns (bool);
 
-    /// @notice The current reporting epoch.
-    function currentEpoch() external view returns (uint64);
+    /// @notice The cohort `reporter` reports for: itself, or for a lightweight node the
+    /// coordination node that admitted it.
+    function cohortOf(DeviceId reporter) external view returns (DeviceId);
+
+    /// @notice The trust case of `id` as stored (a case past its quiet epoch closes at the next
+    /// report).
+    function trustCaseOf(DeviceId id) external view returns (TrustCase memory);
+
+    /// @notice The current heartbeat period of `fullNode` (it advances at each heartbeat and when
+    /// the node is reported offline) and the offline votes cast in it.
+    function offlineBallot(DeviceId fullNode) external view returns (uint32 period, uint8 votes);
 
     /// @notice The rules in force.
     function config() external view returns (Config memory);

@@ -56,19 +56,45 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
         address pendingKey;
     }
 
+    /// @dev Coordinators' votes on one subject: `stamps[c]` is `_stamp(tag, c)` of c's last vote;
+    /// `voters[0..n)` lists the votes cast on the open ballot (fewer than k).
+    struct Ballot {
+        mapping(uint256 index => DeviceId coordinator) voters;
+        mapping(DeviceId coordinator => uint256 stamp) stamps;
+    }
+
+    /// @dev A full node's liveness and the offline reports of its current heartbeat period: each
+    /// heartbeat (and each offline decision) opens a new period, voiding earlier votes.
+    struct Liveness {
+        uint64 liveUntil;
+        uint32 period;
+        uint8 votes;
+        Ballot offline;
+    }
+
     mapping(DeviceId id => Record) private _records;
     mapping(address key => KeyBinding) private _bindings;
     mapping(DeviceId id => Round) private _rounds;
-    mapping(DeviceId id => mapping(DeviceId coordinator => uint32 roundPlusOne)) private _approvedIn;
+    /// @dev Approvals of `id`, stamped `_stamp(round + 1, coordinator)`. One counts only while the
+    /// stamp still matches (same round, same term of office) and the coordinator is still an
+    /// Active coordination node; the round's `approvals` voters are listed.
+    mapping(DeviceId id => Ballot) private _approvals;
+    /// @dev Each appointment opens a new term: votes of an earlier term never count again.
+    mapping(DeviceId coordinator => uint32 term) private _terms;
+    /// @dev The coordination node whose approval admitted a lightweight device: its cohort.
+    mapping(DeviceId id => DeviceId coordinator) private _sponsors;
+    mapping(DeviceId id => TrustCase) private _trustCases;
     mapping(DeviceId id => DeviceId) private _servingNode;
     mapping(DeviceId id => DeviceId) private _gateway;
     mapping(bytes32 layer => address operator) private _layerOperators;
-    mapping(DeviceId fullNode => uint64) private _liveUntil;
+    mapping(DeviceId fullNode => Liveness) private _liveness;
     /// @dev The lightweight devices each full node serves. A device is in at most one list (its
     /// serving node's), so one position map serves all lists: O(1) add and remove.
     mapping(DeviceId fullNode => DeviceId[]) private _served;
     mapping(DeviceId id => uint256 indexPlusOne) private _servedIndex;
-    mapping(DeviceId id => mapping(DeviceId reporter => uint64 epochPlusOne)) private _reportedIn;
+    /// @dev When each cohort last reported each device; it counts in the device's current case
+    /// when it is at or after the case's start.
+    mapping(DeviceId id => mapping(DeviceId cohort => uint64 reportedAt)) private _reportedIn;
     Config private _config;
 
     /// @param admin Appoints coordination nodes and sets the rules.
@@ -113,11 +139,16 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
         if (assigns && !_isLive(servingNode)) revert RegistryFullNodeNotLive(servingNode);
 
         uint32 number = round.number;
-        if (_approvedIn[id][coordinator] == number + 1) revert RegistryAlreadyApproved(id, coordinator, number);
-        _approvedIn[id][coordinator] = number + 1;
-        uint8 approvals = round.approvals + 1;
+        uint256 stamp = _stamp(number + 1, coordinator);
+        Ballot storage ballot = _approvals[id];
+        if (ballot.stamps[coordinator] == stamp) revert RegistryAlreadyApproved(id, coordinator, number);
+        // Recount: approvals of coordinators dismissed (or re-appointed) since no longer count.
+        uint256 live = _recount(ballot, round.approvals, number + 1);
+        ballot.stamps[coordinator] = stamp;
+        uint8 approvals = uint8(live + 1);
         emit DeviceApproved(id, coordinator, number, approvals, required);
         if (approvals < required) {
+            ballot.voters[live] = coordinator;
             round.approvals = approvals;
             return;
         }
@@ -136,14 +167,12 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
             // A coordination node's peers only replace its key; the admin decides its status.
             if (status == Status.Blocked) _setStatus(id, rec, Status.Suspended);
         } else if (status != Status.Active) {
-            // Seed 001: a node that misbehaved comes back with a lower trust than a fresh one.
-            uint16 floor = _config.suspendBelow;
-            if (rec.trust < floor) {
-                rec.trust = floor;
-                emit TrustRestored(id, floor);
-            }
+            _restoreTrust(id, rec);
             _setStatus(id, rec, Status.Active);
-            if (assigns) _assign(id, servingNode, DeviceIds.NONE);
+            if (assigns) {
+                _sponsors[id] = coordinator;
+                _assign(id, servingNode, DeviceIds.NONE);
+            }
             if (rec.label == Label.Full) _beat(id);
         }
     }
@@ -155,6 +184,9 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
         if (rec.status != Status.Pending && rec.status != Status.Suspended) {
             revert RegistryInvalidStatus(id, rec.status);
         }
+        // A new term: approvals and offline reports of an earlier term never count again.
+        ++_terms[id];
+        _restoreTrust(id, rec);
         _setStatus(id, rec, Status.Active);
         emit CoordinatorAppointed(id);
     }
@@ -184,7 +216,25 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
         Record storage rec = _existing(fullNode);
         if (rec.label != Label.Full) revert RegistryInvalidLabel(fullNode, rec.label);
         if (!_isLive(fullNode)) revert RegistryFullNodeNotLive(fullNode);
-        _liveUntil[fullNode] = 0;
+        // Votes belong to the heartbeat period they were cast in: a heartbeat voids them.
+        Liveness storage liveness = _liveness[fullNode];
+        uint32 period = liveness.period;
+        Ballot storage ballot = liveness.offline;
+        uint256 stamp = _stamp(uint256(period) + 1, coordinator);
+        if (ballot.stamps[coordinator] == stamp) revert RegistryAlreadyReportedOffline(fullNode, coordinator, period);
+        uint256 live = _recount(ballot, liveness.votes, uint256(period) + 1);
+        ballot.stamps[coordinator] = stamp;
+        uint8 votes = uint8(live + 1);
+        uint8 required = _config.fullNodeApprovals;
+        emit FullNodeOfflineVoted(fullNode, coordinator, votes, required);
+        if (votes < required) {
+            ballot.voters[live] = coordinator;
+            liveness.votes = votes;
+            return;
+        }
+        liveness.liveUntil = 0;
+        liveness.period = period + 1;
+        liveness.votes = 0;
         emit FullNodeReportedOffline(fullNode, coordinator);
     }
 
@@ -224,14 +274,32 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
         if (status != Status.Pending && status != Status.Active && status != Status.Suspended) {
             revert RegistryInvalidStatus(id, status);
         }
-        uint64 epoch = _epoch();
-        if (_reportedIn[id][reporter] == epoch + 1) revert RegistryAlreadyReported(id, reporter, epoch);
-        _reportedIn[id][reporter] = epoch + 1;
-
+        // Independent reporters: a lightweight node reports with the voice of the coordination
+        // node that admitted it, so minting lightweight nodes adds no voice.
+        DeviceId cohort = from.label == Label.Lightweight ? _sponsors[reporter] : reporter;
         Config memory cfg = _config;
-        uint16 trust = rec.trust > cfg.reportPenalty ? rec.trust - cfg.reportPenalty : 0;
+        TrustCase storage tc = _trustCases[id];
+        uint16 trust = rec.trust;
+        if (_caseExpired(tc, status, cfg.epochLength)) {
+            // A quiet epoch closes the case: trust recovers in full and every cohort may report
+            // again. A suspended device waits for its k approvals instead.
+            tc.startedAt = uint64(block.timestamp);
+            tc.votes = 0;
+            if (trust < MAX_TRUST) {
+                trust = MAX_TRUST;
+                emit TrustRestored(id, MAX_TRUST);
+            }
+        }
+        mapping(DeviceId => uint64) storage reportedIn = _reportedIn[id];
+        uint64 reportedAt = reportedIn[cohort];
+        if (reportedAt != 0 && reportedAt >= tc.startedAt) revert RegistryAlreadyReported(id, reporter, cohort);
+        reportedIn[cohort] = uint64(block.timestamp);
+        tc.lastReportAt = uint64(block.timestamp);
+        tc.votes += 1;
+
+        trust = trust > cfg.reportPenalty ? trust - cfg.reportPenalty : 0;
         rec.trust = trust;
-        emit MisbehaviourReported(id, reporter, evidenceHash, epoch, trust);
+        emit MisbehaviourReported(id, reporter, cohort, evidenceHash, trust);
         if (trust < cfg.blockBelow) {
             _setStatus(id, rec, Status.Blocked);
         } else if (trust < cfg.suspendBelow && status != Status.Suspended) {
@@ -339,7 +407,7 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
             permissions: rec.permissions,
             nonce: rec.nonce,
             servingNode: _servingNode[id],
-            liveUntil: _liveUntil[id],
+            liveUntil: _liveness[id].liveUntil,
             keyBoundAt: binding.boundAt,
             round: round.number,
             approvals: round.approvals,
@@ -400,13 +468,27 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
     }
 
     /// @inheritdoc IDeviceRegistry
-    function hasReported(DeviceId id, DeviceId reporter, uint64 epoch) external view returns (bool) {
-        return uint256(_reportedIn[id][reporter]) == uint256(epoch) + 1;
+    function hasReported(DeviceId id, DeviceId reporter) external view returns (bool) {
+        TrustCase memory tc = _trustCases[id];
+        if (_caseExpired(tc, _records[id].status, _config.epochLength)) return false;
+        uint64 reportedAt = _reportedIn[id][cohortOf(reporter)];
+        return reportedAt != 0 && reportedAt >= tc.startedAt;
     }
 
     /// @inheritdoc IDeviceRegistry
-    function currentEpoch() external view returns (uint64) {
-        return _epoch();
+    function cohortOf(DeviceId reporter) public view returns (DeviceId) {
+        return _records[reporter].label == Label.Lightweight ? _sponsors[reporter] : reporter;
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function trustCaseOf(DeviceId id) external view returns (TrustCase memory) {
+        return _trustCases[id];
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function offlineBallot(DeviceId fullNode) external view returns (uint32 period, uint8 votes) {
+        Liveness storage liveness = _liveness[fullNode];
+        return (liveness.period, liveness.votes);
     }
 
     /// @inheritdoc IDeviceRegistry
@@ -524,17 +606,56 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
 
     function _beat(DeviceId fullNode) private {
         uint64 liveUntil = uint64(block.timestamp) + _config.heartbeatTimeout;
-        _liveUntil[fullNode] = liveUntil;
+        Liveness storage liveness = _liveness[fullNode];
+        liveness.liveUntil = liveUntil;
+        // A new heartbeat period: offline votes cast before the node proved it is up are void.
+        ++liveness.period;
+        liveness.votes = 0;
         emit FullNodeHeartbeat(fullNode, liveUntil);
     }
 
     function _isLive(DeviceId fullNode) private view returns (bool) {
         Record storage rec = _records[fullNode];
-        return rec.status == Status.Active && rec.label == Label.Full && block.timestamp <= _liveUntil[fullNode];
+        return
+            rec.status == Status.Active && rec.label == Label.Full && block.timestamp <= _liveness[fullNode].liveUntil;
     }
 
-    function _epoch() private view returns (uint64) {
-        return uint64(block.timestamp / _config.epochLength);
+    /// @dev True when a device that is not suspended has had no accepted report for an epoch:
+    /// its case is closed (applied at the next report).
+    function _caseExpired(TrustCase memory tc, Status status, uint32 epochLength) private view returns (bool) {
+        return
+            status != Status.Suspended &&
+            tc.lastReportAt != 0 &&
+            block.timestamp >= uint256(tc.lastReportAt) + epochLength;
+    }
+
+    /// @dev Seed 001: a node that misbehaved comes back with a lower trust than a fresh one — the
+    /// suspension threshold; the reports of its case stay counted.
+    function _restoreTrust(DeviceId id, Record storage rec) private {
+        uint16 floor = _config.suspendBelow;
+        if (rec.trust < floor) {
+            rec.trust = floor;
+            emit TrustRestored(id, floor);
+        }
+    }
+
+    /// @dev A coordinator's vote on ballot `tag` (a round, a heartbeat period) in its current term.
+    function _stamp(uint256 tag, DeviceId coordinator) private view returns (uint256) {
+        return (tag << 32) | _terms[coordinator];
+    }
+
+    /// @dev Keeps, in place, the first `n` voters whose vote still counts — cast on `tag` in the
+    /// voter's current term, the voter still an Active coordination node — and returns how many.
+    /// Bounded: `n` is below k (a ballot closes when it reaches k), never a user-grown list.
+    function _recount(Ballot storage ballot, uint256 n, uint256 tag) private returns (uint256 live) {
+        for (uint256 i; i < n; ++i) {
+            DeviceId c = ballot.voters[i];
+            Record storage rec = _records[c];
+            if (rec.label == Label.Coordination && rec.status == Status.Active && ballot.stamps[c] == _stamp(tag, c)) {
+                if (live != i) ballot.voters[live] = c;
+                ++live;
+            }
+        }
     }
 
     function _existing(DeviceId id) private view returns (Record storage rec) {
@@ -605,6 +726,8 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
         if (cfg.fullNodeApprovals == 0) revert RegistryInvalidConfig("fullNodeApprovals");
         if (cfg.reportPenalty == 0 || cfg.reportPenalty > MAX_TRUST) revert RegistryInvalidConfig("reportPenalty");
         if (cfg.suspendBelow == 0 || cfg.suspendBelow > MAX_TRUST) revert RegistryInvalidConfig("suspendBelow");
+        // One report never suspends: suspension always takes two independent reporters or more.
+        if (cfg.reportPenalty > MAX_TRUST - cfg.suspendBelow) revert RegistryInvalidConfig("reportPenalty");
         if (cfg.blockBelow >= cfg.suspendBelow) revert RegistryInvalidConfig("blockBelow");
         if (cfg.epochLength == 0) revert RegistryInvalidConfig("epochLength");
         if (cfg.heartbeatTimeout == 0) revert RegistryInvalidConfig("heartbeatTimeout");

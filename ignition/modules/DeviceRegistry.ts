@@ -3,6 +3,9 @@
  * admin [deployer], fullNodeApprovals k [2], reportPenalty [150],
  * suspendBelow [600], blockBelow [300], epochLength s [3600],
  * heartbeatTimeout s [900].
+ * reportPenalty must be at most 1000 - suspendBelow (one report never suspends); each
+ * independent reporter counts once per trust case, a case closes after epochLength seconds
+ * without a report, and k coordination nodes take a beating full node offline.
  */
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 

@@ -255,6 +255,22 @@ export class DeviceRegistryClient {
     };
   }
 
+  /** True when `reporter`'s cohort already reported `id` in its current trust case. */
+  hasReported(id: Hex, reporter: Hex): Promise<boolean> {
+    return guarded(NAME, this.contract.interface, () => this.contract.hasReported(id, reporter));
+  }
+
+  /** The cohort `reporter` reports for: itself, or the coordination node that admitted a lightweight node. */
+  async cohortOf(reporter: Hex): Promise<Hex> {
+    return (await guarded(NAME, this.contract.interface, () => this.contract.cohortOf(reporter))) as Hex;
+  }
+
+  /** `fullNode`'s current heartbeat period and the offline votes cast in it (k of them take it offline). */
+  async offlineBallot(fullNode: Hex): Promise<{ period: number; votes: number }> {
+    const [period, votes] = await guarded(NAME, this.contract.interface, () => this.contract.offlineBallot(fullNode));
+    return { period: Number(period), votes: Number(votes) };
+  }
+
   isLive(fullNode: Hex): Promise<boolean> {
     return guarded(NAME, this.contract.interface, () => this.contract.isLive(fullNode));
   }
@@ -283,6 +299,7 @@ export class DeviceRegistryClient {
       "DeviceStatusChanged",
       "ServingNodeAssigned",
       "FullNodeHeartbeat",
+      "FullNodeOfflineVoted",
       "FullNodeReportedOffline",
       "MisbehaviourReported",
       "TrustRestored",

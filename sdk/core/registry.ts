@@ -51,6 +51,21 @@ export interface RegistryConfig {
   readonly heartbeatTimeout: number;
 }
 
+/**
+ * How many independent reporters must collude to suspend and to block a device in good standing
+ * under `config` (`IDeviceRegistry.report`): each independent reporter (a full node, a
+ * coordination node, or a coordination node with every lightweight node it admitted) lowers
+ * trust by `reportPenalty` once per trust case, so falling under a threshold t takes
+ * ceil((1000 - t + 1) / reportPenalty) of them. The contract refuses rules where one suffices.
+ */
+export function reportersToSanction(config: Pick<RegistryConfig, "reportPenalty" | "suspendBelow" | "blockBelow">): {
+  readonly suspend: number;
+  readonly block: number;
+} {
+  const needed = (threshold: number): number => Math.ceil((MAX_TRUST - threshold + 1) / config.reportPenalty);
+  return { suspend: needed(config.suspendBelow), block: needed(config.blockBelow) };
+}
+
 /** One entry of a device's provenance log. */
 export interface HistoryEntry {
   readonly event: string;

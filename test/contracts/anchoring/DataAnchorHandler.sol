@@ -356,17 +356,16 @@ contract DataAnchorHandler is AnchorCity {
         }
     }
 
-    /// @notice A coordinator that has not reported the gateway (or the cluster) in this epoch
+    /// @notice A coordinator that has not reported the gateway (or the cluster) in its trust case
     /// reports it (two reports suspend a fresh gateway, a third blocks it).
     function punish(uint256 who, uint256 reporterSeed) external {
         DeviceId gateway = _target(who);
         IDeviceRegistry.Status status = registry.statusOf(gateway);
         if (status != IDeviceRegistry.Status.Active && status != IDeviceRegistry.Status.Suspended) return;
-        uint64 epoch = registry.currentEpoch();
         uint256 n = _coords.length;
         for (uint256 i; i < n; ++i) {
             DeviceId reporter = _coords[((reporterSeed % n) + i) % n];
-            if (registry.hasReported(gateway, reporter, epoch)) continue;
+            if (registry.hasReported(gateway, reporter)) continue;
             vm.prank(registry.keyOf(reporter));
             registry.report(reporter, gateway, keccak256(abi.encode("evidence", reporterSeed)));
             if (status == IDeviceRegistry.Status.Active && registry.statusOf(gateway) != status) suspensions++;

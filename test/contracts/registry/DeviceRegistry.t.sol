@@ -517,10 +517,11 @@ contract DeviceRegistryTest is RegistryTestBase {
 
     // ================================================================= report
 
-    /// With blocking disabled (blockBelow = 0), trust after n accepted reports is
+    /// With blocking disabled (blockBelow = 0), trust after n accepted reports (of n independent
+    /// reporters, in one trust case) is
     /// max(0, 1000 - n * penalty).
     function testFuzz_report_lowersTrustToMaxOfZeroAndPenaltyTimesReports(uint16 penalty, uint8 n) public {
-        penalty = uint16(_bound(penalty, 1, MAX_TRUST));
+        penalty = uint16(_bound(penalty, 1, MAX_TRUST - 1));
         n = uint8(_bound(n, 0, 40));
         IDeviceRegistry.Config memory cfg = _config();
         cfg.reportPenalty = penalty;
@@ -528,10 +529,7 @@ contract DeviceRegistryTest is RegistryTestBase {
         cfg.blockBelow = 0;
         registry.setConfig(cfg);
 
-        for (uint256 i; i < n; ++i) {
-            _report(c1, l1);
-            vm.warp(block.timestamp + cfg.epochLength);
-        }
+        for (uint256 i; i < n; ++i) _report(_freshReporter(), l1); // n independent reporters
         uint256 lost = uint256(n) * penalty;
         _eq(registry.getDevice(l1).trust, lost >= MAX_TRUST ? 0 : MAX_TRUST - lost, "trust");
     }
@@ -547,8 +545,8 @@ contract DeviceRegistryTest is RegistryTestBase {
         bool light
     ) public {
         IDeviceRegistry.Config memory cfg = _config();
-        cfg.reportPenalty = uint16(_bound(penalty, 1, MAX_TRUST));
-        cfg.suspendBelow = uint16(_bound(suspendBelow, 1, MAX_TRUST));
+        cfg.suspendBelow = uint16(_bound(suspendBelow, 1, MAX_TRUST - 1));
+        cfg.reportPenalty = uint16(_bound(penalty, 1, MAX_TRUST - cfg.suspendBelow));
         cfg.blockBelow = uint16(_bound(blockBelow, 0, cfg.suspendBelow - 1));
         registry.setConfig(cfg);
         n = uint8(_bound(n, 1, 24));
@@ -569,8 +567,7 @@ contract DeviceRegistryTest is RegistryTestBase {
                 registry.report(c1, id, bytes32(i));
                 break;
             }
-            _report(c1, id);
-            vm.warp(block.timestamp + cfg.epochLength);
+            _report(_freshReporter(), id); // an independent reporter each time
             trust = trust > cfg.reportPenalty ? trust - cfg.reportPenalty : 0;
             if (trust < cfg.blockBelow) status = IDeviceRegistry.Status.Blocked;
             else if (trust < cfg.suspendBelow && status != IDeviceRegistry.Status.Suspended) {
@@ -598,8 +595,8 @@ contract DeviceRegistryTest is RegistryTestBase {
         uint8 labelSeed
     ) public {
         IDeviceRegistry.Config memory cfg = _config();
-        cfg.reportPenalty = uint16(_bound(penalty, 32, MAX_TRUST)); // at most 32 reports
-        cfg.suspendBelow = uint16(_bound(suspendBelow, 1, MAX_TRUST));
+        cfg.suspendBelow = uint16(_bound(suspendBelow, 1, MAX_TRUST - 32));
+        cfg.reportPenalty = uint16(_bound(penalty, 32, MAX_TRUST - cfg.suspendBelow)); // at most 32 reports
         cfg.blockBelow = uint16(_bound(blockBelow, 0, cfg.suspendBelow - 1));
         registry.setConfig(cfg);
         IDeviceRegistry.Label label = IDeviceRegistry.Label(labelSeed % 3);
@@ -608,8 +605,7 @@ contract DeviceRegistryTest is RegistryTestBase {
         uint256 trust = MAX_TRUST;
         IDeviceRegistry.Status status = IDeviceRegistry.Status.Pending;
         while (status == IDeviceRegistry.Status.Pending) {
-            _report(c1, id); // a coordination node may report every label
-            vm.warp(block.timestamp + cfg.epochLength);
+            _report(_freshReporter(), id); // a coordination node may report every label
             trust = trust > cfg.reportPenalty ? trust - cfg.reportPenalty : 0;
             if (trust < cfg.blockBelow) status = IDeviceRegistry.Status.Blocked;
             else if (trust < cfg.suspendBelow) status = IDeviceRegistry.Status.Suspended;
@@ -624,7 +620,7 @@ contract DeviceRegistryTest is RegistryTestBase {
 
         DeviceId serving = label == IDeviceRegistry.Label.Lightweight ? f1 : DeviceIds.NONE;
         vm.prank(registry.keyOf(f1));
-        registry.heartbeat(f1); // the reports took epochs
+        registry.heartbeat(f1);
         if (status == IDeviceRegistry.Status.Blocked || label == IDeviceRegistry.Label.Coordination) {
             _expectRevertFrom(
                 registry.keyOf(c2),
@@ -654,7 +650,6 @@ contract DeviceRegistryTest is RegistryTestBase {
     function test_report_revertsWithReporterNotEligible_whenLightweightReportsFullOrCoordination() public {
         (DeviceId pendingFull, ) = _register(IDeviceRegistry.Label.Full);
         DeviceId[3] memory targets = [f1, c1, pendingFull];
-        uint64 epoch = registry.currentEpoch();
         for (uint256 i; i < targets.length; ++i) {
             IDeviceRegistry.DeviceView memory before = registry.getDevice(targets[i]);
             _expectRevertFrom(
@@ -670,7 +665,7 @@ contract DeviceRegistryTest is RegistryTestBase {
             IDeviceRegistry.DeviceView memory afterwards = registry.getDevice(targets[i]);
             _eq(afterwards.trust, before.trust, "trust unchanged");
             _eq(uint8(afterwards.status), uint8(before.status), "status unchanged");
-            _check(!registry.hasReported(targets[i], l1, epoch), "not recorded");
+            _check(!registry.hasReported(targets[i], l1), "not recorded");
         }
         _check(registry.getDevice(c1).label == IDeviceRegistry.Label.Coordination, "coordination target");
 
@@ -681,31 +676,37 @@ contract DeviceRegistryTest is RegistryTestBase {
         _eq(registry.getDevice(c1).trust, MAX_TRUST - _config().reportPenalty, "full node reports coordinator");
     }
 
-    /// One report per reporter, device and epoch; another reporter may report in the same epoch.
-    function testFuzz_report_acceptsOneReportPerReporterPerEpoch(uint32 epochLength, uint256 dt) public {
+    /// One report per cohort and trust case; another reporter may report in the same case. After
+    /// an epoch without a report the case closes: trust is back to 1000 and the same reporter
+    /// may report again.
+    function testFuzz_report_acceptsOneReportPerCohortPerCase(uint32 epochLength, uint256 dt) public {
         IDeviceRegistry.Config memory cfg = _config();
         cfg.epochLength = uint32(_bound(epochLength, 1, 30 days));
         registry.setConfig(cfg);
-        uint64 epoch = registry.currentEpoch();
-        _eq(epoch, block.timestamp / cfg.epochLength, "epoch");
         _report(c1, l1);
-        _check(registry.hasReported(l1, c1, epoch), "recorded");
+        _check(registry.hasReported(l1, c1), "recorded");
+        _eq(registry.trustCaseOf(l1).votes, 1, "one vote");
 
         dt = _bound(dt, 0, 3 * uint256(cfg.epochLength));
         vm.warp(block.timestamp + dt);
-        uint64 now_ = registry.currentEpoch();
-        if (now_ == epoch) {
+        bool closed = dt >= cfg.epochLength;
+        _check(registry.hasReported(l1, c1) == !closed, "the vote lasts as long as the case");
+        if (!closed) {
             _expectRevertFrom(
                 registry.keyOf(c1),
-                abi.encodeWithSelector(IDeviceRegistry.RegistryAlreadyReported.selector, l1, c1, epoch)
+                abi.encodeWithSelector(IDeviceRegistry.RegistryAlreadyReported.selector, l1, c1, c1)
             );
             registry.report(c1, l1, bytes32(0));
         } else {
+            vm.expectEmit(true, true, true, true, address(registry));
+            emit IDeviceRegistry.TrustRestored(l1, MAX_TRUST);
             _report(c1, l1);
-            _check(registry.hasReported(l1, c1, now_), "recorded in the new epoch");
+            _check(registry.hasReported(l1, c1), "recorded in the new case");
+            _eq(registry.trustCaseOf(l1).startedAt, block.timestamp, "a new case");
         }
-        _report(c2, l1); // a different reporter, same epoch
-        _eq(registry.getDevice(l1).trust, MAX_TRUST - (now_ == epoch ? 2 : 3) * cfg.reportPenalty, "trust");
+        _report(c2, l1); // a different reporter, same case
+        _eq(registry.getDevice(l1).trust, MAX_TRUST - 2 * cfg.reportPenalty, "trust");
+        _eq(registry.trustCaseOf(l1).votes, 2, "two votes");
     }
 
     function test_report_revertsWithSelfAction_whenReporterIsTarget() public {
@@ -731,8 +732,7 @@ contract DeviceRegistryTest is RegistryTestBase {
         if (!huge) maxCount = maxCount % (served + 3);
         DeviceId f2 = _activeFull();
         if (viaOffline) {
-            vm.prank(registry.keyOf(c2));
-            registry.reportOffline(c2, f1);
+            _takeOffline(f1);
         } else {
             vm.warp(block.timestamp + _config().heartbeatTimeout + 1);
             vm.prank(registry.keyOf(f2));
@@ -773,8 +773,7 @@ contract DeviceRegistryTest is RegistryTestBase {
 
     function test_reassign_revertsWithFullNodeNotLive_whenTargetIsNotLive() public {
         (DeviceId f2, ) = _register(IDeviceRegistry.Label.Full);
-        vm.prank(registry.keyOf(c1));
-        registry.reportOffline(c1, f1);
+        _takeOffline(f1);
         _expectRevertFrom(
             registry.keyOf(c1),
             abi.encodeWithSelector(IDeviceRegistry.RegistryFullNodeNotLive.selector, f2)
@@ -784,8 +783,7 @@ contract DeviceRegistryTest is RegistryTestBase {
 
     function testFuzz_reassign_revertsWithNotCoordinator_whenCallerIsNotAnActiveCoordinator(uint8 which) public {
         DeviceId f2 = _activeFull();
-        vm.prank(registry.keyOf(c1));
-        registry.reportOffline(c1, f1);
+        _takeOffline(f1);
         DeviceId caller = which % 3 == 0 ? f2 : (which % 3 == 1 ? l1 : c3);
         if (which % 3 == 2) registry.dismissCoordinator(c3);
         _expectRevertFrom(
@@ -902,11 +900,27 @@ contract DeviceRegistryTest is RegistryTestBase {
         registry.setConfig(cfg);
     }
 
+    /// One report must never suspend: a penalty above 1000 - suspendBelow is refused.
+    function testFuzz_setConfig_revertsWithInvalidConfig_whenOneReportWouldSuspend(
+        uint16 suspendBelow,
+        uint16 penalty
+    ) public {
+        IDeviceRegistry.Config memory cfg = _config();
+        cfg.suspendBelow = uint16(_bound(suspendBelow, 1, MAX_TRUST));
+        cfg.blockBelow = 0;
+        cfg.reportPenalty = uint16(_bound(penalty, MAX_TRUST - cfg.suspendBelow + 1, MAX_TRUST));
+        vm.expectRevert(abi.encodeWithSelector(IDeviceRegistry.RegistryInvalidConfig.selector, "reportPenalty"));
+        registry.setConfig(cfg);
+    }
+
     function testFuzz_setConfig_storesEveryInRangeConfig(IDeviceRegistry.Config memory cfg) public {
         cfg.fullNodeApprovals = uint8(_bound(cfg.fullNodeApprovals, 1, type(uint8).max));
-        // The upper boundaries (MAX_TRUST) a quarter of the time each.
-        cfg.reportPenalty = cfg.reportPenalty % 4 == 0 ? MAX_TRUST : uint16(_bound(cfg.reportPenalty, 1, MAX_TRUST));
-        cfg.suspendBelow = cfg.suspendBelow % 4 == 0 ? MAX_TRUST : uint16(_bound(cfg.suspendBelow, 1, MAX_TRUST));
+        // The upper boundaries (MAX_TRUST - 1 for suspendBelow, then the largest penalty that
+        // leaves one report short of a suspension) a quarter of the time each.
+        cfg.suspendBelow =
+            cfg.suspendBelow % 4 == 0 ? MAX_TRUST - 1 : uint16(_bound(cfg.suspendBelow, 1, MAX_TRUST - 1));
+        uint16 maxPenalty = MAX_TRUST - cfg.suspendBelow;
+        cfg.reportPenalty = cfg.reportPenalty % 4 == 0 ? maxPenalty : uint16(_bound(cfg.reportPenalty, 1, maxPenalty));
         cfg.blockBelow = uint16(_bound(cfg.blockBelow, 0, cfg.suspendBelow - 1));
         cfg.epochLength = uint32(_bound(cfg.epochLength, 1, type(uint32).max));
         cfg.heartbeatTimeout = uint32(_bound(cfg.heartbeatTimeout, 1, type(uint32).max));
@@ -918,6 +932,116 @@ contract DeviceRegistryTest is RegistryTestBase {
         vm.assume(caller != address(this));
         _expectRevertFrom(caller, abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, caller));
         registry.setConfig(_config());
+    }
+
+    // ======================================================== independent trust
+
+    /// A coordination node blocked by reports, re-keyed (back to Suspended) and re-appointed comes
+    /// back at the suspension threshold like any reinstated node: one more report (of a reporter
+    /// that has not reported it yet) suspends it again, it does not block it.
+    function test_appointCoordinator_restoresTrustToSuspendBelow_whenReappointedAfterABlock() public {
+        (DeviceId cx, ) = _register(IDeviceRegistry.Label.Coordination);
+        registry.appointCoordinator(cx);
+        _blockByReports(cx);
+        _check(registry.statusOf(cx) == IDeviceRegistry.Status.Blocked, "blocked");
+        (uint256 pk, address newKey) = _newKey();
+        _requestRekey(cx, pk, newKey);
+        _approveAs(c1, cx, DeviceIds.NONE);
+        _approveAs(c2, cx, DeviceIds.NONE);
+        _check(registry.statusOf(cx) == IDeviceRegistry.Status.Suspended, "re-keyed back to Suspended");
+
+        registry.appointCoordinator(cx);
+        IDeviceRegistry.DeviceView memory d = registry.getDevice(cx);
+        _check(d.status == IDeviceRegistry.Status.Active, "re-appointed");
+        _eq(d.trust, _config().suspendBelow, "re-appointment restores trust to the suspension threshold");
+
+        _report(_activeFull(), cx);
+        d = registry.getDevice(cx);
+        _eq(d.trust, _config().suspendBelow - _config().reportPenalty, "one report's penalty");
+        _check(d.status == IDeviceRegistry.Status.Suspended, "one report suspends, it does not block");
+    }
+
+    /// An approval counts only while its coordinator is still the coordinator that gave it: a
+    /// dismissed coordinator's approval (even after a re-appointment) no longer counts towards k.
+    function test_approve_countsOnlyApprovalsOfCoordinatorsStillInOffice() public {
+        (DeviceId full, ) = _register(IDeviceRegistry.Label.Full);
+        _approveAs(c1, full, DeviceIds.NONE);
+        registry.dismissCoordinator(c1);
+        _approveAs(c2, full, DeviceIds.NONE);
+        _check(registry.statusOf(full) == IDeviceRegistry.Status.Pending, "a dismissed approver does not count");
+        _eq(registry.getDevice(full).approvals, 1, "one live approval");
+
+        registry.appointCoordinator(c1); // a new term: the approval of the old one stays void
+        (DeviceId other, ) = _register(IDeviceRegistry.Label.Full);
+        _approveAs(c3, other, DeviceIds.NONE);
+        registry.dismissCoordinator(c3);
+        registry.appointCoordinator(c3);
+        _approveAs(c2, other, DeviceIds.NONE);
+        _check(registry.statusOf(other) == IDeviceRegistry.Status.Pending, "an approval of a past term does not count");
+        _approveAs(c3, other, DeviceIds.NONE); // c3 may approve again in its new term
+        _check(registry.statusOf(other) == IDeviceRegistry.Status.Active, "k approvals in office");
+
+        _approveAs(c3, full, DeviceIds.NONE);
+        _check(registry.statusOf(full) == IDeviceRegistry.Status.Active, "k live approvals admit");
+    }
+
+    /// One reporter, however long it keeps reporting, lowers a device's trust by one penalty.
+    function testFuzz_report_oneReporterNeverSuspends(uint8 epochs, uint8 which) public {
+        epochs = uint8(_bound(epochs, 1, 20));
+        DeviceId target = which % 3 == 0 ? l1 : (which % 3 == 1 ? f1 : c3);
+        for (uint256 i; i < epochs; ++i) {
+            vm.prank(registry.keyOf(c1));
+            try registry.report(c1, target, bytes32(i)) {} catch {}
+            vm.warp(block.timestamp + _config().epochLength / 2);
+        }
+        IDeviceRegistry.DeviceView memory d = registry.getDevice(target);
+        _check(d.status == IDeviceRegistry.Status.Active, "one reporter cannot suspend");
+        _eq(d.trust, MAX_TRUST - _config().reportPenalty, "one penalty");
+    }
+
+    /// Lightweight nodes a coordination node admitted are one cohort with it: however many of them
+    /// a layer operator and that coordinator mint, they lower a device's trust by one penalty.
+    function testFuzz_report_lightweightNodesOfOneSponsorCountOnce(uint8 minted) public {
+        minted = uint8(_bound(minted, 1, 8));
+        for (uint256 i; i < minted; ++i) {
+            DeviceId sybil = _activeLight(f1);
+            vm.prank(registry.keyOf(sybil));
+            try registry.report(sybil, l1, bytes32(i)) {} catch {}
+        }
+        vm.prank(registry.keyOf(c1));
+        try registry.report(c1, l1, bytes32(0)) {} catch {}
+        IDeviceRegistry.DeviceView memory d = registry.getDevice(l1);
+        _check(d.status == IDeviceRegistry.Status.Active, "one sponsor's cohort cannot suspend");
+        _eq(d.trust, MAX_TRUST - _config().reportPenalty, "one penalty for the whole cohort");
+    }
+
+    /// With k = 2, one coordination node's offline report does not take a beating full node
+    /// offline; a second coordinator's does, and only then may its devices be reassigned. A
+    /// heartbeat in between voids the first report.
+    function test_reportOffline_needsKCoordinators_whenTheNodeStillBeats() public {
+        DeviceId f2 = _activeFull();
+        vm.prank(registry.keyOf(c1));
+        registry.reportOffline(c1, f1);
+        _check(registry.isLive(f1), "one report is not enough");
+        _expectRevertFrom(
+            registry.keyOf(c1),
+            abi.encodeWithSelector(IDeviceRegistry.RegistryFullNodeLive.selector, f1)
+        );
+        registry.reassign(c1, f1, f2, 10);
+
+        vm.warp(block.timestamp + 1);
+        vm.prank(registry.keyOf(f1));
+        registry.heartbeat(f1); // proves it is up: the earlier report no longer counts
+        vm.prank(registry.keyOf(c2));
+        registry.reportOffline(c2, f1);
+        _check(registry.isLive(f1), "a report from before the heartbeat does not count");
+
+        vm.prank(registry.keyOf(c3));
+        registry.reportOffline(c3, f1);
+        _check(!registry.isLive(f1), "k reports take it offline");
+        vm.prank(registry.keyOf(c1));
+        registry.reassign(c1, f1, f2, 10);
+        _eq(registry.servedCount(f2), 1, "reassigned");
     }
 
     // ================================================================= helpers
@@ -1003,12 +1127,26 @@ contract DeviceRegistryTest is RegistryTestBase {
         registry.report(reporter, id, keccak256(abi.encode(block.timestamp)));
     }
 
-    /// @dev Reports `id` from c1 once per epoch until it is Blocked.
+    /// @dev Reports `id` from fresh independent reporters until it is Blocked.
     function _blockByReports(DeviceId id) internal {
         for (uint256 i; i < 64 && registry.statusOf(id) != IDeviceRegistry.Status.Blocked; ++i) {
-            _report(c1, id);
-            vm.warp(block.timestamp + registry.config().epochLength);
+            _report(_freshReporter(), id);
         }
+    }
+
+    /// @dev A new independent reporter: a coordination node (it may report every label, and
+    /// needs no approvals whatever k is).
+    function _freshReporter() internal returns (DeviceId r) {
+        (r, ) = _register(IDeviceRegistry.Label.Coordination);
+        registry.appointCoordinator(r);
+    }
+
+    /// @dev k = 2 coordination nodes (c1, c2) report `fullNode` offline.
+    function _takeOffline(DeviceId fullNode) internal {
+        vm.prank(registry.keyOf(c1));
+        registry.reportOffline(c1, fullNode);
+        vm.prank(registry.keyOf(c2));
+        registry.reportOffline(c2, fullNode);
     }
 
     function _requestRekey(DeviceId id, uint256 pk, address newKey) internal {
@@ -1048,8 +1186,7 @@ contract DeviceRegistryTest is RegistryTestBase {
                 registry.dismissCoordinator(id);
             } else {
                 while (registry.statusOf(id) == IDeviceRegistry.Status.Active) {
-                    _report(c1, id);
-                    vm.warp(block.timestamp + registry.config().epochLength);
+                    _report(_freshReporter(), id);
                 }
             }
         } else if (status == IDeviceRegistry.Status.Blocked) {

@@ -441,12 +441,22 @@ describe("DeviceRegistry", function () {
         .withArgs(pending.id, Status.Pending);
     });
 
-    it("lets a coordination node take a full node offline at once; a heartbeat brings it back", async function () {
+    it("lets k coordination nodes take a full node offline; a heartbeat brings it back", async function () {
       const cs = [await coordinator(city), await coordinator(city)];
       const f = await fullNode(city, cs);
       await expect(city.registry.connect(cs[0]!.key).reportOffline(cs[0]!.id, f.id))
+        .to.emit(city.registry, "FullNodeOfflineVoted")
+        .withArgs(f.id, cs[0]!.id, 1, TEST_CONFIG.fullNodeApprovals)
+        .and.not.to.emit(city.registry, "FullNodeReportedOffline");
+      expect(await city.registry.isLive(f.id)).to.equal(true);
+      const { period, votes } = await city.client.offlineBallot(f.id);
+      expect(votes).to.equal(1);
+      await expect(city.registry.connect(cs[0]!.key).reportOffline(cs[0]!.id, f.id))
+        .to.be.revertedWithCustomError(city.registry, "RegistryAlreadyReportedOffline")
+        .withArgs(f.id, cs[0]!.id, period);
+      await expect(city.registry.connect(cs[1]!.key).reportOffline(cs[1]!.id, f.id))
         .to.emit(city.registry, "FullNodeReportedOffline")
-        .withArgs(f.id, cs[0]!.id);
+        .withArgs(f.id, cs[1]!.id);
       expect(await city.registry.isLive(f.id)).to.equal(false);
       await expect(city.registry.connect(cs[0]!.key).reportOffline(cs[0]!.id, f.id))
         .to.be.revertedWithCustomError(city.registry, "RegistryFullNodeNotLive")
@@ -468,7 +478,7 @@ describe("DeviceRegistry", function () {
 
     it("moves at most maxCount devices per call from an offline full node to a live one", async function () {
       const { cs, f1, f2, devices } = await servedCity();
-      await city.registry.connect(cs[0]!.key).reportOffline(cs[0]!.id, f1.id);
+      for (const x of cs) await city.registry.connect(x.key).reportOffline(x.id, f1.id); // k = 2 reports
       const c = city.registry.connect(cs[1]!.key);
       expect(await c.reassign.staticCall(cs[1]!.id, f1.id, f2.id, 2)).to.equal(3n);
       await expect(c.reassign(cs[1]!.id, f1.id, f2.id, 2)).to.emit(city.registry, "ServingNodeAssigned");
@@ -507,26 +517,42 @@ describe("DeviceRegistry", function () {
   });
 
   describe("report", function () {
-    it("lowers trust by the penalty, once per reporter, device and epoch", async function () {
+    it("lowers trust by the penalty, once per reporter and trust case; a quiet epoch closes the case", async function () {
       const cs = [await coordinator(city), await coordinator(city)];
       const f = await fullNode(city, cs);
       const d = await lightweight(city, cs[0]!, f);
-      const epoch = await city.registry.currentEpoch();
       await expect(city.registry.connect(f.key).report(f.id, d.id, EVIDENCE))
         .to.emit(city.registry, "MisbehaviourReported")
-        .withArgs(d.id, f.id, EVIDENCE, epoch, 850);
-      expect(await city.registry.hasReported(d.id, f.id, epoch)).to.equal(true);
+        .withArgs(d.id, f.id, f.id, EVIDENCE, 850);
+      expect(await city.registry.hasReported(d.id, f.id)).to.equal(true);
       await expect(city.registry.connect(f.key).report(f.id, d.id, EVIDENCE))
         .to.be.revertedWithCustomError(city.registry, "RegistryAlreadyReported")
-        .withArgs(d.id, f.id, epoch);
+        .withArgs(d.id, f.id, f.id);
       await time.increase(TEST_CONFIG.epochLength);
-      await city.registry.connect(f.key).report(f.id, d.id, EVIDENCE);
-      expect((await city.client.getDevice(d.id)).trust).to.equal(700);
+      expect(await city.registry.hasReported(d.id, f.id)).to.equal(false);
+      await expect(city.registry.connect(f.key).report(f.id, d.id, EVIDENCE))
+        .to.emit(city.registry, "TrustRestored")
+        .withArgs(d.id, 1000);
+      expect((await city.client.getDevice(d.id)).trust).to.equal(850);
     });
 
-    it("answers hasReported for any epoch, the largest included", async function () {
+    it("counts the lightweight nodes a coordination node admitted as one reporter with it", async function () {
+      const cs = [await coordinator(city), await coordinator(city)];
+      const f = await fullNode(city, cs);
+      const d = await lightweight(city, cs[1]!, f);
+      const sybils = [await lightweight(city, cs[0]!, f), await lightweight(city, cs[0]!, f)];
+      expect(await city.registry.cohortOf(sybils[0]!.id)).to.equal(cs[0]!.id);
+      await city.registry.connect(sybils[0]!.key).report(sybils[0]!.id, d.id, EVIDENCE);
+      for (const r of [sybils[1]!, cs[0]!])
+        await expect(city.registry.connect(r.key).report(r.id, d.id, EVIDENCE))
+          .to.be.revertedWithCustomError(city.registry, "RegistryAlreadyReported")
+          .withArgs(d.id, r.id, cs[0]!.id);
+      expect((await city.client.getDevice(d.id)).trust).to.equal(850);
+    });
+
+    it("answers hasReported false for a device never reported", async function () {
       const d = await registerNode(city, Label.Lightweight);
-      expect(await city.registry.hasReported(d.id, d.id, 2n ** 64n - 1n)).to.equal(false);
+      expect(await city.registry.hasReported(d.id, d.id)).to.equal(false);
     });
 
     it("suspends an active device under suspendBelow and blocks it under blockBelow, removing it from its serving node", async function () {
@@ -538,8 +564,8 @@ describe("DeviceRegistry", function () {
       expect(await city.registry.servedCount(f.id)).to.equal(0n);
       expect((await city.client.getDevice(d.id)).servingNode).to.equal(ZERO_ID);
       await city.registry.connect(f.key).report(f.id, d.id, EVIDENCE); // 400
-      await time.increase(TEST_CONFIG.epochLength);
-      await expect(city.registry.connect(cs[0]!.key).report(cs[0]!.id, d.id, EVIDENCE)) // 250
+      const fifth = await coordinator(city); // blocking takes a fifth independent reporter
+      await expect(city.registry.connect(fifth.key).report(fifth.id, d.id, EVIDENCE)) // 250
         .to.emit(city.registry, "DeviceStatusChanged")
         .withArgs(d.id, Status.Suspended, Status.Blocked);
     });
@@ -614,9 +640,8 @@ describe("DeviceRegistry", function () {
       const d = await lightweight(city, cs[0]!, f);
       for (const c of cs) await city.registry.connect(c.key).report(c.id, d.id, EVIDENCE);
       await city.registry.connect(f.key).report(f.id, d.id, EVIDENCE);
-      await time.increase(TEST_CONFIG.epochLength);
-      await city.registry.connect(f.key).heartbeat(f.id);
-      await city.registry.connect(f.key).report(f.id, d.id, EVIDENCE);
+      const fifth = await coordinator(city); // five independent reporters block
+      await city.registry.connect(fifth.key).report(fifth.id, d.id, EVIDENCE);
       expect(await city.registry.statusOf(d.id)).to.equal(Status.Blocked);
       return { cs, f, d };
     }
@@ -694,9 +719,8 @@ describe("DeviceRegistry", function () {
         );
       for (const c of cs) await city.registry.connect(c.key).report(c.id, d.id, EVIDENCE);
       await city.registry.connect(f.key).report(f.id, d.id, EVIDENCE);
-      await time.increase(TEST_CONFIG.epochLength);
-      await city.registry.connect(f.key).heartbeat(f.id);
-      await city.registry.connect(f.key).report(f.id, d.id, EVIDENCE);
+      const fifth = await coordinator(city); // five independent reporters block
+      await city.registry.connect(fifth.key).report(fifth.id, d.id, EVIDENCE);
       expect(await city.registry.statusOf(d.id)).to.equal(Status.Blocked);
       expect((await city.client.getDevice(d.id)).pendingKey).to.equal(ethers.ZeroAddress);
       await expect(city.registry.connect(cs[0]!.key).approve(cs[0]!.id, d.id, f.id))
@@ -716,9 +740,9 @@ describe("DeviceRegistry", function () {
     it("returns a blocked coordination node to Suspended after a re-key, for the admin to re-appoint", async function () {
       const cs = [await coordinator(city), await coordinator(city), await coordinator(city), await coordinator(city)];
       const target = cs[3]!;
-      for (const c of cs.slice(0, 3)) await city.registry.connect(c.key).report(c.id, target.id, EVIDENCE);
-      await time.increase(TEST_CONFIG.epochLength);
-      for (const c of cs.slice(0, 2)) await city.registry.connect(c.key).report(c.id, target.id, EVIDENCE);
+      const more = [await coordinator(city), await coordinator(city)]; // five independent reporters
+      for (const c of [...cs.slice(0, 3), ...more])
+        await city.registry.connect(c.key).report(c.id, target.id, EVIDENCE);
       expect(await city.registry.statusOf(target.id)).to.equal(Status.Blocked);
       const newKey = ethers.Wallet.createRandom();
       await city.registry
@@ -731,6 +755,11 @@ describe("DeviceRegistry", function () {
         );
       for (const c of cs.slice(0, 2)) await city.registry.connect(c.key).approve(c.id, target.id, ZERO_ID);
       expect(await city.registry.statusOf(target.id)).to.equal(Status.Suspended);
+      // the admin re-appoints it at the suspension threshold: usable again, not one report from a block
+      await expect(city.registry.connect(city.admin).appointCoordinator(target.id))
+        .to.emit(city.registry, "TrustRestored")
+        .withArgs(target.id, TEST_CONFIG.suspendBelow);
+      expect((await city.client.getDevice(target.id)).status).to.equal(Status.Active);
     });
   });
 

@@ -120,6 +120,7 @@ contract DeviceRegistryHandler is RegistryTestBase {
     uint16 public immutable SUSPEND_BELOW;
     uint16 public immutable BLOCK_BELOW;
     uint32 public immutable HEARTBEAT_TIMEOUT;
+    uint32 public immutable EPOCH_LENGTH;
 
     uint256 internal constant MAX_LIGHT = 14;
     uint256 internal constant MAX_FULL = 5;
@@ -155,7 +156,25 @@ contract DeviceRegistryHandler is RegistryTestBase {
     mapping(DeviceId => DeviceId) public gatewayOf;
     /// @dev Distinct coordinators that approved the device in the current approval round.
     mapping(DeviceId => DeviceId[]) internal _approvers;
+    /// @dev The approver's appointment count when it approved (its term).
+    mapping(DeviceId => uint256[]) internal _approverTerms;
     mapping(DeviceId => uint32) internal _approversRound;
+    /// @dev How many times each coordinator was appointed: its term of office.
+    mapping(DeviceId => uint256) public appointments;
+    /// @dev Offline votes against each full node: the heartbeat period they were cast in, the
+    /// voters and their terms.
+    mapping(DeviceId => uint32) internal _offlinePeriod;
+    mapping(DeviceId => DeviceId[]) internal _offlineVoters;
+    mapping(DeviceId => uint256[]) internal _offlineTerms;
+
+    /// @dev An approval round closed (or a full node went offline) although fewer than the
+    /// required coordinators that voted were still in office in the term they voted in.
+    uint256 public staleVotesCounted;
+    /// @dev A coordination node was (re-)appointed with trust under the suspension threshold.
+    uint256 public lowTrustAppointments;
+    /// @dev `reportOffline` refused with another error than the expected ones.
+    uint256 public offlineMismatches;
+    uint256 public offlineByReports;
 
     /// @dev A device went from Blocked to Active without a re-key approved by k distinct nodes.
     uint256 public blockedReactivations;
@@ -196,6 +215,7 @@ contract DeviceRegistryHandler is RegistryTestBase {
         SUSPEND_BELOW = cfg.suspendBelow;
         BLOCK_BELOW = cfg.blockBelow;
         HEARTBEAT_TIMEOUT = cfg.heartbeatTimeout;
+        EPOCH_LENGTH = cfg.epochLength;
     }
 
     /// @notice Takes over the registry as its admin, makes itself the operator of LAYER and seeds
@@ -256,6 +276,8 @@ contract DeviceRegistryHandler is RegistryTestBase {
             IDeviceRegistry.Status s = registry.statusOf(c);
             if (s == IDeviceRegistry.Status.Suspended || s == IDeviceRegistry.Status.Pending) {
                 registry.appointCoordinator(c);
+                appointments[c]++;
+                if (registry.getDevice(c).trust < SUSPEND_BELOW) lowTrustAppointments++;
             }
         }
         _settle(seed, DeviceIds.NONE);
@@ -306,8 +328,10 @@ contract DeviceRegistryHandler is RegistryTestBase {
             DeviceId[] storage approvers = _approvers[id];
             if (approvers.length == 0 || _approversRound[id] != registry.getDevice(id).round) continue;
             if (!_awaitsApproval(id)) continue;
-            DeviceId c = approvers[deviceSeed % approvers.length];
+            uint256 a = deviceSeed % approvers.length;
+            DeviceId c = approvers[a];
             if (registry.statusOf(c) != IDeviceRegistry.Status.Active) continue;
+            if (appointments[c] != _approverTerms[id][a]) continue; // a new term may approve again
             DeviceId serving = DeviceIds.NONE;
             IDeviceRegistry.DeviceView memory d = registry.getDevice(id);
             if (d.label == IDeviceRegistry.Label.Lightweight && d.status != IDeviceRegistry.Status.Active) {
@@ -381,12 +405,41 @@ contract DeviceRegistryHandler is RegistryTestBase {
         _settle(secondsAhead, DeviceIds.NONE);
     }
 
+    /// @notice An active coordinator votes a live full node offline. The node must go offline
+    /// exactly when k coordinators still in office (in the term they voted in) voted in its
+    /// current heartbeat period; a second vote of the same term is refused.
     function reportOffline(uint256 fullSeed, uint256 coordSeed) external {
         (bool live, DeviceId f) = _liveFull(fullSeed);
         (bool ok, DeviceId c) = _activeCoordinator(coordSeed);
         if (live && ok) {
+            (uint32 period, ) = registry.offlineBallot(f);
+            if (_offlinePeriod[f] != period || _offlineVoters[f].length == 0) {
+                delete _offlineVoters[f];
+                delete _offlineTerms[f];
+                _offlinePeriod[f] = period;
+            }
+            bool again;
+            for (uint256 i; i < _offlineVoters[f].length; ++i) {
+                if (_offlineVoters[f][i] == c && _offlineTerms[f][i] == appointments[c]) again = true;
+            }
             vm.prank(registry.keyOf(c));
-            registry.reportOffline(c, f);
+            try registry.reportOffline(c, f) {
+                if (again) offlineMismatches++;
+                _offlineVoters[f].push(c);
+                _offlineTerms[f].push(appointments[c]);
+                bool down = !registry.isLive(f);
+                uint256 inOffice = _inOffice(_offlineVoters[f], _offlineTerms[f]);
+                if (down != (inOffice >= K)) staleVotesCounted++;
+                if (down) offlineByReports++;
+            } catch (bytes memory reason) {
+                bytes memory expected = abi.encodeWithSelector(
+                    IDeviceRegistry.RegistryAlreadyReportedOffline.selector,
+                    f,
+                    c,
+                    period
+                );
+                if (!again || keccak256(reason) != keccak256(expected)) offlineMismatches++;
+            }
         }
         _settle(fullSeed, DeviceIds.NONE);
     }
@@ -399,7 +452,6 @@ contract DeviceRegistryHandler is RegistryTestBase {
     /// under suspendBelow a Pending or Active device to Suspended.
     function report(uint256 reporterSeed, uint256 targetSeed, bytes32 evidence) external {
         uint256 n = _ids.length;
-        uint64 epoch = registry.currentEpoch();
         // Half of the reports pile onto the last reported device, so that devices get suspended
         // and blocked within a run's depth.
         if (evidence[0] < 0x80 && _lastReported != DeviceIds.NONE) targetSeed = _indexOf(_lastReported);
@@ -416,9 +468,9 @@ contract DeviceRegistryHandler is RegistryTestBase {
             for (uint256 i; i < n; ++i) {
                 DeviceId reporter = _ids[_idx(reporterSeed, i, n)];
                 if (reporter == target || registry.statusOf(reporter) != IDeviceRegistry.Status.Active) continue;
-                if (registry.hasReported(target, reporter, epoch)) continue;
+                if (registry.hasReported(target, reporter)) continue;
                 if (_reportRefusedAsIneligible(reporter, target, evidence)) continue;
-                _reportChecked(reporter, target, evidence, epoch);
+                _reportChecked(reporter, target, evidence);
                 done = true;
                 break;
             }
@@ -571,13 +623,21 @@ contract DeviceRegistryHandler is RegistryTestBase {
     }
 
     /// @dev An eligible report, with trust and the status transition checked against the rules.
-    function _reportChecked(DeviceId reporter, DeviceId target, bytes32 evidence, uint64 epoch) internal {
+    function _reportChecked(DeviceId reporter, DeviceId target, bytes32 evidence) internal {
         IDeviceRegistry.DeviceView memory before = registry.getDevice(target);
+        IDeviceRegistry.TrustCase memory tc = registry.trustCaseOf(target);
+        // A quiet epoch closed the case of a device that is not suspended: trust back to 1000.
+        uint16 base = before.trust;
+        if (
+            before.status != IDeviceRegistry.Status.Suspended &&
+            tc.lastReportAt != 0 &&
+            block.timestamp >= uint256(tc.lastReportAt) + EPOCH_LENGTH
+        ) base = registry.MAX_TRUST();
         vm.prank(registry.keyOf(reporter));
         registry.report(reporter, target, evidence);
         _lastReported = target;
-        _check(registry.hasReported(target, reporter, epoch), "report recorded");
-        uint16 trust = before.trust > PENALTY ? before.trust - PENALTY : 0;
+        _check(registry.hasReported(target, reporter), "report recorded");
+        uint16 trust = base > PENALTY ? base - PENALTY : 0;
         IDeviceRegistry.Status status = before.status;
         if (trust < BLOCK_BELOW) {
             status = IDeviceRegistry.Status.Blocked;
@@ -679,6 +739,7 @@ contract DeviceRegistryHandler is RegistryTestBase {
         IDeviceRegistry.DeviceView memory before = registry.getDevice(id);
         if (_approversRound[id] != before.round) {
             delete _approvers[id];
+            delete _approverTerms[id];
             _approversRound[id] = before.round;
         }
         DeviceId[] storage approvers = _approvers[id];
@@ -688,16 +749,23 @@ contract DeviceRegistryHandler is RegistryTestBase {
         vm.prank(registry.keyOf(c));
         registry.approve(c, id, serving);
         approvers.push(c);
+        _approverTerms[id].push(appointments[c]);
 
         IDeviceRegistry.DeviceView memory afterwards = registry.getDevice(id);
         if (afterwards.round != before.round) {
-            // The round closed (threshold met).
+            // The round closed (threshold met): by approvers still in office, in their term.
+            bool lightAdmission =
+                before.label == IDeviceRegistry.Label.Lightweight &&
+                    before.status == IDeviceRegistry.Status.Pending &&
+                    before.pendingKey == address(0);
+            if (_inOffice(approvers, _approverTerms[id]) < (lightAdmission ? 1 : K)) staleVotesCounted++;
             if (before.pendingKey != address(0)) {
                 _eq(uint160(afterwards.key), uint160(before.pendingKey), "key after re-key");
                 rekeysCompleted++;
                 if (approvers.length >= K && before.pendingKey == rekeyAfterBlock[id]) rekeyed = id;
             }
             delete _approvers[id];
+            delete _approverTerms[id];
         }
     }
 
@@ -726,6 +794,16 @@ contract DeviceRegistryHandler is RegistryTestBase {
     function _newCoordinator(uint256 seed) internal {
         DeviceId c = _registerNew(IDeviceRegistry.Label.Coordination, seed);
         registry.appointCoordinator(c);
+        appointments[c]++;
+    }
+
+    /// @dev How many of `voters` are still Active coordination nodes in the term they voted in.
+    function _inOffice(DeviceId[] storage voters, uint256[] storage terms) internal view returns (uint256 n) {
+        for (uint256 i; i < voters.length; ++i) {
+            if (registry.statusOf(voters[i]) == IDeviceRegistry.Status.Active && appointments[voters[i]] == terms[i]) {
+                n++;
+            }
+        }
     }
 
     /// @dev True when `id` waits for an approval in its current state (mirrors `approve`: pending,

@@ -16,6 +16,10 @@ pragma solidity 0.8.37;
 //   (f) lightweight nodes never report full or coordination nodes;
 //   (g) a device's gateway is the last one its owner set, which was then an Active non-Device
 //       entity;
+//   (h) an approval round closes, and a full node goes offline by reports, only with k votes of
+//       coordination nodes still in office in the term they voted in (dismissed or re-appointed
+//       coordinators' earlier votes do not count); a re-appointed coordination node has at least
+//       the suspension threshold's trust;
 // plus the handler's own accounting of reassign (min(maxCount, served) moved, to the target) and
 // of duplicate approvals (always refused).
 
@@ -218,6 +222,14 @@ contract DeviceRegistryInvariantTest is RegistryTestBase {
                 "gateway differs from the last set"
             );
         }
+    }
+
+    /// (h) Votes count only from coordinators still in office, in the term they voted in.
+    /// hardhat-config: invariant.failOnRevert = true
+    function invariant_votesCountOnlyFromCoordinatorsInOffice() public view {
+        _eq(handler.staleVotesCounted(), 0, "a vote of a coordinator out of office counted");
+        _eq(handler.offlineMismatches(), 0, "reportOffline accounting");
+        _eq(handler.lowTrustAppointments(), 0, "re-appointed under the suspension threshold");
     }
 
     /// reassign (as driven by the handler) moves exactly min(maxCount, served) devices, all to
