@@ -66,6 +66,13 @@ async function embedded(): Promise<Chain> {
   return { provider: ethers.provider, admin: admin!, stop: () => Promise.resolve() };
 }
 
+/** An embedded chain whose clock runs an hour behind the machine's: no clock here may be the wall clock. */
+async function lagging(): Promise<Chain> {
+  const { ethers } = await network.create({ override: { initialDate: new Date(Date.now() - 3_600_000) } });
+  const [admin] = await ethers.getSigners();
+  return { provider: ethers.provider, admin: admin!, stop: () => Promise.resolve() };
+}
+
 async function rpc(start: typeof startHardhatNode): Promise<Chain> {
   const node = await start();
   return { provider: node.provider, admin: await node.provider.getSigner(0), stop: () => node.stop() };
@@ -73,6 +80,7 @@ async function rpc(start: typeof startHardhatNode): Promise<Chain> {
 
 for (const [name, connect] of [
   ["embedded network", embedded],
+  ["embedded network, chain clock an hour behind", lagging],
   ["hardhat node", () => rpc(startHardhatNode)],
   ["anvil", () => rpc(startAnvil)],
 ] as const) {
@@ -138,6 +146,9 @@ for (const [name, connect] of [
       const params = nbiotParams(backend, pkg.masterPublic);
       const directory = registryDirectory(registry, 0);
       const links = new Map<string, StationLink>();
+      // Every clock here is pinned to the chain's: block times are checked against anchor times,
+      // and a chain that runs behind the wall clock must not make the test depend on the machine.
+      let now = Number((await chain.provider.getBlock("latest"))!.timestamp) * 1000;
       const stations = stationAccounts.map((s, i) => {
         const bs = BaseStation.open({
           params,
@@ -145,6 +156,7 @@ for (const [name, connect] of [
           storePath: join(dir, `bs${i + 1}.sqlite`),
           directory,
           stations: (id) => links.get(id),
+          clock: () => now,
         });
         links.set(bs.id, bs);
         return bs;
@@ -158,10 +170,13 @@ for (const [name, connect] of [
         directory,
       });
       const nodeKeys = extractNodeKeys(pkg, device.id);
-      const node = new NbiotNode(params, nodeKeys, openPrimaryKey(params, nodeKeys, app.id, app.provision(device.id)));
+      const node = new NbiotNode(
+        params,
+        nodeKeys,
+        openPrimaryKey(params, nodeKeys, app.id, app.provision(device.id, now)),
+      );
 
       // ---- the node crosses two stations' areas
-      let now = Date.now();
       const temps = [21.5, 22.0, 35.2, 23.1, 22.8, 36.9, 22.4];
       const send = (bs: BaseStation, values: readonly number[]) => {
         const frames = values.map((c) => node.send(text({ celsius: c }), now));
