@@ -140,6 +140,7 @@ export type AccessDenial =
   | "wrong-resource"
   | "wrong-scope"
   | "revoked"
+  | "resource-inactive"
   | "not-holder"
   | "not-yet"
   | "expired"
