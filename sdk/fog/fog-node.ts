@@ -57,14 +57,7 @@ export interface FogDirectory {
 
 /** Why a reading was dropped, or where it went. */
 export type FilterOutcome =
-  | "normal"
-  | "sensitive"
-  | "malformed"
-  | "not-registered"
-  | "blocked"
-  | "bad-signature"
-  | "replay"
-  | "bad-profile";
+  "normal" | "sensitive" | "malformed" | "not-registered" | "blocked" | "bad-signature" | "replay" | "bad-profile";
 
 export type FilterResult =
   | {
@@ -324,7 +317,12 @@ export class FogNode {
       after = page.at(-1)!.id;
     }
     if (chosen.length === 0) return undefined;
-    return this.#pend(cluster, sequence, chosen.map((r) => r.reading), chosen.map((r) => r.id));
+    return this.#pend(
+      cluster,
+      sequence,
+      chosen.map((r) => r.reading),
+      chosen.map((r) => r.id),
+    );
   }
 
   /** The pending batch again, less the readings that no longer pass (undefined: none is left). */
@@ -572,12 +570,7 @@ export type Endorsement =
       readonly ok: false;
       readonly member: number;
       readonly reason:
-        | ProtocolRejection
-        | "not-sensitive"
-        | "wrong-root"
-        | "duplicate"
-        | "already-endorsed"
-        | "inactive";
+        ProtocolRejection | "not-sensitive" | "wrong-root" | "duplicate" | "already-endorsed" | "inactive";
       /** The reading it refused (-1: the batch as a whole). */
       readonly at: number;
     };

@@ -394,9 +394,8 @@ contract AccessTokensHandler is AccessTestBase {
     function setStatus(uint256 resourceSeed, uint256 statusSeed) external {
         bytes32 resource = resourceSeed % 2 == 0 ? STREAM : ACTUATOR;
         // Active comes back half the time, so that access is seen to return with it.
-        IDeviceRegistry.Status status = statusSeed % 2 == 0
-            ? IDeviceRegistry.Status.Active
-            : IDeviceRegistry.Status(1 + ((statusSeed >> 1) % 5));
+        IDeviceRegistry.Status status =
+            statusSeed % 2 == 0 ? IDeviceRegistry.Status.Active : IDeviceRegistry.Status(1 + ((statusSeed >> 1) % 5));
         oracle.setStatus(DeviceId.wrap(resource), status);
     }
 

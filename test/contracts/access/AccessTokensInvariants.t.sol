@@ -131,7 +131,10 @@ contract AccessTokensInvariantTest is AccessTestBase {
                     if (handler.currentHolder(id) == accounts[a]) grantedBy = id;
                 }
                 bool access = tokens.hasAccess(resources[r], accounts[a]);
-                _check(access == (grantedBy != 0 && handler.isActive(resources[r])), "hasAccess differs from the model");
+                _check(
+                    access == (grantedBy != 0 && handler.isActive(resources[r])),
+                    "hasAccess differs from the model"
+                );
                 (uint256 tokenId, IAccessTokens.Shift memory current) = tokens.shiftOf(resources[r], accounts[a]);
                 _check((tokenId != 0) == access, "shiftOf disagrees with hasAccess");
                 if (tokenId != 0) {

@@ -313,7 +313,10 @@ contract DataAnchorTest is AnchorCity {
             !dataAnchor.verifyReading(gateway, _hashPair(leaf, sibling), valuesHash, proof),
             "unanchored root verified"
         );
-        _check(!dataAnchor.verifyReading(gateway, leaf, valuesHash, new bytes32[](0)), "unanchored one-leaf root verified");
+        _check(
+            !dataAnchor.verifyReading(gateway, leaf, valuesHash, new bytes32[](0)),
+            "unanchored one-leaf root verified"
+        );
     }
 
     // ================================================================= helpers

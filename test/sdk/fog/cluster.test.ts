@@ -17,13 +17,7 @@ import { fogBatchMessage } from "../../../sdk/core/fogBatch.ts";
 import { Kind, Status } from "../../../sdk/core/registry.ts";
 import { type FogAnchorPort, FogCluster, type FogMember, type MemberReport } from "../../../sdk/fog/cluster.ts";
 import { type BatchProposal, type FogNode } from "../../../sdk/fog/fog-node.ts";
-import {
-  g2ToEip2537,
-  InvalidInputError,
-  randomDeviceKey,
-  ThresholdError,
-  TransportError,
-} from "../../../sdk/index.ts";
+import { g2ToEip2537, InvalidInputError, randomDeviceKey, ThresholdError, TransportError } from "../../../sdk/index.ts";
 import { type District, makeDistrict, randomId } from "../../helpers/fog.ts";
 
 const deployment = { chainId: 31337n, anchor: "0x00000000000000000000000000000000000000aa" };
@@ -324,7 +318,13 @@ describe("FogCluster", function () {
             member: 2,
             partial: d.scheme.partialSign(
               d.cluster.shares[1]!,
-              fogBatchMessage({ ...deployment, cluster: p.cluster, sequence: p.sequence, root: p.root, leafCount: p.leafCount }),
+              fogBatchMessage({
+                ...deployment,
+                cluster: p.cluster,
+                sequence: p.sequence,
+                root: p.root,
+                leafCount: p.leafCount,
+              }),
             ),
           }),
       };

@@ -95,7 +95,12 @@ describe("FogNode", function () {
       const node = d.fogNode(1);
       const [good, bad] = [d.device(), d.device()];
       d.directory.badProfiles.add(bad.id.toLowerCase());
-      const results = await node.ingest([good.read(1), bad.read(1, { sensitive: true }), good.read(2, { sensitive: true }), bad.read(2)]);
+      const results = await node.ingest([
+        good.read(1),
+        bad.read(1, { sensitive: true }),
+        good.read(2, { sensitive: true }),
+        bad.read(2),
+      ]);
       expect(results.map(outcome)).to.deep.equal(["normal", "bad-profile", "sensitive", "bad-profile"]);
       expect(node.counters).to.include({ normal: 1, sensitive: 1, "bad-profile": 2 });
       expect(node.store.counts()).to.include({ open: 1, sensitive: 1 });
