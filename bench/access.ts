@@ -12,7 +12,7 @@
  * account included, and the callee), as `nbiot.verifyReading.gas` is. Keys
  * and times are fixed, so the figures are the same on every run.
  */
-import { id, type Provider, Wallet } from "ethers";
+import { id, parseEther, type Provider, Wallet } from "ethers";
 import { network } from "hardhat";
 
 import AccessTokensModule from "../ignition/modules/AccessTokens.ts";
@@ -26,6 +26,7 @@ import {
   Label,
   minimalProfile,
   type Shift,
+  ZERO_ID,
 } from "../sdk/index.ts";
 import type { Metrics } from "./metrics.ts";
 
@@ -52,23 +53,37 @@ export async function accessMetrics(): Promise<Metrics> {
   const crewC = benchKey("crew/C").address;
 
   // ------------------------------------------------------------ the city
-  // The owner operates an edge layer and owns two devices: a meter's data stream and a valve.
+  // The owner operates an edge layer and owns two devices: a meter's data stream and a valve, both
+  // admitted (Active) by two coordination nodes: tokens are minted for Active resources only.
   const { registry } = await ignition.deploy(RegistryModule);
   const registryClient = new DeviceRegistryClient(await registry.getAddress(), admin);
   await registryClient.setLayerOperator(LAYER, owner.address);
-  const device = async (seed: string, localId: bigint): Promise<Hex> => {
+  const register = async (seed: string, localId: bigint, kind: Kind, label: Label) => {
     const key = benchKey(seed, provider);
     const req = buildRegistration({
       uuid: { layer: LAYER, localId },
       key: key.address,
-      kind: Kind.Device,
-      label: Label.Lightweight,
+      kind,
+      label,
       permissions: 0,
       profile: minimalProfile(`Device/${seed}`),
       deadline: DEADLINE,
     });
     const sig = await registryClient.signRegistration(key, req, owner.address);
-    return (await registryClient.connect(owner).register(req, sig)).id;
+    return { id: (await registryClient.connect(owner).register(req, sig)).id, key };
+  };
+  const coordinators = [
+    await register("coordinator/1", 101n, Kind.EdgeNode, Label.Coordination),
+    await register("coordinator/2", 102n, Kind.EdgeNode, Label.Coordination),
+  ];
+  for (const c of coordinators) {
+    await (await funder.sendTransaction({ to: c.key.address, value: parseEther("1") })).wait();
+    await registryClient.appointCoordinator(c.id);
+  }
+  const device = async (seed: string, localId: bigint): Promise<Hex> => {
+    const { id: deviceId } = await register(seed, localId, Kind.Device, Label.Full);
+    for (const c of coordinators) await registryClient.connect(c.key).approve(c.id, deviceId, ZERO_ID);
+    return deviceId;
   };
   const stream = await device("meter", 1n);
   const valve = await device("valve", 2n);

@@ -29,6 +29,7 @@ import { network } from "hardhat";
 
 import DataAnchorModule from "../ignition/modules/DataAnchor.ts";
 import RegistryModule from "../ignition/modules/DeviceRegistry.ts";
+import { toHex } from "../sdk/core/bytes.ts";
 import { buildTree, verifyProof } from "../sdk/core/merkle.ts";
 import {
   buildRegistration,
@@ -85,11 +86,14 @@ function calldataFloor(data: string): number {
 
 /**
  * 2^20 `StandardMerkleTree` leaves over (block hash, index): leaf i is
- * keccak256(keccak256(abi.encode(blockHash_i, i))), blockHash_i = keccak256(i).
+ * keccak256(keccak256(abi.encode(blockHash_i, i))), blockHash_i = keccak256(i);
+ * `valuesHash` is reading `READING`'s keccak256(abi.encode(blockHash, index)),
+ * what `verifyReading` takes.
  */
-async function readingLeaves(): Promise<Uint8Array> {
+async function readingLeaves(): Promise<{ flat: Uint8Array; valuesHash: Hex }> {
   const h = await createKeccak(256);
   const flat = new Uint8Array(LEAVES * 32);
+  let valuesHash = "0x" as Hex;
   const input = new Uint8Array(64);
   const view = new DataView(input.buffer);
   for (let i = 0; i < LEAVES; i++) {
@@ -100,11 +104,12 @@ async function readingLeaves(): Promise<Uint8Array> {
     h.init();
     h.update(input);
     const inner = h.digest("binary");
+    if (i === READING) valuesHash = toHex(inner);
     h.init();
     h.update(inner);
     flat.set(h.digest("binary"), i * 32);
   }
-  return flat;
+  return { flat, valuesHash };
 }
 
 export async function anchorMetrics(): Promise<Metrics> {
@@ -181,23 +186,24 @@ export async function anchorMetrics(): Promise<Metrics> {
   const timestampGas = Number(timestampReceipt.gasUsed);
 
   // --------------------------------------------------------- verifyReading
-  const tree = await buildTree(await readingLeaves());
+  const { flat, valuesHash } = await readingLeaves();
+  const tree = await buildTree(flat);
   const leaf = tree.leaf(READING);
   const proof = tree.proof(READING);
   if (proof.length !== DEPTH || !verifyProof(tree.root, leaf, proof)) throw new Error("bench: bad 2^20 proof");
   await asBaseStation.anchor(baseStation.id, tree.root, LEAVES);
-  if (!(await asBaseStation.verifyReading(baseStation.id, tree.root, leaf, proof)))
+  if (!(await asBaseStation.verifyReading(baseStation.id, tree.root, valuesHash, proof)))
     throw new Error("bench: reading not verified");
 
   const probe = await ethers.deployContract("CryptoProbe", admin);
-  const data = anchor.interface.encodeFunctionData("verifyReading", [baseStation.id, tree.root, leaf, proof]);
+  const data = anchor.interface.encodeFunctionData("verifyReading", [baseStation.id, tree.root, valuesHash, proof]);
   const [ok, callGas, returned] = (await probe.gasOfCall.staticCall(anchorAddress, data, 1_000_000n)) as [
     boolean,
     bigint,
     string,
   ];
   if (!ok || BigInt(returned) !== 1n) throw new Error("bench: probed verifyReading did not return true");
-  const txGas = Number(await asBaseStation.estimateVerifyReading(baseStation.id, tree.root, leaf, proof));
+  const txGas = Number(await asBaseStation.estimateVerifyReading(baseStation.id, tree.root, valuesHash, proof));
   const txFloor = calldataFloor(data);
   console.log(
     `bench: verifyReading (20 siblings) ${callGas} gas for a calling contract; as a transaction ${txGas}` +

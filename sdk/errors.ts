@@ -121,7 +121,8 @@ export type ProtocolRejection =
   | "bad-proof"
   | "not-anchored"
   | "missing-block"
-  | "fork";
+  | "fork"
+  | "bad-profile";
 
 /** A protocol message, block or proof failed a check; `reason` says which. Nothing stored changes. */
 export class ProtocolError extends StrataError {
@@ -140,6 +141,7 @@ export type AccessDenial =
   | "wrong-resource"
   | "wrong-scope"
   | "revoked"
+  | "resource-inactive"
   | "not-holder"
   | "not-yet"
   | "expired"

@@ -130,7 +130,10 @@ export { type AnchorHistoryRange, type AnchorResult, DataAnchorClient, DEFAULT_L
 export {
   buildTree,
   bytes32Leaves,
+  bytes32ValuesHash,
   leafHash,
+  leafOfValuesHash,
+  leafValuesHash,
   MAX_LEAVES,
   type MerkleTree,
   type MultiProof,

@@ -62,6 +62,8 @@ contract AccessTokens is IAccessTokens, ERC721 {
         if (registry.ownerOf(DeviceId.wrap(resource)) != msg.sender) {
             revert AccessTokensNotResourceOwner(resource, msg.sender);
         }
+        IDeviceRegistry.Status status = registry.statusOf(DeviceId.wrap(resource));
+        if (status != IDeviceRegistry.Status.Active) revert AccessTokensResourceNotActive(resource, status);
         uint256 ids = _tokenLists[resource];
         uint256 count = _countIds(ids);
         if (count == MAX_TOKENS_PER_RESOURCE) revert AccessTokensTooManyTokens(resource, MAX_TOKENS_PER_RESOURCE);
@@ -215,19 +217,21 @@ contract AccessTokens is IAccessTokens, ERC721 {
     /// @inheritdoc IAccessTokens
     function hasAccess(bytes32 resource, address account) external view returns (bool) {
         (uint256 tokenId, ) = _shiftOf(resource, account);
-        return tokenId != 0;
+        return tokenId != 0 && _isActive(resource);
     }
 
     /// @inheritdoc IAccessTokens
     function shiftOf(bytes32 resource, address account) external view returns (uint256 tokenId, Shift memory current) {
         uint256 word;
         (tokenId, word) = _shiftOf(resource, account);
-        if (tokenId != 0) current = _unpack(word);
+        if (tokenId == 0 || !_isActive(resource)) return (0, current);
+        current = _unpack(word);
     }
 
     /// @inheritdoc IAccessTokens
     function currentShift(uint256 tokenId) external view returns (TokenState memory state) {
         state.resource = _resources[tokenId];
+        if (state.resource != bytes32(0)) state.resourceStatus = registry.statusOf(DeviceId.wrap(state.resource));
         state.owner = _ownerOf(tokenId);
         if (state.owner == address(0)) {
             state.revoked = state.resource != bytes32(0);
@@ -295,6 +299,13 @@ contract AccessTokens is IAccessTokens, ERC721 {
     }
 
     // ---------------------------------------------------------------- private
+
+    /// @dev Whether the registry has `resource` Active now: a device it suspends, blocks or revokes (or
+    /// one still pending) grants no access, whatever its tokens' schedules say. Read live, after the
+    /// shift search, so only an account that holds a current shift pays for the call.
+    function _isActive(bytes32 resource) private view returns (bool) {
+        return registry.statusOf(DeviceId.wrap(resource)) == IDeviceRegistry.Status.Active;
+    }
 
     /// @dev The owner of `tokenId`, which must be the caller.
     function _requireOwner(uint256 tokenId) private view returns (address owner) {

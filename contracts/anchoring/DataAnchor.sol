@@ -4,6 +4,7 @@ pragma solidity 0.8.37;
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 import {IDataAnchor} from "../interfaces/IDataAnchor.sol";
 import {IDeviceRegistry} from "../interfaces/IDeviceRegistry.sol";
@@ -179,10 +180,23 @@ contract DataAnchor is IDataAnchor, EIP712 {
     function verifyReading(
         DeviceId gateway,
         bytes32 root,
-        bytes32 leaf,
+        bytes32 valuesHash,
         bytes32[] calldata proof
     ) external view returns (bool) {
-        return _records[_key(gateway, root)] != 0 && MerkleProof.verifyCalldata(proof, root, leaf);
+        uint256 record = _records[_key(gateway, root)];
+        if (record == 0) return false;
+        // The tree of n leaves is complete (2n - 1 nodes in array form): no leaf lies deeper than
+        // ceil(log2 n), so a longer proof is not a leaf's, whatever it hashes to.
+        uint256 leafCount = uint64(record >> LEAF_COUNT_SHIFT);
+        if (proof.length > (leafCount > 1 ? Math.log2(leafCount - 1) + 1 : 0)) return false;
+        // The last leaf hash is done here: an inner node (64-byte preimage) or the root cannot be
+        // passed off as a leaf without a 32-byte keccak256 preimage of it.
+        bytes32 leaf;
+        assembly ("memory-safe") {
+            mstore(0x00, valuesHash)
+            leaf := keccak256(0x00, 0x20)
+        }
+        return MerkleProof.verifyCalldata(proof, root, leaf);
     }
 
     /// @inheritdoc IDataAnchor

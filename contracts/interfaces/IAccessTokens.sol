@@ -20,7 +20,9 @@ import {IDeviceRegistry} from "./IDeviceRegistry.sol";
 /// time is the holder of the shift covering it, and the owner between shifts, so access always
 /// passes from one crew to the next through the owner. A hand-over from crew A to crew B is one
 /// owner transaction that rewrites one storage word (`handOver`). `hasAccess(resource, account)`
-/// is true only inside a current shift of a live token of the resource; a resource has at most
+/// is true only inside a current shift of a live token of the resource, and only while the registry
+/// has the resource Active (read live: a device the registry suspends, blocks or revokes grants no
+/// access, and none is minted for a device that is not Active); a resource has at most
 /// `MAX_TOKENS_PER_RESOURCE` (8) live tokens, so every loop is bounded by 8 tokens x 16 shifts.
 /// Times are block timestamps in seconds (uint40); a shift covers [start, end).
 interface IAccessTokens {
@@ -40,6 +42,8 @@ interface IAccessTokens {
     /// @param start The current shift's start (zero when no shift is current).
     /// @param end The current shift's end (zero when no shift is current).
     /// @param revoked True once the owner revoked the token.
+    /// @param resourceStatus The resource's registry status now (None for a token never minted):
+    /// a current shift grants access only while it is Active.
     struct TokenState {
         bytes32 resource;
         address owner;
@@ -47,12 +51,15 @@ interface IAccessTokens {
         uint40 start;
         uint40 end;
         bool revoked;
+        IDeviceRegistry.Status resourceStatus;
     }
 
     // ----------------------------------------------------------------- errors
 
     /// @notice `account` is not the registry's owner of `resource` (or the resource is unknown).
     error AccessTokensNotResourceOwner(bytes32 resource, address account);
+    /// @notice `resource` is not Active in the registry (pending, suspended, blocked or revoked).
+    error AccessTokensResourceNotActive(bytes32 resource, IDeviceRegistry.Status status);
     /// @notice `account` is not the owner of token `tokenId`.
     error AccessTokensUnauthorizedOwner(uint256 tokenId, address account);
     /// @notice `account` does not hold the current shift of token `tokenId`.
@@ -114,7 +121,8 @@ interface IAccessTokens {
     // ---------------------------------------------------------------- owner
 
     /// @notice Mints one access token for `resource` to the caller, who must be the registry's
-    /// owner of `resource` (`IDeviceRegistry.ownerOf`).
+    /// owner of `resource` (`IDeviceRegistry.ownerOf`); the resource must be Active in the registry
+    /// (`AccessTokensResourceNotActive` otherwise, checked after the owner).
     /// @return tokenId The new token's id (sequential from 1, never reused).
     function mint(bytes32 resource) external returns (uint256 tokenId);
 
@@ -162,13 +170,16 @@ interface IAccessTokens {
 
     // ----------------------------------------------------------------- views
 
-    /// @notice True when `account` holds the current shift of a live token of `resource`.
+    /// @notice True when `account` holds the current shift of a live token of `resource` and the
+    /// registry has `resource` Active now (`IDeviceRegistry.statusOf`, read only when a shift matches).
     function hasAccess(bytes32 resource, address account) external view returns (bool);
 
-    /// @notice The token and shift by which `account` has access to `resource` now (zeros: none).
+    /// @notice The token and shift by which `account` has access to `resource` now (zeros: none, which
+    /// includes a resource the registry does not have Active).
     function shiftOf(bytes32 resource, address account) external view returns (uint256 tokenId, Shift memory current);
 
-    /// @notice `tokenId`'s resource, owner, current shift and revocation, in one call.
+    /// @notice `tokenId`'s resource, owner, current shift, revocation and the resource's registry
+    /// status, in one call.
     function currentShift(uint256 tokenId) external view returns (TokenState memory);
 
     /// @notice The holder of `tokenId` now: the current shift's holder, or the owner between shifts

@@ -183,13 +183,20 @@ interface IDataAnchor {
 
     // ---------------------------------------------------------------- views
 
-    /// @notice True iff `gateway` (a gateway or a fog cluster) anchored `root` and `proof` proves
-    /// `leaf` in it (`MerkleProof`, sorted-pair keccak256; `leaf` is already the double-hashed
-    /// StandardMerkleTree leaf). A root anchored by another gateway does not count.
+    /// @notice True iff `gateway` (a gateway or a fog cluster) anchored `root` and `proof` proves the
+    /// reading whose once-hashed leaf is `valuesHash` in it. A root anchored by another gateway does
+    /// not count.
+    /// @dev `valuesHash` is `keccak256(abi.encode(values...))` of the StandardMerkleTree leaf (for a
+    /// block or reading hash h: `keccak256(h)`); the contract hashes it the last time itself, so the
+    /// leaf is `keccak256(bytes.concat(valuesHash))` and no inner node, nor the root with an empty
+    /// proof, passes as a reading (that would take a 32-byte keccak256 preimage of it). `proof` is the
+    /// list of siblings, leaf to root (`MerkleProof`, sorted-pair keccak256), and is at most
+    /// ceil(log2 leafCount) long, the depth of the deepest leaf of the complete tree of the anchored
+    /// leaf count.
     function verifyReading(
         DeviceId gateway,
         bytes32 root,
-        bytes32 leaf,
+        bytes32 valuesHash,
         bytes32[] calldata proof
     ) external view returns (bool);
 

@@ -181,7 +181,7 @@ export async function runNbiotDemo(ctx: NbiotDemoContext): Promise<void> {
     step("Accountability: when and where did the cold chain (<= 8 °C) break?");
     const breaches = await app.findExceptions(sensor.id, 0, now, stations, (p) => parse(p).celsius > 8);
     for (const b of breaches) {
-      const ok = await reader.verifyReading(b.station, b.root, b.leaf, [...b.proof]);
+      const ok = await reader.verifyReading(b.station, b.root, b.valuesHash, [...b.proof]);
       info(
         `${parse(b.plaintext).at} at ${nameOf(b.station)}: ${parse(b.plaintext).celsius} °C (block ${b.seq}; DataAnchor.verifyReading -> ${ok})`,
       );

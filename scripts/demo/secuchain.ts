@@ -187,6 +187,8 @@ export async function runSecuchainDemo(ctx: SecuchainDemoContext): Promise<void>
       scheme,
       members: nodes,
       anchor: anchors,
+      // a member the registry suspends, blocks or revokes is not asked and its share never counts
+      directory,
       // a member set aside is reported to the registry by the proposer, which lowers its trust
       report: async (r) => {
         reports.push(r);

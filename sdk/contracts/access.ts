@@ -26,7 +26,7 @@ import {
   type ShiftFacts,
 } from "../core/access.ts";
 import { checkInteger, fromHex, type Hex, toHex, uint256 } from "../core/bytes.ts";
-import type { HistoryEntry } from "../core/registry.ts";
+import type { HistoryEntry, Status } from "../core/registry.ts";
 import { InvalidInputError, TransportError } from "../errors.ts";
 import { eventArg, parseEvent, sendTx, type TxResult } from "./tx.ts";
 import { guarded } from "./revert.ts";
@@ -210,7 +210,7 @@ export class AccessTokensClient {
     return { tokenId: r.tokenId, shift: { holder: r.current.holder, start: r.current.start, end: r.current.end } };
   }
 
-  /** The token's resource, owner, current shift and revocation, in one call. */
+  /** The token's resource, owner, current shift, revocation and the resource's registry status, in one call. */
   async currentShift(tokenId: bigint): Promise<TokenState> {
     const token = checkTokenId(tokenId, "tokenId");
     const s = await guarded(NAME, this.contract.interface, () => this.contract.currentShift(token));
@@ -222,6 +222,7 @@ export class AccessTokensClient {
       start: s.start,
       end: s.end,
       revoked: s.revoked,
+      resourceStatus: Number(s.resourceStatus) as Status,
     };
   }
 

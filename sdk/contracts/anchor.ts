@@ -331,16 +331,20 @@ export class DataAnchorClient {
 
   /**
    * Whether `gateway` anchored `root` and `proof` (sibling hashes, leaf to
-   * root) proves `leaf`, a `StandardMerkleTree` leaf hash, in it.
+   * root) proves the reading whose once-hashed `StandardMerkleTree` leaf is
+   * `valuesHash` (`leafValuesHash(types, values)`, or `bytes32ValuesHash(h)`
+   * for a block or reading hash h) in it. The contract hashes it into the leaf
+   * itself, so an inner node of the tree never passes, and refuses a proof
+   * longer than the anchored leaf count allows (ceil(log2 leafCount)).
    */
-  verifyReading(gateway: Hex, root: Hex, leaf: Hex, proof: readonly Hex[]): Promise<boolean> {
-    const args = this.#readingArgs(gateway, root, leaf, proof);
+  verifyReading(gateway: Hex, root: Hex, valuesHash: Hex, proof: readonly Hex[]): Promise<boolean> {
+    const args = this.#readingArgs(gateway, root, valuesHash, proof);
     return guarded(NAME, this.contract.interface, () => this.contract.verifyReading(...args));
   }
 
   /** The gas a transaction calling `verifyReading` would use (`eth_estimateGas`). */
-  estimateVerifyReading(gateway: Hex, root: Hex, leaf: Hex, proof: readonly Hex[]): Promise<bigint> {
-    const args = this.#readingArgs(gateway, root, leaf, proof);
+  estimateVerifyReading(gateway: Hex, root: Hex, valuesHash: Hex, proof: readonly Hex[]): Promise<bigint> {
+    const args = this.#readingArgs(gateway, root, valuesHash, proof);
     return guarded(NAME, this.contract.interface, () => this.contract.verifyReading.estimateGas(...args));
   }
 
@@ -418,12 +422,12 @@ export class DataAnchorClient {
     });
   }
 
-  #readingArgs(gateway: Hex, root: Hex, leaf: Hex, proof: readonly Hex[]): [Hex, Hex, Hex, Hex[]] {
+  #readingArgs(gateway: Hex, root: Hex, valuesHash: Hex, proof: readonly Hex[]): [Hex, Hex, Hex, Hex[]] {
     if (!Array.isArray(proof)) throw new InvalidInputError("proof must be an array", { proof: typeof proof });
     return [
       checkWord(gateway, "gateway"),
       checkWord(root, "root"),
-      checkWord(leaf, "leaf"),
+      checkWord(valuesHash, "valuesHash"),
       proof.map((p, i) => checkWord(p, `proof[${i}]`)),
     ];
   }

@@ -25,6 +25,7 @@ import {
 } from "ethers";
 
 import { AccessDeniedError, InvalidInputError } from "../errors.ts";
+import { Status } from "./registry.ts";
 import { fromHex, type Hex, toHex } from "./bytes.ts";
 
 export const ACCESS_DOMAIN_NAME = "Strata AccessTokens";
@@ -173,6 +174,11 @@ export interface ShiftFacts {
   readonly end: bigint;
   /** True once the owner revoked the token. */
   readonly revoked: boolean;
+  /**
+   * The resource's registry status now (`AccessTokens.currentShift` reads it
+   * live): a shift grants access only while the resource is Active.
+   */
+  readonly resourceStatus: Status;
 }
 
 /** How far a requester's clock may run ahead of the verifier's, and how long one request may live. */
@@ -212,7 +218,9 @@ export interface AccessGrant {
  * (`wrong-scope`); the request must be issued (`not-yet`, beyond the allowed
  * skew) and not expired (`expired`), and live at most `maxLifetimeSeconds`
  * (`too-long`); the signature must recover to the requester (`bad-signature`);
- * the token must not be revoked (`revoked`); the requester must hold its
+ * the token must not be revoked (`revoked`); the registry must have the
+ * resource Active (`resource-inactive`: pending, suspended, blocked or
+ * revoked in the registry, so its tokens grant nothing); the requester must hold its
  * current shift (`not-holder`), which must not have ended by `now` (`expired`)
  * and must have begun before the request was issued (`not-yet`); the request
  * must expire no later than the shift (`beyond-shift`); and its nonce must be
@@ -279,6 +287,13 @@ export function checkAccessRequest(args: {
   }
   if (facts.revoked) {
     throw new AccessDeniedError("revoked", "the owner revoked the token", { token });
+  }
+  if (facts.resourceStatus !== Status.Active) {
+    throw new AccessDeniedError("resource-inactive", "the registry does not have the resource Active", {
+      token,
+      resource,
+      status: facts.resourceStatus,
+    });
   }
   const holder = isAddress(facts.holder) ? getAddress(facts.holder) : undefined;
   if (holder === undefined || holder !== request.requester) {

@@ -61,6 +61,15 @@ function wasmKeccak(): Promise<IHasher> {
 
 /** `StandardMerkleTree`'s leaf: `keccak256(keccak256(abi.encode(types, values)))`. */
 export function leafHash(types: readonly string[], values: readonly unknown[]): Uint8Array {
+  return keccak_256(leafValuesHash(types, values));
+}
+
+/**
+ * The once-hashed leaf `keccak256(abi.encode(types, values))`: what
+ * `DataAnchor.verifyReading` takes. The contract does the last hash itself
+ * (`leafOfValuesHash`), so that no inner node passes as a reading.
+ */
+export function leafValuesHash(types: readonly string[], values: readonly unknown[]): Uint8Array {
   if (!Array.isArray(types) || !Array.isArray(values) || types.length !== values.length) {
     throw new InvalidInputError("leafHash needs as many values as types", {
       types: String(types),
@@ -73,7 +82,17 @@ export function leafHash(types: readonly string[], values: readonly unknown[]): 
   } catch (cause) {
     throw new InvalidInputError("leafHash: values do not ABI-encode as types", { types }, { cause });
   }
-  return keccak_256(keccak_256(fromHex(encoded, "encoded leaf")));
+  return keccak_256(fromHex(encoded, "encoded leaf"));
+}
+
+/** The once-hashed leaf of one `bytes32` value (a block or reading hash): `keccak256(value)`. */
+export function bytes32ValuesHash(value: Hex | Uint8Array): Uint8Array {
+  return keccak_256(word(value, "value"));
+}
+
+/** The tree's leaf of a once-hashed leaf: `keccak256(valuesHash)` (what `DataAnchor` computes). */
+export function leafOfValuesHash(valuesHash: Hex | Uint8Array): Uint8Array {
+  return keccak_256(word(valuesHash, "valuesHash"));
 }
 
 /**

@@ -66,21 +66,27 @@ export function encodeProfile(profile: Profile): Hex {
   ) as Hex;
 }
 
-/** Decodes and checks an encoded profile. */
+/**
+ * Decodes and checks an encoded profile. Anything that is not a canonical
+ * profile (bytes an owner published to the registry are not checked on chain)
+ * throws `InvalidInputError`, never a raw decoding error: ethers decodes the
+ * fields lazily, so a bad offset, length or UTF-8 string surfaces only when a
+ * field is read, and is caught here too.
+ */
 export function decodeProfile(encoded: Hex): Profile {
-  let fields: ReturnType<AbiCoder["decode"]>;
+  let profile: Profile;
   try {
-    fields = AbiCoder.defaultAbiCoder().decode(["bytes", "bytes", "string", "string", "bytes32"], encoded);
+    const fields = AbiCoder.defaultAbiCoder().decode(["bytes", "bytes", "string", "string", "bytes32"], encoded);
+    profile = {
+      identity: fromHex(fields[0] as string, "identity"),
+      p256PublicKey: fromHex(fields[1] as string, "p256PublicKey"),
+      classPath: fields[2] as string,
+      metadataURI: fields[3] as string,
+      metadataHash: fields[4] as Hex,
+    };
   } catch (cause) {
     throw new InvalidInputError("not an encoded profile", { encoded }, { cause });
   }
-  const profile: Profile = {
-    identity: fromHex(fields[0] as string, "identity"),
-    p256PublicKey: fromHex(fields[1] as string, "p256PublicKey"),
-    classPath: fields[2] as string,
-    metadataURI: fields[3] as string,
-    metadataHash: fields[4] as Hex,
-  };
   checkProfile(profile);
   return profile;
 }

@@ -7,13 +7,23 @@
  * decoding phase"). A member that disagrees, or whose share does not verify
  * under its public key share (compromised, or lying), is named in the result
  * and reported; fewer than t honest shares anchor nothing.
+ *
+ * A member the registry no longer has Active (suspended, blocked, revoked) is
+ * not asked and its share never counts: until the cluster re-deals its key
+ * (a fresh DKG and `registerFogCluster` without it) the chain would still
+ * accept its share, so the rule lives here, and t Active members must endorse.
+ * A round that fails (the transaction, or too few shares) is retried with the
+ * same batch (`FogNode.propose`); one whose transaction took its sequence
+ * though the answer was lost is recorded as anchored before the next round.
  */
 import { withTimeout } from "../core/async.ts";
 import { type Hex, toHex } from "../core/bytes.ts";
 import type { Commitments, PartialSignature, ThresholdScheme } from "../core/crypto/threshold.ts";
 import { g1ToEip2537 } from "../core/crypto/eip2537.ts";
 import { type AnchorDeployment, fogBatchMessage } from "../core/fogBatch.ts";
+import { Status } from "../core/registry.ts";
 import { InvalidInputError, ThresholdError } from "../errors.ts";
+import type { DirectoryEntry } from "../nbiot/ports.ts";
 import type { BatchProposal, Endorsement } from "./fog-node.ts";
 
 /** How the coordinator reaches a member (in process: the `FogNode` itself). */
@@ -26,6 +36,8 @@ export interface FogMember {
 /** The part of `DataAnchorClient` the cluster uses. */
 export interface FogAnchorPort {
   head(cluster: Hex): Promise<bigint>;
+  /** The cluster's record of `root` (undefined: not anchored by it): settles a round whose answer was lost. */
+  anchorOf(cluster: Hex, root: Hex): Promise<{ readonly sequence: bigint } | undefined>;
   anchorFogBatch(
     cluster: Hex,
     root: Hex,
@@ -66,11 +78,27 @@ export interface FogClusterOptions {
   readonly report?: (report: MemberReport) => Promise<void>;
   /** How long a member may take to answer (default 30 s); one that does not answer is set aside. */
   readonly timeoutMs?: number;
+  /**
+   * The registry as the cluster reads it: a member that is not Active there is
+   * set aside (`inactive`, not passed to `report`: the registry already stopped
+   * it) and its share never counts. Without it every member is taken as Active.
+   */
+  readonly directory?: { lookup(id: Hex): Promise<DirectoryEntry | undefined> };
+}
+
+/** What `anchorNext` needs of the proposing member (a `FogNode`). */
+export interface FogProposer {
+  propose(cluster: Hex, sequence: bigint, max?: number): Promise<BatchProposal | undefined>;
+  recordBatch(proposal: BatchProposal, signature: Uint8Array | undefined, txHash: string | undefined): void;
+  /** The batch it proposed that is not recorded as anchored yet (see `FogNode.propose`). */
+  pendingBatch?(cluster: Hex): BatchProposal | undefined;
 }
 
 export class FogCluster {
   readonly id: Hex;
   readonly #o: FogClusterOptions;
+  /** Group signatures combined for batches whose transaction failed, by root (kept for their record). */
+  readonly #signed = new Map<Hex, Uint8Array>();
 
   constructor(options: FogClusterOptions) {
     const indices = options.members.map((m) => m.index);
@@ -87,15 +115,10 @@ export class FogCluster {
    * when the proposer has nothing to batch; throws `ThresholdError` (with the
    * reports) when fewer than t members endorse it validly.
    */
-  async anchorNext(
-    proposer: {
-      propose(cluster: Hex, sequence: bigint, max?: number): Promise<BatchProposal | undefined>;
-      recordBatch(proposal: BatchProposal, signature: Uint8Array, txHash: string): void;
-    },
-    max?: number,
-  ): Promise<AnchoredFogBatch | undefined> {
+  async anchorNext(proposer: FogProposer, max?: number): Promise<AnchoredFogBatch | undefined> {
     const o = this.#o;
     const sequence = (await o.anchor.head(this.id)) + 1n;
+    await this.#settle(proposer, sequence);
     const proposal = await proposer.propose(this.id, sequence, max);
     if (proposal === undefined) return undefined;
     if (proposal.cluster !== this.id || proposal.sequence !== sequence) {
@@ -106,15 +129,20 @@ export class FogCluster {
         expected: String(sequence),
       });
     }
+    // a member the registry stopped is not asked: its share must not count, whatever it signs
+    const active = await this.#activeMembers();
+    const inactive: MemberReport[] = o.members
+      .filter((m) => !active.includes(m))
+      .map((m) => ({ member: m.index, id: m.id, reason: "inactive" }));
     // every member answers or is set aside: one offline, slow or throwing member blocks nothing
     const settled = await Promise.allSettled(
-      o.members.map((m) => withTimeout(m.endorse(proposal, o.deployment), o.timeoutMs ?? 30_000)),
+      active.map((m) => withTimeout(m.endorse(proposal, o.deployment), o.timeoutMs ?? 30_000)),
     );
-    const reports: MemberReport[] = [];
+    const reports: MemberReport[] = [...inactive];
     const partials: PartialSignature[] = [];
     const { g1 } = o.scheme.backend;
     for (const [i, outcome] of settled.entries()) {
-      const member = o.members[i]!;
+      const member = active[i]!;
       if (outcome.status === "rejected") {
         reports.push({ member: member.index, id: member.id, reason: "no-answer" });
         continue;
@@ -151,7 +179,9 @@ export class FogCluster {
     for (const bad of combined.bad) reports.push(this.#invalid(bad));
     await this.#report(reports);
     const signature = g1ToEip2537(o.scheme.backend, combined.signature);
+    this.#signed.set(proposal.root, signature);
     const anchored = await o.anchor.anchorFogBatch(this.id, proposal.root, proposal.leafCount, signature);
+    this.#signed.delete(proposal.root);
     proposer.recordBatch(proposal, signature, anchored.txHash);
     return {
       sequence: anchored.sequence,
@@ -164,6 +194,29 @@ export class FogCluster {
     };
   }
 
+  /**
+   * A batch the proposer still has pending for a sequence the chain took since: if the chain holds
+   * its root at that sequence, its own transaction went through though the answer was lost, and it is
+   * recorded as anchored (its readings must not be batched again); otherwise `propose` abandons it.
+   */
+  async #settle(proposer: FogProposer, sequence: bigint): Promise<void> {
+    const pending = proposer.pendingBatch?.(this.id);
+    if (pending === undefined || pending.sequence >= sequence) return;
+    const record = await this.#o.anchor.anchorOf(this.id, pending.root);
+    if (record?.sequence === pending.sequence) {
+      proposer.recordBatch(pending, this.#signed.get(pending.root), undefined);
+    }
+    this.#signed.delete(pending.root);
+  }
+
+  /** The members the registry has Active now (all of them without a directory). */
+  async #activeMembers(): Promise<readonly FogMember[]> {
+    const directory = this.#o.directory;
+    if (directory === undefined) return this.#o.members;
+    const entries = await Promise.all(this.#o.members.map((m) => directory.lookup(m.id)));
+    return this.#o.members.filter((_, i) => entries[i]?.status === Status.Active);
+  }
+
   #invalid(index: number): MemberReport {
     const member = this.#o.members.find((m) => m.index === index);
     return { member: index, id: member?.id ?? (toHex(new Uint8Array(32)) as Hex), reason: "invalid-share" };
@@ -171,7 +224,8 @@ export class FogCluster {
 
   async #report(reports: readonly MemberReport[]): Promise<void> {
     if (this.#o.report === undefined) return;
-    for (const r of reports) await this.#o.report(r);
+    // a member set aside as inactive did nothing wrong in this round: the registry already stopped it
+    for (const r of reports) if (r.reason !== "inactive") await this.#o.report(r);
   }
 }
 

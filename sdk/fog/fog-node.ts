@@ -3,15 +3,19 @@
  * from the devices it serves and, without decrypting anything:
  *
  * - drops bogus input with a counted reason — malformed, a device that is not
- *   registered (or has no P-256 key in its registry profile), a blocked device,
- *   a bad signature, a replay;
+ *   registered (or has no P-256 key in its registry profile), a device whose
+ *   published profile does not decode, a blocked device, a bad signature, a
+ *   replay;
  * - sorts the rest with the data owner's PEKS trapdoors: normal readings go to
  *   the open store (anyone may query it), sensitive ones are kept for the
  *   cluster's batches;
  * - endorses a batch another member proposes only after checking every reading
  *   in it itself, by signing a share of the cluster's threshold key over the
  *   batch (`FogCluster` combines t shares into the group signature that
- *   `DataAnchor` checks on chain).
+ *   `DataAnchor` checks on chain). It signs the readings of a batch again for
+ *   the same cluster and sequence (a retried round: the same root gives the
+ *   same share), never for another sequence; a node the registry no longer has
+ *   Active signs nothing.
  */
 import { type KeyObject } from "node:crypto";
 
@@ -34,7 +38,7 @@ import { accessScope, DEFAULT_ACCESS_POLICY } from "../core/access.ts";
 import { type AnchorDeployment, fogBatchMessage } from "../core/fogBatch.ts";
 import { buildTree, bytes32Leaves, type MerkleTree } from "../core/merkle.ts";
 import { Kind, Status } from "../core/registry.ts";
-import { InvalidInputError, ProtocolError, type ProtocolRejection } from "../errors.ts";
+import { InvalidInputError, InvalidPointError, ProtocolError, type ProtocolRejection } from "../errors.ts";
 import {
   type FogStore,
   type NewReading,
@@ -53,7 +57,7 @@ export interface FogDirectory {
 
 /** Why a reading was dropped, or where it went. */
 export type FilterOutcome =
-  "normal" | "sensitive" | "malformed" | "not-registered" | "blocked" | "bad-signature" | "replay";
+  "normal" | "sensitive" | "malformed" | "not-registered" | "blocked" | "bad-signature" | "replay" | "bad-profile";
 
 export type FilterResult =
   | {
@@ -85,7 +89,14 @@ export interface FogNodeOptions {
   readonly accessScope?: Hex;
 }
 
-const REJECTIONS: readonly FilterOutcome[] = ["malformed", "not-registered", "blocked", "bad-signature", "replay"];
+const REJECTIONS: readonly FilterOutcome[] = [
+  "malformed",
+  "not-registered",
+  "blocked",
+  "bad-signature",
+  "replay",
+  "bad-profile",
+];
 
 export class FogNode {
   readonly id: Hex;
@@ -100,6 +111,7 @@ export class FogNode {
     blocked: 0,
     "bad-signature": 0,
     replay: 0,
+    "bad-profile": 0,
   };
   readonly #share: KeyShare;
   readonly #scheme: ThresholdScheme;
@@ -110,6 +122,8 @@ export class FogNode {
   readonly #lastSeq: Map<Hex, number>;
   readonly #nonces: NonceWindow;
   #ingesting: Promise<unknown> = Promise.resolve();
+  /** Per cluster, the batch this node proposed that is not anchored yet (a round that failed is retried with it). */
+  readonly #pending = new Map<Hex, BatchProposal>();
   /** The scope requests to this node must carry (default: `accessScope("read:sensitive@<node id>")`, this node only). */
   readonly accessScope: Hex;
   readonly commitments: Commitments;
@@ -155,7 +169,15 @@ export class FogNode {
     }
     // the key as the registry profile publishes it now (the directory caches it for its TTL): a
     // device that rotates a compromised key is checked against the new one
-    const raw = await this.#directory.p256Key(reading.device);
+    let raw: Uint8Array | undefined;
+    try {
+      raw = await this.#directory.p256Key(reading.device);
+    } catch (e) {
+      // an owner may publish any bytes as a profile: one that does not decode rejects this device's
+      // readings only; a network failure (TransportError, a revert) is not the reading's fault
+      if (!(e instanceof InvalidInputError || e instanceof InvalidPointError)) throw e;
+      throw badProfile(reading.device, e);
+    }
     if (raw === undefined || raw.length === 0) {
       throw new ProtocolError("not-registered", `device ${reading.device} published no P-256 key`, {
         device: reading.device,
@@ -164,7 +186,12 @@ export class FogNode {
     const cacheKey = `${reading.device}:${Buffer.from(raw).toString("hex")}`;
     let key = this.#keys.get(cacheKey);
     if (key === undefined) {
-      key = verifyingKey(raw);
+      try {
+        key = verifyingKey(raw);
+      } catch (e) {
+        if (!(e instanceof ProtocolError)) throw e;
+        throw badProfile(reading.device, e);
+      }
       if (this.#keys.size >= 100_000) this.#keys.clear();
       this.#keys.set(cacheKey, key);
     }
@@ -257,9 +284,24 @@ export class FogNode {
 
   /**
    * A proposal of the next sensitive batch: up to `max` readings not yet in a
-   * batch, their Merkle root, for the cluster's `sequence`-th link.
+   * batch, their Merkle root, for the cluster's `sequence`-th link. While a
+   * batch this node proposed for `sequence` is not anchored (its transaction
+   * failed, or too few shares arrived), the same batch is proposed again, so
+   * members sign the same message; a reading of it that no longer passes is
+   * dropped and the rest proposed under the new root, for the same sequence.
+   * A pending batch for an earlier sequence (taken since) is abandoned: its
+   * readings go back to the queue (`FogCluster` first records it as anchored
+   * when its own transaction took that sequence).
    */
   async propose(cluster: Hex, sequence: bigint, max = 4096): Promise<BatchProposal | undefined> {
+    const pending = this.#pending.get(cluster);
+    if (pending !== undefined) {
+      this.#pending.delete(cluster);
+      if (pending.sequence === sequence) {
+        const again = await this.#repropose(pending);
+        if (again !== undefined) return again;
+      }
+    }
     // the proposer checks its queue as every member will: a reading that no longer authenticates (its
     // device blocked, its key rotated) or tests sensitive leaves the queue for good, so it cannot stall it
     const chosen: StoredReading[] = [];
@@ -275,17 +317,51 @@ export class FogNode {
       after = page.at(-1)!.id;
     }
     if (chosen.length === 0) return undefined;
-    const readings = chosen.map((r) => r.reading);
+    return this.#pend(
+      cluster,
+      sequence,
+      chosen.map((r) => r.reading),
+      chosen.map((r) => r.id),
+    );
+  }
+
+  /** The pending batch again, less the readings that no longer pass (undefined: none is left). */
+  async #repropose(pending: BatchProposal): Promise<BatchProposal | undefined> {
+    const readings: Uint8Array[] = [];
+    const ids: number[] = [];
+    for (const [i, bytes] of pending.readings.entries()) {
+      const reason = await this.#whyNot(bytes);
+      if (reason === undefined) {
+        readings.push(bytes);
+        ids.push(pending.ids[i]!);
+      } else this.store.dropSensitive(pending.ids[i]!, reason);
+    }
+    if (readings.length === 0) return undefined;
+    if (readings.length === pending.readings.length) {
+      this.#pending.set(pending.cluster, pending);
+      return pending;
+    }
+    return this.#pend(pending.cluster, pending.sequence, readings, ids);
+  }
+
+  async #pend(cluster: Hex, sequence: bigint, readings: Uint8Array[], ids: number[]): Promise<BatchProposal> {
     const tree = await batchTree(readings);
-    return {
+    const proposal: BatchProposal = {
       cluster,
       sequence,
       root: tree.root,
       leafCount: readings.length,
       readings,
-      ids: chosen.map((r) => r.id),
+      ids,
       proposer: this.index,
     };
+    this.#pending.set(cluster, proposal);
+    return proposal;
+  }
+
+  /** The batch this node proposed for `cluster` that is not recorded as anchored yet, if any. */
+  pendingBatch(cluster: Hex): BatchProposal | undefined {
+    return this.#pending.get(cluster);
   }
 
   /** Why a stored sensitive reading cannot go into a batch now (undefined: it can). */
@@ -300,13 +376,25 @@ export class FogNode {
   }
 
   /**
-   * Endorses a batch a member proposes, only after checking it here: every
-   * reading must authenticate and test sensitive, and the root must be theirs.
-   * Returns this member's share over the batch message (built here, from the
+   * Endorses a batch a member proposes, only after checking it here: this
+   * node must be Active in the registry (`inactive`), every reading must
+   * authenticate and test sensitive, and the root must be theirs. Returns
+   * this member's share over the batch message (built here, from the
    * deployment, cluster, sequence, root and leaf count — never taken from the
    * proposer), or the reason it disagrees.
+   *
+   * Idempotent for a round retried: a reading endorsed before is endorsed
+   * again for the same cluster and sequence (the same root gives the same
+   * share; another root is accepted too, since the chain takes one batch per
+   * sequence, so neither signature can anchor the reading a second time), and
+   * refused (`already-endorsed`) for any other cluster or sequence.
    */
   async endorse(proposal: BatchProposal, deployment: AnchorDeployment): Promise<Endorsement> {
+    // a node the registry suspends, blocks or revokes stops signing (its share would not count anyway)
+    const self = await this.#directory.lookup(this.id);
+    if (self === undefined || self.status !== Status.Active) {
+      return { ok: false, member: this.index, reason: "inactive", at: -1 };
+    }
     const seen = new Set<string>();
     const checked: SecuReading[] = [];
     for (const [i, bytes] of proposal.readings.entries()) {
@@ -317,7 +405,11 @@ export class FogNode {
         }
         const key = `${r.device}:${r.seq}`;
         if (seen.has(key)) return { ok: false, member: this.index, reason: "duplicate", at: i };
-        if (this.store.hasEndorsed(r.device, r.seq))
+        const before = this.store.endorsement(r.device, r.seq);
+        if (
+          before !== undefined &&
+          (before.cluster !== proposal.cluster.toLowerCase() || before.sequence !== proposal.sequence)
+        )
           return { ok: false, member: this.index, reason: "already-endorsed", at: i };
         seen.add(key);
         checked.push(r);
@@ -338,12 +430,18 @@ export class FogNode {
       leafCount: proposal.leafCount,
     });
     const partial = this.#scheme.partialSign(this.#share, message);
-    this.store.recordEndorsed(checked); // a reading is endorsed once: never again under another root or sequence
+    // a reading is endorsed for one (cluster, sequence): never under another sequence
+    this.store.recordEndorsed(checked, { cluster: proposal.cluster, sequence: proposal.sequence, root: proposal.root });
     return { ok: true, member: this.index, partial };
   }
 
-  /** Records that a proposed batch was signed and anchored: its readings leave the queue. */
-  recordBatch(proposal: BatchProposal, signature: Uint8Array, txHash: string): void {
+  /**
+   * Records that a proposed batch was signed and anchored: its readings leave
+   * the queue. `txHash` is unknown when the transaction's answer was lost and
+   * the chain showed the batch anchored afterwards.
+   */
+  recordBatch(proposal: BatchProposal, signature: Uint8Array | undefined, txHash: string | undefined): void {
+    if (this.#pending.get(proposal.cluster)?.root === proposal.root) this.#pending.delete(proposal.cluster);
     this.store.saveBatch(
       {
         sequence: Number(proposal.sequence),
@@ -437,6 +535,14 @@ export interface AccessVerifier<R> {
   ): Promise<{ readonly resource: Hex }>;
 }
 
+/** A reading's rejection for its device's registry profile, which does not decode or holds no valid key. */
+function badProfile(device: Hex, cause: Error): ProtocolError {
+  return new ProtocolError("bad-profile", `device ${device} published a profile that does not decode`, {
+    device,
+    cause: cause.message,
+  });
+}
+
 /** A proposed sensitive batch. */
 export interface BatchProposal {
   readonly cluster: Hex;
@@ -463,12 +569,18 @@ export type Endorsement =
   | {
       readonly ok: false;
       readonly member: number;
-      readonly reason: ProtocolRejection | "not-sensitive" | "wrong-root" | "duplicate" | "already-endorsed";
+      readonly reason:
+        ProtocolRejection | "not-sensitive" | "wrong-root" | "duplicate" | "already-endorsed" | "inactive";
       /** The reading it refused (-1: the batch as a whole). */
       readonly at: number;
     };
 
-/** A `FogDirectory` over the registry client: `getDevice` and the P-256 key of the latest published profile. */
+/**
+ * A `FogDirectory` over the registry client: `getDevice` and the P-256 key of
+ * the latest published profile. A profile that does not decode throws
+ * `InvalidInputError` from `p256Key` (the fog node rejects that device's
+ * readings as `bad-profile`), remembered for the TTL.
+ */
 export function registryFogDirectory(
   registry: {
     getDevice(id: Hex): Promise<{ readonly kind: Kind; readonly status: Status }>;
@@ -478,7 +590,7 @@ export function registryFogDirectory(
   clock: () => number = Date.now,
 ): FogDirectory {
   const entries = new Map<string, { entry: DirectoryEntry | undefined; until: number }>();
-  const keys = new Map<string, { key: Uint8Array | undefined; until: number }>();
+  const keys = new Map<string, { key: Uint8Array | undefined; error?: unknown; until: number }>();
   return {
     async lookup(id) {
       const key = id.toLowerCase();
@@ -492,8 +604,19 @@ export function registryFogDirectory(
     async p256Key(id) {
       const key = id.toLowerCase();
       const hit = keys.get(key);
-      if (hit !== undefined && hit.until > clock()) return hit.key;
-      const found = (await registry.profileOf(id))?.p256PublicKey;
+      if (hit !== undefined && hit.until > clock()) {
+        if (hit.error !== undefined) throw hit.error;
+        return hit.key;
+      }
+      let found: Uint8Array | undefined;
+      try {
+        found = (await registry.profileOf(id))?.p256PublicKey;
+      } catch (e) {
+        // a published profile that does not decode stays bad until the owner publishes another:
+        // remembered for the TTL like a key, so each reading of the device does not re-read the log
+        if (e instanceof InvalidInputError) keys.set(key, { key: undefined, error: e, until: clock() + ttlMs });
+        throw e;
+      }
       keys.set(key, { key: found, until: clock() + ttlMs });
       return found;
     },

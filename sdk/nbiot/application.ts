@@ -6,7 +6,8 @@
  * `findExceptions` answers "when and where did the reading break the rule",
  * each answer with the proof a third party can check on chain.
  */
-import { type Hex } from "../core/bytes.ts";
+import { type Hex, toHex } from "../core/bytes.ts";
+import { bytes32ValuesHash } from "../core/merkle.ts";
 import { AeadKey } from "../core/crypto/aead.ts";
 import { type AcquisitionResponse, pageEnd, type VerifiedBlock, verifyAcquisition } from "../core/nbiot/acquisition.ts";
 import type { HandoverRecord } from "../core/nbiot/handover.ts";
@@ -27,9 +28,12 @@ export interface Reading {
   readonly station: Hex;
   readonly plaintext: Uint8Array;
   readonly blockHash: Uint8Array;
-  /** `DataAnchor.verifyReading(station, root, leaf, proof)` holds for these. */
+  /** `DataAnchor.verifyReading(station, root, valuesHash, proof)` holds for these. */
   readonly root: Hex;
+  /** The tree's leaf, keccak256(valuesHash) (what `verifyProof` takes off chain). */
   readonly leaf: Hex;
+  /** The once-hashed leaf, keccak256(blockHash): what `DataAnchor.verifyReading` takes. */
+  readonly valuesHash: Hex;
   readonly proof: readonly Hex[];
   /** The root's anchor: its sequence in the station's chain and the block time (s). */
   readonly anchor: { readonly sequence: bigint; readonly time: bigint };
@@ -144,6 +148,7 @@ export class Application {
       blockHash: b.hash,
       root: b.root,
       leaf: b.leaf,
+      valuesHash: toHex(bytes32ValuesHash(b.hash)),
       proof: b.proof,
       anchor,
     };

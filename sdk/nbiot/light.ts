@@ -11,7 +11,7 @@ import { type Hex, toHex } from "../core/bytes.ts";
 import { blockHash, blockLeaf, decodeBlock } from "../core/nbiot/block.ts";
 import { equalBytes } from "../core/nbiot/handshake.ts";
 import type { Receipt } from "../core/nbiot/session.ts";
-import { verifyProof } from "../core/merkle.ts";
+import { bytes32ValuesHash, verifyProof } from "../core/merkle.ts";
 import { ProtocolError } from "../errors.ts";
 import type { ReadingProof } from "./base-station.ts";
 import type { AnchorReader } from "./ports.ts";
@@ -24,14 +24,14 @@ export async function verifyOwnReading(
   anchors: AnchorReader,
 ): Promise<Hex> {
   let root: Hex;
-  let leaf: Hex;
+  let valuesHash: Hex;
   try {
-    ({ root, leaf } = checkProof(node, receipt, proof));
+    ({ root, valuesHash } = checkProof(node, receipt, proof));
   } catch (e) {
     if (e instanceof ProtocolError) throw e;
     throw new ProtocolError("malformed", "the served proof is malformed", { cause: String(e) });
   }
-  if (!(await anchors.verifyReading(receipt.bs, root, leaf, proof.proof))) {
+  if (!(await anchors.verifyReading(receipt.bs, root, valuesHash, proof.proof))) {
     throw new ProtocolError(
       "not-anchored",
       `the batch root of block ${receipt.seq} is not anchored by station ${receipt.bs}`,
@@ -42,7 +42,7 @@ export async function verifyOwnReading(
 }
 
 /** The off-chain half: the served block is the receipt's, and the proof takes it to the served root. */
-function checkProof(node: Hex, receipt: Receipt, proof: ReadingProof): { root: Hex; leaf: Hex } {
+function checkProof(node: Hex, receipt: Receipt, proof: ReadingProof): { root: Hex; valuesHash: Hex } {
   const block = decodeBlock(proof.block);
   const hash = blockHash(block);
   if (
@@ -59,5 +59,6 @@ function checkProof(node: Hex, receipt: Receipt, proof: ReadingProof): { root: H
   if (!verifyProof(proof.batch.root, leaf, proof.proof)) {
     throw new ProtocolError("bad-proof", `block ${block.seq} is not in the served batch's tree`, { seq: block.seq });
   }
-  return { root: proof.batch.root, leaf };
+  // the chain takes the once-hashed leaf and hashes the leaf itself (no inner node passes as a reading)
+  return { root: proof.batch.root, valuesHash: toHex(bytes32ValuesHash(hash)) };
 }

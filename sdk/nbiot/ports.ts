@@ -44,7 +44,8 @@ export interface AnchorView {
  */
 export interface AnchorReader {
   anchorOf(gateway: Hex, root: Hex): Promise<AnchorView | undefined>;
-  verifyReading(gateway: Hex, root: Hex, leaf: Hex, proof: readonly Hex[]): Promise<boolean>;
+  /** `valuesHash`: the once-hashed leaf (for a block hash h, keccak256(h)); the contract hashes the leaf. */
+  verifyReading(gateway: Hex, root: Hex, valuesHash: Hex, proof: readonly Hex[]): Promise<boolean>;
 }
 
 /** How one station (or an application) reaches another station. */

@@ -64,6 +64,13 @@ export interface FogBatchRecord {
   readonly txHash: string | undefined;
 }
 
+/** The batch message a member signed a reading under (`FogStore.endorsement`). */
+export interface EndorsedMessage {
+  readonly cluster: Hex | undefined;
+  readonly sequence: bigint | undefined;
+  readonly root: Hex | undefined;
+}
+
 interface Row {
   readonly [column: string]: unknown;
 }
@@ -127,6 +134,17 @@ export class FogStore {
           expected: value,
         });
       }
+    }
+    // Endorsements name the message they were signed for (cluster, sequence, root): a member signs a
+    // reading again for the same cluster and sequence (a round retried), never for another. Rows of
+    // stores made before these columns have none: they count as endorsed under an unknown message.
+    const columns = (this.#db.prepare("PRAGMA table_info(endorsed)").all() as Row[]).map((c) => String(c.name));
+    if (!columns.includes("cluster")) {
+      this.#db.exec(`
+        ALTER TABLE endorsed ADD COLUMN cluster BLOB;
+        ALTER TABLE endorsed ADD COLUMN sequence INTEGER;
+        ALTER TABLE endorsed ADD COLUMN root BLOB;
+      `);
     }
     const insert = (table: string) =>
       this.#db.prepare(`INSERT INTO ${table} (device, seq, time, received, tags, reading) VALUES (?, ?, ?, ?, ?, ?)`);
@@ -253,12 +271,41 @@ export class FogStore {
     );
   }
 
-  /** Records the readings of a batch this node endorsed (so it never endorses them again). */
-  recordEndorsed(readings: readonly { readonly device: Hex; readonly seq: number }[]): void {
+  /**
+   * The message under which this node last endorsed reading `seq` of `device`
+   * (undefined: never; fields undefined: endorsed before messages were kept).
+   */
+  endorsement(device: Hex, seq: number): EndorsedMessage | undefined {
+    const row = this.#db
+      .prepare("SELECT cluster, sequence, root FROM endorsed WHERE device = ? AND seq = ?")
+      .get(fromHex(device, "device", 32), seq) as Row | undefined;
+    if (row === undefined) return undefined;
+    return {
+      cluster: row.cluster == null ? undefined : toHex(u8(row.cluster)),
+      sequence: row.sequence == null ? undefined : BigInt(row.sequence as number),
+      root: row.root == null ? undefined : toHex(u8(row.root)),
+    };
+  }
+
+  /**
+   * Records the readings of a batch this node endorsed, with the message it
+   * signed (`message`: cluster, sequence, root), so that it signs them again
+   * only for that cluster and sequence.
+   */
+  recordEndorsed(
+    readings: readonly { readonly device: Hex; readonly seq: number }[],
+    message?: { readonly cluster: Hex; readonly sequence: bigint; readonly root: Hex },
+  ): void {
     this.#db.exec("BEGIN IMMEDIATE");
     try {
-      const insert = this.#db.prepare("INSERT OR IGNORE INTO endorsed (device, seq) VALUES (?, ?)");
-      for (const r of readings) insert.run(fromHex(r.device, "device", 32), r.seq);
+      const insert = this.#db.prepare(
+        `INSERT INTO endorsed (device, seq, cluster, sequence, root) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (device, seq) DO UPDATE SET cluster = excluded.cluster, sequence = excluded.sequence, root = excluded.root`,
+      );
+      const cluster = message === undefined ? null : fromHex(message.cluster, "cluster", 32);
+      const root = message === undefined ? null : fromHex(message.root, "root", 32);
+      const sequence = message === undefined ? null : message.sequence;
+      for (const r of readings) insert.run(fromHex(r.device, "device", 32), r.seq, cluster, sequence, root);
       this.#db.exec("COMMIT");
     } catch (e) {
       this.#db.exec("ROLLBACK");

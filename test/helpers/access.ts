@@ -8,9 +8,9 @@ import type { DeploymentParameters } from "@nomicfoundation/ignition-core";
 
 import AccessTokensModule from "../../ignition/modules/AccessTokens.ts";
 import type RegistryModule from "../../ignition/modules/DeviceRegistry.ts";
-import { AccessTokensClient, type Hex, Label } from "../../sdk/index.ts";
+import { AccessTokensClient, type Hex } from "../../sdk/index.ts";
 import type { AccessTokens } from "../../types/ethers-contracts/index.ts";
-import { type City, registerNode, registryFixture } from "./registry.ts";
+import { type City, coordinator, fullNode, lightweight, type Node, registryFixture } from "./registry.ts";
 
 /** The part of the connection's Ignition helper the fixture uses. */
 interface Ignition {
@@ -24,9 +24,13 @@ export interface AccessCity {
   readonly address: string;
   /** The resources' owner (the registry's owner of both devices). */
   readonly owner: HardhatEthersSigner;
-  /** A device's data stream and an actuator, both registered devices of `owner`. */
+  /** A device's data stream and an actuator, both registered devices of `owner`, admitted (Active). */
   readonly stream: Hex;
   readonly actuator: Hex;
+  /** The coordination nodes that admitted them (they admit more devices). */
+  readonly coordinators: readonly Node[];
+  /** The full node serving them. */
+  readonly serving: Node;
   readonly crewA: HardhatEthersSigner;
   readonly crewB: HardhatEthersSigner;
   readonly crewC: HardhatEthersSigner;
@@ -35,13 +39,16 @@ export interface AccessCity {
   readonly client: AccessTokensClient;
 }
 
-/** Deploys a registry, registers two devices of the operator and deploys AccessTokens. */
+/** Deploys a registry, registers and admits two devices of the operator and deploys AccessTokens. */
 export function accessFixture(ethers: HardhatEthers, ignition: Ignition) {
   const deployRegistryFixture = registryFixture(ethers, ignition);
   return async function deployAccessFixture(): Promise<AccessCity> {
     const city = await deployRegistryFixture();
-    const stream = (await registerNode(city, Label.Lightweight)).id;
-    const actuator = (await registerNode(city, Label.Lightweight)).id;
+    // tokens are minted for, and grant access to, Active resources only: admit the two devices
+    const coordinators = [await coordinator(city), await coordinator(city)];
+    const serving = await fullNode(city, coordinators);
+    const stream = (await lightweight(city, coordinators[0]!, serving)).id;
+    const actuator = (await lightweight(city, coordinators[0]!, serving)).id;
     const { accessTokens } = (await ignition.deploy(AccessTokensModule, {
       parameters: { AccessTokens: { registry: await city.registry.getAddress() } },
     })) as { accessTokens: AccessTokens };
@@ -55,6 +62,8 @@ export function accessFixture(ethers: HardhatEthers, ignition: Ignition) {
       owner: city.operator,
       stream,
       actuator,
+      coordinators,
+      serving,
       crewA: crewA!,
       crewB: crewB!,
       crewC: crewC!,

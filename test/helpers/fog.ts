@@ -16,6 +16,7 @@ import { type ClusterKeys, runDkg } from "../../sdk/core/fog/dkg.ts";
 import { type FilterPolicy, filterPolicy, SENSITIVE } from "../../sdk/core/fog/filter.ts";
 import { type DeviceKey, makeReading, randomDeviceKey, sealPayload } from "../../sdk/core/fog/reading.ts";
 import { Kind, Status } from "../../sdk/core/registry.ts";
+import { InvalidInputError } from "../../sdk/errors.ts";
 import { type FogDirectory, FogNode } from "../../sdk/fog/fog-node.ts";
 import type { DirectoryEntry } from "../../sdk/nbiot/ports.ts";
 import { FogStore } from "../../sdk/store/fog-store.ts";
@@ -26,6 +27,8 @@ export const randomId = (): Hex => toHex(crypto.getRandomValues(new Uint8Array(3
 /** The registry as fog nodes see it, held in memory. */
 export class MemoryFogDirectory implements FogDirectory {
   readonly entries = new Map<string, DirectoryEntry & { p256?: Uint8Array }>();
+  /** Devices whose published profile does not decode: `p256Key` throws as `profileOf` does. */
+  readonly badProfiles = new Set<string>();
   set(id: Hex, kind: Kind, status: Status = Status.Active, p256?: Uint8Array): void {
     this.entries.set(id.toLowerCase(), { kind, status, ...(p256 === undefined ? {} : { p256 }) });
   }
@@ -34,6 +37,9 @@ export class MemoryFogDirectory implements FogDirectory {
     return Promise.resolve(e === undefined ? undefined : { kind: e.kind, status: e.status });
   }
   p256Key(id: Hex): Promise<Uint8Array | undefined> {
+    if (this.badProfiles.has(id.toLowerCase())) {
+      return Promise.reject(new InvalidInputError("not an encoded profile", { device: id }));
+    }
     return Promise.resolve(this.entries.get(id.toLowerCase())?.p256);
   }
 }

@@ -207,9 +207,9 @@ for (const [name, connect] of [
       expect(readings.map((r) => r.station)).to.deep.equal([...Array(4).fill(bs1.id), ...Array(3).fill(bs2.id)]);
       expect(handovers).to.have.length(1);
       for (const r of readings) {
-        expect(await reader.verifyReading(r.station, r.root, r.leaf, [...r.proof])).to.equal(true);
+        expect(await reader.verifyReading(r.station, r.root, r.valuesHash, [...r.proof])).to.equal(true);
         const other = r.station === bs1.id ? bs2.id : bs1.id;
-        expect(await reader.verifyReading(other, r.root, r.leaf, [...r.proof])).to.equal(false);
+        expect(await reader.verifyReading(other, r.root, r.valuesHash, [...r.proof])).to.equal(false);
       }
 
       // ---- accountability: when and where the temperature broke the limit

@@ -28,6 +28,8 @@ import {
   accessScope,
   AccessTokensClient,
   bytes32Leaves,
+  bytes32ValuesHash,
+  leafOfValuesHash,
   DataAnchorClient,
   type Hex,
   type KeyShare,
@@ -194,8 +196,12 @@ describe("Secuchain end to end (embedded network)", function () {
     expect(record.gateway).to.equal(s.cluster.id);
     expect((await s.anchor.anchorOf(copier.id, anchored.root))!.gateway).to.equal(copier.id);
     // a sensitive reading's inclusion verifies on chain, against the cluster's record
-    const leaf = toHex((await bytes32Leaves(readingHash({ bytes: sensitive.reading }))).subarray(0, 32));
-    expect(await s.anchor.verifyReading(s.cluster.id, anchored.root, leaf, tree.proof(0))).to.equal(true);
+    // the once-hashed leaf of the reading's hash: the contract hashes the leaf itself
+    const valuesHash = toHex(bytes32ValuesHash(readingHash({ bytes: sensitive.reading })));
+    expect(toHex(leafOfValuesHash(valuesHash))).to.equal(
+      toHex((await bytes32Leaves(readingHash({ bytes: sensitive.reading }))).subarray(0, 32)),
+    );
+    expect(await s.anchor.verifyReading(s.cluster.id, anchored.root, valuesHash, tree.proof(0))).to.equal(true);
     expect(await cluster(s, nodes).anchorNext(nodes[0]!)).to.equal(undefined); // nothing left to batch
   });
 

@@ -10,6 +10,7 @@ pragma solidity 0.8.37;
 
 import {AccessTokens} from "../../../contracts/access/AccessTokens.sol";
 import {IAccessTokens} from "../../../contracts/interfaces/IAccessTokens.sol";
+import {IDeviceRegistry} from "../../../contracts/interfaces/IDeviceRegistry.sol";
 import {DeviceId} from "../../../contracts/libraries/DeviceIds.sol";
 import {AccessTestBase, OwnerOracle} from "./AccessTokensHandler.sol";
 
@@ -46,6 +47,39 @@ contract AccessTokensTest is AccessTestBase {
         vm.expectRevert(abi.encodeWithSelector(IAccessTokens.AccessTokensNotResourceOwner.selector, resource, OWNER));
         vm.prank(OWNER);
         tokens.mint(resource);
+    }
+
+    /// A resource the registry has in any status but Active (pending, suspended, blocked, revoked)
+    /// gets no token, even from its owner.
+    function testFuzz_mint_revertsWithResourceNotActive_unlessActive(uint8 statusSeed) public {
+        IDeviceRegistry.Status status = IDeviceRegistry.Status(1 + (statusSeed % 5));
+        oracle.setStatus(DeviceId.wrap(RESOURCE), status);
+        vm.prank(OWNER);
+        if (status == IDeviceRegistry.Status.Active) {
+            tokens.mint(RESOURCE);
+        } else {
+            vm.expectRevert(
+                abi.encodeWithSelector(IAccessTokens.AccessTokensResourceNotActive.selector, RESOURCE, status)
+            );
+            tokens.mint(RESOURCE);
+        }
+    }
+
+    /// Inside a current shift, access follows the resource's registry status, and comes back with it.
+    function testFuzz_hasAccess_onlyWhileTheResourceIsActive(uint8 statusSeed, uint32 into) public {
+        vm.prank(OWNER);
+        tokens.scheduleShift(token, CREW_A, uint40(START), uint40(START + 1 days));
+        vm.warp(START + (into % 1 days));
+        IDeviceRegistry.Status status = IDeviceRegistry.Status(statusSeed % 6);
+        oracle.setStatus(DeviceId.wrap(RESOURCE), status);
+        bool active = status == IDeviceRegistry.Status.Active;
+        _check(tokens.hasAccess(RESOURCE, CREW_A) == active, "access differs from the resource's status");
+        (uint256 tokenId, ) = tokens.shiftOf(RESOURCE, CREW_A);
+        _check((tokenId != 0) == active, "shiftOf differs from the resource's status");
+        IAccessTokens.TokenState memory state = tokens.currentShift(token);
+        _check(state.resourceStatus == status && state.holder == CREW_A, "currentShift hides the status or the shift");
+        oracle.setStatus(DeviceId.wrap(RESOURCE), IDeviceRegistry.Status.Active);
+        _check(tokens.hasAccess(RESOURCE, CREW_A), "access did not come back with the status");
     }
 
     // ============================================================ scheduleShift

@@ -9,9 +9,9 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 
-import { type Hex, Label } from "../../../sdk/index.ts";
+import { type Hex, Label, Status } from "../../../sdk/index.ts";
 import { type AccessCity, accessFixture, HOUR } from "../../helpers/access.ts";
-import { registerNode } from "../../helpers/registry.ts";
+import { fullNode, registerNode } from "../../helpers/registry.ts";
 
 const { ethers, ignition, networkHelpers } = await network.create();
 const { loadFixture, time } = networkHelpers;
@@ -717,6 +717,7 @@ describe("AccessTokens", function () {
         start: t,
         end: t + HOUR,
         revoked: false,
+        resourceStatus: Status.Active,
       });
       await time.increaseTo(t + HOUR - 1n);
       expect(await fx.tokens.hasAccess(fx.stream, fx.crewA.address)).to.equal(true);
@@ -775,18 +776,51 @@ describe("AccessTokens", function () {
         start: 0n,
         end: 0n,
         revoked: false,
+        resourceStatus: Status.None,
       });
       expect(await fx.tokens.holderOf(5n)).to.equal(ZERO);
       expect(await fx.tokens.resourceOf(5n)).to.equal(ethers.ZeroHash);
     });
 
     it("work for any registered device, whatever its kind", async function () {
-      const meter = (await registerNode(fx.city, Label.Full)).id;
+      const meter = (await fullNode(fx.city, fx.coordinators)).id;
       const token = (await fx.client.mint(meter)).tokenId;
       const t = (await now()) + 10n;
       await at(t);
       await fx.client.handOver(token, fx.crewA.address, t + HOUR);
       expect(await fx.client.hasAccess(meter, fx.crewA.address)).to.equal(true);
+    });
+  });
+  describe("the resource's registry status", function () {
+    it("reverts mint with AccessTokensResourceNotActive for a resource pending admission or revoked", async function () {
+      const pending = (await registerNode(fx.city, Label.Lightweight)).id;
+      await expect(asOwner().mint(pending))
+        .to.be.revertedWithCustomError(fx.tokens, "AccessTokensResourceNotActive")
+        .withArgs(pending, BigInt(Status.Pending));
+      await fx.city.client.connect(fx.owner).revoke(fx.actuator);
+      await expect(asOwner().mint(fx.actuator))
+        .to.be.revertedWithCustomError(fx.tokens, "AccessTokensResourceNotActive")
+        .withArgs(fx.actuator, BigInt(Status.Revoked));
+      // the owner check comes first: a stranger learns nothing more
+      await expect(fx.tokens.connect(fx.stranger).mint(fx.actuator))
+        .to.be.revertedWithCustomError(fx.tokens, "AccessTokensNotResourceOwner")
+        .withArgs(fx.actuator, fx.stranger.address);
+    });
+
+    it("grants no access through a resource the registry no longer has Active, inside a current shift", async function () {
+      const token = await mintStream();
+      const t = (await now()) + 10n;
+      await at(t);
+      await fx.client.handOver(token, fx.crewA.address, t + HOUR);
+      expect(await fx.tokens.hasAccess(fx.stream, fx.crewA.address)).to.equal(true);
+      expect((await fx.client.currentShift(token)).resourceStatus).to.equal(Status.Active);
+      await fx.city.client.connect(fx.owner).revoke(fx.stream);
+      expect(await fx.tokens.hasAccess(fx.stream, fx.crewA.address)).to.equal(false);
+      const [tokenId] = await fx.tokens.shiftOf(fx.stream, fx.crewA.address);
+      expect(tokenId).to.equal(0n);
+      // the schedule is untouched: the owner of record and the shift are still reported, with the status
+      const state = await fx.client.currentShift(token);
+      expect([state.holder, state.resourceStatus]).to.deep.equal([fx.crewA.address, Status.Revoked]);
     });
   });
 });

@@ -26,16 +26,27 @@ interface Vm {
 
 address constant VM_ADDRESS = 0x7109709ECfa91a80626fF3989D68f67F5b1DD12D;
 
-/// @dev The one registry function AccessTokens calls, answered from a table the test sets.
+/// @dev The two registry functions AccessTokens calls, answered from tables the test sets. A
+/// resource given an owner is Active until the test sets another status.
 contract OwnerOracle {
     mapping(DeviceId id => address owner) private _owners;
+    mapping(DeviceId id => IDeviceRegistry.Status status) private _statuses;
 
     function setOwner(DeviceId id, address owner) external {
         _owners[id] = owner;
+        if (_statuses[id] == IDeviceRegistry.Status.None) _statuses[id] = IDeviceRegistry.Status.Active;
+    }
+
+    function setStatus(DeviceId id, IDeviceRegistry.Status status) external {
+        _statuses[id] = status;
     }
 
     function ownerOf(DeviceId id) external view returns (address) {
         return _owners[id];
+    }
+
+    function statusOf(DeviceId id) external view returns (IDeviceRegistry.Status) {
+        return _statuses[id];
     }
 }
 
@@ -168,7 +179,7 @@ contract AccessTokensHandler is AccessTestBase {
     function mint(uint256 seed) external {
         bytes32 resource = seed % 2 == 0 ? STREAM : ACTUATOR;
         address owner = oracle.ownerOf(DeviceId.wrap(resource));
-        bool expected = _liveCount(resource) < MAX_TOKENS;
+        bool expected = _liveCount(resource) < MAX_TOKENS && isActive(resource);
         vm.prank(owner);
         try tokens.mint(resource) returns (uint256 tokenId) {
             if (!expected) ++mismatches;
@@ -376,6 +387,21 @@ contract AccessTokensHandler is AccessTestBase {
         } catch {
             ++mismatches;
         }
+    }
+
+    /// @notice The registry moves a resource to another status (suspends, blocks, revokes or
+    /// reinstates it): its tokens and schedules stay, its access follows the status.
+    function setStatus(uint256 resourceSeed, uint256 statusSeed) external {
+        bytes32 resource = resourceSeed % 2 == 0 ? STREAM : ACTUATOR;
+        // Active comes back half the time, so that access is seen to return with it.
+        IDeviceRegistry.Status status =
+            statusSeed % 2 == 0 ? IDeviceRegistry.Status.Active : IDeviceRegistry.Status(1 + ((statusSeed >> 1) % 5));
+        oracle.setStatus(DeviceId.wrap(resource), status);
+    }
+
+    /// @notice Whether the stand-in registry has `resource` Active now.
+    function isActive(bytes32 resource) public view returns (bool) {
+        return oracle.statusOf(DeviceId.wrap(resource)) == IDeviceRegistry.Status.Active;
     }
 
     function warp(uint256 seconds_) external {

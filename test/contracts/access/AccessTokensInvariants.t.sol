@@ -47,7 +47,7 @@ contract AccessTokensInvariantTest is AccessTestBase {
 
     function targetSelectors() public view returns (FuzzSelector[] memory targets) {
         targets = new FuzzSelector[](1);
-        bytes4[] memory s = new bytes4[](14);
+        bytes4[] memory s = new bytes4[](15);
         s[0] = AccessTokensHandler.mint.selector;
         s[1] = AccessTokensHandler.schedule.selector;
         s[2] = AccessTokensHandler.schedule.selector;
@@ -62,6 +62,7 @@ contract AccessTokensInvariantTest is AccessTestBase {
         s[11] = AccessTokensHandler.transferResource.selector;
         s[12] = AccessTokensHandler.warp.selector;
         s[13] = AccessTokensHandler.warp.selector;
+        s[14] = AccessTokensHandler.setStatus.selector;
         targets[0] = FuzzSelector({addr: address(handler), selectors: s});
     }
 
@@ -115,7 +116,7 @@ contract AccessTokensInvariantTest is AccessTestBase {
         }
     }
 
-    /// (c) No access outside a shift.
+    /// (c) No access outside a shift, nor through a resource the registry does not have Active.
     /// hardhat-config: invariant.failOnRevert = true
     function invariant_noAccessOutsideShift() public view {
         bytes32[2] memory resources = handler.resources();
@@ -130,7 +131,10 @@ contract AccessTokensInvariantTest is AccessTestBase {
                     if (handler.currentHolder(id) == accounts[a]) grantedBy = id;
                 }
                 bool access = tokens.hasAccess(resources[r], accounts[a]);
-                _check(access == (grantedBy != 0), "hasAccess differs from the model");
+                _check(
+                    access == (grantedBy != 0 && handler.isActive(resources[r])),
+                    "hasAccess differs from the model"
+                );
                 (uint256 tokenId, IAccessTokens.Shift memory current) = tokens.shiftOf(resources[r], accounts[a]);
                 _check((tokenId != 0) == access, "shiftOf disagrees with hasAccess");
                 if (tokenId != 0) {

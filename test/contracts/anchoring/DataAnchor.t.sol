@@ -218,17 +218,19 @@ contract DataAnchorTest is AnchorCity {
 
     // ============================================================ verifyReading
 
-    /// A leaf and `depth` siblings (up to 2^32 leaves): the sorted-pair path's root, once
-    /// anchored, proves the leaf against its gateway; a changed sibling, leaf or length does not,
-    /// nor does another gateway that did not anchor the root.
+    /// A reading (its once-hashed leaf `valuesHash`) and `depth` siblings (up to 2^32 leaves): the
+    /// sorted-pair path's root from the leaf keccak256(valuesHash), once anchored over 2^depth leaves,
+    /// proves the reading against its gateway; a changed sibling, reading or length does not, nor the
+    /// leaf itself (the tree's node), nor does another gateway that did not anchor the root.
     function testFuzz_verifyReading_acceptsExactlyTheProofOfAnAnchoredRoot(
-        bytes32 leaf,
+        bytes32 valuesHash,
         bytes32 seed,
         uint8 depth,
         uint8 tamper
     ) public {
         uint256 d = _bound(depth, 1, 32);
         bytes32[] memory proof = new bytes32[](d);
+        bytes32 leaf = keccak256(abi.encode(valuesHash));
         bytes32 node = leaf;
         for (uint256 i; i < d; ++i) {
             proof[i] = keccak256(abi.encode(seed, i));
@@ -236,30 +238,85 @@ contract DataAnchorTest is AnchorCity {
         }
         bytes32 root = node;
         DeviceId gateway = _gateways[0];
-        _check(!dataAnchor.verifyReading(gateway, root, leaf, proof), "verified before the root was anchored");
+        _check(!dataAnchor.verifyReading(gateway, root, valuesHash, proof), "verified before the root was anchored");
         _anchor(gateway, root, uint64(1) << uint64(d));
-        _check(dataAnchor.verifyReading(gateway, root, leaf, proof), "valid proof refused");
-        _check(!dataAnchor.verifyReading(_gateways[1], root, leaf, proof), "verified for another gateway");
+        _check(dataAnchor.verifyReading(gateway, root, valuesHash, proof), "valid proof refused");
+        _check(!dataAnchor.verifyReading(_gateways[1], root, valuesHash, proof), "verified for another gateway");
+        _check(!dataAnchor.verifyReading(gateway, root, leaf, proof), "the leaf node passed as a reading");
 
         bytes32[] memory bad = _copy(proof);
         bad[tamper % d] ^= bytes32(uint256(1) << (tamper % 256));
-        _check(!dataAnchor.verifyReading(gateway, root, leaf, bad), "tampered sibling accepted");
-        _check(!dataAnchor.verifyReading(gateway, root, leaf ^ bytes32(uint256(1)), proof), "tampered leaf accepted");
+        _check(!dataAnchor.verifyReading(gateway, root, valuesHash, bad), "tampered sibling accepted");
+        _check(
+            !dataAnchor.verifyReading(gateway, root, valuesHash ^ bytes32(uint256(1)), proof),
+            "tampered leaf accepted"
+        );
         bytes32[] memory shorter = new bytes32[](d - 1);
         for (uint256 i; i < d - 1; ++i) shorter[i] = proof[i];
-        _check(!dataAnchor.verifyReading(gateway, root, leaf, shorter), "truncated proof accepted");
+        _check(!dataAnchor.verifyReading(gateway, root, valuesHash, shorter), "truncated proof accepted");
+    }
+
+    /// No inner node of an anchored path passes as a reading with the rest of the path as its proof,
+    /// nor the root with the empty proof, whatever leaf count the root was anchored with.
+    function testFuzz_verifyReading_refusesInnerNodesAndTheRoot(
+        bytes32 valuesHash,
+        bytes32 seed,
+        uint8 depth,
+        uint8 cut,
+        uint64 leafCount
+    ) public {
+        uint256 d = _bound(depth, 1, 32);
+        bytes32[] memory nodes = new bytes32[](d + 1);
+        bytes32[] memory proof = new bytes32[](d);
+        nodes[0] = keccak256(abi.encode(valuesHash));
+        for (uint256 i; i < d; ++i) {
+            proof[i] = keccak256(abi.encode(seed, i));
+            nodes[i + 1] = _hashPair(nodes[i], proof[i]);
+        }
+        bytes32 root = nodes[d];
+        _anchor(_gateways[0], root, uint64(_bound(leafCount, 1, type(uint64).max)));
+        // node k (1 <= k <= d) with the siblings above it takes it to the root: it is no reading
+        uint256 k = _bound(cut, 1, d);
+        bytes32[] memory rest = new bytes32[](d - k);
+        for (uint256 i = k; i < d; ++i) rest[i - k] = proof[i];
+        _check(!dataAnchor.verifyReading(_gateways[0], root, nodes[k], rest), "an inner node passed as a reading");
+        _check(!dataAnchor.verifyReading(_gateways[0], root, root, new bytes32[](0)), "the root passed as a reading");
+    }
+
+    /// A proof is at most ceil(log2 leafCount) siblings long: one sibling more than the anchored
+    /// leaf count allows is refused, the same proof under a count that allows it verifies.
+    function testFuzz_verifyReading_boundsTheProofByTheLeafCount(bytes32 valuesHash, bytes32 seed, uint8 depth) public {
+        uint256 d = _bound(depth, 1, 32);
+        bytes32[] memory proof = new bytes32[](d);
+        bytes32 node = keccak256(abi.encode(valuesHash));
+        for (uint256 i; i < d; ++i) {
+            proof[i] = keccak256(abi.encode(seed, i));
+            node = _hashPair(node, proof[i]);
+        }
+        // 2^(d-1) leaves: every leaf is at depth d - 1; 2^(d-1) + 1 leaves: the deepest are at depth d
+        _anchor(_gateways[0], node, uint64(1) << uint64(d - 1));
+        _anchor(_gateways[1], node, (uint64(1) << uint64(d - 1)) + 1);
+        _check(!dataAnchor.verifyReading(_gateways[0], node, valuesHash, proof), "a proof deeper than the tree passed");
+        _check(dataAnchor.verifyReading(_gateways[1], node, valuesHash, proof), "a proof as deep as the tree refused");
     }
 
     function testFuzz_verifyReading_isFalseForARootNotAnchored(
-        bytes32 leaf,
+        bytes32 valuesHash,
         bytes32 sibling,
         uint8 gatewaySeed
     ) public view {
         DeviceId gateway = _gateways[gatewaySeed % _gateways.length];
         bytes32[] memory proof = new bytes32[](1);
         proof[0] = sibling;
-        _check(!dataAnchor.verifyReading(gateway, _hashPair(leaf, sibling), leaf, proof), "unanchored root verified");
-        _check(!dataAnchor.verifyReading(gateway, leaf, leaf, new bytes32[](0)), "unanchored one-leaf root verified");
+        bytes32 leaf = keccak256(abi.encode(valuesHash));
+        _check(
+            !dataAnchor.verifyReading(gateway, _hashPair(leaf, sibling), valuesHash, proof),
+            "unanchored root verified"
+        );
+        _check(
+            !dataAnchor.verifyReading(gateway, leaf, valuesHash, new bytes32[](0)),
+            "unanchored one-leaf root verified"
+        );
     }
 
     // ================================================================= helpers

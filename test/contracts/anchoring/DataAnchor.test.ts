@@ -334,32 +334,34 @@ describe("DataAnchor", function () {
   });
 
   describe("verifyReading", function () {
-    // StandardMerkleTree leaves: keccak256(keccak256(abi.encode(blockHash, index))).
+    // StandardMerkleTree leaves: keccak256(keccak256(abi.encode(blockHash, index))). The contract
+    // takes the once-hashed leaf, keccak256(abi.encode(values)), and hashes it the last time itself.
     const values: [string, bigint][] = Array.from({ length: 7 }, (_, i) => [ethers.id(`block ${i}`), BigInt(i)]);
     const tree = StandardMerkleTree.of(values, ["bytes32", "uint256"]);
+    const once = (v: readonly unknown[]): string =>
+      ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(["bytes32", "uint256"], v));
+    /** The tree's nodes in OpenZeppelin's array form (node i has children 2i + 1 and 2i + 2). */
+    const nodes = (t: StandardMerkleTree<[string, bigint]>): string[] => t.dump().tree;
 
     it("proves every leaf of an anchored tree", async function () {
       const { anchor, baseStation } = ctx;
       await anchor.connect(baseStation.key).anchor(baseStation.id, tree.root, BigInt(values.length));
       for (const [i, v] of tree.entries()) {
-        const leaf = ethers.keccak256(
-          ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(["bytes32", "uint256"], v)),
-        );
+        const leaf = ethers.keccak256(once(v));
         expect(leaf).to.equal(tree.leafHash(v));
-        expect(await anchor.verifyReading(baseStation.id, tree.root, leaf, tree.getProof(i))).to.equal(true);
+        expect(await anchor.verifyReading(baseStation.id, tree.root, once(v), tree.getProof(i))).to.equal(true);
       }
     });
 
     it("rejects a tampered leaf or proof", async function () {
       const { anchor, baseStation } = ctx;
       await anchor.connect(baseStation.key).anchor(baseStation.id, tree.root, BigInt(values.length));
-      const leaf = tree.leafHash(values[3]!);
+      const leaf = once(values[3]!);
       const proof = tree.getProof(3);
-      const tampered = tree.leafHash([ethers.id("forged block"), 3n]);
+      const tampered = once([ethers.id("forged block"), 3n]);
       expect(await anchor.verifyReading(baseStation.id, tree.root, tampered, proof)).to.equal(false);
-      // A single-hashed leaf is not a leaf of the standard tree.
-      const single = ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(["bytes32", "uint256"], values[3]!));
-      expect(await anchor.verifyReading(baseStation.id, tree.root, single, proof)).to.equal(false);
+      // The double-hashed leaf is the tree's node, not a reading: the contract hashes it once more.
+      expect(await anchor.verifyReading(baseStation.id, tree.root, tree.leafHash(values[3]!), proof)).to.equal(false);
       const badProof = [...proof];
       badProof[0] = ethers.id("wrong sibling");
       expect(await anchor.verifyReading(baseStation.id, tree.root, leaf, badProof)).to.equal(false);
@@ -367,18 +369,58 @@ describe("DataAnchor", function () {
       expect(await anchor.verifyReading(baseStation.id, tree.root, leaf, tree.getProof(4))).to.equal(false);
     });
 
+    it("rejects an inner node of an anchored tree as a reading, with its shorter proof", async function () {
+      const { anchor, baseStation } = ctx;
+      await anchor.connect(baseStation.key).anchor(baseStation.id, tree.root, BigInt(values.length));
+      const t = nodes(tree);
+      // node 1 is an inner node (children 3 and 4) whose sibling is node 2: [node 2] takes it to the root
+      expect(hashPair(t[1]!, t[2]!)).to.equal(tree.root);
+      expect(await anchor.verifyReading(baseStation.id, tree.root, t[1]!, [t[2]!])).to.equal(false);
+      expect(await anchor.verifyReading(baseStation.id, tree.root, t[2]!, [t[1]!])).to.equal(false);
+      // node 4's children are leaves: one level up from them, with node 3 as its sibling's proof
+      expect(await anchor.verifyReading(baseStation.id, tree.root, t[4]!, [t[3]!, t[2]!])).to.equal(false);
+    });
+
+    it("rejects the root itself with an empty proof", async function () {
+      const { anchor, baseStation } = ctx;
+      await anchor.connect(baseStation.key).anchor(baseStation.id, tree.root, BigInt(values.length));
+      expect(await anchor.verifyReading(baseStation.id, tree.root, tree.root, [])).to.equal(false);
+      // a one-leaf tree's root is its leaf: its reading verifies with the empty proof
+      const single = StandardMerkleTree.of([values[0]!], ["bytes32", "uint256"]);
+      await anchor.connect(baseStation.key).anchor(baseStation.id, single.root, 1n);
+      expect(await anchor.verifyReading(baseStation.id, single.root, once(values[0]!), [])).to.equal(true);
+      expect(await anchor.verifyReading(baseStation.id, single.root, single.root, [])).to.equal(false);
+    });
+
+    it("rejects a proof longer than the anchored leaf count allows", async function () {
+      const { anchor, baseStation, fogNode } = ctx;
+      // 16 leaves: every proof has 4 siblings; anchored as 16 they verify, anchored as 8 (3 levels) they do not
+      const many: [string, bigint][] = Array.from({ length: 16 }, (_, i) => [ethers.id(`deep ${i}`), BigInt(i)]);
+      const deep = StandardMerkleTree.of(many, ["bytes32", "uint256"]);
+      await anchor.connect(fogNode.key).anchor(fogNode.id, deep.root, 16n);
+      await anchor.connect(baseStation.key).anchor(baseStation.id, deep.root, 8n);
+      for (const [i, v] of deep.entries()) {
+        expect(deep.getProof(i)).to.have.length(4);
+        expect(await anchor.verifyReading(fogNode.id, deep.root, once(v), deep.getProof(i))).to.equal(true);
+        expect(await anchor.verifyReading(baseStation.id, deep.root, once(v), deep.getProof(i))).to.equal(false);
+      }
+      // 7 leaves: proofs of 2 or 3 siblings (ceil(log2 7) = 3), never more
+      const lengths = [...tree.entries()].map(([i]) => tree.getProof(i).length);
+      expect(Math.max(...lengths)).to.equal(3);
+    });
+
     it("rejects a valid proof against a root that is not anchored", async function () {
       const { anchor, baseStation } = ctx;
-      const leaf = tree.leafHash(values[0]!);
+      const leaf = once(values[0]!);
       expect(await anchor.verifyReading(baseStation.id, tree.root, leaf, tree.getProof(0))).to.equal(false);
       // A one-leaf tree's root is its leaf: still not anchored.
-      expect(await anchor.verifyReading(baseStation.id, leaf, leaf, [])).to.equal(false);
+      expect(await anchor.verifyReading(baseStation.id, ethers.keccak256(leaf), leaf, [])).to.equal(false);
     });
 
     it("rejects a valid proof against a root another gateway anchored", async function () {
       const { anchor, baseStation, fogNode } = ctx;
       await anchor.connect(fogNode.key).anchor(fogNode.id, tree.root, BigInt(values.length));
-      const leaf = tree.leafHash(values[0]!);
+      const leaf = once(values[0]!);
       expect(await anchor.verifyReading(fogNode.id, tree.root, leaf, tree.getProof(0))).to.equal(true);
       expect(await anchor.verifyReading(baseStation.id, tree.root, leaf, tree.getProof(0))).to.equal(false);
     });
@@ -421,9 +463,9 @@ describe("DataAnchor", function () {
 
     it("verifies a reading at 2^20 leaves (20-element proof)", async function () {
       const { anchor, baseStation } = ctx;
-      const leaf = ethers.keccak256(ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(["uint256"], [42n])));
+      const leaf = ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(["uint256"], [42n]));
       const proof = Array.from({ length: 20 }, (_, i) => ethers.id(`sibling ${i}`));
-      const r = proof.reduce<string>((node, sibling) => hashPair(node, sibling), leaf);
+      const r = proof.reduce<string>((node, sibling) => hashPair(node, sibling), ethers.keccak256(leaf));
       await anchor.connect(baseStation.key).anchor(baseStation.id, r, 1n << 20n);
       expect(await anchor.verifyReading(baseStation.id, r, leaf, proof)).to.equal(true);
       const gas = await anchor.verifyReading.estimateGas(baseStation.id, r, leaf, proof);

@@ -100,7 +100,12 @@ contract DataAnchorFogTest is AnchorCity {
         _eq(rec.time, START + later, "time");
         _eq(rec.leafCount, leafCount, "leaf count");
         _eq(dataAnchor.head(_cluster), 2, "head");
-        _check(dataAnchor.verifyReading(_cluster, root, root, new bytes32[](0)), "a one-leaf root proves itself");
+        _check(!dataAnchor.verifyReading(_cluster, root, root, new bytes32[](0)), "the root passed as a reading");
+        // a one-leaf batch's root is its leaf, keccak256(valuesHash): its reading verifies
+        bytes32 reading = keccak256(abi.encode("reading", root));
+        bytes32 single = keccak256(abi.encode(reading));
+        _anchorFog(single, 1);
+        _check(dataAnchor.verifyReading(_cluster, single, reading, new bytes32[](0)), "a one-leaf batch's reading");
     }
 
     function testFuzz_anchorFogBatch_revertsWithInvalidGroupSignature_whenSignedByAnotherKey(

@@ -796,14 +796,16 @@ describe("DataAnchor fog clusters", function () {
       const sig = hexOf(groupSign(ctx.key, [2, 3, 5], batch.message));
       const result = await client.anchorFogBatch(cluster.id, tree.root as Hex, values.length, sig);
       expect(result).to.deep.include({ gateway: cluster.id, sequence: 1n, leafCount: 9n });
+      // the contract takes the once-hashed leaf, keccak256(abi.encode(values)), and hashes the leaf itself
+      const once = (v: readonly unknown[]): string =>
+        ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(["bytes32", "uint256"], v));
       for (const [i, v] of tree.entries()) {
-        expect(await anchor.verifyReading(cluster.id, tree.root, tree.leafHash(v), tree.getProof(i))).to.equal(true);
+        expect(ethers.keccak256(once(v))).to.equal(tree.leafHash(v));
+        expect(await anchor.verifyReading(cluster.id, tree.root, once(v), tree.getProof(i))).to.equal(true);
       }
-      const tampered = tree.leafHash([ethers.id("forged reading"), 3n]);
+      const tampered = once([ethers.id("forged reading"), 3n]);
       expect(await anchor.verifyReading(cluster.id, tree.root, tampered, tree.getProof(3))).to.equal(false);
-      expect(
-        await anchor.verifyReading(baseStation.id, tree.root, tree.leafHash(values[0]!), tree.getProof(0)),
-      ).to.equal(false);
+      expect(await anchor.verifyReading(baseStation.id, tree.root, once(values[0]!), tree.getProof(0))).to.equal(false);
       expect(await anchor.isAnchored(cluster.id, tree.root)).to.equal(true);
       expect(await anchor.isAnchored(baseStation.id, tree.root)).to.equal(false);
       expect((await anchor.anchorOf(cluster.id, tree.root)).gateway).to.equal(cluster.id);

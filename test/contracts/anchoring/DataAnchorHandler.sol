@@ -7,7 +7,8 @@ pragma solidity 0.8.37;
 // an edge node), an Active node of kind Device and a Pending base station, plus a DataAnchor over
 // that registry. The handler anchors from random candidates (gateways, the Device node, the pending
 // gateway, a coordinator, an unknown id) with random senders (the candidate's key, another
-// device's key, a stranger), roots (fresh, from a small pool, already anchored by any gateway or the
+// device's key, a stranger), roots (each a one-leaf tree's, whose reading the handler keeps; fresh,
+// from a small pool, already anchored by any gateway or the
 // cluster, zero) and leaf
 // counts (zero included). It predicts every outcome, success with the next sequence or the exact
 // custom error, from the registry's `getDevice` (not from `keyKindStatusOf`) and its own ghost chains, and
@@ -235,6 +236,8 @@ contract DataAnchorHandler is AnchorCity {
 
     mapping(DeviceId gateway => mapping(bytes32 root => Ghost)) internal _ghosts;
     mapping(DeviceId gateway => bytes32[] roots) internal _chains;
+    /// @dev Every root this handler makes is a one-leaf tree's: root = keccak256(reading).
+    mapping(bytes32 root => bytes32 reading) internal _readings;
     Link[] internal _anchored;
 
     /// @dev An anchor succeeded where it had to fail, failed with another error than the rules
@@ -291,9 +294,20 @@ contract DataAnchorHandler is AnchorCity {
         return _ghosts[gateway][root];
     }
 
-    /// @notice The fixed roots every run draws from, anchored or not.
+    /// @notice The fixed roots every run draws from, anchored or not: each is the root of a one-leaf
+    /// tree, the leaf keccak256 of the reading `poolReading(i)` (its once-hashed leaf).
     function pool(uint256 i) public pure returns (bytes32) {
+        return keccak256(abi.encode(poolReading(i)));
+    }
+
+    /// @notice The once-hashed leaf (what `verifyReading` takes) of pool root `i`'s one reading.
+    function poolReading(uint256 i) public pure returns (bytes32) {
         return keccak256(abi.encode("strata.test.anchor.pool", i));
+    }
+
+    /// @notice The once-hashed leaf of the one reading of a root this handler made (zero: none).
+    function readingOf(bytes32 root) external view returns (bytes32) {
+        return _readings[root];
     }
 
     // ------------------------------------------------------------------ actions
@@ -406,11 +420,13 @@ contract DataAnchorHandler is AnchorCity {
 
     /// @dev Zero (1 in 16), a pool root, a root already anchored (by any gateway or the cluster), or
     /// a fresh one.
-    function _root(uint256 seed) internal returns (bytes32) {
+    function _root(uint256 seed) internal returns (bytes32 root) {
         if (seed % 16 == 0) return bytes32(0);
         uint256 pick = seed % 4;
-        if (pick == 1) return pool((seed >> 8) % POOL);
         if (pick == 2 && _anchored.length != 0) return _anchored[(seed >> 8) % _anchored.length].root;
-        return keccak256(abi.encode("strata.test.anchor.fresh", ++_nonce));
+        bytes32 reading =
+            pick == 1 ? poolReading((seed >> 8) % POOL) : keccak256(abi.encode("strata.test.anchor.fresh", ++_nonce));
+        root = keccak256(abi.encode(reading));
+        _readings[root] = reading;
     }
 }

@@ -92,8 +92,13 @@ contract DataAnchorInvariantTest is RegistryTestBase {
             _eq(rec.time, g.time, "record time changed");
             _eq(rec.leafCount, g.leafCount, "record leaf count changed");
             _check(handler.chainOf(gateway)[g.sequence - 1] == root, "sequence is not the chain position");
-            // A one-leaf tree's root is its leaf: an anchored root proves itself with no sibling.
-            _check(dataAnchor.verifyReading(gateway, root, root, new bytes32[](0)), "anchored root not verified");
+            // A one-leaf tree's root is its leaf: an anchored root proves its reading with no sibling,
+            // and the root itself is no reading.
+            _check(
+                dataAnchor.verifyReading(gateway, root, handler.readingOf(root), new bytes32[](0)),
+                "anchored root not verified"
+            );
+            _check(!dataAnchor.verifyReading(gateway, root, root, new bytes32[](0)), "the root passed as a reading");
         }
     }
 
@@ -107,7 +112,7 @@ contract DataAnchorInvariantTest is RegistryTestBase {
                 bool seen = handler.ghostOf(all[c], root).sequence != 0;
                 _check(dataAnchor.isAnchored(all[c], root) == seen, "pool root anchored without an accepted anchor");
                 _check(
-                    dataAnchor.verifyReading(all[c], root, root, new bytes32[](0)) == seen,
+                    dataAnchor.verifyReading(all[c], root, handler.poolReading(i), new bytes32[](0)) == seen,
                     "verifyReading of a pool root"
                 );
             }

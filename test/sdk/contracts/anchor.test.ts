@@ -10,7 +10,7 @@ import type { Filter, FilterByBlockHash, Log, Provider } from "ethers";
 import { network } from "hardhat";
 
 import DataAnchorModule from "../../../ignition/modules/DataAnchor.ts";
-import { buildTree, leafHash } from "../../../sdk/core/merkle.ts";
+import { buildTree, leafHash, leafOfValuesHash, leafValuesHash } from "../../../sdk/core/merkle.ts";
 import {
   AnchorChainError,
   ContractRevertError,
@@ -215,16 +215,19 @@ describe("DataAnchorClient", function () {
 
     it("verifies readings of a real tree once its root is anchored, against the gateway that did", async function () {
       const { client, baseStation, fogNode } = ctx;
-      const readings = Array.from({ length: 9 }, (_, i) =>
-        leafHash(["bytes32", "uint256"], [ethers.id(`block ${i}`), i]),
-      );
+      const values = Array.from({ length: 9 }, (_, i) => [ethers.id(`block ${i}`), i] as const);
+      const inputs = values.map((v) => toHex(leafValuesHash(["bytes32", "uint256"], v)));
+      const readings = values.map((v) => leafHash(["bytes32", "uint256"], v));
       const tree = await buildTree(readings);
-      const leaf = toHex(readings[4]!);
+      const leaf = inputs[4]!;
       expect(await client.verifyReading(baseStation.id, tree.root, leaf, tree.proof(4))).to.equal(false);
       await client.anchor(baseStation.id, tree.root, readings.length);
       for (let i = 0; i < readings.length; i++) {
+        expect(toHex(leafOfValuesHash(inputs[i]!))).to.equal(toHex(readings[i]!));
+        expect(await client.verifyReading(baseStation.id, tree.root, inputs[i]!, tree.proof(i))).to.equal(true);
+        // the tree's leaf itself is no reading: the contract hashes what it is given
         expect(await client.verifyReading(baseStation.id, tree.root, toHex(readings[i]!), tree.proof(i))).to.equal(
-          true,
+          false,
         );
       }
       expect(await client.verifyReading(baseStation.id, tree.root, leaf, tree.proof(5))).to.equal(false);
@@ -240,7 +243,7 @@ describe("DataAnchorClient", function () {
       const good = root("g");
       await expectInvalid(() => client.verifyReading("0x12" as Hex, good, good, []), "gateway");
       await expectInvalid(() => client.verifyReading(good, "0x12" as Hex, good, []), "root");
-      await expectInvalid(() => client.verifyReading(good, good, "0x12" as Hex, []), "leaf");
+      await expectInvalid(() => client.verifyReading(good, good, "0x12" as Hex, []), "valuesHash");
       await expectInvalid(() => client.verifyReading(good, good, good, [good, "0x12" as Hex]), "proof[1]");
       await expectInvalid(() => client.estimateVerifyReading(good, "0x12" as Hex, good, []), "root");
       await expectInvalid(() => client.anchorOf("0x" as Hex, good), "gateway");

@@ -17,7 +17,9 @@ import {
   InvalidInputError,
   InvalidPointError,
   Kind,
+  leafOfValuesHash,
   type StrataError,
+  toHex,
 } from "../../../sdk/index.ts";
 import type { DataAnchor } from "../../../types/ethers-contracts/index.ts";
 import {
@@ -141,7 +143,13 @@ describe("DataAnchorClient (fog clusters)", function () {
     }
     const history = await client.history(cluster.id, { chunkSize: 3 });
     expect(history.map((e) => e.root)).to.deep.equal([root("b0"), root("b1"), root("b2")]);
-    expect(await client.verifyReading(cluster.id, root("b1"), root("b1"), [])).to.equal(true);
+    // the root itself is no reading (the contract hashes the leaf); a one-leaf batch's reading verifies
+    expect(await client.verifyReading(cluster.id, root("b1"), root("b1"), [])).to.equal(false);
+    const valuesHash = root("reading");
+    const single = toHex(leafOfValuesHash(valuesHash));
+    const batch = await client.nextFogBatch(cluster.id, single, 1);
+    await client.anchorFogBatch(cluster.id, single, 1, groupSign(key, [2, 4, 5], batch.message));
+    expect(await client.verifyReading(cluster.id, single, valuesHash, [])).to.equal(true);
   });
 
   it("decodes the contract's refusals", async function () {

@@ -22,6 +22,7 @@ import {
   newAccessRequest,
   type ShiftFacts,
   signAccessRequest,
+  Status,
 } from "../../../sdk/index.ts";
 
 const CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
@@ -53,6 +54,7 @@ describe("core/access", function () {
     start: T0,
     end: T0 + 8n * HOUR,
     revoked: false,
+    resourceStatus: Status.Active,
     ...over,
   });
   type CheckArgs = Parameters<typeof checkAccessRequest>[0];
@@ -242,6 +244,13 @@ describe("core/access", function () {
 
     it("denies revoked once the owner revoked the token", function () {
       denies("revoked", { facts: facts({ revoked: true, holder: "0x0000000000000000000000000000000000000000" }) });
+    });
+
+    it("denies resource-inactive when the registry no longer has the resource Active", function () {
+      for (const status of [Status.None, Status.Pending, Status.Suspended, Status.Blocked, Status.Revoked]) {
+        const e = denies("resource-inactive", { facts: facts({ resourceStatus: status }) });
+        expect(e.details).to.deep.include({ status });
+      }
     });
 
     it("denies not-holder to the previous crew after a hand-over, and between shifts", function () {

@@ -70,6 +70,28 @@ describe("core/profile", function () {
     expect(() => decodeProfile("0x1234")).to.throw(InvalidInputError, /not an encoded profile/);
   });
 
+  it("throws InvalidInputError, never a raw decoding error, for an encoding with any byte changed", function () {
+    const bytes = Buffer.from(encodeProfile(full).slice(2), "hex");
+    let refused = 0;
+    for (let i = 0; i < bytes.length; i++) {
+      for (const v of [0x00, 0x01, 0x80, 0xff]) {
+        if (bytes[i] === v) continue;
+        const mutated = Buffer.from(bytes);
+        mutated[i] = v;
+        try {
+          decodeProfile(`0x${mutated.toString("hex")}`);
+        } catch (e) {
+          expect(e, `byte ${i} set to ${v}`).to.be.instanceOf(InvalidInputError);
+          refused++;
+        }
+      }
+    }
+    expect(refused).to.be.greaterThan(0);
+    // a truncated encoding and one that is no hex at all
+    expect(() => decodeProfile(`0x${bytes.subarray(0, 100).toString("hex")}`)).to.throw(InvalidInputError);
+    expect(() => decodeProfile("0xzz" as `0x${string}`)).to.throw(InvalidInputError);
+  });
+
   it("tells whether a class is under another", function () {
     expect(isUnderClass("Device/Meter/Electric", "Device/Meter")).to.equal(true);
     expect(isUnderClass("Device/Meter", "Device/Meter")).to.equal(true);

@@ -15,9 +15,9 @@ import { minSig } from "../../../sdk/core/crypto/bls.ts";
 import { checkClusterKey } from "../../../sdk/core/fog/dkg.ts";
 import { fogBatchMessage } from "../../../sdk/core/fogBatch.ts";
 import { Kind, Status } from "../../../sdk/core/registry.ts";
-import { FogCluster, type FogMember, type MemberReport } from "../../../sdk/fog/cluster.ts";
+import { type FogAnchorPort, FogCluster, type FogMember, type MemberReport } from "../../../sdk/fog/cluster.ts";
 import { type BatchProposal, type FogNode } from "../../../sdk/fog/fog-node.ts";
-import { g2ToEip2537, InvalidInputError, randomDeviceKey, ThresholdError } from "../../../sdk/index.ts";
+import { g2ToEip2537, InvalidInputError, randomDeviceKey, ThresholdError, TransportError } from "../../../sdk/index.ts";
 import { type District, makeDistrict, randomId } from "../../helpers/fog.ts";
 
 const deployment = { chainId: 31337n, anchor: "0x00000000000000000000000000000000000000aa" };
@@ -32,7 +32,12 @@ class MemoryFogAnchor {
   head(): Promise<bigint> {
     return Promise.resolve(BigInt(this.roots.length));
   }
+  anchorOf(_cluster: Hex, root: Hex): Promise<{ sequence: bigint } | undefined> {
+    const at = this.roots.indexOf(root);
+    return Promise.resolve(at < 0 ? undefined : { sequence: BigInt(at) + 1n });
+  }
   anchorFogBatch(cluster: Hex, root: Hex, leafCount: number | bigint, signature: Uint8Array) {
+    if (this.roots.includes(root)) return Promise.reject(new Error("DataAnchorRootExists"));
     const sequence = BigInt(this.roots.length) + 1n;
     const message = fogBatchMessage({ ...deployment, cluster, sequence, root, leafCount });
     const { backend } = this.#d.scheme;
@@ -53,17 +58,23 @@ describe("FogCluster", function () {
   let anchor: MemoryFogAnchor;
   let reports: MemberReport[];
   const clusterId = randomId();
-  const cluster = (members: readonly FogMember[] = nodes, timeoutMs?: number) =>
+  const cluster = (members: readonly FogMember[] = nodes, timeoutMs?: number, port: FogAnchorPort = anchor) =>
     new FogCluster({
       id: clusterId,
       deployment,
       commitments: d.cluster.commitments,
       scheme: d.scheme,
       members,
-      anchor,
+      anchor: port,
+      directory: d.directory,
       report: (r) => Promise.resolve(void reports.push(r)),
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
     });
+  /** The readings (device, seq) of every batch the proposer recorded, in batch order. */
+  const anchoredReadings = (node: FogNode): string[] =>
+    node.store
+      .batches()
+      .flatMap((b) => node.store.sensitiveRange(b.firstId, b.lastId).map((r) => `${b.sequence}:${r.seq}`));
   beforeEach(function () {
     d = makeDistrict(3, 5);
     nodes = [1, 2, 3, 4, 5].map((i) => d.fogNode(i));
@@ -153,7 +164,7 @@ describe("FogCluster", function () {
     expect(await cluster().anchorNext(nodes[0]!)).to.equal(undefined);
   });
 
-  it("never endorses a reading twice, nor a batch that repeats one", async function () {
+  it("never endorses a reading under another sequence, nor a batch that repeats one; the same batch again is the same share", async function () {
     const dev = d.device();
     await nodes[0]!.ingest([dev.read(1, { sensitive: true })]);
     const proposal = (await nodes[0]!.propose(clusterId, 1n))!;
@@ -161,7 +172,14 @@ describe("FogCluster", function () {
     const { batchTree } = await import("../../../sdk/fog/fog-node.ts");
     const rooted = { ...twice, root: (await batchTree(twice.readings)).root, leafCount: 2 };
     expect(await nodes[1]!.endorse(rooted, deployment)).to.deep.include({ ok: false, reason: "duplicate" });
-    expect((await nodes[1]!.endorse(proposal, deployment)).ok).to.equal(true);
+    const first = await nodes[1]!.endorse(proposal, deployment);
+    expect(first.ok).to.equal(true);
+    // the same (cluster, sequence, root) again: the same share
+    const again = await nodes[1]!.endorse(proposal, deployment);
+    expect(again.ok && first.ok && again.partial.index === first.partial.index).to.equal(true);
+    expect(again.ok && first.ok && d.scheme.backend.g1.eq(again.partial.signature, first.partial.signature)).to.equal(
+      true,
+    );
     expect(await nodes[1]!.endorse({ ...proposal, sequence: 2n }, deployment)).to.deep.include({
       ok: false,
       reason: "already-endorsed",
@@ -186,6 +204,165 @@ describe("FogCluster", function () {
     ]);
     expect(first!.map((r) => r.ok)).to.deep.equal([true, true]);
     expect(second!.map((r) => (r.ok ? "ok" : r.error.reason))).to.deep.equal(["replay", "ok"]);
+  });
+
+  describe("an abandoned round (t = 3 of 5)", function () {
+    /** A chain port whose next `failures` anchoring transactions fail (`landed`: after the chain took them). */
+    const flaky = (failures: number, landed = false): FogAnchorPort => ({
+      head: () => anchor.head(),
+      anchorOf: (c, r) => anchor.anchorOf(c, r),
+      async anchorFogBatch(c, r, n, sig) {
+        if (failures-- <= 0) return anchor.anchorFogBatch(c, r, n, sig);
+        if (landed) await anchor.anchorFogBatch(c, r, n, sig);
+        throw new TransportError("ECONNRESET: the node dropped the connection");
+      },
+    });
+    /** Member i signs, but its share never reaches the proposer. */
+    const lostReply = (i: number): FogMember => ({
+      index: i,
+      id: nodes[i - 1]!.id,
+      endorse: async (p, dep) => {
+        await nodes[i - 1]!.endorse(p, dep);
+        return new Promise(() => undefined);
+      },
+    });
+    const offline = (i: number): FogMember => ({
+      index: i,
+      id: nodes[i - 1]!.id,
+      endorse: () => Promise.reject(new Error("ECONNREFUSED")),
+    });
+
+    it("recovers from a failed anchoring transaction, then a lost reply: every reading anchored once, new ones not stuck", async function () {
+      const dev = d.device();
+      await nodes[0]!.ingest([dev.read(1, { sensitive: true }), dev.read(2, { sensitive: true })]);
+      const port = flaky(1);
+      // round 1: all five sign, the anchoring transaction fails
+      try {
+        await cluster(nodes, undefined, port).anchorNext(nodes[0]!);
+        expect.fail("the failed transaction was reported as anchored");
+      } catch (e) {
+        expect(e).to.be.instanceOf(TransportError);
+      }
+      expect(anchor.roots).to.deep.equal([]);
+      // a new reading arrives meanwhile
+      await nodes[0]!.ingest([dev.read(3, { sensitive: true })]);
+      // round 2: members 4 and 5 are offline, member 3 signs but its reply is lost: 2 shares of 3
+      try {
+        await cluster([nodes[0]!, nodes[1]!, lostReply(3), offline(4), offline(5)], 200, port).anchorNext(nodes[0]!);
+        expect.fail("anchored with two shares");
+      } catch (e) {
+        expect(e).to.be.instanceOf(ThresholdError);
+      }
+      expect(reports.filter((r) => r.reason === "already-endorsed")).to.deep.equal([]);
+      expect(anchor.roots).to.deep.equal([]);
+      // round 3: everyone answers; the members sign the same batch again (the same message, the same share)
+      reports = [];
+      const first = (await cluster(nodes, undefined, port).anchorNext(nodes[0]!))!;
+      expect([first.sequence, first.leafCount, first.signers.length]).to.deep.equal([1n, 2, 3]);
+      expect(reports).to.deep.equal([]);
+      // the reading that arrived meanwhile is next, and then nothing is left
+      const second = (await cluster(nodes, undefined, port).anchorNext(nodes[0]!))!;
+      expect([second.sequence, second.leafCount]).to.deep.equal([2n, 1]);
+      expect(await cluster(nodes, undefined, port).anchorNext(nodes[0]!)).to.equal(undefined);
+      expect(anchor.roots).to.have.length(2);
+      expect(anchoredReadings(nodes[0]!)).to.deep.equal(["1:1", "1:2", "2:3"]);
+    });
+
+    it("settles a round whose transaction landed though its answer was lost: its readings are not anchored again", async function () {
+      const dev = d.device();
+      await nodes[0]!.ingest([dev.read(1, { sensitive: true })]);
+      try {
+        await cluster(nodes, undefined, flaky(1, true)).anchorNext(nodes[0]!);
+        expect.fail("the lost answer was reported as anchored");
+      } catch (e) {
+        expect(e).to.be.instanceOf(TransportError);
+      }
+      expect(anchor.roots).to.have.length(1);
+      await nodes[0]!.ingest([dev.read(2, { sensitive: true })]);
+      const next = (await cluster().anchorNext(nodes[0]!))!;
+      expect([next.sequence, next.leafCount]).to.deep.equal([2n, 1]);
+      expect(anchoredReadings(nodes[0]!)).to.deep.equal(["1:1", "2:2"]);
+      expect(await cluster().anchorNext(nodes[0]!)).to.equal(undefined);
+    });
+
+    it("recovers when the abandoned batch must shrink (a device blocked meanwhile): same sequence, new root", async function () {
+      const [bad, good] = [d.device(), d.device()];
+      await nodes[0]!.ingest([bad.read(1, { sensitive: true }), good.read(1, { sensitive: true })]);
+      try {
+        await cluster(nodes, undefined, flaky(1)).anchorNext(nodes[0]!);
+        expect.fail("anchored through a failed transaction");
+      } catch (e) {
+        expect(e).to.be.instanceOf(TransportError);
+      }
+      d.directory.set(bad.id, Kind.Device, Status.Blocked, bad.key.publicKey);
+      const anchored = (await cluster().anchorNext(nodes[0]!))!;
+      expect([anchored.sequence, anchored.leafCount, anchored.signers.length]).to.deep.equal([1n, 1, 3]);
+      expect(nodes[0]!.store.dropped()).to.deep.equal(new Map([["blocked", 1]]));
+    });
+  });
+
+  describe("registry status of members and devices", function () {
+    it("does not count the share of a member the registry blocked, and such a member refuses to sign", async function () {
+      const dev = d.device();
+      await nodes[0]!.ingest([dev.read(1, { sensitive: true })]);
+      d.directory.set(nodes[1]!.id, Kind.FogNode, Status.Blocked);
+      const proposal = (await nodes[0]!.propose(clusterId, 1n))!;
+      expect(await nodes[1]!.endorse(proposal, deployment)).to.deep.include({ ok: false, reason: "inactive", at: -1 });
+      // a blocked member that still signs (compromised) is not counted either
+      const stillSigns: FogMember = {
+        index: 2,
+        id: nodes[1]!.id,
+        endorse: (p) =>
+          Promise.resolve({
+            ok: true,
+            member: 2,
+            partial: d.scheme.partialSign(
+              d.cluster.shares[1]!,
+              fogBatchMessage({
+                ...deployment,
+                cluster: p.cluster,
+                sequence: p.sequence,
+                root: p.root,
+                leafCount: p.leafCount,
+              }),
+            ),
+          }),
+      };
+      const anchored = (await cluster([nodes[0]!, stillSigns, nodes[2]!, nodes[3]!, nodes[4]!]).anchorNext(nodes[0]!))!;
+      expect(anchored.signers).to.not.include(2);
+      expect(anchored.reports.map((r) => [r.member, r.reason])).to.deep.equal([[2, "inactive"]]);
+      // not misbehaviour in this round: the registry already stopped it, so it is not reported again
+      expect(reports).to.deep.equal([]);
+    });
+
+    it("anchors nothing when fewer than t members are Active, whatever the blocked ones sign", async function () {
+      const dev = d.device();
+      await nodes[0]!.ingest([dev.read(1, { sensitive: true })]);
+      for (const i of [2, 3, 4]) d.directory.set(nodes[i]!.id, Kind.FogNode, Status.Suspended);
+      try {
+        await cluster().anchorNext(nodes[0]!);
+        expect.fail("anchored with two Active members of a 3-of-5 cluster");
+      } catch (e) {
+        expect(e).to.be.instanceOf(ThresholdError);
+        const named = (e as ThresholdError).details.reports as MemberReport[];
+        expect(named.map((r) => [r.member, r.reason])).to.deep.equal([
+          [3, "inactive"],
+          [4, "inactive"],
+          [5, "inactive"],
+        ]);
+      }
+      expect(anchor.roots).to.deep.equal([]);
+    });
+
+    it("drops a queued reading whose device's profile no longer decodes (bad-profile); the round goes on", async function () {
+      const [bad, good] = [d.device(), d.device()];
+      await nodes[0]!.ingest([bad.read(1, { sensitive: true }), good.read(1, { sensitive: true })]);
+      d.directory.badProfiles.add(bad.id.toLowerCase());
+      const anchored = (await cluster().anchorNext(nodes[0]!))!;
+      expect([anchored.leafCount, anchored.signers.length]).to.deep.equal([1, 3]);
+      expect(nodes[0]!.store.dropped()).to.deep.equal(new Map([["bad-profile", 1]]));
+      expect(await cluster().anchorNext(nodes[0]!)).to.equal(undefined);
+    });
   });
 
   it("lets a member check the cluster key before approving it", function () {

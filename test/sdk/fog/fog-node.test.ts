@@ -8,7 +8,9 @@ import { expect } from "chai";
 
 import { openPayload, decodeReading } from "../../../sdk/core/fog/reading.ts";
 import { Kind, Status } from "../../../sdk/core/registry.ts";
+import { decodeProfile } from "../../../sdk/core/profile.ts";
 import { InvalidInputError } from "../../../sdk/errors.ts";
+import { registryFogDirectory } from "../../../sdk/fog/fog-node.ts";
 import { FogStore } from "../../../sdk/store/fog-store.ts";
 import { type District, makeDistrict, randomId } from "../../helpers/fog.ts";
 
@@ -85,7 +87,44 @@ describe("FogNode", function () {
         blocked: 1,
         "bad-signature": 1,
         replay: 1,
+        "bad-profile": 0,
       });
+    });
+
+    it("gives each reading of a device whose profile does not decode a bad-profile result, and the rest of the chunk theirs", async function () {
+      const node = d.fogNode(1);
+      const [good, bad] = [d.device(), d.device()];
+      d.directory.badProfiles.add(bad.id.toLowerCase());
+      const results = await node.ingest([
+        good.read(1),
+        bad.read(1, { sensitive: true }),
+        good.read(2, { sensitive: true }),
+        bad.read(2),
+      ]);
+      expect(results.map(outcome)).to.deep.equal(["normal", "bad-profile", "sensitive", "bad-profile"]);
+      expect(node.counters).to.include({ normal: 1, sensitive: 1, "bad-profile": 2 });
+      expect(node.store.counts()).to.include({ open: 1, sensitive: 1 });
+    });
+
+    it("reads the profile key through registryFogDirectory as bad-profile when the registry's profile does not decode", async function () {
+      let calls = 0;
+      const directory = registryFogDirectory({
+        getDevice: () => Promise.resolve({ kind: Kind.Device, status: Status.Active }),
+        profileOf: () => {
+          calls++;
+          return Promise.resolve().then(() => decodeProfile("0x1234"));
+        },
+      });
+      const id = randomId();
+      for (let i = 0; i < 2; i++) {
+        try {
+          await directory.p256Key(id);
+          expect.fail("a profile that does not decode gave a key");
+        } catch (e) {
+          expect(e).to.be.instanceOf(InvalidInputError);
+        }
+      }
+      expect(calls).to.equal(1); // the failure is cached for the TTL, as a key would be
     });
 
     it("refuses a replay after a restart and a reading older than the device's last", async function () {
