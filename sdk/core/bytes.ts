@@ -22,6 +22,8 @@ export function scratch(n: number): Uint8Array {
 
 /** `0x`-prefixed lowercase hex of `bytes`. */
 export function toHex(bytes: Uint8Array): Hex {
+  if (!(bytes instanceof Uint8Array))
+    throw new InvalidInputError("expected bytes (a Uint8Array)", { got: typeof bytes });
   return `0x${bytesToHex(bytes)}`;
 }
 
@@ -53,6 +55,10 @@ export function uint256(value: bigint, what: string): Uint8Array {
 
 /** Concatenates byte arrays. */
 export function concat(...parts: Uint8Array[]): Uint8Array {
+  for (const p of parts) {
+    if (!(p instanceof Uint8Array))
+      throw new InvalidInputError("concat takes bytes (Uint8Array) only", { got: typeof p });
+  }
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let offset = 0;
   for (const p of parts) {

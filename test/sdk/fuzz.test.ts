@@ -12,7 +12,8 @@
 import { expect } from "chai";
 import fc from "fast-check";
 
-import { toHex } from "../../sdk/core/bytes.ts";
+import { fromHex, toHex } from "../../sdk/core/bytes.ts";
+import { decodeProfile, encodeProfile, minimalProfile } from "../../sdk/core/profile.ts";
 import { mclBackend, nobleBackend } from "../../sdk/core/crypto/backend.ts";
 import { minPk, minSig } from "../../sdk/core/crypto/bls.ts";
 import { BonehFranklinKem } from "../../sdk/core/crypto/ibe.ts";
@@ -34,6 +35,7 @@ import { decodeContractMessage, encodeContractMessage } from "../../sdk/core/lay
 import { checkAccessRequestShape, newAccessRequest } from "../../sdk/core/access.ts";
 import { InvalidInputError, StrataError } from "../../sdk/errors.ts";
 import { replayHistory } from "../../sdk/core/registry.ts";
+import { makeDistrict } from "../helpers/fog.ts";
 import { enter, makeWorld, randomId, reading, sendAll, testClock, type World } from "../helpers/nbiot.ts";
 
 const SEED = 0x5e7a7a;
@@ -219,6 +221,12 @@ describe("fuzz: decoders and role messages refuse bad input with typed errors", 
       expect(() => replayHistory(id, [entry])).to.throw(InvalidInputError);
     });
 
+    it("registry profiles", async function () {
+      const profile = fromHex(encodeProfile(minimalProfile("Device/Sensor/Air")), "profile");
+      await fuzzBytes("decodeProfile", profile, (b) => decodeProfile(toHex(b)));
+      await fuzzText("decodeProfile (text)", toHex(profile), (t) => decodeProfile(t as `0x${string}`));
+    });
+
     it("access requests (shape)", async function () {
       const request = newAccessRequest({
         token: 1n,
@@ -256,6 +264,36 @@ describe("fuzz: decoders and role messages refuse bad input with typed errors", 
       await fuzzBytes("openPayload", decoded.payload, (b) =>
         openPayload(owner, { device: id, seq: 1, time: t0, payload: b }),
       );
+    });
+  });
+
+  describe("a fog node (seed 004)", function () {
+    it("refuses mutated readings one by one in its results, and still takes the honest ones of the chunk", async function () {
+      const d = makeDistrict();
+      try {
+        const node = d.fogNode(1);
+        const device = d.device();
+        const valid = device.read(20, { sensitive: true });
+        await fc.assert(
+          fc.asyncProperty(mutants(valid), async (b) => {
+            await typed("FogNode.ingest", async () => {
+              const honest = device.read(21);
+              const [bad, good] = await node.ingest([b, honest]);
+              if (bad !== undefined && !bad.ok && !(bad.error instanceof StrataError)) throw bad.error;
+              expect(good?.ok, "the honest reading after a mutated one").to.equal(true);
+            });
+          }),
+          { seed: SEED, numRuns: RUNS },
+        );
+        await fc.assert(
+          fc.asyncProperty(wrongTypes, async (v) => {
+            await typed("FogNode.ingest (wrong type)", () => node.ingest([v as Uint8Array]));
+          }),
+          { seed: SEED, numRuns: 20 },
+        );
+      } finally {
+        d.cleanup();
+      }
     });
   });
 
