@@ -86,7 +86,7 @@ export async function ledgerMetrics(): Promise<Metrics> {
     };
     const a = attest(members, await ledger.getFunction("openDigest")(request), first(quorumOf(7)));
     await (await ledger.getFunction("open")(request, a.signers, a.signature)).wait();
-    const blockId = (await ledger.getFunction("summaryOf")(request.summary))[0] as string;
+    const blockId = (await ledger.getFunction("openingOf")(request.summary))[0] as string;
     const gas: number[] = [];
     for (let i = 2; i <= 4; i++) {
       const tx = await ledger.getFunction("record")(blockId, sum(`M${i}`), false);

@@ -12,6 +12,13 @@ pragma solidity ^0.8.28;
 /// members named in the bitmap `signers` (bit i = member i) over an EIP-712 digest (domain: name
 /// "SummaryLedger", version "1", the chain id and this contract), hashed to G1 under
 /// `BLSSignatures.DST_POP_SCHEME`. Members' keys (G2) are admitted only with a proof of possession.
+/// Each digest names what it authorises and the state of its own subject, and nothing that other
+/// actions move, so unrelated attestations collected at the same time never cancel each other,
+/// while each is spent once used: a join names the node (which joins once), an invalid verdict the
+/// member (tagged once), the superior's alarm and a re-attachment the superior's epoch (moved by
+/// each re-attachment; the alarm is single use within it since a frozen superior cannot be lost
+/// again), a subordinate link that subordinate's counter, a takeover the block's handover counter,
+/// an open its summary (opened once) and a deadline.
 /// The quorum is n - f of the n currently valid members, f = floor((n - 1) / 3): 2f+1 when
 /// n = 3f+1, and two quorums always share at least f+1 members.
 ///
@@ -29,11 +36,19 @@ pragma solidity ^0.8.28;
 /// responsibility to another member (`takeOver`) when N_r fails to answer, and any valid member may
 /// take the blocks of a node tagged invalid.
 ///
-/// Storage per block: one slot (responsible node, expiry, flag F, opening time); per summary one
-/// slot keyed by Sum(M) (its block and time), which is both K and the duplicate check (statement
-/// 5). K is not stored as an array: its elements are the `SummaryRecorded` logs of the block (the
-/// block id is indexed), each checkable with `summaryOf`. A following record thus writes one fresh
-/// slot and reads two.
+/// Storage per block: one slot (responsible node, expiry, flag F, opening time); per summary of
+/// the block one slot keyed by (block, Sum(M)) holding its time, which is both K's element and the
+/// duplicate check (statement 5: Sum(M) already in K); per contract one opening slot keyed by its
+/// first summary, written only by an attested `open`. A summary is thus bound to the block it was
+/// recorded in: what the responsible node of one block records can neither refuse a summary of
+/// another block nor make a first summary look opened. K is not stored as an array: its elements
+/// are the `SummaryRecorded` logs of the block (the block id is indexed), each checkable with
+/// `summaryOf`. A following record thus writes one fresh slot and reads two.
+///
+/// Life of a block: live until its expiry T; then, unless accomplished, extendable by its first
+/// communication for `EXTENSION_WINDOW`; then final (as is an accomplished block once expired). Only
+/// a final block may be cleaned, and `open` treats a final block and a cleaned one alike, so a
+/// cleanup never changes what anyone can do next.
 interface ISummaryLedger {
     /// @notice A layer this layer is linked to: its id, its ledger and the chain that ledger is on.
     struct LayerLink {
@@ -98,6 +113,9 @@ interface ISummaryLedger {
 
     // ------------------------------------------------------------------ errors
 
+    /// @notice Block `blockId` expired but its first communication may still extend it until
+    /// `until`: it is not final, and cannot be cleaned yet.
+    error LedgerBlockExtendable(bytes32 blockId, uint256 until);
     /// @notice The caller is not a valid member of the layer.
     error LedgerNotMember(address account);
     /// @notice `node` is already a member (valid or not).
@@ -132,7 +150,7 @@ interface ISummaryLedger {
     error LedgerBlockNotExpired(bytes32 blockId, uint256 expiry);
     /// @notice Block `blockId` is accomplished (F set): it takes no further summary.
     error LedgerBlockAccomplished(bytes32 blockId);
-    /// @notice `summary` is not a summary of `blockId` (cleanup).
+    /// @notice `summary` is not in K of `blockId` (cleanup).
     error LedgerSummaryNotInBlock(bytes32 blockId, bytes32 summary);
     /// @notice The contract holding the members' keys could not be created.
     error LedgerKeyStoreFailed();
@@ -202,14 +220,15 @@ interface ISummaryLedger {
     event BlockExtended(bytes32 indexed blockId, uint40 expiry);
     /// @notice `summary` was added to K of `blockId` (at the log's block time).
     event SummaryRecorded(bytes32 indexed blockId, bytes32 indexed summary);
-    /// @notice Statement 5 failed: `summary` was already recorded (in `blockId`); it was refused.
-    /// The alarm of a replay or DDoS.
+    /// @notice Statement 5 failed: `summary` was already in K of `blockId` (a following summary
+    /// again, or the first summary of a final or cleaned block); it was refused. The alarm of a
+    /// replay or DDoS.
     event SummaryReplayed(bytes32 indexed blockId, bytes32 indexed summary, address indexed node);
     /// @notice Statement 6: the ending tag, recorded with `summary`, set F of `blockId`.
     event BlockAccomplished(bytes32 indexed blockId, bytes32 indexed summary);
     /// @notice The quorum moved the responsibility for `blockId` to `responsible`.
     event ResponsibilityTaken(bytes32 indexed blockId, address indexed previous, address indexed responsible);
-    /// @notice The expired `blockId` was deleted with `summaries` of its summaries.
+    /// @notice The final `blockId` was deleted with `summaries` of its summaries.
     event BlockCleaned(bytes32 indexed blockId, uint256 summaries);
     event EscrowFunded(
         bytes32 indexed blockId,
@@ -231,7 +250,8 @@ interface ISummaryLedger {
     // --------------------------------------------------------------- membership
 
     /// @notice Adds `member` by a quorum attestation over `joinDigest(member.node, keccak256(member.publicKey))`;
-    /// the sender must be `member.node` itself.
+    /// the sender must be `member.node` itself. The attestation is spent by the join (a node joins
+    /// once) and by nothing else.
     /// @return index The new member's index.
     function join(
         MemberKey calldata member,
@@ -240,18 +260,21 @@ interface ISummaryLedger {
     ) external returns (uint256 index);
 
     /// @notice Sets the invalid tag of member `index` (a lost node) by a quorum attestation of the
-    /// others over `invalidateDigest(index)`; member `index` may not be among the signers.
+    /// others over `invalidateDigest(index)`; member `index` may not be among the signers. The tag
+    /// is never lifted, so the attestation is single use.
     function invalidate(uint256 index, uint256 signers, bytes calldata signature) external;
 
     /// @notice Re-attaches the layer to a new superior layer by a quorum attestation over
-    /// `reattachDigest(superior)`; unfreezes routes through the superior.
+    /// `reattachDigest(superior)`; unfreezes routes through the superior and starts a new superior
+    /// epoch (which spends every pending re-attachment and alarm attestation).
     function reattach(LayerLink calldata superior, uint256 signers, bytes calldata signature) external;
 
     /// @notice Self-examination of the superior layer failed: raises the `SuperiorLost` alarm and
     /// freezes routes through the superior, by a quorum attestation over `superiorLostDigest()`.
     function superiorLost(uint256 signers, bytes calldata signature) external;
 
-    /// @notice Links a new subordinate layer by a quorum attestation over `linkDigest(subordinate)`.
+    /// @notice Links a new subordinate layer (or moves one's link) by a quorum attestation over
+    /// `linkDigest(subordinate)`, which names that subordinate's counter, moved by this link.
     function linkSubordinate(LayerLink calldata subordinate, uint256 signers, bytes calldata signature) external;
 
     // ------------------------------------------------------------ attestations
@@ -260,36 +283,42 @@ interface ISummaryLedger {
     /// in `signers`, at least a quorum of them. Reverts on a malformed signature (`BLS12381` errors).
     function isValidAttestation(bytes32 digest, uint256 signers, bytes calldata signature) external view returns (bool);
 
-    /// @notice The attestation digest of a join (the current nonce included).
+    /// @notice The attestation digest of a join: EIP-712 `Join(address node,bytes32 publicKeyHash)`
+    /// (no state: a node joins once).
     function joinDigest(address node, bytes32 publicKeyHash) external view returns (bytes32);
 
-    /// @notice The attestation digest of invalidating member `index`.
+    /// @notice The attestation digest of invalidating member `index`: EIP-712
+    /// `Invalidate(uint256 index)` (no state: a member is tagged once).
     function invalidateDigest(uint256 index) external view returns (bytes32);
 
-    /// @notice The attestation digest of re-attaching to `superior`.
+    /// @notice The attestation digest of re-attaching to `superior`, in the current superior epoch.
     function reattachDigest(LayerLink calldata superior) external view returns (bytes32);
 
-    /// @notice The attestation digest of declaring the current superior layer lost.
+    /// @notice The attestation digest of declaring the current superior layer lost, in the current
+    /// superior epoch.
     function superiorLostDigest() external view returns (bytes32);
 
-    /// @notice The attestation digest of linking `subordinate`.
+    /// @notice The attestation digest of linking `subordinate`, with that subordinate's counter.
     function linkDigest(LayerLink calldata subordinate) external view returns (bytes32);
 
     /// @notice The attestation digest of opening a block for `request`.
     function openDigest(OpenRequest calldata request) external view returns (bytes32);
 
-    /// @notice The attestation digest of handing `blockId` to `responsible`.
+    /// @notice The attestation digest of handing `blockId` to `responsible`, with the block's
+    /// handover counter (moved by every change of its responsible node).
     function takeOverDigest(bytes32 blockId, address responsible) external view returns (bytes32);
 
     // ------------------------------------------------------------ contract blocks
 
     /// @notice Statements 1-3, first communication: opens a block for `request.summary` with the
     /// caller, who must be `request.responsible` (a valid member), as responsible node, under a
-    /// quorum attestation over `openDigest(request)`. When the summary already has a live block, nothing
-    /// changes (`BlockAlreadyOpened`) and no attestation is checked; an expired one is extended to
-    /// `request.expiry` (the caller must still be `request.responsible`; the block keeps its
-    /// responsible node), unless it is accomplished (an ended contract's first packet again is a
-    /// replay: `SummaryReplayed`).
+    /// quorum attestation over `openDigest(request)`. When the summary was opened before (by an
+    /// attested open: what `record` writes never counts) and its block is live, nothing changes
+    /// (`BlockAlreadyOpened`) and no attestation is checked; an expired one is extended to
+    /// `request.expiry` within `EXTENSION_WINDOW` of its expiry (the caller must still be
+    /// `request.responsible`; the block keeps its responsible node), unless it is final:
+    /// accomplished, past the window or cleaned (its first packet again is a replay:
+    /// `SummaryReplayed`).
     /// @return blockId The block's id: the opener's address (high 160 bits) and its local sequence.
     function open(
         OpenRequest calldata request,
@@ -298,8 +327,9 @@ interface ISummaryLedger {
     ) external returns (bytes32 blockId);
 
     /// @notice Statements 4-6, following communication: the responsible node adds `summary` to K
-    /// of `blockId`; `ending` (the ending tag) sets F. A summary recorded before is refused with
-    /// `SummaryReplayed` (statement 5) and false is returned.
+    /// of `blockId`; `ending` (the ending tag) sets F. A summary already in K of this block is
+    /// refused with `SummaryReplayed` (statement 5) and false is returned; K of other blocks
+    /// plays no part.
     function record(bytes32 blockId, bytes32 summary, bool ending) external returns (bool recorded);
 
     /// @notice Moves the responsibility for `blockId` to `responsible` (a valid member) under a
@@ -309,7 +339,9 @@ interface ISummaryLedger {
     /// block): a node tagged invalid keeps its blocks until they are taken over.
     function takeOver(bytes32 blockId, address responsible, uint256 signers, bytes calldata signature) external;
 
-    /// @notice Deletes the expired `blockId` and the listed `summaries` of it (anyone; refunds).
+    /// @notice Deletes the final `blockId` (expired and accomplished, or past `EXTENSION_WINDOW`
+    /// after its expiry) and the listed `summaries` of its K (anyone; refunds). The opening slot of
+    /// its first summary is kept, so its first packet stays a replay.
     function cleanup(bytes32 blockId, bytes32[] calldata summaries) external;
 
     // -------------------------------------------------------------- settlement
@@ -336,8 +368,12 @@ interface ISummaryLedger {
     /// @notice Block `blockId` (proof query; a zero responsible means no such block).
     function getBlock(bytes32 blockId) external view returns (ContractBlock memory);
 
-    /// @notice The block and the time of `summary` (zero: never recorded, or cleaned).
-    function summaryOf(bytes32 summary) external view returns (bytes32 blockId, uint40 time);
+    /// @notice When `summary` was recorded into K of `blockId` (zero: it is not in K, or was cleaned).
+    function summaryOf(bytes32 blockId, bytes32 summary) external view returns (uint40 time);
+
+    /// @notice The block an attested `open` created for the first summary `summary`, and when
+    /// (zero: never opened). Kept after the block is cleaned.
+    function openingOf(bytes32 summary) external view returns (bytes32 blockId, uint40 time);
 
     /// @notice The beginning block's id, consensus label and establishment time.
     function layer() external view returns (bytes32 layerId, string memory consensus, uint256 establishedAt);
@@ -357,6 +393,14 @@ interface ISummaryLedger {
     /// @notice The index of `node` and whether it is a valid member.
     function memberOf(address node) external view returns (bool valid, uint256 index);
 
-    /// @notice Members ever admitted, the bitmap of the valid ones, the quorum, the attestation nonce.
-    function membership() external view returns (uint256 count, uint256 validMask, uint256 quorum, uint256 nonce);
+    /// @notice Members ever admitted, the bitmap of the valid ones, the quorum.
+    function membership() external view returns (uint256 count, uint256 validMask, uint256 quorum);
+
+    /// @notice A counter moved by every change of the layer's links (re-attachment, the superior's
+    /// alarm, a subordinate link): a reader's cache of the links holds while it is unchanged. In
+    /// no attestation digest.
+    function linksVersion() external view returns (uint256);
+
+    /// @notice How long an expired block that is not accomplished stays extendable (seconds).
+    function EXTENSION_WINDOW() external view returns (uint256);
 }

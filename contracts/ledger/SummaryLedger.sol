@@ -17,7 +17,14 @@ import {BLSSignatures} from "../libraries/BLSSignatures.sol";
 /// - `_config`: the key blob's address (160 bits), the valid-member bitmap (64), the member count (8);
 /// - `_memberOf[node]`: index + 1 (8 bits), valid (bit 8), the node's last block sequence (from bit 16);
 /// - `_blocks[id]`: responsible (160), expiry (40), opening time (40), F (bit 240);
-/// - `_summaries[sum]`: the block id (its bits 56..95 are always zero) with the time in those bits.
+/// - `_openings[sum]`: for a first summary only, written by an attested `open`: the block id (its
+///   bits 56..95 are always zero) with the time in those bits; never deleted (a cleaned block's
+///   first packet stays a replay);
+/// - `_summaries[id][sum]`: K of block `id`, the time `sum` was recorded into it (statement 5's
+///   duplicate check is per block: another block's K cannot refuse or divert this one's).
+/// The subjects attestations are bound to (`_linksVersion`, in no digest, is bumped by every link change
+/// so readers can cache the links): `_superiorEpoch` (re-attachments), `_linkNonces[layer]`
+/// (that subordinate's links), `_handovers[id]` (that block's changes of hands).
 /// The key blob is a code-only contract (the SSTORE2 pattern): 0x00 ‖ aggregate of the valid
 /// members' keys ‖ -key_0 ‖ -key_1 ‖ ... (256 bytes each), rewritten on every membership change.
 /// Settlement (seed 002, M2X) keeps its own mapping `_escrows`, so `record` reads and writes
@@ -29,13 +36,22 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
     /// @notice Members ever admitted: the bitmaps are 64 bits.
     uint256 public constant MAX_MEMBERS = 64;
 
-    bytes32 private constant JOIN_TYPEHASH = keccak256("Join(address node,bytes32 publicKeyHash,uint256 nonce)");
-    bytes32 private constant INVALIDATE_TYPEHASH = keccak256("Invalidate(uint256 index,uint256 nonce)");
+    /// @notice How long an expired block that is not accomplished may still be extended by its
+    /// first communication; after that the block is final and may be cleaned.
+    uint256 public constant EXTENSION_WINDOW = 7 days;
+
+    // Each attestation is bound to what it authorises and to the state of its own subject, never to
+    // a counter other actions move: a join to the node (which can join once), an invalid verdict to
+    // the member (tagged once), the superior's alarm and a re-attachment to the superior link's
+    // epoch (moved by each re-attachment), a subordinate link to that subordinate's own counter, a
+    // takeover to the block's own handover counter.
+    bytes32 private constant JOIN_TYPEHASH = keccak256("Join(address node,bytes32 publicKeyHash)");
+    bytes32 private constant INVALIDATE_TYPEHASH = keccak256("Invalidate(uint256 index)");
     bytes32 private constant SUPERIOR_LOST_TYPEHASH = keccak256(
-        "SuperiorLost(bytes32 layerId,address ledger,uint256 chainId,uint256 nonce)"
+        "SuperiorLost(bytes32 layerId,address ledger,uint256 chainId,uint256 epoch)"
     );
     bytes32 private constant REATTACH_TYPEHASH = keccak256(
-        "Reattach(bytes32 layerId,address ledger,uint256 chainId,uint256 nonce)"
+        "Reattach(bytes32 layerId,address ledger,uint256 chainId,uint256 epoch)"
     );
     bytes32 private constant LINK_TYPEHASH = keccak256(
         "Link(bytes32 layerId,address ledger,uint256 chainId,uint256 nonce)"
@@ -58,14 +74,18 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
     string private _consensus;
 
     uint256 private _config;
-    uint256 private _nonce;
     address[] private _nodes;
     LayerLink private _superior;
     bool private _superiorFrozen;
+    uint64 private _superiorEpoch;
+    uint64 private _linksVersion;
     mapping(bytes32 layerId => LayerLink) private _subordinates;
+    mapping(bytes32 layerId => uint256 nonce) private _linkNonces;
     mapping(address node => uint256 packed) private _memberOf;
     mapping(bytes32 blockId => uint256 packed) private _blocks;
-    mapping(bytes32 summary => uint256 packed) private _summaries;
+    mapping(bytes32 blockId => uint256 nonce) private _handovers;
+    mapping(bytes32 summary => uint256 packed) private _openings;
+    mapping(bytes32 blockId => mapping(bytes32 summary => uint256 time)) private _summaries;
     mapping(bytes32 blockId => mapping(address payer => Escrow)) private _escrows;
 
     /// @notice Writes the beginning block: members (each key's possession proven), consensus
@@ -111,7 +131,6 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
         if (msg.sender != m.node) revert LedgerNotCandidate(msg.sender, m.node);
         _requireAttestation(_hashTypedDataV4(_joinHash(m.node, keccak256(m.publicKey))), signers, signature);
         if (!_verifyPossession(m.publicKey, m.proofOfPossession)) revert LedgerInvalidPossession(index);
-        ++_nonce;
         bytes memory keys = _readBlob(address(uint160(cfg)), index);
         bytes memory aggregate = BLS12381.g2Add(_slice256(keys, 0), m.publicKey);
         _overwrite256(keys, 0, aggregate);
@@ -129,13 +148,13 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
         if (valid == 1 << index) revert LedgerNoMembers();
         // The verdict is the others': the member judged does not count towards it.
         if (signers & (1 << index) != 0) revert LedgerJudgedMemberSigned(index);
+        // Single use: a member tagged invalid is never valid again.
         _requireAttestation(
-            _hashTypedDataV4(keccak256(abi.encode(INVALIDATE_TYPEHASH, index, _nonce))),
+            _hashTypedDataV4(keccak256(abi.encode(INVALIDATE_TYPEHASH, index))),
             signers,
             signature,
             1 << index
         );
-        ++_nonce;
         uint256 count = (cfg >> 224) & 0xff;
         bytes memory keys = _readBlob(address(uint160(cfg)), count);
         _overwrite256(keys, 0, BLS12381.g2Add(_slice256(keys, 0), _slice256(keys, 256 * (index + 1))));
@@ -149,10 +168,15 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
 
     /// @inheritdoc ISummaryLedger
     function reattach(LayerLink calldata newSuperior, uint256 signers, bytes calldata signature) external {
-        _requireAttestation(_hashTypedDataV4(_linkHash(REATTACH_TYPEHASH, newSuperior)), signers, signature);
-        ++_nonce;
+        _requireAttestation(
+            _hashTypedDataV4(_linkHash(REATTACH_TYPEHASH, newSuperior, _superiorEpoch)),
+            signers,
+            signature
+        );
         _superior = newSuperior;
         _superiorFrozen = false;
+        ++_superiorEpoch;
+        ++_linksVersion;
         emit SuperiorChanged(newSuperior.layerId, newSuperior.ledger, newSuperior.chainId);
     }
 
@@ -161,17 +185,19 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
         LayerLink memory lost = _superior;
         if (lost.layerId == 0) revert LedgerNoSuperior();
         if (_superiorFrozen) revert LedgerSuperiorFrozen(lost.layerId);
+        // Single use within the epoch: a frozen superior cannot be declared lost again.
         _requireAttestation(superiorLostDigest(), signers, signature);
-        ++_nonce;
         _superiorFrozen = true;
+        ++_linksVersion;
         emit SuperiorLost(lost.layerId, lost.ledger, lost.chainId);
     }
 
     /// @inheritdoc ISummaryLedger
     function linkSubordinate(LayerLink calldata s, uint256 signers, bytes calldata signature) external {
-        _requireAttestation(_hashTypedDataV4(_linkHash(LINK_TYPEHASH, s)), signers, signature);
-        ++_nonce;
+        _requireAttestation(_hashTypedDataV4(_linkHash(LINK_TYPEHASH, s, _linkNonces[s.layerId])), signers, signature);
         _subordinates[s.layerId] = s;
+        ++_linkNonces[s.layerId];
+        ++_linksVersion;
         emit SubordinateLinked(s.layerId, s.ledger, s.chainId);
     }
 
@@ -193,12 +219,12 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
 
     /// @inheritdoc ISummaryLedger
     function invalidateDigest(uint256 index) external view returns (bytes32) {
-        return _hashTypedDataV4(keccak256(abi.encode(INVALIDATE_TYPEHASH, index, _nonce)));
+        return _hashTypedDataV4(keccak256(abi.encode(INVALIDATE_TYPEHASH, index)));
     }
 
     /// @inheritdoc ISummaryLedger
     function reattachDigest(LayerLink calldata newSuperior) external view returns (bytes32) {
-        return _hashTypedDataV4(_linkHash(REATTACH_TYPEHASH, newSuperior));
+        return _hashTypedDataV4(_linkHash(REATTACH_TYPEHASH, newSuperior, _superiorEpoch));
     }
 
     /// @inheritdoc ISummaryLedger
@@ -206,13 +232,13 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
         LayerLink storage lost = _superior;
         return
             _hashTypedDataV4(
-                keccak256(abi.encode(SUPERIOR_LOST_TYPEHASH, lost.layerId, lost.ledger, lost.chainId, _nonce))
+                keccak256(abi.encode(SUPERIOR_LOST_TYPEHASH, lost.layerId, lost.ledger, lost.chainId, _superiorEpoch))
             );
     }
 
     /// @inheritdoc ISummaryLedger
     function linkDigest(LayerLink calldata s) external view returns (bytes32) {
-        return _hashTypedDataV4(_linkHash(LINK_TYPEHASH, s));
+        return _hashTypedDataV4(_linkHash(LINK_TYPEHASH, s, _linkNonces[s.layerId]));
     }
 
     /// @inheritdoc ISummaryLedger
@@ -235,7 +261,7 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
 
     /// @inheritdoc ISummaryLedger
     function takeOverDigest(bytes32 blockId, address responsible) public view returns (bytes32) {
-        return _hashTypedDataV4(keccak256(abi.encode(TAKEOVER_TYPEHASH, blockId, responsible, _nonce)));
+        return _hashTypedDataV4(keccak256(abi.encode(TAKEOVER_TYPEHASH, blockId, responsible, _handovers[blockId])));
     }
 
     // -------------------------------------------------------- contract blocks
@@ -250,22 +276,19 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
         if (summary == 0) revert LedgerZeroSummary();
         uint256 m = _memberOf[msg.sender];
         if (m & VALID_BIT == 0) revert LedgerNotMember(msg.sender);
-        uint256 s = _summaries[summary];
-        if (s != 0) {
-            // Statement 3 fails: the block exists (a no-op), or expired (extended), or was cleaned
-            // while this summary was kept (refused as a replay).
-            blockId = _blockIdOf(s);
+        // Only an attested open writes the opening index: what `record` writes into a block (K)
+        // never makes a summary look opened, so no member can divert an open to its own block.
+        uint256 o = _openings[summary];
+        if (o != 0) {
+            // Statement 3 fails: the block is live (a no-op), or expired and still extendable
+            // (extended), or final: accomplished, past the extension window, or cleaned (a replay).
+            blockId = _blockIdOf(o);
             uint256 b = _blocks[blockId];
-            if (b == 0) {
-                emit SummaryReplayed(blockId, summary, msg.sender);
-                return blockId;
-            }
-            if ((b >> 160) & MASK40 > block.timestamp) {
+            if (b != 0 && (b >> 160) & MASK40 > block.timestamp) {
                 emit BlockAlreadyOpened(blockId, summary, msg.sender);
                 return blockId;
             }
-            // An ended contract is not renewed by its first packet: a replay.
-            if (b & ACCOMPLISHED_BIT != 0) {
+            if (_isFinal(b)) {
                 emit SummaryReplayed(blockId, summary, msg.sender);
                 return blockId;
             }
@@ -281,7 +304,8 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
         _memberOf[msg.sender] = (m & 0xffff) | (seq << 16);
         blockId = bytes32((uint256(uint160(msg.sender)) << 96) | seq);
         _blocks[blockId] = uint256(uint160(msg.sender)) | (uint256(request.expiry) << 160) | (block.timestamp << 200);
-        _summaries[summary] = uint256(blockId) | (block.timestamp << TIME_SHIFT);
+        _openings[summary] = uint256(blockId) | (block.timestamp << TIME_SHIFT);
+        _summaries[blockId][summary] = block.timestamp;
         emit BlockOpened(blockId, summary, msg.sender, request.sourceLayer, request.route, request.expiry);
         emit SummaryRecorded(blockId, summary);
     }
@@ -299,12 +323,14 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
         // 50,000 target): the blocks of a node tagged invalid are moved with `takeOver`, which then
         // needs no attestation.
         if (summary == 0) revert LedgerZeroSummary();
-        uint256 s = _summaries[summary];
-        if (s != 0) {
-            emit SummaryReplayed(_blockIdOf(s), summary, msg.sender);
+        // K is the block's own: a summary recorded into another block (a copy by another member)
+        // neither refuses nor diverts this one.
+        mapping(bytes32 => uint256) storage k = _summaries[blockId];
+        if (k[summary] != 0) {
+            emit SummaryReplayed(blockId, summary, msg.sender);
             return false;
         }
-        _summaries[summary] = uint256(blockId) | (block.timestamp << TIME_SHIFT);
+        k[summary] = block.timestamp;
         emit SummaryRecorded(blockId, summary);
         if (ending) {
             _blocks[blockId] = b | ACCOMPLISHED_BIT;
@@ -322,9 +348,10 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
         // that asks for it; otherwise the quorum decides.
         if (msg.sender != responsible || _memberOf[address(uint160(b))] & VALID_BIT != 0) {
             _requireAttestation(takeOverDigest(blockId, responsible), signers, signature);
-            ++_nonce;
         }
         _blocks[blockId] = (b & ~uint256(type(uint160).max)) | uint256(uint160(responsible));
+        // Every change of hands (attested or not) spends the block's pending takeover attestations.
+        ++_handovers[blockId];
         emit ResponsibilityTaken(blockId, address(uint160(b)), responsible);
     }
 
@@ -334,12 +361,15 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
         if (b == 0) revert LedgerUnknownBlock(blockId);
         uint256 expiry = (b >> 160) & MASK40;
         if (expiry > block.timestamp) revert LedgerBlockNotExpired(blockId, expiry);
+        // Only a final block is cleaned, so cleaning changes no one's next move: `open` treats a
+        // final block and a cleaned one alike (a replay), and neither takes a record or an escrow.
+        if (!_isFinal(b)) revert LedgerBlockExtendable(blockId, expiry + EXTENSION_WINDOW);
         delete _blocks[blockId];
+        mapping(bytes32 => uint256) storage k = _summaries[blockId];
         for (uint256 i; i < summaries.length; ++i) {
             bytes32 summary = summaries[i];
-            uint256 s = _summaries[summary];
-            if (s == 0 || _blockIdOf(s) != blockId) revert LedgerSummaryNotInBlock(blockId, summary);
-            delete _summaries[summary];
+            if (k[summary] == 0) revert LedgerSummaryNotInBlock(blockId, summary);
+            delete k[summary];
         }
         emit BlockCleaned(blockId, summaries.length);
     }
@@ -428,9 +458,14 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
     }
 
     /// @inheritdoc ISummaryLedger
-    function summaryOf(bytes32 summary) external view returns (bytes32 blockId, uint40 time) {
-        uint256 s = _summaries[summary];
-        return (_blockIdOf(s), uint40(s >> TIME_SHIFT));
+    function summaryOf(bytes32 blockId, bytes32 summary) external view returns (uint40 time) {
+        return uint40(_summaries[blockId][summary]);
+    }
+
+    /// @inheritdoc ISummaryLedger
+    function openingOf(bytes32 summary) external view returns (bytes32 blockId, uint40 time) {
+        uint256 o = _openings[summary];
+        return (_blockIdOf(o), uint40(o >> TIME_SHIFT));
     }
 
     /// @inheritdoc ISummaryLedger
@@ -469,10 +504,15 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
     }
 
     /// @inheritdoc ISummaryLedger
-    function membership() external view returns (uint256 count, uint256 validMask, uint256 quorum, uint256 nonce) {
+    function membership() external view returns (uint256 count, uint256 validMask, uint256 quorum) {
         uint256 cfg = _config;
         validMask = (cfg >> 160) & MASK64;
-        return ((cfg >> 224) & 0xff, validMask, _quorum(_popcount(validMask)), _nonce);
+        return ((cfg >> 224) & 0xff, validMask, _quorum(_popcount(validMask)));
+    }
+
+    /// @inheritdoc ISummaryLedger
+    function linksVersion() external view returns (uint256) {
+        return _linksVersion;
     }
 
     // --------------------------------------------------------------- internal
@@ -587,12 +627,19 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
         emit MemberJoined(index, node, publicKey);
     }
 
-    function _joinHash(address node, bytes32 publicKeyHash) private view returns (bytes32) {
-        return keccak256(abi.encode(JOIN_TYPEHASH, node, publicKeyHash, _nonce));
+    /// @dev Single use: a node joins once (its `_memberOf` entry is never cleared).
+    function _joinHash(address node, bytes32 publicKeyHash) private pure returns (bytes32) {
+        return keccak256(abi.encode(JOIN_TYPEHASH, node, publicKeyHash));
     }
 
-    function _linkHash(bytes32 typehash, LayerLink calldata link) private view returns (bytes32) {
-        return keccak256(abi.encode(typehash, link.layerId, link.ledger, link.chainId, _nonce));
+    function _linkHash(bytes32 typehash, LayerLink calldata link, uint256 nonce) private pure returns (bytes32) {
+        return keccak256(abi.encode(typehash, link.layerId, link.ledger, link.chainId, nonce));
+    }
+
+    /// @dev Whether the expired packed block `b` is final: cleaned (zero), accomplished, or past
+    /// the extension window. A final block is never extended.
+    function _isFinal(uint256 b) private view returns (bool) {
+        return b == 0 || b & ACCOMPLISHED_BIT != 0 || ((b >> 160) & MASK40) + EXTENSION_WINDOW <= block.timestamp;
     }
 
     /// @dev The block id in a summary record (the time cleared).

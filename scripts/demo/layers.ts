@@ -7,7 +7,8 @@
  * through district A, the city and district B and back, each layer recording
  * its block and checking where P came from; the van pays for the phase from
  * an escrow released when both sides confirm the accomplished contract. A
- * replayed packet raises the alarm; a city node that lost contact is found by
+ * replayed packet raises the alarm, at the layer that recorded it or, for a
+ * re-sent last hop, at the receiving central node; a city node that lost contact is found by
  * self-examination and tagged invalid, and its block is taken over.
  */
 import { randomBytes } from "node:crypto";
@@ -22,6 +23,7 @@ import {
   type Hex,
   type Hop,
   type LayerAlarm,
+  LayerError,
   LedgerDirectory,
   mclBackend,
   minSig,
@@ -168,6 +170,15 @@ export async function runLayersDemo(ctx: LayersDemoContext): Promise<void> {
   info(
     `stopped at ${names.get(replay.stoppedAt!.layerId)}: ${replay.stoppedAt!.outcome} ` +
       `(SummaryReplayed in tx ${short(replay.stoppedAt!.txHash!)}); alarms raised: ${alarms.map((a) => a.kind).join(", ")}`,
+  );
+
+  step("A replayed last hop: district B's transmission sent to crossing 9 again is refused by its central node");
+  const resent = await edgeB.deliver(there.hops[2]!.next!).then(
+    () => "delivered again",
+    (e: unknown) => (e instanceof LayerError ? e.reason : String(e)),
+  );
+  info(
+    `crossing 9 remembers what it delivered (in its SQLite store): ${resent}; alarms raised: ${alarms.map((a) => a.kind).join(", ")}`,
   );
 
   step("Self-examination: a city node loses contact; its peers challenge it and tag it invalid unanimously");

@@ -2,7 +2,8 @@
  * A typed client of `SummaryLedger`, the ledger of one high-level layer of
  * seed 003 (§III.B, §IV.B), over any ethers `ContractRunner`: proof queries
  * (blocks, summaries, the layer and its members), the attestation digests the
- * members sign (with `core/layers/attestation.ts`), and the writes of
+ * members sign (with `core/layers/attestation.ts`; those without ledger state,
+ * open, join and invalidate, computed here), and the writes of
  * statements 1-6 (open, record, takeOver, cleanup) and of membership (join,
  * invalidate, reattach, linkSubordinate), each returning what its events say.
  * Inputs are checked before anything is sent (`InvalidInputError` naming the
@@ -30,6 +31,15 @@ import { guarded } from "./revert.ts";
 const NAME = "SummaryLedger";
 const ZERO_ADDRESS = `0x${"00".repeat(20)}`;
 const UINT40_MAX = (1n << 40n) - 1n;
+/** `SummaryLedger`'s JOIN_TYPEHASH as EIP-712 types (no state: a node joins once). */
+const JOIN_TYPES = {
+  Join: [
+    { name: "node", type: "address" },
+    { name: "publicKeyHash", type: "bytes32" },
+  ],
+};
+/** `SummaryLedger`'s INVALIDATE_TYPEHASH as EIP-712 types (no state: a member is tagged once). */
+const INVALIDATE_TYPES = { Invalidate: [{ name: "index", type: "uint256" }] };
 /** `SummaryLedger`'s OPEN_TYPEHASH as EIP-712 types. */
 const OPEN_TYPES = {
   Open: [
@@ -85,7 +95,7 @@ export interface LedgerTx {
   readonly gasUsed: bigint;
 }
 
-/** What `open` did: statements 1-3 held (`opened`), the block existed (`already-opened`, a no-op), an expired block was `extended`, or the summary is a replay (`replayed`: its contract ended, or its block was cleaned). */
+/** What `open` did: statements 1-3 held (`opened`), the block existed (`already-opened`, a no-op), an expired block was `extended`, or the summary is a replay (`replayed`: its block is final, i.e. its contract ended, it expired more than `extensionWindow()` ago, or it was cleaned). */
 export type OpenOutcome = "opened" | "already-opened" | "extended" | "replayed";
 
 export interface OpenResult extends LedgerTx {
@@ -96,7 +106,7 @@ export interface OpenResult extends LedgerTx {
 export interface RecordResult extends LedgerTx {
   /** False when statement 5 failed: the summary was recorded before (`SummaryReplayed`, the alarm). */
   readonly recorded: boolean;
-  /** The block the summary belongs to (on a replay: the block it was first recorded in). */
+  /** The block: K is per block, so a replay is always of this block's own summary. */
   readonly blockId: Hex;
   /** Whether this record set F (statement 6). */
   readonly accomplished: boolean;
@@ -163,13 +173,37 @@ export class SummaryLedgerClient {
     return { responsible: b.responsible, expiry: b.expiry, openedAt: b.openedAt, accomplished: b.accomplished };
   }
 
-  /** The block and time of `summary`, or `undefined` when it was never recorded (or was cleaned). */
-  async summaryOf(summary: Hex, blockTag: BlockTag = "latest"): Promise<{ blockId: Hex; time: bigint } | undefined> {
+  /**
+   * When `summary` was recorded into K of `blockId`, or `undefined` when it is
+   * not there (never recorded in that block, or cleaned). K is per block: the
+   * same summary in another block's K says nothing about this one.
+   */
+  async summaryOf(blockId: Hex, summary: Hex, blockTag: BlockTag = "latest"): Promise<{ time: bigint } | undefined> {
+    const id = checkWord(blockId, "blockId");
     const word = checkWord(summary, "summary");
-    const [blockId, time] = await this.#call(() => this.contract.summaryOf(word, { blockTag }));
+    const time = await this.#call(() => this.contract.summaryOf(id, word, { blockTag }));
+    return time === 0n ? undefined : { time };
+  }
+
+  /**
+   * The block an attested `open` created for the first summary `summary`, and
+   * when; `undefined` when none did (a summary merely recorded into some
+   * block's K is not opened). Kept after the block is cleaned.
+   */
+  async openingOf(summary: Hex, blockTag: BlockTag = "latest"): Promise<{ blockId: Hex; time: bigint } | undefined> {
+    const word = checkWord(summary, "summary");
+    const [blockId, time] = await this.#call(() => this.contract.openingOf(word, { blockTag }));
     if (time === 0n) return undefined;
     return { blockId: blockId.toLowerCase() as Hex, time };
   }
+
+  /** How long (seconds) an expired block that is not accomplished may still be extended; then it is final. */
+  async extensionWindow(): Promise<bigint> {
+    this.#window ??= this.#call(() => this.contract.EXTENSION_WINDOW());
+    return this.#window;
+  }
+
+  #window: Promise<bigint> | undefined;
 
   /** The beginning block's id, consensus label and establishment time. */
   async layer(): Promise<{ layerId: Hex; consensus: string; establishedAt: bigint }> {
@@ -208,10 +242,15 @@ export class SummaryLedgerClient {
     }
   }
 
-  /** Members ever admitted, the bitmap of the valid ones, the quorum and the attestation nonce. */
-  async membership(): Promise<{ count: number; validMask: bigint; quorum: number; nonce: bigint }> {
-    const [count, validMask, quorum, nonce] = await this.#call(() => this.contract.membership());
-    return { count: Number(count), validMask, quorum: Number(quorum), nonce };
+  /** Members ever admitted, the bitmap of the valid ones and the quorum. */
+  async membership(): Promise<{ count: number; validMask: bigint; quorum: number }> {
+    const [count, validMask, quorum] = await this.#call(() => this.contract.membership());
+    return { count: Number(count), validMask, quorum: Number(quorum) };
+  }
+
+  /** A counter every change of the layer's links moves (re-attachment, the superior's alarm, a subordinate link). */
+  linksVersion(): Promise<bigint> {
+    return this.#call(() => this.contract.linksVersion());
   }
 
   /** Whether `attestation` is a quorum's valid signature over `digest`. */
@@ -226,9 +265,13 @@ export class SummaryLedgerClient {
   /** The digest the quorum signs to open a block for `request`. */
   async openDigest(request: LedgerOpenRequest): Promise<Hex> {
     const r = openRequest(request);
-    // No nonce in it: computed here (the EIP-712 hash `openDigest` returns) without a call.
+    // No ledger state in it: computed here (the EIP-712 hash `openDigest` returns) without a call.
+    return this.#typedDigest(OPEN_TYPES, r);
+  }
+
+  async #typedDigest(types: Record<string, { name: string; type: string }[]>, value: Record<string, unknown>) {
     const domain = { name: NAME, version: "1", chainId: await this.#chainId(), verifyingContract: this.address };
-    return TypedDataEncoder.hash(domain, OPEN_TYPES, r).toLowerCase() as Hex;
+    return TypedDataEncoder.hash(domain, types, value).toLowerCase() as Hex;
   }
 
   #chainIdOnce: Promise<bigint> | undefined;
@@ -239,32 +282,38 @@ export class SummaryLedgerClient {
     return this.#chainIdOnce;
   }
 
-  /** The digest the quorum signs to admit `node` with `publicKey` (the current nonce included). */
-  joinDigest(node: string, publicKey: LedgerBytes): Promise<Hex> {
+  /**
+   * The digest the quorum signs to admit `node` with `publicKey`, computed here
+   * (no ledger state in it: a node joins once, which spends it).
+   */
+  async joinDigest(node: string, publicKey: LedgerBytes): Promise<Hex> {
     const account = checkAddress(node, "node");
-    const keyHash = keccak256(bytesOf(publicKey, "publicKey", 256));
-    return this.#digest(() => this.contract.joinDigest(account, keyHash));
+    const publicKeyHash = keccak256(bytesOf(publicKey, "publicKey", 256));
+    return this.#typedDigest(JOIN_TYPES, { node: account, publicKeyHash });
   }
 
-  /** The digest the other members sign to tag member `index` invalid. */
-  invalidateDigest(index: number): Promise<Hex> {
+  /**
+   * The digest the other members sign to tag member `index` invalid, computed
+   * here (no ledger state in it: the tag is never lifted, which spends it).
+   */
+  async invalidateDigest(index: number): Promise<Hex> {
     checkInteger(index, 0, 63, "index");
-    return this.#digest(() => this.contract.invalidateDigest(index));
+    return this.#typedDigest(INVALIDATE_TYPES, { index });
   }
 
-  /** The digest the quorum signs to re-attach to `superior`. */
+  /** The digest the quorum signs to re-attach to `superior` (in the current superior epoch). */
   reattachDigest(superior: LedgerLayerLink): Promise<Hex> {
     const link = layerLink(superior, "superior");
     return this.#digest(() => this.contract.reattachDigest(link));
   }
 
-  /** The digest the quorum signs to link `subordinate`. */
+  /** The digest the quorum signs to link `subordinate` (with that subordinate's own counter). */
   linkDigest(subordinate: LedgerLayerLink): Promise<Hex> {
     const link = layerLink(subordinate, "subordinate");
     return this.#digest(() => this.contract.linkDigest(link));
   }
 
-  /** The digest the quorum signs to hand `blockId` to `responsible`. */
+  /** The digest the quorum signs to hand `blockId` to `responsible` (with the block's handover counter). */
   takeOverDigest(blockId: Hex, responsible: string): Promise<Hex> {
     const id = checkWord(blockId, "blockId");
     const account = checkAddress(responsible, "responsible");
@@ -286,8 +335,8 @@ export class SummaryLedgerClient {
     const summaries = [];
     for (const log of logs) {
       const summary = word(log.args[1]);
-      const at = await this.summaryOf(summary);
-      if (at !== undefined && at.blockId === id) summaries.push({ summary, time: at.time });
+      const at = await this.summaryOf(id, summary);
+      if (at !== undefined) summaries.push({ summary, time: at.time });
     }
     return { blockId: id, block, summaries };
   }
@@ -351,7 +400,7 @@ export class SummaryLedgerClient {
     };
   }
 
-  /** The digest the quorum signs to declare the current superior layer lost. */
+  /** The digest the quorum signs to declare the current superior layer lost (in the current superior epoch). */
   superiorLostDigest(): Promise<Hex> {
     return this.#digest(() => this.contract.superiorLostDigest());
   }

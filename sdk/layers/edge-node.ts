@@ -6,7 +6,12 @@
  * it with its account, the key its superior layer's ledger names in the
  * subordinate link (statement 1 for Layer 0). Receiving, it checks that its
  * superior's ledger holds Sum(M) in the block P names, and that the object P
- * is for is one of its own, before handing P over.
+ * is for is one of its own, before handing P over; it remembers each message
+ * it delivered, durably in its object database, and refuses one delivered
+ * before (a re-sent last hop) with the replay alarm. The one exception is a
+ * contract's first message after the superior's block was extended (the
+ * sender's central node re-sent it, and every layer's quorum extended its
+ * block): that renews the contract, and is delivered again.
  */
 import type { Signer } from "ethers";
 
@@ -22,6 +27,7 @@ import { deviceId, layerHash, type Uuid } from "../core/ids.ts";
 import type { LedgerLayerLink } from "../contracts/ledger.ts";
 import { InvalidInputError } from "../errors.ts";
 import type { ObjectStore, StoredObject } from "../store/object-store.ts";
+import type { LayerAlarm } from "./layer-node.ts";
 import { checkLedgerHolds, checkTransmission, LayerError, type LedgerDirectory, type Transmission } from "./network.ts";
 
 /** P handed to one of this layer's objects. */
@@ -30,6 +36,12 @@ export interface Delivery {
   readonly message: ContractMessage;
   /** The receiving object. */
   readonly object: StoredObject;
+  /**
+   * The contract's first message delivered again because the superior's block
+   * was extended since (a re-sent first packet every layer's quorum accepted):
+   * the object has seen M before.
+   */
+  readonly renewal: boolean;
 }
 
 export interface EdgeNodeOptions {
@@ -42,6 +54,8 @@ export interface EdgeNodeOptions {
   readonly directory: LedgerDirectory;
   /** The clock for M's time, in milliseconds (default: the wall clock). */
   readonly now?: () => bigint;
+  /** Called with the replay alarm when a message delivered before arrives again. */
+  readonly onAlarm?: (alarm: LayerAlarm) => void;
 }
 
 export class EdgeNode {
@@ -88,7 +102,12 @@ export class EdgeNode {
     return this.#sign(followUp(last, this.layerId, message, this.#now(), ending));
   }
 
-  /** P arrives from the superior layer: checked against the superior's ledger, then handed to its object. */
+  /**
+   * P arrives from the superior layer: checked against the superior's ledger,
+   * then handed to its object, once: a message delivered before is refused
+   * with `LayerError("replayed")` and the replay alarm (except a first message
+   * renewing a block extended since its last delivery).
+   */
   async deliver(transmission: Transmission): Promise<Delivery> {
     const t = checkTransmission(transmission);
     const p = t.packet;
@@ -100,7 +119,7 @@ export class EdgeNode {
     if (p.source[p.source.length - 1] !== superior.layerId) {
       throw new LayerError("unknown-source", "P does not come from this layer's superior", { source: p.source });
     }
-    await checkLedgerHolds(this.#o.directory, superior, p);
+    const source = await checkLedgerHolds(this.#o.directory, superior, p);
     let message: ContractMessage;
     try {
       message = decodeContractMessage(p.message);
@@ -109,7 +128,14 @@ export class EdgeNode {
     }
     const object = this.store.get(message.to);
     if (object === undefined) throw new LayerError("misrouted", "no such object in this layer", { to: message.to });
-    return { packet: p, message, object };
+    const summary = p.ids[0]!;
+    const before = source.first ? this.store.delivery(summary) : undefined;
+    if (!this.store.rememberDelivery(summary, source.blockId, source.block.expiry, source.first)) {
+      const details = { summary, blockId: source.blockId };
+      this.#o.onAlarm?.({ kind: "replayed", layerId: this.layerId, node: await this.#o.account.getAddress(), details });
+      throw new LayerError("replayed", "this message was delivered before: a replay", details);
+    }
+    return { packet: p, message, object, renewal: before !== undefined };
   }
 
   async #sign(packet: Packet): Promise<Transmission> {

@@ -78,7 +78,13 @@ export async function establishHierarchy(o: {
     layers.set(plan.address, layer);
     router.addLayer(layer.nodes);
     for (const e of plan.edges ?? []) {
-      const edge = new EdgeNode({ store: e.store, account: e.account, superior: layer.link, directory: o.directory });
+      const edge = new EdgeNode({
+        store: e.store,
+        account: e.account,
+        superior: layer.link,
+        directory: o.directory,
+        ...(o.node?.onAlarm ? { onAlarm: o.node.onAlarm } : {}),
+      });
       edges.set(e.store.layer, edge);
       router.addEdge(edge);
     }

@@ -195,7 +195,9 @@ export class LayerNode implements LayerPeer {
     }
     const summary = p.ids[0]!;
     const now = await this.#now();
-    const existing = await this.ledger.summaryOf(summary);
+    // Only an attested open makes a summary opened: a copy some member recorded into its own
+    // block's K does not stop P here.
+    const existing = await this.ledger.openingOf(summary);
     if (existing !== undefined) {
       const block = await this.ledger.getBlock(existing.blockId);
       if (block !== undefined && block.expiry > now) {
@@ -326,7 +328,7 @@ export class LayerNode implements LayerPeer {
       throw wrong("deadline");
     }
     const digest = await this.ledger.openDigest(request);
-    const existing = await this.ledger.summaryOf(request.summary);
+    const existing = await this.ledger.openingOf(request.summary);
     if (existing === undefined) this.#pending.set(request.summary, ends(p));
     return partialAttestation(this.#o.backend, this.#secretKey, digest);
   }
@@ -649,15 +651,15 @@ export class LayerNode implements LayerPeer {
 
   /**
    * The layer's links (superior, its frozen flag, subordinates looked up so
-   * far) as of the ledger's current nonce: every change of a link bumps the
-   * nonce, so one `membership` call tells whether the cached links still hold.
+   * far) as of the ledger's links version: every change of a link moves it,
+   * so one `linksVersion` call tells whether the cached links still hold.
    */
   async #links(): Promise<Links> {
-    const { nonce } = await this.ledger.membership();
-    if (this.#linkCache?.nonce !== nonce) {
+    const version = await this.ledger.linksVersion();
+    if (this.#linkCache?.version !== version) {
       const superior = await this.ledger.superior();
       const frozen = superior.layerId !== ZERO_WORD && (await this.ledger.isSuperiorFrozen());
-      this.#linkCache = { nonce, superior, frozen, subordinates: new Map() };
+      this.#linkCache = { version, superior, frozen, subordinates: new Map() };
     }
     return this.#linkCache;
   }
@@ -688,7 +690,7 @@ export class LayerNode implements LayerPeer {
   /** The ends of a block this member reviewed the opening of (remembered by summary until the block id was known). */
   async #endsFromOpening(blockId: Hex): Promise<ContractEnds | undefined> {
     for (const [summary, e] of this.#pending) {
-      const at = await this.ledger.summaryOf(summary);
+      const at = await this.ledger.openingOf(summary);
       if (at === undefined) continue;
       this.#pending.delete(summary);
       this.#contracts.set(at.blockId, e);
@@ -860,7 +862,7 @@ export class LayerNode implements LayerPeer {
 }
 
 interface Links {
-  readonly nonce: bigint;
+  readonly version: bigint;
   readonly superior: LedgerLayerLink;
   readonly frozen: boolean;
   readonly subordinates: Map<Hex, LedgerLayerLink | undefined>;

@@ -19,7 +19,12 @@ import {
   routeHash,
 } from "../core/layers/packet.ts";
 import type { Attestation } from "../core/layers/attestation.ts";
-import { type LedgerLayerLink, type LedgerOpenRequest, SummaryLedgerClient } from "../contracts/ledger.ts";
+import {
+  type LedgerBlock,
+  type LedgerLayerLink,
+  type LedgerOpenRequest,
+  SummaryLedgerClient,
+} from "../contracts/ledger.ts";
 import { type ErrorDetails, InvalidInputError, StrataError } from "../errors.ts";
 
 /** P on its way to the next layer; `edgeSignature` when an edge layer's central node sent it. */
@@ -41,7 +46,7 @@ export type LayerRejection =
   | "wrong-contract"
   /** Statement 4: the responsible node answered for it, or refused it. */
   | "not-responsible"
-  /** Statement 5: the summary was recorded before: the replay / DDoS alarm. */
+  /** Statement 5: the summary was recorded before (or, at an edge layer, delivered before): the replay / DDoS alarm. */
   | "replayed"
   /** The block is accomplished or expired. */
   | "closed"
@@ -157,8 +162,9 @@ export function checkTransmission(t: Transmission): Transmission {
 /**
  * Statement 1 for P from a high-level layer, against that layer's ledger on
  * its own chain:
- * - the ledger holds Sum(M) in the block P names last in I (the one it just
- *   handled P in);
+ * - the ledger holds Sum(M) in K of the block P names last in I (the one it
+ *   just handled P in; K is per block, so a copy in another block proves
+ *   nothing);
  * - the ending tag is there exactly when Sum(M) is the summary that set the
  *   block's F;
  * - a first communication's route is the one that layer's quorum attested
@@ -167,34 +173,38 @@ export function checkTransmission(t: Transmission): Transmission {
  * - a following communication's block in the receiving layer (`receiver`,
  *   I(1)) belongs to the same contract as the source's: both were opened for
  *   the same first summary.
+ * Returns the source block and whether P is its first communication (the
+ * block was opened for Sum(M)).
  */
 export async function checkLedgerHolds(
   directory: LedgerDirectory,
   link: LedgerLayerLink,
   p: Packet,
   receiver?: SummaryLedgerClient,
-): Promise<void> {
+): Promise<{ blockId: Hex; block: LedgerBlock; first: boolean }> {
   const ledger = await directory.ledger(link);
   const summary = p.ids[0]!;
   const blockId = p.ids[p.ids.length - 1]!;
-  const at = p.ids.length < 2 ? undefined : await ledger.summaryOf(summary);
-  if (at === undefined || at.blockId !== blockId) {
+  const at = p.ids.length < 2 ? undefined : await ledger.summaryOf(blockId, summary);
+  if (at === undefined) {
     throw new LayerError("bad-source", "the source layer's ledger does not hold Sum(M) in the block P names", {
       source: link.layerId,
       blockId,
     });
   }
   const block = await ledger.getBlock(blockId);
-  const ended = block?.accomplished ? await ledger.endingSummary(blockId) : undefined;
+  if (block === undefined) throw new LayerError("bad-source", "the source block is not in its ledger", { blockId });
+  const ended = block.accomplished ? await ledger.endingSummary(blockId) : undefined;
   if (p.ending !== (ended === summary)) {
     throw new LayerError("bad-source", "P's ending tag does not match the source layer's block", {
       blockId,
       ending: p.ending,
-      accomplished: block?.accomplished ?? false,
+      accomplished: block.accomplished,
     });
   }
   // The source block was opened for Sum(M) exactly when P is the contract's first communication
-  // (summaries are unique in a ledger); that also tells a packet arrived at its edge layer apart.
+  // (only an attested open makes a summary a block's opening; a following summary recorded into
+  // K never does); that also tells a packet arrived at its edge layer apart.
   const opening = await ledger.opening(blockId);
   if (opening === undefined) throw new LayerError("bad-source", "the source block has no opening", { blockId });
   if (opening.summary === summary) {
@@ -220,6 +230,7 @@ export async function checkLedgerHolds(
       });
     }
   }
+  return { blockId, block, first: opening.summary === summary };
 }
 
 /**

@@ -16,6 +16,11 @@
  * change bumps the object's `version` and `updatedAt`; a writer that read
  * version v passes it as the expected version and is refused if another
  * writer got there first (optimistic concurrency). Writes are all or nothing.
+ *
+ * The central node also keeps here what it delivered to its objects (the
+ * summary Sum(M) of each contract message, the superior's block it came in
+ * and that block's expiry then), so a transmission re-sent to it, even after
+ * a restart, is refused as a replay (`EdgeNode.deliver`).
  */
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 
@@ -112,6 +117,21 @@ export interface ObjectQuery {
   readonly afterLocalId?: bigint;
   /** At most this many (default 1,000, at most 10,000). */
   readonly limit?: number;
+}
+
+/** A contract message the central node delivered (`ObjectStore.delivery`). */
+export interface DeliveryRecord {
+  /** Sum(M). */
+  readonly summary: Hex;
+  /** The superior layer's block it arrived in. */
+  readonly blockId: Hex;
+  /** That block's expiry (seconds) at the last delivery. */
+  readonly expiry: bigint;
+  /** How many times it was delivered (more than once only when a first message renewed an extended block). */
+  readonly count: number;
+  /** When it was first and last delivered (ms, the store's clock). */
+  readonly firstAt: number;
+  readonly lastAt: number;
 }
 
 /** Why a write to the object database was refused. */
@@ -299,6 +319,9 @@ export class ObjectStore {
         functions TEXT NOT NULL, formats TEXT NOT NULL, version INTEGER NOT NULL,
         created INTEGER NOT NULL, updated INTEGER NOT NULL) WITHOUT ROWID;
       CREATE INDEX IF NOT EXISTS objects_class ON objects (class_path);
+      CREATE TABLE IF NOT EXISTS deliveries (
+        summary BLOB PRIMARY KEY, block BLOB NOT NULL, expiry INTEGER NOT NULL,
+        count INTEGER NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL) WITHOUT ROWID;
     `);
     for (const [key, value] of [
       ["schema", SCHEMA_VERSION],
@@ -515,6 +538,52 @@ export class ObjectStore {
     args.push(limit);
     const sql = `SELECT * FROM objects ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY local_id LIMIT ?`;
     return (this.#db.prepare(sql).all(...args) as Row[]).map((r) => this.#toObject(r));
+  }
+
+  /**
+   * Remembers that the message with summary `summary` was delivered, from
+   * block `blockId` of the superior layer whose expiry was `expiry`. True when
+   * it is new; false when it was delivered before, unless `renewal` and
+   * `expiry` is later than the one remembered (the first message of a block
+   * extended since: remembered with the new expiry). One transaction, so two
+   * deliveries of the same message at once cannot both be new.
+   */
+  rememberDelivery(summary: Hex, blockId: Hex, expiry: bigint, renewal = false): boolean {
+    const key = fromHex(summary, "summary", 32);
+    const block = fromHex(blockId, "blockId", 32);
+    if (typeof expiry !== "bigint" || expiry < 0n || expiry > BigInt(Number.MAX_SAFE_INTEGER)) {
+      throw new InvalidInputError("expiry must be a bigint in [0, 2^53)", { expiry: String(expiry) });
+    }
+    return this.#transaction(() => {
+      const row = this.#db.prepare("SELECT expiry FROM deliveries WHERE summary = ?").get(key) as Row | undefined;
+      const now = this.#now();
+      if (row === undefined) {
+        this.#db
+          .prepare("INSERT INTO deliveries (summary, block, expiry, count, first, last) VALUES (?, ?, ?, 1, ?, ?)")
+          .run(key, block, Number(expiry), now, now);
+        return true;
+      }
+      if (!renewal || BigInt(Number(row.expiry)) >= expiry) return false;
+      this.#db
+        .prepare("UPDATE deliveries SET block = ?, expiry = ?, count = count + 1, last = ? WHERE summary = ?")
+        .run(block, Number(expiry), now, key);
+      return true;
+    });
+  }
+
+  /** What was delivered with summary `summary`, or `undefined` when nothing was. */
+  delivery(summary: Hex): DeliveryRecord | undefined {
+    const row = this.#db.prepare("SELECT * FROM deliveries WHERE summary = ?").get(fromHex(summary, "summary", 32)) as
+      Row | undefined;
+    if (row === undefined) return undefined;
+    return {
+      summary: toHex(u8(row.summary)),
+      blockId: toHex(u8(row.block)),
+      expiry: BigInt(Number(row.expiry)),
+      count: Number(row.count),
+      firstAt: Number(row.first),
+      lastAt: Number(row.last),
+    };
   }
 
   /** How many objects the layer has. */

@@ -3,11 +3,13 @@ pragma solidity 0.8.37;
 
 // Fuzz tests for SummaryLedger's contract blocks on the harness (SummaryLedgerHarness.sol): random
 // summaries, lifetimes and times for statements 2/3 (one block per summary; a second open is a
-// no-op, an expired block is extended, an expired accomplished one is not), 5 (a duplicate summary
-// is refused, whichever block it is sent to), 6 (an ending tag sets F for good), the block id
-// layout, cleanup (only the block's own summaries are freed), the open submitted only by the node
-// the quorum named responsible, and escrows per payer whose deadline is the block's expiry when
-// funded (an extension moves neither the refund nor the end of the confirmations).
+// no-op, an expired block is extended within the extension window, an expired accomplished one is
+// not), 5 (a summary already in the block's K is refused; K is the block's own, so a copy in
+// another block neither refuses it nor diverts an open), 6 (an ending tag sets F for good), the
+// block id layout, cleanup (only final blocks, only the block's own summaries are freed, and open
+// answers the same before and after), the open submitted only by the node the quorum named
+// responsible, and escrows per payer whose deadline is the block's expiry when funded (an extension
+// moves neither the refund nor the end of the confirmations).
 
 import {ISummaryLedger} from "../../../contracts/interfaces/ISummaryLedger.sol";
 import {LedgerTestBase} from "./SummaryLedgerHarness.sol";
@@ -33,25 +35,82 @@ contract SummaryLedgerFuzzTest is LedgerTestBase {
         ISummaryLedger.ContractBlock memory blk = ledger.getBlock(id);
         _eq(blk.expiry, block.timestamp + life, "extended expiry");
         _check(blk.responsible == first, "extension keeps the responsible node");
-        (bytes32 owner, ) = ledger.summaryOf(summary);
-        _check(owner == id, "summary belongs to its block");
+        (bytes32 owner, ) = ledger.openingOf(summary);
+        _check(owner == id, "summary opened its block");
+        _check(ledger.summaryOf(id, summary) != 0, "the first summary is in K");
     }
 
-    /// Statement 5: a summary already recorded (in this block or another) is refused, not moved.
+    /// Statement 5: a summary already in the block's K (a following one, or its first) is
+    /// refused and not moved; another block's K plays no part (a copy there refuses nothing).
     function testFuzz_duplicateSummaryRefused(bytes32 s1, bytes32 s2, bytes32 s3, bool sameBlock) public {
         vm.assume(s1 != 0 && s2 != 0 && s3 != 0 && s1 != s2 && s1 != s3 && s2 != s3);
         bytes32 a = _open(_nodes[0], s1, 1 hours);
         bytes32 b = _open(_nodes[1], s2, 1 hours);
         vm.prank(_nodes[0]);
         _check(ledger.record(a, s3, false), "fresh summary recorded");
-        (bytes32 target, address responsible) = sameBlock ? (a, _nodes[0]) : (b, _nodes[1]);
+        uint40 first = ledger.summaryOf(a, s3);
+        _check(first != 0, "recorded with its time");
         vm.warp(block.timestamp + 1);
-        vm.prank(responsible);
-        _check(!ledger.record(target, s3, false), "duplicate refused");
-        vm.prank(responsible);
-        _check(!ledger.record(target, s1, false), "a block's first summary refused");
-        (bytes32 owner, uint40 time) = ledger.summaryOf(s3);
-        _check(owner == a && time == block.timestamp - 1, "duplicate moved the summary");
+        vm.prank(_nodes[0]);
+        _check(!ledger.record(a, s3, false), "duplicate refused");
+        vm.prank(_nodes[0]);
+        _check(!ledger.record(a, s1, false), "a block's first summary refused");
+        _eq(ledger.summaryOf(a, s3), first, "duplicate moved the summary");
+        if (!sameBlock) {
+            // b's responsible node copies a's summaries into b: b's K takes them, a's is untouched
+            vm.prank(_nodes[1]);
+            _check(ledger.record(b, s3, false), "another block's K took the copy");
+            vm.prank(_nodes[1]);
+            _check(ledger.record(b, s1, false), "another block's first summary is only a copy there");
+            _eq(ledger.summaryOf(a, s3), first, "the copy moved the summary");
+            _eq(ledger.summaryOf(b, s3), uint256(first) + 1, "the copy's own time");
+            (bytes32 opened, ) = ledger.openingOf(s1);
+            _check(opened == a, "the copy diverted the opening");
+        }
+    }
+
+    /// Summary injection: the responsible node of one block records another contract's first
+    /// summary and following summary into its own block first; the attested open still creates the
+    /// contract's own block, whose N_r then records the following summary.
+    function testFuzz_copyIntoOwnBlockDivertsNothing(bytes32 mine, bytes32 victim, bytes32 next, bool ending) public {
+        vm.assume(mine != 0 && victim != 0 && next != 0 && mine != victim && mine != next && victim != next);
+        bytes32 own = _open(_nodes[1], mine, 1 hours);
+        vm.prank(_nodes[1]);
+        ledger.record(own, victim, false);
+        vm.prank(_nodes[1]);
+        ledger.record(own, next, ending);
+        bytes32 id = _open(_nodes[0], victim, 1 hours);
+        _check(id != own && ledger.getBlock(id).responsible == _nodes[0], "the open was diverted");
+        vm.prank(_nodes[0]);
+        _check(ledger.record(id, next, false), "the copy refused the real record");
+        _check(ledger.getBlock(own).responsible == _nodes[1], "the member's block changed");
+    }
+
+    /// Cleanup changes no one's next move: an expired block that is not accomplished is cleaned
+    /// only past the extension window; until then its first communication extends it, and after it
+    /// open answers a replay whether or not the block was cleaned.
+    function testFuzz_cleanupOnlyWhenFinal(bytes32 summary, uint32 life, uint32 wait) public {
+        vm.assume(summary != 0);
+        uint256 lifetime = _bound(life, 1, 30 days);
+        bytes32 id = _open(_nodes[0], summary, lifetime);
+        uint256 expiry = ledger.getBlock(id).expiry;
+        uint256 window = ledger.EXTENSION_WINDOW();
+        vm.warp(expiry + _bound(wait, 0, 2 * window));
+        bool final_ = block.timestamp >= expiry + window;
+        if (!final_) {
+            vm.expectRevert(abi.encodeWithSelector(ISummaryLedger.LedgerBlockExtendable.selector, id, expiry + window));
+            ledger.cleanup(id, new bytes32[](0));
+            _check(_open(_nodes[2], summary, lifetime) == id, "extended");
+            _eq(ledger.getBlock(id).expiry, block.timestamp + lifetime, "extended expiry");
+            return;
+        }
+        _check(_open(_nodes[2], summary, lifetime) == id, "a final block's replay names it");
+        _eq(ledger.getBlock(id).expiry, expiry, "a final block was extended");
+        bytes32[] memory list = new bytes32[](1);
+        list[0] = summary;
+        ledger.cleanup(id, list);
+        _check(_open(_nodes[2], summary, lifetime) == id, "after cleanup: the same replay");
+        _check(ledger.getBlock(id).responsible == address(0), "a cleaned block came back");
     }
 
     /// Statement 6: after an ending tag nothing more is recorded and F stays set; once expired,
@@ -148,7 +207,7 @@ contract SummaryLedgerFuzzTest is LedgerTestBase {
         vm.prank(_nodes[0]);
         ledger.record(id, s2, false);
         bytes32 foreign = _open(_nodes[1], other, 1 hours);
-        vm.warp(block.timestamp + 1 hours);
+        vm.warp(block.timestamp + 1 hours + ledger.EXTENSION_WINDOW());
         bytes32[] memory list = new bytes32[](listOther ? 2 : 1);
         list[0] = s1;
         if (listOther) {
@@ -158,10 +217,12 @@ contract SummaryLedgerFuzzTest is LedgerTestBase {
             return;
         }
         ledger.cleanup(id, list);
-        (bytes32 freed, ) = ledger.summaryOf(s1);
-        (bytes32 kept, ) = ledger.summaryOf(s2);
-        (bytes32 untouched, ) = ledger.summaryOf(other);
-        _check(freed == 0 && kept == id && untouched == foreign, "cleanup freed the wrong summaries");
+        uint40 freed = ledger.summaryOf(id, s1);
+        uint40 kept = ledger.summaryOf(id, s2);
+        uint40 untouched = ledger.summaryOf(foreign, other);
+        _check(freed == 0 && kept != 0 && untouched != 0, "cleanup freed the wrong summaries");
+        (bytes32 opening, ) = ledger.openingOf(s1);
+        _check(opening == id, "cleanup removed the opening");
         _check(ledger.getBlock(id).responsible == address(0), "block deleted");
         _check(ledger.getBlock(foreign).responsible == _nodes[1], "other block kept");
     }

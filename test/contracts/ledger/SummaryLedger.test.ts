@@ -103,7 +103,7 @@ describe("SummaryLedger", function () {
       expect(id).to.equal(layerId("L1"));
       expect(consensus).to.equal("PBFT");
       expect(establishedAt).to.be.greaterThan(0n);
-      expect(await ledger.membership()).to.deep.equal([7n, 0x7fn, 5n, 0n]);
+      expect(await ledger.membership()).to.deep.equal([7n, 0x7fn, 5n]);
       const [node, key, valid] = await ledger.member(3);
       expect([node, key, valid]).to.deep.equal([members[3]!.node, members[3]!.publicKey, true]);
       expect((await ledger.superior()).layerId).to.equal(SUPERIOR);
@@ -192,12 +192,12 @@ describe("SummaryLedger", function () {
       await expect(ledger.connect(accounts[9]!).join(m, a.signers, a.signature))
         .to.emit(ledger, "MemberJoined")
         .withArgs(7, joiner.node, joiner.publicKey);
-      expect(await ledger.membership()).to.deep.equal([8n, 0xffn, 6n, 1n]);
+      expect(await ledger.membership()).to.deep.equal([8n, 0xffn, 6n]);
       const all = [...members, joiner];
       const d = sum("after join");
       const b = attest(all, d, [2, 3, 4, 5, 6, 7]);
       expect(await ledger.isValidAttestation(d, b.signers, b.signature)).to.equal(true);
-      // the attestation is spent (nonce) and the node is a member now
+      // the attestation is spent (a node joins once) and the node is a member now
       await expect(ledger.connect(accounts[9]!).join(m, a.signers, a.signature))
         .to.be.revertedWithCustomError(ledger, "LedgerAlreadyMember")
         .withArgs(joiner.node);
@@ -232,7 +232,7 @@ describe("SummaryLedger", function () {
         .to.emit(ledger, "MemberInvalidated")
         .withArgs(6, members[6]!.node);
       // six valid members: f = 1, quorum 6 - 1 = 5
-      expect(await ledger.membership()).to.deep.equal([7n, 0x3fn, 5n, 1n]);
+      expect(await ledger.membership()).to.deep.equal([7n, 0x3fn, 5n]);
       const d = sum("six members");
       const b = attest(members, d, [0, 1, 2, 3, 4]);
       expect(await ledger.isValidAttestation(d, b.signers, b.signature)).to.equal(true);
@@ -267,7 +267,7 @@ describe("SummaryLedger", function () {
       await ledger.invalidate(5, v.signers, v.signature);
       v = await verdict(4, [0, 1, 3]);
       await ledger.invalidate(4, v.signers, v.signature);
-      expect(await ledger.membership()).to.deep.equal([7n, 0xfn, 3n, 3n]);
+      expect(await ledger.membership()).to.deep.equal([7n, 0xfn, 3n]);
       // 4 valid: 2 of the 3 others are not enough
       v = await verdict(3, [0, 1]);
       await expect(ledger.invalidate(3, v.signers, v.signature))
@@ -278,7 +278,7 @@ describe("SummaryLedger", function () {
         .to.emit(ledger, "MemberInvalidated")
         .withArgs(3, members[3]!.node);
       // 3 valid (quorum 3 for anything else): the 2 others, unanimous, tag the third
-      expect(await ledger.membership()).to.deep.equal([7n, 0x7n, 3n, 4n]);
+      expect(await ledger.membership()).to.deep.equal([7n, 0x7n, 3n]);
       const d = sum("three members");
       const two = attest(members, d, [0, 1]);
       await expect(ledger.isValidAttestation(d, two.signers, two.signature))
@@ -292,7 +292,7 @@ describe("SummaryLedger", function () {
       await expect(ledger.invalidate(2, v.signers, v.signature))
         .to.emit(ledger, "MemberInvalidated")
         .withArgs(2, members[2]!.node);
-      expect(await ledger.membership()).to.deep.equal([7n, 0x3n, 2n, 5n]);
+      expect(await ledger.membership()).to.deep.equal([7n, 0x3n, 2n]);
       // the two left decide together
       const pair = attest(members, d, [0, 1]);
       expect(await ledger.isValidAttestation(d, pair.signers, pair.signature)).to.equal(true);
@@ -316,7 +316,7 @@ describe("SummaryLedger", function () {
         .to.be.revertedWithCustomError(ledger, "LedgerJudgedMemberSigned")
         .withArgs(0);
       // nothing changed; the others' verdict alone passes
-      expect(await ledger.membership()).to.deep.equal([7n, 0x7fn, 5n, 0n]);
+      expect(await ledger.membership()).to.deep.equal([7n, 0x7fn, 5n]);
       const others = attest(members, digest, first(5));
       await expect(ledger.invalidate(6, others.signers, others.signature))
         .to.emit(ledger, "MemberInvalidated")
@@ -356,8 +356,8 @@ describe("SummaryLedger", function () {
         .to.emit(ledger, "SuperiorLost")
         .withArgs(SUPERIOR, accounts[18]!.address, 31337n);
       expect(await ledger.isSuperiorFrozen()).to.equal(true);
-      expect((await ledger.membership())[3]).to.equal(1n);
-      expect(await ledger.superiorLostDigest()).to.not.equal(a.digest);
+      expect(await ledger.linksVersion()).to.equal(1n);
+      // spent by the state it set: a frozen superior is not lost again (below), and re-attaching moves the epoch
       // the superior link itself is kept (the alarm names it)
       expect((await ledger.superior()).layerId).to.equal(SUPERIOR);
       await expect(ledger.superiorLost(a.signers, a.signature))
@@ -382,7 +382,7 @@ describe("SummaryLedger", function () {
       await expect(ledger.superiorLost(b.signers, b.signature))
         .to.be.revertedWithCustomError(ledger, "LedgerSuperiorFrozen")
         .withArgs(SUPERIOR);
-      expect((await ledger.membership())[3]).to.equal(1n);
+      expect(await ledger.linksVersion()).to.equal(1n);
     });
 
     it("refuses the alarm of a layer without a superior: from the beginning, or re-attached to none", async function () {
@@ -432,7 +432,7 @@ describe("SummaryLedger", function () {
         .to.be.revertedWithCustomError(ledger, "LedgerInvalidAttestation")
         .withArgs(digest);
       expect(await ledger.isSuperiorFrozen()).to.equal(false);
-      expect((await ledger.membership())[3]).to.equal(0n);
+      expect(await ledger.linksVersion()).to.equal(0n);
     });
 
     it("while frozen no block opens from the superior; the subordinate's still do", async function () {
@@ -447,7 +447,7 @@ describe("SummaryLedger", function () {
       await expect(ledger.connect(accounts[1]!).open(request, q.signers, q.signature))
         .to.be.revertedWithCustomError(ledger, "LedgerSuperiorFrozen")
         .withArgs(SUPERIOR);
-      expect(await ledger.summaryOf(request.summary)).to.deep.equal([`0x${"00".repeat(32)}`, 0n]);
+      expect(await ledger.openingOf(request.summary)).to.deep.equal([`0x${"00".repeat(32)}`, 0n]);
       // the frozen check comes with the source: an unknown layer is still unknown
       const { request: unknown, digest: d2 } = await openRequest(ledger, sum("from nowhere"), 3600, layerId("x"));
       const u = attest(members, d2, first(5));
@@ -536,8 +536,9 @@ describe("SummaryLedger", function () {
       const b = await ledger.getBlock(id);
       expect(b.responsible).to.equal(accounts[1]!.address);
       expect(b.accomplished).to.equal(false);
-      const [blockId, t] = await ledger.summaryOf(s);
+      const [blockId, t] = await ledger.openingOf(s);
       expect(blockId).to.equal(id);
+      expect(await ledger.summaryOf(id, s)).to.equal(t);
       expect(t).to.equal(BigInt(await time.latest()));
     });
 
@@ -630,7 +631,7 @@ describe("SummaryLedger", function () {
       await expect(ledger.connect(accounts[6]!).open(request, a.signers, a.signature))
         .to.be.revertedWithCustomError(ledger, "LedgerNotOpener")
         .withArgs(accounts[6]!.address, n0.address);
-      expect(await ledger.summaryOf(s)).to.deep.equal([`0x${"00".repeat(32)}`, 0n]);
+      expect(await ledger.openingOf(s)).to.deep.equal([`0x${"00".repeat(32)}`, 0n]);
       // rewriting the request's responsible node breaks the attestation
       await expect(
         ledger.connect(n3).open({ ...request, responsible: n3.address }, a.signers, a.signature),
@@ -638,7 +639,7 @@ describe("SummaryLedger", function () {
       await expect(ledger.connect(n0).open(request, a.signers, a.signature))
         .to.emit(ledger, "BlockOpened")
         .withArgs(anyValue, s, n0.address, SUB, route, request.expiry);
-      const id = (await ledger.summaryOf(s))[0];
+      const id = (await ledger.openingOf(s))[0];
       // expired: the extension is bound to its named node as well
       await time.increase(200);
       const { request: again, digest: d2 } = await openRequest(ledger, s, 3600, SUB, accounts[2]!.address);
@@ -695,7 +696,7 @@ describe("SummaryLedger", function () {
       await expect(ledger.record(id, s2, false))
         .to.emit(ledger, "SummaryRecorded")
         .withArgs(id, s2);
-      expect((await ledger.summaryOf(s2))[0]).to.equal(id);
+      expect(await ledger.summaryOf(id, s2)).to.not.equal(0n);
       const receipt = (await (await ledger.record(id, sum("M3 @ t3"), false)).wait())!;
       console.log(`      record gas (following summary, tx): ${receipt.gasUsed}`);
     });
@@ -783,7 +784,7 @@ describe("SummaryLedger", function () {
         .withArgs(id);
     });
 
-    it("an expired block takes no summary, and anyone may clean it up (not before)", async function () {
+    it("an expired block takes no summary, and anyone may clean it up once final (not before)", async function () {
       const ctx = await loadFixture(layer7Fixture);
       const { ledger, accounts } = ctx;
       const s1 = sum("M1");
@@ -798,6 +799,12 @@ describe("SummaryLedger", function () {
       await expect(ledger.record(id, sum("M3"), false))
         .to.be.revertedWithCustomError(ledger, "LedgerBlockExpired")
         .withArgs(id, expiry);
+      // still extendable by its first communication: not final yet
+      const window = await ledger.EXTENSION_WINDOW();
+      await expect(ledger.connect(accounts[15]!).cleanup(id, [s1, s2]))
+        .to.be.revertedWithCustomError(ledger, "LedgerBlockExtendable")
+        .withArgs(id, expiry + window);
+      await time.increaseTo(expiry + window);
       await expect(ledger.connect(accounts[15]!).cleanup(id, [s1, sum("foreign")]))
         .to.be.revertedWithCustomError(ledger, "LedgerSummaryNotInBlock")
         .withArgs(id, sum("foreign"));
@@ -805,7 +812,7 @@ describe("SummaryLedger", function () {
         .to.emit(ledger, "BlockCleaned")
         .withArgs(id, 2);
       expect((await ledger.getBlock(id)).responsible).to.equal(ethers.ZeroAddress);
-      expect((await ledger.summaryOf(s1))[0]).to.equal(`0x${"00".repeat(32)}`);
+      expect(await ledger.summaryOf(id, s1)).to.equal(0n);
       await expect(ledger.cleanup(id, [])).to.be.revertedWithCustomError(ledger, "LedgerUnknownBlock");
     });
 
@@ -814,11 +821,187 @@ describe("SummaryLedger", function () {
       const { ledger, members } = ctx;
       const s1 = sum("M1");
       const id = await openBlock(ctx, s1, 0, 100);
-      await time.increase(200);
+      await time.increase(200n + (await ledger.EXTENSION_WINDOW()));
       await ledger.cleanup(id, []);
       const { request, digest } = await openRequest(ledger, s1);
       const a = attest(members, digest, first(5));
       await expect(ledger.open(request, a.signers, a.signature)).to.emit(ledger, "SummaryReplayed");
+    });
+  });
+
+  describe("a summary is bound to its block (one member cannot deny or hijack a contract)", function () {
+    it("an opening summary a member records into its own block does not divert the attested open", async function () {
+      const ctx = await loadFixture(layer7Fixture);
+      const { ledger, members, accounts } = ctx;
+      // Member 1 is responsible for a live block of its own; it sees another contract's first
+      // summary on the previous layer's ledger and records it first into that block.
+      const own = await openBlock(ctx, sum("member 1's contract"), 1);
+      const s = sum("M1 of another contract");
+      await ledger.connect(accounts[1]!).record(own, s, false);
+      const { request, digest } = await openRequest(ledger, s, 3600, SUB, accounts[0]!.address);
+      const a = attest(members, digest, first(5));
+      const receipt = (await (await ledger.open(request, a.signers, a.signature)).wait())!;
+      const names = receipt.logs.map((l) => ledger.interface.parseLog(l)?.name);
+      expect(names).to.deep.equal(["BlockOpened", "SummaryRecorded"]);
+      const opened = ledger.interface.parseLog(receipt.logs[0]!)!.args[0] as string;
+      expect(opened).to.not.equal(own);
+      expect((await ledger.getBlock(opened)).responsible).to.equal(accounts[0]!.address);
+      // member 1's own block is untouched by the honest open
+      expect((await ledger.getBlock(own)).responsible).to.equal(accounts[1]!.address);
+    });
+
+    it("a following summary a member copies into its own block does not refuse the real record", async function () {
+      const ctx = await loadFixture(layer7Fixture);
+      const { ledger, accounts } = ctx;
+      const honest = await openBlock(ctx, sum("M1 honest"), 0);
+      const own = await openBlock(ctx, sum("M1 member 1's"), 1);
+      const s2 = sum("M2, public on the previous layer's ledger");
+      // copied (with the ending tag even) into the member's own block before N_r records it
+      await ledger.connect(accounts[1]!).record(own, s2, true);
+      await expect(ledger.record(honest, s2, false))
+        .to.emit(ledger, "SummaryRecorded")
+        .withArgs(honest, s2)
+        .and.not.to.emit(ledger, "SummaryReplayed");
+      // and a replay into the honest block is still refused
+      await expect(ledger.record(honest, s2, false))
+        .to.emit(ledger, "SummaryReplayed")
+        .withArgs(honest, s2, accounts[0]!.address);
+    });
+  });
+
+  describe("cleanup changes no one's next move", function () {
+    const WINDOW = 7 * 24 * 3600;
+
+    it("an expired block that may still be extended cannot be cleaned; the re-open extends it", async function () {
+      const ctx = await loadFixture(layer7Fixture);
+      const { ledger, members, accounts } = ctx;
+      const s = sum("M1 of a dormant contract");
+      const id = await openBlock(ctx, s, 0, 100);
+      const { expiry } = await ledger.getBlock(id);
+      await time.increaseTo(expiry);
+      // the instant it expires, a stranger tries to clean it
+      await expect(ledger.connect(accounts[15]!).cleanup(id, []))
+        .to.be.revertedWithCustomError(ledger, "LedgerBlockExtendable")
+        .withArgs(id, expiry + BigInt(WINDOW));
+      const { request, digest } = await openRequest(ledger, s, 3600, SUB, accounts[2]!.address);
+      const a = attest(members, digest, first(5));
+      await expect(ledger.connect(accounts[2]!).open(request, a.signers, a.signature))
+        .to.emit(ledger, "BlockExtended")
+        .withArgs(id, request.expiry)
+        .and.not.to.emit(ledger, "SummaryReplayed");
+    });
+
+    it("past the extension window (or once accomplished) a block is final: open's outcome is the same before and after cleanup", async function () {
+      const ctx = await loadFixture(layer7Fixture);
+      const { ledger, members, accounts } = ctx;
+      const s = sum("M1 of an abandoned contract");
+      const id = await openBlock(ctx, s, 0, 100);
+      const { expiry } = await ledger.getBlock(id);
+      await time.increaseTo(expiry + BigInt(WINDOW));
+      const { request, digest } = await openRequest(ledger, s, 3600, SUB, accounts[2]!.address);
+      const a = attest(members, digest, first(5));
+      const asN2 = ledger.connect(accounts[2]!);
+      await expect(asN2.open(request, a.signers, a.signature))
+        .to.emit(ledger, "SummaryReplayed")
+        .withArgs(id, s, accounts[2]!.address)
+        .and.not.to.emit(ledger, "BlockExtended");
+      await expect(ledger.connect(accounts[15]!).cleanup(id, [s]))
+        .to.emit(ledger, "BlockCleaned")
+        .withArgs(id, 1);
+      await expect(asN2.open(request, a.signers, a.signature))
+        .to.emit(ledger, "SummaryReplayed")
+        .withArgs(id, s, accounts[2]!.address)
+        .and.not.to.emit(ledger, "BlockOpened");
+      // an accomplished block is final at its expiry: cleaning it at once changes nothing either
+      const ended = sum("M1 of an ended contract");
+      const e = await openBlock(ctx, ended, 0, 100);
+      await ledger.record(e, sum("M2 end"), true);
+      await time.increaseTo((await ledger.getBlock(e)).expiry);
+      const r = await openRequest(ledger, ended, 3600, SUB, accounts[2]!.address);
+      const b = attest(members, r.digest, first(5));
+      await expect(asN2.open(r.request, b.signers, b.signature)).to.emit(ledger, "SummaryReplayed");
+      await expect(ledger.connect(accounts[15]!).cleanup(e, [])).to.emit(ledger, "BlockCleaned");
+      await expect(asN2.open(r.request, b.signers, b.signature))
+        .to.emit(ledger, "SummaryReplayed")
+        .withArgs(e, ended, accounts[2]!.address);
+    });
+  });
+
+  describe("attestations bound to what they authorise", function () {
+    it("unrelated quorum actions collected at once do not cancel each other; none replays", async function () {
+      const ctx = await loadFixture(layer7Fixture);
+      const { ledger, members, accounts } = ctx;
+      const id = await openBlock(ctx, sum("M1 takeover"), 0);
+      const joiner = layerMember(accounts[9]!.address, "joiner", 0);
+      const m = { node: joiner.node, publicKey: joiner.publicKey, proofOfPossession: joiner.proofOfPossession };
+      const sub = { layerId: layerId("edge-new"), ledger: accounts[16]!.address, chainId: 0n };
+      const bis = { layerId: layerId("L2-bis"), ledger: accounts[17]!.address, chainId: 7n };
+      // every attestation collected before any is submitted, by members 0-5 (a quorum at 7 and 8
+      // valid members, and without member 6, whose invalid verdict is among them)
+      const q = first(6);
+      const join = attest(members, await ledger.joinDigest(joiner.node, keccak256(joiner.publicKey)), q);
+      const link = attest(members, await ledger.linkDigest(sub), q);
+      const take = attest(members, await ledger.takeOverDigest(id, accounts[3]!.address), q);
+      const inval = attest(members, await ledger.invalidateDigest(6), q);
+      const lost = attest(members, await ledger.superiorLostDigest(), q);
+      const reat = attest(members, await ledger.reattachDigest(bis), q);
+      await expect(ledger.connect(accounts[9]!).join(m, join.signers, join.signature)).to.emit(ledger, "MemberJoined");
+      await expect(ledger.linkSubordinate(sub, link.signers, link.signature)).to.emit(ledger, "SubordinateLinked");
+      await expect(ledger.takeOver(id, accounts[3]!.address, take.signers, take.signature)).to.emit(
+        ledger,
+        "ResponsibilityTaken",
+      );
+      await expect(ledger.invalidate(6, inval.signers, inval.signature)).to.emit(ledger, "MemberInvalidated");
+      await expect(ledger.superiorLost(lost.signers, lost.signature)).to.emit(ledger, "SuperiorLost");
+      await expect(ledger.reattach(bis, reat.signers, reat.signature)).to.emit(ledger, "SuperiorChanged");
+      // each is spent: replaying it is refused
+      await expect(ledger.connect(accounts[9]!).join(m, join.signers, join.signature)).to.be.revertedWithCustomError(
+        ledger,
+        "LedgerAlreadyMember",
+      );
+      await expect(ledger.linkSubordinate(sub, link.signers, link.signature)).to.be.revertedWithCustomError(
+        ledger,
+        "LedgerInvalidAttestation",
+      );
+      await expect(
+        ledger.takeOver(id, accounts[3]!.address, take.signers, take.signature),
+      ).to.be.revertedWithCustomError(ledger, "LedgerInvalidAttestation");
+      await expect(ledger.invalidate(6, inval.signers, inval.signature)).to.be.revertedWithCustomError(
+        ledger,
+        "LedgerInvalidMemberIndex",
+      );
+      await expect(ledger.reattach(bis, reat.signers, reat.signature)).to.be.revertedWithCustomError(
+        ledger,
+        "LedgerInvalidAttestation",
+      );
+    });
+
+    it("an old attestation cannot undo a later decision on the same subject (link, takeover)", async function () {
+      const ctx = await loadFixture(layer7Fixture);
+      const { ledger, members, accounts } = ctx;
+      const q = first(5);
+      const v1 = { layerId: layerId("edge-moving"), ledger: accounts[16]!.address, chainId: 0n };
+      const v2 = { ...v1, ledger: accounts[17]!.address };
+      const a1 = attest(members, await ledger.linkDigest(v1), q);
+      await ledger.linkSubordinate(v1, a1.signers, a1.signature);
+      const a2 = attest(members, await ledger.linkDigest(v2), q);
+      await ledger.linkSubordinate(v2, a2.signers, a2.signature);
+      await expect(ledger.linkSubordinate(v1, a1.signers, a1.signature)).to.be.revertedWithCustomError(
+        ledger,
+        "LedgerInvalidAttestation",
+      );
+      expect((await ledger.subordinate(v1.layerId)).ledger).to.equal(v2.ledger);
+      // a block handed 0 -> 3, then 3 -> 0: the first handover does not replay
+      const id = await openBlock(ctx, sum("M1 ping-pong"), 0);
+      const to3 = attest(members, await ledger.takeOverDigest(id, accounts[3]!.address), q);
+      await ledger.takeOver(id, accounts[3]!.address, to3.signers, to3.signature);
+      const to0 = attest(members, await ledger.takeOverDigest(id, accounts[0]!.address), q);
+      await ledger.takeOver(id, accounts[0]!.address, to0.signers, to0.signature);
+      await expect(ledger.takeOver(id, accounts[3]!.address, to3.signers, to3.signature)).to.be.revertedWithCustomError(
+        ledger,
+        "LedgerInvalidAttestation",
+      );
+      expect((await ledger.getBlock(id)).responsible).to.equal(accounts[0]!.address);
     });
   });
 
@@ -1067,7 +1250,7 @@ describe("SummaryLedger", function () {
         .withArgs(id, p, provider.address, t, received);
       expect((await ledger.escrowOf(id, p)).amount).to.equal(received);
       await token.setFee(0);
-      await time.increase(2000);
+      await time.increase(2000n + (await ledger.EXTENSION_WINDOW())); // final: it can be cleaned
       await ledger.cleanup(id, []);
       const before = await token.balanceOf(p);
       await expect(ledger.refund(id, p)).to.emit(ledger, "EscrowRefunded").withArgs(id, p, t, received);

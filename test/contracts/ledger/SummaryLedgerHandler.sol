@@ -15,19 +15,28 @@ pragma solidity 0.8.37;
 // succeed from the ledger's superior while it is frozen are counted. It predicts every outcome (the
 // exact custom error, or which of statement 3's branches a second `open` takes: a no-op, an
 // extension, or a replay of a cleaned or accomplished block, and the block id) from its own ghost
-// state, and counts each disagreement. Summaries that a cleanup left behind stay recorded (their
-// replays are refused); those it listed are freed. An escrow's deadline is the block's expiry when
-// it was funded: a later extension moves neither its refund nor the end of its confirmations.
+// state, and counts each disagreement. K is per block: a summary recorded into one block (even
+// another block's first or following summary, copied by its responsible node) neither refuses nor
+// diverts any other block's, and only an attested open makes a summary opened. An expired block is
+// extendable for EXTENSION_WINDOW (some warps jump past it), then final; only a final block is
+// cleaned, its listed summaries freed, its opening kept (its first packet stays a replay). An
+// escrow's deadline is the block's expiry when it was funded: a later extension moves neither its
+// refund nor the end of its confirmations.
 
 import {ISummaryLedger} from "../../../contracts/interfaces/ISummaryLedger.sol";
 import {LedgerTestBase, SummaryLedgerHarness} from "./SummaryLedgerHarness.sol";
 
 contract SummaryLedgerHandler is LedgerTestBase {
-    /// @dev What the handler saw of one summary: its block and time while it is recorded.
+    /// @dev What the handler saw of one summary in one block's K: its time while it is there.
     struct SummaryGhost {
-        bytes32 blockId;
         uint40 time;
         bool live;
+    }
+
+    /// @dev A (block, summary) pair the handler saw recorded.
+    struct Entry {
+        bytes32 blockId;
+        bytes32 summary;
     }
 
     /// @dev What the handler saw of one block.
@@ -74,10 +83,12 @@ contract SummaryLedgerHandler is LedgerTestBase {
     /// @dev The layer `reattach` may move to besides the original superior.
     bytes32 internal constant SUPERIOR_B = keccak256("strata.test.ledger.L2-bis");
 
-    mapping(bytes32 summary => SummaryGhost) internal _summaryGhosts;
+    mapping(bytes32 blockId => mapping(bytes32 summary => SummaryGhost)) internal _summaryGhosts;
+    mapping(bytes32 summary => bytes32 blockId) internal _openingGhosts;
     mapping(bytes32 blockId => BlockGhost) internal _blockGhosts;
     mapping(address node => uint256 seq) internal _seqs;
     bytes32[] internal _seen;
+    Entry[] internal _entries;
     bytes32[] internal _blockIds;
     uint256 internal _validMask = (1 << MEMBERS) - 1;
     uint256 internal _fresh;
@@ -99,6 +110,12 @@ contract SummaryLedgerHandler is LedgerTestBase {
     uint256 public takeovers;
     uint256 public cleanups;
     uint256 public refused;
+    /// @dev Records of a summary another block's K holds (a copy): accepted into this block alone.
+    uint256 public copies;
+    /// @dev Blocks that became final past the extension window (opens then replays; cleanups allowed).
+    uint256 public windowReplays;
+    /// @dev Cleanups refused because the expired block could still be extended.
+    uint256 public extendableCleanups;
 
     uint256 public settlements;
     /// @dev Opens refused because another node than the request's responsible one submitted them.
@@ -152,12 +169,20 @@ contract SummaryLedgerHandler is LedgerTestBase {
         return _seen;
     }
 
+    function entries() external view returns (Entry[] memory) {
+        return _entries;
+    }
+
+    function openingGhost(bytes32 summary) external view returns (bytes32) {
+        return _openingGhosts[summary];
+    }
+
     function blockIds() external view returns (bytes32[] memory) {
         return _blockIds;
     }
 
-    function summaryGhost(bytes32 summary) external view returns (SummaryGhost memory) {
-        return _summaryGhosts[summary];
+    function summaryGhost(bytes32 blockId, bytes32 summary) external view returns (SummaryGhost memory) {
+        return _summaryGhosts[blockId][summary];
     }
 
     function blockGhost(bytes32 blockId) external view returns (BlockGhost memory) {
@@ -217,11 +242,14 @@ contract SummaryLedgerHandler is LedgerTestBase {
                 BlockGhost storage g = _blockGhosts[blockId];
                 g.responsible = sender;
                 g.expiry = expiry;
+                _openingGhosts[summary] = blockId;
                 _recorded(blockId, summary);
                 opened++;
             } else {
-                if (extends) _blockGhosts[blockId].expiry = expiry;
-                else if (_blockGhosts[blockId].accomplished && !_blockGhosts[blockId].cleaned) endedReplays++;
+                BlockGhost storage g = _blockGhosts[blockId];
+                if (extends) g.expiry = expiry;
+                else if (g.accomplished && !g.cleaned) endedReplays++;
+                else if (!g.cleaned && g.expiry + ledger.EXTENSION_WINDOW() <= block.timestamp) windowReplays++;
                 secondOpens++;
             }
         } catch (bytes memory reason) {
@@ -238,7 +266,8 @@ contract SummaryLedgerHandler is LedgerTestBase {
         if (sender == address(0)) sender = STRANGER;
         bytes32 summary = _summary(summarySeed);
         bytes memory expected = _predictRecord(blockId, summary, sender);
-        bool fresh = !_summaryGhosts[summary].live;
+        bool fresh = !_summaryGhosts[blockId][summary].live;
+        bool copy = fresh && _isRecordedAnywhere(summary);
         vm.prank(sender);
         try ledger.record(blockId, summary, ending) returns (bool ok) {
             if (expected.length != 0 || ok != fresh) {
@@ -251,6 +280,7 @@ contract SummaryLedgerHandler is LedgerTestBase {
             }
             _recorded(blockId, summary);
             recorded++;
+            if (copy) copies++;
             if (ending) {
                 _blockGhosts[blockId].accomplished = true;
                 accomplishments++;
@@ -302,12 +332,18 @@ contract SummaryLedgerHandler is LedgerTestBase {
             expected = abi.encodeWithSelector(ISummaryLedger.LedgerUnknownBlock.selector, blockId);
         } else if (g.expiry > block.timestamp) {
             expected = abi.encodeWithSelector(ISummaryLedger.LedgerBlockNotExpired.selector, blockId, g.expiry);
+        } else if (!g.accomplished && g.expiry + ledger.EXTENSION_WINDOW() > block.timestamp) {
+            expected = abi.encodeWithSelector(
+                ISummaryLedger.LedgerBlockExtendable.selector,
+                blockId,
+                g.expiry + ledger.EXTENSION_WINDOW()
+            );
         } else {
             for (uint256 i; i < list.length && expected.length == 0; ++i) {
-                SummaryGhost memory s = _summaryGhosts[list[i]];
+                SummaryGhost memory s = _summaryGhosts[blockId][list[i]];
                 bool repeated;
                 for (uint256 j; j < i; ++j) repeated = repeated || list[j] == list[i];
-                if (!s.live || s.blockId != blockId || repeated) {
+                if (!s.live || repeated) {
                     expected = abi.encodeWithSelector(
                         ISummaryLedger.LedgerSummaryNotInBlock.selector,
                         blockId,
@@ -323,9 +359,10 @@ contract SummaryLedgerHandler is LedgerTestBase {
                 return;
             }
             g.cleaned = true;
-            for (uint256 i; i < list.length; ++i) _summaryGhosts[list[i]].live = false;
+            for (uint256 i; i < list.length; ++i) _summaryGhosts[blockId][list[i]].live = false;
             cleanups++;
         } catch (bytes memory reason) {
+            if (bytes4(reason) == ISummaryLedger.LedgerBlockExtendable.selector) extendableCleanups++;
             _refused(expected, reason);
         }
     }
@@ -554,8 +591,11 @@ contract SummaryLedgerHandler is LedgerTestBase {
         }
     }
 
+    /// @notice Time passes: up to a day, or (1 in 8) past the extension window.
     function warp(uint256 secondsAhead) external {
-        vm.warp(block.timestamp + _bound(secondsAhead, 1, 1 days));
+        if (secondsAhead % 8 == 0)
+            vm.warp(block.timestamp + ledger.EXTENSION_WINDOW() + ((secondsAhead >> 3) % 1 days));
+        else vm.warp(block.timestamp + _bound(secondsAhead, 1, 1 days));
     }
 
     // ------------------------------------------------------------------ predictions
@@ -573,13 +613,15 @@ contract SummaryLedgerHandler is LedgerTestBase {
         if (!_isValid(sender)) {
             return (abi.encodeWithSelector(ISummaryLedger.LedgerNotMember.selector, sender), 0, false, false);
         }
-        SummaryGhost memory s = _summaryGhosts[request.summary];
-        if (s.live) {
-            BlockGhost storage g = _blockGhosts[s.blockId];
-            // statement 3: a replay of a cleaned block's kept summary, a no-op, a replay of an
-            // ended (accomplished) contract, or an extension
-            if (g.cleaned || g.expiry > block.timestamp || g.accomplished) return ("", s.blockId, false, false);
-            return (_openChecks(request, sender, digest, signers, kind), s.blockId, false, true);
+        // Only an attested open makes a summary opened: a copy in some block's K does not count.
+        bytes32 opened_ = _openingGhosts[request.summary];
+        if (opened_ != 0) {
+            BlockGhost storage g = _blockGhosts[opened_];
+            // statement 3: a no-op (live), a replay of a final block (cleaned, ended, or past the
+            // extension window), or an extension
+            bool final_ = g.cleaned || g.accomplished || g.expiry + ledger.EXTENSION_WINDOW() <= block.timestamp;
+            if ((!g.cleaned && g.expiry > block.timestamp) || final_) return ("", opened_, false, false);
+            return (_openChecks(request, sender, digest, signers, kind), opened_, false, true);
         }
         blockId = bytes32((uint256(uint160(sender)) << 96) | (_seqs[sender] + 1));
         return (_openChecks(request, sender, digest, signers, kind), blockId, true, false);
@@ -718,9 +760,17 @@ contract SummaryLedgerHandler is LedgerTestBase {
     }
 
     function _recorded(bytes32 blockId, bytes32 summary) internal {
-        if (_summaryGhosts[summary].blockId == 0) _seen.push(summary);
-        _summaryGhosts[summary] = SummaryGhost({blockId: blockId, time: uint40(block.timestamp), live: true});
+        if (!_isRecordedAnywhere(summary)) _seen.push(summary);
+        _seenIn[summary] = true;
+        _entries.push(Entry({blockId: blockId, summary: summary}));
+        _summaryGhosts[blockId][summary] = SummaryGhost({time: uint40(block.timestamp), live: true});
         _blockGhosts[blockId].summaries.push(summary);
+    }
+
+    mapping(bytes32 summary => bool) internal _seenIn;
+
+    function _isRecordedAnywhere(bytes32 summary) internal view returns (bool) {
+        return _seenIn[summary];
     }
 
     function _refused(bytes memory expected, bytes memory reason) internal {

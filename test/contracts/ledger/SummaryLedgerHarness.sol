@@ -10,7 +10,7 @@ pragma solidity 0.8.37;
 // - an attestation keeps the ledger's own rules: its signers must be valid members (else
 //   `LedgerSignersNotMembers`) and reach the quorum (else `LedgerQuorumNotReached`), and its
 //   "signature" must be `abi.encode(digest, signers)` (else `LedgerInvalidAttestation`), so it is
-//   still bound to the exact digest (with the nonce) and signer set.
+//   still bound to the exact digest (with its subject's counter) and signer set.
 // The pairing itself is covered by the mocha tests with SDK-made keys (7 and 31 members); the
 // handler here needs thousands of attestations over random digests, and what the invariants
 // check is the ledger's state machine, which the stand-in leaves untouched.
@@ -44,7 +44,7 @@ contract SummaryLedgerHarness is SummaryLedger {
         bytes calldata signature,
         uint256 judged
     ) internal view override returns (bool) {
-        (, uint256 valid, , ) = this.membership();
+        (, uint256 valid, ) = this.membership();
         uint256 outsiders = signers & ~valid;
         if (outsiders != 0) revert LedgerSignersNotMembers(outsiders);
         uint256 count;
@@ -104,7 +104,7 @@ abstract contract LedgerTestBase {
 
     /// @dev The valid members' attestation over `digest`.
     function _quorumAttest(bytes32 digest) internal view returns (uint256 signers, bytes memory signature) {
-        (, signers, , ) = ledger.membership();
+        (, signers, ) = ledger.membership();
         signature = ledger.mockSignature(digest, signers);
     }
 

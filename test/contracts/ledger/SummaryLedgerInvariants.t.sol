@@ -8,9 +8,9 @@ pragma solidity 0.8.37;
 //   (a) every call succeeded or failed exactly as the rules say (statements 1-6, the open submitted
 //       by the responsible node the quorum named, no extension of an ended contract, takeover,
 //       cleanup, the invalid tag by the others' quorum, escrows per payer with their deadlines);
-//   (b) a summary is never recorded twice in a layer: each recorded summary keeps the block and
-//       time of its first record until a cleanup lists it (then it is freed), whatever `open` or
-//       `record` was called with it since;
+//   (b) a summary is never recorded twice in a block's K: each (block, summary) recorded keeps
+//       the time of its first record until a cleanup lists it (then it is freed), whatever `open`
+//       or `record` was called with it since, in that block or any other;
 //   (c) F (accomplished) never reverts to false: a block seen accomplished stays so until it is
 //       cleaned, and a cleaned block's id is never reused;
 //   (d) a block's summaries all belong to it, and its responsible node and expiry are the ones
@@ -21,7 +21,11 @@ pragma solidity 0.8.37;
 //       is what it escrowed, was refunded and was released, no more;
 //   (f) no block is opened or extended from a superior found lost: while the ledger says its
 //       superior is frozen, no open from that layer succeeds; the frozen flag and the superior are
-//       the ones the handler saw set (`superiorLost` freezes, `reattach` unfreezes).
+//       the ones the handler saw set (`superiorLost` freezes, `reattach` unfreezes);
+//   (g) an open is never diverted: a summary is opened exactly when an attested open created its
+//       block, in that block, for good (cleanup keeps it), whatever any block's K holds;
+//   (h) a cleanup changes no one's next move: every block cleaned was final (accomplished or past
+//       the extension window), so `open` answered its first summary as a replay before and after.
 
 import {ISummaryLedger} from "../../../contracts/interfaces/ISummaryLedger.sol";
 import {LedgerTestBase} from "./SummaryLedgerHarness.sol";
@@ -81,23 +85,45 @@ contract SummaryLedgerInvariantTest is LedgerTestBase {
         _eq(handler.mismatches(), 0, "outcome differs from the rules");
     }
 
-    /// (b) A summary is never recorded twice in a layer.
+    /// (b) A summary is never recorded twice in a block's K.
     /// hardhat-config: invariant.failOnRevert = true
     function invariant_summaryNeverRecordedTwice() public view {
+        SummaryLedgerHandler.Entry[] memory all = handler.entries();
+        for (uint256 i; i < all.length; ++i) {
+            SummaryLedgerHandler.SummaryGhost memory g = handler.summaryGhost(all[i].blockId, all[i].summary);
+            uint40 time = target.summaryOf(all[i].blockId, all[i].summary);
+            if (g.live) _eq(time, g.time, "summary time changed");
+            else _eq(time, 0, "a freed summary is still recorded");
+        }
+    }
+
+    /// (g) An open is never diverted: opened exactly by an attested open, in its block, for good.
+    /// hardhat-config: invariant.failOnRevert = true
+    function invariant_openingNeverDiverted() public view {
         bytes32[] memory all = handler.seen();
         for (uint256 i; i < all.length; ++i) {
-            SummaryLedgerHandler.SummaryGhost memory g = handler.summaryGhost(all[i]);
-            (bytes32 blockId, uint40 time) = target.summaryOf(all[i]);
-            if (g.live) {
-                _check(blockId == g.blockId, "summary moved to another block");
-                _eq(time, g.time, "summary time changed");
-            } else {
-                _check(blockId == 0 && time == 0, "a freed summary is still recorded");
-            }
+            (bytes32 blockId, ) = target.openingOf(all[i]);
+            _check(blockId == handler.openingGhost(all[i]), "a summary's opening differs from its attested open");
         }
         for (uint256 i; i < 8; ++i) {
-            (bytes32 blockId, ) = target.summaryOf(handler.pool(i));
-            _check(blockId == handler.summaryGhost(handler.pool(i)).blockId || blockId == 0, "pool summary");
+            (bytes32 blockId, ) = target.openingOf(handler.pool(i));
+            _check(blockId == handler.openingGhost(handler.pool(i)), "pool summary's opening");
+        }
+    }
+
+    /// (h) Every cleaned block was final: its first summary is answered as a replay.
+    /// hardhat-config: invariant.failOnRevert = true
+    function invariant_cleanedBlocksWereFinal() public view {
+        bytes32[] memory ids = handler.blockIds();
+        for (uint256 i; i < ids.length; ++i) {
+            SummaryLedgerHandler.BlockGhost memory g = handler.blockGhost(ids[i]);
+            if (!g.cleaned) continue;
+            _check(
+                g.accomplished || uint256(g.expiry) + target.EXTENSION_WINDOW() <= block.timestamp,
+                "a block was cleaned while it could still be extended"
+            );
+            (bytes32 blockId, ) = target.openingOf(g.summaries[0]);
+            _check(blockId == ids[i], "a cleaned block lost its opening");
         }
     }
 
@@ -128,8 +154,7 @@ contract SummaryLedgerInvariantTest is LedgerTestBase {
             _eq(b.expiry, g.expiry, "expiry differs");
             _check(g.summaries.length != 0, "a block without its first summary");
             for (uint256 j; j < g.summaries.length; ++j) {
-                (bytes32 blockId, ) = target.summaryOf(g.summaries[j]);
-                _check(blockId == ids[i], "a block's summary belongs to another block");
+                _check(target.summaryOf(ids[i], g.summaries[j]) != 0, "a block's summary is missing from its K");
             }
         }
     }

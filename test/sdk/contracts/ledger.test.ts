@@ -103,7 +103,8 @@ describe("SummaryLedgerClient", function () {
     const { clients, accounts } = await loadFixture(deployLedgerClientFixture);
     const c = clients[0]!;
     expect((await c.layer()).layerId).to.equal(id("L1"));
-    expect(await c.membership()).to.deep.equal({ count: 4, validMask: 0xfn, quorum: quorumOf(4), nonce: 0n });
+    expect(await c.membership()).to.deep.equal({ count: 4, validMask: 0xfn, quorum: quorumOf(4) });
+    expect(await c.linksVersion()).to.equal(0n);
     expect(await c.memberOf(accounts[2]!.address)).to.deep.equal({ index: 2, valid: true });
     expect(await c.memberOf(accounts[9]!.address)).to.equal(undefined);
     expect((await c.member(1)).node).to.equal(accounts[1]!.address);
@@ -140,6 +141,28 @@ describe("SummaryLedgerClient", function () {
     }
   });
 
+  it("computes the join and invalidate digests locally, equal to the ledger's, whatever else the layer does", async function () {
+    const ctx = await loadFixture(deployLedgerClientFixture);
+    const c = ctx.clients[0]!;
+    const key = new Uint8Array(256).fill(7);
+    const node = ctx.accounts[9]!.address;
+    const onChain = async () => ({
+      join: (await c.contract.joinDigest(node, keccak256(key))).toLowerCase(),
+      invalidate: (await c.contract.invalidateDigest(3)).toLowerCase(),
+    });
+    const before = await onChain();
+    expect(await c.joinDigest(node, key)).to.equal(before.join);
+    expect(await c.invalidateDigest(3)).to.equal(before.invalidate);
+    expect(await c.invalidateDigest(2)).to.not.equal(before.invalidate);
+    expect(await c.joinDigest(ctx.accounts[8]!.address, key)).to.not.equal(before.join);
+    // another decision of the layer (a block taken over) leaves both unchanged
+    const opened = await openBlock(ctx, id("digest M1"));
+    const to1 = await c.takeOverDigest(opened.blockId, ctx.accounts[1]!.address);
+    await c.takeOver(opened.blockId, ctx.accounts[1]!.address, quorum(ctx, to1));
+    expect(await onChain()).to.deep.equal(before);
+    expect(await c.takeOverDigest(opened.blockId, ctx.accounts[1]!.address)).to.not.equal(to1);
+  });
+
   it("opens a block once, records following summaries, catches a replay and sets F", async function () {
     const ctx = await loadFixture(deployLedgerClientFixture);
     const first = id("M1 t1");
@@ -155,8 +178,10 @@ describe("SummaryLedgerClient", function () {
     const ending = await c.record(opened.blockId, id("M3 t3"), true);
     expect(ending.accomplished).to.equal(true);
     expect((await c.getBlock(opened.blockId))?.accomplished).to.equal(true);
-    expect((await c.summaryOf(id("M2 t2")))?.blockId).to.equal(opened.blockId);
-    expect(await c.summaryOf(id("never"))).to.equal(undefined);
+    expect(await c.summaryOf(opened.blockId, id("M2 t2"))).to.not.equal(undefined);
+    expect(await c.summaryOf(opened.blockId, id("never"))).to.equal(undefined);
+    expect((await c.openingOf(first))?.blockId).to.equal(opened.blockId);
+    expect(await c.openingOf(id("M2 t2"))).to.equal(undefined);
     const err = await ctx.clients[1]!.record(opened.blockId, id("M4")).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerNotResponsible");
   });
@@ -170,7 +195,7 @@ describe("SummaryLedgerClient", function () {
     const stolen = await rejection(n3.open(r, a));
     expect(stolen).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerNotOpener");
     expect((stolen as ContractRevertError).args).to.deep.equal([ctx.accounts[3]!.address, ctx.accounts[0]!.address]);
-    expect(await n0.summaryOf(s)).to.equal(undefined);
+    expect(await n0.openingOf(s)).to.equal(undefined);
     const opened = await n0.open(r, a);
     expect(opened.outcome).to.equal("opened");
     await n0.record(opened.blockId, id("front-run M2"), true);
@@ -182,7 +207,7 @@ describe("SummaryLedgerClient", function () {
     expect(await n0.getBlock(opened.blockId)).to.include({ expiry, accomplished: true });
   });
 
-  it("hands a block over under the quorum and cleans it after expiry", async function () {
+  it("hands a block over under the quorum and cleans it once final (past the extension window)", async function () {
     const ctx = await loadFixture(deployLedgerClientFixture);
     const s = id("M1");
     const { blockId } = await openBlock(ctx, s, 0, 100n);
@@ -191,6 +216,9 @@ describe("SummaryLedgerClient", function () {
     const taken = await c.takeOver(blockId, to, quorum(ctx, await c.takeOverDigest(blockId, to), [1, 2, 3]));
     expect(taken).to.include({ previous: ctx.accounts[0]!.address, responsible: to });
     await time.increase(200);
+    const early = await rejection(ctx.clients[4]!.cleanup(blockId, [s]));
+    expect(early).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerBlockExtendable");
+    await time.increase(await c.extensionWindow());
     const cleaned = await ctx.clients[4]!.cleanup(blockId, [s]);
     expect(cleaned.summaries).to.equal(1);
     expect(await c.getBlock(blockId)).to.equal(undefined);
@@ -256,7 +284,7 @@ describe("SummaryLedgerClient", function () {
       expect(proof?.block).to.deep.equal(await c.getBlock(blockId));
       expect(proof?.block.accomplished).to.equal(true);
       expect(proof?.summaries.map((s) => s.summary)).to.deep.equal([m1, m2, m3]);
-      for (const s of proof!.summaries) expect(s.time).to.equal((await c.summaryOf(s.summary))!.time);
+      for (const s of proof!.summaries) expect(s.time).to.equal((await c.summaryOf(blockId, s.summary))!.time);
       const times = proof!.summaries.map((s) => s.time);
       expect(times[0]! < times[1]! && times[1]! < times[2]!).to.equal(true);
       // scanned from a later block: only what was recorded since
@@ -274,7 +302,7 @@ describe("SummaryLedgerClient", function () {
       const c = ctx.clients[0]!;
       const { blockId } = await openBlock(ctx, id("C M1"), 0, 100n);
       await c.record(blockId, id("C M2"));
-      await time.increase(200);
+      await time.increase(200n + (await c.extensionWindow()));
       await c.cleanup(blockId, [id("C M1")]);
       expect(await c.proof(blockId)).to.equal(undefined);
     });
@@ -296,7 +324,8 @@ describe("SummaryLedgerClient", function () {
       const lost = await c.superiorLost(quorum(ctx, digest));
       expect(lost).to.include({ layerId: id("L2"), ledger: ctx.accounts[18]!.address, chainId: 31337n });
       expect(await c.isSuperiorFrozen()).to.equal(true);
-      expect(await c.superiorLostDigest()).to.not.equal(digest);
+      // spent by the frozen flag it set (below); re-attaching moves the superior's epoch
+      expect(await c.linksVersion()).to.equal(1n);
       const again = await rejection(c.superiorLost(quorum(ctx, await c.superiorLostDigest())));
       expect(again).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerSuperiorFrozen");
       expect((again as ContractRevertError).args).to.deep.equal([id("L2")]);

@@ -8,6 +8,10 @@
  * vehicle in district A's edge layer, a traffic light in district B's, with
  * district A, the city and district B between, all on one embedded chain.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
 import { expect } from "chai";
 import { network } from "hardhat";
 
@@ -16,9 +20,21 @@ import { attest } from "../../../sdk/core/layers/attestation.ts";
 import { type Packet } from "../../../sdk/core/layers/packet.ts";
 import { layerHash } from "../../../sdk/core/ids.ts";
 import { StrataError } from "../../../sdk/errors.ts";
+import { EdgeNode } from "../../../sdk/layers/edge-node.ts";
 import type { LayerNodeOptions } from "../../../sdk/layers/layer-node.ts";
 import type { RouteResult } from "../../../sdk/layers/router.ts";
-import { backend, body, DISTRICT_A, EDGE_A, memberKey, outcomes, refusal, scene } from "../../helpers/layers.ts";
+import { ObjectStore } from "../../../sdk/store/object-store.ts";
+import {
+  backend,
+  body,
+  DISTRICT_A,
+  EDGE_A,
+  EDGE_B,
+  memberKey,
+  outcomes,
+  refusal,
+  scene,
+} from "../../helpers/layers.ts";
 
 const { ethers, networkHelpers } = await network.create();
 
@@ -188,7 +204,75 @@ describe("layers: attacks", function () {
     const swapped: Packet = { ...next, ids: [next.ids[0]!, c2.blocks[1]!, c2.blocks[2]!, c1.blocks[0]!] };
     const e = await refusal(s.bed.router.route({ packet: swapped }));
     expect(e.reason).to.equal("wrong-contract");
-    expect(await s.l2.ledger.summaryOf(next.ids[0]!)).to.equal(undefined);
+    for (const blockId of [c1.blocks[1]!, c2.blocks[1]!]) {
+      expect(await s.l2.ledger.summaryOf(blockId, next.ids[0]!)).to.equal(undefined);
+    }
+  });
+
+  it("summary injection: a city member responsible for a block of its own neither diverts a contract's open nor refuses its following summaries", async () => {
+    const s = await setup();
+    const mine = await s.contract("the dishonest member's own contract");
+    const dishonest = s.l2.nodes.find((n) => n.node === mine.r.hops[1]!.node)!;
+    const own = mine.blocks[1]!;
+    // (a) The victim's first packet is opened at district A; its Sum(M) is public on district A's ledger.
+    const first = await s.open("victim contract");
+    const hopA = await s.l1a.nodes[0]!.receive(first);
+    expect(hopA.outcome).to.equal("opened");
+    await dishonest.ledger.record(own, first.packet.ids[0]!, false);
+    const rest = await s.bed.router.route(hopA.next!);
+    expect(outcomes(rest)).to.deep.equal(["opened", "opened"]);
+    expect(rest.hops[0]!.blockId).to.not.equal(own);
+    expect(rest.delivery?.object.id).to.equal(s.bed.light.id);
+    // (b) The light's reply is recorded by district B; the member copies its summary into its own block first.
+    const reply = await s.b.follow(rest.delivery!.packet, s.bed.light.localId, body("ok"));
+    const hopB = await s.l1b.nodes[0]!.receive(reply);
+    expect(hopB.outcome).to.equal("recorded");
+    await dishonest.ledger.record(own, reply.packet.ids[0]!, false);
+    const up = await s.bed.router.route(hopB.next!);
+    expect(outcomes(up)).to.deep.equal(["recorded", "recorded"]);
+    expect(up.delivery?.object.id).to.equal(s.bed.vehicle.id);
+    expect(s.alarms).to.deep.equal([]);
+  });
+
+  it("replay: district B's last hop re-sent is not delivered again: the edge node remembers (durably) and alarms", async () => {
+    const s = await setup();
+    const c = await s.contract();
+    const lastHop = c.r.hops[2]!.next!;
+    // A following message ("pay 5") on the contract, delivered once to the vehicle's side and on to the light.
+    const more = await s.a.follow(c.delivered, s.bed.vehicle.localId, body("pay 5"));
+    const r = await s.bed.router.route(more);
+    expect(r.delivery?.object.id).to.equal(s.bed.light.id);
+    const lastMore = r.hops[2]!.next!;
+    // Anyone who saw district B's transmissions re-sends them to crossing 9.
+    for (const t of [lastHop, lastMore]) {
+      const e = await refusal(s.b.deliver(t));
+      expect(e.reason).to.equal("replayed");
+      expect(e.details.summary).to.equal(t.packet.ids[0]);
+    }
+    expect(s.alarms.map((a) => [a.kind, a.layerId, a.details.summary])).to.deep.equal([
+      ["replayed", s.b.layerId, lastHop.packet.ids[0]],
+      ["replayed", s.b.layerId, lastMore.packet.ids[0]],
+    ]);
+    // Durably: a central node restarted on the same SQLite file refuses them too.
+    const dir = mkdtempSync(join(tmpdir(), "strata-edge-"));
+    try {
+      const path = join(dir, "crossing-9.sqlite");
+      const superior = s.l1b.link;
+      const restart = () => {
+        const store = new ObjectStore(path, EDGE_B);
+        if (store.get(s.bed.light.localId) === undefined)
+          store.create({ localId: s.bed.light.localId, classPath: "Infrastructure/TrafficLight" });
+        return new EdgeNode({ store, account: s.bed.centrals.b, superior, directory: s.bed.directory });
+      };
+      const before = restart();
+      expect((await before.deliver(lastMore)).object.id).to.equal(s.bed.light.id);
+      before.store.close();
+      const after = restart();
+      expect((await refusal(after.deliver(lastMore))).reason).to.equal("replayed");
+      after.store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("malformed input: a packet without a destination list gets a typed error, not a TypeError", async () => {

@@ -75,8 +75,8 @@ describe("layers: hardening", function () {
       iface.encodeFunctionData("record", [b1, y, true]),
     ]);
     await (await s.signers[19]!.sendTransaction({ to: nr, data, gasLimit: 1_000_000n })).wait();
-    expect((await s.l1a.ledger.summaryOf(x))?.blockId).to.equal(b1);
-    expect((await s.l1a.ledger.summaryOf(y))?.blockId).to.equal(b1);
+    expect(await s.l1a.ledger.summaryOf(b1, x)).to.not.equal(undefined);
+    expect(await s.l1a.ledger.summaryOf(b1, y)).to.not.equal(undefined);
     expect((await s.l1a.ledger.getBlock(b1))!.accomplished).to.equal(true);
     // Y set F: that is the ending summary (BlockAccomplished names it), not the first record of the transaction (X).
     expect(await s.l1a.ledger.endingSummary(b1)).to.equal(y);

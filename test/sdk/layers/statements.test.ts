@@ -13,7 +13,7 @@ import { partialAttestation } from "../../../sdk/core/layers/attestation.ts";
 import { encodeContractMessage } from "../../../sdk/core/layers/contract.ts";
 import { type Packet, PacketError, summaryOf } from "../../../sdk/core/layers/packet.ts";
 import { layerHash } from "../../../sdk/core/ids.ts";
-import { TransportError } from "../../../sdk/errors.ts";
+import { ContractRevertError, TransportError } from "../../../sdk/errors.ts";
 import { EdgeNode } from "../../../sdk/layers/edge-node.ts";
 import type { LayerNode, LayerNodeOptions } from "../../../sdk/layers/layer-node.ts";
 import { ObjectStore } from "../../../sdk/store/object-store.ts";
@@ -78,7 +78,7 @@ describe("layers: statements 1-6 of a contract communication", function () {
       expect((mismatch as PacketError).reason).to.equal("wrong-summary");
 
       expect(await ethers.provider.getBlockNumber()).to.equal(before);
-      expect(await s.l1a.ledger.summaryOf(first.packet.ids[0]!)).to.equal(undefined);
+      expect(await s.l1a.ledger.openingOf(first.packet.ids[0]!)).to.equal(undefined);
       expect(outcomes(await s.bed.router.route(first))).to.deep.equal(OPENED);
     });
 
@@ -105,8 +105,8 @@ describe("layers: statements 1-6 of a contract communication", function () {
       const skipped = await refusal(s.bed.router.route(skip));
       expect(skipped.reason).to.equal("misrouted");
       expect(skipped.details.next).to.equal(s.l1a.layerId);
-      expect(await s.l1b.ledger.summaryOf(skip.packet.ids[0]!)).to.equal(undefined);
-      expect(await s.l1a.ledger.summaryOf(skip.packet.ids[0]!)).to.equal(undefined);
+      expect(await s.l1b.ledger.openingOf(skip.packet.ids[0]!)).to.equal(undefined);
+      expect(await s.l1a.ledger.openingOf(skip.packet.ids[0]!)).to.equal(undefined);
 
       // Linked by district A's quorum, edge layer C is a known source: the same P opens.
       await s.l1a.nodes[1]!.linkSubordinate(await c.link());
@@ -138,8 +138,8 @@ describe("layers: statements 1-6 of a contract communication", function () {
       const elsewhere = await refusal(s.bed.router.route({ packet: { ...next, ids: [next.ids[0]!, second.blockId] } }));
       expect(elsewhere.reason).to.equal("bad-source");
       expect(elsewhere.details.blockId).to.equal(second.blockId);
-      expect(await s.l2.ledger.summaryOf(other)).to.equal(undefined);
-      expect(await s.l2.ledger.summaryOf(next.ids[0]!)).to.equal(undefined);
+      expect(await s.l2.ledger.openingOf(other)).to.equal(undefined);
+      expect(await s.l2.ledger.openingOf(next.ids[0]!)).to.equal(undefined);
 
       // District A's own P holds: the city and district B open, the light gets it.
       const r = await s.bed.router.route(hopA.next!);
@@ -156,7 +156,7 @@ describe("layers: statements 1-6 of a contract communication", function () {
       expect([hopA.outcome, hopA.accomplished]).to.deep.equal(["recorded", false]);
       const tagged = await refusal(s.bed.router.route({ packet: { ...hopA.next!.packet, ending: true } }));
       expect(tagged.reason).to.equal("bad-source");
-      expect(await s.l2.ledger.summaryOf(more.packet.ids[0]!)).to.equal(undefined);
+      expect(await s.l2.ledger.summaryOf(c.blocks[1]!, more.packet.ids[0]!)).to.equal(undefined);
       expect((await s.l1a.ledger.getBlock(c.blocks[0]!))!.accomplished).to.equal(false);
       // Untouched, the packet goes on.
       expect(outcomes(await s.bed.router.route(hopA.next!))).to.deep.equal(["recorded", "recorded"]);
@@ -166,7 +166,7 @@ describe("layers: statements 1-6 of a contract communication", function () {
       const before = await ethers.provider.getBlockNumber();
       expect((await refusal(s.bed.router.route(endingFirst))).reason).to.equal("bad-source");
       expect(await ethers.provider.getBlockNumber()).to.equal(before);
-      expect(await s.l1a.ledger.summaryOf(endingFirst.packet.ids[0]!)).to.equal(undefined);
+      expect(await s.l1a.ledger.openingOf(endingFirst.packet.ids[0]!)).to.equal(undefined);
 
       // Set by the responsible nodes along the route, F lets the tag through every layer.
       const end = await s.a.follow(c.delivered, s.bed.vehicle.localId, body("done"), true);
@@ -217,7 +217,7 @@ describe("layers: statements 1-6 of a contract communication", function () {
       expect(refusals.map((x) => x.index).sort()).to.deep.equal([2, 3]);
       expect(refusals.every((x) => x.why === "the node is stopped")).to.equal(true);
       expect(await ethers.provider.getBlockNumber()).to.equal(before);
-      expect(await s.l1a.ledger.summaryOf(first.packet.ids[0]!)).to.equal(undefined);
+      expect(await s.l1a.ledger.openingOf(first.packet.ids[0]!)).to.equal(undefined);
       expect(n1.running).to.equal(true);
     });
 
@@ -241,7 +241,7 @@ describe("layers: statements 1-6 of a contract communication", function () {
         { index: 1, why: "signature" },
         { index: 3, why: "the node is stopped" },
       ]);
-      expect(await s.l1a.ledger.summaryOf(first.packet.ids[0]!)).to.equal(undefined);
+      expect(await s.l1a.ledger.openingOf(first.packet.ids[0]!)).to.equal(undefined);
       // The honest peer again: 3 of 4.
       n0.setPeers([n1, n2, n3]);
       expect((await n0.receive(first)).outcome).to.equal("opened");
@@ -293,11 +293,11 @@ describe("layers: statements 1-6 of a contract communication", function () {
       const direct = await refusal(s.l1b.nodes[2]!.handleFollowing(reply));
       expect(direct.reason).to.equal("not-responsible");
       expect(direct.details.responsible).to.equal(responsible[2]);
-      expect(await s.l1b.ledger.summaryOf(reply.packet.ids[0]!)).to.equal(undefined);
+      expect(await s.l1b.ledger.summaryOf(c.blocks[2]!, reply.packet.ids[0]!)).to.equal(undefined);
 
       const hopB = await s.l1b.nodes[2]!.receive(reply);
       expect([hopB.outcome, hopB.node, hopB.tookOverFrom]).to.deep.equal(["recorded", responsible[2], undefined]);
-      expect((await s.l1b.ledger.summaryOf(reply.packet.ids[0]!))!.blockId).to.equal(c.blocks[2]);
+      expect(await s.l1b.ledger.summaryOf(c.blocks[2]!, reply.packet.ids[0]!)).to.not.equal(undefined);
       // The city and district A are entered at their next member in turn (not N_r): N_r records.
       const rest = await s.bed.router.route(hopB.next!);
       expect(rest.hops.map((h) => [h.outcome, h.node, h.tookOverFrom])).to.deep.equal([
@@ -341,7 +341,7 @@ describe("layers: statements 1-6 of a contract communication", function () {
       expect(e.reason).to.equal("no-quorum");
       expect(await ethers.provider.getBlockNumber()).to.equal(before);
       expect((await s.l1b.ledger.getBlock(c.blocks[2]!))!.responsible).to.equal(n1.node);
-      expect(await s.l1b.ledger.summaryOf(last.packet.ids[0]!)).to.equal(undefined);
+      expect(await s.l1b.ledger.summaryOf(c.blocks[2]!, last.packet.ids[0]!)).to.equal(undefined);
       expect(n3.running).to.equal(true);
     });
 
@@ -363,7 +363,7 @@ describe("layers: statements 1-6 of a contract communication", function () {
         [3, "the responsible node answers"],
       ]);
       expect((await s.l1b.ledger.getBlock(c.blocks[2]!))!.responsible).to.equal(n0.node);
-      expect(await s.l1b.ledger.summaryOf(reply.packet.ids[0]!)).to.equal(undefined);
+      expect(await s.l1b.ledger.summaryOf(c.blocks[2]!, reply.packet.ids[0]!)).to.equal(undefined);
       // Asked to sign away its own block, a running N_r refuses.
       const digest = await s.l1b.ledger.takeOverDigest(c.blocks[2]!, n1.node);
       const own = await refusal(n0.reviewTakeOver(c.blocks[2]!, n1.node, digest));
@@ -398,7 +398,8 @@ describe("layers: statements 1-6 of a contract communication", function () {
         expect(unknown.reason).to.equal("unknown-block");
         expect(unknown.details.blockId).to.equal(blockId);
       }
-      expect(await s.l1a.ledger.summaryOf(more.packet.ids[0]!)).to.equal(undefined);
+      for (const blockId of [other, c.blocks[0]!])
+        expect(await s.l1a.ledger.summaryOf(blockId, more.packet.ids[0]!)).to.equal(undefined);
       // Naming its own blocks, the same P is recorded in each.
       const r = await s.bed.router.route(more);
       expect(outcomes(r)).to.deep.equal(RECORDED);
@@ -482,18 +483,26 @@ describe("layers: statements 1-6 of a contract communication", function () {
       const reply = await s.b.follow(c.delivered, s.bed.light.localId, body("late"));
       const expired = await refusal(s.bed.router.route(reply));
       expect([expired.reason, expired.details.accomplished]).to.deep.equal(["closed", false]);
+      // Nobody can clean it the instant it expired: it may still be extended.
+      const early = await s.l1a.ledger
+        .connect(s.signers[0]!)
+        .cleanup(c.blocks[0]!, [])
+        .catch((e: unknown) => e);
+      expect(early).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerBlockExtendable");
 
       // Statement 3 fails on an expired block: it is extended, not opened anew.
       const again = await s.bed.router.route(c.first);
       expect(outcomes(again)).to.deep.equal(["extended", "extended", "extended"]);
       expect(again.hops.map((h) => h.blockId)).to.deep.equal(c.blocks);
       expect(again.delivery!.object.id).to.equal(s.bed.light.id);
+      // the light has seen M: the central node delivers it again only as the renewal of the extended blocks
+      expect([c.r.delivery!.renewal, again.delivery!.renewal]).to.deep.equal([false, true]);
       const now = BigInt(await networkHelpers.time.latest());
       expect((await s.l1a.ledger.getBlock(c.blocks[0]!))!.expiry > now).to.equal(true);
       expect(outcomes(await s.bed.router.route(reply))).to.deep.equal(RECORDED);
 
-      // Cleaned with its summaries kept, the block's first packet is a replay.
-      await networkHelpers.time.increase(301);
+      // Final past the extension window, then cleaned with its summaries kept: its first packet is a replay.
+      await networkHelpers.time.increase(301n + (await s.l1a.ledger.extensionWindow()));
       await s.l1a.ledger.connect(s.signers[0]!).cleanup(c.blocks[0]!, []);
       expect(await s.l1a.ledger.getBlock(c.blocks[0]!)).to.equal(undefined);
       const replay = await s.bed.router.route(c.first);
