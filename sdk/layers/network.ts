@@ -150,11 +150,14 @@ export interface Hop {
 export function checkTransmission(t: Transmission): Transmission {
   if (typeof t !== "object" || t === null) throw new LayerError("misrouted", "a transmission must be an object");
   const packet = checkPacket(t.packet);
+  // One encoding per signature: 65 bytes r ‖ s ‖ v with v = 27 or 28, as EIP-191 signers make it. A
+  // re-encoded v (0/1, EIP-155 style) recovers the same signer, so it would be the same packet under
+  // another signature: refused, so a transmission has exactly one form.
   if (
     t.edgeSignature !== undefined &&
-    (typeof t.edgeSignature !== "string" || !/^0x[0-9a-fA-F]*$/.test(t.edgeSignature))
+    (typeof t.edgeSignature !== "string" || !/^0x[0-9a-fA-F]{128}(1[bB]|1[cC])$/.test(t.edgeSignature))
   ) {
-    throw new LayerError("bad-source", "edgeSignature must be 0x-prefixed hex");
+    throw new LayerError("bad-source", "edgeSignature must be a 65-byte hex signature with v = 27 or 28");
   }
   return t.edgeSignature === undefined ? { packet } : { packet, edgeSignature: t.edgeSignature };
 }

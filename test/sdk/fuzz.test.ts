@@ -11,6 +11,7 @@
  */
 import { expect } from "chai";
 import fc from "fast-check";
+import { network } from "hardhat";
 
 import { fromHex, toHex } from "../../sdk/core/bytes.ts";
 import { decodeProfile, encodeProfile, minimalProfile } from "../../sdk/core/profile.ts";
@@ -24,18 +25,19 @@ import { parseUuid } from "../../sdk/core/ids.ts";
 import { verifyProof } from "../../sdk/core/merkle.ts";
 import { checkRoot } from "../../sdk/core/anchors.ts";
 import { decodeBlock, encodeBlock } from "../../sdk/core/nbiot/block.ts";
-import { checkAuthRequest, decodeAuthRequest } from "../../sdk/core/nbiot/handshake.ts";
+import { checkAuthRequest, decodeAuthRequest, equalBytes } from "../../sdk/core/nbiot/handshake.ts";
 import { checkHandoverRequest, makeHandoverRequest, verifyHandoverRecord } from "../../sdk/core/nbiot/handover.ts";
 import { openPrimaryKey, sealPrimaryKey } from "../../sdk/core/nbiot/provisioning.ts";
 import { readHeader } from "../../sdk/core/nbiot/session.ts";
 import { pageEnd, verifyAcquisition } from "../../sdk/core/nbiot/acquisition.ts";
 import { decodeReading, makeReading, openPayload, randomDeviceKey, sealPayload } from "../../sdk/core/fog/reading.ts";
-import { decodePacket, encodePacket, newPacket } from "../../sdk/core/layers/packet.ts";
+import { decodePacket, encodePacket, newPacket, type Packet } from "../../sdk/core/layers/packet.ts";
 import { decodeContractMessage, encodeContractMessage } from "../../sdk/core/layers/contract.ts";
 import { checkAccessRequestShape, newAccessRequest } from "../../sdk/core/access.ts";
 import { InvalidInputError, StrataError } from "../../sdk/errors.ts";
 import { replayHistory } from "../../sdk/core/registry.ts";
 import { makeDistrict } from "../helpers/fog.ts";
+import { scene } from "../helpers/layers.ts";
 import { enter, makeWorld, randomId, reading, sendAll, testClock, type World } from "../helpers/nbiot.ts";
 
 const SEED = 0x5e7a7a;
@@ -303,6 +305,40 @@ describe("fuzz: decoders and role messages refuse bad input with typed errors", 
       await fuzzBytes("decodePacket", encodePacket(p), (b) => decodePacket(b));
       const m = encodeContractMessage({ from: randomId(), to: randomId(), body: new Uint8Array([4, 5]) });
       await fuzzBytes("decodeContractMessage", m, (b) => decodeContractMessage(b));
+    });
+  });
+
+  describe("layer and edge nodes (seed 003)", function () {
+    it("refuse mutated packets and edge signatures with typed errors, then route and deliver the honest one", async function () {
+      const { ethers } = await network.create();
+      const s = await scene(await ethers.getSigners());
+      const first = await s.open();
+      const encoded = encodePacket(first.packet);
+      const signature = fromHex(first.edgeSignature!, "signature");
+      const variants = fc.oneof(
+        mutants(encoded).map((b) => ({ packet: b, signature })),
+        mutants(signature).map((b) => ({ packet: encoded, signature: b })),
+      );
+      await fc.assert(
+        fc.asyncProperty(variants, async ({ packet, signature }) => {
+          let p: Packet;
+          try {
+            p = decodePacket(packet);
+          } catch (e) {
+            expect(e, "decodePacket").to.be.instanceOf(StrataError);
+            return;
+          }
+          const t = { packet: p, edgeSignature: toHex(signature) };
+          if (equalBytes(packet, encoded) && equalBytes(signature, fromHex(first.edgeSignature!, "signature"))) return;
+          expect(await typed("LayerNode.receive", () => s.l1a.nodes[0]!.receive(t)), "a mutant accepted").to.equal(
+            false,
+          );
+          expect(await typed("EdgeNode.deliver", () => s.b.deliver(t)), "a mutant delivered").to.equal(false);
+        }),
+        { seed: SEED, numRuns: Math.min(RUNS, 40) },
+      );
+      const r = await s.bed.router.route(first);
+      expect(r.delivery?.object.id).to.equal(s.bed.light.id);
     });
   });
 
