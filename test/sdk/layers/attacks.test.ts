@@ -275,6 +275,20 @@ describe("layers: attacks", function () {
     }
   });
 
+  it("an edge signature has one encoding: the same signature with v re-encoded is refused", async () => {
+    const s = await setup();
+    const first = await s.open();
+    const sig = first.edgeSignature!;
+    const v = parseInt(sig.slice(-2), 16);
+    for (const other of [v - 27, v === 27 ? 164 : 163, v + 8]) {
+      const reencoded = { ...first, edgeSignature: `${sig.slice(0, -2)}${other.toString(16).padStart(2, "0")}` as Hex };
+      const refused = await s.l1a.nodes[0]!.receive(reencoded).catch((e: unknown) => e);
+      expect(refused, `v = ${other}`).to.be.instanceOf(StrataError);
+    }
+    const r = await s.bed.router.route(first);
+    expect(r.delivery?.object.id).to.equal(s.bed.light.id);
+  });
+
   it("malformed input: a packet without a destination list gets a typed error, not a TypeError", async () => {
     const s = await setup();
     const first = await s.open();
