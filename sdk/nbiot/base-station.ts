@@ -104,8 +104,9 @@ export class BaseStation implements StationLink {
   readonly #handoverGuard: ReplayGuard;
   /**
    * Each node's latest entry this station knows of (the node's own time on its request):
-   * its authentications here and the handovers this station answered or made. Kept in
-   * memory: a request dated before this run started is refused anyway (`#startedAt`).
+   * its authentications here and the handovers this station answered, claimed as each request
+   * arrives. Kept in memory: a request dated before this run started is refused anyway
+   * (`#startedAt`).
    */
   readonly #latestEntry = new Map<Hex, number>();
   readonly #trees = new Map<number, MerkleTree>();
@@ -170,7 +171,7 @@ export class BaseStation implements StationLink {
   async authenticate(request: Uint8Array, now: number): Promise<Uint8Array> {
     const req = checkAuthRequest(this.params, this.id, request, now, this.#startedAt);
     this.#authGuard.check(req.node, req.nonce, now);
-    checkLaterEntry(req, this.#latestEntry.get(req.node));
+    this.#claimEntry(req.node, req.time);
     await this.#expect(req.node, Kind.Device, "node");
 
     let flow = this.#flows.get(req.node);
@@ -195,9 +196,9 @@ export class BaseStation implements StationLink {
     }
 
     if (source !== undefined) flow = await this.#takeOver(req, source, now);
+    this.#stillLatest(req.node, req.time);
     const tip: ChainTip | undefined = flow === undefined ? undefined : flow.tip;
     const { response, secret } = makeAuthResponse(this.params, this.#keys, req, now, tip);
-    this.#entered(req.node, req.time);
     this.#open(new Session(secret));
     return response.bytes;
   }
@@ -209,9 +210,23 @@ export class BaseStation implements StationLink {
     this.#sessionOf.set(session.node, session.key);
   }
 
-  /** Notes a node's entry (the time on its request), never moving the latest one back. */
-  #entered(node: Hex, time: number): void {
-    if (time > (this.#latestEntry.get(node) ?? -Infinity)) this.#latestEntry.set(node, time);
+  /**
+   * Takes a node's request as its latest entry here, before anything is awaited: a request
+   * dated at or before the latest one this station knows of is a replay. Requests are handled
+   * concurrently (registry lookups, the other station's answer), so the claim is made at once
+   * and checked again (`#stillLatest`) before the request acts on the flow or the session.
+   */
+  #claimEntry(node: Hex, time: number): void {
+    checkLaterEntry({ node, time }, this.#latestEntry.get(node));
+    this.#latestEntry.set(node, time);
+  }
+
+  /** Refuses a request overtaken, while it awaited, by a newer entry of the same node. */
+  #stillLatest(node: Hex, time: number): void {
+    const latest = this.#latestEntry.get(node);
+    if (latest !== time) {
+      throw new ProtocolError("replay", "a newer entry of the node arrived meanwhile", { node, time, latest });
+    }
   }
 
   #close(node: Hex): void {
@@ -262,8 +277,9 @@ export class BaseStation implements StationLink {
   async handover(request: Uint8Array, now: number = this.#clock()): Promise<Uint8Array> {
     const req = checkHandoverRequest(this.params, this.id, request, now, this.#startedAt);
     this.#handoverGuard.check(req.to, req.nonce, now);
-    checkLaterEntry({ node: req.node, time: req.nodeTime }, this.#latestEntry.get(req.node));
+    this.#claimEntry(req.node, req.nodeTime);
     await this.#expect(req.to, Kind.BaseStation, "station");
+    this.#stillLatest(req.node, req.nodeTime);
     const flow = this.#flows.get(req.node);
     if (flow === undefined) {
       throw new ProtocolError("missing-block", `no flow of node ${req.node} here`, { node: req.node });
@@ -285,7 +301,6 @@ export class BaseStation implements StationLink {
     const prior = tip.bs === this.id ? undefined : this.store.handoverAt(req.node, tip.seq);
     const record = makeHandoverRecord(this.params, this.#keys, req, tip, prior, now);
     const next: FlowState = { node: req.node, tip, handedOverTo: req.to };
-    this.#entered(req.node, req.nodeTime);
     this.store.setFlow(next);
     this.#flows.set(req.node, next);
     this.#close(req.node);

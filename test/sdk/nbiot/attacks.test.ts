@@ -167,6 +167,47 @@ describe("NB-IoT under attack", function () {
       expect(sendAll(node, bs3, [reading(3)], t0 + 26)).to.deep.equal([3]);
     });
 
+    it("a station cannot pull a flow back by racing the node's old request against its new entry", async function () {
+      for (const [k, order] of ["pull while the node's entry awaits", "entry while the pull awaits"].entries()) {
+        const b = t0 + k * 100_000;
+        testClock.now = b;
+        const node = w.node();
+        const [bs1, bs2, bs3] = [w.station(), w.station(), w.station()];
+        await enter(node, bs1, b);
+        sendAll(node, bs1, [reading(1)], b + 1);
+        testClock.now = b + 10;
+        const kept = decodeAuthRequest(node.enter(bs2.id, b + 10));
+        node.accept(await bs2.authenticate(kept.bytes, b + 10), b + 10);
+        sendAll(node, bs2, [reading(2)], b + 11);
+        // BS3's registry lookups take a round trip, so requests interleave at their awaits
+        const lookup = w.directory.lookup.bind(w.directory);
+        w.directory.lookup = (id) => new Promise((r) => setTimeout(() => r(lookup(id)), 5));
+        const honest = w.stations.get(bs2.id)!;
+        const pull = () =>
+          bs3.handover(makeHandoverRequest(w.params, w.stationKeys(bs2.id), bs3.id, kept, b + 20).bytes, b + 20);
+        let pulled: Promise<string> | undefined; // the outcome, read as soon as it settles
+        if (order === "pull while the node's entry awaits") {
+          // BS2, asked by BS3 for the flow, first fires the kept request at BS3, then answers
+          w.stations.set(bs2.id, {
+            ...honest,
+            handover: (bytes) => {
+              pulled = areason(pull());
+              return honest.handover(bytes);
+            },
+          });
+        } else {
+          pulled = areason(pull()); // the old request arrives first and awaits its lookup...
+        }
+        testClock.now = b + 20;
+        node.accept(await bs3.authenticate(node.enter(bs3.id, b + 20), b + 20), b + 20); // ...the node enters
+        expect(await pulled, order).to.equal("replay");
+        expect(bs3.flow(node.id)?.handedOverTo, order).to.equal(undefined);
+        expect(sendAll(node, bs3, [reading(3)], b + 21), order).to.deep.equal([3]);
+        w.directory.lookup = lookup;
+        w.stations.set(bs2.id, honest);
+      }
+    });
+
     it("refuses a node request it has seen used, and one dated before the node's latest entry", async function () {
       const node = w.node();
       const [bs1, bs2] = [w.station(), w.station()];
