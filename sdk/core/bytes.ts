@@ -27,6 +27,13 @@ export function toHex(bytes: Uint8Array): Hex {
   return `0x${bytesToHex(bytes)}`;
 }
 
+/** `value` itself when it is bytes (a `Uint8Array`); `InvalidInputError` naming `what` otherwise. */
+export function checkBytes(value: unknown, what: string): Uint8Array {
+  if (!(value instanceof Uint8Array))
+    throw new InvalidInputError(`${what} must be bytes (a Uint8Array)`, { got: typeof value });
+  return value;
+}
+
 /** Bytes of a `0x`-prefixed hex string; `what` names the input in the error. */
 export function fromHex(hex: string, what: string, length?: number): Uint8Array {
   if (typeof hex !== "string" || !/^0x([0-9a-fA-F]{2})*$/.test(hex)) {

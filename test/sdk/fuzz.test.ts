@@ -170,6 +170,13 @@ describe("fuzz: decoders and role messages refuse bad input with typed errors", 
         await fuzzBytes(`${name} aggregateSignatures`, sig, (b) => bls.aggregateSignatures([sig, b]));
         await fuzzBytes(`${name} aggregatePublicKeys`, pk, (b) => bls.aggregatePublicKeys([pk, b]));
         await fuzzBytes(`${name} popVerify`, bls.popProve(sk), (b) => bls.popVerify(pk, b));
+        await fuzzBytes(`${name} verify(message)`, msg, (b) => bls.verify(pk, b, sig));
+        await fuzzBytes(`${name} sign(message)`, msg, (b) => bls.sign(sk, b));
+        await fuzzBytes(`${name} aggregateVerify(message)`, msg, (b) => bls.aggregateVerify([pk], [b], sig));
+        await fuzzBytes(`${name} batchVerify(message)`, msg, (b) =>
+          bls.batchVerify([{ publicKey: pk, message: b, signature: sig }]),
+        );
+        await fuzzBytes(`${name} fastAggregateVerify(message)`, msg, (b) => bls.fastAggregateVerify([pk], b, sig));
       }
     });
 
@@ -183,6 +190,9 @@ describe("fuzz: decoders and role messages refuse bad input with typed errors", 
         const sig = ibs.encode(ibs.sign(id, d, new Uint8Array([7])));
         await fuzzBytes("ibs.decode", sig, (b) =>
           ibs.verify(w.pkg.masterPublic, id, new Uint8Array([7]), ibs.decode(b)),
+        );
+        await fuzzBytes("ibs.verify(message)", new Uint8Array([7]), (b) =>
+          ibs.verify(w.pkg.masterPublic, id, b, ibs.decode(sig)),
         );
         const ct = kem.encrypt(w.pkg.masterPublic, id, new Uint8Array([1, 2, 3]));
         await fuzzBytes("ibe.decrypt", ct, (b) => kem.decrypt(id, d, b));

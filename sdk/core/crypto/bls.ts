@@ -20,6 +20,7 @@ import * as blst from "@chainsafe/blst";
 import { utf8ToBytes } from "@noble/hashes/utils.js";
 
 import { InvalidInputError, InvalidPointError } from "../../errors.ts";
+import { checkBytes } from "../bytes.ts";
 import { type G1, type G2, type GroupOps, type PairingBackend, rejectPoint } from "./backend.ts";
 import { keygen } from "./keygen.ts";
 import { checkScalar, randomScalar, scalarFromBytes, scalarToBytes } from "./scalar.ts";
@@ -67,7 +68,7 @@ function freshKey(ikm?: Uint8Array): Uint8Array {
 }
 
 function nonEmpty(list: readonly unknown[], what: string): void {
-  if (!Array.isArray(list) || list.length === 0) throw new InvalidInputError(`${what} must not be empty`);
+  if (!Array.isArray(list) || list.length === 0) throw new InvalidInputError(`${what} must be a non-empty array`);
 }
 
 /**
@@ -106,7 +107,7 @@ function genericScheme<S, K>(
   dst: string,
   popDst: string,
 ): BlsScheme {
-  const hash = (m: Uint8Array): S => sigGroup.hash(m, dst);
+  const hash = (m: Uint8Array): S => sigGroup.hash(checkBytes(m, "message"), dst);
   const verifyPoints = (pk: K, msgPoint: S, sig: S): boolean =>
     backend.pairingCheck([pair(sig, keyGroup.neg(keyGroup.generator)), pair(msgPoint, pk)]);
   function sum<P>(group: GroupOps<P>, encoded: readonly Uint8Array[], what: string): P {
@@ -128,7 +129,7 @@ function genericScheme<S, K>(
       verifyPoints(sum(keyGroup, pks, "public keys"), hash(m), sigGroup.fromBytes(sig)),
     aggregateVerify(pks, msgs, sig) {
       nonEmpty(pks, "public keys");
-      if (pks.length !== msgs.length) throw new InvalidInputError("one message per public key");
+      if (!Array.isArray(msgs) || pks.length !== msgs.length) throw new InvalidInputError("one message per public key");
       // Distinct messages are required by the basic scheme; with PoP keys they are not, but
       // equal (key, message) pairs would be a replay of the same signature.
       const pairs = pks.map((k, i) => pair(hash(msgs[i]!), keyGroup.fromBytes(k)));
@@ -137,10 +138,10 @@ function genericScheme<S, K>(
     batchVerify(items) {
       nonEmpty(items, "signatures");
       const w = weights(items.length);
-      const sigs = items.map((it) => sigGroup.fromBytes(it.signature));
+      const sigs = items.map((it) => sigGroup.fromBytes(it?.signature));
       const combined = sigGroup.msm(sigs, w);
       const pairs = items.map((it, i) =>
-        pair(sigGroup.mulPublic(hash(it.message), w[i]!), keyGroup.fromBytes(it.publicKey)),
+        pair(sigGroup.mulPublic(hash(it?.message), w[i]!), keyGroup.fromBytes(it?.publicKey)),
       );
       return backend.pairingCheck([pair(combined, keyGroup.neg(keyGroup.generator)), ...pairs]);
     },
@@ -198,8 +199,8 @@ export function minPk(reference: PairingBackend): BlsScheme {
     signatureLength: 96,
     keygen: freshKey,
     publicKey: (sk) => blstSecret(sk).toPublicKey().toBytes(),
-    sign: (sk, m) => blstSecret(sk).sign(m).toBytes(),
-    verify: (pk, m, sig) => blst.verify(m, blstKey(pk), blstSig(sig)),
+    sign: (sk, m) => blstSecret(sk).sign(checkBytes(m, "message")).toBytes(),
+    verify: (pk, m, sig) => blst.verify(checkBytes(m, "message"), blstKey(pk), blstSig(sig)),
     aggregateSignatures(sigs) {
       nonEmpty(sigs, "signatures");
       const bytes = blst.aggregateSignatures(sigs.map(blstSig)).toBytes();
@@ -216,17 +217,25 @@ export function minPk(reference: PairingBackend): BlsScheme {
       nonEmpty(pks, "public keys");
       const key = blst.aggregatePublicKeys(pks.map(blstKey));
       if (isCompressedIdentity(key.toBytes())) throw identityAggregate("G1", "public keys");
-      return blst.verify(m, key, blstSig(sig));
+      return blst.verify(checkBytes(m, "message"), key, blstSig(sig));
     },
     aggregateVerify(pks, msgs, sig) {
       nonEmpty(pks, "public keys");
-      if (pks.length !== msgs.length) throw new InvalidInputError("one message per public key");
-      return blst.aggregateVerify([...msgs], pks.map(blstKey), blstSig(sig));
+      if (!Array.isArray(msgs) || pks.length !== msgs.length) throw new InvalidInputError("one message per public key");
+      return blst.aggregateVerify(
+        msgs.map((m) => checkBytes(m, "message")),
+        pks.map(blstKey),
+        blstSig(sig),
+      );
     },
     batchVerify(items) {
       nonEmpty(items, "signatures");
       return blst.verifyMultipleAggregateSignatures(
-        items.map((it) => ({ msg: it.message, pk: blstKey(it.publicKey), sig: blstSig(it.signature) })),
+        items.map((it) => ({
+          msg: checkBytes(it?.message, "message"),
+          pk: blstKey(it?.publicKey),
+          sig: blstSig(it?.signature),
+        })),
       );
     },
     popProve: generic.popProve,

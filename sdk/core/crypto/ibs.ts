@@ -11,7 +11,7 @@
  * the Solidity verifier hashes. Batch verification of signatures under one
  * master key costs two pairings in all (random linear combination).
  */
-import { concat } from "../bytes.ts";
+import { checkBytes, concat } from "../bytes.ts";
 import { InvalidInputError } from "../../errors.ts";
 import type { G1, G2, PairingBackend } from "./backend.ts";
 import { g1ToEip2537 } from "./eip2537.ts";
@@ -39,6 +39,7 @@ export class ChaCheonIbs {
 
   /** Signs with the private key `d` of identity `id`. */
   sign(id: string, d: G1, message: Uint8Array): IbsSignature {
+    checkBytes(message, "message");
     const { g1 } = this.backend;
     const r = randomScalar();
     const u = g1.mul(identityPoint(this.backend, id), r);
@@ -48,6 +49,8 @@ export class ChaCheonIbs {
 
   /** e(V, G2) = e(U + h·Q, P). */
   verify(masterPublic: G2, id: string, message: Uint8Array, sig: IbsSignature): boolean {
+    checkBytes(message, "message");
+    if (typeof sig !== "object" || sig === null) throw new InvalidInputError("an IBS signature is {u, v}");
     const { g1, g2 } = this.backend;
     if (g1.isZero(sig.u) || g1.isZero(sig.v)) return false;
     const h = this.h2(message, sig.u);
