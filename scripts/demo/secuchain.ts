@@ -153,6 +153,8 @@ export async function runSecuchainDemo(ctx: SecuchainDemoContext): Promise<void>
           directory,
           store: new FogStore(join(dir, `fog-${i + 1}.sqlite`), f.id),
           accessScope: accessScope("read:sensitive@district-7"),
+          // the chain: a reading endorsed for a sequence another batch took is released
+          anchors,
         }),
     );
 

@@ -14,7 +14,10 @@
  * accept its share, so the rule lives here, and t Active members must endorse.
  * A round that fails (the transaction, or too few shares) is retried with the
  * same batch (`FogNode.propose`); one whose transaction took its sequence
- * though the answer was lost is recorded as anchored before the next round.
+ * though the answer was lost is recorded as anchored before the next round,
+ * and one whose sequence another root took (a racing proposer) is dropped and
+ * its readings proposed afresh at the next sequence (members with the chain
+ * view release them, `FogNode.endorse`).
  */
 import { withTimeout } from "../core/async.ts";
 import { type Hex, toHex } from "../core/bytes.ts";
@@ -74,7 +77,10 @@ export interface FogClusterOptions {
   readonly scheme: ThresholdScheme;
   readonly members: readonly FogMember[];
   readonly anchor: FogAnchorPort;
-  /** Called for each member set aside (e.g. a misbehaviour report to the registry). */
+  /**
+   * Called for each member set aside (e.g. a misbehaviour report to the
+   * registry), except `inactive` and `already-endorsed` ones (not misbehaviour).
+   */
   readonly report?: (report: MemberReport) => Promise<void>;
   /** How long a member may take to answer (default 30 s); one that does not answer is set aside. */
   readonly timeoutMs?: number;
@@ -224,10 +230,15 @@ export class FogCluster {
 
   async #report(reports: readonly MemberReport[]): Promise<void> {
     if (this.#o.report === undefined) return;
-    // a member set aside as inactive did nothing wrong in this round: the registry already stopped it
-    for (const r of reports) if (r.reason !== "inactive") await this.#o.report(r);
+    // a member set aside as inactive did nothing wrong in this round: the registry already stopped it;
+    // nor did one refusing a reading it endorsed for a live or anchored batch (`already-endorsed`): two
+    // proposers raced, and it kept the reading from being anchored twice
+    for (const r of reports) if (!UNREPORTED.has(r.reason)) await this.#o.report(r);
   }
 }
+
+/** Reasons a member is set aside without being reported: not misbehaviour. */
+const UNREPORTED: ReadonlySet<string> = new Set(["inactive", "already-endorsed"]);
 
 /** Whether `p` is a point of the backend's G1 (a member could answer with anything). */
 function isG1(g1: ThresholdScheme["backend"]["g1"], p: unknown): boolean {

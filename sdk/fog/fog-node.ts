@@ -14,8 +14,9 @@
  *   batch (`FogCluster` combines t shares into the group signature that
  *   `DataAnchor` checks on chain). It signs the readings of a batch again for
  *   the same cluster and sequence (a retried round: the same root gives the
- *   same share), never for another sequence; a node the registry no longer has
- *   Active signs nothing.
+ *   same share), for another sequence only once the chain gave theirs to
+ *   another root (`anchors`); a node the registry no longer has Active signs
+ *   nothing.
  */
 import { type KeyObject } from "node:crypto";
 
@@ -40,6 +41,7 @@ import { buildTree, bytes32Leaves, type MerkleTree } from "../core/merkle.ts";
 import { Kind, Status } from "../core/registry.ts";
 import { InvalidInputError, InvalidPointError, ProtocolError, type ProtocolRejection } from "../errors.ts";
 import {
+  type EndorsedMessage,
   type FogStore,
   type NewReading,
   type OpenQuery,
@@ -53,6 +55,17 @@ export interface FogDirectory {
   lookup(id: Hex): Promise<DirectoryEntry | undefined>;
   /** The P-256 key (x ‖ y) the device published in its registry profile, if any. */
   p256Key(id: Hex): Promise<Uint8Array | undefined>;
+}
+
+/**
+ * The chain as a fog node reads it (`DataAnchorClient`): a cluster's head and
+ * its record of a root. With it a member releases a reading's binding once
+ * the sequence it was bound to went to another root (`FogNode.endorse`).
+ */
+export interface FogChainView {
+  head(cluster: Hex): Promise<bigint>;
+  /** The cluster's record of `root` (undefined: not anchored by it). */
+  anchorOf(cluster: Hex, root: Hex): Promise<{ readonly sequence: bigint } | undefined>;
 }
 
 /** Why a reading was dropped, or where it went. */
@@ -87,6 +100,12 @@ export interface FogNodeOptions {
    * Default: this node's own scope, so a request is good at one fog node only.
    */
   readonly accessScope?: Hex;
+  /**
+   * The chain (`DataAnchorClient`): a reading endorsed for a sequence that
+   * another root took is endorsed again for a later one. Without it such a
+   * reading stays refused (`already-endorsed`).
+   */
+  readonly anchors?: FogChainView;
 }
 
 const REJECTIONS: readonly FilterOutcome[] = [
@@ -117,6 +136,7 @@ export class FogNode {
   readonly #scheme: ThresholdScheme;
   readonly #policy: FilterPolicy;
   readonly #directory: FogDirectory;
+  readonly #anchors: FogChainView | undefined;
   readonly #clock: () => number;
   readonly #keys = new Map<string, KeyObject>();
   readonly #lastSeq: Map<Hex, number>;
@@ -146,6 +166,7 @@ export class FogNode {
     this.#scheme = options.scheme;
     this.#policy = options.policy;
     this.#directory = options.directory;
+    this.#anchors = options.anchors;
     this.#clock = options.clock ?? Date.now;
     this.accessScope = options.accessScope ?? accessScope(`read:sensitive@${this.id}`);
     this.#nonces = new NonceWindow(this.#clock);
@@ -305,12 +326,13 @@ export class FogNode {
     // the proposer checks its queue as every member will: a reading that no longer authenticates (its
     // device blocked, its key rotated) or tests sensitive leaves the queue for good, so it cannot stall it
     const chosen: StoredReading[] = [];
+    const anchored = new Map<Hex, boolean>();
     let after = 0;
     while (chosen.length < max) {
       const page = this.store.unbatched(max - chosen.length, after);
       if (page.length === 0) break;
       for (const r of page) {
-        const reason = await this.#whyNot(r.reading);
+        const reason = await this.#whyNot(r.reading, anchored);
         if (reason === undefined) chosen.push(r);
         else this.store.dropSensitive(r.id, reason);
       }
@@ -329,8 +351,9 @@ export class FogNode {
   async #repropose(pending: BatchProposal): Promise<BatchProposal | undefined> {
     const readings: Uint8Array[] = [];
     const ids: number[] = [];
+    const anchored = new Map<Hex, boolean>();
     for (const [i, bytes] of pending.readings.entries()) {
-      const reason = await this.#whyNot(bytes);
+      const reason = await this.#whyNot(bytes, anchored);
       if (reason === undefined) {
         readings.push(bytes);
         ids.push(pending.ids[i]!);
@@ -364,11 +387,27 @@ export class FogNode {
     return this.#pending.get(cluster);
   }
 
-  /** Why a stored sensitive reading cannot go into a batch now (undefined: it can). */
-  async #whyNot(bytes: Uint8Array): Promise<string | undefined> {
+  /**
+   * Why a stored sensitive reading cannot go into a batch now (undefined: it
+   * can). One this node endorsed into a batch the chain holds is `anchored`
+   * (another proposer's, or one whose record was lost): members would refuse
+   * it for good. `anchored` memoizes the chain's answer per root.
+   */
+  async #whyNot(bytes: Uint8Array, anchored: Map<Hex, boolean>): Promise<string | undefined> {
     try {
       const r = await this.#authenticate(bytes);
-      return classify(r, this.#policy).sensitive ? undefined : "not-sensitive";
+      if (!classify(r, this.#policy).sensitive) return "not-sensitive";
+      const bound = this.#anchors === undefined ? undefined : this.store.endorsement(r.device, r.seq);
+      if (bound?.cluster === undefined) return undefined;
+      for (const root of bound.roots) {
+        let hit = anchored.get(root);
+        if (hit === undefined) {
+          hit = (await this.#anchors!.anchorOf(bound.cluster, root)) !== undefined;
+          anchored.set(root, hit);
+        }
+        if (hit) return "anchored";
+      }
+      return undefined;
     } catch (e) {
       if (!(e instanceof ProtocolError)) throw e;
       return e.reason;
@@ -387,7 +426,11 @@ export class FogNode {
    * again for the same cluster and sequence (the same root gives the same
    * share; another root is accepted too, since the chain takes one batch per
    * sequence, so neither signature can anchor the reading a second time), and
-   * refused (`already-endorsed`) for any other cluster or sequence.
+   * refused (`already-endorsed`) for any other cluster or sequence — unless
+   * the chain (`anchors`) shows that sequence taken by another root: the
+   * binding is then released and the reading judged afresh (two proposers
+   * raced and this batch lost). A reading in a batch the chain holds is
+   * refused for good.
    */
   async endorse(proposal: BatchProposal, deployment: AnchorDeployment): Promise<Endorsement> {
     // a node the registry suspends, blocks or revokes stops signing (its share would not count anyway)
@@ -408,7 +451,8 @@ export class FogNode {
         const before = this.store.endorsement(r.device, r.seq);
         if (
           before !== undefined &&
-          (before.cluster !== proposal.cluster.toLowerCase() || before.sequence !== proposal.sequence)
+          (before.cluster !== proposal.cluster.toLowerCase() || before.sequence !== proposal.sequence) &&
+          !(await this.#released(before))
         )
           return { ok: false, member: this.index, reason: "already-endorsed", at: i };
         seen.add(key);
@@ -433,6 +477,24 @@ export class FogNode {
     // a reading is endorsed for one (cluster, sequence): never under another sequence
     this.store.recordEndorsed(checked, { cluster: proposal.cluster, sequence: proposal.sequence, root: proposal.root });
     return { ok: true, member: this.index, partial };
+  }
+
+  /**
+   * Whether a reading's binding to (cluster, sequence) is void: the chain's
+   * head passed that sequence and none of the roots this node signed the
+   * reading under there is anchored, so no share it gave can anchor the
+   * reading any more (the chain takes one root per sequence, and the message
+   * names the sequence). Never without the chain, nor for a binding whose
+   * roots this node did not keep.
+   */
+  async #released(before: EndorsedMessage): Promise<boolean> {
+    const chain = this.#anchors;
+    const { cluster, sequence, roots } = before;
+    if (chain === undefined || cluster === undefined || sequence === undefined || roots.length === 0) return false;
+    // the head first: once it passed the sequence, whatever was anchored there shows in the records read next
+    if ((await chain.head(cluster)) < sequence) return false;
+    for (const root of roots) if ((await chain.anchorOf(cluster, root)) !== undefined) return false;
+    return true;
   }
 
   /**

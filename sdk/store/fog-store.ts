@@ -69,6 +69,12 @@ export interface EndorsedMessage {
   readonly cluster: Hex | undefined;
   readonly sequence: bigint | undefined;
   readonly root: Hex | undefined;
+  /**
+   * Every root this node signed the reading under for that cluster and
+   * sequence (a batch that had to shrink has several); empty for a store
+   * made before they were kept.
+   */
+  readonly roots: readonly Hex[];
 }
 
 interface Row {
@@ -116,6 +122,8 @@ export class FogStore {
         batch INTEGER, dropped TEXT);
       CREATE INDEX IF NOT EXISTS sensitive_queue ON sensitive_readings (id) WHERE batch IS NULL AND dropped IS NULL;
       CREATE TABLE IF NOT EXISTS endorsed (device BLOB NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (device, seq)) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS endorsed_roots (
+        device BLOB NOT NULL, seq INTEGER NOT NULL, root BLOB NOT NULL, PRIMARY KEY (device, seq, root)) WITHOUT ROWID;
       CREATE UNIQUE INDEX IF NOT EXISTS sensitive_device_seq ON sensitive_readings (device, seq);
       CREATE TABLE IF NOT EXISTS fog_batches (
         sequence INTEGER PRIMARY KEY, root BLOB NOT NULL UNIQUE, leaf_count INTEGER NOT NULL,
@@ -280,17 +288,23 @@ export class FogStore {
       .prepare("SELECT cluster, sequence, root FROM endorsed WHERE device = ? AND seq = ?")
       .get(fromHex(device, "device", 32), seq) as Row | undefined;
     if (row === undefined) return undefined;
+    const roots = this.#db
+      .prepare("SELECT root FROM endorsed_roots WHERE device = ? AND seq = ?")
+      .all(fromHex(device, "device", 32), seq) as Row[];
     return {
       cluster: row.cluster == null ? undefined : toHex(u8(row.cluster)),
       sequence: row.sequence == null ? undefined : BigInt(row.sequence as number),
       root: row.root == null ? undefined : toHex(u8(row.root)),
+      roots: roots.map((r) => toHex(u8(r.root))),
     };
   }
 
   /**
    * Records the readings of a batch this node endorsed, with the message it
    * signed (`message`: cluster, sequence, root), so that it signs them again
-   * only for that cluster and sequence.
+   * only for that cluster and sequence. The roots signed for the same cluster
+   * and sequence add up; a message for another sequence (the binding released,
+   * `FogNode.endorse`) starts afresh.
    */
   recordEndorsed(
     readings: readonly { readonly device: Hex; readonly seq: number }[],
@@ -302,10 +316,21 @@ export class FogStore {
         `INSERT INTO endorsed (device, seq, cluster, sequence, root) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (device, seq) DO UPDATE SET cluster = excluded.cluster, sequence = excluded.sequence, root = excluded.root`,
       );
+      // the roots of an earlier binding (another cluster or sequence) go with it
+      const forget = this.#db.prepare(
+        `DELETE FROM endorsed_roots WHERE device = ? AND seq = ? AND NOT EXISTS (SELECT 1 FROM endorsed
+         WHERE device = ? AND seq = ? AND cluster IS ? AND sequence IS ?)`,
+      );
+      const keep = this.#db.prepare("INSERT OR IGNORE INTO endorsed_roots (device, seq, root) VALUES (?, ?, ?)");
       const cluster = message === undefined ? null : fromHex(message.cluster, "cluster", 32);
       const root = message === undefined ? null : fromHex(message.root, "root", 32);
       const sequence = message === undefined ? null : message.sequence;
-      for (const r of readings) insert.run(fromHex(r.device, "device", 32), r.seq, cluster, sequence, root);
+      for (const r of readings) {
+        const device = fromHex(r.device, "device", 32);
+        forget.run(device, r.seq, device, r.seq, cluster, sequence);
+        insert.run(device, r.seq, cluster, sequence, root);
+        if (root !== null) keep.run(device, r.seq, root);
+      }
       this.#db.exec("COMMIT");
     } catch (e) {
       this.#db.exec("ROLLBACK");

@@ -17,7 +17,7 @@ import { type FilterPolicy, filterPolicy, SENSITIVE } from "../../sdk/core/fog/f
 import { type DeviceKey, makeReading, randomDeviceKey, sealPayload } from "../../sdk/core/fog/reading.ts";
 import { Kind, Status } from "../../sdk/core/registry.ts";
 import { InvalidInputError } from "../../sdk/errors.ts";
-import { type FogDirectory, FogNode } from "../../sdk/fog/fog-node.ts";
+import { type FogChainView, type FogDirectory, FogNode } from "../../sdk/fog/fog-node.ts";
 import type { DirectoryEntry } from "../../sdk/nbiot/ports.ts";
 import { FogStore } from "../../sdk/store/fog-store.ts";
 
@@ -64,7 +64,8 @@ export interface District {
   device(options?: { register?: boolean; id?: Hex }): Device;
   /** The fog filtering policy: the owner's "sensitive" trapdoor and an "alarm" tag on slot 1. */
   readonly policy: FilterPolicy;
-  fogNode(index: number, options?: { id?: Hex; path?: string }): FogNode;
+  /** A fog node; `anchors`: the chain it reads (see `FogNodeOptions.anchors`). */
+  fogNode(index: number, options?: { id?: Hex; path?: string; anchors?: FogChainView }): FogNode;
   cleanup(): void;
 }
 
@@ -122,6 +123,7 @@ export function makeDistrict(t = 3, n = 5): District {
         policy,
         directory,
         store: new FogStore(options.path ?? join(dir, `${id}.sqlite`), id),
+        ...(options.anchors === undefined ? {} : { anchors: options.anchors }),
       });
       opened.push(node);
       return node;

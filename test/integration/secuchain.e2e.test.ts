@@ -134,6 +134,7 @@ describe("Secuchain end to end (embedded network)", function () {
         directory,
         store: new FogStore(join(dir, `${index}.sqlite`), n.id),
         accessScope: accessScope("read:sensitive@fog-cluster"),
+        anchors: s.anchor,
       });
     });
   }

@@ -77,8 +77,9 @@ describe("FogCluster", function () {
       .flatMap((b) => node.store.sensitiveRange(b.firstId, b.lastId).map((r) => `${b.sequence}:${r.seq}`));
   beforeEach(function () {
     d = makeDistrict(3, 5);
-    nodes = [1, 2, 3, 4, 5].map((i) => d.fogNode(i));
     anchor = new MemoryFogAnchor(d);
+    // members read the chain, as deployed nodes do (`FogNodeOptions.anchors`)
+    nodes = [1, 2, 3, 4, 5].map((i) => d.fogNode(i, { anchors: anchor }));
     reports = [];
   });
   afterEach(function () {
@@ -298,6 +299,102 @@ describe("FogCluster", function () {
       const anchored = (await cluster().anchorNext(nodes[0]!))!;
       expect([anchored.sequence, anchored.leafCount, anchored.signers.length]).to.deep.equal([1n, 1, 3]);
       expect(nodes[0]!.store.dropped()).to.deep.equal(new Map([["blocked", 1]]));
+    });
+  });
+
+  describe("two proposers racing for one sequence (t = 3 of 5)", function () {
+    /** P0's round, in which every member signs X for sequence 1 and P1 anchors Y at 1 just before X's transaction. */
+    const race = async (): Promise<BatchProposal> => {
+      const racing: FogAnchorPort = {
+        head: () => anchor.head(),
+        anchorOf: (c, r) => anchor.anchorOf(c, r),
+        anchorFogBatch: async (c, r, n, s) => {
+          const y = (await cluster().anchorNext(nodes[1]!))!;
+          expect(y.sequence).to.equal(1n);
+          return anchor.anchorFogBatch(c, r, n, s);
+        },
+      };
+      try {
+        await cluster(nodes, undefined, racing).anchorNext(nodes[0]!);
+        expect.fail("X anchored at a taken sequence");
+      } catch (e) {
+        expect((e as Error).message).to.match(/InvalidGroupSignature/);
+      }
+      return nodes[0]!.pendingBatch(clusterId)!;
+    };
+
+    it("anchors the loser's readings once at the next sequence: nothing stalls, no member is reported", async function () {
+      const [a, b] = [d.device(), d.device()];
+      await nodes[0]!.ingest([a.read(1, { sensitive: true }), a.read(2, { sensitive: true })]);
+      await nodes[1]!.ingest([b.read(1, { sensitive: true })]);
+      const x = await race();
+      expect(x.sequence).to.equal(1n);
+      expect(anchor.roots).to.have.length(1);
+      // the next round drops X (its sequence is taken) and proposes its readings afresh at 2
+      const next = (await cluster().anchorNext(nodes[0]!))!;
+      expect([next.sequence, next.leafCount, next.signers.length]).to.deep.equal([2n, 2, 3]);
+      expect(nodes[0]!.pendingBatch(clusterId)).to.equal(undefined);
+      expect(reports).to.deep.equal([]);
+      // nothing is left, and a new reading is next
+      expect(await cluster().anchorNext(nodes[0]!)).to.equal(undefined);
+      await nodes[0]!.ingest([a.read(3, { sensitive: true })]);
+      expect((await cluster().anchorNext(nodes[0]!))!.sequence).to.equal(3n);
+      expect(anchoredReadings(nodes[0]!)).to.deep.equal(["2:1", "2:2", "3:3"]);
+      expect(anchoredReadings(nodes[1]!)).to.deep.equal(["1:1"]);
+      expect(reports).to.deep.equal([]);
+    });
+
+    it("still refuses a reading whose batch the chain holds, at any later sequence; the refusal is not misbehaviour", async function () {
+      const a = d.device();
+      const reading = a.read(1, { sensitive: true });
+      // two fog nodes received the same reading; P0's batch with it is anchored at 1, P1 offline
+      await nodes[0]!.ingest([reading, a.read(2, { sensitive: true })]);
+      await nodes[1]!.ingest([reading]);
+      const offline: FogMember = {
+        index: 2,
+        id: nodes[1]!.id,
+        endorse: () => Promise.reject(new Error("ECONNREFUSED")),
+      };
+      const x = (await cluster([nodes[0]!, offline, nodes[2]!, nodes[3]!, nodes[4]!]).anchorNext(nodes[0]!))!;
+      expect([x.sequence, x.leafCount]).to.deep.equal([1n, 2]);
+      reports = [];
+      // P1 proposes it at 2: the members that signed X refuse it, and are not reported for it
+      try {
+        await cluster().anchorNext(nodes[1]!);
+        expect.fail("a reading was anchored twice");
+      } catch (e) {
+        expect(e).to.be.instanceOf(ThresholdError);
+        const named = (e as ThresholdError).details.reports as MemberReport[];
+        expect(named.map((r) => [r.member, r.reason])).to.deep.equal([
+          [1, "already-endorsed"],
+          [3, "already-endorsed"],
+          [4, "already-endorsed"],
+          [5, "already-endorsed"],
+        ]);
+      }
+      expect(anchor.roots).to.have.length(1);
+      expect(reports).to.deep.equal([]);
+    });
+
+    it("still refuses a reading whose first root is anchored after its batch shrank at that sequence", async function () {
+      const [a, bad] = [d.device(), d.device()];
+      await nodes[0]!.ingest([a.read(1, { sensitive: true }), bad.read(1, { sensitive: true })]);
+      const first = (await nodes[0]!.propose(clusterId, 1n))!;
+      for (const n of nodes) expect((await n.endorse(first, deployment)).ok).to.equal(true);
+      // the round is retried after `bad` was blocked: the batch shrinks, members sign the new root at 1
+      d.directory.set(bad.id, Kind.Device, Status.Blocked, bad.key.publicKey);
+      const shrunk = (await nodes[0]!.propose(clusterId, 1n))!;
+      expect(shrunk.root).to.not.equal(first.root);
+      for (const n of nodes) expect((await n.endorse(shrunk, deployment)).ok).to.equal(true);
+      // yet the first root's transaction is the one that landed at 1
+      anchor.roots.push(first.root);
+      const again = { ...shrunk, sequence: 2n };
+      for (const n of nodes) {
+        expect(await n.endorse(again, deployment)).to.deep.include({ ok: false, reason: "already-endorsed" });
+      }
+      // and the proposer, which signed the first root, drops the reading from its queue instead of stalling
+      expect(await cluster().anchorNext(nodes[0]!)).to.equal(undefined);
+      expect(reports).to.deep.equal([]);
     });
   });
 
