@@ -399,6 +399,7 @@ export {
 
 // ---- seed 003 edge layers: the central node's object database
 export {
+  type ContractRecord,
   type DeliveryRecord,
   type FormatDocument,
   type FunctionDescriptor,

@@ -6,7 +6,10 @@
  * it with its account, the key its superior layer's ledger names in the
  * subordinate link (statement 1 for Layer 0). Receiving, it checks that its
  * superior's ledger holds Sum(M) in the block P names, and that the object P
- * is for is one of its own, before handing P over; it remembers each message
+ * is for is one of its own, and that a following P is within a contract this
+ * layer is a party of (one it opened, or whose first message it delivered,
+ * remembered durably by its opening summary) between that contract's two
+ * objects, before handing P over; it remembers each message
  * it delivered, durably in its object database, and refuses one delivered
  * before (a re-sent last hop) with the replay alarm. The one exception is a
  * contract's first message after the superior's block was extended (the
@@ -83,7 +86,10 @@ export class EdgeNode {
     const from = this.#object(fromLocalId);
     const message = encodeContractMessage({ from: from.id, to: deviceId(to), body });
     const destination = [...route, layerHash(to.layer)];
-    return this.#sign(newPacket(message, this.#now(), this.layerId, destination, ending));
+    const packet = newPacket(message, this.#now(), this.layerId, destination, ending);
+    // This layer is a party of the contract from now on: the replies its object gets are delivered.
+    this.store.rememberContract(packet.ids[0]!, from.id, deviceId(to));
+    return this.#sign(packet);
   }
 
   /**
@@ -129,12 +135,34 @@ export class EdgeNode {
     const object = this.store.get(message.to);
     if (object === undefined) throw new LayerError("misrouted", "no such object in this layer", { to: message.to });
     const summary = p.ids[0]!;
+    // A following message is delivered only within a contract that ends here between the same two
+    // objects: one this layer opened, or whose first message it delivered. The superior's ledger only
+    // shows Sum(M) is in K of the block P names, and any member responsible for some live block can
+    // record any summary into it: without this, a made-up M could reach any object of the layer.
+    if (!source.first) {
+      const contract = this.store.contract(source.opening);
+      if (contract === undefined) {
+        throw new LayerError("wrong-contract", "P's source block belongs to no contract of this edge layer", {
+          blockId: source.blockId,
+          opening: source.opening,
+        });
+      }
+      if (!same(message.from, contract.remote) || !same(message.to, contract.local)) {
+        throw new LayerError("wrong-contract", "M is not between the two objects of the contract P's block is for", {
+          blockId: source.blockId,
+          opening: source.opening,
+          from: message.from,
+          to: message.to,
+        });
+      }
+    }
     const before = source.first ? this.store.delivery(summary) : undefined;
     if (!this.store.rememberDelivery(summary, source.blockId, source.block.expiry, source.first)) {
       const details = { summary, blockId: source.blockId };
       this.#o.onAlarm?.({ kind: "replayed", layerId: this.layerId, node: await this.#o.account.getAddress(), details });
       throw new LayerError("replayed", "this message was delivered before: a replay", details);
     }
+    if (source.first) this.store.rememberContract(summary, message.to, message.from);
     return { packet: p, message, object, renewal: before !== undefined };
   }
 
@@ -165,3 +193,5 @@ export class EdgeNode {
 
   #last = 0n;
 }
+
+const same = (a: Hex, b: Hex): boolean => a.toLowerCase() === b.toLowerCase();

@@ -25,7 +25,7 @@ import {
   type LedgerOpenRequest,
   SummaryLedgerClient,
 } from "../contracts/ledger.ts";
-import { type ErrorDetails, InvalidInputError, StrataError } from "../errors.ts";
+import { type ErrorDetails, InvalidInputError, StrataError, TransportError } from "../errors.ts";
 
 /** P on its way to the next layer; `edgeSignature` when an edge layer's central node sent it. */
 export interface Transmission {
@@ -176,26 +176,34 @@ export function checkTransmission(t: Transmission): Transmission {
  * - a following communication's block in the receiving layer (`receiver`,
  *   I(1)) belongs to the same contract as the source's: both were opened for
  *   the same first summary.
- * Returns the source block and whether P is its first communication (the
- * block was opened for Sum(M)).
+ * A source block that is final (accomplished and expired, or expired past the
+ * ledger's extension window, as `SummaryLedger` rules it; or already cleaned,
+ * which only a final block can be) is refused with `LayerError("closed")`:
+ * `cleanup` deletes its K, so the outcome must not hang on whether someone
+ * cleaned it yet. Chain time is the source ledger's latest block's, and the
+ * block and K are read at that block.
+ * Returns the source block, its opening summary (the contract's identity in
+ * every layer) and whether P is its first communication (the block was opened
+ * for Sum(M)).
  */
 export async function checkLedgerHolds(
   directory: LedgerDirectory,
   link: LedgerLayerLink,
   p: Packet,
   receiver?: SummaryLedgerClient,
-): Promise<{ blockId: Hex; block: LedgerBlock; first: boolean }> {
+): Promise<{ blockId: Hex; block: LedgerBlock; opening: Hex; first: boolean }> {
   const ledger = await directory.ledger(link);
   const summary = p.ids[0]!;
   const blockId = p.ids[p.ids.length - 1]!;
-  const at = p.ids.length < 2 ? undefined : await ledger.summaryOf(blockId, summary);
+  const pinned = p.ids.length < 2 ? undefined : await checkNotFinal(ledger, link, blockId);
+  const at = pinned === undefined ? undefined : await ledger.summaryOf(blockId, summary, pinned);
   if (at === undefined) {
     throw new LayerError("bad-source", "the source layer's ledger does not hold Sum(M) in the block P names", {
       source: link.layerId,
       blockId,
     });
   }
-  const block = await ledger.getBlock(blockId);
+  const block = await ledger.getBlock(blockId, pinned);
   if (block === undefined) throw new LayerError("bad-source", "the source block is not in its ledger", { blockId });
   const ended = block.accomplished ? await ledger.endingSummary(blockId) : undefined;
   if (p.ending !== (ended === summary)) {
@@ -233,7 +241,43 @@ export async function checkLedgerHolds(
       });
     }
   }
-  return { blockId, block, first: opening.summary === summary };
+  return { blockId, block, opening: opening.summary, first: opening.summary === summary };
+}
+
+/**
+ * `LayerError("closed")` when the source block is final as `SummaryLedger`
+ * rules it (`_isFinal` of an expired block): cleaned (no block left, but an
+ * attested open made it: only a final block is cleaned), or expired and either
+ * accomplished or past the extension window. Chain time is the latest block's;
+ * returns that block's number, for the caller's further reads.
+ */
+async function checkNotFinal(ledger: SummaryLedgerClient, link: LedgerLayerLink, blockId: Hex): Promise<number> {
+  const provider = ledger.runner.provider;
+  if (!provider) throw new TransportError("the source ledger's runner has no provider");
+  const latest = await provider.getBlock("latest");
+  if (latest === null) throw new TransportError("the source ledger's chain has no latest block");
+  const now = BigInt(latest.timestamp);
+  const block = await ledger.getBlock(blockId, latest.number);
+  let final: boolean;
+  if (block === undefined) final = (await ledger.opening(blockId)) !== undefined;
+  else {
+    const window = await ledger.extensionWindow();
+    final = block.expiry <= now && (block.accomplished || block.expiry + window <= now);
+  }
+  if (final) {
+    throw new LayerError(
+      "closed",
+      "the source block is final (accomplished and expired, or past extension): P is late",
+      {
+        source: link.layerId,
+        blockId,
+        ...(block === undefined
+          ? { cleaned: true }
+          : { accomplished: block.accomplished, expiry: String(block.expiry) }),
+      },
+    );
+  }
+  return latest.number;
 }
 
 /**

@@ -134,6 +134,21 @@ export interface DeliveryRecord {
   readonly lastAt: number;
 }
 
+/**
+ * A contract this edge layer is a party of (`ObjectStore.contract`): the one
+ * it opened for one of its objects, or whose first message it delivered to one.
+ */
+export interface ContractRecord {
+  /** The contract's opening summary: Sum(M) of its first message, what every layer's block was opened for. */
+  readonly opening: Hex;
+  /** This layer's object (the first message's sender when this layer opened it, its receiver otherwise). */
+  readonly local: Hex;
+  /** The other edge layer's object. */
+  readonly remote: Hex;
+  /** When it was remembered (ms, the store's clock). */
+  readonly at: number;
+}
+
 /** Why a write to the object database was refused. */
 export type ObjectStoreRejection = "duplicate" | "not-found" | "stale-version";
 
@@ -322,6 +337,8 @@ export class ObjectStore {
       CREATE TABLE IF NOT EXISTS deliveries (
         summary BLOB PRIMARY KEY, block BLOB NOT NULL, expiry INTEGER NOT NULL,
         count INTEGER NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS contracts (
+        opening BLOB PRIMARY KEY, local BLOB NOT NULL, remote BLOB NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;
     `);
     for (const [key, value] of [
       ["schema", SCHEMA_VERSION],
@@ -583,6 +600,35 @@ export class ObjectStore {
       count: Number(row.count),
       firstAt: Number(row.first),
       lastAt: Number(row.last),
+    };
+  }
+
+  /**
+   * Remembers that this layer is a party of the contract opened for
+   * `opening`, between its object `local` and the other layer's `remote`.
+   * True when it is new; false when it was remembered before (the first
+   * record stays: a contract's ends never change).
+   */
+  rememberContract(opening: Hex, local: Hex, remote: Hex): boolean {
+    const key = fromHex(opening, "opening", 32);
+    const l = fromHex(local, "local", 32);
+    const r = fromHex(remote, "remote", 32);
+    const run = this.#db
+      .prepare("INSERT OR IGNORE INTO contracts (opening, local, remote, at) VALUES (?, ?, ?, ?)")
+      .run(key, l, r, this.#now());
+    return Number(run.changes) === 1;
+  }
+
+  /** The contract opened for `opening` this layer is a party of, or `undefined` when it is none of this layer's. */
+  contract(opening: Hex): ContractRecord | undefined {
+    const row = this.#db.prepare("SELECT * FROM contracts WHERE opening = ?").get(fromHex(opening, "opening", 32)) as
+      Row | undefined;
+    if (row === undefined) return undefined;
+    return {
+      opening: toHex(u8(row.opening)),
+      local: toHex(u8(row.local)),
+      remote: toHex(u8(row.remote)),
+      at: Number(row.at),
     };
   }
 

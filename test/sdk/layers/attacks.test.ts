@@ -17,11 +17,13 @@ import { network } from "hardhat";
 
 import { type Hex } from "../../../sdk/core/bytes.ts";
 import { attest } from "../../../sdk/core/layers/attestation.ts";
-import { type Packet } from "../../../sdk/core/layers/packet.ts";
+import { encodeContractMessage } from "../../../sdk/core/layers/contract.ts";
+import { type Packet, summaryOf } from "../../../sdk/core/layers/packet.ts";
 import { layerHash } from "../../../sdk/core/ids.ts";
 import { StrataError } from "../../../sdk/errors.ts";
 import { EdgeNode } from "../../../sdk/layers/edge-node.ts";
 import type { LayerNodeOptions } from "../../../sdk/layers/layer-node.ts";
+import type { Transmission } from "../../../sdk/layers/network.ts";
 import type { RouteResult } from "../../../sdk/layers/router.ts";
 import { ObjectStore } from "../../../sdk/store/object-store.ts";
 import {
@@ -234,6 +236,110 @@ describe("layers: attacks", function () {
     expect(s.alarms).to.deep.equal([]);
   });
 
+  it("edge binding: a district member responsible for any block cannot record a made-up message into it and deliver it to any object of the edge", async () => {
+    const s = await setup();
+    const c = await s.contract("the light's contract");
+    const barrier = s.bed.stores.b.create({
+      classPath: "Infrastructure/Barrier",
+      permissions: 1,
+      description: "crossing 9 barrier",
+    });
+    // A second contract, opened in district A, the city and district B, still in flight to crossing 9.
+    let inFlight: Transmission = await s.open("a contract in flight");
+    for (const layer of [s.l1a, s.l2, s.l1b]) inFlight = (await layer.nodes[0]!.receive(inFlight)).next!;
+    const template = c.r.hops[2]!.next!.packet;
+    // The member of district B responsible for block X records Sum(M') for a made-up M' into X's K
+    // (its own block: the ledger takes it), then sends P' = [Sum(M'), ..., X] to crossing 9.
+    const forge = async (blockId: Hex, from: Hex, to: Hex): Promise<Transmission> => {
+      const responsible = (await s.l1b.ledger.getBlock(blockId))!.responsible.toLowerCase();
+      const member = s.l1b.nodes.find((n) => n.node.toLowerCase() === responsible)!;
+      const message = encodeContractMessage({ from, to, body: body("open the barrier") });
+      const time = template.time + 1_000n;
+      const summary = summaryOf(message, time);
+      await member.ledger.record(blockId, summary, false);
+      const ids = [summary, ...template.ids.slice(1, -1), blockId];
+      return { packet: { ...template, ids, message, time, ending: false } };
+    };
+    const attempts = [
+      // X is the light's contract's block: M' goes to another object of crossing 9.
+      await forge(c.blocks[2]!, s.bed.vehicle.id, barrier.id),
+      // X is a contract crossing 9 has not taken part in (yet): M' between the vehicle and the light.
+      await forge(inFlight.packet.ids[inFlight.packet.ids.length - 1]!, s.bed.vehicle.id, s.bed.light.id),
+    ];
+    for (const forged of attempts) {
+      const outcome = await s.b.deliver(forged).then(
+        (d) => `delivered to ${d.object.description}`,
+        (e: unknown) => e,
+      );
+      expect(outcome, "a made-up message was delivered").to.be.instanceOf(StrataError);
+      expect((outcome as StrataError & { reason: string }).reason).to.equal("wrong-contract");
+      expect(s.bed.stores.b.delivery(forged.packet.ids[0]!)).to.equal(undefined);
+    }
+    // The honest packets still go through: the contract in flight, and a following message of the first.
+    expect((await s.b.deliver(inFlight)).object.id).to.equal(s.bed.light.id);
+    const more = await s.bed.router.route(await s.a.follow(c.delivered, s.bed.vehicle.localId, body("pay 5")));
+    expect(more.delivery?.object.id).to.equal(s.bed.light.id);
+  });
+
+  it("edge binding: replies to a contract the edge opened are delivered, also by a central node restarted on its file", async () => {
+    const s = await setup();
+    const c = await s.contract("green please");
+    const reply = await s.bed.router.route(await s.b.follow(c.delivered, s.bed.light.localId, body("ok")));
+    expect(reply.delivery?.object.id).to.equal(s.bed.vehicle.id);
+    const again = await s.bed.router.route(
+      await s.a.follow(reply.delivery!.packet, s.bed.vehicle.localId, body("pay")),
+    );
+    expect(again.delivery?.object.id).to.equal(s.bed.light.id);
+    const last = await s.bed.router.route(await s.b.follow(again.delivery!.packet, s.bed.light.localId, body("paid")));
+    expect(last.delivery?.object.id).to.equal(s.bed.vehicle.id);
+    // A central node on a SQLite file opens a contract, restarts, and still takes the light's reply.
+    const dir = mkdtempSync(join(tmpdir(), "strata-edge-"));
+    try {
+      const path = join(dir, "crossing-1.sqlite");
+      const start = () => {
+        const store = new ObjectStore(path, EDGE_A);
+        if (store.get(s.bed.vehicle.localId) === undefined)
+          store.create({ localId: s.bed.vehicle.localId, classPath: "Vehicle/Car" });
+        return new EdgeNode({ store, account: s.bed.centrals.a, superior: s.l1a.link, directory: s.bed.directory });
+      };
+      const before = start();
+      const first = await before.open(s.bed.vehicle.localId, s.bed.light.uuid, body("green again"), s.route);
+      before.store.close();
+      const opened = await s.bed.router.route(first);
+      expect(opened.delivery?.object.id).to.equal(s.bed.light.id);
+      // The light's reply goes up district B, the city and district A, then to the restarted node.
+      let up: Transmission = await s.b.follow(opened.delivery!.packet, s.bed.light.localId, body("ok again"));
+      for (const layer of [s.l1b, s.l2, s.l1a]) up = (await layer.nodes[0]!.receive(up)).next!;
+      const after = start();
+      expect((await after.deliver(up)).object.id).to.equal(s.bed.vehicle.id);
+      after.store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("cleanup: an in-flight ending packet of an accomplished, expired block is refused alike before and after the block is cleaned", async () => {
+    const s = await setup({ blockLifetime: 300n });
+    const c = await s.contract();
+    // The vehicle ends the contract; the ending packet crosses the three layers (each block accomplished) and
+    // is held on its last hop to crossing 9.
+    let t: Transmission = await s.a.follow(c.delivered, s.bed.vehicle.localId, body("done"), true);
+    for (const layer of [s.l1a, s.l2, s.l1b]) {
+      const hop = await layer.nodes[0]!.receive(t);
+      expect([hop.outcome, hop.accomplished]).to.deep.equal(["recorded", true]);
+      t = hop.next!;
+    }
+    // District B's block expires: accomplished and expired, it is final, and anyone may clean it.
+    await networkHelpers.time.increase(301);
+    const before = await refusal(s.b.deliver(t));
+    const blockId = c.blocks[2]!;
+    await s.l1b.ledger.connect(s.outsider).cleanup(blockId, [c.first.packet.ids[0]!, t.packet.ids[0]!]);
+    expect(await s.l1b.ledger.getBlock(blockId)).to.equal(undefined);
+    const after = await refusal(s.b.deliver(t));
+    expect([before.reason, after.reason]).to.deep.equal(["closed", "closed"]);
+    expect(s.bed.stores.b.delivery(t.packet.ids[0]!)).to.equal(undefined);
+  });
+
   it("replay: district B's last hop re-sent is not delivered again: the edge node remembers (durably) and alarms", async () => {
     const s = await setup();
     const c = await s.contract();
@@ -265,6 +371,8 @@ describe("layers: attacks", function () {
         return new EdgeNode({ store, account: s.bed.centrals.b, superior, directory: s.bed.directory });
       };
       const before = restart();
+      // (The contract's first message first: an edge delivers a following one only within a contract of its own.)
+      expect((await before.deliver(lastHop)).object.id).to.equal(s.bed.light.id);
       expect((await before.deliver(lastMore)).object.id).to.equal(s.bed.light.id);
       before.store.close();
       const after = restart();
