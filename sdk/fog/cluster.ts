@@ -27,13 +27,19 @@ import { type AnchorDeployment, fogBatchMessage } from "../core/fogBatch.ts";
 import { Status } from "../core/registry.ts";
 import { InvalidInputError, ThresholdError } from "../errors.ts";
 import type { DirectoryEntry } from "../nbiot/ports.ts";
-import type { BatchProposal, Endorsement } from "./fog-node.ts";
+import type { BatchProposal, Endorsement, FogChainView } from "./fog-node.ts";
 
 /** How the coordinator reaches a member (in process: the `FogNode` itself). */
 export interface FogMember {
   readonly index: number;
   readonly id: Hex;
   endorse(proposal: BatchProposal, deployment: AnchorDeployment): Promise<Endorsement>;
+  /**
+   * A member in the cluster's own process that was given no chain view of its own reads the
+   * chain through the cluster's port (it needs it to release a reading whose sequence another
+   * batch took); a member with its own view, or a remote one, keeps it.
+   */
+  readChainThrough?(view: FogChainView): void;
 }
 
 /** The part of `DataAnchorClient` the cluster uses. */
@@ -113,6 +119,7 @@ export class FogCluster {
     }
     this.id = options.id.toLowerCase() as Hex;
     this.#o = options;
+    for (const m of options.members) m.readChainThrough?.(options.anchor);
   }
 
   /**

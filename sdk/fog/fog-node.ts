@@ -136,7 +136,7 @@ export class FogNode {
   readonly #scheme: ThresholdScheme;
   readonly #policy: FilterPolicy;
   readonly #directory: FogDirectory;
-  readonly #anchors: FogChainView | undefined;
+  #anchors: FogChainView | undefined;
   readonly #clock: () => number;
   readonly #keys = new Map<string, KeyObject>();
   readonly #lastSeq: Map<Hex, number>;
@@ -477,6 +477,11 @@ export class FogNode {
     // a reading is endorsed for one (cluster, sequence): never under another sequence
     this.store.recordEndorsed(checked, { cluster: proposal.cluster, sequence: proposal.sequence, root: proposal.root });
     return { ok: true, member: this.index, partial };
+  }
+
+  /** See `FogMember.readChainThrough`: the cluster's port, unless this node was given a view of its own. */
+  readChainThrough(view: FogChainView): void {
+    this.#anchors ??= view;
   }
 
   /**

@@ -344,6 +344,19 @@ describe("FogCluster", function () {
       expect(reports).to.deep.equal([]);
     });
 
+    it("members built without a chain view of their own read it through the cluster's port", async function () {
+      const path = (i: number) => `${d.dir}/bare-${i}.sqlite`;
+      nodes = [1, 2, 3, 4, 5].map((i) => d.fogNode(i, { path: path(i) })); // no `anchors`
+      const [a, b] = [d.device(), d.device()];
+      await nodes[0]!.ingest([a.read(1, { sensitive: true })]);
+      await nodes[1]!.ingest([b.read(1, { sensitive: true })]);
+      await race();
+      const next = (await cluster().anchorNext(nodes[0]!))!;
+      expect(next.sequence).to.equal(2n);
+      expect(anchoredReadings(nodes[0]!)).to.deep.equal(["2:1"]);
+      expect(reports).to.deep.equal([]);
+    });
+
     it("still refuses a reading whose batch the chain holds, at any later sequence; the refusal is not misbehaviour", async function () {
       const a = d.device();
       const reading = a.read(1, { sensitive: true });
