@@ -142,6 +142,7 @@ export class FogNode {
   readonly #lastSeq: Map<Hex, number>;
   readonly #nonces: NonceWindow;
   #ingesting: Promise<unknown> = Promise.resolve();
+  #endorsing: Promise<unknown> = Promise.resolve();
   /** Per cluster, the batch this node proposed that is not anchored yet (a round that failed is retried with it). */
   readonly #pending = new Map<Hex, BatchProposal>();
   /** The scope requests to this node must carry (default: `accessScope("read:sensitive@<node id>")`, this node only). */
@@ -432,7 +433,15 @@ export class FogNode {
    * raced and this batch lost). A reading in a batch the chain holds is
    * refused for good.
    */
-  async endorse(proposal: BatchProposal, deployment: AnchorDeployment): Promise<Endorsement> {
+  endorse(proposal: BatchProposal, deployment: AnchorDeployment): Promise<Endorsement> {
+    // one at a time: a reading's binding is read, judged over awaits and recorded; two proposals
+    // judged at once would both see it unbound and sign it under two sequences
+    const run = this.#endorsing.then(() => this.#endorse(proposal, deployment));
+    this.#endorsing = run.catch(() => undefined);
+    return run;
+  }
+
+  async #endorse(proposal: BatchProposal, deployment: AnchorDeployment): Promise<Endorsement> {
     // a node the registry suspends, blocks or revokes stops signing (its share would not count anyway)
     const self = await this.#directory.lookup(this.id);
     if (self === undefined || self.status !== Status.Active) {

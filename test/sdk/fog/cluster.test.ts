@@ -344,6 +344,20 @@ describe("FogCluster", function () {
       expect(reports).to.deep.equal([]);
     });
 
+    it("a member judges concurrent proposals one at a time: a reading is never signed under two sequences", async function () {
+      const a = d.device();
+      await nodes[0]!.ingest([a.read(1, { sensitive: true })]);
+      const p1 = (await nodes[0]!.propose(clusterId, 1n))!; // X at 1
+      await nodes[0]!.ingest([a.read(2, { sensitive: true })]);
+      const p2 = (await nodes[0]!.propose(clusterId, 2n))!; // afresh at 2: X and Y
+      expect(p2.leafCount).to.equal(2);
+      const members = nodes.slice(1);
+      const answers = await Promise.all(members.flatMap((n) => [n.endorse(p1, deployment), n.endorse(p2, deployment)]));
+      const [first, second] = [answers.filter((_, i) => i % 2 === 0), answers.filter((_, i) => i % 2 === 1)];
+      expect(first.map((e) => e.ok)).to.deep.equal([true, true, true, true]);
+      expect(second.map((e) => (e.ok ? "signed" : e.reason))).to.deep.equal(Array(4).fill("already-endorsed"));
+    });
+
     it("members built without a chain view of their own read it through the cluster's port", async function () {
       const path = (i: number) => `${d.dir}/bare-${i}.sqlite`;
       nodes = [1, 2, 3, 4, 5].map((i) => d.fogNode(i, { path: path(i) })); // no `anchors`
