@@ -62,6 +62,8 @@ export interface MemberReport {
   readonly reason: string;
   /** For a disagreement: the reading index it refused (-1: the batch as a whole). */
   readonly at?: number;
+  /** For `already-endorsed`: the anchored root the member says it signed that reading under. */
+  readonly anchoredIn?: Hex;
 }
 
 export interface AnchoredFogBatch {
@@ -104,6 +106,8 @@ export interface FogProposer {
   recordBatch(proposal: BatchProposal, signature: Uint8Array | undefined, txHash: string | undefined): void;
   /** The batch it proposed that is not recorded as anchored yet (see `FogNode.propose`). */
   pendingBatch?(cluster: Hex): BatchProposal | undefined;
+  /** Readings of `proposal` found anchored already, in a batch it did not sign: they leave its queue. */
+  dropAnchored?(proposal: BatchProposal, indices: readonly number[]): void;
 }
 
 export class FogCluster {
@@ -161,8 +165,15 @@ export class FogCluster {
         continue;
       }
       const e = outcome.value;
-      if (!e.ok) reports.push({ member: member.index, id: member.id, reason: e.reason, at: e.at });
-      else if (e.partial.index !== member.index) {
+      if (!e.ok) {
+        reports.push({
+          member: member.index,
+          id: member.id,
+          reason: e.reason,
+          at: e.at,
+          ...(e.anchoredIn === undefined ? {} : { anchoredIn: e.anchoredIn }),
+        });
+      } else if (e.partial.index !== member.index) {
         reports.push({ member: member.index, id: member.id, reason: "share-for-another-index" });
       } else if (!isG1(g1, e.partial.signature)) {
         reports.push(this.#invalid(member.index));
@@ -183,6 +194,7 @@ export class FogCluster {
       if (!(e instanceof ThresholdError)) throw e;
       for (const bad of e.badShares) reports.push(this.#invalid(bad));
       await this.#report(reports);
+      await this.#dropAnchored(proposer, proposal, reports);
       throw new ThresholdError(
         `the batch has ${partials.length - e.badShares.length} valid shares of the ${o.commitments.threshold} it needs`,
         e.badShares,
@@ -205,6 +217,33 @@ export class FogCluster {
       reports,
       txHash: anchored.txHash,
     };
+  }
+
+  /**
+   * A reading the proposer holds may be anchored already in a batch it never signed (another
+   * node received it too, and anchored it while this one was away): the members that signed it
+   * refuse it (`already-endorsed`) and name the anchored root. When enough of them do that the
+   * batch can never reach t shares (n - t + 1), each naming a root the chain holds, the reading
+   * leaves the proposer's queue, so its other readings are not held back for good. Fewer cannot
+   * make an honest reading leave: they could not stop it from being anchored anyway.
+   */
+  async #dropAnchored(proposer: FogProposer, proposal: BatchProposal, reports: readonly MemberReport[]) {
+    if (proposer.dropAnchored === undefined) return;
+    const o = this.#o;
+    const needed = o.members.length - o.commitments.threshold + 1;
+    const onChain = new Map<Hex, boolean>();
+    const confirmed = new Map<number, number>();
+    for (const r of reports) {
+      if (r.reason !== "already-endorsed" || r.anchoredIn === undefined || r.at === undefined || r.at < 0) continue;
+      let held = onChain.get(r.anchoredIn);
+      if (held === undefined) {
+        held = (await o.anchor.anchorOf(this.id, r.anchoredIn)) !== undefined;
+        onChain.set(r.anchoredIn, held);
+      }
+      if (held) confirmed.set(r.at, (confirmed.get(r.at) ?? 0) + 1);
+    }
+    const indices = [...confirmed].filter(([, n]) => n >= needed).map(([at]) => at);
+    if (indices.length > 0) proposer.dropAnchored(proposal, indices);
   }
 
   /**

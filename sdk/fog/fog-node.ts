@@ -462,8 +462,16 @@ export class FogNode {
           before !== undefined &&
           (before.cluster !== proposal.cluster.toLowerCase() || before.sequence !== proposal.sequence) &&
           !(await this.#released(before))
-        )
-          return { ok: false, member: this.index, reason: "already-endorsed", at: i };
+        ) {
+          const anchoredIn = await this.#anchoredRoot(before);
+          return {
+            ok: false,
+            member: this.index,
+            reason: "already-endorsed",
+            at: i,
+            ...(anchoredIn === undefined ? {} : { anchoredIn }),
+          };
+        }
         seen.add(key);
         checked.push(r);
       } catch (e) {
@@ -486,6 +494,27 @@ export class FogNode {
     // a reading is endorsed for one (cluster, sequence): never under another sequence
     this.store.recordEndorsed(checked, { cluster: proposal.cluster, sequence: proposal.sequence, root: proposal.root });
     return { ok: true, member: this.index, partial };
+  }
+
+  /** The root this node signed a reading under that the chain holds, if any. */
+  async #anchoredRoot(before: EndorsedMessage): Promise<Hex | undefined> {
+    const chain = this.#anchors;
+    if (chain === undefined || before.cluster === undefined) return undefined;
+    for (const root of before.roots) if ((await chain.anchorOf(before.cluster, root)) !== undefined) return root;
+    return undefined;
+  }
+
+  /**
+   * The readings at `indices` of `proposal` are anchored already, in a batch this node did not
+   * sign (the cluster found enough members bound to an anchored root for each, see
+   * `FogCluster`): they leave the queue (`anchored`), and the pending batch holding them is dropped.
+   */
+  dropAnchored(proposal: BatchProposal, indices: readonly number[]): void {
+    for (const i of indices) {
+      const id = proposal.ids[i];
+      if (id !== undefined) this.store.dropSensitive(id, "anchored");
+    }
+    if (this.#pending.get(proposal.cluster)?.root === proposal.root) this.#pending.delete(proposal.cluster);
   }
 
   /** See `FogMember.readChainThrough`: the cluster's port, unless this node was given a view of its own. */
@@ -649,6 +678,8 @@ export type Endorsement =
         ProtocolRejection | "not-sensitive" | "wrong-root" | "duplicate" | "already-endorsed" | "inactive";
       /** The reading it refused (-1: the batch as a whole). */
       readonly at: number;
+      /** For `already-endorsed`: the anchored root this member signed the reading under, if the chain holds one. */
+      readonly anchoredIn?: Hex;
     };
 
 /**

@@ -358,6 +358,34 @@ describe("FogCluster", function () {
       expect(second.map((e) => (e.ok ? "signed" : e.reason))).to.deep.equal(Array(4).fill("already-endorsed"));
     });
 
+    it("a proposer away while another anchored a reading it also holds drops that reading, and its others go on", async function () {
+      const a = d.device();
+      const shared = a.read(1, { sensitive: true });
+      await nodes[0]!.ingest([shared]);
+      await nodes[1]!.ingest([shared]); // two fog nodes received the same reading
+      const away: FogMember = { index: 2, id: nodes[1]!.id, endorse: () => Promise.reject(new Error("ECONNREFUSED")) };
+      expect(
+        (await cluster([nodes[0]!, away, nodes[2]!, nodes[3]!, nodes[4]!]).anchorNext(nodes[0]!))!.sequence,
+      ).to.equal(1n);
+      // P1 is back with fresh readings of another device; its queue still starts with the shared one
+      const b = d.device();
+      await nodes[1]!.ingest([b.read(1, { sensitive: true }), b.read(2, { sensitive: true })]);
+      let failed = 0;
+      for (let round = 0; round < 3 && anchoredReadings(nodes[1]!).length === 0; round++) {
+        try {
+          await cluster().anchorNext(nodes[1]!);
+        } catch (e) {
+          if (!(e instanceof ThresholdError)) throw e;
+          failed++;
+        }
+      }
+      expect(failed, "rounds lost to the shared reading").to.equal(1);
+      expect(anchoredReadings(nodes[1]!)).to.deep.equal(["2:1", "2:2"]);
+      expect(nodes[1]!.store.dropped().get("anchored")).to.equal(1);
+      expect(reports.map((r) => [r.member, r.reason])).to.deep.equal([[2, "no-answer"]]); // while it was away only
+      expect(anchor.roots).to.have.length(2); // the shared reading was anchored once
+    });
+
     it("members built without a chain view of their own read it through the cluster's port", async function () {
       const path = (i: number) => `${d.dir}/bare-${i}.sqlite`;
       nodes = [1, 2, 3, 4, 5].map((i) => d.fogNode(i, { path: path(i) })); // no `anchors`
