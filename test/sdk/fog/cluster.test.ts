@@ -96,7 +96,7 @@ describe("FogCluster", function () {
       { index: 4, id: nodes[3]!.id, endorse: () => Promise.reject(new Error("ECONNRESET")) },
       { index: 5, id: nodes[4]!.id, endorse: () => new Promise(() => undefined) },
     ];
-    const anchored = (await cluster(members, 200).anchorNext(nodes[0]!))!;
+    const anchored = (await cluster(members, 2_000).anchorNext(nodes[0]!))!;
     expect(anchored.signers).to.deep.equal([1, 2, 3]);
     expect(reports.map((r) => [r.member, r.reason])).to.deep.equal([
       [4, "no-answer"],
@@ -249,7 +249,7 @@ describe("FogCluster", function () {
       await nodes[0]!.ingest([dev.read(3, { sensitive: true })]);
       // round 2: members 4 and 5 are offline, member 3 signs but its reply is lost: 2 shares of 3
       try {
-        await cluster([nodes[0]!, nodes[1]!, lostReply(3), offline(4), offline(5)], 200, port).anchorNext(nodes[0]!);
+        await cluster([nodes[0]!, nodes[1]!, lostReply(3), offline(4), offline(5)], 2_000, port).anchorNext(nodes[0]!);
         expect.fail("anchored with two shares");
       } catch (e) {
         expect(e).to.be.instanceOf(ThresholdError);
