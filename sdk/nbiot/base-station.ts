@@ -284,7 +284,9 @@ export class BaseStation implements StationLink {
     if (flow === undefined) {
       throw new ProtocolError("missing-block", `no flow of node ${req.node} here`, { node: req.node });
     }
-    if (flow.handedOverTo !== undefined) {
+    // The station the flow went to may ask again, on a newer request of the node, when it lost
+    // the first answer: it gets the tip this station stopped at, and nothing moves back.
+    if (flow.handedOverTo !== undefined && flow.handedOverTo !== req.to) {
       throw new ProtocolError("handed-over", `the flow of ${req.node} was handed over to ${flow.handedOverTo}`, {
         to: flow.handedOverTo,
       });

@@ -29,11 +29,12 @@ import {
   verifyHandoverRecord,
 } from "../../../sdk/core/nbiot/handover.ts";
 import { NbiotNode } from "../../../sdk/core/nbiot/device.ts";
-import { makeAuthRequest } from "../../../sdk/core/nbiot/handshake.ts";
+import { decodeAuthRequest, makeAuthRequest } from "../../../sdk/core/nbiot/handshake.ts";
 import { keyEpoch, signingIdentity } from "../../../sdk/core/nbiot/params.ts";
 import { Kind, Status } from "../../../sdk/core/registry.ts";
-import { InvalidInputError, ProtocolError } from "../../../sdk/errors.ts";
+import { InvalidInputError, ProtocolError, TransportError } from "../../../sdk/errors.ts";
 import { BaseStation } from "../../../sdk/nbiot/base-station.ts";
+import type { StationLink } from "../../../sdk/nbiot/ports.ts";
 import { SqliteFlowStore } from "../../../sdk/store/flow-store.ts";
 import { backend, enter, makeWorld, randomId, reading, sendAll, testClock, type World } from "../../helpers/nbiot.ts";
 
@@ -265,6 +266,45 @@ describe("BaseStation", function () {
       expect(node.unconfirmed).to.deep.equal([]);
       expect(node.tip?.seq).to.equal(2);
       expect(sendAll(node, bs2, [reading(3)], t0 + 11)).to.deep.equal([3]);
+    });
+
+    it("answers the station it handed a flow to again, on the node's next request, when the first answer was lost", async function () {
+      const node = w.node();
+      const bs1 = w.station();
+      const bs2 = w.station();
+      await enter(node, bs1, t0);
+      sendAll(node, bs1, [reading(1), reading(2)], t0 + 1);
+      // BS1 hands the flow over, but its answer never reaches BS2
+      const lossy = (lose: boolean): StationLink => ({
+        handover: async (request) => {
+          const answer = await bs1.handover(request);
+          if (lose) throw new TransportError("the answer was lost");
+          return answer;
+        },
+        acquire: (n, from, to, after) => bs1.acquire(n, from, to, after),
+        proof: (n, seq) => bs1.proof(n, seq),
+      });
+      const lost = async (p: Promise<unknown>): Promise<void> => {
+        const e = await p.then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+        expect(e).to.be.instanceOf(TransportError);
+      };
+      w.stations.set(bs1.id, lossy(true));
+      testClock.now = t0 + 10;
+      const first = node.enter(bs2.id, t0 + 10);
+      await lost(bs2.authenticate(first, t0 + 10));
+      expect(bs1.flow(node.id)?.handedOverTo).to.equal(bs2.id);
+      // the node's same request, wrapped anew, stays refused: it was used
+      const again = makeHandoverRequest(w.params, w.stationKeys(bs2.id), bs1.id, decodeAuthRequest(first), t0 + 10);
+      await rejects(bs1.handover(again.bytes, t0 + 10), "replay");
+      // and the node, entering again with a new request, is taken over and served
+      w.stations.set(bs1.id, lossy(false));
+      testClock.now = t0 + 11;
+      node.accept(await bs2.authenticate(node.enter(bs2.id, t0 + 11), t0 + 11), t0 + 11);
+      expect(bs2.flow(node.id)?.tip).to.deep.include({ bs: bs1.id, seq: 2 });
+      expect(sendAll(node, bs2, [reading(3)], t0 + 12)).to.deep.equal([3]);
     });
 
     it("refuses to hand over to, or take over from, a station that is not registered and active", async function () {
