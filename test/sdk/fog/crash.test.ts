@@ -214,4 +214,50 @@ describe("FogCluster under crashes and chain faults (a real anvil node, the site
     }
     expect(await checkAnchoredOnce()).to.equal(4);
   });
+
+  it("re-anchors two batches a rollback removed, in order, each with its root", async function () {
+    const site = openSite(config, chain.provider);
+    try {
+      await site.proposer.ingest([devices[0]!.read(1, { sensitive: true }), devices[1]!.read(1, { sensitive: true })]);
+      const snapshot = (await chain.provider.send("evm_snapshot", [])) as string;
+      const first = (await site.cluster.anchorNext(site.proposer, 1))!;
+      const second = (await site.cluster.anchorNext(site.proposer, 1))!;
+      expect([first.sequence, second.sequence]).to.deep.equal([1n, 2n]);
+      expect(await chain.provider.send("evm_revert", [snapshot])).to.equal(true);
+      expect(await site.cluster.reconcile(site.proposer)).to.deep.equal({ final: [], removed: [1n, 2n] });
+      expect(site.proposer.store.batches()).to.deep.equal([]);
+      const again = [(await site.cluster.anchorNext(site.proposer))!, (await site.cluster.anchorNext(site.proposer))!];
+      expect(again.map((b) => [b.sequence, b.root])).to.deep.equal([
+        [1n, first.root],
+        [2n, second.root],
+      ]);
+      expect(await site.cluster.anchorNext(site.proposer)).to.equal(undefined);
+    } finally {
+      site.close();
+    }
+    expect(await checkAnchoredOnce()).to.equal(2);
+  });
+
+  it("anchors the readings of batches a rollback removed at the next sequence when another root took theirs", async function () {
+    const site = openSite(config, chain.provider);
+    try {
+      await site.proposer.ingest([devices[0]!.read(1, { sensitive: true }), devices[0]!.read(2, { sensitive: true })]);
+      const snapshot = (await chain.provider.send("evm_snapshot", [])) as string;
+      await site.cluster.anchorNext(site.proposer, 1);
+      await site.cluster.anchorNext(site.proposer, 1);
+      expect(await chain.provider.send("evm_revert", [snapshot])).to.equal(true);
+      // on the new branch another member's batch takes sequence 1 first
+      const other = site.members[1]!;
+      await other.ingest([devices[1]!.read(1, { sensitive: true })]);
+      expect((await site.cluster.anchorNext(other))!.sequence).to.equal(1n);
+      const moved = (await site.cluster.anchorNext(site.proposer))!;
+      expect([moved.sequence, moved.leafCount, moved.reports]).to.deep.equal([2n, 2, []]);
+      expect(await site.cluster.anchorNext(site.proposer)).to.equal(undefined);
+      const store = site.proposer.store;
+      expect(store.batches().map((b) => [b.sequence, b.root])).to.deep.equal([[2, moved.root]]);
+      expect([store.unbatched(10), store.rounds(config.cluster), store.dropped()]).to.deep.equal([[], [], new Map()]);
+    } finally {
+      site.close();
+    }
+  });
 });
