@@ -12,12 +12,18 @@
  * not asked and its share never counts: until the cluster re-deals its key
  * (a fresh DKG and `registerFogCluster` without it) the chain would still
  * accept its share, so the rule lives here, and t Active members must endorse.
- * A round that fails (the transaction, or too few shares) is retried with the
- * same batch (`FogNode.propose`); one whose transaction took its sequence
- * though the answer was lost is recorded as anchored before the next round,
+ * A round is kept in the proposer's store before any member signs it, so one
+ * that fails (the transaction, too few shares, or the proposer's process) is
+ * retried with the same batch (`FogNode.propose`), after a restart too; one
+ * whose transaction took its sequence though the answer was lost (or the
+ * proposer died before recording it) is recorded as anchored before the next
+ * round,
  * and one whose sequence another root took (a racing proposer) is dropped and
  * its readings proposed afresh at the next sequence (members with the chain
- * view release them, `FogNode.endorse`).
+ * view release them, `FogNode.endorse`). An anchored batch stays provisional
+ * until `finalityDepth` blocks (or the node's `finalized` block) confirm it;
+ * each round re-checks it (`reconcile`) and anchors it again if a
+ * reorganisation removed it (docs/secuchain.md, "Fault model").
  */
 import { isError } from "ethers";
 

@@ -306,8 +306,9 @@ export class FogNode {
    * A proposal of the next sensitive batch: up to `max` readings not yet in a
    * batch, their Merkle root, for the cluster's `sequence`-th link. While a
    * batch this node proposed for `sequence` is not anchored (its transaction
-   * failed, or too few shares arrived), the same batch is proposed again, so
-   * members sign the same message; a reading of it that no longer passes is
+   * failed, too few shares arrived, or this node's process died: each round is
+   * kept in the store before it is returned, so before any member signs it),
+   * the same batch is proposed again, so members sign the same message; a reading of it that no longer passes is
    * dropped and the rest proposed under the new root, for the same sequence.
    * A pending batch for an earlier sequence (taken since) is abandoned: its
    * readings go back to the queue (`FogCluster` first records it as anchored
