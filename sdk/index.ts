@@ -124,6 +124,7 @@ export {
   MAX_LEAF_COUNT,
   sortAnchorEntries,
 } from "./core/anchors.ts";
+export { anchorVerdict, type AnchorVerdict, confirmedBlock } from "./core/finality.ts";
 export { type AnchorHistoryRange, type AnchorResult, DataAnchorClient, DEFAULT_LOG_CHUNK } from "./contracts/anchor.ts";
 
 // The NB-IoT data path, seed 000 (docs/nbiot.md): pure protocol steps, then the roles
@@ -335,9 +336,11 @@ export {
   type FogClusterOptions,
   type FogMember,
   type MemberReport,
+  type Reconciliation,
 } from "./fog/cluster.ts";
 export {
   type FogBatchRecord,
+  type FogRound,
   FogStore,
   type OpenQuery,
   type ReadingClass,

@@ -12,17 +12,26 @@
  * not asked and its share never counts: until the cluster re-deals its key
  * (a fresh DKG and `registerFogCluster` without it) the chain would still
  * accept its share, so the rule lives here, and t Active members must endorse.
- * A round that fails (the transaction, or too few shares) is retried with the
- * same batch (`FogNode.propose`); one whose transaction took its sequence
- * though the answer was lost is recorded as anchored before the next round,
+ * A round is kept in the proposer's store before any member signs it, so one
+ * that fails (the transaction, too few shares, or the proposer's process) is
+ * retried with the same batch (`FogNode.propose`), after a restart too; one
+ * whose transaction took its sequence though the answer was lost (or the
+ * proposer died before recording it) is recorded as anchored before the next
+ * round,
  * and one whose sequence another root took (a racing proposer) is dropped and
  * its readings proposed afresh at the next sequence (members with the chain
- * view release them, `FogNode.endorse`).
+ * view release them, `FogNode.endorse`). An anchored batch stays provisional
+ * until `finalityDepth` blocks (or the node's `finalized` block) confirm it;
+ * each round re-checks it (`reconcile`) and anchors it again if a
+ * reorganisation removed it (docs/secuchain.md, "Fault model").
  */
+import { isError } from "ethers";
+
 import { withTimeout } from "../core/async.ts";
 import { type Hex, toHex } from "../core/bytes.ts";
 import type { Commitments, PartialSignature, ThresholdScheme } from "../core/crypto/threshold.ts";
 import { g1ToEip2537 } from "../core/crypto/eip2537.ts";
+import { anchorVerdict, confirmedBlock } from "../core/finality.ts";
 import { type AnchorDeployment, fogBatchMessage } from "../core/fogBatch.ts";
 import { Status } from "../core/registry.ts";
 import { InvalidInputError, ThresholdError } from "../errors.ts";
@@ -44,7 +53,8 @@ export interface FogMember {
 
 /** The part of `DataAnchorClient` the cluster uses. */
 export interface FogAnchorPort {
-  head(cluster: Hex): Promise<bigint>;
+  /** The cluster's head at `blockTag` (default the latest block; a block number, or `"finalized"`). */
+  head(cluster: Hex, blockTag?: number | "latest" | "finalized"): Promise<bigint>;
   /** The cluster's record of `root` (undefined: not anchored by it): settles a round whose answer was lost. */
   anchorOf(cluster: Hex, root: Hex): Promise<{ readonly sequence: bigint } | undefined>;
   anchorFogBatch(
@@ -98,6 +108,15 @@ export interface FogClusterOptions {
    * it) and its share never counts. Without it every member is taken as Active.
    */
   readonly directory?: { lookup(id: Hex): Promise<DirectoryEntry | undefined> };
+  /**
+   * Confirmations after which an anchored batch is final (the block that mined it counts as one);
+   * needs `blocks`. Without it a batch is final once the node's `finalized` block holds it. Until
+   * then it is provisional: each round re-checks it (`reconcile`) and anchors it again if a
+   * reorganisation removed it.
+   */
+  readonly finalityDepth?: number;
+  /** The chain's latest block number (an ethers `Provider`), for `finalityDepth`. */
+  readonly blocks?: { getBlockNumber(): Promise<number> };
 }
 
 /** What `anchorNext` needs of the proposing member (a `FogNode`). */
@@ -106,8 +125,27 @@ export interface FogProposer {
   recordBatch(proposal: BatchProposal, signature: Uint8Array | undefined, txHash: string | undefined): void;
   /** The batch it proposed that is not recorded as anchored yet (see `FogNode.propose`). */
   pendingBatch?(cluster: Hex): BatchProposal | undefined;
+  /**
+   * Every round it proposed that is not settled yet, oldest first (the last is `pendingBatch`): a
+   * round kept across a restart, or one whose batch shrank, may be the one the chain took.
+   */
+  pendingRounds?(cluster: Hex): readonly BatchProposal[];
   /** Readings of `proposal` found anchored already, in a batch it did not sign: they leave its queue. */
   dropAnchored?(proposal: BatchProposal, indices: readonly number[]): void;
+  /** The batches it recorded as anchored that are not final yet (see `FogCluster.reconcile`). */
+  provisionalBatches?(): readonly { readonly sequence: bigint; readonly root: Hex }[];
+  /** The batch at `sequence` is final. */
+  finalizeBatch?(sequence: bigint): void;
+  /** The chain no longer holds the batch at `sequence`: it becomes the live round again. */
+  revertBatch?(cluster: Hex, sequence: bigint): void;
+}
+
+/** What `reconcile` found of the provisional batches. */
+export interface Reconciliation {
+  /** Sequences of batches now final. */
+  readonly final: readonly bigint[];
+  /** Sequences of batches a reorganisation removed: they are proposed again. */
+  readonly removed: readonly bigint[];
 }
 
 export class FogCluster {
@@ -120,6 +158,16 @@ export class FogCluster {
     const indices = options.members.map((m) => m.index);
     if (new Set(indices).size !== indices.length || indices.some((i) => !Number.isInteger(i) || i < 1)) {
       throw new InvalidInputError("members have distinct indices from 1", { indices });
+    }
+    if (options.finalityDepth !== undefined) {
+      if (!Number.isSafeInteger(options.finalityDepth) || options.finalityDepth < 1) {
+        throw new InvalidInputError("finalityDepth must be an integer of at least 1", {
+          finalityDepth: options.finalityDepth,
+        });
+      }
+      if (options.blocks === undefined) {
+        throw new InvalidInputError("finalityDepth needs `blocks` (the chain's block number) to count confirmations");
+      }
     }
     this.id = options.id.toLowerCase() as Hex;
     this.#o = options;
@@ -134,6 +182,7 @@ export class FogCluster {
    */
   async anchorNext(proposer: FogProposer, max?: number): Promise<AnchoredFogBatch | undefined> {
     const o = this.#o;
+    await this.reconcile(proposer);
     const sequence = (await o.anchor.head(this.id)) + 1n;
     await this.#settle(proposer, sequence);
     const proposal = await proposer.propose(this.id, sequence, max);
@@ -247,18 +296,62 @@ export class FogCluster {
   }
 
   /**
-   * A batch the proposer still has pending for a sequence the chain took since: if the chain holds
-   * its root at that sequence, its own transaction went through though the answer was lost, and it is
-   * recorded as anchored (its readings must not be batched again); otherwise `propose` abandons it.
+   * The rounds the proposer still has pending for sequences the chain took since (kept across a
+   * restart, see `FogNode.propose`): one whose root the chain holds at its sequence went through
+   * though its answer was lost (or the proposer died before recording it), and is recorded as
+   * anchored (its readings must not be batched again); the others are abandoned by `propose`.
    */
   async #settle(proposer: FogProposer, sequence: bigint): Promise<void> {
-    const pending = proposer.pendingBatch?.(this.id);
-    if (pending === undefined || pending.sequence >= sequence) return;
-    const record = await this.#o.anchor.anchorOf(this.id, pending.root);
-    if (record?.sequence === pending.sequence) {
-      proposer.recordBatch(pending, this.#signed.get(pending.root), undefined);
+    const pending = proposer.pendingRounds?.(this.id) ?? [proposer.pendingBatch?.(this.id)];
+    for (const round of pending) {
+      if (round === undefined || round.sequence >= sequence) continue;
+      const record = await this.#o.anchor.anchorOf(this.id, round.root);
+      if (record?.sequence === round.sequence) {
+        proposer.recordBatch(round, this.#signed.get(round.root), undefined);
+      }
+      this.#signed.delete(round.root);
     }
-    this.#signed.delete(pending.root);
+  }
+
+  /**
+   * Re-checks the batches the proposer recorded as anchored that are not final yet: one the chain
+   * confirmed deeply enough (`finalityDepth`, or the node's `finalized` block) becomes final; one a
+   * reorganisation removed goes back to the proposer as its live round, so the next round anchors
+   * it again (at the same sequence while the chain's next is still that one, else its readings
+   * afresh). Each `anchorNext` runs it first; call it between rounds to notice a rollback sooner.
+   */
+  async reconcile(proposer: FogProposer): Promise<Reconciliation> {
+    const open = proposer.provisionalBatches?.() ?? [];
+    if (open.length === 0) return { final: [], removed: [] };
+    const confirmed = await this.#confirmedHead();
+    const final: bigint[] = [];
+    const removed: bigint[] = [];
+    for (const batch of open) {
+      const verdict = anchorVerdict(batch, await this.#o.anchor.anchorOf(this.id, batch.root), confirmed);
+      if (verdict === "final") final.push(batch.sequence);
+      else if (verdict === "removed") removed.push(batch.sequence);
+    }
+    for (const sequence of final) proposer.finalizeBatch?.(sequence);
+    // the lowest last, so it is the live round: the others follow it in sequence order
+    for (const sequence of removed.toReversed()) proposer.revertBatch?.(this.id, sequence);
+    return { final, removed };
+  }
+
+  /** The cluster's head at the newest block deep enough to be final (0 while the chain is shorter). */
+  async #confirmedHead(): Promise<bigint> {
+    const { finalityDepth, blocks, anchor } = this.#o;
+    let at: number | "finalized" | undefined = "finalized";
+    if (finalityDepth !== undefined && blocks !== undefined) {
+      at = confirmedBlock(await blocks.getBlockNumber(), finalityDepth);
+    }
+    if (at === undefined) return 0n;
+    try {
+      return await anchor.head(this.id, at);
+    } catch (e) {
+      // the contract was deployed after that block: nothing of the cluster is final yet
+      if (emptyResult(e)) return 0n;
+      throw e;
+    }
   }
 
   /** The members the registry has Active now (all of them without a directory). */
@@ -285,6 +378,14 @@ export class FogCluster {
 
 /** Reasons a member is set aside without being reported: not misbehaviour. */
 const UNREPORTED: ReadonlySet<string> = new Set(["inactive", "already-endorsed"]);
+
+/** Whether a call failed because it returned nothing (no contract at that block), through any `cause`. */
+function emptyResult(e: unknown): boolean {
+  for (let at = e; at instanceof Error; at = at.cause) {
+    if (isError(at, "BAD_DATA") && at.value === "0x") return true;
+  }
+  return false;
+}
 
 /** Whether `p` is a point of the backend's G1 (a member could answer with anything). */
 function isG1(g1: ThresholdScheme["backend"]["g1"], p: unknown): boolean {

@@ -143,8 +143,6 @@ export class FogNode {
   readonly #nonces: NonceWindow;
   #ingesting: Promise<unknown> = Promise.resolve();
   #endorsing: Promise<unknown> = Promise.resolve();
-  /** Per cluster, the batch this node proposed that is not anchored yet (a round that failed is retried with it). */
-  readonly #pending = new Map<Hex, BatchProposal>();
   /** The scope requests to this node must carry (default: `accessScope("read:sensitive@<node id>")`, this node only). */
   readonly accessScope: Hex;
   readonly commitments: Commitments;
@@ -308,21 +306,22 @@ export class FogNode {
    * A proposal of the next sensitive batch: up to `max` readings not yet in a
    * batch, their Merkle root, for the cluster's `sequence`-th link. While a
    * batch this node proposed for `sequence` is not anchored (its transaction
-   * failed, or too few shares arrived), the same batch is proposed again, so
-   * members sign the same message; a reading of it that no longer passes is
+   * failed, too few shares arrived, or this node's process died: each round is
+   * kept in the store before it is returned, so before any member signs it),
+   * the same batch is proposed again, so members sign the same message; a reading of it that no longer passes is
    * dropped and the rest proposed under the new root, for the same sequence.
    * A pending batch for an earlier sequence (taken since) is abandoned: its
    * readings go back to the queue (`FogCluster` first records it as anchored
    * when its own transaction took that sequence).
    */
   async propose(cluster: Hex, sequence: bigint, max = 4096): Promise<BatchProposal | undefined> {
-    const pending = this.#pending.get(cluster);
-    if (pending !== undefined) {
-      this.#pending.delete(cluster);
-      if (pending.sequence === sequence) {
-        const again = await this.#repropose(pending);
-        if (again !== undefined) return again;
-      }
+    const c = cluster.toLowerCase() as Hex;
+    const pending = this.pendingBatch(c);
+    // rounds of earlier sequences are over: `FogCluster` settled them against the chain first
+    this.store.forgetRounds(c, sequence);
+    if (pending?.sequence === sequence) {
+      const again = await this.#repropose(pending);
+      if (again !== undefined) return again;
     }
     // the proposer checks its queue as every member will: a reading that no longer authenticates (its
     // device blocked, its key rotated) or tests sensitive leaves the queue for good, so it cannot stall it
@@ -341,7 +340,7 @@ export class FogNode {
     }
     if (chosen.length === 0) return undefined;
     return this.#pend(
-      cluster,
+      c,
       sequence,
       chosen.map((r) => r.reading),
       chosen.map((r) => r.id),
@@ -362,12 +361,13 @@ export class FogNode {
     }
     if (readings.length === 0) return undefined;
     if (readings.length === pending.readings.length) {
-      this.#pending.set(pending.cluster, pending);
+      this.store.saveRound(pending.cluster, pending);
       return pending;
     }
     return this.#pend(pending.cluster, pending.sequence, readings, ids);
   }
 
+  /** A new round, kept in the store before any member is asked to sign it (it survives a crash). */
   async #pend(cluster: Hex, sequence: bigint, readings: Uint8Array[], ids: number[]): Promise<BatchProposal> {
     const tree = await batchTree(readings);
     const proposal: BatchProposal = {
@@ -379,13 +379,32 @@ export class FogNode {
       ids,
       proposer: this.index,
     };
-    this.#pending.set(cluster, proposal);
+    this.store.saveRound(cluster, proposal);
     return proposal;
   }
 
-  /** The batch this node proposed for `cluster` that is not recorded as anchored yet, if any. */
+  /**
+   * The batch this node proposed for `cluster` that is not recorded as anchored yet, if any: its
+   * live round, read from the store (so a restarted node proposes it again).
+   */
   pendingBatch(cluster: Hex): BatchProposal | undefined {
-    return this.#pending.get(cluster);
+    return this.pendingRounds(cluster).at(-1);
+  }
+
+  /**
+   * Every round this node proposed for `cluster` that is not settled yet, oldest first (the last is
+   * the live one): a batch that had to shrink left a round for each root it was signed under, and
+   * any of them may be the one the chain took (`FogCluster` settles them).
+   */
+  pendingRounds(cluster: Hex): BatchProposal[] {
+    const c = cluster.toLowerCase() as Hex;
+    return this.store.rounds(c).map((round) => {
+      const byId = new Map(
+        this.store.sensitiveRange(Math.min(...round.ids), Math.max(...round.ids)).map((r) => [r.id, r.reading]),
+      );
+      const readings = round.ids.map((id) => byId.get(id) ?? new Uint8Array());
+      return { cluster: c, ...round, leafCount: round.ids.length, readings, proposer: this.index };
+    });
   }
 
   /**
@@ -514,7 +533,7 @@ export class FogNode {
       const id = proposal.ids[i];
       if (id !== undefined) this.store.dropSensitive(id, "anchored");
     }
-    if (this.#pending.get(proposal.cluster)?.root === proposal.root) this.#pending.delete(proposal.cluster);
+    this.store.forgetRounds(proposal.cluster, 0n, proposal.root);
   }
 
   /** See `FogMember.readChainThrough`: the cluster's port, unless this node was given a view of its own. */
@@ -546,7 +565,6 @@ export class FogNode {
    * the chain showed the batch anchored afterwards.
    */
   recordBatch(proposal: BatchProposal, signature: Uint8Array | undefined, txHash: string | undefined): void {
-    if (this.#pending.get(proposal.cluster)?.root === proposal.root) this.#pending.delete(proposal.cluster);
     this.store.saveBatch(
       {
         sequence: Number(proposal.sequence),
@@ -558,7 +576,26 @@ export class FogNode {
         txHash,
       },
       proposal.ids,
+      proposal.cluster,
     );
+  }
+
+  /** The batches recorded as anchored that are not final yet (`FogCluster.reconcile` re-checks them). */
+  provisionalBatches(): { readonly sequence: bigint; readonly root: Hex }[] {
+    return this.store.provisionalBatches().map((b) => ({ sequence: BigInt(b.sequence), root: b.root }));
+  }
+
+  /** The batch at `sequence` is final on chain: it is no longer re-checked. */
+  finalizeBatch(sequence: bigint): void {
+    this.store.finalizeBatch(Number(sequence));
+  }
+
+  /**
+   * The chain no longer holds the batch recorded at `sequence` (a reorganisation removed it): its
+   * readings leave the batch and it becomes the live round again, to be anchored anew.
+   */
+  revertBatch(cluster: Hex, sequence: bigint): void {
+    this.store.revertBatch(cluster.toLowerCase() as Hex, Number(sequence));
   }
 
   /** Sensitive readings of `device` in a device-time range, for a requester whose access the caller checked. */

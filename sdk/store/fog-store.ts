@@ -64,6 +64,14 @@ export interface FogBatchRecord {
   readonly txHash: string | undefined;
 }
 
+/** A round a proposer put to its cluster's members: the batch (root) of readings `ids` for `sequence`. */
+export interface FogRound {
+  readonly sequence: bigint;
+  readonly root: Hex;
+  /** The proposer's store ids of the readings, in leaf order. */
+  readonly ids: readonly number[];
+}
+
 /** The batch message a member signed a reading under (`FogStore.endorsement`). */
 export interface EndorsedMessage {
   readonly cluster: Hex | undefined;
@@ -92,6 +100,18 @@ function toReading(r: Row): StoredReading {
     received: Number(r.received),
     tags: String(r.tags) === "" ? [] : String(r.tags).split(","),
     reading: u8(r.reading),
+  };
+}
+
+function toBatch(r: Row): FogBatchRecord {
+  return {
+    sequence: Number(r.sequence),
+    root: toHex(u8(r.root)),
+    leafCount: Number(r.leaf_count),
+    firstId: Number(r.first_id),
+    lastId: Number(r.last_id),
+    signature: r.signature == null ? undefined : u8(r.signature),
+    txHash: r.tx == null ? undefined : String(r.tx),
   };
 }
 
@@ -128,6 +148,9 @@ export class FogStore {
       CREATE TABLE IF NOT EXISTS fog_batches (
         sequence INTEGER PRIMARY KEY, root BLOB NOT NULL UNIQUE, leaf_count INTEGER NOT NULL,
         first_id INTEGER NOT NULL, last_id INTEGER NOT NULL, signature BLOB, tx TEXT);
+      CREATE TABLE IF NOT EXISTS fog_rounds (
+        id INTEGER PRIMARY KEY, cluster BLOB NOT NULL, sequence INTEGER NOT NULL, root BLOB NOT NULL,
+        ids TEXT NOT NULL, UNIQUE (cluster, sequence, root));
     `);
     for (const [key, value] of [
       ["schema", SCHEMA_VERSION],
@@ -153,6 +176,12 @@ export class FogStore {
         ALTER TABLE endorsed ADD COLUMN sequence INTEGER;
         ALTER TABLE endorsed ADD COLUMN root BLOB;
       `);
+    }
+    // A batch is provisional until the chain made it final (`FogCluster.reconcile`); batches of stores
+    // made before this column count as provisional once, and are re-checked.
+    const batchColumns = (this.#db.prepare("PRAGMA table_info(fog_batches)").all() as Row[]).map((c) => String(c.name));
+    if (!batchColumns.includes("final")) {
+      this.#db.exec("ALTER TABLE fog_batches ADD COLUMN final INTEGER NOT NULL DEFAULT 0");
     }
     const insert = (table: string) =>
       this.#db.prepare(`INSERT INTO ${table} (device, seq, time, received, tags, reading) VALUES (?, ?, ?, ?, ?, ?)`);
@@ -347,13 +376,103 @@ export class FogStore {
     ).map(toReading);
   }
 
-  /** Keeps an anchored batch and marks its readings (`ids`) as batched, together. */
-  saveBatch(batch: FogBatchRecord, ids: readonly number[] = []): void {
-    this.#db.exec("BEGIN IMMEDIATE");
-    try {
+  /**
+   * Keeps an anchored batch and marks its readings (`ids`) as batched, together; given the
+   * `cluster`, the rounds proposed for it up to the batch's sequence end in the same transaction.
+   */
+  saveBatch(batch: FogBatchRecord, ids: readonly number[] = [], cluster?: Hex): void {
+    this.#transaction(() => {
       this.#saveBatch(batch);
       const mark = this.#db.prepare("UPDATE sensitive_readings SET batch = ? WHERE id = ?");
       for (const id of ids) mark.run(batch.sequence, id);
+      if (cluster !== undefined) {
+        this.#db
+          .prepare("DELETE FROM fog_rounds WHERE cluster = ? AND sequence <= ?")
+          .run(fromHex(cluster, "cluster", 32), batch.sequence);
+      }
+    });
+  }
+
+  /**
+   * Keeps a round a proposer put to its members (before any of them signs), so that a node
+   * restarting proposes the same batch again and settles it against the chain: the latest round
+   * of a cluster is its live one (`round`); earlier ones, for that sequence or another, are kept
+   * until the cluster settles them (`forgetRounds`, or `saveBatch` with the cluster).
+   */
+  saveRound(cluster: Hex, round: FogRound): void {
+    const c = fromHex(cluster, "cluster", 32);
+    const root = fromHex(round.root, "root", 32);
+    this.#transaction(() => {
+      // the same batch proposed again becomes the live round once more
+      this.#db
+        .prepare("DELETE FROM fog_rounds WHERE cluster = ? AND sequence = ? AND root = ?")
+        .run(c, round.sequence, root);
+      this.#db
+        .prepare("INSERT INTO fog_rounds (cluster, sequence, root, ids) VALUES (?, ?, ?, ?)")
+        .run(c, round.sequence, root, JSON.stringify(round.ids));
+    });
+  }
+
+  /** The rounds kept for `cluster`, oldest first (the last is the live one). */
+  rounds(cluster: Hex): FogRound[] {
+    const rows = this.#db
+      .prepare("SELECT sequence, root, ids FROM fog_rounds WHERE cluster = ? ORDER BY id")
+      .all(fromHex(cluster, "cluster", 32)) as Row[];
+    return rows.map((r) => ({
+      sequence: BigInt(r.sequence as number),
+      root: toHex(u8(r.root)),
+      ids: JSON.parse(String(r.ids)) as number[],
+    }));
+  }
+
+  /** Forgets `cluster`'s rounds for sequences below `below`, or (given `root`) the rounds of that root. */
+  forgetRounds(cluster: Hex, below: bigint, root?: Hex): void {
+    const c = fromHex(cluster, "cluster", 32);
+    if (root === undefined) this.#db.prepare("DELETE FROM fog_rounds WHERE cluster = ? AND sequence < ?").run(c, below);
+    else this.#db.prepare("DELETE FROM fog_rounds WHERE cluster = ? AND root = ?").run(c, fromHex(root, "root", 32));
+  }
+
+  /** The batches recorded as anchored that the chain has not made final yet, oldest first. */
+  provisionalBatches(): FogBatchRecord[] {
+    return (this.#db.prepare("SELECT * FROM fog_batches WHERE final = 0 ORDER BY sequence").all() as Row[]).map(
+      toBatch,
+    );
+  }
+
+  /** Marks the batch at `sequence` final: no reorganisation of the chain is expected to remove it. */
+  finalizeBatch(sequence: number): void {
+    this.#db.prepare("UPDATE fog_batches SET final = 1 WHERE sequence = ?").run(sequence);
+  }
+
+  /**
+   * Undoes the record of the batch at `sequence`, which the chain no longer holds (a
+   * reorganisation removed it): its readings go back to the queue and the batch becomes
+   * `cluster`'s live round again, at the same sequence and root, all in one transaction.
+   */
+  revertBatch(cluster: Hex, sequence: number): void {
+    const batch = this.#db.prepare("SELECT * FROM fog_batches WHERE sequence = ?").get(sequence) as Row | undefined;
+    if (batch === undefined) return;
+    const ids = (
+      this.#db.prepare("SELECT id FROM sensitive_readings WHERE batch = ? ORDER BY id").all(sequence) as Row[]
+    ).map((r) => Number(r.id));
+    this.#transaction(() => {
+      this.#db.prepare("UPDATE sensitive_readings SET batch = NULL WHERE batch = ?").run(sequence);
+      this.#db.prepare("DELETE FROM fog_batches WHERE sequence = ?").run(sequence);
+      const c = fromHex(cluster, "cluster", 32);
+      this.#db
+        .prepare("DELETE FROM fog_rounds WHERE cluster = ? AND sequence = ? AND root = ?")
+        .run(c, sequence, batch.root as Uint8Array);
+      this.#db
+        .prepare("INSERT INTO fog_rounds (cluster, sequence, root, ids) VALUES (?, ?, ?, ?)")
+        .run(c, sequence, batch.root as Uint8Array, JSON.stringify(ids));
+    });
+  }
+
+  /** Runs `body` in one transaction (all or nothing). */
+  #transaction(body: () => void): void {
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      body();
       this.#db.exec("COMMIT");
     } catch (e) {
       this.#db.exec("ROLLBACK");
@@ -379,15 +498,7 @@ export class FogStore {
   }
 
   batches(): FogBatchRecord[] {
-    return (this.#db.prepare("SELECT * FROM fog_batches ORDER BY sequence").all() as Row[]).map((r) => ({
-      sequence: Number(r.sequence),
-      root: toHex(u8(r.root)),
-      leafCount: Number(r.leaf_count),
-      firstId: Number(r.first_id),
-      lastId: Number(r.last_id),
-      signature: r.signature == null ? undefined : u8(r.signature),
-      txHash: r.tx == null ? undefined : String(r.tx),
-    }));
+    return (this.#db.prepare("SELECT * FROM fog_batches ORDER BY sequence").all() as Row[]).map(toBatch);
   }
 
   counts(): { open: number; sensitive: number; batches: number } {

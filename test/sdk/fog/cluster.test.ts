@@ -114,6 +114,21 @@ describe("FogCluster", function () {
     expect(reports.map((r) => [r.member, r.reason])).to.deep.equal([[2, "invalid-share"]]);
   });
 
+  it("refuses a finalityDepth below 1, or one without a block source to count confirmations", function () {
+    const options = {
+      id: clusterId,
+      deployment,
+      commitments: d.cluster.commitments,
+      scheme: d.scheme,
+      members: nodes,
+      anchor,
+    };
+    const blocks = { getBlockNumber: () => Promise.resolve(0) };
+    expect(() => new FogCluster({ ...options, finalityDepth: 0, blocks })).to.throw(InvalidInputError, /finalityDepth/);
+    expect(() => new FogCluster({ ...options, finalityDepth: 2 })).to.throw(InvalidInputError, /blocks/);
+    expect(new FogCluster({ ...options, finalityDepth: 2, blocks }).id).to.equal(clusterId.toLowerCase());
+  });
+
   it("refuses a proposal for another sequence or cluster before any member signs", async function () {
     const dev = d.device();
     await nodes[0]!.ingest([dev.read(1, { sensitive: true })]);

@@ -1,0 +1,237 @@
+/**
+ * A fog site on a real JSON-RPC chain (anvil or `hardhat node`, `node-process.ts`): the registry
+ * and `DataAnchor` deployed, five fog nodes and their cluster admitted, the cluster's DKG key
+ * registered with every member's approval. `deploySite` runs in the test; `openSite` opens the
+ * site's five fog nodes (member 1 proposes) over their SQLite files and its `FogCluster`, in the
+ * test or in a child process (`fog-site-child.ts`) that the test kills and restarts. Everything a
+ * process needs is in a `SiteConfig`, plain JSON.
+ */
+import { join } from "node:path";
+
+import { type JsonRpcProvider, parseEther, type Signer, Wallet } from "ethers";
+
+import { type Hex, toHex } from "../../sdk/core/bytes.ts";
+import { Peks } from "../../sdk/core/crypto/peks.ts";
+import { ThresholdScheme } from "../../sdk/core/crypto/threshold.ts";
+import { filterPolicy, SENSITIVE } from "../../sdk/core/fog/filter.ts";
+import { Label } from "../../sdk/core/labels.ts";
+import { Kind, Status } from "../../sdk/core/registry.ts";
+import { minimalProfile } from "../../sdk/core/profile.ts";
+import { buildRegistration } from "../../sdk/core/registration.ts";
+import { DataAnchorClient } from "../../sdk/contracts/anchor.ts";
+import { DeviceRegistryClient } from "../../sdk/contracts/registry.ts";
+import { type FogAnchorPort, FogCluster, type FogMember } from "../../sdk/fog/cluster.ts";
+import { FogNode } from "../../sdk/fog/fog-node.ts";
+import { FogStore } from "../../sdk/store/fog-store.ts";
+import { DataAnchor__factory, DeviceRegistry__factory } from "../../types/ethers-contracts/index.ts";
+import { backend, type District, MemoryFogDirectory } from "./fog.ts";
+import { possessionProof } from "./fog-anchor.ts";
+import { g2ToEip2537 } from "../../sdk/core/crypto/eip2537.ts";
+
+const LAYER = "strata://city/fog/site";
+const CONFIG = {
+  fullNodeApprovals: 2,
+  reportPenalty: 250,
+  suspendBelow: 600,
+  blockBelow: 300,
+  epochLength: 3600,
+  heartbeatTimeout: 3600,
+};
+
+/** What a process needs to run a site's fog nodes and cluster. */
+export interface SiteConfig {
+  readonly url: string;
+  readonly chainId: string;
+  readonly anchor: string;
+  readonly cluster: Hex;
+  /** A funded key that sends the anchoring transactions. */
+  readonly sender: string;
+  readonly dir: string;
+  readonly peksSecret: string;
+  readonly threshold: number;
+  /** The group's Feldman commitments, compressed G2, hex. */
+  readonly commitments: readonly Hex[];
+  readonly members: readonly { readonly index: number; readonly id: Hex; readonly secret: string }[];
+  readonly devices: readonly { readonly id: Hex; readonly p256: Hex }[];
+  /** Confirmations after which a batch is final. */
+  readonly finalityDepth: number;
+}
+
+/** The chain side of a deployment, shared by the sites of one test file. */
+export interface Chain {
+  readonly url: string;
+  readonly provider: JsonRpcProvider;
+  readonly admin: Signer;
+  readonly chainId: bigint;
+  readonly registry: DeviceRegistryClient;
+  readonly anchor: DataAnchorClient;
+}
+
+/** Deploys the registry and `DataAnchor` on the node at `url`. */
+export async function deployChain(url: string, provider: JsonRpcProvider): Promise<Chain> {
+  const admin = await provider.getSigner(0);
+  const adminAddress = await admin.getAddress();
+  const reg = await new DeviceRegistry__factory(admin).deploy(adminAddress, CONFIG);
+  await reg.waitForDeployment();
+  const registry = new DeviceRegistryClient(await reg.getAddress(), admin);
+  await registry.setLayerOperator(LAYER, adminAddress);
+  const anchor = await new DataAnchor__factory(admin).deploy(await reg.getAddress());
+  await anchor.waitForDeployment();
+  const chainId = (await provider.getNetwork()).chainId;
+  return { url, provider, admin, chainId, registry, anchor: new DataAnchorClient(await anchor.getAddress(), admin) };
+}
+
+let localId = 0n;
+
+async function funded(chain: Chain): Promise<Wallet> {
+  const key = new Wallet(Wallet.createRandom().privateKey, chain.provider);
+  await (await chain.admin.sendTransaction({ to: key.address, value: parseEther("10") })).wait();
+  return key;
+}
+
+async function register(chain: Chain, label: Label, kind: Kind): Promise<{ id: Hex; key: Wallet }> {
+  const key = await funded(chain);
+  const req = buildRegistration({
+    uuid: { layer: LAYER, localId: ++localId },
+    key: key.address,
+    kind,
+    label,
+    permissions: 1,
+    profile: minimalProfile(kind === Kind.FogNode ? "Gateway/Fog" : "Device/Sensor/Air"),
+    deadline: 2n ** 40n,
+  });
+  const { id } = await chain.registry.register(
+    req,
+    await chain.registry.signRegistration(key, req, await chain.admin.getAddress()),
+  );
+  return { id, key };
+}
+
+/**
+ * A fresh cluster of five fog nodes (3 of 5) on `chain`, with `district`'s DKG key and PEKS
+ * owner, its stores in `dir`; `devices` are the district's devices its nodes accept.
+ */
+export async function deploySite(
+  chain: Chain,
+  district: District,
+  dir: string,
+  devices: readonly { readonly id: Hex; readonly key: { readonly publicKey: Uint8Array } }[],
+  finalityDepth = 2,
+): Promise<SiteConfig> {
+  const coords = [
+    await register(chain, Label.Coordination, Kind.Device),
+    await register(chain, Label.Coordination, Kind.Device),
+  ];
+  for (const c of coords) await chain.registry.appointCoordinator(c.id);
+  const admitted = async () => {
+    const node = await register(chain, Label.Full, Kind.FogNode);
+    for (const c of coords) await chain.registry.connect(c.key).approve(c.id, node.id);
+    return node;
+  };
+  const members = [];
+  for (let i = 0; i < 5; i++) members.push(await admitted());
+  const cluster = await admitted();
+  const { commitments, shares } = district.cluster;
+  const scheme = district.scheme;
+  const groupKey = g2ToEip2537(backend, scheme.groupKey(commitments));
+  const key = { t: commitments.threshold, n: 5, shares, commitments, groupKey };
+  const ids = members.map((m) => m.id);
+  const approvals = await Promise.all(
+    members.map((m) =>
+      chain.anchor.signFogClusterApproval(m.key, cluster.id, { groupKey, threshold: key.t, members: ids }),
+    ),
+  );
+  await chain.anchor.connect(cluster.key).registerFogCluster(cluster.id, {
+    groupKey,
+    threshold: key.t,
+    members: ids,
+    proof: possessionProof(key),
+    approvals,
+  });
+  const sender = await funded(chain);
+  return {
+    url: chain.url,
+    chainId: String(chain.chainId),
+    anchor: chain.anchor.address,
+    cluster: cluster.id,
+    sender: sender.privateKey,
+    dir,
+    peksSecret: String(district.ownerPeks.secret),
+    threshold: commitments.threshold,
+    commitments: commitments.points.map((p) => toHex(backend.g2.toBytes(p))),
+    members: members.map((m, i) => ({ index: i + 1, id: m.id, secret: String(shares[i]!.secret) })),
+    devices: devices.map((d) => ({ id: d.id, p256: toHex(d.key.publicKey) })),
+    finalityDepth,
+  };
+}
+
+/** The path of member `index`'s store in a site. */
+export const storePath = (config: SiteConfig, index: number): string => join(config.dir, `member-${index}.sqlite`);
+
+export interface Site {
+  /** Member 1, the proposer. */
+  readonly proposer: FogNode;
+  readonly members: readonly FogNode[];
+  readonly cluster: FogCluster;
+  readonly anchor: DataAnchorClient;
+  close(): void;
+}
+
+/**
+ * Opens a site's fog nodes from their store files and its cluster, over `provider`; `port` wraps
+ * the chain port the cluster anchors through (a test hook), `members` wraps each member.
+ */
+export function openSite(
+  config: SiteConfig,
+  provider: JsonRpcProvider,
+  wrap: {
+    port?: (port: FogAnchorPort) => FogAnchorPort;
+    member?: (node: FogNode) => FogMember;
+  } = {},
+): Site {
+  const scheme = new ThresholdScheme(backend);
+  const peks = new Peks(backend);
+  const policy = filterPolicy(peks.trapdoor(BigInt(config.peksSecret), SENSITIVE));
+  const directory = new MemoryFogDirectory();
+  for (const d of config.devices) directory.set(d.id, Kind.Device, Status.Active, Buffer.from(d.p256.slice(2), "hex"));
+  for (const m of config.members) directory.set(m.id, Kind.FogNode, Status.Active);
+  const commitments = {
+    threshold: config.threshold,
+    points: config.commitments.map((h) => backend.g2.fromBytes(Buffer.from(h.slice(2), "hex"))),
+  };
+  const anchor = new DataAnchorClient(config.anchor, new Wallet(config.sender, provider));
+  const members = config.members.map(
+    (m) =>
+      new FogNode({
+        id: m.id,
+        index: m.index,
+        share: { index: m.index, secret: BigInt(m.secret) },
+        commitments,
+        scheme,
+        policy,
+        directory,
+        store: new FogStore(storePath(config, m.index), m.id),
+        anchors: anchor,
+      }),
+  );
+  const cluster = new FogCluster({
+    id: config.cluster,
+    deployment: { chainId: BigInt(config.chainId), anchor: config.anchor },
+    commitments,
+    scheme,
+    members: members.map((m) => wrap.member?.(m) ?? m),
+    anchor: wrap.port?.(anchor) ?? anchor,
+    directory,
+    finalityDepth: config.finalityDepth,
+    blocks: provider,
+  });
+  return {
+    proposer: members[0]!,
+    members,
+    cluster,
+    anchor,
+    close() {
+      for (const m of members) m.store.close();
+    },
+  };
+}

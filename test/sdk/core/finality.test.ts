@@ -1,0 +1,42 @@
+/**
+ * core/finality: when a recorded anchor is final, still provisional, or removed by a
+ * reorganisation, and the newest block deep enough to be final.
+ */
+import { expect } from "chai";
+import fc from "fast-check";
+
+import { anchorVerdict, confirmedBlock } from "../../../sdk/core/finality.ts";
+import { InvalidInputError } from "../../../sdk/errors.ts";
+
+describe("core/finality", function () {
+  describe("anchorVerdict", function () {
+    it("is removed when the chain holds the root at no sequence, or at another", function () {
+      expect(anchorVerdict({ sequence: 3n }, undefined, 10n)).to.equal("removed");
+      expect(anchorVerdict({ sequence: 3n }, { sequence: 4n }, 10n)).to.equal("removed");
+    });
+
+    it("is final once the confirmed head reached its sequence, provisional before", function () {
+      fc.assert(
+        fc.property(fc.bigInt({ min: 1n, max: 1n << 63n }), fc.bigInt({ min: 0n, max: 1n << 63n }), (seq, head) => {
+          const verdict = anchorVerdict({ sequence: seq }, { sequence: seq }, head);
+          expect(verdict).to.equal(head >= seq ? "final" : "provisional");
+        }),
+      );
+    });
+  });
+
+  describe("confirmedBlock", function () {
+    it("counts the latest block as one confirmation, and is undefined while the chain is shorter", function () {
+      expect(confirmedBlock(10, 1)).to.equal(10);
+      expect(confirmedBlock(10, 3)).to.equal(8);
+      expect(confirmedBlock(1, 2)).to.equal(0);
+      expect(confirmedBlock(1, 3)).to.equal(undefined);
+    });
+
+    it("refuses a depth below 1 and a negative block with InvalidInputError", function () {
+      expect(() => confirmedBlock(10, 0)).to.throw(InvalidInputError, /finalityDepth/);
+      expect(() => confirmedBlock(-1, 2)).to.throw(InvalidInputError, /latest/);
+      expect(() => confirmedBlock(10, 1.5)).to.throw(InvalidInputError, /finalityDepth/);
+    });
+  });
+});
