@@ -8,10 +8,11 @@
  * replayed reading is never stored twice, and a node restarting finds every
  * device's last sequence number in its tables.
  */
-import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import { type DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 
 import { fromHex, type Hex, toHex } from "../core/bytes.ts";
 import { InvalidInputError, ProtocolError } from "../errors.ts";
+import { openStore, type StoreOpenOptions, u8 } from "./sqlite.ts";
 
 const SCHEMA_VERSION = "1";
 
@@ -81,8 +82,6 @@ interface Row {
   readonly [column: string]: unknown;
 }
 
-const u8 = (v: unknown): Uint8Array => (v instanceof Uint8Array ? v : new Uint8Array());
-
 function toReading(r: Row): StoredReading {
   return {
     id: Number(r.id),
@@ -102,14 +101,22 @@ export class FogStore {
   readonly #db: DatabaseSync;
   readonly #insert: Record<ReadingClass, StatementSync>;
 
-  constructor(path: string, node: Hex) {
+  /**
+   * Opens fog node `node`'s store at `path` (`":memory:"` for a throw-away
+   * store), checked before anything is written (`openStore`): a missing file
+   * is created (`mode`: `create` or `open` to say which is meant), anything
+   * else must be this node's intact fog store, or `StoreError` says why not.
+   */
+  constructor(path: string, node: Hex, options: StoreOpenOptions = {}) {
     if (typeof path !== "string" || path.length === 0) throw new InvalidInputError("a store path is required");
     this.path = path;
     this.node = toHex(fromHex(node, "node", 32));
-    this.#db = new DatabaseSync(path);
-    this.#db.exec(`
-      PRAGMA journal_mode = WAL;
-      PRAGMA synchronous = NORMAL;
+    this.#db = openStore(
+      path,
+      { kind: "fog", owner: this.node },
+      {
+        version: Number(SCHEMA_VERSION),
+        ddl: `
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS open_readings (
         id INTEGER PRIMARY KEY, device BLOB NOT NULL, seq INTEGER NOT NULL, time INTEGER NOT NULL,
@@ -128,21 +135,10 @@ export class FogStore {
       CREATE TABLE IF NOT EXISTS fog_batches (
         sequence INTEGER PRIMARY KEY, root BLOB NOT NULL UNIQUE, leaf_count INTEGER NOT NULL,
         first_id INTEGER NOT NULL, last_id INTEGER NOT NULL, signature BLOB, tx TEXT);
-    `);
-    for (const [key, value] of [
-      ["schema", SCHEMA_VERSION],
-      ["node", this.node],
-    ] as const) {
-      const row = this.#db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as Row | undefined;
-      if (row === undefined) this.#db.prepare("INSERT INTO meta (key, value) VALUES (?, ?)").run(key, value);
-      else if (row.value !== value) {
-        this.#db.close();
-        throw new InvalidInputError(`the fog store at ${path} has another ${key}`, {
-          [key]: row.value,
-          expected: value,
-        });
-      }
-    }
+    `,
+      },
+      options.mode ?? "auto",
+    );
     // Endorsements name the message they were signed for (cluster, sequence, root): a member signs a
     // reading again for the same cluster and sequence (a round retried), never for another. Rows of
     // stores made before these columns have none: they count as endorsed under an unknown message.
@@ -157,6 +153,16 @@ export class FogStore {
     const insert = (table: string) =>
       this.#db.prepare(`INSERT INTO ${table} (device, seq, time, received, tags, reading) VALUES (?, ?, ?, ?, ?, ?)`);
     this.#insert = { normal: insert("open_readings"), sensitive: insert("sensitive_readings") };
+  }
+
+  /** A new store for fog node `node` at `path`; refuses a file already there (`StoreError` "exists"). */
+  static create(path: string, node: Hex): FogStore {
+    return new FogStore(path, node, { mode: "create" });
+  }
+
+  /** Fog node `node`'s existing store at `path`; refuses a missing or 0-byte file (`StoreError` "missing", "empty"). */
+  static open(path: string, node: Hex): FogStore {
+    return new FogStore(path, node, { mode: "open" });
   }
 
   /** Each device's highest stored sequence number (a restarted node's replay state). */

@@ -32,7 +32,7 @@ import { NbiotNode } from "../../../sdk/core/nbiot/device.ts";
 import { makeAuthRequest } from "../../../sdk/core/nbiot/handshake.ts";
 import { keyEpoch, signingIdentity } from "../../../sdk/core/nbiot/params.ts";
 import { Kind, Status } from "../../../sdk/core/registry.ts";
-import { InvalidInputError, ProtocolError } from "../../../sdk/errors.ts";
+import { InvalidInputError, ProtocolError, StoreError } from "../../../sdk/errors.ts";
 import { BaseStation } from "../../../sdk/nbiot/base-station.ts";
 import { SqliteFlowStore } from "../../../sdk/store/flow-store.ts";
 import { backend, enter, makeWorld, randomId, reading, sendAll, testClock, type World } from "../../helpers/nbiot.ts";
@@ -180,7 +180,9 @@ describe("BaseStation", function () {
     it("refuses to open another station's store file", function () {
       const path = `${w.dir}/owned.sqlite`;
       new SqliteFlowStore(path, randomId()).close();
-      expect(() => new SqliteFlowStore(path, randomId())).to.throw(InvalidInputError);
+      expect(() => new SqliteFlowStore(path, randomId()))
+        .to.throw(StoreError)
+        .with.property("reason", "wrong-owner");
       expect(() => new SqliteFlowStore("", randomId())).to.throw(InvalidInputError);
       const store = new SqliteFlowStore(":memory:", randomId());
       expect(
