@@ -217,6 +217,7 @@ export { verifyOwnReading } from "./nbiot/light.ts";
 export {
   type AnchorReader,
   type AnchorView,
+  type AnchorHead,
   type AnchorWriter,
   cachedDirectory,
   type Directory,

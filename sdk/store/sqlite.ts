@@ -179,7 +179,9 @@ function reopen(path: string, identity: StoreIdentity, schema: StoreSchema): Dat
     configure(db, schema);
     const tagged = transaction(db, () => {
       db.exec(schema.ddl);
-      db.prepare("UPDATE meta SET value = ? WHERE key = 'schema'").run(String(schema.version));
+      // nothing is written to a file that needs no change (a store refused by its role stays as it was)
+      const version = String(schema.version);
+      db.prepare("UPDATE meta SET value = ? WHERE key = 'schema' AND value <> ?").run(version, version);
       if (db.prepare("SELECT 1 FROM meta WHERE key = 'file'").get() !== undefined) return true;
       const file = randomBytes(16);
       const put = db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)");
