@@ -12,7 +12,7 @@ import { type DatabaseSync, type SQLInputValue, type StatementSync } from "node:
 
 import { fromHex, type Hex, toHex } from "../core/bytes.ts";
 import { InvalidInputError, ProtocolError } from "../errors.ts";
-import { openStore, type StoreOpenOptions, u8 } from "./sqlite.ts";
+import { openStore, type StoreOpenOptions, transaction, u8 } from "./sqlite.ts";
 
 const SCHEMA_VERSION = "1";
 
@@ -180,8 +180,7 @@ export class FogStore {
 
   /** Stores classified readings, all or nothing; returns their ids. */
   append(readings: readonly { readonly cls: ReadingClass; readonly reading: NewReading }[]): number[] {
-    this.#db.exec("BEGIN IMMEDIATE");
-    try {
+    return transaction(this.#db, () => {
       const ids = readings.map(({ cls, reading: r }) => {
         if (r.tags.some((t) => t.includes(","))) throw new InvalidInputError("a tag has no comma", { tags: r.tags });
         try {
@@ -203,12 +202,8 @@ export class FogStore {
           });
         }
       });
-      this.#db.exec("COMMIT");
       return ids;
-    } catch (e) {
-      this.#db.exec("ROLLBACK");
-      throw e;
-    }
+    });
   }
 
   /** The open store's query API: normal readings, oldest first, paged by id. */
@@ -316,8 +311,7 @@ export class FogStore {
     readings: readonly { readonly device: Hex; readonly seq: number }[],
     message?: { readonly cluster: Hex; readonly sequence: bigint; readonly root: Hex },
   ): void {
-    this.#db.exec("BEGIN IMMEDIATE");
-    try {
+    transaction(this.#db, () => {
       const insert = this.#db.prepare(
         `INSERT INTO endorsed (device, seq, cluster, sequence, root) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (device, seq) DO UPDATE SET cluster = excluded.cluster, sequence = excluded.sequence, root = excluded.root`,
@@ -337,11 +331,7 @@ export class FogStore {
         insert.run(device, r.seq, cluster, sequence, root);
         if (root !== null) keep.run(device, r.seq, root);
       }
-      this.#db.exec("COMMIT");
-    } catch (e) {
-      this.#db.exec("ROLLBACK");
-      throw e;
-    }
+    });
   }
 
   /** The sensitive readings with ids in [firstId, lastId]. */
@@ -355,16 +345,11 @@ export class FogStore {
 
   /** Keeps an anchored batch and marks its readings (`ids`) as batched, together. */
   saveBatch(batch: FogBatchRecord, ids: readonly number[] = []): void {
-    this.#db.exec("BEGIN IMMEDIATE");
-    try {
+    transaction(this.#db, () => {
       this.#saveBatch(batch);
       const mark = this.#db.prepare("UPDATE sensitive_readings SET batch = ? WHERE id = ?");
       for (const id of ids) mark.run(batch.sequence, id);
-      this.#db.exec("COMMIT");
-    } catch (e) {
-      this.#db.exec("ROLLBACK");
-      throw e;
-    }
+    });
   }
 
   #saveBatch(batch: FogBatchRecord): void {

@@ -101,7 +101,7 @@ describe("Store files", function () {
       reopened.close();
     });
 
-    it("refuses a -wal of an older life of the same file (it names another file nonce)", function () {
+    it("refuses a -wal of another file made for the same station (it names another file nonce)", function () {
       const station = randomId();
       const path = join(dir, "s.sqlite");
       const other = join(dir, "other.sqlite");
