@@ -227,11 +227,16 @@ function inspect(path: string, expected: StoreIdentity, schema: StoreSchema, has
       (main !== undefined && !sameFile(main, view)) ||
       (problems.length > 0 && mainOnly(true).problems.length === 0)
     ) {
-      throw new StoreError("foreign-wal", path, "the write-ahead log next to it belongs to another store file", {
-        file: main?.file,
-        log: view?.file,
-        problems: problems.slice(0, 5),
-      });
+      throw new StoreError(
+        "foreign-wal",
+        path,
+        "the write-ahead log next to it is not this file's (it names another file, or breaks this one)",
+        {
+          file: main?.file,
+          log: view?.file,
+          problems: problems.slice(0, 5),
+        },
+      );
     }
   }
   if (problems.length > 0) {
