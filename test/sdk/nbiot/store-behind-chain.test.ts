@@ -114,6 +114,12 @@ describe("BaseStation.start against the chain", function () {
     expect((caught as StoreError).details).to.include({ stored: 1n, chainHead: 2n });
     expect([hash(restored), hash(`${restored}-wal`)]).to.deep.equal(before);
 
+    // a lost file: `auto` makes a new store, which is behind a station that anchored
+    let lost: unknown;
+    await BaseStation.start({ ...options, storePath: join(w.dir, "lost.sqlite") }).catch((e: unknown) => (lost = e));
+    expect(lost).to.be.instanceOf(StoreError);
+    expect((lost as StoreError).details).to.include({ reason: "behind-chain", stored: 0n, chainHead: 2n });
+
     bs.close();
     const started = await BaseStation.start({ ...options, storePath: path });
     expect(started.store.lastBatchNumber).to.equal(2);
