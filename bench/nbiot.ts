@@ -8,12 +8,17 @@
  *   receipt — and sealing the blocks into signed Merkle batches. Baseline,
  *   same run: raw AES-256-GCM decryption plus SHA-256 of frames of the same
  *   format and sizes (`node:crypto`, a `KeyObject` per session).
+ * - `nbiot.bs.storeOpen.ms`: opening a station's store of 100,000 blocks with
+ *   its checks (read-only identity, `PRAGMA quick_check`; docs/stores.md).
+ *   Baseline, same run: a bare `DatabaseSync` open with the same pragmas and
+ *   one `meta` read, what opening cost before the checks.
  * - `nbiot.device.asymmetricOpsPerEntry`: the asymmetric operations a node
  *   performs to enter a station's area, counted while it also sends readings
  *   and renews its session (which must add none).
  */
 import { createCipheriv, createDecipheriv, createSecretKey, hash, type KeyObject, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
+import { DatabaseSync } from "node:sqlite";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -26,6 +31,7 @@ import { HEADER_BYTES } from "../sdk/core/nbiot/session.ts";
 import { Kind, Status } from "../sdk/core/registry.ts";
 import { BaseStation } from "../sdk/nbiot/base-station.ts";
 import type { Directory } from "../sdk/nbiot/ports.ts";
+import { SqliteFlowStore } from "../sdk/store/flow-store.ts";
 import { median, type Metrics } from "./metrics.ts";
 
 const NODES = 200;
@@ -77,6 +83,7 @@ export async function nbiotMetrics(): Promise<Metrics> {
   try {
     const pipeline: number[] = [];
     const base: number[] = [];
+    const stores: { path: string; id: ReturnType<typeof randomId> }[] = [];
     for (let run = 0; run < RUNS; run++) {
       const bsId = randomId();
       registry.set(bsId, { kind: Kind.BaseStation, status: Status.Active });
@@ -106,9 +113,25 @@ export async function nbiotMetrics(): Promise<Metrics> {
       while ((await bs.seal(now)) !== undefined);
       pipeline.push(frames.length / ((performance.now() - started) / 1000));
       bs.close();
+      stores.push({ path: join(dir, `bs-${run}.sqlite`), id: bsId });
 
       const keys = nodes.map(() => createSecretKey(randomBytes(32)));
       base.push(baseline(twinFrames(frames, keys), keys));
+    }
+
+    // opening a full store: with the checks, and bare
+    const opens: number[] = [];
+    const bareOpens: number[] = [];
+    for (const { path, id } of stores) {
+      let started = performance.now();
+      new SqliteFlowStore(path, id).close();
+      opens.push(performance.now() - started);
+      started = performance.now();
+      const db = new DatabaseSync(path);
+      db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;");
+      db.prepare("SELECT value FROM meta WHERE key = 'station'").get();
+      db.close();
+      bareOpens.push(performance.now() - started);
     }
 
     // asymmetric operations per entry: enter, send 1,000 readings, renew, send again
@@ -147,6 +170,14 @@ export async function nbiotMetrics(): Promise<Metrics> {
         unit: "ops/s",
         baseline: { name: "AES-256-GCM decrypt + SHA-256 (node:crypto)", value: Math.round(median(base)) },
         target: { op: ">=", value: Math.round(median(base) * 0.5) },
+      },
+      "nbiot.bs.storeOpen.ms": {
+        value: Math.round(median(opens) * 10) / 10,
+        unit: "ms",
+        baseline: {
+          name: "bare DatabaseSync open + pragmas + one meta read",
+          value: Math.round(median(bareOpens) * 10) / 10,
+        },
       },
       "nbiot.device.asymmetricOpsPerEntry": {
         value: node.ops.asymmetricOps,

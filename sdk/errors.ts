@@ -160,6 +160,43 @@ export class AccessDeniedError extends StrataError {
   }
 }
 
+/** Why a store file was refused at open (or at the role's start, `behind-chain`). */
+export type StoreRejection =
+  | "missing"
+  | "empty"
+  | "exists"
+  | "corrupt"
+  | "wrong-kind"
+  | "wrong-owner"
+  | "foreign-wal"
+  | "schema"
+  | "behind-chain"
+  | "unavailable";
+
+/**
+ * A store file cannot be used as asked: absent, empty, damaged, another role's or owner's,
+ * next to a write-ahead log that is not its own, written by a newer schema, older than the
+ * chain's record of it, or out of reach (`unavailable`: locked, no permission). `path` names the file; the file (and its `-wal`) is left as it was.
+ */
+export class StoreError extends StrataError {
+  override name = "StoreError" as const;
+  readonly reason: StoreRejection;
+  /** The file, when known (a damaged value is found by a query). */
+  readonly path: string | undefined;
+
+  constructor(
+    reason: StoreRejection,
+    path: string | undefined,
+    shortMessage: string,
+    details: ErrorDetails = {},
+    cause?: unknown,
+  ) {
+    super(path === undefined ? shortMessage : `${shortMessage} (${path})`, { reason, path, ...details }, { cause });
+    this.reason = reason;
+    this.path = path;
+  }
+}
+
 function safeJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? `${v}n` : v));
 }

@@ -77,6 +77,8 @@ export {
   type PeerRejection,
   ProtocolError,
   type ProtocolRejection,
+  StoreError,
+  type StoreRejection,
   StrataError,
   TransportError,
 } from "./errors.ts";
@@ -216,6 +218,7 @@ export { verifyOwnReading } from "./nbiot/light.ts";
 export {
   type AnchorReader,
   type AnchorView,
+  type AnchorHead,
   type AnchorWriter,
   cachedDirectory,
   type Directory,
@@ -225,6 +228,7 @@ export {
   type StationResolver,
 } from "./nbiot/ports.ts";
 export { type BatchRecord, type FlowState, SqliteFlowStore, type StoredBlock } from "./store/flow-store.ts";
+export { type OpenMode, type StoreIdentity, type StoreKind, type StoreOpenOptions } from "./store/sqlite.ts";
 
 // Secuchain token-based access control, seed 004 §IV (docs/access.md)
 export {

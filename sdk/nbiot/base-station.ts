@@ -46,7 +46,7 @@ import {
 import { Kind, Status } from "../core/registry.ts";
 import { ContractRevertError, InvalidInputError, ProtocolError } from "../errors.ts";
 import { type BatchRecord, type FlowState, type NewBlock, SqliteFlowStore } from "../store/flow-store.ts";
-import type { AnchorWriter, Directory, StationLink, StationResolver } from "./ports.ts";
+import type { AnchorHead, AnchorWriter, Directory, StationLink, StationResolver } from "./ports.ts";
 
 export interface BaseStationOptions {
   readonly params: NbiotParams;
@@ -143,6 +143,33 @@ export class BaseStation implements StationLink {
   /** Opens a station on the SQLite file at `path` (created if missing). */
   static open(options: Omit<BaseStationOptions, "store"> & { readonly storePath: string }): BaseStation {
     return new BaseStation({ ...options, store: new SqliteFlowStore(options.storePath, options.keys.id) });
+  }
+
+  /**
+   * Opens a station on the SQLite file at `path` (created if missing) and
+   * checks it against the chain before it serves (`checkAgainstChain`): the
+   * way to start a station that anchors.
+   */
+  static async start(
+    options: Omit<BaseStationOptions, "store"> & { readonly storePath: string; readonly anchors: AnchorHead },
+  ): Promise<BaseStation> {
+    const station = BaseStation.open(options);
+    try {
+      await station.checkAgainstChain(options.anchors);
+    } catch (e) {
+      station.close();
+      throw e;
+    }
+    return station;
+  }
+
+  /**
+   * Refuses a store older than the chain's record of this station (`StoreError`
+   * "behind-chain"): its file was restored without its `-wal` or from an older
+   * copy, and serving from it would refuse the station's own nodes as forgers.
+   */
+  async checkAgainstChain(anchors: AnchorHead): Promise<void> {
+    this.store.checkAgainstChain(await anchors.head(this.id));
   }
 
   /** The flow of `node` as this station knows it. */

@@ -31,6 +31,12 @@ export interface AnchorWriter {
   anchorOf(gateway: Hex, root: Hex): Promise<AnchorView | undefined>;
 }
 
+/** The part of `DataAnchorClient` a role checks its store against at start: the length of a gateway's chain. */
+export interface AnchorHead {
+  /** The sequence number of `gateway`'s last anchor (0 before the first). */
+  head(gateway: Hex): Promise<bigint>;
+}
+
 export interface AnchorView {
   readonly gateway: string;
   readonly sequence: bigint;

@@ -23,11 +23,12 @@
  * order), so "not yet batched" is simply "id after the last batch" and a
  * block's leaf index is its id minus the batch's first id.
  */
-import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import { type DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 
 import { fromHex, type Hex, toHex } from "../core/bytes.ts";
 import { type Block, ciphertextDigest } from "../core/nbiot/block.ts";
 import { InvalidInputError, ProtocolError } from "../errors.ts";
+import { checkNotBehindChain, openStore, type StoreOpenOptions, transaction, u8 } from "./sqlite.ts";
 
 const SCHEMA_VERSION = "1";
 
@@ -75,10 +76,6 @@ interface Row {
   readonly [column: string]: unknown;
 }
 
-function u8(value: unknown): Uint8Array {
-  return value instanceof Uint8Array ? value : new Uint8Array();
-}
-
 export class SqliteFlowStore {
   readonly path: string;
   /** The station this store belongs to. */
@@ -95,17 +92,24 @@ export class SqliteFlowStore {
   readonly #refs = new Map<Hex, number>();
   #lastBatch: { number: number; lastId: number };
 
-  /** Opens (or creates) `station`'s store at `path` (`":memory:"` for a throw-away store). */
-  constructor(path: string, station: Hex) {
+  /**
+   * Opens `station`'s store at `path` (`":memory:"` for a throw-away store),
+   * checked before anything is written (`openStore`): a missing file is
+   * created (`mode`: `create` or `open` to say which is meant), anything else
+   * must be this station's intact flow store, or `StoreError` says why not.
+   */
+  constructor(path: string, station: Hex, options: StoreOpenOptions = {}) {
     if (typeof path !== "string" || path.length === 0) throw new InvalidInputError("a store path is required");
     this.path = path;
     this.station = toHex(fromHex(station, "station", 32));
-    this.#db = new DatabaseSync(path);
-    this.#db.exec(`
-      PRAGMA journal_mode = WAL;
-      PRAGMA synchronous = NORMAL;
-      PRAGMA cache_size = -65536;
-      PRAGMA wal_autocheckpoint = 8192;
+    const pragmas = "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 8192;";
+    this.#db = openStore(
+      path,
+      { kind: "flow", owner: this.station },
+      {
+        version: Number(SCHEMA_VERSION),
+        pragmas,
+        ddl: `
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS nodes (ref INTEGER PRIMARY KEY, node BLOB NOT NULL UNIQUE);
       CREATE TABLE IF NOT EXISTS blocks (
@@ -127,20 +131,10 @@ export class SqliteFlowStore {
         id INTEGER PRIMARY KEY, from_bs BLOB NOT NULL, node BLOB NOT NULL, tip_seq INTEGER NOT NULL,
         nonce BLOB NOT NULL UNIQUE, record BLOB NOT NULL);
       CREATE INDEX IF NOT EXISTS handovers_node_seq ON handovers (node, tip_seq);
-    `);
-    const meta = (key: string, value: string): void => {
-      const row = this.#db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as Row | undefined;
-      if (row === undefined) this.#db.prepare("INSERT INTO meta (key, value) VALUES (?, ?)").run(key, value);
-      else if (row.value !== value) {
-        this.#db.close();
-        throw new InvalidInputError(`the flow store at ${path} has another ${key}`, {
-          [key]: row.value,
-          expected: value,
-        });
-      }
-    };
-    meta("schema", SCHEMA_VERSION);
-    meta("station", this.station);
+    `,
+      },
+      options.mode ?? "auto",
+    );
     for (const r of this.#db.prepare("SELECT ref, node FROM nodes").all() as Row[]) {
       this.#refs.set(toHex(u8(r.node)), Number(r.ref));
     }
@@ -177,18 +171,32 @@ export class SqliteFlowStore {
   }
 
   #transaction<T>(work: () => T): T {
-    this.#db.exec("BEGIN IMMEDIATE");
     const refsBefore = this.#refs.size;
-    try {
-      const out = work();
-      this.#db.exec("COMMIT");
-      return out;
-    } catch (e) {
-      this.#db.exec("ROLLBACK");
-      // node refs made inside the transaction are gone with it (the map keeps insertion order)
+    // node refs made inside the transaction are gone with it (the map keeps insertion order)
+    return transaction(this.#db, work, () => {
       for (const node of [...this.#refs.keys()].slice(refsBefore)) this.#refs.delete(node);
-      throw e;
-    }
+    });
+  }
+
+  /** A new store for `station` at `path`; refuses a file already there (`StoreError` "exists"). */
+  static create(path: string, station: Hex): SqliteFlowStore {
+    return new SqliteFlowStore(path, station, { mode: "create" });
+  }
+
+  /** `station`'s existing store at `path`; refuses a missing or 0-byte file (`StoreError` "missing", "empty"). */
+  static open(path: string, station: Hex): SqliteFlowStore {
+    return new SqliteFlowStore(path, station, { mode: "open" });
+  }
+
+  /**
+   * Refuses this store if the chain records more anchors of this station
+   * than it holds batches (`StoreError` "behind-chain"): every anchor of a
+   * station is one of its batches, so the file is an older copy (restored
+   * without its log, or from a backup) and would refuse the station's own
+   * nodes as forgers.
+   */
+  checkAgainstChain(chainHead: bigint): void {
+    checkNotBehindChain(this.path, BigInt(this.#lastBatch.number), chainHead);
   }
 
   /**

@@ -8,10 +8,11 @@
  * replayed reading is never stored twice, and a node restarting finds every
  * device's last sequence number in its tables.
  */
-import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import { type DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 
 import { fromHex, type Hex, toHex } from "../core/bytes.ts";
 import { InvalidInputError, ProtocolError } from "../errors.ts";
+import { openStore, type StoreOpenOptions, transaction, u8 } from "./sqlite.ts";
 
 const SCHEMA_VERSION = "1";
 
@@ -89,8 +90,6 @@ interface Row {
   readonly [column: string]: unknown;
 }
 
-const u8 = (v: unknown): Uint8Array => (v instanceof Uint8Array ? v : new Uint8Array());
-
 function toReading(r: Row): StoredReading {
   return {
     id: Number(r.id),
@@ -122,14 +121,22 @@ export class FogStore {
   readonly #db: DatabaseSync;
   readonly #insert: Record<ReadingClass, StatementSync>;
 
-  constructor(path: string, node: Hex) {
+  /**
+   * Opens fog node `node`'s store at `path` (`":memory:"` for a throw-away
+   * store), checked before anything is written (`openStore`): a missing file
+   * is created (`mode`: `create` or `open` to say which is meant), anything
+   * else must be this node's intact fog store, or `StoreError` says why not.
+   */
+  constructor(path: string, node: Hex, options: StoreOpenOptions = {}) {
     if (typeof path !== "string" || path.length === 0) throw new InvalidInputError("a store path is required");
     this.path = path;
     this.node = toHex(fromHex(node, "node", 32));
-    this.#db = new DatabaseSync(path);
-    this.#db.exec(`
-      PRAGMA journal_mode = WAL;
-      PRAGMA synchronous = NORMAL;
+    this.#db = openStore(
+      path,
+      { kind: "fog", owner: this.node },
+      {
+        version: Number(SCHEMA_VERSION),
+        ddl: `
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS open_readings (
         id INTEGER PRIMARY KEY, device BLOB NOT NULL, seq INTEGER NOT NULL, time INTEGER NOT NULL,
@@ -151,21 +158,10 @@ export class FogStore {
       CREATE TABLE IF NOT EXISTS fog_rounds (
         id INTEGER PRIMARY KEY, cluster BLOB NOT NULL, sequence INTEGER NOT NULL, root BLOB NOT NULL,
         ids TEXT NOT NULL, UNIQUE (cluster, sequence, root));
-    `);
-    for (const [key, value] of [
-      ["schema", SCHEMA_VERSION],
-      ["node", this.node],
-    ] as const) {
-      const row = this.#db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as Row | undefined;
-      if (row === undefined) this.#db.prepare("INSERT INTO meta (key, value) VALUES (?, ?)").run(key, value);
-      else if (row.value !== value) {
-        this.#db.close();
-        throw new InvalidInputError(`the fog store at ${path} has another ${key}`, {
-          [key]: row.value,
-          expected: value,
-        });
-      }
-    }
+    `,
+      },
+      options.mode ?? "auto",
+    );
     // Endorsements name the message they were signed for (cluster, sequence, root): a member signs a
     // reading again for the same cluster and sequence (a round retried), never for another. Rows of
     // stores made before these columns have none: they count as endorsed under an unknown message.
@@ -188,6 +184,16 @@ export class FogStore {
     this.#insert = { normal: insert("open_readings"), sensitive: insert("sensitive_readings") };
   }
 
+  /** A new store for fog node `node` at `path`; refuses a file already there (`StoreError` "exists"). */
+  static create(path: string, node: Hex): FogStore {
+    return new FogStore(path, node, { mode: "create" });
+  }
+
+  /** Fog node `node`'s existing store at `path`; refuses a missing or 0-byte file (`StoreError` "missing", "empty"). */
+  static open(path: string, node: Hex): FogStore {
+    return new FogStore(path, node, { mode: "open" });
+  }
+
   /** Each device's highest stored sequence number (a restarted node's replay state). */
   lastSequences(): Map<Hex, number> {
     const out = new Map<Hex, number>();
@@ -203,8 +209,7 @@ export class FogStore {
 
   /** Stores classified readings, all or nothing; returns their ids. */
   append(readings: readonly { readonly cls: ReadingClass; readonly reading: NewReading }[]): number[] {
-    this.#db.exec("BEGIN IMMEDIATE");
-    try {
+    return transaction(this.#db, () => {
       const ids = readings.map(({ cls, reading: r }) => {
         if (r.tags.some((t) => t.includes(","))) throw new InvalidInputError("a tag has no comma", { tags: r.tags });
         try {
@@ -226,12 +231,8 @@ export class FogStore {
           });
         }
       });
-      this.#db.exec("COMMIT");
       return ids;
-    } catch (e) {
-      this.#db.exec("ROLLBACK");
-      throw e;
-    }
+    });
   }
 
   /** The open store's query API: normal readings, oldest first, paged by id. */
@@ -339,8 +340,7 @@ export class FogStore {
     readings: readonly { readonly device: Hex; readonly seq: number }[],
     message?: { readonly cluster: Hex; readonly sequence: bigint; readonly root: Hex },
   ): void {
-    this.#db.exec("BEGIN IMMEDIATE");
-    try {
+    transaction(this.#db, () => {
       const insert = this.#db.prepare(
         `INSERT INTO endorsed (device, seq, cluster, sequence, root) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (device, seq) DO UPDATE SET cluster = excluded.cluster, sequence = excluded.sequence, root = excluded.root`,
@@ -360,11 +360,7 @@ export class FogStore {
         insert.run(device, r.seq, cluster, sequence, root);
         if (root !== null) keep.run(device, r.seq, root);
       }
-      this.#db.exec("COMMIT");
-    } catch (e) {
-      this.#db.exec("ROLLBACK");
-      throw e;
-    }
+    });
   }
 
   /** The sensitive readings with ids in [firstId, lastId]. */
@@ -381,7 +377,7 @@ export class FogStore {
    * `cluster`, the rounds proposed for it up to the batch's sequence end in the same transaction.
    */
   saveBatch(batch: FogBatchRecord, ids: readonly number[] = [], cluster?: Hex): void {
-    this.#transaction(() => {
+    transaction(this.#db, () => {
       this.#saveBatch(batch);
       const mark = this.#db.prepare("UPDATE sensitive_readings SET batch = ? WHERE id = ?");
       for (const id of ids) mark.run(batch.sequence, id);
@@ -402,7 +398,7 @@ export class FogStore {
   saveRound(cluster: Hex, round: FogRound): void {
     const c = fromHex(cluster, "cluster", 32);
     const root = fromHex(round.root, "root", 32);
-    this.#transaction(() => {
+    transaction(this.#db, () => {
       // the same batch proposed again becomes the live round once more
       this.#db
         .prepare("DELETE FROM fog_rounds WHERE cluster = ? AND sequence = ? AND root = ?")
@@ -455,7 +451,7 @@ export class FogStore {
     const ids = (
       this.#db.prepare("SELECT id FROM sensitive_readings WHERE batch = ? ORDER BY id").all(sequence) as Row[]
     ).map((r) => Number(r.id));
-    this.#transaction(() => {
+    transaction(this.#db, () => {
       this.#db.prepare("UPDATE sensitive_readings SET batch = NULL WHERE batch = ?").run(sequence);
       this.#db.prepare("DELETE FROM fog_batches WHERE sequence = ?").run(sequence);
       const c = fromHex(cluster, "cluster", 32);
@@ -466,18 +462,6 @@ export class FogStore {
         .prepare("INSERT INTO fog_rounds (cluster, sequence, root, ids) VALUES (?, ?, ?, ?)")
         .run(c, sequence, batch.root as Uint8Array, JSON.stringify(ids));
     });
-  }
-
-  /** Runs `body` in one transaction (all or nothing). */
-  #transaction(body: () => void): void {
-    this.#db.exec("BEGIN IMMEDIATE");
-    try {
-      body();
-      this.#db.exec("COMMIT");
-    } catch (e) {
-      this.#db.exec("ROLLBACK");
-      throw e;
-    }
   }
 
   #saveBatch(batch: FogBatchRecord): void {

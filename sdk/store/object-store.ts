@@ -22,11 +22,12 @@
  * and that block's expiry then), so a transmission re-sent to it, even after
  * a restart, is refused as a replay (`EdgeNode.deliver`).
  */
-import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import { type DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 
 import { fromHex, type Hex, toHex, uint256 } from "../core/bytes.ts";
 import { checkLayer, deviceId, type Uuid } from "../core/ids.ts";
 import { type ErrorDetails, InvalidInputError, StrataError } from "../errors.ts";
+import { type OpenMode, openStore, transaction, u8 } from "./sqlite.ts";
 
 const SCHEMA_VERSION = "1";
 
@@ -167,8 +168,6 @@ interface Row {
   readonly [column: string]: unknown;
 }
 
-const u8 = (v: unknown): Uint8Array => (v instanceof Uint8Array ? v : new Uint8Array());
-
 function fromWord(bytes: Uint8Array): bigint {
   let v = 0n;
   for (const b of bytes) v = (v << 8n) | BigInt(b);
@@ -302,6 +301,8 @@ function checkExpectedVersion(version: unknown): number | undefined {
 export interface ObjectStoreOptions {
   /** The store's clock (ms), default `Date.now`. */
   readonly now?: () => number;
+  /** How to open the file (`OpenMode`; default `auto`: create when no file is there, else open). */
+  readonly mode?: OpenMode;
 }
 
 export class ObjectStore {
@@ -314,7 +315,13 @@ export class ObjectStore {
   readonly #byId: StatementSync;
   readonly #insert: StatementSync;
 
-  /** Opens (or creates) the object database of edge layer `layer` at `path` (`":memory:"` for a throw-away store). */
+  /**
+   * Opens the object database of edge layer `layer` at `path` (`":memory:"`
+   * for a throw-away store), checked before anything is written
+   * (`openStore`): a missing file is created (`options.mode`: `create` or
+   * `open` to say which is meant), anything else must be this layer's intact
+   * object store, or `StoreError` says why not.
+   */
   constructor(path: string, layer: string, options: ObjectStoreOptions = {}) {
     if (typeof path !== "string" || path.length === 0) {
       throw new InvalidInputError("a store path is required", { path });
@@ -323,10 +330,12 @@ export class ObjectStore {
     this.path = path;
     this.layer = layer;
     this.#now = options.now ?? Date.now;
-    this.#db = new DatabaseSync(path);
-    this.#db.exec(`
-      PRAGMA journal_mode = WAL;
-      PRAGMA synchronous = NORMAL;
+    this.#db = openStore(
+      path,
+      { kind: "object", owner: layer },
+      {
+        version: Number(SCHEMA_VERSION),
+        ddl: `
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS objects (
         local_id BLOB PRIMARY KEY, id BLOB NOT NULL UNIQUE, class_path TEXT NOT NULL,
@@ -339,21 +348,10 @@ export class ObjectStore {
         count INTEGER NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS contracts (
         opening BLOB PRIMARY KEY, local BLOB NOT NULL, remote BLOB NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;
-    `);
-    for (const [key, value] of [
-      ["schema", SCHEMA_VERSION],
-      ["layer", layer],
-    ] as const) {
-      const row = this.#db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as Row | undefined;
-      if (row === undefined) this.#db.prepare("INSERT INTO meta (key, value) VALUES (?, ?)").run(key, value);
-      else if (row.value !== value) {
-        this.#db.close();
-        throw new InvalidInputError(`the object store at ${path} has another ${key}`, {
-          [key]: row.value,
-          expected: value,
-        });
-      }
-    }
+    `,
+      },
+      options.mode ?? "auto",
+    );
     this.#byLocalId = this.#db.prepare("SELECT * FROM objects WHERE local_id = ?");
     this.#byId = this.#db.prepare("SELECT * FROM objects WHERE id = ?");
     this.#insert = this.#db.prepare(
@@ -381,15 +379,17 @@ export class ObjectStore {
   }
 
   #transaction<T>(work: () => T): T {
-    this.#db.exec("BEGIN IMMEDIATE");
-    try {
-      const out = work();
-      this.#db.exec("COMMIT");
-      return out;
-    } catch (e) {
-      this.#db.exec("ROLLBACK");
-      throw e;
-    }
+    return transaction(this.#db, work);
+  }
+
+  /** A new object database for `layer` at `path`; refuses a file already there (`StoreError` "exists"). */
+  static create(path: string, layer: string, options: Omit<ObjectStoreOptions, "mode"> = {}): ObjectStore {
+    return new ObjectStore(path, layer, { ...options, mode: "create" });
+  }
+
+  /** `layer`'s existing object database at `path`; refuses a missing or 0-byte file (`StoreError` "missing", "empty"). */
+  static open(path: string, layer: string, options: Omit<ObjectStoreOptions, "mode"> = {}): ObjectStore {
+    return new ObjectStore(path, layer, { ...options, mode: "open" });
   }
 
   /** The UUID of local id `localId` in this layer. */

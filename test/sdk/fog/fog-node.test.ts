@@ -9,7 +9,7 @@ import { expect } from "chai";
 import { openPayload, decodeReading } from "../../../sdk/core/fog/reading.ts";
 import { Kind, Status } from "../../../sdk/core/registry.ts";
 import { decodeProfile } from "../../../sdk/core/profile.ts";
-import { InvalidInputError } from "../../../sdk/errors.ts";
+import { InvalidInputError, StoreError } from "../../../sdk/errors.ts";
 import { registryFogDirectory } from "../../../sdk/fog/fog-node.ts";
 import { FogStore } from "../../../sdk/store/fog-store.ts";
 import { type District, makeDistrict, randomId } from "../../helpers/fog.ts";
@@ -146,7 +146,9 @@ describe("FogNode", function () {
       const dev = d.device();
       d.directory.set(dev.id, Kind.FogNode, Status.Active, dev.key.publicKey);
       expect((await node.ingest([dev.read(1)])).map(outcome)).to.deep.equal(["not-registered"]);
-      expect(() => d.fogNode(2, { id: randomId(), path: node.store.path })).to.throw(InvalidInputError);
+      expect(() => d.fogNode(2, { id: randomId(), path: node.store.path }))
+        .to.throw(StoreError)
+        .with.property("reason", "wrong-owner");
     });
   });
 

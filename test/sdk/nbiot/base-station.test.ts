@@ -32,7 +32,7 @@ import { NbiotNode } from "../../../sdk/core/nbiot/device.ts";
 import { decodeAuthRequest, makeAuthRequest } from "../../../sdk/core/nbiot/handshake.ts";
 import { keyEpoch, signingIdentity } from "../../../sdk/core/nbiot/params.ts";
 import { Kind, Status } from "../../../sdk/core/registry.ts";
-import { InvalidInputError, ProtocolError, TransportError } from "../../../sdk/errors.ts";
+import { InvalidInputError, ProtocolError, StoreError, TransportError } from "../../../sdk/errors.ts";
 import { BaseStation } from "../../../sdk/nbiot/base-station.ts";
 import type { StationLink } from "../../../sdk/nbiot/ports.ts";
 import { SqliteFlowStore } from "../../../sdk/store/flow-store.ts";
@@ -181,7 +181,9 @@ describe("BaseStation", function () {
     it("refuses to open another station's store file", function () {
       const path = `${w.dir}/owned.sqlite`;
       new SqliteFlowStore(path, randomId()).close();
-      expect(() => new SqliteFlowStore(path, randomId())).to.throw(InvalidInputError);
+      expect(() => new SqliteFlowStore(path, randomId()))
+        .to.throw(StoreError)
+        .with.property("reason", "wrong-owner");
       expect(() => new SqliteFlowStore("", randomId())).to.throw(InvalidInputError);
       const store = new SqliteFlowStore(":memory:", randomId());
       expect(

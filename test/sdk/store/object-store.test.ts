@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { expect } from "chai";
 
 import { deviceId } from "../../../sdk/core/ids.ts";
-import { InvalidInputError } from "../../../sdk/errors.ts";
+import { InvalidInputError, StoreError } from "../../../sdk/errors.ts";
 import { type JsonObject, ObjectStore, ObjectStoreError } from "../../../sdk/store/object-store.ts";
 
 const LAYER = "strata://city/district-7/edge-3";
@@ -223,7 +223,7 @@ describe("ObjectStore", function () {
     store.setState(5n, { v: 2 }, 1);
     store.close();
     expect(() => open(path, "strata://city/district-7/edge-4"))
-      .to.throw(InvalidInputError)
+      .to.throw(StoreError)
       .with.nested.property("details.layer", LAYER);
     store = open(path);
     expect(store.get(5n)).to.deep.include({ version: 2, classPath: "Device/Sensor" });
