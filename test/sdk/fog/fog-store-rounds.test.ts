@@ -111,6 +111,8 @@ describe("FogStore rounds and provisional batches", function () {
 
   it("opens a store made before batches had a finality flag, keeps its batches and lists them as provisional", function () {
     const old = new DatabaseSync(path);
+    old.exec("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    old.prepare("INSERT INTO meta (key, value) VALUES ('schema', '1'), ('node', ?)").run(NODE);
     old.exec(`CREATE TABLE fog_batches (
       sequence INTEGER PRIMARY KEY, root BLOB NOT NULL UNIQUE, leaf_count INTEGER NOT NULL,
       first_id INTEGER NOT NULL, last_id INTEGER NOT NULL, signature BLOB, tx TEXT)`);
