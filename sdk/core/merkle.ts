@@ -229,6 +229,76 @@ export function verifyProof(
   return equal32(node, expected);
 }
 
+/** One leaf of an unsorted tree with its single proof, as `verifyProofsInTree` takes them. */
+export interface IndexedProof {
+  /** The leaf's insertion index (its position in a tree built with `sortLeaves: false`). */
+  readonly index: number;
+  readonly leaf: Hex | Uint8Array;
+  readonly proof: readonly (Hex | Uint8Array)[];
+}
+
+/**
+ * Verifies many single proofs of one tree built with `sortLeaves: false` (`leafCount` leaves)
+ * together, hashing each inner node at most once: where a leaf's path meets a node already
+ * proven to lead to `root`, the rest of its proof is only compared with the siblings already
+ * proven, not hashed. The hashing is that of one multi-proof of the same leaves (proportional
+ * to the leaves' own part of the tree), while every proof stays a full `MerkleProof.verify`
+ * proof. Each proof must be exactly as long as its leaf is deep at `index`.
+ *
+ * Returns the position in `proofs` of the first that does not verify, or -1 when all do.
+ */
+export function verifyProofsInTree(root: Hex | Uint8Array, leafCount: number, proofs: readonly IndexedProof[]): number {
+  if (!Number.isSafeInteger(leafCount) || leafCount < 1) {
+    throw new InvalidInputError("leafCount must be a positive integer", { leafCount });
+  }
+  if (!Array.isArray(proofs)) throw new InvalidInputError("proofs must be an array", { proofs: typeof proofs });
+  const last = 2 * leafCount - 2;
+  /** Tree nodes proven to lead to the root (every proven node's sibling is proven too). */
+  const proven = new Map<number, Uint8Array>([[0, word(root, "root")]]);
+  for (let k = 0; k < proofs.length; k++) {
+    const { index, leaf, proof } = proofs[k]!;
+    if (!Number.isSafeInteger(index) || index < 0 || index >= leafCount || !Array.isArray(proof)) return k;
+    let t = last - index;
+    if (proof.length !== depthOf(t)) return k;
+    const siblings = proof.map((p, i) => word(p, `proofs[${k}].proof[${i}]`));
+    const path: [number, Uint8Array][] = [];
+    let node = word(leaf, `proofs[${k}].leaf`);
+    let ok: boolean;
+    for (let level = 0; ; level++) {
+      const known = proven.get(t);
+      if (known !== undefined) {
+        ok = equal32(known, node);
+        for (let up = level; ok && t > 0; up++, t = parent(t)) {
+          const side = proven.get(sibling(t));
+          ok = side !== undefined && equal32(side, siblings[up]!);
+        }
+        break;
+      }
+      path.push([t, node], [sibling(t), siblings[level]!]);
+      node = hashPair(node, siblings[level]!);
+      t = parent(t);
+    }
+    if (!ok) return k;
+    for (const [at, value] of path) proven.set(at, value);
+  }
+  return -1;
+}
+
+/** The depth of tree node `t` (the root is 0). */
+function depthOf(t: number): number {
+  let depth = 0;
+  for (let i = t; i > 0; i = parent(i)) depth++;
+  return depth;
+}
+
+function parent(t: number): number {
+  return Math.floor((t - 1) / 2);
+}
+
+function sibling(t: number): number {
+  return t % 2 === 1 ? t + 1 : t - 1;
+}
+
 /** Whether a multi-proof proves its leaves under `root` (OpenZeppelin's `MerkleProof.multiProofVerify`). */
 export function verifyMultiProof(root: Hex | Uint8Array, multiProof: MultiProof): boolean {
   const expected = word(root, "root");

@@ -112,6 +112,18 @@ describe("verifyAcquisition", function () {
     expect(reason(() => verifyAcquisition(w.params, node, [c]))).to.equal("bad-proof");
   });
 
+  it("catches a block served at another leaf index than its own (the proofs of a batch are checked together)", function () {
+    const a = copy(bs1);
+    a.blocks[1]!.leafIndex = a.blocks[0]!.leafIndex;
+    expect(reason(() => verifyAcquisition(w.params, node, [a]))).to.equal("bad-proof");
+    const b = copy(bs1);
+    b.blocks[2]!.leafIndex = 99;
+    expect(reason(() => verifyAcquisition(w.params, node, [b]))).to.equal("bad-proof");
+    const c = copy(bs1);
+    c.blocks[2]!.proof = c.blocks[1]!.proof;
+    expect(reason(() => verifyAcquisition(w.params, node, [c]))).to.equal("bad-proof");
+  });
+
   it("catches a missing block and a missing handover record", function () {
     const a = copy(bs1);
     a.blocks.splice(1, 1);
