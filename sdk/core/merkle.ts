@@ -14,8 +14,10 @@
  * `multiProof` are always the caller's insertion indices.
  *
  * Inner nodes of a build are hashed by the WASM keccak of `hash-wasm` (about
- * 6x the speed of `@noble/hashes` on 64-byte inputs); the few hashes of a
- * verification and of `leafHash` use `@noble/hashes`.
+ * 6x the speed of `@noble/hashes` on 64-byte inputs). The synchronous hashes
+ * (verifications, `leafHash` and the other leaf helpers) use that same WASM
+ * keccak once it is instantiated — by any build, or by awaiting `keccakReady()`
+ * — and `@noble/hashes` before; both give the same digests.
  */
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { AbiCoder } from "ethers";
@@ -52,16 +54,31 @@ export interface MerkleTree {
 }
 
 let hasher: Promise<IHasher> | undefined;
+/** The WASM keccak once instantiated, for synchronous hashing. */
+let ready: IHasher | undefined;
 
 /** The shared WASM keccak-256 (instantiated once). */
 function wasmKeccak(): Promise<IHasher> {
-  hasher ??= createKeccak(256);
+  hasher ??= createKeccak(256).then((h) => (ready = h));
   return hasher;
+}
+
+/** Instantiates the WASM keccak, so that synchronous hashing (verification, leaves) runs on it from then on. */
+export async function keccakReady(): Promise<void> {
+  await wasmKeccak();
+}
+
+/** keccak-256 of `data`: the WASM keccak when instantiated, else `@noble/hashes` (same digest). */
+export function keccak256(data: Uint8Array): Uint8Array {
+  if (ready === undefined) return keccak_256(data);
+  ready.init();
+  ready.update(data);
+  return ready.digest("binary");
 }
 
 /** `StandardMerkleTree`'s leaf: `keccak256(keccak256(abi.encode(types, values)))`. */
 export function leafHash(types: readonly string[], values: readonly unknown[]): Uint8Array {
-  return keccak_256(leafValuesHash(types, values));
+  return keccak256(leafValuesHash(types, values));
 }
 
 /**
@@ -82,17 +99,17 @@ export function leafValuesHash(types: readonly string[], values: readonly unknow
   } catch (cause) {
     throw new InvalidInputError("leafHash: values do not ABI-encode as types", { types }, { cause });
   }
-  return keccak_256(fromHex(encoded, "encoded leaf"));
+  return keccak256(fromHex(encoded, "encoded leaf"));
 }
 
 /** The once-hashed leaf of one `bytes32` value (a block or reading hash): `keccak256(value)`. */
 export function bytes32ValuesHash(value: Hex | Uint8Array): Uint8Array {
-  return keccak_256(word(value, "value"));
+  return keccak256(word(value, "value"));
 }
 
 /** The tree's leaf of a once-hashed leaf: `keccak256(valuesHash)` (what `DataAnchor` computes). */
 export function leafOfValuesHash(valuesHash: Hex | Uint8Array): Uint8Array {
-  return keccak_256(word(valuesHash, "valuesHash"));
+  return keccak256(word(valuesHash, "valuesHash"));
 }
 
 /**
@@ -337,13 +354,19 @@ function hashPair(a: Uint8Array, b: Uint8Array): Uint8Array {
   const aFirst = compare32Of(a, b) <= 0;
   pair.set(aFirst ? a : b, 0);
   pair.set(aFirst ? b : a, 32);
-  return keccak_256(pair);
+  return keccak256(pair);
 }
 
 function word(value: Hex | Uint8Array, what: string): Uint8Array {
   if (value instanceof Uint8Array) {
     if (value.length !== 32) throw new InvalidInputError(`${what} must be 32 bytes, got ${value.length}`);
     return value;
+  }
+  // the common case without a regular expression: Buffer stops at the first non-hex digit, so
+  // 32 decoded bytes from 64 digits means all 64 were hex (anything else gets fromHex's error)
+  if (typeof value === "string" && value.length === 66 && value.startsWith("0x")) {
+    const bytes = Buffer.from(value.slice(2), "hex");
+    if (bytes.length === 32) return new Uint8Array(bytes.buffer, bytes.byteOffset, 32);
   }
   return fromHex(value, what, 32);
 }
