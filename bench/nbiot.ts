@@ -27,6 +27,7 @@ import { Kind, Status } from "../sdk/core/registry.ts";
 import { BaseStation } from "../sdk/nbiot/base-station.ts";
 import type { Directory } from "../sdk/nbiot/ports.ts";
 import { median, type Metrics } from "./metrics.ts";
+import { nbiotScaleMetrics } from "./nbiot-scale.ts";
 
 const NODES = 200;
 const READINGS_PER_NODE = 500;
@@ -140,6 +141,7 @@ export async function nbiotMetrics(): Promise<Metrics> {
     send();
     bs.close();
 
+    const scale = await nbiotScaleMetrics(params, pkg, registry, directory);
     const throughput = Math.round(median(pipeline));
     return {
       "nbiot.bs.pipeline.readingsPerSec": {
@@ -153,6 +155,7 @@ export async function nbiotMetrics(): Promise<Metrics> {
         unit: "x",
         target: { op: "<=", value: 3 },
       },
+      ...scale,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
