@@ -33,6 +33,7 @@ import { BaseStation } from "../sdk/nbiot/base-station.ts";
 import type { Directory } from "../sdk/nbiot/ports.ts";
 import { SqliteFlowStore } from "../sdk/store/flow-store.ts";
 import { median, type Metrics } from "./metrics.ts";
+import { nbiotScaleMetrics } from "./nbiot-scale.ts";
 
 const NODES = 200;
 const READINGS_PER_NODE = 500;
@@ -163,6 +164,7 @@ export async function nbiotMetrics(): Promise<Metrics> {
     send();
     bs.close();
 
+    const scale = await nbiotScaleMetrics(params, pkg, registry, directory);
     const throughput = Math.round(median(pipeline));
     return {
       "nbiot.bs.pipeline.readingsPerSec": {
@@ -184,6 +186,7 @@ export async function nbiotMetrics(): Promise<Metrics> {
         unit: "x",
         target: { op: "<=", value: 3 },
       },
+      ...scale,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -14,8 +14,10 @@
  * `multiProof` are always the caller's insertion indices.
  *
  * Inner nodes of a build are hashed by the WASM keccak of `hash-wasm` (about
- * 6x the speed of `@noble/hashes` on 64-byte inputs); the few hashes of a
- * verification and of `leafHash` use `@noble/hashes`.
+ * 6x the speed of `@noble/hashes` on 64-byte inputs). The synchronous hashes
+ * (verifications, `leafHash` and the other leaf helpers) use that same WASM
+ * keccak once it is instantiated — by any build, or by awaiting `keccakReady()`
+ * — and `@noble/hashes` before; both give the same digests.
  */
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { AbiCoder } from "ethers";
@@ -52,16 +54,31 @@ export interface MerkleTree {
 }
 
 let hasher: Promise<IHasher> | undefined;
+/** The WASM keccak once instantiated, for synchronous hashing. */
+let ready: IHasher | undefined;
 
 /** The shared WASM keccak-256 (instantiated once). */
 function wasmKeccak(): Promise<IHasher> {
-  hasher ??= createKeccak(256);
+  hasher ??= createKeccak(256).then((h) => (ready = h));
   return hasher;
+}
+
+/** Instantiates the WASM keccak, so that synchronous hashing (verification, leaves) runs on it from then on. */
+export async function keccakReady(): Promise<void> {
+  await wasmKeccak();
+}
+
+/** keccak-256 of `data`: the WASM keccak when instantiated, else `@noble/hashes` (same digest). */
+export function keccak256(data: Uint8Array): Uint8Array {
+  if (ready === undefined) return keccak_256(data);
+  ready.init();
+  ready.update(data);
+  return ready.digest("binary");
 }
 
 /** `StandardMerkleTree`'s leaf: `keccak256(keccak256(abi.encode(types, values)))`. */
 export function leafHash(types: readonly string[], values: readonly unknown[]): Uint8Array {
-  return keccak_256(leafValuesHash(types, values));
+  return keccak256(leafValuesHash(types, values));
 }
 
 /**
@@ -82,17 +99,17 @@ export function leafValuesHash(types: readonly string[], values: readonly unknow
   } catch (cause) {
     throw new InvalidInputError("leafHash: values do not ABI-encode as types", { types }, { cause });
   }
-  return keccak_256(fromHex(encoded, "encoded leaf"));
+  return keccak256(fromHex(encoded, "encoded leaf"));
 }
 
 /** The once-hashed leaf of one `bytes32` value (a block or reading hash): `keccak256(value)`. */
 export function bytes32ValuesHash(value: Hex | Uint8Array): Uint8Array {
-  return keccak_256(word(value, "value"));
+  return keccak256(word(value, "value"));
 }
 
 /** The tree's leaf of a once-hashed leaf: `keccak256(valuesHash)` (what `DataAnchor` computes). */
 export function leafOfValuesHash(valuesHash: Hex | Uint8Array): Uint8Array {
-  return keccak_256(word(valuesHash, "valuesHash"));
+  return keccak256(word(valuesHash, "valuesHash"));
 }
 
 /**
@@ -229,6 +246,76 @@ export function verifyProof(
   return equal32(node, expected);
 }
 
+/** One leaf of an unsorted tree with its single proof, as `verifyProofsInTree` takes them. */
+export interface IndexedProof {
+  /** The leaf's insertion index (its position in a tree built with `sortLeaves: false`). */
+  readonly index: number;
+  readonly leaf: Hex | Uint8Array;
+  readonly proof: readonly (Hex | Uint8Array)[];
+}
+
+/**
+ * Verifies many single proofs of one tree built with `sortLeaves: false` (`leafCount` leaves)
+ * together, hashing each inner node at most once: where a leaf's path meets a node already
+ * proven to lead to `root`, the rest of its proof is only compared with the siblings already
+ * proven, not hashed. The hashing is that of one multi-proof of the same leaves (proportional
+ * to the leaves' own part of the tree), while every proof stays a full `MerkleProof.verify`
+ * proof. Each proof must be exactly as long as its leaf is deep at `index`.
+ *
+ * Returns the position in `proofs` of the first that does not verify, or -1 when all do.
+ */
+export function verifyProofsInTree(root: Hex | Uint8Array, leafCount: number, proofs: readonly IndexedProof[]): number {
+  if (!Number.isSafeInteger(leafCount) || leafCount < 1) {
+    throw new InvalidInputError("leafCount must be a positive integer", { leafCount });
+  }
+  if (!Array.isArray(proofs)) throw new InvalidInputError("proofs must be an array", { proofs: typeof proofs });
+  const last = 2 * leafCount - 2;
+  /** Tree nodes proven to lead to the root (every proven node's sibling is proven too). */
+  const proven = new Map<number, Uint8Array>([[0, word(root, "root")]]);
+  for (let k = 0; k < proofs.length; k++) {
+    const { index, leaf, proof } = proofs[k]!;
+    if (!Number.isSafeInteger(index) || index < 0 || index >= leafCount || !Array.isArray(proof)) return k;
+    let t = last - index;
+    if (proof.length !== depthOf(t)) return k;
+    const siblings = proof.map((p, i) => word(p, `proofs[${k}].proof[${i}]`));
+    const path: [number, Uint8Array][] = [];
+    let node = word(leaf, `proofs[${k}].leaf`);
+    let ok: boolean;
+    for (let level = 0; ; level++) {
+      const known = proven.get(t);
+      if (known !== undefined) {
+        ok = equal32(known, node);
+        for (let up = level; ok && t > 0; up++, t = parent(t)) {
+          const side = proven.get(sibling(t));
+          ok = side !== undefined && equal32(side, siblings[up]!);
+        }
+        break;
+      }
+      path.push([t, node], [sibling(t), siblings[level]!]);
+      node = hashPair(node, siblings[level]!);
+      t = parent(t);
+    }
+    if (!ok) return k;
+    for (const [at, value] of path) proven.set(at, value);
+  }
+  return -1;
+}
+
+/** The depth of tree node `t` (the root is 0). */
+function depthOf(t: number): number {
+  let depth = 0;
+  for (let i = t; i > 0; i = parent(i)) depth++;
+  return depth;
+}
+
+function parent(t: number): number {
+  return Math.floor((t - 1) / 2);
+}
+
+function sibling(t: number): number {
+  return t % 2 === 1 ? t + 1 : t - 1;
+}
+
 /** Whether a multi-proof proves its leaves under `root` (OpenZeppelin's `MerkleProof.multiProofVerify`). */
 export function verifyMultiProof(root: Hex | Uint8Array, multiProof: MultiProof): boolean {
   const expected = word(root, "root");
@@ -267,13 +354,19 @@ function hashPair(a: Uint8Array, b: Uint8Array): Uint8Array {
   const aFirst = compare32Of(a, b) <= 0;
   pair.set(aFirst ? a : b, 0);
   pair.set(aFirst ? b : a, 32);
-  return keccak_256(pair);
+  return keccak256(pair);
 }
 
 function word(value: Hex | Uint8Array, what: string): Uint8Array {
   if (value instanceof Uint8Array) {
     if (value.length !== 32) throw new InvalidInputError(`${what} must be 32 bytes, got ${value.length}`);
     return value;
+  }
+  // the common case without a regular expression: Buffer stops at the first non-hex digit, so
+  // 32 decoded bytes from 64 digits means all 64 were hex (anything else gets fromHex's error)
+  if (typeof value === "string" && value.length === 66 && value.startsWith("0x")) {
+    const bytes = Buffer.from(value.slice(2), "hex");
+    if (bytes.length === 32) return new Uint8Array(bytes.buffer, bytes.byteOffset, 32);
   }
   return fromHex(value, what, 32);
 }

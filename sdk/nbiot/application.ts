@@ -7,7 +7,7 @@
  * each answer with the proof a third party can check on chain.
  */
 import { type Hex, toHex } from "../core/bytes.ts";
-import { bytes32ValuesHash } from "../core/merkle.ts";
+import { bytes32ValuesHash, keccakReady } from "../core/merkle.ts";
 import { AeadKey } from "../core/crypto/aead.ts";
 import { type AcquisitionResponse, pageEnd, type VerifiedBlock, verifyAcquisition } from "../core/nbiot/acquisition.ts";
 import type { HandoverRecord } from "../core/nbiot/handover.ts";
@@ -90,6 +90,7 @@ export class Application {
     const id = checkId(node, "node");
     const key = this.#key(id);
     const responses = (await Promise.all(stations.map((s) => this.#fetchAll(s, id, from, to)))).flat();
+    await keccakReady(); // the proofs are hashed on the WASM keccak
     const verified = verifyAcquisition(this.params, id, responses);
     const anchors = new Map<Hex, { sequence: bigint; time: bigint }>();
     for (const [root, station] of verified.roots) {

@@ -19,6 +19,12 @@
  * seq) index that per-node range queries need is written when blocks are
  * sealed into a batch, sorted, in one statement.
  *
+ * Reopen path: each node's last block here is kept in its own `tips` row
+ * (node ref, seq, block id), written in the same transaction as the blocks, so
+ * a restarted station reads one row per node, however many blocks it holds. A
+ * file made before `tips` existed gets the table filled from its blocks once,
+ * at the first open.
+ *
  * Batches cover contiguous ranges of block ids (blocks are batched in arrival
  * order), so "not yet batched" is simply "id after the last batch" and a
  * block's leaf index is its id minus the batch's first id.
@@ -83,6 +89,7 @@ export class SqliteFlowStore {
   readonly #db: DatabaseSync;
   readonly #insertBlock: StatementSync;
   readonly #upsertFlow: StatementSync;
+  readonly #upsertTip: StatementSync;
   readonly #blockBySeq: StatementSync;
   readonly #blocksByTime: StatementSync;
   readonly #pending: StatementSync;
@@ -135,6 +142,7 @@ export class SqliteFlowStore {
       },
       options.mode ?? "auto",
     );
+    this.#ensureTips();
     for (const r of this.#db.prepare("SELECT ref, node FROM nodes").all() as Row[]) {
       this.#refs.set(toHex(u8(r.node)), Number(r.ref));
     }
@@ -147,6 +155,10 @@ export class SqliteFlowStore {
        ON CONFLICT (node) DO UPDATE SET tip_bs = excluded.tip_bs, tip_seq = excluded.tip_seq,
          tip_hash = excluded.tip_hash, tip_time = excluded.tip_time, handed_to = excluded.handed_to`,
     );
+    this.#upsertTip = this.#db.prepare(
+      `INSERT INTO tips (node_ref, seq, id) VALUES (?, ?, ?)
+       ON CONFLICT (node_ref) DO UPDATE SET seq = excluded.seq, id = excluded.id WHERE excluded.seq > tips.seq`,
+    );
     this.#blockBySeq = this.#db.prepare("SELECT * FROM blocks WHERE seq = ? AND node_ref = ?");
     this.#blocksByTime = this.#db.prepare(
       `SELECT b.* FROM node_index n JOIN blocks b ON b.id = n.id
@@ -158,6 +170,21 @@ export class SqliteFlowStore {
     const last = this.#db.prepare("SELECT number, last_id FROM batches ORDER BY number DESC LIMIT 1").get() as
       Row | undefined;
     this.#lastBatch = { number: Number(last?.number ?? 0), lastId: Number(last?.last_id ?? 0) };
+  }
+
+  /**
+   * The `tips` table: each node's last block here. Made and filled from the blocks once, in one
+   * transaction, when the file has none (a store written before tips were kept).
+   */
+  #ensureTips(): void {
+    const exists = this.#db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tips'").get();
+    if (exists !== undefined) return;
+    this.#transaction(() => {
+      this.#db.exec(`
+        CREATE TABLE tips (node_ref INTEGER PRIMARY KEY, seq INTEGER NOT NULL, id INTEGER NOT NULL);
+        INSERT INTO tips (node_ref, seq, id) SELECT node_ref, MAX(seq), id FROM blocks GROUP BY node_ref;
+      `);
+    });
   }
 
   /** The small integer standing for `node` (made on first use, inside the caller's transaction). */
@@ -202,7 +229,8 @@ export class SqliteFlowStore {
   /**
    * Every flow this station knows, to rebuild its in-memory view after a
    * restart: the `flows` row (written only at handovers) or the station's own
-   * last block of the flow, whichever is further along.
+   * last block of the flow (its `tips` row), whichever is further along. One
+   * row per node is read, not the blocks.
    */
   flows(): FlowState[] {
     const out = new Map<Hex, FlowState>();
@@ -217,14 +245,9 @@ export class SqliteFlowStore {
     const lasts = this.#db
       .prepare(
         `SELECT n.node AS node, b.seq AS seq, b.hash AS hash, b.time AS time
-         FROM (SELECT node_ref, MAX(seq) AS seq FROM (
-                 SELECT node_ref, seq FROM node_index
-                 UNION ALL SELECT node_ref, seq FROM blocks WHERE id > ?)
-               GROUP BY node_ref) m
-         JOIN nodes n ON n.ref = m.node_ref
-         JOIN blocks b ON b.seq = m.seq AND b.node_ref = m.node_ref`,
+         FROM tips t JOIN nodes n ON n.ref = t.node_ref JOIN blocks b ON b.id = t.id`,
       )
-      .all(this.#lastBatch.lastId) as Row[];
+      .all() as Row[];
     for (const r of lasts) {
       const node = toHex(u8(r.node));
       const known = out.get(node);
@@ -234,17 +257,24 @@ export class SqliteFlowStore {
     return [...out.values()];
   }
 
-  /** Stores blocks, all or nothing; returns their ids. A flow's tip is its last block, so no flow row changes. */
+  /**
+   * Stores blocks, all or nothing; returns their ids. A flow's tip is its last block: each node's
+   * `tips` row moves to its highest block of the chunk, in the same transaction (no flow row changes).
+   */
   append(blocks: readonly NewBlock[]): number[] {
     return this.#transaction(() => {
       const ids: number[] = [];
+      const tips = new Map<number, { seq: number; id: number }>();
       for (const { block: b, hash, primary } of blocks) {
         if (b.bs !== this.station) {
           throw new InvalidInputError("a station stores only the blocks it made", { bs: b.bs, station: this.station });
         }
         try {
-          const r = this.#insertBlock.run(this.#ref(b.node), b.seq, b.time, b.prev, hash, primary);
-          ids.push(Number(r.lastInsertRowid));
+          const ref = this.#ref(b.node);
+          const id = Number(this.#insertBlock.run(ref, b.seq, b.time, b.prev, hash, primary).lastInsertRowid);
+          ids.push(id);
+          const tip = tips.get(ref);
+          if (tip === undefined || b.seq > tip.seq) tips.set(ref, { seq: b.seq, id });
         } catch (cause) {
           throw new ProtocolError("conflict", "block already stored", {
             node: b.node,
@@ -253,6 +283,7 @@ export class SqliteFlowStore {
           });
         }
       }
+      for (const [ref, tip] of tips) this.#upsertTip.run(ref, tip.seq, tip.id);
       return ids;
     });
   }

@@ -7,6 +7,13 @@
  * `node:sqlite`; a device's sequence numbers are unique across both, so a
  * replayed reading is never stored twice, and a node restarting finds every
  * device's last sequence number in its tables.
+ *
+ * Hot paths read rows of their own rather than scanning the readings: each
+ * device's last sequence number is a `device_last` row, and each tag of an
+ * open reading an `open_tags` row (tag, id), both written in the same
+ * transaction as the readings; open queries by device and time use the
+ * (device, time) index. A file made before these tables existed gets them
+ * filled from its readings once, at the first open.
  */
 import { type DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 
@@ -120,6 +127,8 @@ export class FogStore {
   readonly node: Hex;
   readonly #db: DatabaseSync;
   readonly #insert: Record<ReadingClass, StatementSync>;
+  readonly #insertTag: StatementSync;
+  readonly #upsertLast: StatementSync;
 
   /**
    * Opens fog node `node`'s store at `path` (`":memory:"` for a throw-away
@@ -179,9 +188,15 @@ export class FogStore {
     if (!batchColumns.includes("final")) {
       this.#db.exec("ALTER TABLE fog_batches ADD COLUMN final INTEGER NOT NULL DEFAULT 0");
     }
+    this.#ensureIndexes();
     const insert = (table: string) =>
       this.#db.prepare(`INSERT INTO ${table} (device, seq, time, received, tags, reading) VALUES (?, ?, ?, ?, ?, ?)`);
     this.#insert = { normal: insert("open_readings"), sensitive: insert("sensitive_readings") };
+    this.#insertTag = this.#db.prepare("INSERT INTO open_tags (tag, id) VALUES (?, ?)");
+    this.#upsertLast = this.#db.prepare(
+      `INSERT INTO device_last (device, seq) VALUES (?, ?)
+       ON CONFLICT (device) DO UPDATE SET seq = excluded.seq WHERE excluded.seq > device_last.seq`,
+    );
   }
 
   /** A new store for fog node `node` at `path`; refuses a file already there (`StoreError` "exists"). */
@@ -194,26 +209,60 @@ export class FogStore {
     return new FogStore(path, node, { mode: "open" });
   }
 
-  /** Each device's highest stored sequence number (a restarted node's replay state). */
+  /**
+   * The rows the hot paths read (`device_last`, `open_tags`) and the (device, time) index; made
+   * and filled from the readings once, in one transaction, when the file has none of them yet.
+   */
+  #ensureIndexes(): void {
+    const has = (name: string) =>
+      this.#db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+    this.#db.exec("CREATE INDEX IF NOT EXISTS open_device_time ON open_readings (device, time)");
+    const [last, tags] = [has("device_last"), has("open_tags")];
+    if (last && tags) return;
+    transaction(this.#db, () => {
+      if (!last) {
+        this.#db.exec(`
+          CREATE TABLE device_last (device BLOB PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
+          INSERT INTO device_last (device, seq) SELECT device, MAX(seq) FROM (
+            SELECT device, seq FROM open_readings UNION ALL SELECT device, seq FROM sensitive_readings)
+          GROUP BY device;
+        `);
+      }
+      if (!tags) {
+        this.#db.exec(
+          "CREATE TABLE open_tags (tag TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (tag, id)) WITHOUT ROWID",
+        );
+        const insert = this.#db.prepare("INSERT OR IGNORE INTO open_tags (tag, id) VALUES (?, ?)");
+        for (const r of this.#db
+          .prepare("SELECT id, tags FROM open_readings WHERE tags <> ''")
+          .iterate() as Iterable<Row>) {
+          for (const tag of String(r.tags).split(",")) if (tag !== "") insert.run(tag, Number(r.id));
+        }
+      }
+    });
+  }
+
+  /** Each device's highest stored sequence number (a restarted node's replay state): its `device_last` rows. */
   lastSequences(): Map<Hex, number> {
     const out = new Map<Hex, number>();
-    const rows = this.#db
-      .prepare(
-        `SELECT device, MAX(seq) AS seq FROM (SELECT device, seq FROM open_readings
-         UNION ALL SELECT device, seq FROM sensitive_readings) GROUP BY device`,
-      )
-      .all() as Row[];
-    for (const r of rows) out.set(toHex(u8(r.device)), Number(r.seq));
+    for (const r of this.#db.prepare("SELECT device, seq FROM device_last").all() as Row[]) {
+      out.set(toHex(u8(r.device)), Number(r.seq));
+    }
     return out;
   }
 
-  /** Stores classified readings, all or nothing; returns their ids. */
+  /**
+   * Stores classified readings, all or nothing; returns their ids. Each device's `device_last` row
+   * and each open reading's tag rows are written in the same transaction.
+   */
   append(readings: readonly { readonly cls: ReadingClass; readonly reading: NewReading }[]): number[] {
     return transaction(this.#db, () => {
+      const last = new Map<Hex, number>();
       const ids = readings.map(({ cls, reading: r }) => {
         if (r.tags.some((t) => t.includes(","))) throw new InvalidInputError("a tag has no comma", { tags: r.tags });
+        let id: number;
         try {
-          return Number(
+          id = Number(
             this.#insert[cls].run(
               fromHex(r.device, "device", 32),
               r.seq,
@@ -230,7 +279,12 @@ export class FogStore {
             cause: String(cause),
           });
         }
+        if (cls === "normal") for (const tag of new Set(r.tags)) if (tag !== "") this.#insertTag.run(tag, id);
+        const device = r.device.toLowerCase() as Hex;
+        last.set(device, Math.max(last.get(device) ?? 0, r.seq));
+        return id;
       });
+      for (const [device, seq] of last) this.#upsertLast.run(fromHex(device, "device", 32), seq);
       return ids;
     });
   }
@@ -241,28 +295,35 @@ export class FogStore {
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > 10_000) {
       throw new InvalidInputError("limit must be an integer in [1, 10000]", { limit });
     }
-    const where: string[] = ["id > ?"];
-    const args: SQLInputValue[] = [q.afterId ?? 0];
+    // with a tag, walk that tag's rows in id order (an exact match: no pattern characters)
+    const tagged = q.tag !== undefined;
+    if (tagged && typeof q.tag !== "string") throw new InvalidInputError("a tag is a string", { tag: typeof q.tag });
+    const id = tagged ? "t.id" : "r.id";
+    const from = tagged ? "open_tags t JOIN open_readings r ON r.id = t.id" : "open_readings r";
+    const where: string[] = [];
+    const args: SQLInputValue[] = [];
+    if (tagged) {
+      where.push("t.tag = ?");
+      args.push(q.tag!);
+    }
+    where.push(`${id} > ?`);
+    args.push(q.afterId ?? 0);
     if (q.device !== undefined) {
-      where.push("device = ?");
+      where.push("r.device = ?");
       args.push(fromHex(q.device, "device", 32));
     }
     if (q.from !== undefined) {
-      where.push("time >= ?");
+      where.push("r.time >= ?");
       args.push(q.from);
     }
     if (q.to !== undefined) {
-      where.push("time <= ?");
+      where.push("r.time <= ?");
       args.push(q.to);
-    }
-    if (q.tag !== undefined) {
-      where.push("(',' || tags || ',') LIKE ?");
-      args.push(`%,${q.tag},%`);
     }
     args.push(limit);
     return (
       this.#db
-        .prepare(`SELECT * FROM open_readings WHERE ${where.join(" AND ")} ORDER BY id LIMIT ?`)
+        .prepare(`SELECT r.* FROM ${from} WHERE ${where.join(" AND ")} ORDER BY ${id} LIMIT ?`)
         .all(...args) as Row[]
     ).map(toReading);
   }

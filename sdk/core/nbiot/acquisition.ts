@@ -4,7 +4,8 @@
  * block with its primary ciphertext, the station's signed batch and a Merkle
  * proof, plus the handover records that carried the flow between stations. It
  * trusts none of it until every block's hash, ciphertext digest, batch
- * signature and inclusion proof check, consecutive blocks link (sequence and
+ * signature and inclusion proof check (the proofs of one batch together, each
+ * inner node hashed once: `verifyProofsInTree`), consecutive blocks link (sequence and
  * previous hash), each change of station is covered by the previous station's
  * signed handover record, and no two blocks claim one sequence number. The
  * returned roots are then checked against `DataAnchor` on chain (the runtime's
@@ -12,7 +13,7 @@
  */
 import { type Hex } from "../bytes.ts";
 import { ChaCheonIbs } from "../crypto/ibs.ts";
-import { verifyProof } from "../merkle.ts";
+import { type IndexedProof, verifyProofsInTree } from "../merkle.ts";
 import { toHex } from "../bytes.ts";
 import { ProtocolError } from "../../errors.ts";
 import {
@@ -161,6 +162,8 @@ function verifyServed(params: NbiotParams, node: Hex, responses: readonly Acquis
   for (const res of responses) {
     const station = res.station.toLowerCase() as Hex;
     const batches = new Map<number, SignedBatch>();
+    /** This response's blocks by batch, their proofs checked together once the blocks are read. */
+    const inBatch = new Map<number, { seq: number; proof: IndexedProof }[]>();
     for (const b of res.batches) {
       batches.set(b.number, b);
       toCheck.push({ station, batch: b });
@@ -194,12 +197,9 @@ function verifyServed(params: NbiotParams, node: Hex, responses: readonly Acquis
         });
       }
       const leaf = blockLeaf(hash);
-      if (!verifyProof(batch.root, leaf, served.proof)) {
-        throw new ProtocolError("bad-proof", `block ${block.seq} is not in batch ${batch.number}'s tree`, {
-          seq: block.seq,
-          root: batch.root,
-        });
-      }
+      let group = inBatch.get(batch.number);
+      if (group === undefined) inBatch.set(batch.number, (group = []));
+      group.push({ seq: block.seq, proof: { index: served.leafIndex, leaf, proof: served.proof } });
       const verified: VerifiedBlock = {
         block,
         hash,
@@ -219,6 +219,24 @@ function verifyServed(params: NbiotParams, node: Hex, responses: readonly Acquis
       }
       bySeq.set(block.seq, verified);
       roots.set(batch.root, station);
+    }
+    for (const [number, group] of inBatch) {
+      const batch = batches.get(number)!;
+      if (!Number.isSafeInteger(batch.leafCount) || batch.leafCount < 1) {
+        throw new ProtocolError("bad-proof", `batch ${number} has no leaves to prove blocks in`, { batch: number });
+      }
+      const failed = verifyProofsInTree(
+        batch.root,
+        batch.leafCount,
+        group.map((g) => g.proof),
+      );
+      if (failed >= 0) {
+        const seq = group[failed]!.seq;
+        throw new ProtocolError("bad-proof", `block ${seq} is not in batch ${number}'s tree`, {
+          seq,
+          root: batch.root,
+        });
+      }
     }
   }
 

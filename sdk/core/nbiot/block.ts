@@ -15,10 +15,10 @@
  */
 import { hash as nodeHash } from "node:crypto";
 
-import { keccak_256 } from "@noble/hashes/sha3.js";
 import { utf8ToBytes } from "@noble/hashes/utils.js";
 
 import { concat, fromHex, type Hex, scratch, toHex } from "../bytes.ts";
+import { keccak256 } from "../merkle.ts";
 import { ProtocolError } from "../../errors.ts";
 import { expectTag, putU64, Reader, Writer } from "../codec.ts";
 import { equalBytes } from "./handshake.ts";
@@ -120,7 +120,7 @@ export function ciphertextDigest(primary: Uint8Array): Uint8Array {
  * takes (`bytes32Leaves` computes many at once).
  */
 export function blockLeaf(hash: Uint8Array): Uint8Array {
-  return keccak_256(keccak_256(hash));
+  return keccak256(keccak256(hash));
 }
 
 /** The foundation block of `node`'s flow at `bs`. */

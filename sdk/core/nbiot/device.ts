@@ -51,7 +51,10 @@ export class NbiotNode {
   #tip: ChainTip | undefined;
   /** The station that last accepted the flow (it holds it even when it made no block). */
   #holder: Hex | undefined;
+  /** Unconfirmed primaries by sequence number; a Map keeps them in the (rising) order they were sealed. */
   readonly #outbox = new Map<number, Uint8Array>();
+  /** The highest sequence number sealed or confirmed: the next reading takes the one after (O(1) per send). */
+  #lastSeq: number;
   readonly #receipts: Receipt[] = [];
 
   constructor(params: NbiotParams, keys: NodeKeys, primaryKey: Uint8Array, state: NodeState = {}) {
@@ -59,7 +62,11 @@ export class NbiotNode {
     this.keys = keys;
     this.#primary = new AeadKey(primaryKey);
     this.#tip = state.tip;
-    for (const [seq, ct] of state.unconfirmed ?? []) this.#outbox.set(seq, ct);
+    this.#lastSeq = state.tip?.seq ?? 0;
+    for (const [seq, ct] of [...(state.unconfirmed ?? [])].sort(([a], [b]) => a - b)) {
+      this.#outbox.set(seq, ct);
+      this.#lastSeq = Math.max(this.#lastSeq, seq);
+    }
   }
 
   get id(): Hex {
@@ -131,8 +138,13 @@ export class NbiotNode {
     // Readings up to the station's tip reached the chain even if their receipts were lost (the
     // station signed that tip in its response, so a false one is evidence against it).
     if (offered !== undefined) {
-      for (const seq of this.#outbox.keys()) if (seq <= offered.seq) this.#outbox.delete(seq);
+      // the outbox rises in sequence order: drop from its head only what the tip covers
+      for (const seq of this.#outbox.keys()) {
+        if (seq > offered.seq) break;
+        this.#outbox.delete(seq);
+      }
       this.#tip = { bs: offered.bs, seq: offered.seq, hash: offered.hash };
+      this.#lastSeq = Math.max(this.#lastSeq, offered.seq);
     }
     this.#pending = undefined;
     this.#session = new Session(secret);
@@ -146,28 +158,21 @@ export class NbiotNode {
     return this.#session;
   }
 
-  #nextSeq(): number {
-    let last = this.#tip?.seq ?? 0;
-    for (const seq of this.#outbox.keys()) last = Math.max(last, seq);
-    return last + 1;
-  }
-
   /** Seals a reading twice (primary, then session) and returns the frame to send. */
   send(reading: Uint8Array, now: number): Uint8Array {
     if (!(reading instanceof Uint8Array)) throw new InvalidInputError("a reading is bytes");
     const session = this.#live(now);
-    const seq = this.#nextSeq();
+    const seq = this.#lastSeq + 1;
     const primary = sealPrimary(this.#primary, this.keys.id, seq, reading);
     this.#outbox.set(seq, primary);
+    this.#lastSeq = seq;
     return sealFrame(session, ++this.#counter, seq, primary);
   }
 
   /** The unconfirmed readings, re-sealed under the current session (same primary ciphertext). */
   resend(now: number): Uint8Array[] {
     const session = this.#live(now);
-    return [...this.#outbox.entries()]
-      .sort(([a], [b]) => a - b)
-      .map(([seq, primary]) => sealFrame(session, ++this.#counter, seq, primary));
+    return [...this.#outbox.entries()].map(([seq, primary]) => sealFrame(session, ++this.#counter, seq, primary));
   }
 
   /**

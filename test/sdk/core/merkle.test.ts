@@ -3,7 +3,14 @@ import fc from "fast-check";
 import { SimpleMerkleTree, StandardMerkleTree } from "@openzeppelin/merkle-tree";
 
 import { toHex } from "../../../sdk/core/bytes.ts";
-import { buildTree, leafHash, verifyMultiProof, verifyProof } from "../../../sdk/core/merkle.ts";
+import {
+  buildTree,
+  type IndexedProof,
+  leafHash,
+  verifyMultiProof,
+  verifyProof,
+  verifyProofsInTree,
+} from "../../../sdk/core/merkle.ts";
 import { InvalidInputError } from "../../../sdk/errors.ts";
 
 const TYPES = ["address", "uint256"];
@@ -126,6 +133,98 @@ describe("core/merkle", function () {
           },
         ),
         { numRuns: 60 },
+      );
+    });
+  });
+
+  describe("verifyProofsInTree (one tree's proofs checked together)", function () {
+    const leaves = (n: number) => values(n, 3).map((v) => leafHash(TYPES, v));
+    const some = [2, 3, 17, 40, 41, 42, 77, 98];
+
+    async function proofsOf(n: number, indices: readonly number[]) {
+      const tree = await buildTree(leaves(n), { sortLeaves: false });
+      const proofs: IndexedProof[] = indices.map((i) => ({ index: i, leaf: tree.leaf(i), proof: tree.proof(i) }));
+      return { tree, proofs };
+    }
+
+    it("accepts every leaf's own proof, shared paths, repeats and single-leaf trees included", async function () {
+      const { tree, proofs } = await proofsOf(100, some);
+      expect(verifyProofsInTree(tree.root, 100, proofs)).to.equal(-1);
+      expect(verifyProofsInTree(tree.root, 100, [...proofs, proofs[2]!])).to.equal(-1);
+      expect(verifyProofsInTree(tree.root, 100, [])).to.equal(-1);
+      const one = await proofsOf(1, [0]);
+      expect(verifyProofsInTree(one.tree.root, 1, one.proofs)).to.equal(-1);
+    });
+
+    it("names the first tampered, missing, extra or reordered part", async function () {
+      const { tree, proofs } = await proofsOf(100, some);
+      const at = (k: number, change: (p: IndexedProof) => IndexedProof) =>
+        verifyProofsInTree(
+          tree.root,
+          100,
+          proofs.map((p, i) => (i === k ? change(p) : p)),
+        );
+      // a tampered leaf, at the start of the batch and after its path is shared
+      expect(at(0, (p) => ({ ...p, leaf: flip(p.leaf as string) }))).to.equal(0);
+      expect(at(5, (p) => ({ ...p, leaf: flip(p.leaf as string) }))).to.equal(5);
+      // a tampered sibling at each level, also above where the path meets a proven one
+      for (let level = 0; level < proofs[4]!.proof.length; level++) {
+        expect(
+          at(4, (p) => ({ ...p, proof: p.proof.map((h, j) => (j === level ? flip(h as string) : h)) })),
+          `level ${level}`,
+        ).to.equal(4);
+      }
+      // missing, extra and reordered proof elements
+      expect(at(3, (p) => ({ ...p, proof: p.proof.slice(0, -1) }))).to.equal(3);
+      expect(at(3, (p) => ({ ...p, proof: [...p.proof, p.proof.at(-1)!] }))).to.equal(3);
+      expect(at(6, (p) => ({ ...p, proof: [p.proof[1]!, p.proof[0]!, ...p.proof.slice(2)] }))).to.equal(6);
+      // a leaf at another index than its own, a leaf of no tree, an index outside the tree
+      expect(at(1, (p) => ({ ...p, index: 4 }))).to.equal(1);
+      expect(at(2, (p) => ({ ...p, leaf: toHex(new Uint8Array(32).fill(7)) }))).to.equal(2);
+      expect(at(7, (p) => ({ ...p, index: 100 }))).to.equal(7);
+      // two leaves' proofs swapped
+      const swapped = proofs.map((p, i) => (i === 3 ? { ...p, proof: proofs[4]!.proof } : p));
+      expect(verifyProofsInTree(tree.root, 100, swapped)).to.equal(3);
+      // another root, another leaf count
+      expect(verifyProofsInTree(flip(tree.root), 100, proofs)).to.equal(0);
+      // (hashing takes sorted pairs, so a proof may still climb to the root; the leaves' positions then clash)
+      expect(verifyProofsInTree(tree.root, 101, proofs)).to.not.equal(-1);
+    });
+
+    it("agrees with verifyProof on random trees and random tampering", async function () {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.uint8Array({ minLength: 32, maxLength: 32 }), { minLength: 1, maxLength: 70 }),
+          fc.array(fc.nat(), { minLength: 1, maxLength: 12 }),
+          fc.nat(),
+          fc.nat(),
+          async (ls, picks, victim, where) => {
+            const tree = await buildTree(ls, { sortLeaves: false });
+            const proofs = picks.map((p) => {
+              const i = p % ls.length;
+              return { index: i, leaf: tree.leaf(i), proof: tree.proof(i) };
+            });
+            expect(verifyProofsInTree(tree.root, ls.length, proofs)).to.equal(-1);
+            const k = victim % proofs.length;
+            const v = proofs[k]!;
+            const spots = v.proof.length + 1;
+            const spot = where % spots;
+            const bad =
+              spot === 0
+                ? { ...v, leaf: flip(v.leaf) }
+                : { ...v, proof: v.proof.map((h, j) => (j === spot - 1 ? flip(h) : h)) };
+            const first = proofs.findIndex((p) => p.index === v.index);
+            const got = verifyProofsInTree(
+              tree.root,
+              ls.length,
+              proofs.map((p, i) => (i === k ? bad : p)),
+            );
+            expect(verifyProof(tree.root, bad.leaf, bad.proof)).to.equal(false);
+            expect(got).to.be.within(Math.min(first, k), k);
+            expect(got).to.not.equal(-1);
+          },
+        ),
+        { numRuns: 80 },
       );
     });
   });

@@ -4,6 +4,7 @@
  * order, and flows come back after a reopen.
  */
 import { expect } from "chai";
+import { DatabaseSync } from "node:sqlite";
 
 import { type Hex } from "../../../sdk/core/bytes.ts";
 import { type Block, blockHash, ciphertextDigest, ZERO_HASH } from "../../../sdk/core/nbiot/block.ts";
@@ -74,6 +75,88 @@ describe("SqliteFlowStore", function () {
     expect(store.pending(10)).to.deep.equal([]);
     expect(store.batchOf(ids[1]!)?.number).to.equal(1);
     expect(() => store.saveBatch({ ...batch, number: 2 })).to.throw(InvalidInputError); // same blocks again
+    store.close();
+  });
+});
+
+describe("SqliteFlowStore reopen (tips rows)", function () {
+  let w: World;
+  beforeEach(function () {
+    w = makeWorld();
+  });
+  afterEach(function () {
+    w.cleanup();
+  });
+
+  /** 30 nodes, 40 blocks each in chunks that mix nodes, half of them sealed into batches. */
+  function fill(store: SqliteFlowStore, station: Hex): Map<Hex, { seq: number; hash: Uint8Array; time: number }> {
+    const nodes = Array.from({ length: 30 }, () => randomId());
+    const last = new Map<Hex, { seq: number; hash: Uint8Array; time: number }>();
+    for (let seq = 1; seq <= 40; seq += 4) {
+      const chunk: NewBlock[] = [];
+      for (const node of nodes) {
+        for (let s = seq; s < seq + 4; s++) {
+          const b = newBlock(node, station, s, last.get(node)?.hash ?? ZERO_HASH);
+          chunk.push(b);
+          last.set(node, { seq: s, hash: b.hash, time: b.block.time });
+        }
+      }
+      const ids = store.append(chunk);
+      if (seq <= 20) {
+        store.saveBatch({
+          number: store.lastBatchNumber + 1,
+          root: `0x${(seq + 1).toString(16).padStart(64, "0")}` as Hex,
+          leafCount: ids.length,
+          firstId: ids[0]!,
+          lastId: ids.at(-1)!,
+          signature: new Uint8Array(96),
+          createdAt: seq,
+        });
+      }
+    }
+    return last;
+  }
+
+  function tipsOf(store: SqliteFlowStore): Map<Hex, { seq: number; hash: Uint8Array; time: number }> {
+    return new Map(store.flows().map((f) => [f.node, { seq: f.tip.seq, hash: f.tip.hash, time: f.tip.time }]));
+  }
+
+  it("keeps a tips row per node, and a reopen after many blocks gives every flow's last block", function () {
+    const station = randomId();
+    const path = `${w.dir}/tips.sqlite`;
+    let store = new SqliteFlowStore(path, station);
+    const last = fill(store, station);
+    store.close();
+    store = new SqliteFlowStore(path, station);
+    expect(tipsOf(store)).to.deep.equal(last);
+    store.close();
+    const db = new DatabaseSync(path);
+    expect(Number((db.prepare("SELECT COUNT(*) AS n FROM tips").get() as { n: number }).n)).to.equal(30);
+    db.close();
+  });
+
+  it("fills the tips table once from the blocks of a file made before it existed", function () {
+    const station = randomId();
+    const path = `${w.dir}/old.sqlite`;
+    let store = new SqliteFlowStore(path, station);
+    const last = fill(store, station);
+    store.close();
+    // a file written before tips were kept: no tips table
+    const db = new DatabaseSync(path);
+    db.exec("DROP TABLE IF EXISTS tips");
+    db.close();
+    store = new SqliteFlowStore(path, station);
+    expect(tipsOf(store)).to.deep.equal(last);
+    const filled = new DatabaseSync(path, { readOnly: true });
+    expect(Number((filled.prepare("SELECT COUNT(*) AS n FROM tips").get() as { n: number }).n)).to.equal(30);
+    filled.close();
+    // and it is kept from then on: one more block moves its node's tip
+    const [node, tip] = [...last][0]!;
+    const next = newBlock(node, station, tip.seq + 1, tip.hash);
+    store.append([next]);
+    store.close();
+    store = new SqliteFlowStore(path, station);
+    expect(tipsOf(store).get(node)).to.deep.equal({ seq: tip.seq + 1, hash: next.hash, time: next.block.time });
     store.close();
   });
 });

@@ -112,6 +112,55 @@ describe("verifyAcquisition", function () {
     expect(reason(() => verifyAcquisition(w.params, node, [c]))).to.equal("bad-proof");
   });
 
+  it("catches a block served at another leaf index than its own (the proofs of a batch are checked together)", function () {
+    const a = copy(bs1);
+    a.blocks[1]!.leafIndex = a.blocks[0]!.leafIndex;
+    expect(reason(() => verifyAcquisition(w.params, node, [a]))).to.equal("bad-proof");
+    const b = copy(bs1);
+    b.blocks[2]!.leafIndex = 99;
+    expect(reason(() => verifyAcquisition(w.params, node, [b]))).to.equal("bad-proof");
+    const c = copy(bs1);
+    c.blocks[2]!.proof = c.blocks[1]!.proof;
+    expect(reason(() => verifyAcquisition(w.params, node, [c]))).to.equal("bad-proof");
+  });
+
+  it("checks a node's blocks that share a batch with other nodes' blocks, paths shared or not", async function () {
+    const crowd = makeWorld();
+    try {
+      const s = crowd.station();
+      const nodes = [crowd.node(), crowd.node(), crowd.node(), crowd.node(), crowd.node()];
+      for (const n of nodes) await enter(n, s, t0);
+      for (let r = 0; r < 9; r++) for (const n of nodes) sendAll(n, s, [reading(r)], t0 + 1 + r);
+      await s.seal(t0 + 20);
+      const me = nodes[2]!.id;
+      const page = await s.acquire(me, 0, t0 + 100);
+      expect(page.batches.map((b) => b.leafCount)).to.deep.equal([45]);
+      expect(verifyAcquisition(crowd.params, me, [page]).blocks.map((b) => b.block.seq)).to.deep.equal([
+        1, 2, 3, 4, 5, 6, 7, 8, 9,
+      ]);
+      // every sibling of every block's proof, low (hashed) or high (compared with a proven one)
+      for (let k = 0; k < page.blocks.length; k++) {
+        for (let level = 0; level < page.blocks[k]!.proof.length; level++) {
+          const bad = copy(page);
+          const proof = [...bad.blocks[k]!.proof];
+          proof[level] = `0x${"ab".repeat(32)}` as Hex;
+          bad.blocks[k]!.proof = proof;
+          expect(
+            reason(() => verifyAcquisition(crowd.params, me, [bad])),
+            `block ${k} level ${level}`,
+          ).to.equal("bad-proof");
+        }
+      }
+      // another node's block of the same batch, served as ours, is refused
+      const other = await s.acquire(nodes[1]!.id, 0, t0 + 100);
+      const mixed = copy(page);
+      mixed.blocks[4] = copy(other).blocks[4]!;
+      expect(reason(() => verifyAcquisition(crowd.params, me, [mixed]))).to.equal("wrong-peer");
+    } finally {
+      crowd.cleanup();
+    }
+  });
+
   it("catches a missing block and a missing handover record", function () {
     const a = copy(bs1);
     a.blocks.splice(1, 1);
