@@ -66,6 +66,7 @@ export {
 } from "./contracts/registry.ts";
 export { decodeRevert } from "./contracts/revert.ts";
 export {
+  ConfigError,
   ContractRevertError,
   DecryptionError,
   type ErrorDetails,
@@ -77,8 +78,11 @@ export {
   type PeerRejection,
   ProtocolError,
   type ProtocolRejection,
+  NoCodeError,
   StrataError,
+  TimeoutError,
   TransportError,
+  WrongChainError,
 } from "./errors.ts";
 
 // Pairing cryptography (docs/crypto.md)
@@ -124,7 +128,22 @@ export {
   MAX_LEAF_COUNT,
   sortAnchorEntries,
 } from "./core/anchors.ts";
-export { type AnchorHistoryRange, type AnchorResult, DataAnchorClient, DEFAULT_LOG_CHUNK } from "./contracts/anchor.ts";
+export {
+  type AnchorHistoryRange,
+  type AnchorResult,
+  DataAnchorClient,
+  DEFAULT_LOG_CHUNK,
+  type MinedTx,
+  type SignedTx,
+} from "./contracts/anchor.ts";
+export {
+  type ChainOptions,
+  DEFAULT_CALL_TIMEOUT_MS,
+  DEFAULT_RECEIPT_TIMEOUT_MS,
+  DeploymentCheck,
+  withDeadline,
+} from "./contracts/chain.ts";
+export { checkFinality, DEFAULT_FINALITY_DEPTH, type Finality, finalBlockTag } from "./core/finality.ts";
 
 // The NB-IoT data path, seed 000 (docs/nbiot.md): pure protocol steps, then the roles
 export {
