@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { expect } from "chai";
 import { JsonRpcProvider, Wallet } from "ethers";
 
+import { guarded } from "../../sdk/contracts/revert.ts";
 import { openPrimaryKey } from "../../sdk/core/nbiot/provisioning.ts";
 import { pkgStationKeys } from "../../sdk/core/nbiot/params.ts";
 import { type AnchoringOptions, BaseStation } from "../../sdk/nbiot/base-station.ts";
@@ -30,6 +31,7 @@ import {
   TimeoutError,
   WrongChainError,
 } from "../../sdk/index.ts";
+import { DataAnchor__factory } from "../../types/ethers-contracts/index.ts";
 import { makeWorld, randomId, reading, sendAll, testClock, type World } from "../helpers/nbiot.ts";
 import { freePort, startAnvil } from "../helpers/node-process.ts";
 import { type AnchorChain, deployAnchorChain } from "../helpers/station-chain.ts";
@@ -226,6 +228,20 @@ describe("base station anchoring under chain faults (anvil)", function () {
         );
         expect(error).to.be.instanceOf(TimeoutError);
         expect((error as TimeoutError).retryable).to.equal(true);
+      } finally {
+        silent.destroy();
+      }
+    });
+
+    it("fails a call through the guard every client shares with a TimeoutError within its deadline", async function () {
+      const silent = new JsonRpcProvider(url, undefined, { staticNetwork: true });
+      try {
+        const iface = DataAnchor__factory.createInterface();
+        const error = await guarded("DeviceRegistry", iface, () => silent.getBlockNumber(), 300).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error).to.be.instanceOf(TimeoutError);
       } finally {
         silent.destroy();
       }
