@@ -35,6 +35,14 @@ export function parseEvent(iface: Interface, log: Log): RegistryEvent | undefine
   return { name: parsed.name, args };
 }
 
+/** How `sendTx` sends. */
+export interface SendOptions {
+  /** Deadline of the send and its receipt (default `DEFAULT_RECEIPT_TIMEOUT_MS`). */
+  readonly timeoutMs?: number | undefined;
+  /** Runs first, within the deadline (e.g. `DeploymentCheck.ensure`): a throw sends nothing. */
+  readonly before?: () => Promise<void>;
+}
+
 /**
  * Sends `call` to contract `name` at `address`, waits (at most `timeoutMs` for
  * the send and its receipt: a `TimeoutError` then, with the transaction maybe
@@ -45,12 +53,13 @@ export function sendTx(
   iface: Interface,
   address: string,
   call: () => Promise<ContractTransactionResponse>,
-  timeoutMs: number = DEFAULT_RECEIPT_TIMEOUT_MS,
+  options: SendOptions = {},
 ): Promise<TxResult> {
   return guarded(
     name,
     iface,
     async () => {
+      await options.before?.();
       const tx = await call();
       const receipt = await tx.wait();
       if (!receipt) throw new TransportError("transaction dropped", { hash: tx.hash });
@@ -60,7 +69,7 @@ export function sendTx(
         .filter((e): e is RegistryEvent => e !== undefined);
       return { hash: receipt.hash as Hex, gasUsed: receipt.gasUsed, blockNumber: receipt.blockNumber, events };
     },
-    timeoutMs,
+    options.timeoutMs ?? DEFAULT_RECEIPT_TIMEOUT_MS,
   );
 }
 

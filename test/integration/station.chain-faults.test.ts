@@ -291,6 +291,20 @@ describe("base station anchoring under chain faults (anvil)", function () {
     expect(await key.getNonce("pending")).to.equal(nonce);
   });
 
+  it("refuses a registry transaction on a wrong chain or to an address with no code before sending it", async function () {
+    const admin = await chain.admin.getAddress();
+    const nonce = await chain.provider.getTransactionCount(admin, "pending");
+    const elsewhere = new DeviceRegistryClient(chain.registry.address, chain.admin, { chainId: chain.chainId + 1n });
+    expect(await elsewhere.setLayerOperator("strata://x/y/z", admin).catch((e: unknown) => e)).to.be.instanceOf(
+      WrongChainError,
+    );
+    const nowhere = new DeviceRegistryClient(Wallet.createRandom().address, chain.admin, { chainId: chain.chainId });
+    expect(await nowhere.setLayerOperator("strata://x/y/z", admin).catch((e: unknown) => e)).to.be.instanceOf(
+      NoCodeError,
+    );
+    expect(await chain.provider.getTransactionCount(admin, "pending")).to.equal(nonce);
+  });
+
   it("refuses the same deployer's addresses on another chain when the chain id is pinned", async function () {
     const other = await startAnvil(31338n);
     try {
