@@ -43,7 +43,32 @@ export class ContractRevertError extends StrataError {
 
 /** A network call failed for a reason other than a decoded revert. */
 export class TransportError extends StrataError {
-  override name = "TransportError" as const;
+  override name: string = "TransportError";
+}
+
+/**
+ * A chain call got no answer within its deadline (`timeoutMs`): the node is
+ * silent, slow or unreachable. Nothing was decided, so the call may be retried.
+ */
+export class TimeoutError extends TransportError {
+  override name = "TimeoutError" as const;
+  /** Always true: a call that timed out may be tried again. */
+  readonly retryable = true as const;
+}
+
+/** A client is pointed at the wrong deployment; nothing was sent. */
+export class ConfigError extends StrataError {
+  override name: string = "ConfigError";
+}
+
+/** The node serves another chain than the deployment's (`details.expected`, `details.actual`). */
+export class WrongChainError extends ConfigError {
+  override name = "WrongChainError" as const;
+}
+
+/** No contract code at the address on this chain (`details.address`, `details.chainId`). */
+export class NoCodeError extends ConfigError {
+  override name = "NoCodeError" as const;
 }
 
 /** Why a point encoding was refused. */

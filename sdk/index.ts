@@ -66,6 +66,7 @@ export {
 } from "./contracts/registry.ts";
 export { decodeRevert } from "./contracts/revert.ts";
 export {
+  ConfigError,
   ContractRevertError,
   DecryptionError,
   type ErrorDetails,
@@ -77,10 +78,13 @@ export {
   type PeerRejection,
   ProtocolError,
   type ProtocolRejection,
+  NoCodeError,
   StoreError,
   type StoreRejection,
   StrataError,
+  TimeoutError,
   TransportError,
+  WrongChainError,
 } from "./errors.ts";
 
 // Pairing cryptography (docs/crypto.md)
@@ -126,8 +130,30 @@ export {
   MAX_LEAF_COUNT,
   sortAnchorEntries,
 } from "./core/anchors.ts";
-export { anchorVerdict, type AnchorVerdict, confirmedBlock } from "./core/finality.ts";
-export { type AnchorHistoryRange, type AnchorResult, DataAnchorClient, DEFAULT_LOG_CHUNK } from "./contracts/anchor.ts";
+export {
+  type AnchorHistoryRange,
+  type AnchorResult,
+  DataAnchorClient,
+  DEFAULT_LOG_CHUNK,
+  type MinedTx,
+  type SignedTx,
+} from "./contracts/anchor.ts";
+export {
+  type ChainOptions,
+  DEFAULT_CALL_TIMEOUT_MS,
+  DEFAULT_RECEIPT_TIMEOUT_MS,
+  DeploymentCheck,
+  withDeadline,
+} from "./contracts/chain.ts";
+export {
+  anchorVerdict,
+  type AnchorVerdict,
+  checkFinality,
+  confirmedBlock,
+  DEFAULT_FINALITY_DEPTH,
+  type Finality,
+  finalBlockTag,
+} from "./core/finality.ts";
 
 // The NB-IoT data path, seed 000 (docs/nbiot.md): pure protocol steps, then the roles
 export {

@@ -29,6 +29,7 @@ import { checkInteger, fromHex, type Hex, toHex, uint256 } from "../core/bytes.t
 import type { HistoryEntry, Status } from "../core/registry.ts";
 import { InvalidInputError, TransportError } from "../errors.ts";
 import { eventArg, parseEvent, sendTx, type TxResult } from "./tx.ts";
+import { type ChainOptions, DeploymentCheck } from "./chain.ts";
 import { guarded } from "./revert.ts";
 
 const NAME = "AccessTokens";
@@ -77,9 +78,19 @@ export class AccessTokensClient {
   readonly address: string;
   readonly contract: AccessTokens;
   readonly runner: ContractRunner;
+  readonly options: ChainOptions;
+  readonly #deployment: DeploymentCheck;
   #domain: ReturnType<typeof accessDomain> | undefined;
 
-  constructor(address: string, runner: ContractRunner) {
+  /**
+   * With `options.chainId`, the first transaction checks the node serves that
+   * chain and the address holds code (`WrongChainError`, `NoCodeError`) before
+   * anything is sent; `options.receiptTimeoutMs` is the deadline of a send and
+   * its receipt. Reads use `DEFAULT_CALL_TIMEOUT_MS` (`guarded`).
+   */
+  constructor(address: string, runner: ContractRunner, options: ChainOptions = {}) {
+    this.options = options;
+    this.#deployment = new DeploymentCheck(address, options);
     this.address = checkAccount(address, "address");
     this.runner = runner;
     this.contract = AccessTokens__factory.connect(this.address, runner);
@@ -87,7 +98,7 @@ export class AccessTokensClient {
 
   /** The same client acting through another runner (e.g. a crew member's key). */
   connect(runner: ContractRunner): AccessTokensClient {
-    const client = new AccessTokensClient(this.address, runner);
+    const client = new AccessTokensClient(this.address, runner, this.options);
     client.#domain = this.#domain;
     return client;
   }
@@ -345,7 +356,10 @@ export class AccessTokensClient {
   // --------------------------------------------------------------- private
 
   #send(call: () => Promise<ContractTransactionResponse>): Promise<TxResult> {
-    return sendTx(NAME, this.contract.interface, this.address, call);
+    return sendTx(NAME, this.contract.interface, this.address, call, {
+      timeoutMs: this.options.receiptTimeoutMs,
+      before: () => this.#deployment.ensure(this.provider, NAME),
+    });
   }
 
   #shifts(result: TxResult): Shift[] {

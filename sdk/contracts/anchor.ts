@@ -15,7 +15,9 @@ import {
   type Log,
   type Provider,
   type Signer,
+  Transaction,
   type TransactionReceipt,
+  type TransactionRequest,
   type TypedDataDomain,
 } from "ethers";
 
@@ -41,7 +43,8 @@ import {
   fogBatchDigest,
   fogClusterValue,
 } from "../core/fogBatch.ts";
-import { InvalidInputError, TransportError } from "../errors.ts";
+import { InvalidInputError, TimeoutError, TransportError } from "../errors.ts";
+import { type ChainOptions, DEFAULT_CALL_TIMEOUT_MS, DEFAULT_RECEIPT_TIMEOUT_MS, DeploymentCheck } from "./chain.ts";
 import { compactSignature } from "./registry.ts";
 import { guarded } from "./revert.ts";
 
@@ -68,6 +71,24 @@ export interface AnchorResult {
   readonly txHash: Hex;
   readonly blockNumber: number;
   readonly gasUsed: bigint;
+}
+
+/**
+ * A signed transaction kept by its sender before it is sent, so that it can be
+ * sent again (the same bytes) or replaced (the same nonce, a higher fee), and a
+ * restart knows it may still be pending.
+ */
+export interface SignedTx {
+  readonly nonce: number;
+  readonly hash: Hex;
+  readonly raw: Hex;
+}
+
+/** A mined transaction's block and outcome (`status` 1: success, 0: reverted). */
+export interface MinedTx {
+  readonly hash: Hex;
+  readonly blockNumber: number;
+  readonly status: number;
 }
 
 /** Bytes as the client takes them: 0x-prefixed hex or a `Uint8Array`. */
@@ -121,17 +142,32 @@ export class DataAnchorClient {
   readonly address: string;
   readonly contract: DataAnchor;
   readonly runner: ContractRunner;
+  readonly options: ChainOptions;
+  readonly #deployment: DeploymentCheck;
+  readonly #timeoutMs: number;
+  readonly #receiptTimeoutMs: number;
   #domain: TypedDataDomain | undefined;
 
-  constructor(address: string, runner: ContractRunner) {
+  /**
+   * A client of the `DataAnchor` at `address`. `options.chainId` pins the
+   * deployment's chain; on first use the client checks the chain and that the
+   * address holds code (`WrongChainError`, `NoCodeError`, before anything is
+   * sent). Every call has a deadline (`options.timeoutMs`, a send and its
+   * receipt `options.receiptTimeoutMs`): a `TimeoutError` (retryable) after it.
+   */
+  constructor(address: string, runner: ContractRunner, options: ChainOptions = {}) {
     this.address = address;
     this.runner = runner;
+    this.options = options;
     this.contract = DataAnchor__factory.connect(address, runner);
+    this.#deployment = new DeploymentCheck(address, options);
+    this.#timeoutMs = checkTimeout(options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS, "timeoutMs");
+    this.#receiptTimeoutMs = checkTimeout(options.receiptTimeoutMs ?? DEFAULT_RECEIPT_TIMEOUT_MS, "receiptTimeoutMs");
   }
 
   /** The same client acting through another runner (e.g. a gateway's own key). */
   connect(runner: ContractRunner): DataAnchorClient {
-    const client = new DataAnchorClient(this.address, runner);
+    const client = new DataAnchorClient(this.address, runner, this.options);
     client.#domain = this.#domain;
     return client;
   }
@@ -139,7 +175,7 @@ export class DataAnchorClient {
   /** The contract's EIP-712 domain (chain id read once). */
   async domain(): Promise<TypedDataDomain> {
     if (this.#domain === undefined) {
-      const { chainId } = await guarded(NAME, this.contract.interface, () => this.provider.getNetwork());
+      const { chainId } = await this.#call(() => this.provider.getNetwork());
       this.#domain = anchorDomain(chainId, this.address);
     }
     return this.#domain;
@@ -214,7 +250,7 @@ export class DataAnchorClient {
       r: checkWord(a.r, `approvals[${i}].r`),
       vs: checkWord(a.vs, `approvals[${i}].vs`),
     }));
-    return guarded(NAME, this.contract.interface, async () => {
+    return this.#call(async () => {
       const tx = await this.contract.registerFogCluster(
         id,
         groupKey,
@@ -249,13 +285,13 @@ export class DataAnchorClient {
         blockNumber: receipt.blockNumber,
         gasUsed: receipt.gasUsed,
       };
-    });
+    }, this.#receiptTimeoutMs);
   }
 
   /** `cluster`'s key, threshold, epoch and members, or `undefined` when it is not a fog cluster. */
   async fogCluster(cluster: Hex, blockTag: BlockTag = "latest"): Promise<FogClusterInfo | undefined> {
     const id = checkWord(cluster, "cluster");
-    const c = await guarded(NAME, this.contract.interface, () => this.contract.fogCluster(id, { blockTag }));
+    const c = await this.#call(() => this.contract.fogCluster(id, { blockTag }));
     if (c.threshold === 0n) return undefined;
     return {
       cluster: id,
@@ -307,17 +343,92 @@ export class DataAnchorClient {
     return this.#anchored(word, () => this.contract.anchorFogBatch(id, word, count, signature));
   }
 
+  // --------------------------------------------------- tracked transactions
+
+  /**
+   * Signs, without sending, the anchor of `root` as the next link of
+   * `gateway`'s chain (see `anchor`), so the sender can keep it before it
+   * sends it. With `replacing`, the transaction takes `replacing`'s nonce and
+   * fees at least a quarter above its fees, to replace it in the mempool. The
+   * gas estimate runs the call: a revert (`DataAnchorRootExists` …) is thrown
+   * here, before anything is sent.
+   */
+  async signAnchor(gateway: Hex, root: Hex, leafCount: number | bigint, replacing?: SignedTx): Promise<SignedTx> {
+    const id = checkWord(gateway, "gateway");
+    const word = checkRoot(root);
+    const count = checkLeafCount(leafCount);
+    const signer = this.#signer();
+    const data = this.contract.interface.encodeFunctionData("anchor", [id, word, count]);
+    return this.#call(async () => {
+      const request: TransactionRequest = await signer.populateTransaction({
+        to: this.address,
+        data,
+        ...(replacing === undefined ? {} : { nonce: replacing.nonce }),
+      });
+      if (replacing !== undefined) bumpFees(request, Transaction.from(replacing.raw));
+      const raw = await signer.signTransaction(request);
+      const tx = Transaction.from(raw);
+      return { nonce: tx.nonce, hash: tx.hash!.toLowerCase() as Hex, raw: raw as Hex };
+    });
+  }
+
+  /**
+   * Sends a signed transaction (again). A node that refuses it because it
+   * knows it already, or its nonce is taken, is not an error here: what became
+   * of the transaction is read from the chain (`mined`, `anchorOf`). A silent
+   * node is (`TimeoutError`).
+   */
+  async broadcast(tx: SignedTx): Promise<void> {
+    try {
+      await this.#call(() => this.provider.broadcastTransaction(tx.raw));
+    } catch (e) {
+      if (e instanceof TimeoutError || !(e instanceof TransportError)) throw e;
+    }
+  }
+
+  /**
+   * The block and status of transaction `hash`, waiting at most `timeoutMs`
+   * (default: none) for it to be mined; `undefined` when it is not mined by then.
+   */
+  async mined(hash: Hex, timeoutMs = 0): Promise<MinedTx | undefined> {
+    checkTimeout(timeoutMs, "timeoutMs", 0);
+    const receipt = await this.#call(async () => {
+      if (timeoutMs === 0) return this.provider.getTransactionReceipt(hash);
+      try {
+        return await this.provider.waitForTransaction(hash, 1, timeoutMs);
+      } catch (e) {
+        if (isTimeout(e)) return null;
+        throw e;
+      }
+    }, timeoutMs + this.#timeoutMs);
+    if (receipt === null) return undefined;
+    return { hash: receipt.hash.toLowerCase() as Hex, blockNumber: receipt.blockNumber, status: receipt.status ?? 0 };
+  }
+
+  /** How many transactions the runner's account has had mined (its next nonce once its pending ones are gone). */
+  minedNonce(): Promise<number> {
+    const signer = this.#signer();
+    return this.#call(() => signer.getNonce("latest"));
+  }
+
+  /** The chain's latest block number. */
+  blockNumber(): Promise<number> {
+    return this.#call(() => this.provider.getBlockNumber());
+  }
+
   // ----------------------------------------------------------------- reads
 
   /**
    * `gateway`'s record of `root` (a gateway's or a fog cluster's), or
    * `undefined` when `gateway` did not anchor it. Records are kept per gateway:
-   * the same root anchored by another gateway is that gateway's record.
+   * the same root anchored by another gateway is that gateway's record. At
+   * `blockTag` (default latest): a record present at an older block has at
+   * least that many confirmations.
    */
-  async anchorOf(gateway: Hex, root: Hex): Promise<AnchorRecord | undefined> {
+  async anchorOf(gateway: Hex, root: Hex, blockTag: BlockTag = "latest"): Promise<AnchorRecord | undefined> {
     const id = checkWord(gateway, "gateway");
     const word = checkWord(root, "root");
-    const r = await guarded(NAME, this.contract.interface, () => this.contract.anchorOf(id, word));
+    const r = await this.#call(() => this.contract.anchorOf(id, word, { blockTag }));
     if (r.sequence === 0n) return undefined;
     return { gateway: r.gateway as Hex, sequence: r.sequence, time: r.time, leafCount: r.leafCount };
   }
@@ -326,7 +437,7 @@ export class DataAnchorClient {
   isAnchored(gateway: Hex, root: Hex): Promise<boolean> {
     const id = checkWord(gateway, "gateway");
     const word = checkWord(root, "root");
-    return guarded(NAME, this.contract.interface, () => this.contract.isAnchored(id, word));
+    return this.#call(() => this.contract.isAnchored(id, word));
   }
 
   /**
@@ -339,24 +450,24 @@ export class DataAnchorClient {
    */
   verifyReading(gateway: Hex, root: Hex, valuesHash: Hex, proof: readonly Hex[]): Promise<boolean> {
     const args = this.#readingArgs(gateway, root, valuesHash, proof);
-    return guarded(NAME, this.contract.interface, () => this.contract.verifyReading(...args));
+    return this.#call(() => this.contract.verifyReading(...args));
   }
 
   /** The gas a transaction calling `verifyReading` would use (`eth_estimateGas`). */
   estimateVerifyReading(gateway: Hex, root: Hex, valuesHash: Hex, proof: readonly Hex[]): Promise<bigint> {
     const args = this.#readingArgs(gateway, root, valuesHash, proof);
-    return guarded(NAME, this.contract.interface, () => this.contract.verifyReading.estimateGas(...args));
+    return this.#call(() => this.contract.verifyReading.estimateGas(...args));
   }
 
   /** The sequence of `gateway`'s last anchor (0 before its first), at `blockTag` (default latest). */
   head(gateway: Hex, blockTag: BlockTag = "latest"): Promise<bigint> {
     const id = checkWord(gateway, "gateway");
-    return guarded(NAME, this.contract.interface, () => this.contract.head(id, { blockTag }));
+    return this.#call(() => this.contract.head(id, { blockTag }));
   }
 
   /** The registry that authenticates gateways. */
   registry(): Promise<string> {
-    return guarded(NAME, this.contract.interface, () => this.contract.registry());
+    return this.#call(() => this.contract.registry());
   }
 
   /**
@@ -399,7 +510,7 @@ export class DataAnchorClient {
     root: Hex,
     send: () => Promise<{ hash: string; wait(): Promise<TransactionReceipt | null> }>,
   ): Promise<AnchorResult> {
-    return guarded(NAME, this.contract.interface, async () => {
+    return this.#call(async () => {
       const tx = await send();
       const receipt = await tx.wait();
       if (!receipt) throw new TransportError("transaction dropped", { hash: tx.hash });
@@ -419,7 +530,32 @@ export class DataAnchorClient {
         blockNumber: receipt.blockNumber,
         gasUsed: receipt.gasUsed,
       };
-    });
+    }, this.#receiptTimeoutMs);
+  }
+
+  /**
+   * Runs `call` once the deployment was found on the right chain, within the
+   * deadline (`timeoutMs`, default the client's call deadline), errors typed.
+   */
+  #call<T>(call: () => Promise<T>, timeoutMs: number = this.#timeoutMs): Promise<T> {
+    return guarded(
+      NAME,
+      this.contract.interface,
+      async () => {
+        await this.#deployment.ensure(this.provider, NAME);
+        return call();
+      },
+      timeoutMs,
+    );
+  }
+
+  /** The runner as a signer that signs transactions (a wallet). */
+  #signer(): Signer {
+    const signer = this.runner as Partial<Signer>;
+    if (typeof signer.signTransaction !== "function" || typeof signer.populateTransaction !== "function") {
+      throw new InvalidInputError("the runner cannot sign transactions: connect a wallet");
+    }
+    return signer as Signer;
   }
 
   #readingArgs(gateway: Hex, root: Hex, valuesHash: Hex, proof: readonly Hex[]): [Hex, Hex, Hex, Hex[]] {
@@ -482,6 +618,35 @@ export class DataAnchorClient {
       logIndex: log.index,
       transactionHash: log.transactionHash as Hex,
     };
+  }
+}
+
+/** A deadline in ms: an integer in [min, 2^31 - 1] (what `setTimeout` takes). */
+function checkTimeout(ms: number, what: string, min = 1): number {
+  checkInteger(ms, min, 2 ** 31 - 1, what);
+  return ms;
+}
+
+/** Whether ethers gave up waiting (`TIMEOUT`). */
+function isTimeout(e: unknown): boolean {
+  return typeof e === "object" && e !== null && (e as { code?: unknown }).code === "TIMEOUT";
+}
+
+/** Raises `request`'s fees to at least 5/4 of `previous`'s, as a node needs to replace `previous` in its mempool. */
+function bumpFees(request: TransactionRequest, previous: Transaction): void {
+  const raise = (now: bigint | null | undefined, before: bigint | null): bigint | undefined => {
+    if (before === null) return now ?? undefined;
+    const floor = (before * 5n) / 4n + 1n;
+    return now === null || now === undefined || BigInt(now) < floor ? floor : BigInt(now);
+  };
+  if (previous.maxFeePerGas !== null) {
+    request.maxFeePerGas = raise(request.maxFeePerGas as bigint | undefined, previous.maxFeePerGas);
+    request.maxPriorityFeePerGas = raise(
+      request.maxPriorityFeePerGas as bigint | undefined,
+      previous.maxPriorityFeePerGas,
+    );
+  } else {
+    request.gasPrice = raise(request.gasPrice as bigint | undefined, previous.gasPrice);
   }
 }
 

@@ -26,6 +26,7 @@ import { checkRoot, checkWord } from "../core/anchors.ts";
 import { checkInteger, fromHex, type Hex, toHex } from "../core/bytes.ts";
 import type { Attestation } from "../core/layers/attestation.ts";
 import { ContractRevertError, InvalidInputError, TransportError } from "../errors.ts";
+import { type ChainOptions, DEFAULT_CALL_TIMEOUT_MS, DEFAULT_RECEIPT_TIMEOUT_MS, DeploymentCheck } from "./chain.ts";
 import { guarded } from "./revert.ts";
 
 const NAME = "SummaryLedger";
@@ -151,16 +152,26 @@ export class SummaryLedgerClient {
   readonly address: string;
   readonly runner: ContractRunner;
   readonly contract: SummaryLedger;
+  readonly options: ChainOptions;
+  readonly #deployment: DeploymentCheck;
 
-  constructor(address: string, runner: ContractRunner) {
+  /**
+   * With `options.chainId`, the first transaction checks the node serves that
+   * chain and the address holds code (`WrongChainError`, `NoCodeError`) before
+   * anything is sent. Calls have the deadline `options.timeoutMs`, a send and
+   * its receipt `options.receiptTimeoutMs` (`TimeoutError`).
+   */
+  constructor(address: string, runner: ContractRunner, options: ChainOptions = {}) {
+    this.options = options;
     this.address = checkAddress(address, "address");
+    this.#deployment = new DeploymentCheck(this.address, options);
     this.runner = runner;
     this.contract = SummaryLedger__factory.connect(this.address, runner);
   }
 
   /** The same client acting through another runner (another member's key). */
   connect(runner: ContractRunner): SummaryLedgerClient {
-    return new SummaryLedgerClient(this.address, runner);
+    return new SummaryLedgerClient(this.address, runner, this.options);
   }
 
   // ------------------------------------------------------------------ reads
@@ -580,8 +591,8 @@ export class SummaryLedgerClient {
 
   // ---------------------------------------------------------------- private
 
-  #call<T>(call: () => Promise<T>): Promise<T> {
-    return guarded(NAME, this.contract.interface, call);
+  #call<T>(call: () => Promise<T>, timeoutMs = this.options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS): Promise<T> {
+    return guarded(NAME, this.contract.interface, call, timeoutMs);
   }
 
   async #digest(call: () => Promise<string>): Promise<Hex> {
@@ -594,6 +605,9 @@ export class SummaryLedgerClient {
     parse: (events: LogDescription[]) => T,
   ): Promise<T & LedgerTx> {
     return this.#call(async () => {
+      const provider = this.runner.provider;
+      if (!provider) throw new TransportError("the runner has no provider");
+      await this.#deployment.ensure(provider, NAME);
       const tx = await send();
       const receipt = await tx.wait();
       if (!receipt) throw new TransportError("transaction dropped", { hash: tx.hash });
@@ -607,7 +621,7 @@ export class SummaryLedgerClient {
         blockNumber: receipt.blockNumber,
         gasUsed: receipt.gasUsed,
       };
-    });
+    }, this.options.receiptTimeoutMs ?? DEFAULT_RECEIPT_TIMEOUT_MS);
   }
 }
 

@@ -44,6 +44,7 @@ import {
   ZERO_ID,
 } from "../core/registry.ts";
 import { InvalidInputError, TransportError } from "../errors.ts";
+import { type ChainOptions, DeploymentCheck } from "./chain.ts";
 import { guarded } from "./revert.ts";
 import { eventArg, parseEvent, type RegistryEvent, sendTx, type TxResult } from "./tx.ts";
 
@@ -68,9 +69,19 @@ export class DeviceRegistryClient {
   readonly address: string;
   readonly contract: DeviceRegistry;
   readonly runner: ContractRunner;
+  readonly options: ChainOptions;
+  readonly #deployment: DeploymentCheck;
   #domain: TypedDataDomain | undefined;
 
-  constructor(address: string, runner: ContractRunner) {
+  /**
+   * With `options.chainId`, the first transaction checks the node serves that
+   * chain and the address holds code (`WrongChainError`, `NoCodeError`) before
+   * anything is sent; `options.receiptTimeoutMs` is the deadline of a send and
+   * its receipt. Reads use `DEFAULT_CALL_TIMEOUT_MS` (`guarded`).
+   */
+  constructor(address: string, runner: ContractRunner, options: ChainOptions = {}) {
+    this.options = options;
+    this.#deployment = new DeploymentCheck(address, options);
     this.address = address;
     this.runner = runner;
     // The implementation's ABI, not only the interface's: admin errors (Ownable) decode too.
@@ -79,7 +90,7 @@ export class DeviceRegistryClient {
 
   /** The same client acting through another runner (e.g. a device's own key). */
   connect(runner: ContractRunner): DeviceRegistryClient {
-    const client = new DeviceRegistryClient(this.address, runner);
+    const client = new DeviceRegistryClient(this.address, runner, this.options);
     client.#domain = this.#domain;
     return client;
   }
@@ -378,6 +389,9 @@ export class DeviceRegistryClient {
   // --------------------------------------------------------------- private
 
   #send(call: () => Promise<ContractTransactionResponse>): Promise<TxResult> {
-    return sendTx(NAME, this.contract.interface, this.address, call);
+    return sendTx(NAME, this.contract.interface, this.address, call, {
+      timeoutMs: this.options.receiptTimeoutMs,
+      before: () => this.#deployment.ensure(this.provider, NAME),
+    });
   }
 }

@@ -7,6 +7,7 @@
 import { type Interface, isError } from "ethers";
 
 import { ContractRevertError, StrataError, TransportError } from "../errors.ts";
+import { DEFAULT_CALL_TIMEOUT_MS, withDeadline } from "./chain.ts";
 
 /** Turns whatever an ethers call threw into a typed error. */
 export function decodeRevert(contract: string, iface: Interface, error: unknown): StrataError {
@@ -32,10 +33,19 @@ export function decodeRevert(contract: string, iface: Interface, error: unknown)
   return new TransportError(`${contract}: ${shortMessage}`, {}, { cause: error });
 }
 
-/** Runs `call`, rethrowing failures as typed errors. */
-export async function guarded<T>(contract: string, iface: Interface, call: () => Promise<T>): Promise<T> {
+/**
+ * Runs `call` within a deadline of `timeoutMs` (a `TimeoutError` when the node
+ * does not answer in time), rethrowing failures as typed errors. Every client's
+ * chain calls go through here.
+ */
+export async function guarded<T>(
+  contract: string,
+  iface: Interface,
+  call: () => Promise<T>,
+  timeoutMs: number = DEFAULT_CALL_TIMEOUT_MS,
+): Promise<T> {
   try {
-    return await call();
+    return await withDeadline(contract, timeoutMs, call());
   } catch (error) {
     throw decodeRevert(contract, iface, error);
   }

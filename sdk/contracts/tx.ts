@@ -7,6 +7,7 @@ import type { ContractTransactionResponse, Interface, Log } from "ethers";
 
 import type { Hex } from "../core/bytes.ts";
 import { TransportError } from "../errors.ts";
+import { DEFAULT_RECEIPT_TIMEOUT_MS } from "./chain.ts";
 import { guarded } from "./revert.ts";
 
 /** A decoded event of a Strata contract. */
@@ -34,23 +35,42 @@ export function parseEvent(iface: Interface, log: Log): RegistryEvent | undefine
   return { name: parsed.name, args };
 }
 
-/** Sends `call` to contract `name` at `address`, waits, and returns the receipt's events from that contract. */
+/** How `sendTx` sends. */
+export interface SendOptions {
+  /** Deadline of the send and its receipt (default `DEFAULT_RECEIPT_TIMEOUT_MS`). */
+  readonly timeoutMs?: number | undefined;
+  /** Runs first, within the deadline (e.g. `DeploymentCheck.ensure`): a throw sends nothing. */
+  readonly before?: () => Promise<void>;
+}
+
+/**
+ * Sends `call` to contract `name` at `address`, waits (at most `timeoutMs` for
+ * the send and its receipt: a `TimeoutError` then, with the transaction maybe
+ * still pending), and returns the receipt's events from that contract.
+ */
 export function sendTx(
   name: string,
   iface: Interface,
   address: string,
   call: () => Promise<ContractTransactionResponse>,
+  options: SendOptions = {},
 ): Promise<TxResult> {
-  return guarded(name, iface, async () => {
-    const tx = await call();
-    const receipt = await tx.wait();
-    if (!receipt) throw new TransportError("transaction dropped", { hash: tx.hash });
-    const events = receipt.logs
-      .filter((log) => log.address.toLowerCase() === address.toLowerCase())
-      .map((log) => parseEvent(iface, log))
-      .filter((e): e is RegistryEvent => e !== undefined);
-    return { hash: receipt.hash as Hex, gasUsed: receipt.gasUsed, blockNumber: receipt.blockNumber, events };
-  });
+  return guarded(
+    name,
+    iface,
+    async () => {
+      await options.before?.();
+      const tx = await call();
+      const receipt = await tx.wait();
+      if (!receipt) throw new TransportError("transaction dropped", { hash: tx.hash });
+      const events = receipt.logs
+        .filter((log) => log.address.toLowerCase() === address.toLowerCase())
+        .map((log) => parseEvent(iface, log))
+        .filter((e): e is RegistryEvent => e !== undefined);
+      return { hash: receipt.hash as Hex, gasUsed: receipt.gasUsed, blockNumber: receipt.blockNumber, events };
+    },
+    options.timeoutMs ?? DEFAULT_RECEIPT_TIMEOUT_MS,
+  );
 }
 
 /** Argument `arg` of the first `event` in `result` (a `TransportError` when the event is missing). */

@@ -1,8 +1,12 @@
 /** Waiting on another party: `work`, or a rejection after `ms` milliseconds when it does not settle. */
-export function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+export function withTimeout<T>(
+  work: Promise<T>,
+  ms: number,
+  onTimeout: () => Error = () => new Error(`no answer within ${ms} ms`),
+): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(onTimeout()), ms);
   });
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,11 +1,52 @@
 /**
  * When an anchor can be taken as final, and what a chain reorganisation removed: pure rules
- * shared by everything that anchors (fog clusters, and base stations alike). An anchor is
+ * shared by everything that anchors (base stations and fog clusters alike). An anchor is
  * recorded as soon as its transaction is mined, but stays provisional: until enough blocks
- * confirm it (`finalityDepth`), or the node's `finalized` block holds it, a reorganisation may
- * take it away, and whoever anchored it must notice and anchor it again.
+ * confirm it (`finalityDepth`: its block and depth - 1 on top of it), or the node's `finalized`
+ * block holds it, a reorganisation may take it away, and whoever anchored it must notice and
+ * anchor it again.
  */
-import { checkInteger } from "./bytes.ts";
+import { InvalidInputError } from "../errors.ts";
+
+/** Confirmations an anchor needs (1: its own block), or the node's `finalized` tag. */
+export type Finality = number | "finalized";
+
+/** Confirmations when not configured (about 2.5 minutes of Ethereum mainnet blocks). */
+export const DEFAULT_FINALITY_DEPTH = 12;
+
+/** `finality` checked: an integer in [1, 2^20] or `"finalized"`. */
+export function checkFinality(finality: unknown): Finality {
+  if (finality === "finalized") return finality;
+  if (typeof finality !== "number" || !Number.isSafeInteger(finality) || finality < 1 || finality > 1 << 20) {
+    throw new InvalidInputError('finalityDepth must be an integer in [1, 2^20] or "finalized"', {
+      finalityDepth: String(finality),
+    });
+  }
+  return finality;
+}
+
+/**
+ * The block at which state is final when the chain's head is `head`: the block
+ * `depth - 1` below the head (`undefined` while the chain is shorter), or the
+ * `finalized` tag. Something present in state at that block is final.
+ */
+export function finalBlockTag(head: number, finality: Finality): number | "finalized" | undefined {
+  if (!Number.isSafeInteger(head) || head < 0) {
+    throw new InvalidInputError("the latest block number must be a non-negative integer", { latest: String(head) });
+  }
+  const depth = checkFinality(finality);
+  if (depth === "finalized") return depth;
+  const block = head - depth + 1;
+  return block < 0 ? undefined : block;
+}
+
+/**
+ * The newest block with `depth` confirmations when the latest is `latest` (the latest block
+ * itself counts as one); undefined when the chain is not that long yet.
+ */
+export function confirmedBlock(latest: number, depth: number): number | undefined {
+  return finalBlockTag(latest, checkFinality(depth)) as number | undefined;
+}
 
 /** What the chain says now of an anchor recorded at `sequence`. */
 export type AnchorVerdict = "final" | "provisional" | "removed";
@@ -25,15 +66,4 @@ export function anchorVerdict(
 ): AnchorVerdict {
   if (onChain?.sequence !== recorded.sequence) return "removed";
   return confirmedHead >= recorded.sequence ? "final" : "provisional";
-}
-
-/**
- * The newest block with `depth` confirmations when the latest is `latest` (the latest block
- * itself counts as one); undefined when the chain is not that long yet.
- */
-export function confirmedBlock(latest: number, depth: number): number | undefined {
-  checkInteger(latest, 0, Number.MAX_SAFE_INTEGER, "latest");
-  checkInteger(depth, 1, Number.MAX_SAFE_INTEGER, "finalityDepth");
-  const block = latest - depth + 1;
-  return block < 0 ? undefined : block;
 }

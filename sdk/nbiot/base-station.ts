@@ -43,9 +43,19 @@ import {
   sealRenewResponse,
   Session,
 } from "../core/nbiot/session.ts";
+import { checkFinality, DEFAULT_FINALITY_DEPTH, type Finality, finalBlockTag } from "../core/finality.ts";
 import { Kind, Status } from "../core/registry.ts";
+import { DEFAULT_RECEIPT_TIMEOUT_MS } from "../contracts/chain.ts";
 import { ContractRevertError, InvalidInputError, ProtocolError } from "../errors.ts";
-import { type BatchRecord, type FlowState, type NewBlock, SqliteFlowStore } from "../store/flow-store.ts";
+import {
+  type AnchorInfo,
+  type AnchorState,
+  type AnchorTx,
+  type BatchRecord,
+  type FlowState,
+  type NewBlock,
+  SqliteFlowStore,
+} from "../store/flow-store.ts";
 import type { AnchorHead, AnchorWriter, Directory, StationLink, StationResolver } from "./ports.ts";
 
 export interface BaseStationOptions {
@@ -61,6 +71,23 @@ export interface BaseStationOptions {
   readonly maxBatch?: number;
   /** The station's clock (ms), for requests that arrive from other stations. */
   readonly clock?: () => number;
+  /** How the station anchors its batches (see `AnchoringOptions`). */
+  readonly anchoring?: AnchoringOptions;
+}
+
+/** How a station anchors, and when it takes an anchor as final (docs/nbiot.md, "Anchoring faults"). */
+export interface AnchoringOptions {
+  /**
+   * Confirmations before an anchor is final (1: its own block), or `"finalized"`
+   * (the node's finalized block); until then each `anchorPending` checks it is
+   * still on chain and anchors its batch again when a reorganisation removed it.
+   * Default `DEFAULT_FINALITY_DEPTH` (12).
+   */
+  readonly finalityDepth?: Finality;
+  /** How long to wait for an anchor transaction to be mined before sending it again or replacing it (ms). */
+  readonly receiptTimeoutMs?: number;
+  /** How many times one `anchorPending` replaces a transaction not mined in time (same nonce, higher fee). */
+  readonly maxReplacements?: number;
 }
 
 /** What ingesting one frame gave: a receipt to send back, or why it was refused. */
@@ -117,6 +144,11 @@ export class BaseStation implements StationLink {
   readonly #startedAt: number;
   /** Seals run one after another. */
   #sealing: Promise<unknown> = Promise.resolve();
+  /** Anchoring runs one call after another. */
+  #anchoring: Promise<unknown> = Promise.resolve();
+  readonly #finality: Finality;
+  readonly #receiptTimeoutMs: number;
+  readonly #maxReplacements: number;
 
   constructor(options: BaseStationOptions) {
     this.params = options.params;
@@ -132,6 +164,20 @@ export class BaseStation implements StationLink {
     this.#clock = options.clock ?? Date.now;
     if (!Number.isSafeInteger(this.#maxBatch) || this.#maxBatch < 1 || this.#maxBatch > 1 << 24) {
       throw new InvalidInputError("maxBatch must be an integer in [1, 2^24]", { maxBatch: this.#maxBatch });
+    }
+    const anchoring = options.anchoring ?? {};
+    this.#finality = checkFinality(anchoring.finalityDepth ?? DEFAULT_FINALITY_DEPTH);
+    this.#receiptTimeoutMs = anchoring.receiptTimeoutMs ?? DEFAULT_RECEIPT_TIMEOUT_MS;
+    this.#maxReplacements = anchoring.maxReplacements ?? 3;
+    if (!Number.isSafeInteger(this.#receiptTimeoutMs) || this.#receiptTimeoutMs < 1) {
+      throw new InvalidInputError("anchoring.receiptTimeoutMs must be a positive integer", {
+        receiptTimeoutMs: this.#receiptTimeoutMs,
+      });
+    }
+    if (!Number.isSafeInteger(this.#maxReplacements) || this.#maxReplacements < 0) {
+      throw new InvalidInputError("anchoring.maxReplacements must be a non-negative integer", {
+        maxReplacements: this.#maxReplacements,
+      });
     }
     this.#authGuard = new ReplayGuard(this.params.timing.clockSkewMs);
     this.#handoverGuard = new ReplayGuard(this.params.timing.clockSkewMs);
@@ -586,25 +632,120 @@ export class BaseStation implements StationLink {
 
   /**
    * Anchors every signed batch not yet anchored, oldest first, from this
-   * station's registered account. A root found already anchored by this
-   * station (a restart between sending and recording) is recorded, not resent.
+   * station's registered account, and returns the batches it found anchored.
+   * Calls run one after another.
+   *
+   * Each anchor transaction is signed and kept in the store before it is sent;
+   * one not mined within `receiptTimeoutMs` is sent again (a node that dropped
+   * it takes it back) and then replaced (same nonce, higher fee), at most
+   * `maxReplacements` times; a batch still not anchored then stays `pending`
+   * (`anchorState`), and so do the batches after it, for the next call. What a
+   * transaction did is read from the chain (the root's record), so a restart at
+   * any point neither sends a second transaction for a batch nor loses one.
+   *
+   * Anchors are final after `finalityDepth` confirmations. Before that, each
+   * call checks them again: an anchor a chain reorganisation removed is
+   * forgotten and its batch anchored again, in order, before any later batch;
+   * one that moved to another sequence is recorded at its new sequence.
+   * Chain calls fail with `TimeoutError` (retryable) when the node is silent.
    */
-  async anchorPending(anchor: AnchorWriter): Promise<BatchRecord[]> {
+  anchorPending(anchor: AnchorWriter): Promise<BatchRecord[]> {
+    const run = this.#anchoring.then(() => this.#anchorPending(anchor));
+    this.#anchoring = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Where batch `number` stands on chain, as of the last `anchorPending` (`undefined`: no such batch). */
+  anchorState(number: number): AnchorState | undefined {
+    return this.store.anchorState(number);
+  }
+
+  async #anchorPending(anchor: AnchorWriter): Promise<BatchRecord[]> {
+    await this.#recheck(anchor);
     const done: BatchRecord[] = [];
     for (const batch of this.store.unanchored()) {
-      let info: { sequence: bigint; txHash: string; time: bigint };
-      try {
-        info = await anchor.anchor(this.id, batch.root, batch.leafCount);
-      } catch (e) {
-        if (!(e instanceof ContractRevertError && e.errorName === "DataAnchorRootExists")) throw e;
-        const existing = await anchor.anchorOf(this.id, batch.root);
-        if (existing === undefined) throw e;
-        info = { sequence: existing.sequence, txHash: "", time: existing.time };
-      }
+      const info = await this.#anchorOne(anchor, batch);
+      if (info === undefined) break; // still pending: later batches wait behind it
       this.store.markAnchored(batch.number, info);
       done.push({ ...batch, anchor: info });
     }
+    await this.#recheck(anchor);
     return done;
+  }
+
+  /**
+   * Checks the anchors not yet final against the chain: forgets one that is
+   * gone (a reorganisation), records a new sequence, and marks final those
+   * present at the final block.
+   */
+  async #recheck(anchor: AnchorWriter): Promise<void> {
+    const unsettled = this.store.unsettled();
+    if (unsettled.length === 0) return;
+    const head = await anchor.blockNumber();
+    const tag = finalBlockTag(head, this.#finality);
+    for (const batch of unsettled) {
+      const recorded = batch.anchor!;
+      const now = await anchor.anchorOf(this.id, batch.root);
+      if (now === undefined) {
+        this.store.unmarkAnchored(batch.number);
+        continue;
+      }
+      if (now.sequence !== recorded.sequence || now.time !== recorded.time) {
+        this.store.markAnchored(batch.number, { ...recorded, sequence: now.sequence, time: now.time });
+      }
+      if (tag === undefined) continue;
+      const then = await anchor.anchorOf(this.id, batch.root, tag);
+      if (then !== undefined && then.sequence === now.sequence) {
+        this.store.markFinal(batch.number, typeof tag === "number" ? tag : head);
+      }
+    }
+  }
+
+  /**
+   * Anchors one batch through its kept transactions: its record on chain when
+   * there is one, else the kept transaction sent again, a replacement, or a
+   * first transaction (when none was signed or its nonce went to another
+   * transaction); `undefined` when still not mined after the replacements.
+   */
+  async #anchorOne(anchor: AnchorWriter, batch: BatchRecord): Promise<AnchorInfo | undefined> {
+    let tx: AnchorTx | undefined = this.store.anchorTxs(batch.number).at(-1);
+    for (let attempt = 0; ; attempt++) {
+      // the nonce first: a transaction of ours mined by then shows in the record read after it
+      const minedNonce = await anchor.minedNonce();
+      const found = await anchor.anchorOf(this.id, batch.root);
+      if (found !== undefined) {
+        return { sequence: found.sequence, time: found.time, txHash: await this.#minedHash(anchor, batch.number) };
+      }
+      if (attempt > this.#maxReplacements) return undefined;
+      const fresh = tx === undefined || minedNonce > tx.nonce;
+      if (fresh || attempt > 0) {
+        const signed = await this.#sign(anchor, batch, fresh ? undefined : tx);
+        if (signed === undefined) continue; // mined meanwhile: the record says where
+        tx = signed;
+        this.store.trackAnchorTx(batch.number, tx); // kept before it is sent
+      }
+      await anchor.broadcast(tx!);
+      await anchor.mined(tx!.hash, this.#receiptTimeoutMs);
+    }
+  }
+
+  /** Signs batch `batch`'s anchor (replacing `replacing`); `undefined` when the root got anchored meanwhile. */
+  async #sign(anchor: AnchorWriter, batch: BatchRecord, replacing?: AnchorTx): Promise<AnchorTx | undefined> {
+    try {
+      return await anchor.signAnchor(this.id, batch.root, batch.leafCount, replacing);
+    } catch (e) {
+      if (e instanceof ContractRevertError && e.errorName === "DataAnchorRootExists") return undefined;
+      throw e;
+    }
+  }
+
+  /** The hash of the kept transaction that anchored batch `number` ("" when none of them did: sent by another run). */
+  async #minedHash(anchor: AnchorWriter, number: number): Promise<string> {
+    for (const tx of this.store.anchorTxs(number).reverse()) {
+      const mined = await anchor.mined(tx.hash);
+      if (mined !== undefined && mined.status === 1) return mined.hash;
+    }
+    return "";
   }
 
   // --------------------------------------------------------------- serving

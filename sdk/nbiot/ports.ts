@@ -8,6 +8,8 @@
 import { type Hex } from "../core/bytes.ts";
 import type { AcquisitionResponse } from "../core/nbiot/acquisition.ts";
 import { type Kind, type Status } from "../core/registry.ts";
+import type { MinedTx, SignedTx } from "../contracts/anchor.ts";
+import { withDeadline } from "../contracts/chain.ts";
 import type { ReadingProof } from "./base-station.ts";
 
 export interface DirectoryEntry {
@@ -20,15 +22,25 @@ export interface Directory {
   lookup(id: Hex): Promise<DirectoryEntry | undefined>;
 }
 
-/** The part of `DataAnchorClient` a station uses to anchor. */
+/**
+ * The part of `DataAnchorClient` a station uses to anchor: it signs each
+ * anchor transaction and keeps it before sending it, so it can send it again,
+ * replace it, or find it pending after a restart; what became of it is read
+ * from the chain. Every call has a deadline (`TimeoutError`).
+ */
 export interface AnchorWriter {
-  anchor(
-    gateway: Hex,
-    root: Hex,
-    leafCount: number | bigint,
-  ): Promise<{ readonly sequence: bigint; readonly txHash: string; readonly time: bigint }>;
-  /** `gateway`'s record of `root` (`undefined`: `gateway` did not anchor it). */
-  anchorOf(gateway: Hex, root: Hex): Promise<AnchorView | undefined>;
+  /** Signs (does not send) the anchor of `root`; with `replacing`, at its nonce with higher fees. */
+  signAnchor(gateway: Hex, root: Hex, leafCount: number | bigint, replacing?: SignedTx): Promise<SignedTx>;
+  /** Sends a signed transaction (again); a node that knows it already is not an error. */
+  broadcast(tx: SignedTx): Promise<void>;
+  /** The transaction's block and status, waiting at most `timeoutMs` for it (`undefined`: not mined). */
+  mined(hash: Hex, timeoutMs?: number): Promise<MinedTx | undefined>;
+  /** How many transactions of the station's account are mined. */
+  minedNonce(): Promise<number>;
+  /** The chain's latest block number. */
+  blockNumber(): Promise<number>;
+  /** `gateway`'s record of `root` at `blockTag` (default latest; `undefined`: not anchored there). */
+  anchorOf(gateway: Hex, root: Hex, blockTag?: number | "latest" | "finalized"): Promise<AnchorView | undefined>;
 }
 
 /** The part of `DataAnchorClient` a role checks its store against at start: the length of a gateway's chain. */
@@ -65,11 +77,20 @@ export interface StationLink {
 /** Finds the link to a station by id (`undefined`: unreachable). */
 export type StationResolver = (id: Hex) => StationLink | undefined;
 
-/** A `Directory` over any `getDevice`-like reader, remembering answers for `ttlMs`. */
+/** Deadline of one registry lookup when not given: a silent node fails a station's request after it. */
+export const DEFAULT_LOOKUP_TIMEOUT_MS = 10_000;
+
+/**
+ * A `Directory` over any `getDevice`-like reader, remembering answers for
+ * `ttlMs`; a lookup the reader does not answer within `timeoutMs` fails with a
+ * `TimeoutError` (retryable), so a silent registry node fails the request
+ * waiting on it instead of blocking it.
+ */
 export function cachedDirectory(
   read: (id: Hex) => Promise<DirectoryEntry | undefined>,
   ttlMs = 10_000,
   clock: () => number = Date.now,
+  timeoutMs = DEFAULT_LOOKUP_TIMEOUT_MS,
 ): Directory {
   const cache = new Map<string, { entry: DirectoryEntry | undefined; until: number }>();
   return {
@@ -77,18 +98,19 @@ export function cachedDirectory(
       const key = id.toLowerCase();
       const hit = cache.get(key);
       if (hit !== undefined && hit.until > clock()) return hit.entry;
-      const entry = await read(id);
+      const entry = await withDeadline("registry lookup", timeoutMs, read(id));
       cache.set(key, { entry, until: clock() + ttlMs });
       return entry;
     },
   };
 }
 
-/** A `Directory` over the `DeviceRegistry` (status `None`: not registered). */
+/** A `Directory` over the `DeviceRegistry` (status `None`: not registered); `timeoutMs` as in `cachedDirectory`. */
 export function registryDirectory(
   registry: { getDevice(id: Hex): Promise<{ readonly kind: Kind; readonly status: Status }> },
   ttlMs = 10_000,
   clock: () => number = Date.now,
+  timeoutMs = DEFAULT_LOOKUP_TIMEOUT_MS,
 ): Directory {
   return cachedDirectory(
     async (id) => {
@@ -97,5 +119,6 @@ export function registryDirectory(
     },
     ttlMs,
     clock,
+    timeoutMs,
   );
 }

@@ -65,6 +65,16 @@ export interface AnchorInfo {
   readonly time: bigint;
 }
 
+/** A signed anchor transaction as the store keeps it (see `DataAnchorClient.signAnchor`). */
+export interface AnchorTx {
+  readonly nonce: number;
+  readonly hash: Hex;
+  readonly raw: Hex;
+}
+
+/** Where a batch stands on chain (see `SqliteFlowStore.anchorState`). */
+export type AnchorState = "unsent" | "pending" | "anchored" | "final";
+
 /** A signed batch of block hashes. */
 export interface BatchRecord {
   readonly number: number;
@@ -425,10 +435,92 @@ export class SqliteFlowStore {
     );
   }
 
+  /** Records where batch `number` was found anchored (not yet final: see `markFinal`). */
   markAnchored(number: number, anchor: AnchorInfo): void {
     this.#db
       .prepare("UPDATE batches SET anchor_seq = ?, anchor_tx = ?, anchor_time = ? WHERE number = ?")
       .run(anchor.sequence.toString(), anchor.txHash, anchor.time.toString(), number);
+  }
+
+  // ------------------------------------------------- anchor transactions, finality
+
+  #anchorTablesMade = false;
+
+  /** The tables of anchor transactions and final anchors (made on first use, kept in the same file). */
+  #anchorTables(): DatabaseSync {
+    if (!this.#anchorTablesMade) {
+      this.#db.exec(`
+        CREATE TABLE IF NOT EXISTS anchor_txs (
+          id INTEGER PRIMARY KEY, batch INTEGER NOT NULL, nonce INTEGER NOT NULL,
+          hash TEXT NOT NULL UNIQUE, raw TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS anchor_txs_batch ON anchor_txs (batch, id);
+        CREATE TABLE IF NOT EXISTS anchor_final (batch INTEGER PRIMARY KEY, block INTEGER NOT NULL);
+      `);
+      this.#anchorTablesMade = true;
+    }
+    return this.#db;
+  }
+
+  /**
+   * Keeps a signed anchor transaction of batch `number` before it is sent, so
+   * a restart finds it (to send again, replace, or find mined) instead of
+   * signing a second one.
+   */
+  trackAnchorTx(number: number, tx: AnchorTx): void {
+    this.#anchorTables()
+      .prepare("INSERT OR IGNORE INTO anchor_txs (batch, nonce, hash, raw) VALUES (?, ?, ?, ?)")
+      .run(number, tx.nonce, tx.hash, tx.raw);
+  }
+
+  /** The anchor transactions of batch `number` signed so far, oldest first. */
+  anchorTxs(number: number): AnchorTx[] {
+    const rows = this.#anchorTables()
+      .prepare("SELECT nonce, hash, raw FROM anchor_txs WHERE batch = ? ORDER BY id")
+      .all(number) as Row[];
+    return rows.map((r) => ({ nonce: Number(r.nonce), hash: String(r.hash) as Hex, raw: String(r.raw) as Hex }));
+  }
+
+  /** Forgets batch `number`'s anchor: a chain reorganisation removed it, so it is anchored again. */
+  unmarkAnchored(number: number): void {
+    this.#transaction(() => {
+      this.#db
+        .prepare("UPDATE batches SET anchor_seq = NULL, anchor_tx = NULL, anchor_time = NULL WHERE number = ?")
+        .run(number);
+      this.#anchorTables().prepare("DELETE FROM anchor_final WHERE batch = ?").run(number);
+    });
+  }
+
+  /** Records that batch `number`'s anchor is final (present at final block `block`); it is not checked again. */
+  markFinal(number: number, block: number): void {
+    this.#anchorTables().prepare("INSERT OR REPLACE INTO anchor_final (batch, block) VALUES (?, ?)").run(number, block);
+  }
+
+  /** Anchored batches whose anchor is not final yet, oldest first: a reorganisation may still remove them. */
+  unsettled(): BatchRecord[] {
+    this.#anchorTables();
+    const rows = this.#db
+      .prepare(
+        `SELECT * FROM batches WHERE anchor_seq IS NOT NULL
+         AND number NOT IN (SELECT batch FROM anchor_final) ORDER BY number`,
+      )
+      .all() as Row[];
+    return rows.map((r) => this.#toBatch(r));
+  }
+
+  /**
+   * Where batch `number` stands on chain as this store knows it: `unsent`, a
+   * transaction `pending`, `anchored` (not yet final) or `final`; `undefined`
+   * when there is no such batch.
+   */
+  anchorState(number: number): AnchorState | undefined {
+    const batch = this.batch(number);
+    if (batch === undefined) return undefined;
+    const db = this.#anchorTables();
+    if (batch.anchor !== undefined) {
+      const final = db.prepare("SELECT 1 FROM anchor_final WHERE batch = ?").get(number) !== undefined;
+      return final ? "final" : "anchored";
+    }
+    return this.anchorTxs(number).length > 0 ? "pending" : "unsent";
   }
 
   /** Keeps a handover record and the flow it starts here, together; a record kept before is refused. */

@@ -77,6 +77,51 @@ describe("SqliteFlowStore", function () {
     expect(() => store.saveBatch({ ...batch, number: 2 })).to.throw(InvalidInputError); // same blocks again
     store.close();
   });
+
+  it("keeps anchor transactions, rollbacks and finality across a reopen", function () {
+    const station = randomId();
+    const path = `${w.dir}/anchors.sqlite`;
+    let store = new SqliteFlowStore(path, station);
+    const node = randomId();
+    const [id] = store.append([newBlock(node, station, 1, ZERO_HASH)]);
+    const root = randomId();
+    store.saveBatch({
+      number: 1,
+      root,
+      leafCount: 1,
+      firstId: id!,
+      lastId: id!,
+      signature: new Uint8Array(8),
+      createdAt: 1,
+    });
+    expect(store.anchorState(1)).to.equal("unsent");
+    expect(store.anchorState(2)).to.equal(undefined);
+    const first = { nonce: 4, hash: randomId(), raw: "0x02f8" as Hex };
+    const second = { nonce: 4, hash: randomId(), raw: "0x02f9" as Hex };
+    store.trackAnchorTx(1, first);
+    store.trackAnchorTx(1, first); // kept once
+    store.trackAnchorTx(1, second);
+    store.close();
+
+    store = new SqliteFlowStore(path, station);
+    expect(store.anchorState(1)).to.equal("pending");
+    expect(store.anchorTxs(1)).to.deep.equal([first, second]);
+    store.markAnchored(1, { sequence: 7n, txHash: second.hash, time: 99n });
+    expect(store.anchorState(1)).to.equal("anchored");
+    expect(store.unsettled().map((b) => b.number)).to.deep.equal([1]);
+    store.unmarkAnchored(1); // a rollback removed it
+    expect(store.anchorState(1)).to.equal("pending");
+    expect(store.unanchored().map((b) => b.number)).to.deep.equal([1]);
+    store.markAnchored(1, { sequence: 7n, txHash: second.hash, time: 100n });
+    store.markFinal(1, 12);
+    store.close();
+
+    store = new SqliteFlowStore(path, station);
+    expect(store.anchorState(1)).to.equal("final");
+    expect(store.unsettled()).to.deep.equal([]);
+    expect(store.batch(1)!.anchor).to.deep.equal({ sequence: 7n, txHash: second.hash, time: 100n });
+    store.close();
+  });
 });
 
 describe("SqliteFlowStore reopen (tips rows)", function () {

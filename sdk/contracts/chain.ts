@@ -1,0 +1,78 @@
+/**
+ * What every contract client needs from the chain before and around its calls:
+ * a deadline on each call (a silent node fails the call with a retryable
+ * `TimeoutError` instead of blocking its caller), and a check, on first use,
+ * that the node serves the deployment's chain and that the address holds code
+ * (`WrongChainError`, `NoCodeError`), so nothing is sent or paid for on the
+ * wrong chain.
+ */
+import type { Provider } from "ethers";
+
+import { withTimeout } from "../core/async.ts";
+import { NoCodeError, TimeoutError, WrongChainError } from "../errors.ts";
+
+/** Deadline of one read or one send (`eth_call`, `eth_getCode`, `eth_sendRawTransaction` …) when not given. */
+export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
+/** Deadline of a send and the wait for its receipt when not given. */
+export const DEFAULT_RECEIPT_TIMEOUT_MS = 120_000;
+
+/** How a contract client talks to its chain. */
+export interface ChainOptions {
+  /** The chain id of the deployment; a node serving another chain is refused (`WrongChainError`). */
+  readonly chainId?: bigint | number;
+  /** Deadline of each call, in ms (default `DEFAULT_CALL_TIMEOUT_MS`). */
+  readonly timeoutMs?: number;
+  /** Deadline of a transaction's receipt, in ms (default `DEFAULT_RECEIPT_TIMEOUT_MS`). */
+  readonly receiptTimeoutMs?: number;
+}
+
+/** `work`, or a `TimeoutError` naming `what` when it does not settle within `ms`. */
+export function withDeadline<T>(what: string, ms: number, work: Promise<T>): Promise<T> {
+  return withTimeout(work, ms, () => new TimeoutError(`${what}: no answer within ${ms} ms`, { timeoutMs: ms }));
+}
+
+/**
+ * Checks once, on first use, that the node behind `provider` serves chain
+ * `chainId` (when pinned) and holds code at `address`; a failed check is
+ * thrown again on the next use only if it failed for a fault of the node
+ * (a timeout or a transport error is retried, a wrong chain or no code is not).
+ */
+export class DeploymentCheck {
+  readonly address: string;
+  readonly chainId: bigint | undefined;
+  readonly timeoutMs: number;
+  #checked: Promise<void> | undefined;
+
+  constructor(address: string, options: ChainOptions = {}) {
+    this.address = address;
+    this.chainId = options.chainId === undefined ? undefined : BigInt(options.chainId);
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+  }
+
+  /** Resolves once the deployment was found where it should be. */
+  ensure(provider: Provider, contract: string): Promise<void> {
+    this.#checked ??= this.#check(provider, contract).catch((e: unknown) => {
+      if (!(e instanceof WrongChainError || e instanceof NoCodeError)) this.#checked = undefined;
+      throw e;
+    });
+    return this.#checked;
+  }
+
+  async #check(provider: Provider, contract: string): Promise<void> {
+    const { chainId } = await withDeadline(`${contract}: eth_chainId`, this.timeoutMs, provider.getNetwork());
+    if (this.chainId !== undefined && chainId !== this.chainId) {
+      throw new WrongChainError(`${contract}: the node serves chain ${chainId}, not the deployment's ${this.chainId}`, {
+        expected: this.chainId,
+        actual: chainId,
+        address: this.address,
+      });
+    }
+    const code = await withDeadline(`${contract}: eth_getCode`, this.timeoutMs, provider.getCode(this.address));
+    if (code === "0x") {
+      throw new NoCodeError(`${contract}: no contract at ${this.address} on chain ${chainId}`, {
+        address: this.address,
+        chainId,
+      });
+    }
+  }
+}
