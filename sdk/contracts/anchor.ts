@@ -428,8 +428,12 @@ export class DataAnchorClient {
   async anchorOf(gateway: Hex, root: Hex, blockTag: BlockTag = "latest"): Promise<AnchorRecord | undefined> {
     const id = checkWord(gateway, "gateway");
     const word = checkWord(root, "root");
-    const r = await this.#call(() => this.contract.anchorOf(id, word, { blockTag }));
-    if (r.sequence === 0n) return undefined;
+    const r = await this.#call(() => this.contract.anchorOf(id, word, { blockTag })).catch(async (e: unknown) => {
+      // at a block before the contract was deployed there is nothing to read: no record
+      if (blockTag !== "latest" && (await this.#codeAt(blockTag)) === "0x") return undefined;
+      throw e;
+    });
+    if (r === undefined || r.sequence === 0n) return undefined;
     return { gateway: r.gateway as Hex, sequence: r.sequence, time: r.time, leafCount: r.leafCount };
   }
 
@@ -570,8 +574,12 @@ export class DataAnchorClient {
 
   /** `gateway`'s head at `block` (0 before the contract existed). */
   async #headAt(gateway: Hex, block: number): Promise<bigint> {
-    const code = await guarded(NAME, this.contract.interface, () => this.provider.getCode(this.address, block));
-    return code === "0x" ? 0n : this.head(gateway, block);
+    return (await this.#codeAt(block)) === "0x" ? 0n : this.head(gateway, block);
+  }
+
+  /** The contract's code at `block` ("0x" before it was deployed). */
+  #codeAt(block: BlockTag): Promise<string> {
+    return guarded(NAME, this.contract.interface, () => this.provider.getCode(this.address, block));
   }
 
   async #window(range: AnchorHistoryRange): Promise<{ fromBlock: number; toBlock: number; chunkSize: number }> {
