@@ -7,7 +7,9 @@
  */
 import { type Hex } from "../core/bytes.ts";
 import type { AcquisitionResponse } from "../core/nbiot/acquisition.ts";
+import { LruMap } from "../core/lru.ts";
 import { type Kind, type Status } from "../core/registry.ts";
+import { TransportError } from "../errors.ts";
 import type { ReadingProof } from "./base-station.ts";
 
 export interface DirectoryEntry {
@@ -59,21 +61,52 @@ export interface StationLink {
 /** Finds the link to a station by id (`undefined`: unreachable). */
 export type StationResolver = (id: Hex) => StationLink | undefined;
 
-/** A `Directory` over any `getDevice`-like reader, remembering answers for `ttlMs`. */
+/** The chain's clock as a station reads it: the timestamp of the latest block, in ms. */
+export interface ChainClock {
+  latestBlockTime(): Promise<number>;
+}
+
+/** A `ChainClock` over an ethers provider (or anything with `getBlock("latest")`). */
+export function providerChainClock(provider: {
+  getBlock(tag: "latest"): Promise<{ readonly timestamp: number } | null>;
+}): ChainClock {
+  return {
+    async latestBlockTime() {
+      const block = await provider.getBlock("latest");
+      if (block === null) throw new TransportError("the chain returned no latest block");
+      return block.timestamp * 1000;
+    },
+  };
+}
+
+/** How many registry answers a `cachedDirectory` keeps by default. */
+export const DIRECTORY_CACHE_ENTRIES = 10_000;
+
+/**
+ * A `Directory` over any `getDevice`-like reader, remembering answers for
+ * `ttlMs` and at most `maxEntries` of them (the least recently used go first),
+ * so lookups of many one-time ids do not grow the cache.
+ */
 export function cachedDirectory(
   read: (id: Hex) => Promise<DirectoryEntry | undefined>,
   ttlMs = 10_000,
   clock: () => number = Date.now,
-): Directory {
-  const cache = new Map<string, { entry: DirectoryEntry | undefined; until: number }>();
+  maxEntries = DIRECTORY_CACHE_ENTRIES,
+): Directory & { readonly size: number } {
+  const cache = new LruMap<string, { entry: DirectoryEntry | undefined; until: number }>(maxEntries);
   return {
     async lookup(id: Hex) {
       const key = id.toLowerCase();
       const hit = cache.get(key);
-      if (hit !== undefined && hit.until > clock()) return hit.entry;
+      const now = clock();
+      if (hit !== undefined && hit.until > now && hit.until <= now + ttlMs) return hit.entry;
+      cache.delete(key); // expired, or cached while the clock ran ahead
       const entry = await read(id);
-      cache.set(key, { entry, until: clock() + ttlMs });
+      if (ttlMs > 0) cache.set(key, { entry, until: clock() + ttlMs });
       return entry;
+    },
+    get size() {
+      return cache.size;
     },
   };
 }
@@ -83,7 +116,8 @@ export function registryDirectory(
   registry: { getDevice(id: Hex): Promise<{ readonly kind: Kind; readonly status: Status }> },
   ttlMs = 10_000,
   clock: () => number = Date.now,
-): Directory {
+  maxEntries = DIRECTORY_CACHE_ENTRIES,
+): Directory & { readonly size: number } {
   return cachedDirectory(
     async (id) => {
       const r = await registry.getDevice(id);
@@ -91,5 +125,6 @@ export function registryDirectory(
     },
     ttlMs,
     clock,
+    maxEntries,
   );
 }
