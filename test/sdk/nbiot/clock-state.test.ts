@@ -10,6 +10,8 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 
+import { decodeAuthRequest } from "../../../sdk/core/nbiot/handshake.ts";
+import { checkHandoverRecord, makeHandoverRecord, makeHandoverRequest } from "../../../sdk/core/nbiot/handover.ts";
 import { Kind, Status } from "../../../sdk/core/registry.ts";
 import { ProtocolError } from "../../../sdk/errors.ts";
 import { cachedDirectory } from "../../../sdk/nbiot/ports.ts";
@@ -76,6 +78,21 @@ describe("NB-IoT station clock and state", function () {
       await enter(node, bs2, t0 + 30_000);
       expect(sendAll(node, bs2, [reading(2)], t0 + 30_001)).to.deep.equal([2]);
       expect(bs2.store.block(node.id, 2)!.block.time).to.equal(t0 + skew + 30_000);
+    });
+
+    it("a taking station refuses a record whose tip is dated beyond the skew of its clock", function () {
+      const skew = w.params.timing.clockSkewMs;
+      const node = w.node();
+      const [bs1, bs2] = [w.stationKeys(), w.stationKeys()];
+      w.directory.set(bs1.id, Kind.BaseStation);
+      w.directory.set(bs2.id, Kind.BaseStation);
+      const request = makeHandoverRequest(w.params, bs2, bs1.id, decodeAuthRequest(node.enter(bs2.id, t0)), t0);
+      // a giving station that dates the tip in the taker's future (its check skipped by lying about the request's time)
+      const tip = { seq: 1, hash: new Uint8Array(32).fill(1), time: t0 + skew + 1 };
+      const record = makeHandoverRecord(w.params, bs1, { ...request, time: t0 + 2 * skew }, tip, undefined, t0);
+      expect(() => checkHandoverRecord(w.params, request, record.bytes, t0)).to.throw(ProtocolError, /tip/);
+      const ok = makeHandoverRecord(w.params, bs1, request, { ...tip, time: t0 + skew }, undefined, t0);
+      expect(checkHandoverRecord(w.params, request, ok.bytes, t0).tipTime).to.equal(t0 + skew);
     });
 
     it("a restarted station refuses a replayed request but accepts a node whose clock is 15 s behind", async function () {
