@@ -26,6 +26,11 @@ export class LruMap<K, V> {
     return value;
   }
 
+  /** The value of `key` without making it the most recently used (for a caller that sets it next). */
+  peek(key: K): V | undefined {
+    return this.#entries.get(key);
+  }
+
   /** Sets `key` as the most recently used, forgetting the least recently used entries beyond the bound. */
   set(key: K, value: V): void {
     this.#entries.delete(key);

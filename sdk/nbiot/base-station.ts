@@ -216,9 +216,12 @@ export class BaseStation implements StationLink {
     if (this.#sessionOf.get(live.session.node) === key) this.#sessionOf.delete(live.session.node);
   }
 
-  /** The flow of `node`, from memory or the store. */
-  #flow(node: Hex): FlowState | undefined {
-    let flow = this.#flows.get(node);
+  /**
+   * The flow of `node`, from memory or the store. `ingest` only peeks (it sets the flows it
+   * extends as most recently used at the end of the call, so a frame costs no reordering).
+   */
+  #flow(node: Hex, peek = false): FlowState | undefined {
+    let flow = peek ? this.#flows.peek(node) : this.#flows.get(node);
     if (flow === undefined) {
       flow = this.store.flow(node);
       if (flow !== undefined) this.#flows.set(node, flow);
@@ -466,7 +469,7 @@ export class BaseStation implements StationLink {
         const f = openFrame(live.session, frame, head.counter);
         live.lastCounter = head.counter;
         const node = live.session.node;
-        const flow = tips.get(node) ?? this.#flow(node);
+        const flow = tips.get(node) ?? this.#flow(node, true);
         if (flow?.handedOverTo !== undefined) {
           throw new ProtocolError("handed-over", "this flow was handed over to another station", {
             to: flow.handedOverTo,
