@@ -13,7 +13,7 @@ import { network } from "hardhat";
 import { decodeAuthRequest } from "../../../sdk/core/nbiot/handshake.ts";
 import { checkHandoverRecord, makeHandoverRecord, makeHandoverRequest } from "../../../sdk/core/nbiot/handover.ts";
 import { Kind, Status } from "../../../sdk/core/registry.ts";
-import { ProtocolError } from "../../../sdk/errors.ts";
+import { InvalidInputError, ProtocolError } from "../../../sdk/errors.ts";
 import { cachedDirectory } from "../../../sdk/nbiot/ports.ts";
 import { enter, makeWorld, randomId, reading, sendAll, testClock, type World } from "../../helpers/nbiot.ts";
 
@@ -151,6 +151,15 @@ describe("NB-IoT station clock and state", function () {
       bs = w.station(id, { path, limits: { maxFlows: 2 } });
       expect(bs.cachedFlowCount).to.equal(0); // a restart loads no flow until it is needed
       expect(bs.flow(nodes[0]!.id)?.tip.seq).to.equal(2);
+    });
+
+    it("refuses a bound that is not a positive integer, naming it", function () {
+      for (const limits of [{ maxSessions: 0 }, { maxFlows: 1.5 }, { maxConcurrentEntries: -1 }]) {
+        expect(() => w.station(undefined, { limits }))
+          .to.throw(InvalidInputError)
+          .with.property("message")
+          .that.includes(Object.keys(limits)[0]!);
+      }
     });
 
     it("a registry cache keeps at most maxEntries answers", async function () {
