@@ -147,7 +147,8 @@ export type ProtocolRejection =
   | "not-anchored"
   | "missing-block"
   | "fork"
-  | "bad-profile";
+  | "bad-profile"
+  | "busy";
 
 /** A protocol message, block or proof failed a check; `reason` says which. Nothing stored changes. */
 export class ProtocolError extends StrataError {

@@ -156,6 +156,8 @@ export {
 } from "./core/finality.ts";
 
 // The NB-IoT data path, seed 000 (docs/nbiot.md): pure protocol steps, then the roles
+export { checkFresh, checkNotAhead, TOLERATED_SKEW_MS } from "./core/clock.ts";
+export { LruMap } from "./core/lru.ts";
 export {
   buildTree,
   bytes32Leaves,
@@ -238,6 +240,7 @@ export {
   type IngestResult,
   type ReadingProof,
   type SealedBatch,
+  STATION_LIMITS,
 } from "./nbiot/base-station.ts";
 export { type Acquisition, Application, type ApplicationOptions, type Reading } from "./nbiot/application.ts";
 export { verifyOwnReading } from "./nbiot/light.ts";
@@ -247,6 +250,9 @@ export {
   type AnchorHead,
   type AnchorWriter,
   cachedDirectory,
+  type ChainClock,
+  DIRECTORY_CACHE_ENTRIES,
+  providerChainClock,
   type Directory,
   type DirectoryEntry,
   registryDirectory,

@@ -25,6 +25,7 @@ import {
 } from "ethers";
 
 import { AccessDeniedError, InvalidInputError } from "../errors.ts";
+import { TOLERATED_SKEW_MS } from "./clock.ts";
 import { Status } from "./registry.ts";
 import { fromHex, type Hex, toHex } from "./bytes.ts";
 
@@ -187,7 +188,11 @@ export interface AccessPolicy {
   readonly maxLifetimeSeconds: bigint;
 }
 
-export const DEFAULT_ACCESS_POLICY: AccessPolicy = { maxSkewSeconds: 30n, maxLifetimeSeconds: 3_600n };
+/** The default skew is the tolerated skew of every clock comparison (`TOLERATED_SKEW_MS`). */
+export const DEFAULT_ACCESS_POLICY: AccessPolicy = {
+  maxSkewSeconds: BigInt(TOLERATED_SKEW_MS / 1000),
+  maxLifetimeSeconds: 3_600n,
+};
 
 /**
  * The nonces a verifier has accepted (a `Set<string>` will do). A nonce needs

@@ -11,6 +11,8 @@
  * (`Directory`), the other stations (`StationResolver`) and `DataAnchor`.
  */
 import { type Hex } from "../core/bytes.ts";
+import { checkNotAhead } from "../core/clock.ts";
+import { LruMap } from "../core/lru.ts";
 import { buildTree, bytes32Leaves, type MerkleTree } from "../core/merkle.ts";
 import type { AcquisitionResponse, ProvenBlock, SignedBatch } from "../core/nbiot/acquisition.ts";
 import { batchMessage, type Block, blockHash, ciphertextDigest, encodeBlock, ZERO_HASH } from "../core/nbiot/block.ts";
@@ -56,7 +58,7 @@ import {
   type NewBlock,
   SqliteFlowStore,
 } from "../store/flow-store.ts";
-import type { AnchorHead, AnchorWriter, Directory, StationLink, StationResolver } from "./ports.ts";
+import type { AnchorHead, AnchorWriter, ChainClock, Directory, StationLink, StationResolver } from "./ports.ts";
 
 export interface BaseStationOptions {
   readonly params: NbiotParams;
@@ -73,6 +75,20 @@ export interface BaseStationOptions {
   readonly clock?: () => number;
   /** How the station anchors its batches (see `AnchoringOptions`). */
   readonly anchoring?: AnchoringOptions;
+  /**
+   * The chain's clock: before sealing, the station checks that neither its own
+   * clock nor any block of the batch runs ahead of the latest block by more than
+   * the tolerated skew (`clockSkewMs`), so it never signs a batch whose blocks
+   * an application would find dated after their anchor. Without it the station
+   * trusts its clock.
+   */
+  readonly chain?: ChainClock;
+  /** Most sessions kept (default 100,000): expired ones go first, then the oldest. */
+  readonly maxSessions?: number;
+  /** Most flows kept in memory (default 100,000; the store holds them all). */
+  readonly maxFlows?: number;
+  /** Most entries (authentications, handovers) handled at once (default 256); more are refused as `busy`. */
+  readonly maxConcurrentEntries?: number;
 }
 
 /** How a station anchors, and when it takes an anchor as final (docs/nbiot.md, "Anchoring faults"). */
@@ -89,6 +105,17 @@ export interface AnchoringOptions {
   /** How many times one `anchorPending` replaces a transaction not mined in time (same nonce, higher fee). */
   readonly maxReplacements?: number;
 }
+
+/** Default bounds of a station's in-memory state (`BaseStationOptions`). */
+export const STATION_LIMITS: {
+  readonly maxSessions: number;
+  readonly maxFlows: number;
+  readonly maxConcurrentEntries: number;
+} = {
+  maxSessions: 100_000,
+  maxFlows: 100_000,
+  maxConcurrentEntries: 256,
+};
 
 /** What ingesting one frame gave: a receipt to send back, or why it was refused. */
 export type IngestResult =
@@ -124,24 +151,30 @@ export class BaseStation implements StationLink {
   readonly #stations: StationResolver;
   readonly #maxBatch: number;
   readonly #clock: () => number;
+  readonly #chain: ChainClock | undefined;
+  /** Live sessions in the order they were opened (or renewed): expired ones are dropped from the front. */
   readonly #sessions = new Map<string, LiveSession>();
   readonly #sessionOf = new Map<Hex, string>();
-  readonly #flows = new Map<Hex, FlowState>();
+  readonly #maxSessions: number;
+  /** Flows in memory, a bounded cache over the store (the source of truth). */
+  readonly #flows: LruMap<Hex, FlowState>;
   readonly #authGuard: ReplayGuard;
   readonly #handoverGuard: ReplayGuard;
   /**
    * Each node's latest entry this station knows of (the node's own time on its request):
    * its authentications here and the handovers this station answered, claimed as each request
-   * arrives. Kept in memory: a request dated before this run started is refused anyway
-   * (`#startedAt`).
+   * arrives. Kept in the store, so a restart forgets none; this is a bounded cache of it.
    */
-  readonly #latestEntry = new Map<Hex, number>();
+  readonly #latestEntry: LruMap<Hex, number>;
+  readonly #maxConcurrentEntries: number;
+  /** Entries being handled now. */
+  #entering = 0;
+  /** When the store's replay state was last pruned (station clock). */
+  #swept: number;
   readonly #trees = new Map<number, MerkleTree>();
   readonly #batches = new Map<number, BatchRecord>();
   /** Blocks stored but not yet batched, in id order (rebuilt from the store at open). */
   #pending: { id: number; hash: Uint8Array }[];
-  /** When this run started: requests dated earlier may have been seen by a previous run's replay guard. */
-  readonly #startedAt: number;
   /** Seals run one after another. */
   #sealing: Promise<unknown> = Promise.resolve();
   /** Anchoring runs one call after another. */
@@ -162,6 +195,7 @@ export class BaseStation implements StationLink {
     this.#stations = options.stations;
     this.#maxBatch = options.maxBatch ?? 65_536;
     this.#clock = options.clock ?? Date.now;
+    this.#chain = options.chain;
     if (!Number.isSafeInteger(this.#maxBatch) || this.#maxBatch < 1 || this.#maxBatch > 1 << 24) {
       throw new InvalidInputError("maxBatch must be an integer in [1, 2^24]", { maxBatch: this.#maxBatch });
     }
@@ -179,11 +213,86 @@ export class BaseStation implements StationLink {
         maxReplacements: this.#maxReplacements,
       });
     }
-    this.#authGuard = new ReplayGuard(this.params.timing.clockSkewMs);
-    this.#handoverGuard = new ReplayGuard(this.params.timing.clockSkewMs);
-    for (const flow of this.store.flows()) this.#flows.set(flow.node, flow);
+    const limits = { ...STATION_LIMITS, ...definedOnly(options) };
+    for (const [k, v] of Object.entries(limits)) {
+      if (!Number.isSafeInteger(v) || v < 1) throw new InvalidInputError(`${k} must be a positive integer`, { [k]: v });
+    }
+    this.#maxSessions = limits.maxSessions;
+    this.#maxConcurrentEntries = limits.maxConcurrentEntries;
+    this.#flows = new LruMap(limits.maxFlows);
+    this.#latestEntry = new LruMap(limits.maxFlows);
+    const now = this.#clock();
+    this.#authGuard = this.#restoreGuard("auth", now);
+    this.#handoverGuard = this.#restoreGuard("handover", now);
+    this.#swept = now;
     this.#pending = this.store.pending(Number.MAX_SAFE_INTEGER);
-    this.#startedAt = this.#clock();
+  }
+
+  /** A replay guard holding the nonces of `scope` a previous run saw that may still be replayed. */
+  #restoreGuard(scope: string, now: number): ReplayGuard {
+    const guard = new ReplayGuard(this.params.timing.clockSkewMs);
+    for (const { key, until } of this.store.nonces(scope, now)) guard.restore(key, until);
+    return guard;
+  }
+
+  /** Checks a nonce against `guard` and keeps it in the store before the request goes on. */
+  #seen(guard: ReplayGuard, scope: string, from: Hex, nonce: Uint8Array, now: number): void {
+    const until = guard.check(from, nonce, now);
+    this.store.rememberNonce(scope, ReplayGuard.key(from, nonce), until);
+  }
+
+  /**
+   * Forgets expired sessions, and at most once per skew window the store's
+   * replay state no fresh request can need (robust to the clock stepping back:
+   * anything dated too far either way goes).
+   */
+  #sweep(now: number): void {
+    for (const [key, live] of this.#sessions) {
+      if (live.session.expiresAt > now && this.#sessions.size <= this.#maxSessions) break;
+      this.#drop(key, live);
+    }
+    const skew = this.params.timing.clockSkewMs;
+    if (Math.abs(now - this.#swept) < skew) return;
+    this.#swept = now;
+    this.store.forgetReplayState(now, now + 4 * skew, now - 2 * skew);
+  }
+
+  #drop(key: string, live: LiveSession): void {
+    this.#sessions.delete(key);
+    if (this.#sessionOf.get(live.session.node) === key) this.#sessionOf.delete(live.session.node);
+  }
+
+  /**
+   * The flow of `node`, from memory or the store. `ingest` only peeks (it sets the flows it
+   * extends as most recently used at the end of the call, so a frame costs no reordering).
+   */
+  #flow(node: Hex, peek = false): FlowState | undefined {
+    let flow = peek ? this.#flows.peek(node) : this.#flows.get(node);
+    if (flow === undefined) {
+      flow = this.store.flow(node);
+      if (flow !== undefined) this.#flows.set(node, flow);
+    }
+    return flow;
+  }
+
+  /**
+   * Admits one more entry, or refuses it at once as `busy` (retryable) when
+   * `maxConcurrentEntries` are being handled: under a storm a request waits for
+   * nothing, so none goes stale in a queue and is refused for its clock.
+   */
+  async #admit<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#entering >= this.#maxConcurrentEntries) {
+      throw new ProtocolError("busy", "the station is handling as many entries as it may: try again shortly", {
+        retryable: true,
+        limit: this.#maxConcurrentEntries,
+      });
+    }
+    this.#entering++;
+    try {
+      return await work();
+    } finally {
+      this.#entering--;
+    }
   }
 
   /** Opens a station on the SQLite file at `path` (created if missing). */
@@ -220,11 +329,16 @@ export class BaseStation implements StationLink {
 
   /** The flow of `node` as this station knows it. */
   flow(node: Hex): FlowState | undefined {
-    return this.#flows.get(node.toLowerCase() as Hex);
+    return this.#flow(node.toLowerCase() as Hex);
   }
 
   get sessionCount(): number {
     return this.#sessions.size;
+  }
+
+  /** How many flows are held in memory (all of them are in the store). */
+  get cachedFlowCount(): number {
+    return this.#flows.size;
   }
 
   async #expect(id: Hex, kind: Kind, what: string): Promise<void> {
@@ -241,13 +355,18 @@ export class BaseStation implements StationLink {
   // -------------------------------------------------------------- entering
 
   /** A node's authentication request: checks it, takes the flow over if needed, answers with a session key. */
-  async authenticate(request: Uint8Array, now: number): Promise<Uint8Array> {
-    const req = checkAuthRequest(this.params, this.id, request, now, this.#startedAt);
-    this.#authGuard.check(req.node, req.nonce, now);
+  authenticate(request: Uint8Array, now: number): Promise<Uint8Array> {
+    return this.#admit(() => this.#authenticate(request, now));
+  }
+
+  async #authenticate(request: Uint8Array, now: number): Promise<Uint8Array> {
+    this.#sweep(now);
+    const req = checkAuthRequest(this.params, this.id, request, now);
+    this.#seen(this.#authGuard, "auth", req.node, req.nonce, now);
     this.#claimEntry(req.node, req.time);
     await this.#expect(req.node, Kind.Device, "node");
 
-    let flow = this.#flows.get(req.node);
+    let flow = this.#flow(req.node);
     const claim = req.tip;
     const holder = claim?.holder ?? claim?.bs;
     const ours = flow !== undefined && flow.handedOverTo === undefined;
@@ -281,6 +400,10 @@ export class BaseStation implements StationLink {
     if (old !== undefined) this.#sessions.delete(old);
     this.#sessions.set(session.key, { session, lastCounter: 0 });
     this.#sessionOf.set(session.node, session.key);
+    while (this.#sessions.size > this.#maxSessions) {
+      const [key, live] = this.#sessions.entries().next().value!;
+      this.#drop(key, live);
+    }
   }
 
   /**
@@ -290,13 +413,18 @@ export class BaseStation implements StationLink {
    * and checked again (`#stillLatest`) before the request acts on the flow or the session.
    */
   #claimEntry(node: Hex, time: number): void {
-    checkLaterEntry({ node, time }, this.#latestEntry.get(node));
+    checkLaterEntry({ node, time }, this.#latest(node));
     this.#latestEntry.set(node, time);
+    this.store.setLatestEntry(node, time);
+  }
+
+  #latest(node: Hex): number | undefined {
+    return this.#latestEntry.get(node) ?? this.store.latestEntry(node);
   }
 
   /** Refuses a request overtaken, while it awaited, by a newer entry of the same node. */
   #stillLatest(node: Hex, time: number): void {
-    const latest = this.#latestEntry.get(node);
+    const latest = this.#latest(node);
     if (latest !== time) {
       throw new ProtocolError("replay", "a newer entry of the node arrived meanwhile", { node, time, latest });
     }
@@ -323,7 +451,7 @@ export class BaseStation implements StationLink {
     const request = makeHandoverRequest(this.params, this.#keys, source, req, now);
     const bytes = await link.handover(request.bytes);
     const record = checkHandoverRecord(this.params, request, bytes, now);
-    const mine = this.#flows.get(node);
+    const mine = this.#flow(node);
     if (
       (mine !== undefined && record.tipSeq < mine.tip.seq) ||
       (mine !== undefined && record.tipSeq === mine.tip.seq && !equalBytes(record.tipHash, mine.tip.hash)) ||
@@ -347,13 +475,18 @@ export class BaseStation implements StationLink {
    * BS1's side of a handover: confirm our tip of the flow to a registered
    * station the node has entered, and stop extending it.
    */
-  async handover(request: Uint8Array, now: number = this.#clock()): Promise<Uint8Array> {
-    const req = checkHandoverRequest(this.params, this.id, request, now, this.#startedAt);
-    this.#handoverGuard.check(req.to, req.nonce, now);
+  handover(request: Uint8Array, now: number = this.#clock()): Promise<Uint8Array> {
+    return this.#admit(() => this.#handover(request, now));
+  }
+
+  async #handover(request: Uint8Array, now: number): Promise<Uint8Array> {
+    this.#sweep(now);
+    const req = checkHandoverRequest(this.params, this.id, request, now);
+    this.#seen(this.#handoverGuard, "handover", req.to, req.nonce, now);
     this.#claimEntry(req.node, req.nodeTime);
     await this.#expect(req.to, Kind.BaseStation, "station");
     this.#stillLatest(req.node, req.nodeTime);
-    const flow = this.#flows.get(req.node);
+    const flow = this.#flow(req.node);
     if (flow === undefined) {
       throw new ProtocolError("missing-block", `no flow of node ${req.node} here`, { node: req.node });
     }
@@ -411,7 +544,7 @@ export class BaseStation implements StationLink {
         const f = openFrame(live.session, frame, head.counter);
         live.lastCounter = head.counter;
         const node = live.session.node;
-        const flow = tips.get(node) ?? this.#flows.get(node);
+        const flow = tips.get(node) ?? this.#flow(node, true);
         if (flow?.handedOverTo !== undefined) {
           throw new ProtocolError("handed-over", "this flow was handed over to another station", {
             to: flow.handedOverTo,
@@ -583,6 +716,7 @@ export class BaseStation implements StationLink {
   async #seal(now: number): Promise<SealedBatch | undefined> {
     const pending = this.#pending.slice(0, this.#maxBatch);
     if (pending.length === 0) return undefined;
+    await this.#checkClock(now, pending[0]!.id, pending.at(-1)!.id);
     const hashes = new Uint8Array(pending.length * 32);
     pending.forEach((p, i) => hashes.set(p.hash, i * 32));
     const tree = await buildTree(await bytes32Leaves(hashes), { sortLeaves: false });
@@ -602,6 +736,19 @@ export class BaseStation implements StationLink {
     this.#pending = this.#pending.slice(pending.length);
     this.#remember(batch, tree);
     return { ...batch, tree };
+  }
+
+  /**
+   * Refuses (`clock-skew`, nothing sealed) to sign a batch dated, or holding a
+   * block dated, more than the tolerated skew after the chain's latest block:
+   * an application would find such blocks dated after their anchor. The blocks
+   * stay pending and are sealed once the chain has caught up with them.
+   */
+  async #checkClock(now: number, firstId: number, lastId: number): Promise<void> {
+    if (this.#chain === undefined) return;
+    const chainTime = await this.#chain.latestBlockTime();
+    const latest = Math.max(now, this.store.latestTime(firstId, lastId) ?? now);
+    checkNotAhead(latest, chainTime, this.params.timing.clockSkewMs, "the batch (station clock or a block)");
   }
 
   #remember(batch: BatchRecord, tree: MerkleTree): void {
@@ -819,6 +966,15 @@ export class BaseStation implements StationLink {
     this.#sessions.clear();
     this.store.close();
   }
+}
+
+/** The options that were given (a limit left `undefined` keeps its default). */
+function definedOnly(o: BaseStationOptions): Partial<typeof STATION_LIMITS> {
+  const out: { -readonly [K in keyof typeof STATION_LIMITS]?: number } = {};
+  for (const k of Object.keys(STATION_LIMITS) as (keyof typeof STATION_LIMITS)[]) {
+    if (o[k] !== undefined) out[k] = o[k];
+  }
+  return out;
 }
 
 function signed(b: BatchRecord): SignedBatch {

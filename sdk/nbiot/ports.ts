@@ -7,9 +7,11 @@
  */
 import { type Hex } from "../core/bytes.ts";
 import type { AcquisitionResponse } from "../core/nbiot/acquisition.ts";
+import { LruMap } from "../core/lru.ts";
 import { type Kind, type Status } from "../core/registry.ts";
 import type { MinedTx, SignedTx } from "../contracts/anchor.ts";
 import { withDeadline } from "../contracts/chain.ts";
+import { TransportError } from "../errors.ts";
 import type { ReadingProof } from "./base-station.ts";
 
 export interface DirectoryEntry {
@@ -77,30 +79,71 @@ export interface StationLink {
 /** Finds the link to a station by id (`undefined`: unreachable). */
 export type StationResolver = (id: Hex) => StationLink | undefined;
 
+/** The chain's clock as a station reads it: the timestamp of the latest block, in ms. */
+export interface ChainClock {
+  latestBlockTime(): Promise<number>;
+}
+
+/** A `ChainClock` over an ethers provider (or anything with `getBlock("latest")`). */
+export function providerChainClock(provider: {
+  getBlock(tag: "latest"): Promise<{ readonly timestamp: number } | null>;
+}): ChainClock {
+  return {
+    async latestBlockTime() {
+      const block = await provider.getBlock("latest");
+      if (block === null) throw new TransportError("the chain returned no latest block");
+      return block.timestamp * 1000;
+    },
+  };
+}
+
+/** How many registry answers a `cachedDirectory` keeps by default. */
+export const DIRECTORY_CACHE_ENTRIES = 10_000;
+
 /** Deadline of one registry lookup when not given: a silent node fails a station's request after it. */
 export const DEFAULT_LOOKUP_TIMEOUT_MS = 10_000;
 
+/** How a `cachedDirectory` remembers and waits. */
+export interface DirectoryCacheOptions {
+  /** How long an answer is served from memory (ms; 0: ask every time). Default 10 s. */
+  readonly ttlMs?: number;
+  /** The clock the TTL runs on (ms). Default `Date.now`. */
+  readonly clock?: () => number;
+  /** Deadline of one lookup (ms): then it fails with `TimeoutError` (retryable). Default 10 s. */
+  readonly timeoutMs?: number;
+  /** Answers kept at most (the least recently used go first). Default 10,000. */
+  readonly maxEntries?: number;
+}
+
 /**
  * A `Directory` over any `getDevice`-like reader, remembering answers for
- * `ttlMs`; a lookup the reader does not answer within `timeoutMs` fails with a
- * `TimeoutError` (retryable), so a silent registry node fails the request
- * waiting on it instead of blocking it.
+ * `ttlMs` and at most `maxEntries` of them (the least recently used go first),
+ * so lookups of many one-time ids do not grow the cache; a lookup the reader
+ * does not answer within `timeoutMs` fails with a `TimeoutError` (retryable),
+ * so a silent registry node fails the request waiting on it instead of
+ * blocking it.
  */
 export function cachedDirectory(
   read: (id: Hex) => Promise<DirectoryEntry | undefined>,
-  ttlMs = 10_000,
-  clock: () => number = Date.now,
-  timeoutMs = DEFAULT_LOOKUP_TIMEOUT_MS,
-): Directory {
-  const cache = new Map<string, { entry: DirectoryEntry | undefined; until: number }>();
+  options: DirectoryCacheOptions = {},
+): Directory & { readonly size: number } {
+  const { ttlMs = 10_000, clock = Date.now, timeoutMs = DEFAULT_LOOKUP_TIMEOUT_MS } = options;
+  const cache = new LruMap<string, { entry: DirectoryEntry | undefined; until: number }>(
+    options.maxEntries ?? DIRECTORY_CACHE_ENTRIES,
+  );
   return {
     async lookup(id: Hex) {
       const key = id.toLowerCase();
       const hit = cache.get(key);
-      if (hit !== undefined && hit.until > clock()) return hit.entry;
+      const now = clock();
+      if (hit !== undefined && hit.until > now && hit.until <= now + ttlMs) return hit.entry;
+      cache.delete(key); // expired, or cached while the clock ran ahead
       const entry = await withDeadline("registry lookup", timeoutMs, read(id));
-      cache.set(key, { entry, until: clock() + ttlMs });
+      if (ttlMs > 0) cache.set(key, { entry, until: clock() + ttlMs });
       return entry;
+    },
+    get size() {
+      return cache.size;
     },
   };
 }
@@ -108,17 +151,10 @@ export function cachedDirectory(
 /** A `Directory` over the `DeviceRegistry` (status `None`: not registered); `timeoutMs` as in `cachedDirectory`. */
 export function registryDirectory(
   registry: { getDevice(id: Hex): Promise<{ readonly kind: Kind; readonly status: Status }> },
-  ttlMs = 10_000,
-  clock: () => number = Date.now,
-  timeoutMs = DEFAULT_LOOKUP_TIMEOUT_MS,
-): Directory {
-  return cachedDirectory(
-    async (id) => {
-      const r = await registry.getDevice(id);
-      return r.status === 0 ? undefined : { kind: r.kind, status: r.status };
-    },
-    ttlMs,
-    clock,
-    timeoutMs,
-  );
+  options: DirectoryCacheOptions = {},
+): Directory & { readonly size: number } {
+  return cachedDirectory(async (id) => {
+    const r = await registry.getDevice(id);
+    return r.status === 0 ? undefined : { kind: r.kind, status: r.status };
+  }, options);
 }

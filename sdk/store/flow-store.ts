@@ -107,6 +107,8 @@ export class SqliteFlowStore {
   readonly #hashesIn: StatementSync;
   readonly #insertNode: StatementSync;
   readonly #refs = new Map<Hex, number>();
+  #replayStatements:
+    { seen: StatementSync; remember: StatementSync; entry: StatementSync; setEntry: StatementSync } | undefined;
   #lastBatch: { number: number; lastId: number };
 
   /**
@@ -267,6 +269,28 @@ export class SqliteFlowStore {
     return [...out.values()];
   }
 
+  /** `node`'s flow as `flows()` would give it (one lookup, for a cache in front of the store). */
+  flow(node: Hex): FlowState | undefined {
+    const key = fromHex(node, "node", 32);
+    const r = this.#db.prepare("SELECT * FROM flows WHERE node = ?").get(key) as Row | undefined;
+    const known: FlowState | undefined =
+      r === undefined
+        ? undefined
+        : {
+            node,
+            tip: { bs: toHex(u8(r.tip_bs)), seq: Number(r.tip_seq), hash: u8(r.tip_hash), time: Number(r.tip_time) },
+            ...(r.handed_to == null ? {} : { handedOverTo: toHex(u8(r.handed_to)) }),
+          };
+    const last = this.#db
+      .prepare(
+        `SELECT b.seq AS seq, b.hash AS hash, b.time AS time
+         FROM nodes n JOIN tips t ON t.node_ref = n.ref JOIN blocks b ON b.id = t.id WHERE n.node = ?`,
+      )
+      .get(key) as Row | undefined;
+    if (last === undefined || (known !== undefined && known.tip.seq >= Number(last.seq))) return known;
+    return { node, tip: { bs: this.station, seq: Number(last.seq), hash: u8(last.hash), time: Number(last.time) } };
+  }
+
   /**
    * Stores blocks, all or nothing; returns their ids. A flow's tip is its last block: each node's
    * `tips` row moves to its highest block of the chunk, in the same transaction (no flow row changes).
@@ -352,6 +376,14 @@ export class SqliteFlowStore {
       id: Number(r.id),
       hash: u8(r.hash),
     }));
+  }
+
+  /** The latest date on the blocks with ids in [firstId, lastId] (undefined: none). */
+  latestTime(firstId: number, lastId: number): number | undefined {
+    const r = this.#db
+      .prepare("SELECT MAX(time) AS t FROM blocks WHERE id >= ? AND id <= ?")
+      .get(firstId, lastId) as Row;
+    return r.t == null ? undefined : Number(r.t);
   }
 
   get lastBatchNumber(): number {
@@ -553,6 +585,68 @@ export class SqliteFlowStore {
       .prepare("SELECT record FROM handovers WHERE node = ? AND tip_seq = ? ORDER BY id DESC LIMIT 1")
       .get(fromHex(node, "node", 32), tipSeq) as Row | undefined;
     return r === undefined ? undefined : u8(r.record);
+  }
+
+  // ------------------------------------------------- replay state (entries)
+
+  /**
+   * The tables of the station's replay state, made on first use: the nonces its
+   * replay guards saw (each kept until `until`) and each node's latest entry
+   * (the node's time on its latest request), so a restart forgets neither.
+   */
+  #replay(): { seen: StatementSync; remember: StatementSync; entry: StatementSync; setEntry: StatementSync } {
+    if (this.#replayStatements === undefined) {
+      this.#db.exec(`
+        CREATE TABLE IF NOT EXISTS seen_nonces (
+          scope TEXT NOT NULL, key TEXT NOT NULL, until INTEGER NOT NULL, PRIMARY KEY (scope, key)) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS seen_nonces_until ON seen_nonces (until);
+        CREATE TABLE IF NOT EXISTS latest_entries (node BLOB PRIMARY KEY, time INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS latest_entries_time ON latest_entries (time);
+      `);
+      this.#replayStatements = {
+        seen: this.#db.prepare("SELECT key, until FROM seen_nonces WHERE scope = ? AND until >= ? ORDER BY until"),
+        remember: this.#db.prepare("INSERT OR REPLACE INTO seen_nonces (scope, key, until) VALUES (?, ?, ?)"),
+        entry: this.#db.prepare("SELECT time FROM latest_entries WHERE node = ?"),
+        setEntry: this.#db.prepare(
+          `INSERT INTO latest_entries (node, time) VALUES (?, ?)
+           ON CONFLICT (node) DO UPDATE SET time = MAX(time, excluded.time)`,
+        ),
+      };
+    }
+    return this.#replayStatements;
+  }
+
+  /** Keeps a nonce a replay guard of `scope` saw, until `until` (ms). */
+  rememberNonce(scope: string, key: string, until: number): void {
+    this.#replay().remember.run(scope, key, until);
+  }
+
+  /** The nonces of `scope` kept until `now` or later, oldest expiry first (to restore a replay guard). */
+  nonces(scope: string, now: number): { key: string; until: number }[] {
+    return (this.#replay().seen.all(scope, now) as Row[]).map((r) => ({ key: String(r.key), until: Number(r.until) }));
+  }
+
+  /** `node`'s latest entry this station knows of (the node's time on it). */
+  latestEntry(node: Hex): number | undefined {
+    const r = this.#replay().entry.get(fromHex(node, "node", 32)) as Row | undefined;
+    return r === undefined ? undefined : Number(r.time);
+  }
+
+  /** Records `node`'s entry at `time` (a later one already kept stays). */
+  setLatestEntry(node: Hex, time: number): void {
+    this.#replay().setEntry.run(fromHex(node, "node", 32), time);
+  }
+
+  /**
+   * Forgets replay state no check can need under a clock reading `now`: nonces
+   * kept until before `now`, or until after `latest` (recorded while the clock
+   * ran ahead), and entries dated before `entriesBefore` (a request that old is
+   * refused as stale anyway).
+   */
+  forgetReplayState(now: number, latest: number, entriesBefore: number): void {
+    this.#replay();
+    this.#db.prepare("DELETE FROM seen_nonces WHERE until < ? OR until > ?").run(now, latest);
+    this.#db.prepare("DELETE FROM latest_entries WHERE time < ?").run(entriesBefore);
   }
 
   /** Counts, for monitoring and tests. */

@@ -24,13 +24,13 @@ import {
 } from "../../sdk/core/nbiot/params.ts";
 import { Kind, Status } from "../../sdk/core/registry.ts";
 import { InvalidInputError } from "../../sdk/errors.ts";
-import { BaseStation } from "../../sdk/nbiot/base-station.ts";
-import type { Directory, DirectoryEntry, StationLink } from "../../sdk/nbiot/ports.ts";
+import { BaseStation, type STATION_LIMITS } from "../../sdk/nbiot/base-station.ts";
+import type { ChainClock, Directory, DirectoryEntry, StationLink } from "../../sdk/nbiot/ports.ts";
 
 export const backend = await mclBackend();
 
 /** The clock every test station reads when another station calls it (set by `enter`). */
-export const testClock = { now: Date.now() };
+export const testClock = { now: 0 };
 
 export const randomId = (): Hex => toHex(crypto.getRandomValues(new Uint8Array(32)));
 
@@ -90,7 +90,14 @@ export interface World {
   node(id?: Hex, primaryKey?: Uint8Array): NbiotNode;
   station(
     id?: Hex,
-    options?: { path?: string; maxBatch?: number; register?: boolean; keys?: StationKeys },
+    options?: {
+      path?: string;
+      maxBatch?: number;
+      register?: boolean;
+      keys?: StationKeys;
+      chain?: ChainClock;
+      limits?: Partial<typeof STATION_LIMITS>;
+    },
   ): BaseStation;
   cleanup(): void;
 }
@@ -126,6 +133,8 @@ export function makeWorld(timing: Partial<Timing> = {}): World {
         stations: (peer) => stations.get(peer.toLowerCase()),
         clock: () => testClock.now,
         ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
+        ...(options.chain === undefined ? {} : { chain: options.chain }),
+        ...options.limits,
       });
       stations.set(bs.id, bs);
       opened.push(bs);

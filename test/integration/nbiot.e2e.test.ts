@@ -26,7 +26,7 @@ import { openPrimaryKey } from "../../sdk/core/nbiot/provisioning.ts";
 import { Application } from "../../sdk/nbiot/application.ts";
 import { BaseStation } from "../../sdk/nbiot/base-station.ts";
 import { verifyOwnReading } from "../../sdk/nbiot/light.ts";
-import { registryDirectory, type StationLink } from "../../sdk/nbiot/ports.ts";
+import { providerChainClock, registryDirectory, type StationLink } from "../../sdk/nbiot/ports.ts";
 import {
   buildRegistration,
   ContractRevertError,
@@ -144,7 +144,7 @@ for (const [name, connect] of [
       // ---- the PKG issues identity keys; the application provisions the primary key
       const pkg = new Pkg(backend);
       const params = nbiotParams(backend, pkg.masterPublic);
-      const directory = registryDirectory(registry, 0);
+      const directory = registryDirectory(registry, { ttlMs: 0 });
       const links = new Map<string, StationLink>();
       // Every clock here is pinned to the chain's: block times are checked against anchor times,
       // and a chain that runs behind the wall clock must not make the test depend on the machine.
@@ -157,6 +157,7 @@ for (const [name, connect] of [
           directory,
           stations: (id) => links.get(id),
           clock: () => now,
+          chain: providerChainClock(chain.provider),
         });
         links.set(bs.id, bs);
         return bs;
@@ -271,6 +272,7 @@ for (const [name, connect] of [
         storePath: join(dir, "bs1.sqlite"),
         directory,
         stations: (id) => links.get(id),
+        clock: () => now,
       });
       try {
         await app.acquire(device.id, 0, now + 20, [reopened, bs2]);

@@ -255,7 +255,7 @@ describe("base station anchoring under chain faults (anvil)", function () {
           params: world.params,
           keys: pkgStationKeys(world.pkg, randomId()),
           storePath: join(world.dir, "silent.sqlite"),
-          directory: registryDirectory(registry, 0, () => now, 300),
+          directory: registryDirectory(registry, { ttlMs: 0, clock: () => now, timeoutMs: 300 }),
           stations: () => undefined,
           clock: () => testClock.now,
         });

@@ -20,7 +20,8 @@ import { utf8ToBytes } from "@noble/hashes/utils.js";
 import { concat, fromHex, type Hex, toHex } from "../bytes.ts";
 import { ProtocolError } from "../../errors.ts";
 import { expectTag, Reader, Writer } from "../codec.ts";
-import { type AuthRequest, checkAuthRequest, checkFresh, equalBytes, NONCE_BYTES } from "./handshake.ts";
+import { checkFresh, checkNotAhead } from "../clock.ts";
+import { type AuthRequest, checkAuthRequest, equalBytes, NONCE_BYTES } from "./handshake.ts";
 import { type NbiotParams, type StationKeys } from "./params.ts";
 import { SIGNATURE_BYTES, signBody, verifyBody } from "./signing.ts";
 
@@ -107,13 +108,7 @@ export function makeHandoverRequest(
  * BS1: decodes a request addressed to `self`, fresh, signed by the station it
  * names as `to`, and carrying the node's own fresh request to that station.
  */
-export function checkHandoverRequest(
-  params: NbiotParams,
-  self: Hex,
-  bytes: Uint8Array,
-  now: number,
-  notBefore = 0,
-): HandoverRequest {
+export function checkHandoverRequest(params: NbiotParams, self: Hex, bytes: Uint8Array, now: number): HandoverRequest {
   const r = new Reader(bytes, "handover request");
   expectTag(r, TAG_REQUEST, "handover request");
   const from = toHex(r.fixed(32, "from"));
@@ -129,7 +124,6 @@ export function checkHandoverRequest(
   }
   if (to === from) throw new ProtocolError("wrong-peer", "a station cannot hand a flow over to itself");
   checkFresh(time, now, params.timing.clockSkewMs, "handover request");
-  if (time < notBefore) throw new ProtocolError("replay", "the handover request predates this station's start");
   verifyBody(params, "station", to, time, DOMAIN_REQUEST, body, sig, "the handover request");
   const nodeRequest = checkAuthRequest(params, to, nodeRequestBytes, now);
   return {
@@ -155,6 +149,8 @@ export function makeHandoverRecord(
   prior: Uint8Array | undefined,
   now: number,
 ): HandoverRecord {
+  // the taking station would date its next block after this tip: refused while the tip lies in its future
+  checkNotAhead(tip.time, request.time, params.timing.clockSkewMs, "the tip of the flow");
   const body = new Writer(400)
     .u8(TAG_RECORD)
     .fixed(fromHex(keys.id, "from", 32), 32)
@@ -242,6 +238,9 @@ export function checkHandoverRecord(
     throw new ProtocolError("replay", "the handover record answers another request");
   }
   checkFresh(rec.time, now, params.timing.clockSkewMs, "handover record");
+  // a tip dated in our future would date our next block there too (a chain's times never run
+  // back), and a batch holding it could not be verified against its anchor: refused, not clamped
+  checkNotAhead(rec.tipTime, now, params.timing.clockSkewMs, "the handed-over tip");
   if (
     request.claimedSeq > rec.tipSeq ||
     (request.claimedSeq === rec.tipSeq && !equalBytes(request.claimedHash, rec.tipHash))

@@ -26,12 +26,15 @@ import { concat, fromHex, type Hex, toHex } from "../bytes.ts";
 import { hkdf as hkdfSha256 } from "../crypto/aead.ts";
 import { BonehFranklinKem, ENCAPSULATION_BYTES } from "../crypto/ibe.ts";
 import { ProtocolError } from "../../errors.ts";
+import { checkFresh } from "../clock.ts";
 import { expectTag, Reader, Writer } from "../codec.ts";
 import { encryptionIdentity, type NbiotParams, type NodeKeys, type StationKeys } from "./params.ts";
 import { SIGNATURE_BYTES, signBody, verifyBody } from "./signing.ts";
 
 export const NONCE_BYTES = 16;
 export const SESSION_ID_BYTES = 16;
+export { checkFresh };
+
 const TAG_REQUEST = 0x01;
 const TAG_RESPONSE = 0x02;
 const DOMAIN_REQUEST = utf8ToBytes("STRATA-NBIOT-v1 auth request");
@@ -112,12 +115,6 @@ function readTip(r: Reader): ChainTip | undefined {
   return holder === bs ? { bs, seq, hash } : { bs, seq, hash, holder };
 }
 
-export function checkFresh(time: number, now: number, skew: number, what: string): void {
-  if (Math.abs(now - time) > skew) {
-    throw new ProtocolError("clock-skew", `${what} timestamp is ${now - time} ms from our clock`, { time, now, skew });
-  }
-}
-
 /**
  * Station: a node's entries (authentications and handovers) follow the node's
  * own clock, so a request dated at or before the latest entry of that node the
@@ -183,27 +180,15 @@ export function decodeAuthRequest(
 
 /**
  * BS: decodes a request meant for `self`, fresh, and signed by the node it
- * names. `notBefore` (the station's start) refuses requests that could have
- * been seen before a restart emptied the replay guard.
+ * names. Whether it was seen before is the station's `ReplayGuard` and
+ * `checkLaterEntry`, both kept in its store across restarts.
  */
-export function checkAuthRequest(
-  params: NbiotParams,
-  self: Hex,
-  bytes: Uint8Array,
-  now: number,
-  notBefore = 0,
-): AuthRequest {
+export function checkAuthRequest(params: NbiotParams, self: Hex, bytes: Uint8Array, now: number): AuthRequest {
   const req = decodeAuthRequest(bytes);
   if (req.bs !== self.toLowerCase()) {
     throw new ProtocolError("wrong-peer", "the request is addressed to another base station", { to: req.bs, self });
   }
   checkFresh(req.time, now, params.timing.clockSkewMs, "request");
-  if (req.time < notBefore) {
-    throw new ProtocolError("replay", "the request predates this station's start (its nonce may have been seen)", {
-      time: req.time,
-      notBefore,
-    });
-  }
   verifyBody(params, "node", req.node, req.time, DOMAIN_REQUEST, req.body, req.sig, "the request");
   return req;
 }
@@ -353,7 +338,14 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
-/** Remembers (identity, nonce) pairs for a window, so a replayed message is refused. */
+/**
+ * Remembers (identity, nonce) pairs for a window, so a replayed message is refused.
+ * Entries are kept in insertion order and forgotten from the oldest on: one
+ * whose window has passed, and one recorded more than twice the window after
+ * `now` (the clock stepped back: a message fresh then cannot be fresh now), so
+ * pruning goes on after the clock steps back. `restore` reloads what a store
+ * kept, so a restarted station still refuses what it saw before.
+ */
 export class ReplayGuard {
   readonly #seen = new Map<string, number>();
   readonly #windowMs: number;
@@ -362,21 +354,35 @@ export class ReplayGuard {
     this.#windowMs = windowMs;
   }
 
+  /** The key `nonce` from `from` is remembered under. */
+  static key(from: Hex, nonce: Uint8Array): string {
+    return `${from.toLowerCase()}:${toHex(nonce)}`;
+  }
+
   /**
    * Records `nonce` from `from` at `now`; throws `ProtocolError("replay")` if seen within the window.
    * A message is fresh while |now - time| <= window, so one first seen at `now` can still be fresh
-   * at `now + 2 * window` inclusive: it is kept until then, boundary included.
+   * at `now + 2 * window` inclusive: it is kept until then, boundary included. Returns that time
+   * (for a store to keep).
    */
-  check(from: Hex, nonce: Uint8Array, now: number): void {
+  check(from: Hex, nonce: Uint8Array, now: number): number {
     this.#prune(now);
-    const key = `${from}:${toHex(nonce)}`;
+    const key = ReplayGuard.key(from, nonce);
     if (this.#seen.has(key)) throw new ProtocolError("replay", "this message was already received", { from });
-    this.#seen.set(key, now + 2 * this.#windowMs);
+    const until = now + 2 * this.#windowMs;
+    this.#seen.set(key, until);
+    return until;
+  }
+
+  /** Remembers a key kept by an earlier run until `until` (restore in `until` order). */
+  restore(key: string, until: number): void {
+    this.#seen.set(key, until);
   }
 
   #prune(now: number): void {
+    const latest = now + 4 * this.#windowMs; // recorded after now + 2 * window: stale under this clock
     for (const [k, until] of this.#seen) {
-      if (until >= now) break;
+      if (until >= now && until <= latest) break;
       this.#seen.delete(k);
     }
   }

@@ -11,10 +11,14 @@ import { fromHex, type Hex } from "../bytes.ts";
 import type { G1, G2, PairingBackend } from "../crypto/backend.ts";
 import { checkPrivateKey } from "../crypto/identity.ts";
 import { InvalidInputError } from "../../errors.ts";
+import { TOLERATED_SKEW_MS } from "../clock.ts";
 
 /** Timing rules (milliseconds). */
 export interface Timing {
-  /** How far a peer's timestamp may be from our clock, either way. */
+  /**
+   * How far a peer's timestamp may be from our clock, either way (node, station, chain);
+   * `TOLERATED_SKEW_MS` by default. Every freshness check of the data path reads this one setting.
+   */
   readonly clockSkewMs: number;
   /** How long a session key lives before it must be renewed. */
   readonly sessionLifetimeMs: number;
@@ -30,7 +34,7 @@ export interface Timing {
 }
 
 export const DEFAULT_TIMING: Timing = {
-  clockSkewMs: 30_000,
+  clockSkewMs: TOLERATED_SKEW_MS,
   sessionLifetimeMs: 15 * 60_000,
   maxSessionAgeMs: 24 * 3_600_000,
   keyEpochMs: 24 * 3_600_000,

@@ -20,7 +20,7 @@ describe("nbiot ports", function () {
               : { kind: Kind.Device, status: Status.None },
           ),
       },
-      0,
+      { ttlMs: 0 },
     );
     expect(await dir.lookup(known)).to.deep.equal({ kind: Kind.BaseStation, status: Status.Active });
     expect(await dir.lookup(randomId())).to.equal(undefined);
@@ -35,8 +35,7 @@ describe("nbiot ports", function () {
         reads++;
         return Promise.resolve({ kind: Kind.Device, status: reads === 1 ? Status.Active : Status.Blocked });
       },
-      1000,
-      () => clock,
+      { ttlMs: 1000, clock: () => clock },
     );
     expect((await dir.lookup(id))?.status).to.equal(Status.Active);
     clock = 999;

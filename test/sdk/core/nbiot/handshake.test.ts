@@ -186,6 +186,18 @@ describe("nbiot handshake", function () {
       expect(guard.size).to.equal(1);
     });
 
+    it("goes on pruning after the clock steps back", function () {
+      const guard = new ReplayGuard(1000);
+      const id = randomId();
+      const nonce = (i: number) => new Uint8Array(16).fill(i);
+      for (let i = 0; i < 10; i++) guard.check(id, nonce(i), 100_000);
+      for (let i = 10; i < 20; i++) guard.check(id, nonce(i), 0); // the clock stepped back 100 s
+      expect(guard.size).to.equal(10); // nothing seen at 100 s can be fresh under this clock
+      guard.check(id, nonce(20), 2_001); // and what was seen at 0 is forgotten once its window passed
+      expect(guard.size).to.equal(1);
+      expect(() => guard.check(id, nonce(20), 2_002)).to.throw(ProtocolError);
+    });
+
     it("still refuses a replay at the last moment the message is fresh (|now - time| = skew)", async function () {
       const skew = 1000;
       const guard = new ReplayGuard(skew);
