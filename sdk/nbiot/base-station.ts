@@ -308,14 +308,15 @@ export class BaseStation implements StationLink {
   static async start(
     options: Omit<BaseStationOptions, "store"> & { readonly storePath: string; readonly anchors: AnchorHead },
   ): Promise<BaseStation> {
-    const station = BaseStation.open(options);
+    // the store is checked before the station is built on it: nothing is written to a refused file
+    const store = new SqliteFlowStore(options.storePath, options.keys.id);
     try {
-      await station.checkAgainstChain(options.anchors);
+      store.checkAgainstChain(await options.anchors.head(store.station));
+      return new BaseStation({ ...options, store });
     } catch (e) {
-      station.close();
+      store.close();
       throw e;
     }
-    return station;
   }
 
   /**
