@@ -43,14 +43,18 @@ import {
 } from "../core/fogBatch.ts";
 import { InvalidInputError, TransportError } from "../errors.ts";
 import { compactSignature } from "./registry.ts";
+import { checkWindow, DEFAULT_INITIAL_SPAN, LogReader, type LogReaderOptions } from "./logs.ts";
 import { guarded } from "./revert.ts";
 
 const NAME = "DataAnchor";
 
-/** Blocks per `eth_getLogs` query when `chunkSize` is not given (many public nodes cap ranges at 10,000). */
-export const DEFAULT_LOG_CHUNK = 10_000;
+/** Blocks in the first `eth_getLogs` query (many public nodes cap ranges at 10,000); the reader adapts from there. */
+export const DEFAULT_LOG_CHUNK = DEFAULT_INITIAL_SPAN;
 
-/** Which blocks `history` reads, in chunks of at most `chunkSize` blocks. */
+/**
+ * Which blocks `history` reads (never before the contract's deployment
+ * block), in queries of at most `chunkSize` blocks when it is given.
+ */
 export interface AnchorHistoryRange {
   readonly fromBlock?: number;
   readonly toBlock?: number;
@@ -121,18 +125,23 @@ export class DataAnchorClient {
   readonly address: string;
   readonly contract: DataAnchor;
   readonly runner: ContractRunner;
+  /** Reads this contract's logs from its deployment block in adaptive chunks (shared by `connect`ed clients). */
+  readonly logs: LogReader;
   #domain: TypedDataDomain | undefined;
 
-  constructor(address: string, runner: ContractRunner) {
+  /** `options`: where the contract's logs start (`deploymentBlock`) and how they are chunked. */
+  constructor(address: string, runner: ContractRunner, options: LogReaderOptions = {}) {
     this.address = address;
     this.runner = runner;
     this.contract = DataAnchor__factory.connect(address, runner);
+    this.logs = new LogReader(address, () => this.provider, options);
   }
 
   /** The same client acting through another runner (e.g. a gateway's own key). */
   connect(runner: ContractRunner): DataAnchorClient {
     const client = new DataAnchorClient(this.address, runner);
     client.#domain = this.#domain;
+    (client as { logs: LogReader }).logs = this.logs;
     return client;
   }
 
@@ -373,7 +382,8 @@ export class DataAnchorClient {
     const { fromBlock, toBlock, chunkSize } = await this.#window(range);
     const logs = await this.#logs([this.#anchoredTopic(), id], fromBlock, toBlock, chunkSize);
     const entries = logs.map((log) => this.#parseAnchored(log)).filter((e): e is AnchorEntry => e !== undefined);
-    const first = fromBlock === 0 ? 1n : (await this.#headAt(id, fromBlock - 1)) + 1n;
+    const deployed = await guarded(NAME, this.contract.interface, () => this.logs.deploymentBlock());
+    const first = fromBlock <= deployed ? 1n : (await this.#headAt(id, fromBlock - 1)) + 1n;
     return checkAnchorChain(id, entries, { first, head: await this.#headAt(id, toBlock) });
   }
 
@@ -438,29 +448,23 @@ export class DataAnchorClient {
     return code === "0x" ? 0n : this.head(gateway, block);
   }
 
-  async #window(range: AnchorHistoryRange): Promise<{ fromBlock: number; toBlock: number; chunkSize: number }> {
-    const fromBlock = range.fromBlock ?? 0;
-    checkInteger(fromBlock, 0, Number.MAX_SAFE_INTEGER, "fromBlock");
-    const chunkSize = range.chunkSize ?? DEFAULT_LOG_CHUNK;
-    checkInteger(chunkSize, 1, Number.MAX_SAFE_INTEGER, "chunkSize");
+  async #window(
+    range: AnchorHistoryRange,
+  ): Promise<{ fromBlock: number; toBlock: number; chunkSize: number | undefined }> {
+    checkWindow({ fromBlock: range.fromBlock, maxSpan: range.chunkSize }, "chunkSize");
     if (range.toBlock !== undefined) checkInteger(range.toBlock, 0, Number.MAX_SAFE_INTEGER, "toBlock");
+    const fromBlock = range.fromBlock ?? 0;
     const toBlock =
       range.toBlock ?? (await guarded(NAME, this.contract.interface, () => this.provider.getBlockNumber()));
     if (fromBlock > toBlock) {
       throw new InvalidInputError("fromBlock must not be after toBlock", { fromBlock, toBlock });
     }
-    return { fromBlock, toBlock, chunkSize };
+    return { fromBlock, toBlock, chunkSize: range.chunkSize };
   }
 
-  async #logs(topics: string[], fromBlock: number, toBlock: number, chunkSize: number): Promise<Log[]> {
-    return guarded(NAME, this.contract.interface, async () => {
-      const found: Log[] = [];
-      for (let start = fromBlock; start <= toBlock; start += chunkSize) {
-        const end = Math.min(start + chunkSize - 1, toBlock);
-        found.push(...(await this.provider.getLogs({ address: this.address, fromBlock: start, toBlock: end, topics })));
-      }
-      return found;
-    });
+  /** This contract's logs in the window, from its deployment block on, in adaptive chunks of at most `chunkSize`. */
+  async #logs(topics: string[], fromBlock: number, toBlock: number, chunkSize: number | undefined): Promise<Log[]> {
+    return guarded(NAME, this.contract.interface, () => this.logs.logs(topics, { fromBlock, toBlock, maxSpan: chunkSize }));
   }
 
   #anchoredTopic(): string {

@@ -44,6 +44,7 @@ import {
   ZERO_ID,
 } from "../core/registry.ts";
 import { InvalidInputError, TransportError } from "../errors.ts";
+import { checkWindow, LogReader, type LogReaderOptions } from "./logs.ts";
 import { guarded } from "./revert.ts";
 import { eventArg, parseEvent, type RegistryEvent, sendTx, type TxResult } from "./tx.ts";
 
@@ -51,11 +52,43 @@ export type { RegistryEvent, TxResult };
 
 const NAME = "DeviceRegistry";
 
-/** Which blocks `history` reads; `maxBlockRange` splits the query for nodes that cap `eth_getLogs`. */
+/**
+ * Which blocks `history` reads (never before the registry's deployment block);
+ * `maxBlockRange` bounds every `eth_getLogs` query of this read (the reader
+ * also adapts to a node's cap on its own).
+ */
 export interface HistoryRange {
   readonly fromBlock?: number;
   readonly toBlock?: number;
   readonly maxBlockRange?: number;
+}
+
+/** Every event that names a device in its first indexed topic. */
+const HISTORY_EVENTS = [
+  "DeviceRegistered",
+  "DeviceApproved",
+  "DeviceStatusChanged",
+  "ServingNodeAssigned",
+  "FullNodeHeartbeat",
+  "FullNodeOfflineVoted",
+  "FullNodeReportedOffline",
+  "MisbehaviourReported",
+  "TrustRestored",
+  "RekeyRequested",
+  "DeviceRekeyed",
+  "DeviceTransferred",
+  "PermissionsChanged",
+  "ProfileUpdated",
+  "GatewayAssigned",
+  "CoordinatorAppointed",
+  "CoordinatorDismissed",
+] as const;
+
+/** What the client remembers of a device's profile: the committed hash, the published profiles by hash, up to which block. */
+interface ProfileTrack {
+  hash: Hex | undefined;
+  readonly published: Map<Hex, Hex>;
+  scannedTo: number;
 }
 
 /** Compacts a 65-byte signature to EIP-2098 (r, yParity‖s). */
@@ -68,19 +101,26 @@ export class DeviceRegistryClient {
   readonly address: string;
   readonly contract: DeviceRegistry;
   readonly runner: ContractRunner;
+  /** Reads this registry's logs from its deployment block in adaptive chunks (shared by `connect`ed clients). */
+  readonly logs: LogReader;
   #domain: TypedDataDomain | undefined;
+  #profiles = new Map<Hex, ProfileTrack>();
 
-  constructor(address: string, runner: ContractRunner) {
+  /** `options`: where the registry's logs start (`deploymentBlock`) and how they are chunked. */
+  constructor(address: string, runner: ContractRunner, options: LogReaderOptions = {}) {
     this.address = address;
     this.runner = runner;
     // The implementation's ABI, not only the interface's: admin errors (Ownable) decode too.
     this.contract = DeviceRegistry__factory.connect(address, runner);
+    this.logs = new LogReader(address, () => this.provider, options);
   }
 
   /** The same client acting through another runner (e.g. a device's own key). */
   connect(runner: ContractRunner): DeviceRegistryClient {
     const client = new DeviceRegistryClient(this.address, runner);
     client.#domain = this.#domain;
+    (client as { logs: LogReader }).logs = this.logs;
+    client.#profiles = this.#profiles;
     return client;
   }
 
@@ -291,45 +331,10 @@ export class DeviceRegistryClient {
    * block time (seed 002: every lifecycle change on chain with a timestamp).
    */
   async history(id: Hex, range: HistoryRange = {}): Promise<HistoryEntry[]> {
-    const iface = this.contract.interface;
-    const topicOf = (name: string): string => (iface as Interface).getEvent(name)!.topicHash;
-    const names = [
-      "DeviceRegistered",
-      "DeviceApproved",
-      "DeviceStatusChanged",
-      "ServingNodeAssigned",
-      "FullNodeHeartbeat",
-      "FullNodeOfflineVoted",
-      "FullNodeReportedOffline",
-      "MisbehaviourReported",
-      "TrustRestored",
-      "RekeyRequested",
-      "DeviceRekeyed",
-      "DeviceTransferred",
-      "PermissionsChanged",
-      "ProfileUpdated",
-      "GatewayAssigned",
-      "CoordinatorAppointed",
-      "CoordinatorDismissed",
-    ];
-    const topics = [names.map(topicOf), id];
-    const logs = await guarded(NAME, iface, async () => {
-      const fromBlock = range.fromBlock ?? 0;
-      const toBlock = range.toBlock ?? (await this.provider.getBlockNumber());
-      const step = range.maxBlockRange ?? toBlock - fromBlock + 1;
-      const found: Log[] = [];
-      for (let start = fromBlock; start <= toBlock; start += step) {
-        const end = Math.min(start + step - 1, toBlock);
-        found.push(...(await this.provider.getLogs({ address: this.address, fromBlock: start, toBlock: end, topics })));
-      }
-      return found;
-    });
-    const times = new Map<number, bigint>();
-    for (const blockNumber of new Set(logs.map((l) => l.blockNumber))) {
-      const block = await this.provider.getBlock(blockNumber);
-      if (!block) throw new TransportError(`block ${blockNumber} not found`);
-      times.set(blockNumber, BigInt(block.timestamp));
-    }
+    const logs = await this.#logs([...HISTORY_EVENTS], id, range);
+    const times = await guarded(NAME, this.contract.interface, () =>
+      this.logs.blockTimes(logs.map((l) => l.blockNumber)),
+    );
     return sortHistory(
       logs.map((log) => {
         const parsed = parseEvent(this.contract.interface, log)!;
@@ -369,13 +374,56 @@ export class DeviceRegistryClient {
    * commits to now (registration or last update); `undefined` otherwise.
    */
   async profileOf(id: Hex, range: HistoryRange = {}): Promise<Profile | undefined> {
-    const history = await this.history(id, range);
-    const current = replayHistory(id, history)?.profileHash;
-    const published = history.filter((e) => e.event === "ProfileUpdated" && e.args.profileHash === current).at(-1);
-    return published ? decodeProfile(published.args.profile as Hex) : undefined;
+    if (range.fromBlock !== undefined || range.toBlock !== undefined) {
+      const history = await this.history(id, range);
+      const current = replayHistory(id, history)?.profileHash;
+      const published = history.filter((e) => e.event === "ProfileUpdated" && e.args.profileHash === current).at(-1);
+      return published ? decodeProfile(published.args.profile as Hex) : undefined;
+    }
+    const track = await this.#trackProfile(id, range.maxBlockRange);
+    const bytes = track.hash === undefined ? undefined : track.published.get(track.hash);
+    return bytes === undefined ? undefined : decodeProfile(bytes);
+  }
+
+  /**
+   * The hash the chain commits `id`'s profile to now (its registration's or
+   * its last update's), `undefined` when it is not registered. Read from the
+   * log tail after the last call: the registry keeps no profile hash in
+   * state, so each call costs one `eth_getLogs` over the blocks since the last.
+   */
+  async profileHashOf(id: Hex): Promise<Hex | undefined> {
+    return (await this.#trackProfile(id)).hash;
   }
 
   // --------------------------------------------------------------- private
+
+  /** Brings what the client knows of `id`'s profile up to the latest block, reading only the blocks it has not read. */
+  async #trackProfile(id: Hex, maxBlockRange?: number): Promise<ProfileTrack> {
+    const key = id.toLowerCase() as Hex;
+    const known = this.#profiles.get(key);
+    const toBlock = await guarded(NAME, this.contract.interface, () => this.provider.getBlockNumber());
+    if (known !== undefined && known.scannedTo >= toBlock) return known;
+    const fromBlock = known === undefined ? 0 : known.scannedTo + 1;
+    const logs = await this.#logs(["DeviceRegistered", "ProfileUpdated"], id, { fromBlock, toBlock, maxBlockRange });
+    const track: ProfileTrack = known ?? { hash: undefined, published: new Map(), scannedTo: -1 };
+    for (const log of logs) {
+      const parsed = parseEvent(this.contract.interface, log)!;
+      track.hash = (parsed.args.profileHash as string).toLowerCase() as Hex;
+      if (parsed.name === "ProfileUpdated") track.published.set(track.hash, parsed.args.profile as Hex);
+    }
+    track.scannedTo = toBlock;
+    this.#profiles.set(key, track);
+    return track;
+  }
+
+  /** This registry's logs of `events` naming `id`, in chain order. */
+  #logs(events: readonly string[], id: Hex, range: HistoryRange): Promise<Log[]> {
+    const iface = this.contract.interface as Interface;
+    const topics = [events.map((name) => iface.getEvent(name)!.topicHash), id];
+    const window = { fromBlock: range.fromBlock, toBlock: range.toBlock, maxSpan: range.maxBlockRange };
+    checkWindow(window, "maxBlockRange");
+    return guarded(NAME, iface, () => this.logs.logs(topics, window));
+  }
 
   #send(call: () => Promise<ContractTransactionResponse>): Promise<TxResult> {
     return sendTx(NAME, this.contract.interface, this.address, call);
