@@ -122,7 +122,9 @@ export type ProtocolRejection =
   | "not-anchored"
   | "missing-block"
   | "fork"
-  | "bad-profile";
+  | "bad-profile"
+  | "held"
+  | "retry";
 
 /** A protocol message, block or proof failed a check; `reason` says which. Nothing stored changes. */
 export class ProtocolError extends StrataError {
