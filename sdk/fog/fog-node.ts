@@ -740,18 +740,22 @@ export type Endorsement =
  * A `FogDirectory` over the registry client: `getDevice` and the P-256 key of
  * the latest published profile. A profile that does not decode throws
  * `InvalidInputError` from `p256Key` (the fog node rejects that device's
- * readings as `bad-profile`), remembered for the TTL.
+ * readings as `bad-profile`), remembered for the TTL. Decoded keys are cached
+ * by (device, committed profile hash): after the TTL the hash is read again
+ * (`profileHashOf`, the registry client's log tail since its last read) and the
+ * profile is read and decoded again only when the hash changed.
  */
 export function registryFogDirectory(
   registry: {
     getDevice(id: Hex): Promise<{ readonly kind: Kind; readonly status: Status }>;
     profileOf(id: Hex): Promise<{ readonly p256PublicKey: Uint8Array } | undefined>;
+    profileHashOf?(id: Hex): Promise<Hex | undefined>;
   },
   ttlMs = 10_000,
   clock: () => number = Date.now,
 ): FogDirectory {
   const entries = new Map<string, { entry: DirectoryEntry | undefined; until: number }>();
-  const keys = new Map<string, { key: Uint8Array | undefined; error?: unknown; until: number }>();
+  const keys = new Map<string, { key: Uint8Array | undefined; hash?: Hex; error?: unknown; until: number }>();
   return {
     async lookup(id) {
       const key = id.toLowerCase();
@@ -769,16 +773,22 @@ export function registryFogDirectory(
         if (hit.error !== undefined) throw hit.error;
         return hit.key;
       }
+      const hash = await registry.profileHashOf?.(id);
+      if (hit !== undefined && hash !== undefined && hit.hash === hash) {
+        keys.set(key, { ...hit, until: clock() + ttlMs }); // the same commitment: the same profile
+        if (hit.error !== undefined) throw hit.error;
+        return hit.key;
+      }
       let found: Uint8Array | undefined;
       try {
         found = (await registry.profileOf(id))?.p256PublicKey;
       } catch (e) {
         // a published profile that does not decode stays bad until the owner publishes another:
-        // remembered for the TTL like a key, so each reading of the device does not re-read the log
-        if (e instanceof InvalidInputError) keys.set(key, { key: undefined, error: e, until: clock() + ttlMs });
+        // remembered by its hash, so each reading of the device does not re-read the log
+        if (e instanceof InvalidInputError) keys.set(key, { key: undefined, hash, error: e, until: clock() + ttlMs });
         throw e;
       }
-      keys.set(key, { key: found, until: clock() + ttlMs });
+      keys.set(key, { key: found, hash, until: clock() + ttlMs });
       return found;
     },
   };
