@@ -13,6 +13,8 @@ import {
   type Provider,
   type Signer,
   type TypedDataDomain,
+  concat,
+  keccak256,
   Signature,
 } from "ethers";
 
@@ -40,12 +42,12 @@ import {
   type RegistryConfig,
   replayHistory,
   sortHistory,
-  type Status,
+  Status,
   ZERO_ID,
 } from "../core/registry.ts";
-import { InvalidInputError, TransportError } from "../errors.ts";
+import { ContractRevertError, InvalidInputError, TransportError } from "../errors.ts";
 import { checkWindow, LogReader, type LogReaderOptions } from "./logs.ts";
-import { guarded } from "./revert.ts";
+import { decodeRevert, guarded } from "./revert.ts";
 import { eventArg, parseEvent, type RegistryEvent, sendTx, type TxResult } from "./tx.ts";
 
 export type { RegistryEvent, TxResult };
@@ -89,6 +91,23 @@ interface ProfileTrack {
   hash: Hex | undefined;
   readonly published: Map<Hex, Hex>;
   scannedTo: number;
+}
+
+/** EIP-7825's cap on one transaction's gas limit (Osaka). */
+export const EIP7825_GAS_CAP = 16_777_216n;
+
+/** One `registerBatch` transaction of `registerAll`: requests `first` .. `first + count - 1`. */
+export interface BatchChunk extends TxResult {
+  readonly ids: Hex[];
+  readonly first: number;
+  readonly count: number;
+}
+
+/** What `registerAll` did: the ids it registered, those already registered, and each transaction. */
+export interface BatchRegistration {
+  readonly ids: Hex[];
+  readonly skipped: Hex[];
+  readonly chunks: BatchChunk[];
 }
 
 /** Compacts a 65-byte signature to EIP-2098 (r, yParity‖s). */
@@ -179,6 +198,65 @@ export class DeviceRegistryClient {
     const result = await this.#send(() => this.contract.registerBatch([...reqs], [...sigs]));
     const ids = result.events.filter((e) => e.name === "DeviceRegistered").map((e) => e.args.id as Hex);
     return { ...result, ids };
+  }
+
+  /**
+   * Registers many devices owned by the runner's account in as many
+   * `registerBatch` transactions as the per-transaction gas cap needs
+   * (EIP-7825: 16,777,216; one batch of ~280 devices reaches it). Devices the
+   * registry already holds are skipped, so a call after a failure resumes
+   * where the last one stopped. Each chunk's gas is estimated and the chunk
+   * halved until the estimate, plus `margin` percent, fits `gasCap`. A chunk
+   * that fails throws a typed error naming it (`chunk`, `first`, `count`)
+   * with the ids registered before it (`registered`).
+   */
+  async registerAll(
+    reqs: readonly RegistrationMessage[],
+    sigs: readonly CompactSignature[],
+    options: { readonly gasCap?: bigint; readonly margin?: number } = {},
+  ): Promise<BatchRegistration> {
+    if (reqs.length !== sigs.length) {
+      throw new InvalidInputError("one signature per request", { requests: reqs.length, signatures: sigs.length });
+    }
+    const gasCap = options.gasCap ?? EIP7825_GAS_CAP;
+    const margin = BigInt(options.margin ?? 10);
+    const ids = reqs.map((r) => keccak256(concat([r.layer, r.localId])) as Hex);
+    const skipped: number[] = [];
+    const todo: number[] = [];
+    const states = await Promise.all(ids.map((id) => this.getDevice(id)));
+    for (const [i, state] of states.entries()) (state.status === Status.None ? todo : skipped).push(i);
+    const chunks: BatchChunk[] = [];
+    const registered: Hex[] = [];
+    let size = todo.length;
+    while (todo.length > 0) {
+      const take = todo.slice(0, Math.min(size, todo.length));
+      const args = [take.map((i) => reqs[i]!), take.map((i) => sigs[i]!)] as const;
+      const details = { chunk: chunks.length, first: take[0]!, count: take.length, registered: registered.length };
+      let estimate: bigint | undefined;
+      try {
+        estimate = await this.contract.registerBatch.estimateGas([...args[0]], [...args[1]]);
+      } catch (e) {
+        const decoded = decodeRevert(NAME, this.contract.interface, e);
+        if (decoded instanceof ContractRevertError || take.length === 1) {
+          throw new TransportError(`registerBatch chunk ${details.chunk} cannot be sent`, details, { cause: decoded });
+        }
+      }
+      if (estimate === undefined || (estimate * (100n + margin)) / 100n > gasCap) {
+        if (take.length === 1) throw new InvalidInputError("one registration exceeds the gas cap", details);
+        size = Math.ceil(take.length / 2);
+        continue;
+      }
+      let result: TxResult & { ids: Hex[] };
+      try {
+        result = await this.registerBatch(args[0], args[1]);
+      } catch (e) {
+        throw new TransportError(`registerBatch chunk ${details.chunk} failed`, { ...details, ids: registered }, { cause: e });
+      }
+      chunks.push({ ...result, first: take[0]!, count: take.length });
+      registered.push(...result.ids);
+      todo.splice(0, take.length);
+    }
+    return { ids: registered, skipped: skipped.map((i) => ids[i]!), chunks };
   }
 
   /** A coordination node approves `id` (a lightweight device also gets its serving full node). */
