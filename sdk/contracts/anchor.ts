@@ -464,7 +464,9 @@ export class DataAnchorClient {
 
   /** This contract's logs in the window, from its deployment block on, in adaptive chunks of at most `chunkSize`. */
   async #logs(topics: string[], fromBlock: number, toBlock: number, chunkSize: number | undefined): Promise<Log[]> {
-    return guarded(NAME, this.contract.interface, () => this.logs.logs(topics, { fromBlock, toBlock, maxSpan: chunkSize }));
+    return guarded(NAME, this.contract.interface, () =>
+      this.logs.logs(topics, { fromBlock, toBlock, maxSpan: chunkSize }),
+    );
   }
 
   #anchoredTopic(): string {

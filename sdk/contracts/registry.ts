@@ -250,7 +250,11 @@ export class DeviceRegistryClient {
       try {
         result = await this.registerBatch(args[0], args[1]);
       } catch (e) {
-        throw new TransportError(`registerBatch chunk ${details.chunk} failed`, { ...details, ids: registered }, { cause: e });
+        throw new TransportError(
+          `registerBatch chunk ${details.chunk} failed`,
+          { ...details, ids: registered },
+          { cause: e },
+        );
       }
       chunks.push({ ...result, first: take[0]!, count: take.length });
       registered.push(...result.ids);

@@ -56,7 +56,8 @@ export function shrinkSpan(failed: number): SpanState | undefined {
 export function growSpan(state: SpanState, max: number): SpanState {
   const streak = state.streak + 1;
   if (state.ceiling === undefined) return { span: Math.min(state.span * 2, max), ceiling: undefined, streak: 0 };
-  if (state.span < state.ceiling) return { span: Math.min(state.span * 2, state.ceiling, max), ceiling: state.ceiling, streak };
+  if (state.span < state.ceiling)
+    return { span: Math.min(state.span * 2, state.ceiling, max), ceiling: state.ceiling, streak };
   if (streak >= PROBE_AFTER) return { span: Math.min(state.ceiling * 2, max), ceiling: undefined, streak: 0 };
   return { span: Math.min(state.span, max), ceiling: state.ceiling, streak };
 }

@@ -23,6 +23,8 @@ export interface CappedRpc {
   readonly calls: Map<string, number>;
   /** HTTP requests (one per batch) that carried `method`. */
   readonly posts: Map<string, number>;
+  /** HTTP requests received (a JSON-RPC batch is one). */
+  requests: number;
   /** `eth_getLogs` calls refused for their range. */
   refused: number;
   /** When true, every call fails (a node that is down). */
@@ -42,7 +44,8 @@ function body(req: IncomingMessage): Promise<string> {
 }
 
 function blockOf(tag: unknown, latest: number): number {
-  if (tag === undefined || tag === "latest" || tag === "pending" || tag === "safe" || tag === "finalized") return latest;
+  if (tag === undefined || tag === "latest" || tag === "pending" || tag === "safe" || tag === "finalized")
+    return latest;
   if (tag === "earliest") return 0;
   return Number(tag);
 }
@@ -60,6 +63,7 @@ export async function startCappedRpc(upstream: string, maxRange = 10_000): Promi
   const state = {
     calls: new Map<string, number>(),
     posts: new Map<string, number>(),
+    requests: 0,
     refused: 0,
     failing: false,
   };
@@ -75,7 +79,9 @@ export async function startCappedRpc(upstream: string, maxRange = 10_000): Promi
       if (call.method === "eth_getLogs") {
         const filter = (call.params?.[0] ?? {}) as { fromBlock?: string; toBlock?: string; blockHash?: string };
         if (filter.blockHash === undefined) {
-          const [latest] = (await forward([{ jsonrpc: "2.0", id: 0, method: "eth_blockNumber", params: [] } as RpcCall])) as { result: string }[];
+          const [latest] = (await forward([
+            { jsonrpc: "2.0", id: 0, method: "eth_blockNumber", params: [] } as RpcCall,
+          ])) as { result: string }[];
           const head = Number(latest!.result);
           const span = blockOf(filter.toBlock, head) - blockOf(filter.fromBlock ?? "earliest", head) + 1;
           if (span > maxRange) {
@@ -101,6 +107,7 @@ export async function startCappedRpc(upstream: string, maxRange = 10_000): Promi
     void (async () => {
       const parsed = JSON.parse(await body(req)) as RpcCall | RpcCall[];
       const batch = Array.isArray(parsed) ? parsed : [parsed];
+      state.requests++;
       for (const method of new Set(batch.map((c) => c.method))) {
         state.posts.set(method, (state.posts.get(method) ?? 0) + 1);
       }
@@ -123,6 +130,7 @@ export async function startCappedRpc(upstream: string, maxRange = 10_000): Promi
     reset() {
       state.calls.clear();
       state.posts.clear();
+      state.requests = 0;
       state.refused = 0;
     },
     async close() {

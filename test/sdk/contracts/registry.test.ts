@@ -153,13 +153,15 @@ describe("DeviceRegistryClient", function () {
       }
       const asOperator = city.client.connect(city.operator);
       // one transaction of 400 is over the cap
-      const whole = await asOperator.registerBatch(
-        signed.map((s) => s.req),
-        signed.map((s) => s.sig),
-      ).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+      const whole = await asOperator
+        .registerBatch(
+          signed.map((s) => s.req),
+          signed.map((s) => s.sig),
+        )
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       expect(whole).to.be.instanceOf(Error);
       // a first run stopped after 60 devices: the next one skips them
       await asOperator.registerBatch(
