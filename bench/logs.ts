@@ -9,7 +9,7 @@
  */
 import { type Log, Wallet } from "ethers";
 
-import { buildRegistration, DeviceRegistryClient, type Hex, Kind, Label, minimalProfile } from "../sdk/index.ts";
+import { buildRegistration, DeviceRegistryClient, Kind, Label, minimalProfile } from "../sdk/index.ts";
 import { DeviceRegistry__factory } from "../types/ethers-contracts/index.ts";
 import { startCappedRpc } from "../test/helpers/capped-rpc.ts";
 import { startHardhatNode } from "../test/helpers/node-process.ts";
