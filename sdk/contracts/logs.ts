@@ -91,8 +91,12 @@ export class LogReader {
   deploymentBlock(): Promise<number> {
     if (this.#deployment === undefined) {
       const found = this.#findDeployment();
-      this.#deployment = found;
-      found.catch(() => (this.#deployment = undefined)); // a transport failure is retried next time
+      // kept only when the search could tell: a failed search is tried again next time
+      this.#deployment = found.then((r) => r.block);
+      found.then(
+        (r) => r.certain || (this.#deployment = undefined),
+        () => (this.#deployment = undefined),
+      );
     }
     return this.#deployment;
   }
@@ -151,12 +155,13 @@ export class LogReader {
     return new Map(wanted.map((b) => [b, this.#times.get(b)!]));
   }
 
-  /** The first block whose state holds this contract's code (0 when it cannot be told). */
-  async #findDeployment(): Promise<number> {
+  /** The first block whose state holds this contract's code (0, not certain, when the node cannot tell). */
+  async #findDeployment(): Promise<{ block: number; certain: boolean }> {
     const provider = this.#provider();
     const head = await provider.getBlockNumber();
     try {
-      if ((await provider.getCode(this.address, head)) === "0x") return head + 1; // not deployed yet: no log before the next block
+      // not deployed yet: no log before the next block
+      if ((await provider.getCode(this.address, head)) === "0x") return { block: head + 1, certain: false };
       let lo = 0;
       let hi = head;
       while (lo < hi) {
@@ -164,9 +169,9 @@ export class LogReader {
         if ((await provider.getCode(this.address, mid)) === "0x") lo = mid + 1;
         else hi = mid;
       }
-      return lo;
+      return { block: lo, certain: true };
     } catch {
-      return 0; // old state pruned: scan from genesis, in adaptive chunks
+      return { block: 0, certain: false }; // old state pruned (or the node failed): scan from genesis, in adaptive chunks
     }
   }
 }

@@ -277,7 +277,10 @@ export class FogNode {
       let device: Hex | undefined;
       try {
         device = decodeReading(bytes).device;
-        if (heldDevices.has(device.toLowerCase())) throw new TransportError("an earlier reading of the device is held");
+        if (heldDevices.has(device.toLowerCase())) {
+          results.push({ ok: false, error: this.#hold(bytes, device, "an earlier reading of the device is held") });
+          continue;
+        }
         const r = await this.#authenticate(bytes);
         const last = seen.get(r.device) ?? this.#lastSeq.get(r.device) ?? 0;
         if (r.seq <= last) {
