@@ -21,6 +21,7 @@ import {
   PeerAuthenticationError,
   replayHistory,
   Status,
+  TransportError,
 } from "../../../sdk/index.ts";
 import {
   type City,
@@ -183,6 +184,46 @@ describe("DeviceRegistryClient", function () {
         signed.map((s) => s.sig),
       );
       expect(again).to.deep.equal({ ids: [], skipped: signed.map((s) => deviceId(s.uuid)), chunks: [] });
+    });
+
+    it("registerAll stops at a failing chunk with a typed error naming it, and a second call resumes", async function () {
+      this.timeout(120_000);
+      const signed = [];
+      for (let i = 0; i < 40; i++) {
+        signed.push(await signedRegistration(city.client, Wallet.createRandom() as never, city.operator.address));
+      }
+      const asOperator = city.client.connect(city.operator);
+      const sigs = signed.map((s) => s.sig);
+      sigs[25] = sigs[24]!; // a signature by another key: its chunk reverts
+      const options = { gasCap: 1_500_000n }; // a low cap: chunks of a few devices
+      const error = await asOperator
+        .registerAll(
+          signed.map((s) => s.req),
+          sigs,
+          options,
+        )
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(error).to.be.instanceOf(TransportError);
+      const details = (error as TransportError).details as {
+        chunk: number;
+        first: number;
+        count: number;
+        registered: number;
+      };
+      expect(details.first <= 25 && 25 < details.first + details.count).to.equal(true);
+      expect(details.registered).to.equal(details.first);
+      expect(((error as TransportError).cause as ContractRevertError).errorName).to.equal("RegistryInvalidSignature");
+      const done = await asOperator.registerAll(
+        signed.map((s) => s.req),
+        signed.map((s) => s.sig),
+        options,
+      );
+      expect(done.skipped).to.have.length(details.first);
+      expect(done.ids).to.have.length(40 - details.first);
+      for (const s of signed) expect((await city.client.getDevice(deviceId(s.uuid))).status).to.equal(Status.Pending);
     });
 
     it("reads the history in bounded block ranges", async function () {
