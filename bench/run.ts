@@ -15,6 +15,7 @@ import { anchorMetrics } from "./anchor.ts";
 import { chainCryptoMetrics, cryptoMetrics } from "./crypto.ts";
 import { fogMetrics } from "./fog.ts";
 import { ledgerMetrics } from "./ledger.ts";
+import { logsMetrics } from "./logs.ts";
 import { formatTable, type MetricGroup, type Metrics, mergeMetrics, writeResults } from "./metrics.ts";
 import { merkleMetrics } from "./merkle.ts";
 import { nbiotMetrics } from "./nbiot.ts";
@@ -30,6 +31,7 @@ const GROUPS: readonly MetricGroup[] = [
   { name: "fog", run: fogMetrics },
   { name: "access", run: accessMetrics },
   { name: "ledger", run: ledgerMetrics },
+  { name: "logs", run: logsMetrics },
 ];
 
 const RESULTS = fileURLToPath(new URL("./results.json", import.meta.url));

@@ -148,7 +148,9 @@ export type ProtocolRejection =
   | "missing-block"
   | "fork"
   | "bad-profile"
-  | "busy";
+  | "busy"
+  | "held"
+  | "retry";
 
 /** A protocol message, block or proof failed a check; `reason` says which. Nothing stored changes. */
 export class ProtocolError extends StrataError {

@@ -58,12 +58,16 @@ export {
   ZERO_ID,
 } from "./core/registry.ts";
 export {
+  type BatchChunk,
+  type BatchRegistration,
   compactSignature,
   DeviceRegistryClient,
+  EIP7825_GAS_CAP,
   type HistoryRange,
   type RegistryEvent,
   type TxResult,
 } from "./contracts/registry.ts";
+export { LogReader, type LogReaderOptions, type LogWindow } from "./contracts/logs.ts";
 export { decodeRevert } from "./contracts/revert.ts";
 export {
   ConfigError,

@@ -8,7 +8,7 @@
  * sent (`InvalidInputError` naming the field); reverts come back as
  * `ContractRevertError` with the custom error's name and arguments.
  */
-import { type ContractRunner, type ContractTransactionResponse, type Log, type Provider, type Signer } from "ethers";
+import { type ContractRunner, type ContractTransactionResponse, type Provider, type Signer } from "ethers";
 
 import { AccessTokens__factory } from "../../types/ethers-contracts/index.ts";
 import type { AccessTokens } from "../../types/ethers-contracts/index.ts";
@@ -25,11 +25,12 @@ import {
   type NonceCache,
   type ShiftFacts,
 } from "../core/access.ts";
-import { checkInteger, fromHex, type Hex, toHex, uint256 } from "../core/bytes.ts";
+import { fromHex, type Hex, toHex, uint256 } from "../core/bytes.ts";
 import type { HistoryEntry, Status } from "../core/registry.ts";
 import { InvalidInputError, TransportError } from "../errors.ts";
 import { eventArg, parseEvent, sendTx, type TxResult } from "./tx.ts";
 import { type ChainOptions, DeploymentCheck } from "./chain.ts";
+import { checkWindow, LogReader, type LogReaderOptions } from "./logs.ts";
 import { guarded } from "./revert.ts";
 
 const NAME = "AccessTokens";
@@ -78,7 +79,9 @@ export class AccessTokensClient {
   readonly address: string;
   readonly contract: AccessTokens;
   readonly runner: ContractRunner;
-  readonly options: ChainOptions;
+  readonly options: ChainOptions & LogReaderOptions;
+  /** Reads this contract's logs from its deployment block in adaptive chunks (shared by `connect`ed clients). */
+  readonly logs: LogReader;
   readonly #deployment: DeploymentCheck;
   #domain: ReturnType<typeof accessDomain> | undefined;
 
@@ -86,20 +89,23 @@ export class AccessTokensClient {
    * With `options.chainId`, the first transaction checks the node serves that
    * chain and the address holds code (`WrongChainError`, `NoCodeError`) before
    * anything is sent; `options.receiptTimeoutMs` is the deadline of a send and
-   * its receipt. Reads use `DEFAULT_CALL_TIMEOUT_MS` (`guarded`).
+   * its receipt. Reads use `DEFAULT_CALL_TIMEOUT_MS` (`guarded`). `options.deploymentBlock`
+   * is where its logs start (found once on chain when not given), read in adaptive chunks.
    */
-  constructor(address: string, runner: ContractRunner, options: ChainOptions = {}) {
+  constructor(address: string, runner: ContractRunner, options: ChainOptions & LogReaderOptions = {}) {
     this.options = options;
     this.#deployment = new DeploymentCheck(address, options);
     this.address = checkAccount(address, "address");
     this.runner = runner;
     this.contract = AccessTokens__factory.connect(this.address, runner);
+    this.logs = new LogReader(this.address, () => this.provider, options);
   }
 
   /** The same client acting through another runner (e.g. a crew member's key). */
   connect(runner: ContractRunner): AccessTokensClient {
     const client = new AccessTokensClient(this.address, runner, this.options);
     client.#domain = this.#domain;
+    (client as { logs: LogReader }).logs = this.logs;
     return client;
   }
 
@@ -283,31 +289,17 @@ export class AccessTokensClient {
   async history(tokenId: bigint, range: AccessHistoryRange = {}): Promise<HistoryEntry[]> {
     const token = checkTokenId(tokenId, "tokenId");
     const iface = this.contract.interface;
-    const fromBlock = range.fromBlock ?? 0;
-    checkInteger(fromBlock, 0, Number.MAX_SAFE_INTEGER, "fromBlock");
-    if (range.toBlock !== undefined) checkInteger(range.toBlock, 0, Number.MAX_SAFE_INTEGER, "toBlock");
-    if (range.maxBlockRange !== undefined) {
-      checkInteger(range.maxBlockRange, 1, Number.MAX_SAFE_INTEGER, "maxBlockRange");
-    }
+    const window = { fromBlock: range.fromBlock, toBlock: range.toBlock, maxSpan: range.maxBlockRange };
+    checkWindow(window, "maxBlockRange");
     const topics = [ACCESS_EVENTS.map((name) => iface.getEvent(name).topicHash), toHex(uint256(token, "tokenId"))];
     const logs = await guarded(NAME, iface, async () => {
       const toBlock = range.toBlock ?? (await this.provider.getBlockNumber());
-      if (fromBlock > toBlock)
-        throw new InvalidInputError("fromBlock must not be after toBlock", { fromBlock, toBlock });
-      const step = range.maxBlockRange ?? toBlock - fromBlock + 1;
-      const found: Log[] = [];
-      for (let start = fromBlock; start <= toBlock; start += step) {
-        const end = Math.min(start + step - 1, toBlock);
-        found.push(...(await this.provider.getLogs({ address: this.address, fromBlock: start, toBlock: end, topics })));
+      if (range.fromBlock !== undefined && range.fromBlock > toBlock) {
+        throw new InvalidInputError("fromBlock must not be after toBlock", { fromBlock: range.fromBlock, toBlock });
       }
-      return found;
+      return this.logs.logs(topics, { ...window, toBlock });
     });
-    const times = new Map<number, bigint>();
-    for (const blockNumber of new Set(logs.map((l) => l.blockNumber))) {
-      const block = await guarded(NAME, iface, () => this.provider.getBlock(blockNumber));
-      if (!block) throw new TransportError(`block ${blockNumber} not found`);
-      times.set(blockNumber, BigInt(block.timestamp));
-    }
+    const times = await guarded(NAME, iface, () => this.logs.blockTimes(logs.map((l) => l.blockNumber)));
     return logs
       .map((log) => {
         const parsed = parseEvent(this.contract.interface, log)!;

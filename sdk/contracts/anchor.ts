@@ -46,14 +46,18 @@ import {
 import { InvalidInputError, TimeoutError, TransportError } from "../errors.ts";
 import { type ChainOptions, DEFAULT_CALL_TIMEOUT_MS, DEFAULT_RECEIPT_TIMEOUT_MS, DeploymentCheck } from "./chain.ts";
 import { compactSignature } from "./registry.ts";
+import { checkWindow, DEFAULT_INITIAL_SPAN, LogReader, type LogReaderOptions } from "./logs.ts";
 import { guarded } from "./revert.ts";
 
 const NAME = "DataAnchor";
 
-/** Blocks per `eth_getLogs` query when `chunkSize` is not given (many public nodes cap ranges at 10,000). */
-export const DEFAULT_LOG_CHUNK = 10_000;
+/** Blocks in the first `eth_getLogs` query (many public nodes cap ranges at 10,000); the reader adapts from there. */
+export const DEFAULT_LOG_CHUNK = DEFAULT_INITIAL_SPAN;
 
-/** Which blocks `history` reads, in chunks of at most `chunkSize` blocks. */
+/**
+ * Which blocks `history` reads (never before the contract's deployment
+ * block), in queries of at most `chunkSize` blocks when it is given.
+ */
 export interface AnchorHistoryRange {
   readonly fromBlock?: number;
   readonly toBlock?: number;
@@ -142,7 +146,9 @@ export class DataAnchorClient {
   readonly address: string;
   readonly contract: DataAnchor;
   readonly runner: ContractRunner;
-  readonly options: ChainOptions;
+  readonly options: ChainOptions & LogReaderOptions;
+  /** Reads this contract's logs from its deployment block in adaptive chunks (shared by `connect`ed clients). */
+  readonly logs: LogReader;
   readonly #deployment: DeploymentCheck;
   readonly #timeoutMs: number;
   readonly #receiptTimeoutMs: number;
@@ -153,9 +159,10 @@ export class DataAnchorClient {
    * deployment's chain; on first use the client checks the chain and that the
    * address holds code (`WrongChainError`, `NoCodeError`, before anything is
    * sent). Every call has a deadline (`options.timeoutMs`, a send and its
-   * receipt `options.receiptTimeoutMs`): a `TimeoutError` (retryable) after it.
+   * receipt `options.receiptTimeoutMs`): a `TimeoutError` (retryable) after it. Its logs are
+   * read from `options.deploymentBlock` (found once on chain when not given) in adaptive chunks.
    */
-  constructor(address: string, runner: ContractRunner, options: ChainOptions = {}) {
+  constructor(address: string, runner: ContractRunner, options: ChainOptions & LogReaderOptions = {}) {
     this.address = address;
     this.runner = runner;
     this.options = options;
@@ -163,12 +170,14 @@ export class DataAnchorClient {
     this.#deployment = new DeploymentCheck(address, options);
     this.#timeoutMs = checkTimeout(options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS, "timeoutMs");
     this.#receiptTimeoutMs = checkTimeout(options.receiptTimeoutMs ?? DEFAULT_RECEIPT_TIMEOUT_MS, "receiptTimeoutMs");
+    this.logs = new LogReader(address, () => this.provider, options);
   }
 
   /** The same client acting through another runner (e.g. a gateway's own key). */
   connect(runner: ContractRunner): DataAnchorClient {
     const client = new DataAnchorClient(this.address, runner, this.options);
     client.#domain = this.#domain;
+    (client as { logs: LogReader }).logs = this.logs;
     return client;
   }
 
@@ -488,7 +497,8 @@ export class DataAnchorClient {
     const { fromBlock, toBlock, chunkSize } = await this.#window(range);
     const logs = await this.#logs([this.#anchoredTopic(), id], fromBlock, toBlock, chunkSize);
     const entries = logs.map((log) => this.#parseAnchored(log)).filter((e): e is AnchorEntry => e !== undefined);
-    const first = fromBlock === 0 ? 1n : (await this.#headAt(id, fromBlock - 1)) + 1n;
+    const deployed = await guarded(NAME, this.contract.interface, () => this.logs.deploymentBlock());
+    const first = fromBlock <= deployed ? 1n : (await this.#headAt(id, fromBlock - 1)) + 1n;
     return checkAnchorChain(id, entries, { first, head: await this.#headAt(id, toBlock) });
   }
 
@@ -582,29 +592,25 @@ export class DataAnchorClient {
     return guarded(NAME, this.contract.interface, () => this.provider.getCode(this.address, block));
   }
 
-  async #window(range: AnchorHistoryRange): Promise<{ fromBlock: number; toBlock: number; chunkSize: number }> {
-    const fromBlock = range.fromBlock ?? 0;
-    checkInteger(fromBlock, 0, Number.MAX_SAFE_INTEGER, "fromBlock");
-    const chunkSize = range.chunkSize ?? DEFAULT_LOG_CHUNK;
-    checkInteger(chunkSize, 1, Number.MAX_SAFE_INTEGER, "chunkSize");
+  async #window(
+    range: AnchorHistoryRange,
+  ): Promise<{ fromBlock: number; toBlock: number; chunkSize: number | undefined }> {
+    checkWindow({ fromBlock: range.fromBlock, maxSpan: range.chunkSize }, "chunkSize");
     if (range.toBlock !== undefined) checkInteger(range.toBlock, 0, Number.MAX_SAFE_INTEGER, "toBlock");
+    const fromBlock = range.fromBlock ?? 0;
     const toBlock =
       range.toBlock ?? (await guarded(NAME, this.contract.interface, () => this.provider.getBlockNumber()));
     if (fromBlock > toBlock) {
       throw new InvalidInputError("fromBlock must not be after toBlock", { fromBlock, toBlock });
     }
-    return { fromBlock, toBlock, chunkSize };
+    return { fromBlock, toBlock, chunkSize: range.chunkSize };
   }
 
-  async #logs(topics: string[], fromBlock: number, toBlock: number, chunkSize: number): Promise<Log[]> {
-    return guarded(NAME, this.contract.interface, async () => {
-      const found: Log[] = [];
-      for (let start = fromBlock; start <= toBlock; start += chunkSize) {
-        const end = Math.min(start + chunkSize - 1, toBlock);
-        found.push(...(await this.provider.getLogs({ address: this.address, fromBlock: start, toBlock: end, topics })));
-      }
-      return found;
-    });
+  /** This contract's logs in the window, from its deployment block on, in adaptive chunks of at most `chunkSize`. */
+  async #logs(topics: string[], fromBlock: number, toBlock: number, chunkSize: number | undefined): Promise<Log[]> {
+    return guarded(NAME, this.contract.interface, () =>
+      this.logs.logs(topics, { fromBlock, toBlock, maxSpan: chunkSize }),
+    );
   }
 
   #anchoredTopic(): string {

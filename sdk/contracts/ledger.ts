@@ -17,6 +17,7 @@ import {
   isAddress,
   keccak256,
   type LogDescription,
+  type Provider,
   TypedDataEncoder,
 } from "ethers";
 
@@ -27,6 +28,7 @@ import { checkInteger, fromHex, type Hex, toHex } from "../core/bytes.ts";
 import type { Attestation } from "../core/layers/attestation.ts";
 import { ContractRevertError, InvalidInputError, TransportError } from "../errors.ts";
 import { type ChainOptions, DEFAULT_CALL_TIMEOUT_MS, DEFAULT_RECEIPT_TIMEOUT_MS, DeploymentCheck } from "./chain.ts";
+import { LogReader, type LogReaderOptions } from "./logs.ts";
 import { guarded } from "./revert.ts";
 
 const NAME = "SummaryLedger";
@@ -152,7 +154,9 @@ export class SummaryLedgerClient {
   readonly address: string;
   readonly runner: ContractRunner;
   readonly contract: SummaryLedger;
-  readonly options: ChainOptions;
+  readonly options: ChainOptions & LogReaderOptions;
+  /** Reads this ledger's logs from its deployment block in adaptive chunks (shared by `connect`ed clients). */
+  readonly logs: LogReader;
   readonly #deployment: DeploymentCheck;
 
   /**
@@ -161,17 +165,20 @@ export class SummaryLedgerClient {
    * anything is sent. Calls have the deadline `options.timeoutMs`, a send and
    * its receipt `options.receiptTimeoutMs` (`TimeoutError`).
    */
-  constructor(address: string, runner: ContractRunner, options: ChainOptions = {}) {
+  constructor(address: string, runner: ContractRunner, options: ChainOptions & LogReaderOptions = {}) {
     this.options = options;
     this.address = checkAddress(address, "address");
     this.#deployment = new DeploymentCheck(this.address, options);
     this.runner = runner;
     this.contract = SummaryLedger__factory.connect(this.address, runner);
+    this.logs = new LogReader(this.address, () => this.#provider(), options);
   }
 
   /** The same client acting through another runner (another member's key). */
   connect(runner: ContractRunner): SummaryLedgerClient {
-    return new SummaryLedgerClient(this.address, runner, this.options);
+    const client = new SummaryLedgerClient(this.address, runner, this.options);
+    (client as { logs: LogReader }).logs = this.logs;
+    return client;
   }
 
   // ------------------------------------------------------------------ reads
@@ -336,13 +343,12 @@ export class SummaryLedgerClient {
    * K, read from the block's `SummaryRecorded` logs (each confirmed against
    * `summaryOf`), scanned from `fromBlock`. `undefined` when there is no block.
    */
-  async proof(blockId: Hex, fromBlock: number | string = 0): Promise<BlockProof | undefined> {
+  async proof(blockId: Hex, fromBlock = 0): Promise<BlockProof | undefined> {
     const id = checkWord(blockId, "blockId");
+    checkInteger(fromBlock, 0, Number.MAX_SAFE_INTEGER, "fromBlock");
     const block = await this.getBlock(id);
     if (block === undefined) return undefined;
-    const logs = await this.#call(() =>
-      this.contract.queryFilter(this.contract.filters.SummaryRecorded(id), fromBlock, "latest"),
-    );
+    const logs = await this.#events("SummaryRecorded", id, fromBlock);
     const summaries = [];
     for (const log of logs) {
       const summary = word(log.args[1]);
@@ -362,8 +368,7 @@ export class SummaryLedgerClient {
     const id = checkWord(blockId, "blockId");
     const cached = this.#openings.get(id);
     if (cached !== undefined) return cached;
-    const logs = await this.#call(() => this.contract.queryFilter(this.contract.filters.BlockOpened(id), 0, "latest"));
-    const log = logs[0];
+    const log = (await this.#events("BlockOpened", id))[0];
     if (log === undefined) return undefined;
     const opening: BlockOpening = {
       summary: word(log.args[1]),
@@ -381,10 +386,7 @@ export class SummaryLedgerClient {
   /** The summary whose record set F of `blockId` (statement 6, `BlockAccomplished`), or `undefined` while F is not set. */
   async endingSummary(blockId: Hex): Promise<Hex | undefined> {
     const id = checkWord(blockId, "blockId");
-    const ended = await this.#call(() =>
-      this.contract.queryFilter(this.contract.filters.BlockAccomplished(id), 0, "latest"),
-    );
-    const log = ended[0];
+    const log = (await this.#events("BlockAccomplished", id))[0];
     return log === undefined ? undefined : word(log.args[1]);
   }
 
@@ -590,6 +592,24 @@ export class SummaryLedgerClient {
   }
 
   // ---------------------------------------------------------------- private
+
+  /** The ledger's `event` logs of block `blockId` (its first indexed topic), parsed, from `fromBlock` or the deployment block. */
+  async #events(
+    event: "SummaryRecorded" | "BlockOpened" | "BlockAccomplished",
+    blockId: Hex,
+    fromBlock = 0,
+  ): Promise<LogDescription[]> {
+    const iface = this.contract.interface;
+    const logs = await this.#call(() => this.logs.logs([iface.getEvent(event).topicHash, blockId], { fromBlock }));
+    return logs.map((log) => iface.parseLog({ topics: [...log.topics], data: log.data })!);
+  }
+
+  /** The runner's provider (a typed error when it has none). */
+  #provider(): Provider {
+    const provider = this.runner.provider;
+    if (!provider) throw new TransportError("the runner has no provider");
+    return provider;
+  }
 
   #call<T>(call: () => Promise<T>, timeoutMs = this.options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS): Promise<T> {
     return guarded(NAME, this.contract.interface, call, timeoutMs);

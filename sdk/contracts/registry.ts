@@ -13,6 +13,8 @@ import {
   type Provider,
   type Signer,
   type TypedDataDomain,
+  concat,
+  keccak256,
   Signature,
 } from "ethers";
 
@@ -40,23 +42,73 @@ import {
   type RegistryConfig,
   replayHistory,
   sortHistory,
-  type Status,
+  Status,
   ZERO_ID,
 } from "../core/registry.ts";
-import { InvalidInputError, TransportError } from "../errors.ts";
+import { ContractRevertError, InvalidInputError, TransportError } from "../errors.ts";
 import { type ChainOptions, DeploymentCheck } from "./chain.ts";
-import { guarded } from "./revert.ts";
+import { checkWindow, LogReader, type LogReaderOptions } from "./logs.ts";
+import { decodeRevert, guarded } from "./revert.ts";
 import { eventArg, parseEvent, type RegistryEvent, sendTx, type TxResult } from "./tx.ts";
 
 export type { RegistryEvent, TxResult };
 
 const NAME = "DeviceRegistry";
 
-/** Which blocks `history` reads; `maxBlockRange` splits the query for nodes that cap `eth_getLogs`. */
+/**
+ * Which blocks `history` reads (never before the registry's deployment block);
+ * `maxBlockRange` bounds every `eth_getLogs` query of this read (the reader
+ * also adapts to a node's cap on its own).
+ */
 export interface HistoryRange {
   readonly fromBlock?: number;
   readonly toBlock?: number;
   readonly maxBlockRange?: number;
+}
+
+/** Every event that names a device in its first indexed topic. */
+const HISTORY_EVENTS = [
+  "DeviceRegistered",
+  "DeviceApproved",
+  "DeviceStatusChanged",
+  "ServingNodeAssigned",
+  "FullNodeHeartbeat",
+  "FullNodeOfflineVoted",
+  "FullNodeReportedOffline",
+  "MisbehaviourReported",
+  "TrustRestored",
+  "RekeyRequested",
+  "DeviceRekeyed",
+  "DeviceTransferred",
+  "PermissionsChanged",
+  "ProfileUpdated",
+  "GatewayAssigned",
+  "CoordinatorAppointed",
+  "CoordinatorDismissed",
+] as const;
+
+/** What the client remembers of a device's profile: the committed hash, the published profiles by hash, up to which block. */
+interface ProfileTrack {
+  hash: Hex | undefined;
+  readonly published: Map<Hex, Hex>;
+  scannedTo: number;
+}
+
+/** EIP-7825's cap on one transaction's gas limit (Osaka). */
+export const EIP7825_GAS_CAP = 16_777_216n;
+
+/** One `registerBatch` transaction of `registerAll`: requests `first` .. `first + count - 1`. */
+export interface BatchChunk extends TxResult {
+  readonly ids: Hex[];
+  readonly first: number;
+  readonly count: number;
+}
+
+/** What `registerAll` did: the ids it registered, those already registered, and each transaction. */
+export interface BatchRegistration {
+  readonly ids: Hex[];
+  readonly skipped: Hex[];
+  readonly chunks: BatchChunk[];
 }
 
 /** Compacts a 65-byte signature to EIP-2098 (r, yParity‖s). */
@@ -69,29 +121,36 @@ export class DeviceRegistryClient {
   readonly address: string;
   readonly contract: DeviceRegistry;
   readonly runner: ContractRunner;
-  readonly options: ChainOptions;
+  readonly options: ChainOptions & LogReaderOptions;
   readonly #deployment: DeploymentCheck;
+  /** Reads this registry's logs from its deployment block in adaptive chunks (shared by `connect`ed clients). */
+  readonly logs: LogReader;
   #domain: TypedDataDomain | undefined;
+  #profiles = new Map<Hex, ProfileTrack>();
 
   /**
    * With `options.chainId`, the first transaction checks the node serves that
    * chain and the address holds code (`WrongChainError`, `NoCodeError`) before
    * anything is sent; `options.receiptTimeoutMs` is the deadline of a send and
-   * its receipt. Reads use `DEFAULT_CALL_TIMEOUT_MS` (`guarded`).
+   * its receipt. Reads use `DEFAULT_CALL_TIMEOUT_MS` (`guarded`). `options.deploymentBlock`
+   * is where its logs start (found once on chain when not given), read in adaptive chunks.
    */
-  constructor(address: string, runner: ContractRunner, options: ChainOptions = {}) {
+  constructor(address: string, runner: ContractRunner, options: ChainOptions & LogReaderOptions = {}) {
     this.options = options;
     this.#deployment = new DeploymentCheck(address, options);
     this.address = address;
     this.runner = runner;
     // The implementation's ABI, not only the interface's: admin errors (Ownable) decode too.
     this.contract = DeviceRegistry__factory.connect(address, runner);
+    this.logs = new LogReader(address, () => this.provider, options);
   }
 
   /** The same client acting through another runner (e.g. a device's own key). */
   connect(runner: ContractRunner): DeviceRegistryClient {
     const client = new DeviceRegistryClient(this.address, runner, this.options);
     client.#domain = this.#domain;
+    (client as { logs: LogReader }).logs = this.logs;
+    client.#profiles = this.#profiles;
     return client;
   }
 
@@ -150,6 +209,69 @@ export class DeviceRegistryClient {
     const result = await this.#send(() => this.contract.registerBatch([...reqs], [...sigs]));
     const ids = result.events.filter((e) => e.name === "DeviceRegistered").map((e) => e.args.id as Hex);
     return { ...result, ids };
+  }
+
+  /**
+   * Registers many devices owned by the runner's account in as many
+   * `registerBatch` transactions as the per-transaction gas cap needs
+   * (EIP-7825: 16,777,216; one batch of ~280 devices reaches it). Devices the
+   * registry already holds are skipped, so a call after a failure resumes
+   * where the last one stopped. Each chunk's gas is estimated and the chunk
+   * halved until the estimate, plus `margin` percent, fits `gasCap`. A chunk
+   * that fails throws a typed error naming it (`chunk`, `first`, `count`)
+   * with the ids registered before it (`registered`).
+   */
+  async registerAll(
+    reqs: readonly RegistrationMessage[],
+    sigs: readonly CompactSignature[],
+    options: { readonly gasCap?: bigint; readonly margin?: number } = {},
+  ): Promise<BatchRegistration> {
+    if (reqs.length !== sigs.length) {
+      throw new InvalidInputError("one signature per request", { requests: reqs.length, signatures: sigs.length });
+    }
+    const gasCap = options.gasCap ?? EIP7825_GAS_CAP;
+    const margin = BigInt(options.margin ?? 10);
+    const ids = reqs.map((r) => keccak256(concat([r.layer, r.localId])) as Hex);
+    const skipped: number[] = [];
+    const todo: number[] = [];
+    const states = await Promise.all(ids.map((id) => this.getDevice(id)));
+    for (const [i, state] of states.entries()) (state.status === Status.None ? todo : skipped).push(i);
+    const chunks: BatchChunk[] = [];
+    const registered: Hex[] = [];
+    let size = todo.length;
+    while (todo.length > 0) {
+      const take = todo.slice(0, Math.min(size, todo.length));
+      const args = [take.map((i) => reqs[i]!), take.map((i) => sigs[i]!)] as const;
+      const details = { chunk: chunks.length, first: take[0]!, count: take.length, registered: registered.length };
+      let estimate: bigint | undefined;
+      try {
+        estimate = await this.contract.registerBatch.estimateGas([...args[0]], [...args[1]]);
+      } catch (e) {
+        const decoded = decodeRevert(NAME, this.contract.interface, e);
+        if (decoded instanceof ContractRevertError || take.length === 1) {
+          throw new TransportError(`registerBatch chunk ${details.chunk} cannot be sent`, details, { cause: decoded });
+        }
+      }
+      if (estimate === undefined || (estimate * (100n + margin)) / 100n > gasCap) {
+        if (take.length === 1) throw new InvalidInputError("one registration exceeds the gas cap", details);
+        size = Math.ceil(take.length / 2);
+        continue;
+      }
+      let result: TxResult & { ids: Hex[] };
+      try {
+        result = await this.registerBatch(args[0], args[1]);
+      } catch (e) {
+        throw new TransportError(
+          `registerBatch chunk ${details.chunk} failed`,
+          { ...details, ids: registered },
+          { cause: e },
+        );
+      }
+      chunks.push({ ...result, first: take[0]!, count: take.length });
+      registered.push(...result.ids);
+      todo.splice(0, take.length);
+    }
+    return { ids: registered, skipped: skipped.map((i) => ids[i]!), chunks };
   }
 
   /** A coordination node approves `id` (a lightweight device also gets its serving full node). */
@@ -302,45 +424,10 @@ export class DeviceRegistryClient {
    * block time (seed 002: every lifecycle change on chain with a timestamp).
    */
   async history(id: Hex, range: HistoryRange = {}): Promise<HistoryEntry[]> {
-    const iface = this.contract.interface;
-    const topicOf = (name: string): string => (iface as Interface).getEvent(name)!.topicHash;
-    const names = [
-      "DeviceRegistered",
-      "DeviceApproved",
-      "DeviceStatusChanged",
-      "ServingNodeAssigned",
-      "FullNodeHeartbeat",
-      "FullNodeOfflineVoted",
-      "FullNodeReportedOffline",
-      "MisbehaviourReported",
-      "TrustRestored",
-      "RekeyRequested",
-      "DeviceRekeyed",
-      "DeviceTransferred",
-      "PermissionsChanged",
-      "ProfileUpdated",
-      "GatewayAssigned",
-      "CoordinatorAppointed",
-      "CoordinatorDismissed",
-    ];
-    const topics = [names.map(topicOf), id];
-    const logs = await guarded(NAME, iface, async () => {
-      const fromBlock = range.fromBlock ?? 0;
-      const toBlock = range.toBlock ?? (await this.provider.getBlockNumber());
-      const step = range.maxBlockRange ?? toBlock - fromBlock + 1;
-      const found: Log[] = [];
-      for (let start = fromBlock; start <= toBlock; start += step) {
-        const end = Math.min(start + step - 1, toBlock);
-        found.push(...(await this.provider.getLogs({ address: this.address, fromBlock: start, toBlock: end, topics })));
-      }
-      return found;
-    });
-    const times = new Map<number, bigint>();
-    for (const blockNumber of new Set(logs.map((l) => l.blockNumber))) {
-      const block = await this.provider.getBlock(blockNumber);
-      if (!block) throw new TransportError(`block ${blockNumber} not found`);
-      times.set(blockNumber, BigInt(block.timestamp));
-    }
+    const logs = await this.#logs([...HISTORY_EVENTS], id, range);
+    const times = await guarded(NAME, this.contract.interface, () =>
+      this.logs.blockTimes(logs.map((l) => l.blockNumber)),
+    );
     return sortHistory(
       logs.map((log) => {
         const parsed = parseEvent(this.contract.interface, log)!;
@@ -380,13 +467,56 @@ export class DeviceRegistryClient {
    * commits to now (registration or last update); `undefined` otherwise.
    */
   async profileOf(id: Hex, range: HistoryRange = {}): Promise<Profile | undefined> {
-    const history = await this.history(id, range);
-    const current = replayHistory(id, history)?.profileHash;
-    const published = history.filter((e) => e.event === "ProfileUpdated" && e.args.profileHash === current).at(-1);
-    return published ? decodeProfile(published.args.profile as Hex) : undefined;
+    if (range.fromBlock !== undefined || range.toBlock !== undefined) {
+      const history = await this.history(id, range);
+      const current = replayHistory(id, history)?.profileHash;
+      const published = history.filter((e) => e.event === "ProfileUpdated" && e.args.profileHash === current).at(-1);
+      return published ? decodeProfile(published.args.profile as Hex) : undefined;
+    }
+    const track = await this.#trackProfile(id, range.maxBlockRange);
+    const bytes = track.hash === undefined ? undefined : track.published.get(track.hash);
+    return bytes === undefined ? undefined : decodeProfile(bytes);
+  }
+
+  /**
+   * The hash the chain commits `id`'s profile to now (its registration's or
+   * its last update's), `undefined` when it is not registered. Read from the
+   * log tail after the last call: the registry keeps no profile hash in
+   * state, so each call costs one `eth_getLogs` over the blocks since the last.
+   */
+  async profileHashOf(id: Hex): Promise<Hex | undefined> {
+    return (await this.#trackProfile(id)).hash;
   }
 
   // --------------------------------------------------------------- private
+
+  /** Brings what the client knows of `id`'s profile up to the latest block, reading only the blocks it has not read. */
+  async #trackProfile(id: Hex, maxBlockRange?: number): Promise<ProfileTrack> {
+    const key = id.toLowerCase() as Hex;
+    const known = this.#profiles.get(key);
+    const toBlock = await guarded(NAME, this.contract.interface, () => this.provider.getBlockNumber());
+    if (known !== undefined && known.scannedTo >= toBlock) return known;
+    const fromBlock = known === undefined ? 0 : known.scannedTo + 1;
+    const logs = await this.#logs(["DeviceRegistered", "ProfileUpdated"], id, { fromBlock, toBlock, maxBlockRange });
+    const track: ProfileTrack = known ?? { hash: undefined, published: new Map(), scannedTo: -1 };
+    for (const log of logs) {
+      const parsed = parseEvent(this.contract.interface, log)!;
+      track.hash = (parsed.args.profileHash as string).toLowerCase() as Hex;
+      if (parsed.name === "ProfileUpdated") track.published.set(track.hash, parsed.args.profile as Hex);
+    }
+    track.scannedTo = toBlock;
+    this.#profiles.set(key, track);
+    return track;
+  }
+
+  /** This registry's logs of `events` naming `id`, in chain order. */
+  #logs(events: readonly string[], id: Hex, range: HistoryRange): Promise<Log[]> {
+    const iface = this.contract.interface as Interface;
+    const topics = [events.map((name) => iface.getEvent(name)!.topicHash), id];
+    const window = { fromBlock: range.fromBlock, toBlock: range.toBlock, maxSpan: range.maxBlockRange };
+    checkWindow(window, "maxBlockRange");
+    return guarded(NAME, iface, () => this.logs.logs(topics, window));
+  }
 
   #send(call: () => Promise<ContractTransactionResponse>): Promise<TxResult> {
     return sendTx(NAME, this.contract.interface, this.address, call, {

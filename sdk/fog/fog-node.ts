@@ -20,7 +20,7 @@
  */
 import { type KeyObject } from "node:crypto";
 
-import { type Hex } from "../core/bytes.ts";
+import { checkInteger, type Hex } from "../core/bytes.ts";
 import {
   type Commitments,
   type KeyShare,
@@ -39,7 +39,14 @@ import { accessScope, DEFAULT_ACCESS_POLICY } from "../core/access.ts";
 import { type AnchorDeployment, fogBatchMessage } from "../core/fogBatch.ts";
 import { buildTree, bytes32Leaves, type MerkleTree } from "../core/merkle.ts";
 import { Kind, Status } from "../core/registry.ts";
-import { InvalidInputError, InvalidPointError, ProtocolError, type ProtocolRejection } from "../errors.ts";
+import {
+  ContractRevertError,
+  InvalidInputError,
+  InvalidPointError,
+  ProtocolError,
+  type ProtocolRejection,
+  TransportError,
+} from "../errors.ts";
 import {
   type EndorsedMessage,
   type FogStore,
@@ -106,7 +113,17 @@ export interface FogNodeOptions {
    * reading stays refused (`already-endorsed`).
    */
   readonly anchors?: FogChainView;
+  /**
+   * Readings held while the chain cannot be read (default 10,000): a reading
+   * whose device check fails with a transport or chain error is kept, in
+   * order, and checked again first at the next `ingest` (`ingest([])` only
+   * retries). Beyond the bound a reading is answered `retry`: send it again.
+   */
+  readonly maxHeld?: number;
 }
+
+/** Readings a fog node holds for a chain that cannot be read, by default. */
+export const DEFAULT_MAX_HELD = 10_000;
 
 const REJECTIONS: readonly FilterOutcome[] = [
   "malformed",
@@ -142,6 +159,9 @@ export class FogNode {
   readonly #lastSeq: Map<Hex, number>;
   readonly #nonces: NonceWindow;
   #ingesting: Promise<unknown> = Promise.resolve();
+  /** Readings whose device check met a chain error, oldest first (checked again before new ones). */
+  #held: Uint8Array[] = [];
+  readonly #maxHeld: number;
   #endorsing: Promise<unknown> = Promise.resolve();
   /** The scope requests to this node must carry (default: `accessScope("read:sensitive@<node id>")`, this node only). */
   readonly accessScope: Hex;
@@ -167,6 +187,8 @@ export class FogNode {
     this.#directory = options.directory;
     this.#anchors = options.anchors;
     this.#clock = options.clock ?? Date.now;
+    this.#maxHeld = options.maxHeld ?? DEFAULT_MAX_HELD;
+    checkInteger(this.#maxHeld, 0, Number.MAX_SAFE_INTEGER, "maxHeld");
     this.accessScope = options.accessScope ?? accessScope(`read:sensitive@${this.id}`);
     this.#nonces = new NonceWindow(this.#clock);
     this.#lastSeq = this.store.lastSequences();
@@ -219,10 +241,19 @@ export class FogNode {
     return reading;
   }
 
+  /** How many readings wait for the chain (see `maxHeld`). */
+  get heldCount(): number {
+    return this.#held.length;
+  }
+
   /**
    * Filters readings: authenticates each, refuses replays, sorts the rest and
    * stores them in one transaction. One result per reading, in order; a bad
-   * reading never sinks its neighbours.
+   * reading never sinks its neighbours. When the chain cannot be read (a
+   * `TransportError` or revert from the directory) a reading is `held` and
+   * checked again, before new ones, at the next call (`retry` once the hold
+   * queue is full); later readings of a device with a held one are held too,
+   * so its sequence order is kept.
    */
   ingest(readings: readonly Uint8Array[]): Promise<FilterResult[]> {
     // one chunk at a time, so the replay state each chunk checks against is the stored one
@@ -231,13 +262,23 @@ export class FogNode {
     return run;
   }
 
-  async #ingest(readings: readonly Uint8Array[]): Promise<FilterResult[]> {
+  async #ingest(fresh: readonly Uint8Array[]): Promise<FilterResult[]> {
+    const retried = this.#held;
+    this.#held = [];
+    const readings = [...retried, ...fresh];
+    const heldDevices = new Set<string>();
     const results: FilterResult[] = [];
     const staged: { cls: ReadingClass; reading: NewReading }[] = [];
     const seen = new Map<Hex, number>();
     const now = this.#clock();
     for (const bytes of readings) {
+      let device: Hex | undefined;
       try {
+        device = decodeReading(bytes).device;
+        if (heldDevices.has(device.toLowerCase())) {
+          results.push({ ok: false, error: this.#hold(bytes, device, "an earlier reading of the device is held") });
+          continue;
+        }
         const r = await this.#authenticate(bytes);
         const last = seen.get(r.device) ?? this.#lastSeq.get(r.device) ?? 0;
         if (r.seq <= last) {
@@ -262,6 +303,11 @@ export class FogNode {
         });
         results.push({ ok: true, cls, device: r.device, seq: r.seq, tags: c.tags });
       } catch (e) {
+        if (device !== undefined && (e instanceof TransportError || e instanceof ContractRevertError)) {
+          heldDevices.add(device.toLowerCase());
+          results.push({ ok: false, error: this.#hold(bytes, device, e) });
+          continue;
+        }
         if (!(e instanceof ProtocolError)) throw e;
         results.push({ ok: false, error: e });
       }
@@ -276,12 +322,23 @@ export class FogNode {
     }
     for (const [device, seq] of seen) this.#lastSeq.set(device, Math.max(seq, this.#lastSeq.get(device) ?? 0));
     for (const r of results) {
+      if (!r.ok && (r.error.reason === "held" || r.error.reason === "retry")) continue;
       if (r.ok) this.counters[r.cls]++;
       else if ((REJECTIONS as readonly string[]).includes(r.error.reason))
         this.counters[r.error.reason as FilterOutcome]++;
       else this.counters.malformed++;
     }
-    return results;
+    return results.slice(retried.length);
+  }
+
+  /** Keeps a reading the chain could not check for the next `ingest` (`retry` when the queue is full). */
+  #hold(bytes: Uint8Array, device: Hex, cause: unknown): ProtocolError {
+    const details = { device, cause: cause instanceof Error ? cause.message : String(cause) };
+    if (this.#held.length >= this.#maxHeld) {
+      return new ProtocolError("retry", "the chain cannot be read and the hold queue is full: send it again", details);
+    }
+    this.#held.push(bytes);
+    return new ProtocolError("held", "the chain cannot be read: the reading is held and checked again", details);
   }
 
   /** Stores staged readings one by one after their chunk failed; a reading that cannot be stored becomes its error. */
@@ -723,18 +780,22 @@ export type Endorsement =
  * A `FogDirectory` over the registry client: `getDevice` and the P-256 key of
  * the latest published profile. A profile that does not decode throws
  * `InvalidInputError` from `p256Key` (the fog node rejects that device's
- * readings as `bad-profile`), remembered for the TTL.
+ * readings as `bad-profile`), remembered for the TTL. Decoded keys are cached
+ * by (device, committed profile hash): after the TTL the hash is read again
+ * (`profileHashOf`, the registry client's log tail since its last read) and the
+ * profile is read and decoded again only when the hash changed.
  */
 export function registryFogDirectory(
   registry: {
     getDevice(id: Hex): Promise<{ readonly kind: Kind; readonly status: Status }>;
     profileOf(id: Hex): Promise<{ readonly p256PublicKey: Uint8Array } | undefined>;
+    profileHashOf?(id: Hex): Promise<Hex | undefined>;
   },
   ttlMs = 10_000,
   clock: () => number = Date.now,
 ): FogDirectory {
   const entries = new Map<string, { entry: DirectoryEntry | undefined; until: number }>();
-  const keys = new Map<string, { key: Uint8Array | undefined; error?: unknown; until: number }>();
+  const keys = new Map<string, { key: Uint8Array | undefined; hash?: Hex; error?: unknown; until: number }>();
   return {
     async lookup(id) {
       const key = id.toLowerCase();
@@ -752,16 +813,22 @@ export function registryFogDirectory(
         if (hit.error !== undefined) throw hit.error;
         return hit.key;
       }
+      const hash = await registry.profileHashOf?.(id);
+      if (hit !== undefined && hash !== undefined && hit.hash === hash) {
+        keys.set(key, { ...hit, until: clock() + ttlMs }); // the same commitment: the same profile
+        if (hit.error !== undefined) throw hit.error;
+        return hit.key;
+      }
       let found: Uint8Array | undefined;
       try {
         found = (await registry.profileOf(id))?.p256PublicKey;
       } catch (e) {
         // a published profile that does not decode stays bad until the owner publishes another:
-        // remembered for the TTL like a key, so each reading of the device does not re-read the log
-        if (e instanceof InvalidInputError) keys.set(key, { key: undefined, error: e, until: clock() + ttlMs });
+        // remembered by its hash, so each reading of the device does not re-read the log
+        if (e instanceof InvalidInputError) keys.set(key, { key: undefined, hash, error: e, until: clock() + ttlMs });
         throw e;
       }
-      keys.set(key, { key: found, until: clock() + ttlMs });
+      keys.set(key, { key: found, hash, until: clock() + ttlMs });
       return found;
     },
   };

@@ -16,7 +16,7 @@ import { type ClusterKeys, runDkg } from "../../sdk/core/fog/dkg.ts";
 import { type FilterPolicy, filterPolicy, SENSITIVE } from "../../sdk/core/fog/filter.ts";
 import { type DeviceKey, makeReading, randomDeviceKey, sealPayload } from "../../sdk/core/fog/reading.ts";
 import { Kind, Status } from "../../sdk/core/registry.ts";
-import { InvalidInputError } from "../../sdk/errors.ts";
+import { InvalidInputError, TransportError } from "../../sdk/errors.ts";
 import { type FogChainView, type FogDirectory, FogNode } from "../../sdk/fog/fog-node.ts";
 import type { DirectoryEntry } from "../../sdk/nbiot/ports.ts";
 import { FogStore } from "../../sdk/store/fog-store.ts";
@@ -29,10 +29,13 @@ export class MemoryFogDirectory implements FogDirectory {
   readonly entries = new Map<string, DirectoryEntry & { p256?: Uint8Array }>();
   /** Devices whose published profile does not decode: `p256Key` throws as `profileOf` does. */
   readonly badProfiles = new Set<string>();
+  /** While true every read fails with `TransportError`, as a registry read behind a node that is down. */
+  down = false;
   set(id: Hex, kind: Kind, status: Status = Status.Active, p256?: Uint8Array): void {
     this.entries.set(id.toLowerCase(), { kind, status, ...(p256 === undefined ? {} : { p256 }) });
   }
   lookup(id: Hex): Promise<DirectoryEntry | undefined> {
+    if (this.down) return Promise.reject(new TransportError("DeviceRegistry: could not coalesce error"));
     const e = this.entries.get(id.toLowerCase());
     return Promise.resolve(e === undefined ? undefined : { kind: e.kind, status: e.status });
   }
@@ -65,7 +68,7 @@ export interface District {
   /** The fog filtering policy: the owner's "sensitive" trapdoor and an "alarm" tag on slot 1. */
   readonly policy: FilterPolicy;
   /** A fog node; `anchors`: the chain it reads (see `FogNodeOptions.anchors`). */
-  fogNode(index: number, options?: { id?: Hex; path?: string; anchors?: FogChainView }): FogNode;
+  fogNode(index: number, options?: { id?: Hex; path?: string; anchors?: FogChainView; maxHeld?: number }): FogNode;
   cleanup(): void;
 }
 
@@ -124,6 +127,7 @@ export function makeDistrict(t = 3, n = 5): District {
         directory,
         store: new FogStore(options.path ?? join(dir, `${id}.sqlite`), id),
         ...(options.anchors === undefined ? {} : { anchors: options.anchors }),
+        ...(options.maxHeld === undefined ? {} : { maxHeld: options.maxHeld }),
       });
       opened.push(node);
       return node;

@@ -6,8 +6,12 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 
+import { Wallet } from "ethers";
+
 import {
   ContractRevertError,
+  deviceId,
+  EIP7825_GAS_CAP,
   type Hex,
   InvalidInputError,
   Kind,
@@ -16,6 +20,8 @@ import {
   newChallenge,
   PeerAuthenticationError,
   replayHistory,
+  Status,
+  TransportError,
 } from "../../../sdk/index.ts";
 import {
   type City,
@@ -138,6 +144,86 @@ describe("DeviceRegistryClient", function () {
       await city.client.connect(city.operator).revoke(f1.id);
       await replayMatches(f1.id);
       await replayMatches(f2.id);
+    });
+
+    it("registerAll splits 400 registrations under the EIP-7825 gas cap and resumes past registered ones", async function () {
+      this.timeout(300_000);
+      const signed = [];
+      for (let i = 0; i < 400; i++) {
+        signed.push(await signedRegistration(city.client, Wallet.createRandom() as never, city.operator.address));
+      }
+      const asOperator = city.client.connect(city.operator);
+      // one transaction of 400 is over the cap
+      const whole = await asOperator
+        .registerBatch(
+          signed.map((s) => s.req),
+          signed.map((s) => s.sig),
+        )
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(whole).to.be.instanceOf(Error);
+      // a first run stopped after 60 devices: the next one skips them
+      await asOperator.registerBatch(
+        signed.slice(0, 60).map((s) => s.req),
+        signed.slice(0, 60).map((s) => s.sig),
+      );
+      const done = await asOperator.registerAll(
+        signed.map((s) => s.req),
+        signed.map((s) => s.sig),
+      );
+      expect(done.skipped).to.have.length(60);
+      expect(done.ids).to.have.length(340);
+      expect(done.chunks.length).to.be.greaterThan(1);
+      for (const c of done.chunks) expect(c.gasUsed < EIP7825_GAS_CAP).to.equal(true);
+      expect(done.chunks.reduce((n, c) => n + c.count, 0)).to.equal(340);
+      for (const s of signed) expect((await city.client.getDevice(deviceId(s.uuid))).status).to.equal(Status.Pending);
+      const again = await asOperator.registerAll(
+        signed.map((s) => s.req),
+        signed.map((s) => s.sig),
+      );
+      expect(again).to.deep.equal({ ids: [], skipped: signed.map((s) => deviceId(s.uuid)), chunks: [] });
+    });
+
+    it("registerAll stops at a failing chunk with a typed error naming it, and a second call resumes", async function () {
+      this.timeout(120_000);
+      const signed = [];
+      for (let i = 0; i < 40; i++) {
+        signed.push(await signedRegistration(city.client, Wallet.createRandom() as never, city.operator.address));
+      }
+      const asOperator = city.client.connect(city.operator);
+      const sigs = signed.map((s) => s.sig);
+      sigs[25] = sigs[24]!; // a signature by another key: its chunk reverts
+      const options = { gasCap: 1_500_000n }; // a low cap: chunks of a few devices
+      const error = await asOperator
+        .registerAll(
+          signed.map((s) => s.req),
+          sigs,
+          options,
+        )
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(error).to.be.instanceOf(TransportError);
+      const details = (error as TransportError).details as {
+        chunk: number;
+        first: number;
+        count: number;
+        registered: number;
+      };
+      expect(details.first <= 25 && 25 < details.first + details.count).to.equal(true);
+      expect(details.registered).to.equal(details.first);
+      expect(((error as TransportError).cause as ContractRevertError).errorName).to.equal("RegistryInvalidSignature");
+      const done = await asOperator.registerAll(
+        signed.map((s) => s.req),
+        signed.map((s) => s.sig),
+        options,
+      );
+      expect(done.skipped).to.have.length(details.first);
+      expect(done.ids).to.have.length(40 - details.first);
+      for (const s of signed) expect((await city.client.getDevice(deviceId(s.uuid))).status).to.equal(Status.Pending);
     });
 
     it("reads the history in bounded block ranges", async function () {

@@ -47,6 +47,29 @@ describe("FogNode", function () {
       });
     });
 
+    it("holds a chunk the chain cannot check and processes it, in order, once the chain answers", async function () {
+      const node = d.fogNode(1, { maxHeld: 3 });
+      const a = d.device();
+      const b = d.device();
+      d.directory.down = true;
+      const chunk = [a.read(1), a.read(2, { sensitive: true }), b.read(3), b.read(4)];
+      const held = await node.ingest(chunk);
+      expect(held.map(outcome)).to.deep.equal(["held", "held", "held", "retry"]);
+      expect(node.heldCount).to.equal(3);
+      expect(node.store.counts()).to.include({ open: 0, sensitive: 0 });
+      expect(node.counters).to.include({ malformed: 0, normal: 0 });
+      // still down: held readings stay held, nothing is lost
+      expect((await node.ingest([])).length).to.equal(0);
+      expect(node.heldCount).to.equal(3);
+      d.directory.down = false;
+      // the held readings are checked first; the one refused for room is sent again with a new one
+      const after = await node.ingest([chunk[3]!, a.read(5)]);
+      expect(after.map(outcome)).to.deep.equal(["normal", "normal"]);
+      expect(node.heldCount).to.equal(0);
+      expect(node.store.counts()).to.include({ open: 4, sensitive: 1 });
+      expect(node.counters).to.include({ normal: 4, sensitive: 1, replay: 0 });
+    });
+
     it("drops bogus input with a counted reason, and keeps the good readings of the same chunk", async function () {
       const node = d.fogNode(1);
       const good = d.device();

@@ -1,0 +1,137 @@
+/**
+ * The chunked log reader behind a provider that caps `eth_getLogs` at 10,000
+ * blocks (a proxy answering -32005, like Infura) in front of a real `hardhat node`
+ * process, on a chain of more than 200,000 blocks.
+ */
+import { expect } from "chai";
+import { type JsonRpcSigner, Wallet } from "ethers";
+
+import {
+  buildRegistration,
+  DeviceRegistryClient,
+  type Hex,
+  Kind,
+  Label,
+  minimalProfile,
+  TransportError,
+} from "../../../sdk/index.ts";
+import { isRangeLimitError } from "../../../sdk/core/logs.ts";
+import { DeviceRegistry__factory } from "../../../types/ethers-contracts/index.ts";
+import { type CappedRpc, startCappedRpc } from "../../helpers/capped-rpc.ts";
+import { type NodeProcess, startHardhatNode } from "../../helpers/node-process.ts";
+
+const CONFIG = {
+  fullNodeApprovals: 2,
+  reportPenalty: 250,
+  suspendBelow: 600,
+  blockBelow: 300,
+  epochLength: 3600,
+  heartbeatTimeout: 600,
+};
+const LAYER = "strata://logs/edge-1";
+const EVENTS = 60;
+
+describe("Log reads behind a 10,000-block cap (hardhat node)", function () {
+  this.timeout(300_000);
+  let node: NodeProcess;
+  let capped: CappedRpc;
+  let admin: JsonRpcSigner;
+  let address: string;
+  let device: Hex;
+  let deployedAt: number;
+
+  before(async function () {
+    node = await startHardhatNode();
+    await node.provider.send("hardhat_mine", ["0x" + (120_000).toString(16)]);
+    admin = await node.provider.getSigner(0);
+    const registry = await new DeviceRegistry__factory(admin).deploy(await admin.getAddress(), CONFIG);
+    deployedAt = (await registry.deploymentTransaction()!.wait())!.blockNumber;
+    address = await registry.getAddress();
+    const client = new DeviceRegistryClient(address, admin);
+    await client.setLayerOperator(LAYER, await admin.getAddress());
+    const key = Wallet.createRandom();
+    const req = buildRegistration({
+      uuid: { layer: LAYER, localId: 1n },
+      key: key.address,
+      kind: Kind.Device,
+      label: Label.Lightweight,
+      permissions: 1,
+      profile: minimalProfile("Device/Sensor"),
+      deadline: 2n ** 40n,
+    });
+    device = (await client.register(req, await client.signRegistration(key, req, await admin.getAddress()))).id;
+    for (let i = 0; i < EVENTS; i++) await client.setPermissions(device, i + 2);
+    await node.provider.send("hardhat_mine", ["0x" + (120_000).toString(16)]);
+    capped = await startCappedRpc(node.url, 10_000);
+  });
+
+  after(async function () {
+    await capped?.close();
+    await node?.stop();
+  });
+
+  it("the cap refuses a read from block 0 in one request", async function () {
+    const filter = { address, fromBlock: 0, toBlock: "latest" };
+    const error = await capped.provider.getLogs(filter).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isRangeLimitError(error)).to.equal(true);
+  });
+
+  it("reads a device's history from the deployment block in few requests, block times in batches", async function () {
+    const direct = await new DeviceRegistryClient(address, node.provider, { deploymentBlock: 0, maxSpan: 1e9 }).history(
+      device,
+    );
+    expect(direct.length).to.equal(EVENTS + 1);
+    capped.reset();
+    const client = new DeviceRegistryClient(address, capped.provider);
+    const history = await client.history(device);
+    expect(history).to.deep.equal(direct);
+    expect(await client.logs.deploymentBlock()).to.equal(deployedAt);
+    const head = await node.provider.getBlockNumber();
+    // from the deployment block: ~12 windows of 10,000, a few refused probes; from 0 by hand it is 25
+    const windows = Math.ceil((head - deployedAt + 1) / 10_000);
+    expect(capped.count("eth_getLogs")).to.be.at.most(windows + 3);
+    expect(capped.count("eth_getLogs")).to.be.below(Math.ceil((head + 1) / 10_000));
+    // one header per event block, but sent in a handful of HTTP requests, not one per block
+    expect(capped.count("eth_getBlockByNumber")).to.equal(EVENTS + 1);
+    expect(capped.posts.get("eth_getBlockByNumber") ?? 0).to.be.at.most(Math.ceil((EVENTS + 1) / 50));
+    // the span the reader learned is kept: a second read is refused at most once
+    capped.reset();
+    expect(await client.history(device)).to.deep.equal(direct);
+    expect(capped.refused).to.be.at.most(1);
+    expect(capped.count("eth_getBlockByNumber")).to.equal(0); // block times are cached
+  });
+
+  it("re-reads a profile only from the blocks after the last read", async function () {
+    const client = new DeviceRegistryClient(address, capped.provider, { deploymentBlock: deployedAt });
+    expect(await client.profileOf(device)).to.equal(undefined);
+    capped.reset();
+    expect(await client.profileOf(device)).to.equal(undefined);
+    expect(capped.count("eth_getLogs")).to.equal(0); // nothing mined since: not even the tail
+    const profile = { ...minimalProfile("Device/Sensor"), metadataURI: "ipfs://bafy-logs" };
+    await new DeviceRegistryClient(address, admin).updateProfile(device, profile);
+    capped.reset();
+    expect(await client.profileOf(device)).to.deep.equal(profile);
+    expect(capped.count("eth_getLogs")).to.equal(1); // one block of tail, not 120,000 blocks
+    capped.reset();
+    expect(await client.profileHashOf(device)).to.match(/^0x[0-9a-f]{64}$/);
+    expect(capped.count("eth_getLogs")).to.equal(0);
+  });
+
+  it("throws TransportError naming the block when even one block is refused", async function () {
+    const tiny = await startCappedRpc(node.url, 0);
+    try {
+      const client = new DeviceRegistryClient(address, tiny.provider, { deploymentBlock: deployedAt });
+      const error = await client.history(device).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).to.be.instanceOf(TransportError);
+      expect((error as TransportError).message).to.match(/one-block log query/);
+    } finally {
+      await tiny.close();
+    }
+  });
+});
