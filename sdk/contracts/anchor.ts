@@ -312,12 +312,12 @@ export class DataAnchorClient {
   /**
    * `gateway`'s record of `root` (a gateway's or a fog cluster's), or
    * `undefined` when `gateway` did not anchor it. Records are kept per gateway:
-   * the same root anchored by another gateway is that gateway's record.
+   * the same root anchored by another gateway is that gateway's record. Read at `blockTag` (default latest).
    */
-  async anchorOf(gateway: Hex, root: Hex): Promise<AnchorRecord | undefined> {
+  async anchorOf(gateway: Hex, root: Hex, blockTag: BlockTag = "latest"): Promise<AnchorRecord | undefined> {
     const id = checkWord(gateway, "gateway");
     const word = checkWord(root, "root");
-    const r = await guarded(NAME, this.contract.interface, () => this.contract.anchorOf(id, word));
+    const r = await guarded(NAME, this.contract.interface, () => this.contract.anchorOf(id, word, { blockTag }));
     if (r.sequence === 0n) return undefined;
     return { gateway: r.gateway as Hex, sequence: r.sequence, time: r.time, leafCount: r.leafCount };
   }
@@ -346,6 +346,11 @@ export class DataAnchorClient {
   estimateVerifyReading(gateway: Hex, root: Hex, valuesHash: Hex, proof: readonly Hex[]): Promise<bigint> {
     const args = this.#readingArgs(gateway, root, valuesHash, proof);
     return guarded(NAME, this.contract.interface, () => this.contract.verifyReading.estimateGas(...args));
+  }
+
+  /** The chain's latest block number, as this client's node sees it (failures are `TransportError`). */
+  blockNumber(): Promise<number> {
+    return guarded(NAME, this.contract.interface, () => this.provider.getBlockNumber());
   }
 
   /** The sequence of `gateway`'s last anchor (0 before its first), at `blockTag` (default latest). */
