@@ -405,8 +405,10 @@ export class FogCluster {
     } catch (e) {
       // the contract was deployed after that block: nothing of the cluster is final yet
       if (emptyResult(e)) return 0n;
-      if (at !== "finalized") throw e;
-      // the same read at the latest block goes through: the node refuses the `finalized` tag itself
+      // a network failure (no answer from the node) says nothing of the tag: it stays a TransportError
+      if (at !== "finalized" || !nodeAnswered(e)) throw e;
+      // the node answered with an error, and the same read at the latest block goes through: it
+      // refuses the `finalized` tag itself
       await anchor.head(this.id, latest ?? "latest");
       this.#noFinalized = new InvalidInputError(
         "the node does not serve the `finalized` block: set `finalityDepth` (confirmations) on the FogCluster",
@@ -452,6 +454,19 @@ const UNREPORTED: ReadonlySet<string> = new Set(["inactive", "already-endorsed"]
 function emptyResult(e: unknown): boolean {
   for (let at = e; at instanceof Error; at = at.cause) {
     if (isError(at, "BAD_DATA") && at.value === "0x") return true;
+  }
+  return false;
+}
+
+/**
+ * Whether a call failed with an answer from the node (a JSON-RPC error, or a call exception), not
+ * for want of one (a refused or dropped connection, a timeout), through any `cause`.
+ */
+function nodeAnswered(e: unknown): boolean {
+  for (let at = e; at instanceof Error; at = at.cause) {
+    if (isError(at, "CALL_EXCEPTION")) return true;
+    const rpc = at as { error?: { code?: unknown }; info?: { error?: { code?: unknown } } };
+    if (typeof rpc.error?.code === "number" || typeof rpc.info?.error?.code === "number") return true;
   }
   return false;
 }

@@ -181,6 +181,31 @@ describe("FogCluster on a chain that rolls back, lags or has no finalized block 
     }
   });
 
+  it("a lone proposer whose first removed batch cannot be re-proposed keeps the second's readings for their sequence", async function () {
+    const site = openSite(config, chain.provider, { finalityDepth: 10 });
+    try {
+      await site.proposer.ingest([devices[0]!.read(1, { sensitive: true }), devices[1]!.read(1, { sensitive: true })]);
+      const snapshot = (await chain.provider.send("evm_snapshot", [])) as string;
+      await site.cluster.anchorNext(site.proposer, 1);
+      const second = (await site.cluster.anchorNext(site.proposer, 1))!;
+      const tip = await blockNumber();
+      expect(await chain.provider.send("evm_revert", [snapshot])).to.equal(true);
+      await mineTo(tip);
+      // the first batch's only reading no longer passes (its device blocked); a new reading arrives
+      site.directory.set(devices[0]!.id, Kind.Device, Status.Blocked, devices[0]!.key.publicKey);
+      await site.proposer.ingest([devices[1]!.read(2, { sensitive: true })]);
+      const first = (await site.cluster.anchorNext(site.proposer))!;
+      expect([first.sequence, first.leafCount, first.reports]).to.deep.equal([1n, 1, []]);
+      const again = (await site.cluster.anchorNext(site.proposer))!;
+      expect([again.sequence, again.root, again.reports]).to.deep.equal([2n, second.root, []]);
+      expect(await site.cluster.anchorNext(site.proposer)).to.equal(undefined);
+      const store = site.proposer.store;
+      expect([store.unbatched(10), store.dropped()]).to.deep.equal([[], new Map([["blocked", 1]])]);
+    } finally {
+      site.close();
+    }
+  });
+
   it("records our other root at a sequence when a reorganisation brings it back in place of the recorded one", async function () {
     let lost: { root: Hex; leafCount: number | bigint; signature: Uint8Array } | undefined;
     const site = openSite(config, chain.provider, {
