@@ -51,19 +51,39 @@ export function confirmedBlock(latest: number, depth: number): number | undefine
 /** What the chain says now of an anchor recorded at `sequence`. */
 export type AnchorVerdict = "final" | "provisional" | "removed";
 
+/** What the chain showed, read at one block: the anchorer's head there and that block's number. */
+export interface ChainView {
+  readonly head: bigint;
+  /** The block every read was pinned to (undefined: each read at the node's latest). */
+  readonly block?: number;
+}
+
 /**
  * Judges a recorded anchor: `onChain` is the chain's record of its root now (undefined: none),
- * `confirmedHead` the anchorer's head at the newest block deep enough to be final. The root at
- * another sequence, or at none, means a reorganisation removed the recorded one (roots are
- * write-once, so it can only have been anchored anew). Held at its sequence, it is final once the
- * confirmed head reached that sequence: the confirmed block is an ancestor of the latest one, and
- * records are write-once, so the record it holds at that sequence is this one.
+ * `confirmedHead` the anchorer's head at the newest block deep enough to be final. Held at its
+ * sequence, it is final once the confirmed head reached that sequence: the confirmed block is an
+ * ancestor of the latest one, and records are write-once, so the record it holds at that sequence
+ * is this one. The root at another sequence means a reorganisation removed the recorded one
+ * (roots are write-once, so it can only have been anchored anew).
+ *
+ * The root at no sequence proves a removal only with what else the same read showed (`view`,
+ * every read pinned to one block): the head at or past the anchor's sequence there (another root
+ * holds that sequence), or the head below it at a block not lower than the one `recorded.block`
+ * says the anchor was seen at (the chain really went back). A node that lags (an older block, or
+ * the head below the sequence at a block below where it was seen) proves nothing: `provisional`.
+ * Without `view` the caller vouches for its read: no root means removed.
  */
 export function anchorVerdict(
-  recorded: { readonly sequence: bigint },
+  recorded: { readonly sequence: bigint; readonly block?: number },
   onChain: { readonly sequence: bigint } | undefined,
   confirmedHead: bigint,
+  view?: ChainView,
 ): AnchorVerdict {
-  if (onChain?.sequence !== recorded.sequence) return "removed";
-  return confirmedHead >= recorded.sequence ? "final" : "provisional";
+  if (onChain !== undefined) {
+    if (onChain.sequence !== recorded.sequence) return "removed";
+    return confirmedHead >= recorded.sequence ? "final" : "provisional";
+  }
+  if (view === undefined || view.head >= recorded.sequence) return "removed";
+  const wentBack = recorded.block !== undefined && view.block !== undefined && view.block >= recorded.block;
+  return wentBack ? "removed" : "provisional";
 }

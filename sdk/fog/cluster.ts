@@ -34,7 +34,7 @@ import { g1ToEip2537 } from "../core/crypto/eip2537.ts";
 import { anchorVerdict, confirmedBlock } from "../core/finality.ts";
 import { type AnchorDeployment, fogBatchMessage } from "../core/fogBatch.ts";
 import { Status } from "../core/registry.ts";
-import { InvalidInputError, ThresholdError } from "../errors.ts";
+import { InvalidInputError, StrataError, ThresholdError, TransportError } from "../errors.ts";
 import type { DirectoryEntry } from "../nbiot/ports.ts";
 import type { BatchProposal, Endorsement, FogChainView } from "./fog-node.ts";
 
@@ -55,14 +55,28 @@ export interface FogMember {
 export interface FogAnchorPort {
   /** The cluster's head at `blockTag` (default the latest block; a block number, or `"finalized"`). */
   head(cluster: Hex, blockTag?: number | "latest" | "finalized"): Promise<bigint>;
-  /** The cluster's record of `root` (undefined: not anchored by it): settles a round whose answer was lost. */
-  anchorOf(cluster: Hex, root: Hex): Promise<{ readonly sequence: bigint } | undefined>;
+  /**
+   * The cluster's record of `root` at `blockTag` (default latest; undefined: not anchored by it):
+   * settles a round whose answer was lost, and re-checks a provisional batch.
+   */
+  anchorOf(cluster: Hex, root: Hex, blockTag?: number | "latest"): Promise<{ readonly sequence: bigint } | undefined>;
+  /**
+   * The latest block number as this port's node sees it: `reconcile` pins its reads to it (a
+   * lagging node then answers for one older block, and proves no removal). Without it (nor
+   * `blocks`) each read is at the node's latest block.
+   */
+  blockNumber?(): Promise<number>;
   anchorFogBatch(
     cluster: Hex,
     root: Hex,
     leafCount: number | bigint,
     groupSignature: Uint8Array,
-  ): Promise<{ readonly sequence: bigint; readonly txHash: string; readonly gasUsed?: bigint }>;
+  ): Promise<{
+    readonly sequence: bigint;
+    readonly txHash: string;
+    readonly gasUsed?: bigint;
+    readonly blockNumber?: number;
+  }>;
 }
 
 /** Why a member's part was set aside. */
@@ -115,14 +129,23 @@ export interface FogClusterOptions {
    * reorganisation removed it.
    */
   readonly finalityDepth?: number;
-  /** The chain's latest block number (an ethers `Provider`), for `finalityDepth`. */
+  /**
+   * The chain's latest block number (an ethers `Provider`), for `finalityDepth`, and to pin
+   * `reconcile`'s reads to one block when the port has no `blockNumber`.
+   */
   readonly blocks?: { getBlockNumber(): Promise<number> };
 }
 
 /** What `anchorNext` needs of the proposing member (a `FogNode`). */
 export interface FogProposer {
   propose(cluster: Hex, sequence: bigint, max?: number): Promise<BatchProposal | undefined>;
-  recordBatch(proposal: BatchProposal, signature: Uint8Array | undefined, txHash: string | undefined): void;
+  /** `block`: the block the batch was seen anchored at (mined in, or read at), for `reconcile`. */
+  recordBatch(
+    proposal: BatchProposal,
+    signature: Uint8Array | undefined,
+    txHash: string | undefined,
+    block?: number,
+  ): void;
   /** The batch it proposed that is not recorded as anchored yet (see `FogNode.propose`). */
   pendingBatch?(cluster: Hex): BatchProposal | undefined;
   /**
@@ -132,10 +155,12 @@ export interface FogProposer {
   pendingRounds?(cluster: Hex): readonly BatchProposal[];
   /** Readings of `proposal` found anchored already, in a batch it did not sign: they leave its queue. */
   dropAnchored?(proposal: BatchProposal, indices: readonly number[]): void;
-  /** The batches it recorded as anchored that are not final yet (see `FogCluster.reconcile`). */
-  provisionalBatches?(): readonly { readonly sequence: bigint; readonly root: Hex }[];
+  /** The batches it recorded as anchored for `cluster` that are not final yet (see `FogCluster.reconcile`). */
+  provisionalBatches?(
+    cluster: Hex,
+  ): readonly { readonly sequence: bigint; readonly root: Hex; readonly block?: number }[];
   /** The batch at `sequence` is final. */
-  finalizeBatch?(sequence: bigint): void;
+  finalizeBatch?(sequence: bigint, cluster?: Hex): void;
   /** The chain no longer holds the batch at `sequence`: it becomes the live round again. */
   revertBatch?(cluster: Hex, sequence: bigint): void;
 }
@@ -153,6 +178,8 @@ export class FogCluster {
   readonly #o: FogClusterOptions;
   /** Group signatures combined for batches whose transaction failed, by root (kept for their record). */
   readonly #signed = new Map<Hex, Uint8Array>();
+  /** Set once the node refused the `finalized` block tag (see `#confirmedHead`). */
+  #noFinalized: InvalidInputError | undefined;
 
   constructor(options: FogClusterOptions) {
     const indices = options.members.map((m) => m.index);
@@ -183,8 +210,9 @@ export class FogCluster {
   async anchorNext(proposer: FogProposer, max?: number): Promise<AnchoredFogBatch | undefined> {
     const o = this.#o;
     await this.reconcile(proposer);
-    const sequence = (await o.anchor.head(this.id)) + 1n;
-    await this.#settle(proposer, sequence);
+    const at = await this.#blockNumber();
+    const sequence = (await o.anchor.head(this.id, at ?? "latest")) + 1n;
+    await this.#settle(proposer, sequence, at);
     const proposal = await proposer.propose(this.id, sequence, max);
     if (proposal === undefined) return undefined;
     if (proposal.cluster !== this.id || proposal.sequence !== sequence) {
@@ -256,7 +284,7 @@ export class FogCluster {
     this.#signed.set(proposal.root, signature);
     const anchored = await o.anchor.anchorFogBatch(this.id, proposal.root, proposal.leafCount, signature);
     this.#signed.delete(proposal.root);
-    proposer.recordBatch(proposal, signature, anchored.txHash);
+    proposer.recordBatch(proposal, signature, anchored.txHash, anchored.blockNumber);
     return {
       sequence: anchored.sequence,
       root: proposal.root,
@@ -301,13 +329,14 @@ export class FogCluster {
    * though its answer was lost (or the proposer died before recording it), and is recorded as
    * anchored (its readings must not be batched again); the others are abandoned by `propose`.
    */
-  async #settle(proposer: FogProposer, sequence: bigint): Promise<void> {
+  async #settle(proposer: FogProposer, sequence: bigint, at: number | undefined): Promise<void> {
     const pending = proposer.pendingRounds?.(this.id) ?? [proposer.pendingBatch?.(this.id)];
     for (const round of pending) {
       if (round === undefined || round.sequence >= sequence) continue;
-      const record = await this.#o.anchor.anchorOf(this.id, round.root);
+      const record = await this.#o.anchor.anchorOf(this.id, round.root, at ?? "latest");
       if (record?.sequence === round.sequence) {
-        proposer.recordBatch(round, this.#signed.get(round.root), undefined);
+        // seen anchored at block `at`: it was mined there or before
+        proposer.recordBatch(round, this.#signed.get(round.root), undefined, at);
       }
       this.#signed.delete(round.root);
     }
@@ -316,33 +345,59 @@ export class FogCluster {
   /**
    * Re-checks the batches the proposer recorded as anchored that are not final yet: one the chain
    * confirmed deeply enough (`finalityDepth`, or the node's `finalized` block) becomes final; one a
-   * reorganisation removed goes back to the proposer as its live round, so the next round anchors
-   * it again (at the same sequence while the chain's next is still that one, else its readings
-   * afresh). Each `anchorNext` runs it first; call it between rounds to notice a rollback sooner.
+   * reorganisation removed goes back to the proposer as a kept round, so a later round anchors it
+   * again (at its sequence when the chain's next is that one, else its readings afresh). All reads
+   * of one check are pinned to one block, and a record missing there counts as a removal only
+   * with proof (`anchorVerdict`): a node that lags reverts nothing. At most 64 provisional batches
+   * are checked per call, oldest first. Each `anchorNext` runs it first; call it between rounds to
+   * notice a rollback sooner.
    */
   async reconcile(proposer: FogProposer): Promise<Reconciliation> {
-    const open = proposer.provisionalBatches?.() ?? [];
+    const open = (proposer.provisionalBatches?.(this.id) ?? []).slice(0, RECONCILE_BATCHES);
     if (open.length === 0) return { final: [], removed: [] };
-    const confirmed = await this.#confirmedHead();
+    const { anchor } = this.#o;
+    // every read of this check at one block: a node that lags answers for an older block, consistently
+    const at = await this.#blockNumber();
+    const confirmed = await this.#confirmedHead(at);
+    const view = { head: await anchor.head(this.id, at ?? "latest"), ...(at === undefined ? {} : { block: at }) };
     const final: bigint[] = [];
     const removed: bigint[] = [];
     for (const batch of open) {
-      const verdict = anchorVerdict(batch, await this.#o.anchor.anchorOf(this.id, batch.root), confirmed);
+      const verdict = anchorVerdict(batch, await anchor.anchorOf(this.id, batch.root, at ?? "latest"), confirmed, view);
       if (verdict === "final") final.push(batch.sequence);
       else if (verdict === "removed") removed.push(batch.sequence);
     }
-    for (const sequence of final) proposer.finalizeBatch?.(sequence);
+    for (const sequence of final) proposer.finalizeBatch?.(sequence, this.id);
     // the lowest last, so it is the live round: the others follow it in sequence order
     for (const sequence of removed.toReversed()) proposer.revertBatch?.(this.id, sequence);
     return { final, removed };
   }
 
-  /** The cluster's head at the newest block deep enough to be final (0 while the chain is shorter). */
-  async #confirmedHead(): Promise<bigint> {
-    const { finalityDepth, blocks, anchor } = this.#o;
+  /** The latest block number, from the port or `blocks` (undefined: neither reads it); failures are typed. */
+  async #blockNumber(): Promise<number | undefined> {
+    const { anchor, blocks } = this.#o;
+    const read = anchor.blockNumber?.bind(anchor) ?? blocks?.getBlockNumber.bind(blocks);
+    if (read === undefined) return undefined;
+    try {
+      return await read();
+    } catch (e) {
+      if (e instanceof StrataError) throw e;
+      throw new TransportError("the chain's block number could not be read", {}, { cause: e });
+    }
+  }
+
+  /**
+   * The cluster's head at the newest block deep enough to be final (0 while the chain is shorter):
+   * `finalityDepth` blocks below `latest`, or the node's `finalized` block. A node that does not
+   * serve `finalized` (a pre-merge or proof-of-authority chain, some L2s) is told once: every
+   * later round fails at once with `InvalidInputError` naming `finalityDepth`, the option to set.
+   */
+  async #confirmedHead(latest: number | undefined): Promise<bigint> {
+    const { finalityDepth, anchor } = this.#o;
+    if (this.#noFinalized !== undefined) throw this.#noFinalized;
     let at: number | "finalized" | undefined = "finalized";
-    if (finalityDepth !== undefined && blocks !== undefined) {
-      at = confirmedBlock(await blocks.getBlockNumber(), finalityDepth);
+    if (finalityDepth !== undefined) {
+      at = confirmedBlock(latest ?? (await this.#o.blocks!.getBlockNumber()), finalityDepth);
     }
     if (at === undefined) return 0n;
     try {
@@ -350,7 +405,17 @@ export class FogCluster {
     } catch (e) {
       // the contract was deployed after that block: nothing of the cluster is final yet
       if (emptyResult(e)) return 0n;
-      throw e;
+      // a network failure (no answer from the node) says nothing of the tag: it stays a TransportError
+      if (at !== "finalized" || !nodeAnswered(e)) throw e;
+      // the node answered with an error, and the same read at the latest block goes through: it
+      // refuses the `finalized` tag itself
+      await anchor.head(this.id, latest ?? "latest");
+      this.#noFinalized = new InvalidInputError(
+        "the node does not serve the `finalized` block: set `finalityDepth` (confirmations) on the FogCluster",
+        { option: "finalityDepth", cluster: this.id },
+        { cause: e },
+      );
+      throw this.#noFinalized;
     }
   }
 
@@ -376,6 +441,12 @@ export class FogCluster {
   }
 }
 
+/**
+ * At most this many provisional batches are re-checked per round, oldest first (each costs a read):
+ * a backlog is worked off over the next rounds.
+ */
+const RECONCILE_BATCHES = 64;
+
 /** Reasons a member is set aside without being reported: not misbehaviour. */
 const UNREPORTED: ReadonlySet<string> = new Set(["inactive", "already-endorsed"]);
 
@@ -383,6 +454,19 @@ const UNREPORTED: ReadonlySet<string> = new Set(["inactive", "already-endorsed"]
 function emptyResult(e: unknown): boolean {
   for (let at = e; at instanceof Error; at = at.cause) {
     if (isError(at, "BAD_DATA") && at.value === "0x") return true;
+  }
+  return false;
+}
+
+/**
+ * Whether a call failed with an answer from the node (a JSON-RPC error, or a call exception), not
+ * for want of one (a refused or dropped connection, a timeout), through any `cause`.
+ */
+function nodeAnswered(e: unknown): boolean {
+  for (let at = e; at instanceof Error; at = at.cause) {
+    if (isError(at, "CALL_EXCEPTION")) return true;
+    const rpc = at as { error?: { code?: unknown }; info?: { error?: { code?: unknown } } };
+    if (typeof rpc.error?.code === "number" || typeof rpc.info?.error?.code === "number") return true;
   }
   return false;
 }

@@ -367,16 +367,24 @@ export class FogNode {
    * kept in the store before it is returned, so before any member signs it),
    * the same batch is proposed again, so members sign the same message; a reading of it that no longer passes is
    * dropped and the rest proposed under the new root, for the same sequence.
-   * A pending batch for an earlier sequence (taken since) is abandoned: its
-   * readings go back to the queue (`FogCluster` first records it as anchored
-   * when its own transaction took that sequence).
+   * The live round is the newest kept round for `sequence`, whatever rounds
+   * were kept after it. A pending batch for an earlier sequence (taken since)
+   * is abandoned: its readings go back to the queue (`FogCluster` first
+   * records it as anchored when its own transaction took that sequence). A
+   * kept round for a later sequence (a rollback removed several batches)
+   * keeps its readings out of a fresh batch: members are bound to that
+   * sequence, so they wait for it, or go back to the queue once the chain
+   * passes it with another root.
    */
   async propose(cluster: Hex, sequence: bigint, max = 4096): Promise<BatchProposal | undefined> {
     const c = cluster.toLowerCase() as Hex;
-    const pending = this.pendingBatch(c);
-    // rounds of earlier sequences are over: `FogCluster` settled them against the chain first
+    const rounds = this.pendingRounds(c);
+    const pending = rounds.filter((r) => r.sequence === sequence).at(-1);
+    const held = new Set(rounds.filter((r) => r.sequence > sequence).flatMap((r) => r.ids));
+    // rounds of earlier sequences are over (`FogCluster` settled them against the chain first), except
+    // other roots at a sequence whose batch is provisional (a reorganisation may bring one back)
     this.store.forgetRounds(c, sequence);
-    if (pending?.sequence === sequence) {
+    if (pending !== undefined) {
       const again = await this.#repropose(pending);
       if (again !== undefined) return again;
     }
@@ -389,6 +397,7 @@ export class FogNode {
       const page = this.store.unbatched(max - chosen.length, after);
       if (page.length === 0) break;
       for (const r of page) {
+        if (held.has(r.id)) continue;
         const reason = await this.#whyNot(r.reading, anchored);
         if (reason === undefined) chosen.push(r);
         else this.store.dropSensitive(r.id, reason);
@@ -441,17 +450,18 @@ export class FogNode {
   }
 
   /**
-   * The batch this node proposed for `cluster` that is not recorded as anchored yet, if any: its
-   * live round, read from the store (so a restarted node proposes it again).
+   * The newest round this node kept for `cluster` that is not recorded as anchored yet, if any,
+   * read from the store (`propose` picks the live round among `pendingRounds`).
    */
   pendingBatch(cluster: Hex): BatchProposal | undefined {
     return this.pendingRounds(cluster).at(-1);
   }
 
   /**
-   * Every round this node proposed for `cluster` that is not settled yet, oldest first (the last is
-   * the live one): a batch that had to shrink left a round for each root it was signed under, and
-   * any of them may be the one the chain took (`FogCluster` settles them).
+   * Every round this node proposed for `cluster` that is not settled yet, oldest first (the live one
+   * is the newest for the chain's next sequence, see `propose`): a batch that had to shrink left a
+   * round for each root it was signed under, and any of them may be the one the chain took
+   * (`FogCluster` settles them); a rollback leaves one for each batch it removed.
    */
   pendingRounds(cluster: Hex): BatchProposal[] {
     const c = cluster.toLowerCase() as Hex;
@@ -621,7 +631,12 @@ export class FogNode {
    * the queue. `txHash` is unknown when the transaction's answer was lost and
    * the chain showed the batch anchored afterwards.
    */
-  recordBatch(proposal: BatchProposal, signature: Uint8Array | undefined, txHash: string | undefined): void {
+  recordBatch(
+    proposal: BatchProposal,
+    signature: Uint8Array | undefined,
+    txHash: string | undefined,
+    block?: number,
+  ): void {
     this.store.saveBatch(
       {
         sequence: Number(proposal.sequence),
@@ -631,20 +646,29 @@ export class FogNode {
         lastId: Math.max(...proposal.ids),
         signature,
         txHash,
+        block,
       },
       proposal.ids,
       proposal.cluster,
     );
   }
 
-  /** The batches recorded as anchored that are not final yet (`FogCluster.reconcile` re-checks them). */
-  provisionalBatches(): { readonly sequence: bigint; readonly root: Hex }[] {
-    return this.store.provisionalBatches().map((b) => ({ sequence: BigInt(b.sequence), root: b.root }));
+  /**
+   * The batches recorded as anchored for `cluster` (all without it) that are not final yet
+   * (`FogCluster.reconcile` re-checks them), with the block each was seen anchored at.
+   */
+  provisionalBatches(cluster?: Hex): { readonly sequence: bigint; readonly root: Hex; readonly block?: number }[] {
+    const c = cluster === undefined ? undefined : (cluster.toLowerCase() as Hex);
+    return this.store.provisionalBatches(c).map((b) => ({
+      sequence: BigInt(b.sequence),
+      root: b.root,
+      ...(b.block === undefined ? {} : { block: b.block }),
+    }));
   }
 
-  /** The batch at `sequence` is final on chain: it is no longer re-checked. */
-  finalizeBatch(sequence: bigint): void {
-    this.store.finalizeBatch(Number(sequence));
+  /** The batch at `sequence` is final on chain: it is no longer re-checked (nor `cluster`'s other roots there kept). */
+  finalizeBatch(sequence: bigint, cluster?: Hex): void {
+    this.store.finalizeBatch(Number(sequence), cluster === undefined ? undefined : (cluster.toLowerCase() as Hex));
   }
 
   /**

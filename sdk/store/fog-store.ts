@@ -70,6 +70,8 @@ export interface FogBatchRecord {
   readonly lastId: number;
   readonly signature: Uint8Array | undefined;
   readonly txHash: string | undefined;
+  /** The block the batch was seen anchored at (mined in, or read at); undefined for older rows. */
+  readonly block?: number | undefined;
 }
 
 /** A round a proposer put to its cluster's members: the batch (root) of readings `ids` for `sequence`. */
@@ -118,6 +120,7 @@ function toBatch(r: Row): FogBatchRecord {
     lastId: Number(r.last_id),
     signature: r.signature == null ? undefined : u8(r.signature),
     txHash: r.tx == null ? undefined : String(r.tx),
+    ...(r.block == null ? {} : { block: Number(r.block) }),
   };
 }
 
@@ -163,7 +166,8 @@ export class FogStore {
       CREATE UNIQUE INDEX IF NOT EXISTS sensitive_device_seq ON sensitive_readings (device, seq);
       CREATE TABLE IF NOT EXISTS fog_batches (
         sequence INTEGER PRIMARY KEY, root BLOB NOT NULL UNIQUE, leaf_count INTEGER NOT NULL,
-        first_id INTEGER NOT NULL, last_id INTEGER NOT NULL, signature BLOB, tx TEXT);
+        first_id INTEGER NOT NULL, last_id INTEGER NOT NULL, signature BLOB, tx TEXT,
+        final INTEGER NOT NULL DEFAULT 0, cluster BLOB, block INTEGER);
       CREATE TABLE IF NOT EXISTS fog_rounds (
         id INTEGER PRIMARY KEY, cluster BLOB NOT NULL, sequence INTEGER NOT NULL, root BLOB NOT NULL,
         ids TEXT NOT NULL, UNIQUE (cluster, sequence, root));
@@ -182,11 +186,23 @@ export class FogStore {
         ALTER TABLE endorsed ADD COLUMN root BLOB;
       `);
     }
-    // A batch is provisional until the chain made it final (`FogCluster.reconcile`); batches of stores
-    // made before this column count as provisional once, and are re-checked.
+    // A batch is provisional until the chain made it final (`FogCluster.reconcile`), which re-checks
+    // only its own cluster's batches (`cluster`), against the block it was seen anchored at (`block`).
+    // Batches of a store made before these columns name no cluster and are taken as final, as the
+    // code that recorded them took them: re-checking every batch ever recorded would cost one chain
+    // read each, and a reorganisation old enough to predate the upgrade is not expected.
     const batchColumns = (this.#db.prepare("PRAGMA table_info(fog_batches)").all() as Row[]).map((c) => String(c.name));
-    if (!batchColumns.includes("final")) {
-      this.#db.exec("ALTER TABLE fog_batches ADD COLUMN final INTEGER NOT NULL DEFAULT 0");
+    if (!["final", "cluster", "block"].every((c) => batchColumns.includes(c))) {
+      transaction(this.#db, () => {
+        if (!batchColumns.includes("final")) {
+          this.#db.exec("ALTER TABLE fog_batches ADD COLUMN final INTEGER NOT NULL DEFAULT 1");
+        }
+        if (!batchColumns.includes("cluster")) {
+          this.#db.exec("ALTER TABLE fog_batches ADD COLUMN cluster BLOB");
+          this.#db.exec("UPDATE fog_batches SET final = 1");
+        }
+        if (!batchColumns.includes("block")) this.#db.exec("ALTER TABLE fog_batches ADD COLUMN block INTEGER");
+      });
     }
     this.#ensureIndexes();
     const insert = (table: string) =>
@@ -434,27 +450,43 @@ export class FogStore {
   }
 
   /**
-   * Keeps an anchored batch and marks its readings (`ids`) as batched, together; given the
-   * `cluster`, the rounds proposed for it up to the batch's sequence end in the same transaction.
+   * Keeps an anchored batch of `cluster` and marks its readings (`ids`) as batched (a reading
+   * dropped meanwhile is anchored after all: it is no longer dropped), together; the batch's own
+   * round ends in the same transaction, and the cluster's rounds of earlier sequences that no
+   * provisional batch holds. Its other roots at that sequence stay until the sequence is final
+   * (`finalizeBatch`): a reorganisation may yet bring one of them back in place of this one.
    */
   saveBatch(batch: FogBatchRecord, ids: readonly number[] = [], cluster?: Hex): void {
+    const c = cluster === undefined ? null : fromHex(cluster, "cluster", 32);
     transaction(this.#db, () => {
-      this.#saveBatch(batch);
-      const mark = this.#db.prepare("UPDATE sensitive_readings SET batch = ? WHERE id = ?");
+      this.#saveBatch(batch, c);
+      const mark = this.#db.prepare("UPDATE sensitive_readings SET batch = ?, dropped = NULL WHERE id = ?");
       for (const id of ids) mark.run(batch.sequence, id);
-      if (cluster !== undefined) {
+      if (c !== null) {
         this.#db
-          .prepare("DELETE FROM fog_rounds WHERE cluster = ? AND sequence <= ?")
-          .run(fromHex(cluster, "cluster", 32), batch.sequence);
+          .prepare("DELETE FROM fog_rounds WHERE cluster = ? AND sequence = ? AND root = ?")
+          .run(c, batch.sequence, fromHex(batch.root, "root", 32));
+        this.#forgetSettled(c, BigInt(batch.sequence));
       }
     });
+  }
+
+  /** Forgets `cluster`'s rounds below `below`, except those at a sequence whose batch is still provisional. */
+  #forgetSettled(cluster: Uint8Array, below: bigint): void {
+    this.#db
+      .prepare(
+        `DELETE FROM fog_rounds WHERE cluster = ? AND sequence < ? AND sequence NOT IN
+         (SELECT sequence FROM fog_batches WHERE final = 0 AND cluster = ?)`,
+      )
+      .run(cluster, below, cluster);
   }
 
   /**
    * Keeps a round a proposer put to its members (before any of them signs), so that a node
    * restarting proposes the same batch again and settles it against the chain: the latest round
-   * of a cluster is its live one (`round`); earlier ones, for that sequence or another, are kept
-   * until the cluster settles them (`forgetRounds`, or `saveBatch` with the cluster).
+   * of a cluster for the chain's next sequence is its live one (`FogNode.propose`); the others,
+   * for that sequence or another, are kept until the cluster settles them (`forgetRounds`,
+   * `saveBatch` with the cluster, `finalizeBatch`).
    */
   saveRound(cluster: Hex, round: FogRound): void {
     const c = fromHex(cluster, "cluster", 32);
@@ -470,7 +502,7 @@ export class FogStore {
     });
   }
 
-  /** The rounds kept for `cluster`, oldest first (the last is the live one). */
+  /** The rounds kept for `cluster`, oldest first (`FogNode.propose` picks the live one). */
   rounds(cluster: Hex): FogRound[] {
     const rows = this.#db
       .prepare("SELECT sequence, root, ids FROM fog_rounds WHERE cluster = ? ORDER BY id")
@@ -482,23 +514,44 @@ export class FogStore {
     }));
   }
 
-  /** Forgets `cluster`'s rounds for sequences below `below`, or (given `root`) the rounds of that root. */
+  /**
+   * Forgets `cluster`'s rounds for sequences below `below` (except at a sequence whose recorded
+   * batch is still provisional: a reorganisation may bring back another of its roots there), or
+   * (given `root`) the rounds of that root.
+   */
   forgetRounds(cluster: Hex, below: bigint, root?: Hex): void {
     const c = fromHex(cluster, "cluster", 32);
-    if (root === undefined) this.#db.prepare("DELETE FROM fog_rounds WHERE cluster = ? AND sequence < ?").run(c, below);
+    if (root === undefined) this.#forgetSettled(c, below);
     else this.#db.prepare("DELETE FROM fog_rounds WHERE cluster = ? AND root = ?").run(c, fromHex(root, "root", 32));
   }
 
-  /** The batches recorded as anchored that the chain has not made final yet, oldest first. */
-  provisionalBatches(): FogBatchRecord[] {
-    return (this.#db.prepare("SELECT * FROM fog_batches WHERE final = 0 ORDER BY sequence").all() as Row[]).map(
-      toBatch,
-    );
+  /**
+   * The batches recorded as anchored that the chain has not made final yet, oldest first: those of
+   * `cluster` when given (a batch recorded without a cluster is never listed for one).
+   */
+  provisionalBatches(cluster?: Hex): FogBatchRecord[] {
+    const rows =
+      cluster === undefined
+        ? this.#db.prepare("SELECT * FROM fog_batches WHERE final = 0 ORDER BY sequence").all()
+        : this.#db
+            .prepare("SELECT * FROM fog_batches WHERE final = 0 AND cluster = ? ORDER BY sequence")
+            .all(fromHex(cluster, "cluster", 32));
+    return (rows as Row[]).map(toBatch);
   }
 
-  /** Marks the batch at `sequence` final: no reorganisation of the chain is expected to remove it. */
-  finalizeBatch(sequence: number): void {
-    this.#db.prepare("UPDATE fog_batches SET final = 1 WHERE sequence = ?").run(sequence);
+  /**
+   * Marks the batch at `sequence` final: no reorganisation of the chain is expected to remove it;
+   * `cluster`'s other rounds at that sequence end with it.
+   */
+  finalizeBatch(sequence: number, cluster?: Hex): void {
+    transaction(this.#db, () => {
+      this.#db.prepare("UPDATE fog_batches SET final = 1 WHERE sequence = ?").run(sequence);
+      if (cluster !== undefined) {
+        this.#db
+          .prepare("DELETE FROM fog_rounds WHERE cluster = ? AND sequence = ?")
+          .run(fromHex(cluster, "cluster", 32), sequence);
+      }
+    });
   }
 
   /**
@@ -507,7 +560,9 @@ export class FogStore {
    * `cluster`'s live round again, at the same sequence and root, all in one transaction.
    */
   revertBatch(cluster: Hex, sequence: number): void {
-    const batch = this.#db.prepare("SELECT * FROM fog_batches WHERE sequence = ?").get(sequence) as Row | undefined;
+    const batch = this.#db
+      .prepare("SELECT * FROM fog_batches WHERE sequence = ? AND (cluster IS NULL OR cluster = ?)")
+      .get(sequence, fromHex(cluster, "cluster", 32)) as Row | undefined;
     if (batch === undefined) return;
     const ids = (
       this.#db.prepare("SELECT id FROM sensitive_readings WHERE batch = ? ORDER BY id").all(sequence) as Row[]
@@ -525,11 +580,13 @@ export class FogStore {
     });
   }
 
-  #saveBatch(batch: FogBatchRecord): void {
+  #saveBatch(batch: FogBatchRecord, cluster: Uint8Array | null): void {
     this.#db
       .prepare(
-        `INSERT INTO fog_batches (sequence, root, leaf_count, first_id, last_id, signature, tx) VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (sequence) DO UPDATE SET signature = excluded.signature, tx = excluded.tx`,
+        `INSERT INTO fog_batches (sequence, root, leaf_count, first_id, last_id, signature, tx, cluster, block)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (sequence) DO UPDATE SET signature = excluded.signature, tx = excluded.tx,
+         cluster = excluded.cluster, block = excluded.block`,
       )
       .run(
         batch.sequence,
@@ -539,6 +596,8 @@ export class FogStore {
         batch.lastId,
         batch.signature ?? null,
         batch.txHash ?? null,
+        cluster,
+        batch.block ?? null,
       );
   }
 

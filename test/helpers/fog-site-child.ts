@@ -11,16 +11,17 @@
  * - `random:SEED`: one point drawn from a generator seeded with SEED, among: after a proposal,
  *   after the k-th share returned (k = 1..5), before the anchoring transaction, after it was
  *   mined, after the batch was recorded; SIGKILL at the first time the run reaches it.
- * `STRATA_REFUSE_AT=anchor:1` sends the first anchoring transaction to a port nobody listens on
- * (a real ECONNREFUSED).
+ * `STRATA_REFUSE_AT=anchor:1` sends the first anchoring transaction to a port whose server drops
+ * the connection before reading it (a real transport failure before the transaction is sent).
  */
 import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
 
 import { JsonRpcProvider, Wallet } from "ethers";
 
 import { DataAnchorClient } from "../../sdk/contracts/anchor.ts";
+import type { Hex } from "../../sdk/core/bytes.ts";
 import type { FogAnchorPort, FogMember } from "../../sdk/fog/cluster.ts";
-import { freePort } from "./node-process.ts";
 import { openSite, type SiteConfig } from "./fog-site.ts";
 
 const config = JSON.parse(readFileSync(process.argv[2]!, "utf8")) as SiteConfig;
@@ -67,7 +68,12 @@ const provider = new JsonRpcProvider(config.url, undefined, {
 });
 let endorsed = 0;
 let refusals = refuseAt === "anchor:1" ? 1 : 0;
-const refusedUrl = `http://127.0.0.1:${await freePort()}`;
+// a port held by this process for its whole life, by a server that drops every connection before
+// reading a byte: the request (the anchoring transaction) never reaches a node, every time
+const dropper = createServer((socket) => socket.destroy());
+await new Promise<void>((resolve) => dropper.listen(0, "127.0.0.1", resolve));
+dropper.unref();
+const refusedUrl = `http://127.0.0.1:${(dropper.address() as { port: number }).port}`;
 
 const site = openSite(config, provider, {
   member: (node): FogMember => ({
@@ -86,7 +92,8 @@ const site = openSite(config, provider, {
   }),
   port: (port): FogAnchorPort => ({
     head: (c, tag) => port.head(c, tag),
-    anchorOf: (c, r) => port.anchorOf(c, r),
+    anchorOf: (c, r, tag) => port.anchorOf(c, r, tag),
+    ...(port.blockNumber === undefined ? {} : { blockNumber: () => port.blockNumber!() }),
     async anchorFogBatch(c, r, n, s) {
       maybeDie("before-anchor");
       let via = port;
@@ -119,8 +126,8 @@ const wrapped = {
   pendingBatch: (c: Parameters<typeof proposer.pendingBatch>[0]) => proposer.pendingBatch(c),
   pendingRounds: (c: Parameters<typeof proposer.pendingRounds>[0]) => proposer.pendingRounds(c),
   dropAnchored: (...a: Parameters<typeof proposer.dropAnchored>) => proposer.dropAnchored(...a),
-  provisionalBatches: () => proposer.provisionalBatches(),
-  finalizeBatch: (s: bigint) => proposer.finalizeBatch(s),
+  provisionalBatches: (c: Hex) => proposer.provisionalBatches(c),
+  finalizeBatch: (s: bigint, c?: Hex) => proposer.finalizeBatch(s, c),
   revertBatch: (c: Parameters<typeof proposer.revertBatch>[0], s: bigint) => proposer.revertBatch(c, s),
 };
 

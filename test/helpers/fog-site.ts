@@ -174,6 +174,8 @@ export interface Site {
   readonly members: readonly FogNode[];
   readonly cluster: FogCluster;
   readonly anchor: DataAnchorClient;
+  /** The registry as the site's nodes and cluster read it (a test sets a device's status). */
+  readonly directory: MemoryFogDirectory;
   close(): void;
 }
 
@@ -187,6 +189,8 @@ export function openSite(
   wrap: {
     port?: (port: FogAnchorPort) => FogAnchorPort;
     member?: (node: FogNode) => FogMember;
+    /** Overrides the config's `finalityDepth`; `null`: none (the node's `finalized` block decides). */
+    finalityDepth?: number | null;
   } = {},
 ): Site {
   const scheme = new ThresholdScheme(backend);
@@ -222,7 +226,7 @@ export function openSite(
     members: members.map((m) => wrap.member?.(m) ?? m),
     anchor: wrap.port?.(anchor) ?? anchor,
     directory,
-    finalityDepth: config.finalityDepth,
+    ...(wrap.finalityDepth === null ? {} : { finalityDepth: wrap.finalityDepth ?? config.finalityDepth }),
     blocks: provider,
   });
   return {
@@ -230,6 +234,7 @@ export function openSite(
     members,
     cluster,
     anchor,
+    directory,
     close() {
       for (const m of members) m.store.close();
     },

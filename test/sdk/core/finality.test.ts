@@ -21,6 +21,23 @@ describe("core/finality", function () {
       expect(anchorVerdict({ sequence: 3n }, { sequence: 4n }, 10n)).to.equal("removed");
     });
 
+    it("takes no root as a removal only with what the same pinned read showed: another root there, or a chain that went back", function () {
+      // the head at or past the sequence at that block: another root holds it
+      expect(anchorVerdict({ sequence: 3n, block: 50 }, undefined, 0n, { head: 3n, block: 40 })).to.equal("removed");
+      // the head below it at a block not lower than where it was seen: the chain really went back
+      expect(anchorVerdict({ sequence: 3n, block: 50 }, undefined, 0n, { head: 2n, block: 50 })).to.equal("removed");
+      // a node that lags (an older block) proves nothing; nor a read at no known block, nor a record of none
+      expect(anchorVerdict({ sequence: 3n, block: 50 }, undefined, 0n, { head: 2n, block: 49 })).to.equal(
+        "provisional",
+      );
+      expect(anchorVerdict({ sequence: 3n, block: 50 }, undefined, 0n, { head: 2n })).to.equal("provisional");
+      expect(anchorVerdict({ sequence: 3n }, undefined, 0n, { head: 2n, block: 60 })).to.equal("provisional");
+      // the root at another sequence is a removal whatever the view
+      expect(anchorVerdict({ sequence: 3n, block: 50 }, { sequence: 5n }, 0n, { head: 5n, block: 1 })).to.equal(
+        "removed",
+      );
+    });
+
     it("is final once the confirmed head reached its sequence, provisional before", function () {
       fc.assert(
         fc.property(fc.bigInt({ min: 1n, max: 1n << 63n }), fc.bigInt({ min: 0n, max: 1n << 63n }), (seq, head) => {

@@ -35,7 +35,7 @@ describe("FogStore rounds and provisional batches", function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("keeps a round across reopening; recording its batch ends it and earlier ones, not later ones", function () {
+  it("keeps a round across reopening; recording its batch ends it and earlier ones, not later ones; its other roots end once it is final", function () {
     let store = new FogStore(path, NODE);
     const ids = store.append([reading(1), reading(2), reading(3)]);
     store.saveRound(CLUSTER, { sequence: 1n, root: root(1), ids: ids.slice(0, 2) });
@@ -58,8 +58,13 @@ describe("FogStore rounds and provisional batches", function () {
       txHash: undefined,
     };
     store.saveBatch(batch, ids.slice(0, 2), CLUSTER);
-    expect(store.rounds(CLUSTER).map((r) => r.root)).to.deep.equal([root(3)]);
+    // the other root at sequence 1 stays while the batch is provisional: a reorganisation may bring it back
+    expect(store.rounds(CLUSTER).map((r) => r.root)).to.deep.equal([root(2), root(3)]);
     expect(store.unbatched(10).map((r) => r.id)).to.deep.equal([ids[2]]);
+    store.forgetRounds(CLUSTER, 2n);
+    expect(store.rounds(CLUSTER).map((r) => r.root)).to.deep.equal([root(2), root(3)]);
+    store.finalizeBatch(1, CLUSTER);
+    expect(store.rounds(CLUSTER).map((r) => r.root)).to.deep.equal([root(3)]);
     store.close();
   });
 
@@ -109,7 +114,7 @@ describe("FogStore rounds and provisional batches", function () {
     store.close();
   });
 
-  it("opens a store made before batches had a finality flag, keeps its batches and lists them as provisional", function () {
+  it("opens a store made before batches had a finality flag, keeps its batches and takes them as final", function () {
     const old = new DatabaseSync(path);
     old.exec("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     old.prepare("INSERT INTO meta (key, value) VALUES ('schema', '1'), ('node', ?)").run(NODE);
@@ -122,7 +127,34 @@ describe("FogStore rounds and provisional batches", function () {
     old.close();
     const store = new FogStore(path, NODE);
     expect(store.batches().map((b) => [b.sequence, b.root, b.txHash])).to.deep.equal([[1, root(5), "0xab"]]);
-    expect(store.provisionalBatches().map((b) => b.sequence)).to.deep.equal([1]);
+    // they name no cluster, and the code that recorded them took them as anchored for good: re-checking
+    // each would cost one chain read per batch ever recorded
+    expect(store.provisionalBatches()).to.deep.equal([]);
+    store.close();
+  });
+
+  it("opens a store whose batches have a finality flag but no cluster: they are taken as final, new ones are the cluster's", function () {
+    const old = new DatabaseSync(path);
+    old.exec("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    old.prepare("INSERT INTO meta (key, value) VALUES ('schema', '1'), ('node', ?)").run(NODE);
+    old.exec(`CREATE TABLE fog_batches (
+      sequence INTEGER PRIMARY KEY, root BLOB NOT NULL UNIQUE, leaf_count INTEGER NOT NULL,
+      first_id INTEGER NOT NULL, last_id INTEGER NOT NULL, signature BLOB, tx TEXT, final INTEGER NOT NULL DEFAULT 0)`);
+    old
+      .prepare("INSERT INTO fog_batches VALUES (1, ?, 2, 1, 2, NULL, '0xab', 0)")
+      .run(Buffer.from(root(5).slice(2), "hex"));
+    old.close();
+    const store = new FogStore(path, NODE);
+    expect(store.provisionalBatches()).to.deep.equal([]);
+    const ids = store.append([reading(1)]);
+    const batch = { sequence: 2, root: root(6), leafCount: 1, firstId: ids[0]!, lastId: ids[0]! };
+    store.saveBatch({ ...batch, signature: undefined, txHash: undefined, block: 7 }, ids, CLUSTER);
+    expect(store.provisionalBatches(CLUSTER).map((b) => [b.sequence, b.block])).to.deep.equal([[2, 7]]);
+    // another cluster's batches are not this cluster's to re-check, nor to revert
+    const OTHER = `0x${"44".repeat(32)}` as Hex;
+    expect(store.provisionalBatches(OTHER)).to.deep.equal([]);
+    store.revertBatch(OTHER, 2);
+    expect(store.batches().map((b) => b.sequence)).to.deep.equal([1, 2]);
     store.close();
   });
 });
