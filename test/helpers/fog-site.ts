@@ -3,7 +3,7 @@
  * and `DataAnchor` deployed, five fog nodes and their cluster admitted, the cluster's DKG key
  * registered with every member's approval. `deploySite` runs in the test; `openSite` opens the
  * site's five fog nodes (member 1 proposes) over their SQLite files and its `FogCluster`, in the
- * test or in a child process (`fog-site-child.ts`) that the test kills and restarts. Everything a
+ * test or in a child process (`test-processes/fog-site.ts`) that the test kills and restarts. Everything a
  * process needs is in a `SiteConfig`, plain JSON.
  */
 import { join } from "node:path";

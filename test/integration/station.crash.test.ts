@@ -17,11 +17,11 @@ import { DataAnchorClient } from "../../sdk/index.ts";
 import { SqliteFlowStore } from "../../sdk/store/flow-store.ts";
 import { enter, makeWorld, reading, sendAll, type World } from "../helpers/nbiot.ts";
 import { startAnvil } from "../helpers/node-process.ts";
-import type { ChildArgs } from "../helpers/station-anchor-child.ts";
+import type { ChildArgs } from "../../test-processes/station-anchor.ts";
 import { type AnchorChain, deployAnchorChain } from "../helpers/station-chain.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const CHILD = fileURLToPath(new URL("../helpers/station-anchor-child.ts", import.meta.url));
+const CHILD = fileURLToPath(new URL("../../test-processes/station-anchor.ts", import.meta.url));
 
 interface ChildOutcome {
   readonly code: number | null;

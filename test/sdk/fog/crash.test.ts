@@ -1,6 +1,6 @@
 /**
  * A fog cluster's round survives its proposer's crash and the chain's faults. The site (proposer,
- * members, their SQLite files) runs in a child process (`fog-site-child.ts`) against a real anvil
+ * members, their SQLite files) runs in a child process (`test-processes/fog-site.ts`) against a real anvil
  * node; the test kills it with SIGKILL at named points and at seeded random ones, restarts it from
  * its store files, and checks that every sensitive reading is anchored exactly once, that the
  * store knows every batch the chain holds for the cluster, and that anchoring goes on. A chain
@@ -20,7 +20,7 @@ import { type Device, type District, makeDistrict } from "../../helpers/fog.ts";
 import { type Chain, deployChain, deploySite, openSite, type SiteConfig, storePath } from "../../helpers/fog-site.ts";
 import { type NodeProcess, startAnvil } from "../../helpers/node-process.ts";
 
-const CHILD = fileURLToPath(new URL("../../helpers/fog-site-child.ts", import.meta.url));
+const CHILD = fileURLToPath(new URL("../../../test-processes/fog-site.ts", import.meta.url));
 
 interface Event {
   readonly event: string;

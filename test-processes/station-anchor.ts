@@ -1,6 +1,9 @@
 /**
+ * (Processes the tests start live in `test-processes/`, outside `test/`: the test runner loads
+ * every file under `test/` as a test file.)
+ *
  * A base station that anchors its pending batches, run as a child process by
- * the crash tests (`node --import tsx station-anchor-child.ts '<json>'`): it
+ * the crash tests (`node --import tsx test-processes/station-anchor.ts '<json>'`): it
  * opens its store file, runs `anchorPending` once against a real node, prints
  * the batches' states as JSON and exits. With `killAt` it SIGKILLs itself at a
  * chosen point of the anchoring: `after-send` (the transaction broadcast, its
@@ -9,12 +12,12 @@
  */
 import { JsonRpcProvider, Wallet } from "ethers";
 
-import { mclBackend } from "../../sdk/core/crypto/backend.ts";
-import { Pkg } from "../../sdk/core/crypto/identity.ts";
-import { nbiotParams, pkgStationKeys } from "../../sdk/core/nbiot/params.ts";
-import { DataAnchorClient, type MinedTx, type SignedTx } from "../../sdk/contracts/anchor.ts";
-import type { Hex } from "../../sdk/core/bytes.ts";
-import { BaseStation } from "../../sdk/nbiot/base-station.ts";
+import { mclBackend } from "../sdk/core/crypto/backend.ts";
+import { Pkg } from "../sdk/core/crypto/identity.ts";
+import { nbiotParams, pkgStationKeys } from "../sdk/core/nbiot/params.ts";
+import { DataAnchorClient, type MinedTx, type SignedTx } from "../sdk/contracts/anchor.ts";
+import type { Hex } from "../sdk/core/bytes.ts";
+import { BaseStation } from "../sdk/nbiot/base-station.ts";
 
 export interface ChildArgs {
   readonly url: string;

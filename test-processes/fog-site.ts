@@ -1,6 +1,9 @@
 /**
+ * (Processes the tests start live in `test-processes/`, outside `test/`: the test runner loads
+ * every file under `test/` as a test file.)
+ *
  * A fog site in its own process, for crash tests (`test/sdk/fog/crash.test.ts`): opens the site's
- * fog nodes from their store files (`fog-site.ts`, config path in argv[2]), ingests the readings
+ * fog nodes from their store files (`test/helpers/fog-site.ts`, config path in argv[2]), ingests the readings
  * listed in argv[3] (hex, one a line; those stored before are refused as replays), then runs
  * `anchorNext` until nothing is left, printing one JSON line per event, and exits 0. A round that
  * throws ends the process with code 3, as an unhandled error ends a service.
@@ -19,10 +22,10 @@ import { createServer } from "node:net";
 
 import { JsonRpcProvider, Wallet } from "ethers";
 
-import { DataAnchorClient } from "../../sdk/contracts/anchor.ts";
-import type { Hex } from "../../sdk/core/bytes.ts";
-import type { FogAnchorPort, FogMember } from "../../sdk/fog/cluster.ts";
-import { openSite, type SiteConfig } from "./fog-site.ts";
+import { DataAnchorClient } from "../sdk/contracts/anchor.ts";
+import type { Hex } from "../sdk/core/bytes.ts";
+import type { FogAnchorPort, FogMember } from "../sdk/fog/cluster.ts";
+import { openSite, type SiteConfig } from "../test/helpers/fog-site.ts";
 
 const config = JSON.parse(readFileSync(process.argv[2]!, "utf8")) as SiteConfig;
 const readings = readFileSync(process.argv[3]!, "utf8")
