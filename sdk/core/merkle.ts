@@ -260,7 +260,8 @@ export interface IndexedProof {
  * proven to lead to `root`, the rest of its proof is only compared with the siblings already
  * proven, not hashed. The hashing is that of one multi-proof of the same leaves (proportional
  * to the leaves' own part of the tree), while every proof stays a full `MerkleProof.verify`
- * proof. Each proof must be exactly as long as its leaf is deep at `index`.
+ * proof. Each proof must be exactly as long as its leaf is deep at `index`; sorted-pair hashing
+ * binds a leaf to the root, not to a position, so within one depth the index itself is not bound.
  *
  * Returns the position in `proofs` of the first that does not verify, or -1 when all do.
  */
