@@ -97,10 +97,10 @@ for (const [name, startNode] of [
       for (const d of devices) expect((await client.getDevice(d.id)).servingNode).to.equal(f2.id);
 
       // Peer authentication from on-chain keys.
-      const now = BigInt(Math.floor(Date.now() / 1000)); // the verifier's own clock
+      const now = 1_800_000_000n; // the verifier's own clock, pinned: it judges its challenge with it
       const challenge = newChallenge(devices[0]!.id, f2.id, crypto.getRandomValues(new Uint8Array(32)), now);
       const signature = await client.signChallenge(devices[0]!.key, challenge);
-      await client.verifyPeer({ expected: challenge, answered: challenge, signature });
+      await client.verifyPeer({ expected: challenge, answered: challenge, signature, now: challenge.issuedAt });
 
       // Misbehaviour: two reports suspend, the third blocks.
       const target = devices[1]!;

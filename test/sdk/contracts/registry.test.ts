@@ -253,8 +253,8 @@ describe("DeviceRegistryClient", function () {
       const cs = [await coordinator(city), await coordinator(city)];
       const f = await fullNode(city, cs);
       const d = await lightweight(city, cs[0]!, f);
-      // The verifier dates its challenge by its own clock.
-      const now = BigInt(Math.floor(Date.now() / 1000));
+      // The verifier dates its challenge by its own clock (pinned: it judges the answer with it).
+      const now = 1_800_000_000n;
       const challenge = newChallenge(d.id, f.id, crypto.getRandomValues(new Uint8Array(32)), now);
       return { cs, f, d, challenge };
     }
@@ -262,7 +262,12 @@ describe("DeviceRegistryClient", function () {
     it("authenticates a device from its on-chain key with no other party", async function () {
       const { d, challenge } = await peers();
       const signature = await city.client.signChallenge(d.key, challenge);
-      const record = await city.client.verifyPeer({ expected: challenge, answered: challenge, signature });
+      const record = await city.client.verifyPeer({
+        expected: challenge,
+        answered: challenge,
+        signature,
+        now: challenge.issuedAt,
+      });
       expect(record.key).to.equal(d.key.address);
     });
 
@@ -272,7 +277,7 @@ describe("DeviceRegistryClient", function () {
       for (const reporter of [...cs, f])
         await city.client.connect(reporter.key).report(reporter.id, d.id, ethers.id("x") as Hex);
       try {
-        await city.client.verifyPeer({ expected: challenge, answered: challenge, signature });
+        await city.client.verifyPeer({ expected: challenge, answered: challenge, signature, now: challenge.issuedAt });
         expect.fail("should have thrown");
       } catch (e) {
         expect(e).to.be.instanceOf(PeerAuthenticationError);
@@ -284,7 +289,7 @@ describe("DeviceRegistryClient", function () {
       const { challenge } = await peers();
       const signature = await city.client.signChallenge(ethers.Wallet.createRandom() as never, challenge);
       try {
-        await city.client.verifyPeer({ expected: challenge, answered: challenge, signature });
+        await city.client.verifyPeer({ expected: challenge, answered: challenge, signature, now: challenge.issuedAt });
         expect.fail("should have thrown");
       } catch (e) {
         expect((e as PeerAuthenticationError).reason).to.equal("wrong-signer");
