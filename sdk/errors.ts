@@ -199,6 +199,10 @@ export type StoreRejection =
   | "foreign-wal"
   | "schema"
   | "behind-chain"
+  | "forked"
+  | "journal"
+  | "full"
+  | "io"
   | "unavailable";
 
 /**

@@ -48,7 +48,7 @@ import {
 import { checkFinality, DEFAULT_FINALITY_DEPTH, type Finality, finalBlockTag } from "../core/finality.ts";
 import { Kind, Status } from "../core/registry.ts";
 import { DEFAULT_RECEIPT_TIMEOUT_MS } from "../contracts/chain.ts";
-import { ContractRevertError, InvalidInputError, ProtocolError } from "../errors.ts";
+import { ContractRevertError, InvalidInputError, ProtocolError, StoreError } from "../errors.ts";
 import {
   type AnchorInfo,
   type AnchorState,
@@ -58,6 +58,7 @@ import {
   type NewBlock,
   SqliteFlowStore,
 } from "../store/flow-store.ts";
+import { checkNotBehindChain } from "../store/sqlite.ts";
 import type { AnchorHead, AnchorWriter, ChainClock, Directory, StationLink, StationResolver } from "./ports.ts";
 
 export interface BaseStationOptions {
@@ -301,17 +302,29 @@ export class BaseStation implements StationLink {
   }
 
   /**
-   * Opens a station on the SQLite file at `path` (created if missing) and
-   * checks it against the chain before it serves (`checkAgainstChain`): the
-   * way to start a station that anchors.
+   * Opens a station on the SQLite file at `storePath` after checking it against the chain
+   * (`checkStoreAgainstChain`): the way to start a station that anchors. The file is read-only
+   * until it has passed, so a refused file is left byte for byte as it was. A missing file is
+   * refused (`StoreError` "missing") unless `create` asks for a new one, which is made only when
+   * the chain records no anchor of this station.
    */
   static async start(
-    options: Omit<BaseStationOptions, "store"> & { readonly storePath: string; readonly anchors: AnchorHead },
+    options: Omit<BaseStationOptions, "store"> & {
+      readonly storePath: string;
+      readonly anchors: AnchorHead;
+      readonly create?: boolean;
+    },
   ): Promise<BaseStation> {
-    // the store is checked before the station is built on it: nothing is written to a refused file
-    const store = new SqliteFlowStore(options.storePath, options.keys.id);
+    const path = options.storePath;
+    const station = options.keys.id;
+    const head = await options.anchors.head(station);
+    const seen = SqliteFlowStore.inspect(path, station, Number(head));
+    if (seen === undefined && options.create !== true) {
+      throw new StoreError("missing", path, "no store file (start with create: true to make a new one)");
+    }
+    await checkStoreAgainstChain(path, station, options.anchors, head, seen ?? { lastBatch: 0, rootAt: undefined });
+    const store = new SqliteFlowStore(path, station, { mode: seen === undefined ? "create" : "open" });
     try {
-      store.checkAgainstChain(await options.anchors.head(store.station));
       return new BaseStation({ ...options, store });
     } catch (e) {
       store.close();
@@ -320,12 +333,16 @@ export class BaseStation implements StationLink {
   }
 
   /**
-   * Refuses a store older than the chain's record of this station (`StoreError`
-   * "behind-chain"): its file was restored without its `-wal` or from an older
-   * copy, and serving from it would refuse the station's own nodes as forgers.
+   * Refuses a store older than the chain's record of this station (`StoreError` "behind-chain"),
+   * or whose batch at the chain's head is not the one the chain recorded ("forked"): see
+   * `checkStoreAgainstChain`.
    */
   async checkAgainstChain(anchors: AnchorHead): Promise<void> {
-    this.store.checkAgainstChain(await anchors.head(this.id));
+    const head = await anchors.head(this.id);
+    await checkStoreAgainstChain(this.store.path, this.id, anchors, head, {
+      lastBatch: this.store.lastBatchNumber,
+      rootAt: this.store.batch(Number(head))?.root,
+    });
   }
 
   /** The flow of `node` as this station knows it. */
@@ -991,4 +1008,29 @@ function forged(claimed: number, ours: number): ProtocolError {
 
 function kindName(kind: Kind): string {
   return kind === Kind.BaseStation ? "base station" : kind === Kind.Device ? "device" : `kind ${kind}`;
+}
+
+/**
+ * A station's store against the chain: it must hold every batch the chain records (`behind-chain`:
+ * a file restored from an older copy, or without its `-wal`), and its batch at the chain's head
+ * must be the root the chain recorded at that sequence (`forked`: another lineage of the store).
+ * A lost `-wal` that held only batches not yet anchored cannot be seen from the chain.
+ */
+async function checkStoreAgainstChain(
+  path: string,
+  station: Hex,
+  anchors: AnchorHead,
+  head: bigint,
+  store: { readonly lastBatch: number; readonly rootAt: Hex | undefined },
+): Promise<void> {
+  checkNotBehindChain(path, BigInt(store.lastBatch), head);
+  if (head === 0n) return;
+  const record = store.rootAt === undefined ? undefined : await anchors.anchorOf(station, store.rootAt);
+  if (record?.sequence !== head) {
+    throw new StoreError("forked", path, "the store's batch at the chain's head is not the one the chain recorded", {
+      batch: head,
+      root: store.rootAt,
+      recordedAs: record?.sequence,
+    });
+  }
 }

@@ -45,10 +45,15 @@ export interface AnchorWriter {
   anchorOf(gateway: Hex, root: Hex, blockTag?: number | "latest" | "finalized"): Promise<AnchorView | undefined>;
 }
 
-/** The part of `DataAnchorClient` a role checks its store against at start: the length of a gateway's chain. */
+/**
+ * The part of `DataAnchorClient` a role checks its store against at start: the length of a
+ * gateway's chain, and which of its anchors a root is (the store's batch at the head must be it).
+ */
 export interface AnchorHead {
   /** The sequence number of `gateway`'s last anchor (0 before the first). */
   head(gateway: Hex): Promise<bigint>;
+  /** The chain's record of `root` as `gateway`'s anchor, if it is one. */
+  anchorOf(gateway: Hex, root: Hex): Promise<{ readonly sequence: bigint } | undefined>;
 }
 
 export interface AnchorView {

@@ -34,7 +34,17 @@ import { type DatabaseSync, type SQLInputValue, type StatementSync } from "node:
 import { fromHex, type Hex, toHex } from "../core/bytes.ts";
 import { type Block, ciphertextDigest } from "../core/nbiot/block.ts";
 import { InvalidInputError, ProtocolError } from "../errors.ts";
-import { checkNotBehindChain, openStore, type StoreOpenOptions, transaction, u8 } from "./sqlite.ts";
+import {
+  checkNotBehindChain,
+  inspectStore,
+  isConstraint,
+  openStore,
+  type StoreOpenOptions,
+  type StoreSchema,
+  transaction,
+  u8,
+  verifyStore,
+} from "./sqlite.ts";
 
 const SCHEMA_VERSION = "1";
 
@@ -92,6 +102,43 @@ interface Row {
   readonly [column: string]: unknown;
 }
 
+/** The flow store's tables. */
+const FLOW_SCHEMA: StoreSchema = {
+  version: Number(SCHEMA_VERSION),
+  pragmas: "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 8192;",
+  ddl: `
+  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS nodes (ref INTEGER PRIMARY KEY, node BLOB NOT NULL UNIQUE);
+  CREATE TABLE IF NOT EXISTS blocks (
+    id INTEGER PRIMARY KEY, node_ref INTEGER NOT NULL, seq INTEGER NOT NULL, time INTEGER NOT NULL,
+    prev BLOB NOT NULL, hash BLOB NOT NULL, primary_ct BLOB NOT NULL);
+  CREATE UNIQUE INDEX IF NOT EXISTS blocks_seq_node ON blocks (seq, node_ref);
+  CREATE TABLE IF NOT EXISTS node_index (
+    node_ref INTEGER NOT NULL, seq INTEGER NOT NULL, id INTEGER NOT NULL,
+    PRIMARY KEY (node_ref, seq)) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS flows (
+    node BLOB PRIMARY KEY, tip_bs BLOB NOT NULL, tip_seq INTEGER NOT NULL, tip_hash BLOB NOT NULL,
+    tip_time INTEGER NOT NULL, handed_to BLOB) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS batches (
+    number INTEGER PRIMARY KEY, root BLOB NOT NULL UNIQUE, leaf_count INTEGER NOT NULL,
+    first_id INTEGER NOT NULL, last_id INTEGER NOT NULL, signature BLOB NOT NULL, created INTEGER NOT NULL,
+    anchor_seq TEXT, anchor_tx TEXT, anchor_time TEXT);
+  CREATE INDEX IF NOT EXISTS batches_last_id ON batches (last_id);
+  CREATE TABLE IF NOT EXISTS handovers (
+    id INTEGER PRIMARY KEY, from_bs BLOB NOT NULL, node BLOB NOT NULL, tip_seq INTEGER NOT NULL,
+    nonce BLOB NOT NULL UNIQUE, record BLOB NOT NULL);
+  CREATE INDEX IF NOT EXISTS handovers_node_seq ON handovers (node, tip_seq);
+`,
+};
+
+/** What a station checks against the chain before it opens its store for writing (`SqliteFlowStore.inspect`). */
+export interface FlowStoreSummary {
+  /** The number of the last batch (0: none). */
+  readonly lastBatch: number;
+  /** The root of batch `at` (the number asked for), if the store holds it. */
+  readonly rootAt: Hex | undefined;
+}
+
 export class SqliteFlowStore {
   readonly path: string;
   /** The station this store belongs to. */
@@ -121,67 +168,50 @@ export class SqliteFlowStore {
     if (typeof path !== "string" || path.length === 0) throw new InvalidInputError("a store path is required");
     this.path = path;
     this.station = toHex(fromHex(station, "station", 32));
-    const pragmas = "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 8192;";
-    this.#db = openStore(
-      path,
-      { kind: "flow", owner: this.station },
-      {
-        version: Number(SCHEMA_VERSION),
-        pragmas,
-        ddl: `
-      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS nodes (ref INTEGER PRIMARY KEY, node BLOB NOT NULL UNIQUE);
-      CREATE TABLE IF NOT EXISTS blocks (
-        id INTEGER PRIMARY KEY, node_ref INTEGER NOT NULL, seq INTEGER NOT NULL, time INTEGER NOT NULL,
-        prev BLOB NOT NULL, hash BLOB NOT NULL, primary_ct BLOB NOT NULL);
-      CREATE UNIQUE INDEX IF NOT EXISTS blocks_seq_node ON blocks (seq, node_ref);
-      CREATE TABLE IF NOT EXISTS node_index (
-        node_ref INTEGER NOT NULL, seq INTEGER NOT NULL, id INTEGER NOT NULL,
-        PRIMARY KEY (node_ref, seq)) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS flows (
-        node BLOB PRIMARY KEY, tip_bs BLOB NOT NULL, tip_seq INTEGER NOT NULL, tip_hash BLOB NOT NULL,
-        tip_time INTEGER NOT NULL, handed_to BLOB) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS batches (
-        number INTEGER PRIMARY KEY, root BLOB NOT NULL UNIQUE, leaf_count INTEGER NOT NULL,
-        first_id INTEGER NOT NULL, last_id INTEGER NOT NULL, signature BLOB NOT NULL, created INTEGER NOT NULL,
-        anchor_seq TEXT, anchor_tx TEXT, anchor_time TEXT);
-      CREATE INDEX IF NOT EXISTS batches_last_id ON batches (last_id);
-      CREATE TABLE IF NOT EXISTS handovers (
-        id INTEGER PRIMARY KEY, from_bs BLOB NOT NULL, node BLOB NOT NULL, tip_seq INTEGER NOT NULL,
-        nonce BLOB NOT NULL UNIQUE, record BLOB NOT NULL);
-      CREATE INDEX IF NOT EXISTS handovers_node_seq ON handovers (node, tip_seq);
-    `,
-      },
-      options.mode ?? "auto",
-    );
-    this.#ensureTips();
-    for (const r of this.#db.prepare("SELECT ref, node FROM nodes").all() as Row[]) {
-      this.#refs.set(toHex(u8(r.node)), Number(r.ref));
-    }
-    this.#insertNode = this.#db.prepare("INSERT INTO nodes (node) VALUES (?)");
-    this.#insertBlock = this.#db.prepare(
-      "INSERT INTO blocks (node_ref, seq, time, prev, hash, primary_ct) VALUES (?, ?, ?, ?, ?, ?)",
-    );
-    this.#upsertFlow = this.#db.prepare(
-      `INSERT INTO flows (node, tip_bs, tip_seq, tip_hash, tip_time, handed_to) VALUES (?, ?, ?, ?, ?, ?)
+    this.#db = openStore(path, { kind: "flow", owner: this.station }, FLOW_SCHEMA, options.mode ?? "auto", options);
+    try {
+      this.#ensureTips();
+      for (const r of this.#db.prepare("SELECT ref, node FROM nodes").all() as Row[]) {
+        this.#refs.set(toHex(u8(r.node)), Number(r.ref));
+      }
+      this.#insertNode = this.#db.prepare("INSERT INTO nodes (node) VALUES (?)");
+      this.#insertBlock = this.#db.prepare(
+        "INSERT INTO blocks (node_ref, seq, time, prev, hash, primary_ct) VALUES (?, ?, ?, ?, ?, ?)",
+      );
+      this.#upsertFlow = this.#db.prepare(
+        `INSERT INTO flows (node, tip_bs, tip_seq, tip_hash, tip_time, handed_to) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (node) DO UPDATE SET tip_bs = excluded.tip_bs, tip_seq = excluded.tip_seq,
          tip_hash = excluded.tip_hash, tip_time = excluded.tip_time, handed_to = excluded.handed_to`,
-    );
-    this.#upsertTip = this.#db.prepare(
-      `INSERT INTO tips (node_ref, seq, id) VALUES (?, ?, ?)
+      );
+      this.#upsertTip = this.#db.prepare(
+        `INSERT INTO tips (node_ref, seq, id) VALUES (?, ?, ?)
        ON CONFLICT (node_ref) DO UPDATE SET seq = excluded.seq, id = excluded.id WHERE excluded.seq > tips.seq`,
-    );
-    this.#blockBySeq = this.#db.prepare("SELECT * FROM blocks WHERE seq = ? AND node_ref = ?");
-    this.#blocksByTime = this.#db.prepare(
-      `SELECT b.* FROM node_index n JOIN blocks b ON b.id = n.id
+      );
+      this.#blockBySeq = this.#db.prepare("SELECT * FROM blocks WHERE seq = ? AND node_ref = ?");
+      this.#blocksByTime = this.#db.prepare(
+        `SELECT b.* FROM node_index n JOIN blocks b ON b.id = n.id
        WHERE n.node_ref = ? AND n.seq > ? AND b.time >= ? AND b.time <= ? ORDER BY n.seq LIMIT ?`,
-    );
-    this.#pending = this.#db.prepare("SELECT id, hash FROM blocks WHERE id > ? ORDER BY id LIMIT ?");
-    this.#batchOf = this.#db.prepare("SELECT * FROM batches WHERE last_id >= ? ORDER BY last_id LIMIT 1");
-    this.#hashesIn = this.#db.prepare("SELECT hash FROM blocks WHERE id >= ? AND id <= ? ORDER BY id");
-    const last = this.#db.prepare("SELECT number, last_id FROM batches ORDER BY number DESC LIMIT 1").get() as
-      Row | undefined;
-    this.#lastBatch = { number: Number(last?.number ?? 0), lastId: Number(last?.last_id ?? 0) };
+      );
+      this.#pending = this.#db.prepare("SELECT id, hash FROM blocks WHERE id > ? ORDER BY id LIMIT ?");
+      this.#batchOf = this.#db.prepare("SELECT * FROM batches WHERE last_id >= ? ORDER BY last_id LIMIT 1");
+      this.#hashesIn = this.#db.prepare("SELECT hash FROM blocks WHERE id >= ? AND id <= ? ORDER BY id");
+      const last = this.#db.prepare("SELECT number, last_id FROM batches ORDER BY number DESC LIMIT 1").get() as
+        Row | undefined;
+      this.#lastBatch = { number: Number(last?.number ?? 0), lastId: Number(last?.last_id ?? 0) };
+    } catch (e) {
+      // a role that cannot start on the file leaves it closed (and unlocked)
+      this.#db.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Runs SQLite's full integrity check (`PRAGMA quick_check`, reads the whole file): an open checks
+   * the whole file only when it is small or was not closed cleanly (docs/stores.md).
+   * `StoreError` "corrupt" lists what is wrong.
+   */
+  verify(): void {
+    verifyStore(this.#db, this.path);
   }
 
   /**
@@ -225,6 +255,26 @@ export class SqliteFlowStore {
   /** `station`'s existing store at `path`; refuses a missing or 0-byte file (`StoreError` "missing", "empty"). */
   static open(path: string, station: Hex): SqliteFlowStore {
     return new SqliteFlowStore(path, station, { mode: "open" });
+  }
+
+  /**
+   * Reads `station`'s store at `path` as an open checks it, without opening it for writing (nothing
+   * is written, the log is not checkpointed): its last batch number and the root of batch `at`.
+   * `undefined` when there is no file; `StoreError` as at open for a file that is not this store.
+   */
+  static inspect(path: string, station: Hex, at = 0, options: StoreOpenOptions = {}): FlowStoreSummary | undefined {
+    const owner = toHex(fromHex(station, "station", 32));
+    return inspectStore(
+      path,
+      { kind: "flow", owner },
+      FLOW_SCHEMA,
+      (db) => {
+        const last = db.prepare("SELECT MAX(number) AS n FROM batches").get() as Row;
+        const row = db.prepare("SELECT root FROM batches WHERE number = ?").get(at) as Row | undefined;
+        return { lastBatch: Number(last.n ?? 0), rootAt: row === undefined ? undefined : toHex(u8(row.root)) };
+      },
+      options,
+    );
   }
 
   /**
@@ -310,6 +360,7 @@ export class SqliteFlowStore {
           const tip = tips.get(ref);
           if (tip === undefined || b.seq > tip.seq) tips.set(ref, { seq: b.seq, id });
         } catch (cause) {
+          if (!isConstraint(cause)) throw cause;
           throw new ProtocolError("conflict", "block already stored", {
             node: b.node,
             seq: b.seq,
@@ -573,6 +624,7 @@ export class SqliteFlowStore {
             bytes,
           );
       } catch (cause) {
+        if (!isConstraint(cause)) throw cause;
         throw new ProtocolError("replay", "this handover record was already used", { cause: String(cause) });
       }
       this.#writeFlow(flow);

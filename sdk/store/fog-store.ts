@@ -19,7 +19,7 @@ import { type DatabaseSync, type SQLInputValue, type StatementSync } from "node:
 
 import { fromHex, type Hex, toHex } from "../core/bytes.ts";
 import { InvalidInputError, ProtocolError } from "../errors.ts";
-import { openStore, type StoreOpenOptions, transaction, u8 } from "./sqlite.ts";
+import { isConstraint, openStore, type StoreOpenOptions, transaction, u8, verifyStore } from "./sqlite.ts";
 
 const SCHEMA_VERSION = "1";
 
@@ -174,45 +174,63 @@ export class FogStore {
     `,
       },
       options.mode ?? "auto",
+      options,
     );
-    // Endorsements name the message they were signed for (cluster, sequence, root): a member signs a
-    // reading again for the same cluster and sequence (a round retried), never for another. Rows of
-    // stores made before these columns have none: they count as endorsed under an unknown message.
-    const columns = (this.#db.prepare("PRAGMA table_info(endorsed)").all() as Row[]).map((c) => String(c.name));
-    if (!columns.includes("cluster")) {
-      this.#db.exec(`
+    try {
+      // Endorsements name the message they were signed for (cluster, sequence, root): a member signs a
+      // reading again for the same cluster and sequence (a round retried), never for another. Rows of
+      // stores made before these columns have none: they count as endorsed under an unknown message.
+      const columns = (this.#db.prepare("PRAGMA table_info(endorsed)").all() as Row[]).map((c) => String(c.name));
+      if (!columns.includes("cluster")) {
+        this.#db.exec(`
         ALTER TABLE endorsed ADD COLUMN cluster BLOB;
         ALTER TABLE endorsed ADD COLUMN sequence INTEGER;
         ALTER TABLE endorsed ADD COLUMN root BLOB;
       `);
-    }
-    // A batch is provisional until the chain made it final (`FogCluster.reconcile`), which re-checks
-    // only its own cluster's batches (`cluster`), against the block it was seen anchored at (`block`).
-    // Batches of a store made before these columns name no cluster and are taken as final, as the
-    // code that recorded them took them: re-checking every batch ever recorded would cost one chain
-    // read each, and a reorganisation old enough to predate the upgrade is not expected.
-    const batchColumns = (this.#db.prepare("PRAGMA table_info(fog_batches)").all() as Row[]).map((c) => String(c.name));
-    if (!["final", "cluster", "block"].every((c) => batchColumns.includes(c))) {
-      transaction(this.#db, () => {
-        if (!batchColumns.includes("final")) {
-          this.#db.exec("ALTER TABLE fog_batches ADD COLUMN final INTEGER NOT NULL DEFAULT 1");
-        }
-        if (!batchColumns.includes("cluster")) {
-          this.#db.exec("ALTER TABLE fog_batches ADD COLUMN cluster BLOB");
-          this.#db.exec("UPDATE fog_batches SET final = 1");
-        }
-        if (!batchColumns.includes("block")) this.#db.exec("ALTER TABLE fog_batches ADD COLUMN block INTEGER");
-      });
-    }
-    this.#ensureIndexes();
-    const insert = (table: string) =>
-      this.#db.prepare(`INSERT INTO ${table} (device, seq, time, received, tags, reading) VALUES (?, ?, ?, ?, ?, ?)`);
-    this.#insert = { normal: insert("open_readings"), sensitive: insert("sensitive_readings") };
-    this.#insertTag = this.#db.prepare("INSERT INTO open_tags (tag, id) VALUES (?, ?)");
-    this.#upsertLast = this.#db.prepare(
-      `INSERT INTO device_last (device, seq) VALUES (?, ?)
+      }
+      // A batch is provisional until the chain made it final (`FogCluster.reconcile`), which re-checks
+      // only its own cluster's batches (`cluster`), against the block it was seen anchored at (`block`).
+      // Batches of a store made before these columns name no cluster and are taken as final, as the
+      // code that recorded them took them: re-checking every batch ever recorded would cost one chain
+      // read each, and a reorganisation old enough to predate the upgrade is not expected.
+      const batchColumns = (this.#db.prepare("PRAGMA table_info(fog_batches)").all() as Row[]).map((c) =>
+        String(c.name),
+      );
+      if (!["final", "cluster", "block"].every((c) => batchColumns.includes(c))) {
+        transaction(this.#db, () => {
+          if (!batchColumns.includes("final")) {
+            this.#db.exec("ALTER TABLE fog_batches ADD COLUMN final INTEGER NOT NULL DEFAULT 1");
+          }
+          if (!batchColumns.includes("cluster")) {
+            this.#db.exec("ALTER TABLE fog_batches ADD COLUMN cluster BLOB");
+            this.#db.exec("UPDATE fog_batches SET final = 1");
+          }
+          if (!batchColumns.includes("block")) this.#db.exec("ALTER TABLE fog_batches ADD COLUMN block INTEGER");
+        });
+      }
+      this.#ensureIndexes();
+      const insert = (table: string) =>
+        this.#db.prepare(`INSERT INTO ${table} (device, seq, time, received, tags, reading) VALUES (?, ?, ?, ?, ?, ?)`);
+      this.#insert = { normal: insert("open_readings"), sensitive: insert("sensitive_readings") };
+      this.#insertTag = this.#db.prepare("INSERT INTO open_tags (tag, id) VALUES (?, ?)");
+      this.#upsertLast = this.#db.prepare(
+        `INSERT INTO device_last (device, seq) VALUES (?, ?)
        ON CONFLICT (device) DO UPDATE SET seq = excluded.seq WHERE excluded.seq > device_last.seq`,
-    );
+      );
+    } catch (e) {
+      // a role that cannot start on the file leaves it closed (and unlocked)
+      this.#db.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Runs SQLite's full integrity check (`PRAGMA quick_check`, reads the whole file): an open checks
+   * the whole file only when it is small or was not closed cleanly (docs/stores.md).
+   * `StoreError` "corrupt" lists what is wrong.
+   */
+  verify(): void {
+    verifyStore(this.#db, this.path);
   }
 
   /** A new store for fog node `node` at `path`; refuses a file already there (`StoreError` "exists"). */
@@ -289,6 +307,7 @@ export class FogStore {
             ).lastInsertRowid,
           );
         } catch (cause) {
+          if (!isConstraint(cause)) throw cause;
           throw new ProtocolError("replay", "this reading is already stored", {
             device: r.device,
             seq: r.seq,

@@ -27,7 +27,7 @@ import { type DatabaseSync, type SQLInputValue, type StatementSync } from "node:
 import { fromHex, type Hex, toHex, uint256 } from "../core/bytes.ts";
 import { checkLayer, deviceId, type Uuid } from "../core/ids.ts";
 import { type ErrorDetails, InvalidInputError, StrataError } from "../errors.ts";
-import { type OpenMode, openStore, transaction, u8 } from "./sqlite.ts";
+import { type OpenMode, openStore, transaction, u8, verifyStore } from "./sqlite.ts";
 
 const SCHEMA_VERSION = "1";
 
@@ -303,6 +303,8 @@ export interface ObjectStoreOptions {
   readonly now?: () => number;
   /** How to open the file (`OpenMode`; default `auto`: create when no file is there, else open). */
   readonly mode?: OpenMode;
+  /** Files up to this size get a full integrity check at every open (default 32 MiB; see `StoreOpenOptions`). */
+  readonly integrityCheckBytes?: number;
 }
 
 export class ObjectStore {
@@ -351,13 +353,29 @@ export class ObjectStore {
     `,
       },
       options.mode ?? "auto",
+      options,
     );
-    this.#byLocalId = this.#db.prepare("SELECT * FROM objects WHERE local_id = ?");
-    this.#byId = this.#db.prepare("SELECT * FROM objects WHERE id = ?");
-    this.#insert = this.#db.prepare(
-      `INSERT INTO objects (local_id, id, class_path, permissions, description, state, functions, formats,
+    try {
+      this.#byLocalId = this.#db.prepare("SELECT * FROM objects WHERE local_id = ?");
+      this.#byId = this.#db.prepare("SELECT * FROM objects WHERE id = ?");
+      this.#insert = this.#db.prepare(
+        `INSERT INTO objects (local_id, id, class_path, permissions, description, state, functions, formats,
          version, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`,
-    );
+      );
+    } catch (e) {
+      // a role that cannot start on the file leaves it closed (and unlocked)
+      this.#db.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Runs SQLite's full integrity check (`PRAGMA quick_check`, reads the whole file): an open checks
+   * the whole file only when it is small or was not closed cleanly (docs/stores.md).
+   * `StoreError` "corrupt" lists what is wrong.
+   */
+  verify(): void {
+    verifyStore(this.#db, this.path);
   }
 
   #toObject(r: Row): StoredObject {

@@ -18,12 +18,12 @@
  * its log are left byte for byte as they were.
  */
 import { randomBytes } from "node:crypto";
-import { closeSync, existsSync, openSync, readSync, rmSync, statSync } from "node:fs";
-import { resolve } from "node:path";
-import { DatabaseSync } from "node:sqlite";
+import { closeSync, fsyncSync, linkSync, openSync, readSync, rmSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { pathToFileURL } from "node:url";
 
-import { InvalidInputError, type StoreRejection, StoreError } from "../errors.ts";
+import { InvalidInputError, type StoreRejection, StoreError, StrataError } from "../errors.ts";
 
 /** Which role a store file belongs to. */
 export type StoreKind = "flow" | "fog" | "object";
@@ -58,9 +58,13 @@ export type OpenMode = "create" | "open" | "auto";
 /** How a store's constructor opens its file (default `auto`). */
 export interface StoreOpenOptions {
   readonly mode?: OpenMode;
+  /**
+   * Files up to this many bytes get SQLite's full `PRAGMA quick_check` at every open (default
+   * `DEFAULT_INTEGRITY_CHECK_BYTES`, 32 MiB); larger ones only when the last writer did not close
+   * cleanly (a `-wal` is there). `verify()` runs the full check on demand.
+   */
+  readonly integrityCheckBytes?: number;
 }
-
-const SQLITE_MAGIC = "SQLite format 3\0";
 
 interface Row {
   readonly [column: string]: unknown;
@@ -76,41 +80,126 @@ interface FileIdentity {
   readonly schema: number | undefined;
 }
 
+/** The default `integrityCheckBytes`: files up to this size get a full `PRAGMA quick_check` at every open. */
+export const DEFAULT_INTEGRITY_CHECK_BYTES = 32 * 1024 * 1024;
+
 /** Opens the store file at `path` as `identity`'s store, checked as the module header says. */
-export function openStore(path: string, identity: StoreIdentity, schema: StoreSchema, mode: OpenMode): DatabaseSync {
+export function openStore(
+  path: string,
+  identity: StoreIdentity,
+  schema: StoreSchema,
+  mode: OpenMode,
+  options: { readonly integrityCheckBytes?: number } = {},
+): DatabaseSync {
   if (typeof path !== "string" || path.length === 0) throw new InvalidInputError("a store path is required", { path });
   if (mode !== "create" && mode !== "open" && mode !== "auto") {
     throw new InvalidInputError("mode must be create, open or auto", { mode });
   }
-  if (path === ":memory:") return create(path, identity, schema);
+  const limit = options.integrityCheckBytes ?? DEFAULT_INTEGRITY_CHECK_BYTES;
+  if (typeof limit !== "number" || !(limit >= 0)) {
+    throw new InvalidInputError("integrityCheckBytes must be a number >= 0", { integrityCheckBytes: limit });
+  }
+  if (path === ":memory:") return guard(path, createIn(path, path, identity, schema));
   const main = sizeOf(path);
   const wal = sizeOf(`${path}-wal`);
+  checkNoJournal(path);
+  let expected: FileIdentity | undefined;
   if (mode === "create" || (mode === "auto" && main === undefined && wal === undefined)) {
     if (main !== undefined && main > 0) throw new StoreError("exists", path, "a file is already there");
     if (wal !== undefined && wal > 0) {
       throw new StoreError("foreign-wal", path, "a write-ahead log with no database of its own is next to it");
     }
-    return create(path, identity, schema);
+    expected = createFile(path, identity, schema);
+  } else {
+    if (main === undefined) throw new StoreError("missing", path, "no store file");
+    if (main === 0) throw new StoreError("empty", path, "the store file is empty (0 bytes)");
+    // a -wal at open means the last writer did not close (a clean close checkpoints and deletes it)
+    expected = inspect(path, identity, schema, wal, wal !== undefined || main <= limit);
   }
-  if (main === undefined) throw new StoreError("missing", path, "no store file");
-  if (main === 0) throw new StoreError("empty", path, "the store file is empty (0 bytes)");
-  inspect(path, identity, schema, wal !== undefined && wal > 0);
-  return reopen(path, identity, schema);
+  return guard(path, reopen(path, identity, schema, expected));
 }
 
-/** Runs `work` in one write transaction: all of it or none (`onRollback` undoes in-memory state). */
+/**
+ * Reads an existing store file as `openStore` checks it (nothing written;
+ * `undefined` when there is no file and no log), then `read` on a read-only
+ * connection to the checked view: what a role checks before it opens the file
+ * for writing.
+ */
+export function inspectStore<T>(
+  path: string,
+  identity: StoreIdentity,
+  schema: StoreSchema,
+  read: (db: DatabaseSync) => T,
+  options: { readonly integrityCheckBytes?: number } = {},
+): T | undefined {
+  if (typeof path !== "string" || path.length === 0 || path === ":memory:") {
+    throw new InvalidInputError("a store file path is required", { path });
+  }
+  const limit = options.integrityCheckBytes ?? DEFAULT_INTEGRITY_CHECK_BYTES;
+  const main = sizeOf(path);
+  const wal = sizeOf(`${path}-wal`);
+  checkNoJournal(path);
+  if (main === undefined && wal === undefined) return undefined;
+  if (main === undefined) throw new StoreError("missing", path, "no store file");
+  if (main === 0) throw new StoreError("empty", path, "the store file is empty (0 bytes)");
+  inspect(path, identity, schema, wal, wal !== undefined || main <= limit);
+  const hasWal = wal !== undefined && wal > 0;
+  return withShm(path, hasWal, () => {
+    const db = sqlite(path, () => (hasWal ? new DatabaseSync(path, { readOnly: true }) : immutable(path)));
+    try {
+      return guardedCall(path, () => read(db));
+    } finally {
+      db.close();
+    }
+  });
+}
+
+/** Runs SQLite's full `PRAGMA quick_check` on an open store; `StoreError` "corrupt" lists what it found. */
+export function verifyStore(db: DatabaseSync, path: string): void {
+  const problems = (db.prepare("PRAGMA quick_check").all() as Row[])
+    .map((r) => String(r.quick_check))
+    .filter((p) => p !== "ok");
+  if (problems.length > 0) {
+    throw new StoreError("corrupt", path, "the store file fails SQLite's integrity check", {
+      problems: problems.slice(0, 5),
+    });
+  }
+}
+
+/**
+ * Runs `work` in one write transaction: all of it or none (`onRollback` undoes in-memory state).
+ * Every transaction also writes the database header (page 1: `PRAGMA application_id` counts
+ * transactions), so each commit in the `-wal` carries the file's tag and a log is bound to its file.
+ */
 export function transaction<T>(db: DatabaseSync, work: () => T, onRollback?: () => void): T {
   db.exec("BEGIN IMMEDIATE");
   try {
     const out = work();
+    touchHeader(db);
     db.exec("COMMIT");
     return out;
   } catch (e) {
     // a failed COMMIT may have ended the transaction already; the first error is the one to see
-    if (db.isTransaction) db.exec("ROLLBACK");
+    try {
+      if (db.isTransaction) db.exec("ROLLBACK");
+    } catch {
+      // the first error says what went wrong
+    }
     onRollback?.();
-    throw e;
+    throw PATHS.has(db) && !isConstraint(e) ? asStoreError(PATHS.get(db), e) : e;
   }
+}
+
+/** A SQLite constraint violation (a UNIQUE or PRIMARY KEY clash), which stores catch to say what it means. */
+export function isConstraint(e: unknown): boolean {
+  const code = (e as { errcode?: unknown } | undefined)?.errcode;
+  return e instanceof Error && typeof code === "number" && (code & 0xff) === 19;
+}
+
+/** The header write every transaction makes (see `transaction`). */
+function touchHeader(db: DatabaseSync): void {
+  const count = Number((db.prepare("PRAGMA application_id").get() as Row).application_id);
+  db.exec(`PRAGMA application_id = ${(Math.abs(count) % 0x7ffffffe) + 1}`);
 }
 
 /** A BLOB column's bytes; anything else is a damaged row (`StoreError` "corrupt"), never empty bytes. */
@@ -146,24 +235,51 @@ function sizeOf(file: string): number | undefined {
   }
 }
 
+/** The writer's connection settings: one writer per file (`EXCLUSIVE` locking, so no `-shm` either), WAL. */
 function configure(db: DatabaseSync, schema: StoreSchema): void {
-  db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; ${schema.pragmas ?? ""}`);
+  db.exec(
+    `PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; ${schema.pragmas ?? ""}`,
+  );
 }
 
-/** A new store: tables and identity written in one transaction, before the file turns to WAL, so they are in the main file. */
-function create(path: string, identity: StoreIdentity, schema: StoreSchema): DatabaseSync {
-  const db = sqlite(path, () => new DatabaseSync(path));
+/** Refuses a rollback journal next to the file: SQLite would replay it into the file at the first write. */
+function checkNoJournal(path: string): void {
+  const journal = sizeOf(`${path}-journal`);
+  if (journal !== undefined && journal > 0) {
+    throw new StoreError(
+      "journal",
+      path,
+      "a rollback journal is next to it (a store never makes one); it is not replayed",
+      {
+        journal,
+      },
+    );
+  }
+}
+
+/**
+ * A new store's tables and identity, written in one transaction by `db`, then the file turned to WAL:
+ * all of it is in the main file. Returns the identity written.
+ */
+function initialise(db: DatabaseSync, identity: StoreIdentity, schema: StoreSchema): FileIdentity {
+  const file = randomBytes(16);
+  transaction(db, () => {
+    db.exec(schema.ddl);
+    const put = db.prepare("INSERT INTO meta (key, value) VALUES (?, ?)");
+    put.run("schema", String(schema.version));
+    put.run("kind", identity.kind);
+    put.run(OWNER_KEY[identity.kind], identity.owner);
+    put.run("file", file.toString("hex"));
+    db.exec(`PRAGMA user_version = ${tagOf(file)}`);
+  });
+  return { ...identity, file: file.toString("hex"), tag: tagOf(file), schema: schema.version };
+}
+
+/** A store in memory (`:memory:`), made complete on the connection that is returned. */
+function createIn(path: string, target: string, identity: StoreIdentity, schema: StoreSchema): DatabaseSync {
+  const db = sqlite(path, () => new DatabaseSync(target));
   try {
-    transaction(db, () => {
-      db.exec(schema.ddl);
-      const put = db.prepare("INSERT INTO meta (key, value) VALUES (?, ?)");
-      put.run("schema", String(schema.version));
-      put.run("kind", identity.kind);
-      put.run(OWNER_KEY[identity.kind], identity.owner);
-      const file = randomBytes(16);
-      put.run("file", file.toString("hex"));
-      db.exec(`PRAGMA user_version = ${tagOf(file)}`);
-    });
+    initialise(db, identity, schema);
     configure(db, schema);
     return db;
   } catch (e) {
@@ -172,14 +288,70 @@ function create(path: string, identity: StoreIdentity, schema: StoreSchema): Dat
   }
 }
 
-/** A checked store opened for writing: new tables added, identity rows a store made before they were kept lacks. */
-function reopen(path: string, identity: StoreIdentity, schema: StoreSchema): DatabaseSync {
+/**
+ * A new store file: made complete (tables, identity, WAL mode) in a temporary file next to `path`,
+ * synced, then linked into place (atomic, and refused when a file appeared there meanwhile). A crash
+ * leaves either no file at `path` or a complete one; at most a `<path>.tmp-*` file is left over.
+ */
+function createFile(path: string, identity: StoreIdentity, schema: StoreSchema): FileIdentity {
+  const tmp = `${path}.tmp-${randomBytes(8).toString("hex")}`;
+  try {
+    const db = sqlite(path, () => new DatabaseSync(tmp));
+    let made: FileIdentity;
+    try {
+      made = initialise(db, identity, schema);
+      db.exec("PRAGMA journal_mode = WAL");
+    } finally {
+      db.close();
+    }
+    syncFile(path, tmp);
+    try {
+      linkSync(tmp, path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EEXIST")
+        throw new StoreError("exists", path, "a file is already there");
+      throw new StoreError("unavailable", path, "cannot put the new store file in place", {}, e);
+    }
+    syncFile(path, dirname(resolve(path)));
+    return made;
+  } catch (e) {
+    throw asStoreError(path, e);
+  } finally {
+    for (const f of [tmp, `${tmp}-journal`, `${tmp}-wal`]) rmSync(f, { force: true });
+  }
+}
+
+function syncFile(path: string, file: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, "r");
+    fsyncSync(fd);
+  } catch (e) {
+    throw new StoreError("io", path, "cannot sync the new store file to disk", { file }, e);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * The checked (or just made) store opened for writing. The connection takes the file's lock
+ * before anything is written and re-reads the identity through it: a file that changed since it
+ * was checked, or that another connection holds (`unavailable`), is refused untouched. Then new
+ * tables are added, and identity rows a store made before they were kept lacks.
+ */
+function reopen(path: string, identity: StoreIdentity, schema: StoreSchema, expected: FileIdentity): DatabaseSync {
   const db = sqlite(path, () => new DatabaseSync(path));
   try {
     configure(db, schema);
+    const now = identityOf(db);
+    if (now === undefined || !sameFile(expected, now) || now.kind !== identity.kind || now.owner !== identity.owner) {
+      throw new StoreError("unavailable", path, "the file changed while it was being opened", {
+        file: expected.file,
+        now: now?.file,
+      });
+    }
     const tagged = transaction(db, () => {
       db.exec(schema.ddl);
-      // nothing is written to a file that needs no change (a store refused by its role stays as it was)
       const version = String(schema.version);
       db.prepare("UPDATE meta SET value = ? WHERE key = 'schema' AND value <> ?").run(version, version);
       if (db.prepare("SELECT 1 FROM meta WHERE key = 'file'").get() !== undefined) return true;
@@ -204,27 +376,32 @@ function tagOf(file: Uint8Array): number {
   return Buffer.from(file).readUInt32BE(0) >>> 1 || 1;
 }
 
-/** Checks an existing file without writing to it or its log; throws what is wrong. */
-function inspect(path: string, expected: StoreIdentity, schema: StoreSchema, hasWal: boolean): void {
-  checkHeader(path);
-  const shm = `${path}-shm`;
-  const shmBefore = existsSync(shm);
+/**
+ * Checks an existing file without writing to it or its log; returns what it is or throws what is wrong.
+ * `check`: run `PRAGMA quick_check` (reads the whole file) as well as the O(1) checks.
+ */
+function inspect(
+  path: string,
+  expected: StoreIdentity,
+  schema: StoreSchema,
+  walSize: number | undefined,
+  check: boolean,
+): FileIdentity {
+  const hasWal = walSize !== undefined && walSize > 0;
   // the main file alone: `immutable` reads no log and makes no -shm
-  const url = pathToFileURL(resolve(path));
-  url.searchParams.set("immutable", "1");
-  const mainOnly = (check: boolean) => read(path, () => new DatabaseSync(url, { readOnly: true }), check);
-  let { identity: view, problems } = mainOnly(!hasWal);
+  const mainOnly = (withCheck: boolean) => read(path, () => immutable(path), withCheck);
+  let { identity: view, problems } = mainOnly(check && !hasWal);
   if (hasWal) {
     const main = view;
-    try {
-      // with the log: a read-only connection reads it but never checkpoints it (the -shm it makes is removed below)
-      ({ identity: view, problems } = read(path, () => new DatabaseSync(path, { readOnly: true }), true));
-    } finally {
-      if (!shmBefore) rmSync(shm, { force: true });
-    }
-    // a log that names another file, or that breaks a file which is sound without it, is not this file's
+    const unbound = unboundCommits(path);
+    // with the log: a read-only connection reads it but never checkpoints it
+    ({ identity: view, problems } = withShm(path, true, () =>
+      read(path, () => new DatabaseSync(path, { readOnly: true }), check),
+    ));
+    // a log that names another file, holds a commit without this file's header, or breaks a file
+    // which is sound without it, is not this file's
     if (
-      (main !== undefined && !sameFile(main, view)) ||
+      (main !== undefined && problems.length === 0 && (!sameFile(main, view) || (main.tag !== 0 && unbound > 0))) ||
       (problems.length > 0 && mainOnly(true).problems.length === 0)
     ) {
       throw new StoreError(
@@ -234,6 +411,7 @@ function inspect(path: string, expected: StoreIdentity, schema: StoreSchema, has
         {
           file: main?.file,
           log: view?.file,
+          unboundCommits: unbound,
           problems: problems.slice(0, 5),
         },
       );
@@ -265,21 +443,90 @@ function inspect(path: string, expected: StoreIdentity, schema: StoreSchema, has
       supported: schema.version,
     });
   }
+  return view;
 }
 
-/** The first 16 bytes must be SQLite's magic string (a truncated header or another format is not a store). */
-function checkHeader(path: string): void {
-  const header = Buffer.alloc(SQLITE_MAGIC.length);
+/** A read-only connection to the main file alone (`immutable`: no log, no lock, no -shm). */
+function immutable(path: string): DatabaseSync {
+  const url = pathToFileURL(resolve(path));
+  url.searchParams.set("immutable", "1");
+  return new DatabaseSync(url, { readOnly: true });
+}
+
+/**
+ * Runs `work`, which reads the file with its log: SQLite needs a `-shm` for that (a writer, in
+ * exclusive mode, makes none). When there is none, it is made here first (exclusively: a `-shm`
+ * another process made is never taken for this one) and removed after; one that was there is left.
+ */
+function withShm<T>(path: string, withLog: boolean, work: () => T): T {
+  if (!withLog) return work();
+  const shm = `${path}-shm`;
+  let made = false;
+  try {
+    closeSync(openSync(shm, "wx"));
+    made = true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") {
+      throw new StoreError("unavailable", path, "cannot make the shared-memory file to read the log", {}, e);
+    }
+  }
+  try {
+    return work();
+  } finally {
+    if (made) rmSync(shm, { force: true });
+  }
+}
+
+/**
+ * The commits in `path`'s `-wal` (the frames SQLite would replay: its salts and checksums hold) that do
+ * not write page 1, the database header with the file's tag. Every store transaction writes it
+ * (`transaction`), so a log of this file has none; a log of another file that updates only other pages
+ * would otherwise be replayed into this one unnoticed.
+ */
+export function unboundCommits(path: string): number {
   let fd: number | undefined;
   try {
-    fd = openSync(path, "r");
-    readSync(fd, header, 0, header.length, 0);
+    fd = openSync(`${path}-wal`, "r");
+    const header = Buffer.alloc(32);
+    if (readSync(fd, header, 0, 32, 0) < 32) return 0;
+    const magic = header.readUInt32BE(0);
+    if (magic !== 0x377f0682 && magic !== 0x377f0683) return 0; // SQLite ignores it too
+    const bigEndian = magic === 0x377f0683;
+    const pageSize = header.readUInt32BE(8) === 1 ? 65536 : header.readUInt32BE(8);
+    let [s1, s2] = walChecksum(header.subarray(0, 24), bigEndian, 0, 0);
+    if (s1 !== header.readUInt32BE(24) || s2 !== header.readUInt32BE(28)) return 0;
+    const frame = Buffer.alloc(24 + pageSize);
+    let unbound = 0;
+    let hasPage1 = false;
+    for (let offset = 32; readSync(fd, frame, 0, frame.length, offset) === frame.length; offset += frame.length) {
+      if (!frame.subarray(8, 16).equals(header.subarray(16, 24))) break;
+      [s1, s2] = walChecksum(frame.subarray(0, 8), bigEndian, s1, s2);
+      [s1, s2] = walChecksum(frame.subarray(24), bigEndian, s1, s2);
+      if (s1 !== frame.readUInt32BE(16) || s2 !== frame.readUInt32BE(20)) break;
+      hasPage1 ||= frame.readUInt32BE(0) === 1;
+      if (frame.readUInt32BE(4) !== 0) {
+        if (!hasPage1) unbound++;
+        hasPage1 = false;
+      }
+    }
+    return unbound;
   } catch (e) {
-    throw new StoreError("unavailable", path, "cannot read the store file", {}, e);
+    throw new StoreError("unavailable", path, "cannot read the write-ahead log", {}, e);
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
-  if (header.toString("latin1") !== SQLITE_MAGIC) throw new StoreError("corrupt", path, "not an SQLite database");
+}
+
+/** SQLite's WAL checksum of `data` (a multiple of 8 bytes), continuing from `a`, `b`. */
+function walChecksum(data: Uint8Array, bigEndian: boolean, a: number, b: number): [number, number] {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  let s1 = a;
+  let s2 = b;
+  for (let i = 0; i < data.byteLength; i += 8) {
+    s1 = (s1 + view.getUint32(i, !bigEndian) + s2) >>> 0;
+    s2 = (s2 + view.getUint32(i + 4, !bigEndian) + s1) >>> 0;
+  }
+  return [s1, s2];
 }
 
 /**
@@ -351,12 +598,96 @@ function sqlite<T>(path: string, call: () => T): T {
   }
 }
 
-/** SQLite's result codes for a damaged file or not a database; anything else (busy, no access) leaves the file unavailable. */
+/** SQLite's result codes for a damaged file or not a database. */
 const CORRUPT_CODES = new Set([11, 26]);
+const SQLITE_IOERR = 10;
+const SQLITE_FULL = 13;
 
-function asStoreError(path: string, e: unknown): Error {
-  if (e instanceof StoreError || e instanceof InvalidInputError || !(e instanceof Error)) return e as Error;
+/** A SQLite error as a `StoreError`: `corrupt`, `full` (disk or size limit), `io`, else `unavailable` (busy, locked, no access). */
+function asStoreError(path: string | undefined, e: unknown): Error {
+  if (e instanceof StrataError || !(e instanceof Error)) return e as Error;
   const code = (e as { errcode?: number }).errcode;
-  const reason: StoreRejection = code !== undefined && CORRUPT_CODES.has(code & 0xff) ? "corrupt" : "unavailable";
-  return new StoreError(reason, path, `SQLite: ${(e as Error).message}`, { errcode: code }, e);
+  if (code === undefined && !("code" in e && String((e as { code: unknown }).code).startsWith("ERR_SQLITE"))) return e;
+  const primary = code === undefined ? undefined : code & 0xff;
+  const reason: StoreRejection =
+    primary !== undefined && CORRUPT_CODES.has(primary)
+      ? "corrupt"
+      : primary === SQLITE_FULL
+        ? "full"
+        : primary === SQLITE_IOERR
+          ? "io"
+          : "unavailable";
+  return new StoreError(reason, path, `SQLite: ${e.message}`, { errcode: code }, e);
+}
+
+/** The file each guarded connection is for. */
+const PATHS = new WeakMap<DatabaseSync, string>();
+
+/** Runs `call`, turning SQLite's errors into `StoreError`s, except constraint violations (stores catch those). */
+function guardedCall<T>(path: string, call: () => T): T {
+  try {
+    return call();
+  } catch (e) {
+    throw isConstraint(e) ? e : asStoreError(path, e);
+  }
+}
+
+const TRANSACTION_CONTROL = /^\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|PRAGMA)\b/i;
+
+/**
+ * `db` as the stores use it: every statement (`run`, `get`, `all`, `iterate`) and `exec` gives its
+ * SQLite errors as `StoreError`s (a damaged page read later is `corrupt`, a full disk `full`), and a
+ * write outside a transaction runs in one (`transaction`, so it writes the header too).
+ */
+function guard(path: string, db: DatabaseSync): DatabaseSync {
+  const statement = (st: StatementSync, proxy: DatabaseSync): StatementSync =>
+    new Proxy(st, {
+      get(target, key) {
+        const value: unknown = Reflect.get(target, key, target);
+        if (typeof value !== "function") return value;
+        const method = value as (...args: unknown[]) => unknown;
+        if (key === "run") {
+          return (...args: unknown[]) =>
+            db.isTransaction
+              ? guardedCall(path, () => method.apply(target, args))
+              : transaction(proxy, () => guardedCall(path, () => method.apply(target, args)));
+        }
+        if (key === "get" || key === "all")
+          return (...args: unknown[]) => guardedCall(path, () => method.apply(target, args));
+        if (key === "iterate") {
+          return (...args: unknown[]) => {
+            const it = guardedCall(path, () => method.apply(target, args)) as IterableIterator<unknown>;
+            const wrapped: IterableIterator<unknown> = {
+              next: () => guardedCall(path, () => it.next()),
+              return: (v?: unknown) => guardedCall(path, () => it.return?.(v) ?? { done: true, value: v }),
+              [Symbol.iterator]() {
+                return wrapped;
+              },
+            };
+            return wrapped;
+          };
+        }
+        return method.bind(target);
+      },
+    });
+  const proxy: DatabaseSync = new Proxy(db, {
+    get(target, key) {
+      const value: unknown = Reflect.get(target, key, target);
+      if (typeof value !== "function") return value;
+      const method = value as (...args: unknown[]) => unknown;
+      if (key === "prepare") {
+        return (...args: unknown[]) =>
+          statement(guardedCall(path, () => method.apply(target, args)) as StatementSync, proxy);
+      }
+      if (key === "exec") {
+        return (sql: string) =>
+          db.isTransaction || TRANSACTION_CONTROL.test(sql)
+            ? guardedCall(path, () => method.call(target, sql))
+            : transaction(proxy, () => guardedCall(path, () => method.call(target, sql)));
+      }
+      return method.bind(target);
+    },
+  });
+  PATHS.set(proxy, path);
+  return proxy;
 }

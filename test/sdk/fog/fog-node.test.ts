@@ -169,6 +169,7 @@ describe("FogNode", function () {
       const dev = d.device();
       d.directory.set(dev.id, Kind.FogNode, Status.Active, dev.key.publicKey);
       expect((await node.ingest([dev.read(1)])).map(outcome)).to.deep.equal(["not-registered"]);
+      node.store.close(); // one writer per file: a second opener is refused "unavailable" while it is open
       expect(() => d.fogNode(2, { id: randomId(), path: node.store.path }))
         .to.throw(StoreError)
         .with.property("reason", "wrong-owner");

@@ -306,7 +306,8 @@ describe("FogCluster on a chain that rolls back, lags or has no finalized block 
         expect(error).to.be.instanceOf(InvalidInputError);
         expect((error as InvalidInputError).message).to.match(/finalityDepth/);
       }
-      // with finalityDepth the same node anchors on
+      // with finalityDepth the same node anchors on (its stores reopened: one writer per file)
+      site.close();
       const counted = openSite(config, provider);
       try {
         expect((await counted.cluster.anchorNext(counted.proposer, 1))!.sequence).to.equal(2n);

@@ -102,7 +102,7 @@ describe("BaseStation.start against the chain", function () {
       clock: () => testClock.now,
       anchors,
     };
-    const before = [hash(restored), hash(`${restored}-wal`)];
+    const before = [hash(restored), hash(`${restored}-wal`), hash(`${restored}-shm`)];
     let caught: unknown;
     try {
       (await BaseStation.start({ ...options, storePath: restored })).close();
@@ -112,17 +112,83 @@ describe("BaseStation.start against the chain", function () {
     expect(caught).to.be.instanceOf(StoreError);
     expect(caught).to.include({ reason: "behind-chain", path: restored });
     expect((caught as StoreError).details).to.include({ stored: 1n, chainHead: 2n });
-    expect([hash(restored), hash(`${restored}-wal`)]).to.deep.equal(before);
+    expect([hash(restored), hash(`${restored}-wal`), hash(`${restored}-shm`)]).to.deep.equal(before);
 
-    // a lost file: `auto` makes a new store, which is behind a station that anchored
+    // a lost file: refused as missing unless a new store is asked for, and then refused as behind the
+    // chain before it is made (start used to make a new file and leave it behind its refusal)
+    const lostPath = join(w.dir, "lost.sqlite");
     let lost: unknown;
-    await BaseStation.start({ ...options, storePath: join(w.dir, "lost.sqlite") }).catch((e: unknown) => (lost = e));
+    await BaseStation.start({ ...options, storePath: lostPath }).catch((e: unknown) => (lost = e));
     expect(lost).to.be.instanceOf(StoreError);
+    expect(lost).to.include({ reason: "missing", path: lostPath });
+    await BaseStation.start({ ...options, storePath: lostPath, create: true }).catch((e: unknown) => (lost = e));
     expect((lost as StoreError).details).to.include({ reason: "behind-chain", stored: 0n, chainHead: 2n });
+    expect(existsSync(lostPath)).to.equal(false);
 
     bs.close();
     const started = await BaseStation.start({ ...options, storePath: path });
     expect(started.store.lastBatchNumber).to.equal(2);
     started.close();
+  });
+  it("refuses a restored file whose -wal is behind the chain without writing to it (main, -wal and -shm unchanged)", async function () {
+    const { station, anchors } = await networkHelpers.loadFixture(deployStationAnchorFixture);
+    const path = join(w.dir, "station.sqlite");
+    const restored = join(w.dir, "restored.sqlite");
+    SqliteFlowStore.create(path, station.id).close();
+    const bs = w.station(station.id, { path });
+    batch(bs.store, 3); // batch 1, in the -wal only
+    copyFileSync(path, restored); // a copy taken with its -wal: batch 1 only
+    copyFileSync(`${path}-wal`, `${restored}-wal`);
+    batch(bs.store, 2);
+    expect((await bs.anchorPending(anchors)).map((b) => b.number)).to.deep.equal([1, 2]);
+    const options = {
+      params: w.params,
+      keys: w.stationKeys(station.id),
+      directory: w.directory,
+      stations: () => undefined,
+      clock: () => testClock.now,
+      anchors,
+    };
+    const files = () => [hash(restored), hash(`${restored}-wal`), hash(`${restored}-shm`)];
+    const before = files();
+    expect(before[1]).to.not.equal("absent");
+    let caught: unknown;
+    await BaseStation.start({ ...options, storePath: restored }).catch((e: unknown) => (caught = e));
+    expect(caught).to.be.instanceOf(StoreError);
+    expect(caught).to.include({ reason: "behind-chain", path: restored });
+    expect(files()).to.deep.equal(before);
+    bs.close();
+  });
+
+  it("refuses a store whose batch at the chain's head is another root (a fork of the store)", async function () {
+    const { station, anchors } = await networkHelpers.loadFixture(deployStationAnchorFixture);
+    const path = join(w.dir, "station.sqlite");
+    const forked = join(w.dir, "forked.sqlite");
+    const bs = w.station(station.id, { path });
+    batch(bs.store, 3);
+    batch(bs.store, 2);
+    expect((await bs.anchorPending(anchors)).map((b) => b.number)).to.deep.equal([1, 2]);
+    // another file of the same station, as many batches, other roots
+    const other = SqliteFlowStore.create(forked, station.id);
+    batch(other, 3);
+    batch(other, 2);
+    other.close();
+    const options = {
+      params: w.params,
+      keys: w.stationKeys(station.id),
+      directory: w.directory,
+      stations: () => undefined,
+      clock: () => testClock.now,
+      anchors,
+    };
+    const before = [hash(forked), hash(`${forked}-wal`), hash(`${forked}-shm`)];
+    let caught: unknown;
+    await BaseStation.start({ ...options, storePath: forked }).catch((e: unknown) => (caught = e));
+    expect(caught).to.be.instanceOf(StoreError);
+    expect(caught).to.include({ reason: "forked", path: forked });
+    expect([hash(forked), hash(`${forked}-wal`), hash(`${forked}-shm`)]).to.deep.equal(before);
+    await bs.checkAgainstChain(anchors);
+    bs.close();
+    (await BaseStation.start({ ...options, storePath: path })).close();
   });
 });

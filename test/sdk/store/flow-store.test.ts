@@ -192,9 +192,11 @@ describe("SqliteFlowStore reopen (tips rows)", function () {
     db.close();
     store = new SqliteFlowStore(path, station);
     expect(tipsOf(store)).to.deep.equal(last);
+    store.close(); // the store holds its file exclusively: read its rows once it is closed
     const filled = new DatabaseSync(path, { readOnly: true });
     expect(Number((filled.prepare("SELECT COUNT(*) AS n FROM tips").get() as { n: number }).n)).to.equal(30);
     filled.close();
+    store = new SqliteFlowStore(path, station);
     // and it is kept from then on: one more block moves its node's tip
     const [node, tip] = [...last][0]!;
     const next = newBlock(node, station, tip.seq + 1, tip.hash);

@@ -89,21 +89,26 @@ describe("FogStore hot paths", function () {
 
   it("keeps each device's last sequence in a row of its own, equal to a full scan, across a reopen", function () {
     const path = `${w.dir}/fog.sqlite`;
+    // the store holds its file exclusively: the full scan reads it once the store is closed
     let store = new FogStore(path, node);
     fill(store);
-    expect(store.lastSequences()).to.deep.equal(scan(path).last);
+    let seen = store.lastSequences();
     store.close();
+    expect(seen).to.deep.equal(scan(path).last);
     store = new FogStore(path, node);
-    expect(store.lastSequences()).to.deep.equal(scan(path).last);
+    seen = store.lastSequences();
     store.close();
+    expect(seen).to.deep.equal(scan(path).last);
     expect(count(path, "device_last")).to.equal(12);
   });
 
   it("pages a tag exactly (no pattern characters, case kept) through its tag rows, as a full scan finds it", function () {
     const path = `${w.dir}/tags.sqlite`;
-    const store = new FogStore(path, node);
+    let store = new FogStore(path, node);
     fill(store);
+    store.close(); // the store holds its file exclusively: the full scan reads it closed
     const { tagged } = scan(path);
+    store = new FogStore(path, node);
     for (const tag of TAGS) expect(pages(store, tag), tag).to.deep.equal(tagged.get(tag));
     // with a device and a time range as well
     const some = store.queryOpen({ limit: 1 })[0]!;
@@ -126,10 +131,12 @@ describe("FogStore hot paths", function () {
     db.exec("DROP TABLE IF EXISTS device_last; DROP TABLE IF EXISTS open_tags");
     db.close();
     store = new FogStore(path, node);
+    const seen = store.lastSequences();
+    const paged = TAGS.map((tag) => pages(store, tag));
+    store.close(); // the store holds its file exclusively: the full scan reads it closed
     const { last, tagged } = scan(path);
-    expect(store.lastSequences()).to.deep.equal(last);
-    for (const tag of TAGS) expect(pages(store, tag), tag).to.deep.equal(tagged.get(tag));
-    store.close();
+    expect(seen).to.deep.equal(last);
+    TAGS.forEach((tag, i) => expect(paged[i], tag).to.deep.equal(tagged.get(tag)));
     expect(count(path, "device_last")).to.equal(12);
     expect(count(path, "open_tags")).to.equal([...tagged.values()].reduce((a, ids) => a + ids.length, 0));
   });
