@@ -265,6 +265,17 @@ export class FogNode {
   async #ingest(fresh: readonly Uint8Array[]): Promise<FilterResult[]> {
     const retried = this.#held;
     this.#held = [];
+    try {
+      return await this.#ingestHeld(retried, fresh);
+    } catch (e) {
+      // Nothing of this call was stored (the store appends in one transaction, last): the
+      // readings held before it stay held; the caller's own readings are answered by the throw.
+      this.#held = retried;
+      throw e;
+    }
+  }
+
+  async #ingestHeld(retried: readonly Uint8Array[], fresh: readonly Uint8Array[]): Promise<FilterResult[]> {
     const readings = [...retried, ...fresh];
     const heldDevices = new Set<string>();
     const results: FilterResult[] = [];

@@ -70,6 +70,30 @@ describe("FogNode", function () {
       expect(node.counters).to.include({ normal: 4, sensitive: 1, replay: 0 });
     });
 
+    it("keeps held readings when an ingest throws, and stores each of them once the chain answers", async function () {
+      const node = d.fogNode(1);
+      const a = d.device();
+      d.directory.down = true;
+      const first = [a.read(1), a.read(2)];
+      expect((await node.ingest(first)).map(outcome)).to.deep.equal(["held", "held"]);
+      d.directory.down = false;
+      d.directory.raw = new Error("SQLITE_BUSY: database is locked");
+      let thrown: unknown;
+      try {
+        await node.ingest([]);
+      } catch (e) {
+        thrown = e;
+      }
+      expect(thrown).to.equal(d.directory.raw);
+      // the readings held before the failed call are still held
+      expect(node.heldCount).to.equal(2);
+      d.directory.raw = undefined;
+      expect((await node.ingest([])).length).to.equal(0);
+      expect(node.heldCount).to.equal(0);
+      expect(node.store.counts()).to.include({ open: 2 });
+      expect(node.counters).to.include({ normal: 2, replay: 0 });
+    });
+
     it("drops bogus input with a counted reason, and keeps the good readings of the same chunk", async function () {
       const node = d.fogNode(1);
       const good = d.device();
