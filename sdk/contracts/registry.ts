@@ -48,7 +48,7 @@ import {
 import { ContractRevertError, InvalidInputError, TransportError } from "../errors.ts";
 import { type ChainOptions, DeploymentCheck } from "./chain.ts";
 import { checkWindow, LogReader, type LogReaderOptions } from "./logs.ts";
-import { decodeRevert, guarded } from "./revert.ts";
+import { decodeRevert, guarded, typed } from "./revert.ts";
 import { eventArg, parseEvent, type RegistryEvent, sendTx, type TxResult } from "./tx.ts";
 
 export type { RegistryEvent, TxResult };
@@ -64,6 +64,8 @@ export interface HistoryRange {
   readonly fromBlock?: number;
   readonly toBlock?: number;
   readonly maxBlockRange?: number;
+  /** The caller's overall budget: once aborted, the read stops before its next request (`TimeoutError`). */
+  readonly signal?: AbortSignal;
 }
 
 /** Every event that names a device in its first indexed topic. */
@@ -87,10 +89,18 @@ const HISTORY_EVENTS = [
   "CoordinatorDismissed",
 ] as const;
 
-/** What the client remembers of a device's profile: the committed hash, the published profiles by hash, up to which block. */
-interface ProfileTrack {
+/** A device's profile as read: the committed hash and the published profiles by hash. */
+interface ProfileView {
   hash: Hex | undefined;
   readonly published: Map<Hex, Hex>;
+}
+
+/**
+ * What the client remembers of a device's profile: its view up to `scannedTo`,
+ * a block at least `confirmations` below the head when it was read (blocks
+ * after it are read again at every call: a reorg may still change them).
+ */
+interface ProfileTrack extends ProfileView {
   scannedTo: number;
 }
 
@@ -127,6 +137,8 @@ export class DeviceRegistryClient {
   readonly logs: LogReader;
   #domain: TypedDataDomain | undefined;
   #profiles = new Map<Hex, ProfileTrack>();
+  /** The profile read running for each device: a second call waits for it, then reads only the blocks after. */
+  #profileReads = new Map<Hex, Promise<unknown>>();
 
   /**
    * With `options.chainId`, the first transaction checks the node serves that
@@ -151,6 +163,7 @@ export class DeviceRegistryClient {
     client.#domain = this.#domain;
     (client as { logs: LogReader }).logs = this.logs;
     client.#profiles = this.#profiles;
+    client.#profileReads = this.#profileReads;
     return client;
   }
 
@@ -425,8 +438,11 @@ export class DeviceRegistryClient {
    */
   async history(id: Hex, range: HistoryRange = {}): Promise<HistoryEntry[]> {
     const logs = await this.#logs([...HISTORY_EVENTS], id, range);
-    const times = await guarded(NAME, this.contract.interface, () =>
-      this.logs.blockTimes(logs.map((l) => l.blockNumber)),
+    const times = await typed(NAME, this.contract.interface, () =>
+      this.logs.blockTimes(
+        logs.map((l) => l.blockNumber),
+        range.signal,
+      ),
     );
     return sortHistory(
       logs.map((log) => {
@@ -473,7 +489,7 @@ export class DeviceRegistryClient {
       const published = history.filter((e) => e.event === "ProfileUpdated" && e.args.profileHash === current).at(-1);
       return published ? decodeProfile(published.args.profile as Hex) : undefined;
     }
-    const track = await this.#trackProfile(id, range.maxBlockRange);
+    const track = await this.#trackProfile(id, range.maxBlockRange, range.signal);
     const bytes = track.hash === undefined ? undefined : track.published.get(track.hash);
     return bytes === undefined ? undefined : decodeProfile(bytes);
   }
@@ -481,8 +497,9 @@ export class DeviceRegistryClient {
   /**
    * The hash the chain commits `id`'s profile to now (its registration's or
    * its last update's), `undefined` when it is not registered. Read from the
-   * log tail after the last call: the registry keeps no profile hash in
-   * state, so each call costs one `eth_getLogs` over the blocks since the last.
+   * log: the registry keeps no profile hash in state, so each call costs one
+   * `eth_getLogs` over the last `confirmations` blocks (read again every time:
+   * a reorg may change them) and one over the blocks confirmed since the last call.
    */
   async profileHashOf(id: Hex): Promise<Hex | undefined> {
     return (await this.#trackProfile(id)).hash;
@@ -490,32 +507,86 @@ export class DeviceRegistryClient {
 
   // --------------------------------------------------------------- private
 
-  /** Brings what the client knows of `id`'s profile up to the latest block, reading only the blocks it has not read. */
-  async #trackProfile(id: Hex, maxBlockRange?: number): Promise<ProfileTrack> {
+  /**
+   * What the chain says of `id`'s profile at the latest block. The blocks up to
+   * `confirmations` below the head are read once (progress kept after each
+   * finished query, so a read cut short resumes where it stopped); the newer
+   * tail is read again at every call and never kept, so a reorg that replaces
+   * a profile update is seen. One read per device at a time.
+   */
+  async #trackProfile(id: Hex, maxBlockRange?: number, signal?: AbortSignal): Promise<ProfileView> {
     const key = id.toLowerCase() as Hex;
-    const known = this.#profiles.get(key);
-    const toBlock = await guarded(NAME, this.contract.interface, () => this.provider.getBlockNumber());
-    if (known !== undefined && known.scannedTo >= toBlock) return known;
-    const fromBlock = known === undefined ? 0 : known.scannedTo + 1;
-    const logs = await this.#logs(["DeviceRegistered", "ProfileUpdated"], id, { fromBlock, toBlock, maxBlockRange });
-    const track: ProfileTrack = known ?? { hash: undefined, published: new Map(), scannedTo: -1 };
+    const before = this.#profileReads.get(key) ?? Promise.resolve();
+    const run = before.catch(() => undefined).then(() => this.#readProfile(key, maxBlockRange, signal));
+    this.#profileReads.set(key, run);
+    try {
+      return await run;
+    } finally {
+      if (this.#profileReads.get(key) === run) this.#profileReads.delete(key);
+    }
+  }
+
+  async #readProfile(
+    key: Hex,
+    maxBlockRange: number | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<ProfileView> {
+    const events = ["DeviceRegistered", "ProfileUpdated"];
+    const head = await typed(NAME, this.contract.interface, () => this.logs.head());
+    const settled = head - this.logs.confirmations;
+    let track = this.#profiles.get(key);
+    if (track === undefined) {
+      track = { hash: undefined, published: new Map(), scannedTo: -1 };
+      this.#profiles.set(key, track);
+    }
+    const kept = track;
+    if (kept.scannedTo < settled) {
+      await this.#logs(events, key, {
+        fromBlock: kept.scannedTo + 1,
+        toBlock: settled,
+        maxBlockRange,
+        signal,
+        onChunk: (logs, end) => {
+          this.#applyProfileLogs(kept, logs);
+          kept.scannedTo = end;
+        },
+      });
+    }
+    const view: ProfileView = { hash: kept.hash, published: new Map(kept.published) };
+    if (head > kept.scannedTo) {
+      const tail = await this.#logs(events, key, {
+        fromBlock: kept.scannedTo + 1,
+        toBlock: head,
+        maxBlockRange,
+        signal,
+      });
+      this.#applyProfileLogs(view, tail);
+    }
+    return view;
+  }
+
+  #applyProfileLogs(view: ProfileView, logs: readonly Log[]): void {
     for (const log of logs) {
       const parsed = parseEvent(this.contract.interface, log)!;
-      track.hash = (parsed.args.profileHash as string).toLowerCase() as Hex;
-      if (parsed.name === "ProfileUpdated") track.published.set(track.hash, parsed.args.profile as Hex);
+      view.hash = (parsed.args.profileHash as string).toLowerCase() as Hex;
+      if (parsed.name === "ProfileUpdated") view.published.set(view.hash, parsed.args.profile as Hex);
     }
-    track.scannedTo = toBlock;
-    this.#profiles.set(key, track);
-    return track;
   }
 
   /** This registry's logs of `events` naming `id`, in chain order. */
-  #logs(events: readonly string[], id: Hex, range: HistoryRange): Promise<Log[]> {
+  #logs(
+    events: readonly string[],
+    id: Hex,
+    range: HistoryRange & { readonly onChunk?: (logs: readonly Log[], toBlock: number) => void },
+  ): Promise<Log[]> {
     const iface = this.contract.interface as Interface;
     const topics = [events.map((name) => iface.getEvent(name)!.topicHash), id];
     const window = { fromBlock: range.fromBlock, toBlock: range.toBlock, maxSpan: range.maxBlockRange };
     checkWindow(window, "maxBlockRange");
-    return guarded(NAME, iface, () => this.logs.logs(topics, window));
+    // each request of the read has its own deadline (the reader's): a long read is never cut off as a whole
+    return typed(NAME, iface, () =>
+      this.logs.logs(topics, { ...window, signal: range.signal, onChunk: range.onChunk }),
+    );
   }
 
   #send(call: () => Promise<ContractTransactionResponse>): Promise<TxResult> {
