@@ -144,7 +144,7 @@ export class DeviceRegistryClient {
    * With `options.chainId`, the first transaction checks the node serves that
    * chain and the address holds code (`WrongChainError`, `NoCodeError`) before
    * anything is sent; `options.receiptTimeoutMs` is the deadline of a send and
-   * its receipt. Reads use `DEFAULT_CALL_TIMEOUT_MS` (`guarded`). `options.deploymentBlock`
+   * its receipt. Each read has the deadline `options.timeoutMs` (default `DEFAULT_CALL_TIMEOUT_MS`). `options.deploymentBlock`
    * is where its logs start (found once on chain when not given), read in adaptive chunks.
    */
   constructor(address: string, runner: ContractRunner, options: ChainOptions & LogReaderOptions = {}) {
@@ -358,7 +358,7 @@ export class DeviceRegistryClient {
   }
 
   layerOperator(layer: string): Promise<string> {
-    return guarded(NAME, this.contract.interface, () => this.contract.layerOperator(layerHash(layer)));
+    return this.#read(() => this.contract.layerOperator(layerHash(layer)));
   }
 
   setConfig(config: RegistryConfig): Promise<TxResult> {
@@ -368,7 +368,7 @@ export class DeviceRegistryClient {
   // ----------------------------------------------------------------- reads
 
   async getDevice(id: Hex): Promise<DeviceRecord> {
-    const v = await guarded(NAME, this.contract.interface, () => this.contract.getDevice(id));
+    const v = await this.#read(() => this.contract.getDevice(id));
     return {
       id,
       key: v.key,
@@ -390,7 +390,7 @@ export class DeviceRegistryClient {
   }
 
   async config(): Promise<RegistryConfig> {
-    const c = await guarded(NAME, this.contract.interface, () => this.contract.config());
+    const c = await this.#read(() => this.contract.config());
     return {
       fullNodeApprovals: Number(c.fullNodeApprovals),
       reportPenalty: Number(c.reportPenalty),
@@ -403,32 +403,30 @@ export class DeviceRegistryClient {
 
   /** True when `reporter`'s cohort already reported `id` in its current trust case. */
   hasReported(id: Hex, reporter: Hex): Promise<boolean> {
-    return guarded(NAME, this.contract.interface, () => this.contract.hasReported(id, reporter));
+    return this.#read(() => this.contract.hasReported(id, reporter));
   }
 
   /** The cohort `reporter` reports for: itself, or the coordination node that admitted a lightweight node. */
   async cohortOf(reporter: Hex): Promise<Hex> {
-    return (await guarded(NAME, this.contract.interface, () => this.contract.cohortOf(reporter))) as Hex;
+    return (await this.#read(() => this.contract.cohortOf(reporter))) as Hex;
   }
 
   /** `fullNode`'s current heartbeat period and the offline votes cast in it (k of them take it offline). */
   async offlineBallot(fullNode: Hex): Promise<{ period: number; votes: number }> {
-    const [period, votes] = await guarded(NAME, this.contract.interface, () => this.contract.offlineBallot(fullNode));
+    const [period, votes] = await this.#read(() => this.contract.offlineBallot(fullNode));
     return { period: Number(period), votes: Number(votes) };
   }
 
   isLive(fullNode: Hex): Promise<boolean> {
-    return guarded(NAME, this.contract.interface, () => this.contract.isLive(fullNode));
+    return this.#read(() => this.contract.isLive(fullNode));
   }
 
   servedCount(fullNode: Hex): Promise<bigint> {
-    return guarded(NAME, this.contract.interface, () => this.contract.servedCount(fullNode));
+    return this.#read(() => this.contract.servedCount(fullNode));
   }
 
   async servedDevices(fullNode: Hex, offset = 0n, limit = 1000n): Promise<Hex[]> {
-    const page = await guarded(NAME, this.contract.interface, () =>
-      this.contract.servedDevices(fullNode, offset, limit),
-    );
+    const page = await this.#read(() => this.contract.servedDevices(fullNode, offset, limit));
     return page.map((id) => id as Hex);
   }
 
@@ -587,6 +585,11 @@ export class DeviceRegistryClient {
     return typed(NAME, iface, () =>
       this.logs.logs(topics, { ...window, signal: range.signal, onChunk: range.onChunk }),
     );
+  }
+
+  /** One read within the client's deadline (`options.timeoutMs`, default `DEFAULT_CALL_TIMEOUT_MS`), errors typed. */
+  #read<T>(call: () => Promise<T>): Promise<T> {
+    return guarded(NAME, this.contract.interface, call, this.options.timeoutMs);
   }
 
   #send(call: () => Promise<ContractTransactionResponse>): Promise<TxResult> {

@@ -71,7 +71,10 @@ export interface District {
   /** The fog filtering policy: the owner's "sensitive" trapdoor and an "alarm" tag on slot 1. */
   readonly policy: FilterPolicy;
   /** A fog node; `anchors`: the chain it reads (see `FogNodeOptions.anchors`). */
-  fogNode(index: number, options?: { id?: Hex; path?: string; anchors?: FogChainView; maxHeld?: number }): FogNode;
+  fogNode(
+    index: number,
+    options?: { id?: Hex; path?: string; anchors?: FogChainView; maxHeld?: number; directory?: FogDirectory },
+  ): FogNode;
   cleanup(): void;
 }
 
@@ -127,7 +130,7 @@ export function makeDistrict(t = 3, n = 5): District {
         commitments: cluster.commitments,
         scheme,
         policy,
-        directory,
+        directory: options.directory ?? directory,
         store: new FogStore(options.path ?? join(dir, `${id}.sqlite`), id),
         ...(options.anchors === undefined ? {} : { anchors: options.anchors }),
         ...(options.maxHeld === undefined ? {} : { maxHeld: options.maxHeld }),
