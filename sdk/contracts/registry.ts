@@ -45,10 +45,10 @@ import {
   Status,
   ZERO_ID,
 } from "../core/registry.ts";
-import { ContractRevertError, InvalidInputError, TransportError } from "../errors.ts";
+import { ContractRevertError, InvalidInputError, TimeoutError, TransportError } from "../errors.ts";
 import { type ChainOptions, DeploymentCheck } from "./chain.ts";
 import { checkWindow, LogReader, type LogReaderOptions } from "./logs.ts";
-import { decodeRevert, guarded, typed } from "./revert.ts";
+import { guarded, typed } from "./revert.ts";
 import { eventArg, parseEvent, type RegistryEvent, sendTx, type TxResult } from "./tx.ts";
 
 export type { RegistryEvent, TxResult };
@@ -103,6 +103,9 @@ interface ProfileView {
 interface ProfileTrack extends ProfileView {
   scannedTo: number;
 }
+
+/** Devices `registerAll` checks at once before it registers (`getDevice`). */
+export const PRECHECK_CONCURRENCY = 16;
 
 /** EIP-7825's cap on one transaction's gas limit (Osaka). */
 export const EIP7825_GAS_CAP = 16_777_216n;
@@ -228,11 +231,17 @@ export class DeviceRegistryClient {
    * Registers many devices owned by the runner's account in as many
    * `registerBatch` transactions as the per-transaction gas cap needs
    * (EIP-7825: 16,777,216; one batch of ~280 devices reaches it). Devices the
-   * registry already holds are skipped, so a call after a failure resumes
-   * where the last one stopped. Each chunk's gas is estimated and the chunk
-   * halved until the estimate, plus `margin` percent, fits `gasCap`. A chunk
-   * that fails throws a typed error naming it (`chunk`, `first`, `count`)
-   * with the ids registered before it (`registered`).
+   * registry already holds are skipped (checked `PRECHECK_CONCURRENCY` at a
+   * time), so a call after a failure resumes where the last one stopped. Each
+   * chunk's gas is estimated (within `timeoutMs`) and the chunk halved until
+   * the estimate, plus `margin` percent, fits `gasCap`; the size grows back
+   * after a chunk is sent. A chunk the contract refuses (a bad signature, an
+   * expired deadline, a duplicate) throws `ContractRevertError` with the chunk
+   * (`chunk`, `first`, `count`, `registered`: how many were registered before it)
+   * and, when the estimate finds it by halving the chunk, the failing
+   * request (`request`, its index in `reqs`, and `id`); a transient failure
+   * (no answer, a dropped connection) throws `TransportError` with the same
+   * chunk details: call again to resume.
    */
   async registerAll(
     reqs: readonly RegistrationMessage[],
@@ -247,33 +256,57 @@ export class DeviceRegistryClient {
     const ids = reqs.map((r) => keccak256(concat([r.layer, r.localId])) as Hex);
     const skipped: number[] = [];
     const todo: number[] = [];
-    const states = await Promise.all(ids.map((id) => this.getDevice(id)));
+    const states: DeviceRecord[] = [];
+    for (let i = 0; i < ids.length; i += PRECHECK_CONCURRENCY) {
+      states.push(...(await Promise.all(ids.slice(i, i + PRECHECK_CONCURRENCY).map((id) => this.getDevice(id)))));
+    }
     for (const [i, state] of states.entries()) (state.status === Status.None ? todo : skipped).push(i);
     const chunks: BatchChunk[] = [];
     const registered: Hex[] = [];
+    const estimate = (take: readonly number[]): Promise<bigint> =>
+      this.#read(() =>
+        this.contract.registerBatch.estimateGas(
+          take.map((i) => reqs[i]!),
+          take.map((i) => sigs[i]!),
+        ),
+      );
     let size = todo.length;
     while (todo.length > 0) {
       const take = todo.slice(0, Math.min(size, todo.length));
-      const args = [take.map((i) => reqs[i]!), take.map((i) => sigs[i]!)] as const;
       const details = { chunk: chunks.length, first: take[0]!, count: take.length, registered: registered.length };
-      let estimate: bigint | undefined;
+      let gas: bigint | undefined;
       try {
-        estimate = await this.contract.registerBatch.estimateGas([...args[0]], [...args[1]]);
+        gas = await estimate(take);
       } catch (e) {
-        const decoded = decodeRevert(NAME, this.contract.interface, e);
-        if (decoded instanceof ContractRevertError || take.length === 1) {
-          throw new TransportError(`registerBatch chunk ${details.chunk} cannot be sent`, details, { cause: decoded });
+        if (e instanceof ContractRevertError) {
+          const culprit = await this.#findRefused(take, estimate);
+          throw new ContractRevertError(NAME, culprit.error.errorName, culprit.error.args, e, {
+            ...details,
+            ids: registered,
+            ...(culprit.request === undefined ? {} : { request: culprit.request, id: ids[culprit.request] }),
+          });
         }
+        // no answer: nothing is wrong with the chunk, the caller may call again
+        if (e instanceof TimeoutError || take.length === 1) {
+          throw new TransportError(`registerBatch chunk ${details.chunk} cannot be estimated`, details, { cause: e });
+        }
+        // another refusal of the estimate (e.g. above the node's gas allowance): try half of it
       }
-      if (estimate === undefined || (estimate * (100n + margin)) / 100n > gasCap) {
+      if (gas === undefined || (gas * (100n + margin)) / 100n > gasCap) {
         if (take.length === 1) throw new InvalidInputError("one registration exceeds the gas cap", details);
         size = Math.ceil(take.length / 2);
         continue;
       }
       let result: TxResult & { ids: Hex[] };
       try {
-        result = await this.registerBatch(args[0], args[1]);
+        result = await this.registerBatch(
+          take.map((i) => reqs[i]!),
+          take.map((i) => sigs[i]!),
+        );
       } catch (e) {
+        if (e instanceof ContractRevertError) {
+          throw new ContractRevertError(NAME, e.errorName, e.args, e, { ...details, ids: registered });
+        }
         throw new TransportError(
           `registerBatch chunk ${details.chunk} failed`,
           { ...details, ids: registered },
@@ -283,8 +316,52 @@ export class DeviceRegistryClient {
       chunks.push({ ...result, first: take[0]!, count: take.length });
       registered.push(...result.ids);
       todo.splice(0, take.length);
+      size = Math.min(size * 2, Math.max(todo.length, 1)); // a smaller chunk was for that chunk only
     }
     return { ids: registered, skipped: skipped.map((i) => ids[i]!), chunks };
+  }
+
+  /** The first request of `take` the contract refuses, found by halving (about log2 estimates); its revert. */
+  async #findRefused(
+    take: readonly number[],
+    estimate: (take: readonly number[]) => Promise<bigint>,
+  ): Promise<{ request: number | undefined; error: ContractRevertError }> {
+    let part = take;
+    let error: ContractRevertError | undefined;
+    while (part.length > 0) {
+      const half = part.slice(0, Math.ceil(part.length / 2));
+      const refused = await estimate(half).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      if (refused instanceof ContractRevertError) {
+        error = refused;
+        if (half.length === 1) return { request: half[0], error };
+        part = half;
+      } else if (refused === undefined) {
+        // the first half passes: the refusal is in the second (a request may also fail only with others)
+        const rest = part.slice(half.length);
+        if (rest.length === 0) break;
+        const alone = await estimate(rest).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        if (!(alone instanceof ContractRevertError)) break;
+        error = alone;
+        if (rest.length === 1) return { request: rest[0], error };
+        part = rest;
+      } else {
+        break; // a transient failure while searching: report the chunk only
+      }
+    }
+    if (error !== undefined) return { request: undefined, error };
+    return {
+      request: undefined,
+      error: await estimate(take).then(
+        () => new ContractRevertError(NAME, "unknown", [], undefined),
+        (e: unknown) => (e instanceof ContractRevertError ? e : new ContractRevertError(NAME, "unknown", [], e)),
+      ),
+    };
   }
 
   /** A coordination node approves `id` (a lightweight device also gets its serving full node). */
