@@ -33,8 +33,19 @@ export class ContractRevertError extends StrataError {
   readonly args: readonly unknown[];
   readonly contract: string;
 
-  constructor(contract: string, errorName: string, args: readonly unknown[], cause: unknown) {
-    super(`${contract} reverted with ${errorName}(${args.map(String).join(", ")})`, { errorName, args }, { cause });
+  /** `details` adds context (e.g. which request of a batch) to the decoded error's name and arguments. */
+  constructor(
+    contract: string,
+    errorName: string,
+    args: readonly unknown[],
+    cause: unknown,
+    details: ErrorDetails = {},
+  ) {
+    super(
+      `${contract} reverted with ${errorName}(${args.map(String).join(", ")})`,
+      { ...details, errorName, args },
+      { cause },
+    );
     this.contract = contract;
     this.errorName = errorName;
     this.args = args;

@@ -31,7 +31,7 @@ import { InvalidInputError, TransportError } from "../errors.ts";
 import { eventArg, parseEvent, sendTx, type TxResult } from "./tx.ts";
 import { type ChainOptions, DeploymentCheck } from "./chain.ts";
 import { checkWindow, LogReader, type LogReaderOptions } from "./logs.ts";
-import { guarded } from "./revert.ts";
+import { guarded, typed } from "./revert.ts";
 
 const NAME = "AccessTokens";
 const MAX_UINT40 = (1n << 40n) - 1n;
@@ -292,14 +292,15 @@ export class AccessTokensClient {
     const window = { fromBlock: range.fromBlock, toBlock: range.toBlock, maxSpan: range.maxBlockRange };
     checkWindow(window, "maxBlockRange");
     const topics = [ACCESS_EVENTS.map((name) => iface.getEvent(name).topicHash), toHex(uint256(token, "tokenId"))];
-    const logs = await guarded(NAME, iface, async () => {
-      const toBlock = range.toBlock ?? (await this.provider.getBlockNumber());
+    // each request of the read has its own deadline: a long read is never cut off as a whole
+    const logs = await typed(NAME, iface, async () => {
+      const toBlock = range.toBlock ?? (await this.logs.head());
       if (range.fromBlock !== undefined && range.fromBlock > toBlock) {
         throw new InvalidInputError("fromBlock must not be after toBlock", { fromBlock: range.fromBlock, toBlock });
       }
       return this.logs.logs(topics, { ...window, toBlock });
     });
-    const times = await guarded(NAME, iface, () => this.logs.blockTimes(logs.map((l) => l.blockNumber)));
+    const times = await typed(NAME, iface, () => this.logs.blockTimes(logs.map((l) => l.blockNumber)));
     return logs
       .map((log) => {
         const parsed = parseEvent(this.contract.interface, log)!;

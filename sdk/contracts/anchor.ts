@@ -47,7 +47,7 @@ import { InvalidInputError, TimeoutError, TransportError } from "../errors.ts";
 import { type ChainOptions, DEFAULT_CALL_TIMEOUT_MS, DEFAULT_RECEIPT_TIMEOUT_MS, DeploymentCheck } from "./chain.ts";
 import { compactSignature } from "./registry.ts";
 import { checkWindow, DEFAULT_INITIAL_SPAN, LogReader, type LogReaderOptions } from "./logs.ts";
-import { guarded } from "./revert.ts";
+import { guarded, typed } from "./revert.ts";
 
 const NAME = "DataAnchor";
 
@@ -497,7 +497,7 @@ export class DataAnchorClient {
     const { fromBlock, toBlock, chunkSize } = await this.#window(range);
     const logs = await this.#logs([this.#anchoredTopic(), id], fromBlock, toBlock, chunkSize);
     const entries = logs.map((log) => this.#parseAnchored(log)).filter((e): e is AnchorEntry => e !== undefined);
-    const deployed = await guarded(NAME, this.contract.interface, () => this.logs.deploymentBlock());
+    const deployed = await typed(NAME, this.contract.interface, () => this.logs.deploymentBlock());
     const first = fromBlock <= deployed ? 1n : (await this.#headAt(id, fromBlock - 1)) + 1n;
     return checkAnchorChain(id, entries, { first, head: await this.#headAt(id, toBlock) });
   }
@@ -608,7 +608,8 @@ export class DataAnchorClient {
 
   /** This contract's logs in the window, from its deployment block on, in adaptive chunks of at most `chunkSize`. */
   async #logs(topics: string[], fromBlock: number, toBlock: number, chunkSize: number | undefined): Promise<Log[]> {
-    return guarded(NAME, this.contract.interface, () =>
+    // each request of the read has its own deadline: a long read is never cut off as a whole
+    return typed(NAME, this.contract.interface, () =>
       this.logs.logs(topics, { fromBlock, toBlock, maxSpan: chunkSize }),
     );
   }

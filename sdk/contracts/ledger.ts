@@ -29,7 +29,7 @@ import type { Attestation } from "../core/layers/attestation.ts";
 import { ContractRevertError, InvalidInputError, TransportError } from "../errors.ts";
 import { type ChainOptions, DEFAULT_CALL_TIMEOUT_MS, DEFAULT_RECEIPT_TIMEOUT_MS, DeploymentCheck } from "./chain.ts";
 import { LogReader, type LogReaderOptions } from "./logs.ts";
-import { guarded } from "./revert.ts";
+import { guarded, typed } from "./revert.ts";
 
 const NAME = "SummaryLedger";
 const ZERO_ADDRESS = `0x${"00".repeat(20)}`;
@@ -600,7 +600,10 @@ export class SummaryLedgerClient {
     fromBlock = 0,
   ): Promise<LogDescription[]> {
     const iface = this.contract.interface;
-    const logs = await this.#call(() => this.logs.logs([iface.getEvent(event).topicHash, blockId], { fromBlock }));
+    // each request of the read has its own deadline: a long read is never cut off as a whole
+    const logs = await typed(NAME, iface, () =>
+      this.logs.logs([iface.getEvent(event).topicHash, blockId], { fromBlock }),
+    );
     return logs.map((log) => iface.parseLog({ topics: [...log.topics], data: log.data })!);
   }
 

@@ -9,8 +9,18 @@
 import type { Log, Provider } from "ethers";
 
 import { checkInteger } from "../core/bytes.ts";
-import { growSpan, initialSpan, isRangeLimitError, shrinkSpan, type SpanState } from "../core/logs.ts";
-import { InvalidInputError, TransportError } from "../errors.ts";
+import {
+  classifyLogError,
+  growSpan,
+  initialSpan,
+  RATE_LIMIT_RETRIES,
+  rateLimitBackoff,
+  shrinkSpan,
+  type SpanState,
+} from "../core/logs.ts";
+import { LruMap } from "../core/lru.ts";
+import { InvalidInputError, TimeoutError, TransportError } from "../errors.ts";
+import { DEFAULT_CALL_TIMEOUT_MS, withDeadline } from "./chain.ts";
 
 /** Blocks in the first log query (many public nodes cap `eth_getLogs` at 10,000 blocks). */
 export const DEFAULT_INITIAL_SPAN = 10_000;
@@ -18,6 +28,15 @@ export const DEFAULT_INITIAL_SPAN = 10_000;
 export const DEFAULT_MAX_SPAN = 1_000_000;
 /** Block headers read at once for block times. */
 export const DEFAULT_TIME_CONCURRENCY = 50;
+/** Blocks below the head a block must be before what was read of it is kept (a reorg deeper than this is not expected). */
+export const DEFAULT_CONFIRMATIONS = 12;
+/** Block times kept (least recently used forgotten first). */
+export const DEFAULT_TIME_CACHE = 10_000;
+/** The first wait after a rate limit, in ms (doubled on each further one). */
+export const DEFAULT_RATE_LIMIT_BACKOFF_MS = 500;
+
+/** Where a reader's first block comes from: the option, a validated search, or nothing certain (block 0). */
+export type DeploymentBlockSource = "given" | "searched" | "unknown";
 
 /** How a client reads its contract's logs. */
 export interface LogReaderOptions {
@@ -35,6 +54,14 @@ export interface LogReaderOptions {
   readonly maxSpan?: number;
   /** Block headers requested at once (default 50). */
   readonly timeConcurrency?: number;
+  /** Deadline of each request (`eth_getLogs`, `eth_getCode`, a block header …), in ms (default `DEFAULT_CALL_TIMEOUT_MS`). */
+  readonly timeoutMs?: number;
+  /** Blocks below the head a block must be before anything read of it is cached (default 12). */
+  readonly confirmations?: number;
+  /** Block times cached (default 10,000, least recently used forgotten first). */
+  readonly timeCacheSize?: number;
+  /** The first wait after a rate limit, in ms (default 500, doubled each time; `RATE_LIMIT_RETRIES` tries). */
+  readonly rateLimitBackoffMs?: number;
 }
 
 /** A window of blocks; `maxSpan` bounds every query of this read. */
@@ -42,6 +69,13 @@ export interface LogWindow {
   readonly fromBlock?: number;
   readonly toBlock?: number;
   readonly maxSpan?: number;
+  /**
+   * The caller's overall budget: once aborted the read stops before its next
+   * request and throws `TimeoutError` (each request has its own deadline, `timeoutMs`).
+   */
+  readonly signal?: AbortSignal;
+  /** Called after each finished query, in chain order, with its logs and its last block (progress a caller may keep). */
+  readonly onChunk?: (logs: readonly Log[], toBlock: number) => void;
 }
 
 /** Checks a window's numbers (a typed error naming `what` for each bad one). */
@@ -62,9 +96,14 @@ export class LogReader {
   readonly #provider: () => Provider;
   readonly #maxSpan: number;
   readonly #timeConcurrency: number;
+  readonly #timeoutMs: number;
+  readonly #backoffMs: number;
+  /** Blocks below the head a block must be before what was read of it is kept. */
+  readonly confirmations: number;
   #deployment: Promise<number> | undefined;
+  #source: DeploymentBlockSource | undefined;
   #state: SpanState;
-  readonly #times = new Map<number, bigint>();
+  readonly #times: LruMap<number, bigint>;
 
   constructor(address: string, provider: () => Provider, options: LogReaderOptions = {}) {
     const start = options.initialSpan ?? DEFAULT_INITIAL_SPAN;
@@ -73,9 +112,17 @@ export class LogReader {
     checkInteger(this.#maxSpan, 1, Number.MAX_SAFE_INTEGER, "maxSpan");
     this.#timeConcurrency = options.timeConcurrency ?? DEFAULT_TIME_CONCURRENCY;
     checkInteger(this.#timeConcurrency, 1, 10_000, "timeConcurrency");
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+    checkInteger(this.#timeoutMs, 1, Number.MAX_SAFE_INTEGER, "timeoutMs");
+    this.confirmations = options.confirmations ?? DEFAULT_CONFIRMATIONS;
+    checkInteger(this.confirmations, 0, 1_000_000, "confirmations");
+    this.#backoffMs = options.rateLimitBackoffMs ?? DEFAULT_RATE_LIMIT_BACKOFF_MS;
+    checkInteger(this.#backoffMs, 0, 60_000, "rateLimitBackoffMs");
+    this.#times = new LruMap(options.timeCacheSize ?? DEFAULT_TIME_CACHE);
     if (options.deploymentBlock !== undefined) {
       checkInteger(options.deploymentBlock, 0, Number.MAX_SAFE_INTEGER, "deploymentBlock");
       this.#deployment = Promise.resolve(options.deploymentBlock);
+      this.#source = "given";
     }
     this.address = address;
     this.#provider = provider;
@@ -87,41 +134,87 @@ export class LogReader {
     return this.#state.span;
   }
 
-  /** The contract's deployment block (given, or found once by binary search on its code). */
+  /**
+   * Where the first block comes from: `given` (the option), `searched` (found
+   * on chain and validated), `unknown` (the node could not tell: reads start
+   * at block 0); `undefined` before the first read.
+   */
+  get deploymentBlockSource(): DeploymentBlockSource | undefined {
+    return this.#source;
+  }
+
+  /** The block times cached now (bounded by `timeCacheSize`). */
+  get cachedTimes(): number {
+    return this.#times.size;
+  }
+
+  /**
+   * The contract's deployment block: given, or found once by binary search on
+   * its code and validated; 0 when the node cannot tell (kept: not searched again).
+   * Only a contract not deployed yet is searched again at the next read.
+   */
   deploymentBlock(): Promise<number> {
     if (this.#deployment === undefined) {
       const found = this.#findDeployment();
-      // kept only when the search could tell: a failed search is tried again next time
       this.#deployment = found.then((r) => r.block);
       found.then(
-        (r) => r.certain || (this.#deployment = undefined),
-        () => (this.#deployment = undefined),
+        (r) => {
+          if (r.source === undefined)
+            this.#deployment = undefined; // not deployed yet
+          else this.#source = r.source;
+        },
+        () => (this.#deployment = undefined), // the head could not be read: nothing learned
       );
     }
     return this.#deployment;
   }
 
+  /** The latest block number (one request, within its deadline). */
+  head(): Promise<number> {
+    return this.#request("eth_blockNumber", (p) => p.getBlockNumber());
+  }
+
   /**
    * Every log of this contract matching `topics` in `window` (default: the
-   * deployment block to the latest block), in chain order. Throws
-   * `TransportError` when the node refuses even a one-block query.
+   * deployment block to the latest block), in chain order. Each request has
+   * its own deadline (`TimeoutError`); a rate limit is waited out and tried
+   * again (`TransportError` after `RATE_LIMIT_RETRIES` tries); throws
+   * `TransportError` when the node refuses even a one-block query, and
+   * `TimeoutError` once `window.signal` is aborted (no request is left running after).
    */
   async logs(topics: (string | string[] | null)[], window: LogWindow = {}): Promise<Log[]> {
     checkWindow(window);
-    const provider = this.#provider();
     const deployed = await this.deploymentBlock();
-    const toBlock = window.toBlock ?? (await provider.getBlockNumber());
+    const toBlock = window.toBlock ?? (await this.head());
     const fromBlock = Math.max(window.fromBlock ?? 0, deployed);
     const maxSpan = Math.min(window.maxSpan ?? this.#maxSpan, this.#maxSpan);
     const found: Log[] = [];
     let start = fromBlock;
+    let limited = 0;
     while (start <= toBlock) {
+      checkBudget(window.signal, { address: this.address, block: start });
       const span = Math.min(this.#state.span, maxSpan);
       const end = Math.min(start + span - 1, toBlock);
+      let chunk: Log[];
       try {
-        found.push(...(await provider.getLogs({ address: this.address, fromBlock: start, toBlock: end, topics })));
+        chunk = await this.#request("eth_getLogs", (p) =>
+          p.getLogs({ address: this.address, fromBlock: start, toBlock: end, topics }),
+        );
       } catch (error) {
-        if (!isRangeLimitError(error)) throw error;
+        const kind = classifyLogError(error);
+        if (kind === "rate-limit") {
+          limited++;
+          if (limited >= RATE_LIMIT_RETRIES) {
+            throw new TransportError(
+              "the node keeps rate-limiting log queries",
+              { address: this.address, block: start, tries: limited },
+              { cause: error },
+            );
+          }
+          await pause(rateLimitBackoff(limited, this.#backoffMs), window.signal);
+          continue;
+        }
+        if (kind !== "range") throw error;
         const shrunk = shrinkSpan(end - start + 1);
         if (shrunk === undefined) {
           throw new TransportError(
@@ -133,45 +226,97 @@ export class LogReader {
         this.#state = shrunk;
         continue;
       }
+      limited = 0;
       this.#state = growSpan(this.#state, this.#maxSpan);
+      found.push(...chunk);
+      window.onChunk?.(chunk, end);
       start = end + 1;
     }
     return found;
   }
 
-  /** The timestamps of `blocks`, read in parallel waves of `timeConcurrency` and cached (a block's time never changes). */
-  async blockTimes(blocks: Iterable<number>): Promise<Map<number, bigint>> {
+  /**
+   * The timestamps of `blocks`, read in parallel waves of `timeConcurrency`;
+   * a block at least `confirmations` below the head is cached (bounded, least
+   * recently used forgotten first), a newer one is read again next time (a reorg may change it).
+   */
+  async blockTimes(blocks: Iterable<number>, signal?: AbortSignal): Promise<Map<number, bigint>> {
     const wanted = [...new Set(blocks)];
-    const missing = wanted.filter((b) => !this.#times.has(b));
-    const provider = this.#provider();
+    const out = new Map<number, bigint>();
+    const missing: number[] = [];
+    for (const b of wanted) {
+      const t = this.#times.get(b);
+      if (t === undefined) missing.push(b);
+      else out.set(b, t);
+    }
+    if (missing.length === 0) return out;
+    const settled = (await this.head()) - this.confirmations;
     for (let i = 0; i < missing.length; i += this.#timeConcurrency) {
+      checkBudget(signal, { address: this.address, block: missing[i] });
       const wave = missing.slice(i, i + this.#timeConcurrency);
-      const headers = await Promise.all(wave.map((b) => provider.getBlock(b)));
+      const headers = await this.#request("eth_getBlockByNumber", (p) => Promise.all(wave.map((b) => p.getBlock(b))));
       for (const [j, header] of headers.entries()) {
         if (!header) throw new TransportError(`block ${wave[j]} not found`, { block: wave[j] });
-        this.#times.set(wave[j]!, BigInt(header.timestamp));
+        const time = BigInt(header.timestamp);
+        out.set(wave[j]!, time);
+        if (wave[j]! <= settled) this.#times.set(wave[j]!, time);
       }
     }
-    return new Map(wanted.map((b) => [b, this.#times.get(b)!]));
+    return new Map(wanted.map((b) => [b, out.get(b)!]));
   }
 
-  /** The first block whose state holds this contract's code (0, not certain, when the node cannot tell). */
-  async #findDeployment(): Promise<{ block: number; certain: boolean }> {
-    const provider = this.#provider();
-    const head = await provider.getBlockNumber();
+  /** One request to the node within its deadline. */
+  #request<T>(what: string, call: (provider: Provider) => Promise<T>): Promise<T> {
+    return withDeadline(`${what} (${this.address})`, this.#timeoutMs, call(this.#provider()));
+  }
+
+  /**
+   * The first block whose state holds this contract's code, validated: the
+   * code is absent one block before and present at it, and every probe
+   * answered. A probe that fails (a pruned node: "missing trie node"), or
+   * evidence that is not monotonic, makes it `unknown`: block 0. A contract
+   * with no code at the head is not deployed yet (`source` undefined: head + 1, searched again next time).
+   */
+  async #findDeployment(): Promise<{ block: number; source: DeploymentBlockSource | undefined }> {
+    const head = await this.head();
+    const hasCode = async (block: number): Promise<boolean> =>
+      (await this.#request("eth_getCode", (p) => p.getCode(this.address, block))) !== "0x";
     try {
       // not deployed yet: no log before the next block
-      if ((await provider.getCode(this.address, head)) === "0x") return { block: head + 1, certain: false };
+      if (!(await hasCode(head))) return { block: head + 1, source: undefined };
       let lo = 0;
       let hi = head;
       while (lo < hi) {
         const mid = Math.floor((lo + hi) / 2);
-        if ((await provider.getCode(this.address, mid)) === "0x") lo = mid + 1;
-        else hi = mid;
+        if (await hasCode(mid)) hi = mid;
+        else lo = mid + 1;
       }
-      return { block: lo, certain: true };
-    } catch {
-      return { block: 0, certain: false }; // old state pruned (or the node failed): scan from genesis, in adaptive chunks
+      // validation: present at `lo` and absent just before it, asked again
+      if (!(await hasCode(lo)) || (lo > 0 && (await hasCode(lo - 1)))) return { block: 0, source: "unknown" };
+      return { block: lo, source: "searched" };
+    } catch (error) {
+      if (error instanceof TimeoutError) throw error; // a silent node: nothing learned, searched again next time
+      return { block: 0, source: "unknown" }; // old state pruned (or the node failed): scan from genesis, in adaptive chunks
     }
   }
+}
+
+/** Throws `TimeoutError` when the caller's budget is spent. */
+function checkBudget(signal: AbortSignal | undefined, details: Record<string, unknown>): void {
+  if (signal?.aborted) {
+    throw new TimeoutError("the log read's budget is spent", { ...details }, { cause: signal.reason });
+  }
+}
+
+/** Waits `ms` (less when `signal` aborts first). */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
 }

@@ -45,10 +45,10 @@ import {
   Status,
   ZERO_ID,
 } from "../core/registry.ts";
-import { ContractRevertError, InvalidInputError, TransportError } from "../errors.ts";
+import { ContractRevertError, InvalidInputError, TimeoutError, TransportError } from "../errors.ts";
 import { type ChainOptions, DeploymentCheck } from "./chain.ts";
 import { checkWindow, LogReader, type LogReaderOptions } from "./logs.ts";
-import { decodeRevert, guarded } from "./revert.ts";
+import { guarded, typed } from "./revert.ts";
 import { eventArg, parseEvent, type RegistryEvent, sendTx, type TxResult } from "./tx.ts";
 
 export type { RegistryEvent, TxResult };
@@ -64,6 +64,8 @@ export interface HistoryRange {
   readonly fromBlock?: number;
   readonly toBlock?: number;
   readonly maxBlockRange?: number;
+  /** The caller's overall budget: once aborted, the read stops before its next request (`TimeoutError`). */
+  readonly signal?: AbortSignal;
 }
 
 /** Every event that names a device in its first indexed topic. */
@@ -87,12 +89,23 @@ const HISTORY_EVENTS = [
   "CoordinatorDismissed",
 ] as const;
 
-/** What the client remembers of a device's profile: the committed hash, the published profiles by hash, up to which block. */
-interface ProfileTrack {
+/** A device's profile as read: the committed hash and the published profiles by hash. */
+interface ProfileView {
   hash: Hex | undefined;
   readonly published: Map<Hex, Hex>;
+}
+
+/**
+ * What the client remembers of a device's profile: its view up to `scannedTo`,
+ * a block at least `confirmations` below the head when it was read (blocks
+ * after it are read again at every call: a reorg may still change them).
+ */
+interface ProfileTrack extends ProfileView {
   scannedTo: number;
 }
+
+/** Devices `registerAll` checks at once before it registers (`getDevice`). */
+export const PRECHECK_CONCURRENCY = 16;
 
 /** EIP-7825's cap on one transaction's gas limit (Osaka). */
 export const EIP7825_GAS_CAP = 16_777_216n;
@@ -127,12 +140,14 @@ export class DeviceRegistryClient {
   readonly logs: LogReader;
   #domain: TypedDataDomain | undefined;
   #profiles = new Map<Hex, ProfileTrack>();
+  /** The profile read running for each device: a second call waits for it, then reads only the blocks after. */
+  #profileReads = new Map<Hex, Promise<unknown>>();
 
   /**
    * With `options.chainId`, the first transaction checks the node serves that
    * chain and the address holds code (`WrongChainError`, `NoCodeError`) before
    * anything is sent; `options.receiptTimeoutMs` is the deadline of a send and
-   * its receipt. Reads use `DEFAULT_CALL_TIMEOUT_MS` (`guarded`). `options.deploymentBlock`
+   * its receipt. Each read has the deadline `options.timeoutMs` (default `DEFAULT_CALL_TIMEOUT_MS`). `options.deploymentBlock`
    * is where its logs start (found once on chain when not given), read in adaptive chunks.
    */
   constructor(address: string, runner: ContractRunner, options: ChainOptions & LogReaderOptions = {}) {
@@ -151,6 +166,7 @@ export class DeviceRegistryClient {
     client.#domain = this.#domain;
     (client as { logs: LogReader }).logs = this.logs;
     client.#profiles = this.#profiles;
+    client.#profileReads = this.#profileReads;
     return client;
   }
 
@@ -215,11 +231,17 @@ export class DeviceRegistryClient {
    * Registers many devices owned by the runner's account in as many
    * `registerBatch` transactions as the per-transaction gas cap needs
    * (EIP-7825: 16,777,216; one batch of ~280 devices reaches it). Devices the
-   * registry already holds are skipped, so a call after a failure resumes
-   * where the last one stopped. Each chunk's gas is estimated and the chunk
-   * halved until the estimate, plus `margin` percent, fits `gasCap`. A chunk
-   * that fails throws a typed error naming it (`chunk`, `first`, `count`)
-   * with the ids registered before it (`registered`).
+   * registry already holds are skipped (checked `PRECHECK_CONCURRENCY` at a
+   * time), so a call after a failure resumes where the last one stopped. Each
+   * chunk's gas is estimated (within `timeoutMs`) and the chunk halved until
+   * the estimate, plus `margin` percent, fits `gasCap`; the size grows back
+   * after a chunk is sent. A chunk the contract refuses (a bad signature, an
+   * expired deadline, a duplicate) throws `ContractRevertError` with the chunk
+   * (`chunk`, `first`, `count`, `registered`: how many were registered before it)
+   * and, when the estimate finds it by halving the chunk, the failing
+   * request (`request`, its index in `reqs`, and `id`); a transient failure
+   * (no answer, a dropped connection) throws `TransportError` with the same
+   * chunk details: call again to resume.
    */
   async registerAll(
     reqs: readonly RegistrationMessage[],
@@ -234,33 +256,57 @@ export class DeviceRegistryClient {
     const ids = reqs.map((r) => keccak256(concat([r.layer, r.localId])) as Hex);
     const skipped: number[] = [];
     const todo: number[] = [];
-    const states = await Promise.all(ids.map((id) => this.getDevice(id)));
+    const states: DeviceRecord[] = [];
+    for (let i = 0; i < ids.length; i += PRECHECK_CONCURRENCY) {
+      states.push(...(await Promise.all(ids.slice(i, i + PRECHECK_CONCURRENCY).map((id) => this.getDevice(id)))));
+    }
     for (const [i, state] of states.entries()) (state.status === Status.None ? todo : skipped).push(i);
     const chunks: BatchChunk[] = [];
     const registered: Hex[] = [];
+    const estimate = (take: readonly number[]): Promise<bigint> =>
+      this.#read(() =>
+        this.contract.registerBatch.estimateGas(
+          take.map((i) => reqs[i]!),
+          take.map((i) => sigs[i]!),
+        ),
+      );
     let size = todo.length;
     while (todo.length > 0) {
       const take = todo.slice(0, Math.min(size, todo.length));
-      const args = [take.map((i) => reqs[i]!), take.map((i) => sigs[i]!)] as const;
       const details = { chunk: chunks.length, first: take[0]!, count: take.length, registered: registered.length };
-      let estimate: bigint | undefined;
+      let gas: bigint | undefined;
       try {
-        estimate = await this.contract.registerBatch.estimateGas([...args[0]], [...args[1]]);
+        gas = await estimate(take);
       } catch (e) {
-        const decoded = decodeRevert(NAME, this.contract.interface, e);
-        if (decoded instanceof ContractRevertError || take.length === 1) {
-          throw new TransportError(`registerBatch chunk ${details.chunk} cannot be sent`, details, { cause: decoded });
+        if (e instanceof ContractRevertError) {
+          const culprit = await this.#findRefused(take, estimate);
+          throw new ContractRevertError(NAME, culprit.error.errorName, culprit.error.args, e, {
+            ...details,
+            ids: registered,
+            ...(culprit.request === undefined ? {} : { request: culprit.request, id: ids[culprit.request] }),
+          });
         }
+        // no answer: nothing is wrong with the chunk, the caller may call again
+        if (e instanceof TimeoutError || take.length === 1) {
+          throw new TransportError(`registerBatch chunk ${details.chunk} cannot be estimated`, details, { cause: e });
+        }
+        // another refusal of the estimate (e.g. above the node's gas allowance): try half of it
       }
-      if (estimate === undefined || (estimate * (100n + margin)) / 100n > gasCap) {
+      if (gas === undefined || (gas * (100n + margin)) / 100n > gasCap) {
         if (take.length === 1) throw new InvalidInputError("one registration exceeds the gas cap", details);
         size = Math.ceil(take.length / 2);
         continue;
       }
       let result: TxResult & { ids: Hex[] };
       try {
-        result = await this.registerBatch(args[0], args[1]);
+        result = await this.registerBatch(
+          take.map((i) => reqs[i]!),
+          take.map((i) => sigs[i]!),
+        );
       } catch (e) {
+        if (e instanceof ContractRevertError) {
+          throw new ContractRevertError(NAME, e.errorName, e.args, e, { ...details, ids: registered });
+        }
         throw new TransportError(
           `registerBatch chunk ${details.chunk} failed`,
           { ...details, ids: registered },
@@ -270,8 +316,52 @@ export class DeviceRegistryClient {
       chunks.push({ ...result, first: take[0]!, count: take.length });
       registered.push(...result.ids);
       todo.splice(0, take.length);
+      size = Math.min(size * 2, Math.max(todo.length, 1)); // a smaller chunk was for that chunk only
     }
     return { ids: registered, skipped: skipped.map((i) => ids[i]!), chunks };
+  }
+
+  /** The first request of `take` the contract refuses, found by halving (about log2 estimates); its revert. */
+  async #findRefused(
+    take: readonly number[],
+    estimate: (take: readonly number[]) => Promise<bigint>,
+  ): Promise<{ request: number | undefined; error: ContractRevertError }> {
+    let part = take;
+    let error: ContractRevertError | undefined;
+    while (part.length > 0) {
+      const half = part.slice(0, Math.ceil(part.length / 2));
+      const refused = await estimate(half).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      if (refused instanceof ContractRevertError) {
+        error = refused;
+        if (half.length === 1) return { request: half[0], error };
+        part = half;
+      } else if (refused === undefined) {
+        // the first half passes: the refusal is in the second (a request may also fail only with others)
+        const rest = part.slice(half.length);
+        if (rest.length === 0) break;
+        const alone = await estimate(rest).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        if (!(alone instanceof ContractRevertError)) break;
+        error = alone;
+        if (rest.length === 1) return { request: rest[0], error };
+        part = rest;
+      } else {
+        break; // a transient failure while searching: report the chunk only
+      }
+    }
+    if (error !== undefined) return { request: undefined, error };
+    return {
+      request: undefined,
+      error: await estimate(take).then(
+        () => new ContractRevertError(NAME, "unknown", [], undefined),
+        (e: unknown) => (e instanceof ContractRevertError ? e : new ContractRevertError(NAME, "unknown", [], e)),
+      ),
+    };
   }
 
   /** A coordination node approves `id` (a lightweight device also gets its serving full node). */
@@ -345,7 +435,7 @@ export class DeviceRegistryClient {
   }
 
   layerOperator(layer: string): Promise<string> {
-    return guarded(NAME, this.contract.interface, () => this.contract.layerOperator(layerHash(layer)));
+    return this.#read(() => this.contract.layerOperator(layerHash(layer)));
   }
 
   setConfig(config: RegistryConfig): Promise<TxResult> {
@@ -355,7 +445,7 @@ export class DeviceRegistryClient {
   // ----------------------------------------------------------------- reads
 
   async getDevice(id: Hex): Promise<DeviceRecord> {
-    const v = await guarded(NAME, this.contract.interface, () => this.contract.getDevice(id));
+    const v = await this.#read(() => this.contract.getDevice(id));
     return {
       id,
       key: v.key,
@@ -377,7 +467,7 @@ export class DeviceRegistryClient {
   }
 
   async config(): Promise<RegistryConfig> {
-    const c = await guarded(NAME, this.contract.interface, () => this.contract.config());
+    const c = await this.#read(() => this.contract.config());
     return {
       fullNodeApprovals: Number(c.fullNodeApprovals),
       reportPenalty: Number(c.reportPenalty),
@@ -390,32 +480,30 @@ export class DeviceRegistryClient {
 
   /** True when `reporter`'s cohort already reported `id` in its current trust case. */
   hasReported(id: Hex, reporter: Hex): Promise<boolean> {
-    return guarded(NAME, this.contract.interface, () => this.contract.hasReported(id, reporter));
+    return this.#read(() => this.contract.hasReported(id, reporter));
   }
 
   /** The cohort `reporter` reports for: itself, or the coordination node that admitted a lightweight node. */
   async cohortOf(reporter: Hex): Promise<Hex> {
-    return (await guarded(NAME, this.contract.interface, () => this.contract.cohortOf(reporter))) as Hex;
+    return (await this.#read(() => this.contract.cohortOf(reporter))) as Hex;
   }
 
   /** `fullNode`'s current heartbeat period and the offline votes cast in it (k of them take it offline). */
   async offlineBallot(fullNode: Hex): Promise<{ period: number; votes: number }> {
-    const [period, votes] = await guarded(NAME, this.contract.interface, () => this.contract.offlineBallot(fullNode));
+    const [period, votes] = await this.#read(() => this.contract.offlineBallot(fullNode));
     return { period: Number(period), votes: Number(votes) };
   }
 
   isLive(fullNode: Hex): Promise<boolean> {
-    return guarded(NAME, this.contract.interface, () => this.contract.isLive(fullNode));
+    return this.#read(() => this.contract.isLive(fullNode));
   }
 
   servedCount(fullNode: Hex): Promise<bigint> {
-    return guarded(NAME, this.contract.interface, () => this.contract.servedCount(fullNode));
+    return this.#read(() => this.contract.servedCount(fullNode));
   }
 
   async servedDevices(fullNode: Hex, offset = 0n, limit = 1000n): Promise<Hex[]> {
-    const page = await guarded(NAME, this.contract.interface, () =>
-      this.contract.servedDevices(fullNode, offset, limit),
-    );
+    const page = await this.#read(() => this.contract.servedDevices(fullNode, offset, limit));
     return page.map((id) => id as Hex);
   }
 
@@ -425,8 +513,11 @@ export class DeviceRegistryClient {
    */
   async history(id: Hex, range: HistoryRange = {}): Promise<HistoryEntry[]> {
     const logs = await this.#logs([...HISTORY_EVENTS], id, range);
-    const times = await guarded(NAME, this.contract.interface, () =>
-      this.logs.blockTimes(logs.map((l) => l.blockNumber)),
+    const times = await typed(NAME, this.contract.interface, () =>
+      this.logs.blockTimes(
+        logs.map((l) => l.blockNumber),
+        range.signal,
+      ),
     );
     return sortHistory(
       logs.map((log) => {
@@ -473,7 +564,7 @@ export class DeviceRegistryClient {
       const published = history.filter((e) => e.event === "ProfileUpdated" && e.args.profileHash === current).at(-1);
       return published ? decodeProfile(published.args.profile as Hex) : undefined;
     }
-    const track = await this.#trackProfile(id, range.maxBlockRange);
+    const track = await this.#trackProfile(id, range.maxBlockRange, range.signal);
     const bytes = track.hash === undefined ? undefined : track.published.get(track.hash);
     return bytes === undefined ? undefined : decodeProfile(bytes);
   }
@@ -481,8 +572,9 @@ export class DeviceRegistryClient {
   /**
    * The hash the chain commits `id`'s profile to now (its registration's or
    * its last update's), `undefined` when it is not registered. Read from the
-   * log tail after the last call: the registry keeps no profile hash in
-   * state, so each call costs one `eth_getLogs` over the blocks since the last.
+   * log: the registry keeps no profile hash in state, so each call costs one
+   * `eth_getLogs` over the last `confirmations` blocks (read again every time:
+   * a reorg may change them) and one over the blocks confirmed since the last call.
    */
   async profileHashOf(id: Hex): Promise<Hex | undefined> {
     return (await this.#trackProfile(id)).hash;
@@ -490,32 +582,91 @@ export class DeviceRegistryClient {
 
   // --------------------------------------------------------------- private
 
-  /** Brings what the client knows of `id`'s profile up to the latest block, reading only the blocks it has not read. */
-  async #trackProfile(id: Hex, maxBlockRange?: number): Promise<ProfileTrack> {
+  /**
+   * What the chain says of `id`'s profile at the latest block. The blocks up to
+   * `confirmations` below the head are read once (progress kept after each
+   * finished query, so a read cut short resumes where it stopped); the newer
+   * tail is read again at every call and never kept, so a reorg that replaces
+   * a profile update is seen. One read per device at a time.
+   */
+  async #trackProfile(id: Hex, maxBlockRange?: number, signal?: AbortSignal): Promise<ProfileView> {
     const key = id.toLowerCase() as Hex;
-    const known = this.#profiles.get(key);
-    const toBlock = await guarded(NAME, this.contract.interface, () => this.provider.getBlockNumber());
-    if (known !== undefined && known.scannedTo >= toBlock) return known;
-    const fromBlock = known === undefined ? 0 : known.scannedTo + 1;
-    const logs = await this.#logs(["DeviceRegistered", "ProfileUpdated"], id, { fromBlock, toBlock, maxBlockRange });
-    const track: ProfileTrack = known ?? { hash: undefined, published: new Map(), scannedTo: -1 };
+    const before = this.#profileReads.get(key) ?? Promise.resolve();
+    const run = before.catch(() => undefined).then(() => this.#readProfile(key, maxBlockRange, signal));
+    this.#profileReads.set(key, run);
+    try {
+      return await run;
+    } finally {
+      if (this.#profileReads.get(key) === run) this.#profileReads.delete(key);
+    }
+  }
+
+  async #readProfile(
+    key: Hex,
+    maxBlockRange: number | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<ProfileView> {
+    const events = ["DeviceRegistered", "ProfileUpdated"];
+    const head = await typed(NAME, this.contract.interface, () => this.logs.head());
+    const settled = head - this.logs.confirmations;
+    let track = this.#profiles.get(key);
+    if (track === undefined) {
+      track = { hash: undefined, published: new Map(), scannedTo: -1 };
+      this.#profiles.set(key, track);
+    }
+    const kept = track;
+    if (kept.scannedTo < settled) {
+      await this.#logs(events, key, {
+        fromBlock: kept.scannedTo + 1,
+        toBlock: settled,
+        maxBlockRange,
+        signal,
+        onChunk: (logs, end) => {
+          this.#applyProfileLogs(kept, logs);
+          kept.scannedTo = end;
+        },
+      });
+    }
+    const view: ProfileView = { hash: kept.hash, published: new Map(kept.published) };
+    if (head > kept.scannedTo) {
+      const tail = await this.#logs(events, key, {
+        fromBlock: kept.scannedTo + 1,
+        toBlock: head,
+        maxBlockRange,
+        signal,
+      });
+      this.#applyProfileLogs(view, tail);
+    }
+    return view;
+  }
+
+  #applyProfileLogs(view: ProfileView, logs: readonly Log[]): void {
     for (const log of logs) {
       const parsed = parseEvent(this.contract.interface, log)!;
-      track.hash = (parsed.args.profileHash as string).toLowerCase() as Hex;
-      if (parsed.name === "ProfileUpdated") track.published.set(track.hash, parsed.args.profile as Hex);
+      view.hash = (parsed.args.profileHash as string).toLowerCase() as Hex;
+      if (parsed.name === "ProfileUpdated") view.published.set(view.hash, parsed.args.profile as Hex);
     }
-    track.scannedTo = toBlock;
-    this.#profiles.set(key, track);
-    return track;
   }
 
   /** This registry's logs of `events` naming `id`, in chain order. */
-  #logs(events: readonly string[], id: Hex, range: HistoryRange): Promise<Log[]> {
+  #logs(
+    events: readonly string[],
+    id: Hex,
+    range: HistoryRange & { readonly onChunk?: (logs: readonly Log[], toBlock: number) => void },
+  ): Promise<Log[]> {
     const iface = this.contract.interface as Interface;
     const topics = [events.map((name) => iface.getEvent(name)!.topicHash), id];
     const window = { fromBlock: range.fromBlock, toBlock: range.toBlock, maxSpan: range.maxBlockRange };
     checkWindow(window, "maxBlockRange");
-    return guarded(NAME, iface, () => this.logs.logs(topics, window));
+    // each request of the read has its own deadline (the reader's): a long read is never cut off as a whole
+    return typed(NAME, iface, () =>
+      this.logs.logs(topics, { ...window, signal: range.signal, onChunk: range.onChunk }),
+    );
+  }
+
+  /** One read within the client's deadline (`options.timeoutMs`, default `DEFAULT_CALL_TIMEOUT_MS`), errors typed. */
+  #read<T>(call: () => Promise<T>): Promise<T> {
+    return guarded(NAME, this.contract.interface, call, this.options.timeoutMs);
   }
 
   #send(call: () => Promise<ContractTransactionResponse>): Promise<TxResult> {

@@ -51,6 +51,19 @@ export async function guarded<T>(
   }
 }
 
+/**
+ * Runs `call` with no deadline of its own, rethrowing failures as typed errors:
+ * for work made of many requests that each carry their own deadline (the log
+ * reader's), so a long read is never cut off as a whole and left running.
+ */
+export async function typed<T>(contract: string, iface: Interface, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw decodeRevert(contract, iface, error);
+  }
+}
+
 /** The first `0x…` revert payload found in the error or the errors it wraps. */
 function findRevertData(error: unknown, depth = 0): string | undefined {
   if (typeof error !== "object" || error === null || depth > 5) return undefined;

@@ -5,27 +5,73 @@
  * double back after successes, never above a learned ceiling for long).
  */
 
-/** JSON-RPC codes nodes answer an over-large `eth_getLogs` with (Infura/Alchemy -32005, geth/erigon -32602, …). */
-const RANGE_CODES = new Set([-32005, -32602]);
+/**
+ * What a node means by refusing a log query: its range or result size is too
+ * large (`range`: query a smaller span), it is rate-limiting the caller
+ * (`rate-limit`: wait and ask again; the span is not at fault), or anything
+ * else (`other`: not the reader's to handle). Codes alone do not tell: -32005
+ * is Infura's code for both "query returned more than 10000 results" and
+ * "project ID request rate exceeded", and -32602 is also a genuine "invalid
+ * params"; only the message says which.
+ */
+export type LogErrorKind = "range" | "rate-limit" | "other";
 
+/** Messages of rate limits (Infura, Alchemy's 429 "exceeded its compute units", QuickNode, Ankr, Cloudflare …). */
+const RATE_MESSAGE =
+  /rate.?limit|too many requests|compute units|request limit|requests? per second|throughput|credits? (quota|limit)|daily request count|request rate/i;
+
+/** Messages of a refused range or result size (geth, erigon, Besu, Infura, Alchemy, QuickNode, Ankr …). */
 const RANGE_MESSAGE =
-  /query returned more than|block range|range (is )?too (large|wide|big)|exceed|too many (blocks|results|logs)|limit(ed)? to \d|response size/i;
+  /query returned more than|more than \d[\d,]* (results|logs|blocks)|(block|log) range|range (is )?too (large|wide|big)|(exceeds?|exceeded) (the )?(max(imum)?|allowed) (block )?range|range limit|limited to (a )?\d[\d,]* (block )?range|is limited to \d|too many (blocks|results|logs)|(blocks?|results?|logs?) limit exceeded|limit exceeded.*(blocks?|results?|logs?)|response size|result set too large/i;
+
+/** Messages that name a range but mean a malformed query (geth's from > to), not a size. */
+const INVALID_RANGE = /invalid block range|fromBlock.{0,20}(after|greater than|>).{0,20}toBlock/i;
+
+/** Every (code, message, HTTP status) found in `error` and the errors it wraps (ethers' `error`, `info`, `cause`, `payload`, `response`). */
+function collect(error: unknown, out: { codes: number[]; messages: string[] }, depth = 0): void {
+  if (typeof error !== "object" || error === null || depth > 6) return;
+  const e = error as Record<string, unknown>;
+  if (typeof e.code === "number") out.codes.push(e.code);
+  if (typeof e.status === "number") out.codes.push(e.status);
+  if (typeof e.statusCode === "number") out.codes.push(e.statusCode);
+  if (typeof e.message === "string") out.messages.push(e.message);
+  if (typeof e.shortMessage === "string") out.messages.push(e.shortMessage);
+  if (typeof e.body === "string") out.messages.push(e.body);
+  for (const key of ["error", "info", "cause", "payload", "response"]) collect(e[key], out, depth + 1);
+}
+
+/** Which kind of refusal `error` is (see `LogErrorKind`): rate limits first, since their messages may also say "exceeded". */
+export function classifyLogError(error: unknown): LogErrorKind {
+  const found = { codes: [] as number[], messages: [] as string[] };
+  collect(error, found);
+  const text = found.messages.join("\n");
+  if (found.codes.includes(429) || RATE_MESSAGE.test(text)) return "rate-limit";
+  if (RANGE_MESSAGE.test(text) && !INVALID_RANGE.test(text)) return "range";
+  // -32005 is EIP-1474's "limit exceeded": without a range message it is a rate limit
+  if (found.codes.includes(-32005)) return "rate-limit";
+  return "other";
+}
 
 /**
- * True when `error` (or an error it wraps: ethers' `error`, `info.error`,
- * `cause`, a JSON-RPC `payload`) is a node refusing a log query for its range
- * or result size, e.g. -32005 "query returned more than 10000 results" that
- * ethers reports as "could not coalesce error".
+ * True when `error` (or an error it wraps) is a node refusing a log query for
+ * its range or result size, e.g. -32005 "query returned more than 10000
+ * results" that ethers reports as "could not coalesce error".
  */
-export function isRangeLimitError(error: unknown, depth = 0): boolean {
-  if (typeof error !== "object" || error === null || depth > 6) return false;
-  const e = error as Record<string, unknown>;
-  if (typeof e.code === "number" && RANGE_CODES.has(e.code)) return true;
-  if (typeof e.message === "string" && RANGE_MESSAGE.test(e.message)) return true;
-  for (const key of ["error", "info", "cause", "payload"]) {
-    if (isRangeLimitError(e[key], depth + 1)) return true;
-  }
-  return false;
+export function isRangeLimitError(error: unknown): boolean {
+  return classifyLogError(error) === "range";
+}
+
+/** True when `error` (or an error it wraps) is a node rate-limiting the caller. */
+export function isRateLimitError(error: unknown): boolean {
+  return classifyLogError(error) === "rate-limit";
+}
+
+/** Tries after a rate limit before the reader gives up with a `TransportError`. */
+export const RATE_LIMIT_RETRIES = 4;
+
+/** The wait before retry `attempt` (1, 2, …) after a rate limit: `base` doubled each time, at most 30 s. */
+export function rateLimitBackoff(attempt: number, base: number): number {
+  return Math.min(base * 2 ** (attempt - 1), 30_000);
 }
 
 /** How many blocks the next log query spans, and what the reader has learned of the node's cap. */

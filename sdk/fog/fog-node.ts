@@ -265,8 +265,22 @@ export class FogNode {
   async #ingest(fresh: readonly Uint8Array[]): Promise<FilterResult[]> {
     const retried = this.#held;
     this.#held = [];
+    try {
+      return await this.#ingestHeld(retried, fresh);
+    } catch (e) {
+      // Nothing of this call was stored (the store appends in one transaction, last): the
+      // readings held before it stay held; the caller's own readings are answered by the throw.
+      this.#held = retried;
+      throw e;
+    }
+  }
+
+  async #ingestHeld(retried: readonly Uint8Array[], fresh: readonly Uint8Array[]): Promise<FilterResult[]> {
     const readings = [...retried, ...fresh];
     const heldDevices = new Set<string>();
+    // after the first chain failure of this call the rest is held without asking the chain:
+    // a silent node costs one deadline per call, not one per device
+    let chainFailure: unknown;
     const results: FilterResult[] = [];
     const staged: { cls: ReadingClass; reading: NewReading }[] = [];
     const seen = new Map<Hex, number>();
@@ -277,6 +291,11 @@ export class FogNode {
         device = decodeReading(bytes).device;
         if (heldDevices.has(device.toLowerCase())) {
           results.push({ ok: false, error: this.#hold(bytes, device, "an earlier reading of the device is held") });
+          continue;
+        }
+        if (chainFailure !== undefined) {
+          heldDevices.add(device.toLowerCase());
+          results.push({ ok: false, error: this.#hold(bytes, device, chainFailure) });
           continue;
         }
         const r = await this.#authenticate(bytes);
@@ -304,6 +323,7 @@ export class FogNode {
         results.push({ ok: true, cls, device: r.device, seq: r.seq, tags: c.tags });
       } catch (e) {
         if (device !== undefined && (e instanceof TransportError || e instanceof ContractRevertError)) {
+          chainFailure = e;
           heldDevices.add(device.toLowerCase());
           results.push({ ok: false, error: this.#hold(bytes, device, e) });
           continue;

@@ -31,10 +31,13 @@ export class MemoryFogDirectory implements FogDirectory {
   readonly badProfiles = new Set<string>();
   /** While true every read fails with `TransportError`, as a registry read behind a node that is down. */
   down = false;
+  /** When set, every read fails with this error as thrown (not typed), as a directory with a bug or a raw driver error. */
+  raw: Error | undefined;
   set(id: Hex, kind: Kind, status: Status = Status.Active, p256?: Uint8Array): void {
     this.entries.set(id.toLowerCase(), { kind, status, ...(p256 === undefined ? {} : { p256 }) });
   }
   lookup(id: Hex): Promise<DirectoryEntry | undefined> {
+    if (this.raw !== undefined) return Promise.reject(this.raw);
     if (this.down) return Promise.reject(new TransportError("DeviceRegistry: could not coalesce error"));
     const e = this.entries.get(id.toLowerCase());
     return Promise.resolve(e === undefined ? undefined : { kind: e.kind, status: e.status });
@@ -68,7 +71,10 @@ export interface District {
   /** The fog filtering policy: the owner's "sensitive" trapdoor and an "alarm" tag on slot 1. */
   readonly policy: FilterPolicy;
   /** A fog node; `anchors`: the chain it reads (see `FogNodeOptions.anchors`). */
-  fogNode(index: number, options?: { id?: Hex; path?: string; anchors?: FogChainView; maxHeld?: number }): FogNode;
+  fogNode(
+    index: number,
+    options?: { id?: Hex; path?: string; anchors?: FogChainView; maxHeld?: number; directory?: FogDirectory },
+  ): FogNode;
   cleanup(): void;
 }
 
@@ -124,7 +130,7 @@ export function makeDistrict(t = 3, n = 5): District {
         commitments: cluster.commitments,
         scheme,
         policy,
-        directory,
+        directory: options.directory ?? directory,
         store: new FogStore(options.path ?? join(dir, `${id}.sqlite`), id),
         ...(options.anchors === undefined ? {} : { anchors: options.anchors }),
         ...(options.maxHeld === undefined ? {} : { maxHeld: options.maxHeld }),

@@ -13,6 +13,7 @@ import {
   Kind,
   Label,
   minimalProfile,
+  TimeoutError,
   TransportError,
 } from "../../../sdk/index.ts";
 import { isRangeLimitError } from "../../../sdk/core/logs.ts";
@@ -109,15 +110,138 @@ describe("Log reads behind a 10,000-block cap (hardhat node)", function () {
     expect(await client.profileOf(device)).to.equal(undefined);
     capped.reset();
     expect(await client.profileOf(device)).to.equal(undefined);
-    expect(capped.count("eth_getLogs")).to.equal(0); // nothing mined since: not even the tail
+    // nothing mined since: only the unconfirmed tail (12 blocks) is read again (a reorg may change it)
+    expect(capped.count("eth_getLogs")).to.equal(1);
+    expect(capped.logRanges[0]!.toBlock - capped.logRanges[0]!.fromBlock + 1).to.equal(client.logs.confirmations);
     const profile = { ...minimalProfile("Device/Sensor"), metadataURI: "ipfs://bafy-logs" };
     await new DeviceRegistryClient(address, admin).updateProfile(device, profile);
     capped.reset();
     expect(await client.profileOf(device)).to.deep.equal(profile);
-    expect(capped.count("eth_getLogs")).to.equal(1); // one block of tail, not 120,000 blocks
+    // the one block newly confirmed and the tail, not 120,000 blocks
+    expect(capped.count("eth_getLogs")).to.equal(2);
     capped.reset();
     expect(await client.profileHashOf(device)).to.match(/^0x[0-9a-f]{64}$/);
-    expect(capped.count("eth_getLogs")).to.equal(0);
+    expect(capped.count("eth_getLogs")).to.equal(1);
+  });
+
+  it("keeps a profile read's progress per finished query: a read cut short resumes where it stopped", async function () {
+    const client = new DeviceRegistryClient(address, capped.provider, { deploymentBlock: deployedAt });
+    capped.reset();
+    capped.failLogsAfter = 4;
+    const error = await client.profileHashOf(device).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).to.be.instanceOf(TransportError);
+    const reached = Math.max(...capped.logRanges.map((r) => r.toBlock));
+    expect(reached).to.be.above(deployedAt);
+    capped.failLogsAfter = undefined;
+    capped.reset();
+    expect(await client.profileHashOf(device)).to.match(/^0x[0-9a-f]{64}$/);
+    expect(capped.logRanges[0]!.fromBlock).to.equal(reached + 1);
+  });
+
+  it("runs one profile read per device at a time: a second caller reads only the blocks after it", async function () {
+    const client = new DeviceRegistryClient(address, capped.provider, { deploymentBlock: deployedAt });
+    capped.reset();
+    const [a, b] = await Promise.all([client.profileHashOf(device), client.profileHashOf(device)]);
+    expect(a).to.equal(b);
+    expect(capped.logRanges.filter((r) => r.fromBlock === deployedAt).length).to.equal(1);
+  });
+
+  it("puts the deadline on each log request: a silent node fails the read with TimeoutError", async function () {
+    this.timeout(20_000); // the client's deadline is 300 ms a request; the old read waited 30 s as a whole
+    const client = new DeviceRegistryClient(address, capped.provider, { deploymentBlock: deployedAt, timeoutMs: 300 });
+    capped.hang.add("eth_getLogs");
+    try {
+      const error = await client.history(device).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).to.be.instanceOf(TimeoutError);
+    } finally {
+      capped.hang.clear();
+      capped.releaseHung();
+    }
+  });
+
+  it("waits out a rate limit without shrinking the span, and gives up with TransportError", async function () {
+    const direct = await new DeviceRegistryClient(address, node.provider, { deploymentBlock: 0, maxSpan: 1e9 }).history(
+      device,
+    );
+    const client = new DeviceRegistryClient(address, capped.provider, {
+      deploymentBlock: deployedAt,
+      rateLimitBackoffMs: 1,
+    });
+    capped.reset();
+    capped.rateLimited = 2;
+    expect(await client.history(device)).to.deep.equal(direct);
+    expect(client.logs.span).to.equal(10_000); // only the cap shrank it, not the rate limit
+    capped.rateLimited = 100;
+    const error = await new DeviceRegistryClient(address, capped.provider, {
+      deploymentBlock: deployedAt,
+      rateLimitBackoffMs: 1,
+    })
+      .history(device)
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    capped.rateLimited = 0;
+    expect(error).to.be.instanceOf(TransportError);
+    expect((error as TransportError).message).to.match(/rate-limiting/);
+  });
+
+  it("on a node that prunes old state, starts at block 0 once and says so (no search at every read)", async function () {
+    const head = await node.provider.getBlockNumber();
+    capped.prunedBelow = head - 128;
+    try {
+      const client = new DeviceRegistryClient(address, capped.provider);
+      capped.reset();
+      const first = await client.history(device);
+      expect(first.length).to.be.above(EVENTS);
+      expect(await client.logs.deploymentBlock()).to.equal(0);
+      expect(client.logs.deploymentBlockSource).to.equal("unknown");
+      capped.reset();
+      expect(await client.history(device)).to.deep.equal(first);
+      expect(capped.count("eth_getCode")).to.equal(0);
+      // a given deployment block is used as is
+      const given = new DeviceRegistryClient(address, capped.provider, { deploymentBlock: deployedAt });
+      expect(await given.logs.deploymentBlock()).to.equal(deployedAt);
+      expect(given.logs.deploymentBlockSource).to.equal("given");
+    } finally {
+      capped.prunedBelow = undefined;
+    }
+  });
+
+  it("follows a reorg that replaces a profile update: the cache ends on the canonical profile", async function () {
+    const client = new DeviceRegistryClient(address, capped.provider, { deploymentBlock: deployedAt });
+    const owner = new DeviceRegistryClient(address, admin);
+    const snapshot = (await node.provider.send("evm_snapshot", [])) as string;
+    const rolledBack = { ...minimalProfile("Device/Sensor"), metadataURI: "ipfs://bafy-rolled-back" };
+    await owner.updateProfile(device, rolledBack);
+    expect(await client.profileOf(device)).to.deep.equal(rolledBack);
+    expect(await node.provider.send("evm_revert", [snapshot])).to.equal(true);
+    const canonical = { ...minimalProfile("Device/Sensor"), metadataURI: "ipfs://bafy-canonical" };
+    await owner.updateProfile(device, canonical); // at the same height as the rolled-back update
+    expect(await client.profileOf(device)).to.deep.equal(canonical);
+    await node.provider.send("hardhat_mine", ["0x20"]); // past the confirmations: kept for good
+    expect(await client.profileOf(device)).to.deep.equal(canonical);
+  });
+
+  it("keeps a bounded number of block times, and none of blocks a reorg may still change", async function () {
+    const client = new DeviceRegistryClient(address, capped.provider, {
+      deploymentBlock: deployedAt,
+      timeCacheSize: 5,
+    });
+    const history = await client.history(device);
+    expect(history.length).to.be.above(5);
+    expect(client.logs.cachedTimes).to.equal(5);
+    const fresh = new DeviceRegistryClient(address, capped.provider, { deploymentBlock: deployedAt });
+    const head = await node.provider.getBlockNumber();
+    const times = await fresh.logs.blockTimes([head, head - 1, head - fresh.logs.confirmations]);
+    expect(times.size).to.equal(3);
+    expect(fresh.logs.cachedTimes).to.equal(1); // only the block `confirmations` below the head
   });
 
   it("throws TransportError naming the block when even one block is refused", async function () {

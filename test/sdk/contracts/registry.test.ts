@@ -21,7 +21,6 @@ import {
   PeerAuthenticationError,
   replayHistory,
   Status,
-  TransportError,
 } from "../../../sdk/index.ts";
 import {
   type City,
@@ -206,16 +205,21 @@ describe("DeviceRegistryClient", function () {
           () => undefined,
           (e: unknown) => e,
         );
-      expect(error).to.be.instanceOf(TransportError);
-      const details = (error as TransportError).details as {
+      // a permanent refusal, not a transient one: ContractRevertError naming the chunk and the request
+      expect(error).to.be.instanceOf(ContractRevertError);
+      const details = (error as ContractRevertError).details as {
         chunk: number;
         first: number;
         count: number;
         registered: number;
+        request: number;
+        id: string;
       };
       expect(details.first <= 25 && 25 < details.first + details.count).to.equal(true);
       expect(details.registered).to.equal(details.first);
-      expect(((error as TransportError).cause as ContractRevertError).errorName).to.equal("RegistryInvalidSignature");
+      expect(details.request).to.equal(25);
+      expect(details.id).to.equal(deviceId(signed[25]!.uuid));
+      expect((error as ContractRevertError).errorName).to.equal("RegistryInvalidSignature");
       const done = await asOperator.registerAll(
         signed.map((s) => s.req),
         signed.map((s) => s.sig),

@@ -10,7 +10,11 @@ import { openPayload, decodeReading } from "../../../sdk/core/fog/reading.ts";
 import { Kind, Status } from "../../../sdk/core/registry.ts";
 import { decodeProfile } from "../../../sdk/core/profile.ts";
 import { InvalidInputError, StoreError } from "../../../sdk/errors.ts";
+import { DeviceRegistryClient } from "../../../sdk/contracts/registry.ts";
 import { registryFogDirectory } from "../../../sdk/fog/fog-node.ts";
+import { DeviceRegistry__factory } from "../../../types/ethers-contracts/index.ts";
+import { startCappedRpc } from "../../helpers/capped-rpc.ts";
+import { startHardhatNode } from "../../helpers/node-process.ts";
 import { FogStore } from "../../../sdk/store/fog-store.ts";
 import { type District, makeDistrict, randomId } from "../../helpers/fog.ts";
 
@@ -68,6 +72,63 @@ describe("FogNode", function () {
       expect(node.heldCount).to.equal(0);
       expect(node.store.counts()).to.include({ open: 4, sensitive: 1 });
       expect(node.counters).to.include({ normal: 4, sensitive: 1, replay: 0 });
+    });
+
+    it("keeps held readings when an ingest throws, and stores each of them once the chain answers", async function () {
+      const node = d.fogNode(1);
+      const a = d.device();
+      d.directory.down = true;
+      const first = [a.read(1), a.read(2)];
+      expect((await node.ingest(first)).map(outcome)).to.deep.equal(["held", "held"]);
+      d.directory.down = false;
+      d.directory.raw = new Error("SQLITE_BUSY: database is locked");
+      let thrown: unknown;
+      try {
+        await node.ingest([]);
+      } catch (e) {
+        thrown = e;
+      }
+      expect(thrown).to.equal(d.directory.raw);
+      // the readings held before the failed call are still held
+      expect(node.heldCount).to.equal(2);
+      d.directory.raw = undefined;
+      expect((await node.ingest([])).length).to.equal(0);
+      expect(node.heldCount).to.equal(0);
+      expect(node.store.counts()).to.include({ open: 2 });
+      expect(node.counters).to.include({ normal: 2, replay: 0 });
+    });
+
+    it("asks a silent registry node at most once per ingest, however many devices are held", async function () {
+      this.timeout(120_000);
+      const chain = await startHardhatNode();
+      const capped = await startCappedRpc(chain.url);
+      try {
+        const admin = await chain.provider.getSigner(0);
+        const registry = await new DeviceRegistry__factory(admin).deploy(await admin.getAddress(), {
+          fullNodeApprovals: 2,
+          reportPenalty: 250,
+          suspendBelow: 600,
+          blockBelow: 300,
+          epochLength: 3600,
+          heartbeatTimeout: 600,
+        });
+        const client = new DeviceRegistryClient(await registry.getAddress(), capped.provider, { timeoutMs: 200 });
+        const node = d.fogNode(1, { directory: registryFogDirectory(client) });
+        const devices = Array.from({ length: 6 }, () => d.device());
+        for (const method of ["eth_call", "eth_blockNumber", "eth_getLogs", "eth_getCode", "eth_chainId"]) {
+          capped.hang.add(method);
+        }
+        const first = await node.ingest(devices.map((dev) => dev.read(1)));
+        expect(first.map(outcome)).to.deep.equal(devices.map(() => "held"));
+        capped.reset();
+        expect(await node.ingest([])).to.deep.equal([]);
+        expect(node.heldCount).to.equal(devices.length);
+        // one request timed out; the other devices were held without asking
+        expect(capped.requests).to.be.at.most(1);
+      } finally {
+        await capped.close();
+        await chain.stop();
+      }
     });
 
     it("drops bogus input with a counted reason, and keeps the good readings of the same chunk", async function () {
