@@ -50,9 +50,13 @@ contract AccessTokens is IAccessTokens, ERC721 {
     mapping(bytes32 resource => uint256 ids) private _tokenLists;
     uint32 private _lastTokenId;
 
+    /// @inheritdoc IAccessTokens
+    uint256 public immutable deployedAt;
+
     /// @param registry_ The device registry whose owners mint tokens for their resources.
     constructor(IDeviceRegistry registry_) ERC721("Strata Access Token", "SAT") {
         registry = registry_;
+        deployedAt = block.number;
     }
 
     // ------------------------------------------------------------------ owner

@@ -69,9 +69,13 @@ contract DataAnchor is IDataAnchor, EIP712 {
     mapping(uint32 index => DeviceId gateway) private _gateways;
     uint32 private _gatewayCount;
 
+    /// @inheritdoc IDataAnchor
+    uint256 public immutable deployedAt;
+
     /// @param registry_ The device registry that authenticates gateways.
     constructor(IDeviceRegistry registry_) EIP712("Strata DataAnchor", "1") {
         registry = registry_;
+        deployedAt = block.number;
     }
 
     /// @inheritdoc IDataAnchor

@@ -120,6 +120,10 @@ interface IAccessTokens {
 
     // ---------------------------------------------------------------- owner
 
+    /// @notice The block this contract was deployed in: where its event log starts, so a reader
+    /// never scans the chain before it (every node answers it at the latest block, archive or not).
+    function deployedAt() external view returns (uint256);
+
     /// @notice Mints one access token for `resource` to the caller, who must be the registry's
     /// owner of `resource` (`IDeviceRegistry.ownerOf`); the resource must be Active in the registry
     /// (`AccessTokensResourceNotActive` otherwise, checked after the owner).

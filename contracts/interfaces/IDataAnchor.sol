@@ -133,6 +133,10 @@ interface IDataAnchor {
 
     // -------------------------------------------------------------- actions
 
+    /// @notice The block this contract was deployed in: where its event log starts, so a reader
+    /// never scans the chain before it (every node answers it at the latest block, archive or not).
+    function deployedAt() external view returns (uint256);
+
     /// @notice Anchors `root`, the Merkle root of a batch of `leafCount` block hashes, as the next
     /// link of `gateway`'s chain.
     /// @dev The caller must be the gateway's registered device key; the gateway must be Active and

@@ -247,6 +247,10 @@ interface IDeviceRegistry {
 
     // ---------------------------------------------------------- registration
 
+    /// @notice The block this contract was deployed in: where its event log starts, so a reader
+    /// never scans the chain before it (every node answers it at the latest block, archive or not).
+    function deployedAt() external view returns (uint256);
+
     /// @notice Registers one device or gateway, owned by the caller, in status Pending. The caller
     /// must be the operator of the UUID's edge layer.
     /// @dev The device key must sign `req` (EIP-712 `Registration` with owner = caller). A UUID

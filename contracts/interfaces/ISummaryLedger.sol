@@ -249,6 +249,10 @@ interface ISummaryLedger {
 
     // --------------------------------------------------------------- membership
 
+    /// @notice The block this contract was deployed in: where its event log starts, so a reader
+    /// never scans the chain before it (every node answers it at the latest block, archive or not).
+    function deployedAt() external view returns (uint256);
+
     /// @notice Adds `member` by a quorum attestation over `joinDigest(member.node, keccak256(member.publicKey))`;
     /// the sender must be `member.node` itself. The attestation is spent by the join (a node joins
     /// once) and by nothing else.

@@ -88,6 +88,9 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
     mapping(bytes32 blockId => mapping(bytes32 summary => uint256 time)) private _summaries;
     mapping(bytes32 blockId => mapping(address payer => Escrow)) private _escrows;
 
+    /// @inheritdoc ISummaryLedger
+    uint256 public immutable deployedAt;
+
     /// @notice Writes the beginning block: members (each key's possession proven), consensus
     /// label, subordinate layers and the superior layer.
     constructor(Beginning memory beginning) EIP712("SummaryLedger", "1") {
@@ -96,6 +99,7 @@ contract SummaryLedger is ISummaryLedger, EIP712, ReentrancyGuard {
         if (n > MAX_MEMBERS) revert LedgerTooManyMembers(MAX_MEMBERS);
         _layerId = beginning.layerId;
         _establishedAt = block.timestamp;
+        deployedAt = block.number;
         _consensus = beginning.consensus;
         bytes[] memory keys = new bytes[](n);
         bytes memory negated = new bytes(0);

@@ -97,10 +97,14 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
     mapping(DeviceId id => mapping(DeviceId cohort => uint64 reportedAt)) private _reportedIn;
     Config private _config;
 
+    /// @inheritdoc IDeviceRegistry
+    uint256 public immutable deployedAt;
+
     /// @param admin Appoints coordination nodes and sets the rules.
     /// @param initialConfig The rules in force from the start.
     constructor(address admin, Config memory initialConfig) EIP712("Strata DeviceRegistry", "1") Ownable(admin) {
         _setConfig(initialConfig);
+        deployedAt = block.number;
     }
 
     // ----------------------------------------------------------- registration

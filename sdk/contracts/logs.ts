@@ -6,7 +6,7 @@
  * waves cached per block number (a `JsonRpcProvider` sends each wave as one
  * JSON-RPC batch). It is the fallback every client keeps when no indexer is at hand.
  */
-import type { Log, Provider } from "ethers";
+import { id, type Log, type Provider } from "ethers";
 
 import { checkInteger } from "../core/bytes.ts";
 import {
@@ -36,14 +36,19 @@ export const DEFAULT_TIME_CACHE = 10_000;
 export const DEFAULT_RATE_LIMIT_BACKOFF_MS = 500;
 
 /** Where a reader's first block comes from: the option, a validated search, or nothing certain (block 0). */
-export type DeploymentBlockSource = "given" | "searched" | "unknown";
+export type DeploymentBlockSource = "given" | "contract" | "searched" | "unknown";
+
+/** The selector of `deployedAt()`, the deployment block every Strata contract keeps. */
+const DEPLOYED_AT = id("deployedAt()").slice(0, 10);
 
 /** How a client reads its contract's logs. */
 export interface LogReaderOptions {
   /**
    * The block the contract was deployed in (e.g. the deployment receipt's
    * `blockNumber`, or Ignition's record); no query starts before it. When
-   * absent it is found once by binary search on `eth_getCode` (about
+   * absent it is read once from the contract's `deployedAt()` (every Strata
+   * contract keeps its deployment block; one call at the latest block), and for
+   * a contract without it found once by binary search on `eth_getCode` (about
    * log2(head) calls; a node that prunes old state answers with an error and
    * the reader then starts at block 0).
    */
@@ -135,9 +140,10 @@ export class LogReader {
   }
 
   /**
-   * Where the first block comes from: `given` (the option), `searched` (found
-   * on chain and validated), `unknown` (the node could not tell: reads start
-   * at block 0); `undefined` before the first read.
+   * Where the first block comes from: `given` (the option), `contract` (the
+   * contract's own `deployedAt()`), `searched` (a contract without it: found by
+   * binary search on its code and validated), `unknown` (the node could not
+   * tell: reads start at block 0); `undefined` before the first read.
    */
   get deploymentBlockSource(): DeploymentBlockSource | undefined {
     return this.#source;
@@ -149,8 +155,9 @@ export class LogReader {
   }
 
   /**
-   * The contract's deployment block: given, or found once by binary search on
-   * its code and validated; 0 when the node cannot tell (kept: not searched again).
+   * The contract's deployment block: given, or read once from the contract
+   * (`deployedAt()`), or for a contract without it found once by binary search
+   * on its code and validated; 0 when the node cannot tell (kept: not searched again).
    * Only a contract not deployed yet is searched again at the next read.
    */
   deploymentBlock(): Promise<number> {
@@ -265,6 +272,25 @@ export class LogReader {
     return new Map(wanted.map((b) => [b, out.get(b)!]));
   }
 
+  /**
+   * The block the contract says it was deployed in (`deployedAt()`, which every Strata contract
+   * keeps): read at the latest block, so any node answers it, archive or pruned, and no state of
+   * old blocks is trusted. `undefined` when the contract has no such function, or answers a block
+   * after `head`.
+   */
+  async #toldByContract(head: number): Promise<number | undefined> {
+    let answer: string;
+    try {
+      answer = await this.#request("eth_call deployedAt()", (p) => p.call({ to: this.address, data: DEPLOYED_AT }));
+    } catch (error) {
+      if (error instanceof TimeoutError) throw error; // a silent node: nothing learned
+      return undefined; // no such function (an older deployment), or no contract yet
+    }
+    if (!/^0x[0-9a-fA-F]{64}$/.test(answer)) return undefined;
+    const block = BigInt(answer);
+    return block <= BigInt(head) ? Number(block) : undefined;
+  }
+
   /** One request to the node within its deadline. */
   #request<T>(what: string, call: (provider: Provider) => Promise<T>): Promise<T> {
     return withDeadline(`${what} (${this.address})`, this.#timeoutMs, call(this.#provider()));
@@ -279,6 +305,8 @@ export class LogReader {
    */
   async #findDeployment(): Promise<{ block: number; source: DeploymentBlockSource | undefined }> {
     const head = await this.head();
+    const told = await this.#toldByContract(head);
+    if (told !== undefined) return { block: told, source: "contract" };
     const hasCode = async (block: number): Promise<boolean> =>
       (await this.#request("eth_getCode", (p) => p.getCode(this.address, block))) !== "0x";
     try {

@@ -60,6 +60,7 @@ describe("AccessTokens", function () {
         "tokensOf",
         "resourceOf",
         "registry",
+        "deployedAt",
       ] as const;
       for (const name of own) id ^= BigInt(iface.getFunction(name)!.selector);
       expect(await fx.tokens.supportsInterface(ethers.toBeHex(id, 4))).to.equal(true);

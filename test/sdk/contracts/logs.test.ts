@@ -17,7 +17,8 @@ import {
   TransportError,
 } from "../../../sdk/index.ts";
 import { isRangeLimitError } from "../../../sdk/core/logs.ts";
-import { DeviceRegistry__factory } from "../../../types/ethers-contracts/index.ts";
+import { BaselineTimestamp__factory, DeviceRegistry__factory } from "../../../types/ethers-contracts/index.ts";
+import { LogReader } from "../../../sdk/contracts/logs.ts";
 import { type CappedRpc, startCappedRpc } from "../../helpers/capped-rpc.ts";
 import { type NodeProcess, startHardhatNode } from "../../helpers/node-process.ts";
 
@@ -192,7 +193,9 @@ describe("Log reads behind a 10,000-block cap (hardhat node)", function () {
     expect((error as TransportError).message).to.match(/rate-limiting/);
   });
 
-  it("on a node that prunes old state, starts at block 0 once and says so (no search at every read)", async function () {
+  it("on a node that prunes old state, reads the deployment block from the contract; a contract without it starts at block 0 once", async function () {
+    // a contract that does not keep its deployment block, deployed before the node prunes
+    const plain = await (await new BaselineTimestamp__factory(admin).deploy()).getAddress();
     const head = await node.provider.getBlockNumber();
     capped.prunedBelow = head - 128;
     try {
@@ -200,9 +203,15 @@ describe("Log reads behind a 10,000-block cap (hardhat node)", function () {
       capped.reset();
       const first = await client.history(device);
       expect(first.length).to.be.above(EVENTS);
-      expect(await client.logs.deploymentBlock()).to.equal(0);
-      expect(client.logs.deploymentBlockSource).to.equal("unknown");
+      expect(await client.logs.deploymentBlock()).to.equal(deployedAt);
+      expect(client.logs.deploymentBlockSource).to.equal("contract");
+      expect(capped.count("eth_getCode")).to.equal(0);
+      // without `deployedAt()` the search meets pruned state: block 0, said so, not searched again
+      const reader = new LogReader(plain, () => capped.provider);
+      expect(await reader.deploymentBlock()).to.equal(0);
+      expect(reader.deploymentBlockSource).to.equal("unknown");
       capped.reset();
+      expect(await reader.deploymentBlock()).to.equal(0);
       expect(await client.history(device)).to.deep.equal(first);
       expect(capped.count("eth_getCode")).to.equal(0);
       // a given deployment block is used as is
@@ -256,6 +265,35 @@ describe("Log reads behind a 10,000-block cap (hardhat node)", function () {
       expect((error as TransportError).message).to.match(/one-block log query/);
     } finally {
       await tiny.close();
+    }
+  });
+});
+
+describe("Log reads on a chain with mined gaps (hardhat node)", function () {
+  this.timeout(300_000);
+
+  it("finds events from before a hardhat_mine'd range: the contract tells its deployment block", async function () {
+    // The node answers "0x" for code at blocks inside a hardhat_mine'd range, so a binary search
+    // on code lands after the gap and would skip every event before it.
+    const node = await startHardhatNode();
+    try {
+      const admin = await node.provider.getSigner(0);
+      const registry = await new DeviceRegistry__factory(admin).deploy(await admin.getAddress(), CONFIG);
+      const deployedAt = (await registry.deploymentTransaction()!.wait())!.blockNumber;
+      const address = await registry.getAddress();
+      const client = new DeviceRegistryClient(address, admin);
+      await client.setLayerOperator(LAYER, await admin.getAddress());
+      await node.provider.send("hardhat_mine", ["0x" + (100_000).toString(16)]);
+      await client.setLayerOperator(`${LAYER}/2`, await admin.getAddress());
+      const reader = new DeviceRegistryClient(address, node.provider).logs;
+      expect(await reader.deploymentBlock()).to.equal(deployedAt);
+      expect(reader.deploymentBlockSource).to.equal("contract");
+      const key = (l: { blockNumber: number; index: number }) => `${l.blockNumber}:${l.index}`;
+      const all = await node.provider.getLogs({ address, fromBlock: 0, toBlock: "latest" });
+      expect(all.filter((l) => l.blockNumber < deployedAt + 5)).to.not.be.empty; // events before the gap
+      expect((await reader.logs([])).map(key)).to.deep.equal(all.map(key));
+    } finally {
+      await node.stop();
     }
   });
 });
