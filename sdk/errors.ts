@@ -82,6 +82,24 @@ export class NoCodeError extends ConfigError {
   override name = "NoCodeError" as const;
 }
 
+/**
+ * A node refused a signed transaction for a reason that sending it again will not change
+ * (insufficient funds, a fee cap below the base fee, too little gas …): `details.reason` holds
+ * the node's answer. Refusals that only say the node has the transaction or its nonce already
+ * are not errors (see `DataAnchorClient.broadcast`).
+ */
+export class TxRejectedError extends StrataError {
+  override name = "TxRejectedError" as const;
+}
+
+/**
+ * Replacing a pending transaction would take a fee above the configured cap
+ * (`details.maxFeePerGas`, `details.needed`): the transaction is left pending as it is.
+ */
+export class FeeCapError extends StrataError {
+  override name = "FeeCapError" as const;
+}
+
 /** Why a point encoding was refused. */
 export type PointRejection = "length" | "encoding" | "not-on-curve" | "not-in-subgroup" | "identity";
 

@@ -74,6 +74,7 @@ export {
   ContractRevertError,
   DecryptionError,
   type ErrorDetails,
+  FeeCapError,
   InvalidInputError,
   InvalidPointError,
   type PointRejection,
@@ -88,6 +89,7 @@ export {
   StrataError,
   TimeoutError,
   TransportError,
+  TxRejectedError,
   WrongChainError,
 } from "./errors.ts";
 

@@ -43,11 +43,12 @@ import {
   fogBatchDigest,
   fogClusterValue,
 } from "../core/fogBatch.ts";
-import { InvalidInputError, TimeoutError, TransportError } from "../errors.ts";
+import { FeeCapError, InvalidInputError, TimeoutError, TransportError, TxRejectedError } from "../errors.ts";
 import { type ChainOptions, DEFAULT_CALL_TIMEOUT_MS, DEFAULT_RECEIPT_TIMEOUT_MS, DeploymentCheck } from "./chain.ts";
 import { compactSignature } from "./registry.ts";
 import { checkWindow, DEFAULT_INITIAL_SPAN, LogReader, type LogReaderOptions } from "./logs.ts";
 import { guarded, typed } from "./revert.ts";
+import { RECEIPT_GUARD_GRACE_MS, receiptBy } from "./tx.ts";
 
 const NAME = "DataAnchor";
 
@@ -93,6 +94,12 @@ export interface MinedTx {
   readonly hash: Hex;
   readonly blockNumber: number;
   readonly status: number;
+}
+
+/** What an anchor transaction may pay (see `DataAnchorClient.signAnchor`). */
+export interface AnchorFees {
+  /** Most wei per gas it may pay: a replacement that would need more is not signed (`FeeCapError`). */
+  readonly maxFeePerGas?: bigint;
 }
 
 /** Bytes as the client takes them: 0x-prefixed hex or a `Uint8Array`. */
@@ -259,6 +266,7 @@ export class DataAnchorClient {
       r: checkWord(a.r, `approvals[${i}].r`),
       vs: checkWord(a.vs, `approvals[${i}].vs`),
     }));
+    const deadline = performance.now() + this.#receiptTimeoutMs;
     return this.#call(async () => {
       const tx = await this.contract.registerFogCluster(
         id,
@@ -268,8 +276,7 @@ export class DataAnchorClient {
         proof,
         approvals,
       );
-      const receipt = await tx.wait();
-      if (!receipt) throw new TransportError("transaction dropped", { hash: tx.hash });
+      const receipt = await receiptBy(tx, deadline);
       const event = receipt.logs
         .filter((log) => log.address.toLowerCase() === this.address.toLowerCase())
         .map((log) => this.contract.interface.parseLog({ topics: [...log.topics], data: log.data }))
@@ -294,7 +301,7 @@ export class DataAnchorClient {
         blockNumber: receipt.blockNumber,
         gasUsed: receipt.gasUsed,
       };
-    }, this.#receiptTimeoutMs);
+    }, this.#receiptTimeoutMs + RECEIPT_GUARD_GRACE_MS);
   }
 
   /** `cluster`'s key, threshold, epoch and members, or `undefined` when it is not a fog cluster. */
@@ -357,24 +364,42 @@ export class DataAnchorClient {
   /**
    * Signs, without sending, the anchor of `root` as the next link of
    * `gateway`'s chain (see `anchor`), so the sender can keep it before it
-   * sends it. With `replacing`, the transaction takes `replacing`'s nonce and
-   * fees at least a quarter above its fees, to replace it in the mempool. The
-   * gas estimate runs the call: a revert (`DataAnchorRootExists` …) is thrown
-   * here, before anything is sent.
+   * sends it. A first transaction's gas is estimated, which runs the call: a
+   * revert (`DataAnchorRootExists` …) is thrown here, before anything is sent.
+   * With `replacing`, the transaction takes `replacing`'s nonce and gas limit
+   * (no estimate: a node estimating against its pending block would see
+   * `replacing` anchor the root already, and revert) and fees at least a
+   * quarter above its fees, to replace it in the mempool.
+   *
+   * `fees.maxFeePerGas` caps what the transaction may pay per gas: a first
+   * transaction's fees are lowered to it, and a replacement that would need more
+   * is not signed (`FeeCapError`: leave `replacing` pending as it is).
    */
-  async signAnchor(gateway: Hex, root: Hex, leafCount: number | bigint, replacing?: SignedTx): Promise<SignedTx> {
+  async signAnchor(
+    gateway: Hex,
+    root: Hex,
+    leafCount: number | bigint,
+    replacing?: SignedTx,
+    fees: AnchorFees = {},
+  ): Promise<SignedTx> {
     const id = checkWord(gateway, "gateway");
     const word = checkRoot(root);
     const count = checkLeafCount(leafCount);
+    const cap = fees.maxFeePerGas;
+    if (cap !== undefined && (typeof cap !== "bigint" || cap < 1n)) {
+      throw new InvalidInputError("maxFeePerGas must be a positive bigint", { maxFeePerGas: String(cap) });
+    }
     const signer = this.#signer();
     const data = this.contract.interface.encodeFunctionData("anchor", [id, word, count]);
+    const previous = replacing === undefined ? undefined : Transaction.from(replacing.raw);
     return this.#call(async () => {
       const request: TransactionRequest = await signer.populateTransaction({
         to: this.address,
         data,
-        ...(replacing === undefined ? {} : { nonce: replacing.nonce }),
+        ...(previous === undefined ? {} : { nonce: previous.nonce, gasLimit: previous.gasLimit }),
       });
-      if (replacing !== undefined) bumpFees(request, Transaction.from(replacing.raw));
+      if (previous !== undefined) bumpFees(request, previous);
+      if (cap !== undefined) capFees(request, cap, previous !== undefined);
       const raw = await signer.signTransaction(request);
       const tx = Transaction.from(raw);
       return { nonce: tx.nonce, hash: tx.hash!.toLowerCase() as Hex, raw: raw as Hex };
@@ -383,15 +408,27 @@ export class DataAnchorClient {
 
   /**
    * Sends a signed transaction (again). A node that refuses it because it
-   * knows it already, or its nonce is taken, is not an error here: what became
-   * of the transaction is read from the chain (`mined`, `anchorOf`). A silent
-   * node is (`TimeoutError`).
+   * knows it already ("already known", "known transaction", anvil's "already imported"), its nonce is taken
+   * ("nonce too low", "nonce has already been used") or it holds a transaction
+   * at that nonce paying as much ("replacement transaction underpriced") is not
+   * an error here: what became of the transaction is read from the chain
+   * (`mined`, `anchorOf`). Any other refusal (insufficient funds, a fee cap
+   * below the base fee, too little gas …) is a `TxRejectedError` naming the
+   * node's reason; a silent node a `TimeoutError`.
    */
   async broadcast(tx: SignedTx): Promise<void> {
     try {
       await this.#call(() => this.provider.broadcastTransaction(tx.raw));
     } catch (e) {
       if (e instanceof TimeoutError || !(e instanceof TransportError)) throw e;
+      const reason = nodeReason(e);
+      if (reason === undefined) throw e; // no answer from the node (a dropped connection): a TransportError
+      if (BENIGN_REFUSAL.test(reason)) return;
+      throw new TxRejectedError(
+        `the node refused transaction ${tx.hash}: ${reason}`,
+        { hash: tx.hash, reason },
+        { cause: e },
+      );
     }
   }
 
@@ -522,12 +559,15 @@ export class DataAnchorClient {
   /** Sends an anchoring transaction and reads its outcome from the `Anchored` event of `root`. */
   async #anchored(
     root: Hex,
-    send: () => Promise<{ hash: string; wait(): Promise<TransactionReceipt | null> }>,
+    send: () => Promise<{
+      hash: string;
+      wait(confirms?: number, timeout?: number): Promise<TransactionReceipt | null>;
+    }>,
   ): Promise<AnchorResult> {
+    const deadline = performance.now() + this.#receiptTimeoutMs;
     return this.#call(async () => {
       const tx = await send();
-      const receipt = await tx.wait();
-      if (!receipt) throw new TransportError("transaction dropped", { hash: tx.hash });
+      const receipt = await receiptBy(tx, deadline);
       const anchored = receipt.logs
         .map((log) => this.#parseAnchored(log))
         .find((e): e is AnchorEntry => e !== undefined && e.root === root);
@@ -544,7 +584,7 @@ export class DataAnchorClient {
         blockNumber: receipt.blockNumber,
         gasUsed: receipt.gasUsed,
       };
-    }, this.#receiptTimeoutMs);
+    }, this.#receiptTimeoutMs + RECEIPT_GUARD_GRACE_MS);
   }
 
   /**
@@ -663,6 +703,48 @@ function bumpFees(request: TransactionRequest, previous: Transaction): void {
   } else {
     request.gasPrice = raise(request.gasPrice as bigint | undefined, previous.gasPrice);
   }
+}
+
+/**
+ * Keeps `request`'s fees at most `cap` per gas: a first transaction's are lowered to it; a
+ * replacement's, raised by `bumpFees` to what the node needs, are refused above it (`FeeCapError`).
+ */
+function capFees(request: TransactionRequest, cap: bigint, replacement: boolean): void {
+  const key = request.maxFeePerGas !== undefined && request.maxFeePerGas !== null ? "maxFeePerGas" : "gasPrice";
+  const fee = request[key] === undefined || request[key] === null ? undefined : BigInt(request[key]);
+  if (fee === undefined || fee <= cap) return;
+  if (replacement) {
+    throw new FeeCapError(`replacing the pending transaction needs ${fee} wei per gas, above maxFeePerGas ${cap}`, {
+      maxFeePerGas: cap,
+      needed: fee,
+    });
+  }
+  request[key] = cap;
+  const tip = request.maxPriorityFeePerGas;
+  if (key === "maxFeePerGas" && tip !== undefined && tip !== null && BigInt(tip) > cap) {
+    request.maxPriorityFeePerGas = cap;
+  }
+}
+
+/**
+ * Refusals of a sent transaction that say only that the node has it, or has its nonce taken or
+ * held by a transaction paying as much: what became of it is read from the chain.
+ */
+const BENIGN_REFUSAL =
+  /already known|known transaction|already imported|alreadyknown|nonce too low|nonce has already been used|replacement transaction underpriced|replacement fee too low/i;
+
+/**
+ * The node's own answer to a refused call, through any `cause` (the JSON-RPC error's message,
+ * or ethers' reading of it); `undefined` when the node gave none (a dropped connection).
+ */
+function nodeReason(e: unknown): string | undefined {
+  for (let at = e; at instanceof Error; at = at.cause) {
+    const rpc = at as { error?: { message?: unknown }; info?: { error?: { message?: unknown } }; code?: unknown };
+    const message = rpc.info?.error?.message ?? rpc.error?.message;
+    if (typeof message === "string") return message;
+    if (rpc.code === "NONCE_EXPIRED" || rpc.code === "REPLACEMENT_UNDERPRICED") return (at as Error).message;
+  }
+  return undefined;
 }
 
 /** Bytes from hex or a `Uint8Array` (a copy is not made). */

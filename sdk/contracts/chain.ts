@@ -6,10 +6,10 @@
  * (`WrongChainError`, `NoCodeError`), so nothing is sent or paid for on the
  * wrong chain.
  */
-import type { Provider } from "ethers";
+import { isError, type Provider } from "ethers";
 
 import { withTimeout } from "../core/async.ts";
-import { NoCodeError, TimeoutError, WrongChainError } from "../errors.ts";
+import { ConfigError, NoCodeError, TimeoutError, WrongChainError } from "../errors.ts";
 
 /** Deadline of one read or one send (`eth_call`, `eth_getCode`, `eth_sendRawTransaction` …) when not given. */
 export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
@@ -75,4 +75,68 @@ export class DeploymentCheck {
       });
     }
   }
+}
+
+/**
+ * Reads an anchorer's head at the block where its anchors are final (`finalBlockTag`), for
+ * everything that anchors (a base station, a fog cluster): a block before the contract existed
+ * holds nothing (head 0), and a node that answers a read at the `finalized` tag with an error
+ * while the same read at the latest block goes through does not serve that tag (a pre-merge or
+ * proof-of-authority chain, some L2s). It is told once: that read and every later one fail at once
+ * with a `ConfigError` naming `finalityDepth`, the option to set on `owner`. A read that got no
+ * answer (a dropped connection, a timeout) says nothing of the tag and is thrown as it is.
+ */
+export class FinalHeadReader {
+  readonly owner: string;
+  #refusal: ConfigError | undefined;
+
+  constructor(owner: string) {
+    this.owner = owner;
+  }
+
+  /** `read` at `at` (a block number or `"finalized"`); `latest` is where to try the read again. */
+  async headAt(
+    read: (tag: number | "latest" | "finalized") => Promise<bigint>,
+    at: number | "finalized",
+    latest: number | "latest",
+  ): Promise<bigint> {
+    if (this.#refusal !== undefined) throw this.#refusal;
+    try {
+      return await read(at);
+    } catch (e) {
+      // the contract was deployed after that block: nothing is final yet
+      if (emptyResult(e)) return 0n;
+      if (at !== "finalized" || !nodeAnswered(e)) throw e;
+      // the node answered with an error, and the same read at the latest block goes through: it
+      // refuses the `finalized` tag itself
+      await read(latest);
+      this.#refusal = new ConfigError(
+        `the node does not serve the \`finalized\` block: set \`finalityDepth\` (confirmations) on the ${this.owner}`,
+        { option: "finalityDepth", owner: this.owner },
+        { cause: e },
+      );
+      throw this.#refusal;
+    }
+  }
+}
+
+/** Whether a read failed because there was nothing at that block (ethers: `BAD_DATA`, value "0x"), through any `cause`. */
+export function emptyResult(e: unknown): boolean {
+  for (let at = e; at instanceof Error; at = at.cause) {
+    if (isError(at, "BAD_DATA") && at.value === "0x") return true;
+  }
+  return false;
+}
+
+/**
+ * Whether a call failed with an answer from the node (a JSON-RPC error, or a call exception), not
+ * for want of one (a refused or dropped connection, a timeout), through any `cause`.
+ */
+export function nodeAnswered(e: unknown): boolean {
+  for (let at = e; at instanceof Error; at = at.cause) {
+    if (isError(at, "CALL_EXCEPTION")) return true;
+    const rpc = at as { error?: { code?: unknown }; info?: { error?: { code?: unknown } } };
+    if (typeof rpc.error?.code === "number" || typeof rpc.info?.error?.code === "number") return true;
+  }
+  return false;
 }

@@ -293,10 +293,17 @@ export class SummaryLedgerClient {
   }
 
   #chainIdOnce: Promise<bigint> | undefined;
+  /** The chain id, read once within the call deadline; a failed read is not kept (the next call reads again). */
   #chainId(): Promise<bigint> {
     const provider = this.runner.provider;
     if (!provider) return Promise.reject(new TransportError("the runner has no provider"));
-    this.#chainIdOnce ??= provider.getNetwork().then((n) => n.chainId);
+    this.#chainIdOnce ??= this.#call(() => provider.getNetwork()).then(
+      (n) => n.chainId,
+      (e: unknown) => {
+        this.#chainIdOnce = undefined;
+        throw e;
+      },
+    );
     return this.#chainIdOnce;
   }
 

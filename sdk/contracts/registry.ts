@@ -176,10 +176,15 @@ export class DeviceRegistryClient {
     return provider;
   }
 
-  /** The registry's EIP-712 domain (chain id read once). */
+  /** The registry's EIP-712 domain (chain id read once, within the call deadline: `TimeoutError`). */
   async domain(): Promise<TypedDataDomain> {
     if (this.#domain === undefined) {
-      const { chainId } = await this.provider.getNetwork();
+      const { chainId } = await guarded(
+        NAME,
+        this.contract.interface,
+        () => this.provider.getNetwork(),
+        this.options.timeoutMs,
+      );
       this.#domain = registryDomain(chainId, this.address);
     }
     return this.#domain;

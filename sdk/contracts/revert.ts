@@ -6,12 +6,14 @@
  */
 import { type Interface, isError } from "ethers";
 
-import { ContractRevertError, StrataError, TransportError } from "../errors.ts";
+import { ContractRevertError, StrataError, TimeoutError, TransportError } from "../errors.ts";
 import { DEFAULT_CALL_TIMEOUT_MS, withDeadline } from "./chain.ts";
 
 /** Turns whatever an ethers call threw into a typed error. */
 export function decodeRevert(contract: string, iface: Interface, error: unknown): StrataError {
   if (error instanceof StrataError) return error;
+  // ethers gave up waiting (a receipt's wait with a timeout): nothing was decided, retryable
+  if (isError(error, "TIMEOUT")) return new TimeoutError(`${contract}: ${error.shortMessage}`, {}, { cause: error });
   if (isError(error, "CALL_EXCEPTION") && error.revert) {
     return new ContractRevertError(contract, error.revert.name, [...error.revert.args], error);
   }

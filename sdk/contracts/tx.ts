@@ -3,7 +3,7 @@
  * its receipt, decode the contract's own events, and read one event argument.
  * Reverts come back as `ContractRevertError` (via `guarded`).
  */
-import type { ContractTransactionResponse, Interface, Log } from "ethers";
+import type { ContractTransactionResponse, Interface, Log, TransactionReceipt } from "ethers";
 
 import type { Hex } from "../core/bytes.ts";
 import { TransportError } from "../errors.ts";
@@ -35,6 +35,26 @@ export function parseEvent(iface: Interface, log: Log): RegistryEvent | undefine
   return { name: parsed.name, args };
 }
 
+/**
+ * How long past a send's deadline the guard around it waits: the wait for the receipt ends at the
+ * deadline itself (ethers stops polling then), the guard only catches a send or a read that hangs.
+ */
+export const RECEIPT_GUARD_GRACE_MS = 1_000;
+
+/**
+ * `tx`'s receipt, waiting for it until `deadline` (on `performance.now()`'s clock): then ethers
+ * stops polling and removes its listeners, and the wait fails with a `TimeoutError` (via
+ * `guarded`), so nothing keeps running after a caller gave up.
+ */
+export async function receiptBy(
+  tx: { readonly hash: string; wait(confirms?: number, timeout?: number): Promise<TransactionReceipt | null> },
+  deadline: number,
+): Promise<TransactionReceipt> {
+  const receipt = await tx.wait(1, Math.max(1, Math.ceil(deadline - performance.now())));
+  if (!receipt) throw new TransportError("transaction dropped", { hash: tx.hash });
+  return receipt;
+}
+
 /** How `sendTx` sends. */
 export interface SendOptions {
   /** Deadline of the send and its receipt (default `DEFAULT_RECEIPT_TIMEOUT_MS`). */
@@ -55,21 +75,22 @@ export function sendTx(
   call: () => Promise<ContractTransactionResponse>,
   options: SendOptions = {},
 ): Promise<TxResult> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_RECEIPT_TIMEOUT_MS;
+  const deadline = performance.now() + timeoutMs;
   return guarded(
     name,
     iface,
     async () => {
       await options.before?.();
       const tx = await call();
-      const receipt = await tx.wait();
-      if (!receipt) throw new TransportError("transaction dropped", { hash: tx.hash });
+      const receipt = await receiptBy(tx, deadline);
       const events = receipt.logs
         .filter((log) => log.address.toLowerCase() === address.toLowerCase())
         .map((log) => parseEvent(iface, log))
         .filter((e): e is RegistryEvent => e !== undefined);
       return { hash: receipt.hash as Hex, gasUsed: receipt.gasUsed, blockNumber: receipt.blockNumber, events };
     },
-    options.timeoutMs ?? DEFAULT_RECEIPT_TIMEOUT_MS,
+    timeoutMs + RECEIPT_GUARD_GRACE_MS,
   );
 }
 

@@ -13,7 +13,12 @@ import { fromHex, type Hex, toHex } from "./bytes.ts";
 import { type PeerChallenge, peerChallengeDigest } from "./eip712.ts";
 import { STATUS_NAMES, Status } from "./registry.ts";
 
-/** How long a challenge stays acceptable, and how far a prover's clock may run ahead. */
+/**
+ * How long a challenge stays acceptable, and how far a prover's clock may run ahead. This is the
+ * peer-authentication protocol's own policy (seed 002: a challenge answered at once, in seconds),
+ * deliberately separate from `TOLERATED_SKEW_MS` (`sdk/core/clock.ts`), the skew the NB-IoT data
+ * path and the chain's clock checks tolerate: `DEFAULT_FRESHNESS` keeps its tighter 5 s.
+ */
 export interface FreshnessPolicy {
   readonly maxAgeSeconds: bigint;
   readonly maxSkewSeconds: bigint;

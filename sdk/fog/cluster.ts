@@ -25,9 +25,9 @@
  * each round re-checks it (`reconcile`) and anchors it again if a
  * reorganisation removed it (docs/secuchain.md, "Fault model").
  */
-import { isError } from "ethers";
 
 import { withTimeout } from "../core/async.ts";
+import { FinalHeadReader } from "../contracts/chain.ts";
 import { type Hex, toHex } from "../core/bytes.ts";
 import type { Commitments, PartialSignature, ThresholdScheme } from "../core/crypto/threshold.ts";
 import { g1ToEip2537 } from "../core/crypto/eip2537.ts";
@@ -179,7 +179,7 @@ export class FogCluster {
   /** Group signatures combined for batches whose transaction failed, by root (kept for their record). */
   readonly #signed = new Map<Hex, Uint8Array>();
   /** Set once the node refused the `finalized` block tag (see `#confirmedHead`). */
-  #noFinalized: InvalidInputError | undefined;
+  readonly #finalHead = new FinalHeadReader("FogCluster");
 
   constructor(options: FogClusterOptions) {
     const indices = options.members.map((m) => m.index);
@@ -390,33 +390,16 @@ export class FogCluster {
    * The cluster's head at the newest block deep enough to be final (0 while the chain is shorter):
    * `finalityDepth` blocks below `latest`, or the node's `finalized` block. A node that does not
    * serve `finalized` (a pre-merge or proof-of-authority chain, some L2s) is told once: every
-   * later round fails at once with `InvalidInputError` naming `finalityDepth`, the option to set.
+   * later round fails at once with `ConfigError` naming `finalityDepth`, the option to set.
    */
   async #confirmedHead(latest: number | undefined): Promise<bigint> {
     const { finalityDepth, anchor } = this.#o;
-    if (this.#noFinalized !== undefined) throw this.#noFinalized;
     let at: number | "finalized" | undefined = "finalized";
     if (finalityDepth !== undefined) {
       at = confirmedBlock(latest ?? (await this.#o.blocks!.getBlockNumber()), finalityDepth);
     }
     if (at === undefined) return 0n;
-    try {
-      return await anchor.head(this.id, at);
-    } catch (e) {
-      // the contract was deployed after that block: nothing of the cluster is final yet
-      if (emptyResult(e)) return 0n;
-      // a network failure (no answer from the node) says nothing of the tag: it stays a TransportError
-      if (at !== "finalized" || !nodeAnswered(e)) throw e;
-      // the node answered with an error, and the same read at the latest block goes through: it
-      // refuses the `finalized` tag itself
-      await anchor.head(this.id, latest ?? "latest");
-      this.#noFinalized = new InvalidInputError(
-        "the node does not serve the `finalized` block: set `finalityDepth` (confirmations) on the FogCluster",
-        { option: "finalityDepth", cluster: this.id },
-        { cause: e },
-      );
-      throw this.#noFinalized;
-    }
+    return this.#finalHead.headAt((tag) => anchor.head(this.id, tag), at, latest ?? "latest");
   }
 
   /** The members the registry has Active now (all of them without a directory). */
@@ -449,27 +432,6 @@ const RECONCILE_BATCHES = 64;
 
 /** Reasons a member is set aside without being reported: not misbehaviour. */
 const UNREPORTED: ReadonlySet<string> = new Set(["inactive", "already-endorsed"]);
-
-/** Whether a call failed because it returned nothing (no contract at that block), through any `cause`. */
-function emptyResult(e: unknown): boolean {
-  for (let at = e; at instanceof Error; at = at.cause) {
-    if (isError(at, "BAD_DATA") && at.value === "0x") return true;
-  }
-  return false;
-}
-
-/**
- * Whether a call failed with an answer from the node (a JSON-RPC error, or a call exception), not
- * for want of one (a refused or dropped connection, a timeout), through any `cause`.
- */
-function nodeAnswered(e: unknown): boolean {
-  for (let at = e; at instanceof Error; at = at.cause) {
-    if (isError(at, "CALL_EXCEPTION")) return true;
-    const rpc = at as { error?: { code?: unknown }; info?: { error?: { code?: unknown } } };
-    if (typeof rpc.error?.code === "number" || typeof rpc.info?.error?.code === "number") return true;
-  }
-  return false;
-}
 
 /** Whether `p` is a point of the backend's G1 (a member could answer with anything). */
 function isG1(g1: ThresholdScheme["backend"]["g1"], p: unknown): boolean {

@@ -45,10 +45,26 @@ import {
   sealRenewResponse,
   Session,
 } from "../core/nbiot/session.ts";
-import { checkFinality, DEFAULT_FINALITY_DEPTH, type Finality, finalBlockTag } from "../core/finality.ts";
+import {
+  anchorVerdict,
+  checkFinality,
+  DEFAULT_FINALITY_DEPTH,
+  type Finality,
+  finalBlockTag,
+} from "../core/finality.ts";
 import { Kind, Status } from "../core/registry.ts";
-import { DEFAULT_RECEIPT_TIMEOUT_MS } from "../contracts/chain.ts";
-import { ContractRevertError, InvalidInputError, ProtocolError, StoreError } from "../errors.ts";
+import { DEFAULT_RECEIPT_TIMEOUT_MS, FinalHeadReader, withDeadline } from "../contracts/chain.ts";
+import {
+  ConfigError,
+  ContractRevertError,
+  FeeCapError,
+  InvalidInputError,
+  ProtocolError,
+  StoreError,
+  StrataError,
+  TimeoutError,
+  TransportError,
+} from "../errors.ts";
 import {
   type AnchorInfo,
   type AnchorState,
@@ -78,8 +94,8 @@ export interface BaseStationOptions {
   readonly anchoring?: AnchoringOptions;
   /**
    * The chain's clock: before sealing, the station checks that neither its own
-   * clock nor any block of the batch runs ahead of the latest block by more than
-   * the tolerated skew (`clockSkewMs`), so it never signs a batch whose blocks
+   * clock nor any block of the batch runs ahead of the chain's clock (the time
+   * the node gives its next block, `providerChainClock`) by more than the tolerated skew (`clockSkewMs`), so it never signs a batch whose blocks
    * an application would find dated after their anchor. Without it the station
    * trusts its clock.
    */
@@ -90,7 +106,16 @@ export interface BaseStationOptions {
   readonly maxFlows?: number;
   /** Most entries (authentications, handovers) handled at once (default 256); more are refused as `busy`. */
   readonly maxConcurrentEntries?: number;
+  /**
+   * How long a handover waits for the other station's answer (ms, default 10 s): then the entry
+   * fails with `TimeoutError` (retryable) and its slot is free again, so a silent peer cannot hold
+   * the station's entry slots.
+   */
+  readonly peerTimeoutMs?: number;
 }
+
+/** Deadline of a handover's call to the other station when `peerTimeoutMs` is not given. */
+export const DEFAULT_PEER_TIMEOUT_MS = 10_000;
 
 /** How a station anchors, and when it takes an anchor as final (docs/nbiot.md, "Anchoring faults"). */
 export interface AnchoringOptions {
@@ -105,6 +130,12 @@ export interface AnchoringOptions {
   readonly receiptTimeoutMs?: number;
   /** How many times one `anchorPending` replaces a transaction not mined in time (same nonce, higher fee). */
   readonly maxReplacements?: number;
+  /**
+   * Most wei per gas an anchor transaction may pay (default: no cap). A first transaction's fees
+   * are lowered to it; a replacement that would need more is not signed: the kept transaction
+   * stays pending as it is and the batch's `anchorFault` says why (`FeeCapError`).
+   */
+  readonly maxFeePerGas?: bigint;
 }
 
 /** Default bounds of a station's in-memory state (`BaseStationOptions`). */
@@ -183,6 +214,12 @@ export class BaseStation implements StationLink {
   readonly #finality: Finality;
   readonly #receiptTimeoutMs: number;
   readonly #maxReplacements: number;
+  readonly #maxFeePerGas: bigint | undefined;
+  readonly #peerTimeoutMs: number;
+  /** Reads the head at the final block; refuses, once and for good, a node without `finalized`. */
+  readonly #finalHead = new FinalHeadReader("BaseStation (anchoring.finalityDepth)");
+  /** Why each batch did not move on in the last `anchorPending` (see `anchorFault`). */
+  readonly #faults = new Map<number, StrataError>();
 
   constructor(options: BaseStationOptions) {
     this.params = options.params;
@@ -204,6 +241,18 @@ export class BaseStation implements StationLink {
     this.#finality = checkFinality(anchoring.finalityDepth ?? DEFAULT_FINALITY_DEPTH);
     this.#receiptTimeoutMs = anchoring.receiptTimeoutMs ?? DEFAULT_RECEIPT_TIMEOUT_MS;
     this.#maxReplacements = anchoring.maxReplacements ?? 3;
+    this.#maxFeePerGas = anchoring.maxFeePerGas;
+    if (this.#maxFeePerGas !== undefined && (typeof this.#maxFeePerGas !== "bigint" || this.#maxFeePerGas < 1n)) {
+      throw new InvalidInputError("anchoring.maxFeePerGas must be a positive bigint", {
+        maxFeePerGas: String(this.#maxFeePerGas),
+      });
+    }
+    this.#peerTimeoutMs = options.peerTimeoutMs ?? DEFAULT_PEER_TIMEOUT_MS;
+    if (!Number.isSafeInteger(this.#peerTimeoutMs) || this.#peerTimeoutMs < 1 || this.#peerTimeoutMs > 2 ** 31 - 1) {
+      throw new InvalidInputError("peerTimeoutMs must be an integer in [1, 2^31 - 1]", {
+        peerTimeoutMs: this.#peerTimeoutMs,
+      });
+    }
     if (!Number.isSafeInteger(this.#receiptTimeoutMs) || this.#receiptTimeoutMs < 1) {
       throw new InvalidInputError("anchoring.receiptTimeoutMs must be a positive integer", {
         receiptTimeoutMs: this.#receiptTimeoutMs,
@@ -372,9 +421,23 @@ export class BaseStation implements StationLink {
 
   // -------------------------------------------------------------- entering
 
-  /** A node's authentication request: checks it, takes the flow over if needed, answers with a session key. */
+  /**
+   * A node's authentication request: checks it, takes the flow over if needed, answers with a
+   * session key. A request is used once it is checked (its nonce and time are kept before the
+   * registry or the other station is asked), so one that then fails, a `TimeoutError` included,
+   * is refused as a `replay` if sent again: the node retries with a new request.
+   */
   authenticate(request: Uint8Array, now: number): Promise<Uint8Array> {
-    return this.#admit(() => this.#authenticate(request, now));
+    return this.#admit(() => this.#authenticate(request, now)).catch((e: unknown) => {
+      if (e instanceof TimeoutError) {
+        throw new TimeoutError(
+          `${e.shortMessage}; the request is used (sent again it is a replay): retry with a new request`,
+          e.details,
+          { cause: e },
+        );
+      }
+      throw e;
+    });
   }
 
   async #authenticate(request: Uint8Array, now: number): Promise<Uint8Array> {
@@ -467,7 +530,11 @@ export class BaseStation implements StationLink {
       throw new ProtocolError("not-registered", `station ${source} is not reachable`, { station: source });
     }
     const request = makeHandoverRequest(this.params, this.#keys, source, req, now);
-    const bytes = await link.handover(request.bytes);
+    const bytes = await withDeadline(
+      `handover from station ${source}`,
+      this.#peerTimeoutMs,
+      link.handover(request.bytes),
+    );
     const record = checkHandoverRecord(this.params, request, bytes, now);
     const mine = this.#flow(node);
     if (
@@ -758,9 +825,11 @@ export class BaseStation implements StationLink {
 
   /**
    * Refuses (`clock-skew`, nothing sealed) to sign a batch dated, or holding a
-   * block dated, more than the tolerated skew after the chain's latest block:
-   * an application would find such blocks dated after their anchor. The blocks
-   * stay pending and are sealed once the chain has caught up with them.
+   * block dated, more than the tolerated skew after the chain's clock (the time
+   * the node gives its next block, see `ChainClock`): an application would find
+   * such blocks dated after their anchor. The blocks stay pending and are sealed
+   * once the chain has caught up with them. A silent node fails the seal with
+   * the clock's `TimeoutError`.
    */
   async #checkClock(now: number, firstId: number, lastId: number): Promise<void> {
     if (this.#chain === undefined) return;
@@ -808,11 +877,23 @@ export class BaseStation implements StationLink {
    * transaction did is read from the chain (the root's record), so a restart at
    * any point neither sends a second transaction for a batch nor loses one.
    *
-   * Anchors are final after `finalityDepth` confirmations. Before that, each
-   * call checks them again: an anchor a chain reorganisation removed is
-   * forgotten and its batch anchored again, in order, before any later batch;
-   * one that moved to another sequence is recorded at its new sequence.
-   * Chain calls fail with `TimeoutError` (retryable) when the node is silent.
+   * Anchors are final after `finalityDepth` confirmations (or once the node's
+   * `finalized` block holds them). Before that, each call checks them again,
+   * every read of one check pinned to one block: an anchor a chain
+   * reorganisation removed (its root at another sequence there, or at none
+   * while the station's head there reached its sequence, or went below it at a
+   * block not lower than where the anchor was seen) is forgotten and its batch
+   * anchored again, in order, before any later batch; a node that lags proves
+   * no removal. A check that fails leaves its batches as they are, says why
+   * (`anchorFault`) and does not stop the anchoring of new batches; a node that
+   * does not serve `finalized` with `finalityDepth: "finalized"` is refused,
+   * once and for every later call, with a `ConfigError` naming `finalityDepth`.
+   *
+   * Replacements never pay above `maxFeePerGas` (a batch at the cap stays
+   * pending, its `anchorFault` a `FeeCapError`). A node that refuses a
+   * transaction for good (insufficient funds …) fails the call with a
+   * `TxRejectedError`; chain calls fail with `TimeoutError` (retryable) when
+   * the node is silent. Either is also the batch's `anchorFault`.
    */
   anchorPending(anchor: AnchorWriter): Promise<BatchRecord[]> {
     const run = this.#anchoring.then(() => this.#anchorPending(anchor));
@@ -825,11 +906,29 @@ export class BaseStation implements StationLink {
     return this.store.anchorState(number);
   }
 
+  /**
+   * Why batch `number` did not move on in the last `anchorPending` (`undefined`: nothing went
+   * wrong): a check of its anchor that failed, a replacement above `maxFeePerGas` (`FeeCapError`),
+   * a transaction the node refused (`TxRejectedError`), a silent node (`TimeoutError`).
+   */
+  anchorFault(number: number): StrataError | undefined {
+    return this.#faults.get(number);
+  }
+
   async #anchorPending(anchor: AnchorWriter): Promise<BatchRecord[]> {
-    await this.#recheck(anchor);
+    this.#faults.clear();
+    const held = await this.#recheck(anchor);
     const done: BatchRecord[] = [];
-    for (const batch of this.store.unanchored()) {
-      const info = await this.#anchorOne(anchor, batch);
+    // an anchor the node does not show, with no proof it was removed (a lagging node, or a chain
+    // rolled back below it and not yet past it): a later batch sent now could take its sequence
+    for (const batch of held ? [] : this.store.unanchored()) {
+      let info: AnchorInfo | undefined;
+      try {
+        info = await this.#anchorOne(anchor, batch);
+      } catch (e) {
+        this.#faults.set(batch.number, typed(e));
+        throw e;
+      }
       if (info === undefined) break; // still pending: later batches wait behind it
       this.store.markAnchored(batch.number, info);
       done.push({ ...batch, anchor: info });
@@ -839,31 +938,67 @@ export class BaseStation implements StationLink {
   }
 
   /**
-   * Checks the anchors not yet final against the chain: forgets one that is
-   * gone (a reorganisation), records a new sequence, and marks final those
-   * present at the final block.
+   * Checks the anchors not yet final against the chain, every read pinned to one block
+   * (`anchorVerdict`): forgets one a reorganisation removed, and marks final those the head at the
+   * final block reached. A read that fails is each of its batches' `anchorFault`, and they stay as
+   * they are; only a node refused for `finalized` (`ConfigError`) fails the call. True when an
+   * anchor is missing at that block with no proof of its removal (its `anchorFault` says so): no
+   * later batch is anchored until the chain shows it again or proves it gone.
    */
-  async #recheck(anchor: AnchorWriter): Promise<void> {
+  async #recheck(anchor: AnchorWriter): Promise<boolean> {
     const unsettled = this.store.unsettled();
-    if (unsettled.length === 0) return;
-    const head = await anchor.blockNumber();
-    const tag = finalBlockTag(head, this.#finality);
+    let held = false;
+    if (unsettled.length === 0) return held;
+    let at: number;
+    let tag: number | "finalized" | undefined;
+    let confirmed: bigint;
+    let head: bigint;
+    try {
+      at = await anchor.blockNumber();
+      tag = finalBlockTag(at, this.#finality);
+      confirmed = tag === undefined ? 0n : await this.#finalHead.headAt((t) => anchor.head(this.id, t), tag, at);
+      head = await anchor.head(this.id, at);
+    } catch (e) {
+      if (e instanceof ConfigError) throw e;
+      for (const batch of unsettled) this.#faults.set(batch.number, typed(e));
+      return held;
+    }
     for (const batch of unsettled) {
       const recorded = batch.anchor!;
-      const now = await anchor.anchorOf(this.id, batch.root);
-      if (now === undefined) {
-        this.store.unmarkAnchored(batch.number);
-        continue;
-      }
-      if (now.sequence !== recorded.sequence || now.time !== recorded.time) {
-        this.store.markAnchored(batch.number, { ...recorded, sequence: now.sequence, time: now.time });
-      }
-      if (tag === undefined) continue;
-      const then = await anchor.anchorOf(this.id, batch.root, tag);
-      if (then !== undefined && then.sequence === now.sequence) {
-        this.store.markFinal(batch.number, typeof tag === "number" ? tag : head);
+      try {
+        const onChain = await anchor.anchorOf(this.id, batch.root, at);
+        const seen = this.store.anchorSeenAt(batch.number);
+        const verdict = anchorVerdict(
+          { sequence: recorded.sequence, ...(seen === undefined ? {} : { block: seen }) },
+          onChain,
+          confirmed,
+          { head, block: at },
+        );
+        if (verdict === "removed") {
+          this.store.unmarkAnchored(batch.number);
+          continue;
+        }
+        if (onChain === undefined) {
+          held = true;
+          this.#faults.set(
+            batch.number,
+            new ProtocolError(
+              "not-anchored",
+              `block ${at} does not show batch ${batch.number}'s anchor, and proves no removal: later batches wait`,
+              { batch: batch.number, block: at, seenAt: seen },
+            ),
+          );
+          continue;
+        }
+        if (onChain.time !== recorded.time) {
+          this.store.markAnchored(batch.number, { ...recorded, time: onChain.time });
+        }
+        if (verdict === "final") this.store.markFinal(batch.number, typeof tag === "number" ? tag : at);
+      } catch (e) {
+        this.#faults.set(batch.number, typed(e));
       }
     }
+    return held;
   }
 
   /**
@@ -877,29 +1012,50 @@ export class BaseStation implements StationLink {
     for (let attempt = 0; ; attempt++) {
       // the nonce first: a transaction of ours mined by then shows in the record read after it
       const minedNonce = await anchor.minedNonce();
-      const found = await anchor.anchorOf(this.id, batch.root);
+      const at = await anchor.blockNumber();
+      const found = await anchor.anchorOf(this.id, batch.root, at);
       if (found !== undefined) {
-        return { sequence: found.sequence, time: found.time, txHash: await this.#minedHash(anchor, batch.number) };
+        const txHash = await this.#minedHash(anchor, batch.number);
+        return { sequence: found.sequence, time: found.time, txHash, block: at };
       }
       if (attempt > this.#maxReplacements) return undefined;
       const fresh = tx === undefined || minedNonce > tx.nonce;
       if (fresh || attempt > 0) {
         const signed = await this.#sign(anchor, batch, fresh ? undefined : tx);
         if (signed === undefined) continue; // mined meanwhile: the record says where
-        tx = signed;
-        this.store.trackAnchorTx(batch.number, tx); // kept before it is sent
+        if (signed !== tx) {
+          tx = signed;
+          this.store.trackAnchorTx(batch.number, tx); // kept before it is sent
+        }
       }
       await anchor.broadcast(tx!);
       await anchor.mined(tx!.hash, this.#receiptTimeoutMs);
     }
   }
 
-  /** Signs batch `batch`'s anchor (replacing `replacing`); `undefined` when the root got anchored meanwhile. */
+  /**
+   * Signs batch `batch`'s anchor (replacing `replacing`, at its gas limit: nothing is estimated);
+   * `undefined` when the root is anchored at the latest block; `replacing` itself when a
+   * replacement would pay above `maxFeePerGas` (it stays pending; the fault is recorded).
+   */
   async #sign(anchor: AnchorWriter, batch: BatchRecord, replacing?: AnchorTx): Promise<AnchorTx | undefined> {
+    const fees = this.#maxFeePerGas === undefined ? {} : { maxFeePerGas: this.#maxFeePerGas };
     try {
-      return await anchor.signAnchor(this.id, batch.root, batch.leafCount, replacing);
+      return await anchor.signAnchor(this.id, batch.root, batch.leafCount, replacing, fees);
     } catch (e) {
-      if (e instanceof ContractRevertError && e.errorName === "DataAnchorRootExists") return undefined;
+      if (e instanceof FeeCapError && replacing !== undefined) {
+        this.#faults.set(batch.number, e);
+        return replacing;
+      }
+      // a first transaction's estimate runs the call: a revert says the root is anchored only
+      // when the latest block holds it (a node estimating at its pending block sees ours pending)
+      if (
+        e instanceof ContractRevertError &&
+        e.errorName === "DataAnchorRootExists" &&
+        (await anchor.anchorOf(this.id, batch.root, "latest")) !== undefined
+      ) {
+        return undefined;
+      }
       throw e;
     }
   }
@@ -984,6 +1140,12 @@ export class BaseStation implements StationLink {
     this.#sessions.clear();
     this.store.close();
   }
+}
+
+/** `e` as a typed error (a port that threw something else: a `TransportError` around it). */
+function typed(e: unknown): StrataError {
+  if (e instanceof StrataError) return e;
+  return new TransportError("the chain call failed", {}, { cause: e });
 }
 
 /** The options that were given (a limit left `undefined` keeps its default). */

@@ -9,9 +9,9 @@ import { type Hex } from "../core/bytes.ts";
 import type { AcquisitionResponse } from "../core/nbiot/acquisition.ts";
 import { LruMap } from "../core/lru.ts";
 import { type Kind, type Status } from "../core/registry.ts";
-import type { MinedTx, SignedTx } from "../contracts/anchor.ts";
-import { withDeadline } from "../contracts/chain.ts";
-import { TransportError } from "../errors.ts";
+import type { AnchorFees, MinedTx, SignedTx } from "../contracts/anchor.ts";
+import { DEFAULT_CALL_TIMEOUT_MS, withDeadline } from "../contracts/chain.ts";
+import { StrataError, TimeoutError, TransportError } from "../errors.ts";
 import type { ReadingProof } from "./base-station.ts";
 
 export interface DirectoryEntry {
@@ -31,9 +31,21 @@ export interface Directory {
  * from the chain. Every call has a deadline (`TimeoutError`).
  */
 export interface AnchorWriter {
-  /** Signs (does not send) the anchor of `root`; with `replacing`, at its nonce with higher fees. */
-  signAnchor(gateway: Hex, root: Hex, leafCount: number | bigint, replacing?: SignedTx): Promise<SignedTx>;
-  /** Sends a signed transaction (again); a node that knows it already is not an error. */
+  /**
+   * Signs (does not send) the anchor of `root`; with `replacing`, at its nonce and gas limit with
+   * higher fees; never above `fees.maxFeePerGas` (`FeeCapError` for a replacement that needs more).
+   */
+  signAnchor(
+    gateway: Hex,
+    root: Hex,
+    leafCount: number | bigint,
+    replacing?: SignedTx,
+    fees?: AnchorFees,
+  ): Promise<SignedTx>;
+  /**
+   * Sends a signed transaction (again); a node that knows it already, or its nonce, is not an
+   * error; any other refusal is (`TxRejectedError`).
+   */
   broadcast(tx: SignedTx): Promise<void>;
   /** The transaction's block and status, waiting at most `timeoutMs` for it (`undefined`: not mined). */
   mined(hash: Hex, timeoutMs?: number): Promise<MinedTx | undefined>;
@@ -41,6 +53,8 @@ export interface AnchorWriter {
   minedNonce(): Promise<number>;
   /** The chain's latest block number. */
   blockNumber(): Promise<number>;
+  /** The sequence of `gateway`'s last anchor at `blockTag` (default latest; 0 before its first). */
+  head(gateway: Hex, blockTag?: number | "latest" | "finalized"): Promise<bigint>;
   /** `gateway`'s record of `root` at `blockTag` (default latest; `undefined`: not anchored there). */
   anchorOf(gateway: Hex, root: Hex, blockTag?: number | "latest" | "finalized"): Promise<AnchorView | undefined>;
 }
@@ -84,18 +98,49 @@ export interface StationLink {
 /** Finds the link to a station by id (`undefined`: unreachable). */
 export type StationResolver = (id: Hex) => StationLink | undefined;
 
-/** The chain's clock as a station reads it: the timestamp of the latest block, in ms. */
+/**
+ * The chain's clock as a station reads it, in ms: the time the node would give the next block
+ * (the `pending` block's timestamp, which the node builds with its own current time), or, from a
+ * node that does not serve `pending`, the latest block's timestamp.
+ */
 export interface ChainClock {
   latestBlockTime(): Promise<number>;
 }
 
-/** A `ChainClock` over an ethers provider (or anything with `getBlock("latest")`). */
-export function providerChainClock(provider: {
-  getBlock(tag: "latest"): Promise<{ readonly timestamp: number } | null>;
-}): ChainClock {
+/** How a `providerChainClock` waits. */
+export interface ChainClockOptions {
+  /** Deadline of one read (ms): then it fails with `TimeoutError` (retryable). Default 30 s. */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * A `ChainClock` over an ethers provider (or anything with `getBlock`). It reads the `pending`
+ * block: on a chain that makes blocks only for transactions (automine, a proof-of-authority chain
+ * that skips empty blocks, a quiet L2) the latest block can be minutes old, and a clock read from
+ * it would refuse every seal, so no anchor is sent and no block is made. A node that does not
+ * serve `pending` (an error or no block) is read at `latest`. Each read has a deadline
+ * (`TimeoutError`); any other failure is a `TransportError`.
+ */
+export function providerChainClock(
+  provider: { getBlock(tag: "pending" | "latest"): Promise<{ readonly timestamp: number } | null> },
+  options: ChainClockOptions = {},
+): ChainClock {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+  const read = async (tag: "pending" | "latest") => {
+    try {
+      return await withDeadline(`the chain's ${tag} block`, timeoutMs, provider.getBlock(tag));
+    } catch (e) {
+      if (e instanceof StrataError) throw e;
+      throw new TransportError(`the chain's ${tag} block could not be read`, {}, { cause: e });
+    }
+  };
   return {
     async latestBlockTime() {
-      const block = await provider.getBlock("latest");
+      const pending = await read("pending").catch((e: unknown) => {
+        if (e instanceof TransportError && !(e instanceof TimeoutError)) return null; // no `pending` here
+        throw e;
+      });
+      const block = pending ?? (await read("latest"));
       if (block === null) throw new TransportError("the chain returned no latest block");
       return block.timestamp * 1000;
     },

@@ -73,6 +73,8 @@ export interface AnchorInfo {
   readonly sequence: bigint;
   readonly txHash: string;
   readonly time: bigint;
+  /** The block at which the anchor was seen on chain (see `anchorSeenAt`). */
+  readonly block?: number;
 }
 
 /** A signed anchor transaction as the store keeps it (see `DataAnchorClient.signAnchor`). */
@@ -520,9 +522,26 @@ export class SqliteFlowStore {
 
   /** Records where batch `number` was found anchored (not yet final: see `markFinal`). */
   markAnchored(number: number, anchor: AnchorInfo): void {
-    this.#db
-      .prepare("UPDATE batches SET anchor_seq = ?, anchor_tx = ?, anchor_time = ? WHERE number = ?")
-      .run(anchor.sequence.toString(), anchor.txHash, anchor.time.toString(), number);
+    this.#transaction(() => {
+      this.#db
+        .prepare("UPDATE batches SET anchor_seq = ?, anchor_tx = ?, anchor_time = ? WHERE number = ?")
+        .run(anchor.sequence.toString(), anchor.txHash, anchor.time.toString(), number);
+      if (anchor.block !== undefined) {
+        this.#anchorTables()
+          .prepare("INSERT OR REPLACE INTO anchor_seen (batch, block) VALUES (?, ?)")
+          .run(number, anchor.block);
+      }
+    });
+  }
+
+  /**
+   * The block at which batch `number`'s anchor was seen on chain (`undefined`: not recorded): a
+   * later read at a block not lower than it that misses the anchor proves a reorganisation removed it.
+   */
+  anchorSeenAt(number: number): number | undefined {
+    const row = this.#anchorTables().prepare("SELECT block FROM anchor_seen WHERE batch = ?").get(number) as
+      Row | undefined;
+    return row === undefined ? undefined : Number(row.block);
   }
 
   // ------------------------------------------------- anchor transactions, finality
@@ -538,6 +557,7 @@ export class SqliteFlowStore {
           hash TEXT NOT NULL UNIQUE, raw TEXT NOT NULL);
         CREATE INDEX IF NOT EXISTS anchor_txs_batch ON anchor_txs (batch, id);
         CREATE TABLE IF NOT EXISTS anchor_final (batch INTEGER PRIMARY KEY, block INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS anchor_seen (batch INTEGER PRIMARY KEY, block INTEGER NOT NULL);
       `);
       this.#anchorTablesMade = true;
     }
@@ -570,6 +590,7 @@ export class SqliteFlowStore {
         .prepare("UPDATE batches SET anchor_seq = NULL, anchor_tx = NULL, anchor_time = NULL WHERE number = ?")
         .run(number);
       this.#anchorTables().prepare("DELETE FROM anchor_final WHERE batch = ?").run(number);
+      this.#db.prepare("DELETE FROM anchor_seen WHERE batch = ?").run(number);
     });
   }
 

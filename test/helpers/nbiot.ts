@@ -97,6 +97,7 @@ export interface World {
       keys?: StationKeys;
       chain?: ChainClock;
       limits?: Partial<typeof STATION_LIMITS>;
+      peerTimeoutMs?: number;
     },
   ): BaseStation;
   cleanup(): void;
@@ -134,6 +135,7 @@ export function makeWorld(timing: Partial<Timing> = {}): World {
         clock: () => testClock.now,
         ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
         ...(options.chain === undefined ? {} : { chain: options.chain }),
+        ...(options.peerTimeoutMs === undefined ? {} : { peerTimeoutMs: options.peerTimeoutMs }),
         ...options.limits,
       });
       stations.set(bs.id, bs);

@@ -13,28 +13,48 @@ import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 
 import { expect } from "chai";
-import { JsonRpcProvider, Wallet } from "ethers";
+import { JsonRpcProvider, Transaction, Wallet } from "ethers";
 
 import { guarded } from "../../sdk/contracts/revert.ts";
 import { openPrimaryKey } from "../../sdk/core/nbiot/provisioning.ts";
 import { pkgStationKeys } from "../../sdk/core/nbiot/params.ts";
 import { type AnchoringOptions, BaseStation } from "../../sdk/nbiot/base-station.ts";
 import { Application } from "../../sdk/nbiot/application.ts";
-import { registryDirectory } from "../../sdk/nbiot/ports.ts";
+import { type AnchorWriter, providerChainClock, registryDirectory } from "../../sdk/nbiot/ports.ts";
 import {
+  ConfigError,
   DataAnchorClient,
   DeviceRegistryClient,
+  FeeCapError,
   type Hex,
   Kind,
   NoCodeError,
+  ProtocolError,
   type SignedTx,
   TimeoutError,
+  TransportError,
+  TxRejectedError,
   WrongChainError,
 } from "../../sdk/index.ts";
 import { DataAnchor__factory } from "../../types/ethers-contracts/index.ts";
 import { makeWorld, randomId, reading, sendAll, testClock, type World } from "../helpers/nbiot.ts";
 import { freePort, startAnvil } from "../helpers/node-process.ts";
+import { rpcProxy } from "../helpers/rpc-proxy.ts";
 import { type AnchorChain, deployAnchorChain } from "../helpers/station-chain.ts";
+
+/** `client` as a station's port, with some of its reads replaced (a lagging or pruning node). */
+function port(client: DataAnchorClient, over: Partial<AnchorWriter> = {}): AnchorWriter {
+  return {
+    signAnchor: (g, r, n, replacing, fees) => client.signAnchor(g, r, n, replacing, fees),
+    broadcast: (tx) => client.broadcast(tx),
+    mined: (hash, ms) => client.mined(hash, ms),
+    minedNonce: () => client.minedNonce(),
+    blockNumber: () => client.blockNumber(),
+    head: (g, tag) => client.head(g, tag),
+    anchorOf: (g, r, tag) => client.anchorOf(g, r, tag),
+    ...over,
+  };
+}
 
 describe("base station anchoring under chain faults (anvil)", function () {
   this.timeout(180_000);
@@ -123,6 +143,14 @@ describe("base station anchoring under chain faults (anvil)", function () {
     expect(await chain.rpc("evm_revert", [snapshot])).to.equal(true);
     expect(await reader.head(id)).to.equal(1n);
     const b3 = await batch(bs, node, 22.5);
+    // below the block where the anchor was seen, a rolled-back chain looks like a node that lags:
+    // nothing is proven removed, and batch 3 waits rather than take batch 2's sequence
+    expect(await bs.anchorPending(client)).to.deep.equal([]);
+    expect(await reader.head(id)).to.equal(1n);
+    expect(bs.anchorState(b2.number)).to.equal("anchored");
+    // the chain grows past that block without the anchor: removed, anchored again before batch 3
+    await chain.rpc("evm_mine");
+    await chain.rpc("evm_mine");
     const again = await bs.anchorPending(client);
     expect(again.map((b) => [b.number, b.anchor!.sequence])).to.deep.equal([
       [b2.number, 2n],
@@ -198,6 +226,251 @@ describe("base station anchoring under chain faults (anvil)", function () {
     reopened.close();
   });
 
+  it("replaces a transaction stuck in the mempool though the node estimates at its pending block, and anchors once", async function () {
+    const { id, key } = await chain.station();
+    const bs = openStation(id, { finalityDepth: 1, receiptTimeoutMs: 200, maxReplacements: 1 });
+    const reader = new DataAnchorClient(chain.anchorAddress, chain.provider);
+    const { node } = await nodeAt(bs, reader);
+    const b1 = await batch(bs, node, 17);
+    const client = new DataAnchorClient(chain.anchorAddress, key, { chainId: chain.chainId });
+
+    await chain.rpc("evm_setAutomine", [false]); // the first transaction stays in the mempool
+    expect(await bs.anchorPending(client)).to.deep.equal([]);
+    const kept = bs.store.anchorTxs(b1.number);
+    expect(kept).to.have.length(2);
+    const [first, second] = kept.map((k) => Transaction.from(k.raw));
+    expect(second!.nonce).to.equal(first!.nonce);
+    expect(second!.gasLimit).to.equal(first!.gasLimit);
+    expect(second!.maxFeePerGas! >= (first!.maxFeePerGas! * 5n) / 4n).to.equal(true);
+
+    await chain.rpc("evm_mine");
+    const done = await bs.anchorPending(client);
+    expect(done.map((b) => b.anchor!.txHash)).to.deep.equal([kept[1]!.hash]);
+    expect(await reader.head(id)).to.equal(1n);
+    expect(await chain.provider.getTransactionReceipt(kept[0]!.hash)).to.equal(null);
+  });
+
+  it("never replaces above maxFeePerGas: the transaction stays pending and the batch says why", async function () {
+    const { id, key } = await chain.station();
+    const cap = (await chain.provider.getFeeData()).maxFeePerGas!;
+    const bs = openStation(id, { finalityDepth: 1, receiptTimeoutMs: 200, maxReplacements: 2, maxFeePerGas: cap });
+    const { node } = await nodeAt(bs, new DataAnchorClient(chain.anchorAddress, chain.provider));
+    const b1 = await batch(bs, node, 16);
+    const client = new DataAnchorClient(chain.anchorAddress, key, { chainId: chain.chainId });
+
+    await chain.rpc("evm_setAutomine", [false]);
+    expect(await bs.anchorPending(client)).to.deep.equal([]);
+    const kept = bs.store.anchorTxs(b1.number);
+    expect(kept).to.have.length(1);
+    expect(Transaction.from(kept[0]!.raw).maxFeePerGas! <= cap).to.equal(true);
+    expect(bs.anchorState(b1.number)).to.equal("pending");
+    expect(bs.anchorFault(b1.number)).to.be.instanceOf(FeeCapError);
+
+    await chain.rpc("evm_mine");
+    const done = await bs.anchorPending(client);
+    expect(done.map((b) => b.anchor!.txHash)).to.deep.equal([kept[0]!.hash]);
+    expect(bs.anchorFault(b1.number)).to.equal(undefined);
+  });
+
+  it("fails with a TxRejectedError, not pending, when the node refuses its transaction (a key with no ETH)", async function () {
+    const { id, key } = await chain.station();
+    // the station's key gives all it has away: nothing is left for gas
+    const gasPrice = (await chain.provider.getFeeData()).gasPrice! * 2n;
+    const balance = await chain.provider.getBalance(key.address);
+    const admin = await chain.admin.getAddress();
+    await (
+      await key.sendTransaction({
+        to: admin,
+        value: balance - 21_000n * gasPrice,
+        gasPrice,
+        gasLimit: 21_000n,
+        type: 0,
+      })
+    ).wait();
+    expect(await chain.provider.getBalance(key.address)).to.equal(0n);
+
+    const bs = openStation(id, { finalityDepth: 1, receiptTimeoutMs: 200 });
+    const { node } = await nodeAt(bs, new DataAnchorClient(chain.anchorAddress, chain.provider));
+    const b1 = await batch(bs, node, 15);
+    const client = new DataAnchorClient(chain.anchorAddress, key, { chainId: chain.chainId });
+    const error = await bs.anchorPending(client).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).to.be.instanceOf(TxRejectedError);
+    expect((error as TxRejectedError).message).to.match(/insufficient funds/i);
+    expect(bs.anchorFault(b1.number)).to.equal(error);
+  });
+
+  it("refuses, naming finalityDepth, a node without the finalized tag when asked to wait for it", async function () {
+    const { id, key } = await chain.station();
+    const proxy = await rpcProxy(chain.node.url, { refuseFinalized: true });
+    const provider = new JsonRpcProvider(proxy.url, undefined, { staticNetwork: true, cacheTimeout: -1 });
+    try {
+      const bs = openStation(id, { finalityDepth: "finalized", receiptTimeoutMs: 2_000 });
+      const { node } = await nodeAt(bs, new DataAnchorClient(chain.anchorAddress, chain.provider));
+      await batch(bs, node, 14);
+      const client = new DataAnchorClient(chain.anchorAddress, key.connect(provider), { chainId: chain.chainId });
+      for (let call = 0; call < 2; call++) {
+        const error = await bs.anchorPending(client).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error).to.be.instanceOf(ConfigError);
+        expect((error as ConfigError).message).to.match(/finalityDepth/);
+      }
+      expect(await client.head(id)).to.equal(1n); // the batch went through before the check refused the node
+    } finally {
+      provider.destroy();
+      proxy.server.close();
+    }
+  });
+
+  it("anchors new batches when a check of an older anchor fails (a node without the state of the final block)", async function () {
+    const { id, key } = await chain.station();
+    const bs = openStation(id, { finalityDepth: 4, receiptTimeoutMs: 2_000 });
+    const { node } = await nodeAt(bs, new DataAnchorClient(chain.anchorAddress, chain.provider));
+    const client = new DataAnchorClient(chain.anchorAddress, key, { chainId: chain.chainId });
+    const b1 = await batch(bs, node, 13);
+    expect((await bs.anchorPending(client)).map((b) => b.number)).to.deep.equal([b1.number]);
+    for (let i = 0; i < 3; i++) await chain.rpc("evm_mine");
+
+    // the node keeps the state of its latest two blocks only
+    const pruned = async (tag: number | "latest" | "finalized" | undefined): Promise<void> => {
+      if (typeof tag === "number" && tag < (await client.blockNumber()) - 1) {
+        throw new TransportError("missing trie node (state is not available)");
+      }
+    };
+    const pruning = port(client, {
+      head: async (g, tag) => (await pruned(tag), client.head(g, tag)),
+      anchorOf: async (g, r, tag) => (await pruned(tag), client.anchorOf(g, r, tag)),
+    });
+    const b2 = await batch(bs, node, 12);
+    expect((await bs.anchorPending(pruning)).map((b) => b.number)).to.deep.equal([b2.number]);
+    expect(bs.anchorFault(b1.number)).to.be.instanceOf(TransportError);
+    expect(bs.anchorState(b1.number)).to.equal("anchored"); // unchanged: the check proved nothing
+    // through a node that has the state, the old anchor is found final
+    await bs.anchorPending(client);
+    expect(bs.anchorState(b1.number)).to.equal("final");
+  });
+
+  it("keeps an anchor that a lagging node does not show yet, and sends nothing for it", async function () {
+    const { id, key } = await chain.station();
+    const bs = openStation(id, { finalityDepth: 3, receiptTimeoutMs: 2_000 });
+    const { node } = await nodeAt(bs, new DataAnchorClient(chain.anchorAddress, chain.provider));
+    const client = new DataAnchorClient(chain.anchorAddress, key, { chainId: chain.chainId });
+    const b1 = await batch(bs, node, 11);
+    expect((await bs.anchorPending(client)).map((b) => b.number)).to.deep.equal([b1.number]);
+    const minedAt = await client.blockNumber();
+
+    // a load-balanced RPC answers from a node one block behind: the anchor's block is not there yet
+    const lagged = async (tag?: number | "latest" | "finalized") =>
+      tag === undefined || tag === "latest" ? (await client.blockNumber()) - 1 : tag;
+    const lagging = port(client, {
+      blockNumber: async () => (await client.blockNumber()) - 1,
+      head: async (g, tag) => client.head(g, await lagged(tag)),
+      anchorOf: async (g, r, tag) => client.anchorOf(g, r, await lagged(tag)),
+    });
+    expect(await lagging.anchorOf(id, b1.root)).to.equal(undefined);
+    expect(await bs.anchorPending(lagging)).to.deep.equal([]);
+    expect(bs.anchorState(b1.number)).to.equal("anchored");
+    expect(bs.store.batch(b1.number)!.anchor!.sequence).to.equal(1n);
+    expect(bs.store.anchorTxs(b1.number)).to.have.length(1);
+    expect(await client.blockNumber()).to.equal(minedAt); // nothing sent
+  });
+
+  it("stops waiting for a receipt at its deadline: no listener is left polling the node", async function () {
+    const { id, key } = await chain.station();
+    const provider = new JsonRpcProvider(chain.node.url, undefined, { staticNetwork: true });
+    try {
+      const client = new DataAnchorClient(chain.anchorAddress, key.connect(provider), {
+        chainId: chain.chainId,
+        receiptTimeoutMs: 300,
+      });
+      await chain.rpc("evm_setAutomine", [false]);
+      const error = await client.anchor(id, `0x${"7c".repeat(32)}`, 1).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).to.be.instanceOf(TimeoutError);
+      expect(await provider.listenerCount()).to.equal(0);
+    } finally {
+      provider.destroy();
+    }
+  });
+
+  describe("the chain's clock", function () {
+    it("seals on a chain that makes blocks only for transactions, idle for longer than the skew", async function () {
+      const skew = world.params.timing.clockSkewMs;
+      const latest = (await chain.provider.getBlock("latest"))!.timestamp * 1000;
+      // chain time moves on with no block made; the station's clock moves with it
+      await chain.rpc("evm_increaseTime", [Math.ceil((2 * skew) / 1000)]);
+      const stationNow = latest + 2 * skew;
+      const id = randomId();
+      world.directory.set(id, Kind.BaseStation);
+      const bs = BaseStation.open({
+        params: world.params,
+        keys: pkgStationKeys(world.pkg, id),
+        storePath: join(world.dir, "idle.sqlite"),
+        directory: world.directory,
+        stations: () => undefined,
+        clock: () => testClock.now,
+        chain: providerChainClock(chain.provider),
+      });
+      try {
+        const node = world.node();
+        testClock.now = stationNow;
+        node.accept(await bs.authenticate(node.enter(bs.id, stationNow), stationNow), stationNow);
+        sendAll(node, bs, [reading(10, stationNow)], stationNow);
+        expect((await chain.provider.getBlock("latest"))!.timestamp * 1000).to.equal(latest); // still idle
+        const sealed = await bs.seal(stationNow);
+        expect(sealed?.leafCount).to.equal(1);
+      } finally {
+        bs.close();
+      }
+    });
+
+    it("fails a seal with a TimeoutError when the node never answers", async function () {
+      const sockets = new Set<Socket>();
+      const server = createServer((socket) => {
+        sockets.add(socket);
+        socket.on("close", () => sockets.delete(socket));
+      });
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      const silent = new JsonRpcProvider(`http://127.0.0.1:${(server.address() as { port: number }).port}`, undefined, {
+        staticNetwork: true,
+      });
+      const id = randomId();
+      world.directory.set(id, Kind.BaseStation);
+      const bs = BaseStation.open({
+        params: world.params,
+        keys: pkgStationKeys(world.pkg, id),
+        storePath: join(world.dir, "silent-clock.sqlite"),
+        directory: world.directory,
+        stations: () => undefined,
+        clock: () => testClock.now,
+        chain: providerChainClock(silent, { timeoutMs: 300 }),
+      });
+      try {
+        const node = world.node();
+        testClock.now = now;
+        node.accept(await bs.authenticate(node.enter(bs.id, now), now), now);
+        sendAll(node, bs, [reading(9, now)], now);
+        const error = await bs.seal(now).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error).to.be.instanceOf(TimeoutError);
+        expect(bs.store.counts().batches).to.equal(0);
+      } finally {
+        bs.close();
+        silent.destroy();
+        for (const s of sockets) s.destroy();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+    });
+  });
+
   describe("a node that accepts connections and never answers", function () {
     let server: Server;
     const sockets = new Set<Socket>();
@@ -261,12 +534,21 @@ describe("base station anchoring under chain faults (anvil)", function () {
         });
         const node = world.node();
         testClock.now = now;
-        const error = await bs.authenticate(node.enter(bs.id, now), now).then(
+        const request = node.enter(bs.id, now);
+        const error = await bs.authenticate(request, now).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error).to.be.instanceOf(TimeoutError);
+        // the request is used: the error says to retry with a new one, and the same bytes are a replay
+        expect((error as TimeoutError).message).to.match(/retry with a new request/);
+        const again = await bs.authenticate(request, now).then(
           () => undefined,
           (e: unknown) => e,
         );
         bs.close();
-        expect(error).to.be.instanceOf(TimeoutError);
+        expect(again).to.be.instanceOf(ProtocolError);
+        expect((again as ProtocolError).reason).to.equal("replay");
       } finally {
         silent.destroy();
       }

@@ -141,6 +141,27 @@ describe("SummaryLedgerClient", function () {
     }
   });
 
+  it("reads the chain id for a digest again after a failed read (a failure is not kept)", async function () {
+    const ctx = await loadFixture(deployLedgerClientFixture);
+    const real = ctx.clients[0]!;
+    // the node fails the first chain-id read (a dropped connection), then answers
+    let failures = 1;
+    const provider = new Proxy(ethers.provider, {
+      get(target, key, receiver) {
+        if (key === "getNetwork" && failures > 0) {
+          failures--;
+          return () => Promise.reject(new Error("connection reset"));
+        }
+        const value: unknown = Reflect.get(target, key, receiver);
+        return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const c = new SummaryLedgerClient(real.address, { provider });
+    const r = await request(id("d3"), ctx.accounts[0]!.address, 60n);
+    expect(await c.openDigest(r).catch((e: unknown) => e)).to.be.instanceOf(TransportError);
+    expect(await c.openDigest(r)).to.equal((await real.contract.openDigest(r)).toLowerCase());
+  });
+
   it("computes the join and invalidate digests locally, equal to the ledger's, whatever else the layer does", async function () {
     const ctx = await loadFixture(deployLedgerClientFixture);
     const c = ctx.clients[0]!;

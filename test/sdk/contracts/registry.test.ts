@@ -6,11 +6,14 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 
-import { Wallet } from "ethers";
+import { createServer, type Socket } from "node:net";
+
+import { JsonRpcProvider, Wallet } from "ethers";
 
 import {
   ContractRevertError,
   deviceId,
+  DeviceRegistryClient,
   EIP7825_GAS_CAP,
   type Hex,
   InvalidInputError,
@@ -21,6 +24,7 @@ import {
   PeerAuthenticationError,
   replayHistory,
   Status,
+  TimeoutError,
 } from "../../../sdk/index.ts";
 import {
   type City,
@@ -299,5 +303,23 @@ describe("DeviceRegistryClient", function () {
         expect((e as PeerAuthenticationError).reason).to.equal("wrong-signer");
       }
     });
+  });
+
+  it("fails the domain read with a TimeoutError within its deadline when the node never answers", async function () {
+    const sockets = new Set<Socket>();
+    const server = createServer((socket) => {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const silent = new JsonRpcProvider(`http://127.0.0.1:${(server.address() as { port: number }).port}`);
+    try {
+      const client = new DeviceRegistryClient(city.client.address, silent, { timeoutMs: 300 });
+      expect(await client.domain().catch((e: unknown) => e)).to.be.instanceOf(TimeoutError);
+    } finally {
+      silent.destroy();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });

@@ -6,7 +6,6 @@
  * missing tag come from real ports on the same chain: a client pinned to an older block, and a
  * JSON-RPC proxy on 127.0.0.1 that forwards to anvil and refuses the tag.
  */
-import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createTcpServer } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,65 +19,11 @@ import { Kind, Status } from "../../../sdk/core/registry.ts";
 import type { DataAnchorClient } from "../../../sdk/contracts/anchor.ts";
 import type { FogAnchorPort } from "../../../sdk/fog/cluster.ts";
 import { FogCluster } from "../../../sdk/fog/cluster.ts";
-import { InvalidInputError, TransportError } from "../../../sdk/errors.ts";
+import { ConfigError, TransportError } from "../../../sdk/errors.ts";
 import { type Device, type District, makeDistrict } from "../../helpers/fog.ts";
 import { type Chain, deployChain, deploySite, openSite, type Site, type SiteConfig } from "../../helpers/fog-site.ts";
 import { type NodeProcess, startAnvil } from "../../helpers/node-process.ts";
-
-interface RpcRequest {
-  readonly id: unknown;
-  readonly method: string;
-  readonly params?: unknown;
-}
-
-/**
- * A JSON-RPC proxy on 127.0.0.1 to the node at `target`: `refuseFinalized` answers any request
- * naming the `finalized` tag with an error (a node that does not serve it); `dropAfterSend` forwards
- * the first `eth_sendRawTransaction` to the node, then closes the connection unanswered (the
- * transaction went through, its answer is lost).
- */
-async function rpcProxy(
-  target: string,
-  mode: { refuseFinalized?: boolean; dropAfterSend?: boolean },
-): Promise<{ url: string; server: Server }> {
-  let drops = mode.dropAfterSend === true ? 1 : 0;
-  const server = createHttpServer((req, res) => {
-    let body = "";
-    req.on("data", (b: Buffer) => (body += b.toString()));
-    req.on("end", () => {
-      void (async () => {
-        const parsed = JSON.parse(body) as RpcRequest | RpcRequest[];
-        const requests = Array.isArray(parsed) ? parsed : [parsed];
-        let drop = false;
-        const one = async (r: RpcRequest) => {
-          if (mode.refuseFinalized === true && JSON.stringify(r.params ?? []).includes('"finalized"')) {
-            return { jsonrpc: "2.0", id: r.id, error: { code: -32602, message: "invalid block tag: finalized" } };
-          }
-          const answer = await fetch(target, {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify(r),
-          });
-          if (r.method === "eth_sendRawTransaction" && drops > 0) {
-            drops--;
-            drop = true;
-          }
-          return (await answer.json()) as unknown;
-        };
-        const out = [];
-        for (const r of requests) out.push(await one(r));
-        if (drop) {
-          res.socket?.destroy();
-          return;
-        }
-        res.setHeader("content-type", "application/json");
-        res.end(JSON.stringify(Array.isArray(parsed) ? out : out[0]));
-      })();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server };
-}
+import { rpcProxy } from "../../helpers/rpc-proxy.ts";
 
 /**
  * A port on the same real chain that lags `behind` blocks: its latest block, and every read at
@@ -303,8 +248,8 @@ describe("FogCluster on a chain that rolls back, lags or has no finalized block 
       for (let i = 0; i < 2; i++) {
         let error: unknown;
         await site.cluster.anchorNext(site.proposer, 1).catch((e: unknown) => (error = e));
-        expect(error).to.be.instanceOf(InvalidInputError);
-        expect((error as InvalidInputError).message).to.match(/finalityDepth/);
+        expect(error).to.be.instanceOf(ConfigError);
+        expect((error as ConfigError).message).to.match(/finalityDepth/);
       }
       // with finalityDepth the same node anchors on (its stores reopened: one writer per file)
       site.close();

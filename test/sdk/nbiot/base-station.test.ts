@@ -32,7 +32,7 @@ import { NbiotNode } from "../../../sdk/core/nbiot/device.ts";
 import { decodeAuthRequest, makeAuthRequest } from "../../../sdk/core/nbiot/handshake.ts";
 import { keyEpoch, signingIdentity } from "../../../sdk/core/nbiot/params.ts";
 import { Kind, Status } from "../../../sdk/core/registry.ts";
-import { InvalidInputError, ProtocolError, StoreError, TransportError } from "../../../sdk/errors.ts";
+import { InvalidInputError, ProtocolError, StoreError, TimeoutError, TransportError } from "../../../sdk/errors.ts";
 import { BaseStation } from "../../../sdk/nbiot/base-station.ts";
 import type { StationLink } from "../../../sdk/nbiot/ports.ts";
 import { SqliteFlowStore } from "../../../sdk/store/flow-store.ts";
@@ -307,6 +307,31 @@ describe("BaseStation", function () {
       node.accept(await bs2.authenticate(node.enter(bs2.id, t0 + 11), t0 + 11), t0 + 11);
       expect(bs2.flow(node.id)?.tip).to.deep.include({ bs: bs1.id, seq: 2 });
       expect(sendAll(node, bs2, [reading(3)], t0 + 12)).to.deep.equal([3]);
+    });
+
+    it("fails a takeover whose peer never answers with a TimeoutError, and frees the entry slot", async function () {
+      const node = w.node();
+      const other = w.node();
+      const bs1 = w.station();
+      const bs2 = w.station(undefined, { limits: { maxConcurrentEntries: 1 }, peerTimeoutMs: 50 });
+      await enter(node, bs1, t0);
+      sendAll(node, bs1, [reading(1)], t0 + 1);
+      // BS1 is registered but its link never answers
+      w.stations.set(bs1.id, {
+        handover: () => new Promise<Uint8Array>(() => undefined),
+        acquire: (n, from, to, after) => bs1.acquire(n, from, to, after),
+        proof: (n, seq) => bs1.proof(n, seq),
+      });
+      testClock.now = t0 + 10;
+      const error = await bs2.authenticate(node.enter(bs2.id, t0 + 10), t0 + 10).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).to.be.instanceOf(TimeoutError);
+      expect((error as TimeoutError).message).to.match(/retry with a new request/);
+      // the one entry slot is free again: another node enters at once
+      await enter(other, bs2, t0 + 11);
+      expect(bs2.sessionCount).to.equal(1);
     });
 
     it("refuses to hand over to, or take over from, a station that is not registered and active", async function () {
