@@ -9,7 +9,7 @@
  * before anything is sent. Every clock the station and the application compare
  * is pinned to the chain's.
  */
-import { createServer, type Server, type Socket } from "node:net";
+import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 
 import { expect } from "chai";
@@ -38,7 +38,7 @@ import {
 } from "../../sdk/index.ts";
 import { DataAnchor__factory } from "../../types/ethers-contracts/index.ts";
 import { makeWorld, randomId, reading, sendAll, testClock, type World } from "../helpers/nbiot.ts";
-import { freePort, startAnvil } from "../helpers/node-process.ts";
+import { startAnvil } from "../helpers/node-process.ts";
 import { rpcProxy } from "../helpers/rpc-proxy.ts";
 import { type AnchorChain, deployAnchorChain } from "../helpers/station-chain.ts";
 
@@ -477,13 +477,12 @@ describe("base station anchoring under chain faults (anvil)", function () {
     let url: string;
 
     before(async function () {
-      const port = await freePort();
       server = createServer((socket) => {
         sockets.add(socket);
         socket.on("close", () => sockets.delete(socket));
       });
-      await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
-      url = `http://127.0.0.1:${port}`;
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     });
 
     after(async function () {
