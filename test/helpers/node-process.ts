@@ -147,7 +147,8 @@ function anvilCommand(): [string, string[]] {
 export interface AnvilOptions {
   /**
    * anvil's `--state`: the chain is loaded from this file at start, if it
-   * exists, and written to it on exit, so `restart()` serves the same chain.
+   * exists, and written to it on exit (with the states of past blocks,
+   * `--preserve-historical-states`), so `restart()` serves the same chain.
    */
   readonly stateFile?: string;
   /** The port to listen on (default: a free one). */
@@ -169,7 +170,11 @@ export function startAnvil(chainId = 31337n, options: AnvilOptions = {}): Promis
       "osaka",
       "--chain-id",
       String(chainId),
-      ...(stateFile === undefined ? [] : fresh ? ["--dump-state", stateFile] : ["--state", stateFile]),
+      // with the states of past blocks, as a real node keeps them across a restart: without them
+      // a call pinned to a block before the restart (a final block's head) fails
+      ...(stateFile === undefined
+        ? []
+        : [...(fresh ? ["--dump-state", stateFile] : ["--state", stateFile]), "--preserve-historical-states"]),
     ],
     options.port,
   );
