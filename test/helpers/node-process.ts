@@ -1,8 +1,13 @@
 /**
  * Starts a JSON-RPC node as a separate process for integration tests and
  * stops it afterwards: `hardhat node` (the project's own config) or anvil.
+ * A node can also be halted and restarted at the same URL, its provider kept:
+ * anvil started with a state file writes its chain there when it exits and
+ * loads it again when it starts, so the restarted node serves the same chain.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
@@ -13,7 +18,19 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export interface NodeProcess {
   readonly url: string;
   readonly provider: JsonRpcProvider;
+  /** Stops the node for good and destroys its provider. */
   stop(): Promise<void>;
+  /**
+   * Stops the node's process (SIGINT, waiting for it to exit, so anvil writes
+   * its state file) but keeps `url` and `provider`: calls fail until `restart`.
+   */
+  halt(): Promise<void>;
+  /**
+   * Starts the node again on the same port, halting it first if it runs, and
+   * waits until it answers. With `fresh`, anvil's state file is ignored and
+   * overwritten: a new chain with the same chain id (the node's data lost).
+   */
+  restart(options?: { fresh?: boolean }): Promise<void>;
 }
 
 /** A free TCP port on the loopback interface. */
@@ -47,45 +64,118 @@ async function waitForRpc(url: string, child: ChildProcess, output: () => string
   throw new Error(`node did not answer at ${url} within ${timeoutMs} ms:\n${output()}`);
 }
 
-async function start(command: string, args: string[]): Promise<NodeProcess> {
-  const port = await freePort();
+/** Sends `signal` to `child` and waits for it to exit, killing it after `graceMs`. */
+async function terminate(child: ChildProcess, signal: NodeJS.Signals, graceMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/**
+ * Runs `command args --port <port>` (a free port unless given); `args(fresh)`
+ * gives the arguments of each start, `fresh` being true for a restart asked
+ * to drop the node's state.
+ */
+async function start(command: string, args: (fresh: boolean) => string[], fixedPort?: number): Promise<NodeProcess> {
+  const port = fixedPort ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(command, [...args, "--port", String(port)], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
-  child.stdout?.on("data", (d: Buffer) => (log = (log + d.toString()).slice(-20_000)));
-  child.stderr?.on("data", (d: Buffer) => (log = (log + d.toString()).slice(-20_000)));
-  await waitForRpc(url, child, () => log);
+  async function spawnNode(fresh: boolean): Promise<ChildProcess> {
+    const child = spawn(command, [...args(fresh), "--port", String(port)], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout?.on("data", (d: Buffer) => (log = (log + d.toString()).slice(-20_000)));
+    child.stderr?.on("data", (d: Buffer) => (log = (log + d.toString()).slice(-20_000)));
+    try {
+      await waitForRpc(url, child, () => log);
+    } catch (error) {
+      await terminate(child, "SIGKILL");
+      throw error;
+    }
+    return child;
+  }
+  let child = await spawnNode(false);
   const provider = new JsonRpcProvider(url, undefined, { cacheTimeout: -1, polling: true, pollingInterval: 50 });
+  const halt = () => terminate(child, "SIGINT");
   return {
     url,
     provider,
+    halt,
+    async restart({ fresh = false } = {}) {
+      await halt();
+      child = await spawnNode(fresh);
+    },
     async stop() {
       provider.destroy();
-      if (child.exitCode !== null) return;
-      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-      await exited;
-      clearTimeout(timer);
+      await terminate(child, "SIGTERM");
     },
   };
 }
 
 /** `hardhat node --hostname 127.0.0.1` in its own process. */
 export function startHardhatNode(): Promise<NodeProcess> {
-  return start(process.execPath, [`${ROOT}/node_modules/hardhat/dist/src/cli.js`, "node", "--hostname", "127.0.0.1"]);
+  return start(process.execPath, () => [
+    `${ROOT}/node_modules/hardhat/dist/src/cli.js`,
+    "node",
+    "--hostname",
+    "127.0.0.1",
+  ]);
+}
+
+/**
+ * The anvil binary of the platform's `@foundry-rs/anvil-*` package, run
+ * directly: the package's `bin.mjs` wrapper exits on a signal without waiting
+ * for anvil, which may still be writing its state file. Falls back to the wrapper.
+ */
+function anvilCommand(): [string, string[]] {
+  const arch = process.arch === "x64" ? "amd64" : process.arch;
+  try {
+    const binary = createRequire(`${ROOT}/package.json`).resolve(
+      `@foundry-rs/anvil-${process.platform}-${arch}/bin/anvil${process.platform === "win32" ? ".exe" : ""}`,
+    );
+    if (existsSync(binary)) return [binary, []];
+  } catch {
+    // no platform package: the wrapper finds the binary
+  }
+  return [process.execPath, [`${ROOT}/node_modules/@foundry-rs/anvil/bin.mjs`]];
+}
+
+export interface AnvilOptions {
+  /**
+   * anvil's `--state`: the chain is loaded from this file at start, if it
+   * exists, and written to it on exit (with the states of past blocks,
+   * `--preserve-historical-states`), so `restart()` serves the same chain.
+   */
+  readonly stateFile?: string;
+  /** The port to listen on (default: a free one). */
+  readonly port?: number;
 }
 
 /** anvil (Foundry, from the `@foundry-rs/anvil` package) in its own process, on chain `chainId` (default 31337). */
-export function startAnvil(chainId = 31337n): Promise<NodeProcess> {
-  return start(process.execPath, [
-    `${ROOT}/node_modules/@foundry-rs/anvil/bin.mjs`,
-    "--host",
-    "127.0.0.1",
-    "--silent",
-    "--hardfork",
-    "osaka",
-    "--chain-id",
-    String(chainId),
-  ]);
+export function startAnvil(chainId = 31337n, options: AnvilOptions = {}): Promise<NodeProcess> {
+  const [command, prefix] = anvilCommand();
+  const { stateFile } = options;
+  return start(
+    command,
+    (fresh) => [
+      ...prefix,
+      "--host",
+      "127.0.0.1",
+      "--silent",
+      "--hardfork",
+      "osaka",
+      "--chain-id",
+      String(chainId),
+      // with the states of past blocks, as a real node keeps them across a restart: without them
+      // a call pinned to a block before the restart (a final block's head) fails
+      ...(stateFile === undefined
+        ? []
+        : [...(fresh ? ["--dump-state", stateFile] : ["--state", stateFile]), "--preserve-historical-states"]),
+    ],
+    options.port,
+  );
 }
