@@ -16,6 +16,7 @@ import {
   TimeoutError,
   TransportError,
 } from "../../../sdk/index.ts";
+import { toHex } from "../../../sdk/core/bytes.ts";
 import { isRangeLimitError } from "../../../sdk/core/logs.ts";
 import { BaselineTimestamp__factory, DeviceRegistry__factory } from "../../../types/ethers-contracts/index.ts";
 import { LogReader } from "../../../sdk/contracts/logs.ts";
@@ -123,6 +124,24 @@ describe("Log reads behind a 10,000-block cap (hardhat node)", function () {
     capped.reset();
     expect(await client.profileHashOf(device)).to.match(/^0x[0-9a-f]{64}$/);
     expect(capped.count("eth_getLogs")).to.equal(1);
+  });
+
+  it("keeps a bounded number of devices' profile reads: 1,000 devices through a bound of 100, a recent one still cached", async function () {
+    const head = await node.provider.getBlockNumber();
+    const client = new DeviceRegistryClient(address, capped.provider, {
+      deploymentBlock: head,
+      confirmations: 0,
+      maxProfiles: 100,
+    });
+    const ids = Array.from({ length: 1_000 }, () => toHex(crypto.getRandomValues(new Uint8Array(32))));
+    for (const id of ids) expect(await client.profileHashOf(id)).to.equal(undefined);
+    expect(client.cachedProfiles).to.equal(100);
+    capped.reset();
+    await client.profileHashOf(ids.at(-1)!);
+    expect(capped.count("eth_getLogs")).to.equal(0); // a recent device: its read is kept
+    await client.profileHashOf(ids[0]!);
+    expect(capped.count("eth_getLogs")).to.equal(1); // the first: forgotten, read again
+    expect(client.cachedProfiles).to.equal(100);
   });
 
   it("keeps a profile read's progress per finished query: a read cut short resumes where it stopped", async function () {
