@@ -3,6 +3,8 @@
  * blocks (a proxy answering -32005, like Infura) in front of a real `hardhat node`
  * process, on a chain of more than 200,000 blocks.
  */
+import { generateKeyPairSync } from "node:crypto";
+
 import { expect } from "chai";
 import { type JsonRpcSigner, Wallet } from "ethers";
 
@@ -20,6 +22,7 @@ import { toHex } from "../../../sdk/core/bytes.ts";
 import { isRangeLimitError } from "../../../sdk/core/logs.ts";
 import { BaselineTimestamp__factory, DeviceRegistry__factory } from "../../../types/ethers-contracts/index.ts";
 import { LogReader } from "../../../sdk/contracts/logs.ts";
+import { registryFogDirectory } from "../../../sdk/fog/fog-node.ts";
 import { type CappedRpc, startCappedRpc } from "../../helpers/capped-rpc.ts";
 import { type NodeProcess, startHardhatNode } from "../../helpers/node-process.ts";
 
@@ -270,6 +273,41 @@ describe("Log reads behind a 10,000-block cap (hardhat node)", function () {
     const times = await fresh.logs.blockTimes([head, head - 1, head - fresh.logs.confirmations]);
     expect(times.size).to.equal(3);
     expect(fresh.logs.cachedTimes).to.equal(1); // only the block `confirmations` below the head
+  });
+
+  it("registryFogDirectory re-reads a key after its TTL only when the committed profile hash changed", async function () {
+    const client = new DeviceRegistryClient(address, capped.provider, { deploymentBlock: deployedAt });
+    const owner = new DeviceRegistryClient(address, admin);
+    const raw = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ format: "der", type: "spki" });
+    const key = new Uint8Array(raw.subarray(raw.length - 64)); // x ‖ y, after the 0x04 of the SPKI point
+    await owner.updateProfile(device, { ...minimalProfile("Device/Sensor"), p256PublicKey: key });
+    const calls = { profileHashOf: 0, profileOf: 0 };
+    let now = 0;
+    const directory = registryFogDirectory(
+      {
+        getDevice: (id) => client.getDevice(id),
+        profileOf: (id) => (calls.profileOf++, client.profileOf(id)),
+        profileHashOf: (id) => (calls.profileHashOf++, client.profileHashOf(id)),
+      },
+      1_000,
+      () => now,
+    );
+    expect(await directory.p256Key(device)).to.deep.equal(key);
+    expect(calls).to.deep.equal({ profileHashOf: 1, profileOf: 1 });
+    expect(await directory.p256Key(device)).to.deep.equal(key); // within the TTL: nothing read
+    expect(calls).to.deep.equal({ profileHashOf: 1, profileOf: 1 });
+    now += 1_000; // past the TTL, the hash unchanged: the hash is read, the profile is not
+    capped.reset();
+    expect(await directory.p256Key(device)).to.deep.equal(key);
+    expect(calls).to.deep.equal({ profileHashOf: 2, profileOf: 1 });
+    expect(capped.count("eth_getLogs")).to.be.at.most(2); // the confirmed blocks since the last read, and the tail
+    const raw2 = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ format: "der", type: "spki" });
+    const next = new Uint8Array(raw2.subarray(raw2.length - 64));
+    await owner.updateProfile(device, { ...minimalProfile("Device/Sensor"), p256PublicKey: next });
+    expect(await directory.p256Key(device)).to.deep.equal(key); // within the TTL still
+    now += 1_000; // past the TTL, a new hash: the profile is read again
+    expect(await directory.p256Key(device)).to.deep.equal(next);
+    expect(calls).to.deep.equal({ profileHashOf: 3, profileOf: 2 });
   });
 
   it("throws TransportError naming the block when even one block is refused", async function () {
