@@ -1,5 +1,5 @@
 /**
- * The anchor and access-token clients' log reads behind a provider that caps
+ * The anchor, access-token and summary-ledger clients' log reads behind a provider that caps
  * `eth_getLogs` at 10,000 blocks (a proxy answering -32005, like Infura) in
  * front of a real `hardhat node` process, on a chain of more than 240,000
  * blocks with events before, between and after mined gaps: each read starts at
@@ -7,10 +7,14 @@
  * read gives, and costs about one request per 10,000-block window.
  */
 import { expect } from "chai";
-import { type HDNodeWallet, type JsonRpcSigner, Wallet } from "ethers";
+import { getBytes, type HDNodeWallet, hexlify, type JsonRpcSigner, keccak256, toUtf8Bytes, Wallet } from "ethers";
 
+import { mclBackend } from "../../../sdk/core/crypto/backend.ts";
+import { minSig } from "../../../sdk/core/crypto/bls.ts";
+import { attest, memberKeyMaterial } from "../../../sdk/core/layers/attestation.ts";
+import { SummaryLedgerClient } from "../../../sdk/contracts/ledger.ts";
 import { AccessTokensClient, DataAnchorClient, type Hex } from "../../../sdk/index.ts";
-import { AccessTokens__factory } from "../../../types/ethers-contracts/index.ts";
+import { AccessTokens__factory, SummaryLedger__factory } from "../../../types/ethers-contracts/index.ts";
 import { type CappedRpc, startCappedRpc } from "../../helpers/capped-rpc.ts";
 import { type NodeProcess, startHardhatNode } from "../../helpers/node-process.ts";
 import { deployAnchorChain } from "../../helpers/station-chain.ts";
@@ -106,5 +110,102 @@ describe("Anchor and access-token log reads behind a 10,000-block cap (hardhat n
     expect(client.logs.deploymentBlockSource).to.equal("contract");
     expect(capped.count("eth_getCode")).to.equal(0);
     expect(capped.count("eth_getLogs")).to.be.at.most((await windows(deployedAt)) + 3);
+  });
+});
+
+describe("Summary ledger log reads behind a 10,000-block cap (hardhat node)", function () {
+  this.timeout(300_000);
+  let node: NodeProcess;
+  let capped: CappedRpc;
+  let address: string;
+  let blockId: Hex;
+  const id = (s: string): Hex => keccak256(toUtf8Bytes(s)) as Hex;
+  const [m1, m2, m3] = [id("cap M1"), id("cap M2"), id("cap M3")];
+
+  before(async function () {
+    const backend = await mclBackend();
+    const bls = minSig(backend);
+    node = await startHardhatNode();
+    await mine(node, 120_000);
+    const accounts = await Promise.all([0, 1, 2, 3].map((i) => node.provider.getSigner(i)));
+    const secrets = [0, 1, 2, 3].map((i) => bls.keygen(getBytes(id(`capped ledger member ${i}`))));
+    const members = await Promise.all(
+      secrets.map(async (sk, i) => {
+        const k = memberKeyMaterial(backend, sk);
+        return {
+          node: await accounts[i]!.getAddress(),
+          publicKey: hexlify(k.publicKey),
+          proofOfPossession: hexlify(k.proofOfPossession),
+        };
+      }),
+    );
+    const SUB = id("edge-0");
+    const ledger = await new SummaryLedger__factory(accounts[0]!).deploy({
+      layerId: id("L1"),
+      consensus: "PBFT",
+      members,
+      subordinates: [{ layerId: SUB, ledger: Wallet.createRandom().address, chainId: 31337n }],
+      superior: { layerId: id("L2"), ledger: Wallet.createRandom().address, chainId: 31337n },
+    });
+    await ledger.waitForDeployment();
+    address = await ledger.getAddress();
+    const c = new SummaryLedgerClient(address, accounts[0]!);
+    const now = BigInt((await node.provider.getBlock("latest"))!.timestamp);
+    const lifetime = 30n * 86_400n;
+    const request = {
+      summary: m1,
+      sourceLayer: SUB,
+      route: id("route"),
+      responsible: await accounts[0]!.getAddress(),
+      expiry: now + lifetime,
+      deadline: now + 600n,
+    };
+    const digest = await c.openDigest(request);
+    const attestation = attest(
+      backend,
+      digest,
+      [0, 1, 2].map((index) => ({ index, secretKey: secrets[index]! })),
+    );
+    blockId = (await c.open(request, attestation)).blockId;
+    await mine(node, GAP);
+    await c.record(blockId, m2);
+    await mine(node, GAP);
+    await c.record(blockId, m3, true);
+    await mine(node, GAP);
+    capped = await startCappedRpc(node.url, CAP);
+  });
+
+  after(async function () {
+    await capped?.close();
+    await node?.stop();
+  });
+
+  it("SummaryLedgerClient proof, opening and endingSummary: the uncapped read's answers, about one request per window", async function () {
+    const uncapped = new SummaryLedgerClient(address, node.provider, { initialSpan: 1_000_000 });
+    const expected = {
+      proof: await uncapped.proof(blockId),
+      opening: await uncapped.opening(blockId),
+      ending: await uncapped.endingSummary(blockId),
+    };
+    expect(expected.proof?.summaries.map((s) => s.summary)).to.deep.equal([m1, m2, m3]);
+    expect(expected.opening?.summary).to.equal(m1);
+    expect(expected.ending).to.equal(m3);
+    const client = new SummaryLedgerClient(address, capped.provider);
+    const head = await node.provider.getBlockNumber();
+    const deployedAt = await client.logs.deploymentBlock();
+    expect(client.logs.deploymentBlockSource).to.equal("contract");
+    const windows = Math.ceil((head - deployedAt + 1) / CAP);
+    // each read scans from the deployment block; the reader's span, halved at the cap's refusal,
+    // settles at or below the cap: at most two requests per window
+    capped.reset();
+    expect(await client.proof(blockId)).to.deep.equal(expected.proof);
+    expect(capped.count("eth_getLogs")).to.be.at.most(2 * windows + 3);
+    capped.reset();
+    expect(await client.opening(blockId)).to.deep.equal(expected.opening);
+    expect(capped.count("eth_getLogs")).to.be.at.most(2 * windows + 3);
+    capped.reset();
+    expect(await client.endingSummary(blockId)).to.equal(expected.ending);
+    expect(capped.count("eth_getLogs")).to.be.at.most(2 * windows + 3);
+    expect(capped.count("eth_getCode")).to.equal(0);
   });
 });
