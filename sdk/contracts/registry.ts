@@ -32,6 +32,7 @@ import {
   registryDomain,
 } from "../core/eip712.ts";
 import { layerHash } from "../core/ids.ts";
+import { LruMap } from "../core/lru.ts";
 import type { Label } from "../core/labels.ts";
 import { checkPeerResponse, type FreshnessPolicy } from "../core/peer.ts";
 import { decodeProfile, encodeProfile, type Profile } from "../core/profile.ts";
@@ -130,16 +131,30 @@ export function compactSignature(signature: string): CompactSignature {
   return { r: sig.r as Hex, vs: sig.yParityAndS as Hex };
 }
 
+/** Devices whose profile reads a `DeviceRegistryClient` keeps by default (`maxProfiles`). */
+export const PROFILE_CACHE_ENTRIES = 10_000;
+
+/** A registry client's options: the chain's, the log reader's, and its profile cache's bound. */
+export type RegistryClientOptions = ChainOptions &
+  LogReaderOptions & {
+    /**
+     * Devices whose profile read (the confirmed part of their log) is kept, the least
+     * recently used forgotten first (default `PROFILE_CACHE_ENTRIES`): a forgotten device's
+     * profile is read again from the deployment block.
+     */
+    readonly maxProfiles?: number;
+  };
+
 export class DeviceRegistryClient {
   readonly address: string;
   readonly contract: DeviceRegistry;
   readonly runner: ContractRunner;
-  readonly options: ChainOptions & LogReaderOptions;
+  readonly options: RegistryClientOptions;
   readonly #deployment: DeploymentCheck;
   /** Reads this registry's logs from its deployment block in adaptive chunks (shared by `connect`ed clients). */
   readonly logs: LogReader;
   #domain: TypedDataDomain | undefined;
-  #profiles = new Map<Hex, ProfileTrack>();
+  #profiles: LruMap<Hex, ProfileTrack>;
   /** The profile read running for each device: a second call waits for it, then reads only the blocks after. */
   #profileReads = new Map<Hex, Promise<unknown>>();
 
@@ -150,14 +165,20 @@ export class DeviceRegistryClient {
    * its receipt. Each read has the deadline `options.timeoutMs` (default `DEFAULT_CALL_TIMEOUT_MS`). `options.deploymentBlock`
    * is where its logs start (found once on chain when not given), read in adaptive chunks.
    */
-  constructor(address: string, runner: ContractRunner, options: ChainOptions & LogReaderOptions = {}) {
+  constructor(address: string, runner: ContractRunner, options: RegistryClientOptions = {}) {
     this.options = options;
+    this.#profiles = new LruMap(options.maxProfiles ?? PROFILE_CACHE_ENTRIES);
     this.#deployment = new DeploymentCheck(address, options);
     this.address = address;
     this.runner = runner;
     // The implementation's ABI, not only the interface's: admin errors (Ownable) decode too.
     this.contract = DeviceRegistry__factory.connect(address, runner);
     this.logs = new LogReader(address, () => this.provider, options);
+  }
+
+  /** Devices whose profile read is kept (at most `options.maxProfiles`). */
+  get cachedProfiles(): number {
+    return this.#profiles.size;
   }
 
   /** The same client acting through another runner (e.g. a device's own key). */

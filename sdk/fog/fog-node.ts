@@ -55,7 +55,8 @@ import {
   type ReadingClass,
   type StoredReading,
 } from "../store/fog-store.ts";
-import type { DirectoryEntry } from "../nbiot/ports.ts";
+import { DIRECTORY_CACHE_ENTRIES, type DirectoryEntry } from "../nbiot/ports.ts";
+import { LruMap } from "../core/lru.ts";
 
 /** Registry lookups a fog node needs: status and kind, and the device's P-256 profile key. */
 export interface FogDirectory {
@@ -827,7 +828,10 @@ export type Endorsement =
  * readings as `bad-profile`), remembered for the TTL. Decoded keys are cached
  * by (device, committed profile hash): after the TTL the hash is read again
  * (`profileHashOf`, the registry client's log tail since its last read) and the
- * profile is read and decoded again only when the hash changed.
+ * profile is read and decoded again only when the hash changed. Each cache
+ * keeps at most `maxEntries` devices (default `DIRECTORY_CACHE_ENTRIES`), the
+ * least recently used forgotten first; a device answer past its TTL is dropped
+ * when next asked for (a key's entry is kept past it for its hash).
  */
 export function registryFogDirectory(
   registry: {
@@ -837,14 +841,21 @@ export function registryFogDirectory(
   },
   ttlMs = 10_000,
   clock: () => number = Date.now,
-): FogDirectory {
-  const entries = new Map<string, { entry: DirectoryEntry | undefined; until: number }>();
-  const keys = new Map<string, { key: Uint8Array | undefined; hash?: Hex; error?: unknown; until: number }>();
+  maxEntries: number = DIRECTORY_CACHE_ENTRIES,
+): FogDirectory & { readonly cached: { readonly entries: number; readonly keys: number } } {
+  const entries = new LruMap<string, { entry: DirectoryEntry | undefined; until: number }>(maxEntries);
+  const keys = new LruMap<string, { key: Uint8Array | undefined; hash?: Hex; error?: unknown; until: number }>(
+    maxEntries,
+  );
   return {
+    get cached() {
+      return { entries: entries.size, keys: keys.size };
+    },
     async lookup(id) {
       const key = id.toLowerCase();
       const hit = entries.get(key);
       if (hit !== undefined && hit.until > clock()) return hit.entry;
+      if (hit !== undefined) entries.delete(key);
       const r = await registry.getDevice(id);
       const entry = r.status === Status.None ? undefined : { kind: r.kind, status: r.status };
       entries.set(key, { entry, until: clock() + ttlMs });

@@ -18,7 +18,7 @@
  * its log are left byte for byte as they were.
  */
 import { randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, linkSync, openSync, readSync, rmSync, statSync } from "node:fs";
+import { closeSync, fstatSync, fsyncSync, linkSync, openSync, readSync, rmSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { pathToFileURL } from "node:url";
@@ -235,6 +235,46 @@ function sizeOf(file: string): number | undefined {
   }
 }
 
+/**
+ * The O(1) check at every open of a file with no log: the size its header names (page size at
+ * offset 16, 1 meaning 65536, × page count at offset 28) must be its size, so a file cut short (or
+ * grown) is refused even when it is too large for the full check. SQLite alone rounds a short last
+ * page up and reads its missing tail as zeros. The page count is used only when it is valid (the
+ * version-valid-for number at 92 is the change counter at 24: SQLite 3.7+ keeps them so, in WAL mode
+ * too, as every page-1 write sets both). With a log the full check runs instead: a checkpoint cut
+ * short may leave the main file shorter than its header until the log is replayed.
+ */
+function checkSize(path: string): void {
+  const header = Buffer.alloc(100);
+  let fd: number | undefined;
+  let size: number;
+  let read: number;
+  try {
+    fd = openSync(path, "r");
+    size = fstatSync(fd).size;
+    read = readSync(fd, header, 0, 100, 0);
+  } catch (e) {
+    throw new StoreError("unavailable", path, "cannot read the file's header", {}, e);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  // not an SQLite header: the checks that follow name what it is
+  if (read < 100 || header.toString("latin1", 0, 16) !== "SQLite format 3\0") return;
+  const raw = header.readUInt16BE(16);
+  const pageSize = raw === 1 ? 65536 : raw;
+  const pages = header.readUInt32BE(28);
+  if (pages === 0 || header.readUInt32BE(92) !== header.readUInt32BE(24)) return;
+  const expectedSize = pageSize * pages;
+  if (expectedSize !== size) {
+    throw new StoreError(
+      "corrupt",
+      path,
+      `the file is ${size} bytes but its header names ${pages} pages of ${pageSize} bytes (${expectedSize})`,
+      { size, expectedSize, pages, pageSize },
+    );
+  }
+}
+
 /** The writer's connection settings: one writer per file (`EXCLUSIVE` locking, so no `-shm` either), WAL. */
 function configure(db: DatabaseSync, schema: StoreSchema): void {
   db.exec(
@@ -388,6 +428,7 @@ function inspect(
   check: boolean,
 ): FileIdentity {
   const hasWal = walSize !== undefined && walSize > 0;
+  if (!hasWal) checkSize(path);
   // the main file alone: `immutable` reads no log and makes no -shm
   const mainOnly = (withCheck: boolean) => read(path, () => immutable(path), withCheck);
   let { identity: view, problems } = mainOnly(check && !hasWal);

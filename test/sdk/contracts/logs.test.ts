@@ -3,6 +3,8 @@
  * blocks (a proxy answering -32005, like Infura) in front of a real `hardhat node`
  * process, on a chain of more than 200,000 blocks.
  */
+import { generateKeyPairSync } from "node:crypto";
+
 import { expect } from "chai";
 import { type JsonRpcSigner, Wallet } from "ethers";
 
@@ -16,9 +18,11 @@ import {
   TimeoutError,
   TransportError,
 } from "../../../sdk/index.ts";
+import { toHex } from "../../../sdk/core/bytes.ts";
 import { isRangeLimitError } from "../../../sdk/core/logs.ts";
 import { BaselineTimestamp__factory, DeviceRegistry__factory } from "../../../types/ethers-contracts/index.ts";
 import { LogReader } from "../../../sdk/contracts/logs.ts";
+import { registryFogDirectory } from "../../../sdk/fog/fog-node.ts";
 import { type CappedRpc, startCappedRpc } from "../../helpers/capped-rpc.ts";
 import { type NodeProcess, startHardhatNode } from "../../helpers/node-process.ts";
 
@@ -123,6 +127,24 @@ describe("Log reads behind a 10,000-block cap (hardhat node)", function () {
     capped.reset();
     expect(await client.profileHashOf(device)).to.match(/^0x[0-9a-f]{64}$/);
     expect(capped.count("eth_getLogs")).to.equal(1);
+  });
+
+  it("keeps a bounded number of devices' profile reads: 1,000 devices through a bound of 100, a recent one still cached", async function () {
+    const head = await node.provider.getBlockNumber();
+    const client = new DeviceRegistryClient(address, capped.provider, {
+      deploymentBlock: head,
+      confirmations: 0,
+      maxProfiles: 100,
+    });
+    const ids = Array.from({ length: 1_000 }, () => toHex(crypto.getRandomValues(new Uint8Array(32))));
+    for (const id of ids) expect(await client.profileHashOf(id)).to.equal(undefined);
+    expect(client.cachedProfiles).to.equal(100);
+    capped.reset();
+    await client.profileHashOf(ids.at(-1)!);
+    expect(capped.count("eth_getLogs")).to.equal(0); // a recent device: its read is kept
+    await client.profileHashOf(ids[0]!);
+    expect(capped.count("eth_getLogs")).to.equal(1); // the first: forgotten, read again
+    expect(client.cachedProfiles).to.equal(100);
   });
 
   it("keeps a profile read's progress per finished query: a read cut short resumes where it stopped", async function () {
@@ -251,6 +273,41 @@ describe("Log reads behind a 10,000-block cap (hardhat node)", function () {
     const times = await fresh.logs.blockTimes([head, head - 1, head - fresh.logs.confirmations]);
     expect(times.size).to.equal(3);
     expect(fresh.logs.cachedTimes).to.equal(1); // only the block `confirmations` below the head
+  });
+
+  it("registryFogDirectory re-reads a key after its TTL only when the committed profile hash changed", async function () {
+    const client = new DeviceRegistryClient(address, capped.provider, { deploymentBlock: deployedAt });
+    const owner = new DeviceRegistryClient(address, admin);
+    const raw = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ format: "der", type: "spki" });
+    const key = new Uint8Array(raw.subarray(raw.length - 64)); // x ‖ y, after the 0x04 of the SPKI point
+    await owner.updateProfile(device, { ...minimalProfile("Device/Sensor"), p256PublicKey: key });
+    const calls = { profileHashOf: 0, profileOf: 0 };
+    let now = 0;
+    const directory = registryFogDirectory(
+      {
+        getDevice: (id) => client.getDevice(id),
+        profileOf: (id) => (calls.profileOf++, client.profileOf(id)),
+        profileHashOf: (id) => (calls.profileHashOf++, client.profileHashOf(id)),
+      },
+      1_000,
+      () => now,
+    );
+    expect(await directory.p256Key(device)).to.deep.equal(key);
+    expect(calls).to.deep.equal({ profileHashOf: 1, profileOf: 1 });
+    expect(await directory.p256Key(device)).to.deep.equal(key); // within the TTL: nothing read
+    expect(calls).to.deep.equal({ profileHashOf: 1, profileOf: 1 });
+    now += 1_000; // past the TTL, the hash unchanged: the hash is read, the profile is not
+    capped.reset();
+    expect(await directory.p256Key(device)).to.deep.equal(key);
+    expect(calls).to.deep.equal({ profileHashOf: 2, profileOf: 1 });
+    expect(capped.count("eth_getLogs")).to.be.at.most(2); // the confirmed blocks since the last read, and the tail
+    const raw2 = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ format: "der", type: "spki" });
+    const next = new Uint8Array(raw2.subarray(raw2.length - 64));
+    await owner.updateProfile(device, { ...minimalProfile("Device/Sensor"), p256PublicKey: next });
+    expect(await directory.p256Key(device)).to.deep.equal(key); // within the TTL still
+    now += 1_000; // past the TTL, a new hash: the profile is read again
+    expect(await directory.p256Key(device)).to.deep.equal(next);
+    expect(calls).to.deep.equal({ profileHashOf: 3, profileOf: 2 });
   });
 
   it("throws TransportError naming the block when even one block is refused", async function () {

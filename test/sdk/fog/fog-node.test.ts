@@ -211,6 +211,34 @@ describe("FogNode", function () {
       expect(calls).to.equal(1); // the failure is cached for the TTL, as a key would be
     });
 
+    it("keeps registryFogDirectory's caches bounded: 1,000 devices through a bound of 100, a recent one still cached", async function () {
+      const reads = { getDevice: 0, profileOf: 0 };
+      const key = new Uint8Array(65).fill(4);
+      const directory = registryFogDirectory(
+        {
+          getDevice: () => (reads.getDevice++, Promise.resolve({ kind: Kind.Device, status: Status.Active })),
+          profileOf: () => (reads.profileOf++, Promise.resolve({ p256PublicKey: key })),
+        },
+        60_000,
+        () => 0,
+        100,
+      );
+      const ids = Array.from({ length: 1_000 }, () => randomId());
+      for (const id of ids) {
+        await directory.lookup(id);
+        await directory.p256Key(id);
+      }
+      expect(directory.cached).to.deep.equal({ entries: 100, keys: 100 });
+      expect(reads).to.deep.equal({ getDevice: 1_000, profileOf: 1_000 });
+      await directory.lookup(ids.at(-1)!);
+      await directory.p256Key(ids.at(-1)!);
+      expect(reads).to.deep.equal({ getDevice: 1_000, profileOf: 1_000 }); // a recent device: from the cache
+      await directory.lookup(ids[0]!);
+      await directory.p256Key(ids[0]!);
+      expect(reads).to.deep.equal({ getDevice: 1_001, profileOf: 1_001 }); // the first: forgotten, read again
+      expect(directory.cached).to.deep.equal({ entries: 100, keys: 100 });
+    });
+
     it("refuses a replay after a restart and a reading older than the device's last", async function () {
       const id = randomId();
       const path = `${d.dir}/restart.sqlite`;

@@ -315,6 +315,31 @@ int unlink(const char *p){ if(getenv("CRASH_ON_JOURNAL_UNLINK") && ends(p,"-jour
       big.close();
     });
 
+    it("refuses a large, cleanly closed file cut short (its header's page count × page size is not its size), untouched", function () {
+      const station = randomId();
+      const path = join(dir, "cut.sqlite");
+      const store = SqliteFlowStore.create(path, station);
+      store.append(blocks(station, 3000));
+      store.close();
+      const bytes = readFileSync(path);
+      const pageSize = bytes.readUInt16BE(16) === 1 ? 65536 : bytes.readUInt16BE(16);
+      // our files keep the in-header page count valid (version-valid-for = change counter)
+      expect(bytes.readUInt32BE(92)).to.equal(bytes.readUInt32BE(24));
+      expect(bytes.readUInt32BE(28) * pageSize).to.equal(bytes.length);
+      // cut by whole pages (SQLite itself sees fewer pages than the header names) and within the last
+      // page (SQLite rounds the size up to whole pages and reads the missing tail as zeros)
+      for (const cut of [3 * pageSize, 100]) {
+        writeFileSync(path, bytes.subarray(0, bytes.length - cut));
+        const refused = refusedUntouched(
+          () => new SqliteFlowStore(path, station, { mode: "open", integrityCheckBytes: 0 }),
+          "corrupt",
+          path,
+        );
+        expect(refused.details).to.include({ size: bytes.length - cut, expectedSize: bytes.length });
+        refusedUntouched(() => SqliteFlowStore.inspect(path, station, 0, { integrityCheckBytes: 0 }), "corrupt", path);
+      }
+    });
+
     it("checks the whole file at open when it is small, or when its last writer did not close (a -wal is there)", function () {
       const { path, station } = damaged();
       refusedUntouched(() => SqliteFlowStore.open(path, station), "corrupt", path);
