@@ -281,12 +281,12 @@ export class DeviceRegistryClient {
     const margin = BigInt(options.margin ?? 10);
     const ids = reqs.map((r) => keccak256(concat([r.layer, r.localId])) as Hex);
     const skipped: number[] = [];
-    const todo: number[] = [];
+    const unregistered: number[] = [];
     const states: DeviceRecord[] = [];
     for (let i = 0; i < ids.length; i += PRECHECK_CONCURRENCY) {
       states.push(...(await Promise.all(ids.slice(i, i + PRECHECK_CONCURRENCY).map((id) => this.getDevice(id)))));
     }
-    for (const [i, state] of states.entries()) (state.status === Status.None ? todo : skipped).push(i);
+    for (const [i, state] of states.entries()) (state.status === Status.None ? unregistered : skipped).push(i);
     const chunks: BatchChunk[] = [];
     const registered: Hex[] = [];
     const estimate = (take: readonly number[]): Promise<bigint> =>
@@ -296,9 +296,9 @@ export class DeviceRegistryClient {
           take.map((i) => sigs[i]!),
         ),
       );
-    let size = todo.length;
-    while (todo.length > 0) {
-      const take = todo.slice(0, Math.min(size, todo.length));
+    let size = unregistered.length;
+    while (unregistered.length > 0) {
+      const take = unregistered.slice(0, Math.min(size, unregistered.length));
       const details = { chunk: chunks.length, first: take[0]!, count: take.length, registered: registered.length };
       let gas: bigint | undefined;
       try {
@@ -341,8 +341,8 @@ export class DeviceRegistryClient {
       }
       chunks.push({ ...result, first: take[0]!, count: take.length });
       registered.push(...result.ids);
-      todo.splice(0, take.length);
-      size = Math.min(size * 2, Math.max(todo.length, 1)); // a smaller chunk was for that chunk only
+      unregistered.splice(0, take.length);
+      size = Math.min(size * 2, Math.max(unregistered.length, 1)); // a smaller chunk was for that chunk only
     }
     return { ids: registered, skipped: skipped.map((i) => ids[i]!), chunks };
   }

@@ -8,35 +8,24 @@
  */
 import { join } from "node:path";
 
-import { type JsonRpcProvider, parseEther, type Signer, Wallet } from "ethers";
+import { type JsonRpcProvider, type Signer, Wallet } from "ethers";
 
 import { type Hex, toHex } from "../../sdk/core/bytes.ts";
 import { Peks } from "../../sdk/core/crypto/peks.ts";
 import { ThresholdScheme } from "../../sdk/core/crypto/threshold.ts";
 import { filterPolicy, SENSITIVE } from "../../sdk/core/fog/filter.ts";
-import { Label } from "../../sdk/core/labels.ts";
 import { Kind, Status } from "../../sdk/core/registry.ts";
-import { minimalProfile } from "../../sdk/core/profile.ts";
-import { buildRegistration } from "../../sdk/core/registration.ts";
 import { DataAnchorClient } from "../../sdk/contracts/anchor.ts";
-import { DeviceRegistryClient } from "../../sdk/contracts/registry.ts";
+import type { DeviceRegistryClient } from "../../sdk/contracts/registry.ts";
 import { type FogAnchorPort, FogCluster, type FogMember } from "../../sdk/fog/cluster.ts";
 import { FogNode } from "../../sdk/fog/fog-node.ts";
 import { FogStore } from "../../sdk/store/fog-store.ts";
-import { DataAnchor__factory, DeviceRegistry__factory } from "../../types/ethers-contracts/index.ts";
 import { backend, type District, MemoryFogDirectory } from "./fog.ts";
 import { possessionProof } from "./fog-anchor.ts";
+import { deployRpcChain } from "./rpc-chain.ts";
 import { g2ToEip2537 } from "../../sdk/core/crypto/eip2537.ts";
 
 const LAYER = "strata://city/fog/site";
-const CONFIG = {
-  fullNodeApprovals: 2,
-  reportPenalty: 250,
-  suspendBelow: 600,
-  blockBelow: 300,
-  epochLength: 3600,
-  heartbeatTimeout: 3600,
-};
 
 /** What a process needs to run a site's fog nodes and cluster. */
 export interface SiteConfig {
@@ -65,46 +54,25 @@ export interface Chain {
   readonly chainId: bigint;
   readonly registry: DeviceRegistryClient;
   readonly anchor: DataAnchorClient;
+  /** A key of its own holding ether. */
+  funded(): Promise<Wallet>;
+  /** A fog node registered with a funded key and admitted (Active). */
+  admit(): Promise<{ id: Hex; key: Wallet }>;
 }
 
 /** Deploys the registry and `DataAnchor` on the node at `url`. */
 export async function deployChain(url: string, provider: JsonRpcProvider): Promise<Chain> {
-  const admin = await provider.getSigner(0);
-  const adminAddress = await admin.getAddress();
-  const reg = await new DeviceRegistry__factory(admin).deploy(adminAddress, CONFIG);
-  await reg.waitForDeployment();
-  const registry = new DeviceRegistryClient(await reg.getAddress(), admin);
-  await registry.setLayerOperator(LAYER, adminAddress);
-  const anchor = await new DataAnchor__factory(admin).deploy(await reg.getAddress());
-  await anchor.waitForDeployment();
-  const chainId = (await provider.getNetwork()).chainId;
-  return { url, provider, admin, chainId, registry, anchor: new DataAnchorClient(await anchor.getAddress(), admin) };
-}
-
-let localId = 0n;
-
-async function funded(chain: Chain): Promise<Wallet> {
-  const key = new Wallet(Wallet.createRandom().privateKey, chain.provider);
-  await (await chain.admin.sendTransaction({ to: key.address, value: parseEther("10") })).wait();
-  return key;
-}
-
-async function register(chain: Chain, label: Label, kind: Kind): Promise<{ id: Hex; key: Wallet }> {
-  const key = await funded(chain);
-  const req = buildRegistration({
-    uuid: { layer: LAYER, localId: ++localId },
-    key: key.address,
-    kind,
-    label,
-    permissions: 1,
-    profile: minimalProfile(kind === Kind.FogNode ? "Gateway/Fog" : "Device/Sensor/Air"),
-    deadline: 2n ** 40n,
-  });
-  const { id } = await chain.registry.register(
-    req,
-    await chain.registry.signRegistration(key, req, await chain.admin.getAddress()),
-  );
-  return { id, key };
+  const chain = await deployRpcChain(provider, LAYER);
+  return {
+    url,
+    provider,
+    admin: chain.admin,
+    chainId: chain.chainId,
+    registry: chain.registry,
+    anchor: new DataAnchorClient(chain.anchorAddress, chain.admin),
+    funded: () => chain.funded(),
+    admit: () => chain.admit(Kind.FogNode, "Gateway/Fog"),
+  };
 }
 
 /**
@@ -118,16 +86,7 @@ export async function deploySite(
   devices: readonly { readonly id: Hex; readonly key: { readonly publicKey: Uint8Array } }[],
   finalityDepth = 2,
 ): Promise<SiteConfig> {
-  const coords = [
-    await register(chain, Label.Coordination, Kind.Device),
-    await register(chain, Label.Coordination, Kind.Device),
-  ];
-  for (const c of coords) await chain.registry.appointCoordinator(c.id);
-  const admitted = async () => {
-    const node = await register(chain, Label.Full, Kind.FogNode);
-    for (const c of coords) await chain.registry.connect(c.key).approve(c.id, node.id);
-    return node;
-  };
+  const admitted = () => chain.admit();
   const members = [];
   for (let i = 0; i < 5; i++) members.push(await admitted());
   const cluster = await admitted();
@@ -148,7 +107,7 @@ export async function deploySite(
     proof: possessionProof(key),
     approvals,
   });
-  const sender = await funded(chain);
+  const sender = await chain.funded();
   return {
     url: chain.url,
     chainId: String(chain.chainId),

@@ -40,16 +40,9 @@ import {
 } from "../../sdk/index.ts";
 import { DataAnchor__factory, DeviceRegistry__factory } from "../../types/ethers-contracts/index.ts";
 import { startAnvil, startHardhatNode } from "../helpers/node-process.ts";
+import { RPC_REGISTRY_CONFIG as CONFIG } from "../helpers/rpc-chain.ts";
 
 const LAYER = "strata://city/port/nbiot";
-const CONFIG = {
-  fullNodeApprovals: 2,
-  reportPenalty: 250,
-  suspendBelow: 600,
-  blockBelow: 300,
-  epochLength: 3600,
-  heartbeatTimeout: 3600,
-};
 const backend = await mclBackend();
 const text = (o: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(o));
 const celsius = (b: Uint8Array): number => (JSON.parse(new TextDecoder().decode(b)) as { celsius: number }).celsius;

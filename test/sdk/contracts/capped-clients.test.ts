@@ -7,7 +7,7 @@
  * read gives, and costs about one request per 10,000-block window.
  */
 import { expect } from "chai";
-import { getBytes, type HDNodeWallet, hexlify, type JsonRpcSigner, keccak256, toUtf8Bytes, Wallet } from "ethers";
+import { getBytes, hexlify, type JsonRpcSigner, keccak256, toUtf8Bytes, Wallet } from "ethers";
 
 import { mclBackend } from "../../../sdk/core/crypto/backend.ts";
 import { minSig } from "../../../sdk/core/crypto/bls.ts";
@@ -31,7 +31,7 @@ describe("Anchor and access-token log reads behind a 10,000-block cap (hardhat n
   let capped: CappedRpc;
   let admin: JsonRpcSigner;
   let anchorAddress: string;
-  let station: { id: Hex; key: HDNodeWallet };
+  let station: { id: Hex; key: Wallet };
   let tokensAddress: string;
   let tokenId: bigint;
   const anchors = 6;
