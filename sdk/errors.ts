@@ -21,6 +21,20 @@ export class StrataError extends Error {
   }
 }
 
+/**
+ * A refusal with a machine-readable `reason` from a closed union: every "this was refused
+ * because …" error of the SDK is one, so callers branch on `reason` the same way everywhere.
+ */
+export class RejectionError<R extends string = string> extends StrataError {
+  override name: string = "RejectionError";
+  readonly reason: R;
+
+  constructor(reason: R, shortMessage: string, details: ErrorDetails = {}, options: { cause?: unknown } = {}) {
+    super(shortMessage, { reason, ...details }, options);
+    this.reason = reason;
+  }
+}
+
 /** An argument is malformed, out of range or of the wrong type. */
 export class InvalidInputError extends StrataError {
   override name = "InvalidInputError" as const;
@@ -104,15 +118,13 @@ export class FeeCapError extends StrataError {
 export type PointRejection = "length" | "encoding" | "not-on-curve" | "not-in-subgroup" | "identity";
 
 /** A group element failed validation at the boundary (seed of every pairing scheme). */
-export class InvalidPointError extends StrataError {
+export class InvalidPointError extends RejectionError<PointRejection> {
   override name = "InvalidPointError" as const;
-  readonly reason: PointRejection;
   readonly group: "G1" | "G2";
 
   constructor(group: "G1" | "G2", reason: PointRejection, shortMessage: string, options: { cause?: unknown } = {}) {
-    super(`${group}: ${shortMessage}`, { group, reason }, options);
+    super(reason, `${group}: ${shortMessage}`, { group }, options);
     this.group = group;
-    this.reason = reason;
   }
 }
 
@@ -145,14 +157,8 @@ export type PeerRejection =
   | "wrong-verifier";
 
 /** A peer's response to a challenge did not authenticate it. */
-export class PeerAuthenticationError extends StrataError {
+export class PeerAuthenticationError extends RejectionError<PeerRejection> {
   override name = "PeerAuthenticationError" as const;
-  readonly reason: PeerRejection;
-
-  constructor(reason: PeerRejection, shortMessage: string, details: ErrorDetails = {}) {
-    super(shortMessage, { reason, ...details });
-    this.reason = reason;
-  }
 }
 
 /** Why a message of the NB-IoT data path (seed 000) or the fog layer (seed 004) was refused. */
@@ -182,14 +188,8 @@ export type ProtocolRejection =
   | "retry";
 
 /** A protocol message, block or proof failed a check; `reason` says which. Nothing stored changes. */
-export class ProtocolError extends StrataError {
+export class ProtocolError extends RejectionError<ProtocolRejection> {
   override name = "ProtocolError" as const;
-  readonly reason: ProtocolRejection;
-
-  constructor(reason: ProtocolRejection, shortMessage: string, details: ErrorDetails = {}) {
-    super(shortMessage, { reason, ...details });
-    this.reason = reason;
-  }
 }
 
 /** Why a signed access request was refused (seed 004 token-based access control). */
@@ -207,14 +207,8 @@ export type AccessDenial =
   | "replay";
 
 /** A signed access request does not entitle its requester to the resource now; `reason` says why. */
-export class AccessDeniedError extends StrataError {
+export class AccessDeniedError extends RejectionError<AccessDenial> {
   override name = "AccessDeniedError" as const;
-  readonly reason: AccessDenial;
-
-  constructor(reason: AccessDenial, shortMessage: string, details: ErrorDetails = {}) {
-    super(shortMessage, { reason, ...details });
-    this.reason = reason;
-  }
 }
 
 /** Why a store file was refused at open (or at the role's start, `behind-chain`). */
@@ -239,9 +233,8 @@ export type StoreRejection =
  * next to a write-ahead log that is not its own, written by a newer schema, older than the
  * chain's record of it, or out of reach (`unavailable`: locked, no permission). `path` names the file; the file (and its `-wal`) is left as it was.
  */
-export class StoreError extends StrataError {
+export class StoreError extends RejectionError<StoreRejection> {
   override name = "StoreError" as const;
-  readonly reason: StoreRejection;
   /** The file, when known (a damaged value is found by a query). */
   readonly path: string | undefined;
 
@@ -252,8 +245,7 @@ export class StoreError extends StrataError {
     details: ErrorDetails = {},
     cause?: unknown,
   ) {
-    super(path === undefined ? shortMessage : `${shortMessage} (${path})`, { reason, path, ...details }, { cause });
-    this.reason = reason;
+    super(reason, path === undefined ? shortMessage : `${shortMessage} (${path})`, { path, ...details }, { cause });
     this.path = path;
   }
 }

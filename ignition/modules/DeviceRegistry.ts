@@ -9,14 +9,9 @@
  */
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 
-export const DEFAULT_REGISTRY_CONFIG = {
-  fullNodeApprovals: 2,
-  reportPenalty: 150,
-  suspendBelow: 600,
-  blockBelow: 300,
-  epochLength: 3600,
-  heartbeatTimeout: 900,
-} as const;
+import { DEFAULT_REGISTRY_RULES } from "../../sdk/contracts/deploy.ts";
+
+export const DEFAULT_REGISTRY_CONFIG = DEFAULT_REGISTRY_RULES;
 
 export default buildModule("DeviceRegistry", (m) => {
   const admin = m.getParameter("admin", m.getAccount(0));

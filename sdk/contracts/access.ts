@@ -10,8 +10,8 @@
  */
 import { type ContractRunner, type ContractTransactionResponse, type Provider, type Signer } from "ethers";
 
-import { AccessTokens__factory } from "../../types/ethers-contracts/index.ts";
-import type { AccessTokens } from "../../types/ethers-contracts/index.ts";
+import { AccessTokens as AccessTokensArtifact } from "../artifacts/AccessTokens.ts";
+import type { AccessTokens } from "../../types/ethers-contracts/access/AccessTokens.ts";
 import {
   type AccessGrant,
   type AccessPolicy,
@@ -29,7 +29,7 @@ import { fromHex, type Hex, toHex, uint256 } from "../core/bytes.ts";
 import type { HistoryEntry, Status } from "../core/registry.ts";
 import { InvalidInputError, TransportError } from "../errors.ts";
 import { eventArg, parseEvent, sendTx, type TxResult } from "./tx.ts";
-import { type ChainOptions, DeploymentCheck } from "./chain.ts";
+import { type ChainOptions, DeploymentCheck, bindContract } from "./chain.ts";
 import { checkWindow, LogReader, type LogReaderOptions } from "./logs.ts";
 import { guarded, typed } from "./revert.ts";
 
@@ -97,7 +97,7 @@ export class AccessTokensClient {
     this.#deployment = new DeploymentCheck(address, options);
     this.address = checkAccount(address, "address");
     this.runner = runner;
-    this.contract = AccessTokens__factory.connect(this.address, runner);
+    this.contract = bindContract<AccessTokens>(AccessTokensArtifact, this.address, runner);
     this.logs = new LogReader(this.address, () => this.provider, options);
   }
 

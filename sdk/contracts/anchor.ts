@@ -21,8 +21,8 @@ import {
   type TypedDataDomain,
 } from "ethers";
 
-import { DataAnchor__factory } from "../../types/ethers-contracts/index.ts";
-import type { DataAnchor } from "../../types/ethers-contracts/index.ts";
+import { DataAnchor as DataAnchorArtifact } from "../artifacts/DataAnchor.ts";
+import type { DataAnchor } from "../../types/ethers-contracts/anchoring/DataAnchor.ts";
 import {
   type AnchorEntry,
   type AnchorRecord,
@@ -44,7 +44,13 @@ import {
   fogClusterValue,
 } from "../core/fogBatch.ts";
 import { FeeCapError, InvalidInputError, TimeoutError, TransportError, TxRejectedError } from "../errors.ts";
-import { type ChainOptions, DEFAULT_CALL_TIMEOUT_MS, DEFAULT_RECEIPT_TIMEOUT_MS, DeploymentCheck } from "./chain.ts";
+import {
+  type ChainOptions,
+  DEFAULT_CALL_TIMEOUT_MS,
+  DEFAULT_RECEIPT_TIMEOUT_MS,
+  DeploymentCheck,
+  bindContract,
+} from "./chain.ts";
 import { compactSignature } from "./registry.ts";
 import { checkWindow, DEFAULT_INITIAL_SPAN, LogReader, type LogReaderOptions } from "./logs.ts";
 import { guarded, typed } from "./revert.ts";
@@ -173,7 +179,7 @@ export class DataAnchorClient {
     this.address = address;
     this.runner = runner;
     this.options = options;
-    this.contract = DataAnchor__factory.connect(address, runner);
+    this.contract = bindContract<DataAnchor>(DataAnchorArtifact, address, runner);
     this.#deployment = new DeploymentCheck(address, options);
     this.#timeoutMs = checkTimeout(options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS, "timeoutMs");
     this.#receiptTimeoutMs = checkTimeout(options.receiptTimeoutMs ?? DEFAULT_RECEIPT_TIMEOUT_MS, "receiptTimeoutMs");

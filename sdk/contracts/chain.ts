@@ -6,7 +6,9 @@
  * (`WrongChainError`, `NoCodeError`), so nothing is sent or paid for on the
  * wrong chain.
  */
-import { isError, type Provider } from "ethers";
+import { Contract, type ContractRunner, type InterfaceAbi, isError, type Provider } from "ethers";
+
+import type { ContractArtifact } from "../artifacts/index.ts";
 
 import { withTimeout } from "../core/async.ts";
 import { ConfigError, NoCodeError, TimeoutError, WrongChainError } from "../errors.ts";
@@ -139,4 +141,13 @@ export function nodeAnswered(e: unknown): boolean {
     if (typeof rpc.error?.code === "number" || typeof rpc.info?.error?.code === "number") return true;
   }
   return false;
+}
+
+/**
+ * A typed ethers contract over a shipped artifact's ABI. `T` is the contract's generated
+ * type (TypeChain's, committed under `types/`); only the type is imported, so no
+ * generated code is loaded at run time.
+ */
+export function bindContract<T>(artifact: ContractArtifact, address: string, runner: ContractRunner | null): T {
+  return new Contract(address, artifact.abi as InterfaceAbi, runner) as unknown as T;
 }

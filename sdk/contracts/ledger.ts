@@ -21,13 +21,19 @@ import {
   TypedDataEncoder,
 } from "ethers";
 
-import { SummaryLedger__factory } from "../../types/ethers-contracts/index.ts";
-import type { SummaryLedger } from "../../types/ethers-contracts/index.ts";
+import { SummaryLedger as SummaryLedgerArtifact } from "../artifacts/SummaryLedger.ts";
+import type { SummaryLedger } from "../../types/ethers-contracts/ledger/SummaryLedger.ts";
 import { checkRoot, checkWord } from "../core/anchors.ts";
 import { checkInteger, fromHex, type Hex, toHex } from "../core/bytes.ts";
 import type { Attestation } from "../core/layers/attestation.ts";
 import { ContractRevertError, InvalidInputError, TransportError } from "../errors.ts";
-import { type ChainOptions, DEFAULT_CALL_TIMEOUT_MS, DEFAULT_RECEIPT_TIMEOUT_MS, DeploymentCheck } from "./chain.ts";
+import {
+  type ChainOptions,
+  DEFAULT_CALL_TIMEOUT_MS,
+  DEFAULT_RECEIPT_TIMEOUT_MS,
+  DeploymentCheck,
+  bindContract,
+} from "./chain.ts";
 import { LogReader, type LogReaderOptions } from "./logs.ts";
 import { guarded, typed } from "./revert.ts";
 
@@ -170,7 +176,7 @@ export class SummaryLedgerClient {
     this.address = checkAddress(address, "address");
     this.#deployment = new DeploymentCheck(this.address, options);
     this.runner = runner;
-    this.contract = SummaryLedger__factory.connect(this.address, runner);
+    this.contract = bindContract<SummaryLedger>(SummaryLedgerArtifact, this.address, runner);
     this.logs = new LogReader(this.address, () => this.#provider(), options);
   }
 

@@ -18,8 +18,8 @@ import {
   Signature,
 } from "ethers";
 
-import { DeviceRegistry__factory } from "../../types/ethers-contracts/index.ts";
-import type { DeviceRegistry } from "../../types/ethers-contracts/index.ts";
+import { DeviceRegistry as DeviceRegistryArtifact } from "../artifacts/DeviceRegistry.ts";
+import type { DeviceRegistry } from "../../types/ethers-contracts/registry/DeviceRegistry.ts";
 import type { Hex } from "../core/bytes.ts";
 import {
   type CompactSignature,
@@ -47,7 +47,7 @@ import {
   ZERO_ID,
 } from "../core/registry.ts";
 import { ContractRevertError, InvalidInputError, TimeoutError, TransportError } from "../errors.ts";
-import { type ChainOptions, DeploymentCheck } from "./chain.ts";
+import { type ChainOptions, DeploymentCheck, bindContract } from "./chain.ts";
 import { checkWindow, LogReader, type LogReaderOptions } from "./logs.ts";
 import { guarded, typed } from "./revert.ts";
 import { eventArg, parseEvent, type RegistryEvent, sendTx, type TxResult } from "./tx.ts";
@@ -172,7 +172,7 @@ export class DeviceRegistryClient {
     this.address = address;
     this.runner = runner;
     // The implementation's ABI, not only the interface's: admin errors (Ownable) decode too.
-    this.contract = DeviceRegistry__factory.connect(address, runner);
+    this.contract = bindContract<DeviceRegistry>(DeviceRegistryArtifact, address, runner);
     this.logs = new LogReader(address, () => this.provider, options);
   }
 

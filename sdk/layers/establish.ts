@@ -7,11 +7,11 @@
  */
 import type { Signer } from "ethers";
 
-import { SummaryLedger__factory } from "../../types/ethers-contracts/index.ts";
 import { toHex, type Hex } from "../core/bytes.ts";
 import type { PairingBackend } from "../core/crypto/backend.ts";
 import { memberKeyMaterial } from "../core/layers/attestation.ts";
 import { layerHash } from "../core/ids.ts";
+import { deploySummaryLedger } from "../contracts/deploy.ts";
 import { type LedgerLayerLink, SummaryLedgerClient } from "../contracts/ledger.ts";
 import { InvalidInputError } from "../errors.ts";
 import { LayerNode, type LayerNodeOptions } from "./layer-node.ts";
@@ -79,9 +79,7 @@ export async function establishLayer(o: EstablishOptions): Promise<EstablishedLa
     subordinates: [...(o.subordinates ?? [])],
     superior: o.superior ?? NO_LAYER,
   };
-  const contract = await new SummaryLedger__factory(o.deployer).deploy(beginning);
-  await contract.waitForDeployment();
-  const address = await contract.getAddress();
+  const { address } = await deploySummaryLedger(o.deployer, beginning);
   const provider = o.deployer.provider;
   if (!provider) throw new InvalidInputError("the deployer needs a provider");
   const chainId = (await provider.getNetwork()).chainId;
