@@ -17,17 +17,16 @@ import { network } from "hardhat";
 
 import AccessTokensModule from "../ignition/modules/AccessTokens.ts";
 import RegistryModule from "../ignition/modules/DeviceRegistry.ts";
+import { type Hex } from "../sdk/index.ts";
+import { AccessTokensClient, type Shift } from "../sdk/exports/access.ts";
 import {
-  AccessTokensClient,
   buildRegistration,
   DeviceRegistryClient,
-  type Hex,
   Kind,
   Label,
   minimalProfile,
-  type Shift,
   ZERO_ID,
-} from "../sdk/index.ts";
+} from "../sdk/exports/registry.ts";
 import type { Metrics } from "./metrics.ts";
 
 const LAYER = "strata://city/district-7/edge-3";

@@ -29,24 +29,20 @@ import { network } from "hardhat";
 
 import DataAnchorModule from "../ignition/modules/DataAnchor.ts";
 import RegistryModule from "../ignition/modules/DeviceRegistry.ts";
-import { toHex } from "../sdk/core/bytes.ts";
-import { buildTree, verifyProof } from "../sdk/core/merkle.ts";
+import { toHex } from "../sdk/index.ts";
+import { buildTree, verifyProof } from "../sdk/index.ts";
+import { type Hex } from "../sdk/index.ts";
+import { DataAnchorClient } from "../sdk/exports/anchoring.ts";
+import { g1ToEip2537, g2ToEip2537, mclBackend, ThresholdScheme } from "../sdk/exports/crypto.ts";
+import { FOG_POP_DST, fogPopMessage } from "../sdk/exports/fog.ts";
 import {
   buildRegistration,
-  DataAnchorClient,
   DeviceRegistryClient,
-  FOG_POP_DST,
-  fogPopMessage,
-  g1ToEip2537,
-  g2ToEip2537,
-  type Hex,
   Kind,
   Label,
-  mclBackend,
   minimalProfile,
-  ThresholdScheme,
   ZERO_ID,
-} from "../sdk/index.ts";
+} from "../sdk/exports/registry.ts";
 import type { Metrics } from "./metrics.ts";
 
 const LAYER = "strata://city/district-7/edge-3";

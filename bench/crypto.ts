@@ -5,13 +5,15 @@
  */
 import { bls12_381 } from "@noble/curves/bls12-381.js";
 
-import { mclBackend, nobleBackend, type PairingBackend } from "../sdk/core/crypto/backend.ts";
-import { DST_MIN_PK, minPk, minSig, text } from "../sdk/core/crypto/bls.ts";
-import { BonehFranklinKem } from "../sdk/core/crypto/ibe.ts";
-import { ChaCheonIbs } from "../sdk/core/crypto/ibs.ts";
-import { Pkg } from "../sdk/core/crypto/identity.ts";
-import { Peks } from "../sdk/core/crypto/peks.ts";
-import { ThresholdScheme } from "../sdk/core/crypto/threshold.ts";
+import { mclBackend, nobleBackend, type PairingBackend } from "../sdk/exports/crypto.ts";
+import { DST_MIN_PK, minPk, minSig } from "../sdk/exports/crypto.ts";
+
+const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+import { BonehFranklinKem } from "../sdk/exports/crypto.ts";
+import { ChaCheonIbs } from "../sdk/exports/crypto.ts";
+import { Pkg } from "../sdk/exports/crypto.ts";
+import { Peks } from "../sdk/exports/crypto.ts";
+import { ThresholdScheme } from "../sdk/exports/crypto.ts";
 import type { Metrics } from "./metrics.ts";
 
 /** Operations per second of `op`, run for at least `minMs` after a warm-up. */

@@ -24,17 +24,17 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { toHex } from "../sdk/core/bytes.ts";
-import { AeadKey } from "../sdk/core/crypto/aead.ts";
-import { mclBackend, nobleBackend, type PairingBackend } from "../sdk/core/crypto/backend.ts";
-import { Peks } from "../sdk/core/crypto/peks.ts";
-import { ThresholdScheme } from "../sdk/core/crypto/threshold.ts";
-import { runDkg } from "../sdk/core/fog/dkg.ts";
-import { filterPolicy, SENSITIVE } from "../sdk/core/fog/filter.ts";
-import { makeReading, randomDeviceKey, sealPayload } from "../sdk/core/fog/reading.ts";
-import { Kind, Status } from "../sdk/core/registry.ts";
-import { type FogDirectory, FogNode } from "../sdk/fog/fog-node.ts";
-import { FogStore } from "../sdk/store/fog-store.ts";
+import { toHex } from "../sdk/index.ts";
+import { AeadKey } from "../sdk/exports/crypto.ts";
+import { mclBackend, nobleBackend, type PairingBackend } from "../sdk/exports/crypto.ts";
+import { Peks } from "../sdk/exports/crypto.ts";
+import { ThresholdScheme } from "../sdk/exports/crypto.ts";
+import { runDkg } from "../sdk/exports/fog.ts";
+import { filterPolicy, SENSITIVE } from "../sdk/exports/fog.ts";
+import { makeReading, randomDeviceKey, sealPayload } from "../sdk/exports/fog.ts";
+import { Kind, Status } from "../sdk/exports/registry.ts";
+import { type FogDirectory, FogNode } from "../sdk/exports/fog.ts";
+import { FogStore } from "../sdk/exports/fog.ts";
 import { median, type Metrics } from "./metrics.ts";
 
 const DEVICES = 50;

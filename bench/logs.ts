@@ -9,10 +9,10 @@
  */
 import { type Log, Wallet } from "ethers";
 
-import { buildRegistration, DeviceRegistryClient, Kind, Label, minimalProfile } from "../sdk/index.ts";
+import { buildRegistration, DeviceRegistryClient, Kind, Label, minimalProfile } from "../sdk/exports/registry.ts";
 import { DeviceRegistry__factory } from "../types/ethers-contracts/index.ts";
-import { startCappedRpc } from "../test/helpers/capped-rpc.ts";
-import { startHardhatNode } from "../test/helpers/node-process.ts";
+import { startCappedRpc } from "../support/capped-rpc.ts";
+import { startHardhatNode } from "../support/node-process.ts";
 import type { Metrics } from "./metrics.ts";
 
 const CHAIN = 1_000_000;

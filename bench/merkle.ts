@@ -7,7 +7,7 @@
 import { SimpleMerkleTree } from "@openzeppelin/merkle-tree";
 import { keccak_256 } from "@noble/hashes/sha3.js";
 
-import { buildTree } from "../sdk/core/merkle.ts";
+import { buildTree } from "../sdk/index.ts";
 import { median, type Metrics } from "./metrics.ts";
 
 /** `n` distinct pseudo-random 32-byte leaf hashes in one flat buffer. */

@@ -22,16 +22,16 @@ import { DatabaseSync } from "node:sqlite";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { toHex } from "../sdk/core/bytes.ts";
-import { mclBackend } from "../sdk/core/crypto/backend.ts";
-import { Pkg } from "../sdk/core/crypto/identity.ts";
-import { NbiotNode } from "../sdk/core/nbiot/device.ts";
-import { extractNodeKeys, nbiotParams, pkgStationKeys } from "../sdk/core/nbiot/params.ts";
-import { HEADER_BYTES } from "../sdk/core/nbiot/session.ts";
-import { Kind, Status } from "../sdk/core/registry.ts";
-import { BaseStation } from "../sdk/nbiot/base-station.ts";
-import type { Directory } from "../sdk/nbiot/ports.ts";
-import { SqliteFlowStore } from "../sdk/store/flow-store.ts";
+import { toHex } from "../sdk/index.ts";
+import { mclBackend } from "../sdk/exports/crypto.ts";
+import { Pkg } from "../sdk/exports/crypto.ts";
+import { NbiotNode } from "../sdk/exports/nbiot.ts";
+import { extractNodeKeys, nbiotParams, pkgStationKeys } from "../sdk/exports/nbiot.ts";
+import { HEADER_BYTES } from "../sdk/exports/nbiot.ts";
+import { Kind, Status } from "../sdk/exports/registry.ts";
+import { BaseStation } from "../sdk/exports/nbiot.ts";
+import type { Directory } from "../sdk/exports/nbiot.ts";
+import { SqliteFlowStore } from "../sdk/exports/nbiot.ts";
 import { median, type Metrics } from "./metrics.ts";
 import { nbiotScaleMetrics } from "./nbiot-scale.ts";
 

@@ -13,19 +13,17 @@ import { encodeBytes32String, id, keccak256, parseEther, type Provider, type Sig
 import { network } from "hardhat";
 
 import RegistryModule from "../ignition/modules/DeviceRegistry.ts";
+import { type CompactSignature, type Hex, type RegistrationMessage } from "../sdk/index.ts";
 import {
   buildRegistration,
-  type CompactSignature,
   DeviceRegistryClient,
-  type Hex,
   Kind,
   Label,
   minimalProfile,
   type Profile,
-  type RegistrationMessage,
   Status,
   ZERO_ID,
-} from "../sdk/index.ts";
+} from "../sdk/exports/registry.ts";
 import { median, type Metrics } from "./metrics.ts";
 
 const LAYER = "strata://city/district-7/edge-3";

@@ -21,12 +21,10 @@ import RegistryModule, { DEFAULT_REGISTRY_CONFIG } from "../ignition/modules/Dev
 import { runLayersDemo } from "./demo/layers.ts";
 import { runNbiotDemo } from "./demo/nbiot.ts";
 import { runSecuchainDemo } from "./demo/secuchain.ts";
+import { ContractRevertError, formatUuid, type Hex, type Uuid } from "../sdk/index.ts";
 import {
   buildRegistration,
-  ContractRevertError,
   DeviceRegistryClient,
-  formatUuid,
-  type Hex,
   Kind,
   Label,
   LABEL_NAMES,
@@ -35,8 +33,7 @@ import {
   recommendLabel,
   reportersToSanction,
   STATUS_NAMES,
-  type Uuid,
-} from "../sdk/index.ts";
+} from "../sdk/exports/registry.ts";
 
 const LAYER = "strata://city/district-7/edge-3";
 const { ethers, ignition, networkHelpers } = await network.create();

@@ -16,20 +16,19 @@ import { randomBytes } from "node:crypto";
 import { utf8ToBytes } from "@noble/hashes/utils.js";
 import { formatEther, parseEther, type Signer } from "ethers";
 
+import { type Hex } from "../../sdk/index.ts";
+import { mclBackend, minSig } from "../../sdk/exports/crypto.ts";
 import {
   decodeContractMessage,
   establishHierarchy,
   type EstablishedLayer,
-  type Hex,
   type Hop,
   type LayerAlarm,
   LayerError,
   LedgerDirectory,
-  mclBackend,
-  minSig,
   ObjectStore,
   type RouteResult,
-} from "../../sdk/index.ts";
+} from "../../sdk/exports/layers.ts";
 
 export interface LayersDemoContext {
   /** Opens a fresh in-process network on chain `chainId`; returns its funded accounts. */

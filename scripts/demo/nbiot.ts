@@ -15,28 +15,23 @@ import type { HardhatEthers, HardhatEthersSigner } from "@nomicfoundation/hardha
 import { type HDNodeWallet, parseEther } from "ethers";
 
 import DataAnchorModule from "../../ignition/modules/DataAnchor.ts";
+import { ContractRevertError, type Hex, ProtocolError } from "../../sdk/index.ts";
+import { DataAnchorClient } from "../../sdk/exports/anchoring.ts";
+import { mclBackend, Pkg } from "../../sdk/exports/crypto.ts";
 import {
   Application,
   BaseStation,
-  ContractRevertError,
-  DataAnchorClient,
-  type DeviceRegistryClient,
   extractApplicationKeys,
   extractNodeKeys,
-  type Hex,
-  Kind,
-  Label,
-  mclBackend,
   NbiotNode,
   nbiotParams,
   openPrimaryKey,
-  Pkg,
   pkgStationKeys,
-  ProtocolError,
   registryDirectory,
   type StationLink,
   verifyOwnReading,
-} from "../../sdk/index.ts";
+} from "../../sdk/exports/nbiot.ts";
+import { type DeviceRegistryClient, Kind, Label } from "../../sdk/exports/registry.ts";
 import { registerEntity } from "./register.ts";
 
 export interface NbiotDemoContext {

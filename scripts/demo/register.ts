@@ -6,14 +6,14 @@
 import type { HardhatEthers, HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import { type HDNodeWallet, parseEther } from "ethers";
 
+import { type Hex } from "../../sdk/index.ts";
 import {
   buildRegistration,
   type DeviceRegistryClient,
-  type Hex,
   type Kind,
   type Label,
   minimalProfile,
-} from "../../sdk/index.ts";
+} from "../../sdk/exports/registry.ts";
 
 export interface RegisterContext {
   readonly ethers: HardhatEthers;

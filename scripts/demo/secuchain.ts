@@ -18,33 +18,19 @@ import type { HDNodeWallet } from "ethers";
 
 import AccessTokensModule from "../../ignition/modules/AccessTokens.ts";
 import DataAnchorModule from "../../ignition/modules/DataAnchor.ts";
-import {
-  AccessDeniedError,
-  accessScope,
-  AccessTokensClient,
-  AeadKey,
-  DataAnchorClient,
-  type DeviceRegistryClient,
-  FOG_POP_DST,
-  fogPopMessage,
-  g1ToEip2537,
-  g2ToEip2537,
-  type Hex,
-  Kind,
-  Label,
-  mclBackend,
-  minimalProfile,
-  newAccessRequest,
-  Peks,
-  ThresholdScheme,
-} from "../../sdk/index.ts";
-import { checkClusterKey, runDkg } from "../../sdk/core/fog/dkg.ts";
-import { filterPolicy, SENSITIVE } from "../../sdk/core/fog/filter.ts";
-import { decodeReading, makeReading, openPayload, randomDeviceKey, sealPayload } from "../../sdk/core/fog/reading.ts";
-import { randomScalar } from "../../sdk/core/crypto/scalar.ts";
-import { FogCluster, type MemberReport } from "../../sdk/fog/cluster.ts";
-import { FogNode, registryFogDirectory } from "../../sdk/fog/fog-node.ts";
-import { FogStore } from "../../sdk/store/fog-store.ts";
+import { AccessDeniedError, type Hex } from "../../sdk/index.ts";
+import { accessScope, AccessTokensClient, newAccessRequest } from "../../sdk/exports/access.ts";
+import { DataAnchorClient } from "../../sdk/exports/anchoring.ts";
+import { AeadKey, g1ToEip2537, g2ToEip2537, mclBackend, Peks, ThresholdScheme } from "../../sdk/exports/crypto.ts";
+import { FOG_POP_DST, fogPopMessage } from "../../sdk/exports/fog.ts";
+import { type DeviceRegistryClient, Kind, Label, minimalProfile } from "../../sdk/exports/registry.ts";
+import { checkClusterKey, runDkg } from "../../sdk/exports/fog.ts";
+import { filterPolicy, SENSITIVE } from "../../sdk/exports/fog.ts";
+import { decodeReading, makeReading, openPayload, randomDeviceKey, sealPayload } from "../../sdk/exports/fog.ts";
+import { randomScalar } from "../../sdk/exports/crypto.ts";
+import { FogCluster, type MemberReport } from "../../sdk/exports/fog.ts";
+import { FogNode, registryFogDirectory } from "../../sdk/exports/fog.ts";
+import { FogStore } from "../../sdk/exports/fog.ts";
 import { registerEntity } from "./register.ts";
 
 export interface SecuchainDemoContext {

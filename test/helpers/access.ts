@@ -8,7 +8,8 @@ import type { DeploymentParameters } from "@nomicfoundation/ignition-core";
 
 import AccessTokensModule from "../../ignition/modules/AccessTokens.ts";
 import type RegistryModule from "../../ignition/modules/DeviceRegistry.ts";
-import { AccessTokensClient, type Hex } from "../../sdk/index.ts";
+import { type Hex } from "../../sdk/index.ts";
+import { AccessTokensClient } from "../../sdk/exports/access.ts";
 import type { AccessTokens } from "../../types/ethers-contracts/index.ts";
 import { type City, coordinator, fullNode, lightweight, type Node, registryFixture } from "./registry.ts";
 

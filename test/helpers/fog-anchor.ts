@@ -5,20 +5,17 @@
  * from chosen members' sign shares, forgeries interpolated from too few shares,
  * proofs of possession and the members' approvals, all through the SDK.
  */
+import { type CompactSignature, type Hex, toHex } from "../../sdk/index.ts";
+import { type DataAnchorClient } from "../../sdk/exports/anchoring.ts";
 import {
   type Commitments,
-  type CompactSignature,
-  type DataAnchorClient,
-  FOG_POP_DST,
-  fogPopMessage,
   g1ToEip2537,
   g2ToEip2537,
-  type Hex,
   type KeyShare,
   mclBackend,
   ThresholdScheme,
-  toHex,
-} from "../../sdk/index.ts";
+} from "../../sdk/exports/crypto.ts";
+import { FOG_POP_DST, fogPopMessage } from "../../sdk/exports/fog.ts";
 import { runDkg } from "../../sdk/core/fog/dkg.ts";
 import type { Node } from "./registry.ts";
 

@@ -7,15 +7,8 @@ import type { DeploymentParameters } from "@nomicfoundation/ignition-core";
 import type { HDNodeWallet } from "ethers";
 
 import RegistryModule, { DEFAULT_REGISTRY_CONFIG } from "../../ignition/modules/DeviceRegistry.ts";
-import {
-  buildRegistration,
-  DeviceRegistryClient,
-  type Hex,
-  Kind,
-  Label,
-  minimalProfile,
-  type RegistrationMessage,
-} from "../../sdk/index.ts";
+import { type Hex, type RegistrationMessage } from "../../sdk/index.ts";
+import { buildRegistration, DeviceRegistryClient, Kind, Label, minimalProfile } from "../../sdk/exports/registry.ts";
 import type { DeviceRegistry } from "../../types/ethers-contracts/index.ts";
 
 /** Edge layers whose operator is the fixture's `operator`. */

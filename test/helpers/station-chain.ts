@@ -6,9 +6,10 @@
  */
 import type { JsonRpcProvider, Signer, Wallet } from "ethers";
 
-import type { DeviceRegistryClient, Hex } from "../../sdk/index.ts";
+import type { Hex } from "../../sdk/index.ts";
+import type { DeviceRegistryClient } from "../../sdk/exports/registry.ts";
 import { Kind } from "../../sdk/core/registry.ts";
-import type { NodeProcess } from "./node-process.ts";
+import type { NodeProcess } from "../../support/node-process.ts";
 import { deployRpcChain } from "./rpc-chain.ts";
 
 const LAYER = "strata://city/port/nbiot";

@@ -18,9 +18,11 @@ import { openPrimaryKey } from "../../sdk/core/nbiot/provisioning.ts";
 import { pkgStationKeys } from "../../sdk/core/nbiot/params.ts";
 import { type AnchoringOptions, BaseStation } from "../../sdk/nbiot/base-station.ts";
 import { Application } from "../../sdk/nbiot/application.ts";
-import { DataAnchorClient, type Hex, Kind, NoCodeError, StrataError, TransportError } from "../../sdk/index.ts";
+import { type Hex, NoCodeError, StrataError, TransportError } from "../../sdk/index.ts";
+import { DataAnchorClient } from "../../sdk/exports/anchoring.ts";
+import { Kind } from "../../sdk/exports/registry.ts";
 import { makeWorld, randomId, reading, sendAll, testClock, type World } from "../helpers/nbiot.ts";
-import { startAnvil } from "../helpers/node-process.ts";
+import { startAnvil } from "../../support/node-process.ts";
 import { type AnchorChain, deployAnchorChain } from "../helpers/station-chain.ts";
 
 describe("base station anchoring across a chain node stopped and restarted (anvil)", function () {

@@ -13,7 +13,7 @@ import { utf8ToBytes } from "@noble/hashes/utils.js";
 
 import type { EstablishedLayer } from "../../sdk/layers/establish.ts";
 import { type ChainAccounts, CITY, DISTRICT_A, DISTRICT_B, EDGE_A, EDGE_B, testbed } from "../helpers/layers.ts";
-import { type NodeProcess, startAnvil, startHardhatNode } from "../helpers/node-process.ts";
+import { type NodeProcess, startAnvil, startHardhatNode } from "../../support/node-process.ts";
 
 async function embedded(chainId: bigint): Promise<ChainAccounts> {
   const { ethers } = await network.create({ override: { chainId: Number(chainId) } });

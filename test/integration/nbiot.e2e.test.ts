@@ -27,19 +27,11 @@ import { Application } from "../../sdk/nbiot/application.ts";
 import { BaseStation } from "../../sdk/nbiot/base-station.ts";
 import { verifyOwnReading } from "../../sdk/nbiot/light.ts";
 import { providerChainClock, registryDirectory, type StationLink } from "../../sdk/nbiot/ports.ts";
-import {
-  buildRegistration,
-  ContractRevertError,
-  DataAnchorClient,
-  DeviceRegistryClient,
-  type Hex,
-  Kind,
-  Label,
-  minimalProfile,
-  ProtocolError,
-} from "../../sdk/index.ts";
+import { ContractRevertError, type Hex, ProtocolError } from "../../sdk/index.ts";
+import { DataAnchorClient } from "../../sdk/exports/anchoring.ts";
+import { buildRegistration, DeviceRegistryClient, Kind, Label, minimalProfile } from "../../sdk/exports/registry.ts";
 import { DataAnchor__factory, DeviceRegistry__factory } from "../../types/ethers-contracts/index.ts";
-import { startAnvil, startHardhatNode } from "../helpers/node-process.ts";
+import { startAnvil, startHardhatNode } from "../../support/node-process.ts";
 import { RPC_REGISTRY_CONFIG as CONFIG } from "../helpers/rpc-chain.ts";
 
 const LAYER = "strata://city/port/nbiot";

@@ -7,20 +7,19 @@
 import { expect } from "chai";
 import { type HDNodeWallet, type JsonRpcSigner, Wallet, parseEther } from "ethers";
 
+import { ContractRevertError, type Hex } from "../../sdk/index.ts";
 import {
   buildRegistration,
-  ContractRevertError,
   DeviceRegistryClient,
-  type Hex,
   Kind,
   Label,
   minimalProfile,
   newChallenge,
   replayHistory,
   Status,
-} from "../../sdk/index.ts";
+} from "../../sdk/exports/registry.ts";
 import { DeviceRegistry__factory } from "../../types/ethers-contracts/index.ts";
-import { type NodeProcess, startAnvil, startHardhatNode } from "../helpers/node-process.ts";
+import { type NodeProcess, startAnvil, startHardhatNode } from "../../support/node-process.ts";
 
 const CONFIG = {
   fullNodeApprovals: 2,

@@ -25,21 +25,17 @@ import { batchTree, type FogDirectory, FogNode, registryFogDirectory } from "../
 import { FogStore } from "../../sdk/store/fog-store.ts";
 import {
   AccessDeniedError,
-  accessScope,
-  AccessTokensClient,
   bytes32Leaves,
   bytes32ValuesHash,
   leafOfValuesHash,
-  DataAnchorClient,
   type Hex,
-  type KeyShare,
-  Kind,
-  Label,
-  minimalProfile,
-  newAccessRequest,
   ThresholdError,
   toHex,
 } from "../../sdk/index.ts";
+import { accessScope, AccessTokensClient, newAccessRequest } from "../../sdk/exports/access.ts";
+import { DataAnchorClient } from "../../sdk/exports/anchoring.ts";
+import { type KeyShare } from "../../sdk/exports/crypto.ts";
+import { Kind, Label, minimalProfile } from "../../sdk/exports/registry.ts";
 import type { DataAnchor } from "../../types/ethers-contracts/index.ts";
 import { type District, makeDistrict } from "../helpers/fog.ts";
 import { dkgKey, type FogKey, registerCluster } from "../helpers/fog-anchor.ts";

@@ -23,22 +23,20 @@ import { Application } from "../../sdk/nbiot/application.ts";
 import { type AnchorWriter, providerChainClock, registryDirectory } from "../../sdk/nbiot/ports.ts";
 import {
   ConfigError,
-  DataAnchorClient,
-  DeviceRegistryClient,
   FeeCapError,
   type Hex,
-  Kind,
   NoCodeError,
   ProtocolError,
-  type SignedTx,
   TimeoutError,
   TransportError,
   TxRejectedError,
   WrongChainError,
 } from "../../sdk/index.ts";
+import { DataAnchorClient, type SignedTx } from "../../sdk/exports/anchoring.ts";
+import { DeviceRegistryClient, Kind } from "../../sdk/exports/registry.ts";
 import { DataAnchor__factory } from "../../types/ethers-contracts/index.ts";
 import { makeWorld, randomId, reading, sendAll, testClock, type World } from "../helpers/nbiot.ts";
-import { startAnvil } from "../helpers/node-process.ts";
+import { startAnvil } from "../../support/node-process.ts";
 import { rpcProxy } from "../helpers/rpc-proxy.ts";
 import { type AnchorChain, deployAnchorChain } from "../helpers/station-chain.ts";
 

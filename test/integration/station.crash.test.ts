@@ -13,10 +13,10 @@ import { fileURLToPath } from "node:url";
 
 import { expect } from "chai";
 
-import { DataAnchorClient } from "../../sdk/index.ts";
+import { DataAnchorClient } from "../../sdk/exports/anchoring.ts";
 import { SqliteFlowStore } from "../../sdk/store/flow-store.ts";
 import { enter, makeWorld, reading, sendAll, type World } from "../helpers/nbiot.ts";
-import { startAnvil } from "../helpers/node-process.ts";
+import { startAnvil } from "../../support/node-process.ts";
 import type { ChildArgs } from "../../test-processes/station-anchor.ts";
 import { type AnchorChain, deployAnchorChain } from "../helpers/station-chain.ts";
 

@@ -9,7 +9,8 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 
-import { type Hex, Label, Status } from "../../../sdk/index.ts";
+import { type Hex } from "../../../sdk/index.ts";
+import { Label, Status } from "../../../sdk/exports/registry.ts";
 import { type AccessCity, accessFixture, HOUR } from "../../helpers/access.ts";
 import { fullNode, registerNode } from "../../helpers/registry.ts";
 

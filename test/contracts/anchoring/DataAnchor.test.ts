@@ -10,7 +10,8 @@ import type { BytesLike } from "ethers";
 import { network } from "hardhat";
 
 import DataAnchorModule from "../../../ignition/modules/DataAnchor.ts";
-import { type Hex, Kind, Label, Status } from "../../../sdk/index.ts";
+import { type Hex } from "../../../sdk/index.ts";
+import { Kind, Label, Status } from "../../../sdk/exports/registry.ts";
 import type { DataAnchor } from "../../../types/ethers-contracts/index.ts";
 import {
   type City,

@@ -12,22 +12,11 @@ import { expect } from "chai";
 import { network } from "hardhat";
 
 import DataAnchorModule from "../../../ignition/modules/DataAnchor.ts";
-import {
-  type CompactSignature,
-  DataAnchorClient,
-  DST_MIN_SIG,
-  FOG_POP_DST,
-  fogBatchMessage,
-  fogClusterDigest,
-  fogPopMessage,
-  g1ToEip2537,
-  g2ToEip2537,
-  type Hex,
-  Kind,
-  Label,
-  Status,
-  ThresholdError,
-} from "../../../sdk/index.ts";
+import { type CompactSignature, type Hex, ThresholdError } from "../../../sdk/index.ts";
+import { DataAnchorClient } from "../../../sdk/exports/anchoring.ts";
+import { DST_MIN_SIG, g1ToEip2537, g2ToEip2537 } from "../../../sdk/exports/crypto.ts";
+import { FOG_POP_DST, fogBatchMessage, fogClusterDigest, fogPopMessage } from "../../../sdk/exports/fog.ts";
+import { Kind, Label, Status } from "../../../sdk/exports/registry.ts";
 import type { DataAnchor } from "../../../types/ethers-contracts/index.ts";
 import { G1_OFF_CURVE, G1_OUTSIDE_SUBGROUP, G2_OFF_CURVE, g2OutsideSubgroup, Operand } from "../crypto/helpers.ts";
 import {

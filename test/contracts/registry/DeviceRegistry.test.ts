@@ -5,19 +5,16 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 
+import { deviceId, type Hex, layerHash, localIdWord } from "../../../sdk/index.ts";
 import {
   buildRegistration,
-  deviceId,
   encodeProfile,
-  type Hex,
   Kind,
   Label,
-  layerHash,
-  localIdWord,
   minimalProfile,
   Status,
   ZERO_ID,
-} from "../../../sdk/index.ts";
+} from "../../../sdk/exports/registry.ts";
 import {
   type City,
   coordinator,

@@ -10,16 +10,8 @@ import { expect } from "chai";
 import { network } from "hardhat";
 
 import AccessTokensModule from "../../../ignition/modules/AccessTokens.ts";
-import {
-  AccessDeniedError,
-  type AccessRequest,
-  accessScope,
-  AccessTokensClient,
-  ContractRevertError,
-  type Hex,
-  InvalidInputError,
-  newAccessRequest,
-} from "../../../sdk/index.ts";
+import { AccessDeniedError, ContractRevertError, type Hex, InvalidInputError } from "../../../sdk/index.ts";
+import { type AccessRequest, accessScope, AccessTokensClient, newAccessRequest } from "../../../sdk/exports/access.ts";
 import type { AccessTokens } from "../../../types/ethers-contracts/index.ts";
 import { type AccessCity, accessFixture, HOUR } from "../../helpers/access.ts";
 
@@ -282,7 +274,7 @@ describe("AccessTokensClient", function () {
       // The owner signs in crew A's name: the signature is not crew A's.
       const forged = (await fx.owner.signTypedData(
         await fx.client.domain(),
-        (await import("../../../sdk/index.ts")).ACCESS_REQUEST_TYPES,
+        (await import("../../../sdk/exports/access.ts")).ACCESS_REQUEST_TYPES,
         { ...req },
       )) as Hex;
       await expectDenied(gateway().verifyAccessRequest(req, forged, t + 120n), "bad-signature");

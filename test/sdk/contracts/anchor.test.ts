@@ -11,17 +11,9 @@ import { network } from "hardhat";
 
 import DataAnchorModule from "../../../ignition/modules/DataAnchor.ts";
 import { buildTree, leafHash, leafOfValuesHash, leafValuesHash } from "../../../sdk/core/merkle.ts";
-import {
-  AnchorChainError,
-  ContractRevertError,
-  DataAnchorClient,
-  type Hex,
-  InvalidInputError,
-  Kind,
-  Label,
-  Status,
-  toHex,
-} from "../../../sdk/index.ts";
+import { ContractRevertError, type Hex, InvalidInputError, toHex } from "../../../sdk/index.ts";
+import { AnchorChainError, DataAnchorClient } from "../../../sdk/exports/anchoring.ts";
+import { Kind, Label, Status } from "../../../sdk/exports/registry.ts";
 import type { DataAnchor } from "../../../types/ethers-contracts/index.ts";
 import { type City, coordinator, fullNode, type Node, registerNode, registryFixture } from "../../helpers/registry.ts";
 

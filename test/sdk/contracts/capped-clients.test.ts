@@ -13,10 +13,12 @@ import { mclBackend } from "../../../sdk/core/crypto/backend.ts";
 import { minSig } from "../../../sdk/core/crypto/bls.ts";
 import { attest, memberKeyMaterial } from "../../../sdk/core/layers/attestation.ts";
 import { SummaryLedgerClient } from "../../../sdk/contracts/ledger.ts";
-import { AccessTokensClient, DataAnchorClient, type Hex } from "../../../sdk/index.ts";
+import { type Hex } from "../../../sdk/index.ts";
+import { AccessTokensClient } from "../../../sdk/exports/access.ts";
+import { DataAnchorClient } from "../../../sdk/exports/anchoring.ts";
 import { AccessTokens__factory, SummaryLedger__factory } from "../../../types/ethers-contracts/index.ts";
-import { type CappedRpc, startCappedRpc } from "../../helpers/capped-rpc.ts";
-import { type NodeProcess, startHardhatNode } from "../../helpers/node-process.ts";
+import { type CappedRpc, startCappedRpc } from "../../../support/capped-rpc.ts";
+import { type NodeProcess, startHardhatNode } from "../../../support/node-process.ts";
 import { deployAnchorChain } from "../../helpers/station-chain.ts";
 
 const CAP = 10_000;

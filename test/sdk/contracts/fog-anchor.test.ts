@@ -12,15 +12,15 @@ import { network } from "hardhat";
 import DataAnchorModule from "../../../ignition/modules/DataAnchor.ts";
 import {
   ContractRevertError,
-  DataAnchorClient,
   type Hex,
   InvalidInputError,
   InvalidPointError,
-  Kind,
   leafOfValuesHash,
   type StrataError,
   toHex,
 } from "../../../sdk/index.ts";
+import { DataAnchorClient } from "../../../sdk/exports/anchoring.ts";
+import { Kind } from "../../../sdk/exports/registry.ts";
 import type { DataAnchor } from "../../../types/ethers-contracts/index.ts";
 import {
   approvals,

@@ -8,23 +8,15 @@ import { generateKeyPairSync } from "node:crypto";
 import { expect } from "chai";
 import { type JsonRpcSigner, Wallet } from "ethers";
 
-import {
-  buildRegistration,
-  DeviceRegistryClient,
-  type Hex,
-  Kind,
-  Label,
-  minimalProfile,
-  TimeoutError,
-  TransportError,
-} from "../../../sdk/index.ts";
+import { type Hex, TimeoutError, TransportError } from "../../../sdk/index.ts";
+import { buildRegistration, DeviceRegistryClient, Kind, Label, minimalProfile } from "../../../sdk/exports/registry.ts";
 import { toHex } from "../../../sdk/core/bytes.ts";
 import { isRangeLimitError } from "../../../sdk/core/logs.ts";
 import { BaselineTimestamp__factory, DeviceRegistry__factory } from "../../../types/ethers-contracts/index.ts";
 import { LogReader } from "../../../sdk/contracts/logs.ts";
 import { registryFogDirectory } from "../../../sdk/fog/fog-node.ts";
-import { type CappedRpc, startCappedRpc } from "../../helpers/capped-rpc.ts";
-import { type NodeProcess, startHardhatNode } from "../../helpers/node-process.ts";
+import { type CappedRpc, startCappedRpc } from "../../../support/capped-rpc.ts";
+import { type NodeProcess, startHardhatNode } from "../../../support/node-process.ts";
 
 const CONFIG = {
   fullNodeApprovals: 2,

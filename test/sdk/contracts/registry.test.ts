@@ -13,19 +13,21 @@ import { JsonRpcProvider, Wallet } from "ethers";
 import {
   ContractRevertError,
   deviceId,
-  DeviceRegistryClient,
-  EIP7825_GAS_CAP,
   type Hex,
   InvalidInputError,
+  PeerAuthenticationError,
+  TimeoutError,
+} from "../../../sdk/index.ts";
+import {
+  DeviceRegistryClient,
+  EIP7825_GAS_CAP,
   Kind,
   Label,
   minimalProfile,
   newChallenge,
-  PeerAuthenticationError,
   replayHistory,
   Status,
-  TimeoutError,
-} from "../../../sdk/index.ts";
+} from "../../../sdk/exports/registry.ts";
 import {
   type City,
   coordinator,

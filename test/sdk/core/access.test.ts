@@ -8,22 +8,20 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { AbiCoder, concat, keccak256, type TypedDataDomain, toUtf8Bytes, Wallet } from "ethers";
 
+import { AccessDeniedError, type Hex, InvalidInputError } from "../../../sdk/index.ts";
 import {
   ACCESS_REQUEST_TYPES,
-  AccessDeniedError,
   accessDomain,
   type AccessRequest,
   accessRequestDigest,
   accessScope,
   checkAccessRequest,
   checkAccessRequestShape,
-  type Hex,
-  InvalidInputError,
   newAccessRequest,
   type ShiftFacts,
   signAccessRequest,
-  Status,
-} from "../../../sdk/index.ts";
+} from "../../../sdk/exports/access.ts";
+import { Status } from "../../../sdk/exports/registry.ts";
 
 const CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
 const RESOURCE = keccak256(toUtf8Bytes("strata://city/d7/edge-3#42")) as Hex;

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 
-import { InvalidInputError, Label, recommendLabel } from "../../../sdk/index.ts";
+import { InvalidInputError } from "../../../sdk/index.ts";
+import { Label, recommendLabel } from "../../../sdk/exports/registry.ts";
 
 describe("core/labels", function () {
   const base = {

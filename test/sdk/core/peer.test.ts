@@ -2,17 +2,15 @@ import { expect } from "chai";
 import { type HDNodeWallet, Wallet } from "ethers";
 
 import {
-  checkPeerResponse,
   deviceId,
   type Hex,
   InvalidInputError,
-  newChallenge,
   PEER_CHALLENGE_TYPES,
   PeerAuthenticationError,
   type PeerChallenge,
   registryDomain,
-  Status,
 } from "../../../sdk/index.ts";
+import { checkPeerResponse, newChallenge, Status } from "../../../sdk/exports/registry.ts";
 
 describe("core/peer", function () {
   const domain = registryDomain(31337n, "0x5FbDB2315678afecb367f032d93F642f64180aa3");

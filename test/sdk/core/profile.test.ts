@@ -3,15 +3,15 @@ import fc from "fast-check";
 import { p256 } from "@noble/curves/nist.js";
 import { keccak256 } from "ethers";
 
+import { InvalidInputError } from "../../../sdk/index.ts";
 import {
   decodeProfile,
   encodeProfile,
-  InvalidInputError,
   isUnderClass,
   minimalProfile,
   type Profile,
   profileHash,
-} from "../../../sdk/index.ts";
+} from "../../../sdk/exports/registry.ts";
 
 const p256Key = (): Uint8Array => p256.getPublicKey(p256.utils.randomSecretKey(), false).slice(1);
 

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 
 import { DEFAULT_REGISTRY_CONFIG } from "../../../ignition/modules/DeviceRegistry.ts";
-import { reportersToSanction } from "../../../sdk/index.ts";
+import { reportersToSanction } from "../../../sdk/exports/registry.ts";
 
 describe("core/registry reportersToSanction", function () {
   it("gives the independent reporters the deployment defaults need: 3 to suspend, 5 to block", function () {

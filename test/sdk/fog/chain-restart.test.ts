@@ -15,7 +15,7 @@ import { TransportError } from "../../../sdk/errors.ts";
 import { FogStore } from "../../../sdk/store/fog-store.ts";
 import { type Device, type District, makeDistrict } from "../../helpers/fog.ts";
 import { type Chain, deployChain, deploySite, openSite, type SiteConfig, storePath } from "../../helpers/fog-site.ts";
-import { type NodeProcess, startAnvil } from "../../helpers/node-process.ts";
+import { type NodeProcess, startAnvil } from "../../../support/node-process.ts";
 
 describe("FogCluster across a chain node stopped and restarted (a real anvil node with its state file)", function () {
   this.timeout(120_000);

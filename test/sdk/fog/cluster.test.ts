@@ -17,7 +17,9 @@ import { fogBatchMessage } from "../../../sdk/core/fogBatch.ts";
 import { Kind, Status } from "../../../sdk/core/registry.ts";
 import { type FogAnchorPort, FogCluster, type FogMember, type MemberReport } from "../../../sdk/fog/cluster.ts";
 import { type BatchProposal, type FogNode } from "../../../sdk/fog/fog-node.ts";
-import { g2ToEip2537, InvalidInputError, randomDeviceKey, ThresholdError, TransportError } from "../../../sdk/index.ts";
+import { InvalidInputError, ThresholdError, TransportError } from "../../../sdk/index.ts";
+import { g2ToEip2537 } from "../../../sdk/exports/crypto.ts";
+import { randomDeviceKey } from "../../../sdk/exports/fog.ts";
 import { type District, makeDistrict, randomId } from "../../helpers/fog.ts";
 
 const deployment = { chainId: 31337n, anchor: "0x00000000000000000000000000000000000000aa" };

@@ -18,7 +18,7 @@ import { toHex } from "../../../sdk/core/bytes.ts";
 import { FogStore } from "../../../sdk/store/fog-store.ts";
 import { type Device, type District, makeDistrict } from "../../helpers/fog.ts";
 import { type Chain, deployChain, deploySite, openSite, type SiteConfig, storePath } from "../../helpers/fog-site.ts";
-import { type NodeProcess, startAnvil } from "../../helpers/node-process.ts";
+import { type NodeProcess, startAnvil } from "../../../support/node-process.ts";
 
 const CHILD = fileURLToPath(new URL("../../../test-processes/fog-site.ts", import.meta.url));
 

@@ -13,8 +13,8 @@ import { InvalidInputError, StoreError } from "../../../sdk/errors.ts";
 import { DeviceRegistryClient } from "../../../sdk/contracts/registry.ts";
 import { registryFogDirectory } from "../../../sdk/fog/fog-node.ts";
 import { DeviceRegistry__factory } from "../../../types/ethers-contracts/index.ts";
-import { startCappedRpc } from "../../helpers/capped-rpc.ts";
-import { startHardhatNode } from "../../helpers/node-process.ts";
+import { startCappedRpc } from "../../../support/capped-rpc.ts";
+import { startHardhatNode } from "../../../support/node-process.ts";
 import { FogStore } from "../../../sdk/store/fog-store.ts";
 import { type District, makeDistrict, randomId } from "../../helpers/fog.ts";
 

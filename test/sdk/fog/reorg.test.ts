@@ -22,7 +22,7 @@ import { FogCluster } from "../../../sdk/fog/cluster.ts";
 import { ConfigError, TransportError } from "../../../sdk/errors.ts";
 import { type Device, type District, makeDistrict } from "../../helpers/fog.ts";
 import { type Chain, deployChain, deploySite, openSite, type Site, type SiteConfig } from "../../helpers/fog-site.ts";
-import { type NodeProcess, startAnvil } from "../../helpers/node-process.ts";
+import { type NodeProcess, startAnvil } from "../../../support/node-process.ts";
 import { rpcProxy } from "../../helpers/rpc-proxy.ts";
 
 /**

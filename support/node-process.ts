@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 
 import { JsonRpcProvider } from "ethers";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 export interface NodeProcess {
   readonly url: string;

@@ -1,0 +1,31 @@
+/**
+ * `@strata-iot/sdk/anchoring` — Merkle-batched anchoring in `DataAnchor`: the chain of a
+ * gateway's anchors and the `DataAnchorClient` (docs/anchoring.md).
+ */
+export {
+  AnchorChainError,
+  type AnchorChainFault,
+  type AnchorEntry,
+  type AnchorRecord,
+  checkAnchorChain,
+  checkLeafCount,
+  checkRoot,
+  type ChainBounds,
+  MAX_LEAF_COUNT,
+  sortAnchorEntries,
+} from "../core/anchors.ts";
+export {
+  type AnchorHistoryRange,
+  type AnchorResult,
+  DataAnchorClient,
+  DEFAULT_LOG_CHUNK,
+  type MinedTx,
+  type SignedTx,
+} from "../contracts/anchor.ts";
+export {
+  type BytesInput,
+  type FogBatchToSign,
+  type FogClusterInfo,
+  type FogClusterRegistration,
+  type FogClusterResult,
+} from "../contracts/anchor.ts";

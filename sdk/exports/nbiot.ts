@@ -1,0 +1,108 @@
+/**
+ * `@strata-iot/sdk/nbiot` — the NB-IoT data path: identity-based authentication and key
+ * agreement, double encryption, flow chains with handover, base stations, acquisition with
+ * proofs (docs/nbiot.md). Loads SQLite (a base station keeps its flows in a store).
+ */
+export {
+  type ApplicationKeys,
+  checkNodeKeys,
+  DEFAULT_TIMING,
+  encryptionIdentity,
+  extractApplicationKeys,
+  extractNodeKeys,
+  extractStationKey,
+  type IdentityKeys,
+  type KeyExtractor,
+  keyEpoch,
+  type NbiotParams,
+  nbiotParams,
+  type NodeKeys,
+  pkgStationKeys,
+  type Role,
+  signingIdentity,
+  type StationKeys,
+  stationKeys,
+  type Timing,
+} from "../core/nbiot/params.ts";
+export {
+  type AuthRequest,
+  type AuthResponse,
+  type ChainTip,
+  checkAuthRequest,
+  makeAuthRequest,
+  makeAuthResponse,
+  acceptAuthResponse,
+  type OpCounter,
+  ReplayGuard,
+  type SessionSecret,
+} from "../core/nbiot/handshake.ts";
+export {
+  type DataFrame,
+  HEADER_BYTES,
+  openPrimary,
+  type Receipt,
+  sealPrimary,
+  Session,
+} from "../core/nbiot/session.ts";
+export { openPrimaryKey, sealPrimaryKey } from "../core/nbiot/provisioning.ts";
+export {
+  type BatchHeader,
+  batchMessage,
+  type Block,
+  blockHash,
+  blockLeaf,
+  ciphertextDigest,
+  decodeBlock,
+  encodeBlock,
+  ZERO_HASH,
+} from "../core/nbiot/block.ts";
+export {
+  checkHandoverRecord,
+  checkHandoverRequest,
+  type HandoverRecord,
+  type HandoverRequest,
+  makeHandoverRecord,
+  makeHandoverRequest,
+  verifyHandoverRecord,
+} from "../core/nbiot/handover.ts";
+export {
+  type AcquisitionResponse,
+  type ProvenBlock,
+  type SignedBatch,
+  type VerifiedAcquisition,
+  type VerifiedBlock,
+  verifyAcquisition,
+} from "../core/nbiot/acquisition.ts";
+export { NbiotNode, type NodeState } from "../core/nbiot/device.ts";
+export {
+  BaseStation,
+  type BaseStationOptions,
+  type IngestResult,
+  type ReadingProof,
+  type SealedBatch,
+  STATION_LIMITS,
+} from "../nbiot/base-station.ts";
+export { type Acquisition, Application, type ApplicationOptions, type Reading } from "../nbiot/application.ts";
+export { verifyOwnReading } from "../nbiot/light.ts";
+export {
+  type AnchorReader,
+  type AnchorView,
+  type AnchorHead,
+  type AnchorWriter,
+  cachedDirectory,
+  type ChainClock,
+  DIRECTORY_CACHE_ENTRIES,
+  providerChainClock,
+  type Directory,
+  type DirectoryEntry,
+  registryDirectory,
+  type StationLink,
+  type StationResolver,
+} from "../nbiot/ports.ts";
+export {
+  type BatchRecord,
+  type FlowState,
+  type NewBlock,
+  SqliteFlowStore,
+  type StoredBlock,
+} from "../store/flow-store.ts";
