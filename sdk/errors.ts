@@ -250,6 +250,29 @@ export class StoreError extends RejectionError<StoreRejection> {
   }
 }
 
+/** Why a gateway's log is not an unbroken chain. */
+export type AnchorChainFault =
+  | "wrong-gateway" // an entry names another gateway
+  | "invalid-entry" // zero root, zero or oversized leaf count, sequence below 1
+  | "bad-start" // the first entry is not the expected first sequence
+  | "gap" // a sequence is missing
+  | "out-of-order" // a sequence repeats or goes back, in log order
+  | "duplicate-root" // a root appears twice
+  | "head-mismatch"; // the last sequence is not the gateway's head
+
+/** A gateway's anchors, as read from the log, do not form the chain the contract enforces. */
+export class AnchorChainError extends RejectionError<AnchorChainFault> {
+  override name = "AnchorChainError" as const;
+}
+
+/** Why a write to the object database was refused. */
+export type ObjectStoreRejection = "duplicate" | "not-found" | "stale-version";
+
+/** A write conflicts with what is stored: a duplicate local id, a missing object, or a stale version. */
+export class ObjectStoreError extends RejectionError<ObjectStoreRejection> {
+  override name = "ObjectStoreError" as const;
+}
+
 function safeJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? `${v}n` : v));
 }

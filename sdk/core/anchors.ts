@@ -7,7 +7,9 @@
  * (sequences first, first + 1, ... up to the head, each root once). No provider,
  * no signer: the client reads the log and hands it here.
  */
-import { type ErrorDetails, InvalidInputError, StrataError } from "../errors.ts";
+import { AnchorChainError, InvalidInputError } from "../errors.ts";
+
+export { AnchorChainError, type AnchorChainFault } from "../errors.ts";
 import { fromHex, type Hex, toHex } from "./bytes.ts";
 
 /** Largest leaf count an anchor takes (`uint64`). */
@@ -32,27 +34,6 @@ export interface AnchorEntry {
   readonly blockNumber: number;
   readonly logIndex: number;
   readonly transactionHash: Hex;
-}
-
-/** Why a gateway's log is not an unbroken chain. */
-export type AnchorChainFault =
-  | "wrong-gateway" // an entry names another gateway
-  | "invalid-entry" // zero root, zero or oversized leaf count, sequence below 1
-  | "bad-start" // the first entry is not the expected first sequence
-  | "gap" // a sequence is missing
-  | "out-of-order" // a sequence repeats or goes back, in log order
-  | "duplicate-root" // a root appears twice
-  | "head-mismatch"; // the last sequence is not the gateway's head
-
-/** A gateway's anchors, as read from the log, do not form the chain the contract enforces. */
-export class AnchorChainError extends StrataError {
-  override name = "AnchorChainError" as const;
-  readonly reason: AnchorChainFault;
-
-  constructor(reason: AnchorChainFault, shortMessage: string, details: ErrorDetails = {}) {
-    super(shortMessage, { reason, ...details });
-    this.reason = reason;
-  }
 }
 
 /** What the checked window of the chain must span. */

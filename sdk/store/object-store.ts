@@ -26,7 +26,9 @@ import { type DatabaseSync, type SQLInputValue, type StatementSync } from "node:
 
 import { fromHex, type Hex, toHex, uint256 } from "../core/bytes.ts";
 import { checkLayer, deviceId, type Uuid } from "../core/ids.ts";
-import { type ErrorDetails, InvalidInputError, StrataError } from "../errors.ts";
+import { InvalidInputError, ObjectStoreError } from "../errors.ts";
+
+export { ObjectStoreError, type ObjectStoreRejection } from "../errors.ts";
 import { type OpenMode, openStore, transaction, u8, verifyStore } from "./sqlite.ts";
 
 const SCHEMA_VERSION = "1";
@@ -148,20 +150,6 @@ export interface ContractRecord {
   readonly remote: Hex;
   /** When it was remembered (ms, the store's clock). */
   readonly at: number;
-}
-
-/** Why a write to the object database was refused. */
-export type ObjectStoreRejection = "duplicate" | "not-found" | "stale-version";
-
-/** A write conflicts with what is stored: a duplicate local id, a missing object, or a stale version. */
-export class ObjectStoreError extends StrataError {
-  override name = "ObjectStoreError" as const;
-  readonly reason: ObjectStoreRejection;
-
-  constructor(reason: ObjectStoreRejection, shortMessage: string, details: ErrorDetails = {}) {
-    super(shortMessage, { reason, ...details });
-    this.reason = reason;
-  }
 }
 
 interface Row {

@@ -242,7 +242,8 @@ function buildMcl(): PairingBackend {
         point.deserialize(bytes);
         // mcl checks the order on decode while verifyOrderG1/G2(true) is set; check it here too
         // so no global flag decides whether a point outside the subgroup gets in.
-        if (!point.isValidOrder()) throw new Error("not in the subgroup");
+        if (!point.isValidOrder())
+          throw new InvalidPointError(name, "not-in-subgroup", "the point is not in the subgroup");
       } catch (cause) {
         rejectPoint(name, bytes, cause); // the reference decoder names the reason
       }

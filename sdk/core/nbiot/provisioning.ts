@@ -11,7 +11,7 @@ import { utf8ToBytes } from "@noble/hashes/utils.js";
 import { concat, fromHex, type Hex } from "../bytes.ts";
 import { KEY_BYTES } from "../crypto/aead.ts";
 import { BonehFranklinKem } from "../crypto/ibe.ts";
-import { ProtocolError } from "../../errors.ts";
+import { InvalidInputError, ProtocolError } from "../../errors.ts";
 import { Reader, Writer } from "../codec.ts";
 import { type OpCounter } from "./handshake.ts";
 import { type ApplicationKeys, encryptionIdentity, type NbiotParams, type NodeKeys } from "./params.ts";
@@ -80,7 +80,8 @@ export function openPrimaryKey(
       box,
       ad(application, keys.id),
     );
-    if (key.length !== KEY_BYTES) throw new Error("wrong length");
+    if (key.length !== KEY_BYTES)
+      throw new InvalidInputError(`the primary key is ${key.length} bytes, not ${KEY_BYTES}`);
     return key;
   } catch (cause) {
     throw new ProtocolError("tampered", "the sealed primary key does not open for this node and application", {
