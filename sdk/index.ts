@@ -234,6 +234,7 @@ export {
 export {
   type AcquisitionResponse,
   type ProvenBlock,
+  type ReadingProof,
   type SignedBatch,
   type VerifiedAcquisition,
   type VerifiedBlock,
@@ -244,7 +245,6 @@ export {
   BaseStation,
   type BaseStationOptions,
   type IngestResult,
-  type ReadingProof,
   type SealedBatch,
   STATION_LIMITS,
 } from "./nbiot/base-station.ts";
