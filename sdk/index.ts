@@ -242,6 +242,20 @@ export {
 } from "./core/nbiot/acquisition.ts";
 export { NbiotNode, type NodeState } from "./core/nbiot/device.ts";
 export {
+  type FlowReading,
+  type FlowRefusal,
+  type FlowStep,
+  type FlowTip,
+  type HandedTip,
+  type HandoverAsk,
+  type HashedBlock,
+  repeatReading,
+  stepEntry,
+  stepFlow,
+  stepHandOver,
+  stepTakeOver,
+} from "./core/nbiot/flow.ts";
+export {
   BaseStation,
   type BaseStationOptions,
   type IngestResult,

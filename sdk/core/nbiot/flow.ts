@@ -94,7 +94,7 @@ function refuse(error: ProtocolError): FlowRefusal {
 }
 
 /** A claimed tip that is not on the chain this station holds. */
-export function forgedTip(claimed: number, ours: number): ProtocolError {
+function forgedTip(claimed: number, ours: number): ProtocolError {
   return new ProtocolError("forged-tip", `the claimed tip (block ${claimed}) is not on the chain this station holds`, {
     claimed,
     ours,
