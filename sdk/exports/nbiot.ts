@@ -68,6 +68,7 @@ export {
 export {
   type AcquisitionResponse,
   type ProvenBlock,
+  type ReadingProof,
   type SignedBatch,
   type VerifiedAcquisition,
   type VerifiedBlock,
@@ -75,10 +76,23 @@ export {
 } from "../core/nbiot/acquisition.ts";
 export { NbiotNode, type NodeState } from "../core/nbiot/device.ts";
 export {
+  type FlowReading,
+  type FlowRefusal,
+  type FlowStep,
+  type FlowTip,
+  type HandedTip,
+  type HandoverAsk,
+  type HashedBlock,
+  repeatReading,
+  stepEntry,
+  stepFlow,
+  stepHandOver,
+  stepTakeOver,
+} from "../core/nbiot/flow.ts";
+export {
   BaseStation,
   type BaseStationOptions,
   type IngestResult,
-  type ReadingProof,
   type SealedBatch,
   STATION_LIMITS,
 } from "../nbiot/base-station.ts";

@@ -14,14 +14,22 @@ import { type Hex } from "../core/bytes.ts";
 import { checkNotAhead } from "../core/clock.ts";
 import { LruMap } from "../core/lru.ts";
 import { buildTree, bytes32Leaves, type MerkleTree } from "../core/merkle.ts";
-import type { AcquisitionResponse, ProvenBlock, SignedBatch } from "../core/nbiot/acquisition.ts";
-import { batchMessage, type Block, blockHash, ciphertextDigest, encodeBlock, ZERO_HASH } from "../core/nbiot/block.ts";
+import type { AcquisitionResponse, ProvenBlock, ReadingProof, SignedBatch } from "../core/nbiot/acquisition.ts";
+import { batchMessage, type Block, ciphertextDigest, encodeBlock } from "../core/nbiot/block.ts";
+import {
+  type FlowState,
+  type HashedBlock,
+  repeatReading,
+  stepEntry,
+  stepFlow,
+  stepHandOver,
+  stepTakeOver,
+} from "../core/nbiot/flow.ts";
 import {
   type AuthRequest,
   type ChainTip,
   checkAuthRequest,
   checkLaterEntry,
-  equalBytes,
   makeAuthResponse,
   NONCE_BYTES,
   ReplayGuard,
@@ -70,7 +78,6 @@ import {
   type AnchorState,
   type AnchorTx,
   type BatchRecord,
-  type FlowState,
   type NewBlock,
   SqliteFlowStore,
 } from "../store/flow-store.ts";
@@ -154,14 +161,8 @@ export type IngestResult =
   | { readonly ok: true; readonly receipt: Uint8Array; readonly seq: number; readonly duplicate: boolean }
   | { readonly ok: false; readonly error: ProtocolError };
 
-/** A block of a node with what proves it: for a light node checking its own reading. */
-export interface ReadingProof {
-  readonly block: Uint8Array;
-  readonly hash: Uint8Array;
-  readonly batch: SignedBatch;
-  readonly leafIndex: number;
-  readonly proof: readonly Hex[];
-}
+/** Moved to `sdk/core/nbiot/acquisition.ts` (ports.ts needs it too); exported here as before. */
+export type { ReadingProof } from "../core/nbiot/acquisition.ts";
 
 interface LiveSession {
   readonly session: Session;
@@ -448,27 +449,9 @@ export class BaseStation implements StationLink {
     await this.#expect(req.node, Kind.Device, "node");
 
     let flow = this.#flow(req.node);
-    const claim = req.tip;
-    const holder = claim?.holder ?? claim?.bs;
-    const ours = flow !== undefined && flow.handedOverTo === undefined;
-    let source: Hex | undefined;
-    if (ours) {
-      const tip = flow!.tip;
-      if (claim !== undefined && claim.seq > tip.seq) {
-        if (holder === this.id) throw forged(claim.seq, tip.seq);
-        source = holder; // the node moved on and came back without a handover through us
-      } else if (claim !== undefined && claim.seq === tip.seq && !equalBytes(claim.hash, tip.hash)) {
-        throw forged(claim.seq, tip.seq);
-      }
-    } else if (claim !== undefined && holder !== this.id) {
-      source = holder;
-    } else if (flow?.handedOverTo !== undefined) {
-      source = flow.handedOverTo;
-    } else if (claim !== undefined) {
-      throw forged(claim.seq, 0); // a tip here that we never made
-    }
-
-    if (source !== undefined) flow = await this.#takeOver(req, source, now);
+    const entry = stepEntry(flow, req.tip, this.id);
+    if (!entry.ok) throw entry.error;
+    if (entry.source !== undefined) flow = await this.#takeOver(req, entry.source, now);
     this.#stillLatest(req.node, req.time);
     const tip: ChainTip | undefined = flow === undefined ? undefined : flow.tip;
     const { response, secret } = makeAuthResponse(this.params, this.#keys, req, now, tip);
@@ -536,21 +519,9 @@ export class BaseStation implements StationLink {
       link.handover(request.bytes),
     );
     const record = checkHandoverRecord(this.params, request, bytes, now);
-    const mine = this.#flow(node);
-    if (
-      (mine !== undefined && record.tipSeq < mine.tip.seq) ||
-      (mine !== undefined && record.tipSeq === mine.tip.seq && !equalBytes(record.tipHash, mine.tip.hash)) ||
-      this.store.block(node, record.tipSeq + 1) !== undefined
-    ) {
-      throw new ProtocolError("forged-tip", "the handed-back tip is behind the chain this station holds", {
-        tip: record.tipSeq,
-        ours: mine?.tip.seq,
-      });
-    }
-    const flow: FlowState = {
-      node,
-      tip: { bs: record.origin, seq: record.tipSeq, hash: record.tipHash, time: record.tipTime },
-    };
+    const step = stepTakeOver(this.#flow(node), node, record, this.store.block(node, record.tipSeq + 1) !== undefined);
+    if (!step.ok) throw step.error;
+    const flow = step.next;
     this.store.saveHandover(record, record.bytes, flow);
     this.#flows.set(node, flow);
     return flow;
@@ -572,28 +543,15 @@ export class BaseStation implements StationLink {
     await this.#expect(req.to, Kind.BaseStation, "station");
     this.#stillLatest(req.node, req.nodeTime);
     const flow = this.#flow(req.node);
-    if (flow === undefined) {
-      throw new ProtocolError("missing-block", `no flow of node ${req.node} here`, { node: req.node });
-    }
-    // The station the flow went to may ask again, on a newer request of the node, when it lost
-    // the first answer: it gets the tip this station stopped at, and nothing moves back.
-    if (flow.handedOverTo !== undefined && flow.handedOverTo !== req.to) {
-      throw new ProtocolError("handed-over", `the flow of ${req.node} was handed over to ${flow.handedOverTo}`, {
-        to: flow.handedOverTo,
-      });
-    }
-    const tip = flow.tip;
-    if (req.claimedSeq > tip.seq || (req.claimedSeq === tip.seq && !equalBytes(req.claimedHash, tip.hash))) {
-      throw forged(req.claimedSeq, tip.seq);
-    }
-    if (req.claimedSeq > 0 && req.claimedSeq < tip.seq) {
-      const ours = this.store.block(req.node, req.claimedSeq);
-      if (ours !== undefined && !equalBytes(ours.hash, req.claimedHash)) throw forged(req.claimedSeq, tip.seq);
-    }
+    // the block held at the claimed tip, read only when the claim is below the flow's tip
+    const below = flow !== undefined && req.claimedSeq > 0 && req.claimedSeq < flow.tip.seq;
+    const held = below ? this.store.block(req.node, req.claimedSeq)?.hash : undefined;
+    const step = stepHandOver(flow, req, held);
+    if (!step.ok) throw step.error;
+    const { tip, next } = step;
     // a tip this station did not make came with a record: pass it on, so the chain of records reaches the maker
     const prior = tip.bs === this.id ? undefined : this.store.handoverAt(req.node, tip.seq);
     const record = makeHandoverRecord(this.params, this.#keys, req, tip, prior, now);
-    const next: FlowState = { node: req.node, tip, handedOverTo: req.to };
     this.store.setFlow(next);
     this.#flows.set(req.node, next);
     this.#close(req.node);
@@ -630,15 +588,12 @@ export class BaseStation implements StationLink {
         live.lastCounter = head.counter;
         const node = live.session.node;
         const flow = tips.get(node) ?? this.#flow(node, true);
-        if (flow?.handedOverTo !== undefined) {
-          throw new ProtocolError("handed-over", "this flow was handed over to another station", {
-            to: flow.handedOverTo,
-          });
-        }
-        const tipSeq = flow?.tip.seq ?? 0;
         const digest = ciphertextDigest(f.primary);
-        if (f.seq <= tipSeq) {
-          const again = this.#duplicate(node, f.seq, digest, staged);
+        const step = stepFlow(flow, { station: this.id, node, seq: f.seq, digest, now });
+        if (!step.ok) throw step.error;
+        if (step.kind === "repeat") {
+          const again = repeatReading(this.#held(node, f.seq, staged), f.seq, digest);
+          if (!again.ok) throw again.error;
           const receipt = sealReceipt(live.session, {
             counter: head.counter,
             seq: f.seq,
@@ -649,26 +604,9 @@ export class BaseStation implements StationLink {
           results.push({ ok: true, receipt, seq: f.seq, duplicate: true });
           continue;
         }
-        if (f.seq !== tipSeq + 1) {
-          throw new ProtocolError("out-of-order", `expected block ${tipSeq + 1}, got ${f.seq}`, {
-            expected: tipSeq + 1,
-            got: f.seq,
-          });
-        }
-        // a chain's times never run backwards, whatever this clock or the previous station's did
-        const time = flow === undefined ? now : Math.max(now, flow.tip.time);
-        const block: Block = {
-          node,
-          bs: this.id,
-          seq: f.seq,
-          time,
-          digest,
-          prev: flow === undefined ? ZERO_HASH : flow.tip.hash,
-        };
-        const hash = blockHash(block);
-        const pending: NewBlock = { block, hash, primary: f.primary };
+        const pending: NewBlock = { block: step.block, hash: step.hash, primary: f.primary };
         staged.push(pending);
-        tips.set(node, { node, tip: { bs: this.id, seq: f.seq, hash, time } });
+        tips.set(node, step.next);
         results.push({ pending, live, counter: head.counter });
       } catch (e) {
         if (!(e instanceof ProtocolError)) throw e;
@@ -736,21 +674,9 @@ export class BaseStation implements StationLink {
     for (const [node, flow] of stored) tips.set(node, flow);
   }
 
-  #duplicate(
-    node: Hex,
-    seq: number,
-    digest: Uint8Array,
-    staged: readonly NewBlock[],
-  ): { block: Block; hash: Uint8Array } {
-    const found =
-      staged.find((s) => s.block.node === node && s.block.seq === seq) ?? this.store.block(node, seq) ?? undefined;
-    if (found === undefined) {
-      throw new ProtocolError("conflict", `block ${seq} of this flow is held by another station`, { seq });
-    }
-    if (!equalBytes(found.block.digest, digest)) {
-      throw new ProtocolError("conflict", `block ${seq} already holds a different reading`, { seq });
-    }
-    return found;
+  /** The block this station holds at `seq` of `node`'s flow: staged in this call, or stored. */
+  #held(node: Hex, seq: number, staged: readonly NewBlock[]): HashedBlock | undefined {
+    return staged.find((s) => s.block.node === node && s.block.seq === seq) ?? this.store.block(node, seq);
   }
 
   /**
@@ -1159,13 +1085,6 @@ function definedOnly(o: BaseStationOptions): Partial<typeof STATION_LIMITS> {
 
 function signed(b: BatchRecord): SignedBatch {
   return { number: b.number, root: b.root, leafCount: b.leafCount, time: b.createdAt, signature: b.signature };
-}
-
-function forged(claimed: number, ours: number): ProtocolError {
-  return new ProtocolError("forged-tip", `the claimed tip (block ${claimed}) is not on the chain this station holds`, {
-    claimed,
-    ours,
-  });
 }
 
 function kindName(kind: Kind): string {

@@ -8,12 +8,12 @@
  * (records are kept per gateway: another gateway's anchor of it does not count).
  */
 import { type Hex, toHex } from "../core/bytes.ts";
+import type { ReadingProof } from "../core/nbiot/acquisition.ts";
 import { blockHash, blockLeaf, decodeBlock } from "../core/nbiot/block.ts";
 import { equalBytes } from "../core/nbiot/handshake.ts";
 import type { Receipt } from "../core/nbiot/session.ts";
 import { bytes32ValuesHash, verifyProof } from "../core/merkle.ts";
 import { ProtocolError } from "../errors.ts";
-import type { ReadingProof } from "./base-station.ts";
 import type { AnchorReader } from "./ports.ts";
 
 /** Checks `proof` against `receipt` off chain, then on chain; returns the anchored root. */

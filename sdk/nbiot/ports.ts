@@ -6,13 +6,12 @@
  * the station itself in process, or a network client in front of it.
  */
 import { type Hex } from "../core/bytes.ts";
-import type { AcquisitionResponse } from "../core/nbiot/acquisition.ts";
+import type { AcquisitionResponse, ReadingProof } from "../core/nbiot/acquisition.ts";
 import { LruMap } from "../core/lru.ts";
 import { type Kind, type Status } from "../core/registry.ts";
 import type { AnchorFees, MinedTx, SignedTx } from "../contracts/anchor.ts";
 import { DEFAULT_CALL_TIMEOUT_MS, withDeadline } from "../contracts/chain.ts";
 import { StrataError, TimeoutError, TransportError } from "../errors.ts";
-import type { ReadingProof } from "./base-station.ts";
 
 export interface DirectoryEntry {
   readonly kind: Kind;

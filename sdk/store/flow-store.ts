@@ -33,6 +33,7 @@ import { type DatabaseSync, type SQLInputValue, type StatementSync } from "node:
 
 import { fromHex, type Hex, toHex } from "../core/bytes.ts";
 import { type Block, ciphertextDigest } from "../core/nbiot/block.ts";
+import type { FlowState } from "../core/nbiot/flow.ts";
 import { InvalidInputError, ProtocolError } from "../errors.ts";
 import {
   checkNotBehindChain,
@@ -60,14 +61,8 @@ export interface StoredBlock {
 /** A block about to be stored (the store assigns its id). */
 export type NewBlock = Omit<StoredBlock, "id">;
 
-/** Where a node's flow stands at this station. */
-export interface FlowState {
-  readonly node: Hex;
-  /** The last block of the flow this station knows (its own or a handed-over one). */
-  readonly tip: { readonly bs: Hex; readonly seq: number; readonly hash: Uint8Array; readonly time: number };
-  /** Set when this station handed the flow to another station and may not extend it. */
-  readonly handedOverTo?: Hex;
-}
+/** Where a node's flow stands at this station (the state of the flow-chain rules, `sdk/core/nbiot/flow.ts`). */
+export type { FlowState };
 
 export interface AnchorInfo {
   readonly sequence: bigint;

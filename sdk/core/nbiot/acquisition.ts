@@ -40,6 +40,16 @@ export interface SignedBatch {
   readonly signature: Uint8Array;
 }
 
+/** A block of a node with what proves it: for a light node checking its own reading. */
+export interface ReadingProof {
+  /** `encodeBlock` bytes. */
+  readonly block: Uint8Array;
+  readonly hash: Uint8Array;
+  readonly batch: SignedBatch;
+  readonly leafIndex: number;
+  readonly proof: readonly Hex[];
+}
+
 /** One block as served, with what proves it. */
 export interface ProvenBlock {
   /** `encodeBlock` bytes. */
