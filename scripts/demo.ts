@@ -63,7 +63,7 @@ info(
     `suspend < ${cfg.suspendBelow}, block < ${cfg.blockBelow}, heartbeat every ${cfg.heartbeatTimeout} s`,
 );
 
-step("Choosing labels from connection lifetime and hardware (seed 001)");
+step("Choosing labels from connection lifetime and hardware");
 const fleet = [
   {
     name: "camera",
@@ -157,7 +157,7 @@ for (const [i, m] of meters.entries()) {
 }
 for (const g of gateways) info(`${g.name} serves ${await client.servedCount(g.id)} meters`);
 
-step("Peer authentication with no central arbiter (seed 002)");
+step("Peer authentication with no central arbiter");
 {
   const meter = byName("meter-1");
   const gateway = byName("gateway-1");

@@ -52,7 +52,7 @@ export async function runLayersDemo(ctx: LayersDemoContext): Promise<void> {
   const backend = await mclBackend();
   const bls = minSig(backend);
 
-  step("Layers (seed 003): a city over two districts, each district over a crossing's edge layer");
+  step("Layers: a city over two districts, each district over a crossing's edge layer");
   const [cityChain, chainA, chainB] = [await ctx.chain(31_337_2), await ctx.chain(31_337_1), await ctx.chain(31_337_3)];
   const members = (accounts: readonly Signer[]) =>
     accounts.slice(1, 1 + MEMBERS).map((signer) => ({ signer, secretKey: bls.keygen(randomBytes(32)) }));
@@ -146,7 +146,7 @@ export async function runLayersDemo(ctx: LayersDemoContext): Promise<void> {
   const [sum, ...ids] = there.delivery!.packet.ids;
   info(`I = {Sum(M) ${short(sum!)}, ${ids.map(blockName).join(", ")}}: one block per layer, reused by what follows`);
 
-  step("Settlement (seed 002, M2X): the van escrows the fee in district A's block for the light's operator");
+  step("Settlement (machine-to-machine payment): the van escrows the fee in district A's block for the light's operator");
   const payer = chainA[10]!;
   const operator = chainA[11]!;
   const ledgerA = layer(DISTRICT_A).ledger;

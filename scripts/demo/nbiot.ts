@@ -56,7 +56,7 @@ export async function runNbiotDemo(ctx: NbiotDemoContext): Promise<void> {
   const { ethers, client, admin, step, info } = ctx;
   const short = (id: string): string => `${id.slice(0, 10)}…`;
 
-  step("NB-IoT (seed 000): registering three base stations and a cold-chain sensor on chain");
+  step("NB-IoT: registering three base stations and a cold-chain sensor on chain");
   const register = async (name: string, kind: Kind, label: Label, cls: string) => ({
     name,
     ...(await registerEntity(ctx, kind, label, cls)),
