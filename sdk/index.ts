@@ -207,9 +207,9 @@ export {
   makeAuthResponse,
   acceptAuthResponse,
   type OpCounter,
-  ReplayGuard,
   type SessionSecret,
 } from "./core/nbiot/handshake.ts";
+export { ReplayGuard, type ReplayGuardOptions } from "./core/replay.ts";
 export { type DataFrame, openPrimary, type Receipt, sealPrimary, Session } from "./core/nbiot/session.ts";
 export { openPrimaryKey, sealPrimaryKey } from "./core/nbiot/provisioning.ts";
 export {

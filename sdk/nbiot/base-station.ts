@@ -24,9 +24,9 @@ import {
   equalBytes,
   makeAuthResponse,
   NONCE_BYTES,
-  ReplayGuard,
   SESSION_ID_BYTES,
 } from "../core/nbiot/handshake.ts";
+import { ReplayGuard } from "../core/replay.ts";
 import {
   checkHandoverRecord,
   checkHandoverRequest,
