@@ -373,8 +373,11 @@ export {
 } from "./fog/fog-node.ts";
 export {
   type AnchoredFogBatch,
+  type ClusterRegistration,
+  ClusterRegistrationConflictError,
   type FogAnchorPort,
   FogCluster,
+  type FogClusterRegistrar,
   type FogClusterOptions,
   type FogMember,
   type MemberReport,
