@@ -35,7 +35,7 @@ import { type Hex, toHex } from "../core/bytes.ts";
 import type { Commitments, PartialSignature, ThresholdScheme } from "../core/crypto/threshold.ts";
 import { g1ToEip2537, g2ToEip2537 } from "../core/crypto/eip2537.ts";
 import { anchorVerdict, confirmedBlock } from "../core/finality.ts";
-import { type AnchorDeployment, FOG_POP_DST, fogBatchMessage, fogPopMessage } from "../core/fogBatch.ts";
+import { type AnchorDeployment, FOG_POSSESSION_DST, fogBatchMessage, possessionMessage } from "../core/fogBatch.ts";
 import { Status } from "../core/registry.ts";
 import { ContractRevertError, InvalidInputError, StrataError, ThresholdError, TransportError } from "../errors.ts";
 import type { DirectoryEntry } from "../nbiot/ports.ts";
@@ -335,10 +335,10 @@ export class FogCluster {
     const partials = settled.flatMap((r, i) =>
       r.status === "fulfilled" && r.value.index === signers[i]!.index && isG1(g1, r.value.signature) ? [r.value] : [],
     );
-    const message = fogPopMessage(groupKey);
+    const message = possessionMessage(groupKey);
     try {
       if (partials.length === 0) throw new ThresholdError("no member signed the proof of possession", []);
-      return g1ToEip2537(scheme.backend, scheme.combine(commitments, message, partials, FOG_POP_DST).signature);
+      return g1ToEip2537(scheme.backend, scheme.combine(commitments, message, partials, FOG_POSSESSION_DST).signature);
     } catch (e) {
       if (!(e instanceof ThresholdError)) throw e;
       throw new ThresholdError(

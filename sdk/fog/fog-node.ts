@@ -38,7 +38,7 @@ import {
 import { accessScope, DEFAULT_ACCESS_POLICY } from "../core/access.ts";
 import { g2ToEip2537 } from "../core/crypto/eip2537.ts";
 import { checkClusterKey } from "../core/fog/dkg.ts";
-import { type AnchorDeployment, FOG_POP_DST, fogBatchMessage, fogPopMessage } from "../core/fogBatch.ts";
+import { type AnchorDeployment, FOG_POSSESSION_DST, fogBatchMessage, possessionMessage } from "../core/fogBatch.ts";
 import { buildTree, bytes32Leaves, type MerkleTree } from "../core/merkle.ts";
 import { Kind, Status } from "../core/registry.ts";
 import {
@@ -558,7 +558,7 @@ export class FogNode {
       checkClusterKey(this.#scheme, this.commitments, this.#share, groupKey, this.commitments.threshold, (c) =>
         g2ToEip2537(backend, this.#scheme.groupKey(c)),
       );
-      return Promise.resolve(this.#scheme.partialSign(this.#share, fogPopMessage(groupKey), FOG_POP_DST));
+      return Promise.resolve(this.#scheme.partialSign(this.#share, possessionMessage(groupKey), FOG_POSSESSION_DST));
     } catch (e) {
       return Promise.reject(e as Error);
     }

@@ -9,11 +9,11 @@ import {
   type Commitments,
   type CompactSignature,
   type DataAnchorClient,
-  FOG_POP_DST,
+  FOG_POSSESSION_DST,
   FogCluster,
   type FogClusterResult,
   type FogMember,
-  fogPopMessage,
+  possessionMessage,
   g1ToEip2537,
   g2ToEip2537,
   type Hex,
@@ -65,7 +65,7 @@ export function interpolated(key: FogKey, indices: readonly number[], message: U
 /** The proof of possession of the group key, combined from members `indices`' sign shares. */
 export function possessionProof(key: FogKey, indices?: readonly number[]): Uint8Array {
   const signers = indices ?? Array.from({ length: key.t }, (_, i) => i + 1);
-  return groupSign(key, signers, fogPopMessage(key.groupKey), FOG_POP_DST);
+  return groupSign(key, signers, possessionMessage(key.groupKey), FOG_POSSESSION_DST);
 }
 
 /** Every member's approval of `key` for `cluster` at `epoch` (default: the next epoch). */
@@ -89,7 +89,7 @@ export function keyHolders(key: FogKey, members: readonly { readonly id: Hex }[]
     id: m.id,
     endorse: () => Promise.reject(new Error("a key holder endorses no batch")),
     signPossession: (groupKey: Uint8Array) =>
-      Promise.resolve(threshold.partialSign(key.shares[i]!, fogPopMessage(groupKey), FOG_POP_DST)),
+      Promise.resolve(threshold.partialSign(key.shares[i]!, possessionMessage(groupKey), FOG_POSSESSION_DST)),
   }));
 }
 
