@@ -10,7 +10,7 @@
  *
  * A member the registry no longer has Active (suspended, blocked, revoked) is
  * not asked and its share never counts: until the cluster re-deals its key
- * (a fresh DKG and `registerFogCluster` without it) the chain would still
+ * (a fresh DKG and `register` with `rekey`, without it) the chain would still
  * accept its share, so the rule lives here, and t Active members must endorse.
  * A round is kept in the proposer's store before any member signs it, so one
  * that fails (the transaction, too few shares, or the proposer's process) is
