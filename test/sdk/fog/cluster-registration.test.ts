@@ -10,9 +10,10 @@ import { network } from "hardhat";
 import DataAnchorModule from "../../../ignition/modules/DataAnchor.ts";
 import { DataAnchorClient, type FogClusterInfo } from "../../../sdk/contracts/anchor.ts";
 import { ThresholdScheme } from "../../../sdk/core/crypto/threshold.ts";
+import type { Hex } from "../../../sdk/core/bytes.ts";
 import { runDkg } from "../../../sdk/core/fog/dkg.ts";
 import { Kind } from "../../../sdk/core/registry.ts";
-import { InvalidInputError, ThresholdError } from "../../../sdk/errors.ts";
+import { ContractRevertError, InvalidInputError, ThresholdError } from "../../../sdk/errors.ts";
 import {
   type ClusterRegistration,
   ClusterRegistrationConflictError,
@@ -183,6 +184,38 @@ describe("FogCluster.register", function () {
       const next = await fogCluster(rekeyed, other).register(registrar({ rekey: true }));
       expect(next).to.deep.include({ sent: true, epoch: 2, threshold: 3, members: ids });
       expect((await client.fogCluster(site.cluster.id))!.groupKey).to.equal(next.groupKey);
+    } finally {
+      other.cleanup();
+    }
+  });
+
+  it("takes the same registration sent first by another process as done, and no other", async function () {
+    const first = await fogCluster().register(registrar());
+    // this process read the chain before the other's registration was mined: it signs and sends
+    // for epoch 1 too, and the contract refuses its approvals (it expects epoch 2's)
+    let stale = true;
+    const racing = {
+      fogCluster: (id: Hex) => (stale ? ((stale = false), Promise.resolve(undefined)) : client.fogCluster(id)),
+      signFogClusterApproval: client.signFogClusterApproval.bind(client),
+      connect: client.connect.bind(client),
+    } as unknown as DataAnchorClient;
+    const second = await fogCluster().register({ ...registrar(), client: racing });
+    expect(second).to.deep.equal({ ...without(first), sent: false });
+
+    // a registration of another key in between is no success of this one: the revert is passed on
+    stale = true;
+    const other = makeDistrict();
+    try {
+      const rekeyed = site.members.map((m, i) => other.fogNode(i + 1, { id: m.id }));
+      const error = await fogCluster(rekeyed, other)
+        .register({ ...registrar(), client: racing })
+        .then(
+          () => expect.fail("a registration the contract refused was taken as done"),
+          (e: unknown) => e,
+        );
+      expect(error).to.be.instanceOf(ContractRevertError);
+      expect((error as ContractRevertError).errorName).to.equal("DataAnchorInvalidApproval");
+      expect(await client.fogCluster(site.cluster.id)).to.deep.equal(without(first));
     } finally {
       other.cleanup();
     }
