@@ -2,7 +2,8 @@
  * Seed 004's hidden data filtering at one fog node: bogus input dropped with a
  * counted reason, readings sorted by PEKS trapdoors without decryption, normal
  * readings in the open store (queryable by anyone), sensitive ones kept for
- * batches, and replays refused across a restart.
+ * batches, and replays refused across a restart; an access request to the
+ * sensitive readings served once, with a bounded number of nonces kept.
  */
 import { expect } from "chai";
 
