@@ -29,9 +29,7 @@ import { network } from "hardhat";
 
 import DataAnchorModule from "../ignition/modules/DataAnchor.ts";
 import RegistryModule from "../ignition/modules/DeviceRegistry.ts";
-import { toHex } from "../sdk/index.ts";
-import { buildTree, verifyProof } from "../sdk/index.ts";
-import { type Hex } from "../sdk/index.ts";
+import { toHex, buildTree, verifyProof, type Hex } from "../sdk/index.ts";
 import { DataAnchorClient } from "../sdk/exports/anchoring.ts";
 import { g1ToEip2537, g2ToEip2537, mclBackend, ThresholdScheme } from "../sdk/exports/crypto.ts";
 import { FOG_POP_DST, fogPopMessage } from "../sdk/exports/fog.ts";

@@ -5,15 +5,21 @@
  */
 import { bls12_381 } from "@noble/curves/bls12-381.js";
 
-import { mclBackend, nobleBackend, type PairingBackend } from "../sdk/exports/crypto.ts";
-import { DST_MIN_PK, minPk, minSig } from "../sdk/exports/crypto.ts";
+import {
+  mclBackend,
+  nobleBackend,
+  type PairingBackend,
+  DST_MIN_PK,
+  minPk,
+  minSig,
+  BonehFranklinKem,
+  ChaCheonIbs,
+  Pkg,
+  Peks,
+  ThresholdScheme,
+} from "../sdk/exports/crypto.ts";
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
-import { BonehFranklinKem } from "../sdk/exports/crypto.ts";
-import { ChaCheonIbs } from "../sdk/exports/crypto.ts";
-import { Pkg } from "../sdk/exports/crypto.ts";
-import { Peks } from "../sdk/exports/crypto.ts";
-import { ThresholdScheme } from "../sdk/exports/crypto.ts";
 import type { Metrics } from "./metrics.ts";
 
 /** Operations per second of `op`, run for at least `minMs` after a warm-up. */
@@ -154,10 +160,10 @@ export async function cryptoMetrics(): Promise<Metrics> {
 export async function chainCryptoMetrics(): Promise<Metrics> {
   const { network } = await import("hardhat");
   const { ethers } = await network.create();
-  const { g1ToEip2537, g2ToEip2537 } = await import("../sdk/core/crypto/eip2537.ts");
-  const { ChaCheonIbs } = await import("../sdk/core/crypto/ibs.ts");
-  const { identityBytes } = await import("../sdk/core/crypto/identity.ts");
-  const { DST_MIN_SIG } = await import("../sdk/core/crypto/bls.ts");
+  const { g1ToEip2537, g2ToEip2537 } = await import("../sdk/exports/crypto.ts");
+  const { ChaCheonIbs } = await import("../sdk/exports/crypto.ts");
+  const { identityBytes } = await import("../sdk/exports/crypto.ts");
+  const { DST_MIN_SIG } = await import("../sdk/exports/crypto.ts");
   const backend = await mclBackend();
   const bls = minSig(backend);
   const harness = await ethers.deployContract("CryptoHarness");

@@ -25,16 +25,26 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { toHex } from "../sdk/index.ts";
-import { AeadKey } from "../sdk/exports/crypto.ts";
-import { mclBackend, nobleBackend, type PairingBackend } from "../sdk/exports/crypto.ts";
-import { Peks } from "../sdk/exports/crypto.ts";
-import { ThresholdScheme } from "../sdk/exports/crypto.ts";
-import { runDkg } from "../sdk/exports/fog.ts";
-import { filterPolicy, SENSITIVE } from "../sdk/exports/fog.ts";
-import { makeReading, randomDeviceKey, sealPayload } from "../sdk/exports/fog.ts";
+import {
+  AeadKey,
+  mclBackend,
+  nobleBackend,
+  type PairingBackend,
+  Peks,
+  ThresholdScheme,
+} from "../sdk/exports/crypto.ts";
+import {
+  runDkg,
+  filterPolicy,
+  SENSITIVE,
+  makeReading,
+  randomDeviceKey,
+  sealPayload,
+  type FogDirectory,
+  FogNode,
+  FogStore,
+} from "../sdk/exports/fog.ts";
 import { Kind, Status } from "../sdk/exports/registry.ts";
-import { type FogDirectory, FogNode } from "../sdk/exports/fog.ts";
-import { FogStore } from "../sdk/exports/fog.ts";
 import { median, type Metrics } from "./metrics.ts";
 
 const DEVICES = 50;

@@ -149,8 +149,8 @@ async function routeMs(): Promise<{ route: number; writes: number }> {
   const { utf8ToBytes } = await import("@noble/hashes/utils.js");
   const { backend, CITY, DISTRICT_A, DISTRICT_B, EDGE_A, EDGE_B, memberKey, testbed } =
     await import("../test/helpers/layers.ts");
-  const { attest, quorumOf } = await import("../sdk/core/layers/attestation.ts");
-  const { summaryOf } = await import("../sdk/core/layers/packet.ts");
+  const { attest, quorumOf } = await import("../sdk/exports/layers.ts");
+  const { summaryOf } = await import("../sdk/exports/layers.ts");
   const chains = [];
   for (const chainId of [31_501, 31_502, 31_503]) {
     const { ethers } = await network.create({ override: { chainId } });

@@ -29,18 +29,28 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { type Hex, toHex } from "../sdk/index.ts";
-import { AeadKey } from "../sdk/exports/crypto.ts";
-import { type Pkg } from "../sdk/exports/crypto.ts";
-import { type Block, blockHash, ciphertextDigest, ZERO_HASH } from "../sdk/exports/nbiot.ts";
-import { NbiotNode } from "../sdk/exports/nbiot.ts";
-import { extractApplicationKeys, extractNodeKeys, type NbiotParams, pkgStationKeys } from "../sdk/exports/nbiot.ts";
-import { openPrimaryKey } from "../sdk/exports/nbiot.ts";
-import { sealPrimary } from "../sdk/exports/nbiot.ts";
+import { AeadKey, type Pkg } from "../sdk/exports/crypto.ts";
+import {
+  type Block,
+  blockHash,
+  ciphertextDigest,
+  ZERO_HASH,
+  NbiotNode,
+  extractApplicationKeys,
+  extractNodeKeys,
+  type NbiotParams,
+  pkgStationKeys,
+  openPrimaryKey,
+  sealPrimary,
+  Application,
+  BaseStation,
+  type AnchorReader,
+  type Directory,
+  type StationLink,
+  type NewBlock,
+  SqliteFlowStore,
+} from "../sdk/exports/nbiot.ts";
 import { Kind, Status } from "../sdk/exports/registry.ts";
-import { Application } from "../sdk/exports/nbiot.ts";
-import { BaseStation } from "../sdk/exports/nbiot.ts";
-import type { AnchorReader, Directory, StationLink } from "../sdk/exports/nbiot.ts";
-import { type NewBlock, SqliteFlowStore } from "../sdk/exports/nbiot.ts";
 import { median, type Metrics } from "./metrics.ts";
 
 const randomId = () => toHex(crypto.getRandomValues(new Uint8Array(32)));

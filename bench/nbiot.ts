@@ -23,15 +23,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { toHex } from "../sdk/index.ts";
-import { mclBackend } from "../sdk/exports/crypto.ts";
-import { Pkg } from "../sdk/exports/crypto.ts";
-import { NbiotNode } from "../sdk/exports/nbiot.ts";
-import { extractNodeKeys, nbiotParams, pkgStationKeys } from "../sdk/exports/nbiot.ts";
-import { HEADER_BYTES } from "../sdk/exports/nbiot.ts";
+import { mclBackend, Pkg } from "../sdk/exports/crypto.ts";
+import {
+  NbiotNode,
+  extractNodeKeys,
+  nbiotParams,
+  pkgStationKeys,
+  HEADER_BYTES,
+  BaseStation,
+  type Directory,
+  SqliteFlowStore,
+} from "../sdk/exports/nbiot.ts";
 import { Kind, Status } from "../sdk/exports/registry.ts";
-import { BaseStation } from "../sdk/exports/nbiot.ts";
-import type { Directory } from "../sdk/exports/nbiot.ts";
-import { SqliteFlowStore } from "../sdk/exports/nbiot.ts";
 import { median, type Metrics } from "./metrics.ts";
 import { nbiotScaleMetrics } from "./nbiot-scale.ts";
 

@@ -75,4 +75,5 @@ export {
   verifyMultiProof,
   verifyProof,
 } from "./core/merkle.ts";
+export { ReplayGuard, type ReplayGuardOptions } from "./core/replay.ts";
 export { type AccessDenial, AccessDeniedError } from "./errors.ts";

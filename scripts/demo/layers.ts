@@ -146,7 +146,9 @@ export async function runLayersDemo(ctx: LayersDemoContext): Promise<void> {
   const [sum, ...ids] = there.delivery!.packet.ids;
   info(`I = {Sum(M) ${short(sum!)}, ${ids.map(blockName).join(", ")}}: one block per layer, reused by what follows`);
 
-  step("Settlement (machine-to-machine payment): the van escrows the fee in district A's block for the light's operator");
+  step(
+    "Settlement (machine-to-machine payment): the van escrows the fee in district A's block for the light's operator",
+  );
   const payer = chainA[10]!;
   const operator = chainA[11]!;
   const ledgerA = layer(DISTRICT_A).ledger;

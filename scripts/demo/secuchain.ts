@@ -21,16 +21,23 @@ import DataAnchorModule from "../../ignition/modules/DataAnchor.ts";
 import { AccessDeniedError, type Hex } from "../../sdk/index.ts";
 import { accessScope, AccessTokensClient, newAccessRequest } from "../../sdk/exports/access.ts";
 import { DataAnchorClient } from "../../sdk/exports/anchoring.ts";
-import { AeadKey, g1ToEip2537, g2ToEip2537, mclBackend, Peks, ThresholdScheme } from "../../sdk/exports/crypto.ts";
-import { FOG_POP_DST, fogPopMessage } from "../../sdk/exports/fog.ts";
+import { AeadKey, mclBackend, Peks, ThresholdScheme, randomScalar } from "../../sdk/exports/crypto.ts";
 import { type DeviceRegistryClient, Kind, Label, minimalProfile } from "../../sdk/exports/registry.ts";
-import { checkClusterKey, runDkg } from "../../sdk/exports/fog.ts";
-import { filterPolicy, SENSITIVE } from "../../sdk/exports/fog.ts";
-import { decodeReading, makeReading, openPayload, randomDeviceKey, sealPayload } from "../../sdk/exports/fog.ts";
-import { randomScalar } from "../../sdk/exports/crypto.ts";
-import { FogCluster, type MemberReport } from "../../sdk/exports/fog.ts";
-import { FogNode, registryFogDirectory } from "../../sdk/exports/fog.ts";
-import { FogStore } from "../../sdk/exports/fog.ts";
+import {
+  runDkg,
+  filterPolicy,
+  SENSITIVE,
+  decodeReading,
+  makeReading,
+  openPayload,
+  randomDeviceKey,
+  sealPayload,
+  FogCluster,
+  type MemberReport,
+  FogNode,
+  registryFogDirectory,
+  FogStore,
+} from "../../sdk/exports/fog.ts";
 import { registerEntity } from "./register.ts";
 
 export interface SecuchainDemoContext {
@@ -55,7 +62,7 @@ export async function runSecuchainDemo(ctx: SecuchainDemoContext): Promise<void>
     for (const c of ctx.coordinators.slice(0, 2)) await client.connect(c.key).approve(c.id, id);
   };
 
-  step("Secuchain (seed 004): a fog cluster of 5 nodes joins; its t = 3 key comes from a DKG");
+  step("Secuchain: a fog cluster of 5 nodes joins; its t = 3 key comes from a DKG");
   const fog: { id: Hex; key: HDNodeWallet }[] = [];
   for (let i = 0; i < 5; i++) {
     const n = await register(Kind.FogNode, Label.Full, "Gateway/Fog");
@@ -73,26 +80,7 @@ export async function runSecuchainDemo(ctx: SecuchainDemoContext): Promise<void>
   })) as { anchor: { getAddress(): Promise<string> } };
   const anchorAddress = await anchor.getAddress();
   const anchors = new DataAnchorClient(anchorAddress, admin);
-  const groupKey = g2ToEip2537(backend, scheme.groupKey(keys.commitments));
-  const popPartials = keys.shares.slice(0, 3).map((s) => scheme.partialSign(s, fogPopMessage(groupKey), FOG_POP_DST));
-  const proof = g1ToEip2537(
-    backend,
-    scheme.combine(keys.commitments, fogPopMessage(groupKey), popPartials, FOG_POP_DST).signature,
-  );
-  const members = fog.map((f) => f.id);
-  // each member checks its share against the DKG's commitments and the key before approving it
-  keys.shares.forEach((share) =>
-    checkClusterKey(scheme, keys.commitments, share, groupKey, 3, (c) => g2ToEip2537(backend, scheme.groupKey(c))),
-  );
-  const approvals = await Promise.all(
-    fog.map((f) => anchors.signFogClusterApproval(f.key, clusterAccount.id, { groupKey, threshold: 3, members })),
-  );
-  const registered = await anchors
-    .connect(clusterAccount.key)
-    .registerFogCluster(clusterAccount.id, { groupKey, threshold: 3, members, proof, approvals });
-  info(
-    `cluster ${short(clusterAccount.id)} registered in DataAnchor with every member's approval and a proof of possession (${registered.gasUsed} gas)`,
-  );
+  info(`DataAnchor deployed at ${short(anchorAddress)}; the cluster registers there once its fog nodes are up`);
 
   step("Air sensors publish P-256 keys in their registry profiles; the city seals their data for itself");
   const peks = new Peks(backend);
@@ -166,7 +154,7 @@ export async function runSecuchainDemo(ctx: SecuchainDemoContext): Promise<void>
       `open store, anyone may query: ${nodes[0]!.queryOpen().length} normal readings, ${open.length} tagged alarm; the city opens one: ${new TextDecoder().decode(openPayload(cityKey, decodeReading(open[0]!.reading)))}`,
     );
 
-    step("The cluster endorses the sensitive batch with sign shares and anchors it");
+    step("The cluster registers in DataAnchor, endorses the sensitive batch with sign shares and anchors it");
     const reports: MemberReport[] = [];
     const cluster = new FogCluster({
       id: clusterAccount.id,
@@ -184,6 +172,15 @@ export async function runSecuchainDemo(ctx: SecuchainDemoContext): Promise<void>
         await client.connect(fog[0]!.key).report(fog[0]!.id, r.id, evidence);
       },
     });
+    // each member signs its share of the proof of possession only for the key its share verifies
+    // under (fog-4's does not: it is left out), and approves the key, threshold and members
+    const registration = { client: anchors, clusterKey: clusterAccount.key, memberKeys: fog.map((f) => f.key) };
+    const registered = await cluster.register(registration);
+    info(
+      `cluster ${short(clusterAccount.id)} registered in DataAnchor with every member's approval and a proof of possession${registered.sent ? ` (${registered.gasUsed} gas)` : ""}`,
+    );
+    const again = await cluster.register(registration);
+    info(`registering it again changes nothing: epoch ${again.epoch}, ${again.sent ? "sent" : "nothing sent"}`);
     const anchored = (await cluster.anchorNext(nodes[0]!))!;
     info(
       `batch ${anchored.sequence}: ${anchored.leafCount} sensitive readings, root ${short(anchored.root)}, signed by fog-${anchored.signers.join(", fog-")}`,

@@ -10,7 +10,7 @@
  *   binds the chain, the contract, the cluster, the batch's position in the
  *   cluster's chain (its head + 1), the root and the leaf count.
  * - The proof of possession of a group key: a group signature under
- *   `DST_MIN_SIG_POP` of `fogPopMessage(groupKey)`, the key's 96-byte compressed
+ *   `FOG_POSSESSION_DST` of `possessionMessage(groupKey)`, the key's 96-byte compressed
  *   encoding (draft-irtf-cfrg-bls-signature-05 PopProve, as
  *   `BLSSignatures.verifyPossession` checks it).
  * - A member's consent to a cluster's key: its device key's EIP-712 signature of
@@ -37,7 +37,9 @@ export const ANCHOR_DOMAIN_VERSION = "1";
 /** The hash-to-curve tag of batch signatures (the min-sig POP ciphersuite's signature tag). */
 export const FOG_BATCH_DST = DST_MIN_SIG;
 /** The hash-to-curve tag of proofs of possession. */
-export const FOG_POP_DST = DST_MIN_SIG_POP;
+export const FOG_POSSESSION_DST = DST_MIN_SIG_POP;
+/** @deprecated The former name of `FOG_POSSESSION_DST`. */
+export const FOG_POP_DST = FOG_POSSESSION_DST;
 
 /** Most members a cluster takes (`DataAnchor` refuses more). */
 export const MAX_FOG_CLUSTER_MEMBERS = 64;
@@ -165,9 +167,12 @@ export function fogClusterDigest(input: FogClusterInput): Hex {
  * encoding. Members sign it with `partialSign(share, message, DST_MIN_SIG_POP)`
  * and `combine(commitments, message, partials, DST_MIN_SIG_POP)` makes the proof.
  */
-export function fogPopMessage(groupKey: Uint8Array): Uint8Array {
+export function possessionMessage(groupKey: Uint8Array): Uint8Array {
   return g2Point(checkGroupKey(groupKey)).toBytes(true);
 }
+
+/** @deprecated The former name of `possessionMessage`. */
+export const fogPopMessage = possessionMessage;
 
 /**
  * Checks a group key's EIP-2537 encoding (256 bytes, padded coordinates below p)
@@ -227,7 +232,8 @@ function fieldElements(bytes: Uint8Array, group: "G1" | "G2"): bigint[] {
       throw new InvalidPointError(group, "encoding", "a coordinate's 16 padding bytes are not zero");
     }
     const v = BigInt(toHex(bytes.subarray(at + 16, at + 64)));
-    if (v >= bls12_381.fields.Fp.ORDER) throw new InvalidPointError(group, "encoding", "a coordinate is not below p");
+    if (v >= bls12_381.fields.Fp.ORDER)
+      throw new InvalidPointError(group, "encoding", "a coordinate is not below the field modulus");
     out.push(v);
   }
   return out;

@@ -25,7 +25,14 @@ export {
 export { g1ToEip2537, g2ToEip2537 } from "../core/crypto/eip2537.ts";
 export { BonehFranklinKem, ENCAPSULATION_BYTES, type Encapsulation } from "../core/crypto/ibe.ts";
 export { ChaCheonIbs, DST_IBS_H2, type IbsSignature } from "../core/crypto/ibs.ts";
-export { checkPrivateKey, DST_IDENTITY, identityPoint, Pkg, ThresholdPkg } from "../core/crypto/identity.ts";
+export {
+  checkPrivateKey,
+  DST_IDENTITY,
+  identityBytes,
+  identityPoint,
+  Pkg,
+  ThresholdPkg,
+} from "../core/crypto/identity.ts";
 export { keygen } from "../core/crypto/keygen.ts";
 export { DST_PEKS_H1, Peks, PEKS_BYTES, type Trapdoor } from "../core/crypto/peks.ts";
 export { hashToScalar, randomScalar, scalarFromBytes, scalarToBytes } from "../core/crypto/scalar.ts";

@@ -17,6 +17,7 @@ export {
   FOG_BATCH_TYPES,
   FOG_CLUSTER_TYPES,
   FOG_POP_DST,
+  FOG_POSSESSION_DST,
   fogBatchDigest,
   type FogBatchInput,
   fogBatchMessage,
@@ -24,6 +25,7 @@ export {
   type FogClusterInput,
   fogClusterValue,
   fogPopMessage,
+  possessionMessage,
   GROUP_KEY_BYTES,
   GROUP_SIGNATURE_BYTES,
   MAX_FOG_CLUSTER_MEMBERS,
@@ -66,8 +68,11 @@ export {
 } from "../fog/fog-node.ts";
 export {
   type AnchoredFogBatch,
+  type ClusterRegistration,
+  ClusterRegistrationConflictError,
   type FogAnchorPort,
   FogCluster,
+  type FogClusterRegistrar,
   type FogClusterOptions,
   type FogMember,
   type MemberReport,

@@ -33,7 +33,6 @@ export {
   makeAuthResponse,
   acceptAuthResponse,
   type OpCounter,
-  ReplayGuard,
   type SessionSecret,
 } from "../core/nbiot/handshake.ts";
 export {

@@ -10,7 +10,7 @@
  *
  * A member the registry no longer has Active (suspended, blocked, revoked) is
  * not asked and its share never counts: until the cluster re-deals its key
- * (a fresh DKG and `registerFogCluster` without it) the chain would still
+ * (a fresh DKG and `register` with `rekey`, without it) the chain would still
  * accept its share, so the rule lives here, and t Active members must endorse.
  * A round is kept in the proposer's store before any member signs it, so one
  * that fails (the transaction, too few shares, or the proposer's process) is
@@ -27,14 +27,17 @@
  */
 
 import { withTimeout } from "../core/async.ts";
+import type { Signer } from "ethers";
+
 import { FinalHeadReader } from "../contracts/chain.ts";
+import type { DataAnchorClient, FogClusterInfo, FogClusterResult } from "../contracts/anchor.ts";
 import { type Hex, toHex } from "../core/bytes.ts";
 import type { Commitments, PartialSignature, ThresholdScheme } from "../core/crypto/threshold.ts";
-import { g1ToEip2537 } from "../core/crypto/eip2537.ts";
+import { g1ToEip2537, g2ToEip2537 } from "../core/crypto/eip2537.ts";
 import { anchorVerdict, confirmedBlock } from "../core/finality.ts";
-import { type AnchorDeployment, fogBatchMessage } from "../core/fogBatch.ts";
+import { type AnchorDeployment, FOG_POSSESSION_DST, fogBatchMessage, possessionMessage } from "../core/fogBatch.ts";
 import { Status } from "../core/registry.ts";
-import { InvalidInputError, StrataError, ThresholdError, TransportError } from "../errors.ts";
+import { ContractRevertError, InvalidInputError, StrataError, ThresholdError, TransportError } from "../errors.ts";
 import type { DirectoryEntry } from "../nbiot/ports.ts";
 import type { BatchProposal, Endorsement, FogChainView } from "./fog-node.ts";
 
@@ -49,6 +52,11 @@ export interface FogMember {
    * batch took); a member with its own view, or a remote one, keeps it.
    */
   readChainThrough?(view: FogChainView): void;
+  /**
+   * The member's sign share of the proof of possession of the cluster's group key (`groupKey`,
+   * 256-byte EIP-2537), for `FogCluster.register`; a member without it takes no part in the proof.
+   */
+  signPossession?(groupKey: Uint8Array): Promise<PartialSignature>;
 }
 
 /** The part of `DataAnchorClient` the cluster uses. */
@@ -165,6 +173,58 @@ export interface FogProposer {
   revertBatch?(cluster: Hex, sequence: bigint): void;
 }
 
+/** What `FogCluster.register` needs besides the cluster itself: the chain and the keys that sign. */
+export interface FogClusterRegistrar {
+  /** The `DataAnchor` client the cluster registers through (its runner reads the chain). */
+  readonly client: DataAnchorClient;
+  /** The cluster's key in the registry (the key its id was registered with): it sends the registration. */
+  readonly clusterKey: Signer;
+  /**
+   * Each member's key in the registry, in member index order (`memberKeys[i]` is member i + 1's):
+   * each signs its member's approval of the cluster's key, threshold and members.
+   */
+  readonly memberKeys: readonly Signer[];
+  /**
+   * A cluster registered with another key, threshold or members is registered again, at the next
+   * epoch (a re-dealt key), instead of refused with `ClusterRegistrationConflictError`.
+   */
+  readonly rekey?: boolean;
+  /** How long a member may take to sign its share of the proof of possession (default 30 s). */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * The cluster as the chain holds it after `FogCluster.register`: `sent` when this call registered
+ * it (with its transaction), not when the chain held this very registration already.
+ */
+export type ClusterRegistration =
+  (FogClusterResult & { readonly sent: true }) | (FogClusterInfo & { readonly sent: false });
+
+/**
+ * The cluster is registered on chain with another group key, threshold or members than the ones
+ * `FogCluster.register` was asked to register, and `rekey` was not set: nothing was sent.
+ * `registered` is the chain's record, `requested` what was asked.
+ */
+export class ClusterRegistrationConflictError extends StrataError {
+  override name = "ClusterRegistrationConflictError" as const;
+  readonly registered: FogClusterInfo;
+  readonly requested: { readonly groupKey: Hex; readonly threshold: number; readonly members: readonly Hex[] };
+
+  constructor(registered: FogClusterInfo, requested: ClusterRegistrationConflictError["requested"]) {
+    super("the cluster is registered with another key, threshold or members", {
+      cluster: registered.cluster,
+      epoch: registered.epoch,
+      differs: [
+        ...(registered.groupKey === requested.groupKey ? [] : ["groupKey"]),
+        ...(registered.threshold === requested.threshold ? [] : ["threshold"]),
+        ...(sameMembers(registered.members, requested.members) ? [] : ["members"]),
+      ],
+    });
+    this.registered = registered;
+    this.requested = requested;
+  }
+}
+
 /** What `reconcile` found of the provisional batches. */
 export interface Reconciliation {
   /** Sequences of batches now final. */
@@ -199,6 +259,94 @@ export class FogCluster {
     this.id = options.id.toLowerCase() as Hex;
     this.#o = options;
     for (const m of options.members) m.readChainThrough?.(options.anchor);
+  }
+
+  /**
+   * Registers the cluster in `DataAnchor` so its batches can be anchored: its group key (C0 of
+   * its commitments), threshold and members in index order (which must be 1..n), with every
+   * member's approval (`memberKeys`) and a proof of possession of the group key combined from
+   * t members' shares (`FogMember.signPossession`; a share that does not verify is left out),
+   * sent by the cluster's key. Idempotent: a cluster the chain already holds with this key,
+   * threshold and members is left as it is (`sent: false`, its record returned, nothing signed);
+   * one held with others is refused (`ClusterRegistrationConflictError`) unless `rekey` is set.
+   * Fewer than t valid shares of the proof: `ThresholdError`, nothing sent.
+   */
+  async register(registrar: FogClusterRegistrar): Promise<ClusterRegistration> {
+    const o = this.#o;
+    const { client } = registrar;
+    const members = [...o.members].sort((a, b) => a.index - b.index);
+    if (members.some((m, i) => m.index !== i + 1)) {
+      throw new InvalidInputError("a registered cluster's members are indexed from 1, without gaps", {
+        indices: members.map((m) => m.index),
+      });
+    }
+    if (registrar.memberKeys.length !== members.length) {
+      throw new InvalidInputError("one key per member is needed to approve the registration", {
+        members: members.length,
+        keys: registrar.memberKeys.length,
+      });
+    }
+    const groupKeyBytes = g2ToEip2537(o.scheme.backend, o.scheme.groupKey(o.commitments));
+    const requested = {
+      groupKey: toHex(groupKeyBytes) as Hex,
+      threshold: o.commitments.threshold,
+      members: members.map((m) => m.id.toLowerCase() as Hex),
+    };
+    const held = await client.fogCluster(this.id);
+    if (held !== undefined && sameRegistration(held, requested)) return { ...held, sent: false };
+    if (held !== undefined && registrar.rekey !== true) throw new ClusterRegistrationConflictError(held, requested);
+    const epoch = (held?.epoch ?? 0) + 1;
+    const proof = await this.#possessionProof(members, groupKeyBytes, registrar.timeoutMs ?? o.timeoutMs ?? 30_000);
+    const approvals = await Promise.all(
+      registrar.memberKeys.map((key) =>
+        client.signFogClusterApproval(key, this.id, {
+          groupKey: groupKeyBytes,
+          threshold: requested.threshold,
+          members: requested.members,
+          epoch,
+        }),
+      ),
+    );
+    try {
+      const result = await client.connect(registrar.clusterKey).registerFogCluster(this.id, {
+        groupKey: groupKeyBytes,
+        threshold: requested.threshold,
+        members: requested.members,
+        proof,
+        approvals,
+      });
+      return { ...result, sent: true };
+    } catch (e) {
+      // another process of the cluster may have sent the same registration first: then the
+      // approvals (for this epoch) no longer match the contract's next epoch, and it reverts
+      if (!(e instanceof ContractRevertError)) throw e;
+      const now = await client.fogCluster(this.id);
+      if (now !== undefined && now.epoch === epoch && sameRegistration(now, requested)) return { ...now, sent: false };
+      throw e;
+    }
+  }
+
+  /** The proof of possession of the group key, combined from the members' shares (EIP-2537 G1). */
+  async #possessionProof(members: readonly FogMember[], groupKey: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    const { scheme, commitments } = this.#o;
+    const signers = members.filter((m) => m.signPossession !== undefined);
+    const settled = await Promise.allSettled(signers.map((m) => withTimeout(m.signPossession!(groupKey), timeoutMs)));
+    const { g1 } = scheme.backend;
+    const partials = settled.flatMap((r, i) =>
+      r.status === "fulfilled" && r.value.index === signers[i]!.index && isG1(g1, r.value.signature) ? [r.value] : [],
+    );
+    const message = possessionMessage(groupKey);
+    try {
+      if (partials.length === 0) throw new ThresholdError("no member signed the proof of possession", []);
+      return g1ToEip2537(scheme.backend, scheme.combine(commitments, message, partials, FOG_POSSESSION_DST).signature);
+    } catch (e) {
+      if (!(e instanceof ThresholdError)) throw e;
+      throw new ThresholdError(
+        `the proof of possession has ${partials.length - e.badShares.length} valid shares of the ${commitments.threshold} it needs`,
+        e.badShares,
+        { cluster: this.id },
+      );
+    }
   }
 
   /**
@@ -319,7 +467,7 @@ export class FogCluster {
       }
       if (held) confirmed.set(r.at, (confirmed.get(r.at) ?? 0) + 1);
     }
-    const indices = [...confirmed].filter(([, n]) => n >= needed).map(([at]) => at);
+    const indices = [...confirmed].filter(([, count]) => count >= needed).map(([at]) => at);
     if (indices.length > 0) proposer.dropAnchored(proposal, indices);
   }
 
@@ -432,6 +580,23 @@ const RECONCILE_BATCHES = 64;
 
 /** Reasons a member is set aside without being reported: not misbehaviour. */
 const UNREPORTED: ReadonlySet<string> = new Set(["inactive", "already-endorsed"]);
+
+/** Whether two member lists name the same members in the same order (ids compared in lower case). */
+function sameMembers(a: readonly Hex[], b: readonly Hex[]): boolean {
+  return a.length === b.length && a.every((m, i) => m.toLowerCase() === b[i]!.toLowerCase());
+}
+
+/** Whether the chain's record of a cluster holds this key, threshold and members. */
+function sameRegistration(
+  held: FogClusterInfo,
+  requested: { readonly groupKey: Hex; readonly threshold: number; readonly members: readonly Hex[] },
+): boolean {
+  return (
+    held.groupKey.toLowerCase() === requested.groupKey.toLowerCase() &&
+    held.threshold === requested.threshold &&
+    sameMembers(held.members, requested.members)
+  );
+}
 
 /** Whether `p` is a point of the backend's G1 (a member could answer with anything). */
 function isG1(g1: ThresholdScheme["backend"]["g1"], p: unknown): boolean {

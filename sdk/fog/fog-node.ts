@@ -36,7 +36,9 @@ import {
   verifyingKey,
 } from "../core/fog/reading.ts";
 import { accessScope, DEFAULT_ACCESS_POLICY } from "../core/access.ts";
-import { type AnchorDeployment, fogBatchMessage } from "../core/fogBatch.ts";
+import { g2ToEip2537 } from "../core/crypto/eip2537.ts";
+import { checkClusterKey } from "../core/fog/dkg.ts";
+import { type AnchorDeployment, FOG_POSSESSION_DST, fogBatchMessage, possessionMessage } from "../core/fogBatch.ts";
 import { buildTree, bytes32Leaves, type MerkleTree } from "../core/merkle.ts";
 import { Kind, Status } from "../core/registry.ts";
 import {
@@ -57,6 +59,7 @@ import {
 } from "../store/fog-store.ts";
 import { DIRECTORY_CACHE_ENTRIES, type DirectoryEntry } from "../nbiot/ports.ts";
 import { LruMap } from "../core/lru.ts";
+import { ReplayGuard } from "../core/replay.ts";
 
 /** Registry lookups a fog node needs: status and kind, and the device's P-256 profile key. */
 export interface FogDirectory {
@@ -121,10 +124,28 @@ export interface FogNodeOptions {
    * retries). Beyond the bound a reading is answered `retry`: send it again.
    */
   readonly maxHeld?: number;
+  /**
+   * Access-request nonces remembered at once (default 100,000): each is kept for the longest a
+   * request may be fresh, and when that many are, a new request is refused (`ProtocolError("busy")`)
+   * until the oldest expires, so a flood of served requests cannot grow the node's memory.
+   */
+  readonly maxAccessNonces?: number;
 }
 
 /** Readings a fog node holds for a chain that cannot be read, by default. */
 export const DEFAULT_MAX_HELD = 10_000;
+
+/** Access-request nonces a fog node remembers at once, by default. */
+export const DEFAULT_MAX_ACCESS_NONCES = 100_000;
+
+/**
+ * How long an accepted access-request nonce is remembered: a request is accepted from `skew` before
+ * it was issued until it expires, at most its longest lifetime after that (`checkAccessRequest`),
+ * so one first accepted at `now` can no longer be accepted after `now + lifetime + skew`. A
+ * `ReplayGuard` keeps a key for twice its window, hence half of that.
+ */
+const ACCESS_NONCE_WINDOW_MS =
+  ((Number(DEFAULT_ACCESS_POLICY.maxLifetimeSeconds) + Number(DEFAULT_ACCESS_POLICY.maxSkewSeconds)) * 1000) / 2;
 
 const REJECTIONS: readonly FilterOutcome[] = [
   "malformed",
@@ -158,7 +179,8 @@ export class FogNode {
   readonly #clock: () => number;
   readonly #keys = new Map<string, KeyObject>();
   readonly #lastSeq: Map<Hex, number>;
-  readonly #nonces: NonceWindow;
+  /** The access-request nonces served, for as long as such a request can be fresh. */
+  readonly #nonces: ReplayGuard;
   #ingesting: Promise<unknown> = Promise.resolve();
   /** Readings whose device check met a chain error, oldest first (checked again before new ones). */
   #held: Uint8Array[] = [];
@@ -191,7 +213,9 @@ export class FogNode {
     this.#maxHeld = options.maxHeld ?? DEFAULT_MAX_HELD;
     checkInteger(this.#maxHeld, 0, Number.MAX_SAFE_INTEGER, "maxHeld");
     this.accessScope = options.accessScope ?? accessScope(`read:sensitive@${this.id}`);
-    this.#nonces = new NonceWindow(this.#clock);
+    this.#nonces = new ReplayGuard(ACCESS_NONCE_WINDOW_MS, {
+      maxEntries: options.maxAccessNonces ?? DEFAULT_MAX_ACCESS_NONCES,
+    });
     this.#lastSeq = this.store.lastSequences();
   }
 
@@ -523,6 +547,24 @@ export class FogNode {
   }
 
   /**
+   * This member's sign share of the proof of possession of the cluster's group key (`groupKey`,
+   * 256-byte EIP-2537), for its registration (`FogCluster.register`): t shares combine into the
+   * proof `DataAnchor` checks. Only for the key its share verifies under (`checkClusterKey`):
+   * anything else is refused with `ThresholdError`, so a member never vouches for another key.
+   */
+  signPossession(groupKey: Uint8Array): Promise<PartialSignature> {
+    try {
+      const { backend } = this.#scheme;
+      checkClusterKey(this.#scheme, this.commitments, this.#share, groupKey, this.commitments.threshold, (c) =>
+        g2ToEip2537(backend, this.#scheme.groupKey(c)),
+      );
+      return Promise.resolve(this.#scheme.partialSign(this.#share, possessionMessage(groupKey), FOG_POSSESSION_DST));
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+  }
+
+  /**
    * Endorses a batch a member proposes, only after checking it here: this
    * node must be Active in the registry (`inactive`), every reading must
    * authenticate and test sensitive, and the root must be theirs. Returns
@@ -730,39 +772,13 @@ export class FogNode {
       throw new InvalidInputError("a range is two integers with from <= to (ms)", { range: String(range) });
     }
     const grant = await access.verifyAccessRequest(request, signature, now, {
-      seen: this.#nonces,
+      seen: {
+        has: (nonce) => this.#nonces.has(nonce, this.#clock()),
+        add: (nonce) => this.#nonces.checkKey(nonce, this.#clock(), { nonce }),
+      },
       scope: this.accessScope,
     });
     return this.store.sensitiveOf(grant.resource, range.from, range.to);
-  }
-}
-
-/**
- * The access-request nonces a node accepted, kept for the longest a request
- * may live (an hour, `DEFAULT_ACCESS_POLICY`) plus the clock skew, then forgotten:
- * an older request is refused as expired anyway.
- */
-class NonceWindow {
-  readonly #seen = new Map<string, number>();
-  readonly #clock: () => number;
-  readonly #keepMs =
-    (Number(DEFAULT_ACCESS_POLICY.maxLifetimeSeconds) + Number(DEFAULT_ACCESS_POLICY.maxSkewSeconds)) * 1000;
-
-  constructor(clock: () => number) {
-    this.#clock = clock;
-  }
-
-  has(nonce: string): boolean {
-    return this.#seen.has(nonce);
-  }
-
-  add(nonce: string): void {
-    const now = this.#clock();
-    for (const [n, at] of this.#seen) {
-      if (at + this.#keepMs > now) break;
-      this.#seen.delete(n);
-    }
-    this.#seen.set(nonce, now);
   }
 }
 

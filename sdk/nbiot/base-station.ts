@@ -32,9 +32,9 @@ import {
   checkLaterEntry,
   makeAuthResponse,
   NONCE_BYTES,
-  ReplayGuard,
   SESSION_ID_BYTES,
 } from "../core/nbiot/handshake.ts";
+import { ReplayGuard } from "../core/replay.ts";
 import {
   checkHandoverRecord,
   checkHandoverRequest,

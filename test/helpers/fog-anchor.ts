@@ -6,7 +6,7 @@
  * proofs of possession and the members' approvals, all through the SDK.
  */
 import { type CompactSignature, type Hex, toHex } from "../../sdk/index.ts";
-import { type DataAnchorClient } from "../../sdk/exports/anchoring.ts";
+import { type DataAnchorClient, type FogClusterResult } from "../../sdk/exports/anchoring.ts";
 import {
   type Commitments,
   g1ToEip2537,
@@ -15,7 +15,7 @@ import {
   mclBackend,
   ThresholdScheme,
 } from "../../sdk/exports/crypto.ts";
-import { FOG_POP_DST, fogPopMessage } from "../../sdk/exports/fog.ts";
+import { FOG_POSSESSION_DST, FogCluster, type FogMember, possessionMessage } from "../../sdk/exports/fog.ts";
 import { runDkg } from "../../sdk/core/fog/dkg.ts";
 import type { Node } from "./registry.ts";
 
@@ -59,7 +59,7 @@ export function interpolated(key: FogKey, indices: readonly number[], message: U
 /** The proof of possession of the group key, combined from members `indices`' sign shares. */
 export function possessionProof(key: FogKey, indices?: readonly number[]): Uint8Array {
   const signers = indices ?? Array.from({ length: key.t }, (_, i) => i + 1);
-  return groupSign(key, signers, fogPopMessage(key.groupKey), FOG_POP_DST);
+  return groupSign(key, signers, possessionMessage(key.groupKey), FOG_POSSESSION_DST);
 }
 
 /** Every member's approval of `key` for `cluster` at `epoch` (default: the next epoch). */
@@ -73,21 +73,48 @@ export async function approvals(
   return Promise.all(members.map((m) => client.signFogClusterApproval(m.key, cluster, { ...key, members: ids })));
 }
 
-/** Registers `cluster` with `key` and `members` (all approving) through the cluster's key. */
+/**
+ * Members that hold `key`'s shares (member i + 1 holds share i + 1) and sign nothing but their
+ * shares of the proof of possession: a `FogCluster` to register, without fog nodes.
+ */
+export function keyHolders(key: FogKey, members: readonly { readonly id: Hex }[]): FogMember[] {
+  return members.map((m, i) => ({
+    index: i + 1,
+    id: m.id,
+    endorse: () => Promise.reject(new Error("a key holder endorses no batch")),
+    signPossession: (groupKey: Uint8Array) =>
+      Promise.resolve(threshold.partialSign(key.shares[i]!, possessionMessage(groupKey), FOG_POSSESSION_DST)),
+  }));
+}
+
+/**
+ * Registers `cluster` with `key` and `members` (all approving) through the cluster's key, by
+ * `FogCluster.register`; a cluster registered with another key moves to the next epoch.
+ */
 export async function registerCluster(
   client: DataAnchorClient,
   cluster: Node,
   members: readonly Node[],
   key: FogKey,
-): Promise<Awaited<ReturnType<DataAnchorClient["registerFogCluster"]>>> {
-  const groupKey = key.groupKey;
-  return client.connect(cluster.key).registerFogCluster(cluster.id, {
-    groupKey,
-    threshold: key.t,
-    members: members.map((m) => m.id),
-    proof: possessionProof(key),
-    approvals: await approvals(client, cluster.id, members, { groupKey, threshold: key.t }),
+): Promise<FogClusterResult> {
+  const { chainId } = await client.domain();
+  const fog = new FogCluster({
+    id: cluster.id,
+    deployment: { chainId: BigInt(chainId!), anchor: client.address },
+    commitments: key.commitments,
+    scheme: threshold,
+    members: keyHolders(key, members),
+    anchor: client,
   });
+  const registered = await fog.register({
+    client,
+    clusterKey: cluster.key,
+    memberKeys: members.map((m) => m.key),
+    rekey: true,
+  });
+  if (!registered.sent) throw new Error("the cluster was registered with this key already: nothing was sent");
+  const { sent: _sent, ...result } = registered;
+  return result;
 }
 
 /** Hex of EIP-2537 bytes, for direct contract calls. */

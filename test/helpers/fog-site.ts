@@ -21,9 +21,7 @@ import { type FogAnchorPort, FogCluster, type FogMember } from "../../sdk/fog/cl
 import { FogNode } from "../../sdk/fog/fog-node.ts";
 import { FogStore } from "../../sdk/store/fog-store.ts";
 import { backend, type District, MemoryFogDirectory } from "./fog.ts";
-import { possessionProof } from "./fog-anchor.ts";
 import { deployRpcChain } from "./rpc-chain.ts";
-import { g2ToEip2537 } from "../../sdk/core/crypto/eip2537.ts";
 
 const LAYER = "strata://city/fog/site";
 
@@ -91,24 +89,8 @@ export async function deploySite(
   for (let i = 0; i < 5; i++) members.push(await admitted());
   const cluster = await admitted();
   const { commitments, shares } = district.cluster;
-  const scheme = district.scheme;
-  const groupKey = g2ToEip2537(backend, scheme.groupKey(commitments));
-  const key = { t: commitments.threshold, n: 5, shares, commitments, groupKey };
-  const ids = members.map((m) => m.id);
-  const approvals = await Promise.all(
-    members.map((m) =>
-      chain.anchor.signFogClusterApproval(m.key, cluster.id, { groupKey, threshold: key.t, members: ids }),
-    ),
-  );
-  await chain.anchor.connect(cluster.key).registerFogCluster(cluster.id, {
-    groupKey,
-    threshold: key.t,
-    members: ids,
-    proof: possessionProof(key),
-    approvals,
-  });
   const sender = await chain.funded();
-  return {
+  const config: SiteConfig = {
     url: chain.url,
     chainId: String(chain.chainId),
     anchor: chain.anchor.address,
@@ -122,6 +104,18 @@ export async function deploySite(
     devices: devices.map((d) => ({ id: d.id, p256: toHex(d.key.publicKey) })),
     finalityDepth,
   };
+  // the site's own fog nodes sign the proof of possession of their key; every member approves it
+  const site = openSite(config, chain.provider);
+  try {
+    await site.cluster.register({
+      client: chain.anchor,
+      clusterKey: cluster.key,
+      memberKeys: members.map((m) => m.key),
+    });
+  } finally {
+    site.close();
+  }
+  return config;
 }
 
 /** The path of member `index`'s store in a site. */

@@ -73,7 +73,15 @@ export interface District {
   /** A fog node; `anchors`: the chain it reads (see `FogNodeOptions.anchors`). */
   fogNode(
     index: number,
-    options?: { id?: Hex; path?: string; anchors?: FogChainView; maxHeld?: number; directory?: FogDirectory },
+    options?: {
+      id?: Hex;
+      path?: string;
+      anchors?: FogChainView;
+      maxHeld?: number;
+      directory?: FogDirectory;
+      clock?: () => number;
+      maxAccessNonces?: number;
+    },
   ): FogNode;
   cleanup(): void;
 }
@@ -134,6 +142,8 @@ export function makeDistrict(t = 3, n = 5): District {
         store: new FogStore(options.path ?? join(dir, `${id}.sqlite`), id),
         ...(options.anchors === undefined ? {} : { anchors: options.anchors }),
         ...(options.maxHeld === undefined ? {} : { maxHeld: options.maxHeld }),
+        ...(options.clock === undefined ? {} : { clock: options.clock }),
+        ...(options.maxAccessNonces === undefined ? {} : { maxAccessNonces: options.maxAccessNonces }),
       });
       opened.push(node);
       return node;

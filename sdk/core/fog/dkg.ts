@@ -10,6 +10,9 @@
 import { type Commitments, type KeyShare, type ThresholdScheme } from "../crypto/threshold.ts";
 import { ThresholdError } from "../../errors.ts";
 
+/** The most members a DKG runs among (share indices are one byte). */
+const MAX_DKG_MEMBERS = 255;
+
 export interface ClusterKeys {
   /** The group's Feldman commitments (C0 is the group public key, in G2). */
   readonly commitments: Commitments;
@@ -19,19 +22,29 @@ export interface ClusterKeys {
   readonly qualified: readonly number[];
 }
 
-/** Runs the DKG among n in-process members with threshold t. */
-export function runDkg(scheme: ThresholdScheme, t: number, n: number): ClusterKeys {
-  if (!Number.isInteger(t) || !Number.isInteger(n) || t < 1 || t > n || n > 255) {
-    throw new ThresholdError("a cluster needs 1 <= t <= n <= 255", [], { t, n });
+/** Runs the DKG among `size` in-process members (n) with threshold `threshold` (t). */
+export function runDkg(scheme: ThresholdScheme, threshold: number, size: number): ClusterKeys {
+  if (
+    !Number.isInteger(threshold) ||
+    !Number.isInteger(size) ||
+    threshold < 1 ||
+    threshold > size ||
+    size > MAX_DKG_MEMBERS
+  ) {
+    throw new ThresholdError(
+      `a cluster's threshold is from 1 to its number of members, of which it has at most ${MAX_DKG_MEMBERS}`,
+      [],
+      { threshold, members: size },
+    );
   }
-  const members = Array.from({ length: n }, (_, i) => i + 1);
+  const members = Array.from({ length: size }, (_, i) => i + 1);
   // round 1: every member deals
-  const dealt = new Map(members.map((m) => [m, scheme.dkgDeal(t, n)]));
+  const dealt = new Map(members.map((m) => [m, scheme.dkgDeal(threshold, size)]));
   const commitments = new Map(members.map((m) => [m, dealt.get(m)!.commitments]));
   const received = (member: number) =>
     new Map(members.map((dealer) => [dealer, dealt.get(dealer)!.shares.find((s) => s.index === member)!]));
   // round 2: complaints; round 3: answers
-  const complaints = new Map(members.map((m) => [m, scheme.dkgComplaints(m, t, received(m), commitments)]));
+  const complaints = new Map(members.map((m) => [m, scheme.dkgComplaints(m, threshold, received(m), commitments)]));
   const answers = new Map(
     members.map((dealer) => [
       dealer,
@@ -42,8 +55,8 @@ export function runDkg(scheme: ThresholdScheme, t: number, n: number): ClusterKe
     ]),
   );
   // round 4: the qualified set; round 5: each member's share and the group's commitments
-  const qualified = scheme.dkgQualified(t, commitments, complaints, answers);
-  const finished = members.map((m) => scheme.dkgFinish(m, t, qualified, received(m), commitments, answers));
+  const qualified = scheme.dkgQualified(threshold, commitments, complaints, answers);
+  const finished = members.map((m) => scheme.dkgFinish(m, threshold, qualified, received(m), commitments, answers));
   return { commitments: finished[0]!.commitments, shares: finished.map((f) => f.share), qualified };
 }
 
@@ -72,6 +85,6 @@ export function checkClusterKey(
   }
   const expected = encode(commitments);
   if (expected.length !== groupKey.length || expected.some((b, i) => b !== groupKey[i])) {
-    throw new ThresholdError("the group key is not the commitments' C0");
+    throw new ThresholdError("the group key is not the one the commitments define");
   }
 }

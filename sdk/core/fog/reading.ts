@@ -82,7 +82,7 @@ export function randomDeviceKey(): DeviceKey {
 /** A verifying key object for a profile's P-256 public key (x ‖ y, checked on the curve). */
 export function verifyingKey(publicKey: Uint8Array): KeyObject {
   if (!(publicKey instanceof Uint8Array) || publicKey.length !== 64) {
-    throw new ProtocolError("malformed", "a P-256 public key is 64 bytes (x ‖ y)");
+    throw new ProtocolError("malformed", "a P-256 public key is 64 bytes (x then y)");
   }
   try {
     p256.Point.fromBytes(concat(Uint8Array.of(4), publicKey)).assertValidity();
@@ -97,13 +97,13 @@ export function verifyingKey(publicKey: Uint8Array): KeyObject {
 
 // ------------------------------------------------------------------ payload
 
-function payloadAd(device: Hex, seq: number, time: number): Uint8Array {
+function associatedData(device: Hex, seq: number, time: number): Uint8Array {
   return concat(PAYLOAD_DOMAIN, fromHex(device, "device", 32), new Writer(16).u64(seq).u64(time).finish());
 }
 
 /** Device: seals a reading's payload for the owner's applications. */
 export function sealPayload(owner: AeadKey, device: Hex, seq: number, time: number, plaintext: Uint8Array): Uint8Array {
-  return owner.seal(plaintext, payloadAd(device, seq, time));
+  return owner.seal(plaintext, associatedData(device, seq, time));
 }
 
 /** Owner's application: opens a reading's payload. */
@@ -112,7 +112,7 @@ export function openPayload(
   reading: Pick<SecuReading, "device" | "seq" | "time" | "payload">,
 ): Uint8Array {
   try {
-    return owner.open(reading.payload, payloadAd(reading.device, reading.seq, reading.time));
+    return owner.open(reading.payload, associatedData(reading.device, reading.seq, reading.time));
   } catch {
     throw new ProtocolError("tampered", "the payload does not open under the owner's key", {
       device: reading.device,

@@ -12,7 +12,7 @@
  * AES-GCM/HKDF/SHA-256 afterwards. Freshness: both timestamps must be within the
  * clock skew, the response echoes the node's nonce and hashes the request (so
  * it answers this request and no other), and the BS remembers nonces for the
- * skew window (`ReplayGuard`), so a replayed request is refused; and a station
+ * skew window (`ReplayGuard`, sdk/core/replay.ts), so a replayed request is refused; and a station
  * refuses a request dated at or before the node's latest entry it knows of
  * (`checkLaterEntry`), so a request that was used, or overtaken by a newer one,
  * cannot be played to any station later. The session key
@@ -336,58 +336,4 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   let diff = 0;
   for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
   return diff === 0;
-}
-
-/**
- * Remembers (identity, nonce) pairs for a window, so a replayed message is refused.
- * Entries are kept in insertion order and forgotten from the oldest on: one
- * whose window has passed, and one recorded more than twice the window after
- * `now` (the clock stepped back: a message fresh then cannot be fresh now), so
- * pruning goes on after the clock steps back. `restore` reloads what a store
- * kept, so a restarted station still refuses what it saw before.
- */
-export class ReplayGuard {
-  readonly #seen = new Map<string, number>();
-  readonly #windowMs: number;
-
-  constructor(windowMs: number) {
-    this.#windowMs = windowMs;
-  }
-
-  /** The key `nonce` from `from` is remembered under. */
-  static key(from: Hex, nonce: Uint8Array): string {
-    return `${from.toLowerCase()}:${toHex(nonce)}`;
-  }
-
-  /**
-   * Records `nonce` from `from` at `now`; throws `ProtocolError("replay")` if seen within the window.
-   * A message is fresh while |now - time| <= window, so one first seen at `now` can still be fresh
-   * at `now + 2 * window` inclusive: it is kept until then, boundary included. Returns that time
-   * (for a store to keep).
-   */
-  check(from: Hex, nonce: Uint8Array, now: number): number {
-    this.#prune(now);
-    const key = ReplayGuard.key(from, nonce);
-    if (this.#seen.has(key)) throw new ProtocolError("replay", "this message was already received", { from });
-    const until = now + 2 * this.#windowMs;
-    this.#seen.set(key, until);
-    return until;
-  }
-
-  /** Remembers a key kept by an earlier run until `until` (restore in `until` order). */
-  restore(key: string, until: number): void {
-    this.#seen.set(key, until);
-  }
-
-  #prune(now: number): void {
-    const latest = now + 4 * this.#windowMs; // recorded after now + 2 * window: stale under this clock
-    for (const [k, until] of this.#seen) {
-      if (until >= now && until <= latest) break;
-      this.#seen.delete(k);
-    }
-  }
-
-  get size(): number {
-    return this.#seen.size;
-  }
 }

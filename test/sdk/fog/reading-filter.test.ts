@@ -2,21 +2,25 @@
  * Seed 004's hidden data filtering at one fog node: bogus input dropped with a
  * counted reason, readings sorted by PEKS trapdoors without decryption, normal
  * readings in the open store (queryable by anyone), sensitive ones kept for
- * batches, and replays refused across a restart.
+ * batches, and replays refused across a restart; an access request to the
+ * sensitive readings served once, with a bounded number of nonces kept.
  */
 import { expect } from "chai";
 
 import { openPayload, decodeReading } from "../../../sdk/core/fog/reading.ts";
 import { Kind, Status } from "../../../sdk/core/registry.ts";
 import { decodeProfile } from "../../../sdk/core/profile.ts";
-import { InvalidInputError, StoreError } from "../../../sdk/errors.ts";
+import { AccessDeniedError, InvalidInputError, ProtocolError, StoreError } from "../../../sdk/errors.ts";
 import { DeviceRegistryClient } from "../../../sdk/contracts/registry.ts";
-import { registryFogDirectory } from "../../../sdk/fog/fog-node.ts";
+import { type AccessVerifier, registryFogDirectory } from "../../../sdk/fog/fog-node.ts";
 import { DeviceRegistry__factory } from "../../../types/ethers-contracts/index.ts";
 import { startCappedRpc } from "../../../support/capped-rpc.ts";
 import { startHardhatNode } from "../../../support/node-process.ts";
 import { FogStore } from "../../../sdk/store/fog-store.ts";
 import { type District, makeDistrict, randomId } from "../../helpers/fog.ts";
+import type { Hex } from "../../../sdk/core/bytes.ts";
+
+const randomIdFrom = (i: number): Hex => `0x${i.toString(16).padStart(64, "0")}`;
 
 const outcome = (r: { ok: boolean; cls?: string; error?: { reason: string } }): string =>
   r.ok ? r.cls! : r.error!.reason;
@@ -292,6 +296,52 @@ describe("FogNode", function () {
       const store = new FogStore(":memory:", randomId());
       expect(store.unbatched(10)).to.deep.equal([]);
       store.close();
+    });
+  });
+  describe("sensitive data", function () {
+    /** A verifier that accepts every request and checks its nonce against `seen`, as `checkAccessRequest` does. */
+    const verifier: AccessVerifier<{ readonly resource: Hex; readonly nonce: Hex }> = {
+      verifyAccessRequest(request, _signature, _now, options) {
+        if (options?.seen?.has(request.nonce) === true) {
+          return Promise.reject(new AccessDeniedError("replay", "the request was already served"));
+        }
+        options?.seen?.add(request.nonce);
+        return Promise.resolve({ resource: request.resource });
+      },
+    };
+    const all = { from: 0, to: Number.MAX_SAFE_INTEGER };
+
+    it("serves a request once while it can be fresh, and holds a bounded number of nonces", async function () {
+      let now = 1_800_000_000_000;
+      const node = d.fogNode(1, { clock: () => now, maxAccessNonces: 2 });
+      const dev = d.device();
+      await node.ingest([dev.read(1, { sensitive: true })]);
+      const request = (nonce: number) => ({ resource: dev.id, nonce: randomIdFrom(nonce) });
+      const serve = (nonce: number) => node.serveSensitive(verifier, request(nonce), "0x", all);
+      const reason = (p: Promise<unknown>) =>
+        p.then(
+          () => "served",
+          (e: unknown) => {
+            if (e instanceof AccessDeniedError || e instanceof ProtocolError) return e.reason;
+            throw e;
+          },
+        );
+      expect((await serve(1)).map((r) => r.seq)).to.deep.equal([1]);
+      expect(await reason(serve(1))).to.equal("replay");
+      expect(await reason(serve(2))).to.equal("served");
+      // two requests can still be fresh: a third waits, and nothing seen is forgotten for it
+      expect(await reason(serve(3))).to.equal("busy");
+      expect(await reason(serve(1))).to.equal("replay");
+      // a request is accepted for at most its lifetime (an hour) and the clock skew (30 s) from first use
+      now += (3_600 + 30) * 1000;
+      expect(await reason(serve(1))).to.equal("replay");
+      now += 1;
+      expect(await reason(serve(3))).to.equal("served");
+      expect(await reason(serve(3))).to.equal("replay");
+    });
+
+    it("refuses a bound of no nonces", function () {
+      expect(() => d.fogNode(1, { maxAccessNonces: 0 })).to.throw(InvalidInputError);
     });
   });
 });
