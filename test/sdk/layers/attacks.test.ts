@@ -132,7 +132,7 @@ describe("layers: attacks", function () {
     expect(refunded, "the payer's refund is locked for another T (repeatable)").to.equal(true);
   });
 
-  it("open attestation: another member cannot submit the quorum's open attestation and become N_r", async () => {
+  it("open attestation: another member cannot submit the quorum's open attestation and become the responsible node", async () => {
     const s = await setup();
     const [n0, , , n3] = s.l1a.nodes;
     const now = BigInt(await networkHelpers.time.latest());

@@ -58,7 +58,7 @@ describe("layers: hardening", function () {
     expect((await s.l1a.ledger.membership()).validMask).to.equal(0b0011n);
   });
 
-  it("the next layer attributes the ending tag to the summary that set F when N_r recorded two summaries in one transaction", async () => {
+  it("the next layer attributes the ending tag to the summary that set F when the responsible node recorded two summaries in one transaction", async () => {
     const s = await setup();
     const { blocks, delivered } = await s.contract();
     const b1 = blocks[0]!;
