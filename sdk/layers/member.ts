@@ -11,6 +11,7 @@ import type { PairingBackend } from "../core/crypto/backend.ts";
 import { type BlsScheme, minSig } from "../core/crypto/bls.ts";
 import { partialAttestation } from "../core/layers/attestation.ts";
 import type { Packet } from "../core/layers/packet.ts";
+import { MAX_LAYER_MEMBERS } from "../core/layers/quorum.ts";
 import type { LedgerLayerLink, SummaryLedgerClient } from "../contracts/ledger.ts";
 import { InvalidInputError, TransportError } from "../errors.ts";
 import { type ContractEnds, type Hop, LayerError, type LayerPeer, type LedgerDirectory } from "./network.ts";
@@ -80,8 +81,10 @@ export class MemberContext {
 
   constructor(node: string, options: LayerNodeOptions) {
     if (!(options.secretKey instanceof Uint8Array)) throw new InvalidInputError("secretKey must be a Uint8Array");
-    if (!Number.isInteger(options.index) || options.index < 0 || options.index > 63) {
-      throw new InvalidInputError("index must be an integer in [0, 63]", { index: options.index });
+    if (!Number.isInteger(options.index) || options.index < 0 || options.index >= MAX_LAYER_MEMBERS) {
+      throw new InvalidInputError(`index must be an integer in [0, ${MAX_LAYER_MEMBERS - 1}]`, {
+        index: options.index,
+      });
     }
     this.options = options;
     this.layerId = options.layerId.toLowerCase() as Hex;
