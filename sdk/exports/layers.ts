@@ -17,6 +17,20 @@ export {
   signerIndices,
 } from "../core/layers/attestation.ts";
 export {
+  acceptsSuperiorLost,
+  answersAsLayer,
+  hasMember,
+  isInvalidVerdict,
+  isQuorum,
+  isUnanimous,
+  memberCount,
+  type MemberVerdict,
+  quorumAmong,
+  superiorStatus,
+  type SuperiorStatus,
+  toleratedFaults,
+} from "../core/layers/quorum.ts";
+export {
   checkSummary,
   decodePacket,
   encodePacket,
@@ -81,6 +95,7 @@ export {
 } from "../layers/establish.ts";
 export { type EdgePlan, establishHierarchy, type Hierarchy, type LayerPlan } from "../layers/hierarchy.ts";
 export {
+  type ExaminationReport,
   type ExaminedNode,
   type LayerAlarm,
   LayerNode,

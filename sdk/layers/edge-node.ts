@@ -119,18 +119,20 @@ export class EdgeNode {
     const p = t.packet;
     checkSummary(p);
     if (p.destination.length !== 1 || p.destination[0] !== this.layerId) {
-      throw new LayerError("misrouted", "P is not for this edge layer", { destination: p.destination });
+      throw new LayerError("misrouted", "the packet is not for this edge layer", { destination: p.destination });
     }
     const superior = this.#o.superior;
     if (p.source[p.source.length - 1] !== superior.layerId) {
-      throw new LayerError("unknown-source", "P does not come from this layer's superior", { source: p.source });
+      throw new LayerError("unknown-source", "the packet does not come from this layer's superior", {
+        source: p.source,
+      });
     }
     const source = await checkLedgerHolds(this.#o.directory, superior, p);
     let message: ContractMessage;
     try {
       message = decodeContractMessage(p.message);
     } catch (cause) {
-      throw new LayerError("misrouted", "M is not a contract message", { cause: String(cause) });
+      throw new LayerError("misrouted", "the message is not a contract message", { cause: String(cause) });
     }
     const object = this.store.get(message.to);
     if (object === undefined) throw new LayerError("misrouted", "no such object in this layer", { to: message.to });
@@ -142,18 +144,22 @@ export class EdgeNode {
     if (!source.first) {
       const contract = this.store.contract(source.opening);
       if (contract === undefined) {
-        throw new LayerError("wrong-contract", "P's source block belongs to no contract of this edge layer", {
+        throw new LayerError("wrong-contract", "the packet's source block belongs to no contract of this edge layer", {
           blockId: source.blockId,
           opening: source.opening,
         });
       }
       if (!same(message.from, contract.remote) || !same(message.to, contract.local)) {
-        throw new LayerError("wrong-contract", "M is not between the two objects of the contract P's block is for", {
-          blockId: source.blockId,
-          opening: source.opening,
-          from: message.from,
-          to: message.to,
-        });
+        throw new LayerError(
+          "wrong-contract",
+          "the message is not between the two objects of the contract the packet's block is for",
+          {
+            blockId: source.blockId,
+            opening: source.opening,
+            from: message.from,
+            to: message.to,
+          },
+        );
       }
     }
     const before = source.first ? this.store.delivery(summary) : undefined;

@@ -198,16 +198,20 @@ export async function checkLedgerHolds(
   const pinned = p.ids.length < 2 ? undefined : await checkNotFinal(ledger, link, blockId);
   const at = pinned === undefined ? undefined : await ledger.summaryOf(blockId, summary, pinned);
   if (at === undefined) {
-    throw new LayerError("bad-source", "the source layer's ledger does not hold Sum(M) in the block P names", {
-      source: link.layerId,
-      blockId,
-    });
+    throw new LayerError(
+      "bad-source",
+      "the source layer's ledger does not hold the message's summary in the block the packet names",
+      {
+        source: link.layerId,
+        blockId,
+      },
+    );
   }
   const block = await ledger.getBlock(blockId, pinned);
   if (block === undefined) throw new LayerError("bad-source", "the source block is not in its ledger", { blockId });
   const ended = block.accomplished ? await ledger.endingSummary(blockId) : undefined;
   if (p.ending !== (ended === summary)) {
-    throw new LayerError("bad-source", "P's ending tag does not match the source layer's block", {
+    throw new LayerError("bad-source", "the packet's ending tag does not match the source layer's block", {
       blockId,
       ending: p.ending,
       accomplished: block.accomplished,
@@ -226,7 +230,7 @@ export async function checkLedgerHolds(
       previous = undefined;
     }
     if (previous === undefined || opening.route !== routeHash(previous)) {
-      throw new LayerError("bad-source", "P's route is not the one the source layer's quorum attested", {
+      throw new LayerError("bad-source", "the packet's route is not the one the source layer's quorum attested", {
         source: link.layerId,
         blockId,
       });
@@ -235,10 +239,14 @@ export async function checkLedgerHolds(
     const own = nextBlockId(p);
     const mine = own === undefined ? undefined : await receiver.opening(own);
     if (mine === undefined || mine.summary !== opening.summary) {
-      throw new LayerError("wrong-contract", "the block P names here belongs to another contract than the source's", {
-        blockId: own,
-        sourceBlock: blockId,
-      });
+      throw new LayerError(
+        "wrong-contract",
+        "the block the packet names here belongs to another contract than the source's",
+        {
+          blockId: own,
+          sourceBlock: blockId,
+        },
+      );
     }
   }
   return { blockId, block, opening: opening.summary, first: opening.summary === summary };
@@ -267,7 +275,7 @@ async function checkNotFinal(ledger: SummaryLedgerClient, link: LedgerLayerLink,
   if (final) {
     throw new LayerError(
       "closed",
-      "the source block is final (accomplished and expired, or past extension): P is late",
+      "the source block is final (accomplished and expired, or past extension): the packet is late",
       {
         source: link.layerId,
         blockId,

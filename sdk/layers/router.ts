@@ -51,7 +51,7 @@ export class LayerRouter {
     let current = checkTransmission(t);
     for (;;) {
       const next = current.packet.destination[0];
-      if (next === undefined) throw new LayerError("misrouted", "P has no destination left");
+      if (next === undefined) throw new LayerError("misrouted", "the packet has no destination left");
       const edge = this.#edges.get(next);
       if (edge !== undefined) return { hops, delivery: await edge.deliver(current) };
       const members = this.#layers.get(next);

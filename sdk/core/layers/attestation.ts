@@ -11,9 +11,10 @@ import { fromHex, type Hex } from "../bytes.ts";
 import type { PairingBackend } from "../crypto/backend.ts";
 import { minSig } from "../crypto/bls.ts";
 import { g1ToEip2537, g2ToEip2537 } from "../crypto/eip2537.ts";
+import { MAX_LAYER_MEMBERS } from "./quorum.ts";
 
-/** Members a ledger admits over its life (`SummaryLedger.MAX_MEMBERS`): the bitmap's width. */
-export const MAX_LAYER_MEMBERS = 64;
+// The quorum rule lives with the layer's other decision rules (`quorum.ts`); re-exported here, where it was.
+export { MAX_LAYER_MEMBERS, quorumOf } from "./quorum.ts";
 
 /** A signer bitmap and the aggregate signature (128-byte EIP-2537 G1) the ledger verifies. */
 export interface Attestation {
@@ -33,14 +34,6 @@ export interface MemberKeyMaterial {
   readonly publicKey: Uint8Array;
   /** 128-byte EIP-2537 G1 proof of possession. */
   readonly proofOfPossession: Uint8Array;
-}
-
-/** The quorum of `n` valid members: n - floor((n - 1) / 3) (2f + 1 when n = 3f + 1). */
-export function quorumOf(n: number): number {
-  if (!Number.isInteger(n) || n < 1 || n > MAX_LAYER_MEMBERS) {
-    throw new InvalidInputError(`n must be an integer in [1, ${MAX_LAYER_MEMBERS}]`, { n });
-  }
-  return n - Math.floor((n - 1) / 3);
 }
 
 /** The bitmap of member `indices` (distinct, each in [0, 63]). */

@@ -136,7 +136,10 @@ export function forward(p: Packet, layer: Hex, blockId?: Hex): Packet {
   } else {
     const own = packet.ids[1]!;
     if (blockId !== undefined && word(blockId, "blockId") !== own) {
-      throw new PacketError("block-id", "the block id is not I(1)", { blockId, expected: own });
+      throw new PacketError("block-id", "the block id is not this layer's block id in the packet", {
+        blockId,
+        expected: own,
+      });
     }
     ids = [packet.ids[0]!, ...packet.ids.slice(2), own];
   }
@@ -178,7 +181,11 @@ export function routeHash(p: Packet): Hex {
 /** Checks I[0] = Sum(M). */
 export function checkSummary(p: Packet): void {
   const expected = summaryOf(p.message, p.time);
-  if (p.ids[0] !== expected) throw new PacketError("wrong-summary", "I[0] is not Sum(M)", { expected, got: p.ids[0] });
+  if (p.ids[0] !== expected)
+    throw new PacketError("wrong-summary", "the packet's first id is not its message's summary", {
+      expected,
+      got: p.ids[0],
+    });
 }
 
 /** version ‖ C and I ‖ uint64 time ‖ ending (0/1) ‖ uint32 |M| ‖ M. */

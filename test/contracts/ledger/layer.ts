@@ -1,20 +1,22 @@
 /**
  * Test and bench helpers for `SummaryLedger` (seed 003's high-level layers):
- * a layer's members with SDK-made min-sig BLS keys and proofs of possession in
- * EIP-2537 encoding, the beginning block, and quorum attestations (aggregate
- * signatures of chosen members over a 32-byte EIP-712 digest, with their bitmap).
+ * a layer's members with deterministic keys, the beginning block, and quorum
+ * attestations of chosen members over a 32-byte EIP-712 digest. The keys'
+ * EIP-2537 encodings, the attestations and the quorum rule are the SDK's
+ * (`sdk/core/layers/attestation.ts`, `quorum.ts`); only the setup is here.
  */
 import { type AddressLike, getBytes, hexlify, keccak256, toUtf8Bytes, Wallet } from "ethers";
 
 import { mclBackend } from "../../../sdk/core/crypto/backend.ts";
 import { minSig } from "../../../sdk/core/crypto/bls.ts";
-import { g1ToEip2537, g2ToEip2537 } from "../../../sdk/core/crypto/eip2537.ts";
+import { attest as attestWith, memberKeyMaterial } from "../../../sdk/core/layers/attestation.ts";
+import { NO_LAYER as SDK_NO_LAYER } from "../../../sdk/layers/establish.ts";
+
+export { quorumOf } from "../../../sdk/core/layers/quorum.ts";
+export { signerBitmap as bitmap } from "../../../sdk/core/layers/attestation.ts";
 
 export const backend = await mclBackend();
 export const bls = minSig(backend);
-
-export const g1 = (bytes: Uint8Array): string => hexlify(g1ToEip2537(backend, backend.g1.fromBytes(bytes)));
-export const g2 = (bytes: Uint8Array): string => hexlify(g2ToEip2537(backend, backend.g2.fromBytes(bytes)));
 
 /** One member: its node address, secret key, EIP-2537 key and proof of possession. */
 export interface LayerMember {
@@ -27,12 +29,8 @@ export interface LayerMember {
 /** A member with a deterministic key (`tag`, `index`) for `node`. */
 export function layerMember(node: string, tag: string, index: number): LayerMember {
   const secretKey = bls.keygen(getBytes(keccak256(toUtf8Bytes(`strata layer ${tag} member ${index}`))));
-  return {
-    node,
-    secretKey,
-    publicKey: g2(bls.publicKey(secretKey)),
-    proofOfPossession: g1(bls.popProve(secretKey)),
-  };
+  const { publicKey, proofOfPossession } = memberKeyMaterial(backend, secretKey);
+  return { node, secretKey, publicKey: hexlify(publicKey), proofOfPossession: hexlify(proofOfPossession) };
 }
 
 /** `n` members: the first nodes are `nodes` (accounts that send transactions), the rest random. */
@@ -46,8 +44,10 @@ export interface LayerLink {
   readonly chainId: bigint;
 }
 
+/** A layer id for a test name (any string; the SDK's `layerHash` takes only layer addresses). */
 export const layerId = (name: string): string => keccak256(toUtf8Bytes(name));
-export const NO_LAYER: LayerLink = { layerId: `0x${"00".repeat(32)}`, ledger: `0x${"00".repeat(20)}`, chainId: 0n };
+/** No layer linked (the top of the hierarchy), as the SDK writes it. */
+export const NO_LAYER: LayerLink = SDK_NO_LAYER;
 
 /** The constructor argument of `SummaryLedger`. */
 export function beginning(
@@ -65,22 +65,19 @@ export function beginning(
   };
 }
 
-/** The bitmap of member indices. */
-export const bitmap = (indices: readonly number[]): bigint => indices.reduce((acc, i) => acc | (1n << BigInt(i)), 0n);
-
-/** The aggregate signature of `members[indices]` over `digest` (hex) and its bitmap. */
+/** The SDK's attestation of `members[indices]` over `digest` (hex), with the signature in hex. */
 export function attest(
   members: readonly LayerMember[],
   digest: string,
   indices: readonly number[],
 ): { signers: bigint; signature: string } {
-  const message = getBytes(digest);
-  const signature = bls.aggregateSignatures(indices.map((i) => bls.sign(members[i]!.secretKey, message)));
-  return { signers: bitmap(indices), signature: g1(signature) };
+  const a = attestWith(
+    backend,
+    getBytes(digest),
+    indices.map((index) => ({ index, secretKey: members[index]!.secretKey })),
+  );
+  return { signers: a.signers, signature: hexlify(a.signature) };
 }
 
 /** 0, 1, ..., k - 1. */
 export const first = (k: number): number[] => Array.from({ length: k }, (_, i) => i);
-
-/** The quorum of `n` valid members: n - floor((n - 1) / 3). */
-export const quorumOf = (n: number): number => n - Math.floor((n - 1) / 3);

@@ -51,7 +51,7 @@ async function setup(node: Partial<LayerNodeOptions> = {}) {
 }
 
 /** The attestation of members `indices` of `layer` over `digest` (their testbed keys). */
-const quorumOf = (layer: string, digest: Hex, indices: readonly number[]) =>
+const attestationOf = (layer: string, digest: Hex, indices: readonly number[]) =>
   attest(
     backend,
     digest,
@@ -132,7 +132,7 @@ describe("layers: attacks", function () {
     expect(refunded, "the payer's refund is locked for another T (repeatable)").to.equal(true);
   });
 
-  it("open attestation: another member cannot submit the quorum's open attestation and become N_r", async () => {
+  it("open attestation: another member cannot submit the quorum's open attestation and become the responsible node", async () => {
     const s = await setup();
     const [n0, , , n3] = s.l1a.nodes;
     const now = BigInt(await networkHelpers.time.latest());
@@ -145,7 +145,7 @@ describe("layers: attacks", function () {
       deadline: now + 600n,
     };
     // Members 0, 1, 2 sign the open member 0 (N_1, the node that received P) proposed.
-    const attestation = quorumOf(DISTRICT_A, await n0!.ledger.openDigest(request), [0, 1, 2]);
+    const attestation = attestationOf(DISTRICT_A, await n0!.ledger.openDigest(request), [0, 1, 2]);
     // Member 3, which did not sign, sees the transaction (mempool, or the partials) and submits first.
     const stolen = await n3!.ledger.open(request, attestation).then(
       (r) => r,
@@ -162,14 +162,16 @@ describe("layers: attacks", function () {
     const s = await setup();
     const ledger = s.l1a.nodes[0]!.ledger;
     // A 4-member layer loses member 3: the other three, unanimous, tag it invalid.
-    await ledger.invalidate(3, quorumOf(DISTRICT_A, await ledger.invalidateDigest(3), [0, 1, 2]));
+    await ledger.invalidate(3, attestationOf(DISTRICT_A, await ledger.invalidateDigest(3), [0, 1, 2]));
     expect((await ledger.membership()).validMask).to.equal(0b0111n);
     // Later member 2 dies too. The quorum of 3 valid members is 3, so nothing opens any more; the only
     // way out is its invalid tag, signed by every other valid member (0 and 1), as the paper's rule says.
-    const verdict = await ledger.invalidate(2, quorumOf(DISTRICT_A, await ledger.invalidateDigest(2), [0, 1])).then(
-      () => "invalidated",
-      (e: unknown) => (e instanceof Error ? e.message : String(e)),
-    );
+    const verdict = await ledger
+      .invalidate(2, attestationOf(DISTRICT_A, await ledger.invalidateDigest(2), [0, 1]))
+      .then(
+        () => "invalidated",
+        (e: unknown) => (e instanceof Error ? e.message : String(e)),
+      );
     expect(verdict, "the layer is stuck for good: the judged member counts towards n but may not sign").to.equal(
       "invalidated",
     );

@@ -195,7 +195,7 @@ describe("layers: self-examinations", function () {
       expect(await validMask(s.l1a)).to.equal(0b1111n);
     });
 
-    it("moves an invalidated N_r's block to the member that receives its next packet, without a quorum", async () => {
+    it("moves an invalidated responsible node's block to the member that receives its next packet, without a quorum", async () => {
       const s = await setup();
       const first = await s.open();
       const r1 = await s.bed.router.route(first);

@@ -58,23 +58,23 @@ describe("layers: hardening", function () {
     expect((await s.l1a.ledger.membership()).validMask).to.equal(0b0011n);
   });
 
-  it("the next layer attributes the ending tag to the summary that set F when N_r recorded two summaries in one transaction", async () => {
+  it("the next layer attributes the ending tag to the summary that set F when the responsible node recorded two summaries in one transaction", async () => {
     const s = await setup();
     const { blocks, delivered } = await s.contract();
     const b1 = blocks[0]!;
-    const nr = (await s.l1a.ledger.getBlock(b1))!.responsible;
+    const responsible = (await s.l1a.ledger.getBlock(b1))!.responsible;
     // Two following communications of the vehicle: X (not ending), then Y (ending).
     const tx = (await s.a.follow(delivered, s.bed.vehicle.localId, body("still coming"))).packet;
     const ty = (await s.a.follow(delivered, s.bed.vehicle.localId, body("passed, thanks"), true)).packet;
     const [x, y] = [tx.ids[0]!, ty.ids[0]!];
     // N_r (a batching account) records X then Y (ending) in district A's block in one transaction.
-    await networkHelpers.setCode(nr, batcher(s.l1a.ledger.address));
+    await networkHelpers.setCode(responsible, batcher(s.l1a.ledger.address));
     const iface = s.l1a.ledger.contract.interface;
     const data = ethers.concat([
       iface.encodeFunctionData("record", [b1, x, false]),
       iface.encodeFunctionData("record", [b1, y, true]),
     ]);
-    await (await s.signers[19]!.sendTransaction({ to: nr, data, gasLimit: 1_000_000n })).wait();
+    await (await s.signers[19]!.sendTransaction({ to: responsible, data, gasLimit: 1_000_000n })).wait();
     expect(await s.l1a.ledger.summaryOf(b1, x)).to.not.equal(undefined);
     expect(await s.l1a.ledger.summaryOf(b1, y)).to.not.equal(undefined);
     expect((await s.l1a.ledger.getBlock(b1))!.accomplished).to.equal(true);

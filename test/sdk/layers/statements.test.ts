@@ -282,8 +282,8 @@ describe("layers: statements 1-6 of a contract communication", function () {
     });
   });
 
-  describe("statement 4: the responsible node N_r handles following communications", () => {
-    it("passes a following P entering at another member to N_r, which records it", async () => {
+  describe("statement 4: the responsible node (N_r in the paper) handles following communications", () => {
+    it("passes a following packet entering at another member to the responsible node, which records it", async () => {
       const s = await setup();
       const c = await s.contract();
       const responsible = c.r.hops.map((h) => h.node);
@@ -310,7 +310,7 @@ describe("layers: statements 1-6 of a contract communication", function () {
       }
     });
 
-    it("lets a quorum hand the block to another member when N_r is stopped, and no fewer", async () => {
+    it("lets a quorum hand the block to another member when the responsible node is stopped, and no fewer", async () => {
       const s = await setup();
       const c = await s.contract();
       const [n0, n1, n2, n3] = s.l1b.nodes as Four;
@@ -345,7 +345,7 @@ describe("layers: statements 1-6 of a contract communication", function () {
       expect(n3.running).to.equal(true);
     });
 
-    it("takes over from an N_r the entry member cannot reach, but not from one the others reach", async () => {
+    it("takes over from a responsible node the entry member cannot reach, but not from one the others reach", async () => {
       const s = await setup();
       const c = await s.contract();
       const [n0, n1, n2, n3] = s.l1b.nodes as Four;

@@ -25,7 +25,7 @@ import {
 const w = (n: number): Hex => toHex(new Uint8Array(32).fill(n));
 const [L0, L1, L2, L3] = [w(0x10), w(0x11), w(0x12), w(0x13)];
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
-const M = utf8("turn green at 12:00");
+const MESSAGE = utf8("turn green at 12:00");
 
 const reason = (f: () => unknown) => {
   try {
@@ -38,30 +38,32 @@ const reason = (f: () => unknown) => {
 };
 
 describe("layers/packet", function () {
-  it("Sum(M) is keccak256(M ‖ uint64 time), the same as Solidity's abi.encodePacked", function () {
-    expect(summaryOf(M, 1_700_000_000n)).to.equal(keccak256(solidityPacked(["bytes", "uint64"], [M, 1_700_000_000n])));
-    expect(summaryOf(M, 1n)).to.not.equal(summaryOf(M, 2n));
+  it("a message's summary is keccak256(message ‖ uint64 time), the same as Solidity's abi.encodePacked", function () {
+    expect(summaryOf(MESSAGE, 1_700_000_000n)).to.equal(
+      keccak256(solidityPacked(["bytes", "uint64"], [MESSAGE, 1_700_000_000n])),
+    );
+    expect(summaryOf(MESSAGE, 1n)).to.not.equal(summaryOf(MESSAGE, 2n));
   });
 
   it("forwards up the route, moving each layer from A_d to A_s and collecting block ids", function () {
-    let p = newPacket(M, 5n, L0, [L1, L2, L3]);
-    expect(p.ids).to.deep.equal([summaryOf(M, 5n)]);
+    let p = newPacket(MESSAGE, 5n, L0, [L1, L2, L3]);
+    expect(p.ids).to.deep.equal([summaryOf(MESSAGE, 5n)]);
     p = forward(p, L1, w(0xb1));
     p = forward(p, L2, w(0xb2));
     expect(p.destination).to.deep.equal([L3]);
     expect(p.source).to.deep.equal([L0, L1, L2]);
-    expect(p.ids).to.deep.equal([summaryOf(M, 5n), w(0xb1), w(0xb2)]);
+    expect(p.ids).to.deep.equal([summaryOf(MESSAGE, 5n), w(0xb1), w(0xb2)]);
     expect(sourceLayer(p)).to.equal(L2);
     checkSummary(p);
     expect(isFirstCommunication(p)).to.equal(true);
     // L3 is the receiving edge layer: it delivers, nothing is left to forward to.
     expect(reason(() => forward(p, L3, w(0xb3)))).to.equal("no-destination");
-    expect(reason(() => forward(newPacket(M, 5n, L0, [L1, L2]), L1))).to.equal("block-id");
+    expect(reason(() => forward(newPacket(MESSAGE, 5n, L0, [L1, L2]), L1))).to.equal("block-id");
   });
 
   it("a reply travels the reversed route, each layer taking I(1) and rotating it to the end", function () {
     const E = w(0xee);
-    let p = newPacket(M, 5n, L0, [L1, L2, L3, E]);
+    let p = newPacket(MESSAGE, 5n, L0, [L1, L2, L3, E]);
     for (const [layer, block] of [
       [L1, 0xb1],
       [L2, 0xb2],
@@ -84,25 +86,25 @@ describe("layers/packet", function () {
     expect(r.destination).to.deep.equal([L0]);
     expect(r.ids).to.deep.equal([summaryOf(M2, 9n), w(0xb3), w(0xb2), w(0xb1)]);
     // The vehicle answers the reply: the original route again, ids in route order; the sender may also continue.
-    const again = followUp(r, L0, M, 10n, true);
+    const again = followUp(r, L0, MESSAGE, 10n, true);
     expect(again.destination).to.deep.equal([L1, L2, L3, E]);
     expect(again.ids.slice(1)).to.deep.equal([w(0xb1), w(0xb2), w(0xb3)]);
     expect(again.ending).to.equal(true);
-    expect(followUp(p, L0, M, 11n).ids.slice(1)).to.deep.equal([w(0xb1), w(0xb2), w(0xb3)]);
-    expect(reason(() => followUp(p, L2, M, 11n))).to.equal("not-party");
-    expect(reason(() => followUp(newPacket(M, 5n, L0, [E]), L0, M, 1n))).to.equal("block-id");
-    expect(reason(() => followUp(newPacket(M, 5n, L0, [L1, E]), L0, M, 1n))).to.equal("not-arrived");
+    expect(followUp(p, L0, MESSAGE, 11n).ids.slice(1)).to.deep.equal([w(0xb1), w(0xb2), w(0xb3)]);
+    expect(reason(() => followUp(p, L2, MESSAGE, 11n))).to.equal("not-party");
+    expect(reason(() => followUp(newPacket(MESSAGE, 5n, L0, [E]), L0, MESSAGE, 1n))).to.equal("block-id");
+    expect(reason(() => followUp(newPacket(MESSAGE, 5n, L0, [L1, E]), L0, MESSAGE, 1n))).to.equal("not-arrived");
   });
 
-  it("refuses a layer that is not next, and a packet whose I[0] is not Sum(M)", function () {
-    const p = newPacket(M, 5n, L0, [L1, L2]);
+  it("refuses a layer that is not next, and a packet whose first id is not its message's summary", function () {
+    const p = newPacket(MESSAGE, 5n, L0, [L1, L2]);
     expect(reason(() => forward(p, L2))).to.equal("not-next-layer");
     expect(reason(() => checkSummary({ ...p, time: 6n }))).to.equal("wrong-summary");
     expect(reason(() => forward(p, "0x12" as Hex))).to.equal("malformed");
   });
 
   it("round-trips encode/decode, and the route hash covers C and I", function () {
-    const p = forward(newPacket(M, 7n, L0, [L1, L2, L3], true), L1, w(0xb1));
+    const p = forward(newPacket(MESSAGE, 7n, L0, [L1, L2, L3], true), L1, w(0xb1));
     const q = decodePacket(encodePacket(p));
     expect(q).to.deep.equal(p);
     expect(q.ending).to.equal(true);
@@ -113,10 +115,10 @@ describe("layers/packet", function () {
   });
 
   it("refuses truncated, trailing and unknown-version bytes", function () {
-    const bytes = encodePacket(newPacket(M, 7n, L0, [L1]));
+    const bytes = encodePacket(newPacket(MESSAGE, 7n, L0, [L1]));
     expect(reason(() => decodePacket(bytes.subarray(0, bytes.length - 1)))).to.equal("malformed");
     expect(reason(() => decodePacket(Uint8Array.of(...bytes, 0)))).to.equal("malformed");
     expect(reason(() => decodePacket(Uint8Array.of(2, ...bytes.subarray(1))))).to.equal("malformed");
-    expect(reason(() => newPacket(M, -1n, L0, [L1]))).to.equal("malformed");
+    expect(reason(() => newPacket(MESSAGE, -1n, L0, [L1]))).to.equal("malformed");
   });
 });
