@@ -273,6 +273,84 @@ export class ObjectStoreError extends RejectionError<ObjectStoreRejection> {
   override name = "ObjectStoreError" as const;
 }
 
+/** Why a layer refused a packet or a step of self-examination. */
+export type LayerRejection =
+  /** Statement 1 failed: the source layer is not linked, or its evidence does not verify. */
+  | "unknown-source"
+  | "bad-source"
+  /** The route crosses a superior layer self-examination found lost. */
+  | "frozen"
+  /** The packet's following block is not in this layer's ledger, or belongs to another contract. */
+  | "unknown-block"
+  | "wrong-contract"
+  /** Statement 4: the responsible node answered for it, or refused it. */
+  | "not-responsible"
+  /** Statement 5: the summary was recorded before (or, at an edge layer, delivered before): the replay / DDoS alarm. */
+  | "replayed"
+  /** The block is accomplished or expired. */
+  | "closed"
+  /** Fewer than a quorum of members agreed. */
+  | "no-quorum"
+  /** The packet is not addressed to this layer or object. */
+  | "misrouted"
+  /** The examined member or layer did not answer or answered with a bad signature. */
+  | "unreachable"
+  /** A member asked to sign a verdict found the judged member or layer answering. */
+  | "disputed"
+  /** The member is stopped. */
+  | "stopped";
+
+/** A layer refused a packet or a step; `reason` says which rule, `details` the values. */
+export class LayerError extends RejectionError<LayerRejection> {
+  override name = "LayerError" as const;
+}
+
+export type PacketRejection =
+  "malformed" | "not-next-layer" | "no-destination" | "wrong-summary" | "block-id" | "not-arrived" | "not-party";
+
+/** A packet is malformed or cannot take the step asked; `reason` says why. */
+export class PacketError extends RejectionError<PacketRejection> {
+  override name = "PacketError" as const;
+}
+
+/** A fog cluster's record on chain, as `ClusterRegistrationConflictError` reports it. */
+export interface RegisteredCluster {
+  readonly cluster: string;
+  readonly epoch: number | bigint;
+  readonly groupKey: string;
+  readonly threshold: number;
+  readonly members: readonly string[];
+}
+
+/**
+ * The cluster is registered on chain with another group key, threshold or members than the ones
+ * `FogCluster.register` was asked to register, and `rekey` was not set: nothing was sent.
+ * `registered` is the chain's record, `requested` what was asked.
+ */
+export class ClusterRegistrationConflictError extends StrataError {
+  override name = "ClusterRegistrationConflictError" as const;
+  readonly registered: RegisteredCluster;
+  readonly requested: { readonly groupKey: string; readonly threshold: number; readonly members: readonly string[] };
+
+  constructor(registered: RegisteredCluster, requested: ClusterRegistrationConflictError["requested"]) {
+    super("the cluster is registered with another key, threshold or members", {
+      cluster: registered.cluster,
+      epoch: registered.epoch,
+      differs: [
+        ...(registered.groupKey === requested.groupKey ? [] : ["groupKey"]),
+        ...(registered.threshold === requested.threshold ? [] : ["threshold"]),
+        ...(sameMembers(registered.members, requested.members) ? [] : ["members"]),
+      ],
+    });
+    this.registered = registered;
+    this.requested = requested;
+  }
+}
+
+function sameMembers(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((m, i) => m.toLowerCase() === b[i]!.toLowerCase());
+}
+
 function safeJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? `${v}n` : v));
 }

@@ -37,7 +37,16 @@ import { g1ToEip2537, g2ToEip2537 } from "../core/crypto/eip2537.ts";
 import { anchorVerdict, confirmedBlock } from "../core/finality.ts";
 import { type AnchorDeployment, FOG_POSSESSION_DST, fogBatchMessage, possessionMessage } from "../core/fogBatch.ts";
 import { Status } from "../core/registry.ts";
-import { ContractRevertError, InvalidInputError, StrataError, ThresholdError, TransportError } from "../errors.ts";
+import {
+  ClusterRegistrationConflictError,
+  ContractRevertError,
+  InvalidInputError,
+  StrataError,
+  ThresholdError,
+  TransportError,
+} from "../errors.ts";
+
+export { ClusterRegistrationConflictError } from "../errors.ts";
 import type { DirectoryEntry } from "../nbiot/ports.ts";
 import type { BatchProposal, Endorsement, FogChainView } from "./fog-node.ts";
 
@@ -199,31 +208,6 @@ export interface FogClusterRegistrar {
  */
 export type ClusterRegistration =
   (FogClusterResult & { readonly sent: true }) | (FogClusterInfo & { readonly sent: false });
-
-/**
- * The cluster is registered on chain with another group key, threshold or members than the ones
- * `FogCluster.register` was asked to register, and `rekey` was not set: nothing was sent.
- * `registered` is the chain's record, `requested` what was asked.
- */
-export class ClusterRegistrationConflictError extends StrataError {
-  override name = "ClusterRegistrationConflictError" as const;
-  readonly registered: FogClusterInfo;
-  readonly requested: { readonly groupKey: Hex; readonly threshold: number; readonly members: readonly Hex[] };
-
-  constructor(registered: FogClusterInfo, requested: ClusterRegistrationConflictError["requested"]) {
-    super("the cluster is registered with another key, threshold or members", {
-      cluster: registered.cluster,
-      epoch: registered.epoch,
-      differs: [
-        ...(registered.groupKey === requested.groupKey ? [] : ["groupKey"]),
-        ...(registered.threshold === requested.threshold ? [] : ["threshold"]),
-        ...(sameMembers(registered.members, requested.members) ? [] : ["members"]),
-      ],
-    });
-    this.registered = registered;
-    this.requested = requested;
-  }
-}
 
 /** What `reconcile` found of the provisional batches. */
 export interface Reconciliation {

@@ -25,51 +25,15 @@ import {
   type LedgerOpenRequest,
   SummaryLedgerClient,
 } from "../contracts/ledger.ts";
-import { type ErrorDetails, InvalidInputError, StrataError, TransportError } from "../errors.ts";
+import { InvalidInputError, LayerError, TransportError } from "../errors.ts";
+
+export { LayerError, type LayerRejection } from "../errors.ts";
 
 /** P on its way to the next layer; `edgeSignature` when an edge layer's central node sent it. */
 export interface Transmission {
   readonly packet: Packet;
   /** The central node's EIP-191 signature over `packetDigest(packet, superior's chain id)`. */
   readonly edgeSignature?: Hex;
-}
-
-/** Why a layer refused a packet or a step of self-examination. */
-export type LayerRejection =
-  /** Statement 1 failed: the source layer is not linked, or its evidence does not verify. */
-  | "unknown-source"
-  | "bad-source"
-  /** The route crosses a superior layer self-examination found lost. */
-  | "frozen"
-  /** The packet's following block is not in this layer's ledger, or belongs to another contract. */
-  | "unknown-block"
-  | "wrong-contract"
-  /** Statement 4: the responsible node answered for it, or refused it. */
-  | "not-responsible"
-  /** Statement 5: the summary was recorded before (or, at an edge layer, delivered before): the replay / DDoS alarm. */
-  | "replayed"
-  /** The block is accomplished or expired. */
-  | "closed"
-  /** Fewer than a quorum of members agreed. */
-  | "no-quorum"
-  /** The packet is not addressed to this layer or object. */
-  | "misrouted"
-  /** The examined member or layer did not answer or answered with a bad signature. */
-  | "unreachable"
-  /** A member asked to sign a verdict found the judged member or layer answering. */
-  | "disputed"
-  /** The member is stopped. */
-  | "stopped";
-
-/** A layer refused a packet or a step; `reason` says which rule, `details` the values. */
-export class LayerError extends StrataError {
-  override name = "LayerError" as const;
-  readonly reason: LayerRejection;
-
-  constructor(reason: LayerRejection, shortMessage: string, details: ErrorDetails = {}) {
-    super(shortMessage, { reason, ...details });
-    this.reason = reason;
-  }
 }
 
 /** A self-examination challenge sent to a member. */

@@ -11,7 +11,9 @@
  */
 import { keccak_256 } from "@noble/hashes/sha3.js";
 
-import { StrataError } from "../../errors.ts";
+import { PacketError } from "../../errors.ts";
+
+export { PacketError, type PacketRejection } from "../../errors.ts";
 import { concat, fromHex, type Hex, toHex } from "../bytes.ts";
 
 /** A contract communication P = {I, C, M}, with M's time. */
@@ -27,20 +29,6 @@ export interface Packet {
   readonly time: bigint;
   /** The tag of contract ending (statement 6). */
   readonly ending: boolean;
-}
-
-export type PacketRejection =
-  "malformed" | "not-next-layer" | "no-destination" | "wrong-summary" | "block-id" | "not-arrived" | "not-party";
-
-/** A packet is malformed or cannot take the step asked; `reason` says why. */
-export class PacketError extends StrataError {
-  override name = "PacketError" as const;
-  readonly reason: PacketRejection;
-
-  constructor(reason: PacketRejection, shortMessage: string, details: Record<string, unknown> = {}) {
-    super(shortMessage, { reason, ...details });
-    this.reason = reason;
-  }
 }
 
 const VERSION = 1;
