@@ -3,7 +3,7 @@
  * tests): the SDK's invalid verdict counted without the judged member, the
  * ending summary named by the ledger's own event, a join submitted only by the
  * joining account, long examination intervals. Same testbed as the
- * statements and attacks tests: a vehicle in district A's edge layer, a
+ * contract-communication-rules and forged-packets tests: a vehicle in district A's edge layer, a
  * traffic light in district B's, with district A, the city and district B
  * between, all on one embedded chain.
  */
@@ -36,7 +36,7 @@ function batcher(target: string): Hex {
   return `0x${copy("6000")}${call}${copy("6064")}${call}00` as Hex;
 }
 
-describe("layers: hardening", function () {
+describe("layers: member decisions at the edges of the rules", function () {
   this.timeout(120_000);
 
   it("examinePeers tags the third member invalid when 2 of 3 valid members find it failed (SDK quorum counted without the judged member)", async () => {

@@ -44,7 +44,7 @@ const setup = async (node: Partial<LayerNodeOptions> = {}) => scene(await ethers
 const resign = (s: Awaited<ReturnType<typeof setup>>, packet: Packet) =>
   signedBy(s.bed.centrals.a, packet, s.l1a.link.chainId);
 
-describe("layers: statements 1-6 of a contract communication", function () {
+describe("layers: the rules of a contract communication (statements 1-6 in the paper)", function () {
   this.timeout(60_000);
 
   describe("statement 1: P comes from the layer it names", () => {

@@ -4,7 +4,7 @@
  * between layers, a following P steered into another contract's blocks,
  * replays of ended contracts, escrow locking and squatting, an open
  * attestation submitted by another member, invalidation at 3 valid members,
- * malformed packets. Same testbed as the statements tests: a
+ * malformed packets. Same testbed as the contract-communication-rules tests: a
  * vehicle in district A's edge layer, a traffic light in district B's, with
  * district A, the city and district B between, all on one embedded chain.
  */
@@ -58,7 +58,7 @@ const attestationOf = (layer: string, digest: Hex, indices: readonly number[]) =
     indices.map((index) => ({ index, secretKey: memberKey(layer, index) })),
   );
 
-describe("layers: attacks", function () {
+describe("layers: forged, replayed and misrouted packets are refused", function () {
   this.timeout(120_000);
 
   it("statement 1: the next layer refuses P whose source route A_s was changed after the previous layer's quorum attested it", async () => {

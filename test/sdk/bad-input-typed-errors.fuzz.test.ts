@@ -263,7 +263,7 @@ describe("fuzz: decoders and role messages refuse bad input with typed errors", 
     });
   });
 
-  describe("fog readings (seed 004)", function () {
+  describe("fog readings", function () {
     it("decodeReading and openPayload", async function () {
       const device = randomDeviceKey();
       const owner = new AeadKey(new Uint8Array(32).fill(1));
@@ -280,7 +280,7 @@ describe("fuzz: decoders and role messages refuse bad input with typed errors", 
     });
   });
 
-  describe("a fog node (seed 004)", function () {
+  describe("a fog node", function () {
     it("refuses mutated readings one by one in its results, and still takes the honest ones of the chunk", async function () {
       const d = makeDistrict();
       try {
@@ -310,7 +310,7 @@ describe("fuzz: decoders and role messages refuse bad input with typed errors", 
     });
   });
 
-  describe("layers (seed 003)", function () {
+  describe("layers", function () {
     it("packets and contract messages", async function () {
       const p = newPacket(new Uint8Array([1, 2, 3]), 1_800_000_000_000n, randomId(), [randomId(), randomId()]);
       await fuzzBytes("decodePacket", encodePacket(p), (b) => decodePacket(b));
