@@ -13,10 +13,15 @@ import hardhatIgnitionEthers from "@nomicfoundation/hardhat-ignition-ethers";
 import hardhatKeystore from "@nomicfoundation/hardhat-keystore";
 import hardhatMocha from "@nomicfoundation/hardhat-mocha";
 import hardhatNetworkHelpers from "@nomicfoundation/hardhat-network-helpers";
-import hardhatTypechain from "@nomicfoundation/hardhat-typechain";
+import type {} from "@nomicfoundation/hardhat-typechain";
 import { configVariable, defineConfig } from "hardhat/config";
 
 const require = createRequire(import.meta.url);
+
+// The typed bindings in types/ are committed (lint and the SDK need no build); only
+// `npm run artifacts` loads TypeChain and regenerates them, so a build never rewrites them.
+const typechain =
+  process.env.STRATA_TYPECHAIN === "1" ? [(await import("@nomicfoundation/hardhat-typechain")).default] : [];
 const solcVersion: string = (require("solc/package.json") as { version: string }).version;
 const solcPath = require.resolve("solc/soljson.js");
 
@@ -38,7 +43,7 @@ export default defineConfig({
     hardhatKeystore,
     hardhatMocha,
     hardhatNetworkHelpers,
-    hardhatTypechain,
+    ...typechain,
   ],
   solidity: {
     profiles: {

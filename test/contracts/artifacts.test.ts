@@ -1,12 +1,27 @@
 /**
- * The artifacts the package ships (`sdk/artifacts`, written by `npm run artifacts`) are the
- * compiled contracts: same ABI, same creation bytecode. A contract changed without
+ * The artifacts the package ships (`sdk/artifacts`) and the typed bindings that type its clients
+ * (`types/`), both written by `npm run artifacts` and committed, are the compiled contracts: same
+ * ABI, same creation bytecode. A contract changed without
  * regenerating them fails here, so a stale ABI or bytecode cannot ship.
  */
 import { expect } from "chai";
 import { artifacts as hardhatArtifacts } from "hardhat";
 
 import { artifacts, DEPLOYABLE_CONTRACTS } from "../../sdk/artifacts/index.ts";
+import {
+  AccessTokens__factory,
+  DataAnchor__factory,
+  DeviceRegistry__factory,
+  SummaryLedger__factory,
+} from "../../types/ethers-contracts/index.ts";
+
+/** The committed TypeChain bindings (types/), which type the SDK's clients. */
+const BINDINGS = {
+  DeviceRegistry: DeviceRegistry__factory,
+  DataAnchor: DataAnchor__factory,
+  AccessTokens: AccessTokens__factory,
+  SummaryLedger: SummaryLedger__factory,
+} as const;
 
 describe("shipped contract artifacts", () => {
   for (const name of DEPLOYABLE_CONTRACTS) {
@@ -14,6 +29,11 @@ describe("shipped contract artifacts", () => {
       it("has the compiled contract's ABI", async () => {
         const built = await hardhatArtifacts.readArtifact(name);
         expect(artifacts[name].abi, "run `npm run artifacts`").to.deep.equal(built.abi);
+      });
+
+      it("is typed by bindings generated from the compiled contract's ABI", async () => {
+        const built = await hardhatArtifacts.readArtifact(name);
+        expect(BINDINGS[name].abi, "run `npm run artifacts`").to.deep.equal(built.abi);
       });
 
       it("has the compiled contract's creation bytecode", async () => {
