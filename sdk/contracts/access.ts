@@ -34,7 +34,6 @@ import {
   ContractClient,
   eventArg,
   type LogsOf,
-  parseEvent,
   receiptEvents,
   type TxResult,
 } from "./client.ts";
@@ -283,20 +282,7 @@ export class AccessTokensClient extends ContractClient<AccessTokens> {
       }
       return this.logs.logs(topics, { ...window, toBlock });
     });
-    const times = await this.readMany(() => this.logs.blockTimes(logs.map((l) => l.blockNumber)));
-    return logs
-      .map((log) => {
-        const parsed = parseEvent(this.contract.interface, log)!;
-        return {
-          event: parsed.name,
-          args: parsed.args,
-          blockNumber: log.blockNumber,
-          logIndex: log.index,
-          transactionHash: log.transactionHash as Hex,
-          timestamp: times.get(log.blockNumber)!,
-        };
-      })
-      .sort((a, b) => a.blockNumber - b.blockNumber || a.logIndex - b.logIndex);
+    return this.timeline(logs);
   }
 
   // ------------------------------------------------------- access requests

@@ -22,6 +22,7 @@ import {
 
 import type { ContractArtifact } from "../artifacts/index.ts";
 import { checkInteger, type Hex } from "../core/bytes.ts";
+import { type HistoryEntry, sortHistory } from "../core/registry.ts";
 import { TransportError } from "../errors.ts";
 import {
   type ChainOptions,
@@ -268,6 +269,32 @@ export abstract class ContractClient<C extends BaseContract, O extends ClientOpt
   /** Work of many requests that each carry their own deadline (log reads), failures typed. */
   protected readMany<T>(call: () => Promise<T>): Promise<T> {
     return typed(this.contractName, this.iface, call);
+  }
+
+  /**
+   * This contract's `logs` as a timeline, oldest first: each event by name with its
+   * block's time (read in the log reader's own requests, each with its deadline).
+   */
+  protected async timeline(logs: readonly Log[], signal?: AbortSignal): Promise<HistoryEntry[]> {
+    const times = await this.readMany(() =>
+      this.logs.blockTimes(
+        logs.map((l) => l.blockNumber),
+        signal,
+      ),
+    );
+    return sortHistory(
+      logs.map((log) => {
+        const parsed = parseEvent(this.iface, log)!;
+        return {
+          event: parsed.name,
+          args: parsed.args,
+          blockNumber: log.blockNumber,
+          logIndex: log.index,
+          transactionHash: log.transactionHash as Hex,
+          timestamp: times.get(log.blockNumber)!,
+        };
+      }),
+    );
   }
 
   /** Sends `call` once the deployment is checked, waits for its receipt (the receipt deadline) and returns its `TxResult`. */

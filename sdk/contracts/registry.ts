@@ -31,7 +31,6 @@ import {
   type Kind,
   type RegistryConfig,
   replayHistory,
-  sortHistory,
   Status,
   ZERO_ID,
 } from "../core/registry.ts";
@@ -512,25 +511,7 @@ export class DeviceRegistryClient extends ContractClient<DeviceRegistry, Registr
    */
   async history(id: Hex, range: HistoryRange = {}): Promise<HistoryEntry[]> {
     const logs = await this.#logs([...HISTORY_EVENTS], id, range);
-    const times = await this.readMany(() =>
-      this.logs.blockTimes(
-        logs.map((l) => l.blockNumber),
-        range.signal,
-      ),
-    );
-    return sortHistory(
-      logs.map((log) => {
-        const parsed = parseEvent(this.contract.interface, log)!;
-        return {
-          event: parsed.name,
-          args: parsed.args,
-          blockNumber: log.blockNumber,
-          logIndex: log.index,
-          transactionHash: log.transactionHash as Hex,
-          timestamp: times.get(log.blockNumber)!,
-        };
-      }),
-    );
+    return this.timeline(logs, range.signal);
   }
 
   /**
