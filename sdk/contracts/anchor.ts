@@ -45,6 +45,7 @@ import {
   type ClientOptions,
   type ContractEvent,
   ContractClient,
+  logsOf,
   type LogsOf,
   receiptEvents,
   requiredEvent,
@@ -166,8 +167,9 @@ export function parseAnchorReceipt(source: LogsOf, address?: string): ContractEv
  * (or logs), as `AnchorEntry`s in log order. Pure: no network call.
  */
 export function anchoredEntries(source: LogsOf, address: string): AnchorEntry[] {
-  const logs: readonly Log[] = Array.isArray(source) ? source : (source as { logs: readonly Log[] }).logs;
-  return logs.map((log) => anchoredEntry(log, address)).filter((e): e is AnchorEntry => e !== undefined);
+  return logsOf(source)
+    .map((log) => anchoredEntry(log, address))
+    .filter((e): e is AnchorEntry => e !== undefined);
 }
 
 /** The `Anchored` event of the `DataAnchor` at `address` in `log`, if it is one. */

@@ -80,7 +80,8 @@ export function parseEvent(iface: Interface, log: Pick<Log, "topics" | "data">):
 /** A receipt's logs, or the logs themselves. */
 export type LogsOf = Pick<TransactionReceipt, "logs"> | readonly Log[];
 
-function logsOf(source: LogsOf): readonly Log[] {
+/** The logs of a receipt, or the logs given. */
+export function logsOf(source: LogsOf): readonly Log[] {
   return Array.isArray(source) ? (source as readonly Log[]) : (source as Pick<TransactionReceipt, "logs">).logs;
 }
 
