@@ -7,7 +7,32 @@
  */
 export { concat, fromHex, type Hex, toHex } from "./core/bytes.ts";
 export {
+  type AccessRequestMessage,
+  accessRequestTypedDigest,
+  anchorFogBatchDigest,
+  anchorFogClusterDigest,
   type CompactSignature,
+  type FogBatchMessage,
+  type FogClusterMessage,
+  LEDGER_DOMAIN_NAME,
+  LEDGER_DOMAIN_VERSION,
+  LEDGER_INVALIDATE_TYPES,
+  LEDGER_JOIN_TYPES,
+  LEDGER_LINK_TYPES,
+  LEDGER_OPEN_TYPES,
+  LEDGER_REATTACH_TYPES,
+  LEDGER_SUPERIOR_LOST_TYPES,
+  LEDGER_TAKE_OVER_TYPES,
+  ledgerDomain,
+  ledgerInvalidateDigest,
+  ledgerJoinDigest,
+  type LedgerLinkMessage,
+  ledgerLinkDigest,
+  type LedgerOpenMessage,
+  ledgerOpenDigest,
+  ledgerReattachDigest,
+  ledgerSuperiorLostDigest,
+  ledgerTakeOverDigest,
   PEER_CHALLENGE_TYPES,
   type PeerChallenge,
   peerChallengeDigest,
@@ -15,10 +40,28 @@ export {
   type RegistrationMessage,
   registrationDigest,
   registryDomain,
+  REGISTRY_DOMAIN_NAME,
+  REGISTRY_DOMAIN_VERSION,
   REKEY_TYPES,
   rekeyDigest,
+  typedDataDigest,
+  type TypedDataTypes,
 } from "./core/eip712.ts";
 export { checkLayer, deviceId, formatUuid, layerHash, localIdWord, parseUuid, type Uuid } from "./core/ids.ts";
+export {
+  type ClientOptions,
+  type ContractEvent,
+  ContractClient,
+  type ContractSpec,
+  eventArg,
+  type LogsOf,
+  parseEvent,
+  receiptEvents,
+  type RegistryEvent,
+  type SentTx,
+  txResult,
+  type TxResult,
+} from "./contracts/client.ts";
 export { LogReader, type LogReaderOptions, type LogWindow } from "./contracts/logs.ts";
 export { decodeRevert } from "./contracts/revert.ts";
 export {

@@ -8,7 +8,7 @@
  * sent (`InvalidInputError` naming the field); reverts come back as
  * `ContractRevertError` with the custom error's name and arguments.
  */
-import { type ContractRunner, type ContractTransactionResponse, type Provider, type Signer } from "ethers";
+import { type ContractRunner, type Signer } from "ethers";
 
 import { AccessTokens as AccessTokensArtifact } from "../artifacts/AccessTokens.ts";
 import type { AccessTokens } from "../../types/ethers-contracts/access/AccessTokens.ts";
@@ -16,8 +16,6 @@ import {
   type AccessGrant,
   type AccessPolicy,
   type AccessRequest,
-  ACCESS_REQUEST_TYPES,
-  accessDomain,
   checkAccessRequest,
   checkAccessRequestShape,
   checkAccount,
@@ -26,14 +24,24 @@ import {
   type ShiftFacts,
 } from "../core/access.ts";
 import { fromHex, type Hex, toHex, uint256 } from "../core/bytes.ts";
+import { ACCESS_REQUEST_TYPES, accessDomain } from "../core/eip712.ts";
 import type { HistoryEntry, Status } from "../core/registry.ts";
 import { InvalidInputError, TransportError } from "../errors.ts";
-import { eventArg, parseEvent, sendTx, type TxResult } from "./tx.ts";
-import { type ChainOptions, DeploymentCheck, bindContract } from "./chain.ts";
-import { checkWindow, LogReader, type LogReaderOptions } from "./logs.ts";
-import { guarded, typed } from "./revert.ts";
+import {
+  artifactInterface,
+  type ClientOptions,
+  type ContractEvent,
+  ContractClient,
+  eventArg,
+  type LogsOf,
+  receiptEvents,
+  type TxResult,
+} from "./client.ts";
+import { checkWindow } from "./logs.ts";
 
 const NAME = "AccessTokens";
+const SPEC = { name: NAME, artifact: AccessTokensArtifact, domain: accessDomain };
+const IFACE = artifactInterface(AccessTokensArtifact);
 const MAX_UINT40 = (1n << 40n) - 1n;
 
 /** One shift: `holder` may use the token over [start, end) (seconds). */
@@ -75,53 +83,29 @@ export const ACCESS_EVENTS = [
   "AccessTokenReclaimed",
 ] as const;
 
-export class AccessTokensClient {
-  readonly address: string;
-  readonly contract: AccessTokens;
-  readonly runner: ContractRunner;
-  readonly options: ChainOptions & LogReaderOptions;
-  /** Reads this contract's logs from its deployment block in adaptive chunks (shared by `connect`ed clients). */
-  readonly logs: LogReader;
-  readonly #deployment: DeploymentCheck;
-  #domain: ReturnType<typeof accessDomain> | undefined;
+/**
+ * The `AccessTokens` events in a receipt (or logs), arguments by name; with
+ * `address`, only that contract's. Pure: no network call.
+ */
+export function parseAccessReceipt(source: LogsOf, address?: string): ContractEvent[] {
+  return receiptEvents(IFACE, source, address);
+}
 
+export class AccessTokensClient extends ContractClient<AccessTokens> {
   /**
    * With `options.chainId`, the first transaction checks the node serves that
    * chain and the address holds code (`WrongChainError`, `NoCodeError`) before
    * anything is sent; `options.receiptTimeoutMs` is the deadline of a send and
-   * its receipt. Reads use `DEFAULT_CALL_TIMEOUT_MS` (`guarded`). `options.deploymentBlock`
+   * its receipt. Reads have the deadline `options.timeoutMs` (default `DEFAULT_CALL_TIMEOUT_MS`). `options.deploymentBlock`
    * is where its logs start (found once on chain when not given), read in adaptive chunks.
    */
-  constructor(address: string, runner: ContractRunner, options: ChainOptions & LogReaderOptions = {}) {
-    this.options = options;
-    this.#deployment = new DeploymentCheck(address, options);
-    this.address = checkAccount(address, "address");
-    this.runner = runner;
-    this.contract = bindContract<AccessTokens>(AccessTokensArtifact, this.address, runner);
-    this.logs = new LogReader(this.address, () => this.provider, options);
+  constructor(address: string, runner: ContractRunner, options: ClientOptions = {}) {
+    super(SPEC, checkAccount(address, "address"), runner, options);
   }
 
   /** The same client acting through another runner (e.g. a crew member's key). */
   connect(runner: ContractRunner): AccessTokensClient {
-    const client = new AccessTokensClient(this.address, runner, this.options);
-    client.#domain = this.#domain;
-    (client as { logs: LogReader }).logs = this.logs;
-    return client;
-  }
-
-  get provider(): Provider {
-    const provider = this.runner.provider;
-    if (!provider) throw new TransportError("the runner has no provider");
-    return provider;
-  }
-
-  /** The EIP-712 domain access requests are signed in (chain id read once). */
-  async domain(): Promise<ReturnType<typeof accessDomain>> {
-    if (this.#domain === undefined) {
-      const { chainId } = await guarded(NAME, this.contract.interface, () => this.provider.getNetwork());
-      this.#domain = accessDomain(chainId, this.address);
-    }
-    return this.#domain;
+    return this.shareWith(new AccessTokensClient(this.address, runner, this.options));
   }
 
   // ------------------------------------------------------------ owner writes
@@ -129,7 +113,7 @@ export class AccessTokensClient {
   /** Mints one access token for `resource`; the runner must be the registry's owner of it. */
   async mint(resource: Hex): Promise<TxResult & { tokenId: bigint }> {
     const word = checkResource(resource);
-    const result = await this.#send(() => this.contract.mint(word));
+    const result = await this.send(() => this.contract.mint(word));
     return { ...result, tokenId: eventArg(result, "AccessTokenMinted", "tokenId") as bigint };
   }
 
@@ -142,7 +126,7 @@ export class AccessTokensClient {
   ): Promise<TxResult & { shift: Shift }> {
     const token = checkTokenId(tokenId, "tokenId");
     const s = checkShift({ holder, start, end }, "shift");
-    const result = await this.#send(() => this.contract.scheduleShift(token, s.holder, s.start, s.end));
+    const result = await this.send(() => this.contract.scheduleShift(token, s.holder, s.start, s.end));
     return { ...result, shift: this.#shifts(result)[0]! };
   }
 
@@ -151,7 +135,7 @@ export class AccessTokensClient {
     const token = checkTokenId(tokenId, "tokenId");
     if (!Array.isArray(shifts)) throw new InvalidInputError("shifts must be an array", { value: typeof shifts });
     const batch = shifts.map((s, i) => checkShift(s, `shifts[${i}]`));
-    const result = await this.#send(() => this.contract.scheduleShifts(token, batch));
+    const result = await this.send(() => this.contract.scheduleShifts(token, batch));
     return { ...result, shifts: this.#shifts(result) };
   }
 
@@ -167,7 +151,7 @@ export class AccessTokensClient {
     const token = checkTokenId(tokenId, "tokenId");
     const holder = checkAccount(to, "to");
     const until = checkTime(end, "end");
-    const result = await this.#send(() => this.contract.handOver(token, holder, until));
+    const result = await this.send(() => this.contract.handOver(token, holder, until));
     const event = result.events.find((e) => e.name === "ShiftHandedOver");
     if (!event) throw new TransportError("ShiftHandedOver not emitted", { hash: result.hash });
     const previous = String(event.args.previousHolder);
@@ -182,19 +166,19 @@ export class AccessTokensClient {
   async revokeShift(tokenId: bigint, start: bigint): Promise<TxResult> {
     const token = checkTokenId(tokenId, "tokenId");
     const at = checkTime(start, "start");
-    return this.#send(() => this.contract.revokeShift(token, at));
+    return this.send(() => this.contract.revokeShift(token, at));
   }
 
   /** Revokes the token for good (burnt; every shift ends now). */
   async revoke(tokenId: bigint): Promise<TxResult> {
     const token = checkTokenId(tokenId, "tokenId");
-    return this.#send(() => this.contract.revoke(token));
+    return this.send(() => this.contract.revoke(token));
   }
 
   /** After a registry transfer of `resource`, its new owner takes its tokens over (schedules cleared). */
   async reclaim(resource: Hex): Promise<TxResult & { reclaimed: bigint[] }> {
     const word = checkResource(resource);
-    const result = await this.#send(() => this.contract.reclaim(word));
+    const result = await this.send(() => this.contract.reclaim(word));
     const reclaimed = result.events
       .filter((e) => e.name === "AccessTokenReclaimed")
       .map((e) => e.args.tokenId as bigint);
@@ -206,7 +190,7 @@ export class AccessTokensClient {
   /** The current holder gives the token back to the owner now (the only transfer a holder makes). */
   async returnToOwner(tokenId: bigint): Promise<TxResult> {
     const token = checkTokenId(tokenId, "tokenId");
-    return this.#send(() => this.contract.returnToOwner(token));
+    return this.send(() => this.contract.returnToOwner(token));
   }
 
   // ------------------------------------------------------------------ reads
@@ -215,14 +199,14 @@ export class AccessTokensClient {
   async hasAccess(resource: Hex, account: string): Promise<boolean> {
     const word = checkResource(resource);
     const who = checkAccount(account, "account");
-    return guarded(NAME, this.contract.interface, () => this.contract.hasAccess(word, who));
+    return this.read(() => this.contract.hasAccess(word, who));
   }
 
   /** The token and shift by which `account` has access to `resource` now, if any. */
   async shiftOf(resource: Hex, account: string): Promise<{ tokenId: bigint; shift: Shift } | undefined> {
     const word = checkResource(resource);
     const who = checkAccount(account, "account");
-    const r = await guarded(NAME, this.contract.interface, () => this.contract.shiftOf(word, who));
+    const r = await this.read(() => this.contract.shiftOf(word, who));
     if (r.tokenId === 0n) return undefined;
     return { tokenId: r.tokenId, shift: { holder: r.current.holder, start: r.current.start, end: r.current.end } };
   }
@@ -230,7 +214,7 @@ export class AccessTokensClient {
   /** The token's resource, owner, current shift, revocation and the resource's registry status, in one call. */
   async currentShift(tokenId: bigint): Promise<TokenState> {
     const token = checkTokenId(tokenId, "tokenId");
-    const s = await guarded(NAME, this.contract.interface, () => this.contract.currentShift(token));
+    const s = await this.read(() => this.contract.currentShift(token));
     return {
       token,
       resource: s.resource.toLowerCase() as Hex,
@@ -246,39 +230,37 @@ export class AccessTokensClient {
   /** The current and upcoming shifts of `tokenId`, in time order. */
   async shifts(tokenId: bigint): Promise<Shift[]> {
     const token = checkTokenId(tokenId, "tokenId");
-    const list = await guarded(NAME, this.contract.interface, () => this.contract.shifts(token));
+    const list = await this.read(() => this.contract.shifts(token));
     return list.map((s) => ({ holder: s.holder, start: s.start, end: s.end }));
   }
 
   /** The holder now: the current shift's, or the owner between shifts (zero address: not live). */
   async holderOf(tokenId: bigint): Promise<string> {
     const token = checkTokenId(tokenId, "tokenId");
-    return guarded(NAME, this.contract.interface, () => this.contract.holderOf(token));
+    return this.read(() => this.contract.holderOf(token));
   }
 
   /** The owner of record (ERC-721 `ownerOf`; reverts for a token that is not live). */
   async ownerOf(tokenId: bigint): Promise<string> {
     const token = checkTokenId(tokenId, "tokenId");
-    return guarded(NAME, this.contract.interface, () => this.contract.ownerOf(token));
+    return this.read(() => this.contract.ownerOf(token));
   }
 
   /** The live tokens of `resource`. */
   async tokensOf(resource: Hex): Promise<bigint[]> {
     const word = checkResource(resource);
-    return [...(await guarded(NAME, this.contract.interface, () => this.contract.tokensOf(word)))];
+    return [...(await this.read(() => this.contract.tokensOf(word)))];
   }
 
   /** The resource of `tokenId` (zero: never minted). */
   async resourceOf(tokenId: bigint): Promise<Hex> {
     const token = checkTokenId(tokenId, "tokenId");
-    return (
-      (await guarded(NAME, this.contract.interface, () => this.contract.resourceOf(token))) as string
-    ).toLowerCase() as Hex;
+    return ((await this.read(() => this.contract.resourceOf(token))) as string).toLowerCase() as Hex;
   }
 
   /** The registry whose owners mint tokens for their resources. */
   async registry(): Promise<string> {
-    return guarded(NAME, this.contract.interface, () => this.contract.registry());
+    return this.read(() => this.contract.registry());
   }
 
   /**
@@ -293,27 +275,14 @@ export class AccessTokensClient {
     checkWindow(window, "maxBlockRange");
     const topics = [ACCESS_EVENTS.map((name) => iface.getEvent(name).topicHash), toHex(uint256(token, "tokenId"))];
     // each request of the read has its own deadline: a long read is never cut off as a whole
-    const logs = await typed(NAME, iface, async () => {
+    const logs = await this.readMany(async () => {
       const toBlock = range.toBlock ?? (await this.logs.head());
       if (range.fromBlock !== undefined && range.fromBlock > toBlock) {
         throw new InvalidInputError("fromBlock must not be after toBlock", { fromBlock: range.fromBlock, toBlock });
       }
       return this.logs.logs(topics, { ...window, toBlock });
     });
-    const times = await typed(NAME, iface, () => this.logs.blockTimes(logs.map((l) => l.blockNumber)));
-    return logs
-      .map((log) => {
-        const parsed = parseEvent(this.contract.interface, log)!;
-        return {
-          event: parsed.name,
-          args: parsed.args,
-          blockNumber: log.blockNumber,
-          logIndex: log.index,
-          transactionHash: log.transactionHash as Hex,
-          timestamp: times.get(log.blockNumber)!,
-        };
-      })
-      .sort((a, b) => a.blockNumber - b.blockNumber || a.logIndex - b.logIndex);
+    return this.timeline(logs);
   }
 
   // ------------------------------------------------------- access requests
@@ -347,13 +316,6 @@ export class AccessTokensClient {
   }
 
   // --------------------------------------------------------------- private
-
-  #send(call: () => Promise<ContractTransactionResponse>): Promise<TxResult> {
-    return sendTx(NAME, this.contract.interface, this.address, call, {
-      timeoutMs: this.options.receiptTimeoutMs,
-      before: () => this.#deployment.ensure(this.provider, NAME),
-    });
-  }
 
   #shifts(result: TxResult): Shift[] {
     return result.events

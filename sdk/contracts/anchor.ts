@@ -13,12 +13,9 @@ import {
   type BlockTag,
   type ContractRunner,
   type Log,
-  type Provider,
   type Signer,
   Transaction,
-  type TransactionReceipt,
   type TransactionRequest,
-  type TypedDataDomain,
 } from "ethers";
 
 import { DataAnchor as DataAnchorArtifact } from "../artifacts/DataAnchor.ts";
@@ -32,31 +29,35 @@ import {
   checkWord,
 } from "../core/anchors.ts";
 import { checkInteger, fromHex, type Hex, toHex } from "../core/bytes.ts";
-import type { CompactSignature } from "../core/eip712.ts";
+import { anchorDomain, type CompactSignature, FOG_CLUSTER_TYPES } from "../core/eip712.ts";
 import {
-  anchorDomain,
   checkGroupKey,
   checkGroupSignature,
   checkMembers,
   checkThreshold,
-  FOG_CLUSTER_TYPES,
   fogBatchDigest,
   fogClusterValue,
 } from "../core/fogBatch.ts";
 import { FeeCapError, InvalidInputError, TimeoutError, TransportError, TxRejectedError } from "../errors.ts";
 import {
-  type ChainOptions,
-  DEFAULT_CALL_TIMEOUT_MS,
-  DEFAULT_RECEIPT_TIMEOUT_MS,
-  DeploymentCheck,
-  bindContract,
-} from "./chain.ts";
+  artifactInterface,
+  checkTimeout,
+  type ClientOptions,
+  type ContractEvent,
+  ContractClient,
+  logsOf,
+  type LogsOf,
+  receiptEvents,
+  requiredEvent,
+  type SentTx,
+  type TxResult,
+} from "./client.ts";
 import { compactSignature } from "./registry.ts";
-import { checkWindow, DEFAULT_INITIAL_SPAN, LogReader, type LogReaderOptions } from "./logs.ts";
-import { guarded, typed } from "./revert.ts";
-import { RECEIPT_GUARD_GRACE_MS, receiptBy } from "./tx.ts";
+import { checkWindow, DEFAULT_INITIAL_SPAN } from "./logs.ts";
 
 const NAME = "DataAnchor";
+const SPEC = { name: NAME, artifact: DataAnchorArtifact, domain: anchorDomain };
+const IFACE = artifactInterface(DataAnchorArtifact);
 
 /** Blocks in the first `eth_getLogs` query (many public nodes cap ranges at 10,000); the reader adapts from there. */
 export const DEFAULT_LOG_CHUNK = DEFAULT_INITIAL_SPAN;
@@ -71,17 +72,16 @@ export interface AnchorHistoryRange {
   readonly chunkSize?: number;
 }
 
-/** The outcome of an anchor, from its receipt and its `Anchored` event. */
-export interface AnchorResult {
+/** The outcome of an anchor: its transaction's `TxResult` and its `Anchored` event. */
+export interface AnchorResult extends TxResult {
   readonly gateway: Hex;
   readonly root: Hex;
   readonly sequence: bigint;
   readonly leafCount: bigint;
   /** The block's timestamp: the record's `time`. */
   readonly time: bigint;
+  /** The transaction's hash, as `hash` (kept for the callers that read it by this name). */
   readonly txHash: Hex;
-  readonly blockNumber: number;
-  readonly gasUsed: bigint;
 }
 
 /**
@@ -137,11 +137,10 @@ export interface FogClusterRegistration {
   readonly approvals: readonly CompactSignature[];
 }
 
-/** The outcome of a registration, from its `FogClusterRegistered` event. */
-export interface FogClusterResult extends FogClusterInfo {
+/** The outcome of a registration: its transaction's `TxResult` and its `FogClusterRegistered` event. */
+export interface FogClusterResult extends FogClusterInfo, TxResult {
+  /** The transaction's hash, as `hash` (kept for the callers that read it by this name). */
   readonly txHash: Hex;
-  readonly blockNumber: number;
-  readonly gasUsed: bigint;
 }
 
 /** The next batch of a cluster, ready for its members to sign. */
@@ -155,18 +154,54 @@ export interface FogBatchToSign {
   readonly message: Uint8Array;
 }
 
-export class DataAnchorClient {
-  readonly address: string;
-  readonly contract: DataAnchor;
-  readonly runner: ContractRunner;
-  readonly options: ChainOptions & LogReaderOptions;
-  /** Reads this contract's logs from its deployment block in adaptive chunks (shared by `connect`ed clients). */
-  readonly logs: LogReader;
-  readonly #deployment: DeploymentCheck;
-  readonly #timeoutMs: number;
-  readonly #receiptTimeoutMs: number;
-  #domain: TypedDataDomain | undefined;
+/**
+ * The `DataAnchor` events in a receipt (or logs), arguments by name; with
+ * `address`, only that contract's. Pure: no network call.
+ */
+export function parseAnchorReceipt(source: LogsOf, address?: string): ContractEvent[] {
+  return receiptEvents(IFACE, source, address);
+}
 
+/**
+ * The anchors (`Anchored` events) of the `DataAnchor` at `address` in a receipt
+ * (or logs), as `AnchorEntry`s in log order. Pure: no network call.
+ */
+export function anchoredEntries(source: LogsOf, address: string): AnchorEntry[] {
+  return logsOf(source)
+    .map((log) => anchoredEntry(log, address))
+    .filter((e): e is AnchorEntry => e !== undefined);
+}
+
+/** The `Anchored` event of the `DataAnchor` at `address` in `log`, if it is one. */
+function anchoredEntry(log: Log, address: string): AnchorEntry | undefined {
+  if (log.address.toLowerCase() !== address.toLowerCase()) return undefined;
+  const parsed = IFACE.parseLog({ topics: [...log.topics], data: log.data });
+  if (!parsed || parsed.name !== "Anchored") return undefined;
+  const [gateway, sequence, root, leafCount] = parsed.args as unknown as [string, bigint, string, bigint];
+  return {
+    gateway: gateway.toLowerCase() as Hex,
+    sequence,
+    root: root.toLowerCase() as Hex,
+    leafCount,
+    blockNumber: log.blockNumber,
+    logIndex: log.index,
+    transactionHash: log.transactionHash as Hex,
+  };
+}
+
+/** The fog cluster a `FogClusterRegistered` event sets. */
+function fogClusterOf(e: ContractEvent): FogClusterInfo {
+  return {
+    cluster: String(e.args.cluster).toLowerCase() as Hex,
+    groupKey: String(e.args.groupKey).toLowerCase() as Hex,
+    threshold: Number(e.args.threshold),
+    epoch: Number(e.args.epoch),
+    since: e.args.since as bigint,
+    members: (e.args.members as readonly string[]).map((m) => m.toLowerCase() as Hex),
+  };
+}
+
+export class DataAnchorClient extends ContractClient<DataAnchor> {
   /**
    * A client of the `DataAnchor` at `address`. `options.chainId` pins the
    * deployment's chain; on first use the client checks the chain and that the
@@ -175,38 +210,15 @@ export class DataAnchorClient {
    * receipt `options.receiptTimeoutMs`): a `TimeoutError` (retryable) after it. Its logs are
    * read from `options.deploymentBlock` (found once on chain when not given) in adaptive chunks.
    */
-  constructor(address: string, runner: ContractRunner, options: ChainOptions & LogReaderOptions = {}) {
-    this.address = address;
-    this.runner = runner;
-    this.options = options;
-    this.contract = bindContract<DataAnchor>(DataAnchorArtifact, address, runner);
-    this.#deployment = new DeploymentCheck(address, options);
-    this.#timeoutMs = checkTimeout(options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS, "timeoutMs");
-    this.#receiptTimeoutMs = checkTimeout(options.receiptTimeoutMs ?? DEFAULT_RECEIPT_TIMEOUT_MS, "receiptTimeoutMs");
-    this.logs = new LogReader(address, () => this.provider, options);
+  constructor(address: string, runner: ContractRunner, options: ClientOptions = {}) {
+    super(SPEC, address, runner, options);
+    checkTimeout(this.callTimeoutMs, "timeoutMs");
+    checkTimeout(this.receiptTimeoutMs, "receiptTimeoutMs");
   }
 
   /** The same client acting through another runner (e.g. a gateway's own key). */
   connect(runner: ContractRunner): DataAnchorClient {
-    const client = new DataAnchorClient(this.address, runner, this.options);
-    client.#domain = this.#domain;
-    (client as { logs: LogReader }).logs = this.logs;
-    return client;
-  }
-
-  /** The contract's EIP-712 domain (chain id read once). */
-  async domain(): Promise<TypedDataDomain> {
-    if (this.#domain === undefined) {
-      const { chainId } = await this.#call(() => this.provider.getNetwork());
-      this.#domain = anchorDomain(chainId, this.address);
-    }
-    return this.#domain;
-  }
-
-  get provider(): Provider {
-    const provider = this.runner.provider;
-    if (!provider) throw new TransportError("the runner has no provider");
-    return provider;
+    return this.shareWith(new DataAnchorClient(this.address, runner, this.options));
   }
 
   // ---------------------------------------------------------------- writes
@@ -272,42 +284,11 @@ export class DataAnchorClient {
       r: checkWord(a.r, `approvals[${i}].r`),
       vs: checkWord(a.vs, `approvals[${i}].vs`),
     }));
-    const deadline = performance.now() + this.#receiptTimeoutMs;
-    return this.#call(async () => {
-      const tx = await this.contract.registerFogCluster(
-        id,
-        groupKey,
-        registration.threshold,
-        members,
-        proof,
-        approvals,
-      );
-      const receipt = await receiptBy(tx, deadline);
-      const event = receipt.logs
-        .filter((log) => log.address.toLowerCase() === this.address.toLowerCase())
-        .map((log) => this.contract.interface.parseLog({ topics: [...log.topics], data: log.data }))
-        .find((e) => e?.name === "FogClusterRegistered");
-      if (!event) throw new TransportError("FogClusterRegistered not emitted", { hash: receipt.hash });
-      const [eventCluster, epoch, since, threshold, eventMembers, eventKey] = event.args as unknown as [
-        string,
-        bigint,
-        bigint,
-        bigint,
-        string[],
-        string,
-      ];
-      return {
-        cluster: eventCluster.toLowerCase() as Hex,
-        groupKey: eventKey.toLowerCase() as Hex,
-        threshold: Number(threshold),
-        epoch: Number(epoch),
-        since,
-        members: eventMembers.map((m) => m.toLowerCase() as Hex),
-        txHash: receipt.hash as Hex,
-        blockNumber: receipt.blockNumber,
-        gasUsed: receipt.gasUsed,
-      };
-    }, this.#receiptTimeoutMs + RECEIPT_GUARD_GRACE_MS);
+    const result = await this.send(() =>
+      this.contract.registerFogCluster(id, groupKey, registration.threshold, members, proof, approvals),
+    );
+    const registered = fogClusterOf(requiredEvent(result.events, "FogClusterRegistered", result.hash));
+    return { ...result, ...registered, txHash: result.hash };
   }
 
   /** `cluster`'s key, threshold, epoch and members, or `undefined` when it is not a fog cluster. */
@@ -452,7 +433,7 @@ export class DataAnchorClient {
         if (isTimeout(e)) return null;
         throw e;
       }
-    }, timeoutMs + this.#timeoutMs);
+    }, timeoutMs + this.callTimeoutMs);
     if (receipt === null) return undefined;
     return { hash: receipt.hash.toLowerCase() as Hex, blockNumber: receipt.blockNumber, status: receipt.status ?? 0 };
   }
@@ -540,7 +521,7 @@ export class DataAnchorClient {
     const { fromBlock, toBlock, chunkSize } = await this.#window(range);
     const logs = await this.#logs([this.#anchoredTopic(), id], fromBlock, toBlock, chunkSize);
     const entries = logs.map((log) => this.#parseAnchored(log)).filter((e): e is AnchorEntry => e !== undefined);
-    const deployed = await typed(NAME, this.contract.interface, () => this.logs.deploymentBlock());
+    const deployed = await this.readMany(() => this.logs.deploymentBlock());
     const first = fromBlock <= deployed ? 1n : (await this.#headAt(id, fromBlock - 1)) + 1n;
     return checkAnchorChain(id, entries, { first, head: await this.#headAt(id, toBlock) });
   }
@@ -563,50 +544,32 @@ export class DataAnchorClient {
   // --------------------------------------------------------------- private
 
   /** Sends an anchoring transaction and reads its outcome from the `Anchored` event of `root`. */
-  async #anchored(
-    root: Hex,
-    send: () => Promise<{
-      hash: string;
-      wait(confirms?: number, timeout?: number): Promise<TransactionReceipt | null>;
-    }>,
-  ): Promise<AnchorResult> {
-    const deadline = performance.now() + this.#receiptTimeoutMs;
-    return this.#call(async () => {
-      const tx = await send();
-      const receipt = await receiptBy(tx, deadline);
-      const anchored = receipt.logs
-        .map((log) => this.#parseAnchored(log))
-        .find((e): e is AnchorEntry => e !== undefined && e.root === root);
-      if (!anchored) throw new TransportError("Anchored not emitted", { hash: receipt.hash });
-      const block = await this.provider.getBlock(receipt.blockNumber);
-      if (!block) throw new TransportError(`block ${receipt.blockNumber} not found`);
-      return {
-        gateway: anchored.gateway,
-        root: anchored.root,
-        sequence: anchored.sequence,
-        leafCount: anchored.leafCount,
-        time: BigInt(block.timestamp),
-        txHash: receipt.hash as Hex,
-        blockNumber: receipt.blockNumber,
-        gasUsed: receipt.gasUsed,
-      };
-    }, this.#receiptTimeoutMs + RECEIPT_GUARD_GRACE_MS);
+  async #anchored(root: Hex, send: () => Promise<SentTx>): Promise<AnchorResult> {
+    const result = await this.send(send);
+    const anchored = result.events.find((e) => e.name === "Anchored" && String(e.args.root).toLowerCase() === root);
+    if (!anchored) throw new TransportError("Anchored not emitted", { hash: result.hash });
+    const block = await this.#call(() => this.provider.getBlock(result.blockNumber));
+    if (!block) throw new TransportError(`block ${result.blockNumber} not found`);
+    return {
+      ...result,
+      gateway: String(anchored.args.gateway).toLowerCase() as Hex,
+      root: String(anchored.args.root).toLowerCase() as Hex,
+      sequence: anchored.args.sequence as bigint,
+      leafCount: anchored.args.leafCount as bigint,
+      time: BigInt(block.timestamp),
+      txHash: result.hash,
+    };
   }
 
   /**
    * Runs `call` once the deployment was found on the right chain, within the
    * deadline (`timeoutMs`, default the client's call deadline), errors typed.
    */
-  #call<T>(call: () => Promise<T>, timeoutMs: number = this.#timeoutMs): Promise<T> {
-    return guarded(
-      NAME,
-      this.contract.interface,
-      async () => {
-        await this.#deployment.ensure(this.provider, NAME);
-        return call();
-      },
-      timeoutMs,
-    );
+  #call<T>(call: () => Promise<T>, timeoutMs: number = this.callTimeoutMs): Promise<T> {
+    return this.read(async () => {
+      await this.ensureDeployed();
+      return call();
+    }, timeoutMs);
   }
 
   /** The runner as a signer that signs transactions (a wallet). */
@@ -635,7 +598,7 @@ export class DataAnchorClient {
 
   /** The contract's code at `block` ("0x" before it was deployed). */
   #codeAt(block: BlockTag): Promise<string> {
-    return guarded(NAME, this.contract.interface, () => this.provider.getCode(this.address, block));
+    return this.read(() => this.provider.getCode(this.address, block));
   }
 
   async #window(
@@ -644,8 +607,7 @@ export class DataAnchorClient {
     checkWindow({ fromBlock: range.fromBlock, maxSpan: range.chunkSize }, "chunkSize");
     if (range.toBlock !== undefined) checkInteger(range.toBlock, 0, Number.MAX_SAFE_INTEGER, "toBlock");
     const fromBlock = range.fromBlock ?? 0;
-    const toBlock =
-      range.toBlock ?? (await guarded(NAME, this.contract.interface, () => this.provider.getBlockNumber()));
+    const toBlock = range.toBlock ?? (await this.read(() => this.provider.getBlockNumber()));
     if (fromBlock > toBlock) {
       throw new InvalidInputError("fromBlock must not be after toBlock", { fromBlock, toBlock });
     }
@@ -655,9 +617,7 @@ export class DataAnchorClient {
   /** This contract's logs in the window, from its deployment block on, in adaptive chunks of at most `chunkSize`. */
   async #logs(topics: string[], fromBlock: number, toBlock: number, chunkSize: number | undefined): Promise<Log[]> {
     // each request of the read has its own deadline: a long read is never cut off as a whole
-    return typed(NAME, this.contract.interface, () =>
-      this.logs.logs(topics, { fromBlock, toBlock, maxSpan: chunkSize }),
-    );
+    return this.readMany(() => this.logs.logs(topics, { fromBlock, toBlock, maxSpan: chunkSize }));
   }
 
   #anchoredTopic(): string {
@@ -666,26 +626,8 @@ export class DataAnchorClient {
 
   /** The `Anchored` event of this contract in `log`, if it is one. */
   #parseAnchored(log: Log): AnchorEntry | undefined {
-    if (log.address.toLowerCase() !== this.address.toLowerCase()) return undefined;
-    const parsed = this.contract.interface.parseLog({ topics: [...log.topics], data: log.data });
-    if (!parsed || parsed.name !== "Anchored") return undefined;
-    const [gateway, sequence, root, leafCount] = parsed.args as unknown as [string, bigint, string, bigint];
-    return {
-      gateway: gateway.toLowerCase() as Hex,
-      sequence,
-      root: root.toLowerCase() as Hex,
-      leafCount,
-      blockNumber: log.blockNumber,
-      logIndex: log.index,
-      transactionHash: log.transactionHash as Hex,
-    };
+    return anchoredEntry(log, this.address);
   }
-}
-
-/** A deadline in ms: an integer in [min, 2^31 - 1] (what `setTimeout` takes). */
-function checkTimeout(ms: number, what: string, min = 1): number {
-  checkInteger(ms, min, 2 ** 31 - 1, what);
-  return ms;
 }
 
 /** Whether ethers gave up waiting (`TIMEOUT`). */

@@ -9,58 +9,32 @@
  * Inputs are checked before anything is sent (`InvalidInputError` naming the
  * field); reverts come back as `ContractRevertError`.
  */
-import {
-  type BlockTag,
-  type ContractRunner,
-  type ContractTransactionResponse,
-  getAddress,
-  isAddress,
-  keccak256,
-  type LogDescription,
-  type Provider,
-  TypedDataEncoder,
-} from "ethers";
+import { type BlockTag, type ContractRunner, getAddress, isAddress, keccak256, type LogDescription } from "ethers";
 
 import { SummaryLedger as SummaryLedgerArtifact } from "../artifacts/SummaryLedger.ts";
 import type { SummaryLedger } from "../../types/ethers-contracts/ledger/SummaryLedger.ts";
 import { checkRoot, checkWord } from "../core/anchors.ts";
 import { checkInteger, fromHex, type Hex, toHex } from "../core/bytes.ts";
+import { ledgerDomain, ledgerInvalidateDigest, ledgerJoinDigest, ledgerOpenDigest } from "../core/eip712.ts";
 import type { Attestation } from "../core/layers/attestation.ts";
 import { ContractRevertError, InvalidInputError, TransportError } from "../errors.ts";
 import {
-  type ChainOptions,
-  DEFAULT_CALL_TIMEOUT_MS,
-  DEFAULT_RECEIPT_TIMEOUT_MS,
-  DeploymentCheck,
-  bindContract,
-} from "./chain.ts";
-import { LogReader, type LogReaderOptions } from "./logs.ts";
-import { guarded, typed } from "./revert.ts";
+  artifactInterface,
+  type ClientOptions,
+  type ContractEvent,
+  ContractClient,
+  type LogsOf,
+  receiptEvents,
+  requiredEvent,
+  type SentTx,
+  type TxResult,
+} from "./client.ts";
 
 const NAME = "SummaryLedger";
+const SPEC = { name: NAME, artifact: SummaryLedgerArtifact, domain: ledgerDomain };
+const IFACE = artifactInterface(SummaryLedgerArtifact);
 const ZERO_ADDRESS = `0x${"00".repeat(20)}`;
 const UINT40_MAX = (1n << 40n) - 1n;
-/** `SummaryLedger`'s JOIN_TYPEHASH as EIP-712 types (no state: a node joins once). */
-const JOIN_TYPES = {
-  Join: [
-    { name: "node", type: "address" },
-    { name: "publicKeyHash", type: "bytes32" },
-  ],
-};
-/** `SummaryLedger`'s INVALIDATE_TYPEHASH as EIP-712 types (no state: a member is tagged once). */
-const INVALIDATE_TYPES = { Invalidate: [{ name: "index", type: "uint256" }] };
-/** `SummaryLedger`'s OPEN_TYPEHASH as EIP-712 types. */
-const OPEN_TYPES = {
-  Open: [
-    { name: "summary", type: "bytes32" },
-    { name: "sourceLayer", type: "bytes32" },
-    { name: "route", type: "bytes32" },
-    { name: "responsible", type: "address" },
-    { name: "expiry", type: "uint40" },
-    { name: "deadline", type: "uint40" },
-  ],
-};
-
 /** Bytes as the client takes them: 0x-prefixed hex or a `Uint8Array`. */
 export type LedgerBytes = Hex | Uint8Array;
 
@@ -97,11 +71,10 @@ export interface LedgerMemberKey {
   readonly proofOfPossession: LedgerBytes;
 }
 
-/** The transaction behind a write. */
-export interface LedgerTx {
+/** The transaction behind a write: its `TxResult`. */
+export interface LedgerTx extends TxResult {
+  /** The transaction's hash, as `hash` (kept for the callers that read it by this name). */
   readonly txHash: Hex;
-  readonly blockNumber: number;
-  readonly gasUsed: bigint;
 }
 
 /** What `open` did: statements 1-3 held (`opened`), the block existed (`already-opened`, a no-op), an expired block was `extended`, or the summary is a replay (`replayed`: its block is final, i.e. its contract ended, it expired more than `extensionWindow()` ago, or it was cleaned). */
@@ -156,35 +129,28 @@ export interface BlockProof {
   readonly summaries: readonly { readonly summary: Hex; readonly time: bigint }[];
 }
 
-export class SummaryLedgerClient {
-  readonly address: string;
-  readonly runner: ContractRunner;
-  readonly contract: SummaryLedger;
-  readonly options: ChainOptions & LogReaderOptions;
-  /** Reads this ledger's logs from its deployment block in adaptive chunks (shared by `connect`ed clients). */
-  readonly logs: LogReader;
-  readonly #deployment: DeploymentCheck;
+/**
+ * The `SummaryLedger` events in a receipt (or logs), arguments by name; with
+ * `address`, only that ledger's. Pure: no network call.
+ */
+export function parseLedgerReceipt(source: LogsOf, address?: string): ContractEvent[] {
+  return receiptEvents(IFACE, source, address);
+}
 
+export class SummaryLedgerClient extends ContractClient<SummaryLedger> {
   /**
    * With `options.chainId`, the first transaction checks the node serves that
    * chain and the address holds code (`WrongChainError`, `NoCodeError`) before
    * anything is sent. Calls have the deadline `options.timeoutMs`, a send and
    * its receipt `options.receiptTimeoutMs` (`TimeoutError`).
    */
-  constructor(address: string, runner: ContractRunner, options: ChainOptions & LogReaderOptions = {}) {
-    this.options = options;
-    this.address = checkAddress(address, "address");
-    this.#deployment = new DeploymentCheck(this.address, options);
-    this.runner = runner;
-    this.contract = bindContract<SummaryLedger>(SummaryLedgerArtifact, this.address, runner);
-    this.logs = new LogReader(this.address, () => this.#provider(), options);
+  constructor(address: string, runner: ContractRunner, options: ClientOptions = {}) {
+    super(SPEC, checkAddress(address, "address"), runner, options);
   }
 
   /** The same client acting through another runner (another member's key). */
   connect(runner: ContractRunner): SummaryLedgerClient {
-    const client = new SummaryLedgerClient(this.address, runner, this.options);
-    (client as { logs: LogReader }).logs = this.logs;
-    return client;
+    return this.shareWith(new SummaryLedgerClient(this.address, runner, this.options));
   }
 
   // ------------------------------------------------------------------ reads
@@ -192,7 +158,7 @@ export class SummaryLedgerClient {
   /** Block `blockId`, or `undefined` when there is none (never opened, or cleaned). */
   async getBlock(blockId: Hex, blockTag: BlockTag = "latest"): Promise<LedgerBlock | undefined> {
     const id = checkWord(blockId, "blockId");
-    const b = await this.#call(() => this.contract.getBlock(id, { blockTag }));
+    const b = await this.read(() => this.contract.getBlock(id, { blockTag }));
     if (b.responsible === ZERO_ADDRESS) return undefined;
     return { responsible: b.responsible, expiry: b.expiry, openedAt: b.openedAt, accomplished: b.accomplished };
   }
@@ -205,7 +171,7 @@ export class SummaryLedgerClient {
   async summaryOf(blockId: Hex, summary: Hex, blockTag: BlockTag = "latest"): Promise<{ time: bigint } | undefined> {
     const id = checkWord(blockId, "blockId");
     const word = checkWord(summary, "summary");
-    const time = await this.#call(() => this.contract.summaryOf(id, word, { blockTag }));
+    const time = await this.read(() => this.contract.summaryOf(id, word, { blockTag }));
     return time === 0n ? undefined : { time };
   }
 
@@ -216,14 +182,14 @@ export class SummaryLedgerClient {
    */
   async openingOf(summary: Hex, blockTag: BlockTag = "latest"): Promise<{ blockId: Hex; time: bigint } | undefined> {
     const word = checkWord(summary, "summary");
-    const [blockId, time] = await this.#call(() => this.contract.openingOf(word, { blockTag }));
+    const [blockId, time] = await this.read(() => this.contract.openingOf(word, { blockTag }));
     if (time === 0n) return undefined;
     return { blockId: blockId.toLowerCase() as Hex, time };
   }
 
   /** How long (seconds) an expired block that is not accomplished may still be extended; then it is final. */
   async extensionWindow(): Promise<bigint> {
-    this.#window ??= this.#call(() => this.contract.EXTENSION_WINDOW());
+    this.#window ??= this.read(() => this.contract.EXTENSION_WINDOW());
     return this.#window;
   }
 
@@ -231,26 +197,26 @@ export class SummaryLedgerClient {
 
   /** The beginning block's id, consensus label and establishment time. */
   async layer(): Promise<{ layerId: Hex; consensus: string; establishedAt: bigint }> {
-    const [layerId, consensus, establishedAt] = await this.#call(() => this.contract.layer());
+    const [layerId, consensus, establishedAt] = await this.read(() => this.contract.layer());
     return { layerId: layerId.toLowerCase() as Hex, consensus, establishedAt };
   }
 
   /** The superior layer (a zero id when there is none). */
   async superior(): Promise<LedgerLayerLink> {
-    return toLink(await this.#call(() => this.contract.superior()));
+    return toLink(await this.read(() => this.contract.superior()));
   }
 
   /** Subordinate layer `layerId`'s link, or `undefined` when it is not one. */
   async subordinate(layerId: Hex): Promise<LedgerLayerLink | undefined> {
     const id = checkWord(layerId, "layerId");
-    const link = toLink(await this.#call(() => this.contract.subordinate(id)));
+    const link = toLink(await this.read(() => this.contract.subordinate(id)));
     return link.layerId === id ? link : undefined;
   }
 
   /** Member `index`: node, 256-byte key, validity. */
   async member(index: number): Promise<{ node: string; publicKey: Hex; valid: boolean }> {
     checkInteger(index, 0, 63, "index");
-    const [node, publicKey, valid] = await this.#call(() => this.contract.member(index));
+    const [node, publicKey, valid] = await this.read(() => this.contract.member(index));
     return { node, publicKey: publicKey.toLowerCase() as Hex, valid };
   }
 
@@ -258,7 +224,7 @@ export class SummaryLedgerClient {
   async memberOf(node: string): Promise<{ index: number; valid: boolean } | undefined> {
     const account = checkAddress(node, "node");
     try {
-      const [valid, index] = await this.#call(() => this.contract.memberOf(account));
+      const [valid, index] = await this.read(() => this.contract.memberOf(account));
       return { index: Number(index), valid };
     } catch (error) {
       if (error instanceof ContractRevertError && error.errorName === "LedgerNotMember") return undefined;
@@ -268,20 +234,20 @@ export class SummaryLedgerClient {
 
   /** Members ever admitted, the bitmap of the valid ones and the quorum. */
   async membership(): Promise<{ count: number; validMask: bigint; quorum: number }> {
-    const [count, validMask, quorum] = await this.#call(() => this.contract.membership());
+    const [count, validMask, quorum] = await this.read(() => this.contract.membership());
     return { count: Number(count), validMask, quorum: Number(quorum) };
   }
 
   /** A counter every change of the layer's links moves (re-attachment, the superior's alarm, a subordinate link). */
   linksVersion(): Promise<bigint> {
-    return this.#call(() => this.contract.linksVersion());
+    return this.read(() => this.contract.linksVersion());
   }
 
   /** Whether `attestation` is a quorum's valid signature over `digest`. */
   isValidAttestation(digest: Hex, attestation: Attestation): Promise<boolean> {
     const word = checkWord(digest, "digest");
     const [signers, signature] = attestationArgs(attestation);
-    return this.#call(() => this.contract.isValidAttestation(word, signers, signature));
+    return this.read(() => this.contract.isValidAttestation(word, signers, signature));
   }
 
   // ---------------------------------------------------------------- digests
@@ -290,27 +256,7 @@ export class SummaryLedgerClient {
   async openDigest(request: LedgerOpenRequest): Promise<Hex> {
     const r = openRequest(request);
     // No ledger state in it: computed here (the EIP-712 hash `openDigest` returns) without a call.
-    return this.#typedDigest(OPEN_TYPES, r);
-  }
-
-  async #typedDigest(types: Record<string, { name: string; type: string }[]>, value: Record<string, unknown>) {
-    const domain = { name: NAME, version: "1", chainId: await this.#chainId(), verifyingContract: this.address };
-    return TypedDataEncoder.hash(domain, types, value).toLowerCase() as Hex;
-  }
-
-  #chainIdOnce: Promise<bigint> | undefined;
-  /** The chain id, read once within the call deadline; a failed read is not kept (the next call reads again). */
-  #chainId(): Promise<bigint> {
-    const provider = this.runner.provider;
-    if (!provider) return Promise.reject(new TransportError("the runner has no provider"));
-    this.#chainIdOnce ??= this.#call(() => provider.getNetwork()).then(
-      (n) => n.chainId,
-      (e: unknown) => {
-        this.#chainIdOnce = undefined;
-        throw e;
-      },
-    );
-    return this.#chainIdOnce;
+    return ledgerOpenDigest(await this.domain(), r);
   }
 
   /**
@@ -320,7 +266,7 @@ export class SummaryLedgerClient {
   async joinDigest(node: string, publicKey: LedgerBytes): Promise<Hex> {
     const account = checkAddress(node, "node");
     const publicKeyHash = keccak256(bytesOf(publicKey, "publicKey", 256));
-    return this.#typedDigest(JOIN_TYPES, { node: account, publicKeyHash });
+    return ledgerJoinDigest(await this.domain(), { node: account, publicKeyHash: publicKeyHash as Hex });
   }
 
   /**
@@ -329,7 +275,7 @@ export class SummaryLedgerClient {
    */
   async invalidateDigest(index: number): Promise<Hex> {
     checkInteger(index, 0, 63, "index");
-    return this.#typedDigest(INVALIDATE_TYPES, { index });
+    return ledgerInvalidateDigest(await this.domain(), { index });
   }
 
   /** The digest the quorum signs to re-attach to `superior` (in the current superior epoch). */
@@ -405,14 +351,14 @@ export class SummaryLedgerClient {
 
   /** Whether self-examination found the superior layer lost (routes through it frozen). */
   isSuperiorFrozen(): Promise<boolean> {
-    return this.#call(() => this.contract.isSuperiorFrozen());
+    return this.read(() => this.contract.isSuperiorFrozen());
   }
 
   /** `payer`'s escrow in `blockId`, or `undefined` when there is none. */
   async escrowOf(blockId: Hex, payer: string): Promise<LedgerEscrow | undefined> {
     const id = checkWord(blockId, "blockId");
     const who = checkAddress(payer, "payer");
-    const e = await this.#call(() => this.contract.escrowOf(id, who));
+    const e = await this.read(() => this.contract.escrowOf(id, who));
     if (e.payer === ZERO_ADDRESS) return undefined;
     return {
       payer: e.payer,
@@ -447,7 +393,7 @@ export class SummaryLedgerClient {
           ["SummaryReplayed", "replayed"],
         ] as const) {
           const e = events.find((x) => x.name === name);
-          if (e) return { outcome, blockId: word(e.args[0]) };
+          if (e) return { outcome, blockId: word(e.args.blockId) };
         }
         throw new TransportError("open emitted none of its events");
       },
@@ -463,7 +409,7 @@ export class SummaryLedgerClient {
       () => this.contract.record(id, s, ending),
       (events) => {
         const replayed = events.find((e) => e.name === "SummaryReplayed");
-        if (replayed) return { recorded: false, blockId: word(replayed.args[0]), accomplished: false };
+        if (replayed) return { recorded: false, blockId: word(replayed.args.blockId), accomplished: false };
         if (!events.some((e) => e.name === "SummaryRecorded")) throw new TransportError("SummaryRecorded not emitted");
         return { recorded: true, blockId: id, accomplished: events.some((e) => e.name === "BlockAccomplished") };
       },
@@ -482,7 +428,7 @@ export class SummaryLedgerClient {
       () => this.contract.takeOver(id, account, signers, signature),
       (events) => {
         const e = required(events, "ResponsibilityTaken");
-        return { previous: String(e.args[1]), responsible: String(e.args[2]) };
+        return { previous: String(e.args.previous), responsible: String(e.args.responsible) };
       },
     );
   }
@@ -494,7 +440,7 @@ export class SummaryLedgerClient {
     const words = summaries.map((s, i) => checkWord(s, `summaries[${i}]`));
     return this.#send(
       () => this.contract.cleanup(id, words),
-      (events) => ({ summaries: Number(required(events, "BlockCleaned").args[1]) }),
+      (events) => ({ summaries: Number(required(events, "BlockCleaned").args.summaries) }),
     );
   }
 
@@ -508,7 +454,7 @@ export class SummaryLedgerClient {
     const [signers, signature] = attestationArgs(attestation);
     return this.#send(
       () => this.contract.join(m, signers, signature),
-      (events) => ({ index: Number(required(events, "MemberJoined").args[0]) }),
+      (events) => ({ index: Number(required(events, "MemberJoined").args.index) }),
     );
   }
 
@@ -518,7 +464,7 @@ export class SummaryLedgerClient {
     const [signers, signature] = attestationArgs(attestation);
     return this.#send(
       () => this.contract.invalidate(index, signers, signature),
-      (events) => ({ node: String(required(events, "MemberInvalidated").args[1]) }),
+      (events) => ({ node: String(required(events, "MemberInvalidated").args.node) }),
     );
   }
 
@@ -567,11 +513,11 @@ export class SummaryLedgerClient {
     const value = asset === ZERO_ADDRESS ? amount : 0n;
     const tx = await this.#send(
       () => this.contract.escrow(id, to, asset, amount, { value }),
-      (events) => ({ payer: String(required(events, "EscrowFunded").args[1]) }),
+      (events) => ({ payer: String(required(events, "EscrowFunded").args.payer) }),
     );
     const stored = await this.escrowOf(id, tx.payer);
     if (stored === undefined) throw new TransportError("the escrow is not stored after EscrowFunded", { blockId });
-    return { ...stored, txHash: tx.txHash, blockNumber: tx.blockNumber, gasUsed: tx.gasUsed };
+    return { ...tx, ...stored };
   }
 
   /**
@@ -586,7 +532,7 @@ export class SummaryLedgerClient {
       () => this.contract.confirm(id, who),
       (events) => {
         const released = events.find((e) => e.name === "EscrowReleased");
-        return { released: released !== undefined, amount: released ? BigInt(released.args[4] as bigint) : 0n };
+        return { released: released !== undefined, amount: released ? BigInt(released.args.amount as bigint) : 0n };
       },
     );
   }
@@ -599,7 +545,7 @@ export class SummaryLedgerClient {
       () => this.contract.refund(id, who),
       (events) => {
         const e = required(events, "EscrowRefunded");
-        return { payer: String(e.args[1]), amount: BigInt(e.args[3] as bigint) };
+        return { payer: String(e.args.payer), amount: BigInt(e.args.amount as bigint) };
       },
     );
   }
@@ -614,50 +560,18 @@ export class SummaryLedgerClient {
   ): Promise<LogDescription[]> {
     const iface = this.contract.interface;
     // each request of the read has its own deadline: a long read is never cut off as a whole
-    const logs = await typed(NAME, iface, () =>
-      this.logs.logs([iface.getEvent(event).topicHash, blockId], { fromBlock }),
-    );
+    const logs = await this.readMany(() => this.logs.logs([iface.getEvent(event).topicHash, blockId], { fromBlock }));
     return logs.map((log) => iface.parseLog({ topics: [...log.topics], data: log.data })!);
   }
 
-  /** The runner's provider (a typed error when it has none). */
-  #provider(): Provider {
-    const provider = this.runner.provider;
-    if (!provider) throw new TransportError("the runner has no provider");
-    return provider;
-  }
-
-  #call<T>(call: () => Promise<T>, timeoutMs = this.options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS): Promise<T> {
-    return guarded(NAME, this.contract.interface, call, timeoutMs);
-  }
-
   async #digest(call: () => Promise<string>): Promise<Hex> {
-    return (await this.#call(call)).toLowerCase() as Hex;
+    return (await this.read(call)).toLowerCase() as Hex;
   }
 
   /** Sends a transaction and reads its outcome from this ledger's events in the receipt. */
-  #send<T>(
-    send: () => Promise<ContractTransactionResponse>,
-    parse: (events: LogDescription[]) => T,
-  ): Promise<T & LedgerTx> {
-    return this.#call(async () => {
-      const provider = this.runner.provider;
-      if (!provider) throw new TransportError("the runner has no provider");
-      await this.#deployment.ensure(provider, NAME);
-      const tx = await send();
-      const receipt = await tx.wait();
-      if (!receipt) throw new TransportError("transaction dropped", { hash: tx.hash });
-      const events = receipt.logs
-        .filter((log) => log.address.toLowerCase() === this.address.toLowerCase())
-        .map((log) => this.contract.interface.parseLog({ topics: [...log.topics], data: log.data }))
-        .filter((e): e is LogDescription => e !== null);
-      return {
-        ...parse(events),
-        txHash: receipt.hash as Hex,
-        blockNumber: receipt.blockNumber,
-        gasUsed: receipt.gasUsed,
-      };
-    }, this.options.receiptTimeoutMs ?? DEFAULT_RECEIPT_TIMEOUT_MS);
+  async #send<T>(send: () => Promise<SentTx>, parse: (events: readonly ContractEvent[]) => T): Promise<T & LedgerTx> {
+    const result = await this.send(send);
+    return { ...result, ...parse(result.events), txHash: result.hash };
   }
 }
 
@@ -725,16 +639,14 @@ function toLink(link: { layerId: string; ledger: string; chainId: bigint }): Led
   return { layerId: link.layerId.toLowerCase() as Hex, ledger: link.ledger, chainId: link.chainId };
 }
 
-function linkEvent(e: LogDescription): LedgerLayerLink {
-  return { layerId: word(e.args[0]), ledger: String(e.args[1]), chainId: BigInt(e.args[2] as bigint) };
+function linkEvent(e: ContractEvent): LedgerLayerLink {
+  return { layerId: word(e.args.layerId), ledger: String(e.args.ledger), chainId: BigInt(e.args.chainId as bigint) };
 }
 
 function word(value: unknown): Hex {
   return String(value).toLowerCase() as Hex;
 }
 
-function required(events: readonly LogDescription[], name: string): LogDescription {
-  const e = events.find((x) => x.name === name);
-  if (!e) throw new TransportError(`${name} not emitted`);
-  return e;
+function required(events: readonly ContractEvent[], name: string): ContractEvent {
+  return requiredEvent(events, name);
 }

@@ -5,18 +5,7 @@
  * decoded by name). Signatures by device keys are made with `sign*` helpers so
  * a device, a gateway and an owner can each hold only their own key.
  */
-import {
-  type ContractRunner,
-  type ContractTransactionResponse,
-  type Interface,
-  type Log,
-  type Provider,
-  type Signer,
-  type TypedDataDomain,
-  concat,
-  keccak256,
-  Signature,
-} from "ethers";
+import { type ContractRunner, type Log, type Signer, concat, keccak256, Signature } from "ethers";
 
 import { DeviceRegistry as DeviceRegistryArtifact } from "../artifacts/DeviceRegistry.ts";
 import type { DeviceRegistry } from "../../types/ethers-contracts/registry/DeviceRegistry.ts";
@@ -42,19 +31,37 @@ import {
   type Kind,
   type RegistryConfig,
   replayHistory,
-  sortHistory,
   Status,
   ZERO_ID,
 } from "../core/registry.ts";
 import { ContractRevertError, InvalidInputError, TimeoutError, TransportError } from "../errors.ts";
-import { type ChainOptions, DeploymentCheck, bindContract } from "./chain.ts";
-import { checkWindow, LogReader, type LogReaderOptions } from "./logs.ts";
-import { guarded, typed } from "./revert.ts";
-import { eventArg, parseEvent, type RegistryEvent, sendTx, type TxResult } from "./tx.ts";
+import { type ChainOptions } from "./chain.ts";
+import {
+  artifactInterface,
+  type ContractEvent,
+  ContractClient,
+  eventArg,
+  type LogsOf,
+  parseEvent,
+  receiptEvents,
+  type RegistryEvent,
+  type TxResult,
+} from "./client.ts";
+import { checkWindow, type LogReaderOptions } from "./logs.ts";
 
-export type { RegistryEvent, TxResult };
+export type { ContractEvent, RegistryEvent, TxResult };
 
 const NAME = "DeviceRegistry";
+const SPEC = { name: NAME, artifact: DeviceRegistryArtifact, domain: registryDomain };
+const IFACE = artifactInterface(DeviceRegistryArtifact);
+
+/**
+ * The `DeviceRegistry` events in a receipt (or logs), arguments by name; with
+ * `address`, only that registry's. Pure: no network call.
+ */
+export function parseRegistryReceipt(source: LogsOf, address?: string): ContractEvent[] {
+  return receiptEvents(IFACE, source, address);
+}
 
 /**
  * Which blocks `history` reads (never before the registry's deployment block);
@@ -145,15 +152,7 @@ export type RegistryClientOptions = ChainOptions &
     readonly maxProfiles?: number;
   };
 
-export class DeviceRegistryClient {
-  readonly address: string;
-  readonly contract: DeviceRegistry;
-  readonly runner: ContractRunner;
-  readonly options: RegistryClientOptions;
-  readonly #deployment: DeploymentCheck;
-  /** Reads this registry's logs from its deployment block in adaptive chunks (shared by `connect`ed clients). */
-  readonly logs: LogReader;
-  #domain: TypedDataDomain | undefined;
+export class DeviceRegistryClient extends ContractClient<DeviceRegistry, RegistryClientOptions> {
   #profiles: LruMap<Hex, ProfileTrack>;
   /** The profile read running for each device: a second call waits for it, then reads only the blocks after. */
   #profileReads = new Map<Hex, Promise<unknown>>();
@@ -166,14 +165,9 @@ export class DeviceRegistryClient {
    * is where its logs start (found once on chain when not given), read in adaptive chunks.
    */
   constructor(address: string, runner: ContractRunner, options: RegistryClientOptions = {}) {
-    this.options = options;
-    this.#profiles = new LruMap(options.maxProfiles ?? PROFILE_CACHE_ENTRIES);
-    this.#deployment = new DeploymentCheck(address, options);
-    this.address = address;
-    this.runner = runner;
     // The implementation's ABI, not only the interface's: admin errors (Ownable) decode too.
-    this.contract = bindContract<DeviceRegistry>(DeviceRegistryArtifact, address, runner);
-    this.logs = new LogReader(address, () => this.provider, options);
+    super(SPEC, address, runner, options);
+    this.#profiles = new LruMap(options.maxProfiles ?? PROFILE_CACHE_ENTRIES);
   }
 
   /** Devices whose profile read is kept (at most `options.maxProfiles`). */
@@ -183,32 +177,10 @@ export class DeviceRegistryClient {
 
   /** The same client acting through another runner (e.g. a device's own key). */
   connect(runner: ContractRunner): DeviceRegistryClient {
-    const client = new DeviceRegistryClient(this.address, runner, this.options);
-    client.#domain = this.#domain;
-    (client as { logs: LogReader }).logs = this.logs;
+    const client = this.shareWith(new DeviceRegistryClient(this.address, runner, this.options));
     client.#profiles = this.#profiles;
     client.#profileReads = this.#profileReads;
     return client;
-  }
-
-  get provider(): Provider {
-    const provider = this.runner.provider;
-    if (!provider) throw new TransportError("the runner has no provider");
-    return provider;
-  }
-
-  /** The registry's EIP-712 domain (chain id read once, within the call deadline: `TimeoutError`). */
-  async domain(): Promise<TypedDataDomain> {
-    if (this.#domain === undefined) {
-      const { chainId } = await guarded(
-        NAME,
-        this.contract.interface,
-        () => this.provider.getNetwork(),
-        this.options.timeoutMs,
-      );
-      this.#domain = registryDomain(chainId, this.address);
-    }
-    return this.#domain;
   }
 
   // ------------------------------------------------------------ signatures
@@ -239,7 +211,7 @@ export class DeviceRegistryClient {
 
   /** Registers one device owned by the runner's account. */
   async register(req: RegistrationMessage, sig: CompactSignature): Promise<TxResult & { id: Hex }> {
-    const result = await this.#send(() => this.contract.register(req, sig));
+    const result = await this.send(() => this.contract.register(req, sig));
     return { ...result, id: eventArg(result, "DeviceRegistered", "id") as Hex };
   }
 
@@ -248,7 +220,7 @@ export class DeviceRegistryClient {
     reqs: readonly RegistrationMessage[],
     sigs: readonly CompactSignature[],
   ): Promise<TxResult & { ids: Hex[] }> {
-    const result = await this.#send(() => this.contract.registerBatch([...reqs], [...sigs]));
+    const result = await this.send(() => this.contract.registerBatch([...reqs], [...sigs]));
     const ids = result.events.filter((e) => e.name === "DeviceRegistered").map((e) => e.args.id as Hex);
     return { ...result, ids };
   }
@@ -290,7 +262,7 @@ export class DeviceRegistryClient {
     const chunks: BatchChunk[] = [];
     const registered: Hex[] = [];
     const estimate = (take: readonly number[]): Promise<bigint> =>
-      this.#read(() =>
+      this.read(() =>
         this.contract.registerBatch.estimateGas(
           take.map((i) => reqs[i]!),
           take.map((i) => sigs[i]!),
@@ -392,28 +364,28 @@ export class DeviceRegistryClient {
 
   /** A coordination node approves `id` (a lightweight device also gets its serving full node). */
   approve(coordinator: Hex, id: Hex, servingNode: Hex = ZERO_ID): Promise<TxResult> {
-    return this.#send(() => this.contract.approve(coordinator, id, servingNode));
+    return this.send(() => this.contract.approve(coordinator, id, servingNode));
   }
 
   appointCoordinator(id: Hex): Promise<TxResult> {
-    return this.#send(() => this.contract.appointCoordinator(id));
+    return this.send(() => this.contract.appointCoordinator(id));
   }
 
   dismissCoordinator(id: Hex): Promise<TxResult> {
-    return this.#send(() => this.contract.dismissCoordinator(id));
+    return this.send(() => this.contract.dismissCoordinator(id));
   }
 
   heartbeat(fullNode: Hex): Promise<TxResult> {
-    return this.#send(() => this.contract.heartbeat(fullNode));
+    return this.send(() => this.contract.heartbeat(fullNode));
   }
 
   reportOffline(coordinator: Hex, fullNode: Hex): Promise<TxResult> {
-    return this.#send(() => this.contract.reportOffline(coordinator, fullNode));
+    return this.send(() => this.contract.reportOffline(coordinator, fullNode));
   }
 
   /** One bounded reassignment batch; `remaining` says how many devices are left on `from`. */
   async reassign(coordinator: Hex, from: Hex, to: Hex, maxCount: number): Promise<TxResult & { moved: number }> {
-    const result = await this.#send(() => this.contract.reassign(coordinator, from, to, maxCount));
+    const result = await this.send(() => this.contract.reassign(coordinator, from, to, maxCount));
     return { ...result, moved: result.events.filter((e) => e.name === "ServingNodeAssigned").length };
   }
 
@@ -425,53 +397,53 @@ export class DeviceRegistryClient {
   }
 
   report(reporter: Hex, id: Hex, evidenceHash: Hex): Promise<TxResult> {
-    return this.#send(() => this.contract.report(reporter, id, evidenceHash));
+    return this.send(() => this.contract.report(reporter, id, evidenceHash));
   }
 
   requestRekey(id: Hex, newKey: string, deadline: bigint, sig: CompactSignature): Promise<TxResult> {
-    return this.#send(() => this.contract.requestRekey(id, newKey, deadline, sig));
+    return this.send(() => this.contract.requestRekey(id, newKey, deadline, sig));
   }
 
   revoke(id: Hex): Promise<TxResult> {
-    return this.#send(() => this.contract.revoke(id));
+    return this.send(() => this.contract.revoke(id));
   }
 
   transferDevice(id: Hex, newOwner: string): Promise<TxResult> {
-    return this.#send(() => this.contract.transferDevice(id, newOwner));
+    return this.send(() => this.contract.transferDevice(id, newOwner));
   }
 
   setPermissions(id: Hex, permissions: number): Promise<TxResult> {
-    return this.#send(() => this.contract.setPermissions(id, permissions));
+    return this.send(() => this.contract.setPermissions(id, permissions));
   }
 
   /** The owner publishes the device's profile (its hash becomes the commitment). */
   updateProfile(id: Hex, profile: Profile): Promise<TxResult> {
     const encoded = encodeProfile(profile);
-    return this.#send(() => this.contract.updateProfile(id, encoded));
+    return this.send(() => this.contract.updateProfile(id, encoded));
   }
 
   /** The owner attaches the device to an active gateway (zero id: detach). */
   setGateway(id: Hex, gateway: Hex): Promise<TxResult> {
-    return this.#send(() => this.contract.setGateway(id, gateway));
+    return this.send(() => this.contract.setGateway(id, gateway));
   }
 
   /** The admin appoints the account that registers the UUIDs of the edge layer `layer` (its address). */
   setLayerOperator(layer: string, operator: string): Promise<TxResult> {
-    return this.#send(() => this.contract.setLayerOperator(layerHash(layer), operator));
+    return this.send(() => this.contract.setLayerOperator(layerHash(layer), operator));
   }
 
   layerOperator(layer: string): Promise<string> {
-    return this.#read(() => this.contract.layerOperator(layerHash(layer)));
+    return this.read(() => this.contract.layerOperator(layerHash(layer)));
   }
 
   setConfig(config: RegistryConfig): Promise<TxResult> {
-    return this.#send(() => this.contract.setConfig(config));
+    return this.send(() => this.contract.setConfig(config));
   }
 
   // ----------------------------------------------------------------- reads
 
   async getDevice(id: Hex): Promise<DeviceRecord> {
-    const v = await this.#read(() => this.contract.getDevice(id));
+    const v = await this.read(() => this.contract.getDevice(id));
     return {
       id,
       key: v.key,
@@ -493,7 +465,7 @@ export class DeviceRegistryClient {
   }
 
   async config(): Promise<RegistryConfig> {
-    const c = await this.#read(() => this.contract.config());
+    const c = await this.read(() => this.contract.config());
     return {
       fullNodeApprovals: Number(c.fullNodeApprovals),
       reportPenalty: Number(c.reportPenalty),
@@ -506,30 +478,30 @@ export class DeviceRegistryClient {
 
   /** True when `reporter`'s cohort already reported `id` in its current trust case. */
   hasReported(id: Hex, reporter: Hex): Promise<boolean> {
-    return this.#read(() => this.contract.hasReported(id, reporter));
+    return this.read(() => this.contract.hasReported(id, reporter));
   }
 
   /** The cohort `reporter` reports for: itself, or the coordination node that admitted a lightweight node. */
   async cohortOf(reporter: Hex): Promise<Hex> {
-    return (await this.#read(() => this.contract.cohortOf(reporter))) as Hex;
+    return (await this.read(() => this.contract.cohortOf(reporter))) as Hex;
   }
 
   /** `fullNode`'s current heartbeat period and the offline votes cast in it (k of them take it offline). */
   async offlineBallot(fullNode: Hex): Promise<{ period: number; votes: number }> {
-    const [period, votes] = await this.#read(() => this.contract.offlineBallot(fullNode));
+    const [period, votes] = await this.read(() => this.contract.offlineBallot(fullNode));
     return { period: Number(period), votes: Number(votes) };
   }
 
   isLive(fullNode: Hex): Promise<boolean> {
-    return this.#read(() => this.contract.isLive(fullNode));
+    return this.read(() => this.contract.isLive(fullNode));
   }
 
   servedCount(fullNode: Hex): Promise<bigint> {
-    return this.#read(() => this.contract.servedCount(fullNode));
+    return this.read(() => this.contract.servedCount(fullNode));
   }
 
   async servedDevices(fullNode: Hex, offset = 0n, limit = 1000n): Promise<Hex[]> {
-    const page = await this.#read(() => this.contract.servedDevices(fullNode, offset, limit));
+    const page = await this.read(() => this.contract.servedDevices(fullNode, offset, limit));
     return page.map((id) => id as Hex);
   }
 
@@ -539,25 +511,7 @@ export class DeviceRegistryClient {
    */
   async history(id: Hex, range: HistoryRange = {}): Promise<HistoryEntry[]> {
     const logs = await this.#logs([...HISTORY_EVENTS], id, range);
-    const times = await typed(NAME, this.contract.interface, () =>
-      this.logs.blockTimes(
-        logs.map((l) => l.blockNumber),
-        range.signal,
-      ),
-    );
-    return sortHistory(
-      logs.map((log) => {
-        const parsed = parseEvent(this.contract.interface, log)!;
-        return {
-          event: parsed.name,
-          args: parsed.args,
-          blockNumber: log.blockNumber,
-          logIndex: log.index,
-          transactionHash: log.transactionHash as Hex,
-          timestamp: times.get(log.blockNumber)!,
-        };
-      }),
-    );
+    return this.timeline(logs, range.signal);
   }
 
   /**
@@ -633,7 +587,7 @@ export class DeviceRegistryClient {
     signal: AbortSignal | undefined,
   ): Promise<ProfileView> {
     const events = ["DeviceRegistered", "ProfileUpdated"];
-    const head = await typed(NAME, this.contract.interface, () => this.logs.head());
+    const head = await this.readMany(() => this.logs.head());
     const settled = head - this.logs.confirmations;
     let track = this.#profiles.get(key);
     if (track === undefined) {
@@ -680,25 +634,11 @@ export class DeviceRegistryClient {
     id: Hex,
     range: HistoryRange & { readonly onChunk?: (logs: readonly Log[], toBlock: number) => void },
   ): Promise<Log[]> {
-    const iface = this.contract.interface as Interface;
+    const iface = this.iface;
     const topics = [events.map((name) => iface.getEvent(name)!.topicHash), id];
     const window = { fromBlock: range.fromBlock, toBlock: range.toBlock, maxSpan: range.maxBlockRange };
     checkWindow(window, "maxBlockRange");
     // each request of the read has its own deadline (the reader's): a long read is never cut off as a whole
-    return typed(NAME, iface, () =>
-      this.logs.logs(topics, { ...window, signal: range.signal, onChunk: range.onChunk }),
-    );
-  }
-
-  /** One read within the client's deadline (`options.timeoutMs`, default `DEFAULT_CALL_TIMEOUT_MS`), errors typed. */
-  #read<T>(call: () => Promise<T>): Promise<T> {
-    return guarded(NAME, this.contract.interface, call, this.options.timeoutMs);
-  }
-
-  #send(call: () => Promise<ContractTransactionResponse>): Promise<TxResult> {
-    return sendTx(NAME, this.contract.interface, this.address, call, {
-      timeoutMs: this.options.receiptTimeoutMs,
-      before: () => this.#deployment.ensure(this.provider, NAME),
-    });
+    return this.readMany(() => this.logs.logs(topics, { ...window, signal: range.signal, onChunk: range.onChunk }));
   }
 }

@@ -19,8 +19,6 @@ import {
   recoverAddress,
   SigningKey,
   type TypedDataDomain,
-  TypedDataEncoder,
-  type TypedDataField,
   id as utf8Keccak,
 } from "ethers";
 
@@ -28,35 +26,13 @@ import { AccessDeniedError, InvalidInputError } from "../errors.ts";
 import { TOLERATED_SKEW_MS } from "./clock.ts";
 import { Status } from "./registry.ts";
 import { fromHex, type Hex, toHex } from "./bytes.ts";
+import { accessRequestTypedDigest } from "./eip712.ts";
 
-export const ACCESS_DOMAIN_NAME = "Strata AccessTokens";
-export const ACCESS_DOMAIN_VERSION = "1";
-
-/** The EIP-712 type of an access request. */
-export const ACCESS_REQUEST_TYPES: Record<string, TypedDataField[]> = {
-  AccessRequest: [
-    { name: "token", type: "uint256" },
-    { name: "resource", type: "bytes32" },
-    { name: "requester", type: "address" },
-    { name: "nonce", type: "bytes32" },
-    { name: "issuedAt", type: "uint64" },
-    { name: "expiresAt", type: "uint64" },
-    { name: "scope", type: "bytes32" },
-  ],
-};
+// The request's EIP-712 type and domain live with every other EIP-712 message.
+export { ACCESS_DOMAIN_NAME, ACCESS_DOMAIN_VERSION, ACCESS_REQUEST_TYPES, accessDomain } from "./eip712.ts";
 
 const MAX_UINT64 = (1n << 64n) - 1n;
 const MAX_UINT256 = (1n << 256n) - 1n;
-
-/** The EIP-712 domain of the `AccessTokens` contract at `accessTokens` on `chainId`. */
-export function accessDomain(chainId: bigint, accessTokens: string): TypedDataDomain {
-  return {
-    name: ACCESS_DOMAIN_NAME,
-    version: ACCESS_DOMAIN_VERSION,
-    chainId,
-    verifyingContract: checkAccount(accessTokens, "accessTokens"),
-  };
-}
 
 /** A request by `requester` to use `resource` through access token `token`. */
 export interface AccessRequest {
@@ -137,7 +113,7 @@ export function checkAccessRequestShape(request: AccessRequest): AccessRequest {
 
 /** The digest the requester signs. */
 export function accessRequestDigest(domain: TypedDataDomain, request: AccessRequest): Hex {
-  return TypedDataEncoder.hash(domain, ACCESS_REQUEST_TYPES, { ...checkAccessRequestShape(request) }) as Hex;
+  return accessRequestTypedDigest(domain, checkAccessRequestShape(request));
 }
 
 /**

@@ -24,15 +24,21 @@
  * values on chain; the tests compare both sides.
  */
 import { bls12_381 } from "@noble/curves/bls12-381.js";
-import { type TypedDataDomain, TypedDataEncoder, type TypedDataField } from "ethers";
 
 import { InvalidInputError, InvalidPointError } from "../errors.ts";
 import { checkLeafCount, checkRoot, checkWord } from "./anchors.ts";
 import { checkInteger, fromHex, type Hex, toHex } from "./bytes.ts";
 import { DST_MIN_SIG, DST_MIN_SIG_POP } from "./crypto/bls.ts";
+import { anchorDomain, anchorFogBatchDigest, anchorFogClusterDigest } from "./eip712.ts";
 
-export const ANCHOR_DOMAIN_NAME = "Strata DataAnchor";
-export const ANCHOR_DOMAIN_VERSION = "1";
+// The EIP-712 types and domain live with every other EIP-712 message.
+export {
+  ANCHOR_DOMAIN_NAME,
+  ANCHOR_DOMAIN_VERSION,
+  anchorDomain,
+  FOG_BATCH_TYPES,
+  FOG_CLUSTER_TYPES,
+} from "./eip712.ts";
 
 /** The hash-to-curve tag of batch signatures (the min-sig POP ciphersuite's signature tag). */
 export const FOG_BATCH_DST = DST_MIN_SIG;
@@ -46,25 +52,6 @@ export const MAX_FOG_CLUSTER_MEMBERS = 64;
 /** EIP-2537 encodings: a G2 group key and a G1 signature. */
 export const GROUP_KEY_BYTES = 256;
 export const GROUP_SIGNATURE_BYTES = 128;
-
-export const FOG_BATCH_TYPES: Record<string, TypedDataField[]> = {
-  FogBatch: [
-    { name: "cluster", type: "bytes32" },
-    { name: "sequence", type: "uint64" },
-    { name: "root", type: "bytes32" },
-    { name: "leafCount", type: "uint64" },
-  ],
-};
-
-export const FOG_CLUSTER_TYPES: Record<string, TypedDataField[]> = {
-  FogCluster: [
-    { name: "cluster", type: "bytes32" },
-    { name: "groupKey", type: "bytes" },
-    { name: "threshold", type: "uint8" },
-    { name: "members", type: "bytes32[]" },
-    { name: "epoch", type: "uint32" },
-  ],
-};
 
 /** Where a message is valid: a chain and a `DataAnchor` on it. */
 export interface AnchorDeployment {
@@ -94,22 +81,6 @@ export interface FogClusterInput extends AnchorDeployment {
 
 const MAX_UINT64 = (1n << 64n) - 1n;
 
-/** `DataAnchor`'s EIP-712 domain on `chainId` at `anchor`. */
-export function anchorDomain(chainId: bigint, anchor: string): TypedDataDomain {
-  if (typeof chainId !== "bigint" || chainId < 1n || chainId >= 1n << 256n) {
-    throw new InvalidInputError("chainId must be a bigint in [1, 2^256)", { chainId: String(chainId) });
-  }
-  if (typeof anchor !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(anchor)) {
-    throw new InvalidInputError("anchor must be a 20-byte 0x-prefixed address", { anchor });
-  }
-  return {
-    name: ANCHOR_DOMAIN_NAME,
-    version: ANCHOR_DOMAIN_VERSION,
-    chainId,
-    verifyingContract: anchor.toLowerCase(),
-  };
-}
-
 /** A batch's position in its cluster's chain: a bigint in [1, 2^64 - 1]. */
 export function checkSequence(sequence: bigint, what = "sequence"): bigint {
   if (typeof sequence !== "bigint" || sequence < 1n || sequence > MAX_UINT64) {
@@ -127,7 +98,7 @@ export function fogBatchDigest(input: FogBatchInput): Hex {
     root: checkRoot(input.root),
     leafCount: checkLeafCount(input.leafCount),
   };
-  return TypedDataEncoder.hash(domain, FOG_BATCH_TYPES, value) as Hex;
+  return anchorFogBatchDigest(domain, value);
 }
 
 /**
@@ -155,11 +126,14 @@ export function fogClusterValue(input: FogClusterInput): Record<string, unknown>
 
 /** The EIP-712 digest each member's key signs (`DataAnchor.fogClusterDigest`). */
 export function fogClusterDigest(input: FogClusterInput): Hex {
-  return TypedDataEncoder.hash(
-    anchorDomain(input.chainId, input.anchor),
-    FOG_CLUSTER_TYPES,
-    fogClusterValue(input),
-  ) as Hex;
+  const value = fogClusterValue(input);
+  return anchorFogClusterDigest(anchorDomain(input.chainId, input.anchor), {
+    cluster: value.cluster as Hex,
+    groupKey: value.groupKey as Hex,
+    threshold: value.threshold as number,
+    members: value.members as Hex[],
+    epoch: value.epoch as number,
+  });
 }
 
 /**

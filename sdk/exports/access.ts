@@ -27,6 +27,7 @@ export {
   ACCESS_EVENTS,
   type AccessHistoryRange,
   AccessTokensClient,
+  parseAccessReceipt,
   type Shift,
   type TokenState,
   type VerifyAccessOptions,

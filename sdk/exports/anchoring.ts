@@ -16,8 +16,10 @@ export {
 } from "../core/anchors.ts";
 export {
   type AnchorHistoryRange,
+  anchoredEntries,
   type AnchorResult,
   DataAnchorClient,
+  parseAnchorReceipt,
   DEFAULT_LOG_CHUNK,
   type MinedTx,
   type SignedTx,

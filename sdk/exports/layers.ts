@@ -64,6 +64,7 @@ export {
   type LedgerTx,
   type OpenOutcome,
   type OpenResult,
+  parseLedgerReceipt,
   type RecordResult,
   SummaryLedgerClient,
   type TakeOverResult,

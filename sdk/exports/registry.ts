@@ -50,6 +50,5 @@ export {
   DeviceRegistryClient,
   EIP7825_GAS_CAP,
   type HistoryRange,
-  type RegistryEvent,
-  type TxResult,
+  parseRegistryReceipt,
 } from "../contracts/registry.ts";

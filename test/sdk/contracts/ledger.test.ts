@@ -20,7 +20,7 @@ import { type Hex } from "../../../sdk/core/bytes.ts";
 import { mclBackend } from "../../../sdk/core/crypto/backend.ts";
 import { minSig } from "../../../sdk/core/crypto/bls.ts";
 import { attest, memberKeyMaterial, quorumOf } from "../../../sdk/core/layers/attestation.ts";
-import { SummaryLedgerClient } from "../../../sdk/contracts/ledger.ts";
+import { parseLedgerReceipt, SummaryLedgerClient } from "../../../sdk/contracts/ledger.ts";
 import { ContractRevertError, InvalidInputError, TransportError } from "../../../sdk/errors.ts";
 
 const { ethers, ignition, networkHelpers } = await network.create();
@@ -121,6 +121,21 @@ describe("SummaryLedgerClient", function () {
     expect(await c.isValidAttestation(digest, quorum(ctx, id("other")))).to.equal(false);
     const err = await c.isValidAttestation(digest, quorum(ctx, digest, [0, 1])).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(ContractRevertError).with.property("errorName", "LedgerQuorumNotReached");
+  });
+
+  it("returns one TxResult per write and parses a receipt got elsewhere with no call", async function () {
+    const ctx = await loadFixture(deployLedgerClientFixture);
+    const opened = await openBlock(ctx, id("tx result"));
+    expect(opened.outcome).to.equal("opened");
+    expect(opened.txHash).to.equal(opened.hash);
+    expect(opened.events.map((e) => e.name)).to.include("BlockOpened");
+    const receipt = (await ethers.provider.getTransactionReceipt(opened.hash))!;
+    expect(receipt.blockNumber).to.equal(opened.blockNumber);
+    expect(receipt.gasUsed).to.equal(opened.gasUsed);
+    expect(parseLedgerReceipt(receipt, ctx.clients[0]!.address)).to.deep.equal(opened.events);
+    const e = parseLedgerReceipt(receipt.logs).find((x) => x.name === "BlockOpened")!;
+    expect(String(e.args.blockId).toLowerCase()).to.equal(opened.blockId);
+    expect(parseLedgerReceipt(receipt, ctx.accounts[9]!.address)).to.deep.equal([]);
   });
 
   it("computes the open digest the ledger computes (EIP-712, no call)", async function () {
