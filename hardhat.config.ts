@@ -28,12 +28,25 @@ const solcPath = require.resolve("solc/soljson.js");
 const compiler = {
   version: solcVersion,
   path: solcPath,
+  // `optimizer` first: Hardhat puts its own `optimizer` default first in the production profile's
+  // settings, and hashes the settings in key order, so any other order gives the two profiles
+  // different cache keys for the same input.
   settings: {
-    evmVersion: "osaka",
     optimizer: { enabled: true, runs: 10_000 },
+    evmVersion: "osaka",
     viaIR: true,
   },
 };
+
+// One compile serves every command. Hardhat keys its compile cache on the compiler input, the
+// `isolated` flag and (when `toolVersionsInBuildInfo` is on) Hardhat's version; `production`
+// turns both on by default, so `ignition deploy` (production) and `build`/`test`/`run`
+// (default) recompiled everything each time they alternated. Both profiles are therefore the
+// same, non-isolated: one solc job for all sources, as `default` always compiled, so the
+// deployed bytecode (and its gas) stays the one the tests and benchmarks measure. An isolated
+// build (one solc job per file) gave the four deployables the same bytecode, byte for byte,
+// but recompiles each of them for every test that deploys it: three times the compile time.
+const profile = { ...compiler, isolated: false, toolVersionsInBuildInfo: false };
 
 export default defineConfig({
   plugins: [
@@ -47,8 +60,8 @@ export default defineConfig({
   ],
   solidity: {
     profiles: {
-      default: compiler,
-      production: compiler,
+      default: profile,
+      production: profile,
     },
   },
   // Generated bindings are checked by the compiler that made them, not by ours.
