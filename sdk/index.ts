@@ -62,7 +62,13 @@ export {
   txResult,
   type TxResult,
 } from "./contracts/client.ts";
-export { LogReader, type LogReaderOptions, type LogWindow } from "./contracts/logs.ts";
+export {
+  type AccessTokensContract,
+  type DataAnchorContract,
+  type DeviceRegistryContract,
+  type SummaryLedgerContract,
+} from "./contracts/types.ts";
+export { LogReader, type LogReaderOptions, type LogWindow, type DeploymentBlockSource } from "./contracts/logs.ts";
 export { decodeRevert } from "./contracts/revert.ts";
 export {
   ConfigError,
@@ -86,6 +92,7 @@ export {
   TransportError,
   TxRejectedError,
   WrongChainError,
+  type RegisteredCluster,
 } from "./errors.ts";
 export {
   type ChainOptions,
@@ -102,6 +109,7 @@ export {
   DEFAULT_FINALITY_DEPTH,
   type Finality,
   finalBlockTag,
+  type ChainView,
 } from "./core/finality.ts";
 export { checkFresh, checkNotAhead, TOLERATED_SKEW_MS } from "./core/clock.ts";
 export { LruMap } from "./core/lru.ts";
@@ -117,6 +125,7 @@ export {
   type MultiProof,
   verifyMultiProof,
   verifyProof,
+  type BuildOptions,
 } from "./core/merkle.ts";
 export { ReplayGuard, type ReplayGuardOptions } from "./core/replay.ts";
 export { type AccessDenial, AccessDeniedError } from "./errors.ts";

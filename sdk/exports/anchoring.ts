@@ -23,6 +23,7 @@ export {
   DEFAULT_LOG_CHUNK,
   type MinedTx,
   type SignedTx,
+  type AnchorFees,
 } from "../contracts/anchor.ts";
 export {
   type BytesInput,

@@ -65,6 +65,7 @@ export {
   FogNode,
   type FogNodeOptions,
   registryFogDirectory,
+  type FogChainView,
 } from "../fog/fog-node.ts";
 export {
   type AnchoredFogBatch,
@@ -77,6 +78,7 @@ export {
   type FogMember,
   type MemberReport,
   type Reconciliation,
+  type FogProposer,
 } from "../fog/cluster.ts";
 export {
   type FogBatchRecord,
@@ -85,4 +87,6 @@ export {
   type OpenQuery,
   type ReadingClass,
   type StoredReading,
+  type EndorsedMessage,
+  type NewReading,
 } from "../store/fog-store.ts";

@@ -68,6 +68,7 @@ export {
   type RecordResult,
   SummaryLedgerClient,
   type TakeOverResult,
+  type BlockOpening,
 } from "../contracts/ledger.ts";
 export {
   type ContractRecord,
@@ -114,5 +115,6 @@ export {
   type LayerRejection,
   LedgerDirectory,
   type Transmission,
+  type JoinCandidate,
 } from "../layers/network.ts";
 export { LayerRouter, type RouteResult } from "../layers/router.ts";

@@ -94,6 +94,7 @@ export {
   type IngestResult,
   type SealedBatch,
   STATION_LIMITS,
+  type AnchoringOptions,
 } from "../nbiot/base-station.ts";
 export { type Acquisition, Application, type ApplicationOptions, type Reading } from "../nbiot/application.ts";
 export { verifyOwnReading } from "../nbiot/light.ts";
@@ -111,6 +112,8 @@ export {
   registryDirectory,
   type StationLink,
   type StationResolver,
+  type ChainClockOptions,
+  type DirectoryCacheOptions,
 } from "../nbiot/ports.ts";
 export {
   type BatchRecord,
@@ -118,4 +121,8 @@ export {
   type NewBlock,
   SqliteFlowStore,
   type StoredBlock,
+  type AnchorInfo,
+  type AnchorState,
+  type AnchorTx,
+  type FlowStoreSummary,
 } from "../store/flow-store.ts";

@@ -51,4 +51,5 @@ export {
   EIP7825_GAS_CAP,
   type HistoryRange,
   parseRegistryReceipt,
+  type RegistryClientOptions,
 } from "../contracts/registry.ts";

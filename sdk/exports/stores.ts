@@ -8,6 +8,10 @@ export {
   type NewBlock,
   SqliteFlowStore,
   type StoredBlock,
+  type AnchorInfo,
+  type AnchorState,
+  type AnchorTx,
+  type FlowStoreSummary,
 } from "../store/flow-store.ts";
 export { type OpenMode, type StoreIdentity, type StoreKind, type StoreOpenOptions } from "../store/sqlite.ts";
 export {
@@ -17,6 +21,8 @@ export {
   type OpenQuery,
   type ReadingClass,
   type StoredReading,
+  type EndorsedMessage,
+  type NewReading,
 } from "../store/fog-store.ts";
 export {
   type ContractRecord,
