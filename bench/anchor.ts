@@ -162,7 +162,7 @@ export async function anchorMetrics(): Promise<Metrics> {
   if (one.gasUsed !== million.gasUsed) {
     throw new Error(`bench: anchor gas differs with the leaf count (1: ${one.gasUsed}, 2^20: ${million.gasUsed})`);
   }
-  const anchorTx = await provider.getTransaction(million.txHash);
+  const anchorTx = await provider.getTransaction(million.hash);
   if (!anchorTx) throw new Error("bench: anchor transaction not found");
   // What any contract keeping DataAnchor's properties pays before its first other opcode: see
   // docs/anchoring.md (the root's fresh slot, the gateway's chain slot, the registry's cold call).

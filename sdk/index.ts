@@ -5,7 +5,7 @@
  * Capabilities have their own entry points: `@strata-iot/sdk/registry`, `/anchoring`, `/access`,
  * `/nbiot`, `/fog`, `/layers`, `/crypto`, `/stores`, `/artifacts`, `/deploy` (docs/sdk.md).
  */
-export { concat, fromHex, type Hex, toHex } from "./core/bytes.ts";
+export { type BytesInput, concat, fromHex, type Hex, toHex } from "./core/bytes.ts";
 export {
   type AccessRequestMessage,
   accessRequestTypedDigest,

@@ -28,7 +28,7 @@ import {
   checkRoot,
   checkWord,
 } from "../core/anchors.ts";
-import { checkInteger, fromHex, type Hex, toHex } from "../core/bytes.ts";
+import { type BytesInput, checkInteger, fromHex, type Hex, toHex } from "../core/bytes.ts";
 import { anchorDomain, type CompactSignature, FOG_CLUSTER_TYPES } from "../core/eip712.ts";
 import {
   checkGroupKey,
@@ -80,8 +80,6 @@ export interface AnchorResult extends TxResult {
   readonly leafCount: bigint;
   /** The block's timestamp: the record's `time`. */
   readonly time: bigint;
-  /** The transaction's hash, as `hash` (kept for the callers that read it by this name). */
-  readonly txHash: Hex;
 }
 
 /**
@@ -108,8 +106,7 @@ export interface AnchorFees {
   readonly maxFeePerGas?: bigint;
 }
 
-/** Bytes as the client takes them: 0x-prefixed hex or a `Uint8Array`. */
-export type BytesInput = Hex | Uint8Array;
+export type { BytesInput } from "../core/bytes.ts";
 
 /** A fog cluster as `DataAnchor` keeps it (`fogCluster`). */
 export interface FogClusterInfo {
@@ -138,10 +135,7 @@ export interface FogClusterRegistration {
 }
 
 /** The outcome of a registration: its transaction's `TxResult` and its `FogClusterRegistered` event. */
-export interface FogClusterResult extends FogClusterInfo, TxResult {
-  /** The transaction's hash, as `hash` (kept for the callers that read it by this name). */
-  readonly txHash: Hex;
-}
+export interface FogClusterResult extends FogClusterInfo, TxResult {}
 
 /** The next batch of a cluster, ready for its members to sign. */
 export interface FogBatchToSign {
@@ -288,7 +282,7 @@ export class DataAnchorClient extends ContractClient<DataAnchor> {
       this.contract.registerFogCluster(id, groupKey, registration.threshold, members, proof, approvals),
     );
     const registered = fogClusterOf(requiredEvent(result.events, "FogClusterRegistered", result.hash));
-    return { ...result, ...registered, txHash: result.hash };
+    return { ...result, ...registered };
   }
 
   /** `cluster`'s key, threshold, epoch and members, or `undefined` when it is not a fog cluster. */
@@ -557,7 +551,6 @@ export class DataAnchorClient extends ContractClient<DataAnchor> {
       sequence: anchored.args.sequence as bigint,
       leafCount: anchored.args.leafCount as bigint,
       time: BigInt(block.timestamp),
-      txHash: result.hash,
     };
   }
 

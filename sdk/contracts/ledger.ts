@@ -9,12 +9,13 @@
  * Inputs are checked before anything is sent (`InvalidInputError` naming the
  * field); reverts come back as `ContractRevertError`.
  */
-import { type BlockTag, type ContractRunner, getAddress, isAddress, keccak256, type LogDescription } from "ethers";
+import { type BlockTag, type ContractRunner, keccak256, type LogDescription } from "ethers";
 
 import { SummaryLedger as SummaryLedgerArtifact } from "../artifacts/SummaryLedger.ts";
 import type { SummaryLedger } from "../../types/ethers-contracts/ledger/SummaryLedger.ts";
 import { checkRoot, checkWord } from "../core/anchors.ts";
-import { checkInteger, fromHex, type Hex, toHex } from "../core/bytes.ts";
+import { type BytesInput, checkInteger, fromHex, type Hex, toHex } from "../core/bytes.ts";
+import { checkAccount } from "../core/access.ts";
 import { ledgerDomain, ledgerInvalidateDigest, ledgerJoinDigest, ledgerOpenDigest } from "../core/eip712.ts";
 import type { Attestation } from "../core/layers/attestation.ts";
 import { ContractRevertError, InvalidInputError, TransportError } from "../errors.ts";
@@ -35,8 +36,6 @@ const SPEC = { name: NAME, artifact: SummaryLedgerArtifact, domain: ledgerDomain
 const IFACE = artifactInterface(SummaryLedgerArtifact);
 const ZERO_ADDRESS = `0x${"00".repeat(20)}`;
 const UINT40_MAX = (1n << 40n) - 1n;
-/** Bytes as the client takes them: 0x-prefixed hex or a `Uint8Array`. */
-export type LedgerBytes = Hex | Uint8Array;
 
 /** A layer this layer is linked to (`LayerLink`). */
 export interface LedgerLayerLink {
@@ -67,15 +66,12 @@ export interface LedgerBlock {
 /** A member to admit (`MemberKey`): keys in EIP-2537 encoding. */
 export interface LedgerMemberKey {
   readonly node: string;
-  readonly publicKey: LedgerBytes;
-  readonly proofOfPossession: LedgerBytes;
+  readonly publicKey: BytesInput;
+  readonly proofOfPossession: BytesInput;
 }
 
 /** The transaction behind a write: its `TxResult`. */
-export interface LedgerTx extends TxResult {
-  /** The transaction's hash, as `hash` (kept for the callers that read it by this name). */
-  readonly txHash: Hex;
-}
+export type LedgerTx = TxResult;
 
 /** What `open` did: statements 1-3 held (`opened`), the block existed (`already-opened`, a no-op), an expired block was `extended`, or the summary is a replay (`replayed`: its block is final, i.e. its contract ended, it expired more than `extensionWindow()` ago, or it was cleaned). */
 export type OpenOutcome = "opened" | "already-opened" | "extended" | "replayed";
@@ -145,7 +141,7 @@ export class SummaryLedgerClient extends ContractClient<SummaryLedger> {
    * its receipt `options.receiptTimeoutMs` (`TimeoutError`).
    */
   constructor(address: string, runner: ContractRunner, options: ClientOptions = {}) {
-    super(SPEC, checkAddress(address, "address"), runner, options);
+    super(SPEC, checkAccount(address, "address"), runner, options);
   }
 
   /** The same client acting through another runner (another member's key). */
@@ -222,7 +218,7 @@ export class SummaryLedgerClient extends ContractClient<SummaryLedger> {
 
   /** `node`'s index and validity, or `undefined` when it was never a member. */
   async memberOf(node: string): Promise<{ index: number; valid: boolean } | undefined> {
-    const account = checkAddress(node, "node");
+    const account = checkAccount(node, "node");
     try {
       const [valid, index] = await this.read(() => this.contract.memberOf(account));
       return { index: Number(index), valid };
@@ -263,8 +259,8 @@ export class SummaryLedgerClient extends ContractClient<SummaryLedger> {
    * The digest the quorum signs to admit `node` with `publicKey`, computed here
    * (no ledger state in it: a node joins once, which spends it).
    */
-  async joinDigest(node: string, publicKey: LedgerBytes): Promise<Hex> {
-    const account = checkAddress(node, "node");
+  async joinDigest(node: string, publicKey: BytesInput): Promise<Hex> {
+    const account = checkAccount(node, "node");
     const publicKeyHash = keccak256(bytesOf(publicKey, "publicKey", 256));
     return ledgerJoinDigest(await this.domain(), { node: account, publicKeyHash: publicKeyHash as Hex });
   }
@@ -293,7 +289,7 @@ export class SummaryLedgerClient extends ContractClient<SummaryLedger> {
   /** The digest the quorum signs to hand `blockId` to `responsible` (with the block's handover counter). */
   takeOverDigest(blockId: Hex, responsible: string): Promise<Hex> {
     const id = checkWord(blockId, "blockId");
-    const account = checkAddress(responsible, "responsible");
+    const account = checkAccount(responsible, "responsible");
     return this.#digest(() => this.contract.takeOverDigest(id, account));
   }
 
@@ -357,7 +353,7 @@ export class SummaryLedgerClient extends ContractClient<SummaryLedger> {
   /** `payer`'s escrow in `blockId`, or `undefined` when there is none. */
   async escrowOf(blockId: Hex, payer: string): Promise<LedgerEscrow | undefined> {
     const id = checkWord(blockId, "blockId");
-    const who = checkAddress(payer, "payer");
+    const who = checkAccount(payer, "payer");
     const e = await this.read(() => this.contract.escrowOf(id, who));
     if (e.payer === ZERO_ADDRESS) return undefined;
     return {
@@ -422,7 +418,7 @@ export class SummaryLedgerClient extends ContractClient<SummaryLedger> {
    */
   async takeOver(blockId: Hex, responsible: string, attestation?: Attestation): Promise<TakeOverResult> {
     const id = checkWord(blockId, "blockId");
-    const account = checkAddress(responsible, "responsible");
+    const account = checkAccount(responsible, "responsible");
     const [signers, signature] = attestation === undefined ? [0n, "0x" as Hex] : attestationArgs(attestation);
     return this.#send(
       () => this.contract.takeOver(id, account, signers, signature),
@@ -447,7 +443,7 @@ export class SummaryLedgerClient extends ContractClient<SummaryLedger> {
   /** Admits `member` under the quorum's attestation over `joinDigest`; the runner must be `member.node` itself. */
   async join(member: LedgerMemberKey, attestation: Attestation): Promise<LedgerTx & { index: number }> {
     const m = {
-      node: checkAddress(member.node, "member.node"),
+      node: checkAccount(member.node, "member.node"),
       publicKey: toHex(bytesOf(member.publicKey, "member.publicKey", 256)),
       proofOfPossession: toHex(bytesOf(member.proofOfPossession, "member.proofOfPossession", 128)),
     };
@@ -505,8 +501,8 @@ export class SummaryLedgerClient extends ContractClient<SummaryLedger> {
    */
   async escrow(blockId: Hex, provider: string, token: string, amount: bigint): Promise<LedgerTx & LedgerEscrow> {
     const id = checkWord(blockId, "blockId");
-    const to = checkAddress(provider, "provider");
-    const asset = checkAddress(token, "token");
+    const to = checkAccount(provider, "provider");
+    const asset = checkAccount(token, "token");
     if (typeof amount !== "bigint" || amount <= 0n || amount >= 1n << 256n) {
       throw new InvalidInputError("amount must be a bigint in [1, 2^256)", { value: String(amount) });
     }
@@ -527,7 +523,7 @@ export class SummaryLedgerClient extends ContractClient<SummaryLedger> {
    */
   async confirm(blockId: Hex, payer: string): Promise<LedgerTx & { released: boolean; amount: bigint }> {
     const id = checkWord(blockId, "blockId");
-    const who = checkAddress(payer, "payer");
+    const who = checkAccount(payer, "payer");
     return this.#send(
       () => this.contract.confirm(id, who),
       (events) => {
@@ -540,7 +536,7 @@ export class SummaryLedgerClient extends ContractClient<SummaryLedger> {
   /** Returns `payer`'s unsettled escrow in `blockId` once its deadline passed (anyone may call). */
   async refund(blockId: Hex, payer: string): Promise<LedgerTx & { payer: string; amount: bigint }> {
     const id = checkWord(blockId, "blockId");
-    const who = checkAddress(payer, "payer");
+    const who = checkAccount(payer, "payer");
     return this.#send(
       () => this.contract.refund(id, who),
       (events) => {
@@ -571,18 +567,11 @@ export class SummaryLedgerClient extends ContractClient<SummaryLedger> {
   /** Sends a transaction and reads its outcome from this ledger's events in the receipt. */
   async #send<T>(send: () => Promise<SentTx>, parse: (events: readonly ContractEvent[]) => T): Promise<T & LedgerTx> {
     const result = await this.send(send);
-    return { ...result, ...parse(result.events), txHash: result.hash };
+    return { ...result, ...parse(result.events) };
   }
 }
 
-function checkAddress(value: string, what: string): string {
-  if (typeof value !== "string" || !isAddress(value) || !value.startsWith("0x")) {
-    throw new InvalidInputError(`${what} must be a 0x-prefixed 20-byte address`, { value });
-  }
-  return getAddress(value);
-}
-
-function bytesOf(value: LedgerBytes, what: string, length: number): Uint8Array {
+function bytesOf(value: BytesInput, what: string, length: number): Uint8Array {
   if (value instanceof Uint8Array) {
     if (value.length !== length) throw new InvalidInputError(`${what} must be ${length} bytes, got ${value.length}`);
     return value;
@@ -603,7 +592,7 @@ function openRequest(request: LedgerOpenRequest) {
     summary: checkRoot(request.summary, "request.summary"),
     sourceLayer: checkRoot(request.sourceLayer, "request.sourceLayer"),
     route: checkWord(request.route, "request.route"),
-    responsible: checkAddress(request.responsible, "request.responsible"),
+    responsible: checkAccount(request.responsible, "request.responsible"),
     expiry: uint40(request.expiry, "request.expiry"),
     deadline: uint40(request.deadline, "request.deadline"),
   };
@@ -616,7 +605,7 @@ function layerLink(link: LedgerLayerLink, what: string) {
   }
   return {
     layerId: checkWord(link.layerId, `${what}.layerId`),
-    ledger: checkAddress(link.ledger, `${what}.ledger`),
+    ledger: checkAccount(link.ledger, `${what}.ledger`),
     chainId: link.chainId,
   };
 }

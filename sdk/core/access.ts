@@ -328,8 +328,8 @@ export function checkTokenId(value: bigint, what = "token"): bigint {
 
 /** An account: a 20-byte address, returned checksummed. */
 export function checkAccount(value: string, what: string): string {
-  if (typeof value !== "string" || !isAddress(value)) {
-    throw new InvalidInputError(`${what} must be an address`, { value: String(value) });
+  if (typeof value !== "string" || !value.startsWith("0x") || !isAddress(value)) {
+    throw new InvalidInputError(`${what} must be a 0x-prefixed 20-byte address`, { value: String(value) });
   }
   return getAddress(value);
 }

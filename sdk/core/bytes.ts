@@ -8,6 +8,9 @@ import { InvalidInputError } from "../errors.ts";
 
 export type Hex = `0x${string}`;
 
+/** Bytes as an app may hold them: `0x` hex or a `Uint8Array`. */
+export type BytesInput = Hex | Uint8Array;
+
 /**
  * `n` bytes for a hot path, carved from Node's shared allocation slab
  * (uninitialised: the caller writes every byte). A fresh `Uint8Array` of up

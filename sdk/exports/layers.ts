@@ -56,7 +56,6 @@ export {
 export {
   type BlockProof,
   type LedgerBlock,
-  type LedgerBytes,
   type LedgerEscrow,
   type LedgerLayerLink,
   type LedgerMemberKey,

@@ -90,7 +90,7 @@ export interface FogAnchorPort {
     groupSignature: Uint8Array,
   ): Promise<{
     readonly sequence: bigint;
-    readonly txHash: string;
+    readonly hash: string;
     readonly gasUsed?: bigint;
     readonly blockNumber?: number;
   }>;
@@ -416,7 +416,7 @@ export class FogCluster {
     this.#signed.set(proposal.root, signature);
     const anchored = await o.anchor.anchorFogBatch(this.id, proposal.root, proposal.leafCount, signature);
     this.#signed.delete(proposal.root);
-    proposer.recordBatch(proposal, signature, anchored.txHash, anchored.blockNumber);
+    proposer.recordBatch(proposal, signature, anchored.hash, anchored.blockNumber);
     return {
       sequence: anchored.sequence,
       root: proposal.root,
@@ -424,7 +424,7 @@ export class FogCluster {
       signature,
       signers: combined.used,
       reports,
-      txHash: anchored.txHash,
+      txHash: anchored.hash,
     };
   }
 

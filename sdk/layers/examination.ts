@@ -177,7 +177,7 @@ export class Examination {
         throw e;
       }
       const r = await m.ledger.invalidate(failed.index, attestation);
-      invalidated.push({ index: failed.index, node: r.node, txHash: r.txHash });
+      invalidated.push({ index: failed.index, node: r.node, txHash: r.hash });
     }
     return { examined, invalidated, disputed };
   }
@@ -195,8 +195,8 @@ export class Examination {
     const digest = await m.ledger.superiorLostDigest();
     const attestation = await collectAttestation(m, this.#keys, digest, (peer) => peer.judgeSuperior(digest));
     const r = await m.ledger.superiorLost(attestation);
-    m.alarm("superior-lost", r.txHash, { superior: superior.layerId });
-    return { status: "lost", superior, examined, txHash: r.txHash };
+    m.alarm("superior-lost", r.hash, { superior: superior.layerId });
+    return { status: "lost", superior, examined, txHash: r.hash };
   }
 
   /** Re-attaches the layer to `superior` once a quorum of peers find it answering (the beginning block's update). */
@@ -211,7 +211,7 @@ export class Examination {
       (peer) => peer.reviewAttachment("superior", superior, digest),
       { ownCheck: () => this.checkAnswersAsLayer(superior) },
     );
-    return (await m.ledger.reattach(superior, attestation)).txHash;
+    return (await m.ledger.reattach(superior, attestation)).hash;
   }
 
   /**

@@ -102,7 +102,7 @@ export class Membership {
     const attestation = await collectAttestation(m, this.#keys, digest, (peer) =>
       peer.reviewAttachment("subordinate", subordinate, digest),
     );
-    return (await m.ledger.linkSubordinate(subordinate, attestation)).txHash;
+    return (await m.ledger.linkSubordinate(subordinate, attestation)).hash;
   }
 
   #joinKeys(candidate: JoinCandidate): { publicKey: Uint8Array; proofOfPossession: Uint8Array } {

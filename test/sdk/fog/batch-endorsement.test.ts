@@ -50,7 +50,7 @@ class MemoryFogAnchor {
     const ok = minSig(backend).verify(groupKey, message, compressed);
     if (!ok) return Promise.reject(new Error("DataAnchorInvalidGroupSignature"));
     this.roots.push(root);
-    return Promise.resolve({ sequence, txHash: `0x${sequence.toString(16)}` });
+    return Promise.resolve({ sequence, hash: `0x${sequence.toString(16)}` });
   }
 }
 

@@ -107,7 +107,7 @@ describe("FogCluster.register", function () {
     expect(registered.members).to.deep.equal(site.members.map((m) => m.id.toLowerCase()));
     if (!registered.sent) return;
     expect(registered.gasUsed > 0n).to.equal(true);
-    expect((await ethers.provider.getTransactionReceipt(registered.txHash))!.blockNumber).to.equal(
+    expect((await ethers.provider.getTransactionReceipt(registered.hash))!.blockNumber).to.equal(
       registered.blockNumber,
     );
     expect(await client.fogCluster(site.cluster.id)).to.deep.equal(without(registered));
