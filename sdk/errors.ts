@@ -351,6 +351,30 @@ function sameMembers(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((m, i) => m.toLowerCase() === b[i]!.toLowerCase());
 }
 
+/**
+ * A deployment stopped part way: `failed` was not deployed (the `cause` says why), the contracts
+ * in `deployed` are on chain. Resume with the registry's address and the rest of the contracts.
+ */
+export class DeploymentIncompleteError extends StrataError {
+  override name = "DeploymentIncompleteError" as const;
+  readonly failed: string;
+  readonly deployed: {
+    readonly [name: string]: { readonly address: string; readonly txHash: string; readonly block: number } | undefined;
+  };
+
+  constructor(failed: string, deployed: DeploymentIncompleteError["deployed"], cause: unknown) {
+    super(
+      `deploying ${failed} failed after ${Object.keys(deployed).join(", ")} deployed: ${
+        cause instanceof StrataError ? cause.shortMessage : String(cause)
+      }`,
+      { failed, deployed },
+      { cause },
+    );
+    this.failed = failed;
+    this.deployed = deployed;
+  }
+}
+
 function safeJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? `${v}n` : v));
 }

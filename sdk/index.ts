@@ -71,6 +71,7 @@ export {
 export { LogReader, type LogReaderOptions, type LogWindow, type DeploymentBlockSource } from "./contracts/logs.ts";
 export { decodeRevert } from "./contracts/revert.ts";
 export {
+  type AccessDenial,
   ConfigError,
   ContractRevertError,
   DecryptionError,
@@ -93,6 +94,18 @@ export {
   TxRejectedError,
   WrongChainError,
   type RegisteredCluster,
+  RejectionError,
+  AccessDeniedError,
+  AnchorChainError,
+  ObjectStoreError,
+  LayerError,
+  PacketError,
+  ClusterRegistrationConflictError,
+  DeploymentIncompleteError,
+  type AnchorChainFault,
+  type ObjectStoreRejection,
+  type LayerRejection,
+  type PacketRejection,
 } from "./errors.ts";
 export {
   type ChainOptions,
@@ -128,4 +141,3 @@ export {
   type BuildOptions,
 } from "./core/merkle.ts";
 export { ReplayGuard, type ReplayGuardOptions } from "./core/replay.ts";
-export { type AccessDenial, AccessDeniedError } from "./errors.ts";

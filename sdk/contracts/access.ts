@@ -87,7 +87,7 @@ export const ACCESS_EVENTS = [
  * The `AccessTokens` events in a receipt (or logs), arguments by name; with
  * `address`, only that contract's. Pure: no network call.
  */
-export function parseAccessReceipt(source: LogsOf, address?: string): ContractEvent[] {
+export function parseAccessReceipt(source: LogsOf, address: string): ContractEvent[] {
   return receiptEvents(IFACE, source, address);
 }
 

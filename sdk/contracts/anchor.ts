@@ -47,6 +47,7 @@ import {
   ContractClient,
   logsOf,
   type LogsOf,
+  RECEIPT_GUARD_GRACE_MS,
   receiptEvents,
   requiredEvent,
   type SentTx,
@@ -152,7 +153,7 @@ export interface FogBatchToSign {
  * The `DataAnchor` events in a receipt (or logs), arguments by name; with
  * `address`, only that contract's. Pure: no network call.
  */
-export function parseAnchorReceipt(source: LogsOf, address?: string): ContractEvent[] {
+export function parseAnchorReceipt(source: LogsOf, address: string): ContractEvent[] {
   return receiptEvents(IFACE, source, address);
 }
 
@@ -539,10 +540,13 @@ export class DataAnchorClient extends ContractClient<DataAnchor> {
 
   /** Sends an anchoring transaction and reads its outcome from the `Anchored` event of `root`. */
   async #anchored(root: Hex, send: () => Promise<SentTx>): Promise<AnchorResult> {
+    // one deadline for the send, its receipt and the block's time, as `receiptTimeoutMs` promises
+    const deadline = performance.now() + this.receiptTimeoutMs + RECEIPT_GUARD_GRACE_MS;
     const result = await this.send(send);
     const anchored = result.events.find((e) => e.name === "Anchored" && String(e.args.root).toLowerCase() === root);
     if (!anchored) throw new TransportError("Anchored not emitted", { hash: result.hash });
-    const block = await this.#call(() => this.provider.getBlock(result.blockNumber));
+    const left = Math.max(1, Math.ceil(deadline - performance.now()));
+    const block = await this.#call(() => this.provider.getBlock(result.blockNumber), left);
     if (!block) throw new TransportError(`block ${result.blockNumber} not found`);
     return {
       ...result,

@@ -23,7 +23,7 @@ import {
 import type { ContractArtifact } from "../artifacts/index.ts";
 import { checkInteger, type Hex } from "../core/bytes.ts";
 import { type HistoryEntry, sortHistory } from "../core/registry.ts";
-import { TransportError } from "../errors.ts";
+import { InvalidInputError, TransportError } from "../errors.ts";
 import {
   type ChainOptions,
   DEFAULT_CALL_TIMEOUT_MS,
@@ -86,13 +86,17 @@ export function logsOf(source: LogsOf): readonly Log[] {
 }
 
 /**
- * The events of `iface`'s contract in a receipt (or in logs), in log order; with
- * `address`, only the logs that contract at that address emitted. No network call.
+ * The events the contract at `address` emitted in a receipt (or in logs), decoded with `iface`,
+ * in log order; logs of any other address are left out, so another contract cannot pass its
+ * events off as this one's. No network call.
  */
-export function receiptEvents(iface: Interface, source: LogsOf, address?: string): ContractEvent[] {
-  const at = address?.toLowerCase();
+export function receiptEvents(iface: Interface, source: LogsOf, address: string): ContractEvent[] {
+  if (typeof address !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(address)) {
+    throw new InvalidInputError("address: the contract whose events to read, a 20-byte address", { address });
+  }
+  const at = address.toLowerCase();
   return logsOf(source)
-    .filter((log) => at === undefined || log.address.toLowerCase() === at)
+    .filter((log) => log.address.toLowerCase() === at)
     .map((log) => parseEvent(iface, log))
     .filter((e): e is ContractEvent => e !== undefined);
 }
@@ -235,7 +239,11 @@ export abstract class ContractClient<C extends BaseContract, O extends ClientOpt
 
   /** The contract's EIP-712 domain (chain id read once within the call deadline; a failed read is read again next time). */
   domain(): Promise<TypedDataDomain> {
-    this.#domain.read ??= this.read(() => this.provider.getNetwork()).then(
+    // the deployment check first: nothing is signed for a wrong chain or an address without code
+    this.#domain.read ??= this.read(async () => {
+      await this.ensureDeployed();
+      return this.provider.getNetwork();
+    }).then(
       ({ chainId }) => this.#spec.domain(chainId, this.address),
       (e: unknown) => {
         this.#domain.read = undefined;

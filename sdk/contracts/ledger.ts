@@ -129,7 +129,7 @@ export interface BlockProof {
  * The `SummaryLedger` events in a receipt (or logs), arguments by name; with
  * `address`, only that ledger's. Pure: no network call.
  */
-export function parseLedgerReceipt(source: LogsOf, address?: string): ContractEvent[] {
+export function parseLedgerReceipt(source: LogsOf, address: string): ContractEvent[] {
   return receiptEvents(IFACE, source, address);
 }
 

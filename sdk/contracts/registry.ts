@@ -59,7 +59,7 @@ const IFACE = artifactInterface(DeviceRegistryArtifact);
  * The `DeviceRegistry` events in a receipt (or logs), arguments by name; with
  * `address`, only that registry's. Pure: no network call.
  */
-export function parseRegistryReceipt(source: LogsOf, address?: string): ContractEvent[] {
+export function parseRegistryReceipt(source: LogsOf, address: string): ContractEvent[] {
   return receiptEvents(IFACE, source, address);
 }
 

@@ -17,6 +17,19 @@ export interface ReplayGuardOptions {
    * oldest has expired) rather than an old one forgotten: forgetting it would let it be replayed.
    */
   readonly maxEntries?: number;
+  /**
+   * The most keys one group (e.g. one requester) may hold at once (default: no bound), so one
+   * sender filling the window cannot lock the others out: its new key is refused `busy` instead.
+   */
+  readonly maxPerGroup?: number;
+  /**
+   * Keep keys recorded "in the future" after the clock steps back (default false: a key
+   * recorded more than twice the window ahead of `now` is forgotten, as a message fresh then
+   * cannot be fresh under this clock). Set it when freshness is judged on another clock than the
+   * one passed here (a fog node judges a request on the caller's `now`): forgetting would then
+   * let a request still fresh on that clock be replayed.
+   */
+  readonly keepAfterStepBack?: boolean;
 }
 
 /**
@@ -28,9 +41,12 @@ export interface ReplayGuardOptions {
  * kept, so a restarted receiver still refuses what it saw before.
  */
 export class ReplayGuard {
-  readonly #seen = new Map<string, number>();
+  readonly #seen = new Map<string, { until: number; group: string | undefined }>();
+  readonly #groups = new Map<string, number>();
   readonly #windowMs: number;
   readonly #maxEntries: number;
+  readonly #maxPerGroup: number;
+  readonly #keepAfterStepBack: boolean;
 
   constructor(windowMs: number, options: ReplayGuardOptions = {}) {
     if (typeof windowMs !== "number" || !Number.isFinite(windowMs) || windowMs < 0) {
@@ -40,8 +56,14 @@ export class ReplayGuard {
     if (maxEntries !== Number.POSITIVE_INFINITY && (!Number.isSafeInteger(maxEntries) || maxEntries < 1)) {
       throw new InvalidInputError("maxEntries is an integer of at least 1", { maxEntries });
     }
+    const maxPerGroup = options.maxPerGroup ?? Number.POSITIVE_INFINITY;
+    if (maxPerGroup !== Number.POSITIVE_INFINITY && (!Number.isSafeInteger(maxPerGroup) || maxPerGroup < 1)) {
+      throw new InvalidInputError("maxPerGroup is an integer of at least 1", { maxPerGroup });
+    }
     this.#windowMs = windowMs;
     this.#maxEntries = maxEntries;
+    this.#maxPerGroup = maxPerGroup;
+    this.#keepAfterStepBack = options.keepAfterStepBack ?? false;
   }
 
   /** The key `nonce` from `from` is remembered under. */
@@ -59,8 +81,11 @@ export class ReplayGuard {
     return this.checkKey(ReplayGuard.key(from, nonce), now, { from });
   }
 
-  /** `check` for a key the caller made (e.g. a request's nonce, unique on its own). */
-  checkKey(key: string, now: number, details: Readonly<Record<string, unknown>> = {}): number {
+  /**
+   * `check` for a key the caller made (e.g. a request's nonce, unique on its own). `group` (e.g.
+   * the authenticated sender) is what `maxPerGroup` bounds.
+   */
+  checkKey(key: string, now: number, details: Readonly<Record<string, unknown>> = {}, group?: string): number {
     this.#prune(now);
     if (this.#seen.has(key)) throw new ProtocolError("replay", "this message was already received", details);
     if (this.#seen.size >= this.#maxEntries) {
@@ -69,8 +94,14 @@ export class ReplayGuard {
         maxEntries: this.#maxEntries,
       });
     }
+    if (group !== undefined && (this.#groups.get(group) ?? 0) >= this.#maxPerGroup) {
+      throw new ProtocolError("busy", "this sender has too many messages within the replay window: retry later", {
+        ...details,
+        maxPerGroup: this.#maxPerGroup,
+      });
+    }
     const until = now + 2 * this.#windowMs;
-    this.#seen.set(key, until);
+    this.#remember(key, until, group);
     return until;
   }
 
@@ -81,15 +112,26 @@ export class ReplayGuard {
   }
 
   /** Remembers a key kept by an earlier run until `until` (restore in `until` order). */
-  restore(key: string, until: number): void {
-    this.#seen.set(key, until);
+  restore(key: string, until: number, group?: string): void {
+    this.#remember(key, until, group);
+  }
+
+  #remember(key: string, until: number, group: string | undefined): void {
+    this.#seen.set(key, { until, group });
+    if (group !== undefined) this.#groups.set(group, (this.#groups.get(group) ?? 0) + 1);
   }
 
   #prune(now: number): void {
-    const latest = now + 4 * this.#windowMs; // recorded after now + 2 * window: stale under this clock
-    for (const [k, until] of this.#seen) {
+    // recorded after now + 2 * window: stale under this clock (unless kept on purpose)
+    const latest = this.#keepAfterStepBack ? Number.POSITIVE_INFINITY : now + 4 * this.#windowMs;
+    for (const [k, { until, group }] of this.#seen) {
       if (until >= now && until <= latest) break;
       this.#seen.delete(k);
+      if (group !== undefined) {
+        const left = (this.#groups.get(group) ?? 1) - 1;
+        if (left === 0) this.#groups.delete(group);
+        else this.#groups.set(group, left);
+      }
     }
   }
 

@@ -130,6 +130,12 @@ export interface FogNodeOptions {
    * until the oldest expires, so a flood of served requests cannot grow the node's memory.
    */
   readonly maxAccessNonces?: number;
+  /**
+   * Access-request nonces one requester may hold at once (default 1,000), so one token holder
+   * flooding the node with requests cannot lock the others out: its own new requests are refused
+   * `busy` instead.
+   */
+  readonly maxAccessNoncesPerRequester?: number;
 }
 
 /** Readings a fog node holds for a chain that cannot be read, by default. */
@@ -137,6 +143,9 @@ export const DEFAULT_MAX_HELD = 10_000;
 
 /** Access-request nonces a fog node remembers at once, by default. */
 export const DEFAULT_MAX_ACCESS_NONCES = 100_000;
+
+/** Access-request nonces one requester may hold at once, by default. */
+export const DEFAULT_MAX_ACCESS_NONCES_PER_REQUESTER = 1_000;
 
 /**
  * How long an accepted access-request nonce is remembered: a request is accepted from `skew` before
@@ -213,8 +222,12 @@ export class FogNode {
     this.#maxHeld = options.maxHeld ?? DEFAULT_MAX_HELD;
     checkInteger(this.#maxHeld, 0, Number.MAX_SAFE_INTEGER, "maxHeld");
     this.accessScope = options.accessScope ?? accessScope(`read:sensitive@${this.id}`);
+    // Freshness is judged on the caller's `now` when given, so a nonce is never forgotten early
+    // because this node's clock stepped back (keepAfterStepBack).
     this.#nonces = new ReplayGuard(ACCESS_NONCE_WINDOW_MS, {
       maxEntries: options.maxAccessNonces ?? DEFAULT_MAX_ACCESS_NONCES,
+      maxPerGroup: options.maxAccessNoncesPerRequester ?? DEFAULT_MAX_ACCESS_NONCES_PER_REQUESTER,
+      keepAfterStepBack: true,
     });
     this.#lastSeq = this.store.lastSequences();
   }
@@ -753,7 +766,9 @@ export class FogNode {
    * checked against the chain (`AccessTokensClient.verifyAccessRequest`):
    * expired, revoked, replayed, out-of-shift or foreign requests are refused
    * with an `AccessDeniedError`. Nonces are remembered, so a request is served
-   * once.
+   * once. When the node holds `maxAccessNonces` fresh nonces, or the requester
+   * `maxAccessNoncesPerRequester`, a new request is refused with
+   * `ProtocolError("busy")`: retry once the oldest has expired.
    */
   async serveSensitive<R extends { readonly resource: Hex }>(
     access: AccessVerifier<R>,
@@ -771,10 +786,14 @@ export class FogNode {
     ) {
       throw new InvalidInputError("a range is two integers with from <= to (ms)", { range: String(range) });
     }
+    // the nonce is recorded only after the request's signature is checked: `requester` is then
+    // the authenticated sender, which the per-requester bound counts
+    const requester = (request as { readonly requester?: unknown }).requester;
+    const group = typeof requester === "string" ? requester.toLowerCase() : undefined;
     const grant = await access.verifyAccessRequest(request, signature, now, {
       seen: {
         has: (nonce) => this.#nonces.has(nonce, this.#clock()),
-        add: (nonce) => this.#nonces.checkKey(nonce, this.#clock(), { nonce }),
+        add: (nonce) => this.#nonces.checkKey(nonce, this.#clock(), { nonce }, group),
       },
       scope: this.accessScope,
     });

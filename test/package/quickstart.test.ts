@@ -50,9 +50,11 @@ describe("the package, installed in an app", function () {
     app = path.join(work, "app");
     await run("mkdir", ["-p", app]);
     await writeFile(path.join(app, "package.json"), JSON.stringify({ name: "app", private: true, type: "module" }));
-    const ethers = (
-      JSON.parse(await readFile(path.join(root, "package.json"), "utf8")) as { dependencies: Record<string, string> }
-    ).dependencies.ethers!;
+    // the app's own ethers, as the quickstart installs it: the SDK takes it as a peer dependency
+    const manifest = JSON.parse(await readFile(path.join(root, "package.json"), "utf8")) as {
+      devDependencies: Record<string, string>;
+    };
+    const ethers = manifest.devDependencies.ethers!;
     await run(
       "npm",
       [
@@ -142,6 +144,12 @@ describe("the package, installed in an app", function () {
       "/layers": true,
       "/stores": true,
     });
+  });
+
+  it("shares the app's ethers (a peer dependency): one copy in the app", async () => {
+    const { stdout } = await run("npm", ["ls", "ethers", "--all", "--parseable"], { cwd: app, env: plainEnv() });
+    const copies = stdout.split("\n").filter((l) => /node_modules\/ethers$/.test(l.trim()));
+    expect(copies).to.have.length(1);
   });
 
   it("gives apps the ABI and bytecode of every deployable contract", async () => {

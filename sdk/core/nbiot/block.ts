@@ -27,7 +27,7 @@ const TAG_BLOCK = 0x20;
 const TAG_BATCH = 0x21;
 const BLOCK_DOMAIN = utf8ToBytes("STRATA-NBIOT-v1 block");
 const BATCH_DOMAIN = utf8ToBytes("STRATA-NBIOT-v1 batch");
-export const ZERO_HASH = new Uint8Array(32);
+export const ZERO_HASH: Uint8Array = new Uint8Array(32);
 
 export interface Block {
   readonly node: Hex;

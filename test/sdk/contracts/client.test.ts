@@ -15,6 +15,7 @@ import { parseRegistryReceipt } from "../../../sdk/contracts/registry.ts";
 import { AccessTokens as AccessTokensArtifact } from "../../../sdk/artifacts/AccessTokens.ts";
 import { DataAnchor as DataAnchorArtifact } from "../../../sdk/artifacts/DataAnchor.ts";
 import { accessDomain, anchorDomain, registryDomain } from "../../../sdk/core/eip712.ts";
+import { InvalidInputError, NoCodeError, WrongChainError } from "../../../sdk/errors.ts";
 import { type Hex } from "../../../sdk/index.ts";
 import { Kind } from "../../../sdk/exports/registry.ts";
 import type { DataAnchor } from "../../../types/ethers-contracts/index.ts";
@@ -49,7 +50,7 @@ describe("ContractClient (the clients' shared base)", function () {
     const { tokenId: _, ...mintTx } = minted;
     expect(txResult(artifactInterface(AccessTokensArtifact), mintReceipt, ctx.address)).to.deep.equal(mintTx);
     expect(mintTx.events.map((e) => e.name)).to.deep.equal(["Transfer", "AccessTokenMinted"]);
-    expect(parseAccessReceipt(mintReceipt.logs)[1]).to.deep.include({ name: "AccessTokenMinted" });
+    expect(parseAccessReceipt(mintReceipt.logs, ctx.address)[1]).to.deep.include({ name: "AccessTokenMinted" });
     const now = BigInt(await time.latest());
     const scheduled = await ctx.client.scheduleShift(minted.tokenId, ctx.crewA.address, now, now + HOUR);
     expect(parseAccessReceipt(await receiptOf(scheduled.hash), ctx.address)).to.deep.equal(scheduled.events);
@@ -80,8 +81,40 @@ describe("ContractClient (the clients' shared base)", function () {
       },
     ]);
     expect(anchoredEntries(anchorReceipt.logs, ctx.address)).to.deep.equal([]);
-    // the generic parser over any interface
-    expect(receiptEvents(artifactInterface(DataAnchorArtifact), anchorReceipt)).to.deep.equal(anchored.events);
+    // the generic parser over any interface, also only the given contract's logs
+    expect(receiptEvents(artifactInterface(DataAnchorArtifact), anchorReceipt, ctx.anchorClient.address)).to.deep.equal(
+      anchored.events,
+    );
+    expect(receiptEvents(artifactInterface(DataAnchorArtifact), anchorReceipt, ctx.address)).to.deep.equal([]);
+    expect(() => receiptEvents(artifactInterface(DataAnchorArtifact), anchorReceipt, undefined as never)).to.throw(
+      InvalidInputError,
+    );
+  });
+
+  it("signs nothing for a pinned chain the node does not serve or an address without code", async function () {
+    const ctx = await loadFixture(deployClientsFixture);
+    const approval = (client: DataAnchorClient) =>
+      client.signFogClusterApproval(ctx.gateway.key, ctx.gateway.id, {
+        groupKey: `0x${"00".repeat(128)}`,
+        threshold: 1,
+        members: [ctx.gateway.id],
+        epoch: 1,
+      });
+    const wrongChain = new DataAnchorClient(ctx.anchorClient.address, ctx.gateway.key, { chainId: 1n });
+    for (const call of [() => wrongChain.domain(), () => approval(wrongChain)]) {
+      const e = await call().then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(e).to.be.instanceOf(WrongChainError);
+    }
+    const chainId = (await ethers.provider.getNetwork()).chainId;
+    const noCode = new DataAnchorClient(ctx.gateway.key.address, ctx.gateway.key, { chainId });
+    const e = await approval(noCode).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(e).to.be.instanceOf(NoCodeError);
   });
 
   it("connect shares the log reader and the domain, and each client's domain is its contract's", async function () {

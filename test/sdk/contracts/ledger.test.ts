@@ -133,7 +133,7 @@ describe("SummaryLedgerClient", function () {
     expect(receipt.blockNumber).to.equal(opened.blockNumber);
     expect(receipt.gasUsed).to.equal(opened.gasUsed);
     expect(parseLedgerReceipt(receipt, ctx.clients[0]!.address)).to.deep.equal(opened.events);
-    const e = parseLedgerReceipt(receipt.logs).find((x) => x.name === "BlockOpened")!;
+    const e = parseLedgerReceipt(receipt.logs, ctx.clients[0]!.address).find((x) => x.name === "BlockOpened")!;
     expect(String(e.args.blockId).toLowerCase()).to.equal(opened.blockId);
     expect(parseLedgerReceipt(receipt, ctx.accounts[9]!.address)).to.deep.equal([]);
   });

@@ -63,6 +63,28 @@ describe("ReplayGuard", function () {
     refused(() => guard.check(id, nonce(20), 2_002), "replay");
   });
 
+  it("with keepAfterStepBack, keeps across any step back what it saw (freshness judged on another clock)", function () {
+    const guard = new ReplayGuard(1000, { keepAfterStepBack: true });
+    const id = randomId();
+    guard.check(id, nonce(1), 100_000);
+    guard.check(id, nonce(2), 0); // the clock stepped back 100 s
+    refused(() => guard.check(id, nonce(1), 1), "replay");
+    expect(guard.size).to.equal(2);
+    guard.check(id, nonce(3), 102_001); // forgotten once their windows passed on this clock
+    expect(guard.size).to.equal(1);
+  });
+
+  it("bounds each group's keys (maxPerGroup) without refusing the other groups", function () {
+    const guard = new ReplayGuard(1000, { maxPerGroup: 2 });
+    guard.checkKey("a1", 0, {}, "alice");
+    guard.checkKey("a2", 0, {}, "alice");
+    refused(() => guard.checkKey("a3", 0, {}, "alice"), "busy");
+    guard.checkKey("b1", 0, {}, "bob");
+    guard.checkKey("a3", 2_001, {}, "alice"); // alice's first keys have expired
+    expect(guard.size).to.equal(1);
+    expect(() => new ReplayGuard(1000, { maxPerGroup: 0 })).to.throw(InvalidInputError);
+  });
+
   it("keeps what it saw across a small step back of the clock", function () {
     const guard = new ReplayGuard(1000);
     const id = randomId();
