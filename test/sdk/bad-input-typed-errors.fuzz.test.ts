@@ -319,7 +319,7 @@ describe("fuzz: decoders and role messages refuse bad input with typed errors", 
     });
   });
 
-  describe("layer and edge nodes (seed 003)", function () {
+  describe("layer and edge nodes", function () {
     it("refuse mutated packets and edge signatures with typed errors, then route and deliver the honest one", async function () {
       const { ethers } = await network.create();
       const s = await scene(await ethers.getSigners());
@@ -353,7 +353,7 @@ describe("fuzz: decoders and role messages refuse bad input with typed errors", 
     });
   });
 
-  describe("the NB-IoT data path (seed 000)", function () {
+  describe("the NB-IoT data path", function () {
     let w: World;
     beforeEach(function () {
       w = makeWorld();

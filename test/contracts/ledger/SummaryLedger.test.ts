@@ -1005,7 +1005,7 @@ describe("SummaryLedger", function () {
     });
   });
 
-  describe("settlement (seed 002, M2X)", function () {
+  describe("settlement (machine-to-machine payments)", function () {
     const ETH = ethers.ZeroAddress;
     const amount = 10n ** 17n;
 

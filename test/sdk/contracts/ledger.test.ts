@@ -388,7 +388,7 @@ describe("SummaryLedgerClient", function () {
     });
   });
 
-  describe("settlement (seed 002, M2X)", function () {
+  describe("settlement (machine-to-machine payments)", function () {
     const ETH = ethers.ZeroAddress;
     const amount = 10n ** 17n;
 

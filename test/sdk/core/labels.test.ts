@@ -16,7 +16,7 @@ describe("core/labels", function () {
     expect(recommendLabel(base).label).to.equal(Label.Full);
   });
 
-  it("labels a long-lived device with modest hardware a coordination candidate (seed 001's camera)", function () {
+  it("labels a long-lived device with modest hardware a coordination candidate (the paper's camera)", function () {
     expect(recommendLabel({ ...base, memoryMiB: 256, storageGiB: 8 }).label).to.equal(Label.Coordination);
   });
 
