@@ -16,7 +16,13 @@ import type { SummaryLedger } from "../../types/ethers-contracts/ledger/SummaryL
 import { checkRoot, checkWord } from "../core/anchors.ts";
 import { type BytesInput, checkInteger, fromHex, type Hex, toHex } from "../core/bytes.ts";
 import { checkAccount } from "../core/access.ts";
-import { ledgerDomain, ledgerInvalidateDigest, ledgerJoinDigest, ledgerOpenDigest } from "../core/eip712.ts";
+import {
+  ledgerDomain,
+  ledgerInvalidateDigest,
+  ledgerJoinDigest,
+  type LedgerOpenMessage,
+  ledgerOpenDigest,
+} from "../core/eip712.ts";
 import type { Attestation } from "../core/layers/attestation.ts";
 import { ContractRevertError, InvalidInputError, TransportError } from "../errors.ts";
 import {
@@ -44,16 +50,8 @@ export interface LedgerLayerLink {
   readonly chainId: bigint;
 }
 
-/** A first communication's request (`OpenRequest`); times in seconds. */
-export interface LedgerOpenRequest {
-  readonly summary: Hex;
-  readonly sourceLayer: Hex;
-  readonly route: Hex;
-  /** The node the quorum makes responsible: it must be the one that submits the open. */
-  readonly responsible: string;
-  readonly expiry: bigint;
-  readonly deadline: bigint;
-}
+/** A first communication's request (`OpenRequest`), as the quorum signs it; times in seconds. */
+export type LedgerOpenRequest = LedgerOpenMessage;
 
 /** A contract block {N_r, T, opening time, F}. */
 export interface LedgerBlock {

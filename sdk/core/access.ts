@@ -26,7 +26,7 @@ import { AccessDeniedError, InvalidInputError } from "../errors.ts";
 import { TOLERATED_SKEW_MS } from "./clock.ts";
 import { Status } from "./registry.ts";
 import { fromHex, type Hex, toHex } from "./bytes.ts";
-import { accessRequestTypedDigest } from "./eip712.ts";
+import { type AccessRequestMessage, accessRequestTypedDigest } from "./eip712.ts";
 
 // The request's EIP-712 type and domain live with every other EIP-712 message.
 export { ACCESS_DOMAIN_NAME, ACCESS_DOMAIN_VERSION, ACCESS_REQUEST_TYPES, accessDomain } from "./eip712.ts";
@@ -34,23 +34,8 @@ export { ACCESS_DOMAIN_NAME, ACCESS_DOMAIN_VERSION, ACCESS_REQUEST_TYPES, access
 const MAX_UINT64 = (1n << 64n) - 1n;
 const MAX_UINT256 = (1n << 256n) - 1n;
 
-/** A request by `requester` to use `resource` through access token `token`. */
-export interface AccessRequest {
-  /** The access token invoked (its current shift must be the requester's). */
-  readonly token: bigint;
-  /** The resource served (the token's resource: a device's DeviceId, an actuator's id...). */
-  readonly resource: Hex;
-  /** The account that signs: the holder of the token's current shift. */
-  readonly requester: string;
-  /** 32 random bytes: a verifier accepts each nonce once. */
-  readonly nonce: Hex;
-  /** When the requester made the request (seconds). */
-  readonly issuedAt: bigint;
-  /** The last second the request may be served, no later than the shift's end. */
-  readonly expiresAt: bigint;
-  /** What the request is for and whom it addresses (`accessScope`): a verifier may require its own. */
-  readonly scope: Hex;
-}
+/** A request by `requester` to use `resource` through access token `token` (the message signed, `AccessRequestMessage`). */
+export type AccessRequest = AccessRequestMessage;
 
 /** A scope word from a purpose string, e.g. `"read:telemetry@fog/d7-1"` (keccak256 of its UTF-8). */
 export function accessScope(purpose: string): Hex {

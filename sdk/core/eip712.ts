@@ -189,14 +189,21 @@ export const ACCESS_REQUEST_TYPES: TypedDataTypes = {
   ],
 };
 
-/** The fields of an access request as signed (`core/access.ts`'s `AccessRequest` checks their meaning). */
+/** An access request as signed: by `requester`, to use `resource` through access token `token`. */
 export interface AccessRequestMessage {
+  /** The access token invoked (its current shift must be the requester's). */
   readonly token: bigint;
+  /** The resource served (the token's resource: a device's DeviceId, an actuator's id...). */
   readonly resource: Hex;
+  /** The account that signs: the holder of the token's current shift. */
   readonly requester: string;
+  /** 32 random bytes: a verifier accepts each nonce once. */
   readonly nonce: Hex;
+  /** When the requester made the request (seconds). */
   readonly issuedAt: bigint;
+  /** The last second the request may be served, no later than the shift's end. */
   readonly expiresAt: bigint;
+  /** What the request is for and whom it addresses (`accessScope`): a verifier may require its own. */
   readonly scope: Hex;
 }
 
@@ -339,11 +346,12 @@ export const LEDGER_LINK_TYPES: TypedDataTypes = {
   ],
 };
 
-/** A first communication's request as the quorum signs it (times in seconds). */
+/** A first communication's request (`OpenRequest`) as the quorum signs it; times in seconds. */
 export interface LedgerOpenMessage {
   readonly summary: Hex;
   readonly sourceLayer: Hex;
   readonly route: Hex;
+  /** The node the quorum makes responsible: it must be the one that submits the open. */
   readonly responsible: string;
   readonly expiry: bigint;
   readonly deadline: bigint;
