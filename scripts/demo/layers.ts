@@ -129,7 +129,7 @@ export async function runLayersDemo(ctx: LayersDemoContext): Promise<void> {
       const took = h.tookOverFrom ? `, taken over from ${short(h.tookOverFrom)}` : "";
       info(
         `  ${names.get(h.layerId)!.padEnd(10)} chain ${h.chainId}: ${h.outcome.padEnd(8)} block ${blockName(h.blockId)} ` +
-          `by ${short(h.node)}${gas}${took}${h.accomplished ? ", F set" : ""}`,
+          `by ${short(h.node)}${gas}${took}${h.accomplished ? ", contract ended" : ""}`,
       );
     }
     if (r.delivery) {
@@ -144,7 +144,9 @@ export async function runLayersDemo(ctx: LayersDemoContext): Promise<void> {
   show(there);
   const blocks = there.hops.map((h: Hop) => h.blockId);
   const [sum, ...ids] = there.delivery!.packet.ids;
-  info(`I = {Sum(M) ${short(sum!)}, ${ids.map(blockName).join(", ")}}: one block per layer, reused by what follows`);
+  info(
+    `the packet carries the summary ${short(sum!)} and the blocks ${ids.map(blockName).join(", ")}: one block per layer, reused by what follows`,
+  );
 
   step(
     "Settlement (machine-to-machine payment): the van escrows the fee in district A's block for the light's operator",
@@ -225,8 +227,8 @@ export async function runLayersDemo(ctx: LayersDemoContext): Promise<void> {
     const l = [layer(DISTRICT_A), city, layer(DISTRICT_B)][k]!;
     const proof = (await l.ledger.proof(id as Hex))!;
     info(
-      `  ${names.get(l.layerId)!.padEnd(10)} ${blockName(id)}: K = [${proof.summaries.map((s) => short(s.summary)).join(", ")}], ` +
-        `F ${proof.block.accomplished}, responsible ${short(proof.block.responsible)}, expires ${new Date(Number(proof.block.expiry) * 1000).toISOString()}`,
+      `  ${names.get(l.layerId)!.padEnd(10)} ${blockName(id)}: summaries [${proof.summaries.map((s) => short(s.summary)).join(", ")}], ` +
+        `ended ${proof.block.accomplished}, responsible ${short(proof.block.responsible)}, expires ${new Date(Number(proof.block.expiry) * 1000).toISOString()}`,
     );
   }
   storeA.close();
