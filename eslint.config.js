@@ -3,7 +3,18 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "artifacts/", "cache/", "types/", "coverage/", "dist/", "docs/api/", "ignition/deployments/"] },
+  {
+    ignores: [
+      "node_modules/",
+      "artifacts/",
+      "cache/",
+      "types/",
+      "coverage/",
+      "dist/",
+      "docs/api/",
+      "ignition/deployments/",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
