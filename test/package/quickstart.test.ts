@@ -152,6 +152,11 @@ describe("the package, installed in an app", function () {
     expect(copies).to.have.length(1);
   });
 
+  it("installs the strata command (npx strata)", async () => {
+    const { stdout } = await run("npx", ["--no-install", "strata", "--version"], { cwd: app, env: plainEnv() });
+    expect(stdout.trim()).to.equal("0.1.0");
+  });
+
   it("gives apps the ABI and bytecode of every deployable contract", async () => {
     const { stdout } = await run(
       process.execPath,
