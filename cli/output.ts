@@ -21,6 +21,8 @@ export const EXIT = {
   revert: 5,
   /** A key: missing, already there, or a missing or wrong passphrase. */
   key: 6,
+  /** A proof that does not verify (`strata verify`): the failing check is named. */
+  invalid: 7,
 } as const;
 
 export interface Io {

@@ -9,6 +9,8 @@ import { type Io, print, report, type Result } from "./output.ts";
 import { keyCommands } from "./commands/key.ts";
 import { deployCommand } from "./commands/deploy.ts";
 import { statusCommand } from "./commands/status.ts";
+import { anchorCommand } from "./commands/anchor.ts";
+import { verifyCommand } from "./commands/verify.ts";
 
 export interface GlobalOptions {
   readonly json?: boolean;
@@ -23,18 +25,20 @@ export interface Context {
   readonly globals: () => GlobalOptions;
   /** Whether a passphrase may be prompted for (a terminal, and not `--json`). */
   readonly interactive: () => boolean;
-  readonly done: (result: Result) => void;
+  readonly done: (result: Result, exitCode?: number) => void;
 }
 
 export function createProgram(io: Io): { program: Command; run: (argv: readonly string[]) => Promise<number> } {
   const program = new Command("strata");
   let outcome: Result | undefined;
+  let outcomeCode = 0;
   const ctx: Context = {
     io,
     globals: () => program.opts<GlobalOptions>(),
     interactive: () => io.isTty && program.opts<GlobalOptions>().json !== true,
-    done: (result) => {
+    done: (result, exitCode = 0) => {
       outcome = result;
+      outcomeCode = exitCode;
     },
   };
   program
@@ -52,14 +56,17 @@ export function createProgram(io: Io): { program: Command; run: (argv: readonly 
     })
     .addHelpText(
       "after",
-      "\nExamples:\n  $ strata key new operator\n  $ strata deploy --key operator --rpc http://127.0.0.1:8545\n  $ strata status --json\n\nExit codes: 0 ok, 1 failure, 2 usage, 3 bad input, 4 chain, 5 contract revert, 6 key.",
+      "\nExamples:\n  $ strata key new operator\n  $ strata deploy --key operator --rpc http://127.0.0.1:8545\n  $ strata status --json\n\nExit codes: 0 ok, 1 failure, 2 usage, 3 bad input, 4 chain, 5 contract revert, 6 key, 7 proof invalid.",
     );
   keyCommands(program, ctx);
   deployCommand(program, ctx);
   statusCommand(program, ctx);
+  anchorCommand(program, ctx);
+  verifyCommand(program, ctx);
 
   const run = async (argv: readonly string[]): Promise<number> => {
     outcome = undefined;
+    outcomeCode = 0;
     try {
       await program.parseAsync([...argv], { from: "user" });
     } catch (error) {
@@ -76,7 +83,7 @@ export function createProgram(io: Io): { program: Command; run: (argv: readonly 
       return report(io, program.opts<GlobalOptions>().json === true, error);
     }
     if (outcome !== undefined) print(io, program.opts<GlobalOptions>().json === true, outcome);
-    return 0;
+    return outcomeCode;
   };
   return { program, run };
 }

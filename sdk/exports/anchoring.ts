@@ -32,3 +32,15 @@ export {
   type FogClusterRegistration,
   type FogClusterResult,
 } from "../contracts/anchor.ts";
+export {
+  BUNDLE_FORMAT,
+  BUNDLE_VERSION,
+  type BundleCheck,
+  offlineChecks,
+  parseBundle,
+  type ProofBundle,
+  type RecordBundle,
+  recordLeaf,
+  serializeBundle,
+} from "../core/bundle.ts";
+export { type BundleState, type BundleVerdict, verifyBundle, type VerifyBundleOptions } from "../contracts/bundle.ts";

@@ -3,7 +3,6 @@
  * anvil: keys in the encrypted keystore, an idempotent deployment recorded per chain, status, and
  * every bad input as one line and its exit code, or a JSON error object with `--json`.
  */
-import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -11,38 +10,19 @@ import path from "node:path";
 import { expect } from "chai";
 
 import { type NodeProcess, startAnvil } from "../../support/node-process.ts";
+import { ANVIL_KEYS, type CliRun, errorOf as errorOfRun, jsonOf, strataIn } from "../helpers/cli.ts";
 
-const CLI = path.resolve(import.meta.dirname, "../../cli/strata.ts");
-/** anvil's first development account: a funded deployer for the tests only. */
-const ANVIL_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
-const PASSPHRASE = "correct horse battery";
-
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+const ANVIL_KEY = ANVIL_KEYS[0];
 
 describe("the strata command", function () {
   this.timeout(120_000);
   let dir: string;
   let chain: NodeProcess;
 
-  const strata = (args: readonly string[], env: Record<string, string | undefined> = {}): Promise<Run> =>
-    new Promise((resolve) => {
-      const childEnv: NodeJS.ProcessEnv = { ...process.env, STRATA_PASSPHRASE: PASSPHRASE, ...env };
-      delete childEnv.NODE_OPTIONS;
-      for (const [k, v] of Object.entries(env)) if (v === undefined) delete childEnv[k];
-      execFile(
-        process.execPath,
-        [CLI, "--keystore", path.join(dir, "keys"), "--deployments", path.join(dir, "deployments.json"), ...args],
-        { cwd: dir, env: childEnv },
-        (error, stdout, stderr) =>
-          resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-      );
-    });
-  const json = (run: Run): Record<string, unknown> => JSON.parse(run.stdout) as Record<string, unknown>;
-  const errorOf = (run: Run) => (json(run) as { error: { name: string; message: string; exitCode: number } }).error;
+  const strata = (args: readonly string[], env: Record<string, string | undefined> = {}): Promise<CliRun> =>
+    strataIn(dir)(args, env);
+  const json = jsonOf;
+  const errorOf = errorOfRun;
 
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), "strata-cli-"));

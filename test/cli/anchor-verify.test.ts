@@ -1,0 +1,227 @@
+/**
+ * `strata anchor` and `strata verify` as child processes against anvil: files and JSON lines
+ * anchored from an Active gateway, one bundle per record, each verified offline and on chain
+ * (anchored, then final), and a tampered bundle, a wrong record, a bundle from another chain and a
+ * rolled-back anchor each refused with the failing check named.
+ */
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+import { expect } from "chai";
+import { type Signer, Wallet } from "ethers";
+
+import type { Hex } from "../../sdk/index.ts";
+
+import { buildRegistration, DeviceRegistryClient, Kind, Label, minimalProfile } from "../../sdk/exports/registry.ts";
+import { type NodeProcess, startAnvil } from "../../support/node-process.ts";
+import { ANVIL_KEYS, errorOf, jsonOf, strataIn } from "../helpers/cli.ts";
+
+/** The fields of a bundle the tests tamper with. */
+interface Bundle {
+  record: { hash: string };
+  merkle: { proof: string[] };
+  anchor: { chainId: string; transaction: string; block: number };
+}
+
+describe("strata anchor and strata verify", function () {
+  this.timeout(180_000);
+  let dir: string;
+  let chain: NodeProcess;
+  let strata: ReturnType<typeof strataIn>;
+  let gatewayId: Hex;
+
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "strata-anchor-"));
+    chain = await startAnvil();
+    strata = strataIn(dir);
+    for (const [name, key] of [
+      ["admin", ANVIL_KEYS[0]],
+      ["gateway", ANVIL_KEYS[1]],
+    ] as const) {
+      const run = await strata(["key", "import", name], { STRATA_PRIVATE_KEY: key });
+      expect(run.code, run.stderr).to.equal(0);
+    }
+    const deployed = await strata([
+      "--json",
+      "--rpc",
+      chain.url,
+      "deploy",
+      "--key",
+      "admin",
+      "--full-node-approvals",
+      "1",
+    ]);
+    expect(deployed.code, deployed.stderr).to.equal(0);
+    const registryAt = (jsonOf(deployed) as { contracts: { DeviceRegistry: { address: string } } }).contracts
+      .DeviceRegistry.address;
+    // an Active gateway, the shortest way: a coordination node appointed by the admin approves it
+    const admin = new Wallet(ANVIL_KEYS[0], chain.provider);
+    const registry = new DeviceRegistryClient(registryAt, admin);
+    await registry.setLayerOperator("strata://test", admin.address);
+    const register = async (key: Signer & { address: string }, kind: Kind, label: Label, localId: bigint) => {
+      const req = buildRegistration({
+        uuid: { layer: "strata://test", localId },
+        key: key.address,
+        kind,
+        label,
+        permissions: 1,
+        profile: minimalProfile("test/entity"),
+        deadline: 2n ** 40n,
+      });
+      return (await registry.register(req, await registry.signRegistration(key, req, admin.address))).id;
+    };
+    const coordinatorKey = Wallet.createRandom().connect(chain.provider);
+    await (await admin.sendTransaction({ to: coordinatorKey.address, value: 10n ** 18n })).wait();
+    const coordinator = await register(coordinatorKey, Kind.EdgeNode, Label.Coordination, 1n);
+    await registry.appointCoordinator(coordinator);
+    gatewayId = await register(new Wallet(ANVIL_KEYS[1], chain.provider), Kind.BaseStation, Label.Full, 2n);
+    await registry.connect(coordinatorKey).approve(coordinator, gatewayId);
+    await writeFile(path.join(dir, "a.csv"), "time,pm25\n1,12\n2,13\n");
+    await writeFile(path.join(dir, "b.csv"), "time,pm25\n3,11\n");
+  });
+
+  after(async () => {
+    await chain?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const verify = (bundle: string, ...extra: string[]) =>
+    strata(["--json", "--rpc", chain.url, "verify", path.join(dir, bundle), ...extra]);
+  const stateOf = (run: Awaited<ReturnType<typeof verify>>) =>
+    jsonOf(run) as { state: string; checks: { check: string; ok: boolean; detail: string }[] };
+
+  it("anchors files, writes one bundle each, and each verifies offline and on chain", async () => {
+    const run = await strata([
+      "--json",
+      "--rpc",
+      chain.url,
+      "anchor",
+      "--key",
+      "gateway",
+      "--gateway",
+      gatewayId,
+      "--out",
+      path.join(dir, "proofs"),
+      path.join(dir, "a.csv"),
+      path.join(dir, "b.csv"),
+    ]);
+    expect(run.code, run.stderr).to.equal(0);
+    const anchored = jsonOf(run) as { leafCount: number; sequence: string; bundles: string[] };
+    expect(anchored.leafCount).to.equal(2);
+    expect(anchored.sequence).to.equal("1");
+    expect(anchored.bundles.map((b) => path.basename(b))).to.deep.equal(["a.csv.proof.json", "b.csv.proof.json"]);
+    const offline = stateOf(await verify("proofs/a.csv.proof.json", "--offline", "--record", path.join(dir, "a.csv")));
+    expect(offline.state).to.equal("offline");
+    expect(offline.checks.map((c) => [c.check, c.ok])).to.deep.equal([
+      ["record", true],
+      ["leaf", true],
+      ["merkle", true],
+    ]);
+    const onChain = stateOf(await verify("proofs/b.csv.proof.json", "--record", path.join(dir, "b.csv")));
+    expect(onChain.state).to.equal("anchored");
+    expect(onChain.checks.every((c) => c.ok)).to.equal(true);
+    expect(onChain.checks.map((c) => c.check)).to.include.members([
+      "chain",
+      "contract",
+      "transaction",
+      "anchor",
+      "on-chain proof",
+      "finality",
+    ]);
+    expect(stateOf(await verify("proofs/b.csv.proof.json", "--confirmations", "1")).state).to.equal("final");
+    const human = await strata(["--rpc", chain.url, "verify", path.join(dir, "proofs/a.csv.proof.json")]);
+    expect(human.code).to.equal(0);
+    expect(human.stdout).to.match(/^ok {3}on-chain proof/m);
+    expect(human.stdout).to.match(/^state: anchored$/m);
+  });
+
+  it("anchors JSON lines from stdin, one bundle per line", async () => {
+    const lines = '{"device":"a","pm25":12}\n{"device":"b","pm25":14}\n\n{"device":"c","pm25":9}\n';
+    const run = await strata(
+      [
+        "--json",
+        "--rpc",
+        chain.url,
+        "anchor",
+        "--stdin",
+        "--key",
+        "gateway",
+        "--gateway",
+        gatewayId,
+        "--out",
+        path.join(dir, "lines"),
+      ],
+      {},
+      lines,
+    );
+    expect(run.code, run.stderr).to.equal(0);
+    expect((jsonOf(run) as { bundles: string[] }).bundles.map((b) => path.basename(b))).to.deep.equal([
+      "line-1.proof.json",
+      "line-2.proof.json",
+      "line-4.proof.json",
+    ]);
+    expect(stateOf(await verify("lines/line-4.proof.json")).state).to.equal("anchored");
+  });
+
+  it("names the failing check of a tampered bundle, a wrong record and a bundle from another chain (exit 7)", async () => {
+    const original = JSON.parse(await readFile(path.join(dir, "proofs/a.csv.proof.json"), "utf8")) as Bundle;
+    const variant = async (name: string, edit: (b: Bundle) => void) => {
+      const copy = structuredClone(original);
+      edit(copy);
+      await writeFile(path.join(dir, name), JSON.stringify(copy));
+      return verify(name);
+    };
+    const flip = (h: string) => `${h.slice(0, -1)}${h.endsWith("0") ? "1" : "0"}`;
+    for (const [name, edit, failing] of [
+      ["t-record.json", (b: Bundle) => (b.record.hash = flip(b.record.hash)), "leaf"],
+      ["t-proof.json", (b: Bundle) => (b.merkle.proof[0] = flip(b.merkle.proof[0]!)), "merkle"],
+      ["t-chain.json", (b: Bundle) => (b.anchor.chainId = "1"), "chain"],
+      ["t-tx.json", (b: Bundle) => (b.anchor.transaction = flip(b.anchor.transaction)), "transaction"],
+      ["t-block.json", (b: Bundle) => (b.anchor.block += 1), "transaction"],
+    ] as const) {
+      const run = await variant(name, edit);
+      expect(run.code, name).to.equal(7);
+      const verdict = stateOf(run);
+      expect(verdict.state, name).to.equal("invalid");
+      expect(verdict.checks.find((c) => !c.ok)?.check, name).to.equal(failing);
+    }
+    const wrongRecord = await verify("proofs/a.csv.proof.json", "--record", path.join(dir, "b.csv"));
+    expect(wrongRecord.code).to.equal(7);
+    expect(stateOf(wrongRecord).checks[0]).to.include({ check: "record", ok: false });
+    await writeFile(path.join(dir, "bad.json"), "{");
+    const malformed = await verify("bad.json");
+    expect(malformed.code).to.equal(3);
+    expect(errorOf(malformed).message).to.match(/not JSON/);
+  });
+
+  it("refuses to anchor from a key that is not the gateway's, naming the contract's error (exit 5)", async () => {
+    const run = await strata([
+      "--json",
+      "--rpc",
+      chain.url,
+      "anchor",
+      "--key",
+      "admin",
+      "--gateway",
+      gatewayId,
+      "--out",
+      path.join(dir, "nope"),
+      path.join(dir, "a.csv"),
+    ]);
+    expect(run.code).to.equal(5);
+    expect(errorOf(run).message).to.match(/DataAnchorUnauthorizedKey/);
+    const missing = await strata([
+      "--rpc",
+      chain.url,
+      "anchor",
+      "--key",
+      "gateway",
+      "--gateway",
+      gatewayId,
+      path.join(dir, "none.csv"),
+    ]);
+    expect(missing.code).to.equal(3);
+    expect(missing.stderr).to.match(/none\.csv: cannot be read/);
+  });
+});
