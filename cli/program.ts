@@ -11,6 +11,7 @@ import { deployCommand } from "./commands/deploy.ts";
 import { statusCommand } from "./commands/status.ts";
 import { anchorCommand } from "./commands/anchor.ts";
 import { verifyCommand } from "./commands/verify.ts";
+import { deviceCommands } from "./commands/device.ts";
 
 export interface GlobalOptions {
   readonly json?: boolean;
@@ -61,6 +62,7 @@ export function createProgram(io: Io): { program: Command; run: (argv: readonly 
   keyCommands(program, ctx);
   deployCommand(program, ctx);
   statusCommand(program, ctx);
+  deviceCommands(program, ctx);
   anchorCommand(program, ctx);
   verifyCommand(program, ctx);
 

@@ -1,0 +1,185 @@
+/**
+ * `strata layer set-operator`, `strata device register|appoint|approve|show|history`: devices and
+ * gateways in `DeviceRegistry`, each key from the encrypted keystore. A device's own key signs its
+ * registration (EIP-712); the layer's operator sends it.
+ */
+import { type Command, Option } from "commander";
+
+import { fromHex, type Hex, InvalidInputError } from "../../sdk/index.ts";
+import {
+  buildRegistration,
+  DeviceRegistryClient,
+  Kind,
+  Label,
+  minimalProfile,
+  Status,
+} from "../../sdk/exports/registry.ts";
+import { type Chain, connect, rpcUrl } from "../chain.ts";
+import { deploymentOn, deploymentsPath, readDeployments } from "../deployments.ts";
+import type { Context } from "../program.ts";
+import { keystoreOf } from "./key.ts";
+
+const KINDS = Object.keys(Kind).map((k) => k.replace(/[A-Z]/g, (c, i: number) => (i ? "-" : "") + c.toLowerCase()));
+const LABELS = Object.keys(Label).map((k) => k.toLowerCase());
+const nameOf = <T extends Record<string, number>>(table: T, value: number): string =>
+  Object.entries(table).find(([, v]) => v === value)?.[0] ?? String(value);
+
+function deviceId(value: string, what: string): Hex {
+  fromHex(value, what, 32);
+  return value.toLowerCase() as Hex;
+}
+
+/** The registry client on the chain at `--rpc`, through `runner` (a key) or read-only. */
+async function registryOn(ctx: Context): Promise<{ chain: Chain; address: string; block: number }> {
+  const globals = ctx.globals();
+  const file = deploymentsPath(globals.deployments);
+  const chain = await connect(rpcUrl(globals.rpc));
+  const registry = deploymentOn(await readDeployments(file), chain.chainId, file).contracts.DeviceRegistry;
+  if (!registry) throw new InvalidInputError(`${file}: no DeviceRegistry on chain ${chain.chainId}`);
+  return { chain, address: registry.address, block: registry.block };
+}
+
+async function withRegistry<T>(
+  ctx: Context,
+  keyName: string | undefined,
+  work: (client: DeviceRegistryClient, sender: string | undefined) => Promise<T>,
+): Promise<T> {
+  const { chain, address, block } = await registryOn(ctx);
+  try {
+    const key = keyName === undefined ? undefined : (await keystoreOf(ctx).open(keyName)).connect(chain.provider);
+    const options = { chainId: chain.chainId, deploymentBlock: block };
+    return await work(new DeviceRegistryClient(address, key ?? chain.provider, options), key?.address);
+  } finally {
+    chain.provider.destroy();
+  }
+}
+
+export function deviceCommands(program: Command, ctx: Context): void {
+  program
+    .command("layer")
+    .description("layers: the namespaces devices register under")
+    .command("set-operator")
+    .description("name the account that sends a layer's registrations (the registry's admin only)")
+    .argument("<layer>", "the layer's address, e.g. strata://city")
+    .argument("<operator>", "the operator's account")
+    .requiredOption("--key <name>", "the registry admin's key")
+    .addHelpText("after", "\nExample:\n  $ strata layer set-operator strata://city 0x… --key admin")
+    .action(async (layer: string, operator: string, options: { key: string }) => {
+      const tx = await withRegistry(ctx, options.key, (c) => c.setLayerOperator(layer, operator));
+      ctx.done({
+        json: { layer, operator, transaction: tx.hash },
+        lines: [`${layer}: operator ${operator} (${tx.hash})`],
+      });
+    });
+
+  const device = program.command("device").description("devices and gateways in the registry");
+
+  device
+    .command("register")
+    .description("register a device: its own key signs the registration, the layer's operator sends it")
+    .requiredOption("--key <name>", "the device's key (signs its registration)")
+    .requiredOption("--operator-key <name>", "the layer operator's key (sends it, and owns the device)")
+    .requiredOption("--layer <address>", "the layer, e.g. strata://city")
+    .requiredOption("--local-id <n>", "the device's number within the layer")
+    .addOption(new Option("--kind <kind>", "what it is").choices(KINDS).default("device"))
+    .addOption(new Option("--label <label>", "its label").choices(LABELS).default("lightweight"))
+    .option("--class <path>", "its hardware class path", "device")
+    .option("--permissions <n>", "its permissions bitmap", "1")
+    .addHelpText(
+      "after",
+      "\nExample:\n  $ strata device register --key bs-7 --operator-key operator --layer strata://city --local-id 7 --kind base-station --label full",
+    )
+    .action(async (o: Record<string, string>) => {
+      if (!/^[0-9]+$/.test(o.localId!))
+        throw new InvalidInputError(`--local-id: expected a non-negative integer, got ${o.localId}`);
+      if (!/^[0-9]+$/.test(o.permissions!))
+        throw new InvalidInputError(`--permissions: expected an integer, got ${o.permissions}`);
+      const kind = Object.values(Kind)[KINDS.indexOf(o.kind!)]!;
+      const label = Object.values(Label)[LABELS.indexOf(o.label!)]!;
+      const deviceKey = await keystoreOf(ctx).open(o.key!);
+      const result = await withRegistry(ctx, o.operatorKey, async (client, operator) => {
+        const request = buildRegistration({
+          uuid: { layer: o.layer!, localId: BigInt(o.localId!) },
+          key: deviceKey.address,
+          kind,
+          label,
+          permissions: Number(o.permissions),
+          profile: minimalProfile(o.class!),
+          deadline: BigInt(Math.floor(Date.now() / 1000) + 3600),
+        });
+        return client.register(request, await client.signRegistration(deviceKey, request, operator!));
+      });
+      ctx.done({
+        json: { id: result.id, key: deviceKey.address, transaction: result.hash, status: "Pending" },
+        lines: [`registered ${result.id} (key ${deviceKey.address}), Pending`, `transaction ${result.hash}`],
+      });
+    });
+
+  device
+    .command("appoint")
+    .description("appoint a registered coordination node (the registry's admin only)")
+    .argument("<id>", "the coordination node's device id")
+    .requiredOption("--key <name>", "the registry admin's key")
+    .action(async (id: string, options: { key: string }) => {
+      const tx = await withRegistry(ctx, options.key, (c) => c.appointCoordinator(deviceId(id, "id")));
+      ctx.done({ json: { id, transaction: tx.hash }, lines: [`appointed ${id} (${tx.hash})`] });
+    });
+
+  device
+    .command("approve")
+    .description("a coordination node approves a device (and names its serving full node) or a gateway")
+    .argument("<id>", "the device to approve")
+    .requiredOption("--key <name>", "the coordination node's key")
+    .requiredOption("--coordinator <id>", "the coordination node's device id")
+    .option("--serving <id>", "the live full node that serves a lightweight device")
+    .addHelpText("after", "\nExample:\n  $ strata device approve 0x… --key coord --coordinator 0x… --serving 0x…")
+    .action(async (id: string, options: { key: string; coordinator: string; serving?: string }) => {
+      const tx = await withRegistry(ctx, options.key, (c) =>
+        options.serving === undefined
+          ? c.approve(deviceId(options.coordinator, "--coordinator"), deviceId(id, "id"))
+          : c.approve(
+              deviceId(options.coordinator, "--coordinator"),
+              deviceId(id, "id"),
+              deviceId(options.serving, "--serving"),
+            ),
+      );
+      ctx.done({ json: { id, transaction: tx.hash }, lines: [`approved ${id} (${tx.hash})`] });
+    });
+
+  device
+    .command("show")
+    .description("a device's record: key, owner, kind, label, status, trust, serving node")
+    .argument("<id>", "the device id")
+    .action(async (id: string) => {
+      const record = await withRegistry(ctx, undefined, (c) => c.getDevice(deviceId(id, "id")));
+      if (record.status === Status.None) throw new InvalidInputError(`no device ${id} in the registry`, { id });
+      const shown = {
+        ...record,
+        kind: nameOf(Kind, record.kind),
+        label: nameOf(Label, record.label),
+        status: nameOf(Status, record.status),
+      };
+      ctx.done({
+        json: shown,
+        lines: [
+          `${record.id}: ${shown.kind}, ${shown.label}, ${shown.status}, trust ${record.trust}`,
+          `key ${record.key}, owner ${record.owner}`,
+          `serving node ${record.servingNode}`,
+        ],
+      });
+    });
+
+  device
+    .command("history")
+    .description("a device's provenance timeline: every registry event about it, in order")
+    .argument("<id>", "the device id")
+    .action(async (id: string) => {
+      const history = await withRegistry(ctx, undefined, (c) => c.history(deviceId(id, "id")));
+      ctx.done({
+        json: { id, history },
+        lines: history.map(
+          (e) => `${new Date(Number(e.timestamp) * 1000).toISOString()} block ${e.blockNumber} ${e.event}`,
+        ),
+      });
+    });
+}

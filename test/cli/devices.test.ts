@@ -1,0 +1,138 @@
+/**
+ * The terminal path to Active, as child processes against anvil: a layer operator, a coordination
+ * node appointed by the admin, a gateway it approves, a sensor it approves with the gateway as its
+ * serving node; then the sensor's record and provenance timeline. Contract refusals are one line
+ * naming the custom error (exit 5).
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+import { expect } from "chai";
+
+import { type NodeProcess, startAnvil } from "../../support/node-process.ts";
+import { ANVIL_KEYS, errorOf, jsonOf, strataIn } from "../helpers/cli.ts";
+
+describe("strata layer and strata device", function () {
+  this.timeout(180_000);
+  let dir: string;
+  let chain: NodeProcess;
+  let strata: ReturnType<typeof strataIn>;
+
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "strata-devices-"));
+    chain = await startAnvil();
+    strata = strataIn(dir);
+    for (const [name, key] of [
+      ["admin", ANVIL_KEYS[0]],
+      ["gateway", ANVIL_KEYS[1]],
+      ["coordinator", ANVIL_KEYS[2]],
+    ] as const) {
+      expect((await strata(["key", "import", name], { STRATA_PRIVATE_KEY: key })).code).to.equal(0);
+    }
+    expect((await strata(["key", "new", "sensor"])).code).to.equal(0);
+    const deployed = await strata(["--rpc", chain.url, "deploy", "--key", "admin", "--full-node-approvals", "1"]);
+    expect(deployed.code, deployed.stderr).to.equal(0);
+  });
+
+  after(async () => {
+    await chain?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const on = (args: readonly string[]) => strata(["--json", "--rpc", chain.url, ...args]);
+  const ok = async (args: readonly string[]) => {
+    const run = await on(args);
+    expect(run.code, `${args.join(" ")}: ${run.stdout}${run.stderr}`).to.equal(0);
+    return jsonOf(run);
+  };
+  const register = async (key: string, localId: number, kind: string, label: string) =>
+    (
+      (await ok([
+        "device",
+        "register",
+        "--key",
+        key,
+        "--operator-key",
+        "admin",
+        "--layer",
+        "strata://test",
+        "--local-id",
+        String(localId),
+        "--kind",
+        kind,
+        "--label",
+        label,
+      ])) as { id: string }
+    ).id;
+
+  it("takes a gateway and a sensor to Active and shows the sensor's record and timeline", async () => {
+    const admin = (jsonOf(await strata(["--json", "key", "export-public", "admin"])) as { address: string }).address;
+    await ok(["layer", "set-operator", "strata://test", admin, "--key", "admin"]);
+    const coordinator = await register("coordinator", 1, "edge-node", "coordination");
+    await ok(["device", "appoint", coordinator, "--key", "admin"]);
+    const gateway = await register("gateway", 2, "base-station", "full");
+    await ok(["device", "approve", gateway, "--key", "coordinator", "--coordinator", coordinator]);
+    const sensor = await register("sensor", 3, "device", "lightweight");
+    await ok(["device", "approve", sensor, "--key", "coordinator", "--coordinator", coordinator, "--serving", gateway]);
+    const shown = await ok(["device", "show", sensor]);
+    expect(shown).to.include({ status: "Active", kind: "Device", label: "Lightweight", servingNode: gateway });
+    expect((await ok(["device", "show", gateway])).status).to.equal("Active");
+    const history = (await ok(["device", "history", sensor])) as { history: { event: string }[] };
+    expect(history.history[0]!.event).to.equal("DeviceRegistered");
+    expect(history.history.length).to.be.greaterThanOrEqual(2);
+    const status = (await ok(["status"])) as { contracts: { name: string; count: number }[] };
+    expect(status.contracts.find((c) => c.name === "DeviceRegistry")!.count).to.equal(3);
+    const timeline = await strata(["--rpc", chain.url, "device", "history", sensor]);
+    expect(timeline.stdout).to.match(/^\d{4}-\d\d-\d\dT.*block \d+ DeviceRegistered$/m);
+  });
+
+  it("names a contract's refusal and bad input in one line", async () => {
+    const again = await on([
+      "device",
+      "register",
+      "--key",
+      "sensor",
+      "--operator-key",
+      "admin",
+      "--layer",
+      "strata://test",
+      "--local-id",
+      "3",
+    ]);
+    expect(again.code).to.equal(5);
+    expect(errorOf(again)).to.include({ name: "ContractRevertError" });
+    const plain = await strata([
+      "--rpc",
+      chain.url,
+      "device",
+      "appoint",
+      `0x${"11".repeat(32)}`,
+      "--key",
+      "coordinator",
+    ]);
+    expect(plain.code).to.equal(5);
+    expect(plain.stderr.trim().split("\n")).to.have.length(1);
+    const badId = await on(["device", "show", "0x1234"]);
+    expect(badId.code).to.equal(3);
+    expect(errorOf(badId).message).to.match(/id must be 32 bytes/);
+    const unknown = await on(["device", "show", `0x${"22".repeat(32)}`]);
+    expect(unknown.code).to.equal(3);
+    expect(errorOf(unknown).message).to.match(/no device/);
+    const badKind = await on([
+      "device",
+      "register",
+      "--key",
+      "sensor",
+      "--operator-key",
+      "admin",
+      "--layer",
+      "x",
+      "--local-id",
+      "9",
+      "--kind",
+      "toaster",
+    ]);
+    expect(badKind.code).to.equal(2);
+  });
+});
