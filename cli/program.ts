@@ -12,6 +12,7 @@ import { statusCommand } from "./commands/status.ts";
 import { anchorCommand } from "./commands/anchor.ts";
 import { verifyCommand } from "./commands/verify.ts";
 import { deviceCommands } from "./commands/device.ts";
+import { tokenCommands } from "./commands/token.ts";
 
 export interface GlobalOptions {
   readonly json?: boolean;
@@ -63,6 +64,7 @@ export function createProgram(io: Io): { program: Command; run: (argv: readonly 
   deployCommand(program, ctx);
   statusCommand(program, ctx);
   deviceCommands(program, ctx);
+  tokenCommands(program, ctx);
   anchorCommand(program, ctx);
   verifyCommand(program, ctx);
 

@@ -18,6 +18,8 @@ describe("strata layer and strata device", function () {
   let dir: string;
   let chain: NodeProcess;
   let strata: ReturnType<typeof strataIn>;
+  let sensor: string;
+  let gateway: string;
 
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), "strata-devices-"));
@@ -71,9 +73,9 @@ describe("strata layer and strata device", function () {
     await ok(["layer", "set-operator", "strata://test", admin, "--key", "admin"]);
     const coordinator = await register("coordinator", 1, "edge-node", "coordination");
     await ok(["device", "appoint", coordinator, "--key", "admin"]);
-    const gateway = await register("gateway", 2, "base-station", "full");
+    gateway = await register("gateway", 2, "base-station", "full");
     await ok(["device", "approve", gateway, "--key", "coordinator", "--coordinator", coordinator]);
-    const sensor = await register("sensor", 3, "device", "lightweight");
+    sensor = await register("sensor", 3, "device", "lightweight");
     await ok(["device", "approve", sensor, "--key", "coordinator", "--coordinator", coordinator, "--serving", gateway]);
     const shown = await ok(["device", "show", sensor]);
     expect(shown).to.include({ status: "Active", kind: "Device", label: "Lightweight", servingNode: gateway });
@@ -85,6 +87,44 @@ describe("strata layer and strata device", function () {
     expect(status.contracts.find((c) => c.name === "DeviceRegistry")!.count).to.equal(3);
     const timeline = await strata(["--rpc", chain.url, "device", "history", sensor]);
     expect(timeline.stdout).to.match(/^\d{4}-\d\d-\d\dT.*block \d+ DeviceRegistered$/m);
+  });
+
+  it("mints an access token for the sensor, schedules and hands over shifts, returns and revokes it", async () => {
+    const address = async (name: string) =>
+      (jsonOf(await strata(["--json", "key", "export-public", name])) as { address: string }).address;
+    const [crew1, crew2] = [await address("coordinator"), await address("gateway")];
+    const minted = (await ok(["token", "mint", sensor, "--key", "admin"])) as { tokenId: string };
+    const id = minted.tokenId;
+    await ok(["token", "shift", id, "--holder", crew1, "--from", "now", "--until", "+1h", "--key", "admin"]);
+    expect(await ok(["access", "check", sensor, crew1])).to.include({ access: true });
+    expect(await ok(["access", "check", sensor, crew2])).to.include({ access: false });
+    const handed = (await ok(["token", "hand-over", id, "--to", crew2, "--until", "+2h", "--key", "admin"])) as {
+      previousHolder: string;
+    };
+    expect(handed.previousHolder).to.equal(crew1);
+    expect(await ok(["access", "check", sensor, crew2])).to.include({ access: true });
+    expect(((await ok(["token", "show", id])) as { holder: string }).holder).to.equal(crew2);
+    await ok(["token", "return", id, "--key", "gateway"]);
+    expect(await ok(["access", "check", sensor, crew2])).to.include({ access: false });
+    await ok(["token", "revoke", id, "--key", "admin"]);
+    expect(((await ok(["token", "show", id])) as { revoked: boolean }).revoked).to.equal(true);
+    const notOwner = await on(["token", "mint", sensor, "--key", "coordinator"]);
+    expect(notOwner.code).to.equal(5);
+    const badTime = await on([
+      "token",
+      "shift",
+      id,
+      "--holder",
+      crew1,
+      "--from",
+      "soon",
+      "--until",
+      "+1h",
+      "--key",
+      "admin",
+    ]);
+    expect(badTime.code).to.equal(3);
+    expect(errorOf(badTime).message).to.match(/--from: expected unix seconds/);
   });
 
   it("names a contract's refusal and bad input in one line", async () => {
