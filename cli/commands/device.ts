@@ -3,9 +3,21 @@
  * gateways in `DeviceRegistry`, each key from the encrypted keystore. A device's own key signs its
  * registration (EIP-712); the layer's operator sends it.
  */
+import { readFile } from "node:fs/promises";
+
+import type { Wallet } from "ethers";
+
 import { type Command, Option } from "commander";
 
-import { fromHex, type Hex, InvalidInputError } from "../../sdk/index.ts";
+import {
+  type CompactSignature,
+  ContractRevertError,
+  deviceId as sdkDeviceId,
+  fromHex,
+  type Hex,
+  InvalidInputError,
+} from "../../sdk/index.ts";
+import { parseBatch } from "../batch.ts";
 import {
   buildRegistration,
   DeviceRegistryClient,
@@ -23,6 +35,11 @@ const KINDS = Object.keys(Kind).map((k) => k.replace(/[A-Z]/g, (c, i: number) =>
 const LABELS = Object.keys(Label).map((k) => k.toLowerCase());
 const nameOf = <T extends Record<string, number>>(table: T, value: number): string =>
   Object.entries(table).find(([, v]) => v === value)?.[0] ?? String(value);
+
+/** The registry's id of a device registered as `localId` under `layer`. */
+function deviceIdOf(layer: string, localId: bigint): Hex {
+  return sdkDeviceId({ layer, localId }).toLowerCase() as Hex;
+}
 
 function deviceId(value: string, what: string): Hex {
   fromHex(value, what, 32);
@@ -113,6 +130,89 @@ export function deviceCommands(program: Command, ctx: Context): void {
         json: { id: result.id, key: deviceKey.address, transaction: result.hash, status: "Pending" },
         lines: [`registered ${result.id} (key ${deviceKey.address}), Pending`, `transaction ${result.hash}`],
       });
+    });
+
+  device
+    .command("register-batch")
+    .description("register many devices from a CSV or JSON file; reported per row, and resumable")
+    .argument("<file>", "devices: .csv (key,local_id,kind,label,class,permissions) or .json")
+    .requiredOption("--operator-key <name>", "the layer operator's key")
+    .requiredOption("--layer <address>", "the layer, e.g. strata://city")
+    .addHelpText(
+      "after",
+      "\nExample:\n  $ strata device register-batch fleet.csv --operator-key operator --layer strata://city\n  (run it again after a failure: registered rows are skipped)",
+    )
+    .action(async (file: string, o: { operatorKey: string; layer: string }) => {
+      let text: string;
+      try {
+        text = await readFile(file, "utf8");
+      } catch (error) {
+        throw new InvalidInputError(
+          `${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+        );
+      }
+      const rows = parseBatch(text, file);
+      for (const r of rows) {
+        if (!KINDS.includes(r.kind))
+          throw new InvalidInputError(`${file} row ${r.row}, kind: one of ${KINDS.join(", ")}`);
+        if (!LABELS.includes(r.label))
+          throw new InvalidInputError(`${file} row ${r.row}, label: one of ${LABELS.join(", ")}`);
+      }
+      const keys: Wallet[] = [];
+      for (const r of rows) keys.push(await keystoreOf(ctx).open(r.key));
+      const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600);
+      const outcome = await withRegistry(ctx, o.operatorKey, async (client, operator) => {
+        const requests = rows.map((r, i) =>
+          buildRegistration({
+            uuid: { layer: o.layer, localId: r.localId },
+            key: keys[i]!.address,
+            kind: Object.values(Kind)[KINDS.indexOf(r.kind)]!,
+            label: Object.values(Label)[LABELS.indexOf(r.label)]!,
+            permissions: r.permissions,
+            profile: minimalProfile(r.class),
+            deadline,
+          }),
+        );
+        const signatures: CompactSignature[] = [];
+        for (const [i, req] of requests.entries())
+          signatures.push(await client.signRegistration(keys[i]!, req, operator!));
+        try {
+          return { done: await client.registerAll(requests, signatures) };
+        } catch (error) {
+          if (!(error instanceof ContractRevertError)) throw error;
+          return { error };
+        }
+      });
+      const registered = new Set(outcome.done?.ids ?? (outcome.error?.details.ids as Hex[] | undefined) ?? []);
+      const skipped = new Set(outcome.done?.skipped ?? []);
+      const refusedIndex = outcome.error?.details.request as number | undefined;
+      const report = rows.map((r, i) => {
+        const id = deviceIdOf(o.layer, r.localId);
+        const status = registered.has(id)
+          ? "registered"
+          : skipped.has(id)
+            ? "already-registered"
+            : refusedIndex === i
+              ? `refused: ${outcome.error!.errorName}`
+              : outcome.error
+                ? "not-sent"
+                : "registered";
+        return { row: r.row, key: r.key, id, status };
+      });
+      const result = {
+        json: {
+          file,
+          rows: report,
+          ...(outcome.error ? { error: { name: outcome.error.name, message: outcome.error.shortMessage } } : {}),
+        },
+        lines: [
+          ...report.map((r) => `row ${r.row} ${r.key.padEnd(16)} ${r.id} ${r.status}`),
+          ...(outcome.error
+            ? [`stopped: ${outcome.error.shortMessage}; fix the row and run again (registered rows are skipped)`]
+            : []),
+        ],
+      };
+      ctx.done(result, outcome.error ? 5 : 0);
     });
 
   device

@@ -4,7 +4,7 @@
  * serving node; then the sensor's record and provenance timeline. Contract refusals are one line
  * naming the custom error (exit 5).
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -125,6 +125,46 @@ describe("strata layer and strata device", function () {
     ]);
     expect(badTime.code).to.equal(3);
     expect(errorOf(badTime).message).to.match(/--from: expected unix seconds/);
+  });
+
+  it("registers a batch from CSV, reports each row, and resumes after a refused row is fixed", async () => {
+    for (const name of ["s1", "s2", "s3"]) expect((await strata(["key", "new", name])).code).to.equal(0);
+    const csv = path.join(dir, "fleet.csv");
+    const batch = () => on(["device", "register-batch", csv, "--operator-key", "admin", "--layer", "strata://test"]);
+    const rowsOf = (run: { stdout: string }) =>
+      (jsonOf(run as never) as { rows: { row: number; key: string; status: string }[] }).rows.map((r) => [
+        r.key,
+        r.status,
+      ]);
+    // the gateway's key is in use: that row is refused, nothing is sent
+    await writeFile(
+      csv,
+      "key,local_id,kind,label,class\ns1,20,device,lightweight,air/pm25\ngateway,21,device,lightweight,air/pm25\ns2,22,device,lightweight,air/pm25\n",
+    );
+    const refused = await batch();
+    expect(refused.code).to.equal(5);
+    expect(rowsOf(refused)).to.deep.equal([
+      ["s1", "not-sent"],
+      ["gateway", "refused: RegistryKeyInUse"],
+      ["s2", "not-sent"],
+    ]);
+    await writeFile(
+      csv,
+      "key,local_id,kind,label,class\ns1,20,device,lightweight,air/pm25\ns3,21,device,lightweight,air/pm25\ns2,22,device,lightweight,air/pm25\n",
+    );
+    const fixed = await batch();
+    expect(fixed.code, fixed.stderr).to.equal(0);
+    expect(rowsOf(fixed).map((r) => r[1])).to.deep.equal(["registered", "registered", "registered"]);
+    const again = await batch();
+    expect(rowsOf(again).map((r) => r[1])).to.deep.equal([
+      "already-registered",
+      "already-registered",
+      "already-registered",
+    ]);
+    await writeFile(csv, "key,local_id\ns1,x\n");
+    const bad = await batch();
+    expect(bad.code).to.equal(3);
+    expect(errorOf(bad).message).to.match(/row 2, local_id/);
   });
 
   it("names a contract's refusal and bad input in one line", async () => {
