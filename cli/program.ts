@@ -13,6 +13,7 @@ import { anchorCommand } from "./commands/anchor.ts";
 import { verifyCommand } from "./commands/verify.ts";
 import { deviceCommands } from "./commands/device.ts";
 import { tokenCommands } from "./commands/token.ts";
+import { peerCommands } from "./commands/peer.ts";
 
 export interface GlobalOptions {
   readonly json?: boolean;
@@ -65,6 +66,7 @@ export function createProgram(io: Io): { program: Command; run: (argv: readonly 
   statusCommand(program, ctx);
   deviceCommands(program, ctx);
   tokenCommands(program, ctx);
+  peerCommands(program, ctx);
   anchorCommand(program, ctx);
   verifyCommand(program, ctx);
 

@@ -127,6 +127,23 @@ describe("strata layer and strata device", function () {
     expect(errorOf(badTime).message).to.match(/--from: expected unix seconds/);
   });
 
+  it("authenticates a gateway to a peer from its registered key, and refuses another device's key", async () => {
+    const challenge = await on(["peer", "challenge", "--prover", gateway, "--verifier", sensor]);
+    expect(challenge.code).to.equal(0);
+    await writeFile(path.join(dir, "challenge.json"), challenge.stdout);
+    for (const [key, verified] of [
+      ["gateway", true],
+      ["sensor", false],
+    ] as const) {
+      const answer = await on(["peer", "answer", path.join(dir, "challenge.json"), "--key", key]);
+      expect(answer.code, answer.stderr).to.equal(0);
+      await writeFile(path.join(dir, `answer-${key}.json`), answer.stdout);
+      const run = await on(["peer", "verify", path.join(dir, "challenge.json"), path.join(dir, `answer-${key}.json`)]);
+      expect(run.code, key).to.equal(verified ? 0 : 7);
+      expect(jsonOf(run)).to.include({ verified });
+    }
+  });
+
   it("registers a batch from CSV, reports each row, and resumes after a refused row is fixed", async () => {
     for (const name of ["s1", "s2", "s3"]) expect((await strata(["key", "new", name])).code).to.equal(0);
     const csv = path.join(dir, "fleet.csv");
