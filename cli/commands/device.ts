@@ -247,6 +247,70 @@ export function deviceCommands(program: Command, ctx: Context): void {
     });
 
   device
+    .command("heartbeat")
+    .description("a full node proves it is up (its own key)")
+    .argument("<id>", "the full node's device id")
+    .requiredOption("--key <name>", "the full node's key")
+    .action(async (id: string, o: { key: string }) => {
+      const tx = await withRegistry(ctx, o.key, (c) => c.heartbeat(deviceId(id, "id")));
+      ctx.done({ json: { id, transaction: tx.hash }, lines: [`heartbeat of ${id} (${tx.hash})`] });
+    });
+
+  device
+    .command("report")
+    .description("report a device's misbehaviour (an Active node, with its own key)")
+    .argument("<id>", "the device reported")
+    .requiredOption("--reporter <id>", "the reporting node's device id")
+    .requiredOption("--evidence <hash>", "the 32-byte hash of the evidence kept off chain")
+    .requiredOption("--key <name>", "the reporting node's key")
+    .action(async (id: string, o: { reporter: string; evidence: string; key: string }) => {
+      const tx = await withRegistry(ctx, o.key, (c) =>
+        c.report(deviceId(o.reporter, "--reporter"), deviceId(id, "id"), deviceId(o.evidence, "--evidence")),
+      );
+      ctx.done({ json: { id, transaction: tx.hash }, lines: [`reported ${id} (${tx.hash})`] });
+    });
+
+  device
+    .command("rekey")
+    .description("the owner asks to bind a new key (the new key signs the request); k approvals complete it")
+    .argument("<id>", "the device id")
+    .requiredOption("--new-key <name>", "the new key in the keystore (signs that it is held)")
+    .requiredOption("--key <name>", "the owner's key")
+    .action(async (id: string, o: { newKey: string; key: string }) => {
+      const device = deviceId(id, "id");
+      const newKey = await keystoreOf(ctx).open(o.newKey);
+      const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600);
+      const tx = await withRegistry(ctx, o.key, async (c) =>
+        c.requestRekey(device, newKey.address, deadline, await c.signRekey(newKey, device, deadline)),
+      );
+      ctx.done({
+        json: { id, newKey: newKey.address, transaction: tx.hash },
+        lines: [`re-key of ${id} to ${newKey.address} requested (${tx.hash})`],
+      });
+    });
+
+  device
+    .command("revoke")
+    .description("the owner revokes a device for good")
+    .argument("<id>", "the device id")
+    .requiredOption("--key <name>", "the owner's key")
+    .action(async (id: string, o: { key: string }) => {
+      const tx = await withRegistry(ctx, o.key, (c) => c.revoke(deviceId(id, "id")));
+      ctx.done({ json: { id, transaction: tx.hash }, lines: [`revoked ${id} (${tx.hash})`] });
+    });
+
+  device
+    .command("transfer")
+    .description("the owner transfers a device to a new owner")
+    .argument("<id>", "the device id")
+    .argument("<owner>", "the new owner's account")
+    .requiredOption("--key <name>", "the owner's key")
+    .action(async (id: string, owner: string, o: { key: string }) => {
+      const tx = await withRegistry(ctx, o.key, (c) => c.transferDevice(deviceId(id, "id"), owner));
+      ctx.done({ json: { id, owner, transaction: tx.hash }, lines: [`${id} transferred to ${owner} (${tx.hash})`] });
+    });
+
+  device
     .command("show")
     .description("a device's record: key, owner, kind, label, status, trust, serving node")
     .argument("<id>", "the device id")

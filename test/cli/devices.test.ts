@@ -184,6 +184,34 @@ describe("strata layer and strata device", function () {
     expect(errorOf(bad).message).to.match(/row 2, local_id/);
   });
 
+  it("sends a heartbeat, a report, a re-key request, a transfer and a revocation", async () => {
+    await ok(["device", "heartbeat", gateway, "--key", "gateway"]);
+    await ok([
+      "device",
+      "report",
+      sensor,
+      "--reporter",
+      gateway,
+      "--evidence",
+      `0x${"ab".repeat(32)}`,
+      "--key",
+      "gateway",
+    ]);
+    expect(((await ok(["device", "show", sensor])) as { trust: number }).trust).to.be.lessThan(1000);
+    expect((await strata(["key", "new", "sensor-2"])).code).to.equal(0);
+    await ok(["device", "rekey", sensor, "--new-key", "sensor-2", "--key", "admin"]);
+    const events = ((await ok(["device", "history", sensor])) as { history: { event: string }[] }).history.map(
+      (e) => e.event,
+    );
+    expect(events).to.include.members(["MisbehaviourReported", "RekeyRequested"]);
+    const coordinator = (jsonOf(await strata(["--json", "key", "export-public", "coordinator"])) as { address: string })
+      .address;
+    await ok(["device", "transfer", sensor, coordinator, "--key", "admin"]);
+    expect(((await ok(["device", "show", sensor])) as { owner: string }).owner).to.equal(coordinator);
+    await ok(["device", "revoke", sensor, "--key", "coordinator"]);
+    expect(((await ok(["device", "show", sensor])) as { status: string }).status).to.equal("Revoked");
+  });
+
   it("names a contract's refusal and bad input in one line", async () => {
     const again = await on([
       "device",
