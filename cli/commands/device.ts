@@ -203,7 +203,7 @@ export function deviceCommands(program: Command, ctx: Context): void {
         json: {
           file,
           rows: report,
-          ...(outcome.error ? { error: { name: outcome.error.name, message: outcome.error.shortMessage } } : {}),
+          ...(outcome.error ? { stopped: { name: outcome.error.name, message: outcome.error.shortMessage } } : {}),
         },
         lines: [
           ...report.map((r) => `row ${r.row} ${r.key.padEnd(16)} ${r.id} ${r.status}`),

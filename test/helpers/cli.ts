@@ -2,6 +2,10 @@
 import { execFile } from "node:child_process";
 import path from "node:path";
 
+import { Ajv } from "ajv";
+
+import { ERROR_SCHEMA, OUTPUT_SCHEMAS } from "../../cli/schemas.ts";
+
 const CLI = path.resolve(import.meta.dirname, "../../cli/strata.ts");
 
 /** anvil's first development accounts: funded keys for the tests only. */
@@ -14,6 +18,8 @@ export const ANVIL_KEYS = [
 export const PASSPHRASE = "correct horse battery";
 
 export interface CliRun {
+  /** The command run (`device show`, …), when it has an output schema. */
+  readonly command?: string | undefined;
   readonly code: number;
   readonly stdout: string;
   readonly stderr: string;
@@ -31,13 +37,49 @@ export function strataIn(dir: string, stdin?: string) {
         [CLI, "--keystore", path.join(dir, "keys"), "--deployments", path.join(dir, "deployments.json"), ...args],
         { cwd: dir, env: childEnv },
         (error, stdout, stderr) =>
-          resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+          resolve({
+            command: commandOf(args),
+            code: error ? ((error as { code?: number }).code ?? 1) : 0,
+            stdout,
+            stderr,
+          }),
       );
       child.stdin?.end(input ?? "");
     });
 }
 
-export const jsonOf = (run: CliRun): Record<string, unknown> => JSON.parse(run.stdout) as Record<string, unknown>;
+const ajv = new Ajv({ allErrors: true, strict: false });
+const validators = new Map(Object.entries(OUTPUT_SCHEMAS).map(([command, schema]) => [command, ajv.compile(schema)]));
+const errorValidator = ajv.compile(ERROR_SCHEMA);
+
+/** The command a `strata` argument list runs (`device show`, `anchor` …), global options left out. */
+function commandOf(args: readonly string[]): string | undefined {
+  const words: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (["--rpc", "--keystore", "--deployments"].includes(a)) i += 1;
+    else if (!a.startsWith("-")) words.push(a);
+  }
+  for (const n of [2, 1]) {
+    const name = words.slice(0, n).join(" ");
+    if (validators.has(name)) return name;
+  }
+  return undefined;
+}
+
+/**
+ * The JSON document a `--json` run printed, validated against the command's schema (or the error
+ * schema when it failed): a document that does not match fails the test.
+ */
+export const jsonOf = (run: CliRun): Record<string, unknown> => {
+  const doc = JSON.parse(run.stdout) as Record<string, unknown>;
+  const validate =
+    "error" in doc ? errorValidator : run.command === undefined ? undefined : validators.get(run.command);
+  if (validate && !validate(doc)) {
+    throw new Error(`${run.command ?? "error"} output does not match its schema: ${ajv.errorsText(validate.errors)}`);
+  }
+  return doc;
+};
 
 export const errorOf = (run: CliRun) =>
   (jsonOf(run) as { error: { name: string; message: string; exitCode: number } }).error;
