@@ -16,6 +16,7 @@ import { DataAnchorClient, type RecordBundle, recordLeaf, serializeBundle } from
 import { connect, rpcUrl } from "../chain.ts";
 import { deploymentOn, deploymentsPath, readDeployments } from "../deployments.ts";
 import type { Context } from "../program.ts";
+import { progress } from "../progress.ts";
 import { keystoreOf } from "./key.ts";
 
 interface Record_ {
@@ -70,10 +71,22 @@ export function anchorCommand(program: Command, ctx: Context): void {
       if (options.stdin === true && files.length > 0) throw new InvalidInputError("give files or --stdin, not both");
       if (options.stdin !== true && files.length === 0)
         throw new InvalidInputError("nothing to anchor: give files or --stdin");
-      const records: Record_[] =
-        options.stdin === true
-          ? await stdinRecords()
-          : await Promise.all(files.map(async (f) => ({ name: path.basename(f), hash: await hashFile(f) })));
+      const shown = progress(ctx, "hashing records…");
+      let records: Record_[];
+      try {
+        if (options.stdin === true) records = await stdinRecords();
+        else {
+          records = [];
+          for (const [i, f] of files.entries()) {
+            shown.step(`hashing ${i + 1} of ${files.length}: ${path.basename(f)}`);
+            records.push({ name: path.basename(f), hash: await hashFile(f) });
+          }
+        }
+      } catch (error) {
+        shown.fail();
+        throw error;
+      }
+      shown.done(`${records.length} records hashed`);
       if (records.length === 0) throw new InvalidInputError("nothing to anchor: no records on stdin");
       const names = new Set<string>();
       for (const r of records) {
@@ -94,9 +107,15 @@ export function anchorCommand(program: Command, ctx: Context): void {
           chainId: chain.chainId,
           deploymentBlock: anchorAt.block,
         });
-        if (!globals.json)
-          ctx.io.stderr(`anchoring ${records.length} records (root ${tree.root}) from ${key.address}…\n`);
-        const anchored = await client.anchor(gateway, tree.root, tree.leafCount);
+        const sending = progress(ctx, `anchoring ${records.length} records (root ${tree.root}) from ${key.address}…`);
+        let anchored;
+        try {
+          anchored = await client.anchor(gateway, tree.root, tree.leafCount);
+        } catch (error) {
+          sending.fail();
+          throw error;
+        }
+        sending.done(`anchored at sequence ${anchored.sequence}, block ${anchored.blockNumber}`);
         await mkdir(options.out, { recursive: true });
         const written: string[] = [];
         for (const [i, r] of records.entries()) {
