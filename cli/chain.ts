@@ -9,6 +9,9 @@ import { TimeoutError, TransportError, withDeadline } from "../sdk/index.ts";
 
 export const DEFAULT_RPC_URL = "http://127.0.0.1:8545";
 
+/** The deadline of each JSON-RPC request after the first. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
 export function rpcUrl(option: string | undefined): string {
   return option ?? process.env.STRATA_RPC_URL ?? DEFAULT_RPC_URL;
 }
@@ -53,6 +56,9 @@ export async function connect(url: string, timeoutMs = 10_000): Promise<Chain> {
     throw new TransportError(`--rpc ${url}: eth_chainId failed (${answer.error?.message ?? "no result"})`, { url });
   }
   const chainId = BigInt(answer.result);
-  const provider = new JsonRpcProvider(url, Network.from(chainId), { staticNetwork: true, cacheTimeout: -1 });
+  // every later request has a deadline too: a node that stops answering fails the command
+  const template = new FetchRequest(url);
+  template.timeout = REQUEST_TIMEOUT_MS;
+  const provider = new JsonRpcProvider(template, Network.from(chainId), { staticNetwork: true, cacheTimeout: -1 });
   return { url, chainId, provider };
 }

@@ -11,6 +11,7 @@ import { styleText } from "node:util";
 import { type Hex, InvalidInputError } from "../../sdk/index.ts";
 import { parseBundle, verifyBundle } from "../../sdk/exports/anchoring.ts";
 import { connect, rpcUrl } from "../chain.ts";
+import { deploymentOn, deploymentsPath, readDeployments } from "../deployments.ts";
 import { EXIT } from "../output.ts";
 import type { Context } from "../program.ts";
 
@@ -53,8 +54,16 @@ export function verifyCommand(program: Command, ctx: Context): void {
       }
       const chain = options.offline === true ? undefined : await connect(rpcUrl(ctx.globals().rpc));
       try {
+        // the DataAnchor to trust comes from the operator's deployment file, never from the bundle
+        let anchorContract: string | undefined;
+        if (chain) {
+          const file = deploymentsPath(ctx.globals().deployments);
+          anchorContract = deploymentOn(await readDeployments(file), chain.chainId, file).contracts.DataAnchor?.address;
+          if (anchorContract === undefined)
+            throw new InvalidInputError(`${file}: no DataAnchor on chain ${chain.chainId}`);
+        }
         const verdict = await verifyBundle(bundle, {
-          ...(chain ? { provider: chain.provider } : {}),
+          ...(chain ? { provider: chain.provider, anchorContract } : {}),
           ...(recordHash ? { recordHash } : {}),
           confirmations: Number(options.confirmations),
         });

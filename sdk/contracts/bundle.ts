@@ -13,7 +13,7 @@ import { type BundleCheck, offlineChecks, type ProofBundle } from "../core/bundl
 import { DEFAULT_FINALITY_DEPTH } from "../core/finality.ts";
 import { bytes32ValuesHash } from "../core/merkle.ts";
 import { toHex } from "../core/bytes.ts";
-import { StrataError } from "../errors.ts";
+import { InvalidInputError, StrataError } from "../errors.ts";
 import { anchoredEntries, DataAnchorClient } from "./anchor.ts";
 import { DEFAULT_CALL_TIMEOUT_MS, withDeadline } from "./chain.ts";
 
@@ -30,6 +30,12 @@ export interface BundleVerdict {
 export interface VerifyBundleOptions {
   /** The chain to check against; without it, only the offline checks run (state `offline`). */
   readonly provider?: Provider;
+  /**
+   * The `DataAnchor` the verifier trusts on that chain (from its own deployment record, never
+   * from the bundle): required with `provider`. A bundle naming another contract is invalid, as
+   * anyone can deploy a contract that emits and answers whatever a forged bundle needs.
+   */
+  readonly anchorContract?: string;
   /** Blocks that make an anchor final (default `DEFAULT_FINALITY_DEPTH`, 12). */
   readonly confirmations?: number;
   /** The keccak-256 of the record's bytes, when the verifier holds the record. */
@@ -43,6 +49,9 @@ export async function verifyBundle(bundle: ProofBundle, options: VerifyBundleOpt
   const offlineOk = checks.every((c) => c.ok);
   const { provider } = options;
   if (!provider) return { state: offlineOk ? "offline" : "invalid", checks };
+  if (typeof options.anchorContract !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(options.anchorContract)) {
+    throw new InvalidInputError("anchorContract: the DataAnchor this verifier trusts is required to check on chain");
+  }
   const timeoutMs = options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
   const call = <T>(what: string, work: Promise<T>): Promise<T> => withDeadline(what, timeoutMs, work);
   const add = (check: string, ok: boolean, detail: string): boolean => {
@@ -59,6 +68,18 @@ export async function verifyBundle(bundle: ProofBundle, options: VerifyBundleOpt
       chainId === anchor.chainId
         ? `chain ${chainId}`
         : `the node serves chain ${chainId}, the bundle is from chain ${anchor.chainId}`,
+    )
+  ) {
+    return { state: "invalid", checks };
+  }
+  const trusted = anchor.contract.toLowerCase() === options.anchorContract.toLowerCase();
+  if (
+    !add(
+      "contract",
+      trusted,
+      trusted
+        ? `the trusted DataAnchor ${options.anchorContract}`
+        : `the bundle names ${anchor.contract}, not the trusted DataAnchor ${options.anchorContract}`,
     )
   ) {
     return { state: "invalid", checks };

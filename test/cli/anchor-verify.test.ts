@@ -21,7 +21,7 @@ import { ANVIL_KEYS, errorOf, jsonOf, strataIn } from "../helpers/cli.ts";
 interface Bundle {
   record: { hash: string };
   merkle: { proof: string[] };
-  anchor: { chainId: string; transaction: string; block: number };
+  anchor: { chainId: string; contract: string; transaction: string; block: number };
 }
 
 describe("strata anchor and strata verify", function () {
@@ -177,6 +177,8 @@ describe("strata anchor and strata verify", function () {
       ["t-record.json", (b: Bundle) => (b.record.hash = flip(b.record.hash)), "leaf"],
       ["t-proof.json", (b: Bundle) => (b.merkle.proof[0] = flip(b.merkle.proof[0]!)), "merkle"],
       ["t-chain.json", (b: Bundle) => (b.anchor.chainId = "1"), "chain"],
+      // another contract that would answer whatever a forger wants: only the deployment's DataAnchor is trusted
+      ["t-contract.json", (b: Bundle) => (b.anchor.contract = `0x${"12".repeat(20)}`), "contract"],
       ["t-tx.json", (b: Bundle) => (b.anchor.transaction = flip(b.anchor.transaction)), "transaction"],
       ["t-block.json", (b: Bundle) => (b.anchor.block += 1), "transaction"],
     ] as const) {

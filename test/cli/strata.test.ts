@@ -4,6 +4,7 @@
  * every bad input as one line and its exit code, or a JSON error object with `--json`.
  */
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -120,6 +121,17 @@ describe("the strata command", function () {
       const down = await strata(["--json", "--rpc", "http://127.0.0.1:1", "status"]);
       expect(down.code).to.equal(4);
       expect(errorOf(down)).to.include({ name: "TransportError" });
+      // a node that takes the connection and never answers: a deadline, not a hang
+      const silent = createServer(() => undefined);
+      await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+      try {
+        const port = (silent.address() as AddressInfo).port;
+        const hung = await strata(["--json", "--rpc", `http://127.0.0.1:${port}`, "status"]);
+        expect(hung.code).to.equal(4);
+        expect(errorOf(hung).message).to.match(/no JSON-RPC node answers/);
+      } finally {
+        silent.close();
+      }
       const notUrl = await strata(["--rpc", "ftp://x", "status"]);
       expect(notUrl.code).to.equal(4);
       const other = await startAnvil(31338n);
