@@ -84,8 +84,9 @@ export async function readDeployments(file: string): Promise<DeploymentsFile> {
   try {
     text = await readFile(file, "utf8");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { version: DEPLOYMENTS_VERSION, chains: {} };
-    throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return { version: DEPLOYMENTS_VERSION, chains: {} };
+    throw new InvalidInputError(`${file} cannot be read (${code ?? String(error)})`, { file });
   }
   return parseDeployments(text, file);
 }

@@ -4,7 +4,7 @@
  * A private key never appears in an argument or a plaintext file: the passphrase comes from
  * `STRATA_PASSPHRASE` or a prompt on a terminal.
  */
-import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
+import { link, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import path from "node:path";
 
@@ -96,9 +96,19 @@ export class Keystore {
     }
     const json = await wallet.encrypt(passphrase);
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const temp = `${file}.${process.pid}.tmp`;
-    await writeFile(temp, json, { mode: 0o600, flag: "wx" });
-    await rename(temp, file);
+    const temp = `${file}.${process.pid}.${Date.now()}.tmp`;
+    try {
+      await writeFile(temp, json, { mode: 0o600, flag: "wx" });
+      // link, not rename: it fails when another run created the key meanwhile, never replaces it
+      await link(temp, file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "EEXIST") {
+        throw new KeystoreError("exists", `key ${name} already exists`, { name, file });
+      }
+      throw error;
+    } finally {
+      await rm(temp, { force: true });
+    }
     return { name, address: wallet.address, file };
   }
 
@@ -146,8 +156,9 @@ export class Keystore {
     try {
       return await readFile(file, "utf8");
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") return undefined;
+      throw new KeystoreError("malformed", `${file} cannot be read (${code ?? String(error)})`, { file });
     }
   }
 }

@@ -71,6 +71,22 @@ describe("the strata command", function () {
         expect(plain.stderr).to.match(message);
       }
     });
+
+    it("creates a key once when two runs race for the same name, and names an unreadable path", async () => {
+      const [a, b] = await Promise.all([
+        strata(["--json", "key", "new", "raced"]),
+        strata(["--json", "key", "new", "raced"]),
+      ]);
+      expect([a.code, b.code].sort()).to.deep.equal([0, 6]);
+      const winner = json(a.code === 0 ? a : b) as { address: string };
+      const listed = json(await strata(["--json", "key", "list"])) as { keys: { name: string; address: string }[] };
+      expect(listed.keys.find((k) => k.name === "raced")!.address).to.equal(winner.address);
+      const folder = await mkdtemp(path.join(tmpdir(), "strata-not-a-file-"));
+      const run = await strataIn(dir)(["--json", "--rpc", chain.url, "--deployments", folder, "status"]);
+      expect(run.code).to.equal(3);
+      expect(errorOf(run).message).to.match(/cannot be read \(EISDIR\)/);
+      await rm(folder, { recursive: true, force: true });
+    });
   });
 
   describe("deploy and status", () => {
