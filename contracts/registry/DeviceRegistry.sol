@@ -540,7 +540,11 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
     }
 
     /// @inheritdoc IDeviceRegistry
-    function isValidDeviceSignature(DeviceId id, bytes32 digest, bytes calldata signature) external view returns (bool) {
+    function isValidDeviceSignature(
+        DeviceId id,
+        bytes32 digest,
+        bytes calldata signature
+    ) external view returns (bool) {
         return isValidKeySignature(_records[id].key, digest, signature);
     }
 
@@ -757,10 +761,12 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
 
     /// @dev `pub` must be `key`'s P-256 public key, a curve point, and `sig` its signature of
     /// `digest` (low s), checked by the EIP-7951 precompile.
-    function _requireP256Signer(bytes32 digest, P256Signature calldata sig, P256Key calldata pub, address key)
-        private
-        view
-    {
+    function _requireP256Signer(
+        bytes32 digest,
+        P256Signature calldata sig,
+        P256Key calldata pub,
+        address key
+    ) private view {
         address derived = _p256Address(pub.x, pub.y);
         if (derived != key) revert RegistryP256KeyMismatch(key, derived);
         if (!P256.isValidPublicKey(pub.x, pub.y)) revert RegistryInvalidP256Key(pub.x, pub.y);
