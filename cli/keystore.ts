@@ -3,14 +3,45 @@
  * writes and reads them), in a folder (`--keystore`, `STRATA_KEYSTORE`, or `~/.strata/keystore`).
  * A private key never appears in an argument or a plaintext file: the passphrase comes from
  * `STRATA_PASSPHRASE` or a prompt on a terminal.
+ *
+ * Two curves: secp256k1 keys (accounts and device keys; the files ethers and geth read) and
+ * P-256 (secp256r1) device keys, for devices whose key lives in a secure element and for
+ * simulating them. A P-256 file is the same Web3 Secret Storage encryption of the 32-byte
+ * scalar, with `"curve": "secp256r1"`, the public key, and its device address
+ * (`p256Address`) as `address`.
  */
 import { link, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import path from "node:path";
 
-import { getAddress, Wallet } from "ethers";
+import {
+  decryptKeystoreJson,
+  encryptKeystoreJson,
+  getAddress,
+  getBytes,
+  type HDNodeWallet,
+  hexlify,
+  Wallet,
+} from "ethers";
 
 import { KeystoreError } from "../sdk/index.ts";
+import {
+  isP256Signer,
+  p256PublicKeyOf,
+  p256SoftwareKey,
+  type P256PublicKey,
+  type P256Signer,
+  randomP256PrivateKey,
+} from "../sdk/exports/registry.ts";
+
+/** The curves a key can be on. */
+export const CURVES = ["secp256k1", "p256"] as const;
+export type Curve = (typeof CURVES)[number];
+
+/** A device key as opened: a secp256k1 wallet, or a P-256 signer (a simulated secure element). */
+export type DeviceKey = Wallet | HDNodeWallet | P256Signer;
+
+const P256_CURVE_FIELD = "secp256r1";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -49,7 +80,33 @@ export function passphraseSource(interactive: boolean): PassphraseSource {
 export interface StoredKey {
   readonly name: string;
   readonly address: string;
+  readonly curve: Curve;
   readonly file: string;
+  /** A P-256 key's public key (secp256k1 keys show theirs with `export-public`). */
+  readonly publicKey?: P256PublicKey;
+}
+
+interface Sealable {
+  readonly address: string;
+  readonly curve: Curve;
+  readonly publicKey?: P256PublicKey;
+  encrypt(passphrase: string): Promise<string>;
+}
+
+function p256Sealable(secret: Uint8Array): Sealable {
+  const publicKey = p256PublicKeyOf(secret);
+  const address = p256SoftwareKey(secret).address;
+  return {
+    address,
+    curve: "p256",
+    publicKey,
+    encrypt: async (passphrase) => {
+      const json = JSON.parse(
+        await encryptKeystoreJson({ address, privateKey: hexlify(secret) }, passphrase),
+      ) as Record<string, unknown>;
+      return JSON.stringify({ ...json, curve: P256_CURVE_FIELD, publicKey });
+    },
+  };
 }
 
 export class Keystore {
@@ -65,26 +122,28 @@ export class Keystore {
     return path.join(this.dir, `${checkKeyName(name)}.json`);
   }
 
-  /** Creates a random key `name`, encrypted under a passphrase (written atomically, mode 0600). */
-  create(name: string): Promise<StoredKey> {
-    return this.#store(name, () => Wallet.createRandom());
+  /**
+   * Creates a random key `name` on `curve` (secp256k1 by default), encrypted under a passphrase
+   * (written atomically, mode 0600).
+   */
+  create(name: string, curve: Curve = "secp256k1"): Promise<StoredKey> {
+    return this.#store(name, () =>
+      curve === "p256" ? p256Sealable(randomP256PrivateKey()) : walletSealable(Wallet.createRandom()),
+    );
   }
 
   /** Stores an existing private key (taken from a prompt or the environment, never an argument). */
   import(name: string, privateKey: string): Promise<StoredKey> {
     return this.#store(name, () => {
       try {
-        return new Wallet(privateKey.startsWith("0x") ? privateKey : `0x${privateKey}`);
+        return walletSealable(new Wallet(privateKey.startsWith("0x") ? privateKey : `0x${privateKey}`));
       } catch {
         throw new KeystoreError("malformed", "the private key to import is not a 32-byte hex secp256k1 key", { name });
       }
     });
   }
 
-  async #store(
-    name: string,
-    make: () => { address: string; encrypt(passphrase: string): Promise<string> },
-  ): Promise<StoredKey> {
+  async #store(name: string, make: () => Sealable): Promise<StoredKey> {
     const file = this.#file(name);
     if ((await this.#read(file)) !== undefined) {
       throw new KeystoreError("exists", `key ${name} already exists`, { name, file });
@@ -109,7 +168,13 @@ export class Keystore {
     } finally {
       await rm(temp, { force: true });
     }
-    return { name, address: wallet.address, file };
+    return {
+      name,
+      address: wallet.address,
+      curve: wallet.curve,
+      file,
+      ...(wallet.publicKey ? { publicKey: wallet.publicKey } : {}),
+    };
   }
 
   /** The keys in the folder, by name, with their addresses (read without decrypting). */
@@ -124,26 +189,46 @@ export class Keystore {
     const keys: StoredKey[] = [];
     for (const entry of names.filter((n) => n.endsWith(".json")).sort()) {
       const file = path.join(this.dir, entry);
-      keys.push({
-        name: entry.slice(0, -".json".length),
-        address: addressOf(await readFile(file, "utf8"), file),
-        file,
-      });
+      const header = headerOf(await readFile(file, "utf8"), file);
+      keys.push({ name: entry.slice(0, -".json".length), file, ...header });
     }
     return keys;
   }
 
-  /** The key `name` decrypted with its passphrase. */
-  async open(name: string): Promise<Wallet> {
+  /** The account key `name` (secp256k1) decrypted with its passphrase: it signs transactions. */
+  async open(name: string): Promise<Wallet | HDNodeWallet> {
+    const key = await this.openDeviceKey(name);
+    if (isP256Signer(key)) {
+      throw new KeystoreError(
+        "wrong-curve",
+        `key ${name} is a P-256 device key; an account (secp256k1) key is needed`,
+        {
+          name,
+        },
+      );
+    }
+    return key;
+  }
+
+  /** The device key `name` decrypted with its passphrase: a secp256k1 wallet or a P-256 signer. */
+  async openDeviceKey(name: string): Promise<DeviceKey> {
     const file = this.#file(name);
     const json = await this.#read(file);
     if (json === undefined) throw new KeystoreError("missing", `no key ${name} in ${this.dir}`, { name });
-    addressOf(json, file);
+    const header = headerOf(json, file);
     const passphrase = await this.#passphrase(`key ${name}`);
     try {
-      const wallet = await Wallet.fromEncryptedJson(json, passphrase);
-      return wallet as Wallet;
+      if (header.curve === "secp256k1") return await Wallet.fromEncryptedJson(json, passphrase);
+      // ethers checks `address` against a secp256k1 key: a P-256 file's is checked here instead.
+      const { address: _address, ...rest } = JSON.parse(json) as Record<string, unknown>;
+      const account = await decryptKeystoreJson(JSON.stringify(rest), passphrase);
+      const signer = p256SoftwareKey(getBytes(account.privateKey));
+      if (signer.address !== header.address) {
+        throw new KeystoreError("malformed", `key ${name}: its P-256 key is not its address's`, { name, file });
+      }
+      return signer;
     } catch (error) {
+      if (error instanceof KeystoreError) throw error;
       const message = error instanceof Error ? error.message : String(error);
       if (/password/i.test(message)) {
         throw new KeystoreError("wrong-passphrase", `wrong passphrase for key ${name}`, { name });
@@ -163,11 +248,19 @@ export class Keystore {
   }
 }
 
-function addressOf(json: string, file: string): string {
+function walletSealable(wallet: Wallet | ReturnType<typeof Wallet.createRandom>): Sealable {
+  return { address: wallet.address, curve: "secp256k1", encrypt: (passphrase) => wallet.encrypt(passphrase) };
+}
+
+/** What a keystore file says of itself, read without decrypting. */
+function headerOf(json: string, file: string): { address: string; curve: Curve; publicKey?: P256PublicKey } {
   try {
-    const parsed = JSON.parse(json) as { address?: unknown };
+    const parsed = JSON.parse(json) as { address?: unknown; curve?: unknown; publicKey?: P256PublicKey };
     if (typeof parsed.address !== "string") throw new Error("no address");
-    return getAddress(parsed.address.startsWith("0x") ? parsed.address : `0x${parsed.address}`);
+    const address = getAddress(parsed.address.startsWith("0x") ? parsed.address : `0x${parsed.address}`);
+    if (parsed.curve === undefined) return { address, curve: "secp256k1" };
+    if (parsed.curve !== P256_CURVE_FIELD) throw new Error("unknown curve");
+    return { address, curve: "p256", ...(parsed.publicKey ? { publicKey: parsed.publicKey } : {}) };
   } catch {
     throw new KeystoreError("malformed", `${file} is not a keystore file`, { file });
   }

@@ -13,6 +13,15 @@ const object = (required: string[], properties: Record<string, unknown>) => ({
   required,
   properties,
 });
+const curve = { enum: ["secp256k1", "p256"] };
+const p256Key = object(["x", "y"], { x: word, y: word });
+const storedKey = object(["name", "address", "curve", "file"], {
+  name: { type: "string" },
+  address,
+  curve,
+  file: { type: "string" },
+  publicKey: p256Key,
+});
 const deployed = object(["address", "txHash", "block"], { address, txHash: word, block: { type: "integer" } });
 
 export const ERROR_SCHEMA = object(["error"], {
@@ -25,16 +34,19 @@ export const ERROR_SCHEMA = object(["error"], {
 });
 
 export const OUTPUT_SCHEMAS: Readonly<Record<string, object>> = {
-  "key new": object(["name", "address", "file"], { name: { type: "string" }, address, file: { type: "string" } }),
-  "key import": object(["name", "address", "file"], { name: { type: "string" }, address, file: { type: "string" } }),
-  "key list": object(["keystore", "keys"], {
-    keystore: { type: "string" },
-    keys: { type: "array", items: object(["name", "address", "file"], { name: { type: "string" }, address }) },
-  }),
-  "key export-public": object(["name", "address", "publicKey"], {
-    address,
-    publicKey: { type: "string", pattern: "^0x04[0-9a-f]{128}$" },
-  }),
+  "key new": storedKey,
+  "key import": storedKey,
+  "key list": object(["keystore", "keys"], { keystore: { type: "string" }, keys: { type: "array", items: storedKey } }),
+  "key export-public": {
+    oneOf: [
+      object(["name", "curve", "address", "publicKey"], {
+        curve: { const: "secp256k1" },
+        address,
+        publicKey: { type: "string", pattern: "^0x04[0-9a-f]{128}$" },
+      }),
+      object(["name", "curve", "address", "publicKey"], { curve: { const: "p256" }, address, publicKey: p256Key }),
+    ],
+  },
   deploy: object(["chainId", "deployed", "file", "deployer", "contracts"], {
     chainId: decimal,
     deployed: { type: "boolean" },
@@ -50,7 +62,12 @@ export const OUTPUT_SCHEMAS: Readonly<Record<string, object>> = {
     },
   }),
   "layer set-operator": object(["layer", "operator", "transaction"], { operator: address, transaction: word }),
-  "device register": object(["id", "key", "transaction", "status"], { id: word, key: address, transaction: word }),
+  "device register": object(["id", "key", "curve", "transaction", "status"], {
+    id: word,
+    key: address,
+    curve,
+    transaction: word,
+  }),
   "device register-batch": object(["file", "rows"], {
     rows: {
       type: "array",
@@ -101,7 +118,7 @@ export const OUTPUT_SCHEMAS: Readonly<Record<string, object>> = {
       issuedAt: decimal,
     }),
   }),
-  "peer answer": object(["challenge", "signature"], { signature: hex(65) }),
+  "peer answer": object(["challenge", "signature"], { signature: { oneOf: [hex(65), hex(128)] } }),
   "peer verify": object(["verified"], { verified: { type: "boolean" } }),
   anchor: object(["chainId", "root", "leafCount", "sequence", "transaction", "block", "bundles"], {
     chainId: decimal,

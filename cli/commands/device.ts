@@ -5,7 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 
-import type { Wallet } from "ethers";
+import type { HDNodeWallet, Wallet } from "ethers";
 
 import { type Command, Option } from "commander";
 
@@ -19,6 +19,7 @@ import {
 } from "../../sdk/index.ts";
 import { parseBatch } from "../batch.ts";
 import {
+  isP256Signer,
   buildRegistration,
   DeviceRegistryClient,
   Kind,
@@ -113,7 +114,7 @@ export function deviceCommands(program: Command, ctx: Context): void {
         throw new InvalidInputError(`--permissions: expected an integer, got ${o.permissions}`);
       const kind = Object.values(Kind)[KINDS.indexOf(o.kind!)]!;
       const label = Object.values(Label)[LABELS.indexOf(o.label!)]!;
-      const deviceKey = await keystoreOf(ctx).open(o.key!);
+      const deviceKey = await keystoreOf(ctx).openDeviceKey(o.key!);
       const result = await withRegistry(ctx, o.operatorKey, async (client, operator) => {
         const request = buildRegistration({
           uuid: { layer: o.layer!, localId: BigInt(o.localId!) },
@@ -124,11 +125,17 @@ export function deviceCommands(program: Command, ctx: Context): void {
           profile: minimalProfile(o.class!),
           deadline: BigInt(Math.floor(Date.now() / 1000) + 3600),
         });
-        return client.register(request, await client.signRegistration(deviceKey, request, operator!));
+        if (!isP256Signer(deviceKey)) {
+          return client.register(request, await client.signRegistration(deviceKey, request, operator!));
+        }
+        // A P-256 key (a secure element): checked on chain through the EIP-7951 precompile.
+        const sig = await client.signRegistrationP256(deviceKey, request, operator!);
+        return client.registerP256(request, deviceKey.publicKey, sig);
       });
+      const curve = isP256Signer(deviceKey) ? "p256" : "secp256k1";
       ctx.done({
-        json: { id: result.id, key: deviceKey.address, transaction: result.hash, status: "Pending" },
-        lines: [`registered ${result.id} (key ${deviceKey.address}), Pending`, `transaction ${result.hash}`],
+        json: { id: result.id, key: deviceKey.address, curve, transaction: result.hash, status: "Pending" },
+        lines: [`registered ${result.id} (${curve} key ${deviceKey.address}), Pending`, `transaction ${result.hash}`],
       });
     });
 
@@ -158,7 +165,7 @@ export function deviceCommands(program: Command, ctx: Context): void {
         if (!LABELS.includes(r.label))
           throw new InvalidInputError(`${file} row ${r.row}, label: one of ${LABELS.join(", ")}`);
       }
-      const keys: Wallet[] = [];
+      const keys: (Wallet | HDNodeWallet)[] = [];
       for (const r of rows) keys.push(await keystoreOf(ctx).open(r.key));
       const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600);
       const outcome = await withRegistry(ctx, o.operatorKey, async (client, operator) => {
@@ -278,10 +285,12 @@ export function deviceCommands(program: Command, ctx: Context): void {
     .requiredOption("--key <name>", "the owner's key")
     .action(async (id: string, o: { newKey: string; key: string }) => {
       const device = deviceId(id, "id");
-      const newKey = await keystoreOf(ctx).open(o.newKey);
+      const newKey = await keystoreOf(ctx).openDeviceKey(o.newKey);
       const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600);
       const tx = await withRegistry(ctx, o.key, async (c) =>
-        c.requestRekey(device, newKey.address, deadline, await c.signRekey(newKey, device, deadline)),
+        !isP256Signer(newKey)
+          ? c.requestRekey(device, newKey.address, deadline, await c.signRekey(newKey, device, deadline))
+          : c.requestRekeyP256(device, newKey.publicKey, deadline, await c.signRekeyP256(newKey, device, deadline)),
       );
       ctx.done({
         json: { id, newKey: newKey.address, transaction: tx.hash },

@@ -1,9 +1,10 @@
 /** `strata key new|list|export-public`: keys in the encrypted keystore. */
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 
 import { KeystoreError } from "../../sdk/index.ts";
+import { isP256Signer } from "../../sdk/exports/registry.ts";
 
-import { Keystore, keystoreDir, passphraseSource } from "../keystore.ts";
+import { type Curve, CURVES, Keystore, keystoreDir, passphraseSource } from "../keystore.ts";
 import type { Context } from "../program.ts";
 
 export function keystoreOf(ctx: Context): Keystore {
@@ -17,10 +18,21 @@ export function keyCommands(program: Command, ctx: Context): void {
     .command("new")
     .description("create a random key, encrypted under a passphrase (STRATA_PASSPHRASE or a prompt)")
     .argument("<name>", "the key's name")
-    .addHelpText("after", "\nExample:\n  $ STRATA_PASSPHRASE=… strata key new gateway-7")
-    .action(async (name: string) => {
-      const created = await keystoreOf(ctx).create(name);
-      ctx.done({ json: created, lines: [`created key ${created.name}: ${created.address}`, `file ${created.file}`] });
+    .addOption(
+      new Option("--curve <curve>", "secp256k1 (accounts, device keys) or p256 (a secure element's device key)")
+        .choices(CURVES)
+        .default("secp256k1"),
+    )
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ STRATA_PASSPHRASE=… strata key new gateway-7\n  $ STRATA_PASSPHRASE=… strata key new meter-12 --curve p256",
+    )
+    .action(async (name: string, o: { curve: Curve }) => {
+      const created = await keystoreOf(ctx).create(name, o.curve);
+      ctx.done({
+        json: created,
+        lines: [`created ${created.curve} key ${created.name}: ${created.address}`, `file ${created.file}`],
+      });
     });
 
   key
@@ -58,7 +70,8 @@ export function keyCommands(program: Command, ctx: Context): void {
       const keys = await keystoreOf(ctx).list();
       ctx.done({
         json: { keystore: keystoreOf(ctx).dir, keys },
-        lines: keys.length === 0 ? ["no keys"] : keys.map((k) => `${k.name.padEnd(24)} ${k.address}`),
+        lines:
+          keys.length === 0 ? ["no keys"] : keys.map((k) => `${k.name.padEnd(24)} ${k.curve.padEnd(9)} ${k.address}`),
       });
     });
 
@@ -68,16 +81,26 @@ export function keyCommands(program: Command, ctx: Context): void {
     .argument("<name>", "the key's name")
     .addHelpText("after", "\nExample:\n  $ strata key export-public gateway-7 --json")
     .action(async (name: string) => {
-      const wallet = await keystoreOf(ctx).open(name);
-      const exported = {
-        name,
-        address: wallet.address,
-        publicKey: wallet.signingKey.publicKey,
-        compressedPublicKey: wallet.signingKey.compressedPublicKey,
-      };
+      const key = await keystoreOf(ctx).openDeviceKey(name);
+      if (!isP256Signer(key)) {
+        const exported = {
+          name,
+          curve: "secp256k1",
+          address: key.address,
+          publicKey: key.signingKey.publicKey,
+          compressedPublicKey: key.signingKey.compressedPublicKey,
+        };
+        ctx.done({ json: exported, lines: [`${name}: ${exported.address}`, `public key ${exported.publicKey}`] });
+        return;
+      }
+      const exported = { name, curve: "p256", address: key.address, publicKey: key.publicKey };
       ctx.done({
         json: exported,
-        lines: [`${name}: ${exported.address}`, `public key ${exported.publicKey}`],
+        lines: [
+          `${name}: ${key.address} (P-256)`,
+          `public key x ${key.publicKey.x}`,
+          `             y ${key.publicKey.y}`,
+        ],
       });
     });
 }

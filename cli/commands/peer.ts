@@ -75,10 +75,10 @@ export function peerCommands(program: Command, ctx: Context): void {
     .command("answer")
     .description("the prover's device key signs a challenge")
     .argument("<challenge>", "the challenge file (JSON from `strata peer challenge --json`)")
-    .requiredOption("--key <name>", "the prover's device key")
+    .requiredOption("--key <name>", "the prover's device key (secp256k1, or P-256: a 128-byte answer)")
     .action(async (file: string, o: { key: string }) => {
       const challenge = challengeOf((await readJson(file)).challenge, file);
-      const key = await keystoreOf(ctx).open(o.key);
+      const key = await keystoreOf(ctx).openDeviceKey(o.key);
       const signature = await withContract(ctx, "DeviceRegistry", undefined, (b) =>
         clientOf(b).signChallenge(key, challenge),
       );

@@ -28,6 +28,7 @@ import { LruMap } from "../core/lru.ts";
 import type { Label } from "../core/labels.ts";
 import {
   encodeP256DeviceSignature,
+  isP256Signer,
   type P256PublicKey,
   type P256Signature,
   type P256Signer,
@@ -722,8 +723,4 @@ export class DeviceRegistryClient extends ContractClient<DeviceRegistry, Registr
     // each request of the read has its own deadline (the reader's): a long read is never cut off as a whole
     return this.readMany(() => this.logs.logs(topics, { ...window, signal: range.signal, onChunk: range.onChunk }));
   }
-}
-
-function isP256Signer(key: Signer | P256Signer): key is P256Signer {
-  return (key as P256Signer).curve === "p256";
 }

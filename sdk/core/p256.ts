@@ -39,6 +39,11 @@ export interface P256Signer {
   signDigest(digest: Hex): Promise<P256Signature>;
 }
 
+/** Whether a key is a P-256 signer (else it is an ethers secp256k1 signer). */
+export function isP256Signer(key: unknown): key is P256Signer {
+  return typeof key === "object" && key !== null && (key as { curve?: unknown }).curve === "p256";
+}
+
 /** Length of an encoded P-256 device signature, `abi.encode(x, y, r, s)`. */
 export const P256_SIGNATURE_BYTES = 128;
 

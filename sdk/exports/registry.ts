@@ -15,6 +15,7 @@ export {
   checkP256PublicKey,
   decodeP256DeviceSignature,
   encodeP256DeviceSignature,
+  isP256Signer,
   p256Address,
   p256PublicKeyOf,
   type P256PublicKey,

@@ -20,6 +20,7 @@ describe("strata layer and strata device", function () {
   let strata: ReturnType<typeof strataIn>;
   let sensor: string;
   let gateway: string;
+  let coordinatorId: string;
 
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), "strata-devices-"));
@@ -73,6 +74,7 @@ describe("strata layer and strata device", function () {
     await ok(["layer", "set-operator", "strata://test", admin, "--key", "admin"]);
     const coordinator = await register("coordinator", 1, "edge-node", "coordination");
     await ok(["device", "appoint", coordinator, "--key", "admin"]);
+    coordinatorId = coordinator;
     gateway = await register("gateway", 2, "base-station", "full");
     await ok(["device", "approve", gateway, "--key", "coordinator", "--coordinator", coordinator]);
     sensor = await register("sensor", 3, "device", "lightweight");
@@ -142,6 +144,72 @@ describe("strata layer and strata device", function () {
       expect(run.code, key).to.equal(verified ? 0 : 7);
       expect(jsonOf(run)).to.include({ verified });
     }
+  });
+
+  it("registers a secure-element (P-256) device, authenticates it to a peer on chain, and re-keys to a P-256 key", async () => {
+    const created = jsonOf(await strata(["--json", "key", "new", "meter", "--curve", "p256"])) as {
+      address: string;
+      curve: string;
+      publicKey: { x: string; y: string };
+    };
+    expect(created.curve).to.equal("p256");
+    const listed = jsonOf(await strata(["--json", "key", "list"])) as { keys: { name: string; curve: string }[] };
+    expect(listed.keys.find((k) => k.name === "meter")?.curve).to.equal("p256");
+    const exported = jsonOf(await strata(["--json", "key", "export-public", "meter"])) as Record<string, unknown>;
+    expect(exported).to.deep.include({ curve: "p256", address: created.address, publicKey: created.publicKey });
+
+    const registered = (await ok([
+      "device",
+      "register",
+      "--key",
+      "meter",
+      "--operator-key",
+      "admin",
+      "--layer",
+      "strata://test",
+      "--local-id",
+      "40",
+      "--label",
+      "full",
+    ])) as { id: string; curve: string; key: string };
+    expect(registered).to.include({ curve: "p256", key: created.address });
+    const meter = registered.id;
+    await ok(["device", "approve", meter, "--key", "coordinator", "--coordinator", coordinatorId]);
+    expect(await ok(["device", "show", meter])).to.include({ key: created.address, status: "Active" });
+    const events = ((await ok(["device", "history", meter])) as { history: { event: string }[] }).history;
+    expect(events.map((e) => e.event)).to.include("P256KeyBound");
+
+    const challenge = await on(["peer", "challenge", "--prover", meter, "--verifier", gateway]);
+    await writeFile(path.join(dir, "challenge-meter.json"), challenge.stdout);
+    expect((await strata(["key", "new", "meter-2", "--curve", "p256"])).code).to.equal(0);
+    for (const [key, verified] of [
+      ["meter", true],
+      ["meter-2", false],
+    ] as const) {
+      const answer = await on(["peer", "answer", path.join(dir, "challenge-meter.json"), "--key", key]);
+      expect(answer.code, answer.stderr).to.equal(0);
+      expect(((jsonOf(answer) as { signature: string }).signature.length - 2) / 2).to.equal(128);
+      await writeFile(path.join(dir, `answer-${key}.json`), answer.stdout);
+      const run = await on([
+        "peer",
+        "verify",
+        path.join(dir, "challenge-meter.json"),
+        path.join(dir, `answer-${key}.json`),
+      ]);
+      expect(run.code, `${key}: ${run.stdout}${run.stderr}`).to.equal(verified ? 0 : 7);
+      expect(jsonOf(run)).to.include({ verified });
+    }
+
+    // a P-256 key cannot send transactions: one line, the key's exit code
+    const wrong = await on(["device", "heartbeat", meter, "--key", "meter"]);
+    expect(wrong.code).to.equal(6);
+    expect(errorOf(wrong)).to.include({ name: "KeystoreError" });
+    expect(errorOf(wrong).message).to.match(/P-256 device key/);
+
+    // the owner re-keys the gateway to a P-256 key; the new key proves it is held
+    await ok(["device", "rekey", gateway, "--new-key", "meter-2", "--key", "admin"]);
+    const rekeyed = ((await ok(["device", "history", gateway])) as { history: { event: string }[] }).history;
+    expect(rekeyed.map((e) => e.event)).to.include.members(["RekeyRequested", "P256KeyBound"]);
   });
 
   it("registers a batch from CSV, reports each row, and resumes after a refused row is fixed", async () => {
