@@ -4,7 +4,7 @@
  * (anchored, then final), and a tampered bundle, a wrong record, a bundle from another chain and a
  * rolled-back anchor each refused with the failing check named.
  */
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -162,6 +162,38 @@ describe("strata anchor and strata verify", function () {
       "line-4.proof.json",
     ]);
     expect(stateOf(await verify("lines/line-4.proof.json")).state).to.equal("anchored");
+  });
+
+  it("writes every bundle to one JSON-lines file with --jsonl, each line a bundle that verifies", async () => {
+    const lines = '{"device":"a","pm25":21}\n{"device":"b","pm25":22}\n{"device":"c","pm25":23}\n';
+    const anchor = (out: string) =>
+      strata(
+        ["--json", "--rpc", chain.url, "anchor", "--stdin", "--key", "gateway", "--gateway", gatewayId, "--jsonl", out],
+        {},
+        lines,
+      );
+    const before = await strata(["--json", "--rpc", chain.url, "status"]);
+    const countOf = (run: Awaited<ReturnType<typeof strata>>) =>
+      (jsonOf(run) as { contracts: { name: string; count?: number }[] }).contracts.find((c) => c.name === "DataAnchor")
+        ?.count;
+    // a file that cannot be written fails before anything is sent
+    const nowhere = await anchor(path.join(dir, "no-such-folder", "bundles.jsonl"));
+    expect(nowhere.code).to.equal(3);
+    expect(errorOf(nowhere).message).to.match(/--jsonl .*no-such-folder.*cannot be written/);
+    expect(countOf(await strata(["--json", "--rpc", chain.url, "status"]))).to.equal(countOf(before));
+
+    const out = path.join(dir, "bundles.jsonl");
+    const run = await anchor(out);
+    expect(run.code, run.stderr).to.equal(0);
+    expect((jsonOf(run) as { bundles: string[] }).bundles).to.deep.equal([out]);
+    const written = (await readFile(out, "utf8")).trimEnd().split("\n");
+    expect(written).to.have.length(3);
+    const names = written.map((l) => (JSON.parse(l) as { record: { name: string } }).record.name);
+    expect(names).to.deep.equal(["line-1", "line-2", "line-3"]);
+    await writeFile(path.join(dir, "line-2.json"), written[1]!);
+    expect(stateOf(await verify("line-2.json")).state).to.equal("anchored");
+    // the file is never left half-written: no temporary file stays beside it
+    expect((await readdir(dir)).filter((f) => f.includes("bundles.jsonl."))).to.deep.equal([]);
   });
 
   it("names the failing check of a tampered bundle, a wrong record and a bundle from another chain (exit 7)", async () => {
