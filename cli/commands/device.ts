@@ -224,6 +224,7 @@ export function deviceCommands(program: Command, ctx: Context): void {
 
   device
     .command("appoint")
+    .addHelpText("after", "\nExample:\n  $ strata device appoint 0x… --key admin")
     .description("appoint a registered coordination node (the registry's admin only)")
     .argument("<id>", "the coordination node's device id")
     .requiredOption("--key <name>", "the registry admin's key")
@@ -255,6 +256,7 @@ export function deviceCommands(program: Command, ctx: Context): void {
 
   device
     .command("heartbeat")
+    .addHelpText("after", "\nExample:\n  $ strata device heartbeat 0x… --key gateway-7")
     .description("a full node proves it is up (its own key)")
     .argument("<id>", "the full node's device id")
     .requiredOption("--key <name>", "the full node's key")
@@ -265,6 +267,7 @@ export function deviceCommands(program: Command, ctx: Context): void {
 
   device
     .command("report")
+    .addHelpText("after", "\nExample:\n  $ strata device report 0x… --reporter 0x… --evidence 0x… --key gateway-7")
     .description("report a device's misbehaviour (an Active node, with its own key)")
     .argument("<id>", "the device reported")
     .requiredOption("--reporter <id>", "the reporting node's device id")
@@ -279,6 +282,7 @@ export function deviceCommands(program: Command, ctx: Context): void {
 
   device
     .command("rekey")
+    .addHelpText("after", "\nExample:\n  $ strata device rekey 0x… --new-key meter-12-v2 --key operator")
     .description("the owner asks to bind a new key (the new key signs the request); k approvals complete it")
     .argument("<id>", "the device id")
     .requiredOption("--new-key <name>", "the new key in the keystore (signs that it is held)")
@@ -300,6 +304,7 @@ export function deviceCommands(program: Command, ctx: Context): void {
 
   device
     .command("revoke")
+    .addHelpText("after", "\nExample:\n  $ strata device revoke 0x… --key operator")
     .description("the owner revokes a device for good")
     .argument("<id>", "the device id")
     .requiredOption("--key <name>", "the owner's key")
@@ -310,6 +315,7 @@ export function deviceCommands(program: Command, ctx: Context): void {
 
   device
     .command("transfer")
+    .addHelpText("after", "\nExample:\n  $ strata device transfer 0x… 0xNewOwner… --key operator")
     .description("the owner transfers a device to a new owner")
     .argument("<id>", "the device id")
     .argument("<owner>", "the new owner's account")
@@ -321,6 +327,7 @@ export function deviceCommands(program: Command, ctx: Context): void {
 
   device
     .command("show")
+    .addHelpText("after", "\nExample:\n  $ strata device show 0x… --json")
     .description("a device's record: key, owner, kind, label, status, trust, serving node")
     .argument("<id>", "the device id")
     .action(async (id: string) => {
@@ -344,6 +351,7 @@ export function deviceCommands(program: Command, ctx: Context): void {
 
   device
     .command("history")
+    .addHelpText("after", "\nExample:\n  $ strata device history 0x… --json")
     .description("a device's provenance timeline: every registry event about it, in order")
     .argument("<id>", "the device id")
     .action(async (id: string) => {

@@ -73,6 +73,7 @@ export function peerCommands(program: Command, ctx: Context): void {
 
   peer
     .command("answer")
+    .addHelpText("after", "\nExample:\n  $ strata peer answer challenge.json --key meter-12 --json > answer.json")
     .description("the prover's device key signs a challenge")
     .argument("<challenge>", "the challenge file (JSON from `strata peer challenge --json`)")
     .requiredOption("--key <name>", "the prover's device key (secp256k1, or P-256: a 128-byte answer)")
@@ -92,6 +93,7 @@ export function peerCommands(program: Command, ctx: Context): void {
 
   peer
     .command("verify")
+    .addHelpText("after", "\nExample:\n  $ strata peer verify challenge.json answer.json")
     .description("check an answer against the challenge issued and the prover's registered key and status")
     .argument("<challenge>", "the challenge the verifier issued")
     .argument("<answer>", "the prover's answer")

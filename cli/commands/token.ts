@@ -51,6 +51,7 @@ export function tokenCommands(program: Command, ctx: Context): void {
 
   token
     .command("hand-over")
+    .addHelpText("after", "\nExample:\n  $ strata token hand-over 1 --to 0xRelief… --until +8h --key operator")
     .description("hand the token over now: the current shift ends, the new holder's runs until --until")
     .argument("<token>", "the token id")
     .requiredOption("--to <account>", "the new holder")
@@ -69,6 +70,7 @@ export function tokenCommands(program: Command, ctx: Context): void {
 
   token
     .command("return")
+    .addHelpText("after", "\nExample:\n  $ strata token return 1 --key crew-3")
     .description("the current holder gives the token back to the owner now")
     .argument("<token>", "the token id")
     .requiredOption("--key <name>", "the current holder's key")
@@ -80,6 +82,7 @@ export function tokenCommands(program: Command, ctx: Context): void {
 
   token
     .command("revoke")
+    .addHelpText("after", "\nExample:\n  $ strata token revoke 1 --key operator")
     .description("revoke a token for good (every shift ends now)")
     .argument("<token>", "the token id")
     .requiredOption("--key <name>", "the token owner's key")
@@ -91,6 +94,7 @@ export function tokenCommands(program: Command, ctx: Context): void {
 
   token
     .command("show")
+    .addHelpText("after", "\nExample:\n  $ strata token show 1 --json")
     .description("a token's resource, owner, current shift and upcoming shifts")
     .argument("<token>", "the token id")
     .action(async (id: string) => {
@@ -112,6 +116,7 @@ export function tokenCommands(program: Command, ctx: Context): void {
     .command("access")
     .description("access checks")
     .command("check")
+    .addHelpText("after", "\nExample:\n  $ strata access check 0x… 0xCrew… --json")
     .description("whether an account holds the current shift of a live token for a device")
     .argument("<resource>", "the device id")
     .argument("<account>", "the account")

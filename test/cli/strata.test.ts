@@ -9,9 +9,12 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 
 import { expect } from "chai";
+import type { Command } from "commander";
 
 import { type NodeProcess, startAnvil } from "../../support/node-process.ts";
 import { ANVIL_KEYS, type CliRun, errorOf as errorOfRun, jsonOf, strataIn } from "../helpers/cli.ts";
+import { createProgram } from "../../cli/program.ts";
+import { OUTPUT_SCHEMAS } from "../../cli/schemas.ts";
 
 const ANVIL_KEY = ANVIL_KEYS[0];
 
@@ -213,6 +216,24 @@ describe("the strata command", function () {
       const help = await strata(["deploy", "--help"]);
       expect(help.code).to.equal(0);
       expect(help.stdout).to.match(/Example:\n {2}\$ strata deploy/);
+    });
+
+    it("shows an example in the help of every command, and every command has a --json schema", async () => {
+      const { program } = createProgram({ stdout: () => {}, stderr: () => {}, isTty: false });
+      const leaves: string[] = [];
+      const walk = (command: Command, path: readonly string[]) => {
+        if (command.commands.length === 0) leaves.push(path.join(" "));
+        for (const sub of command.commands) walk(sub, [...path, sub.name()]);
+      };
+      walk(program, []);
+      expect(leaves.length).to.be.greaterThan(25);
+      const missing: string[] = [];
+      for (const leaf of leaves) {
+        const help = await strata([...leaf.split(" "), "--help"]);
+        if (help.code !== 0 || !/Examples?:\n {2}\$ .*strata /.test(help.stdout)) missing.push(leaf);
+      }
+      expect(missing, "commands without an example").to.deep.equal([]);
+      expect(leaves.filter((leaf) => !(leaf in OUTPUT_SCHEMAS))).to.deep.equal([]);
     });
   });
 });
