@@ -197,8 +197,10 @@ export class Keystore {
 
   /** The account key `name` (secp256k1) decrypted with its passphrase: it signs transactions. */
   async open(name: string): Promise<Wallet | HDNodeWallet> {
-    const key = await this.openDeviceKey(name);
-    if (isP256Signer(key)) {
+    // the curve is in the file's header: a P-256 key is refused before any passphrase is asked
+    const file = this.#file(name);
+    const json = await this.#read(file);
+    if (json !== undefined && headerOf(json, file).curve === "p256") {
       throw new KeystoreError(
         "wrong-curve",
         `key ${name} is a P-256 device key; an account (secp256k1) key is needed`,
@@ -207,6 +209,8 @@ export class Keystore {
         },
       );
     }
+    const key = await this.openDeviceKey(name);
+    if (isP256Signer(key)) throw new KeystoreError("wrong-curve", `key ${name} is a P-256 device key`, { name });
     return key;
   }
 
@@ -218,13 +222,29 @@ export class Keystore {
     const header = headerOf(json, file);
     const passphrase = await this.#passphrase(`key ${name}`);
     try {
-      if (header.curve === "secp256k1") return await Wallet.fromEncryptedJson(json, passphrase);
+      if (header.curve === "secp256k1") {
+        const wallet = await Wallet.fromEncryptedJson(json, passphrase);
+        // what `list` shows is what opens: a file whose address is not its key's is refused
+        if (wallet.address !== header.address) {
+          throw new KeystoreError("malformed", `key ${name}: its address is not its key's`, { name, file });
+        }
+        return wallet;
+      }
       // ethers checks `address` against a secp256k1 key: a P-256 file's is checked here instead.
       const { address: _address, ...rest } = JSON.parse(json) as Record<string, unknown>;
       const account = await decryptKeystoreJson(JSON.stringify(rest), passphrase);
       const signer = p256SoftwareKey(getBytes(account.privateKey));
-      if (signer.address !== header.address) {
-        throw new KeystoreError("malformed", `key ${name}: its P-256 key is not its address's`, { name, file });
+      const listed = header.publicKey;
+      if (
+        signer.address !== header.address ||
+        (listed !== undefined &&
+          (String(listed.x).toLowerCase() !== signer.publicKey.x ||
+            String(listed.y).toLowerCase() !== signer.publicKey.y))
+      ) {
+        throw new KeystoreError("malformed", `key ${name}: its P-256 key is not the address or public key it lists`, {
+          name,
+          file,
+        });
       }
       return signer;
     } catch (error) {

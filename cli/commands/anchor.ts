@@ -4,7 +4,7 @@
  * Active gateway's key, and writes one proof bundle per record.
  */
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { link, lstat, mkdir, rm, writeFile } from "node:fs/promises";
 import { once } from "node:events";
 import path from "node:path";
 import { createInterface } from "node:readline";
@@ -103,7 +103,11 @@ export function anchorCommand(program: Command, ctx: Context): void {
       async (
         files: string[],
         options: { stdin?: boolean; key: string; gateway: string; out: string; jsonl?: string },
+        command: Command,
       ) => {
+        if (options.jsonl !== undefined && command.getOptionValueSource("out") === "cli") {
+          throw new InvalidInputError("give --out or --jsonl, not both");
+        }
         const gateway = options.gateway.toLowerCase() as Hex;
         fromHex(gateway, "--gateway", 32);
         if (options.stdin === true && files.length > 0) throw new InvalidInputError("give files or --stdin, not both");
@@ -140,20 +144,25 @@ export function anchorCommand(program: Command, ctx: Context): void {
           const anchorAt = deployment.contracts.DataAnchor;
           if (!anchorAt) throw new InvalidInputError(`${file}: no DataAnchor on chain ${chain.chainId}`);
           const tree = await buildTree(await leavesOf(records));
-          // the bundle file is opened before anything is sent: a path that cannot be written fails first
-          const jsonlTemp = options.jsonl === undefined ? undefined : `${options.jsonl}.${process.pid}.tmp`;
-          const jsonl = jsonlTemp === undefined ? undefined : await openForWriting(jsonlTemp, options.jsonl!);
           const key = (await keystoreOf(ctx).open(options.key)).connect(chain.provider);
           const client = new DataAnchorClient(anchorAt.address, key, {
             chainId: chain.chainId,
             deploymentBlock: anchorAt.block,
           });
+          // the bundle file is opened just before the transaction: a path that cannot be written,
+          // or a file already there, fails first and costs nothing
+          const jsonlTemp = options.jsonl === undefined ? undefined : `${options.jsonl}.${process.pid}.tmp`;
+          const jsonl = jsonlTemp === undefined ? undefined : await openForWriting(jsonlTemp, options.jsonl!);
           const sending = progress(ctx, `anchoring ${records.length} records (root ${tree.root}) from ${key.address}…`);
           let anchored;
           try {
             anchored = await client.anchor(gateway, tree.root, tree.leafCount);
           } catch (error) {
             sending.fail();
+            if (jsonl !== undefined) {
+              jsonl.destroy();
+              await rm(jsonlTemp!, { force: true });
+            }
             throw error;
           }
           sending.done(`anchored at sequence ${anchored.sequence}, block ${anchored.blockNumber}`);
@@ -183,11 +192,22 @@ export function anchorCommand(program: Command, ctx: Context): void {
               }
               jsonl.end();
               await once(jsonl, "finish");
-              await rename(jsonlTemp!, options.jsonl!);
+              // link, not rename: a file created at the target meanwhile is never replaced
+              await link(jsonlTemp!, options.jsonl!);
+              await rm(jsonlTemp!, { force: true });
             } catch (error) {
               writing.fail();
-              await rm(jsonlTemp!, { force: true });
-              throw error;
+              jsonl.destroy();
+              const code = (error as NodeJS.ErrnoException).code ?? String(error);
+              throw new InvalidInputError(
+                `anchored (transaction ${anchored.hash}, sequence ${anchored.sequence}, root ${tree.root}) but the bundles could not be written to ${options.jsonl} (${code}); those written so far are in ${jsonlTemp}`,
+                {
+                  transaction: anchored.hash,
+                  sequence: anchored.sequence.toString(),
+                  root: tree.root,
+                  partial: jsonlTemp,
+                },
+              );
             }
             writing.done(`${records.length} bundles in ${options.jsonl}`);
             written.push(options.jsonl!);
@@ -224,8 +244,17 @@ export function anchorCommand(program: Command, ctx: Context): void {
     );
 }
 
-/** A write stream on `temp` (standing in for `target`), open once this resolves. */
+/** A write stream on `temp` (standing in for `target`, which must not exist), open once this resolves. */
 async function openForWriting(temp: string, target: string): Promise<ReturnType<typeof createWriteStream>> {
+  try {
+    await lstat(target);
+    throw new InvalidInputError(`--jsonl ${target} already exists: bundles are never written over a file`);
+  } catch (error) {
+    if (error instanceof InvalidInputError) throw error;
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") {
+      throw new InvalidInputError(`--jsonl ${target}: cannot be written (${(error as NodeJS.ErrnoException).code})`);
+    }
+  }
   const stream = createWriteStream(temp, { flags: "wx", mode: 0o644 });
   try {
     await once(stream, "open");

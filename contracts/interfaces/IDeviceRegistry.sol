@@ -192,6 +192,9 @@ interface IDeviceRegistry {
     error RegistryInvalidConfig(string field);
     /// @notice The P-256 public key is not a point of the curve.
     error RegistryInvalidP256Key(bytes32 x, bytes32 y);
+    /// @notice A P-256 key is for a lightweight device only (`label` is the request's or the
+    /// device's): full and coordination nodes send transactions, which a P-256 key cannot sign.
+    error RegistryP256NotLightweight(uint8 label);
     /// @notice The request names device key `key`, but the P-256 public key given is `derived`'s.
     error RegistryP256KeyMismatch(address key, address derived);
 
@@ -282,8 +285,10 @@ interface IDeviceRegistry {
     /// @notice Registers a device whose key is a P-256 (secp256r1) key in a secure element: as
     /// `register`, but `req.key` is `p256Address(pub)` and the secure element signs the same
     /// EIP-712 digest (`registrationDigest`) with P-256, checked through the EIP-7951 precompile.
-    /// @dev Emits `P256KeyBound` after `DeviceRegistered`. Reverts with OpenZeppelin's
-    /// `MissingPrecompile` on a chain without the precompile (before Osaka).
+    /// @dev For lightweight devices only (`RegistryP256NotLightweight`): a P-256 key is never an
+    /// account, and full and coordination nodes send transactions (heartbeats, approvals,
+    /// reports, anchors). Emits `P256KeyBound` after `DeviceRegistered`. Reverts with
+    /// OpenZeppelin's `MissingPrecompile` on a chain without the precompile (before Osaka).
     function registerP256(
         Registration calldata req,
         P256Key calldata pub,
@@ -358,7 +363,8 @@ interface IDeviceRegistry {
     function requestRekey(DeviceId id, address newKey, uint64 deadline, Signature calldata sig) external;
 
     /// @notice As `requestRekey`, to a P-256 key in a secure element (new key `p256Address(newKey)`),
-    /// which signs the same EIP-712 `Rekey` digest with P-256. Emits `P256KeyBound`.
+    /// which signs the same EIP-712 `Rekey` digest with P-256; lightweight devices only. Emits
+    /// `P256KeyBound` with the requested key (bound once k approvals complete the re-key).
     function requestRekeyP256(
         DeviceId id,
         P256Key calldata newKey,
@@ -459,7 +465,10 @@ interface IDeviceRegistry {
     /// @notice Whether `signature` is `key`'s signature of `digest`: 65 bytes (r, s, v) for a
     /// secp256k1 key (low s), or 128 bytes `abi.encode(x, y, r, s)` for a P-256 key, where
     /// `p256Address(x, y)` must be `key` (checked through the EIP-7951 precompile). Anything else
-    /// is false. What peers and fog nodes call to check a device's answer on chain.
+    /// is false; on a chain without the precompile a P-256 signature reverts (`MissingPrecompile`).
+    /// What peers and fog nodes call to check a device's answer on chain. Like `ecrecover` it
+    /// judges a bare digest: the caller computes the digest of what it expects signed (anyone can
+    /// make up a digest and signature pair for a given public key).
     function isValidKeySignature(address key, bytes32 digest, bytes calldata signature) external view returns (bool);
 
     /// @notice `isValidKeySignature` for the current key of `id` (false for an unknown device).

@@ -122,6 +122,8 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
         P256Key calldata pub,
         P256Signature calldata sig
     ) external returns (DeviceId id) {
+        // A P-256 key cannot send transactions: only a device that never has to may hold one.
+        if (req.label != uint8(Label.Lightweight)) revert RegistryP256NotLightweight(req.label);
         id = _register(req, msg.sender);
         _requireP256Signer(_hashTypedDataV4(_registrationStructHash(req, msg.sender)), sig, pub, req.key);
         emit P256KeyBound(id, req.key, pub.x, pub.y);
@@ -341,6 +343,8 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
         uint64 deadline,
         P256Signature calldata sig
     ) external {
+        Label label = _records[id].label;
+        if (label != Label.Lightweight) revert RegistryP256NotLightweight(uint8(label));
         address key = _p256Address(newKey.x, newKey.y);
         bytes32 digest = _openRekey(id, key, deadline);
         _requireP256Signer(digest, sig, newKey, key);

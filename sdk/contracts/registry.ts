@@ -29,6 +29,7 @@ import type { Label } from "../core/labels.ts";
 import {
   encodeP256DeviceSignature,
   isP256Signer,
+  p256Sign,
   type P256PublicKey,
   type P256Signature,
   type P256Signer,
@@ -222,7 +223,7 @@ export class DeviceRegistryClient extends ContractClient<DeviceRegistry, Registr
   async signChallenge(deviceKey: Signer | P256Signer, challenge: PeerChallenge): Promise<Hex> {
     if (isP256Signer(deviceKey)) {
       const digest = peerChallengeDigest(await this.domain(), challenge);
-      return encodeP256DeviceSignature(deviceKey.publicKey, await deviceKey.signDigest(digest));
+      return encodeP256DeviceSignature(deviceKey.publicKey, await p256Sign(deviceKey, digest));
     }
     return (await deviceKey.signTypedData(await this.domain(), PEER_CHALLENGE_TYPES, { ...challenge })) as Hex;
   }
@@ -238,13 +239,13 @@ export class DeviceRegistryClient extends ContractClient<DeviceRegistry, Registr
         key: req.key,
       });
     }
-    return deviceKey.signDigest(registrationDigest(await this.domain(), req, owner));
+    return p256Sign(deviceKey, registrationDigest(await this.domain(), req, owner));
   }
 
   /** A new P-256 key proves its control for a re-key of `id`; send it with `requestRekeyP256`. */
   async signRekeyP256(newKey: P256Signer, id: Hex, deadline: bigint): Promise<P256Signature> {
     const nonce = Number((await this.getDevice(id)).nonce);
-    return newKey.signDigest(rekeyDigest(await this.domain(), id, newKey.address, nonce, deadline));
+    return p256Sign(newKey, rekeyDigest(await this.domain(), id, newKey.address, nonce, deadline));
   }
 
   // ---------------------------------------------------------------- writes
@@ -589,16 +590,18 @@ export class DeviceRegistryClient extends ContractClient<DeviceRegistry, Registr
     // The verifier judges its own challenge by its own clock (block times lag by a slot or more).
     const now = args.now ?? BigInt(Math.floor(Date.now() / 1000));
     const domain = await this.domain();
-    // A P-256 answer is checked by the registry itself, through the EIP-7951 precompile.
-    const signatureValid =
-      (args.signature.length - 2) / 2 === P256_SIGNATURE_BYTES
-        ? await this.isValidDeviceSignature(
-            args.expected.prover,
-            peerChallengeDigest(domain, args.answered),
-            args.signature,
-          )
-        : undefined;
-    checkPeerResponse({ ...args, domain, prover, now, signatureValid });
+    // Every check that needs no further call first (the answer, freshness, status, and the
+    // signature by the registry's rule); then a P-256 answer is checked by the registry itself,
+    // through the EIP-7951 precompile.
+    checkPeerResponse({ ...args, domain, prover, now });
+    if ((args.signature.length - 2) / 2 === P256_SIGNATURE_BYTES) {
+      const onChain = await this.isValidDeviceSignature(
+        args.expected.prover,
+        peerChallengeDigest(domain, args.answered),
+        args.signature,
+      );
+      checkPeerResponse({ ...args, domain, prover, now, signatureValid: onChain });
+    }
     return prover;
   }
 

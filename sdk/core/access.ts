@@ -27,7 +27,14 @@ import { TOLERATED_SKEW_MS } from "./clock.ts";
 import { Status } from "./registry.ts";
 import { fromHex, type Hex, toHex } from "./bytes.ts";
 import { type AccessRequestMessage, accessRequestTypedDigest } from "./eip712.ts";
-import { encodeP256DeviceSignature, P256_SIGNATURE_BYTES, type P256Signer, verifyKeySignature } from "./p256.ts";
+import {
+  encodeP256DeviceSignature,
+  isCanonicalSecp256k1Signature,
+  P256_SIGNATURE_BYTES,
+  p256Sign,
+  type P256Signer,
+  verifyKeySignature,
+} from "./p256.ts";
 
 // The request's EIP-712 type and domain live with every other EIP-712 message.
 export { ACCESS_DOMAIN_NAME, ACCESS_DOMAIN_VERSION, ACCESS_REQUEST_TYPES, accessDomain } from "./eip712.ts";
@@ -136,13 +143,13 @@ export async function signAccessRequestP256(
   request: AccessRequest,
 ): Promise<Hex> {
   const checked = checkAccessRequestShape(request);
-  if (key.address !== checked.requester) {
+  if (key.address.toLowerCase() !== checked.requester.toLowerCase()) {
     throw new InvalidInputError("the P-256 key is not the requester's", {
       signer: key.address,
       requester: checked.requester,
     });
   }
-  return encodeP256DeviceSignature(key.publicKey, await key.signDigest(accessRequestDigest(domain, checked)));
+  return encodeP256DeviceSignature(key.publicKey, await p256Sign(key, accessRequestDigest(domain, checked)));
 }
 
 /** What a verifier read from the chain about the token (`AccessTokens.currentShift`). */
@@ -264,6 +271,11 @@ export function checkAccessRequest(args: {
       });
     }
   } else {
+    if (!isCanonicalSecp256k1Signature(args.signature)) {
+      throw new AccessDeniedError("bad-signature", "the signature is malformed (65 bytes, s ≤ n/2, v 27 or 28)", {
+        signature: args.signature,
+      });
+    }
     let recovered: string;
     try {
       recovered = recoverAddress(accessRequestDigest(domain, request), args.signature);

@@ -106,6 +106,36 @@ export function p256SoftwareKey(privateKey: Uint8Array): P256Signer {
   };
 }
 
+/** The signature with s ≤ n/2: (r, n − s) when a signer gave the other of the two encodings. */
+export function lowS(sig: P256Signature): P256Signature {
+  const s = BigInt(sig.s);
+  if (s <= HALF_N) return sig;
+  return { r: sig.r, s: toHex(bigintBytes(p256.Point.CURVE().n - s)) };
+}
+
+function bigintBytes(value: bigint): Uint8Array {
+  const out = new Uint8Array(32);
+  for (let i = 31, v = value; i >= 0; i--, v >>= 8n) out[i] = Number(v & 0xffn);
+  return out;
+}
+
+/**
+ * `signer` signs `digest`; the result is checked to be its key's and brought to s ≤ n/2 (secure
+ * elements return either encoding; the contracts take one). The one way the SDK signs with P-256.
+ */
+export async function p256Sign(signer: P256Signer, digest: Hex): Promise<P256Signature> {
+  if (!isP256Signer(signer) || p256Address(signer.publicKey) !== getAddress(signer.address)) {
+    throw new InvalidInputError("the P-256 signer's address is not its public key's p256Address", {
+      address: signer?.address,
+    });
+  }
+  const sig = lowS(await signer.signDigest(digest));
+  if (!verifyP256Digest(signer.publicKey, digest, sig)) {
+    throw new InvalidInputError("the P-256 signer returned a signature that does not verify under its key");
+  }
+  return sig;
+}
+
 /** A fresh random P-256 private key. */
 export function randomP256PrivateKey(): Uint8Array {
   return p256.utils.randomSecretKey();
@@ -139,6 +169,16 @@ export function verifyP256Digest(key: P256PublicKey, digest: Hex, sig: P256Signa
   } catch {
     return false;
   }
+}
+
+/**
+ * Whether a secp256k1 signature is in the one encoding the contracts take (OpenZeppelin ECDSA):
+ * 65 bytes r ‖ s ‖ v, s ≤ n/2, v of 27 or 28.
+ */
+export function isCanonicalSecp256k1Signature(signature: Hex): boolean {
+  if (typeof signature !== "string" || !/^0x[0-9a-fA-F]{130}$/.test(signature)) return false;
+  const v = parseInt(signature.slice(130, 132), 16);
+  return BigInt(`0x${signature.slice(66, 130)}`) <= SECP256K1_HALF_N && (v === 27 || v === 28);
 }
 
 /**

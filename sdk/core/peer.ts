@@ -11,7 +11,7 @@ import { type TypedDataDomain, recoverAddress } from "ethers";
 import { InvalidInputError, PeerAuthenticationError } from "../errors.ts";
 import { fromHex, type Hex, toHex } from "./bytes.ts";
 import { type PeerChallenge, peerChallengeDigest } from "./eip712.ts";
-import { P256_SIGNATURE_BYTES, verifyKeySignature } from "./p256.ts";
+import { isCanonicalSecp256k1Signature, P256_SIGNATURE_BYTES, verifyKeySignature } from "./p256.ts";
 import { STATUS_NAMES, Status } from "./registry.ts";
 
 /**
@@ -103,6 +103,11 @@ export function checkPeerResponse(args: {
       });
     }
     return prover.key;
+  }
+  if (!isCanonicalSecp256k1Signature(signature)) {
+    throw new PeerAuthenticationError("bad-signature", "the signature is malformed (65 bytes, s ≤ n/2, v 27 or 28)", {
+      signature,
+    });
   }
   let recovered: string;
   try {

@@ -182,6 +182,42 @@ describe("strata anchor and strata verify", function () {
     expect(errorOf(nowhere).message).to.match(/--jsonl .*no-such-folder.*cannot be written/);
     expect(countOf(await strata(["--json", "--rpc", chain.url, "status"]))).to.equal(countOf(before));
 
+    // a file or folder already there is never written over, and nothing is sent
+    await writeFile(path.join(dir, "earlier.jsonl"), "an earlier batch's bundles\n");
+    for (const target of ["earlier.jsonl", "lines"]) {
+      const refused = await anchor(path.join(dir, target));
+      expect(refused.code, target).to.equal(3);
+      expect(errorOf(refused).message).to.match(/already exists/);
+    }
+    expect(await readFile(path.join(dir, "earlier.jsonl"), "utf8")).to.equal("an earlier batch's bundles\n");
+    // a refused key leaves no temporary file behind
+    const wrongKey = await strata(
+      [
+        "--json",
+        "--rpc",
+        chain.url,
+        "anchor",
+        "--stdin",
+        "--key",
+        "gateway",
+        "--gateway",
+        gatewayId,
+        "--jsonl",
+        path.join(dir, "w.jsonl"),
+      ],
+      { STRATA_PASSPHRASE: "not the passphrase" },
+      lines,
+    );
+    expect(wrongKey.code).to.equal(6);
+    const both = await strata(
+      ["--json", "anchor", "--stdin", "--key", "gateway", "--gateway", gatewayId, "--jsonl", "y.jsonl", "--out", "z"],
+      {},
+      lines,
+    );
+    expect(both.code).to.equal(3);
+    expect(errorOf(both).message).to.match(/--out or --jsonl/);
+    expect(countOf(await strata(["--json", "--rpc", chain.url, "status"]))).to.equal(countOf(before));
+
     const out = path.join(dir, "bundles.jsonl");
     const run = await anchor(out);
     expect(run.code, run.stderr).to.equal(0);
@@ -193,7 +229,7 @@ describe("strata anchor and strata verify", function () {
     await writeFile(path.join(dir, "line-2.json"), written[1]!);
     expect(stateOf(await verify("line-2.json")).state).to.equal("anchored");
     // the file is never left half-written: no temporary file stays beside it
-    expect((await readdir(dir)).filter((f) => f.includes("bundles.jsonl."))).to.deep.equal([]);
+    expect((await readdir(dir)).filter((f) => f.endsWith(".tmp"))).to.deep.equal([]);
   });
 
   it("names the failing check of a tampered bundle, a wrong record and a bundle from another chain (exit 7)", async () => {

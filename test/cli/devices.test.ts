@@ -169,12 +169,20 @@ describe("strata layer and strata device", function () {
       "strata://test",
       "--local-id",
       "40",
-      "--label",
-      "full",
     ])) as { id: string; curve: string; key: string };
     expect(registered).to.include({ curve: "p256", key: created.address });
     const meter = registered.id;
-    await ok(["device", "approve", meter, "--key", "coordinator", "--coordinator", coordinatorId]);
+    await ok([
+      "device",
+      "approve",
+      meter,
+      "--key",
+      "coordinator",
+      "--coordinator",
+      coordinatorId,
+      "--serving",
+      gateway,
+    ]);
     expect(await ok(["device", "show", meter])).to.include({ key: created.address, status: "Active" });
     const events = ((await ok(["device", "history", meter])) as { history: { event: string }[] }).history;
     expect(events.map((e) => e.event)).to.include("P256KeyBound");
@@ -206,10 +214,31 @@ describe("strata layer and strata device", function () {
     expect(errorOf(wrong)).to.include({ name: "KeystoreError" });
     expect(errorOf(wrong).message).to.match(/P-256 device key/);
 
-    // the owner re-keys the gateway to a P-256 key; the new key proves it is held
-    await ok(["device", "rekey", gateway, "--new-key", "meter-2", "--key", "admin"]);
-    const rekeyed = ((await ok(["device", "history", gateway])) as { history: { event: string }[] }).history;
-    expect(rekeyed.map((e) => e.event)).to.include.members(["RekeyRequested", "P256KeyBound"]);
+    // a P-256 key is for a lightweight device: a full node with one could never send a heartbeat
+    const fullNode = await on([
+      "device",
+      "register",
+      "--key",
+      "meter-2",
+      "--operator-key",
+      "admin",
+      "--layer",
+      "strata://test",
+      "--local-id",
+      "41",
+      "--label",
+      "full",
+    ]);
+    expect(fullNode.code).to.equal(5);
+    expect(errorOf(fullNode).message).to.match(/RegistryP256NotLightweight/);
+    const gatewayToP256 = await on(["device", "rekey", gateway, "--new-key", "meter-2", "--key", "admin"]);
+    expect(gatewayToP256.code).to.equal(5);
+
+    // the owner re-keys the meter to another P-256 key; the new key proves it is held
+    await ok(["device", "rekey", meter, "--new-key", "meter-2", "--key", "admin"]);
+    const rekeyed = ((await ok(["device", "history", meter])) as { history: { event: string }[] }).history;
+    expect(rekeyed.filter((e) => e.event === "P256KeyBound")).to.have.length(2);
+    expect(rekeyed.map((e) => e.event)).to.include("RekeyRequested");
   });
 
   it("registers a batch from CSV, reports each row, and resumes after a refused row is fixed", async () => {

@@ -82,8 +82,8 @@ describe("strata against the embedded network (hardhat node)", function () {
     await ok(["device", "approve", gateway, "--key", "coordinator", "--coordinator", coordinator]);
     const sensor = await register("sensor", 3, "device", "lightweight");
     await ok(["device", "approve", sensor, "--key", "coordinator", "--coordinator", coordinator, "--serving", gateway]);
-    const meter = await register("meter", 4, "device", "full");
-    await ok(["device", "approve", meter, "--key", "coordinator", "--coordinator", coordinator]);
+    const meter = await register("meter", 4, "device", "lightweight");
+    await ok(["device", "approve", meter, "--key", "coordinator", "--coordinator", coordinator, "--serving", gateway]);
     expect(await ok(["device", "show", sensor])).to.include({ status: "Active" });
     expect(
       ((await ok(["device", "history", meter])) as { history: { event: string }[] }).history.map((e) => e.event),
@@ -103,7 +103,9 @@ describe("strata against the embedded network (hardhat node)", function () {
     // access tokens
     const crew = ((await ok(["key", "export-public", "coordinator"])) as { address: string }).address;
     const token = ((await ok(["token", "mint", sensor, "--key", "admin"])) as { tokenId: string }).tokenId;
-    await ok(["token", "shift", token, "--holder", crew, "--from", "now", "--until", "+1h", "--key", "admin"]);
+    // from the chain's own time: a start in the past begins at the block that schedules the shift
+    // (the embedded network's clock runs ahead of the wall clock, one second per block)
+    await ok(["token", "shift", token, "--holder", crew, "--from", "0", "--until", "+1h", "--key", "admin"]);
     expect(await ok(["access", "check", sensor, crew])).to.include({ access: true });
     const relief = ((await ok(["key", "export-public", "gateway"])) as { address: string }).address;
     await ok(["token", "hand-over", token, "--to", relief, "--until", "+2h", "--key", "admin"]);

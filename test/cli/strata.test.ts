@@ -55,6 +55,31 @@ describe("the strata command", function () {
       expect(exported.publicKey).to.match(/^0x04[0-9a-f]{128}$/);
     });
 
+    it("opens only the key a file lists: a P-256 file with another public key or address is refused (exit 6)", async () => {
+      expect((await strata(["key", "new", "se-1", "--curve", "p256"])).code).to.equal(0);
+      const file = path.join(dir, "keys", "se-1.json");
+      const original = JSON.parse(await readFile(file, "utf8")) as { address: string; publicKey: { x: string } };
+      expect(json(await strata(["--json", "key", "export-public", "se-1"]))).to.include({ curve: "p256" });
+      for (const edit of [
+        (k: typeof original) => ({ ...k, publicKey: { ...k.publicKey, x: `0x${"11".repeat(32)}` } }),
+        (k: typeof original) => ({ ...k, address: "1111111111111111111111111111111111111111" }),
+        (k: typeof original) => ({ ...k, curve: undefined }),
+      ]) {
+        await writeFile(path.join(dir, "keys", "se-2.json"), JSON.stringify(edit(original)));
+        const opened = await strata(["--json", "key", "export-public", "se-2"]);
+        expect(opened.code, opened.stdout).to.equal(6);
+        expect(errorOf(opened).name).to.equal("KeystoreError");
+      }
+      // a P-256 key is refused for a transaction before any passphrase is asked
+      const noPass = await strata(["--json", "--rpc", chain.url, "deploy", "--key", "se-1"], {
+        STRATA_PASSPHRASE: undefined,
+      });
+      expect(noPass.code).to.equal(6);
+      expect(errorOf(noPass).message).to.match(/P-256 device key/);
+      await rm(path.join(dir, "keys", "se-1.json"));
+      await rm(path.join(dir, "keys", "se-2.json"));
+    });
+
     it("refuses an existing name, a wrong or missing passphrase, a bad name and a bad private key (exit 6)", async () => {
       for (const [args, env, message] of [
         [["key", "new", "deployer"], {}, /already exists/],

@@ -17,6 +17,7 @@ getContractFactory(name: 'IAccessTokens', signerOrOptions?: ethers.Signer | Fact
 getContractFactory(name: 'IDataAnchor', signerOrOptions?: ethers.Signer | FactoryOptions): Promise<Contracts.IDataAnchor__factory>
 getContractFactory(name: 'IDeviceRegistry', signerOrOptions?: ethers.Signer | FactoryOptions): Promise<Contracts.IDeviceRegistry__factory>
 getContractFactory(name: 'ISummaryLedger', signerOrOptions?: ethers.Signer | FactoryOptions): Promise<Contracts.ISummaryLedger__factory>
+getContractFactory(name: 'SummaryLedger', signerOrOptions?: ethers.Signer | FactoryOptions): Promise<Contracts.SummaryLedger__factory>
 getContractFactory(name: 'BLS12381', signerOrOptions?: ethers.Signer | FactoryOptions): Promise<Contracts.BLS12381__factory>
 getContractFactory(name: 'BLSSignatures', signerOrOptions?: ethers.Signer | FactoryOptions): Promise<Contracts.BLSSignatures__factory>
 getContractFactory(name: 'BaselineDIDRegistry', signerOrOptions?: ethers.Signer | FactoryOptions): Promise<Contracts.BaselineDIDRegistry__factory>
@@ -27,7 +28,6 @@ getContractFactory(name: 'BaselineTimestamp', signerOrOptions?: ethers.Signer | 
 getContractFactory(name: 'CryptoHarness', signerOrOptions?: ethers.Signer | FactoryOptions): Promise<Contracts.CryptoHarness__factory>
 getContractFactory(name: 'CryptoProbe', signerOrOptions?: ethers.Signer | FactoryOptions): Promise<Contracts.CryptoProbe__factory>
 getContractFactory(name: 'DeviceRegistry', signerOrOptions?: ethers.Signer | FactoryOptions): Promise<Contracts.DeviceRegistry__factory>
-getContractFactory(name: 'SummaryLedger', signerOrOptions?: ethers.Signer | FactoryOptions): Promise<Contracts.SummaryLedger__factory>
 
   getContractAt(name: 'AccessTokens', address: string | ethers.Addressable, signer?: ethers.Signer): Promise<Contracts.AccessTokens>
 getContractAt(name: 'DataAnchor', address: string | ethers.Addressable, signer?: ethers.Signer): Promise<Contracts.DataAnchor>
@@ -35,6 +35,7 @@ getContractAt(name: 'IAccessTokens', address: string | ethers.Addressable, signe
 getContractAt(name: 'IDataAnchor', address: string | ethers.Addressable, signer?: ethers.Signer): Promise<Contracts.IDataAnchor>
 getContractAt(name: 'IDeviceRegistry', address: string | ethers.Addressable, signer?: ethers.Signer): Promise<Contracts.IDeviceRegistry>
 getContractAt(name: 'ISummaryLedger', address: string | ethers.Addressable, signer?: ethers.Signer): Promise<Contracts.ISummaryLedger>
+getContractAt(name: 'SummaryLedger', address: string | ethers.Addressable, signer?: ethers.Signer): Promise<Contracts.SummaryLedger>
 getContractAt(name: 'BLS12381', address: string | ethers.Addressable, signer?: ethers.Signer): Promise<Contracts.BLS12381>
 getContractAt(name: 'BLSSignatures', address: string | ethers.Addressable, signer?: ethers.Signer): Promise<Contracts.BLSSignatures>
 getContractAt(name: 'BaselineDIDRegistry', address: string | ethers.Addressable, signer?: ethers.Signer): Promise<Contracts.BaselineDIDRegistry>
@@ -45,7 +46,6 @@ getContractAt(name: 'BaselineTimestamp', address: string | ethers.Addressable, s
 getContractAt(name: 'CryptoHarness', address: string | ethers.Addressable, signer?: ethers.Signer): Promise<Contracts.CryptoHarness>
 getContractAt(name: 'CryptoProbe', address: string | ethers.Addressable, signer?: ethers.Signer): Promise<Contracts.CryptoProbe>
 getContractAt(name: 'DeviceRegistry', address: string | ethers.Addressable, signer?: ethers.Signer): Promise<Contracts.DeviceRegistry>
-getContractAt(name: 'SummaryLedger', address: string | ethers.Addressable, signer?: ethers.Signer): Promise<Contracts.SummaryLedger>
 
   deployContract(name: 'AccessTokens', signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.AccessTokens>
 deployContract(name: 'DataAnchor', signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.DataAnchor>
@@ -53,6 +53,7 @@ deployContract(name: 'IAccessTokens', signerOrOptions?: ethers.Signer | DeployCo
 deployContract(name: 'IDataAnchor', signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.IDataAnchor>
 deployContract(name: 'IDeviceRegistry', signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.IDeviceRegistry>
 deployContract(name: 'ISummaryLedger', signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.ISummaryLedger>
+deployContract(name: 'SummaryLedger', signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.SummaryLedger>
 deployContract(name: 'BLS12381', signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.BLS12381>
 deployContract(name: 'BLSSignatures', signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.BLSSignatures>
 deployContract(name: 'BaselineDIDRegistry', signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.BaselineDIDRegistry>
@@ -63,7 +64,6 @@ deployContract(name: 'BaselineTimestamp', signerOrOptions?: ethers.Signer | Depl
 deployContract(name: 'CryptoHarness', signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.CryptoHarness>
 deployContract(name: 'CryptoProbe', signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.CryptoProbe>
 deployContract(name: 'DeviceRegistry', signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.DeviceRegistry>
-deployContract(name: 'SummaryLedger', signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.SummaryLedger>
 
   deployContract(name: 'AccessTokens', args: any[], signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.AccessTokens>
 deployContract(name: 'DataAnchor', args: any[], signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.DataAnchor>
@@ -71,6 +71,7 @@ deployContract(name: 'IAccessTokens', args: any[], signerOrOptions?: ethers.Sign
 deployContract(name: 'IDataAnchor', args: any[], signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.IDataAnchor>
 deployContract(name: 'IDeviceRegistry', args: any[], signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.IDeviceRegistry>
 deployContract(name: 'ISummaryLedger', args: any[], signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.ISummaryLedger>
+deployContract(name: 'SummaryLedger', args: any[], signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.SummaryLedger>
 deployContract(name: 'BLS12381', args: any[], signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.BLS12381>
 deployContract(name: 'BLSSignatures', args: any[], signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.BLSSignatures>
 deployContract(name: 'BaselineDIDRegistry', args: any[], signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.BaselineDIDRegistry>
@@ -81,7 +82,6 @@ deployContract(name: 'BaselineTimestamp', args: any[], signerOrOptions?: ethers.
 deployContract(name: 'CryptoHarness', args: any[], signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.CryptoHarness>
 deployContract(name: 'CryptoProbe', args: any[], signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.CryptoProbe>
 deployContract(name: 'DeviceRegistry', args: any[], signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.DeviceRegistry>
-deployContract(name: 'SummaryLedger', args: any[], signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.SummaryLedger>
 
     // default types
     getContractFactory(

@@ -7,7 +7,7 @@ import { expect } from "chai";
 import { p256 } from "@noble/curves/nist.js";
 import { network } from "hardhat";
 
-import { deviceId, type Hex, PeerAuthenticationError, toHex } from "../../../sdk/index.ts";
+import { deviceId, type Hex, InvalidInputError, PeerAuthenticationError, toHex } from "../../../sdk/index.ts";
 import {
   buildRegistration,
   encodeP256DeviceSignature,
@@ -16,6 +16,7 @@ import {
   minimalProfile,
   newChallenge,
   p256Address,
+  type P256Signer,
   p256SoftwareKey,
   randomP256PrivateKey,
   signP256Digest,
@@ -34,7 +35,7 @@ import {
   coordinator,
   FAR_DEADLINE,
   fullNode,
-  registerNode,
+  lightweight,
   registryFixture,
   TEST_CONFIG,
   TEST_LAYERS,
@@ -47,7 +48,7 @@ const deployRegistryFixture = registryFixture(ethers, ignition);
 const N = p256.Point.CURVE().n;
 let nextLocalId = 1_000_000n;
 
-function p256Registration(address: string, label: Label = Label.Full) {
+function p256Registration(address: string, label: Label = Label.Lightweight) {
   const uuid = { layer: TEST_LAYERS[0], localId: nextLocalId++ };
   const req = buildRegistration({
     uuid,
@@ -149,6 +150,28 @@ describe("DeviceRegistry: P-256 device keys (EIP-7951)", function () {
       .withArgs(key.address);
   });
 
+  it("brings a secure element's high-s signature to s ≤ n/2, and refuses a signer whose signature is not its key's", async function () {
+    const soft = p256SoftwareKey(randomP256PrivateKey());
+    // a secure element returns either encoding; the contracts take only the low one
+    const element: P256Signer = { ...soft, signDigest: async (d) => highS(await soft.signDigest(d)) };
+    const { req } = p256Registration(element.address);
+    const sig = await city.client.signRegistrationP256(element, req, city.operator.address);
+    expect(BigInt(sig.s) <= N / 2n).to.equal(true);
+    await expect(city.registry.connect(city.operator).registerP256(req, element.publicKey, sig)).to.emit(
+      city.registry,
+      "DeviceRegistered",
+    );
+    const other = p256SoftwareKey(randomP256PrivateKey());
+    const liar: P256Signer = { ...soft, signDigest: (d) => other.signDigest(d) };
+    const { req: req2 } = p256Registration(soft.address);
+    try {
+      await city.client.signRegistrationP256(liar, req2, city.operator.address);
+      expect.fail("should have thrown");
+    } catch (e) {
+      expect(e).to.be.instanceOf(InvalidInputError);
+    }
+  });
+
   it("agrees with the SDK's verifyKeySignature on valid, tampered, high-s and malformed signatures of both curves", async function () {
     const p = p256SoftwareKey(randomP256PrivateKey());
     const k = ethers.Wallet.createRandom();
@@ -193,9 +216,28 @@ describe("DeviceRegistry: P-256 device keys (EIP-7951)", function () {
     }
   });
 
-  it("re-keys a secp256k1 device to a P-256 key once k coordinators approve", async function () {
+  it("keeps P-256 keys to lightweight devices: a node that must send transactions cannot hold one", async function () {
     const cs = [await coordinator(city), await coordinator(city)];
+    const registry = city.registry.connect(city.operator);
+    for (const label of [Label.Full, Label.Coordination]) {
+      const key = p256SoftwareKey(randomP256PrivateKey());
+      const { req } = p256Registration(key.address, label);
+      const sig = await city.client.signRegistrationP256(key, req, city.operator.address);
+      await expect(registry.registerP256(req, key.publicKey, sig))
+        .to.be.revertedWithCustomError(city.registry, "RegistryP256NotLightweight")
+        .withArgs(label);
+    }
     const f = await fullNode(city, cs);
+    const next = p256SoftwareKey(randomP256PrivateKey());
+    const sig = await city.client.signRekeyP256(next, f.id, FAR_DEADLINE);
+    await expect(registry.requestRekeyP256(f.id, next.publicKey, FAR_DEADLINE, sig))
+      .to.be.revertedWithCustomError(city.registry, "RegistryP256NotLightweight")
+      .withArgs(Label.Full);
+  });
+
+  it("re-keys a secp256k1 lightweight device to a P-256 key once k coordinators approve", async function () {
+    const cs = [await coordinator(city), await coordinator(city)];
+    const f = await lightweight(city, cs[0]!, await fullNode(city, cs));
     const next = p256SoftwareKey(randomP256PrivateKey());
     const sig = await city.client.signRekeyP256(next, f.id, FAR_DEADLINE);
     await expect(city.registry.connect(city.operator).requestRekeyP256(f.id, next.publicKey, FAR_DEADLINE, sig))
@@ -218,19 +260,19 @@ describe("DeviceRegistry: P-256 device keys (EIP-7951)", function () {
   });
 
   describe("a P-256 device authenticates to a peer and asks for access", function () {
-    async function p256FullNode() {
+    async function p256Device() {
       const cs = [await coordinator(city), await coordinator(city)];
+      const serving = await fullNode(city, cs);
       const key = p256SoftwareKey(randomP256PrivateKey());
-      const { req } = p256Registration(key.address, Label.Full);
+      const { req } = p256Registration(key.address);
       const sig = await city.client.signRegistrationP256(key, req, city.operator.address);
       const { id } = await city.client.connect(city.operator).registerP256(req, key.publicKey, sig);
-      for (const c of cs.slice(0, TEST_CONFIG.fullNodeApprovals)) await city.client.connect(c.key).approve(c.id, id);
-      const verifier = await registerNode(city, Label.Full);
-      return { key, id, verifier };
+      await city.client.connect(cs[0]!.key).approve(cs[0]!.id, id, serving.id);
+      return { key, id, verifier: serving };
     }
 
     it("answers a peer challenge the registry checks on chain", async function () {
-      const { key, id, verifier } = await p256FullNode();
+      const { key, id, verifier } = await p256Device();
       const now = 1_800_000_000n;
       const challenge = newChallenge(id, verifier.id, crypto.getRandomValues(new Uint8Array(32)), now);
       const signature = await city.client.signChallenge(key, challenge);
@@ -246,6 +288,18 @@ describe("DeviceRegistry: P-256 device keys (EIP-7951)", function () {
       } catch (e) {
         expect(e).to.be.instanceOf(PeerAuthenticationError);
         expect((e as PeerAuthenticationError).reason).to.equal("wrong-signer");
+      }
+      // a 128-byte answer that is not even hex is refused as the wrong signer, not a network fault
+      try {
+        await city.client.verifyPeer({
+          expected: challenge,
+          answered: challenge,
+          signature: `0x${"zz".repeat(128)}` as Hex,
+          now,
+        });
+        expect.fail("should have thrown");
+      } catch (e) {
+        expect(e).to.be.instanceOf(PeerAuthenticationError);
       }
       // the right key signing another challenge does not answer this one
       const other = newChallenge(id, verifier.id, crypto.getRandomValues(new Uint8Array(32)), now);

@@ -278,6 +278,17 @@
   {
     "inputs": [
       {
+        "internalType": "uint8",
+        "name": "label",
+        "type": "uint8"
+      }
+    ],
+    "name": "RegistryP256NotLightweight",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "DeviceId",
         "name": "reporter",
         "type": "bytes32"
