@@ -127,6 +127,41 @@ describe("strata layer and strata device", function () {
     expect(errorOf(badTime).message).to.match(/--from: expected unix seconds/);
   });
 
+  it("takes times strictly (an ISO date-time needs Z or an offset) and names the option of a refused one", async () => {
+    const crew = (jsonOf(await strata(["--json", "key", "export-public", "coordinator"])) as { address: string })
+      .address;
+    const { tokenId } = (await ok(["token", "mint", sensor, "--key", "admin"])) as { tokenId: string };
+    const shift = (from: string, until: string) =>
+      ["token", "shift", tokenId, "--holder", crew, `--from=${from}`, `--until=${until}`, "--key", "admin"] as const;
+    for (const [from, until, option, value] of [
+      ["2030-12-25", "2030-12-26T00:00:00Z", "--from", "2030-12-25"], // a date: in which zone?
+      ["2030-12-25T10:00:00", "+1h", "--from", "2030-12-25T10:00:00"], // no zone: the local time of whom?
+      ["1.5", "+1h", "--from", "1.5"],
+      ["12/25/2030", "+1h", "--from", "12/25/2030"],
+      ["now", "-5", "--until", "-5"],
+      ["now", "2030-12-25T10:00:00.5Z", "--until", "2030-12-25T10:00:00.5Z"],
+      ["now", "2030-02-29T10:00:00Z", "--until", "2030-02-29T10:00:00Z"],
+      ["now", "1099511627776", "--until", "1099511627776"], // one past a shift's uint40
+    ] as const) {
+      const run = await on(shift(from, until));
+      expect(run.code, `${from} ${until}: ${run.stdout}`).to.equal(3);
+      const error = errorOf(run);
+      expect(error.name).to.equal("InvalidInputError");
+      expect(error.message).to.match(new RegExp(`^${option}: `));
+      expect(error.message).to.include(JSON.stringify(value));
+      const plain = await strata(["--rpc", chain.url, ...shift(from, until)]);
+      expect(plain.code).to.equal(3);
+      expect(plain.stderr.trim().split("\n")).to.have.length(1);
+    }
+    const accepted = (await ok(shift("2030-12-25T12:00:00+02:00", "2030-12-25T18:00:00Z"))) as {
+      shift: { start: string; end: string };
+    };
+    expect(accepted.shift).to.include({
+      start: String(Date.UTC(2030, 11, 25, 10) / 1000),
+      end: String(Date.UTC(2030, 11, 25, 18) / 1000),
+    });
+  });
+
   it("authenticates a gateway to a peer from its registered key, and refuses another device's key", async () => {
     const challenge = await on(["peer", "challenge", "--prover", gateway, "--verifier", sensor]);
     expect(challenge.code).to.equal(0);
