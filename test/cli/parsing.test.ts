@@ -4,6 +4,7 @@
  */
 import { expect } from "chai";
 
+import { parseBatch, parseCsv } from "../../cli/batch.ts";
 import { parseTime, SHIFT_TIME } from "../../cli/time.ts";
 import { InvalidInputError } from "../../sdk/index.ts";
 
@@ -88,6 +89,87 @@ describe("the strata command's parsers", () => {
         /^--until: larger than a shift time \(uint40\) holds \(at most 1099511627775\), got "1099511627776"$/,
       );
       refused(() => parseTime("+40000000d", "--until", SHIFT_TIME), /^--until: larger than a shift time/);
+    });
+  });
+
+  describe("parseCsv (RFC 4180)", () => {
+    const cells = (text: string) => parseCsv(text, "f.csv").map((r) => [r.line, ...r.cells]);
+
+    it("reads plain and quoted fields: commas, doubled quotes and line breaks inside quotes", () => {
+      expect(cells("a,b\n1,2\n")).to.deep.equal([
+        [1, "a", "b"],
+        [2, "1", "2"],
+      ]);
+      expect(cells('a,b\r\n"x, y","say ""hi"""\r\n')).to.deep.equal([
+        [1, "a", "b"],
+        [2, "x, y", 'say "hi"'],
+      ]);
+      expect(cells('a,b\n"two\nlines",2\n3,4')).to.deep.equal([
+        [1, "a", "b"],
+        [2, "two\nlines", "2"],
+        [4, "3", "4"],
+      ]);
+      expect(cells('a,b\n"",\n')).to.deep.equal([
+        [1, "a", "b"],
+        [2, "", ""],
+      ]);
+      expect(cells('\uFEFF"a",b\n\n  \n1,2')).to.deep.equal([
+        [1, "a", "b"],
+        [4, "1", "2"],
+      ]);
+      expect(cells("")).to.deep.equal([]);
+    });
+
+    it("refuses a stray quote, text after a closing quote and a quote never closed, naming the row", () => {
+      refused(() => parseCsv('a,b\n1,x"y\n', "f.csv"), /^f\.csv row 2: a quote inside an unquoted field/);
+      refused(() => parseCsv('a,b\n1," x" \n', "f.csv"), /^f\.csv row 2: text after a closing quote/);
+      refused(() => parseCsv('a,b\n1,"x\n\n', "f.csv"), /^f\.csv row 2: a quoted field is never closed/);
+      refused(() => parseCsv('a,b\n1, "x"\n', "f.csv"), /^f\.csv row 2: a quote inside an unquoted field/);
+    });
+  });
+
+  describe("parseBatch", () => {
+    it("reads CSV and JSON rows with their defaults, rows numbered as the file shows them", () => {
+      const rows = parseBatch('key,local_id,class\n\ns1,7,"Device/Air"\ns2,8,\n', "f.csv");
+      expect(rows.map((r) => [r.row, r.key, r.localId, r.kind, r.label, r.class, r.permissions])).to.deep.equal([
+        [3, "s1", 7n, "device", "lightweight", "Device/Air", 1],
+        [4, "s2", 8n, "device", "lightweight", "device", 1],
+      ]);
+      const json = parseBatch(
+        '[{"key":"s1","local_id":"123456789012345678901234567890"},{"key":"s2","localId":9007199254740991,"permissions":4294967295}]',
+        "f.json",
+      );
+      expect(json.map((r) => [r.row, r.localId, r.permissions])).to.deep.equal([
+        [1, 123456789012345678901234567890n, 1],
+        [2, 9007199254740991n, 4294967295],
+      ]);
+    });
+
+    it("refuses two rows for one local_id, a number JSON cannot hold exactly, and permissions beyond a uint32", () => {
+      refused(
+        () => parseBatch("key,local_id\ns1,7\ns2,8\ns3,07\n", "f.csv"),
+        /^f\.csv rows 2 and 4: the same local_id 7$/,
+      );
+      refused(
+        () => parseBatch('[{"key":"s1","local_id":9007199254740993}]', "f.json"),
+        /^f\.json row 1, local_id: .*precision/,
+      );
+      refused(
+        () => parseBatch('[{"key":"s1","local_id":1,"permissions":4294967296}]', "f.json"),
+        /^f\.json row 1, permissions: expected an integer from 0 to 4294967295, got 4294967296$/,
+      );
+      refused(() => parseBatch("key,local_id,permissions\ns1,1,-1\n", "f.csv"), /^f\.csv row 2, permissions/);
+      refused(
+        () => parseBatch('[{"key":"s1","local_id":1.5}]', "f.json"),
+        /^f\.json row 1, local_id: expected an integer/,
+      );
+      refused(() => parseBatch('[{"key":true,"local_id":1}]', "f.json"), /^f\.json row 1, key: expected a string/);
+      refused(() => parseBatch('[{"key":"s1","local_id":1}, 5]', "f.json"), /^f\.json row 2: expected an object/);
+      refused(() => parseBatch("key,local_id\ns1,1,2\n", "f.csv"), /^f\.csv row 2: 3 cells, the header has 2$/);
+      refused(() => parseBatch("key,local_id,key\ns1,1,2\n", "f.csv"), /column key appears twice/);
+      refused(() => parseBatch(`key,local_id\ns1,${2n ** 256n}\n`, "f.csv"), /^f\.csv row 2, local_id/);
+      refused(() => parseBatch("key,local_id\n", "f.csv"), /no devices/);
+      refused(() => parseBatch("[]", "f.json"), /no devices/);
     });
   });
 });
