@@ -13,7 +13,7 @@ export const EXIT = {
   failure: 1,
   /** A command line the parser refused (unknown command or option, missing argument). */
   usage: 2,
-  /** Bad input: an argument, option or file that is malformed or out of range. */
+  /** Bad input: an argument, option or file that is malformed or out of range, a path that cannot be read or written. */
   input: 3,
   /** The chain: a wrong network, no contract code, a node that fails or does not answer. */
   chain: 4,

@@ -1,10 +1,14 @@
 /**
  * `strata anchor FILE… | --stdin`: hashes each record (a file's bytes, or one JSON line of
  * readings), builds the OpenZeppelin-compatible Merkle tree, anchors its root from a registered,
- * Active gateway's key, and writes one proof bundle per record.
+ * Active gateway's key, and writes one proof bundle per record. `--out` is proved writable
+ * before the root is sent; each bundle is written whole (a temporary file, renamed), and a bundle
+ * that cannot be written after the anchor is mined is an error that still names the transaction,
+ * root and sequence.
  */
+import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline";
 
@@ -52,6 +56,33 @@ async function stdinRecords(): Promise<Record_[]> {
   return records;
 }
 
+const codeOf = (error: unknown): string => (error as NodeJS.ErrnoException).code ?? String(error);
+
+/** Creates `dir` if needed and proves it writable (a probe file written and removed). */
+async function writableFolder(dir: string): Promise<void> {
+  const probe = path.join(dir, `.strata-probe-${process.pid}-${randomBytes(4).toString("hex")}`);
+  try {
+    await mkdir(dir, { recursive: true });
+    await writeFile(probe, "", { flag: "wx" });
+  } catch (error) {
+    throw new InvalidInputError(`--out ${dir}: not a writable folder (${codeOf(error)})`, { out: dir });
+  } finally {
+    await rm(probe, { force: true }).catch(() => undefined);
+  }
+}
+
+/** Writes `file` whole or not at all: a temporary file beside it, renamed over it. */
+async function writeWhole(file: string, text: string): Promise<void> {
+  const temp = path.join(path.dirname(file), `.strata-${process.pid}-${randomBytes(4).toString("hex")}.tmp`);
+  try {
+    await writeFile(temp, text, { flag: "wx" });
+    await rename(temp, file);
+  } catch (error) {
+    await rm(temp, { force: true }).catch(() => undefined);
+    throw error;
+  }
+}
+
 export function anchorCommand(program: Command, ctx: Context): void {
   program
     .command("anchor")
@@ -94,6 +125,8 @@ export function anchorCommand(program: Command, ctx: Context): void {
           throw new InvalidInputError(`two records are named ${r.name}: their bundles would collide`);
         names.add(r.name);
       }
+      // the bundles must have somewhere to go before the root is anchored
+      await writableFolder(options.out);
       const globals = ctx.globals();
       const file = deploymentsPath(globals.deployments);
       const chain = await connect(rpcUrl(globals.rpc));
@@ -116,8 +149,8 @@ export function anchorCommand(program: Command, ctx: Context): void {
           throw error;
         }
         sending.done(`anchored at sequence ${anchored.sequence}, block ${anchored.blockNumber}`);
-        await mkdir(options.out, { recursive: true });
         const written: string[] = [];
+        const failed: { file: string; reason: string }[] = [];
         for (const [i, r] of records.entries()) {
           const bundle: RecordBundle = {
             format: "strata-proof",
@@ -136,8 +169,28 @@ export function anchorCommand(program: Command, ctx: Context): void {
             },
           };
           const out = path.join(options.out, `${r.name}.proof.json`);
-          await writeFile(out, serializeBundle(bundle));
-          written.push(out);
+          try {
+            await writeWhole(out, serializeBundle(bundle));
+            written.push(out);
+          } catch (error) {
+            failed.push({ file: out, reason: codeOf(error) });
+          }
+        }
+        if (failed.length > 0) {
+          // the root is on chain: what the operator needs to recover is in the one line
+          throw new InvalidInputError(
+            `anchored (transaction ${anchored.hash}, root ${tree.root}, sequence ${anchored.sequence}, block ${anchored.blockNumber}) but ${failed.length} of ${records.length} proof bundles could not be written: ${failed[0]!.file} (${failed[0]!.reason})`,
+            {
+              chainId: chain.chainId,
+              transaction: anchored.hash,
+              root: tree.root,
+              sequence: anchored.sequence,
+              block: anchored.blockNumber,
+              leafCount: tree.leafCount,
+              written,
+              failed,
+            },
+          );
         }
         ctx.done({
           json: {
