@@ -1,10 +1,10 @@
 /**
  * `strata anchor FILE… | --stdin`: hashes each record (a file's bytes, or one JSON line of
  * readings), builds the OpenZeppelin-compatible Merkle tree, anchors its root from a registered,
- * Active gateway's key, and writes one proof bundle per record. `--out` is proved writable
- * before the root is sent; each bundle is written whole (a temporary file, renamed), and a bundle
- * that cannot be written after the anchor is mined is an error that still names the transaction,
- * root and sequence.
+ * Active gateway's key, and writes one proof bundle per record. Everything that can be checked
+ * (each stdin line is JSON, `--out` is writable) is checked before the root is sent; each bundle
+ * is written whole (a temporary file, renamed), and a bundle that cannot be written after the
+ * anchor is mined is an error that still names the transaction, root and sequence.
  */
 import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
@@ -41,7 +41,10 @@ async function hashFile(file: string): Promise<Hex> {
   return `0x${h.digest("hex")}`;
 }
 
-/** Each non-empty line of stdin is a record: its UTF-8 bytes, hashed. */
+/**
+ * Each non-empty line of stdin is a record, a JSON value (a reading): its UTF-8 bytes, hashed. A
+ * line that is not JSON is bad input naming the line, before anything is sent.
+ */
 async function stdinRecords(): Promise<Record_[]> {
   const h = await createKeccak(256);
   const records: Record_[] = [];
@@ -49,6 +52,11 @@ async function stdinRecords(): Promise<Record_[]> {
   for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
     n += 1;
     if (line.trim() === "") continue;
+    try {
+      JSON.parse(line);
+    } catch (error) {
+      throw new InvalidInputError(`stdin line ${n}: not JSON (${(error as Error).message})`, { line: n });
+    }
     h.init();
     h.update(line);
     records.push({ name: `line-${n}`, hash: `0x${h.digest("hex")}` });

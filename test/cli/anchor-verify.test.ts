@@ -256,6 +256,19 @@ describe("strata anchor and strata verify", function () {
     expect(await gatewayNonce(), "nothing sent").to.equal(nonce);
   });
 
+  it("refuses a stdin line that is not JSON, naming the line, before sending anything (exit 3)", async () => {
+    const nonce = await gatewayNonce();
+    const lines = '{"device":"a","pm25":12}\n\n{"device":"b",pm25:14}\n{"device":"c","pm25":9}\n';
+    const run = await strata(["--json", ...anchorTo(path.join(dir, "not-json"), "--stdin")], {}, lines);
+    expect(run.code, run.stdout).to.equal(3);
+    expect(errorOf(run)).to.include({ name: "InvalidInputError" });
+    expect(errorOf(run).message).to.match(/^stdin line 3: not JSON/);
+    const plain = await strata(anchorTo(path.join(dir, "not-json"), "--stdin"), {}, lines);
+    expect(plain.code).to.equal(3);
+    expect(plain.stderr.trim().split("\n")).to.have.length(1);
+    expect(await gatewayNonce(), "nothing sent").to.equal(nonce);
+  });
+
   it("writes each bundle whole, and when one cannot be written after the anchor, names the transaction, root and sequence", async () => {
     const out = path.join(dir, "blocked");
     const [c, d] = [path.join(dir, "c.csv"), path.join(dir, "d.csv")];
