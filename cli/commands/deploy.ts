@@ -1,17 +1,24 @@
 /**
  * `strata deploy`: Strata's contracts on the chain at `--rpc`, idempotent per chain id: a chain
- * whose deployment in the file still has its code is left as it is.
+ * whose deployment in the file still has its code is left as it is. The deployment file is locked
+ * (`<file>.lock`) from reading to writing, and read again just before writing, so concurrent
+ * deploys neither both deploy nor drop each other's chains.
  */
 import { type Command, Option } from "commander";
 
 import { InvalidInputError, NoCodeError } from "../../sdk/index.ts";
-import { DEFAULT_REGISTRY_RULES, deployStrata, type StrataContract } from "../../sdk/exports/deploy.ts";
-import { connect, rpcUrl } from "../chain.ts";
-import { deploymentsPath, readDeployments, writeDeployments } from "../deployments.ts";
-import type { Context } from "../program.ts";
+import { DEFAULT_REGISTRY_RULES, deployStrata } from "../../sdk/exports/deploy.ts";
+import { type Chain, connect, rpcUrl } from "../chain.ts";
+import { type ChainDeployment, deploymentsPath, NAMES, readDeployments, recordDeployment } from "../deployments.ts";
+import { withFileLock } from "../lock.ts";
+import type { Context, GlobalOptions } from "../program.ts";
+import type { Result } from "../output.ts";
 import { keystoreOf } from "./key.ts";
 
 const RULES = Object.keys(DEFAULT_REGISTRY_RULES) as (keyof typeof DEFAULT_REGISTRY_RULES)[];
+
+/** How long a deploy waits for another one's lock by default, in seconds. */
+export const DEFAULT_LOCK_WAIT_S = 300;
 
 function integer(name: string): (value: string) => number {
   return (value) => {
@@ -23,12 +30,83 @@ function integer(name: string): (value: string) => number {
 
 const kebab = (s: string): string => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
+/** Records a deployment; if the file cannot be written, the error still names every address. */
+async function record(file: string, entry: ChainDeployment): Promise<void> {
+  try {
+    await recordDeployment(file, entry);
+  } catch (error) {
+    const reason = error instanceof InvalidInputError ? error.shortMessage : String(error);
+    const addresses = NAMES.filter((n) => entry.contracts[n])
+      .map((n) => `${n} ${entry.contracts[n]!.address}`)
+      .join(", ");
+    throw new InvalidInputError(
+      `deployed on chain ${entry.chainId} (${addresses}) but ${file} could not be written: ${(error as NodeJS.ErrnoException).code ?? reason}`,
+      { chainId: entry.chainId, file, contracts: entry.contracts },
+      { cause: error },
+    );
+  }
+}
+
+function resultOf(d: ChainDeployment, file: string, deployed: boolean): Result {
+  const names = NAMES.filter((n) => d.contracts[n]);
+  const json = { chainId: d.chainId, deployed, file, deployer: d.deployer, contracts: d.contracts };
+  if (!deployed) return { json, lines: [`already deployed on chain ${d.chainId} (${file}); nothing sent`] };
+  return {
+    json,
+    lines: [
+      `deployed on chain ${d.chainId} (recorded in ${file}):`,
+      ...names.map((n) => `  ${n.padEnd(16)} ${d.contracts[n]!.address} (block ${d.contracts[n]!.block})`),
+    ],
+  };
+}
+
+/** The work under the lock: read the file, decide, deploy, record. */
+async function deployLocked(
+  ctx: Context,
+  globals: GlobalOptions,
+  chain: Chain,
+  file: string,
+  options: Record<string, unknown>,
+): Promise<Result> {
+  const existing = (await readDeployments(file)).chains[chain.chainId.toString()];
+  if (existing && options.force !== true) {
+    const missing = [];
+    for (const [name, c] of Object.entries(existing.contracts)) {
+      if ((await chain.provider.getCode(c.address)) === "0x") missing.push(name);
+    }
+    if (missing.length > 0) {
+      throw new NoCodeError(
+        `${file} records a deployment on chain ${chain.chainId} whose ${missing.join(", ")} has no code (a reset chain?): use --force`,
+        { chainId: chain.chainId, missing },
+      );
+    }
+    return resultOf(existing, file, false);
+  }
+  const rules: Record<string, number> = {};
+  for (const rule of RULES) if (options[rule] !== undefined) rules[rule] = options[rule] as number;
+  const signer = (await keystoreOf(ctx).open(String(options.key))).connect(chain.provider);
+  if (!globals.json) ctx.io.stderr(`deploying Strata on chain ${chain.chainId} from ${signer.address}…\n`);
+  const deployment = await deployStrata(signer, { rules });
+  const done: ChainDeployment = {
+    chainId: chain.chainId,
+    deployer: deployment.deployer,
+    contracts: deployment.contracts,
+  };
+  await record(file, done);
+  return resultOf(done, file, true);
+}
+
 export function deployCommand(program: Command, ctx: Context): void {
   const command = program
     .command("deploy")
     .description("deploy DeviceRegistry, DataAnchor and AccessTokens (once per chain) and record them")
     .requiredOption("--key <name>", "the deployer's key in the keystore")
-    .option("--force", "deploy again even if the file has a deployment for this chain");
+    .option("--force", "deploy again even if the file has a deployment for this chain")
+    .addOption(
+      new Option("--lock-wait <seconds>", "how long to wait for another deploy's lock on the deployment file")
+        .argParser(integer("lock-wait"))
+        .default(DEFAULT_LOCK_WAIT_S),
+    );
   for (const rule of RULES) {
     command.addOption(
       new Option(`--${kebab(rule)} <n>`, `registry rule ${rule} (default ${DEFAULT_REGISTRY_RULES[rule]})`).argParser(
@@ -44,65 +122,15 @@ export function deployCommand(program: Command, ctx: Context): void {
     .action(async (options: Record<string, unknown>) => {
       const globals = ctx.globals();
       const file = deploymentsPath(globals.deployments);
-      const doc = await readDeployments(file);
       const chain = await connect(rpcUrl(globals.rpc));
-      const existing = doc.chains[chain.chainId.toString()];
-      if (existing && options.force !== true) {
-        const missing = [];
-        for (const [name, c] of Object.entries(existing.contracts)) {
-          if ((await chain.provider.getCode(c.address)) === "0x") missing.push(name);
-        }
-        if (missing.length > 0) {
-          throw new NoCodeError(
-            `${file} records a deployment on chain ${chain.chainId} whose ${missing.join(", ")} has no code (a reset chain?): use --force`,
-            { chainId: chain.chainId, missing },
-          );
-        }
+      try {
+        const onWait = () => {
+          if (!globals.json) ctx.io.stderr(`waiting for ${file}.lock: another strata deploy holds it…\n`);
+        };
+        const waitMs = (options.lockWait as number) * 1000;
+        ctx.done(await withFileLock(file, { waitMs, onWait }, () => deployLocked(ctx, globals, chain, file, options)));
+      } finally {
         chain.provider.destroy();
-        ctx.done({
-          json: {
-            chainId: chain.chainId,
-            deployed: false,
-            file,
-            deployer: existing.deployer,
-            contracts: existing.contracts,
-          },
-          lines: [`already deployed on chain ${chain.chainId} (${file}); nothing sent`],
-        });
-        return;
       }
-      const rules: Record<string, number> = {};
-      for (const rule of RULES) if (options[rule] !== undefined) rules[rule] = options[rule] as number;
-      const signer = (await keystoreOf(ctx).open(String(options.key))).connect(chain.provider);
-      if (!globals.json) ctx.io.stderr(`deploying Strata on chain ${chain.chainId} from ${signer.address}…\n`);
-      const deployment = await deployStrata(signer, { rules });
-      await writeDeployments(file, {
-        version: doc.version,
-        chains: {
-          ...doc.chains,
-          [chain.chainId.toString()]: {
-            chainId: chain.chainId,
-            deployer: deployment.deployer,
-            contracts: deployment.contracts,
-          },
-        },
-      });
-      chain.provider.destroy();
-      const names = Object.keys(deployment.contracts) as StrataContract[];
-      ctx.done({
-        json: {
-          chainId: chain.chainId,
-          deployed: true,
-          file,
-          deployer: deployment.deployer,
-          contracts: deployment.contracts,
-        },
-        lines: [
-          `deployed on chain ${chain.chainId} (recorded in ${file}):`,
-          ...names.map(
-            (n) => `  ${n.padEnd(16)} ${deployment.contracts[n]!.address} (block ${deployment.contracts[n]!.block})`,
-          ),
-        ],
-      });
     });
 }

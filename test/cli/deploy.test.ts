@@ -1,0 +1,149 @@
+/**
+ * `strata deploy` as child processes against anvil, where deploys meet: two at once on one chain
+ * (one deploys, the other waits for the lock and finds it done), two at once on two chains writing
+ * one file (both recorded), a lock held by a live process (waited for, then refused) or a dead one
+ * (taken over).
+ */
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { hostname, tmpdir } from "node:os";
+import path from "node:path";
+
+import { expect } from "chai";
+import { Wallet } from "ethers";
+
+import { isStale, STALE_AFTER_MS } from "../../cli/lock.ts";
+import { type NodeProcess, startAnvil } from "../../support/node-process.ts";
+import { ANVIL_KEYS, type CliRun, errorOf, jsonOf, strataIn } from "../helpers/cli.ts";
+
+const DEPLOYER = new Wallet(ANVIL_KEYS[0]).address;
+
+interface Deployed {
+  deployed: boolean;
+  contracts: Record<string, { address: string }>;
+}
+
+interface Recorded {
+  chains: Record<string, { deployer: string; contracts: Record<string, { address: string }> }>;
+}
+
+/** The pid of a process that has exited. */
+const deadPid = () =>
+  new Promise<number>((resolve) => {
+    const child = execFile(process.execPath, ["-e", ""], () => resolve(child.pid!));
+  });
+
+const exists = (file: string) =>
+  stat(file).then(
+    () => true,
+    () => false,
+  );
+
+describe("strata deploy, where deploys meet", function () {
+  this.timeout(180_000);
+  let dir: string;
+  let chain: NodeProcess;
+  let other: NodeProcess;
+  let strata: ReturnType<typeof strataIn>;
+
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "strata-deploy-"));
+    [chain, other] = await Promise.all([startAnvil(), startAnvil(31338n)]);
+    strata = strataIn(dir);
+    const imported = await strata(["key", "import", "deployer"], { STRATA_PRIVATE_KEY: ANVIL_KEYS[0] });
+    expect(imported.code, imported.stderr).to.equal(0);
+  });
+
+  after(async () => {
+    await Promise.all([chain?.stop(), other?.stop()]);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const fileOf = (name: string) => path.join(dir, name);
+  const deploy = (file: string, url: string, ...extra: string[]): Promise<CliRun> =>
+    strata(["--json", "--deployments", file, "--rpc", url, "deploy", "--key", "deployer", ...extra]);
+  const recorded = async (file: string) => JSON.parse(await readFile(file, "utf8")) as Recorded;
+  const nonce = () => chain.provider.getTransactionCount(DEPLOYER);
+  const deployedOf = (run: CliRun) => jsonOf(run) as unknown as Deployed;
+
+  it("deploys once when two deploys start at once on one chain: the second waits for the lock", async () => {
+    const file = fileOf("same.json");
+    const before = await nonce();
+    const [a, b] = await Promise.all([deploy(file, chain.url), deploy(file, chain.url)]);
+    expect([a.code, b.code], a.stdout + b.stdout).to.deep.equal([0, 0]);
+    expect([deployedOf(a).deployed, deployedOf(b).deployed].sort()).to.deep.equal([false, true]);
+    expect(deployedOf(a).contracts).to.deep.equal(deployedOf(b).contracts);
+    expect(await nonce(), "three contracts deployed, once").to.equal(before + 3);
+    expect(await exists(`${file}.lock`), "the lock is removed").to.equal(false);
+  });
+
+  it("keeps both chains when two deploys on two chains write one file at once", async () => {
+    const file = fileOf("two.json");
+    const [a, b] = await Promise.all([deploy(file, chain.url), deploy(file, other.url)]);
+    expect([a.code, b.code], a.stdout + b.stdout).to.deep.equal([0, 0]);
+    const chains = (await recorded(file)).chains;
+    expect(Object.keys(chains).sort()).to.deep.equal(["31337", "31338"]);
+    expect(chains["31337"]!.contracts).to.deep.include(deployedOf(a).contracts);
+    expect(chains["31338"]!.contracts).to.deep.include(deployedOf(b).contracts);
+  });
+
+  it("waits for a live process's lock, refuses after --lock-wait naming it, and takes over a dead or old one", async () => {
+    const file = fileOf("locked.json");
+    const lock = `${file}.lock`;
+    const held = JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString(), token: "x" });
+    await writeFile(lock, held);
+    const before = await nonce();
+    const refused = await deploy(file, chain.url, "--lock-wait", "1");
+    expect(refused.code, refused.stdout).to.equal(3);
+    expect(errorOf(refused)).to.include({ name: "InvalidInputError" });
+    expect(errorOf(refused).message).to.include(lock).and.include(`pid ${process.pid}`);
+    const plain = await strata([
+      "--deployments",
+      file,
+      "--rpc",
+      chain.url,
+      "deploy",
+      "--key",
+      "deployer",
+      "--lock-wait",
+      "0",
+    ]);
+    expect(plain.code).to.equal(3);
+    expect(plain.stderr.trim().split("\n")).to.have.length(1);
+    expect(await readFile(lock, "utf8"), "another's lock is left alone").to.equal(held);
+    expect(await exists(file)).to.equal(false);
+    expect(await nonce(), "nothing sent").to.equal(before);
+    // the holder finishes while the deploy waits: it goes on
+    const waiting = deploy(file, chain.url).then((run) => ({ run, at: Date.now() }));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await rm(lock);
+    const released = Date.now();
+    const { run, at } = await waiting;
+    expect(run.code, run.stdout).to.equal(0);
+    expect(deployedOf(run).deployed).to.equal(true);
+    expect(at).to.be.greaterThanOrEqual(released);
+    // a lock whose process is dead, or one older than the stale age from another host, is taken over
+    for (const [name, holder, age] of [
+      ["dead.json", { pid: await deadPid(), host: hostname(), since: new Date().toISOString(), token: "d" }, 0],
+      ["old.json", { pid: process.pid, host: "elsewhere", since: "2026-01-01T00:00:00Z", token: "o" }, 3600],
+    ] as const) {
+      await writeFile(`${fileOf(name)}.lock`, JSON.stringify(holder));
+      const then = new Date(Date.now() - age * 1000);
+      await utimes(`${fileOf(name)}.lock`, then, then);
+      const taken = await deploy(fileOf(name), chain.url, "--lock-wait", "0");
+      expect(taken.code, `${name}: ${taken.stdout}`).to.equal(0);
+      expect(await exists(`${fileOf(name)}.lock`), name).to.equal(false);
+    }
+  });
+});
+
+describe("strata deploy's checks (pure)", () => {
+  it("takes a lock over when its process is dead on this host, or when it is older than the stale age", () => {
+    const alive = (pid: number) => pid === 1;
+    expect(isStale({ pid: 1, host: "here", ageMs: 0 }, "here", alive)).to.equal(false);
+    expect(isStale({ pid: 2, host: "here", ageMs: 0 }, "here", alive)).to.equal(true);
+    expect(isStale({ pid: 2, host: "there", ageMs: 0 }, "here", alive), "another host's pid").to.equal(false);
+    expect(isStale({ ageMs: 1000 }, "here", alive), "being written").to.equal(false);
+    expect(isStale({ pid: 1, host: "here", ageMs: STALE_AFTER_MS + 1 }, "here", alive)).to.equal(true);
+  });
+});
