@@ -4,7 +4,14 @@
  */
 import { styleText } from "node:util";
 
-import { ConfigError, ContractRevertError, InvalidInputError, StrataError, TransportError } from "../sdk/index.ts";
+import {
+  ConfigError,
+  ContractRevertError,
+  DeploymentIncompleteError,
+  InvalidInputError,
+  StrataError,
+  TransportError,
+} from "../sdk/index.ts";
 
 /** Exit codes (docs/cli.md). */
 export const EXIT = {
@@ -54,6 +61,8 @@ export function print(io: Io, json: boolean, result: Result): void {
 
 /** The exit code for an error. */
 export function exitCodeOf(error: unknown): number {
+  // a deployment that stopped part way (what got deployed is recorded) fails as its cause did
+  if (error instanceof DeploymentIncompleteError) return exitCodeOf(error.cause);
   if (error instanceof ContractRevertError) return EXIT.revert;
   if (error instanceof StrataError && error.name === "KeystoreError") return EXIT.key;
   if (error instanceof InvalidInputError) return EXIT.input;

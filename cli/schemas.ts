@@ -35,9 +35,10 @@ export const OUTPUT_SCHEMAS: Readonly<Record<string, object>> = {
     address,
     publicKey: { type: "string", pattern: "^0x04[0-9a-f]{128}$" },
   }),
-  deploy: object(["chainId", "deployed", "file", "deployer", "contracts"], {
+  deploy: object(["chainId", "deployed", "resumed", "file", "deployer", "contracts"], {
     chainId: decimal,
     deployed: { type: "boolean" },
+    resumed: { type: "boolean" },
     deployer: address,
     contracts: { type: "object", additionalProperties: deployed },
   }),

@@ -2,12 +2,20 @@
  * `strata deploy`: Strata's contracts on the chain at `--rpc`, idempotent per chain id: a chain
  * whose deployment in the file still has its code is left as it is. The deployment file is locked
  * (`<file>.lock`) from reading to writing, and read again just before writing, so concurrent
- * deploys neither both deploy nor drop each other's chains.
+ * deploys neither both deploy nor drop each other's chains. A deployment that stops part way is
+ * recorded as far as it got; a rerun resumes it.
  */
 import { type Command, Option } from "commander";
+import type { Wallet } from "ethers";
 
-import { InvalidInputError, NoCodeError } from "../../sdk/index.ts";
-import { DEFAULT_REGISTRY_RULES, deployStrata } from "../../sdk/exports/deploy.ts";
+import { ConfigError, DeploymentIncompleteError, InvalidInputError, NoCodeError } from "../../sdk/index.ts";
+import {
+  DEFAULT_REGISTRY_RULES,
+  type DeployedContract,
+  deployStrata,
+  type DeployStrataOptions,
+  type StrataContract,
+} from "../../sdk/exports/deploy.ts";
 import { type Chain, connect, rpcUrl } from "../chain.ts";
 import { type ChainDeployment, deploymentsPath, NAMES, readDeployments, recordDeployment } from "../deployments.ts";
 import { withFileLock } from "../lock.ts";
@@ -30,6 +38,46 @@ function integer(name: string): (value: string) => number {
 
 const kebab = (s: string): string => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
+/** The recorded contracts that have no code (a reset chain). */
+async function withoutCode(chain: Chain, recorded: ChainDeployment): Promise<StrataContract[]> {
+  const missing: StrataContract[] = [];
+  for (const name of NAMES) {
+    const c = recorded.contracts[name];
+    if (c && (await chain.provider.getCode(c.address)) === "0x") missing.push(name);
+  }
+  return missing;
+}
+
+/** Deploys what `options` asks for, on top of `base` (a deployment being resumed), and records it. */
+async function deployAndRecord(
+  file: string,
+  chain: Chain,
+  signer: Wallet,
+  options: DeployStrataOptions,
+  base: ChainDeployment | undefined,
+  onPartial: (recorded: ChainDeployment) => void,
+): Promise<ChainDeployment> {
+  const entry = (deployer: string, contracts: ChainDeployment["contracts"]): ChainDeployment => ({
+    chainId: chain.chainId,
+    deployer: base?.deployer ?? deployer,
+    contracts: { ...base?.contracts, ...contracts },
+  });
+  let done: ChainDeployment;
+  try {
+    const deployment = await deployStrata(signer, options);
+    done = entry(deployment.deployer, deployment.contracts);
+  } catch (error) {
+    if (!(error instanceof DeploymentIncompleteError)) throw error;
+    // what is on chain is recorded, so a rerun resumes instead of deploying it again
+    const partial = entry(signer.address, error.deployed as { [name in StrataContract]?: DeployedContract });
+    await record(file, partial);
+    onPartial(partial);
+    throw error;
+  }
+  await record(file, done);
+  return done;
+}
+
 /** Records a deployment; if the file cannot be written, the error still names every address. */
 async function record(file: string, entry: ChainDeployment): Promise<void> {
   try {
@@ -47,20 +95,20 @@ async function record(file: string, entry: ChainDeployment): Promise<void> {
   }
 }
 
-function resultOf(d: ChainDeployment, file: string, deployed: boolean): Result {
+function resultOf(d: ChainDeployment, file: string, deployed: boolean, resumed: boolean): Result {
   const names = NAMES.filter((n) => d.contracts[n]);
-  const json = { chainId: d.chainId, deployed, file, deployer: d.deployer, contracts: d.contracts };
+  const json = { chainId: d.chainId, deployed, resumed, file, deployer: d.deployer, contracts: d.contracts };
   if (!deployed) return { json, lines: [`already deployed on chain ${d.chainId} (${file}); nothing sent`] };
   return {
     json,
     lines: [
-      `deployed on chain ${d.chainId} (recorded in ${file}):`,
+      `${resumed ? "resumed and completed the deployment" : "deployed"} on chain ${d.chainId} (recorded in ${file}):`,
       ...names.map((n) => `  ${n.padEnd(16)} ${d.contracts[n]!.address} (block ${d.contracts[n]!.block})`),
     ],
   };
 }
 
-/** The work under the lock: read the file, decide, deploy, record. */
+/** The work under the lock: read the file, decide, deploy or resume, record. */
 async function deployLocked(
   ctx: Context,
   globals: GlobalOptions,
@@ -68,32 +116,40 @@ async function deployLocked(
   file: string,
   options: Record<string, unknown>,
 ): Promise<Result> {
-  const existing = (await readDeployments(file)).chains[chain.chainId.toString()];
-  if (existing && options.force !== true) {
-    const missing = [];
-    for (const [name, c] of Object.entries(existing.contracts)) {
-      if ((await chain.provider.getCode(c.address)) === "0x") missing.push(name);
-    }
-    if (missing.length > 0) {
+  const recorded = (await readDeployments(file)).chains[chain.chainId.toString()];
+  const base = options.force === true ? undefined : recorded;
+  if (base) {
+    const gone = await withoutCode(chain, base);
+    if (gone.length > 0) {
       throw new NoCodeError(
-        `${file} records a deployment on chain ${chain.chainId} whose ${missing.join(", ")} has no code (a reset chain?): use --force`,
-        { chainId: chain.chainId, missing },
+        `${file} records a deployment on chain ${chain.chainId} whose ${gone.join(", ")} has no code (a reset chain?): use --force`,
+        { chainId: chain.chainId, missing: gone },
       );
     }
-    return resultOf(existing, file, false);
+    if (NAMES.every((n) => base.contracts[n])) return resultOf(base, file, false, false);
+    if (!base.contracts.DeviceRegistry) {
+      throw new ConfigError(
+        `${file} records a deployment on chain ${chain.chainId} without its DeviceRegistry: use --force`,
+        { chainId: chain.chainId },
+      );
+    }
+  }
+  const signer = (await keystoreOf(ctx).open(String(options.key))).connect(chain.provider);
+  const missing = base ? NAMES.filter((n) => !base.contracts[n]) : [...NAMES];
+  if (!globals.json) {
+    const what = base ? `resuming: ${missing.join(", ")}` : "deploying Strata";
+    ctx.io.stderr(`${what} on chain ${chain.chainId} from ${signer.address}…\n`);
   }
   const rules: Record<string, number> = {};
   for (const rule of RULES) if (options[rule] !== undefined) rules[rule] = options[rule] as number;
-  const signer = (await keystoreOf(ctx).open(String(options.key))).connect(chain.provider);
-  if (!globals.json) ctx.io.stderr(`deploying Strata on chain ${chain.chainId} from ${signer.address}…\n`);
-  const deployment = await deployStrata(signer, { rules });
-  const done: ChainDeployment = {
-    chainId: chain.chainId,
-    deployer: deployment.deployer,
-    contracts: deployment.contracts,
-  };
-  await record(file, done);
-  return resultOf(done, file, true);
+  const request: DeployStrataOptions = base
+    ? { contracts: missing, registry: base.contracts.DeviceRegistry!.address }
+    : { rules };
+  const done = await deployAndRecord(file, chain, signer, request, base, (partial) => {
+    const names = NAMES.filter((n) => partial.contracts[n]).join(", ");
+    if (!globals.json) ctx.io.stderr(`recorded ${names} in ${file}: run the same command again to resume\n`);
+  });
+  return resultOf(done, file, true, base !== undefined);
 }
 
 export function deployCommand(program: Command, ctx: Context): void {
@@ -117,7 +173,7 @@ export function deployCommand(program: Command, ctx: Context): void {
   command
     .addHelpText(
       "after",
-      "\nExample:\n  $ strata deploy --key operator --rpc http://127.0.0.1:8545 --full-node-approvals 3",
+      "\nExample:\n  $ strata deploy --key operator --rpc http://127.0.0.1:8545 --full-node-approvals 3\n  (a deployment that stopped part way is recorded: run the same command again to resume it)",
     )
     .action(async (options: Record<string, unknown>) => {
       const globals = ctx.globals();

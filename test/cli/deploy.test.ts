@@ -2,17 +2,19 @@
  * `strata deploy` as child processes against anvil, where deploys meet: two at once on one chain
  * (one deploys, the other waits for the lock and finds it done), two at once on two chains writing
  * one file (both recorded), a lock held by a live process (waited for, then refused) or a dead one
- * (taken over).
+ * (taken over), and a deployment that stops part way (recorded, then resumed).
  */
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
 import { hostname, tmpdir } from "node:os";
 import path from "node:path";
 
 import { expect } from "chai";
-import { Wallet } from "ethers";
+import { Contract, Wallet } from "ethers";
 
 import { isStale, STALE_AFTER_MS } from "../../cli/lock.ts";
+import { DataAnchor } from "../../sdk/exports/artifacts.ts";
 import { type NodeProcess, startAnvil } from "../../support/node-process.ts";
 import { ANVIL_KEYS, type CliRun, errorOf, jsonOf, strataIn } from "../helpers/cli.ts";
 
@@ -20,11 +22,43 @@ const DEPLOYER = new Wallet(ANVIL_KEYS[0]).address;
 
 interface Deployed {
   deployed: boolean;
+  resumed: boolean;
   contracts: Record<string, { address: string }>;
 }
 
 interface Recorded {
   chains: Record<string, { deployer: string; contracts: Record<string, { address: string }> }>;
+}
+
+/** A JSON-RPC proxy to `target` that forwards the first `sends` transactions and refuses the rest. */
+async function refusingProxy(target: string, sends: number): Promise<{ url: string; server: Server }> {
+  let left = sends;
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (b: Buffer) => (body += b.toString()));
+    req.on("end", () => {
+      void (async () => {
+        const parsed = JSON.parse(body) as { id: unknown; method: string } | { id: unknown; method: string }[];
+        const answers = [];
+        for (const r of Array.isArray(parsed) ? parsed : [parsed]) {
+          if (r.method === "eth_sendRawTransaction" && left-- <= 0) {
+            answers.push({ jsonrpc: "2.0", id: r.id, error: { code: -32003, message: "refused by the test's proxy" } });
+            continue;
+          }
+          const answer = await fetch(target, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify(r),
+          });
+          answers.push((await answer.json()) as unknown);
+        }
+        res.setHeader("content-type", "application/json");
+        res.end(JSON.stringify(Array.isArray(parsed) ? answers : answers[0]));
+      })();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server };
 }
 
 /** The pid of a process that has exited. */
@@ -134,6 +168,38 @@ describe("strata deploy, where deploys meet", function () {
       expect(taken.code, `${name}: ${taken.stdout}`).to.equal(0);
       expect(await exists(`${fileOf(name)}.lock`), name).to.equal(false);
     }
+  });
+
+  it("records a deployment that stopped part way, exits with its error, and resumes it on the next run", async () => {
+    const file = fileOf("partial.json");
+    const proxy = await refusingProxy(chain.url, 1);
+    let stopped: CliRun;
+    try {
+      stopped = await deploy(file, proxy.url);
+    } finally {
+      proxy.server.close();
+    }
+    expect(stopped.code, stopped.stdout).to.equal(4); // its cause: the node refused the transaction
+    const error = errorOf(stopped) as ReturnType<typeof errorOf> & {
+      details: { failed: string; deployed: Record<string, { address: string }> };
+    };
+    expect(error.name).to.equal("DeploymentIncompleteError");
+    expect(error.details.failed).to.equal("DataAnchor");
+    const registry = error.details.deployed.DeviceRegistry!.address;
+    expect((await recorded(file)).chains["31337"]!.contracts).to.deep.equal({
+      DeviceRegistry: error.details.deployed.DeviceRegistry,
+    });
+    const before = await nonce();
+    const resumed = await deploy(file, chain.url);
+    expect(resumed.code, resumed.stdout + resumed.stderr).to.equal(0);
+    expect(deployedOf(resumed)).to.include({ deployed: true, resumed: true });
+    expect(await nonce(), "only the missing two").to.equal(before + 2);
+    const contracts = (await recorded(file)).chains["31337"]!.contracts;
+    expect(Object.keys(contracts).sort()).to.deep.equal(["AccessTokens", "DataAnchor", "DeviceRegistry"]);
+    expect(contracts.DeviceRegistry!.address).to.equal(registry);
+    const anchor = new Contract(contracts.DataAnchor!.address, DataAnchor.abi, chain.provider);
+    expect(await anchor.getFunction("registry").staticCall()).to.equal(registry);
+    expect(deployedOf(await deploy(file, chain.url))).to.include({ deployed: false });
   });
 });
 
