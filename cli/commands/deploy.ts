@@ -1,12 +1,12 @@
 /**
  * `strata deploy`: Strata's contracts on the chain at `--rpc`, idempotent per chain id: a chain
- * whose deployment in the file still has its code is left as it is. The deployment file is locked
- * (`<file>.lock`) from reading to writing, and read again just before writing, so concurrent
- * deploys neither both deploy nor drop each other's chains. A deployment that stops part way is
- * recorded as far as it got; a rerun resumes it.
+ * whose recorded contracts are still Strata's (the same code, linked to the recorded registry) is
+ * left as it is. The deployment file is locked (`<file>.lock`) from reading to writing, and read
+ * again just before writing, so concurrent deploys neither both deploy nor drop each other's
+ * chains. A deployment that stops part way is recorded as far as it got; a rerun resumes it.
  */
 import { type Command, Option } from "commander";
-import type { Wallet } from "ethers";
+import { Contract, getAddress, type InterfaceAbi, type JsonRpcProvider, type Wallet } from "ethers";
 
 import { ConfigError, DeploymentIncompleteError, InvalidInputError, NoCodeError } from "../../sdk/index.ts";
 import {
@@ -16,6 +16,8 @@ import {
   type DeployStrataOptions,
   type StrataContract,
 } from "../../sdk/exports/deploy.ts";
+import { AccessTokens, type ContractArtifact, DataAnchor, DeviceRegistry } from "../../sdk/exports/artifacts.ts";
+import { isRuntimeOf } from "../bytecode.ts";
 import { type Chain, connect, rpcUrl } from "../chain.ts";
 import { type ChainDeployment, deploymentsPath, NAMES, readDeployments, recordDeployment } from "../deployments.ts";
 import { withFileLock } from "../lock.ts";
@@ -24,6 +26,8 @@ import type { Result } from "../output.ts";
 import { keystoreOf } from "./key.ts";
 
 const RULES = Object.keys(DEFAULT_REGISTRY_RULES) as (keyof typeof DEFAULT_REGISTRY_RULES)[];
+
+const ARTIFACTS: { readonly [name in StrataContract]: ContractArtifact } = { DeviceRegistry, DataAnchor, AccessTokens };
 
 /** How long a deploy waits for another one's lock by default, in seconds. */
 export const DEFAULT_LOCK_WAIT_S = 300;
@@ -38,14 +42,40 @@ function integer(name: string): (value: string) => number {
 
 const kebab = (s: string): string => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
-/** The recorded contracts that have no code (a reset chain). */
-async function withoutCode(chain: Chain, recorded: ChainDeployment): Promise<StrataContract[]> {
-  const missing: StrataContract[] = [];
+/** What is wrong with one recorded contract, if anything. */
+interface Problem {
+  readonly name: StrataContract;
+  readonly address: string;
+  readonly problem: "no-code" | "other-code" | "other-registry";
+  readonly text: string;
+}
+
+/**
+ * Each recorded contract must have code, the code of Strata's contract of that name (metadata and
+ * immutables aside), and (`DataAnchor`, `AccessTokens`) answer that its registry is the recorded one.
+ */
+async function problemsOf(provider: JsonRpcProvider, recorded: ChainDeployment): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  const registry = recorded.contracts.DeviceRegistry?.address;
   for (const name of NAMES) {
     const c = recorded.contracts[name];
-    if (c && (await chain.provider.getCode(c.address)) === "0x") missing.push(name);
+    if (!c) continue;
+    const at = `${name} at ${c.address}`;
+    const code = await provider.getCode(c.address);
+    if (code === "0x") {
+      problems.push({ name, address: c.address, problem: "no-code", text: `${at} has no code` });
+    } else if (!isRuntimeOf(code, ARTIFACTS[name].bytecode)) {
+      problems.push({ name, address: c.address, problem: "other-code", text: `${at} holds other code than ${name}'s` });
+    } else if (name !== "DeviceRegistry" && registry !== undefined) {
+      const contract = new Contract(c.address, ARTIFACTS[name].abi as InterfaceAbi, provider);
+      const answer = getAddress((await contract.getFunction("registry").staticCall()) as string);
+      if (answer !== getAddress(registry)) {
+        const text = `${at} uses DeviceRegistry ${answer}, not the recorded ${registry}`;
+        problems.push({ name, address: c.address, problem: "other-registry", text });
+      }
+    }
   }
-  return missing;
+  return problems;
 }
 
 /** Deploys what `options` asks for, on top of `base` (a deployment being resumed), and records it. */
@@ -119,12 +149,14 @@ async function deployLocked(
   const recorded = (await readDeployments(file)).chains[chain.chainId.toString()];
   const base = options.force === true ? undefined : recorded;
   if (base) {
-    const gone = await withoutCode(chain, base);
-    if (gone.length > 0) {
-      throw new NoCodeError(
-        `${file} records a deployment on chain ${chain.chainId} whose ${gone.join(", ")} has no code (a reset chain?): use --force`,
-        { chainId: chain.chainId, missing: gone },
-      );
+    const problems = await problemsOf(chain.provider, base);
+    if (problems.length > 0) {
+      const reset = problems.some((p) => p.problem === "no-code");
+      const message = `${file} records a deployment on chain ${chain.chainId} that is not Strata's any more: ${problems.map((p) => p.text).join("; ")}${reset ? " (a reset chain?)" : ""}: use --force`;
+      const details = { chainId: chain.chainId, problems: problems.map(({ text: _t, ...p }) => p) };
+      throw reset
+        ? new NoCodeError(message, { ...details, missing: problems.map((p) => p.name) })
+        : new ConfigError(message, details);
     }
     if (NAMES.every((n) => base.contracts[n])) return resultOf(base, file, false, false);
     if (!base.contracts.DeviceRegistry) {

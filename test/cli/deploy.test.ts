@@ -2,10 +2,11 @@
  * `strata deploy` as child processes against anvil, where deploys meet: two at once on one chain
  * (one deploys, the other waits for the lock and finds it done), two at once on two chains writing
  * one file (both recorded), a lock held by a live process (waited for, then refused) or a dead one
- * (taken over), and a deployment that stops part way (recorded, then resumed).
+ * (taken over), a deployment that stops part way (recorded, then resumed), and recorded addresses
+ * whose code is not Strata's contract or is linked to another registry (refused until --force).
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { copyFile, mkdtemp, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { hostname, tmpdir } from "node:os";
 import path from "node:path";
@@ -13,6 +14,7 @@ import path from "node:path";
 import { expect } from "chai";
 import { Contract, Wallet } from "ethers";
 
+import { isRuntimeOf } from "../../cli/bytecode.ts";
 import { isStale, STALE_AFTER_MS } from "../../cli/lock.ts";
 import { DataAnchor } from "../../sdk/exports/artifacts.ts";
 import { type NodeProcess, startAnvil } from "../../support/node-process.ts";
@@ -201,9 +203,69 @@ describe("strata deploy, where deploys meet", function () {
     expect(await anchor.getFunction("registry").staticCall()).to.equal(registry);
     expect(deployedOf(await deploy(file, chain.url))).to.include({ deployed: false });
   });
+
+  it("refuses recorded addresses whose code is not the contract, or that use another registry, until --force", async () => {
+    const same = (await recorded(fileOf("same.json"))).chains["31337"]!;
+    const elsewhere = await deploy(fileOf("another.json"), chain.url);
+    expect(elsewhere.code, elsewhere.stdout).to.equal(0);
+    const another = (await recorded(fileOf("another.json"))).chains["31337"]!;
+    const before = await nonce();
+    // the real deployment (its immutables filled in) is recognised as Strata's
+    expect(deployedOf(await deploy(fileOf("same.json"), chain.url))).to.include({ deployed: false });
+    for (const [name, contracts, problem] of [
+      [
+        "swapped.json",
+        { ...same.contracts, DataAnchor: same.contracts.AccessTokens },
+        /DataAnchor at 0x[0-9a-fA-F]{40} holds other code than DataAnchor's/,
+      ],
+      [
+        "mixed.json",
+        { ...same.contracts, DataAnchor: another.contracts.DataAnchor },
+        /DataAnchor at 0x[0-9a-fA-F]{40} uses DeviceRegistry 0x[0-9a-fA-F]{40}, not the recorded/,
+      ],
+    ] as const) {
+      const file = fileOf(name);
+      await writeFile(file, JSON.stringify({ version: 1, chains: { "31337": { ...same, contracts } } }));
+      const run = await deploy(file, chain.url);
+      expect(run.code, `${name}: ${run.stdout}`).to.equal(4);
+      expect(errorOf(run)).to.include({ name: "ConfigError", exitCode: 4 });
+      expect(errorOf(run).message)
+        .to.match(problem)
+        .and.match(/use --force$/);
+    }
+    expect(await nonce(), "nothing sent").to.equal(before);
+    await copyFile(fileOf("swapped.json"), fileOf("forced.json"));
+    const forced = await deploy(fileOf("forced.json"), chain.url, "--force");
+    expect(forced.code, forced.stdout).to.equal(0);
+    expect(deployedOf(forced).deployed).to.equal(true);
+  });
 });
 
 describe("strata deploy's checks (pure)", () => {
+  /** solc's metadata: a CBOR map (ipfs hash, solc version) and its length. */
+  const metadata = (hash: string) => `a264697066735822${hash.repeat(34)}64736f6c6343080c1e0033`;
+  // a runtime with one immutable (PUSH32 0 in the artifact), after a constructor, in creation code
+  const template = `6080604052600436107f${"00".repeat(32)}5060016002`;
+  const creation = `0x608060405234801561001057600080fd5b50610100806100206000396000f3fe${template}${metadata("11")}`;
+  const filled = (word: string) => `0x6080604052600436107f${word}5060016002${metadata("22")}`;
+
+  it("recognises a contract's runtime in its creation code, immutables filled and metadata aside", () => {
+    expect(isRuntimeOf(filled("ab".repeat(32)), creation)).to.equal(true);
+    expect(isRuntimeOf(filled("00".repeat(32)), creation)).to.equal(true);
+    // compiled without metadata: the runtime ends the creation code
+    const bare = `0x6080604052600436107f${"ab".repeat(32)}5060016002`;
+    expect(isRuntimeOf(bare, creation.slice(0, -metadata("11").length)), "no metadata").to.equal(true);
+    expect(isRuntimeOf(bare, creation), "metadata expected").to.equal(false);
+  });
+
+  it("refuses any other code", () => {
+    expect(isRuntimeOf(filled("ab".repeat(32)).replace("5060016002", "5060016003"), creation)).to.equal(false);
+    expect(isRuntimeOf(filled("ab".repeat(32)).replace("600436", "600536"), creation)).to.equal(false);
+    expect(isRuntimeOf(`${filled("ab".repeat(32)).slice(0, -4)}`, creation)).to.equal(false);
+    expect(isRuntimeOf("0x", creation)).to.equal(false);
+    expect(isRuntimeOf("0x6080604052", creation)).to.equal(false);
+  });
+
   it("takes a lock over when its process is dead on this host, or when it is older than the stale age", () => {
     const alive = (pid: number) => pid === 1;
     expect(isStale({ pid: 1, host: "here", ageMs: 0 }, "here", alive)).to.equal(false);
