@@ -45,22 +45,6 @@ export async function withContract<T>(
   }
 }
 
-/**
- * A time in seconds: unix seconds, an ISO 8601 date, `now`, or `+N` with a unit (`s`, `m`, `h`,
- * `d`) from now.
- */
-export function parseTime(value: string, what: string, now = Math.floor(Date.now() / 1000)): bigint {
-  const relative = /^\+([0-9]+)([smhd])$/.exec(value);
-  if (relative) return BigInt(now + Number(relative[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[relative[2] as "s"]);
-  if (value === "now") return BigInt(now);
-  if (/^[0-9]+$/.test(value)) return BigInt(value);
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) {
-    throw new InvalidInputError(`${what}: expected unix seconds, an ISO date, now or +N[smhd], got ${value}`);
-  }
-  return BigInt(Math.floor(ms / 1000));
-}
-
 export function tokenIdOf(value: string): bigint {
   if (!/^[0-9]+$/.test(value)) throw new InvalidInputError(`token id: expected a number, got ${value}`);
   return BigInt(value);

@@ -3,7 +3,7 @@
  * `strata deploy` (`--deployments FILE`, `STRATA_DEPLOYMENTS`, or `./strata.deployments.json`).
  * Parsing is pure and checks every field; writing replaces the file atomically.
  */
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readFile, rename, rm, writeFile } from "node:fs/promises";
 
 import { getAddress } from "ethers";
 
@@ -28,7 +28,8 @@ export function deploymentsPath(option: string | undefined): string {
   return option ?? process.env.STRATA_DEPLOYMENTS ?? "strata.deployments.json";
 }
 
-const NAMES: readonly StrataContract[] = ["DeviceRegistry", "DataAnchor", "AccessTokens"];
+/** Strata's contracts, in the order they are deployed. */
+export const NAMES: readonly StrataContract[] = ["DeviceRegistry", "DataAnchor", "AccessTokens"];
 
 /** Parses a deployment file's text (an `InvalidInputError` naming the first bad field). */
 export function parseDeployments(text: string, file: string): DeploymentsFile {
@@ -93,8 +94,25 @@ export async function readDeployments(file: string): Promise<DeploymentsFile> {
 
 export async function writeDeployments(file: string, doc: DeploymentsFile): Promise<void> {
   const temp = `${file}.${process.pid}.tmp`;
-  await writeFile(temp, serializeDeployments(doc));
-  await rename(temp, file);
+  try {
+    await writeFile(temp, serializeDeployments(doc));
+    await rename(temp, file);
+  } catch (error) {
+    await rm(temp, { force: true }).catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * Records `entry` under its chain id. The file is read again just before it is written, so the
+ * other chains' entries are kept as they are now, not as they were when the work began.
+ */
+export async function recordDeployment(file: string, entry: ChainDeployment): Promise<void> {
+  const current = await readDeployments(file);
+  await writeDeployments(file, {
+    version: DEPLOYMENTS_VERSION,
+    chains: { ...current.chains, [entry.chainId.toString()]: entry },
+  });
 }
 
 /** The deployment on `chainId`, or an `InvalidInputError` telling to run `strata deploy`. */

@@ -4,7 +4,14 @@
  */
 import { styleText } from "node:util";
 
-import { ConfigError, ContractRevertError, InvalidInputError, StrataError, TransportError } from "../sdk/index.ts";
+import {
+  ConfigError,
+  ContractRevertError,
+  DeploymentIncompleteError,
+  InvalidInputError,
+  StrataError,
+  TransportError,
+} from "../sdk/index.ts";
 
 /** Exit codes (docs/cli.md). */
 export const EXIT = {
@@ -13,7 +20,7 @@ export const EXIT = {
   failure: 1,
   /** A command line the parser refused (unknown command or option, missing argument). */
   usage: 2,
-  /** Bad input: an argument, option or file that is malformed or out of range. */
+  /** Bad input: an argument, option or file that is malformed or out of range, a path that cannot be read or written. */
   input: 3,
   /** The chain: a wrong network, no contract code, a node that fails or does not answer. */
   chain: 4,
@@ -54,6 +61,8 @@ export function print(io: Io, json: boolean, result: Result): void {
 
 /** The exit code for an error. */
 export function exitCodeOf(error: unknown): number {
+  // a deployment that stopped part way (what got deployed is recorded) fails as its cause did
+  if (error instanceof DeploymentIncompleteError) return exitCodeOf(error.cause);
   if (error instanceof ContractRevertError) return EXIT.revert;
   if (error instanceof StrataError && error.name === "KeystoreError") return EXIT.key;
   if (error instanceof InvalidInputError) return EXIT.input;

@@ -47,9 +47,10 @@ export const OUTPUT_SCHEMAS: Readonly<Record<string, object>> = {
       object(["name", "curve", "address", "publicKey"], { curve: { const: "p256" }, address, publicKey: p256Key }),
     ],
   },
-  deploy: object(["chainId", "deployed", "file", "deployer", "contracts"], {
+  deploy: object(["chainId", "deployed", "resumed", "file", "deployer", "contracts"], {
     chainId: decimal,
     deployed: { type: "boolean" },
+    resumed: { type: "boolean" },
     deployer: address,
     contracts: { type: "object", additionalProperties: deployed },
   }),

@@ -1,10 +1,15 @@
 /**
  * `strata anchor FILE… | --stdin`: hashes each record (a file's bytes, or one JSON line of
  * readings), builds the OpenZeppelin-compatible Merkle tree, anchors its root from a registered,
- * Active gateway's key, and writes one proof bundle per record.
+ * Active gateway's key, and writes one proof bundle per record (one file each in `--out`, or all
+ * as JSON lines in one `--jsonl` file). Everything that can be checked (each stdin line is JSON,
+ * the output is writable) is checked before the root is sent; each bundle is written whole (a
+ * temporary file, renamed or linked), and a bundle that cannot be written after the anchor is
+ * mined is an error that still names the transaction, root and sequence.
  */
+import { randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { link, lstat, mkdir, rm, writeFile } from "node:fs/promises";
+import { link, lstat, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { once } from "node:events";
 import path from "node:path";
 import { createInterface } from "node:readline";
@@ -67,7 +72,10 @@ async function hashFile(file: string): Promise<Uint8Array> {
   return h.digest("binary");
 }
 
-/** Each non-empty line of stdin is a record: its UTF-8 bytes, hashed. */
+/**
+ * Each non-empty line of stdin is a record, a JSON value (a reading): its UTF-8 bytes, hashed. A
+ * line that is not JSON is bad input naming the line, before anything is sent.
+ */
 async function stdinRecords(): Promise<Record_[]> {
   const h = await createKeccak(256);
   const records: Record_[] = [];
@@ -75,11 +83,43 @@ async function stdinRecords(): Promise<Record_[]> {
   for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
     n += 1;
     if (line.trim() === "") continue;
+    try {
+      JSON.parse(line);
+    } catch (error) {
+      throw new InvalidInputError(`stdin line ${n}: not JSON (${(error as Error).message})`, { line: n });
+    }
     h.init();
     h.update(line);
     records.push({ name: `line-${n}`, hash: h.digest("binary") });
   }
   return records;
+}
+
+const codeOf = (error: unknown): string => (error as NodeJS.ErrnoException).code ?? String(error);
+
+/** Creates `dir` if needed and proves it writable (a probe file written and removed). */
+async function writableFolder(dir: string): Promise<void> {
+  const probe = path.join(dir, `.strata-probe-${process.pid}-${randomBytes(4).toString("hex")}`);
+  try {
+    await mkdir(dir, { recursive: true });
+    await writeFile(probe, "", { flag: "wx" });
+  } catch (error) {
+    throw new InvalidInputError(`--out ${dir}: not a writable folder (${codeOf(error)})`, { out: dir });
+  } finally {
+    await rm(probe, { force: true }).catch(() => undefined);
+  }
+}
+
+/** Writes `file` whole or not at all: a temporary file beside it, renamed over it. */
+async function writeWhole(file: string, text: string): Promise<void> {
+  const temp = path.join(path.dirname(file), `.strata-${process.pid}-${randomBytes(4).toString("hex")}.tmp`);
+  try {
+    await writeFile(temp, text, { flag: "wx" });
+    await rename(temp, file);
+  } catch (error) {
+    await rm(temp, { force: true }).catch(() => undefined);
+    throw error;
+  }
 }
 
 export function anchorCommand(program: Command, ctx: Context): void {
@@ -136,6 +176,8 @@ export function anchorCommand(program: Command, ctx: Context): void {
             throw new InvalidInputError(`two records are named ${r.name}: their bundles would collide`);
           names.add(r.name);
         }
+        // the bundles must have somewhere to go before the root is anchored
+        if (options.jsonl === undefined) await writableFolder(options.out);
         const globals = ctx.globals();
         const file = deploymentsPath(globals.deployments);
         const chain = await connect(rpcUrl(globals.rpc));
@@ -198,7 +240,7 @@ export function anchorCommand(program: Command, ctx: Context): void {
             } catch (error) {
               writing.fail();
               jsonl.destroy();
-              const code = (error as NodeJS.ErrnoException).code ?? String(error);
+              const code = codeOf(error);
               throw new InvalidInputError(
                 `anchored (transaction ${anchored.hash}, sequence ${anchored.sequence}, root ${tree.root}) but the bundles could not be written to ${options.jsonl} (${code}); those written so far are in ${jsonlTemp}`,
                 {
@@ -212,11 +254,31 @@ export function anchorCommand(program: Command, ctx: Context): void {
             writing.done(`${records.length} bundles in ${options.jsonl}`);
             written.push(options.jsonl!);
           } else {
-            await mkdir(options.out, { recursive: true });
+            const failed: { file: string; reason: string }[] = [];
             for (const [i, r] of records.entries()) {
               const out = path.join(options.out, `${r.name}.proof.json`);
-              await writeFile(out, serializeBundle(bundleOf(r, i, leafAt(i))));
-              written.push(out);
+              try {
+                await writeWhole(out, serializeBundle(bundleOf(r, i, leafAt(i))));
+                written.push(out);
+              } catch (error) {
+                failed.push({ file: out, reason: codeOf(error) });
+              }
+            }
+            if (failed.length > 0) {
+              // the root is on chain: what the operator needs to recover is in the one line
+              throw new InvalidInputError(
+                `anchored (transaction ${anchored.hash}, root ${tree.root}, sequence ${anchored.sequence}, block ${anchored.blockNumber}) but ${failed.length} of ${records.length} proof bundles could not be written: ${failed[0]!.file} (${failed[0]!.reason})`,
+                {
+                  chainId: chain.chainId,
+                  transaction: anchored.hash,
+                  root: tree.root,
+                  sequence: anchored.sequence,
+                  block: anchored.blockNumber,
+                  leafCount: tree.leafCount,
+                  written,
+                  failed,
+                },
+              );
             }
           }
           ctx.done({

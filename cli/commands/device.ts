@@ -10,6 +10,7 @@ import type { HDNodeWallet, Wallet } from "ethers";
 import { type Command, Option } from "commander";
 
 import {
+  checkLayer,
   type CompactSignature,
   ContractRevertError,
   deviceId as sdkDeviceId,
@@ -110,8 +111,8 @@ export function deviceCommands(program: Command, ctx: Context): void {
     .action(async (o: Record<string, string>) => {
       if (!/^[0-9]+$/.test(o.localId!))
         throw new InvalidInputError(`--local-id: expected a non-negative integer, got ${o.localId}`);
-      if (!/^[0-9]+$/.test(o.permissions!))
-        throw new InvalidInputError(`--permissions: expected an integer, got ${o.permissions}`);
+      if (!/^[0-9]+$/.test(o.permissions!) || BigInt(o.permissions!) > 2n ** 32n - 1n)
+        throw new InvalidInputError(`--permissions: expected an integer from 0 to 4294967295, got ${o.permissions}`);
       const kind = Object.values(Kind)[KINDS.indexOf(o.kind!)]!;
       const label = Object.values(Label)[LABELS.indexOf(o.label!)]!;
       const deviceKey = await keystoreOf(ctx).openDeviceKey(o.key!);
@@ -165,12 +166,18 @@ export function deviceCommands(program: Command, ctx: Context): void {
         if (!LABELS.includes(r.label))
           throw new InvalidInputError(`${file} row ${r.row}, label: one of ${LABELS.join(", ")}`);
       }
+      try {
+        checkLayer(o.layer);
+      } catch (error) {
+        throw new InvalidInputError(`--layer: ${(error as InvalidInputError).shortMessage}`, { layer: o.layer });
+      }
       const keys: (Wallet | HDNodeWallet)[] = [];
       for (const r of rows) keys.push(await keystoreOf(ctx).open(r.key));
       const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600);
-      const outcome = await withRegistry(ctx, o.operatorKey, async (client, operator) => {
-        const requests = rows.map((r, i) =>
-          buildRegistration({
+      // every row is checked before the chain is asked anything: a refusal names its row
+      const requests = rows.map((r, i) => {
+        try {
+          return buildRegistration({
             uuid: { layer: o.layer, localId: r.localId },
             key: keys[i]!.address,
             kind: Object.values(Kind)[KINDS.indexOf(r.kind)]!,
@@ -178,8 +185,13 @@ export function deviceCommands(program: Command, ctx: Context): void {
             permissions: r.permissions,
             profile: minimalProfile(r.class),
             deadline,
-          }),
-        );
+          });
+        } catch (error) {
+          if (!(error instanceof InvalidInputError)) throw error;
+          throw new InvalidInputError(`${file} row ${r.row}: ${error.shortMessage}`, { ...error.details, row: r.row });
+        }
+      });
+      const outcome = await withRegistry(ctx, o.operatorKey, async (client, operator) => {
         const signatures: CompactSignature[] = [];
         for (const [i, req] of requests.entries())
           signatures.push(await client.signRegistration(keys[i]!, req, operator!));

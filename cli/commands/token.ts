@@ -6,8 +6,9 @@ import type { Command } from "commander";
 
 import { fromHex, type Hex } from "../../sdk/index.ts";
 import { AccessTokensClient } from "../../sdk/exports/access.ts";
-import { type Bound, parseTime, tokenIdOf, withContract } from "../contracts.ts";
+import { type Bound, tokenIdOf, withContract } from "../contracts.ts";
 import type { Context } from "../program.ts";
+import { parseTime, SHIFT_TIME } from "../time.ts";
 
 const clientOf = (b: Bound): AccessTokensClient =>
   new AccessTokensClient(b.address, b.runner, { chainId: b.chain.chainId, deploymentBlock: b.block });
@@ -34,14 +35,15 @@ export function tokenCommands(program: Command, ctx: Context): void {
     .description("schedule a holder's shift on a token")
     .argument("<token>", "the token id")
     .requiredOption("--holder <account>", "who holds the shift")
-    .requiredOption("--from <time>", "its start: unix seconds, ISO date, now, +N[smhd]")
+    .requiredOption("--from <time>", "its start: unix seconds, ISO 8601 date-time with Z or offset, now, +N[smhd]")
     .requiredOption("--until <time>", "its end")
     .requiredOption("--key <name>", "the token owner's key")
     .addHelpText("after", "\nExample:\n  $ strata token shift 1 --holder 0x… --from now --until +8h --key owner")
     .action(async (id: string, o: { holder: string; from: string; until: string; key: string }) => {
       const tokenId = tokenIdOf(id);
+      const [from, until] = [parseTime(o.from, "--from", SHIFT_TIME), parseTime(o.until, "--until", SHIFT_TIME)];
       const r = await withContract(ctx, "AccessTokens", o.key, (b) =>
-        clientOf(b).scheduleShift(tokenId, o.holder, parseTime(o.from, "--from"), parseTime(o.until, "--until")),
+        clientOf(b).scheduleShift(tokenId, o.holder, from, until),
       );
       ctx.done({
         json: { tokenId, shift: r.shift, transaction: r.hash },
@@ -59,9 +61,8 @@ export function tokenCommands(program: Command, ctx: Context): void {
     .requiredOption("--key <name>", "the token owner's key")
     .action(async (id: string, o: { to: string; until: string; key: string }) => {
       const tokenId = tokenIdOf(id);
-      const r = await withContract(ctx, "AccessTokens", o.key, (b) =>
-        clientOf(b).handOver(tokenId, o.to, parseTime(o.until, "--until")),
-      );
+      const until = parseTime(o.until, "--until", SHIFT_TIME);
+      const r = await withContract(ctx, "AccessTokens", o.key, (b) => clientOf(b).handOver(tokenId, o.to, until));
       ctx.done({
         json: { tokenId, previousHolder: r.previousHolder ?? null, shift: r.shift, transaction: r.hash },
         lines: [`token ${tokenId} handed over to ${r.shift.holder} until ${when(r.shift.end)}`],

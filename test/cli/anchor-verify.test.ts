@@ -4,7 +4,7 @@
  * (anchored, then final), and a tampered bundle, a wrong record, a bundle from another chain and a
  * rolled-back anchor each refused with the failing check named.
  */
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -293,5 +293,81 @@ describe("strata anchor and strata verify", function () {
     ]);
     expect(missing.code).to.equal(3);
     expect(missing.stderr).to.match(/none\.csv: cannot be read/);
+  });
+
+  const gatewayNonce = () => chain.provider.getTransactionCount(new Wallet(ANVIL_KEYS[1]).address);
+  const anchorTo = (out: string, ...records: string[]) => [
+    "--rpc",
+    chain.url,
+    "anchor",
+    "--key",
+    "gateway",
+    "--gateway",
+    gatewayId,
+    "--out",
+    out,
+    ...records,
+  ];
+
+  it("proves --out writable before sending anything, and names it when it is not (exit 3)", async () => {
+    const nonce = await gatewayNonce();
+    const record = path.join(dir, "a.csv");
+    for (const out of [record, path.join(record, "proofs")]) {
+      const run = await strata(["--json", ...anchorTo(out, record)]);
+      expect(run.code, run.stdout).to.equal(3);
+      expect(errorOf(run)).to.include({ name: "InvalidInputError", exitCode: 3 });
+      expect(errorOf(run).message).to.match(/^--out .*: not a writable folder \((EEXIST|ENOTDIR)\)$/);
+      const plain = await strata(anchorTo(out, record));
+      expect(plain.code).to.equal(3);
+      expect(plain.stderr.trim().split("\n")).to.have.length(1);
+    }
+    expect(await gatewayNonce(), "nothing sent").to.equal(nonce);
+  });
+
+  it("refuses a stdin line that is not JSON, naming the line, before sending anything (exit 3)", async () => {
+    const nonce = await gatewayNonce();
+    const lines = '{"device":"a","pm25":12}\n\n{"device":"b",pm25:14}\n{"device":"c","pm25":9}\n';
+    const run = await strata(["--json", ...anchorTo(path.join(dir, "not-json"), "--stdin")], {}, lines);
+    expect(run.code, run.stdout).to.equal(3);
+    expect(errorOf(run)).to.include({ name: "InvalidInputError" });
+    expect(errorOf(run).message).to.match(/^stdin line 3: not JSON/);
+    const plain = await strata(anchorTo(path.join(dir, "not-json"), "--stdin"), {}, lines);
+    expect(plain.code).to.equal(3);
+    expect(plain.stderr.trim().split("\n")).to.have.length(1);
+    expect(await gatewayNonce(), "nothing sent").to.equal(nonce);
+  });
+
+  it("writes each bundle whole, and when one cannot be written after the anchor, names the transaction, root and sequence", async () => {
+    const out = path.join(dir, "blocked");
+    const [c, d] = [path.join(dir, "c.csv"), path.join(dir, "d.csv")];
+    await writeFile(c, "time,pm25\n4,10\n");
+    await writeFile(d, "time,pm25\n5,10\n");
+    // a folder where d.csv's bundle should go: only that write fails, after the root is on chain
+    await mkdir(path.join(out, "d.csv.proof.json"), { recursive: true });
+    const nonce = await gatewayNonce();
+    const run = await strata(["--json", ...anchorTo(out, c, d)]);
+    expect(run.code, run.stdout).to.equal(3);
+    expect(await gatewayNonce(), "the anchor was sent").to.equal(nonce + 1);
+    const error = errorOf(run) as ReturnType<typeof errorOf> & {
+      details: { transaction: string; root: string; sequence: string; written: string[] };
+    };
+    expect(error.name).to.equal("InvalidInputError");
+    expect(error.details.transaction).to.match(/^0x[0-9a-f]{64}$/);
+    expect(error.details.root).to.match(/^0x[0-9a-f]{64}$/);
+    expect(error.details.sequence).to.match(/^[0-9]+$/);
+    expect(error.message).to.include(error.details.transaction).and.include(error.details.root);
+    expect(error.message).to.include(`sequence ${error.details.sequence}`);
+    expect(error.message).to.match(/1 of 2 proof bundles could not be written: .*d\.csv\.proof\.json \(EISDIR\)/);
+    expect(error.details.written.map((f) => path.basename(f))).to.deep.equal(["c.csv.proof.json"]);
+    // the bundle that was written is whole and verifies; no temporary file is left behind
+    expect((await readdir(out)).sort()).to.deep.equal(["c.csv.proof.json", "d.csv.proof.json"]);
+    const written = JSON.parse(await readFile(path.join(out, "c.csv.proof.json"), "utf8")) as Bundle;
+    expect(written.anchor.transaction).to.equal(error.details.transaction);
+    expect(stateOf(await verify("blocked/c.csv.proof.json", "--record", c)).state).to.equal("anchored");
+    await writeFile(d, "time,pm25\n5,11\n"); // another root: the contract takes a root once
+    const plain = await strata(anchorTo(out, c, d));
+    expect(plain.code).to.equal(3);
+    expect(plain.stderr.trim().split("\n")).to.have.length(1);
+    expect(plain.stderr).to.match(/^error: anchored \(transaction 0x[0-9a-f]{64}, root 0x[0-9a-f]{64}, sequence \d+/);
   });
 });

@@ -10,6 +10,7 @@ import path from "node:path";
 
 import { expect } from "chai";
 
+import { deviceId } from "../../sdk/index.ts";
 import { type NodeProcess, startAnvil } from "../../support/node-process.ts";
 import { ANVIL_KEYS, errorOf, jsonOf, strataIn } from "../helpers/cli.ts";
 
@@ -127,6 +128,41 @@ describe("strata layer and strata device", function () {
     ]);
     expect(badTime.code).to.equal(3);
     expect(errorOf(badTime).message).to.match(/--from: expected unix seconds/);
+  });
+
+  it("takes times strictly (an ISO date-time needs Z or an offset) and names the option of a refused one", async () => {
+    const crew = (jsonOf(await strata(["--json", "key", "export-public", "coordinator"])) as { address: string })
+      .address;
+    const { tokenId } = (await ok(["token", "mint", sensor, "--key", "admin"])) as { tokenId: string };
+    const shift = (from: string, until: string) =>
+      ["token", "shift", tokenId, "--holder", crew, `--from=${from}`, `--until=${until}`, "--key", "admin"] as const;
+    for (const [from, until, option, value] of [
+      ["2030-12-25", "2030-12-26T00:00:00Z", "--from", "2030-12-25"], // a date: in which zone?
+      ["2030-12-25T10:00:00", "+1h", "--from", "2030-12-25T10:00:00"], // no zone: the local time of whom?
+      ["1.5", "+1h", "--from", "1.5"],
+      ["12/25/2030", "+1h", "--from", "12/25/2030"],
+      ["now", "-5", "--until", "-5"],
+      ["now", "2030-12-25T10:00:00.5Z", "--until", "2030-12-25T10:00:00.5Z"],
+      ["now", "2030-02-29T10:00:00Z", "--until", "2030-02-29T10:00:00Z"],
+      ["now", "1099511627776", "--until", "1099511627776"], // one past a shift's uint40
+    ] as const) {
+      const run = await on(shift(from, until));
+      expect(run.code, `${from} ${until}: ${run.stdout}`).to.equal(3);
+      const error = errorOf(run);
+      expect(error.name).to.equal("InvalidInputError");
+      expect(error.message).to.match(new RegExp(`^${option}: `));
+      expect(error.message).to.include(JSON.stringify(value));
+      const plain = await strata(["--rpc", chain.url, ...shift(from, until)]);
+      expect(plain.code).to.equal(3);
+      expect(plain.stderr.trim().split("\n")).to.have.length(1);
+    }
+    const accepted = (await ok(shift("2030-12-25T12:00:00+02:00", "2030-12-25T18:00:00Z"))) as {
+      shift: { start: string; end: string };
+    };
+    expect(accepted.shift).to.include({
+      start: String(Date.UTC(2030, 11, 25, 10) / 1000),
+      end: String(Date.UTC(2030, 11, 25, 18) / 1000),
+    });
   });
 
   it("authenticates a gateway to a peer from its registered key, and refuses another device's key", async () => {
@@ -279,6 +315,80 @@ describe("strata layer and strata device", function () {
     const bad = await batch();
     expect(bad.code).to.equal(3);
     expect(errorOf(bad).message).to.match(/row 2, local_id/);
+  });
+
+  it("reads RFC 4180 quoted fields, and refuses two rows for one local_id or a JSON number that lost precision", async () => {
+    for (const name of ["s4", "s5", "s6"]) expect((await strata(["key", "new", name])).code).to.equal(0);
+    const admin = (jsonOf(await strata(["--json", "key", "export-public", "admin"])) as { address: string }).address;
+    const batch = async (name: string, text: string) => {
+      await writeFile(path.join(dir, name), text);
+      return on([
+        "device",
+        "register-batch",
+        path.join(dir, name),
+        "--operator-key",
+        "admin",
+        "--layer",
+        "strata://test",
+      ]);
+    };
+    // as a spreadsheet writes it: a byte order mark, CRLF, every field quoted
+    const quoted = await batch("quoted.csv", '\uFEFF"key","local_id","class"\r\n"s4","30","air/pm25"\r\n');
+    expect(quoted.code, quoted.stdout + quoted.stderr).to.equal(0);
+    expect((jsonOf(quoted) as { rows: unknown[] }).rows).to.deep.equal([
+      { row: 2, key: "s4", id: deviceId({ layer: "strata://test", localId: 30n }).toLowerCase(), status: "registered" },
+    ]);
+    const nonce = await chain.provider.getTransactionCount(admin);
+    for (const [name, text, message] of [
+      ["twice.csv", "key,local_id\ns5,31\n\ns6,031\n", /twice\.csv rows 2 and 4: the same local_id 31$/],
+      // a quoted field over two lines: the next row is row 4, as an editor shows it
+      ["lines.csv", 'key,local_id,class\ns5,32,"air\npm25"\ns6,x,air\n', /lines\.csv row 4, local_id/],
+      ["stray.csv", 'key,local_id\ns5,3"3\n', /stray\.csv row 2: a quote inside an unquoted field/],
+      ["open.csv", 'key,local_id,class\ns5,33,"air\n', /open\.csv row 2: a quoted field is never closed/],
+      ["after.csv", 'key,local_id,class\ns5,33,"air"x\n', /after\.csv row 2: text after a closing quote/],
+      [
+        "big.json",
+        '[{"key":"s5","local_id":33},{"key":"s6","local_id":12345678901234567890}]',
+        /big\.json row 2, local_id: .*loses? precision/,
+      ],
+      [
+        "wide.json",
+        '[{"key":"s5","local_id":33,"permissions":4294967296}]',
+        /wide\.json row 1, permissions: expected an integer from 0 to 4294967295/,
+      ],
+      ["half.json", '[{"key":"s5","local_id":33,"permissions":1.5}]', /half\.json row 1, permissions/],
+      ["class.csv", 'key,local_id,class\ns5,33,air/pm25\ns6,34,"air, outdoor"\n', /class\.csv row 3: .*classPath/],
+      ["twice.json", '[{"key":"s5","local_id":"34"},{"key":"s6","local_id":34}]', /rows 1 and 2: the same local_id 34/],
+    ] as const) {
+      const run = await batch(name, text);
+      expect(run.code, `${name}: ${run.stdout}`).to.equal(3);
+      expect(errorOf(run)).to.include({ name: "InvalidInputError", exitCode: 3 });
+      expect(errorOf(run).message).to.match(message);
+      const plain = await strata([
+        "--rpc",
+        chain.url,
+        "device",
+        "register-batch",
+        path.join(dir, name),
+        "--operator-key",
+        "admin",
+        "--layer",
+        "strata://test",
+      ]);
+      expect(plain.code).to.equal(3);
+      expect(plain.stderr.trim().split("\n"), name).to.have.length(1);
+    }
+    expect(await chain.provider.getTransactionCount(admin), "nothing sent").to.equal(nonce);
+    // a local id beyond 2^53 as a JSON string is exact; the widest permissions are taken
+    const exact = await batch(
+      "exact.json",
+      '[{"key":"s5","local_id":"12345678901234567890"},{"key":"s6","local_id":35,"permissions":4294967295}]',
+    );
+    expect(exact.code, exact.stdout + exact.stderr).to.equal(0);
+    const ids = (jsonOf(exact) as { rows: { id: string; status: string }[] }).rows;
+    expect(ids.map((r) => r.status)).to.deep.equal(["registered", "registered"]);
+    expect(ids[0]!.id).to.equal(deviceId({ layer: "strata://test", localId: 12345678901234567890n }).toLowerCase());
+    expect(await ok(["device", "show", ids[1]!.id])).to.include({ permissions: 4294967295 });
   });
 
   it("sends a heartbeat, a report, a re-key request, a transfer and a revocation", async () => {
