@@ -90,34 +90,52 @@ export interface VerifiedAcquisition {
   readonly handovers: readonly HandoverRecord[];
 }
 
+/**
+ * What a station's batch signature is checked against: the signed message (`batchMessage` of the
+ * station, batch number, root, leaf count and time) and the station's signing identity of the key
+ * epoch of the batch's time. A malformed signature is a `ProtocolError("bad-signature")`.
+ */
+function batchItem(params: NbiotParams, ibs: ChaCheonIbs, station: Hex, batch: SignedBatch) {
+  const message = batchMessage({
+    bs: station,
+    number: batch.number,
+    root: batch.root,
+    leafCount: batch.leafCount,
+    time: batch.time,
+  });
+  let signature;
+  try {
+    signature = ibs.decode(batch.signature);
+  } catch {
+    throw new ProtocolError("bad-signature", `batch ${batch.number} of ${station} has a malformed signature`, {
+      station,
+      batch: batch.number,
+    });
+  }
+  return {
+    id: signerIdentityAt(params, "station", station, batch.time),
+    message,
+    signature,
+    station,
+    number: batch.number,
+  };
+}
+
+/**
+ * Whether `batch` carries `station`'s Cha–Cheon signature under the PKG's master key of `params`
+ * (one batch; `verifyAcquisition` checks many at once). A malformed signature is a
+ * `ProtocolError("bad-signature")`.
+ */
+export function verifyBatchSignature(params: NbiotParams, station: Hex, batch: SignedBatch): boolean {
+  const ibs = new ChaCheonIbs(params.backend);
+  const item = batchItem(params, ibs, station.toLowerCase() as Hex, batch);
+  return ibs.verify(params.masterPublic, item.id, item.message, item.signature);
+}
+
 function checkBatchSignatures(params: NbiotParams, batches: { station: Hex; batch: SignedBatch }[]): void {
   if (batches.length === 0) return;
   const ibs = new ChaCheonIbs(params.backend);
-  const items = batches.map(({ station, batch }) => {
-    const message = batchMessage({
-      bs: station,
-      number: batch.number,
-      root: batch.root,
-      leafCount: batch.leafCount,
-      time: batch.time,
-    });
-    let signature;
-    try {
-      signature = ibs.decode(batch.signature);
-    } catch {
-      throw new ProtocolError("bad-signature", `batch ${batch.number} of ${station} has a malformed signature`, {
-        station,
-        batch: batch.number,
-      });
-    }
-    return {
-      id: signerIdentityAt(params, "station", station, batch.time),
-      message,
-      signature,
-      station,
-      number: batch.number,
-    };
-  });
+  const items = batches.map(({ station, batch }) => batchItem(params, ibs, station, batch));
   if (ibs.batchVerify(params.masterPublic, items)) return;
   for (const item of items) {
     if (!ibs.verify(params.masterPublic, item.id, item.message, item.signature)) {
