@@ -12,7 +12,7 @@ import type { Command } from "commander";
 import { createKeccak } from "hash-wasm";
 
 import { buildTree, fromHex, type Hex, InvalidInputError } from "../../sdk/index.ts";
-import { DataAnchorClient, type RecordBundle, recordLeaf, serializeBundle } from "../../sdk/exports/anchoring.ts";
+import { DataAnchorClient, recordBundles, recordLeaf, serializeBundle } from "../../sdk/exports/anchoring.ts";
 import { connect, rpcUrl } from "../chain.ts";
 import { deploymentOn, deploymentsPath, readDeployments } from "../deployments.ts";
 import type { Context } from "../program.ts";
@@ -117,26 +117,17 @@ export function anchorCommand(program: Command, ctx: Context): void {
         }
         sending.done(`anchored at sequence ${anchored.sequence}, block ${anchored.blockNumber}`);
         await mkdir(options.out, { recursive: true });
+        const bundles = recordBundles(records, tree, gateway, {
+          chainId: chain.chainId,
+          contract: anchorAt.address,
+          sequence: anchored.sequence,
+          transaction: anchored.hash,
+          block: anchored.blockNumber,
+        });
         const written: string[] = [];
         for (const [i, r] of records.entries()) {
-          const bundle: RecordBundle = {
-            format: "strata-proof",
-            version: 1,
-            kind: "record",
-            record: { hash: r.hash, name: r.name },
-            leaf: recordLeaf(r.hash),
-            merkle: { root: tree.root, leafCount: tree.leafCount, proof: tree.proof(i) },
-            anchor: {
-              chainId: chain.chainId,
-              contract: anchorAt.address,
-              gateway,
-              sequence: anchored.sequence,
-              transaction: anchored.hash,
-              block: anchored.blockNumber,
-            },
-          };
           const out = path.join(options.out, `${r.name}.proof.json`);
-          await writeFile(out, serializeBundle(bundle));
+          await writeFile(out, serializeBundle(bundles[i]!));
           written.push(out);
         }
         ctx.done({

@@ -1,15 +1,16 @@
 /**
- * A Secuchain reading's bytes (seed 004's device layer, see `reading.ts`): its decoding and its
- * hash, the leaf value of a fog batch's Merkle tree. No `node:crypto` here (hashing goes through
- * `sha256.ts`), so a browser that checks a fog batch's proof bundle decodes and hashes readings
- * with the same code as a fog node; making and checking the device's signature stay in
- * `reading.ts`.
+ * A Secuchain reading's bytes (seed 004's device layer, see `reading.ts`): its decoding, its
+ * hash (the leaf value of a fog batch's Merkle tree) and a batch's tree. No `node:crypto` here
+ * (hashing goes through `sha256.ts`), so a browser that checks a fog batch's proof bundle
+ * decodes and hashes readings with the same code as a fog node; making and checking the
+ * device's signature stay in `reading.ts`.
  */
 import { utf8ToBytes } from "@noble/hashes/utils.js";
 
 import { concat, toHex, type Hex } from "../bytes.ts";
 import { expectTag, Reader } from "../codec.ts";
 import { PEKS_BYTES } from "../crypto/peks.ts";
+import { buildTree, bytes32Leaves, type MerkleTree } from "../merkle.ts";
 import { sha256 } from "../sha256.ts";
 import { ProtocolError } from "../../errors.ts";
 
@@ -64,4 +65,11 @@ export function decodeReading(bytes: Uint8Array): SecuReading {
 /** SHA-256 of the domain and the encoded reading: what a fog batch's Merkle tree commits to. */
 export function readingHash(reading: Pick<SecuReading, "bytes">): Uint8Array {
   return sha256(concat(HASH_DOMAIN, reading.bytes));
+}
+
+/** The Merkle tree of a batch: `StandardMerkleTree` leaves of each reading's hash, in order. */
+export async function batchTree(readings: readonly Uint8Array[]): Promise<MerkleTree> {
+  const hashes = new Uint8Array(readings.length * 32);
+  readings.forEach((bytes, i) => hashes.set(readingHash({ bytes }), i * 32));
+  return buildTree(await bytes32Leaves(hashes), { sortLeaves: false });
 }

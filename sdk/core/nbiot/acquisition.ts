@@ -16,19 +16,11 @@ import { ChaCheonIbs } from "../crypto/ibs.ts";
 import { type IndexedProof, verifyProofsInTree } from "../merkle.ts";
 import { toHex } from "../bytes.ts";
 import { ProtocolError } from "../../errors.ts";
-import {
-  batchMessage,
-  type Block,
-  blockHash,
-  blockLeaf,
-  checkLink,
-  ciphertextDigest,
-  decodeBlock,
-  ZERO_HASH,
-} from "./block.ts";
+import { batchItem } from "./batch-signature.ts";
+import { type Block, blockHash, blockLeaf, checkLink, ciphertextDigest, decodeBlock, ZERO_HASH } from "./block.ts";
 import { equalBytes } from "./handshake.ts";
 import { type HandoverRecord, verifyHandoverRecord } from "./handover.ts";
-import { type NbiotParams, signerIdentityAt } from "./params.ts";
+import { type NbiotParams } from "./params.ts";
 
 /** A station's signed batch, as served. */
 export interface SignedBatch {
@@ -74,12 +66,16 @@ export interface AcquisitionResponse {
 
 export interface VerifiedBlock {
   readonly block: Block;
+  /** The block as served (`encodeBlock` bytes). */
+  readonly encoded: Uint8Array;
   readonly hash: Uint8Array;
   readonly primary: Uint8Array;
   readonly root: Hex;
   readonly leaf: Hex;
   readonly proof: readonly Hex[];
   readonly batch: number;
+  /** The station's signed batch the block is in. */
+  readonly signed: SignedBatch;
 }
 
 export interface VerifiedAcquisition {
@@ -88,48 +84,6 @@ export interface VerifiedAcquisition {
   /** Each root to find anchored on chain, with the station that must have anchored it. */
   readonly roots: ReadonlyMap<Hex, Hex>;
   readonly handovers: readonly HandoverRecord[];
-}
-
-/**
- * What a station's batch signature is checked against: the signed message (`batchMessage` of the
- * station, batch number, root, leaf count and time) and the station's signing identity of the key
- * epoch of the batch's time. A malformed signature is a `ProtocolError("bad-signature")`.
- */
-function batchItem(params: NbiotParams, ibs: ChaCheonIbs, station: Hex, batch: SignedBatch) {
-  const message = batchMessage({
-    bs: station,
-    number: batch.number,
-    root: batch.root,
-    leafCount: batch.leafCount,
-    time: batch.time,
-  });
-  let signature;
-  try {
-    signature = ibs.decode(batch.signature);
-  } catch {
-    throw new ProtocolError("bad-signature", `batch ${batch.number} of ${station} has a malformed signature`, {
-      station,
-      batch: batch.number,
-    });
-  }
-  return {
-    id: signerIdentityAt(params, "station", station, batch.time),
-    message,
-    signature,
-    station,
-    number: batch.number,
-  };
-}
-
-/**
- * Whether `batch` carries `station`'s Cha–Cheon signature under the PKG's master key of `params`
- * (one batch; `verifyAcquisition` checks many at once). A malformed signature is a
- * `ProtocolError("bad-signature")`.
- */
-export function verifyBatchSignature(params: NbiotParams, station: Hex, batch: SignedBatch): boolean {
-  const ibs = new ChaCheonIbs(params.backend);
-  const item = batchItem(params, ibs, station.toLowerCase() as Hex, batch);
-  return ibs.verify(params.masterPublic, item.id, item.message, item.signature);
 }
 
 function checkBatchSignatures(params: NbiotParams, batches: { station: Hex; batch: SignedBatch }[]): void {
@@ -230,12 +184,14 @@ function verifyServed(params: NbiotParams, node: Hex, responses: readonly Acquis
       group.push({ seq: block.seq, proof: { index: served.leafIndex, leaf, proof: served.proof } });
       const verified: VerifiedBlock = {
         block,
+        encoded: served.block,
         hash,
         primary: served.primary,
         root: batch.root,
         leaf: toHex(leaf),
         proof: served.proof,
         batch: batch.number,
+        signed: batch,
       };
       const seen = bySeq.get(block.seq);
       if (seen !== undefined && !equalBytes(seen.hash, hash)) {

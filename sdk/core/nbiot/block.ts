@@ -15,12 +15,11 @@
  */
 import { utf8ToBytes } from "@noble/hashes/utils.js";
 
-import { concat, fromHex, type Hex, scratch, toHex } from "../bytes.ts";
+import { concat, equalBytes, fromHex, type Hex, scratch, toHex } from "../bytes.ts";
 import { keccak256 } from "../merkle.ts";
 import { sha256 } from "../sha256.ts";
 import { ProtocolError } from "../../errors.ts";
 import { expectTag, putU64, Reader, Writer } from "../codec.ts";
-import { equalBytes } from "./handshake.ts";
 
 const TAG_BLOCK = 0x20;
 const TAG_BATCH = 0x21;
