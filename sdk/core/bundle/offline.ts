@@ -163,7 +163,7 @@ function readingChecks(
         check: "station signature",
         ok,
         detail: ok
-          ? `the station signed batch ${station.batch} (root, ${merkle.leafCount} leaves) under the PKG key of the bundle`
+          ? `the station signed batch ${station.batch} (root, ${merkle.leafCount} leaves) under the bundle's PKG key${trustedPkg === undefined ? " (no trusted PKG key was given to compare it with)" : ""}`
           : "the station's Cha–Cheon signature does not verify over its batch under the bundle's PKG key",
       };
     }),
