@@ -11,14 +11,17 @@ import { network } from "hardhat";
 
 import { utf8ToBytes } from "@noble/hashes/utils.js";
 
+import { type Hex } from "../../../sdk/index.ts";
 import {
   type BundleVerdict,
   parseBundle,
   serializeBundle,
   type SummaryBundle,
+  summaryBundle,
   verifyBundle,
 } from "../../../sdk/exports/anchoring.ts";
-import type { EstablishedLayer } from "../../../sdk/exports/layers.ts";
+import { type EstablishedLayer, summaryOf } from "../../../sdk/exports/layers.ts";
+import { SummaryLedger__factory } from "../../../types/ethers-contracts/index.ts";
 import { CITY, DISTRICT_A, DISTRICT_B, EDGE_A, EDGE_B, testbed } from "../../helpers/layers.ts";
 
 const { ethers, networkHelpers } = await network.create();
@@ -107,6 +110,42 @@ describe("proof bundles of a layer's summary", function () {
     await networkHelpers.mine(50);
     expect((await verify(following)).state).to.equal("final");
     expect((await verify(first)).state).to.equal("final");
+  });
+
+  it("is pending while its own record waits to be mined, and no other transaction passes for it", async function () {
+    const blockId = following.layer.blockId;
+    const responsible = (await city.ledger.getBlock(blockId))!.responsible;
+    const signer = (await ethers.getSigners()).find((x) => x.address === responsible)!;
+    const ledger = SummaryLedger__factory.connect(city.ledger.address, signer);
+    const message = utf8ToBytes("a third message");
+    const time = 1_900_000_000_000n;
+    const summary = summaryOf(message, time);
+    const head = await ethers.provider.getBlockNumber();
+    await ethers.provider.send("evm_setAutomine", [false]);
+    try {
+      const sent = await ledger.record(blockId, summary, false);
+      const transfer = await signer.sendTransaction({ to: signer.address, value: 1n });
+      const pending = summaryBundle({
+        chainId: following.anchor.chainId,
+        ledger: city.ledger.address,
+        layerId: city.layerId,
+        blockId,
+        summary,
+        message,
+        time,
+        opening: following.opening,
+        transaction: sent.hash,
+        block: head + 1,
+      });
+      expect((await verify(pending)).state).to.equal("pending");
+      const other = await verify({ ...pending, anchor: { ...pending.anchor, transaction: transfer.hash as Hex } });
+      expect(other.state).to.equal("invalid");
+      expect(failing(other)).to.deep.equal(["transaction"]);
+      await networkHelpers.mine(1);
+      expect((await verify(pending)).state).to.equal("anchored");
+    } finally {
+      await ethers.provider.send("evm_setAutomine", [true]);
+    }
   });
 
   it("names the check each tampered part fails", async function () {
