@@ -2,9 +2,10 @@
  * Making proof bundles from what the SDK already hands out: the records of `strata anchor` and
  * their tree; a station's `ReadingProof` (`BaseStation.proof`) or an application's verified
  * `Reading` (`Application.acquire`); a fog cluster's `AnchoredFogBatch` (`FogCluster.anchorNext`);
- * a layer's summary with its block's opening (`SummaryLedgerClient.openingOf…`, see
- * `SummaryLedgerClient.proofBundle`). Pure: where the anchor is (`AnchoredAt`) comes from the
- * chain through the clients (`DataAnchorClient.readingBundle` finds it for a reading).
+ * a layer's summary with its block's opening (`SummaryLedgerClient.openingEvidence`). Pure: what
+ * only the chain knows (where a root is anchored, a cluster's key, a block's opening) is given;
+ * `DataAnchorClient.readingBundle` / `batchBundles` and `SummaryLedgerClient.proofBundle` read it
+ * and call these.
  */
 import { InvalidInputError } from "../../errors.ts";
 import { type Hex, toHex } from "../bytes.ts";

@@ -76,8 +76,8 @@ function guarded(check: string, work: () => BundleCheck): BundleCheck {
   try {
     return work();
   } catch (error) {
-    const reason = error instanceof StrataError ? error.shortMessage : String(error);
-    return { check, ok: false, detail: reason };
+    if (!(error instanceof StrataError)) throw error;
+    return { check, ok: false, detail: error.shortMessage };
   }
 }
 
