@@ -130,7 +130,9 @@ export const OUTPUT_SCHEMAS: Readonly<Record<string, object>> = {
     block: { type: "integer" },
     bundles: { type: "array", items: { type: "string" } },
   }),
-  verify: object(["bundle", "state", "checks"], {
+  verify: object(["bundle", "kind", "state", "checks"], {
+    bundle: { type: "string" },
+    kind: { enum: ["record", "reading", "batch", "summary"] },
     state: { enum: ["invalid", "offline", "pending", "anchored", "final"] },
     checks: {
       type: "array",

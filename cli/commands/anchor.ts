@@ -18,7 +18,7 @@ import type { Command } from "commander";
 import { createKeccak } from "hash-wasm";
 
 import { buildTree, fromHex, type Hex, InvalidInputError } from "../../sdk/index.ts";
-import { DataAnchorClient, type RecordBundle, serializeBundle } from "../../sdk/exports/anchoring.ts";
+import { DataAnchorClient, type RecordBundle, recordBundle, serializeBundle } from "../../sdk/exports/anchoring.ts";
 import { connect, rpcUrl } from "../chain.ts";
 import { deploymentOn, deploymentsPath, readDeployments } from "../deployments.ts";
 import type { Context } from "../program.ts";
@@ -208,29 +208,21 @@ export function anchorCommand(program: Command, ctx: Context): void {
             throw error;
           }
           sending.done(`anchored at sequence ${anchored.sequence}, block ${anchored.blockNumber}`);
-          const bundleOf = (r: Record_, i: number, leaf: Hex): RecordBundle => ({
-            format: "strata-proof",
-            version: 1,
-            kind: "record",
-            record: { hash: hexOf(r.hash), name: r.name },
-            leaf,
-            merkle: { root: tree.root, leafCount: tree.leafCount, proof: tree.proof(i) },
-            anchor: {
-              chainId: chain.chainId,
-              contract: anchorAt.address,
-              gateway,
-              sequence: anchored.sequence,
-              transaction: anchored.hash,
-              block: anchored.blockNumber,
-            },
-          });
+          const at = {
+            chainId: chain.chainId,
+            contract: anchorAt.address,
+            sequence: anchored.sequence,
+            transaction: anchored.hash,
+            block: anchored.blockNumber,
+          };
+          const bundleOf = (r: Record_, i: number): RecordBundle =>
+            recordBundle({ hash: hexOf(r.hash), name: r.name }, i, tree, gateway, at);
           const written: string[] = [];
-          const leafAt = (i: number): Hex => tree.leaf(i);
           if (jsonl !== undefined) {
             const writing = progress(ctx, `writing ${records.length} bundles to ${options.jsonl}…`);
             try {
               for (const [i, r] of records.entries()) {
-                if (!jsonl.write(bundleLine(bundleOf(r, i, leafAt(i))))) await once(jsonl, "drain");
+                if (!jsonl.write(bundleLine(bundleOf(r, i)))) await once(jsonl, "drain");
               }
               jsonl.end();
               await once(jsonl, "finish");
@@ -258,7 +250,7 @@ export function anchorCommand(program: Command, ctx: Context): void {
             for (const [i, r] of records.entries()) {
               const out = path.join(options.out, `${r.name}.proof.json`);
               try {
-                await writeWhole(out, serializeBundle(bundleOf(r, i, leafAt(i))));
+                await writeWhole(out, serializeBundle(bundleOf(r, i)));
                 written.push(out);
               } catch (error) {
                 failed.push({ file: out, reason: codeOf(error) });

@@ -1,20 +1,21 @@
 /**
- * Verifying a proof bundle: first everything that needs no chain (`offlineChecks`), then the
- * chain at `provider` — the same chain id, `DataAnchor`'s code at the address, the anchor
- * transaction mined with its `Anchored` event in the bundle's block, the root still anchored at
- * that sequence, the contract's own `verifyReading` — and the state: `pending` (the transaction
- * is known, not mined), `anchored`, or `final` once `confirmations` blocks hold it. One function,
- * so an app, the command and a browser give the same verdict.
+ * Verifying a proof bundle of any kind: first everything that needs no chain (`offlineChecks`),
+ * then the chain at `provider` — the same chain id, the contract the verifier trusts (from its own
+ * deployment record, never from the bundle) with code at its address, the transaction mined with
+ * the expected event in the bundle's block, the state still held on chain and the contract's own
+ * verify views, and whether the signer is the one the chain registered — and the state:
+ * `pending` (the bundle's own transaction is known, not mined), `anchored`, or `final` once
+ * `confirmations` blocks hold it. One function, so an app, the command and a browser give the
+ * same verdict. The per-kind chain checks are in `bundle-chain.ts`.
  */
-import type { Provider } from "ethers";
+import type { Provider, TransactionResponse } from "ethers";
 
 import type { Hex } from "../core/bytes.ts";
-import { type BundleCheck, offlineChecks, type ProofBundle } from "../core/bundle.ts";
+import type { BundleCheck, ProofBundle } from "../core/bundle/format.ts";
+import { offlineChecks, type OfflineOptions } from "../core/bundle/offline.ts";
 import { DEFAULT_FINALITY_DEPTH } from "../core/finality.ts";
-import { bytes32ValuesHash } from "../core/merkle.ts";
-import { toHex } from "../core/bytes.ts";
-import { InvalidInputError, StrataError } from "../errors.ts";
-import { anchoredEntries, DataAnchorClient } from "./anchor.ts";
+import { InvalidInputError } from "../errors.ts";
+import { anchorChecks, callName, type ChainRun, matchCall, summaryChecks } from "./bundle-chain.ts";
 import { DEFAULT_CALL_TIMEOUT_MS, withDeadline } from "./chain.ts";
 
 /** Where a bundle stands. */
@@ -27,132 +28,132 @@ export interface BundleVerdict {
   readonly confirmations?: number;
 }
 
-export interface VerifyBundleOptions {
+/**
+ * The contracts a verifier trusts on the chain it checks against, from its own deployment record:
+ * a bundle naming another contract is invalid, as anyone can deploy a contract that emits and
+ * answers whatever a forged bundle needs.
+ */
+export interface TrustedContracts {
+  /** Needed for `record`, `reading` and `batch` bundles. */
+  readonly DataAnchor?: string;
+  /** The layer's ledger: needed for `summary` bundles. */
+  readonly SummaryLedger?: string;
+  /** When given, `DataAnchor.registry()` must be it (a `reading` bundle's station is read there). */
+  readonly DeviceRegistry?: string;
+}
+
+export interface VerifyBundleOptions extends OfflineOptions {
   /** The chain to check against; without it, only the offline checks run (state `offline`). */
   readonly provider?: Provider;
-  /**
-   * The `DataAnchor` the verifier trusts on that chain (from its own deployment record, never
-   * from the bundle): required with `provider`. A bundle naming another contract is invalid, as
-   * anyone can deploy a contract that emits and answers whatever a forged bundle needs.
-   */
+  /** The contracts the verifier trusts on that chain (the one the bundle's kind needs is required with `provider`). */
+  readonly trusted?: TrustedContracts;
+  /** @deprecated The former name of `trusted.DataAnchor`. */
   readonly anchorContract?: string;
   /** Blocks that make an anchor final (default `DEFAULT_FINALITY_DEPTH`, 12). */
   readonly confirmations?: number;
-  /** The keccak-256 of the record's bytes, when the verifier holds the record. */
-  readonly recordHash?: Hex;
   /** Deadline of each chain call (default `DEFAULT_CALL_TIMEOUT_MS`). */
   readonly timeoutMs?: number;
 }
 
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+
 export async function verifyBundle(bundle: ProofBundle, options: VerifyBundleOptions = {}): Promise<BundleVerdict> {
-  const checks = offlineChecks(bundle, options.recordHash);
+  const checks: BundleCheck[] = offlineChecks(bundle, options);
   const offlineOk = checks.every((c) => c.ok);
   const { provider } = options;
   if (!provider) return { state: offlineOk ? "offline" : "invalid", checks };
-  if (typeof options.anchorContract !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(options.anchorContract)) {
-    throw new InvalidInputError("anchorContract: the DataAnchor this verifier trusts is required to check on chain");
+  const name = bundle.kind === "summary" ? "SummaryLedger" : "DataAnchor";
+  const trusted =
+    name === "DataAnchor" ? (options.trusted?.DataAnchor ?? options.anchorContract) : options.trusted?.SummaryLedger;
+  if (typeof trusted !== "string" || !ADDRESS.test(trusted)) {
+    throw new InvalidInputError(`trusted.${name}: the ${name} this verifier trusts is required to check on chain`, {
+      kind: bundle.kind,
+    });
+  }
+  const registry = options.trusted?.DeviceRegistry;
+  if (registry !== undefined && (typeof registry !== "string" || !ADDRESS.test(registry))) {
+    throw new InvalidInputError("trusted.DeviceRegistry: expected an address");
   }
   const timeoutMs = options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
-  const call = <T>(what: string, work: Promise<T>): Promise<T> => withDeadline(what, timeoutMs, work);
-  const add = (check: string, ok: boolean, detail: string): boolean => {
-    checks.push({ check, ok, detail });
-    return ok;
+  const run: ChainRun = {
+    provider,
+    timeoutMs,
+    call: (what, work) => withDeadline(what, timeoutMs, work),
+    add: (check, ok, detail) => {
+      checks.push({ check, ok, detail });
+      return ok;
+    },
+    ...(registry === undefined ? {} : { registry }),
   };
-  const { anchor, merkle } = bundle;
+  const { anchor } = bundle;
 
-  const chainId = (await call("eth_chainId", provider.getNetwork())).chainId;
+  const chainId = (await run.call("eth_chainId", provider.getNetwork())).chainId;
+  const sameChain = chainId === anchor.chainId;
   if (
-    !add(
+    !run.add(
       "chain",
-      chainId === anchor.chainId,
-      chainId === anchor.chainId
-        ? `chain ${chainId}`
-        : `the node serves chain ${chainId}, the bundle is from chain ${anchor.chainId}`,
+      sameChain,
+      sameChain ? `chain ${chainId}` : `the node serves chain ${chainId}, the bundle is from chain ${anchor.chainId}`,
     )
   ) {
     return { state: "invalid", checks };
   }
-  const trusted = anchor.contract.toLowerCase() === options.anchorContract.toLowerCase();
+  const isTrusted = anchor.contract.toLowerCase() === trusted.toLowerCase();
   if (
-    !add(
+    !run.add(
       "contract",
-      trusted,
-      trusted
-        ? `the trusted DataAnchor ${options.anchorContract}`
-        : `the bundle names ${anchor.contract}, not the trusted DataAnchor ${options.anchorContract}`,
+      isTrusted,
+      isTrusted
+        ? `the trusted ${name} ${trusted}`
+        : `the bundle names ${anchor.contract}, not the trusted ${name} ${trusted}`,
     )
   ) {
     return { state: "invalid", checks };
   }
-  const code = await call("eth_getCode", provider.getCode(anchor.contract));
+  const code = await run.call("eth_getCode", provider.getCode(anchor.contract));
   if (
-    !add(
-      "contract",
+    !run.add(
+      "code",
       code !== "0x",
-      code !== "0x" ? `DataAnchor at ${anchor.contract}` : `no contract code at ${anchor.contract}`,
+      code !== "0x" ? `${name} code at ${anchor.contract}` : `no code at ${anchor.contract}`,
     )
   ) {
     return { state: "invalid", checks };
   }
 
-  const receipt = await call("eth_getTransactionReceipt", provider.getTransactionReceipt(anchor.transaction));
+  const receipt = await run.call("eth_getTransactionReceipt", provider.getTransactionReceipt(anchor.transaction));
   if (!receipt) {
-    const tx = await call("eth_getTransactionByHash", provider.getTransaction(anchor.transaction));
-    add(
+    const tx = await run.call("eth_getTransactionByHash", provider.getTransaction(anchor.transaction));
+    const ours = tx === null ? undefined : pendingMatch(bundle, tx, trusted);
+    run.add(
       "transaction",
-      false,
-      tx ? `${anchor.transaction} is not mined yet` : `no transaction ${anchor.transaction} on this chain`,
+      ours === true,
+      tx === null
+        ? `no transaction ${anchor.transaction} on this chain`
+        : ours === true
+          ? `${anchor.transaction} is not mined yet; it is the bundle's ${callName(bundle)} to the trusted ${name}`
+          : `${anchor.transaction} is not mined yet, and it is not the bundle's ${callName(bundle)}: ${ours}`,
     );
-    return { state: tx && offlineOk ? "pending" : "invalid", checks };
+    return { state: ours === true && offlineOk ? "pending" : "invalid", checks };
   }
-  const entry = anchoredEntries(receipt, anchor.contract).find((e) => e.root === merkle.root);
-  const matches =
-    receipt.status === 1 &&
-    entry !== undefined &&
-    entry.gateway === anchor.gateway &&
-    entry.sequence === anchor.sequence &&
-    entry.leafCount === BigInt(merkle.leafCount) &&
-    receipt.blockNumber === anchor.block;
-  add(
-    "transaction",
-    matches,
-    matches
-      ? `mined in block ${receipt.blockNumber}: Anchored(gateway, sequence ${anchor.sequence}, root, ${merkle.leafCount} leaves)`
-      : entry === undefined
-        ? "the transaction anchored no such root at this contract"
-        : `the transaction's anchor differs from the bundle's (block ${receipt.blockNumber}, sequence ${entry.sequence}, ${entry.leafCount} leaves)`,
-  );
+  if (bundle.kind === "summary") await summaryChecks(run, bundle, receipt);
+  else await anchorChecks(run, bundle, receipt);
 
-  const client = new DataAnchorClient(anchor.contract, provider, { chainId, timeoutMs });
-  try {
-    const record = await client.anchorOf(anchor.gateway, merkle.root);
-    const held =
-      record !== undefined && record.sequence === anchor.sequence && record.leafCount === BigInt(merkle.leafCount);
-    add(
-      "anchor",
-      held,
-      held
-        ? `the contract holds the root at sequence ${anchor.sequence}`
-        : "the contract does not hold this root for the gateway (a rolled-back block?)",
-    );
-    const valuesHash = toHex(bytes32ValuesHash(bundle.record.hash));
-    const proved = await client.verifyReading(anchor.gateway, merkle.root, valuesHash, merkle.proof);
-    add(
-      "on-chain proof",
-      proved,
-      proved
-        ? "DataAnchor.verifyReading accepts the record and path"
-        : "DataAnchor.verifyReading refuses the record and path",
-    );
-  } catch (error) {
-    if (!(error instanceof StrataError)) throw error;
-    add("anchor", false, error.shortMessage);
-  }
-  const valid = checks.every((c) => c.ok);
-  if (!valid) return { state: "invalid", checks };
-  const head = await call("eth_blockNumber", provider.getBlockNumber());
+  if (!checks.every((c) => c.ok)) return { state: "invalid", checks };
+  const head = await run.call("eth_blockNumber", provider.getBlockNumber());
   const confirmations = head - anchor.block + 1;
   const needed = options.confirmations ?? DEFAULT_FINALITY_DEPTH;
-  add("finality", true, `${confirmations} of ${needed} confirmations`);
+  run.add("finality", true, `${confirmations} of ${needed} confirmations`);
   return { state: confirmations >= needed ? "final" : "anchored", checks, confirmations };
+}
+
+/**
+ * Whether a transaction that is not mined yet is the one the bundle names: sent to the trusted
+ * contract, calling it with the bundle's values (`true`), or why not.
+ */
+function pendingMatch(bundle: ProofBundle, tx: TransactionResponse, trusted: string): true | string {
+  if (tx.to === null || tx.to.toLowerCase() !== trusted.toLowerCase()) {
+    return `it is sent to ${tx.to ?? "no contract (a deployment)"}`;
+  }
+  return matchCall(bundle, tx.data as Hex);
 }
