@@ -96,8 +96,11 @@ async function tryCreate(lock: string, token: string): Promise<boolean> {
   return true;
 }
 
-/** Removes `stale` if it still is the lock, under the takeover guard. */
-async function takeOver(lock: string, stale: LockHolder): Promise<void> {
+/**
+ * Removes `stale` if it still is the lock, under the takeover guard. False when another process
+ * holds the guard (the caller waits before it tries again).
+ */
+async function takeOver(lock: string, stale: LockHolder): Promise<boolean> {
   const guard = `${lock}.takeover`;
   let handle;
   try {
@@ -106,7 +109,7 @@ async function takeOver(lock: string, stale: LockHolder): Promise<void> {
     if (codeOf(error) !== "EEXIST") throw error;
     const info = await stat(guard).catch(() => undefined);
     if (info && Date.now() - info.mtimeMs > GUARD_STALE_MS) await rm(guard, { force: true });
-    return;
+    return false;
   }
   try {
     // only the lock judged stale, and still stale: a lock taken meanwhile is left alone
@@ -118,6 +121,7 @@ async function takeOver(lock: string, stale: LockHolder): Promise<void> {
     await handle.close();
     await rm(guard, { force: true });
   }
+  return true;
 }
 
 export interface LockOptions {
@@ -149,7 +153,9 @@ export async function withFileLock<T>(file: string, options: LockOptions, work: 
     const holder = await holderOf(lock);
     if (holder === undefined) continue; // released in between
     if (isStale(holder, hostname(), processAlive)) {
-      await takeOver(lock, holder);
+      if (await takeOver(lock, holder)) continue;
+      // another process is taking it over: wait as for a live holder, never spin
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       continue;
     }
     if (Date.now() >= deadline) {

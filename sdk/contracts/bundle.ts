@@ -8,7 +8,7 @@
  * `confirmations` blocks hold it. One function, so an app, the command and a browser give the
  * same verdict. The per-kind chain checks are in `bundle-chain.ts`.
  */
-import type { Provider, TransactionResponse } from "ethers";
+import { isError, type Provider, type TransactionResponse } from "ethers";
 
 import type { Hex } from "../core/bytes.ts";
 import type { BundleCheck, ProofBundle } from "../core/bundle/format.ts";
@@ -16,7 +16,7 @@ import { offlineChecks, type OfflineOptions } from "../core/bundle/offline.ts";
 import { DEFAULT_FINALITY_DEPTH } from "../core/finality.ts";
 import { InvalidInputError } from "../errors.ts";
 import { anchorChecks, callName, type ChainRun, matchCall, summaryChecks } from "./bundle-chain.ts";
-import { DEFAULT_CALL_TIMEOUT_MS, withDeadline } from "./chain.ts";
+import { DEFAULT_CALL_TIMEOUT_MS, nodeAnswered, withDeadline } from "./chain.ts";
 
 /** Where a bundle stands. */
 export type BundleState = "invalid" | "offline" | "pending" | "anchored" | "final";
@@ -58,6 +58,19 @@ export interface VerifyBundleOptions extends OfflineOptions {
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 
 export async function verifyBundle(bundle: ProofBundle, options: VerifyBundleOptions = {}): Promise<BundleVerdict> {
+  if (
+    options.confirmations !== undefined &&
+    (!Number.isSafeInteger(options.confirmations) || options.confirmations < 1)
+  ) {
+    throw new InvalidInputError("confirmations: a whole number of blocks, at least 1", {
+      confirmations: options.confirmations,
+    });
+  }
+  if (options.timeoutMs !== undefined && (!Number.isSafeInteger(options.timeoutMs) || options.timeoutMs < 1)) {
+    throw new InvalidInputError("timeoutMs: a whole number of milliseconds, at least 1", {
+      timeoutMs: options.timeoutMs,
+    });
+  }
   const checks: BundleCheck[] = offlineChecks(bundle, options);
   const offlineOk = checks.every((c) => c.ok);
   const { provider } = options;
@@ -124,7 +137,20 @@ export async function verifyBundle(bundle: ProofBundle, options: VerifyBundleOpt
   const receipt = await run.call("eth_getTransactionReceipt", provider.getTransactionReceipt(anchor.transaction));
   if (!receipt) {
     const tx = await run.call("eth_getTransactionByHash", provider.getTransaction(anchor.transaction));
-    const ours = tx === null ? undefined : pendingMatch(bundle, tx, trusted);
+    let ours = tx === null ? undefined : pendingMatch(bundle, tx, trusted);
+    if (ours === true && tx !== null) {
+      // the bundle's own call, but would it be accepted? Anyone can send a call that will revert
+      // (a stranger's key, a group signature of their own): run it as its sender, at the head
+      try {
+        await run.call("eth_call", provider.call({ from: tx.from, to: tx.to, data: tx.data }));
+      } catch (error) {
+        // a revert is the node's answer (in-process networks throw their own error naming it);
+        // no answer at all (a timeout, a dropped connection) is not a verdict
+        const message = error instanceof Error ? error.message : String(error);
+        if (!nodeAnswered(error) && !/revert/i.test(message)) throw error;
+        ours = `the contract would refuse it (${isError(error, "CALL_EXCEPTION") ? error.shortMessage : message.split("\n")[0]})`;
+      }
+    }
     run.add(
       "transaction",
       ours === true,

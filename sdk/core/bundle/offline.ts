@@ -143,7 +143,7 @@ function readingChecks(
         check: "reading",
         ok,
         detail: ok
-          ? `block ${block.seq} of node ${block.node}, confirmed at ${new Date(block.time).toISOString()}, hashes to reading.hash`
+          ? `block ${block.seq} of node ${block.node}, confirmed at ${dateOf(block.time)}, hashes to reading.hash`
           : `the block hashes to ${hash}, not reading.hash`,
       };
     }),
@@ -193,7 +193,7 @@ function batchChecks(bundle: BatchBundle, backend: PairingBackend): BundleCheck[
         check: "reading",
         ok,
         detail: ok
-          ? `reading ${decoded.seq} of device ${decoded.device}, made at ${new Date(decoded.time).toISOString()}, hashes to reading.hash`
+          ? `reading ${decoded.seq} of device ${decoded.device}, made at ${dateOf(decoded.time)}, hashes to reading.hash`
           : `the reading hashes to ${hash}, not reading.hash`,
       };
     }),
@@ -293,4 +293,10 @@ function summaryChecks(bundle: SummaryBundle, backend: PairingBackend): BundleCh
     }),
   );
   return checks;
+}
+
+/** A time in ms as an ISO date, or the number itself past what a `Date` holds (±8.64e15 ms). */
+function dateOf(ms: number | bigint): string {
+  const n = Number(ms);
+  return Number.isFinite(n) && Math.abs(n) <= 8.64e15 ? new Date(n).toISOString() : `${String(ms)} ms`;
 }

@@ -134,6 +134,23 @@ describe("verifyBundle: record bundles and their anchor transaction", function (
     expect((await verify(mined, 10)).state).to.equal("anchored");
   });
 
+  it("is not pending for a forger's anchor the contract would refuse, though it names the bundle's call", async function () {
+    const { tree, bundle } = await records(["forged-1", "forged-2"]);
+    const asStranger = DataAnchor__factory.connect(anchorAddress, city.stranger);
+    const head = await ethers.provider.getBlockNumber();
+    await ethers.provider.send("evm_setAutomine", [false]);
+    // the real gateway's id and the forger's root, from a key that is not the gateway's: a manual
+    // gas limit gets it into the pool, where it waits like an honest anchor
+    const forged = await asStranger.anchor(gateway.id, tree.root, tree.leafCount, { gasLimit: 500_000 });
+    const verdict = await verify(
+      bundle(0, { gateway: gateway.id, sequence: 1n, block: head + 1, transaction: forged.hash }),
+    );
+    expect(verdict.state).to.equal("invalid");
+    expect(failing(verdict)).to.deep.equal(["transaction"]);
+    expect(verdict.checks.find((c) => c.check === "transaction")!.detail).to.match(/would refuse it/);
+    await networkHelpers.mine(1);
+  });
+
   it("finds its gateway's Anchored entry in a transaction that anchors the same root for several", async function () {
     const client = new DataAnchorClient(anchorAddress, city.stranger);
     const clusters: { cluster: Node; key: ReturnType<typeof dealtKey> }[] = [];

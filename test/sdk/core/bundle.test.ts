@@ -7,7 +7,9 @@
 import { expect } from "chai";
 
 import { InvalidInputError } from "../../../sdk/index.ts";
-import { BUNDLE_KINDS, parseBundle, serializeBundle } from "../../../sdk/exports/anchoring.ts";
+import { BUNDLE_KINDS, parseBundle, serializeBundle, verifyBundle } from "../../../sdk/exports/anchoring.ts";
+import { blockHash, encodeBlock } from "../../../sdk/exports/nbiot.ts";
+import { toHex } from "../../../sdk/index.ts";
 
 const word = (b: string): string => `0x${b.repeat(64)}`;
 const bytes = (n: number, b = "ab"): string => `0x${b.repeat(n)}`;
@@ -166,5 +168,25 @@ describe("proof bundles: parsing", () => {
     expect(refusal(withField(summary, "opening.request.expiry", (1n << 40n).toString())).details.field).to.equal(
       "opening.request.expiry",
     );
+  });
+});
+
+describe("proof bundles: offline checks of odd but well-formed values", () => {
+  it("checks a reading whose block is dated beyond what a Date holds, without crashing", async () => {
+    const block = {
+      node: word("1") as `0x${string}`,
+      bs: anchor.gateway as `0x${string}`, // the station that anchored
+      seq: 5,
+      time: 9e15,
+      digest: new Uint8Array(32).fill(3),
+      prev: new Uint8Array(32).fill(4),
+    };
+    const raw = structuredClone(BUNDLES.reading!) as { reading: { block: string; hash: string } };
+    raw.reading = { block: toHex(encodeBlock(block)), hash: toHex(blockHash(block)) };
+    const verdict = await verifyBundle(parseBundle(JSON.stringify(raw)));
+    expect(verdict.state).to.equal("invalid"); // its path and signature are made up
+    const reading = verdict.checks.find((c) => c.check === "reading")!;
+    expect(reading.ok).to.equal(true);
+    expect(reading.detail).to.match(/9000000000000000 ms/);
   });
 });
