@@ -6,7 +6,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 
-export type Unit = "gas" | "ops/s" | "s" | "ms" | "us" | "x" | "requests";
+export type Unit = "gas" | "ops/s" | "s" | "ms" | "us" | "x" | "requests" | "bytes";
 
 /** The reference a metric is compared with, measured in the same run. */
 export interface Baseline {

@@ -9,17 +9,26 @@
  * bytes) and signatures are the same on every run and so is the gas.
  */
 import { sha256 } from "@noble/hashes/sha2.js";
-import { encodeBytes32String, id, keccak256, parseEther, type Provider, type Signer, Wallet } from "ethers";
+import { encodeBytes32String, getBytes, id, keccak256, parseEther, type Provider, type Signer, Wallet } from "ethers";
 import { network } from "hardhat";
 
 import RegistryModule from "../ignition/modules/DeviceRegistry.ts";
-import { type CompactSignature, type Hex, type RegistrationMessage } from "../sdk/index.ts";
+import {
+  type CompactSignature,
+  deviceId,
+  type Hex,
+  peerChallengeDigest,
+  type RegistrationMessage,
+} from "../sdk/index.ts";
 import {
   buildRegistration,
   DeviceRegistryClient,
+  encodeP256DeviceSignature,
   Kind,
   Label,
   minimalProfile,
+  newChallenge,
+  p256SoftwareKey,
   type Profile,
   Status,
   ZERO_ID,
@@ -160,6 +169,52 @@ export async function registryMetrics(): Promise<Metrics> {
     );
   }
 
+  // ------------------------------- register a P-256 (secure-element) meter, same city, same profile
+  // RFC 6979 signatures: the same seed gives the same key, signature and calldata every run.
+  const p256Meter = async (n: number) => {
+    const key = p256SoftwareKey(getBytes(id(`strata-bench/p256-meter/${n}`)));
+    const req = buildRegistration({
+      uuid: { layer: LAYER, localId: 8_000_000n + BigInt(n) },
+      key: key.address,
+      kind: Kind.Device,
+      label: Label.Lightweight,
+      permissions: METER_PERMISSIONS,
+      profile: meterProfile(n),
+      deadline: DEADLINE,
+    });
+    return { key, req, sig: await asAdmin.signRegistrationP256(key, req, operator.address) };
+  };
+  const registerP256Gas: number[] = [];
+  for (let n = 1; n <= REGISTER_SAMPLES; n++) {
+    const m = await p256Meter(n);
+    registerP256Gas.push(Number((await asOperator.registerP256(m.req, m.key.publicKey, m.sig)).gasUsed));
+  }
+
+  // ---------------------------- peer verification on chain: the registry checks a device's answer
+  // eth_estimateGas of isValidDeviceSignature (what a verifier's call costs, 21,000 base included).
+  const challenge = newChallenge(
+    id("strata-bench/prover") as Hex,
+    id("strata-bench/verifier") as Hex,
+    getBytes(id("strata-bench/nonce")),
+    1_800_000_000n,
+  );
+  const domain = await asAdmin.domain();
+  const digest = peerChallengeDigest(domain, challenge);
+  const verifyGas = async (deviceIdOf: Hex, signature: Hex): Promise<number> => {
+    if (!(await asAdmin.isValidDeviceSignature(deviceIdOf, digest, signature))) throw new Error("peer answer refused");
+    return Number(await registry.getFunction("isValidDeviceSignature").estimateGas(deviceIdOf, digest, signature));
+  };
+  const p256Device = await p256Meter(1);
+  const secpDevice = await meter(1);
+  const peerP256Gas = await verifyGas(
+    deviceId({ layer: LAYER, localId: 8_000_001n }),
+    encodeP256DeviceSignature(p256Device.key.publicKey, await p256Device.key.signDigest(digest)),
+  );
+  const peerSecpGas = await verifyGas(
+    deviceId({ layer: LAYER, localId: 7_000_001n }),
+    secpDevice.key.signingKey.sign(digest).serialized as Hex,
+  );
+
   // Baseline: an OpenZeppelin ERC-721 mint of a fresh token to a fresh address (after a first mint).
   // The token id is a 32-byte hash, as a device id is, so both carry the same kind of calldata.
   const tokenId = (n: number): bigint => BigInt(id(`strata-bench/token/${n}`));
@@ -246,6 +301,16 @@ export async function registryMetrics(): Promise<Metrics> {
       unit: "gas",
       baseline: { name: "OZ ERC-721 mint", value: mintGas },
       target: { op: "<=", value: 75_000 },
+    },
+    "registry.registerP256.gas": {
+      value: median(registerP256Gas),
+      unit: "gas",
+      baseline: { name: "secp256k1 register (registry.register.gas)", value: median(registerGas) },
+    },
+    "registry.peerVerify.p256.gas": {
+      value: peerP256Gas,
+      unit: "gas",
+      baseline: { name: "secp256k1 isValidDeviceSignature", value: peerSecpGas },
     },
     "registry.registerBatch100.gasPerDevice": {
       value: Number(batchResult.gasUsed) / BATCH,

@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 
 import { accessMetrics } from "./access.ts";
 import { anchorMetrics } from "./anchor.ts";
+import { cliMetrics } from "./cli.ts";
 import { chainCryptoMetrics, cryptoMetrics } from "./crypto.ts";
 import { fogMetrics } from "./fog.ts";
 import { ledgerMetrics } from "./ledger.ts";
@@ -32,6 +33,7 @@ const GROUPS: readonly MetricGroup[] = [
   { name: "access", run: accessMetrics },
   { name: "ledger", run: ledgerMetrics },
   { name: "logs", run: logsMetrics },
+  { name: "cli", run: cliMetrics },
 ];
 
 const RESULTS = fileURLToPath(new URL("./results.json", import.meta.url));

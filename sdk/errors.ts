@@ -375,6 +375,19 @@ export class DeploymentIncompleteError extends StrataError {
   }
 }
 
+/** Why a key in an encrypted keystore could not be used. */
+export type KeystoreRejection =
+  "missing" | "exists" | "no-passphrase" | "wrong-passphrase" | "malformed" | "wrong-curve";
+
+/**
+ * A key of an encrypted keystore (Web3 Secret Storage files) is missing, already there, or
+ * cannot be opened: no passphrase given, a wrong one, or a damaged file; or it is a P-256
+ * device key where an account key is needed (`wrong-curve`). `name` names the key.
+ */
+export class KeystoreError extends RejectionError<KeystoreRejection> {
+  override name = "KeystoreError" as const;
+}
+
 function safeJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? `${v}n` : v));
 }

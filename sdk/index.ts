@@ -49,6 +49,7 @@ export {
 } from "./core/eip712.ts";
 export { checkLayer, deviceId, formatUuid, layerHash, localIdWord, parseUuid, type Uuid } from "./core/ids.ts";
 export {
+  artifactInterface,
   type ClientOptions,
   type ContractEvent,
   ContractClient,
@@ -106,6 +107,8 @@ export {
   type ObjectStoreRejection,
   type LayerRejection,
   type PacketRejection,
+  KeystoreError,
+  type KeystoreRejection,
 } from "./errors.ts";
 export {
   type ChainOptions,

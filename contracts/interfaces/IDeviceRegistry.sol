@@ -71,6 +71,19 @@ interface IDeviceRegistry {
         bytes32 vs;
     }
 
+    /// @notice A P-256 (secp256r1) public key, as a secure element holds it: affine coordinates.
+    /// Its device key address is `p256Address(key)`.
+    struct P256Key {
+        bytes32 x;
+        bytes32 y;
+    }
+
+    /// @notice A P-256 ECDSA signature of a 32-byte digest, with s at most n/2 (one encoding only).
+    struct P256Signature {
+        bytes32 r;
+        bytes32 s;
+    }
+
     /// @notice The registry's rules, set by the admin.
     /// @param fullNodeApprovals k: distinct coordination approvals needed to admit a full node,
     /// to reinstate a suspended node and to accept a re-key.
@@ -177,6 +190,13 @@ interface IDeviceRegistry {
     error RegistryInvalidBatch(uint256 requests, uint256 signatures);
     /// @notice A configuration value is out of range; `field` names it.
     error RegistryInvalidConfig(string field);
+    /// @notice The P-256 public key is not a point of the curve.
+    error RegistryInvalidP256Key(bytes32 x, bytes32 y);
+    /// @notice A P-256 key is for a lightweight device only (`label` is the request's or the
+    /// device's): full and coordination nodes send transactions, which a P-256 key cannot sign.
+    error RegistryP256NotLightweight(uint8 label);
+    /// @notice The request names device key `key`, but the P-256 public key given is `derived`'s.
+    error RegistryP256KeyMismatch(address key, address derived);
 
     // ----------------------------------------------------------------- events
     // Together these are the provenance log: replaying them rebuilds every record.
@@ -226,6 +246,9 @@ interface IDeviceRegistry {
     event TrustRestored(DeviceId indexed id, uint16 trust);
     /// @notice The owner asked to replace the device key; approvals of round `round` decide.
     event RekeyRequested(DeviceId indexed id, address indexed newKey, uint32 round);
+    /// @notice Device key `key` of `id` (registered, or requested as its new key) is the P-256 key
+    /// (`x`, `y`) of a secure element: the public key peers and verifiers need is in the log.
+    event P256KeyBound(DeviceId indexed id, address indexed key, bytes32 x, bytes32 y);
     /// @notice The device key was replaced.
     event DeviceRekeyed(DeviceId indexed id, address indexed previousKey, address indexed newKey);
     /// @notice The device changed owner.
@@ -258,6 +281,19 @@ interface IDeviceRegistry {
     /// deadline bounds its life. Refuses a registered UUID and a key already in use.
     /// @return id The new device's identifier.
     function register(Registration calldata req, Signature calldata sig) external returns (DeviceId id);
+
+    /// @notice Registers a device whose key is a P-256 (secp256r1) key in a secure element: as
+    /// `register`, but `req.key` is `p256Address(pub)` and the secure element signs the same
+    /// EIP-712 digest (`registrationDigest`) with P-256, checked through the EIP-7951 precompile.
+    /// @dev For lightweight devices only (`RegistryP256NotLightweight`): a P-256 key is never an
+    /// account, and full and coordination nodes send transactions (heartbeats, approvals,
+    /// reports, anchors). Emits `P256KeyBound` after `DeviceRegistered`. Reverts with
+    /// OpenZeppelin's `MissingPrecompile` on a chain without the precompile (before Osaka).
+    function registerP256(
+        Registration calldata req,
+        P256Key calldata pub,
+        P256Signature calldata sig
+    ) external returns (DeviceId id);
 
     /// @notice Registers many devices owned by the caller (operators, manufacturers).
     /// @dev Each request is checked as in `register`; one bad request reverts the batch.
@@ -325,6 +361,16 @@ interface IDeviceRegistry {
     /// @dev `newKey` signs EIP-712 `Rekey` (its control is proven). Starts a new approval round;
     /// the key changes when k coordination nodes approve. The only way out of Blocked.
     function requestRekey(DeviceId id, address newKey, uint64 deadline, Signature calldata sig) external;
+
+    /// @notice As `requestRekey`, to a P-256 key in a secure element (new key `p256Address(newKey)`),
+    /// which signs the same EIP-712 `Rekey` digest with P-256; lightweight devices only. Emits
+    /// `P256KeyBound` with the requested key (bound once k approvals complete the re-key).
+    function requestRekeyP256(
+        DeviceId id,
+        P256Key calldata newKey,
+        uint64 deadline,
+        P256Signature calldata sig
+    ) external;
 
     /// @notice The owner retires the device for good (its UUID and key are never bound again).
     function revoke(DeviceId id) external;
@@ -410,6 +456,24 @@ interface IDeviceRegistry {
 
     /// @notice The rules in force.
     function config() external view returns (Config memory);
+
+    /// @notice The device key address of a P-256 public key:
+    /// the last 20 bytes of `keccak256(abi.encodePacked("strata.p256", x, y))`. The domain tag keeps it
+    /// apart from secp256k1 account addresses.
+    function p256Address(P256Key calldata pub) external pure returns (address);
+
+    /// @notice Whether `signature` is `key`'s signature of `digest`: 65 bytes (r, s, v) for a
+    /// secp256k1 key (low s), or 128 bytes `abi.encode(x, y, r, s)` for a P-256 key, where
+    /// `p256Address(x, y)` must be `key` (checked through the EIP-7951 precompile). Anything else
+    /// is false; on a chain without the precompile a P-256 signature reverts (`MissingPrecompile`).
+    /// What peers and fog nodes call to check a device's answer on chain. Like `ecrecover` it
+    /// judges a bare digest: the caller computes the digest of what it expects signed (anyone can
+    /// make up a digest and signature pair for a given public key).
+    function isValidKeySignature(address key, bytes32 digest, bytes calldata signature) external view returns (bool);
+
+    /// @notice `isValidKeySignature` for the current key of `id` (false for an unknown device).
+    /// Says nothing of the device's status: a verifier checks that too.
+    function isValidDeviceSignature(DeviceId id, bytes32 digest, bytes calldata signature) external view returns (bool);
 
     /// @notice The EIP-712 digest a device key signs to register with `owner`.
     function registrationDigest(Registration calldata req, address owner) external view returns (bytes32);

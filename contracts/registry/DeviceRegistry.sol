@@ -5,6 +5,7 @@ import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {P256} from "@openzeppelin/contracts/utils/cryptography/P256.sol";
 
 import {IDeviceRegistry} from "../interfaces/IDeviceRegistry.sol";
 import {DeviceId, DeviceIds} from "../libraries/DeviceIds.sol";
@@ -111,7 +112,21 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
 
     /// @inheritdoc IDeviceRegistry
     function register(Registration calldata req, Signature calldata sig) external returns (DeviceId id) {
-        id = _register(req, sig, msg.sender);
+        id = _register(req, msg.sender);
+        _requireSigner(_hashTypedDataV4(_registrationStructHash(req, msg.sender)), sig, req.key);
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function registerP256(
+        Registration calldata req,
+        P256Key calldata pub,
+        P256Signature calldata sig
+    ) external returns (DeviceId id) {
+        // A P-256 key cannot send transactions: only a device that never has to may hold one.
+        if (req.label != uint8(Label.Lightweight)) revert RegistryP256NotLightweight(req.label);
+        id = _register(req, msg.sender);
+        _requireP256Signer(_hashTypedDataV4(_registrationStructHash(req, msg.sender)), sig, pub, req.key);
+        emit P256KeyBound(id, req.key, pub.x, pub.y);
     }
 
     /// @inheritdoc IDeviceRegistry
@@ -123,7 +138,9 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
         if (n == 0 || n != sigs.length) revert RegistryInvalidBatch(n, sigs.length);
         ids = new DeviceId[](n);
         for (uint256 i; i < n; ++i) {
-            ids[i] = _register(reqs[i], sigs[i], msg.sender);
+            Registration calldata req = reqs[i];
+            ids[i] = _register(req, msg.sender);
+            _requireSigner(_hashTypedDataV4(_registrationStructHash(req, msg.sender)), sigs[i], req.key);
         }
     }
 
@@ -315,23 +332,23 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
 
     /// @inheritdoc IDeviceRegistry
     function requestRekey(DeviceId id, address newKey, uint64 deadline, Signature calldata sig) external {
-        Record storage rec = _requireOwner(id);
-        Status status = rec.status;
-        if (status != Status.Active && status != Status.Suspended && status != Status.Blocked) {
-            revert RegistryInvalidStatus(id, status);
-        }
-        _requireFreshKey(newKey, deadline);
-        uint16 nonce = rec.nonce;
-        _requireSigner(_hashTypedDataV4(_rekeyStructHash(id, newKey, nonce, deadline)), sig, newKey);
-        rec.nonce = nonce + 1;
-        _bindings[newKey] = KeyBinding(msg.sender, uint64(block.timestamp));
+        bytes32 digest = _openRekey(id, newKey, deadline);
+        _requireSigner(digest, sig, newKey);
+    }
 
-        Round storage round = _rounds[id];
-        uint32 number = round.number + 1;
-        round.number = number;
-        round.approvals = 0;
-        round.pendingKey = newKey;
-        emit RekeyRequested(id, newKey, number);
+    /// @inheritdoc IDeviceRegistry
+    function requestRekeyP256(
+        DeviceId id,
+        P256Key calldata newKey,
+        uint64 deadline,
+        P256Signature calldata sig
+    ) external {
+        Label label = _records[id].label;
+        if (label != Label.Lightweight) revert RegistryP256NotLightweight(uint8(label));
+        address key = _p256Address(newKey.x, newKey.y);
+        bytes32 digest = _openRekey(id, key, deadline);
+        _requireP256Signer(digest, sig, newKey, key);
+        emit P256KeyBound(id, key, newKey.x, newKey.y);
     }
 
     /// @inheritdoc IDeviceRegistry
@@ -511,13 +528,61 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
     }
 
     /// @inheritdoc IDeviceRegistry
+    function p256Address(P256Key calldata pub) external pure returns (address) {
+        return _p256Address(pub.x, pub.y);
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function isValidKeySignature(address key, bytes32 digest, bytes calldata signature) public view returns (bool) {
+        if (key == address(0)) return false;
+        if (signature.length == 128) {
+            (bytes32 x, bytes32 y, bytes32 r, bytes32 s) = abi.decode(signature, (bytes32, bytes32, bytes32, bytes32));
+            return _p256Address(x, y) == key && P256.verifyNative(digest, r, s, x, y);
+        }
+        (address recovered, ECDSA.RecoverError err, ) = ECDSA.tryRecoverCalldata(digest, signature);
+        return err == ECDSA.RecoverError.NoError && recovered == key;
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function isValidDeviceSignature(
+        DeviceId id,
+        bytes32 digest,
+        bytes calldata signature
+    ) external view returns (bool) {
+        return isValidKeySignature(_records[id].key, digest, signature);
+    }
+
+    /// @inheritdoc IDeviceRegistry
     function deviceId(bytes32 layer, bytes32 localId) external pure returns (DeviceId) {
         return DeviceIds.derive(layer, localId);
     }
 
     // --------------------------------------------------------------- internal
 
-    function _register(Registration calldata req, Signature calldata sig, address owner) private returns (DeviceId id) {
+    /// @dev Checks and opens a re-key round of `id` to `newKey`; returns the digest the new key must
+    /// have signed (checked by the caller, for its curve).
+    function _openRekey(DeviceId id, address newKey, uint64 deadline) private returns (bytes32 digest) {
+        Record storage rec = _requireOwner(id);
+        Status status = rec.status;
+        if (status != Status.Active && status != Status.Suspended && status != Status.Blocked) {
+            revert RegistryInvalidStatus(id, status);
+        }
+        _requireFreshKey(newKey, deadline);
+        uint16 nonce = rec.nonce;
+        digest = _hashTypedDataV4(_rekeyStructHash(id, newKey, nonce, deadline));
+        rec.nonce = nonce + 1;
+        _bindings[newKey] = KeyBinding(msg.sender, uint64(block.timestamp));
+
+        Round storage round = _rounds[id];
+        uint32 number = round.number + 1;
+        round.number = number;
+        round.approvals = 0;
+        round.pendingKey = newKey;
+        emit RekeyRequested(id, newKey, number);
+    }
+
+    /// @dev Checks and writes a registration; the caller then checks the key's signature.
+    function _register(Registration calldata req, address owner) private returns (DeviceId id) {
         if (req.kind > uint8(type(Kind).max)) revert RegistryUnknownKind(req.kind);
         if (req.label > uint8(type(Label).max)) revert RegistryUnknownLabel(req.label);
         if (_layerOperators[req.layer] != owner) revert RegistryUnauthorizedLayer(req.layer, owner);
@@ -526,7 +591,6 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
         id = DeviceIds.derive(req.layer, req.localId);
         Record storage rec = _records[id];
         if (rec.status != Status.None) revert RegistryDeviceExists(id);
-        _requireSigner(_hashTypedDataV4(_registrationStructHash(req, owner)), sig, key);
 
         rec.key = key;
         rec.kind = Kind(req.kind);
@@ -697,6 +761,24 @@ contract DeviceRegistry is IDeviceRegistry, EIP712, Ownable2Step {
         if (err != ECDSA.RecoverError.NoError || recovered != expected) {
             revert RegistryInvalidSignature(expected, recovered);
         }
+    }
+
+    /// @dev `pub` must be `key`'s P-256 public key, a curve point, and `sig` its signature of
+    /// `digest` (low s), checked by the EIP-7951 precompile.
+    function _requireP256Signer(
+        bytes32 digest,
+        P256Signature calldata sig,
+        P256Key calldata pub,
+        address key
+    ) private view {
+        address derived = _p256Address(pub.x, pub.y);
+        if (derived != key) revert RegistryP256KeyMismatch(key, derived);
+        if (!P256.isValidPublicKey(pub.x, pub.y)) revert RegistryInvalidP256Key(pub.x, pub.y);
+        if (!P256.verifyNative(digest, sig.r, sig.s, pub.x, pub.y)) revert RegistryInvalidSignature(key, address(0));
+    }
+
+    function _p256Address(bytes32 x, bytes32 y) private pure returns (address) {
+        return address(uint160(uint256(keccak256(abi.encodePacked("strata.p256", x, y)))));
     }
 
     function _registrationStructHash(Registration calldata req, address owner) private pure returns (bytes32) {

@@ -29,6 +29,8 @@ import {
   checkWord,
 } from "../core/anchors.ts";
 import { type BytesInput, checkInteger, fromHex, type Hex, toHex } from "../core/bytes.ts";
+import type { BatchBundle, ReadingBundle } from "../core/bundle/format.ts";
+import { batchBundles, type FogBatchEvidence, readingBundle } from "../core/bundle/make.ts";
 import { anchorDomain, type CompactSignature, FOG_CLUSTER_TYPES } from "../core/eip712.ts";
 import {
   checkGroupKey,
@@ -38,7 +40,17 @@ import {
   fogBatchDigest,
   fogClusterValue,
 } from "../core/fogBatch.ts";
-import { FeeCapError, InvalidInputError, TimeoutError, TransportError, TxRejectedError } from "../errors.ts";
+import type { SignedBatchHeader } from "../core/nbiot/batch-signature.ts";
+import { decodeBlock } from "../core/nbiot/block.ts";
+import type { NbiotParams } from "../core/nbiot/params.ts";
+import {
+  FeeCapError,
+  InvalidInputError,
+  ProtocolError,
+  TimeoutError,
+  TransportError,
+  TxRejectedError,
+} from "../errors.ts";
 import {
   artifactInterface,
   checkTimeout,
@@ -534,6 +546,61 @@ export class DataAnchorClient extends ContractClient<DataAnchor> {
     const topic = `0x${sequence.toString(16).padStart(64, "0")}`;
     const logs = await this.#logs([this.#anchoredTopic(), id, topic], fromBlock, toBlock, chunkSize);
     return logs.map((log) => this.#parseAnchored(log)).find((e) => e !== undefined);
+  }
+
+  // ------------------------------------------------------------ proof bundles
+
+  /**
+   * The proof bundle (`kind: "reading"`) of a station's reading: a `ReadingProof`
+   * (`BaseStation.proof`) or a verified `Reading` (`Application.acquire`). Its batch root's
+   * anchor by the block's station is read here (`anchorOf`, then that sequence's `Anchored`
+   * event, in `range`); a root the station has not anchored is a `ProtocolError("not-anchored")`.
+   */
+  async readingBundle(
+    params: NbiotParams,
+    proof: { readonly block: Uint8Array; readonly batch: SignedBatchHeader; readonly proof: readonly Hex[] },
+    range: AnchorHistoryRange = {},
+  ): Promise<ReadingBundle> {
+    const station = decodeBlock(proof.block).bs;
+    const root = checkRoot(proof.batch.root);
+    const record = await this.anchorOf(station, root);
+    const entry = record === undefined ? undefined : await this.entryAt(station, record.sequence, range);
+    if (record === undefined || entry === undefined || entry.root !== root) {
+      throw new ProtocolError("not-anchored", `root ${root} is not anchored by station ${station}`, { root, station });
+    }
+    const { chainId } = await this.domain();
+    return readingBundle(params, proof, {
+      chainId: BigInt(chainId!),
+      contract: this.address,
+      sequence: record.sequence,
+      transaction: entry.transactionHash,
+      block: entry.blockNumber,
+    });
+  }
+
+  /**
+   * The proof bundles (`kind: "batch"`, one per reading) of fog cluster `cluster`'s anchored
+   * batch (`FogCluster.anchorNext`'s `AnchoredFogBatch`), with the group key the cluster had
+   * registered for it and the anchor's block (read from its transaction when the batch does not say).
+   */
+  async batchBundles(cluster: Hex, batch: FogBatchEvidence): Promise<BatchBundle[]> {
+    const id = checkWord(cluster, "cluster");
+    const block = batch.blockNumber ?? (await this.mined(batch.txHash as Hex))?.blockNumber;
+    if (block === undefined) {
+      throw new ProtocolError("not-anchored", `the batch's transaction ${batch.txHash} is not mined`, {
+        transaction: batch.txHash,
+      });
+    }
+    let info = await this.fogCluster(id);
+    // re-keyed since: the key the batch was signed under, as the chain held it then
+    if (info !== undefined && info.since > batch.sequence) info = await this.fogCluster(id, block);
+    if (info === undefined) throw new InvalidInputError(`${id} is not a registered fog cluster`, { cluster: id });
+    const { chainId } = await this.domain();
+    return batchBundles(
+      batch,
+      { id, groupKey: info.groupKey, chainId: BigInt(chainId!), contract: this.address },
+      block,
+    );
   }
 
   // --------------------------------------------------------------- private

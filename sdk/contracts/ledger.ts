@@ -23,8 +23,10 @@ import {
   type LedgerOpenMessage,
   ledgerOpenDigest,
 } from "../core/eip712.ts";
-import type { Attestation } from "../core/layers/attestation.ts";
-import { ContractRevertError, InvalidInputError, TransportError } from "../errors.ts";
+import type { SummaryBundle, SummaryOpening } from "../core/bundle/format.ts";
+import { summaryBundle } from "../core/bundle/make.ts";
+import { type Attestation, signerIndices } from "../core/layers/attestation.ts";
+import { ContractRevertError, InvalidInputError, ProtocolError, TransportError } from "../errors.ts";
 import {
   artifactInterface,
   type ClientOptions,
@@ -237,11 +239,14 @@ export class SummaryLedgerClient extends ContractClient<SummaryLedger> {
     return this.read(() => this.contract.linksVersion());
   }
 
-  /** Whether `attestation` is a quorum's valid signature over `digest`. */
-  isValidAttestation(digest: Hex, attestation: Attestation): Promise<boolean> {
+  /**
+   * Whether `attestation` is a quorum's valid signature over `digest`, by the members valid at
+   * `blockTag` (default latest).
+   */
+  isValidAttestation(digest: Hex, attestation: Attestation, blockTag: BlockTag = "latest"): Promise<boolean> {
     const word = checkWord(digest, "digest");
     const [signers, signature] = attestationArgs(attestation);
-    return this.read(() => this.contract.isValidAttestation(word, signers, signature));
+    return this.read(() => this.contract.isValidAttestation(word, signers, signature, { blockTag }));
   }
 
   // ---------------------------------------------------------------- digests
@@ -335,6 +340,85 @@ export class SummaryLedgerClient extends ContractClient<SummaryLedger> {
   }
 
   readonly #openings = new Map<Hex, BlockOpening>();
+
+  /**
+   * How block `blockId` was opened, as a proof bundle carries it: the `open` transaction (its
+   * `BlockOpened` event) and block, the request and the quorum's attestation read from its
+   * calldata, and each signer's key as the ledger holds it. An `open` sent through another
+   * contract is a `ProtocolError("malformed")` (its calldata is not the ledger's); a block never
+   * opened, `ProtocolError("not-anchored")`.
+   */
+  async openingEvidence(blockId: Hex): Promise<SummaryOpening> {
+    const id = checkWord(blockId, "blockId");
+    const iface = this.contract.interface;
+    const log = (
+      await this.readMany(() => this.logs.logs([iface.getEvent("BlockOpened").topicHash, id], { fromBlock: 0 }))
+    )[0];
+    if (log === undefined) throw new ProtocolError("not-anchored", `block ${id} was never opened`, { blockId: id });
+    const tx = await this.read(() => this.provider.getTransaction(log.transactionHash));
+    const call = tx === null || tx.to?.toLowerCase() !== this.address.toLowerCase() ? null : iface.parseTransaction(tx);
+    if (call?.name !== "open") {
+      throw new ProtocolError("malformed", `block ${id} was not opened by a direct open call`, {
+        transaction: log.transactionHash,
+      });
+    }
+    const [r, signers, signature] = call.args as unknown as [readonly unknown[], bigint, string];
+    const keys = [];
+    for (const index of signerIndices(signers)) keys.push({ index, publicKey: (await this.member(index)).publicKey });
+    return {
+      request: {
+        summary: word(r[0]),
+        sourceLayer: word(r[1]),
+        route: word(r[2]),
+        responsible: String(r[3]),
+        expiry: BigInt(r[4] as bigint),
+        deadline: BigInt(r[5] as bigint),
+      },
+      attestation: { signers, signature: word(signature) },
+      keys,
+      transaction: word(log.transactionHash),
+      block: log.blockNumber,
+    };
+  }
+
+  /**
+   * The proof bundle (`kind: "summary"`) of `summary` in block `blockId`: the transaction that
+   * recorded it (its `SummaryRecorded` event; the `open` for the first summary), the block's
+   * opening (`openingEvidence`), the layer and the chain. `message` and `time` (M and its time,
+   * both or neither) are disclosed in the bundle so a verifier checks Sum(M). A summary not in
+   * the block is a `ProtocolError("not-anchored")`.
+   */
+  async proofBundle(
+    blockId: Hex,
+    summary: Hex,
+    disclosed: { readonly message?: Uint8Array; readonly time?: bigint } = {},
+  ): Promise<SummaryBundle> {
+    const id = checkWord(blockId, "blockId");
+    const sum = checkWord(summary, "summary");
+    const iface = this.contract.interface;
+    const log = (
+      await this.readMany(() =>
+        this.logs.logs([iface.getEvent("SummaryRecorded").topicHash, id, sum], { fromBlock: 0 }),
+      )
+    )[0];
+    if (log === undefined || (await this.summaryOf(id, sum)) === undefined) {
+      throw new ProtocolError("not-anchored", `summary ${sum} is not in block ${id}`, { blockId: id, summary: sum });
+    }
+    const opening = await this.openingEvidence(id);
+    const { layerId } = await this.layer();
+    const { chainId } = await this.domain();
+    return summaryBundle({
+      chainId: BigInt(chainId!),
+      ledger: this.address,
+      layerId,
+      blockId: id,
+      summary: sum,
+      ...disclosed,
+      opening,
+      transaction: log.transactionHash,
+      block: log.blockNumber,
+    });
+  }
 
   /** The summary whose record set F of `blockId` (statement 6, `BlockAccomplished`), or `undefined` while F is not set. */
   async endingSummary(blockId: Hex): Promise<Hex | undefined> {

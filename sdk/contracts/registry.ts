@@ -16,13 +16,26 @@ import {
   PEER_CHALLENGE_TYPES,
   REGISTRATION_TYPES,
   REKEY_TYPES,
+  peerChallengeDigest,
   type RegistrationMessage,
+  registrationDigest,
   registrationValue,
   registryDomain,
+  rekeyDigest,
 } from "../core/eip712.ts";
 import { layerHash } from "../core/ids.ts";
 import { LruMap } from "../core/lru.ts";
 import type { Label } from "../core/labels.ts";
+import {
+  encodeP256DeviceSignature,
+  isP256Signer,
+  p256Sign,
+  type P256PublicKey,
+  type P256Signature,
+  type P256Signer,
+  P256_SIGNATURE_BYTES,
+  checkP256PublicKey,
+} from "../core/p256.ts";
 import { checkPeerResponse, type FreshnessPolicy } from "../core/peer.ts";
 import { decodeProfile, encodeProfile, type Profile } from "../core/profile.ts";
 import {
@@ -88,6 +101,7 @@ const HISTORY_EVENTS = [
   "MisbehaviourReported",
   "TrustRestored",
   "RekeyRequested",
+  "P256KeyBound",
   "DeviceRekeyed",
   "DeviceTransferred",
   "PermissionsChanged",
@@ -202,9 +216,36 @@ export class DeviceRegistryClient extends ContractClient<DeviceRegistry, Registr
     return compactSignature(await newKey.signTypedData(await this.domain(), REKEY_TYPES, value));
   }
 
-  /** The prover's device key answers a peer challenge. */
-  async signChallenge(deviceKey: Signer, challenge: PeerChallenge): Promise<Hex> {
+  /**
+   * The prover's device key answers a peer challenge: 65 bytes from a secp256k1 key, 128 bytes
+   * (`abi.encode(x, y, r, s)`) from a P-256 key.
+   */
+  async signChallenge(deviceKey: Signer | P256Signer, challenge: PeerChallenge): Promise<Hex> {
+    if (isP256Signer(deviceKey)) {
+      const digest = peerChallengeDigest(await this.domain(), challenge);
+      return encodeP256DeviceSignature(deviceKey.publicKey, await p256Sign(deviceKey, digest));
+    }
     return (await deviceKey.signTypedData(await this.domain(), PEER_CHALLENGE_TYPES, { ...challenge })) as Hex;
+  }
+
+  /**
+   * A P-256 device key (a secure element) signs its registration for `owner`: `req.key` must be
+   * the key's `p256Address`. Send it with `registerP256`.
+   */
+  async signRegistrationP256(deviceKey: P256Signer, req: RegistrationMessage, owner: string): Promise<P256Signature> {
+    if (deviceKey.address.toLowerCase() !== req.key.toLowerCase()) {
+      throw new InvalidInputError("the P-256 key is not the key being registered", {
+        signer: deviceKey.address,
+        key: req.key,
+      });
+    }
+    return p256Sign(deviceKey, registrationDigest(await this.domain(), req, owner));
+  }
+
+  /** A new P-256 key proves its control for a re-key of `id`; send it with `requestRekeyP256`. */
+  async signRekeyP256(newKey: P256Signer, id: Hex, deadline: bigint): Promise<P256Signature> {
+    const nonce = Number((await this.getDevice(id)).nonce);
+    return p256Sign(newKey, rekeyDigest(await this.domain(), id, newKey.address, nonce, deadline));
   }
 
   // ---------------------------------------------------------------- writes
@@ -212,6 +253,20 @@ export class DeviceRegistryClient extends ContractClient<DeviceRegistry, Registr
   /** Registers one device owned by the runner's account. */
   async register(req: RegistrationMessage, sig: CompactSignature): Promise<TxResult & { id: Hex }> {
     const result = await this.send(() => this.contract.register(req, sig));
+    return { ...result, id: eventArg(result, "DeviceRegistered", "id") as Hex };
+  }
+
+  /**
+   * Registers one device whose key is the P-256 key `publicKey` (checked on chain through the
+   * EIP-7951 precompile), owned by the runner's account.
+   */
+  async registerP256(
+    req: RegistrationMessage,
+    publicKey: P256PublicKey,
+    sig: P256Signature,
+  ): Promise<TxResult & { id: Hex }> {
+    const key = checkP256PublicKey(publicKey);
+    const result = await this.send(() => this.contract.registerP256(req, key, sig));
     return { ...result, id: eventArg(result, "DeviceRegistered", "id") as Hex };
   }
 
@@ -404,6 +459,11 @@ export class DeviceRegistryClient extends ContractClient<DeviceRegistry, Registr
     return this.send(() => this.contract.requestRekey(id, newKey, deadline, sig));
   }
 
+  requestRekeyP256(id: Hex, newKey: P256PublicKey, deadline: bigint, sig: P256Signature): Promise<TxResult> {
+    const key = checkP256PublicKey(newKey);
+    return this.send(() => this.contract.requestRekeyP256(id, key, deadline, sig));
+  }
+
   revoke(id: Hex): Promise<TxResult> {
     return this.send(() => this.contract.revoke(id));
   }
@@ -529,8 +589,33 @@ export class DeviceRegistryClient extends ContractClient<DeviceRegistry, Registr
     const prover = await this.getDevice(args.expected.prover);
     // The verifier judges its own challenge by its own clock (block times lag by a slot or more).
     const now = args.now ?? BigInt(Math.floor(Date.now() / 1000));
-    checkPeerResponse({ ...args, domain: await this.domain(), prover, now });
+    const domain = await this.domain();
+    // Every check that needs no further call first (the answer, freshness, status, and the
+    // signature by the registry's rule); then a P-256 answer is checked by the registry itself,
+    // through the EIP-7951 precompile.
+    checkPeerResponse({ ...args, domain, prover, now });
+    if ((args.signature.length - 2) / 2 === P256_SIGNATURE_BYTES) {
+      const onChain = await this.isValidDeviceSignature(
+        args.expected.prover,
+        peerChallengeDigest(domain, args.answered),
+        args.signature,
+      );
+      checkPeerResponse({ ...args, domain, prover, now, signatureValid: onChain });
+    }
     return prover;
+  }
+
+  /**
+   * Whether `signature` is `key`'s signature of `digest` by the registry's own rule (65-byte
+   * secp256k1, or 128-byte P-256 through the EIP-7951 precompile), asked of the chain.
+   */
+  isValidKeySignature(key: string, digest: Hex, signature: Hex): Promise<boolean> {
+    return this.read(() => this.contract.isValidKeySignature(key, digest, signature));
+  }
+
+  /** `isValidKeySignature` for the current key of device `id`, asked of the chain. */
+  isValidDeviceSignature(id: Hex, digest: Hex, signature: Hex): Promise<boolean> {
+    return this.read(() => this.contract.isValidDeviceSignature(id, digest, signature));
   }
 
   /**

@@ -27,6 +27,14 @@ import { TOLERATED_SKEW_MS } from "./clock.ts";
 import { Status } from "./registry.ts";
 import { fromHex, type Hex, toHex } from "./bytes.ts";
 import { type AccessRequestMessage, accessRequestTypedDigest } from "./eip712.ts";
+import {
+  encodeP256DeviceSignature,
+  isCanonicalSecp256k1Signature,
+  P256_SIGNATURE_BYTES,
+  p256Sign,
+  type P256Signer,
+  verifyKeySignature,
+} from "./p256.ts";
 
 // The request's EIP-712 type and domain live with every other EIP-712 message.
 export { ACCESS_DOMAIN_NAME, ACCESS_DOMAIN_VERSION, ACCESS_REQUEST_TYPES, accessDomain } from "./eip712.ts";
@@ -123,6 +131,25 @@ export function signAccessRequest(key: SigningKey | Hex, domain: TypedDataDomain
     throw new InvalidInputError("the key is not the requester's", { signer, requester: checked.requester });
   }
   return signingKey.sign(accessRequestDigest(domain, checked)).serialized as Hex;
+}
+
+/**
+ * Signs `request` with a P-256 device key (a secure element) whose `p256Address` is the
+ * requester. Returns the 128-byte signature `abi.encode(x, y, r, s)`.
+ */
+export async function signAccessRequestP256(
+  key: P256Signer,
+  domain: TypedDataDomain,
+  request: AccessRequest,
+): Promise<Hex> {
+  const checked = checkAccessRequestShape(request);
+  if (key.address.toLowerCase() !== checked.requester.toLowerCase()) {
+    throw new InvalidInputError("the P-256 key is not the requester's", {
+      signer: key.address,
+      requester: checked.requester,
+    });
+  }
+  return encodeP256DeviceSignature(key.publicKey, await p256Sign(key, accessRequestDigest(domain, checked)));
 }
 
 /** What a verifier read from the chain about the token (`AccessTokens.currentShift`). */
@@ -236,20 +263,34 @@ export function checkAccessRequest(args: {
       maxLifetime: policy.maxLifetimeSeconds,
     });
   }
-  let recovered: string;
-  try {
-    recovered = recoverAddress(accessRequestDigest(domain, request), args.signature);
-  } catch (cause) {
-    throw new AccessDeniedError("bad-signature", "the signature is malformed", {
-      signature: args.signature,
-      cause: String(cause),
-    });
-  }
-  if (recovered !== request.requester) {
-    throw new AccessDeniedError("bad-signature", "the signature is not the requester's", {
-      recovered,
-      requester: request.requester,
-    });
+  if (typeof args.signature === "string" && (args.signature.length - 2) / 2 === P256_SIGNATURE_BYTES) {
+    // A P-256 requester (a secure element): the requester account is the key's `p256Address`.
+    if (!verifyKeySignature(request.requester, accessRequestDigest(domain, request), args.signature)) {
+      throw new AccessDeniedError("bad-signature", "the P-256 signature is not the requester's", {
+        requester: request.requester,
+      });
+    }
+  } else {
+    if (!isCanonicalSecp256k1Signature(args.signature)) {
+      throw new AccessDeniedError("bad-signature", "the signature is malformed (65 bytes, s ≤ n/2, v 27 or 28)", {
+        signature: args.signature,
+      });
+    }
+    let recovered: string;
+    try {
+      recovered = recoverAddress(accessRequestDigest(domain, request), args.signature);
+    } catch (cause) {
+      throw new AccessDeniedError("bad-signature", "the signature is malformed", {
+        signature: args.signature,
+        cause: String(cause),
+      });
+    }
+    if (recovered !== request.requester) {
+      throw new AccessDeniedError("bad-signature", "the signature is not the requester's", {
+        recovered,
+        requester: request.requester,
+      });
+    }
   }
   if (facts.revoked) {
     throw new AccessDeniedError("revoked", "the owner revoked the token", { token });

@@ -84,3 +84,11 @@ export function checkInteger(value: number, min: number, max: number, what: stri
     throw new InvalidInputError(`${what} must be an integer in [${min}, ${max}]`, { value });
   }
 }
+
+/** Whether two byte strings are equal, in time independent of where they differ. */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}

@@ -23,12 +23,12 @@
  * valid points). `DataAnchor.fogBatchDigest` / `fogClusterDigest` return the same
  * values on chain; the tests compare both sides.
  */
-import { bls12_381 } from "@noble/curves/bls12-381.js";
-
-import { InvalidInputError, InvalidPointError } from "../errors.ts";
+import { InvalidInputError } from "../errors.ts";
 import { checkLeafCount, checkRoot, checkWord } from "./anchors.ts";
 import { checkInteger, fromHex, type Hex, toHex } from "./bytes.ts";
-import { DST_MIN_SIG, DST_MIN_SIG_POP } from "./crypto/bls.ts";
+import type { PairingBackend } from "./crypto/backend.ts";
+import { DST_MIN_SIG, DST_MIN_SIG_POP, minSig } from "./crypto/bls-pairing.ts";
+import { eip2537ToG1Bytes, eip2537ToG2Bytes } from "./crypto/eip2537.ts";
 import { anchorDomain, anchorFogBatchDigest, anchorFogClusterDigest } from "./eip712.ts";
 
 // The EIP-712 types and domain live with every other EIP-712 message.
@@ -142,7 +142,7 @@ export function fogClusterDigest(input: FogClusterInput): Hex {
  * and `combine(commitments, message, partials, DST_MIN_SIG_POP)` makes the proof.
  */
 export function possessionMessage(groupKey: Uint8Array): Uint8Array {
-  return g2Point(checkGroupKey(groupKey)).toBytes(true);
+  return eip2537ToG2Bytes(bytesOf(groupKey, GROUP_KEY_BYTES, "groupKey"));
 }
 
 /** @deprecated The former name of `possessionMessage`. */
@@ -153,7 +153,7 @@ export const fogPopMessage = possessionMessage;
  * and that it is a point of G2 other than the identity; returns it.
  */
 export function checkGroupKey(groupKey: Uint8Array, what = "groupKey"): Uint8Array {
-  g2Point(bytesOf(groupKey, GROUP_KEY_BYTES, what));
+  eip2537ToG2Bytes(bytesOf(groupKey, GROUP_KEY_BYTES, what));
   return groupKey;
 }
 
@@ -162,9 +162,25 @@ export function checkGroupKey(groupKey: Uint8Array, what = "groupKey"): Uint8Arr
  * that it is a point of G1 other than the identity; returns it.
  */
 export function checkGroupSignature(signature: Uint8Array, what = "groupSignature"): Uint8Array {
-  const [x, y] = fieldElements(bytesOf(signature, GROUP_SIGNATURE_BYTES, what), "G1");
-  validPoint("G1", () => bls12_381.G1.Point.fromAffine({ x: x!, y: y! }));
+  eip2537ToG1Bytes(bytesOf(signature, GROUP_SIGNATURE_BYTES, what));
   return signature;
+}
+
+/**
+ * Whether `signature` (128-byte EIP-2537 G1) is the group signature of the key `groupKey`
+ * (256-byte EIP-2537 G2) over `message` (e.g. `fogBatchMessage`), under `FOG_BATCH_DST`: the
+ * check `DataAnchor.anchorFogBatch` makes on chain, off chain on `backend`. A malformed key or
+ * signature throws (`InvalidInputError`, `InvalidPointError`).
+ */
+export function verifyGroupSignature(
+  backend: PairingBackend,
+  groupKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+): boolean {
+  const key = eip2537ToG2Bytes(bytesOf(groupKey, GROUP_KEY_BYTES, "groupKey"));
+  const sig = eip2537ToG1Bytes(bytesOf(signature, GROUP_SIGNATURE_BYTES, "groupSignature"));
+  return minSig(backend).verify(key, message, sig);
 }
 
 /** Members as lowercase 32-byte words: 1 to 64, distinct, none of them the cluster. */
@@ -196,40 +212,4 @@ function bytesOf(value: Uint8Array, length: number, what: string): Uint8Array {
     throw new InvalidInputError(`${what} must be ${length} bytes (EIP-2537), got ${value.length}`, { what });
   }
   return value;
-}
-
-/** The 64-byte field elements of an EIP-2537 encoding: 16 zero bytes, then 48 bytes below p. */
-function fieldElements(bytes: Uint8Array, group: "G1" | "G2"): bigint[] {
-  const out: bigint[] = [];
-  for (let at = 0; at < bytes.length; at += 64) {
-    if (bytes.subarray(at, at + 16).some((b) => b !== 0)) {
-      throw new InvalidPointError(group, "encoding", "a coordinate's 16 padding bytes are not zero");
-    }
-    const v = BigInt(toHex(bytes.subarray(at + 16, at + 64)));
-    if (v >= bls12_381.fields.Fp.ORDER)
-      throw new InvalidPointError(group, "encoding", "a coordinate is not below the field modulus");
-    out.push(v);
-  }
-  return out;
-}
-
-type G2Point = ReturnType<typeof bls12_381.G2.Point.fromAffine>;
-
-function g2Point(bytes: Uint8Array): G2Point {
-  const [x0, x1, y0, y1] = fieldElements(bytes, "G2");
-  return validPoint("G2", () => bls12_381.G2.Point.fromAffine({ x: { c0: x0!, c1: x1! }, y: { c0: y0!, c1: y1! } }));
-}
-
-/** The point `make` builds, refused when it is the identity, off the curve or outside the subgroup. */
-function validPoint<P extends { is0(): boolean; assertValidity(): void }>(group: "G1" | "G2", make: () => P): P {
-  const point = make();
-  // EIP-2537 encodes the identity as all zeros, which fromAffine reads as (0, 0).
-  if (point.is0()) throw new InvalidPointError(group, "identity", "the identity is not a valid key or signature");
-  try {
-    point.assertValidity();
-  } catch (cause) {
-    const reason = /subgroup|torsion/i.test(String(cause)) ? "not-in-subgroup" : "not-on-curve";
-    throw new InvalidPointError(group, reason, `invalid point (${String(cause)})`, { cause });
-  }
-  return point;
 }

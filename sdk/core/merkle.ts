@@ -174,10 +174,14 @@ class FlatTree implements MerkleTree {
   readonly leafCount: number;
   readonly #nodes: Uint8Array;
   readonly #position: Uint32Array;
+  /** Node's `Buffer` over the same bytes, when there is one: its hex encoding is 3x faster. */
+  readonly #hex: { toString(encoding: "hex", start: number, end: number): string } | undefined;
 
   constructor(nodes: Uint8Array, position: Uint32Array) {
     this.#nodes = nodes;
     this.#position = position;
+    const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+    this.#hex = NodeBuffer?.from(nodes.buffer, nodes.byteOffset, nodes.byteLength);
     this.leafCount = position.length;
     this.root = this.#node(0);
   }
@@ -228,6 +232,7 @@ class FlatTree implements MerkleTree {
   }
 
   #node(t: number): Hex {
+    if (this.#hex !== undefined) return `0x${this.#hex.toString("hex", t * 32, t * 32 + 32)}`;
     return toHex(this.#nodes.subarray(t * 32, t * 32 + 32));
   }
 }

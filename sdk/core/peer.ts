@@ -11,6 +11,7 @@ import { type TypedDataDomain, recoverAddress } from "ethers";
 import { InvalidInputError, PeerAuthenticationError } from "../errors.ts";
 import { fromHex, type Hex, toHex } from "./bytes.ts";
 import { type PeerChallenge, peerChallengeDigest } from "./eip712.ts";
+import { isCanonicalSecp256k1Signature, P256_SIGNATURE_BYTES, verifyKeySignature } from "./p256.ts";
 import { STATUS_NAMES, Status } from "./registry.ts";
 
 /**
@@ -55,6 +56,11 @@ export function checkPeerResponse(args: {
   readonly prover: ProverState;
   readonly now: bigint;
   readonly freshness?: FreshnessPolicy;
+  /**
+   * For a 128-byte P-256 answer: the chain's verdict (`DeviceRegistry.isValidDeviceSignature`,
+   * the EIP-7951 precompile). Without it the same rule is applied here (`verifyKeySignature`).
+   */
+  readonly signatureValid?: boolean | undefined;
 }): string {
   const { domain, expected, answered, signature, prover, now } = args;
   const freshness = args.freshness ?? DEFAULT_FRESHNESS;
@@ -86,6 +92,21 @@ export function checkPeerResponse(args: {
   if (prover.status !== Status.Active) {
     throw new PeerAuthenticationError("not-active", `the prover is ${STATUS_NAMES[prover.status]}`, {
       prover: expected.prover,
+    });
+  }
+  if (typeof signature === "string" && (signature.length - 2) / 2 === P256_SIGNATURE_BYTES) {
+    const valid =
+      args.signatureValid ?? verifyKeySignature(prover.key, peerChallengeDigest(domain, answered), signature);
+    if (!valid) {
+      throw new PeerAuthenticationError("wrong-signer", "the signature is not from the prover's registered key", {
+        registered: prover.key,
+      });
+    }
+    return prover.key;
+  }
+  if (!isCanonicalSecp256k1Signature(signature)) {
+    throw new PeerAuthenticationError("bad-signature", "the signature is malformed (65 bytes, s ≤ n/2, v 27 or 28)", {
+      signature,
     });
   }
   let recovered: string;

@@ -22,6 +22,7 @@ export {
   type NonceCache,
   type ShiftFacts,
   signAccessRequest,
+  signAccessRequestP256,
 } from "../core/access.ts";
 export {
   ACCESS_EVENTS,

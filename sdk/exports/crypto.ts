@@ -22,7 +22,7 @@ export {
   minSig,
   type SignedMessage,
 } from "../core/crypto/bls.ts";
-export { g1ToEip2537, g2ToEip2537 } from "../core/crypto/eip2537.ts";
+export { eip2537ToG1Bytes, eip2537ToG2Bytes, g1ToEip2537, g2ToEip2537 } from "../core/crypto/eip2537.ts";
 export { BonehFranklinKem, ENCAPSULATION_BYTES, type Encapsulation } from "../core/crypto/ibe.ts";
 export { ChaCheonIbs, DST_IBS_H2, type IbsSignature } from "../core/crypto/ibs.ts";
 export {

@@ -29,7 +29,10 @@ export {
   GROUP_KEY_BYTES,
   GROUP_SIGNATURE_BYTES,
   MAX_FOG_CLUSTER_MEMBERS,
+  verifyGroupSignature,
 } from "../core/fogBatch.ts";
+export { type BatchBundle } from "../core/bundle/format.ts";
+export { batchBundles, type FogBatchEvidence } from "../core/bundle/make.ts";
 export {
   checkReadingSignature,
   decodeReading,

@@ -15,7 +15,10 @@ export {
   quorumOf,
   signerBitmap,
   signerIndices,
+  verifyAttestation,
 } from "../core/layers/attestation.ts";
+export { type SummaryBundle, type SummaryOpening } from "../core/bundle/format.ts";
+export { summaryBundle, type SummaryEvidence } from "../core/bundle/make.ts";
 export {
   acceptsSuperiorLost,
   answersAsLayer,

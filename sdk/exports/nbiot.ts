@@ -73,6 +73,9 @@ export {
   type VerifiedBlock,
   verifyAcquisition,
 } from "../core/nbiot/acquisition.ts";
+export { type SignedBatchHeader, verifyBatchSignature } from "../core/nbiot/batch-signature.ts";
+export { type ReadingBundle } from "../core/bundle/format.ts";
+export { type AnchoredAt, readingBundle } from "../core/bundle/make.ts";
 export { NbiotNode, type NodeState } from "../core/nbiot/device.ts";
 export {
   type FlowReading,

@@ -12,6 +12,26 @@ export {
   recommendLabel,
 } from "../core/labels.ts";
 export {
+  checkP256PublicKey,
+  decodeP256DeviceSignature,
+  encodeP256DeviceSignature,
+  isCanonicalSecp256k1Signature,
+  isP256Signer,
+  lowS,
+  p256Address,
+  p256Sign,
+  p256PublicKeyOf,
+  type P256PublicKey,
+  type P256Signature,
+  type P256Signer,
+  P256_SIGNATURE_BYTES,
+  p256SoftwareKey,
+  randomP256PrivateKey,
+  signP256Digest,
+  verifyKeySignature,
+  verifyP256Digest,
+} from "../core/p256.ts";
+export {
   checkPeerResponse,
   DEFAULT_FRESHNESS,
   type FreshnessPolicy,

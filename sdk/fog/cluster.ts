@@ -116,6 +116,10 @@ export interface AnchoredFogBatch {
   readonly signers: readonly number[];
   readonly reports: readonly MemberReport[];
   readonly txHash: string;
+  /** The block that mined the anchor, when the chain port tells it (`DataAnchorClient` does). */
+  readonly blockNumber?: number;
+  /** The batch's encoded readings, in leaf order: with the rest, what `batchBundles` takes. */
+  readonly readings: readonly Uint8Array[];
 }
 
 export interface FogClusterOptions {
@@ -425,6 +429,8 @@ export class FogCluster {
       signers: combined.used,
       reports,
       txHash: anchored.hash,
+      ...(anchored.blockNumber === undefined ? {} : { blockNumber: anchored.blockNumber }),
+      readings: proposal.readings,
     };
   }
 

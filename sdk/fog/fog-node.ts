@@ -28,18 +28,12 @@ import {
   type ThresholdScheme,
 } from "../core/crypto/threshold.ts";
 import { classify, type FilterPolicy } from "../core/fog/filter.ts";
-import {
-  checkReadingSignature,
-  decodeReading,
-  readingHash,
-  type SecuReading,
-  verifyingKey,
-} from "../core/fog/reading.ts";
+import { checkReadingSignature, decodeReading, type SecuReading, verifyingKey } from "../core/fog/reading.ts";
+import { batchTree } from "../core/fog/reading-bytes.ts";
 import { accessScope, DEFAULT_ACCESS_POLICY } from "../core/access.ts";
 import { g2ToEip2537 } from "../core/crypto/eip2537.ts";
 import { checkClusterKey } from "../core/fog/dkg.ts";
 import { type AnchorDeployment, FOG_POSSESSION_DST, fogBatchMessage, possessionMessage } from "../core/fogBatch.ts";
-import { buildTree, bytes32Leaves, type MerkleTree } from "../core/merkle.ts";
 import { Kind, Status } from "../core/registry.ts";
 import {
   ContractRevertError,
@@ -835,12 +829,8 @@ export interface BatchProposal {
   readonly proposer: number;
 }
 
-/** The Merkle tree of a batch: `StandardMerkleTree` leaves of each reading's hash, in order. */
-export async function batchTree(readings: readonly Uint8Array[]): Promise<MerkleTree> {
-  const hashes = new Uint8Array(readings.length * 32);
-  readings.forEach((bytes, i) => hashes.set(readingHash({ bytes }), i * 32));
-  return buildTree(await bytes32Leaves(hashes), { sortLeaves: false });
-}
+// The Merkle tree of a batch lives with the reading's bytes (a bundle verifier rebuilds it too).
+export { batchTree } from "../core/fog/reading-bytes.ts";
 
 /** A member's answer to a batch proposal. */
 export type Endorsement =

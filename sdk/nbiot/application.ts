@@ -9,7 +9,13 @@
 import { type Hex, toHex } from "../core/bytes.ts";
 import { bytes32ValuesHash, keccakReady } from "../core/merkle.ts";
 import { AeadKey } from "../core/crypto/aead.ts";
-import { type AcquisitionResponse, pageEnd, type VerifiedBlock, verifyAcquisition } from "../core/nbiot/acquisition.ts";
+import {
+  type AcquisitionResponse,
+  pageEnd,
+  type SignedBatch,
+  type VerifiedBlock,
+  verifyAcquisition,
+} from "../core/nbiot/acquisition.ts";
 import type { HandoverRecord } from "../core/nbiot/handover.ts";
 import { type ApplicationKeys, checkId, type NbiotParams } from "../core/nbiot/params.ts";
 import { sealPrimaryKey } from "../core/nbiot/provisioning.ts";
@@ -27,6 +33,9 @@ export interface Reading {
   /** The station that confirmed it. */
   readonly station: Hex;
   readonly plaintext: Uint8Array;
+  /** The flow-chain block (`encodeBlock` bytes) and the station's signed batch it is in: with `proof`, what `readingBundle` takes. */
+  readonly block: Uint8Array;
+  readonly batch: SignedBatch;
   readonly blockHash: Uint8Array;
   /** `DataAnchor.verifyReading(station, root, valuesHash, proof)` holds for these. */
   readonly root: Hex;
@@ -146,6 +155,8 @@ export class Application {
       time: b.block.time,
       station: b.block.bs,
       plaintext: openPrimary(key, b.block.node, b.block.seq, b.primary),
+      block: b.encoded,
+      batch: b.signed,
       blockHash: b.hash,
       root: b.root,
       leaf: b.leaf,

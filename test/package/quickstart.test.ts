@@ -104,6 +104,24 @@ describe("the package, installed in an app", function () {
     expect(history[0]).to.match(/^history \d+ DeviceRegistered$/);
   });
 
+  it("runs the quickstart's terminal path with the installed strata command: deploy, register, anchor, verify", async () => {
+    const markdown = await readFile(path.join(root, "docs/quickstart.md"), "utf8");
+    const terminal = markdown.slice(markdown.indexOf("## The same from a terminal"));
+    const script = /^```sh\n([\s\S]*?)^```$/m.exec(terminal)?.[1];
+    expect(script, "the terminal path's sh block").to.be.a("string");
+    // in the app, where the package is installed: `npx strata` is its command
+    await writeFile(path.join(app, "export.csv"), "time,meter,kWh\n2026-12-07T10:00:00Z,m-1,12.5\n");
+    await writeFile(path.join(app, "terminal.sh"), `set -euo pipefail\n${script!}`);
+    const { stdout } = await run("bash", ["terminal.sh"], {
+      cwd: app,
+      env: plainEnv({ STRATA_RPC_URL: chain.url, STRATA_KEYSTORE: path.join(work, "keys"), npm_config_yes: "false" }),
+      timeout: 240_000,
+      maxBuffer: 16 << 20,
+    });
+    expect(stdout).to.match(/anchored 1 records: root 0x[0-9a-f]{64}/);
+    expect(stdout).to.match(/^state: (anchored|final)$/m);
+  });
+
   it("loads SQLite only from the entry points whose roles keep a store", async () => {
     const entries = [
       "",
@@ -150,6 +168,11 @@ describe("the package, installed in an app", function () {
     const { stdout } = await run("npm", ["ls", "ethers", "--all", "--parseable"], { cwd: app, env: plainEnv() });
     const copies = stdout.split("\n").filter((l) => /node_modules\/ethers$/.test(l.trim()));
     expect(copies).to.have.length(1);
+  });
+
+  it("installs the strata command (npx strata)", async () => {
+    const { stdout } = await run("npx", ["--no-install", "strata", "--version"], { cwd: app, env: plainEnv() });
+    expect(stdout.trim()).to.equal("0.1.0");
   });
 
   it("gives apps the ABI and bytecode of every deployable contract", async () => {

@@ -1,6 +1,7 @@
 /**
  * The SDK's import graph keeps its shape: no cycles anywhere, a pure `core/` that imports no
- * adapter, role or I/O module, and entry points that only re-export. Read from the sources.
+ * adapter, role or I/O module, entry points that only re-export, and a proof-bundle verifier a
+ * browser can load. Read from the sources.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
@@ -22,6 +23,15 @@ function importsOf(file: string): string[] {
   const specifiers = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+"([^"]+)"/g)].map((m) => m[1]!);
   specifiers.push(...[...text.matchAll(/import\("([^"]+)"\)/g)].map((m) => m[1]!));
   return specifiers.map((s) => (s.startsWith(".") ? path.resolve(path.dirname(file), s) : s));
+}
+
+/** The modules `file` loads when it runs: its imports and re-exports, type-only ones left out. */
+function runtimeImportsOf(file: string): string[] {
+  const text = readFileSync(file, "utf8");
+  return [...text.matchAll(/(?:^|\n)\s*(import|export)\s(?!type\s)[^;]*?from\s+"([^"]+)"/g)].map((m) => {
+    const s = m[2]!;
+    return s.startsWith(".") ? path.resolve(path.dirname(file), s) : s;
+  });
 }
 
 const files = sources(SDK);
@@ -69,5 +79,22 @@ describe("the SDK's import graph", () => {
         .trim();
       expect(code, rel(file)).to.equal("");
     }
+  });
+
+  it("lets a browser load the proof-bundle verifier: no Node built-in or native module on the anchoring entry's path", () => {
+    const seen = new Set<string>();
+    const outside: string[] = [];
+    const visit = (file: string, trail: string): void => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      for (const target of runtimeImportsOf(file)) {
+        if (path.isAbsolute(target)) visit(target, `${trail} -> ${rel(target)}`);
+        else if (/^node:|^@chainsafe\/blst/.test(target)) outside.push(`${trail} imports ${target}`);
+      }
+    };
+    for (const entry of ["exports/anchoring.ts", "core/bundle/offline.ts", "contracts/bundle.ts"]) {
+      visit(path.join(SDK, entry), entry);
+    }
+    expect(outside).to.deep.equal([]);
   });
 });

@@ -11,7 +11,8 @@ import * as Contracts from "./index.js";
 
 declare module "@nomicfoundation/hardhat-ethers/types" {
   interface HardhatEthersHelpers extends HardhatEthersHelpersBase {
-  getContractFactory(name: 'DataAnchor', signerOrOptions?: ethers.Signer | FactoryOptions): Promise<Contracts.DataAnchor__factory>
+  getContractFactory(name: 'AccessTokens', signerOrOptions?: ethers.Signer | FactoryOptions): Promise<Contracts.AccessTokens__factory>
+getContractFactory(name: 'DataAnchor', signerOrOptions?: ethers.Signer | FactoryOptions): Promise<Contracts.DataAnchor__factory>
 getContractFactory(name: 'IAccessTokens', signerOrOptions?: ethers.Signer | FactoryOptions): Promise<Contracts.IAccessTokens__factory>
 getContractFactory(name: 'IDataAnchor', signerOrOptions?: ethers.Signer | FactoryOptions): Promise<Contracts.IDataAnchor__factory>
 getContractFactory(name: 'IDeviceRegistry', signerOrOptions?: ethers.Signer | FactoryOptions): Promise<Contracts.IDeviceRegistry__factory>
@@ -27,9 +28,9 @@ getContractFactory(name: 'BaselineTimestamp', signerOrOptions?: ethers.Signer | 
 getContractFactory(name: 'CryptoHarness', signerOrOptions?: ethers.Signer | FactoryOptions): Promise<Contracts.CryptoHarness__factory>
 getContractFactory(name: 'CryptoProbe', signerOrOptions?: ethers.Signer | FactoryOptions): Promise<Contracts.CryptoProbe__factory>
 getContractFactory(name: 'DeviceRegistry', signerOrOptions?: ethers.Signer | FactoryOptions): Promise<Contracts.DeviceRegistry__factory>
-getContractFactory(name: 'AccessTokens', signerOrOptions?: ethers.Signer | FactoryOptions): Promise<Contracts.AccessTokens__factory>
 
-  getContractAt(name: 'DataAnchor', address: string | ethers.Addressable, signer?: ethers.Signer): Promise<Contracts.DataAnchor>
+  getContractAt(name: 'AccessTokens', address: string | ethers.Addressable, signer?: ethers.Signer): Promise<Contracts.AccessTokens>
+getContractAt(name: 'DataAnchor', address: string | ethers.Addressable, signer?: ethers.Signer): Promise<Contracts.DataAnchor>
 getContractAt(name: 'IAccessTokens', address: string | ethers.Addressable, signer?: ethers.Signer): Promise<Contracts.IAccessTokens>
 getContractAt(name: 'IDataAnchor', address: string | ethers.Addressable, signer?: ethers.Signer): Promise<Contracts.IDataAnchor>
 getContractAt(name: 'IDeviceRegistry', address: string | ethers.Addressable, signer?: ethers.Signer): Promise<Contracts.IDeviceRegistry>
@@ -45,9 +46,9 @@ getContractAt(name: 'BaselineTimestamp', address: string | ethers.Addressable, s
 getContractAt(name: 'CryptoHarness', address: string | ethers.Addressable, signer?: ethers.Signer): Promise<Contracts.CryptoHarness>
 getContractAt(name: 'CryptoProbe', address: string | ethers.Addressable, signer?: ethers.Signer): Promise<Contracts.CryptoProbe>
 getContractAt(name: 'DeviceRegistry', address: string | ethers.Addressable, signer?: ethers.Signer): Promise<Contracts.DeviceRegistry>
-getContractAt(name: 'AccessTokens', address: string | ethers.Addressable, signer?: ethers.Signer): Promise<Contracts.AccessTokens>
 
-  deployContract(name: 'DataAnchor', signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.DataAnchor>
+  deployContract(name: 'AccessTokens', signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.AccessTokens>
+deployContract(name: 'DataAnchor', signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.DataAnchor>
 deployContract(name: 'IAccessTokens', signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.IAccessTokens>
 deployContract(name: 'IDataAnchor', signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.IDataAnchor>
 deployContract(name: 'IDeviceRegistry', signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.IDeviceRegistry>
@@ -63,9 +64,9 @@ deployContract(name: 'BaselineTimestamp', signerOrOptions?: ethers.Signer | Depl
 deployContract(name: 'CryptoHarness', signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.CryptoHarness>
 deployContract(name: 'CryptoProbe', signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.CryptoProbe>
 deployContract(name: 'DeviceRegistry', signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.DeviceRegistry>
-deployContract(name: 'AccessTokens', signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.AccessTokens>
 
-  deployContract(name: 'DataAnchor', args: any[], signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.DataAnchor>
+  deployContract(name: 'AccessTokens', args: any[], signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.AccessTokens>
+deployContract(name: 'DataAnchor', args: any[], signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.DataAnchor>
 deployContract(name: 'IAccessTokens', args: any[], signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.IAccessTokens>
 deployContract(name: 'IDataAnchor', args: any[], signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.IDataAnchor>
 deployContract(name: 'IDeviceRegistry', args: any[], signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.IDeviceRegistry>
@@ -81,7 +82,6 @@ deployContract(name: 'BaselineTimestamp', args: any[], signerOrOptions?: ethers.
 deployContract(name: 'CryptoHarness', args: any[], signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.CryptoHarness>
 deployContract(name: 'CryptoProbe', args: any[], signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.CryptoProbe>
 deployContract(name: 'DeviceRegistry', args: any[], signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.DeviceRegistry>
-deployContract(name: 'AccessTokens', args: any[], signerOrOptions?: ethers.Signer | DeployContractOptions): Promise<Contracts.AccessTokens>
 
     // default types
     getContractFactory(

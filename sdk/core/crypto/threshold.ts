@@ -25,7 +25,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { concat } from "../bytes.ts";
 import { InvalidInputError, ThresholdError } from "../../errors.ts";
 import type { G1, G2, PairingBackend } from "./backend.ts";
-import { DST_MIN_SIG } from "./bls.ts";
+import { DST_MIN_SIG } from "./bls-pairing.ts";
 import { checkScalar, evalPolynomial, lagrangeAtZero, mod, R, randomScalar } from "./scalar.ts";
 
 /** A member's secret share: its index (1..n) and sᵢ. */

@@ -9,43 +9,23 @@
  * the device's registered secp256k1 key (ECDSA over SHA-256), which the fog
  * node learns once from a `DeviceHello` and checks against the registry.
  */
-import { createPrivateKey, createPublicKey, hash, type KeyObject, sign, verify } from "node:crypto";
+import { createPrivateKey, createPublicKey, type KeyObject, sign, verify } from "node:crypto";
 
 import { p256 } from "@noble/curves/nist.js";
 import { utf8ToBytes } from "@noble/hashes/utils.js";
 
-import { concat, fromHex, type Hex, toHex } from "../bytes.ts";
-import { expectTag, Reader, Writer } from "../codec.ts";
+import { concat, fromHex, type Hex } from "../bytes.ts";
+import { Writer } from "../codec.ts";
 import { type AeadKey } from "../crypto/aead.ts";
 import { PEKS_BYTES } from "../crypto/peks.ts";
 import { InvalidInputError, ProtocolError } from "../../errors.ts";
+import { decodeReading, MAX_KEYWORDS, type SecuReading, TAG_READING } from "./reading-bytes.ts";
 
-const TAG_READING = 0x40;
-const SIGNATURE_BYTES = 64;
 const DOMAIN = utf8ToBytes("STRATA-FOG-v1 reading");
 const PAYLOAD_DOMAIN = utf8ToBytes("STRATA-FOG-v1 payload");
-const HASH_DOMAIN = utf8ToBytes("STRATA-FOG-v1 reading hash");
-/** Most keyword slots a reading may carry. */
-export const MAX_KEYWORDS = 8;
-/** Largest payload a reading may carry. */
-export const MAX_PAYLOAD = 16 * 1024;
 
-export interface SecuReading {
-  readonly device: Hex;
-  /** Rises strictly per device (replays are refused). */
-  readonly seq: number;
-  /** When the device made it (ms). */
-  readonly time: number;
-  /** The sealed payload (only the owner's applications open it). */
-  readonly payload: Uint8Array;
-  /** PEKS ciphertexts; slot 0 is the class keyword. */
-  readonly keywords: readonly Uint8Array[];
-  readonly signature: Uint8Array;
-  /** The encoded reading. */
-  readonly bytes: Uint8Array;
-  /** The signed part of `bytes`. */
-  readonly body: Uint8Array;
-}
+// Decoding and hashing a reading need no `node:crypto`: they live in `reading-bytes.ts`.
+export { decodeReading, MAX_KEYWORDS, MAX_PAYLOAD, readingHash, type SecuReading } from "./reading-bytes.ts";
 
 // ------------------------------------------------------------- device keys
 
@@ -153,27 +133,6 @@ export function makeReading(
   return decodeReading(concat(body, signature));
 }
 
-/** Decodes a reading (no check of its signature: `checkReadingSignature`). */
-export function decodeReading(bytes: Uint8Array): SecuReading {
-  const r = new Reader(bytes, "reading");
-  expectTag(r, TAG_READING, "reading");
-  const device = toHex(r.fixed(32, "device"));
-  const seq = r.u64("seq");
-  const time = r.u64("time");
-  const payload = r.bytes("payload", MAX_PAYLOAD);
-  const count = r.u8("keyword count");
-  if (count < 1 || count > MAX_KEYWORDS) {
-    throw new ProtocolError("malformed", `a reading carries 1 to ${MAX_KEYWORDS} keyword ciphertexts`, { count });
-  }
-  const keywords: Uint8Array[] = [];
-  for (let i = 0; i < count; i++) keywords.push(r.fixed(PEKS_BYTES, `keyword ${i}`));
-  const body = r.consumed();
-  const signature = r.fixed(SIGNATURE_BYTES, "signature");
-  r.end();
-  if (seq < 1) throw new ProtocolError("malformed", "a sequence number starts at 1");
-  return { device, seq, time, payload, keywords, signature, bytes, body };
-}
-
 /** Throws `ProtocolError("bad-signature")` unless the device key `key` signed `reading`. */
 export function checkReadingSignature(reading: SecuReading, key: KeyObject): void {
   const ok = verify("sha256", concat(DOMAIN, reading.body), { key, dsaEncoding: "ieee-p1363" }, reading.signature);
@@ -183,10 +142,4 @@ export function checkReadingSignature(reading: SecuReading, key: KeyObject): voi
       seq: reading.seq,
     });
   }
-}
-
-/** SHA-256 of the domain and the encoded reading: what a fog batch's Merkle tree commits to. */
-export function readingHash(reading: Pick<SecuReading, "bytes">): Uint8Array {
-  const out = hash("sha256", concat(HASH_DOMAIN, reading.bytes), "buffer");
-  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }

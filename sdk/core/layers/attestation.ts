@@ -9,8 +9,8 @@
 import { InvalidInputError } from "../../errors.ts";
 import { fromHex, type Hex } from "../bytes.ts";
 import type { PairingBackend } from "../crypto/backend.ts";
-import { minSig } from "../crypto/bls.ts";
-import { g1ToEip2537, g2ToEip2537 } from "../crypto/eip2537.ts";
+import { minSig } from "../crypto/bls-pairing.ts";
+import { eip2537ToG1Bytes, eip2537ToG2Bytes, g1ToEip2537, g2ToEip2537 } from "../crypto/eip2537.ts";
 import { MAX_LAYER_MEMBERS } from "./quorum.ts";
 
 // The quorum rule lives with the layer's other decision rules (`quorum.ts`); re-exported here, where it was.
@@ -112,6 +112,31 @@ export function memberKeyMaterial(backend: PairingBackend, secretKey: Uint8Array
     publicKey: g2ToEip2537(backend, backend.g2.fromBytes(bls.publicKey(secretKey))),
     proofOfPossession: g1ToEip2537(backend, backend.g1.fromBytes(bls.popProve(secretKey))),
   };
+}
+
+/**
+ * Whether `attestation` is the aggregate signature over `digest` of the members its bitmap names,
+ * under their keys (`keys`: each signer's index and 256-byte EIP-2537 G2 key, as the ledger
+ * holds them): the signature half of `SummaryLedger.isValidAttestation`, off chain on `backend`.
+ * Whether the signers were a quorum of the valid members is the ledger's to say (it knows the
+ * membership). A signer without a key is an `InvalidInputError`; a malformed key or signature an
+ * `InvalidPointError`.
+ */
+export function verifyAttestation(
+  backend: PairingBackend,
+  digest: Hex | Uint8Array,
+  attestation: Attestation,
+  keys: readonly { readonly index: number; readonly publicKey: Uint8Array }[],
+): boolean {
+  const message = checkDigest(digest);
+  const byIndex = new Map(keys.map((k) => [k.index, k.publicKey]));
+  const publicKeys = signerIndices(attestation.signers).map((i) => {
+    const key = byIndex.get(i);
+    if (key === undefined) throw new InvalidInputError(`no key for signer ${i}`, { index: i });
+    return eip2537ToG2Bytes(key);
+  });
+  if (publicKeys.length === 0) throw new InvalidInputError("the attestation names no signer");
+  return minSig(backend).fastAggregateVerify(publicKeys, message, eip2537ToG1Bytes(attestation.signature));
 }
 
 function checkDigest(digest: Hex | Uint8Array): Uint8Array {

@@ -16,19 +16,11 @@ import { ChaCheonIbs } from "../crypto/ibs.ts";
 import { type IndexedProof, verifyProofsInTree } from "../merkle.ts";
 import { toHex } from "../bytes.ts";
 import { ProtocolError } from "../../errors.ts";
-import {
-  batchMessage,
-  type Block,
-  blockHash,
-  blockLeaf,
-  checkLink,
-  ciphertextDigest,
-  decodeBlock,
-  ZERO_HASH,
-} from "./block.ts";
+import { batchItem } from "./batch-signature.ts";
+import { type Block, blockHash, blockLeaf, checkLink, ciphertextDigest, decodeBlock, ZERO_HASH } from "./block.ts";
 import { equalBytes } from "./handshake.ts";
 import { type HandoverRecord, verifyHandoverRecord } from "./handover.ts";
-import { type NbiotParams, signerIdentityAt } from "./params.ts";
+import { type NbiotParams } from "./params.ts";
 
 /** A station's signed batch, as served. */
 export interface SignedBatch {
@@ -74,12 +66,16 @@ export interface AcquisitionResponse {
 
 export interface VerifiedBlock {
   readonly block: Block;
+  /** The block as served (`encodeBlock` bytes). */
+  readonly encoded: Uint8Array;
   readonly hash: Uint8Array;
   readonly primary: Uint8Array;
   readonly root: Hex;
   readonly leaf: Hex;
   readonly proof: readonly Hex[];
   readonly batch: number;
+  /** The station's signed batch the block is in. */
+  readonly signed: SignedBatch;
 }
 
 export interface VerifiedAcquisition {
@@ -93,31 +89,7 @@ export interface VerifiedAcquisition {
 function checkBatchSignatures(params: NbiotParams, batches: { station: Hex; batch: SignedBatch }[]): void {
   if (batches.length === 0) return;
   const ibs = new ChaCheonIbs(params.backend);
-  const items = batches.map(({ station, batch }) => {
-    const message = batchMessage({
-      bs: station,
-      number: batch.number,
-      root: batch.root,
-      leafCount: batch.leafCount,
-      time: batch.time,
-    });
-    let signature;
-    try {
-      signature = ibs.decode(batch.signature);
-    } catch {
-      throw new ProtocolError("bad-signature", `batch ${batch.number} of ${station} has a malformed signature`, {
-        station,
-        batch: batch.number,
-      });
-    }
-    return {
-      id: signerIdentityAt(params, "station", station, batch.time),
-      message,
-      signature,
-      station,
-      number: batch.number,
-    };
-  });
+  const items = batches.map(({ station, batch }) => batchItem(params, ibs, station, batch));
   if (ibs.batchVerify(params.masterPublic, items)) return;
   for (const item of items) {
     if (!ibs.verify(params.masterPublic, item.id, item.message, item.signature)) {
@@ -212,12 +184,14 @@ function verifyServed(params: NbiotParams, node: Hex, responses: readonly Acquis
       group.push({ seq: block.seq, proof: { index: served.leafIndex, leaf, proof: served.proof } });
       const verified: VerifiedBlock = {
         block,
+        encoded: served.block,
         hash,
         primary: served.primary,
         root: batch.root,
         leaf: toHex(leaf),
         proof: served.proof,
         batch: batch.number,
+        signed: batch,
       };
       const seen = bySeq.get(block.seq);
       if (seen !== undefined && !equalBytes(seen.hash, hash)) {

@@ -13,15 +13,13 @@
  * cost independent of the traffic (a per-block pairing signature would cap a
  * BS at a few thousand readings per second).
  */
-import { hash as nodeHash } from "node:crypto";
-
 import { utf8ToBytes } from "@noble/hashes/utils.js";
 
-import { concat, fromHex, type Hex, scratch, toHex } from "../bytes.ts";
+import { concat, equalBytes, fromHex, type Hex, scratch, toHex } from "../bytes.ts";
 import { keccak256 } from "../merkle.ts";
+import { sha256 } from "../sha256.ts";
 import { ProtocolError } from "../../errors.ts";
 import { expectTag, putU64, Reader, Writer } from "../codec.ts";
-import { equalBytes } from "./handshake.ts";
 
 const TAG_BLOCK = 0x20;
 const TAG_BATCH = 0x21;
@@ -102,11 +100,6 @@ export function blockHash(b: Block): Uint8Array {
   input.set(BLOCK_DOMAIN);
   encodeInto(b, input, BLOCK_DOMAIN.length);
   return sha256(input);
-}
-
-function sha256(data: Uint8Array): Uint8Array {
-  const out = nodeHash("sha256", data, "buffer");
-  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
 /** SHA-256 of a primary ciphertext (the block's digest field). */

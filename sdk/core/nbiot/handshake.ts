@@ -22,7 +22,7 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { utf8ToBytes } from "@noble/hashes/utils.js";
 
-import { concat, fromHex, type Hex, toHex } from "../bytes.ts";
+import { concat, equalBytes, fromHex, type Hex, toHex } from "../bytes.ts";
 import { hkdf as hkdfSha256 } from "../crypto/aead.ts";
 import { BonehFranklinKem, ENCAPSULATION_BYTES } from "../crypto/ibe.ts";
 import { ProtocolError } from "../../errors.ts";
@@ -30,6 +30,9 @@ import { checkFresh } from "../clock.ts";
 import { expectTag, Reader, Writer } from "../codec.ts";
 import { encryptionIdentity, type NbiotParams, type NodeKeys, type StationKeys } from "./params.ts";
 import { SIGNATURE_BYTES, signBody, verifyBody } from "./signing.ts";
+
+// Moved to `bytes.ts` (the bundle verifier needs it without this module); exported here as before.
+export { equalBytes } from "../bytes.ts";
 
 export const NONCE_BYTES = 16;
 export const SESSION_ID_BYTES = 16;
@@ -329,11 +332,4 @@ function deriveSecret(kemKey: Uint8Array, request: AuthRequest, response: AuthRe
     expiresAt: response.expiresAt,
     establishedAt: now,
   };
-}
-
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
 }

@@ -17,6 +17,11 @@ export declare namespace IDeviceRegistry {
     export type DeviceViewStructOutput = [key: string, owner: string, kind: bigint, label: bigint, status: bigint, trust: bigint, permissions: bigint, nonce: bigint, servingNode: string, liveUntil: bigint, keyBoundAt: bigint, gateway: string, round: bigint, approvals: bigint, pendingKey: string] & {key: string, owner: string, kind: bigint, label: bigint, status: bigint, trust: bigint, permissions: bigint, nonce: bigint, servingNode: string, liveUntil: bigint, keyBoundAt: bigint, gateway: string, round: bigint, approvals: bigint, pendingKey: string }
   
 
+    export type P256KeyStruct = {x: BytesLike, y: BytesLike}
+
+    export type P256KeyStructOutput = [x: string, y: string] & {x: string, y: string }
+  
+
     export type RegistrationStruct = {layer: BytesLike, localId: BytesLike, key: AddressLike, kind: BigNumberish, label: BigNumberish, permissions: BigNumberish, profileHash: BytesLike, deadline: BigNumberish}
 
     export type RegistrationStructOutput = [layer: string, localId: string, key: string, kind: bigint, label: bigint, permissions: bigint, profileHash: string, deadline: bigint] & {layer: string, localId: string, key: string, kind: bigint, label: bigint, permissions: bigint, profileHash: string, deadline: bigint }
@@ -27,6 +32,11 @@ export declare namespace IDeviceRegistry {
     export type SignatureStructOutput = [r: string, vs: string] & {r: string, vs: string }
   
 
+    export type P256SignatureStruct = {r: BytesLike, s: BytesLike}
+
+    export type P256SignatureStructOutput = [r: string, s: string] & {r: string, s: string }
+  
+
     export type TrustCaseStruct = {startedAt: BigNumberish, lastReportAt: BigNumberish, votes: BigNumberish}
 
     export type TrustCaseStructOutput = [startedAt: bigint, lastReportAt: bigint, votes: bigint] & {startedAt: bigint, lastReportAt: bigint, votes: bigint }
@@ -34,9 +44,9 @@ export declare namespace IDeviceRegistry {
     }
 
   export interface DeviceRegistryInterface extends Interface {
-    getFunction(nameOrSignature: "MAX_TRUST" | "acceptOwnership" | "appointCoordinator" | "approve" | "cohortOf" | "config" | "deployedAt" | "deviceId" | "dismissCoordinator" | "eip712Domain" | "getDevice" | "hasReported" | "heartbeat" | "isLive" | "keyKindStatusOf" | "keyOf" | "layerOperator" | "offlineBallot" | "owner" | "ownerOf" | "pendingOwner" | "reassign" | "register" | "registerBatch" | "registrationDigest" | "rekeyDigest" | "renounceOwnership" | "report" | "reportOffline" | "requestRekey" | "revoke" | "servedCount" | "servedDevices" | "setConfig" | "setGateway" | "setLayerOperator" | "setPermissions" | "statusOf" | "transferDevice" | "transferOwnership" | "trustCaseOf" | "updateProfile"): FunctionFragment;
+    getFunction(nameOrSignature: "MAX_TRUST" | "acceptOwnership" | "appointCoordinator" | "approve" | "cohortOf" | "config" | "deployedAt" | "deviceId" | "dismissCoordinator" | "eip712Domain" | "getDevice" | "hasReported" | "heartbeat" | "isLive" | "isValidDeviceSignature" | "isValidKeySignature" | "keyKindStatusOf" | "keyOf" | "layerOperator" | "offlineBallot" | "owner" | "ownerOf" | "p256Address" | "pendingOwner" | "reassign" | "register" | "registerBatch" | "registerP256" | "registrationDigest" | "rekeyDigest" | "renounceOwnership" | "report" | "reportOffline" | "requestRekey" | "requestRekeyP256" | "revoke" | "servedCount" | "servedDevices" | "setConfig" | "setGateway" | "setLayerOperator" | "setPermissions" | "statusOf" | "transferDevice" | "transferOwnership" | "trustCaseOf" | "updateProfile"): FunctionFragment;
 
-    getEvent(nameOrSignatureOrTopic: "ConfigChanged" | "CoordinatorAppointed" | "CoordinatorDismissed" | "DeviceApproved" | "DeviceRegistered" | "DeviceRekeyed" | "DeviceStatusChanged" | "DeviceTransferred" | "EIP712DomainChanged" | "FullNodeHeartbeat" | "FullNodeOfflineVoted" | "FullNodeReportedOffline" | "GatewayAssigned" | "LayerOperatorSet" | "MisbehaviourReported" | "OwnershipTransferStarted" | "OwnershipTransferred" | "PermissionsChanged" | "ProfileUpdated" | "RekeyRequested" | "ServingNodeAssigned" | "TrustRestored"): EventFragment;
+    getEvent(nameOrSignatureOrTopic: "ConfigChanged" | "CoordinatorAppointed" | "CoordinatorDismissed" | "DeviceApproved" | "DeviceRegistered" | "DeviceRekeyed" | "DeviceStatusChanged" | "DeviceTransferred" | "EIP712DomainChanged" | "FullNodeHeartbeat" | "FullNodeOfflineVoted" | "FullNodeReportedOffline" | "GatewayAssigned" | "LayerOperatorSet" | "MisbehaviourReported" | "OwnershipTransferStarted" | "OwnershipTransferred" | "P256KeyBound" | "PermissionsChanged" | "ProfileUpdated" | "RekeyRequested" | "ServingNodeAssigned" | "TrustRestored"): EventFragment;
 
     encodeFunctionData(functionFragment: 'MAX_TRUST', values?: undefined): string;
 encodeFunctionData(functionFragment: 'acceptOwnership', values?: undefined): string;
@@ -52,22 +62,27 @@ encodeFunctionData(functionFragment: 'getDevice', values: [BytesLike]): string;
 encodeFunctionData(functionFragment: 'hasReported', values: [BytesLike, BytesLike]): string;
 encodeFunctionData(functionFragment: 'heartbeat', values: [BytesLike]): string;
 encodeFunctionData(functionFragment: 'isLive', values: [BytesLike]): string;
+encodeFunctionData(functionFragment: 'isValidDeviceSignature', values: [BytesLike, BytesLike, BytesLike]): string;
+encodeFunctionData(functionFragment: 'isValidKeySignature', values: [AddressLike, BytesLike, BytesLike]): string;
 encodeFunctionData(functionFragment: 'keyKindStatusOf', values: [BytesLike]): string;
 encodeFunctionData(functionFragment: 'keyOf', values: [BytesLike]): string;
 encodeFunctionData(functionFragment: 'layerOperator', values: [BytesLike]): string;
 encodeFunctionData(functionFragment: 'offlineBallot', values: [BytesLike]): string;
 encodeFunctionData(functionFragment: 'owner', values?: undefined): string;
 encodeFunctionData(functionFragment: 'ownerOf', values: [BytesLike]): string;
+encodeFunctionData(functionFragment: 'p256Address', values: [IDeviceRegistry.P256KeyStruct]): string;
 encodeFunctionData(functionFragment: 'pendingOwner', values?: undefined): string;
 encodeFunctionData(functionFragment: 'reassign', values: [BytesLike, BytesLike, BytesLike, BigNumberish]): string;
 encodeFunctionData(functionFragment: 'register', values: [IDeviceRegistry.RegistrationStruct, IDeviceRegistry.SignatureStruct]): string;
 encodeFunctionData(functionFragment: 'registerBatch', values: [IDeviceRegistry.RegistrationStruct[], IDeviceRegistry.SignatureStruct[]]): string;
+encodeFunctionData(functionFragment: 'registerP256', values: [IDeviceRegistry.RegistrationStruct, IDeviceRegistry.P256KeyStruct, IDeviceRegistry.P256SignatureStruct]): string;
 encodeFunctionData(functionFragment: 'registrationDigest', values: [IDeviceRegistry.RegistrationStruct, AddressLike]): string;
 encodeFunctionData(functionFragment: 'rekeyDigest', values: [BytesLike, AddressLike, BigNumberish]): string;
 encodeFunctionData(functionFragment: 'renounceOwnership', values?: undefined): string;
 encodeFunctionData(functionFragment: 'report', values: [BytesLike, BytesLike, BytesLike]): string;
 encodeFunctionData(functionFragment: 'reportOffline', values: [BytesLike, BytesLike]): string;
 encodeFunctionData(functionFragment: 'requestRekey', values: [BytesLike, AddressLike, BigNumberish, IDeviceRegistry.SignatureStruct]): string;
+encodeFunctionData(functionFragment: 'requestRekeyP256', values: [BytesLike, IDeviceRegistry.P256KeyStruct, BigNumberish, IDeviceRegistry.P256SignatureStruct]): string;
 encodeFunctionData(functionFragment: 'revoke', values: [BytesLike]): string;
 encodeFunctionData(functionFragment: 'servedCount', values: [BytesLike]): string;
 encodeFunctionData(functionFragment: 'servedDevices', values: [BytesLike, BigNumberish, BigNumberish]): string;
@@ -95,22 +110,27 @@ decodeFunctionResult(functionFragment: 'getDevice', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'hasReported', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'heartbeat', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'isLive', data: BytesLike): Result;
+decodeFunctionResult(functionFragment: 'isValidDeviceSignature', data: BytesLike): Result;
+decodeFunctionResult(functionFragment: 'isValidKeySignature', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'keyKindStatusOf', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'keyOf', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'layerOperator', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'offlineBallot', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'owner', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'ownerOf', data: BytesLike): Result;
+decodeFunctionResult(functionFragment: 'p256Address', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'pendingOwner', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'reassign', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'register', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'registerBatch', data: BytesLike): Result;
+decodeFunctionResult(functionFragment: 'registerP256', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'registrationDigest', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'rekeyDigest', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'renounceOwnership', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'report', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'reportOffline', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'requestRekey', data: BytesLike): Result;
+decodeFunctionResult(functionFragment: 'requestRekeyP256', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'revoke', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'servedCount', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'servedDevices', data: BytesLike): Result;
@@ -330,6 +350,18 @@ decodeFunctionResult(functionFragment: 'updateProfile', data: BytesLike): Result
 
   
 
+    export namespace P256KeyBoundEvent {
+      export type InputTuple = [id: BytesLike, key: AddressLike, x: BytesLike, y: BytesLike];
+      export type OutputTuple = [id: string, key: string, x: string, y: string];
+      export interface OutputObject {id: string, key: string, x: string, y: string };
+      export type Event = TypedContractEvent<InputTuple, OutputTuple, OutputObject>
+      export type Filter = TypedDeferredTopicFilter<Event>
+      export type Log = TypedEventLog<Event>
+      export type LogDescription = TypedLogDescription<Event>
+    }
+
+  
+
     export namespace PermissionsChangedEvent {
       export type InputTuple = [id: BytesLike, permissions: BigNumberish];
       export type OutputTuple = [id: string, permissions: bigint];
@@ -536,6 +568,22 @@ decodeFunctionResult(functionFragment: 'updateProfile', data: BytesLike): Result
     
 
     
+    isValidDeviceSignature: TypedContractMethod<
+      [id: BytesLike, digest: BytesLike, signature: BytesLike, ],
+      [boolean],
+      'view'
+    >
+    
+
+    
+    isValidKeySignature: TypedContractMethod<
+      [key: AddressLike, digest: BytesLike, signature: BytesLike, ],
+      [boolean],
+      'view'
+    >
+    
+
+    
     keyKindStatusOf: TypedContractMethod<
       [id: BytesLike, ],
       [[string, bigint, bigint] & {key: string, kind: bigint, status: bigint }],
@@ -584,6 +632,14 @@ decodeFunctionResult(functionFragment: 'updateProfile', data: BytesLike): Result
     
 
     
+    p256Address: TypedContractMethod<
+      [pub: IDeviceRegistry.P256KeyStruct, ],
+      [string],
+      'view'
+    >
+    
+
+    
     pendingOwner: TypedContractMethod<
       [],
       [string],
@@ -611,6 +667,14 @@ decodeFunctionResult(functionFragment: 'updateProfile', data: BytesLike): Result
     registerBatch: TypedContractMethod<
       [reqs: IDeviceRegistry.RegistrationStruct[], sigs: IDeviceRegistry.SignatureStruct[], ],
       [string[]],
+      'nonpayable'
+    >
+    
+
+    
+    registerP256: TypedContractMethod<
+      [req: IDeviceRegistry.RegistrationStruct, pub: IDeviceRegistry.P256KeyStruct, sig: IDeviceRegistry.P256SignatureStruct, ],
+      [string],
       'nonpayable'
     >
     
@@ -658,6 +722,14 @@ decodeFunctionResult(functionFragment: 'updateProfile', data: BytesLike): Result
     
     requestRekey: TypedContractMethod<
       [id: BytesLike, newKey: AddressLike, deadline: BigNumberish, sig: IDeviceRegistry.SignatureStruct, ],
+      [void],
+      'nonpayable'
+    >
+    
+
+    
+    requestRekeyP256: TypedContractMethod<
+      [id: BytesLike, newKey: IDeviceRegistry.P256KeyStruct, deadline: BigNumberish, sig: IDeviceRegistry.P256SignatureStruct, ],
       [void],
       'nonpayable'
     >
@@ -832,6 +904,16 @@ getFunction(nameOrSignature: 'isLive'): TypedContractMethod<
       [boolean],
       'view'
     >;
+getFunction(nameOrSignature: 'isValidDeviceSignature'): TypedContractMethod<
+      [id: BytesLike, digest: BytesLike, signature: BytesLike, ],
+      [boolean],
+      'view'
+    >;
+getFunction(nameOrSignature: 'isValidKeySignature'): TypedContractMethod<
+      [key: AddressLike, digest: BytesLike, signature: BytesLike, ],
+      [boolean],
+      'view'
+    >;
 getFunction(nameOrSignature: 'keyKindStatusOf'): TypedContractMethod<
       [id: BytesLike, ],
       [[string, bigint, bigint] & {key: string, kind: bigint, status: bigint }],
@@ -862,6 +944,11 @@ getFunction(nameOrSignature: 'ownerOf'): TypedContractMethod<
       [string],
       'view'
     >;
+getFunction(nameOrSignature: 'p256Address'): TypedContractMethod<
+      [pub: IDeviceRegistry.P256KeyStruct, ],
+      [string],
+      'view'
+    >;
 getFunction(nameOrSignature: 'pendingOwner'): TypedContractMethod<
       [],
       [string],
@@ -880,6 +967,11 @@ getFunction(nameOrSignature: 'register'): TypedContractMethod<
 getFunction(nameOrSignature: 'registerBatch'): TypedContractMethod<
       [reqs: IDeviceRegistry.RegistrationStruct[], sigs: IDeviceRegistry.SignatureStruct[], ],
       [string[]],
+      'nonpayable'
+    >;
+getFunction(nameOrSignature: 'registerP256'): TypedContractMethod<
+      [req: IDeviceRegistry.RegistrationStruct, pub: IDeviceRegistry.P256KeyStruct, sig: IDeviceRegistry.P256SignatureStruct, ],
+      [string],
       'nonpayable'
     >;
 getFunction(nameOrSignature: 'registrationDigest'): TypedContractMethod<
@@ -909,6 +1001,11 @@ getFunction(nameOrSignature: 'reportOffline'): TypedContractMethod<
     >;
 getFunction(nameOrSignature: 'requestRekey'): TypedContractMethod<
       [id: BytesLike, newKey: AddressLike, deadline: BigNumberish, sig: IDeviceRegistry.SignatureStruct, ],
+      [void],
+      'nonpayable'
+    >;
+getFunction(nameOrSignature: 'requestRekeyP256'): TypedContractMethod<
+      [id: BytesLike, newKey: IDeviceRegistry.P256KeyStruct, deadline: BigNumberish, sig: IDeviceRegistry.P256SignatureStruct, ],
       [void],
       'nonpayable'
     >;
@@ -990,6 +1087,7 @@ getEvent(key: 'LayerOperatorSet'): TypedContractEvent<LayerOperatorSetEvent.Inpu
 getEvent(key: 'MisbehaviourReported'): TypedContractEvent<MisbehaviourReportedEvent.InputTuple, MisbehaviourReportedEvent.OutputTuple, MisbehaviourReportedEvent.OutputObject>;
 getEvent(key: 'OwnershipTransferStarted'): TypedContractEvent<OwnershipTransferStartedEvent.InputTuple, OwnershipTransferStartedEvent.OutputTuple, OwnershipTransferStartedEvent.OutputObject>;
 getEvent(key: 'OwnershipTransferred'): TypedContractEvent<OwnershipTransferredEvent.InputTuple, OwnershipTransferredEvent.OutputTuple, OwnershipTransferredEvent.OutputObject>;
+getEvent(key: 'P256KeyBound'): TypedContractEvent<P256KeyBoundEvent.InputTuple, P256KeyBoundEvent.OutputTuple, P256KeyBoundEvent.OutputObject>;
 getEvent(key: 'PermissionsChanged'): TypedContractEvent<PermissionsChangedEvent.InputTuple, PermissionsChangedEvent.OutputTuple, PermissionsChangedEvent.OutputObject>;
 getEvent(key: 'ProfileUpdated'): TypedContractEvent<ProfileUpdatedEvent.InputTuple, ProfileUpdatedEvent.OutputTuple, ProfileUpdatedEvent.OutputObject>;
 getEvent(key: 'RekeyRequested'): TypedContractEvent<RekeyRequestedEvent.InputTuple, RekeyRequestedEvent.OutputTuple, RekeyRequestedEvent.OutputObject>;
@@ -1064,6 +1162,10 @@ getEvent(key: 'TrustRestored'): TypedContractEvent<TrustRestoredEvent.InputTuple
 
       'OwnershipTransferred(address,address)': TypedContractEvent<OwnershipTransferredEvent.InputTuple, OwnershipTransferredEvent.OutputTuple, OwnershipTransferredEvent.OutputObject>;
       OwnershipTransferred: TypedContractEvent<OwnershipTransferredEvent.InputTuple, OwnershipTransferredEvent.OutputTuple, OwnershipTransferredEvent.OutputObject>;
+    
+
+      'P256KeyBound(bytes32,address,bytes32,bytes32)': TypedContractEvent<P256KeyBoundEvent.InputTuple, P256KeyBoundEvent.OutputTuple, P256KeyBoundEvent.OutputObject>;
+      P256KeyBound: TypedContractEvent<P256KeyBoundEvent.InputTuple, P256KeyBoundEvent.OutputTuple, P256KeyBoundEvent.OutputObject>;
     
 
       'PermissionsChanged(bytes32,uint32)': TypedContractEvent<PermissionsChangedEvent.InputTuple, PermissionsChangedEvent.OutputTuple, PermissionsChangedEvent.OutputObject>;
