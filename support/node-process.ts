@@ -79,7 +79,12 @@ async function terminate(child: ChildProcess, signal: NodeJS.Signals, graceMs = 
  * gives the arguments of each start, `fresh` being true for a restart asked
  * to drop the node's state.
  */
-async function start(command: string, args: (fresh: boolean) => string[], fixedPort?: number): Promise<NodeProcess> {
+async function start(
+  command: string,
+  args: (fresh: boolean) => string[],
+  fixedPort?: number,
+  detached = false,
+): Promise<NodeProcess> {
   const port = fixedPort ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   let log = "";
@@ -87,6 +92,7 @@ async function start(command: string, args: (fresh: boolean) => string[], fixedP
     const child = spawn(command, [...args(fresh), "--port", String(port)], {
       cwd: ROOT,
       stdio: ["ignore", "pipe", "pipe"],
+      detached,
     });
     child.stdout?.on("data", (d: Buffer) => (log = (log + d.toString()).slice(-20_000)));
     child.stderr?.on("data", (d: Buffer) => (log = (log + d.toString()).slice(-20_000)));
@@ -116,14 +122,25 @@ async function start(command: string, args: (fresh: boolean) => string[], fixedP
   };
 }
 
+/** Where and how a node process runs. */
+export interface NodeOptions {
+  /** The port to listen on (default: a free one). */
+  readonly port?: number;
+  /**
+   * In a process group of its own, so a terminal's Ctrl-C (sent to the whole foreground group)
+   * does not reach it: its starter stops it when it chooses (`npm start` stops the chains last).
+   */
+  readonly detached?: boolean;
+}
+
 /** `hardhat node --hostname 127.0.0.1` in its own process. */
-export function startHardhatNode(): Promise<NodeProcess> {
-  return start(process.execPath, () => [
-    `${ROOT}/node_modules/hardhat/dist/src/cli.js`,
-    "node",
-    "--hostname",
-    "127.0.0.1",
-  ]);
+export function startHardhatNode(options: NodeOptions = {}): Promise<NodeProcess> {
+  return start(
+    process.execPath,
+    () => [`${ROOT}/node_modules/hardhat/dist/src/cli.js`, "node", "--hostname", "127.0.0.1"],
+    options.port,
+    options.detached,
+  );
 }
 
 /**
@@ -144,15 +161,13 @@ function anvilCommand(): [string, string[]] {
   return [process.execPath, [`${ROOT}/node_modules/@foundry-rs/anvil/bin.mjs`]];
 }
 
-export interface AnvilOptions {
+export interface AnvilOptions extends NodeOptions {
   /**
    * anvil's `--state`: the chain is loaded from this file at start, if it
    * exists, and written to it on exit (with the states of past blocks,
    * `--preserve-historical-states`), so `restart()` serves the same chain.
    */
   readonly stateFile?: string;
-  /** The port to listen on (default: a free one). */
-  readonly port?: number;
 }
 
 /** anvil (Foundry, from the `@foundry-rs/anvil` package) in its own process, on chain `chainId` (default 31337). */
@@ -177,5 +192,6 @@ export function startAnvil(chainId = 31337n, options: AnvilOptions = {}): Promis
         : [...(fresh ? ["--dump-state", stateFile] : ["--state", stateFile]), "--preserve-historical-states"]),
     ],
     options.port,
+    options.detached,
   );
 }
