@@ -23,8 +23,12 @@ export class ServiceUnavailableError extends TransportError {
 }
 
 /** A request body over the service's size limit. */
-export class PayloadTooLargeError extends InvalidInputError {}
-Object.defineProperty(PayloadTooLargeError.prototype, "name", { value: "PayloadTooLargeError" });
+export class PayloadTooLargeError extends InvalidInputError {
+  constructor(shortMessage: string, details: errors.ErrorDetails = {}) {
+    super(shortMessage, details);
+    Object.defineProperty(this, "name", { value: "PayloadTooLargeError", enumerable: false, writable: true });
+  }
+}
 
 /** A resource the request names does not exist. */
 export class NotFoundError extends StrataError {

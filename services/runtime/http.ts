@@ -32,8 +32,10 @@ export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
 export function createHttpService(options: HttpServiceOptions): FastifyInstance {
   const app = fastify({
-    loggerInstance: options.logger.child({ part: "http" }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Requests are counted in /metrics, not logged one by one (fastify logs them at info).
+    loggerInstance: options.logger.child({ part: "http" }, { level: "warn" }) as FastifyBaseLogger,
+    // On close: idle keep-alive connections end at once, requests in flight are finished.
+    forceCloseConnections: "idle",
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
