@@ -95,3 +95,16 @@ export async function listen(app: FastifyInstance, host: string, port: number): 
   const taken = typeof address === "object" && address !== null ? address.port : port;
   return { url: `http://${host.includes(":") ? `[${host}]` : host}:${taken}`, port: taken };
 }
+
+/**
+ * Stops `app` gracefully: no new connections, requests in flight finish; connections still open
+ * after `graceMs` (a client that stopped mid-request) are cut.
+ */
+export async function closeHttp(app: FastifyInstance, graceMs = 5_000): Promise<void> {
+  const timer = setTimeout(() => app.server.closeAllConnections(), graceMs);
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -12,7 +12,7 @@ import type { FastifyInstance } from "fastify";
 import { AccessDeniedError, InvalidInputError, ProtocolError, TimeoutError, TransportError } from "../../sdk/errors.ts";
 import { loadConfig } from "../../services/runtime/config.ts";
 import { PayloadTooLargeError } from "../../services/runtime/errors.ts";
-import { createHttpService, listen } from "../../services/runtime/http.ts";
+import { closeHttp, createHttpService, listen } from "../../services/runtime/http.ts";
 import { requestJson } from "../../services/runtime/http-client.ts";
 import { silentLogger } from "../../services/runtime/log.ts";
 import { createMetrics } from "../../services/runtime/metrics.ts";
@@ -145,7 +145,7 @@ describe("services/runtime", () => {
       );
       ({ url } = await listen(app, "127.0.0.1", 0));
     });
-    after(() => app.close());
+    after(() => closeHttp(app, 500));
 
     const thrown = async (work: Promise<unknown>) => {
       try {
