@@ -31,6 +31,10 @@ export interface NodeProcess {
    * overwritten: a new chain with the same chain id (the node's data lost).
    */
   restart(options?: { fresh?: boolean }): Promise<void>;
+  /** The running process's id. */
+  readonly pid: number | undefined;
+  /** Resolves when the running process ends, by any cause (its exit code or signal). */
+  exited(): Promise<number | string>;
 }
 
 /** A free TCP port on the loopback interface. */
@@ -111,6 +115,13 @@ async function start(
     url,
     provider,
     halt,
+    get pid() {
+      return child.pid;
+    },
+    exited: () =>
+      child.exitCode !== null || child.signalCode !== null
+        ? Promise.resolve(child.exitCode ?? child.signalCode ?? "unknown")
+        : new Promise((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal ?? "unknown"))),
     async restart({ fresh = false } = {}) {
       await halt();
       child = await spawnNode(fresh);

@@ -51,8 +51,9 @@ export async function startLocalDeployment(options: LocalDeploymentOptions): Pro
   };
   try {
     const chains = await startLocalChains({ detached: true });
-    supervisor.adopt(`chain ${chains.hardhat.name}`, "chain", () => chains.hardhat.stop());
-    supervisor.adopt(`chain ${chains.anvil.name}`, "chain", () => chains.anvil.stop());
+    for (const c of [chains.hardhat, chains.anvil]) {
+      supervisor.adopt(`chain ${c.name}`, "chain", () => c.stop(), c.node.exited());
+    }
     checkAborted();
     // Every sealed secret of this deployment opens with one passphrase, handed to each service
     // in its environment (takePassphrase reads it once and removes it).

@@ -104,12 +104,7 @@ export class Supervisor {
       stop: () => child.stop(this.options.graceMs),
       kill: () => child.kill(),
     });
-    void child.exited.then((how) => {
-      if (this.stopping) return;
-      this.failure ??= { name: spec.name, how };
-      this.options.onEvent?.({ kind: "died", name: spec.name, how, logs: child.logs() });
-      this.fail({ name: spec.name, how });
-    });
+    this.#watch(spec.name, child.exited, () => child.logs());
     this.options.onEvent?.({ kind: "started", name: spec.name, url });
     return running;
   }
@@ -119,10 +114,24 @@ export class Supervisor {
     return Promise.all(specs.map((s) => this.start(s)));
   }
 
-  /** Takes over stopping something started elsewhere (a chain node), in `stage`. */
-  adopt(name: string, stage: Stage, stop: () => Promise<unknown>): void {
+  /**
+   * Takes over something started elsewhere (a chain node) in `stage`: stopping it, and, with
+   * `exited`, reporting it when it ends while it should be running.
+   */
+  adopt(name: string, stage: Stage, stop: () => Promise<unknown>, exited?: Promise<number | string>): void {
     const end = async (): Promise<number> => (await stop(), 0);
     this.members.push({ name, stage, stop: end, kill: end });
+    if (exited) this.#watch(name, exited, () => "");
+  }
+
+  /** A member that ends before the deployment stops is a failure: shown, and the end of the run. */
+  #watch(name: string, exited: Promise<number | string>, logs: () => string): void {
+    void exited.then((how) => {
+      if (this.stopping) return;
+      this.failure ??= { name, how };
+      this.options.onEvent?.({ kind: "died", name, how, logs: logs() });
+      this.fail({ name, how });
+    });
   }
 
   /** The running service named `name`. */

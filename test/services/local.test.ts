@@ -1,0 +1,204 @@
+/**
+ * `npm start` as a person runs it: `node scripts/start.ts` in a child process at a small scale,
+ * its live view read as JSON lines (STRATA_VIEW=json) until every kind of role has shown its work
+ * on chain, then stopped with SIGINT: the stages stop in order (simulators first, chains last),
+ * the run exits 0, and no process it started is left. A process that ends on its own ends the
+ * run with exit 1, everything else stopped. Bad scale knobs are refused before anything starts.
+ */
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { expect } from "chai";
+
+import { STAGES } from "../../services/local/supervisor.ts";
+import type { Snapshot } from "../../services/local/live-view.ts";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+
+/** A run of `scripts/start.ts`: its JSON lines as they come, and how it ended. */
+interface StartRun {
+  readonly child: ChildProcess;
+  readonly snapshots: Snapshot[];
+  readonly events: string[];
+  readonly exited: Promise<number | string>;
+  stderr(): string;
+}
+
+function startRun(dir: string, env: NodeJS.ProcessEnv = {}): StartRun {
+  const child = spawn(process.execPath, [join(ROOT, "scripts", "start.ts")], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      STRATA_VIEW: "json",
+      STRATA_LOCAL_DIR: dir,
+      STRATA_DEVICES: "2",
+      STRATA_SENSORS: "2",
+      STRATA_READING_MS: "1000",
+      STRATA_BATCH_MS: "1000",
+      STRATA_CONTRACT_MS: "2000",
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const snapshots: Snapshot[] = [];
+  const events: string[] = [];
+  let err = "";
+  let buffer = "";
+  child.stdout!.setEncoding("utf8");
+  child.stdout!.on("data", (chunk: string) => {
+    buffer += chunk;
+    let at: number;
+    while ((at = buffer.indexOf("\n")) >= 0) {
+      const line = JSON.parse(buffer.slice(0, at)) as Snapshot | { event: string };
+      buffer = buffer.slice(at + 1);
+      if ("event" in line) events.push(line.event);
+      else snapshots.push(line);
+    }
+  });
+  child.stderr!.setEncoding("utf8");
+  child.stderr!.on("data", (chunk: string) => (err += chunk));
+  const exited = new Promise<number | string>((resolve) =>
+    child.once("exit", (code, signal) => resolve(code ?? signal ?? "unknown")),
+  );
+  return { child, snapshots, events, exited, stderr: () => err };
+}
+
+/** Every process descending from `pid` (the services and chains run in their own groups, still its children). */
+function descendants(pid: number): number[] {
+  const rows = execFileSync("ps", ["-eo", "pid=,ppid="], { encoding: "utf8" })
+    .trim()
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/).map(Number) as [number, number]);
+  const found: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const parent = queue.shift()!;
+    for (const [p, pp] of rows) {
+      if (pp === parent) {
+        found.push(p);
+        queue.push(p);
+      }
+    }
+  }
+  return found;
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Waits until `test` holds for the run's latest snapshot (or the run ends: a failure). */
+async function until(
+  run: StartRun,
+  what: string,
+  test: (s: Snapshot) => boolean,
+  timeoutMs = 90_000,
+): Promise<Snapshot> {
+  const deadline = Date.now() + timeoutMs;
+  let ended: number | string | undefined;
+  void run.exited.then((how) => (ended = how));
+  for (;;) {
+    const last = run.snapshots.at(-1);
+    if (last && test(last)) return last;
+    if (ended !== undefined)
+      throw new Error(`npm start ended (${ended}) before ${what}:\n${run.events.join("\n")}\n${run.stderr()}`);
+    if (Date.now() > deadline)
+      throw new Error(`no ${what} within ${timeoutMs} ms; last: ${JSON.stringify(last)}\n${run.events.join("\n")}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe("npm start: a local deployment in processes", function () {
+  this.timeout(180_000);
+  let dir: string;
+  let run: StartRun;
+  let pids: number[] = [];
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "strata-local-test-"));
+    run = startRun(dir);
+  });
+
+  after(() => {
+    run?.child.kill("SIGKILL");
+    for (const pid of pids) if (alive(pid)) process.kill(pid, "SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("runs both chains with Strata deployed", async () => {
+    const s = await until(run, "both chains", (x) => x.chains.length === 2);
+    expect(s.chains.map((c) => c.chainId)).to.deep.equal(["31337", "31338"]);
+    expect(s.chains.every((c) => c.block > 0)).to.equal(true);
+  });
+
+  it("stops every process in order on SIGINT, exits 0 and leaves no process behind", async () => {
+    pids = descendants(run.child.pid!);
+    expect(pids.length).to.be.greaterThan(1);
+    run.child.kill("SIGINT");
+    expect(await run.exited, run.stderr()).to.equal(0);
+    const order = run.events
+      .map((e) => /^stopping the (\w+) stage/.exec(e)?.[1])
+      .filter((x): x is string => x !== undefined);
+    expect(order).to.deep.equal(STAGES.filter((s) => order.includes(s)));
+    expect(order.at(-1)).to.equal("chain");
+    expect(run.events.at(-1)).to.equal("stopped; every process ended cleanly");
+    expect(pids.filter(alive)).to.deep.equal([]);
+  });
+});
+
+describe("npm start: a process ending on its own", function () {
+  this.timeout(120_000);
+  let dir: string;
+  let run: StartRun;
+  let pids: number[] = [];
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "strata-local-test-"));
+    run = startRun(dir);
+  });
+
+  after(() => {
+    run?.child.kill("SIGKILL");
+    for (const pid of pids) if (alive(pid)) process.kill(pid, "SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("is shown, stops the others in order and ends the run with exit 1", async () => {
+    await until(run, "both chains", (x) => x.chains.length === 2);
+    pids = descendants(run.child.pid!);
+    const anvil = execFileSync("ps", ["-o", "pid=,args=", "-p", pids.join(",")], { encoding: "utf8" })
+      .split("\n")
+      .find((l) => /anvil.*--chain-id 31338/.test(l));
+    expect(anvil, "the anvil process").to.not.equal(undefined);
+    process.kill(Number(anvil!.trim().split(/\s+/)[0]), "SIGKILL");
+    expect(await run.exited, run.stderr()).to.equal(1);
+    expect(run.events.some((e) => e.startsWith("chain anvil ended on its own (SIGKILL)"))).to.equal(true);
+    expect(run.events.at(-1)).to.equal("stopped, not cleanly (see above)");
+    expect(pids.filter(alive)).to.deep.equal([]);
+  });
+});
+
+describe("npm start: scale knobs", () => {
+  it("refuses a knob out of range before starting anything, naming it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "strata-local-test-"));
+    try {
+      const out = spawnSync(process.execPath, [join(ROOT, "scripts", "start.ts")], {
+        env: { ...process.env, STRATA_DEVICES: "0", STRATA_LOCAL_DIR: dir },
+        encoding: "utf8",
+      });
+      expect(out.status).to.equal(2);
+      expect(out.stderr).to.equal(
+        'npm start: STRATA_DEVICES: expected an integer from 1 to 1000 (NB-IoT devices), got "0"\n',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
