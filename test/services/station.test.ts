@@ -1,0 +1,220 @@
+/**
+ * The base-station service in process (`startStation`) over real sockets: two stations on a
+ * `hardhat node` chain, their identity keys from a PKG in the test, simulated NB-IoT devices over
+ * CoAP that move from one station to the other (a handover over HTTP), and every receipted
+ * reading acquired over HTTP and verified against `DataAnchor`. Then what a station refuses:
+ * malformed and oversized CoAP payloads, unknown resources, malformed and oversized HTTP bodies —
+ * each a typed error that changes nothing.
+ */
+import { rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createSocket } from "node:dgram";
+
+import { expect } from "chai";
+import { generate } from "coap-packet";
+
+import { mclBackend } from "../../sdk/core/crypto/backend.ts";
+import { Pkg } from "../../sdk/core/crypto/identity.ts";
+import { extractNodeKeys, nbiotParams, pkgStationKeys } from "../../sdk/core/nbiot/params.ts";
+import { InvalidInputError, ProtocolError } from "../../sdk/errors.ts";
+import { silentLogger } from "../../services/runtime/log.ts";
+import { PayloadTooLargeError } from "../../services/runtime/errors.ts";
+import { requestJson } from "../../services/runtime/http-client.ts";
+import { loadStationConfig, type StationConfig } from "../../services/station/config.ts";
+import { HttpStationLink } from "../../services/station/link.ts";
+import { type RunningStation, startStation } from "../../services/station/service.ts";
+import { NbiotSimulator, SimState } from "../../services/sim/nbiot.ts";
+import { coapPost, coapTarget } from "../../services/sim/nbiot-coap.ts";
+import { freePort } from "../../support/node-process.ts";
+import {
+  acquireVerified,
+  anchorReader,
+  PASSPHRASE,
+  type StationWorld,
+  stationWorld,
+} from "../helpers/station-services.ts";
+
+const backend = await mclBackend();
+
+describe("station service (in process)", function () {
+  this.timeout(180_000);
+  let world: StationWorld;
+  const pkg = new Pkg(backend);
+  const params = nbiotParams(backend, pkg.masterPublic);
+  const running: RunningStation[] = [];
+  let configs: StationConfig[];
+
+  before(async function () {
+    world = await stationWorld(2, 3);
+    const ports = [await freePort(), await freePort()];
+    configs = world.stations.map((s, i) => {
+      const other = world.stations[1 - i]!;
+      const file = join(world.dir, `station${i + 1}.json`);
+      writeFileSync(
+        file,
+        JSON.stringify({
+          id: s.id,
+          store: `station${i + 1}.sqlite`,
+          rpcUrl: world.node.url,
+          chainId: Number(world.chain.chainId),
+          dataAnchor: world.chain.anchorAddress,
+          deviceRegistry: world.chain.registry.address,
+          account: s.accountFile,
+          keyServers: { urls: ["http://127.0.0.1:1"], publicFile: "unused.json" },
+          peers: { [other.id]: `http://127.0.0.1:${ports[1 - i]}` },
+          coap: { host: "127.0.0.1", port: 0 },
+          http: { host: "127.0.0.1", port: ports[i] },
+          batch: { intervalMs: 300, maxSize: 50 },
+          workers: 1,
+        }),
+      );
+      return loadStationConfig(file);
+    });
+    for (const config of configs) {
+      running.push(
+        await startStation(config, {
+          passphrase: PASSPHRASE,
+          masterPublic: pkg.masterPublic,
+          logger: silentLogger(),
+          keyProvider: () => ({
+            keys: pkgStationKeys(pkg, config.id),
+            start: () => Promise.resolve(),
+            stop: () => undefined,
+          }),
+        }),
+      );
+    }
+  });
+
+  after(async function () {
+    for (const r of running) await r.close().catch(() => undefined);
+    await world?.node.stop();
+    if (world) rmSync(world.dir, { recursive: true, force: true });
+  });
+
+  it("takes devices' readings over CoAP across a handover; every receipted reading is acquired over HTTP and verified on chain", async function () {
+    const statePath = join(world.dir, "sim.sqlite");
+    const sim = new NbiotSimulator({
+      params,
+      stations: running.map((r) => ({ id: r.id, url: r.coap.url })),
+      devices: world.devices,
+      statePath,
+      nodeKeys: (d) => Promise.resolve(extractNodeKeys(pkg, d.id)),
+      rate: 20,
+      count: 6,
+      handoverEvery: 3,
+    });
+    const summary = await sim.run();
+    expect(summary.refused).to.deep.equal({});
+    expect(summary.sent).to.equal(18);
+    expect(summary.receipted).to.equal(18);
+
+    const links = running.map((r) => new HttpStationLink(r.http.url));
+    const anchors = anchorReader(world);
+    const state = new SimState(statePath);
+    const devices = state.all();
+    state.close();
+    for (const d of devices) {
+      expect(d.tipSeq).to.equal(6);
+      // the loop anchors within a few intervals: ask until every receipted reading is served anchored
+      let readings: Awaited<ReturnType<typeof acquireVerified>> = [];
+      for (let i = 0; i < 100 && readings.length < d.tipSeq; i++) {
+        try {
+          readings = await acquireVerified(params, d.id, links, anchors, d.primaryKey);
+        } catch (e) {
+          if (!(e instanceof ProtocolError) || e.reason !== "not-anchored") throw e;
+        }
+        if (readings.length < d.tipSeq) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(readings.map((r) => r.seq)).to.deep.equal([1, 2, 3, 4, 5, 6]);
+      expect(new Set(readings.map((r) => r.station)).size).to.equal(2);
+    }
+  });
+
+  it("answers a malformed CoAP payload with 4.00 naming the typed error, an oversized one with 4.13, an unknown resource with 4.04", async function () {
+    const target = coapTarget(running[0]!.coap.url);
+    try {
+      await coapPost(target, "/auth", new Uint8Array([1, 2, 3]));
+      expect.fail("a malformed request was accepted");
+    } catch (e) {
+      expect(e).to.be.instanceOf(ProtocolError);
+      expect((e as ProtocolError).reason).to.equal("malformed");
+    }
+    try {
+      await coapPost(target, "/frames", new Uint8Array(40).fill(9));
+      expect.fail("a malformed frame was accepted");
+    } catch (e) {
+      expect(e).to.be.instanceOf(ProtocolError);
+    }
+    try {
+      await coapPost(target, "/nothing", new Uint8Array(1));
+      expect.fail("an unknown resource answered");
+    } catch (e) {
+      expect((e as Error).name).to.equal("NotFoundError");
+    }
+    // an oversized payload in one datagram (no block-wise transfer): 4.13
+    const code = await new Promise<string>((resolve, reject) => {
+      const socket = createSocket("udp4");
+      socket.once("message", (msg) => {
+        socket.close();
+        const cls = msg[1]! >> 5;
+        const detail = msg[1]! & 0x1f;
+        resolve(`${cls}.${String(detail).padStart(2, "0")}`);
+      });
+      socket.once("error", reject);
+      const packet = generate(
+        {
+          code: "0.02",
+          confirmable: true,
+          messageId: 4242,
+          token: Buffer.from([1, 2, 3, 4]),
+          options: [{ name: "Uri-Path", value: Buffer.from("frames") }],
+          payload: Buffer.alloc(1100, 7),
+        },
+        2048,
+      );
+      socket.send(packet, target.port, target.hostname);
+    });
+    expect(code).to.equal("4.13");
+  });
+
+  it("answers malformed and oversized HTTP bodies with typed errors before any cryptography", async function () {
+    const url = running[0]!.http.url;
+    const status = await requestJson<{ lastBatch: number }>(`${url}/nbiot/status`);
+    try {
+      await requestJson(`${url}/nbiot/handover`, { body: { request: "0x1234", extra: 1 } });
+      expect.fail("an extra field was accepted");
+    } catch (e) {
+      expect(e).to.be.instanceOf(InvalidInputError);
+    }
+    try {
+      await requestJson(`${url}/nbiot/handover`, { body: { request: "0x12" } });
+      expect.fail("a malformed handover request was accepted");
+    } catch (e) {
+      expect(e).to.be.instanceOf(ProtocolError);
+      expect((e as ProtocolError).reason).to.equal("malformed");
+    }
+    try {
+      await requestJson(`${url}/nbiot/handover`, { body: { request: `0x${"ab".repeat(70_000)}` } });
+      expect.fail("an oversized body was accepted");
+    } catch (e) {
+      expect(e).to.be.instanceOf(PayloadTooLargeError);
+      expect((e as Error).name).to.equal("PayloadTooLargeError");
+    }
+    try {
+      await requestJson(`${url}/nbiot/nodes/0x12/blocks?from=0&to=1`);
+      expect.fail("a malformed node id was accepted");
+    } catch (e) {
+      expect(e).to.be.instanceOf(InvalidInputError);
+    }
+    try {
+      await new HttpStationLink(url).proof(world.devices[0]!.id, 999);
+      expect.fail("a missing block was served");
+    } catch (e) {
+      expect(e).to.be.instanceOf(ProtocolError);
+      expect((e as ProtocolError).reason).to.equal("missing-block");
+    }
+    const after = await requestJson<{ lastBatch: number }>(`${url}/nbiot/status`);
+    expect(after.lastBatch).to.equal(status.lastBatch);
+  });
+});
