@@ -19,7 +19,7 @@ import { BaseStation } from "../../sdk/nbiot/base-station.ts";
 import { type ChainClock, providerChainClock, registryDirectory } from "../../sdk/nbiot/ports.ts";
 import type { BatchRecord } from "../../sdk/store/flow-store.ts";
 import { InvalidInputError, ProtocolError, StrataError } from "../../sdk/errors.ts";
-import { createHttpService, listen } from "../runtime/http.ts";
+import { closeHttp, createHttpService, listen } from "../runtime/http.ts";
 import { createLogger, type Logger } from "../runtime/log.ts";
 import { createMetrics, type Metrics, SIZE_BUCKETS } from "../runtime/metrics.ts";
 import { openSecret } from "../runtime/secret-file.ts";
@@ -337,7 +337,7 @@ export async function startStation(config: StationConfig, options: StartStationO
       clockCorrectionMs: clock.correctionMs,
     }));
     const httpAddress = await listen(app, config.http.host ?? "127.0.0.1", config.http.port);
-    cleanups.push(() => app.close());
+    cleanups.push(() => closeHttp(app));
     const coapAddress = await coap.listen(config.coap.host ?? "127.0.0.1", config.coap.port);
     cleanups.push(() => coap.close());
     loop.start();
