@@ -14,6 +14,7 @@ import { verifyCommand } from "./commands/verify.ts";
 import { deviceCommands } from "./commands/device.ts";
 import { tokenCommands } from "./commands/token.ts";
 import { peerCommands } from "./commands/peer.ts";
+import { edgeCommands, layerCommands } from "./commands/layer.ts";
 
 export interface GlobalOptions {
   readonly json?: boolean;
@@ -69,6 +70,8 @@ export function createProgram(io: Io): { program: Command; run: (argv: readonly 
   peerCommands(program, ctx);
   anchorCommand(program, ctx);
   verifyCommand(program, ctx);
+  layerCommands(program, ctx);
+  edgeCommands(program, ctx);
 
   const run = async (argv: readonly string[]): Promise<number> => {
     outcome = undefined;

@@ -144,4 +144,40 @@ export const OUTPUT_SCHEMAS: Readonly<Record<string, object>> = {
     },
     confirmations: { type: "integer" },
   }),
+  "layer establish": object(["file", "version", "layers", "edges"], {
+    file: { type: "string" },
+    version: { const: 1 },
+    layers: {
+      type: "array",
+      items: object(["address", "layerId", "chainId", "rpc", "ledger", "members"], {
+        layerId: word,
+        chainId: decimal,
+        ledger: address,
+        members: {
+          type: "array",
+          items: object(["index", "node", "publicKey", "keyFile"], { node: address, publicKey: hex(96) }),
+        },
+      }),
+    },
+    edges: {
+      type: "array",
+      items: object(["address", "layerId", "superior", "node", "keyFile", "store"], { layerId: word, node: address }),
+    },
+  }),
+  // the ready line of a service (stdout, one line), then logs on stderr until it stops
+  "layer run": object(["ready", "service", "url", "port", "layer", "index", "node", "chainId"], {
+    ready: { const: true },
+    service: { const: "layer" },
+    url: { type: "string" },
+    port: { type: "integer" },
+    node: address,
+    chainId: decimal,
+  }),
+  "edge run": object(["ready", "service", "url", "port", "edge", "node"], {
+    ready: { const: true },
+    service: { const: "edge" },
+    url: { type: "string" },
+    port: { type: "integer" },
+    node: address,
+  }),
 };

@@ -1,0 +1,294 @@
+/**
+ * `strata layer run`: one member of a seed 003 high-level layer (§III.B,
+ * §IV.B) as an HTTP service. It runs the SDK's `LayerNode` over its layer's
+ * ledger on that layer's chain, with its peers and the superior layer's
+ * members reached as `HttpLayerPeer`s, and serves:
+ *
+ * - `POST /packets`: P entering the layer through this member (statements 1-6);
+ * - `POST /peer/*`: what it offers its peers and examiners (open reviews,
+ *   following communications as the responsible node, takeover reviews,
+ *   verdicts, challenge answers, a block's contract ends);
+ * - `GET /metrics`, `GET /healthz`.
+ *
+ * Bodies are schema-checked and size-limited before any check of a signature;
+ * a refusal is a typed error answer and writes nothing. Optionally it examines
+ * its peers and its superior layer at random intervals (`examineEveryMs`).
+ */
+import { dirname, join } from "node:path";
+
+import type { FastifyInstance } from "fastify";
+import { Wallet } from "ethers";
+
+import { fromHex, type Hex, toHex } from "../../sdk/core/bytes.ts";
+import { mclBackend } from "../../sdk/core/crypto/backend.ts";
+import { SummaryLedgerClient } from "../../sdk/contracts/ledger.ts";
+import { ConfigError, InvalidInputError } from "../../sdk/errors.ts";
+import { LayerNode } from "../../sdk/layers/layer-node.ts";
+import type { Hop } from "../../sdk/layers/network.ts";
+import { loadConfig, resolvePath } from "../runtime/config.ts";
+import { createHttpService, listen } from "../runtime/http.ts";
+import { announceReady } from "../runtime/lifecycle.ts";
+import { createLogger, type Logger } from "../runtime/log.ts";
+import { createMetrics } from "../runtime/metrics.ts";
+import { openSecret } from "../runtime/secret-file.ts";
+import {
+  layerMetrics,
+  LISTEN_SCHEMA,
+  type LayerMetrics,
+  NETWORK_SCHEMA,
+  type NetworkConfig,
+  openChains,
+  peersOf,
+  reasonOf,
+  word,
+} from "./common.ts";
+import { layerOf, type MemberSecret, readLayersFile } from "./layout.ts";
+import {
+  ADDRESS,
+  bodySchema,
+  hopToJson,
+  LAYER_BODY_LIMIT,
+  LINK_SCHEMA,
+  linkFromJson,
+  type LinkJson,
+  OPEN_REQUEST_SCHEMA,
+  openRequestFromJson,
+  TRANSMISSION_SCHEMA,
+  transmissionFromJson,
+  type TransmissionJson,
+  WORD,
+} from "./wire.ts";
+
+export interface LayerServiceConfig {
+  /** The public file `strata layer establish` wrote. */
+  readonly layers: string;
+  /** This member's layer address. */
+  readonly layer: string;
+  readonly index: number;
+  readonly listen: { readonly host?: string; readonly port: number };
+  readonly network?: NetworkConfig;
+  /** How long a peer gets to answer, in ms (default 5,000). */
+  readonly answerTimeoutMs?: number;
+  /** Mean wait between self-examinations, in ms (none when absent). */
+  readonly examineEveryMs?: number;
+  /** A new block's lifetime, in seconds (default one day). */
+  readonly blockLifetimeS?: number;
+  readonly logLevel?: string;
+}
+
+export const LAYER_CONFIG_SCHEMA = {
+  type: "object",
+  additionalProperties: false,
+  required: ["layers", "layer", "index", "listen"],
+  properties: {
+    layers: { type: "string", minLength: 1 },
+    layer: { type: "string", minLength: 1 },
+    index: { type: "integer", minimum: 0, maximum: 255 },
+    listen: LISTEN_SCHEMA,
+    network: NETWORK_SCHEMA,
+    answerTimeoutMs: { type: "integer", minimum: 1, maximum: 600_000 },
+    examineEveryMs: { type: "integer", minimum: 1_000 },
+    blockLifetimeS: { type: "integer", minimum: 60 },
+    logLevel: { enum: ["fatal", "error", "warn", "info", "debug", "trace", "silent"] },
+  },
+} as const;
+
+export interface RunningService {
+  readonly url: string;
+  readonly ready: Record<string, unknown>;
+  readonly logger: Logger;
+  close(): Promise<void>;
+}
+
+/** Starts the member `configFile` describes; `passphrase` opens its key file. */
+export async function startLayerService(configFile: string, passphrase: string): Promise<RunningService> {
+  const config = loadConfig<LayerServiceConfig>(configFile, LAYER_CONFIG_SCHEMA, "layer node configuration");
+  const layersPath = resolvePath(configFile, config.layers);
+  const file = readLayersFile(layersPath);
+  const layer = layerOf(file, config.layer, configFile);
+  const entry = layer.members.find((m) => m.index === config.index);
+  if (entry === undefined) {
+    throw new InvalidInputError(`${configFile}: ${config.layer} has no member ${config.index}`, {
+      field: "/index",
+    });
+  }
+  const secret = openSecret<MemberSecret>(join(dirname(layersPath), entry.keyFile), passphrase);
+  if (secret.kind !== "layer-member" || secret.layer !== layer.address || secret.index !== entry.index) {
+    throw new InvalidInputError(`${entry.keyFile} is not the key file of ${layer.address} member ${entry.index}`);
+  }
+  const logger = createLogger(`layer ${slugOf(layer.address)}#${entry.index}`, config.logLevel);
+  const metrics = createMetrics("layer");
+  const m = layerMetrics(metrics);
+  const backend = await mclBackend();
+  const { own, directory, providers } = await openChains(file, layer.rpc);
+  const account = new Wallet(secret.account, own.provider);
+  if (account.address.toLowerCase() !== entry.node.toLowerCase()) {
+    throw new InvalidInputError(`${entry.keyFile} holds another account than the layers file's member`);
+  }
+  const ledger = new SummaryLedgerClient(layer.ledger, account);
+  // The ledger must be there and list this member with its account: a reset chain is one clear error.
+  const registered = await ledger.member(entry.index).catch((e: unknown) => {
+    throw new ConfigError(`${layer.address}'s ledger ${layer.ledger} cannot be read on chain ${own.chainId}`, {
+      ledger: layer.ledger,
+      cause: String(e),
+    });
+  });
+  if (registered.node.toLowerCase() !== entry.node.toLowerCase()) {
+    throw new ConfigError(`the ledger lists another account as member ${entry.index}`, { node: registered.node });
+  }
+
+  const network = config.network ?? {};
+  const timeoutMs = config.answerTimeoutMs ?? 5_000;
+  const onError = (call: string, error: unknown) => {
+    m.rpcErrors.inc({ call });
+    logger.warn({ call, err: error }, "a call to another node failed");
+  };
+  const reach = new Map(
+    file.layers.map((l) => [l.layerId as string, peersOf(l, network, { timeoutMs, onError })] as const),
+  );
+  const node = new LayerNode(account.address, {
+    layerId: layer.layerId,
+    index: entry.index,
+    secretKey: fromHex(secret.bls, "bls"),
+    ledger,
+    chainId: own.chainId,
+    directory,
+    backend,
+    reach: (layerId) => reach.get(layerId),
+    answerTimeoutMs: timeoutMs,
+    ...(config.blockLifetimeS === undefined ? {} : { blockLifetime: BigInt(config.blockLifetimeS) }),
+    onAlarm: (alarm) => {
+      m.alarms.inc({ kind: alarm.kind });
+      logger.warn({ alarm }, "alarm");
+    },
+  });
+  if (toHex(node.publicKey) !== entry.publicKey.toLowerCase()) {
+    throw new InvalidInputError(`${entry.keyFile} holds another BLS key than the layers file's member`);
+  }
+  node.setPeers(reach.get(layer.layerId) ?? []);
+
+  const app = createHttpService({
+    name: "layer",
+    logger,
+    metrics,
+    bodyLimit: LAYER_BODY_LIMIT,
+    health: async () => {
+      try {
+        const block = await own.provider.getBlockNumber();
+        return { ok: node.running, chainId: own.chainId.toString(), block, layer: layer.address, index: entry.index };
+      } catch (e) {
+        return { ok: false, chain: "unreachable", error: String(e) };
+      }
+    },
+  });
+  routes(app, node, m, logger);
+
+  let stopExamining: (() => void) | undefined;
+  if (config.examineEveryMs !== undefined) {
+    stopExamining = node.examineEvery(config.examineEveryMs, (report) => {
+      if (report.error !== undefined) logger.warn({ err: report.error }, "self-examination failed");
+      else logger.info({ report: summaryOf(report) }, "self-examination");
+    });
+  }
+  const { url, port } = await listen(app, config.listen.host ?? "127.0.0.1", config.listen.port);
+  const ready = {
+    service: "layer",
+    url,
+    port,
+    layer: layer.address,
+    index: entry.index,
+    node: account.address,
+    chainId: own.chainId.toString(),
+  };
+  logger.info(ready, "layer node listening");
+  return {
+    url,
+    ready,
+    logger,
+    close: async () => {
+      stopExamining?.();
+      // Stop accepting, let the requests in hand finish (a ledger write waits for its receipt), then stop.
+      await app.close();
+      node.stop();
+      for (const p of providers) p.destroy();
+    },
+  };
+}
+
+/** Starts it and prints the ready line (the `run` command). */
+export async function runLayerService(configFile: string, passphrase: string): Promise<RunningService> {
+  const service = await startLayerService(configFile, passphrase);
+  announceReady(service.ready);
+  return service;
+}
+
+function routes(app: FastifyInstance, node: LayerNode, m: LayerMetrics, logger: Logger): void {
+  /** A route whose refusals are counted by reason and whose hops are counted as anchored. */
+  const post = <B>(path: string, body: Record<string, object>, handle: (b: B) => Promise<unknown>) => {
+    app.post(path, { schema: { body: bodySchema(body) } }, async (request) => {
+      try {
+        return await handle(request.body as B);
+      } catch (e) {
+        m.rejections.inc({ reason: reasonOf(e) });
+        logger.info({ path, reason: reasonOf(e), err: e }, "refused");
+        throw e;
+      }
+    });
+  };
+  const hop = (h: Hop) => {
+    if (h.txHash !== undefined && (h.outcome === "opened" || h.outcome === "extended" || h.outcome === "recorded")) {
+      m.anchored.inc({ outcome: h.outcome });
+    }
+    if (h.gasUsed !== undefined) m.gas.inc(Number(h.gasUsed));
+    logger.info({ outcome: h.outcome, blockId: h.blockId, txHash: h.txHash, tookOverFrom: h.tookOverFrom }, "hop");
+    return { hop: hopToJson(h) };
+  };
+  const signature = (s: Uint8Array) => ({ signature: toHex(s) });
+
+  post<{ transmission: TransmissionJson }>("/packets", { transmission: TRANSMISSION_SCHEMA }, async (b) => {
+    m.packetsIn.inc({ route: "enter" });
+    return hop(await node.receive(transmissionFromJson(b.transmission)));
+  });
+  post<{ nonce: Hex }>("/peer/answer", { nonce: WORD }, async (b) =>
+    signature(await node.answer({ nonce: fromHex(b.nonce, "nonce", 32) })),
+  );
+  post<{ transmission: TransmissionJson; request: Parameters<typeof openRequestFromJson>[0] }>(
+    "/peer/review-open",
+    { transmission: TRANSMISSION_SCHEMA, request: OPEN_REQUEST_SCHEMA },
+    async (b) =>
+      signature(await node.reviewOpen(transmissionFromJson(b.transmission), openRequestFromJson(b.request))),
+  );
+  post<{ transmission: TransmissionJson }>("/peer/handle-following", { transmission: TRANSMISSION_SCHEMA }, async (b) => {
+    m.packetsIn.inc({ route: "handover" });
+    return hop(await node.handleFollowing(transmissionFromJson(b.transmission)));
+  });
+  post<{ blockId: Hex; candidate: string; digest: Hex }>(
+    "/peer/review-take-over",
+    { blockId: WORD, candidate: ADDRESS, digest: WORD },
+    async (b) => signature(await node.reviewTakeOver(word(b.blockId), b.candidate, word(b.digest))),
+  );
+  post<{ index: number; digest: Hex }>(
+    "/peer/judge-member",
+    { index: { type: "integer", minimum: 0, maximum: 255 }, digest: WORD },
+    async (b) => signature(await node.judgeMember(b.index, word(b.digest))),
+  );
+  post<{ digest: Hex }>("/peer/judge-superior", { digest: WORD }, async (b) =>
+    signature(await node.judgeSuperior(word(b.digest))),
+  );
+  post<{ kind: "superior" | "subordinate"; link: LinkJson; digest: Hex }>(
+    "/peer/review-attachment",
+    { kind: { enum: ["superior", "subordinate"] }, link: LINK_SCHEMA, digest: WORD },
+    async (b) => signature(await node.reviewAttachment(b.kind, linkFromJson(b.link), word(b.digest))),
+  );
+  post<{ blockId: Hex }>("/peer/contract-of", { blockId: WORD }, async (b) => ({
+    ends: (await node.contractOf(word(b.blockId))) ?? null,
+  }));
+}
+
+function slugOf(address: string): string {
+  return address.replace(/^[a-z][a-z0-9+.-]*:\/\//, "");
+}
+
+function summaryOf(report: { peers?: unknown; superior?: unknown }): unknown {
+  return JSON.parse(JSON.stringify(report, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)));
+}
