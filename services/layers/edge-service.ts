@@ -29,12 +29,20 @@ import { LayerRouter, type RouteResult } from "../../sdk/layers/router.ts";
 import type { Transmission } from "../../sdk/layers/network.ts";
 import { ObjectStore } from "../../sdk/store/object-store.ts";
 import { loadConfig, resolvePath } from "../runtime/config.ts";
-import { createHttpService, listen } from "../runtime/http.ts";
+import { closeHttp, createHttpService, listen } from "../runtime/http.ts";
 import { announceReady } from "../runtime/lifecycle.ts";
 import { createLogger, type Logger } from "../runtime/log.ts";
 import { createMetrics } from "../runtime/metrics.ts";
 import { openSecret } from "../runtime/secret-file.ts";
-import { layerMetrics, LISTEN_SCHEMA, type LayerMetrics, NETWORK_SCHEMA, type NetworkConfig, openChains, reasonOf } from "./common.ts";
+import {
+  layerMetrics,
+  LISTEN_SCHEMA,
+  type LayerMetrics,
+  NETWORK_SCHEMA,
+  type NetworkConfig,
+  openChains,
+  reasonOf,
+} from "./common.ts";
 import { HttpEdge, HttpLayerMember } from "./http-peer.ts";
 import { type EdgeSecret, edgeOf, type LayersFile, layerOf, readLayersFile } from "./layout.ts";
 import type { RunningService } from "./layer-service.ts";
@@ -54,6 +62,9 @@ import {
   type TransmissionJson,
   transmissionToJson,
 } from "./wire.ts";
+
+/** How long requests in flight get to finish at shutdown (a ledger write waits for its receipt). */
+const CLOSE_GRACE_MS = 30_000;
 
 export interface EdgeServiceConfig {
   readonly layers: string;
@@ -148,7 +159,7 @@ export async function startEdgeService(configFile: string, passphrase: string): 
     ready,
     logger,
     close: async () => {
-      await app.close();
+      await closeHttp(app, CLOSE_GRACE_MS);
       store.close();
       for (const p of providers) p.destroy();
     },
@@ -170,7 +181,12 @@ interface Parts {
 }
 
 function routes(app: FastifyInstance, { node, router, file, m, logger }: Parts): void {
-  const post = <B>(path: string, body: Record<string, object>, optional: string[], handle: (b: B) => Promise<unknown>) => {
+  const post = <B>(
+    path: string,
+    body: Record<string, object>,
+    optional: string[],
+    handle: (b: B) => Promise<unknown>,
+  ) => {
     app.post(path, { schema: { body: bodySchema(body, optional) } }, async (request) => {
       try {
         return await handle(request.body as B);

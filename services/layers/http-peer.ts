@@ -13,14 +13,7 @@
 import type { Hex } from "../../sdk/core/bytes.ts";
 import type { LedgerLayerLink, LedgerOpenRequest } from "../../sdk/contracts/ledger.ts";
 import { LayerError, StrataError, TimeoutError, TransportError } from "../../sdk/errors.ts";
-import type {
-  Challenge,
-  ContractEnds,
-  Hop,
-  JoinCandidate,
-  LayerPeer,
-  Transmission,
-} from "../../sdk/layers/network.ts";
+import type { Challenge, ContractEnds, Hop, JoinCandidate, LayerPeer, Transmission } from "../../sdk/layers/network.ts";
 import type { RoutedEdge, RoutedMember } from "../../sdk/layers/router.ts";
 import { requestJson } from "../runtime/http-client.ts";
 import {
@@ -139,7 +132,9 @@ export class HttpLayerPeer implements LayerPeer {
 
   /** @inheritdoc */
   async handleFollowing(t: Transmission): Promise<Hop> {
-    const answer = await this.#post<{ hop: HopJson }>("/peer/handle-following", { transmission: transmissionToJson(t) });
+    const answer = await this.#post<{ hop: HopJson }>("/peer/handle-following", {
+      transmission: transmissionToJson(t),
+    });
     return hopFromJson(answer.hop);
   }
 

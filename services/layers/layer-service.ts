@@ -26,7 +26,7 @@ import { ConfigError, InvalidInputError } from "../../sdk/errors.ts";
 import { LayerNode } from "../../sdk/layers/layer-node.ts";
 import type { Hop } from "../../sdk/layers/network.ts";
 import { loadConfig, resolvePath } from "../runtime/config.ts";
-import { createHttpService, listen } from "../runtime/http.ts";
+import { closeHttp, createHttpService, listen } from "../runtime/http.ts";
 import { announceReady } from "../runtime/lifecycle.ts";
 import { createLogger, type Logger } from "../runtime/log.ts";
 import { createMetrics } from "../runtime/metrics.ts";
@@ -58,6 +58,9 @@ import {
   type TransmissionJson,
   WORD,
 } from "./wire.ts";
+
+/** How long requests in flight get to finish at shutdown (a ledger write waits for its receipt). */
+const CLOSE_GRACE_MS = 30_000;
 
 export interface LayerServiceConfig {
   /** The public file `strata layer establish` wrote. */
@@ -208,7 +211,7 @@ export async function startLayerService(configFile: string, passphrase: string):
     close: async () => {
       stopExamining?.();
       // Stop accepting, let the requests in hand finish (a ledger write waits for its receipt), then stop.
-      await app.close();
+      await closeHttp(app, CLOSE_GRACE_MS);
       node.stop();
       for (const p of providers) p.destroy();
     },
@@ -255,13 +258,16 @@ function routes(app: FastifyInstance, node: LayerNode, m: LayerMetrics, logger: 
   post<{ transmission: TransmissionJson; request: Parameters<typeof openRequestFromJson>[0] }>(
     "/peer/review-open",
     { transmission: TRANSMISSION_SCHEMA, request: OPEN_REQUEST_SCHEMA },
-    async (b) =>
-      signature(await node.reviewOpen(transmissionFromJson(b.transmission), openRequestFromJson(b.request))),
+    async (b) => signature(await node.reviewOpen(transmissionFromJson(b.transmission), openRequestFromJson(b.request))),
   );
-  post<{ transmission: TransmissionJson }>("/peer/handle-following", { transmission: TRANSMISSION_SCHEMA }, async (b) => {
-    m.packetsIn.inc({ route: "handover" });
-    return hop(await node.handleFollowing(transmissionFromJson(b.transmission)));
-  });
+  post<{ transmission: TransmissionJson }>(
+    "/peer/handle-following",
+    { transmission: TRANSMISSION_SCHEMA },
+    async (b) => {
+      m.packetsIn.inc({ route: "handover" });
+      return hop(await node.handleFollowing(transmissionFromJson(b.transmission)));
+    },
+  );
   post<{ blockId: Hex; candidate: string; digest: Hex }>(
     "/peer/review-take-over",
     { blockId: WORD, candidate: ADDRESS, digest: WORD },
