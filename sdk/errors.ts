@@ -375,6 +375,62 @@ export class DeploymentIncompleteError extends StrataError {
   }
 }
 
+/**
+ * Why a key server refused to issue identity-key shares (seed 000's PKG as t-of-n networked key
+ * servers): the request's signature, freshness or addressing, or the registry's policy.
+ */
+export type KeyRefusal =
+  /** The id is not in the registry. */
+  | "unknown-device"
+  /** The id is registered but not Active (pending, suspended, blocked, revoked). */
+  | "not-active"
+  /** The role asked for is not the registered kind's (or the entity lacks the application permission). */
+  | "wrong-role"
+  /** The signature is malformed. */
+  | "bad-signature"
+  /** The signature is not from the key the registry holds for the id. */
+  | "wrong-signer"
+  /** The request's deadline has passed. */
+  | "expired"
+  /** The request's deadline lies further ahead than the server accepts. */
+  | "too-far"
+  /** The request was served (or refused) before. */
+  | "replayed"
+  /** The request is addressed to another key server, deployment, chain or registry. */
+  | "wrong-server"
+  /** A station's key epoch outside the window the server issues, or an epoch for a role that has none. */
+  | "bad-epoch";
+
+/** A key server refused a request for identity-key shares; `reason` says why. Nothing was issued. */
+export class KeyRequestRefusedError extends RejectionError<KeyRefusal> {
+  override name = "KeyRequestRefusedError" as const;
+}
+
+/** One key server's failure to serve, as `KeyIssuanceError` reports it. */
+export interface KeyServerFailure {
+  /** The server's base URL. */
+  readonly server: string;
+  /** The error's name (`KeyRequestRefusedError`, `TransportError`, `TimeoutError`, `ThresholdError` …). */
+  readonly error: string;
+  /** The refusal's reason, when the server gave one. */
+  readonly reason?: string;
+  readonly message: string;
+}
+
+/**
+ * Fewer than t key servers served valid shares: `failures` names each server that refused, did
+ * not answer or answered with a share that fails its public commitment, and why.
+ */
+export class KeyIssuanceError extends StrataError {
+  override name = "KeyIssuanceError" as const;
+  readonly failures: readonly KeyServerFailure[];
+
+  constructor(shortMessage: string, failures: readonly KeyServerFailure[], details: ErrorDetails = {}) {
+    super(shortMessage, { failures, ...details });
+    this.failures = failures;
+  }
+}
+
 /** Why a key in an encrypted keystore could not be used. */
 export type KeystoreRejection =
   "missing" | "exists" | "no-passphrase" | "wrong-passphrase" | "malformed" | "wrong-curve";

@@ -26,10 +26,15 @@ import { pathToFileURL } from "node:url";
 import { InvalidInputError, type StoreRejection, StoreError, StrataError } from "../errors.ts";
 
 /** Which role a store file belongs to. */
-export type StoreKind = "flow" | "fog" | "object";
+export type StoreKind = "flow" | "fog" | "object" | "keyserver";
 
 /** The meta key each kind keeps its owner under (the key stores made before `kind` was kept still have). */
-const OWNER_KEY: Readonly<Record<StoreKind, string>> = { flow: "station", fog: "node", object: "layer" };
+const OWNER_KEY: Readonly<Record<StoreKind, string>> = {
+  flow: "station",
+  fog: "node",
+  object: "layer",
+  keyserver: "keyserver",
+};
 
 /** What a store file must be: a role's kind and the owner's id (station id, fog node id, layer address). */
 export interface StoreIdentity {
