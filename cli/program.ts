@@ -15,6 +15,7 @@ import { deviceCommands } from "./commands/device.ts";
 import { tokenCommands } from "./commands/token.ts";
 import { peerCommands } from "./commands/peer.ts";
 import { edgeCommands, layerCommands } from "./commands/layer.ts";
+import { keyServerCommands } from "./commands/keyserver.ts";
 
 export interface GlobalOptions {
   readonly json?: boolean;
@@ -72,6 +73,7 @@ export function createProgram(io: Io): { program: Command; run: (argv: readonly 
   verifyCommand(program, ctx);
   layerCommands(program, ctx);
   edgeCommands(program, ctx);
+  keyServerCommands(program, ctx);
 
   const run = async (argv: readonly string[]): Promise<number> => {
     outcome = undefined;

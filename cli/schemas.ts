@@ -180,4 +180,21 @@ export const OUTPUT_SCHEMAS: Readonly<Record<string, object>> = {
     port: { type: "integer" },
     node: address,
   }),
+  "keyserver deal": object(["out", "deployment", "threshold", "servers", "public", "shares", "configs"], {
+    out: { type: "string" },
+    deployment: word,
+    threshold: { type: "integer", minimum: 1 },
+    servers: { type: "integer", minimum: 1 },
+    public: { type: "string" },
+    shares: { type: "array", items: { type: "string" } },
+    configs: { type: "array", items: { type: "string" } },
+  }),
+  "keyserver run": object(["ready", "service", "url", "port", "server", "deployment"], {
+    ready: { const: true },
+    service: { const: "keyserver" },
+    url: { type: "string" },
+    port: { type: "integer" },
+    server: { type: "integer", minimum: 1 },
+    deployment: word,
+  }),
 };

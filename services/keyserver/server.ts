@@ -1,0 +1,532 @@
+/**
+ * A key server (seed 000's PKG as one of t-of-n networked services, issue 15): it holds one share
+ * sᵢ of the master secret and issues identity-key shares sᵢ·H1(identity) over HTTP, only to a
+ * requester whose signed request verifies under the device key `DeviceRegistry` holds for it,
+ * and whose registered kind and status allow the role it asks for (the registry is the policy).
+ * Each share is sealed to the requester's ephemeral key; each issuance and each refusal of a
+ * well-formed request is appended to the hash-chained audit log before the answer leaves.
+ *
+ * Order of the checks, cheapest and chain-free first: the body's schema and size (before any
+ * cryptography), the addressing (deployment, server), the epoch window, the deadline, the
+ * signature's encoding; then one registry read: registered, signed by the registered key, not
+ * seen before, Active and of the right kind. Only the requester's own signature makes a nonce
+ * remembered, so nobody can spend another's nonce.
+ */
+import type { FastifyInstance } from "fastify";
+import { JsonRpcProvider } from "ethers";
+
+import type { Hex } from "../../sdk/core/bytes.ts";
+import { mclBackend, type PairingBackend } from "../../sdk/core/crypto/backend.ts";
+import { ThresholdPkg } from "../../sdk/core/crypto/identity.ts";
+import type { KeyShare } from "../../sdk/core/crypto/threshold.ts";
+import { DEFAULT_TIMING, type Role } from "../../sdk/core/nbiot/params.ts";
+import {
+  checkP256PublicKey,
+  decodeP256DeviceSignature,
+  isCanonicalSecp256k1Signature,
+  P256_SIGNATURE_BYTES,
+  verifyKeySignature,
+} from "../../sdk/core/p256.ts";
+import { Status } from "../../sdk/core/registry.ts";
+import { DeploymentCheck } from "../../sdk/contracts/chain.ts";
+import { DeviceRegistryClient } from "../../sdk/contracts/registry.ts";
+import {
+  ConfigError,
+  InvalidInputError,
+  KeyRequestRefusedError,
+  RejectionError,
+  StrataError,
+  TransportError,
+} from "../../sdk/errors.ts";
+import { loadConfig, resolvePath } from "../runtime/config.ts";
+import { createHttpService, listen } from "../runtime/http.ts";
+import { createLogger, type Logger } from "../runtime/log.ts";
+import { createMetrics, type Metrics } from "../runtime/metrics.ts";
+import { openSecret } from "../runtime/secret-file.ts";
+import { AuditLog } from "./audit.ts";
+import { loadKeyServerPublic } from "./client.ts";
+import {
+  checkEpoch,
+  checkPolicy,
+  DEFAULT_APPLICATION_PERMISSION,
+  DEFAULT_MAX_DEADLINE_SECONDS,
+  identitiesFor,
+  type KeyAnswer,
+  type KeyRequest,
+  keyRequestDigest,
+  keyServerDomain,
+  type KeyServerPublic,
+  ROLES,
+  sealShare,
+} from "./protocol.ts";
+
+/** Largest request body by default: a request is under 1 KiB. */
+export const KEYSERVER_BODY_LIMIT = 4096;
+
+/** Most audit entries one `GET /v1/audit` returns. */
+export const AUDIT_PAGE = 1000;
+
+// ---------------------------------------------------------------- files
+
+/** A server's configuration file. Paths are relative to the file. */
+export interface KeyServerConfig {
+  /** The server's sealed share (from `strata keyserver deal`). */
+  readonly share: string;
+  /** The dealing's public file. */
+  readonly public: string;
+  readonly listen: { readonly host: string; readonly port: number };
+  /** The chain's JSON-RPC URL. */
+  readonly rpc: string;
+  /** The `DeviceRegistry` whose records decide who gets keys. */
+  readonly registry: string;
+  readonly chainId: number | string;
+  /** The audit log (SQLite), created at first start. */
+  readonly audit: string;
+  /** The station key epoch (ms; the stations' `timing.keyEpochMs`, a day by default). */
+  readonly keyEpochMs?: number;
+  /** The permission bit that makes a registered `Device` an application (default 0x80000000). */
+  readonly applicationPermission?: number;
+  /** How far ahead a request's deadline may lie (s; default 300). */
+  readonly maxDeadlineSeconds?: number;
+  /** Deadline of each chain read (ms). */
+  readonly rpcTimeoutMs?: number;
+  readonly logLevel?: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+}
+
+const HEX32 = "^0x[0-9a-fA-F]{64}$";
+
+export const KEYSERVER_CONFIG_SCHEMA = {
+  type: "object",
+  additionalProperties: false,
+  required: ["share", "public", "listen", "rpc", "registry", "chainId", "audit"],
+  properties: {
+    share: { type: "string", minLength: 1 },
+    public: { type: "string", minLength: 1 },
+    listen: {
+      type: "object",
+      additionalProperties: false,
+      required: ["host", "port"],
+      properties: { host: { type: "string", minLength: 1 }, port: { type: "integer", minimum: 0, maximum: 65535 } },
+    },
+    rpc: { type: "string", pattern: "^https?://" },
+    registry: { type: "string", pattern: "^0x[0-9a-fA-F]{40}$" },
+    chainId: {
+      anyOf: [
+        { type: "integer", minimum: 1 },
+        { type: "string", pattern: "^[1-9][0-9]{0,77}$" },
+      ],
+    },
+    audit: { type: "string", minLength: 1 },
+    keyEpochMs: { type: "integer", minimum: 1000 },
+    applicationPermission: { type: "integer", minimum: 1, maximum: 4294967295 },
+    maxDeadlineSeconds: { type: "integer", minimum: 1, maximum: 86400 },
+    rpcTimeoutMs: { type: "integer", minimum: 100, maximum: 600000 },
+    logLevel: { enum: ["fatal", "error", "warn", "info", "debug", "trace", "silent"] },
+  },
+} as const;
+
+/** What a sealed share file holds. */
+export interface ShareFile {
+  readonly format: "strata-keyserver-share/v1";
+  readonly deployment: Hex;
+  readonly index: number;
+  readonly threshold: number;
+  readonly servers: number;
+  readonly secret: Hex;
+}
+
+/**
+ * Opens a sealed share and checks it is this dealing's share of its index (its secret's public
+ * key is the commitments' value there): a wrong passphrase, a damaged file or another dealing's
+ * share is an `InvalidInputError` naming the file.
+ */
+export function openShareFile(
+  backend: PairingBackend,
+  file: string,
+  passphrase: string,
+  info: KeyServerPublic,
+): KeyShare {
+  const raw = openSecret<Partial<ShareFile>>(file, passphrase);
+  const bad = (what: string): never => {
+    throw new InvalidInputError(`${file}: ${what}`, { file });
+  };
+  if (typeof raw !== "object" || raw === null || raw.format !== "strata-keyserver-share/v1") {
+    bad("not a key server's share (format)");
+  }
+  if (raw.deployment?.toLowerCase() !== info.deployment)
+    bad("the share belongs to another dealing than the public file's");
+  if (!Number.isInteger(raw.index) || raw.index! < 1 || raw.index! > info.servers)
+    bad("the share's index is out of range");
+  if (typeof raw.secret !== "string" || !/^0x[0-9a-f]{64}$/.test(raw.secret)) bad("the share's secret is malformed");
+  const share: KeyShare = { index: raw.index!, secret: BigInt(raw.secret!) };
+  const pkg = new ThresholdPkg(backend, info.commitments);
+  if (!pkg.scheme.verifyShare(share, info.commitments)) bad("the share does not match the public commitments");
+  return share;
+}
+
+// ---------------------------------------------------------------- the service
+
+/** What a running key server is made of (the CLI builds it from a configuration file). */
+export interface KeyServerParts {
+  readonly backend: PairingBackend;
+  readonly info: KeyServerPublic;
+  readonly share: KeyShare;
+  readonly chainId: bigint;
+  readonly registryAddress: string;
+  /** Reads the registry (`getDevice`). */
+  readonly registry: Pick<DeviceRegistryClient, "getDevice">;
+  readonly audit: AuditLog;
+  readonly logger: Logger;
+  readonly metrics?: Metrics;
+  readonly keyEpochMs?: number;
+  readonly applicationPermission?: number;
+  readonly maxDeadlineSeconds?: number;
+  readonly bodyLimit?: number;
+  /** The server's clock (ms). */
+  readonly clock?: () => number;
+}
+
+interface RequestBody {
+  readonly request: KeyRequest;
+  readonly signature: Hex;
+}
+
+const REQUEST_BODY_SCHEMA = {
+  type: "object",
+  additionalProperties: false,
+  required: ["request", "signature"],
+  properties: {
+    request: {
+      type: "object",
+      additionalProperties: false,
+      required: ["id", "role", "ephemeralKey", "deployment", "server", "nonce", "deadline"],
+      properties: {
+        id: { type: "string", pattern: HEX32 },
+        role: { enum: ROLES },
+        epoch: { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+        ephemeralKey: { type: "string", pattern: HEX32 },
+        deployment: { type: "string", pattern: HEX32 },
+        server: { type: "integer", minimum: 1, maximum: 65535 },
+        nonce: { type: "string", pattern: HEX32 },
+        deadline: { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+      },
+    },
+    // 65 bytes (secp256k1) or 128 bytes (P-256: x, y, r, s)
+    signature: { type: "string", pattern: "^0x([0-9a-fA-F]{130}|[0-9a-fA-F]{256})$" },
+  },
+} as const;
+
+const AUDIT_QUERY_SCHEMA = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    after: { type: "string", pattern: "^(0|[1-9][0-9]{0,14})$" },
+    limit: { type: "string", pattern: "^[1-9][0-9]{0,3}$" },
+  },
+} as const;
+
+/** Checks a signature's encoding the registry's way, before any chain read. */
+function checkSignatureEncoding(signature: Hex): void {
+  if ((signature.length - 2) / 2 === P256_SIGNATURE_BYTES) {
+    try {
+      checkP256PublicKey(decodeP256DeviceSignature(signature).key, "the signature's P-256 key");
+      return;
+    } catch (cause) {
+      throw new KeyRequestRefusedError(
+        "bad-signature",
+        "the P-256 signature's key is not a point of P-256",
+        {},
+        { cause },
+      );
+    }
+  }
+  if (!isCanonicalSecp256k1Signature(signature)) {
+    throw new KeyRequestRefusedError("bad-signature", "the signature is malformed (65 bytes, s ≤ n/2, v 27 or 28)");
+  }
+}
+
+/** The HTTP service of one key server: `POST /v1/keys`, `GET /v1/audit`, `GET /v1/info`, `/metrics`, `/healthz`. */
+export function createKeyServer(parts: KeyServerParts): FastifyInstance {
+  const { backend, info, share, audit, logger } = parts;
+  const metrics = parts.metrics ?? createMetrics("keyserver");
+  const clock = parts.clock ?? Date.now;
+  const keyEpochMs = parts.keyEpochMs ?? DEFAULT_TIMING.keyEpochMs;
+  const applicationPermission = parts.applicationPermission ?? DEFAULT_APPLICATION_PERMISSION;
+  const maxDeadline = parts.maxDeadlineSeconds ?? DEFAULT_MAX_DEADLINE_SECONDS;
+  const domain = keyServerDomain(parts.chainId, parts.registryAddress);
+  const pkg = new ThresholdPkg(backend, info.commitments);
+  const issued = metrics.counter("keyserver_issued_total", "identity-key shares issued, by role", ["role"]);
+  const refused = metrics.counter("keyserver_refused_total", "key requests refused, by reason", ["reason"]);
+  const rpcErrors = metrics.counter("keyserver_rpc_errors_total", "registry reads that failed");
+  const auditHead = metrics.gauge("keyserver_audit_entries", "entries in the audit log");
+  const seconds = metrics.histogram("keyserver_request_seconds", "time to answer a key request");
+  auditHead.set(audit.head.seq);
+  let lastChainError: string | undefined;
+
+  const app = createHttpService({
+    name: "keyserver",
+    logger,
+    metrics,
+    bodyLimit: parts.bodyLimit ?? KEYSERVER_BODY_LIMIT,
+    health: () => ({
+      ok: true,
+      server: share.index,
+      audit: audit.head.seq,
+      ...(lastChainError === undefined ? {} : { lastChainError }),
+    }),
+  });
+
+  app.get("/v1/info", () => ({
+    server: share.index,
+    deployment: info.deployment,
+    threshold: info.threshold,
+    servers: info.servers,
+    chainId: parts.chainId.toString(),
+    registry: parts.registryAddress.toLowerCase(),
+    keyEpochMs,
+    applicationPermission,
+    maxDeadlineSeconds: maxDeadline,
+  }));
+
+  app.get<{ Querystring: { after?: string; limit?: string } }>(
+    "/v1/audit",
+    { schema: { querystring: AUDIT_QUERY_SCHEMA } },
+    (request) => {
+      const after = Number(request.query.after ?? "0");
+      const limit = Math.min(AUDIT_PAGE, Number(request.query.limit ?? String(AUDIT_PAGE)));
+      const prev = audit.hashAt(after);
+      if (prev === undefined) {
+        throw new InvalidInputError(`the audit log has ${audit.head.seq} entries; after=${after} is past its end`, {
+          after,
+          head: audit.head.seq,
+        });
+      }
+      return {
+        server: share.index,
+        deployment: info.deployment,
+        genesis: audit.genesis,
+        head: audit.head,
+        after,
+        prev,
+        entries: audit.entries(after, limit),
+      };
+    },
+  );
+
+  app.post<{ Body: RequestBody }>("/v1/keys", { schema: { body: REQUEST_BODY_SCHEMA } }, async (request) => {
+    const started = performance.now();
+    const { request: r, signature } = request.body;
+    const now = clock();
+    const role = r.role as Role;
+    const id = r.id.toLowerCase() as Hex;
+    const digest = keyRequestDigest(domain, r);
+    let signer: string | null = null;
+    let remember = false;
+    try {
+      if (r.deployment.toLowerCase() !== info.deployment || r.server !== share.index) {
+        throw new KeyRequestRefusedError(
+          "wrong-server",
+          `this is server ${share.index} of deployment ${info.deployment}`,
+          {
+            server: r.server,
+            deployment: r.deployment,
+          },
+        );
+      }
+      checkEpoch(role, r.epoch, now, keyEpochMs);
+      const nowSeconds = Math.floor(now / 1000);
+      if (r.deadline < nowSeconds) {
+        throw new KeyRequestRefusedError("expired", "the request's deadline has passed", {
+          deadline: r.deadline,
+          now: nowSeconds,
+        });
+      }
+      if (r.deadline > nowSeconds + maxDeadline) {
+        throw new KeyRequestRefusedError("too-far", `the request's deadline is more than ${maxDeadline} s ahead`, {
+          deadline: r.deadline,
+          now: nowSeconds,
+        });
+      }
+      checkSignatureEncoding(signature);
+      let record;
+      try {
+        record = await parts.registry.getDevice(id);
+        lastChainError = undefined;
+      } catch (e) {
+        rpcErrors.inc();
+        lastChainError = e instanceof StrataError ? e.shortMessage : String(e);
+        throw e instanceof StrataError ? e : new TransportError("the registry could not be read", {}, { cause: e });
+      }
+      if (record.status === Status.None) {
+        throw new KeyRequestRefusedError("unknown-device", "the requester is not registered", { id });
+      }
+      if (!verifyKeySignature(record.key, digest, signature)) {
+        throw new KeyRequestRefusedError(
+          "wrong-signer",
+          "the request is not signed by the requester's registered key",
+          {
+            id,
+            registered: record.key,
+          },
+        );
+      }
+      signer = record.key;
+      // From here on nothing awaits: the replay check, the issuance and its audit entry are one step.
+      if (audit.seen(id, r.nonce)) {
+        throw new KeyRequestRefusedError("replayed", "this request was answered before", { nonce: r.nonce });
+      }
+      remember = true;
+      checkPolicy(record, role, applicationPermission);
+      const identities = identitiesFor(role, id, r.epoch);
+      const shares = identities.map((identity) => ({
+        identity,
+        sealed: sealShare(
+          r.ephemeralKey,
+          identity,
+          share.index,
+          digest,
+          backend.g1.toBytes(pkg.extractPart(share, identity).signature),
+        ),
+      }));
+      const entry = audit.append(
+        {
+          time: now,
+          outcome: "issued",
+          reason: null,
+          id,
+          role,
+          epoch: r.epoch ?? null,
+          nonce: r.nonce,
+          digest,
+          signer,
+          identities,
+        },
+        { deadline: r.deadline },
+      );
+      issued.inc({ role });
+      auditHead.set(entry.seq);
+      seconds.observe((performance.now() - started) / 1000);
+      logger.info({ id, role, epoch: r.epoch, audit: entry.seq }, "issued");
+      const answer: KeyAnswer = {
+        server: share.index,
+        id,
+        role,
+        ...(r.epoch === undefined ? {} : { epoch: r.epoch }),
+        shares,
+        audit: entry.seq,
+      };
+      return answer;
+    } catch (e) {
+      const reason = e instanceof RejectionError ? String(e.reason) : e instanceof Error ? e.name : "Error";
+      const entry = audit.append(
+        {
+          time: now,
+          outcome: "refused",
+          reason,
+          id,
+          role,
+          epoch: r.epoch ?? null,
+          nonce: r.nonce,
+          digest,
+          signer,
+          identities: [],
+        },
+        remember ? { deadline: r.deadline } : undefined,
+      );
+      refused.inc({ reason });
+      auditHead.set(entry.seq);
+      logger.info({ id, role, epoch: r.epoch, reason, audit: entry.seq }, "refused");
+      throw e;
+    }
+  });
+
+  return app;
+}
+
+/** A key server started from its configuration file. */
+export interface RunningKeyServer {
+  readonly app: FastifyInstance;
+  readonly url: string;
+  readonly port: number;
+  readonly server: number;
+  readonly deployment: Hex;
+  readonly logger: Logger;
+  close(): Promise<void>;
+}
+
+/**
+ * Reads the configuration, opens the share with `passphrase` and the audit log, checks the chain
+ * serves `chainId` with the registry deployed, and listens. Every failure before listening is one
+ * typed error naming the file (or the chain) at fault.
+ */
+export async function startKeyServer(
+  configFile: string,
+  passphrase: string,
+  given?: Logger,
+): Promise<RunningKeyServer> {
+  const config = loadConfig<KeyServerConfig>(configFile, KEYSERVER_CONFIG_SCHEMA, "key server configuration");
+  const logger = given ?? createLogger("keyserver", config.logLevel);
+  const backend = await mclBackend();
+  const info = loadKeyServerPublic(backend, resolvePath(configFile, config.public));
+  const chainId = BigInt(config.chainId);
+  if (info.chainId !== undefined && info.chainId !== chainId) {
+    throw new ConfigError(`${configFile}: chainId ${chainId} is not the public file's ${info.chainId}`, {
+      field: "/chainId",
+    });
+  }
+  if (info.registry !== undefined && info.registry !== config.registry.toLowerCase()) {
+    throw new ConfigError(`${configFile}: registry ${config.registry} is not the public file's ${info.registry}`, {
+      field: "/registry",
+    });
+  }
+  const share = openShareFile(backend, resolvePath(configFile, config.share), passphrase, info);
+  const timeoutMs = config.rpcTimeoutMs ?? 10_000;
+  const provider = new JsonRpcProvider(config.rpc, Number(chainId), { staticNetwork: true, cacheTimeout: -1 });
+  try {
+    await new DeploymentCheck(config.registry, { chainId, timeoutMs }).ensure(provider, "DeviceRegistry");
+  } catch (e) {
+    provider.destroy();
+    throw e;
+  }
+  const registry = new DeviceRegistryClient(config.registry, provider, { chainId, timeoutMs });
+  let audit: AuditLog;
+  try {
+    audit = new AuditLog(resolvePath(configFile, config.audit), info.deployment, share.index);
+  } catch (e) {
+    provider.destroy();
+    throw e;
+  }
+  const app = createKeyServer({
+    backend,
+    info,
+    share,
+    chainId,
+    registryAddress: config.registry,
+    registry,
+    audit,
+    logger,
+    ...(config.keyEpochMs === undefined ? {} : { keyEpochMs: config.keyEpochMs }),
+    ...(config.applicationPermission === undefined ? {} : { applicationPermission: config.applicationPermission }),
+    ...(config.maxDeadlineSeconds === undefined ? {} : { maxDeadlineSeconds: config.maxDeadlineSeconds }),
+  });
+  let where: { url: string; port: number };
+  try {
+    where = await listen(app, config.listen.host, config.listen.port);
+  } catch (e) {
+    audit.close();
+    provider.destroy();
+    throw e;
+  }
+  return {
+    app,
+    ...where,
+    server: share.index,
+    deployment: info.deployment,
+    logger,
+    async close() {
+      await app.close();
+      audit.close();
+      provider.destroy();
+    },
+  };
+}
