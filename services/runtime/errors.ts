@@ -42,6 +42,10 @@ export function statusOf(error: StrataError): number {
   if (error instanceof NotFoundError || reason === "not-found" || reason === "unknown") return 404;
   if (error instanceof errors.PeerAuthenticationError) return 401;
   if (error instanceof errors.AccessDeniedError) return 403;
+  // a key server's refusal: who is asking could not be established (401), or may not have the keys (403)
+  if (error instanceof errors.KeyRequestRefusedError) {
+    return ["unknown-device", "not-active", "wrong-role", "bad-epoch"].includes(reason) ? 403 : 401;
+  }
   if (error instanceof TransportError) return 503;
   if (reason === "duplicate" || reason === "conflict" || reason === "stale-version") return 409;
   if (
