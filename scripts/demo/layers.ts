@@ -2,7 +2,8 @@
  * The multi-layer part of the demo (seed 003): a city layer (Layer 2) over two
  * district layers (Layer 1), each district over a crossing's edge layer
  * (Layer 0) with its object database; each high-level layer keeps its own
- * ledger on its own in-process chain. A delivery van in district A asks a
+ * ledger, the districts' on the first chain of the local deployment and the
+ * city's on the second. A delivery van in district A asks a
  * traffic light in district B for a green phase: the contract travels up
  * through district A, the city and district B and back, each layer recording
  * its block and checking where P came from; the van pays for the phase from
@@ -31,8 +32,11 @@ import {
 } from "../../sdk/exports/layers.ts";
 
 export interface LayersDemoContext {
-  /** Opens a fresh in-process network on chain `chainId`; returns its funded accounts. */
-  chain(chainId: number): Promise<readonly Signer[]>;
+  /**
+   * Twelve funded accounts of their own on the chain of `layer`: the city's (the second chain,
+   * anvil) or a district's (the first, `hardhat node`).
+   */
+  accounts(layer: "city" | "district-a" | "district-b"): Promise<readonly Signer[]>;
   step(text: string): void;
   info(text: string): void;
 }
@@ -53,7 +57,11 @@ export async function runLayersDemo(ctx: LayersDemoContext): Promise<void> {
   const bls = minSig(backend);
 
   step("Layers: a city over two districts, each district over a crossing's edge layer");
-  const [cityChain, chainA, chainB] = [await ctx.chain(31_337_2), await ctx.chain(31_337_1), await ctx.chain(31_337_3)];
+  const [cityChain, chainA, chainB] = [
+    await ctx.accounts("city"),
+    await ctx.accounts("district-a"),
+    await ctx.accounts("district-b"),
+  ];
   const members = (accounts: readonly Signer[]) =>
     accounts.slice(1, 1 + MEMBERS).map((signer) => ({ signer, secretKey: bls.keygen(randomBytes(32)) }));
   const storeA = new ObjectStore(":memory:", EDGE_A);

@@ -11,10 +11,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import type { HardhatEthers, HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import { type HDNodeWallet, parseEther } from "ethers";
+import { type HDNodeWallet, id, type JsonRpcProvider, parseEther, type Signer, Wallet } from "ethers";
 
-import DataAnchorModule from "../../ignition/modules/DataAnchor.ts";
 import { ContractRevertError, type Hex, ProtocolError } from "../../sdk/index.ts";
 import { DataAnchorClient } from "../../sdk/exports/anchoring.ts";
 import { mclBackend, Pkg } from "../../sdk/exports/crypto.ts";
@@ -35,11 +33,12 @@ import { type DeviceRegistryClient, Kind, Label } from "../../sdk/exports/regist
 import { registerEntity } from "./register.ts";
 
 export interface NbiotDemoContext {
-  readonly ethers: HardhatEthers;
-  readonly ignition: { deploy(module: typeof DataAnchorModule, options: object): Promise<unknown> };
+  readonly provider: JsonRpcProvider;
+  /** The deployment's \`DataAnchor\` (on the registry's chain). */
+  readonly anchorAddress: string;
   readonly client: DeviceRegistryClient;
-  readonly admin: HardhatEthersSigner;
-  readonly operator: HardhatEthersSigner;
+  readonly admin: Signer;
+  readonly operator: Signer;
   /** Appointed coordination nodes (they admit the stations and the sensor). */
   readonly coordinators: readonly { readonly id: Hex; readonly key: HDNodeWallet }[];
   readonly layer: string;
@@ -53,7 +52,7 @@ const parse = (b: Uint8Array): { celsius: number; at: string } =>
   JSON.parse(new TextDecoder().decode(b)) as { celsius: number; at: string };
 
 export async function runNbiotDemo(ctx: NbiotDemoContext): Promise<void> {
-  const { ethers, client, admin, step, info } = ctx;
+  const { provider, client, admin, step, info } = ctx;
   const short = (id: string): string => `${id.slice(0, 10)}…`;
 
   step("NB-IoT: registering three base stations and a cold-chain sensor on chain");
@@ -72,11 +71,8 @@ export async function runNbiotDemo(ctx: NbiotDemoContext): Promise<void> {
   await client.connect(ctx.coordinators[0]!.key).approve(ctx.coordinators[0]!.id, sensor.id, stationAccounts[0]!.id);
   for (const a of [...stationAccounts, sensor]) info(`${a.name.padEnd(15)} ${short(a.id)} Active`);
 
-  step("Deploying DataAnchor (Ignition); the PKG issues identity keys");
-  const { anchor } = (await ctx.ignition.deploy(DataAnchorModule, {
-    parameters: { DataAnchor: { registry: await client.contract.getAddress() } },
-  })) as { anchor: { getAddress(): Promise<string> } };
-  const anchorAddress = await anchor.getAddress();
+  step("The stations anchor in the deployment's DataAnchor; the PKG issues identity keys");
+  const { anchorAddress } = ctx;
   info(`DataAnchor at ${anchorAddress}`);
   const backend = await mclBackend();
   const pkg = new Pkg(backend);
@@ -102,10 +98,10 @@ export async function runNbiotDemo(ctx: NbiotDemoContext): Promise<void> {
       return bs;
     });
     const nameOf = (id: string): string => stationAccounts.find((s) => s.id === id)?.name ?? short(id);
-    const reader = new DataAnchorClient(anchorAddress, ethers.provider);
+    const reader = new DataAnchorClient(anchorAddress, provider);
     const app = new Application({
       params,
-      keys: extractApplicationKeys(pkg, ethers.id("pharma-logistics/app") as Hex),
+      keys: extractApplicationKeys(pkg, id("pharma-logistics/app") as Hex),
       anchors: reader,
       directory,
     });
@@ -212,8 +208,8 @@ export async function runNbiotDemo(ctx: NbiotDemoContext): Promise<void> {
     step(
       "A station missing from the registry (it holds PKG keys: only the registry stops it) tries to take the flow and to anchor",
     );
-    const rogueKey = ethers.Wallet.createRandom().connect(ethers.provider);
-    const rogueId = ethers.id("rogue-bs") as Hex;
+    const rogueKey = Wallet.createRandom().connect(provider);
+    const rogueId = id("rogue-bs") as Hex;
     const rogue = BaseStation.open({
       params,
       keys: pkgStationKeys(pkg, rogueId),
@@ -232,7 +228,7 @@ export async function runNbiotDemo(ctx: NbiotDemoContext): Promise<void> {
     }
     try {
       await (await admin.sendTransaction({ to: rogueKey.address, value: parseEther("1") })).wait();
-      await new DataAnchorClient(anchorAddress, rogueKey).anchor(stationAccounts[2]!.id, ethers.id("forged") as Hex, 1);
+      await new DataAnchorClient(anchorAddress, rogueKey).anchor(stationAccounts[2]!.id, id("forged") as Hex, 1);
       info("!! the rogue anchor was accepted");
     } catch (e) {
       if (!(e instanceof ContractRevertError)) throw e;
