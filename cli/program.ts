@@ -16,6 +16,8 @@ import { tokenCommands } from "./commands/token.ts";
 import { peerCommands } from "./commands/peer.ts";
 import { edgeCommands, layerCommands } from "./commands/layer.ts";
 import { keyServerCommands } from "./commands/keyserver.ts";
+import { stationCommands } from "./commands/station.ts";
+import { simCommands } from "./commands/sim.ts";
 
 export interface GlobalOptions {
   readonly json?: boolean;
@@ -74,6 +76,8 @@ export function createProgram(io: Io): { program: Command; run: (argv: readonly 
   layerCommands(program, ctx);
   edgeCommands(program, ctx);
   keyServerCommands(program, ctx);
+  stationCommands(program, ctx);
+  simCommands(program, ctx);
 
   const run = async (argv: readonly string[]): Promise<number> => {
     outcome = undefined;

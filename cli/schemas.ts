@@ -197,4 +197,19 @@ export const OUTPUT_SCHEMAS: Readonly<Record<string, object>> = {
     server: { type: "integer", minimum: 1 },
     deployment: word,
   }),
+  "station run": object(["ready", "service", "url", "http", "coap", "id"], {
+    ready: { const: true },
+    service: { const: "station" },
+    url: { type: "string" },
+    http: { type: "string" },
+    coap: { type: "string", pattern: "^coap://" },
+    id: word,
+  }),
+  // the ready line, then one summary line when the devices stop
+  "sim nbiot": object(["ready", "service", "devices", "stations"], {
+    ready: { const: true },
+    service: { const: "sim-nbiot" },
+    devices: { type: "integer" },
+    stations: { type: "integer" },
+  }),
 };
