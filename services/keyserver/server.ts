@@ -39,7 +39,7 @@ import {
   TransportError,
 } from "../../sdk/errors.ts";
 import { loadConfig, resolvePath } from "../runtime/config.ts";
-import { createHttpService, listen } from "../runtime/http.ts";
+import { closeHttp, createHttpService, listen } from "../runtime/http.ts";
 import { createLogger, type Logger } from "../runtime/log.ts";
 import { createMetrics, type Metrics } from "../runtime/metrics.ts";
 import { openSecret } from "../runtime/secret-file.ts";
@@ -524,7 +524,7 @@ export async function startKeyServer(
     deployment: info.deployment,
     logger,
     async close() {
-      await app.close();
+      await closeHttp(app);
       audit.close();
       provider.destroy();
     },

@@ -25,6 +25,9 @@ import {
 import { openPrimaryKey, sealPrimaryKey } from "../../sdk/core/nbiot/provisioning.ts";
 import { Kind } from "../../sdk/core/registry.ts";
 import { Label } from "../../sdk/core/labels.ts";
+import { minimalProfile } from "../../sdk/core/profile.ts";
+import { buildRegistration } from "../../sdk/core/registration.ts";
+import { type P256Signer, p256SoftwareKey, randomP256PrivateKey } from "../../sdk/core/p256.ts";
 import { KeyIssuanceError, KeyRequestRefusedError, type StrataError } from "../../sdk/errors.ts";
 import { requestJson } from "../../services/runtime/http-client.ts";
 import { startService, type ServiceProcess } from "../../services/runtime/process.ts";
@@ -71,6 +74,7 @@ describe("key servers (2 of 3, processes over HTTP, hardhat node)", function () 
   let device: { id: Hex; key: Wallet };
   let station: { id: Hex; key: Wallet };
   let application: { id: Hex; key: Wallet };
+  let sensor: { id: Hex; key: P256Signer };
 
   const access = (who: { id: Hex; key: Wallet }, more: Partial<KeyServerAccess> = {}): KeyServerAccess => ({
     servers: urls,
@@ -144,6 +148,21 @@ describe("key servers (2 of 3, processes over HTTP, hardhat node)", function () 
         station = await chain.admit(Kind.BaseStation, "Gateway/BaseStation/NB-IoT");
         application = await chain.admit(Kind.Device, "Device/Sensor/Temperature");
         await chain.registry.setPermissions(application.id, (1 | DEFAULT_APPLICATION_PERMISSION) >>> 0);
+        // a lightweight device whose key is a P-256 key (a secure element's), served by `device`
+        const key = p256SoftwareKey(randomP256PrivateKey());
+        const req = buildRegistration({
+          uuid: { layer: chain.layer, localId: 1_000_000n },
+          key: key.address,
+          kind: Kind.Device,
+          label: Label.Lightweight,
+          permissions: 1,
+          profile: minimalProfile("Device/Sensor/Temperature"),
+          deadline: 2n ** 40n,
+        });
+        const sig = await chain.registry.signRegistrationP256(key, req, await chain.admin.getAddress());
+        const { id } = await chain.registry.registerP256(req, key.publicKey, sig);
+        await chain.approveDevice(id, device.id);
+        sensor = { id, key };
       })(),
     ]);
     servers.push(...started);
@@ -167,6 +186,15 @@ describe("key servers (2 of 3, processes over HTTP, hardhat node)", function () 
       const params = nbiotParams(backend, info.masterPublic);
       const { key, sealed } = sealPrimaryKey(params, app, keys.id, Date.now());
       expect(openPrimaryKey(params, keys, app.id, sealed)).to.deep.equal(key);
+    });
+
+    it("gives a device whose registered key is a P-256 key its keys, on that key's signature", async function () {
+      const keys = await requestIdentityKeys({ ...access(device), id: sensor.id, signer: sensor.key, role: "node" });
+      checkNodeKeys(backend, info.masterPublic, keys);
+      const page = await audit(urls[0]!);
+      expect(page.entries.find((e) => e.id === sensor.id && e.outcome === "issued")?.signer).to.equal(
+        sensor.key.address,
+      );
     });
 
     it("gives a station the key of an epoch, and keeps the current and next epochs' keys for it", async function () {
@@ -326,6 +354,27 @@ describe("key servers (2 of 3, processes over HTTP, hardhat node)", function () 
   describe("share files and audit logs at rest", function () {
     const run = (config: string, passphrase = PASSPHRASE) =>
       strataIn(dir)(["keyserver", "run", "--config", config], { STRATA_PASSPHRASE: passphrase });
+
+    it("refuses a configuration with an unknown field, and a dealing into a folder that exists, in one line", async function () {
+      const config = JSON.parse(readFileSync(join(dir, "ks", "server-1.json"), "utf8")) as Record<string, unknown>;
+      writeFileSync(join(dir, "typo.json"), JSON.stringify({ ...config, lisen: 1 }));
+      const typo = await run(join(dir, "typo.json"));
+      expect(typo.code).to.equal(3);
+      expect(typo.stderr.trim().split("\n")).to.have.length(1);
+      expect(typo.stderr).to.include(`${join(dir, "typo.json")}: /lisen is not a known field`);
+      const again = await strataIn(dir)([
+        "keyserver",
+        "deal",
+        "--servers",
+        "3",
+        "--threshold",
+        "2",
+        "--out",
+        join(dir, "ks"),
+      ]);
+      expect(again.code).to.equal(3);
+      expect(again.stderr).to.include(`${join(dir, "ks")}: already exists`);
+    });
 
     it("refuses to start with a wrong passphrase or a damaged share file, in one line naming the file", async function () {
       const share = join(dir, "ks", "server-1.share");
