@@ -49,7 +49,8 @@ const describe = (e: SupervisorEvent): string => {
       return `stopped ${e.name} (${e.how})`;
   }
 };
-const onEvent = (e: SupervisorEvent): void => (view ? view.note(describe(e)) : say(describe(e)));
+const onNote = (text: string): void => (view ? view.note(text) : say(text));
+const onEvent = (e: SupervisorEvent): void => onNote(describe(e));
 
 // A Ctrl-C reaches this process (the services run in process groups of their own); npm passes
 // the terminal's SIGINT on as well, so a signal within a second of the first is the same one.
@@ -83,7 +84,7 @@ process.on("SIGTERM", () => onSignal("SIGTERM"));
 
 say(`Starting a local Strata deployment in ${dir} …`);
 try {
-  deployment = await startLocalDeployment({ dir, scale, onEvent, signal: aborter.signal });
+  deployment = await startLocalDeployment({ dir, scale, onEvent, onNote, signal: aborter.signal });
 } catch (e) {
   if (!aborter.signal.aborted) fail(`could not start: ${e instanceof Error ? e.message : String(e)}`, 1);
 }

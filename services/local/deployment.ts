@@ -12,6 +12,9 @@ import { join } from "node:path";
 
 import { InvalidInputError } from "../../sdk/errors.ts";
 import { type LocalChain, startLocalChains } from "./chain-setup.ts";
+import { type KeyServers, startKeyServers } from "./roles/keyservers.ts";
+import { startContractTraffic } from "./roles/contracts.ts";
+import { type Layers, startLayers } from "./roles/layers.ts";
 import type { ViewChain, ViewService, ViewSource } from "./live-view.ts";
 import type { Scale } from "./scale.ts";
 import { Supervisor, type SupervisorEvent } from "./supervisor.ts";
@@ -22,8 +25,8 @@ export interface LocalDeploymentOptions {
   readonly scale: Scale;
   /** Supervisor events (services started, ended, stopping). */
   readonly onEvent?: (event: SupervisorEvent) => void;
-  /** A service's stdout line after its ready line (its own events). */
-  readonly onLine?: (service: string, line: string) => void;
+  /** What happens besides the processes (a contract sent, a round failed). */
+  readonly onNote?: (text: string) => void;
   /** Aborting while starting stops what has started and rejects. */
   readonly signal?: AbortSignal;
 }
@@ -32,6 +35,8 @@ export interface LocalDeployment {
   readonly dir: string;
   readonly supervisor: Supervisor;
   readonly chains: { readonly hardhat: LocalChain; readonly anvil: LocalChain };
+  readonly keyServers: KeyServers;
+  readonly layers: Layers;
   /** What the live view reads. */
   readonly view: ViewSource;
   /** Stops every service in order, the chains last; `true` when all ended cleanly. */
@@ -58,25 +63,46 @@ export async function startLocalDeployment(options: LocalDeploymentOptions): Pro
     // Every sealed secret of this deployment opens with one passphrase, handed to each service
     // in its environment (takePassphrase reads it once and removes it).
     const passphrase = randomBytes(24).toString("base64url");
-    void passphrase;
+    const note = options.onNote ?? (() => undefined);
+    const { hardhat, anvil } = chains;
+
+    const keyServers = await startKeyServers({ dir, chain: hardhat, supervisor, passphrase, servers: 3, threshold: 2 });
+    checkAborted();
+    const layers = await startLayers({
+      dir,
+      hardhat,
+      anvil,
+      supervisor,
+      passphrase,
+      members: options.scale.layerMembers,
+    });
+    checkAborted();
+    const traffic = startContractTraffic({
+      edges: layers.edges,
+      everyMs: options.scale.contractEveryMs,
+      onEvent: note,
+    });
+    supervisor.adopt("contracts", "simulator", () => traffic.stop());
 
     const names = new Map<string, string>();
+    const ledgersOn = (c: LocalChain) =>
+      new Map([...layers.ledgers].filter(([, l]) => l.chain === c).map(([name, l]) => [name, l.address]));
     const viewChains: ViewChain[] = [
       {
         name: chains.hardhat.name,
         chainId: chains.hardhat.chainId,
         provider: chains.hardhat.provider,
         dataAnchor: chains.hardhat.anchorAddress,
-        ledgers: new Map(),
+        ledgers: ledgersOn(hardhat),
       },
-      { name: chains.anvil.name, chainId: chains.anvil.chainId, provider: chains.anvil.provider, ledgers: new Map() },
+      { name: anvil.name, chainId: anvil.chainId, provider: anvil.provider, ledgers: ledgersOn(anvil) },
     ];
     const view: ViewSource = {
       chains: viewChains,
       names,
       services: (): ViewService[] => supervisor.running.map((r) => ({ name: r.spec.name, url: r.url })),
     };
-    return { dir, supervisor, chains, view, stop: () => supervisor.stop() };
+    return { dir, supervisor, chains, keyServers, layers, view, stop: () => supervisor.stop() };
   } catch (error) {
     await supervisor.stop();
     throw error;

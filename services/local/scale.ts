@@ -16,6 +16,8 @@ export interface Scale {
   readonly contractEveryMs: number;
   /** Milliseconds between two batches of a station or of the fog cluster. */
   readonly batchEveryMs: number;
+  /** Members of each high-level layer (four or more tolerate one fault). */
+  readonly layerMembers: number;
 }
 
 export const DEFAULT_SCALE: Scale = {
@@ -24,6 +26,7 @@ export const DEFAULT_SCALE: Scale = {
   readingEveryMs: 5_000,
   contractEveryMs: 10_000,
   batchEveryMs: 5_000,
+  layerMembers: 4,
 };
 
 /** Each knob: its variable, its field, and its range. */
@@ -33,6 +36,7 @@ export const KNOBS: readonly { env: string; field: keyof Scale; min: number; max
   { env: "STRATA_READING_MS", field: "readingEveryMs", min: 100, max: 3_600_000, help: "ms between readings" },
   { env: "STRATA_CONTRACT_MS", field: "contractEveryMs", min: 500, max: 3_600_000, help: "ms between contracts" },
   { env: "STRATA_BATCH_MS", field: "batchEveryMs", min: 100, max: 3_600_000, help: "ms between batches" },
+  { env: "STRATA_LAYER_MEMBERS", field: "layerMembers", min: 1, max: 16, help: "members per layer" },
 ];
 
 /** The scale the environment asks for (unset knobs: `base`). */

@@ -38,6 +38,7 @@ function startRun(dir: string, env: NodeJS.ProcessEnv = {}): StartRun {
       STRATA_READING_MS: "1000",
       STRATA_BATCH_MS: "1000",
       STRATA_CONTRACT_MS: "2000",
+      STRATA_LAYER_MEMBERS: "3",
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -136,6 +137,26 @@ describe("npm start: a local deployment in processes", function () {
     const s = await until(run, "both chains", (x) => x.chains.length === 2);
     expect(s.chains.map((c) => c.chainId)).to.deep.equal(["31337", "31338"]);
     expect(s.chains.every((c) => c.block > 0)).to.equal(true);
+  });
+
+  it("serves identity keys from every key server", async () => {
+    const s = await until(run, "the key servers' metrics", (x) =>
+      ["keyserver-1", "keyserver-2", "keyserver-3"].every((k) => typeof x.services[k] === "object"),
+    );
+    for (const k of ["keyserver-1", "keyserver-2", "keyserver-3"]) {
+      expect(s.services[k]).to.have.property("strata_keyserver_audit_entries");
+    }
+  });
+
+  it("routes contracts from edge to edge through the districts (first chain) and the city (second chain)", async () => {
+    const s = await until(run, "an accomplished contract in every layer", (x) =>
+      ["city", "district-a", "district-b"].every((l) => (x.ledgers[l]?.accomplished ?? 0) >= 1),
+    );
+    expect(s.ledgers.city!.chain).to.equal("anvil");
+    expect([s.ledgers["district-a"]!.chain, s.ledgers["district-b"]!.chain]).to.deep.equal(["hardhat", "hardhat"]);
+    expect(s.ledgers.city!.replayed).to.equal(0);
+    expect(run.events.some((e) => /^contract 1: 9 summaries recorded/.test(e))).to.equal(true);
+    expect(s.services["edge-crossing-9"]).to.have.property("strata_layer_deliveries_total").that.is.at.least(1);
   });
 
   it("stops every process in order on SIGINT, exits 0 and leaves no process behind", async () => {
