@@ -8,7 +8,15 @@
 import { FetchRequest, JsonRpcProvider, Network } from "ethers";
 
 import { fromHex, type Hex } from "../../sdk/core/bytes.ts";
-import { LayerError, PacketError, RejectionError, StrataError, WrongChainError } from "../../sdk/errors.ts";
+import {
+  LayerError,
+  PacketError,
+  RejectionError,
+  StrataError,
+  TimeoutError,
+  TransportError,
+  WrongChainError,
+} from "../../sdk/errors.ts";
 import { LedgerDirectory } from "../../sdk/layers/network.ts";
 import { type Chain, connect, REQUEST_TIMEOUT_MS } from "../../cli/chain.ts";
 import type { Metrics } from "../runtime/metrics.ts";
@@ -47,7 +55,19 @@ export async function openChains(
   file: LayersFile,
   ownRpc: string,
 ): Promise<{ own: Chain; directory: LedgerDirectory; providers: JsonRpcProvider[] }> {
-  const own = await connect(ownRpc);
+  let own: Chain;
+  try {
+    own = await connect(ownRpc);
+  } catch (e) {
+    // The service's own chain must answer at start: one line naming it, not a service that starts half-alive.
+    if (!(e instanceof TransportError)) throw e;
+    const why = e.shortMessage.replace(/^--rpc \S+: /, "");
+    throw new (e instanceof TimeoutError ? TimeoutError : TransportError)(
+      `the chain at ${ownRpc} does not answer: ${why}`,
+      { rpc: ownRpc },
+      { cause: e },
+    );
+  }
   const directory = new LedgerDirectory();
   const providers: JsonRpcProvider[] = [own.provider];
   for (const layer of file.layers) {

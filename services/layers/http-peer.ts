@@ -32,7 +32,13 @@ export type RpcErrorListener = (method: string, error: unknown) => void;
 
 /** A connection the other process did not take (refused, reset, no route): it is not running. */
 function silent(error: unknown, url: string): unknown {
-  if (error instanceof TransportError && !(error instanceof TimeoutError) && error.name === "TransportError") {
+  // Only this side's own failure to connect: an error the peer answered (`details.remote`) is the peer speaking.
+  const connection =
+    error instanceof TransportError &&
+    !(error instanceof TimeoutError) &&
+    error.name === "TransportError" &&
+    error.details.remote === undefined;
+  if (connection) {
     return new LayerError("stopped", "the node does not take connections", { url }, { cause: error });
   }
   return error;

@@ -11,13 +11,17 @@
  * answers and change nothing.
  */
 import { expect } from "chai";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { type JsonRpcProvider } from "ethers";
 
-import { type Hex, toHex } from "../../sdk/core/bytes.ts";
+import { fromHex, type Hex, toHex } from "../../sdk/core/bytes.ts";
+import { mclBackend } from "../../sdk/core/crypto/backend.ts";
+import { minSig } from "../../sdk/core/crypto/bls.ts";
+import { challengeDigest } from "../../sdk/core/layers/contract.ts";
 import { SummaryLedgerClient } from "../../sdk/contracts/ledger.ts";
 import { verifyBundle } from "../../sdk/contracts/bundle.ts";
 import { requestJson } from "../../services/runtime/http-client.ts";
@@ -340,6 +344,30 @@ describe("layer and edge node services (processes, hardhat node + anvil)", funct
     expect(await heights()).to.deep.equal(before);
   });
 
+  it("answers a self-examination challenge over HTTP with the key its ledger registered", async () => {
+    const city = layerOf(CITY);
+    const member = city.members[1]!;
+    const nonce = randomBytes(32);
+    const { signature } = await requestJson<{ signature: Hex }>(`${memberUrl(CITY, 1)}/peer/answer`, {
+      body: { nonce: toHex(nonce) },
+    });
+    const digest = challengeDigest(city.layerId, city.ledger, 31338n, 1, nonce);
+    const bls = minSig(await mclBackend());
+    expect(bls.verify(fromHex(member.publicKey, "key"), digest, fromHex(signature, "signature"))).to.equal(true);
+    const registered = await ledgerOf(CITY).member(1);
+    expect(registered.node.toLowerCase()).to.equal(member.node.toLowerCase());
+    const short = await refusal(
+      requestJson(`${memberUrl(CITY, 1)}/peer/answer`, { body: { nonce: toHex(nonce.subarray(1)) } }),
+    );
+    expect(short).to.include({ name: "InvalidInputError" });
+  });
+
+  it("stops on SIGTERM with exit 0 (a graceful shutdown)", async () => {
+    const city = members.get(CITY)!;
+    expect(await city[3]!.stop()).to.equal(0);
+    city[3] = undefined;
+  });
+
   it("refuses to start when its chain is down: one typed line, a non-zero exit", async () => {
     const config = join(dir, "down.json");
     const layers = join(out, "layers.json");
@@ -356,6 +384,8 @@ describe("layer and edge node services (processes, hardhat node + anvil)", funct
     const run = await strataIn(dir)(["layer", "run", "--config", config]);
     expect(run.code).to.equal(4);
     expect(run.stderr.trim().split("\n")).to.have.length(1);
-    expect(run.stderr).to.match(/^error: .*no JSON-RPC node answers.*\(TransportError\)$/m);
+    expect(run.stderr).to.match(
+      /^error: the chain at http:\/\/127\.0\.0\.1:1 does not answer: no JSON-RPC node answers.*\(TransportError\)$/m,
+    );
   });
 });
