@@ -18,6 +18,8 @@ import { edgeCommands, layerCommands } from "./commands/layer.ts";
 import { keyServerCommands } from "./commands/keyserver.ts";
 import { stationCommands } from "./commands/station.ts";
 import { simCommands } from "./commands/sim.ts";
+import { fogCommands } from "./commands/fog.ts";
+import { simSensorsCommand } from "./commands/sim-sensors.ts";
 
 export interface GlobalOptions {
   readonly json?: boolean;
@@ -78,6 +80,8 @@ export function createProgram(io: Io): { program: Command; run: (argv: readonly 
   keyServerCommands(program, ctx);
   stationCommands(program, ctx);
   simCommands(program, ctx);
+  fogCommands(program, ctx);
+  simSensorsCommand(program, ctx);
 
   const run = async (argv: readonly string[]): Promise<number> => {
     outcome = undefined;

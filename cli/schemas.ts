@@ -212,4 +212,17 @@ export const OUTPUT_SCHEMAS: Readonly<Record<string, object>> = {
     devices: { type: "integer" },
     stations: { type: "integer" },
   }),
+  "fog deal": object(["files", "public"], {
+    files: { type: "array", items: { type: "string" } },
+    public: object(["version", "threshold", "members", "commitments", "groupKey", "peksPublicKey"], {
+      threshold: { type: "integer" },
+      members: { type: "integer" },
+      commitments: { type: "array", items: hex(96) },
+      groupKey: hex(256),
+      peksPublicKey: hex(48),
+    }),
+  }),
+  // a service prints its ready line (JSON) on stdout, then runs until stopped
+  "fog run": object(["ready", "url"], { ready: { const: true }, url: { type: "string" } }),
+  "sim sensors": object(["ready"], { ready: { const: true } }),
 };

@@ -1,0 +1,226 @@
+/**
+ * Set-up for the fog cluster's process tests (test/services/fog*.test.ts): a JSON-RPC node in its
+ * own process with the registry, `DataAnchor` and `AccessTokens` deployed, five fog members and the
+ * cluster admitted, sensors registered with P-256 keys in their profiles; the cluster's keys dealt
+ * by `strata fog deal` (a child process) and registered on chain; one configuration file per
+ * member. Plain ethers and SDK code.
+ */
+import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+import { type JsonRpcProvider, parseEther, type Signer, Wallet } from "ethers";
+
+import { type Hex, toHex } from "../../sdk/core/bytes.ts";
+import { mclBackend } from "../../sdk/core/crypto/backend.ts";
+import { ThresholdScheme } from "../../sdk/core/crypto/threshold.ts";
+import { FOG_POSSESSION_DST, possessionMessage } from "../../sdk/core/fogBatch.ts";
+import { Label } from "../../sdk/core/labels.ts";
+import { minimalProfile } from "../../sdk/core/profile.ts";
+import { Kind } from "../../sdk/core/registry.ts";
+import { buildRegistration } from "../../sdk/core/registration.ts";
+import { DataAnchorClient } from "../../sdk/contracts/anchor.ts";
+import { DeviceRegistryClient } from "../../sdk/contracts/registry.ts";
+import { FogCluster } from "../../sdk/fog/cluster.ts";
+import { p256 } from "@noble/curves/nist.js";
+import {
+  AccessTokens__factory,
+  DataAnchor__factory,
+  DeviceRegistry__factory,
+} from "../../types/ethers-contracts/index.ts";
+import { commitmentsOf, memberFile, openMember, PUBLIC_FILE, readPublic } from "../../services/fog/keys.ts";
+import { sealSecret } from "../../services/runtime/secret-file.ts";
+import { STRATA_BIN } from "../../services/runtime/process.ts";
+import type { FogConfig } from "../../services/fog/config.ts";
+import { RPC_REGISTRY_CONFIG } from "./rpc-chain.ts";
+
+const LAYER = "strata://city/fog/services";
+export const PASSPHRASE = "fog services test passphrase";
+
+export interface Account {
+  readonly id: Hex;
+  readonly key: Wallet;
+}
+
+export interface Sensor extends Account {
+  /** The P-256 private key the sensor signs its readings with. */
+  readonly p256: Hex;
+}
+
+export interface FogChain {
+  readonly url: string;
+  readonly provider: JsonRpcProvider;
+  readonly admin: Signer;
+  readonly registry: DeviceRegistryClient;
+  readonly anchor: DataAnchorClient;
+  readonly accessTokens: string;
+  readonly members: readonly Account[];
+  readonly cluster: Account;
+  readonly sensors: readonly Sensor[];
+  funded(eth?: string): Promise<Wallet>;
+}
+
+/** Deploys the contracts on the node at `url` and registers the cluster's members and `sensors` sensors. */
+export async function deployFogChain(
+  url: string,
+  provider: JsonRpcProvider,
+  members: number,
+  sensors: number,
+): Promise<FogChain> {
+  const admin = await provider.getSigner(0);
+  const adminAddress = await admin.getAddress();
+  const reg = await new DeviceRegistry__factory(admin).deploy(adminAddress, RPC_REGISTRY_CONFIG);
+  await reg.waitForDeployment();
+  const anchorContract = await new DataAnchor__factory(admin).deploy(await reg.getAddress());
+  await anchorContract.waitForDeployment();
+  const tokens = await new AccessTokens__factory(admin).deploy(await reg.getAddress());
+  await tokens.waitForDeployment();
+  const registry = new DeviceRegistryClient(await reg.getAddress(), admin);
+  await registry.setLayerOperator(LAYER, adminAddress);
+  let localId = 0n;
+  const funded = async (eth = "10"): Promise<Wallet> => {
+    const key = new Wallet(Wallet.createRandom().privateKey, provider);
+    await (await admin.sendTransaction({ to: key.address, value: parseEther(eth) })).wait();
+    return key;
+  };
+  const register = async (label: Label, kind: Kind, profile: string): Promise<Account> => {
+    const key = await funded();
+    const req = buildRegistration({
+      uuid: { layer: LAYER, localId: ++localId },
+      key: key.address,
+      kind,
+      label,
+      permissions: 1,
+      profile: minimalProfile(profile),
+      deadline: 2n ** 40n,
+    });
+    const { id } = await registry.register(req, await registry.signRegistration(key, req, adminAddress));
+    return { id, key };
+  };
+  const coordinators = [
+    await register(Label.Coordination, Kind.Device, "Device/Sensor/Temperature"),
+    await register(Label.Coordination, Kind.Device, "Device/Sensor/Temperature"),
+  ];
+  for (const c of coordinators) await registry.appointCoordinator(c.id);
+  const admit = async (): Promise<Account> => {
+    const node = await register(Label.Full, Kind.FogNode, "Gateway/Fog");
+    for (const c of coordinators) await registry.connect(c.key).approve(c.id, node.id);
+    return node;
+  };
+  const fog: Account[] = [];
+  for (let i = 0; i < members; i++) fog.push(await admit());
+  const cluster = await admit();
+  const out: Sensor[] = [];
+  for (let i = 0; i < sensors; i++) {
+    const s = await register(Label.Lightweight, Kind.Device, "Device/Sensor/Air");
+    await registry.connect(coordinators[0]!.key).approve(coordinators[0]!.id, s.id, fog[0]!.id);
+    const secret = p256.utils.randomSecretKey();
+    const publicKey = p256.getPublicKey(secret, false).subarray(1);
+    await registry.updateProfile(s.id, { ...minimalProfile("Device/Sensor/Air"), p256PublicKey: publicKey });
+    out.push({ ...s, p256: toHex(secret) });
+  }
+  return {
+    url,
+    provider,
+    admin,
+    registry,
+    anchor: new DataAnchorClient(await anchorContract.getAddress(), admin),
+    accessTokens: await tokens.getAddress(),
+    members: fog,
+    cluster,
+    sensors: out,
+    funded,
+  };
+}
+
+/** Runs `strata fog deal` into `dir` (a child process, as an operator would). */
+export async function dealFiles(dir: string, threshold: number, members: number): Promise<void> {
+  await promisify(execFile)(
+    process.execPath,
+    [STRATA_BIN, "fog", "deal", "--out", dir, "--members", String(members), "--threshold", String(threshold)],
+    { env: { ...process.env, STRATA_PASSPHRASE: PASSPHRASE } },
+  );
+}
+
+/** Registers the dealt cluster in `DataAnchor`: every member approves, t shares prove possession of the key. */
+export async function registerDealtCluster(chain: FogChain, dir: string): Promise<void> {
+  const backend = await mclBackend();
+  const scheme = new ThresholdScheme(backend);
+  const pub = readPublic(join(dir, PUBLIC_FILE));
+  const commitments = commitmentsOf(backend, pub);
+  const members = chain.members.map((m, i) => {
+    const { share } = openMember(backend, join(dir, memberFile(i + 1)), PASSPHRASE, commitments);
+    return {
+      index: i + 1,
+      id: m.id,
+      endorse: () => Promise.reject(new Error("not in this round")),
+      signPossession: (groupKey: Uint8Array) =>
+        Promise.resolve(scheme.partialSign(share, possessionMessage(groupKey), FOG_POSSESSION_DST)),
+    };
+  });
+  const cluster = new FogCluster({
+    id: chain.cluster.id,
+    deployment: { chainId: (await chain.provider.getNetwork()).chainId, anchor: chain.anchor.address },
+    commitments,
+    scheme,
+    members,
+    anchor: chain.anchor,
+  });
+  await cluster.register({
+    client: chain.anchor,
+    clusterKey: chain.cluster.key,
+    memberKeys: chain.members.map((m) => m.key),
+  });
+}
+
+/** Writes the sealed sensors file the simulator reads. */
+export function writeSensorsFile(file: string, sensors: readonly Sensor[]): void {
+  sealSecret(file, { sensors: sensors.map((s) => ({ id: s.id, privateKey: s.p256 })) }, PASSPHRASE);
+}
+
+/**
+ * Writes one configuration per member into `dir` (`fog-<i>.json`): member 1 coordinates and runs
+ * the MQTT intake (`mqtt`), the others endorse; `ports[i]` is member i + 1's HTTP port.
+ */
+export async function writeConfigs(
+  chain: FogChain,
+  dir: string,
+  ports: readonly number[],
+  mqtt: FogConfig["mqtt"],
+  overrides: Partial<FogConfig> = {},
+): Promise<string[]> {
+  const sender = await chain.funded("100");
+  sealSecret(join(dir, "sender.sealed"), { privateKey: sender.privateKey }, PASSPHRASE);
+  return chain.members.map((m, i) => {
+    const index = i + 1;
+    const config = {
+      index,
+      id: m.id,
+      cluster: chain.cluster.id,
+      public: PUBLIC_FILE,
+      share: memberFile(index),
+      store: `member-${index}.sqlite`,
+      http: { host: "127.0.0.1", port: ports[i]! },
+      peers: chain.members
+        .map((p, j) => ({ index: j + 1, id: p.id, url: `http://127.0.0.1:${ports[j]!}` }))
+        .filter((p) => p.index !== index),
+      coordinator: index === 1,
+      ...(index === 1 ? { senderKey: "sender.sealed", ...(mqtt === undefined ? {} : { mqtt }) } : {}),
+      chain: {
+        rpc: chain.url,
+        registry: chain.registry.address,
+        anchor: chain.anchor.address,
+        accessTokens: chain.accessTokens,
+        finalityDepth: 1,
+      },
+      batch: { intervalMs: 300, max: 32 },
+      workers: 1,
+      accessPurpose: "read:sensitive@fog-cluster",
+      ...overrides,
+    };
+    const file = join(dir, `fog-${index}.json`);
+    writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`);
+    return file;
+  });
+}
