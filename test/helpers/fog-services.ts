@@ -6,13 +6,18 @@
  * member. Plain ethers and SDK code.
  */
 import { execFile } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 
 import { type JsonRpcProvider, parseEther, type Signer, Wallet } from "ethers";
 
+import { expect } from "chai";
+
+import { accessScope, newAccessRequest } from "../../sdk/core/access.ts";
 import { type Hex, toHex } from "../../sdk/core/bytes.ts";
+import { batchTree } from "../../sdk/core/fog/reading-bytes.ts";
+import { AccessTokensClient } from "../../sdk/contracts/access.ts";
 import { mclBackend } from "../../sdk/core/crypto/backend.ts";
 import { ThresholdScheme } from "../../sdk/core/crypto/threshold.ts";
 import { FOG_POSSESSION_DST, possessionMessage } from "../../sdk/core/fogBatch.ts";
@@ -31,7 +36,8 @@ import {
 } from "../../types/ethers-contracts/index.ts";
 import { commitmentsOf, memberFile, openMember, PUBLIC_FILE, readPublic } from "../../services/fog/keys.ts";
 import { sealSecret } from "../../services/runtime/secret-file.ts";
-import { STRATA_BIN } from "../../services/runtime/process.ts";
+import { requestJson } from "../../services/runtime/http-client.ts";
+import { type ServiceProcess, startService, STRATA_BIN } from "../../services/runtime/process.ts";
 import type { FogConfig } from "../../services/fog/config.ts";
 import { RPC_REGISTRY_CONFIG } from "./rpc-chain.ts";
 
@@ -223,4 +229,177 @@ export async function writeConfigs(
     writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`);
     return file;
   });
+}
+
+/** A reading as the fog services answer it over HTTP. */
+export interface Served {
+  readonly id: number;
+  readonly device: Hex;
+  readonly seq: number;
+  readonly reading: Hex;
+}
+
+/** A line of the simulator's log: a reading the broker acknowledged. */
+export interface Published {
+  readonly device: Hex;
+  readonly seq: number;
+  readonly sensitive: boolean;
+}
+
+const SCOPE = accessScope("read:sensitive@fog-cluster");
+export const serviceEnv = (): NodeJS.ProcessEnv => ({ ...process.env, STRATA_PASSPHRASE: PASSPHRASE });
+
+/** Waits until `check` holds, polling (the test's timeout bounds it). */
+export async function until(check: () => Promise<boolean>, everyMs = 200): Promise<void> {
+  while (!(await check())) await new Promise((r) => setTimeout(r, everyMs));
+}
+
+/** A metric's value from a service's `/metrics` (0 when absent). */
+export async function metricOf(url: string, name: string, labels = ""): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${name}{`) && l.includes(labels));
+  return line === undefined ? 0 : Number(line.split(" ").at(-1));
+}
+
+/** Starts `strata sim sensors` against `broker`; `count` readings per sensor, logged to `<dir>/sim.jsonl`. */
+export function simulate(dir: string, broker: string, count: number, rate = 20): Promise<ServiceProcess> {
+  return startService(
+    [
+      "sim",
+      "sensors",
+      "--broker",
+      broker,
+      "--devices",
+      join(dir, "sensors.sealed"),
+      "--cluster",
+      join(dir, PUBLIC_FILE),
+      "--owner",
+      join(dir, "owner.sealed"),
+      "--state",
+      join(dir, "sim-state.json"),
+      "--rate",
+      String(rate),
+      "--count",
+      String(count),
+      "--sensitive",
+      "0.5",
+      "--log",
+      join(dir, "sim.jsonl"),
+    ],
+    { env: serviceEnv() },
+  );
+}
+
+/** The simulator's log. */
+export function publishedLog(dir: string): Published[] {
+  return readFileSync(join(dir, "sim.jsonl"), "utf8")
+    .split("\n")
+    .filter((l) => l.length > 0)
+    .map((l) => JSON.parse(l) as Published);
+}
+
+export type AccessBody = Awaited<ReturnType<Awaited<ReturnType<typeof accessFor>>>>;
+
+/**
+ * Mints an access token for sensor `device` (the layer's operator owns it) and gives `holder` a
+ * shift from now; returns a maker of signed access requests (by `holder`, or another signer).
+ */
+export async function accessFor(chain: FogChain, device: number, holder: Wallet) {
+  const owner = chain.sensors[device]!;
+  const tokens = new AccessTokensClient(chain.accessTokens, chain.admin);
+  const { tokenId } = await tokens.mint(owner.id);
+  const chainNow = BigInt((await chain.provider.getBlock("latest"))!.timestamp);
+  await tokens.scheduleShift(tokenId, holder.address, chainNow, chainNow + 3600n);
+  return async (signer: Wallet = holder) => {
+    // dated on the chain's clock, as the fog node judges requests (hardhat's runs ahead of the wall clock)
+    const pending = (await chain.provider.send("eth_getBlockByNumber", ["pending", false])) as { timestamp: string };
+    const t = BigInt(pending.timestamp);
+    const request = newAccessRequest({
+      token: tokenId,
+      resource: owner.id,
+      requester: signer.address,
+      issuedAt: t,
+      expiresAt: t + 120n,
+      scope: SCOPE,
+    });
+    const signature = await tokens.signAccessRequest(signer, request);
+    return {
+      request: {
+        token: String(request.token),
+        resource: request.resource,
+        requester: request.requester,
+        nonce: request.nonce,
+        issuedAt: String(request.issuedAt),
+        expiresAt: String(request.expiresAt),
+        scope: request.scope,
+      },
+      signature,
+      from: 0,
+      to: Number.MAX_SAFE_INTEGER,
+    };
+  };
+}
+
+export async function sensitiveOf(url: string, body: unknown): Promise<Served[]> {
+  return (await requestJson<{ readings: Served[] }>(`${url}/sensitive`, { method: "POST", body })).readings;
+}
+
+export async function openOf(url: string, query = "limit=10000"): Promise<Served[]> {
+  return (await requestJson<{ readings: Served[] }>(`${url}/open?${query}`)).readings;
+}
+
+interface BatchRow {
+  readonly sequence: number;
+  readonly root: Hex;
+  readonly leafCount: number;
+  readonly firstId: number;
+  readonly lastId: number;
+}
+
+export async function batchesOf(url: string): Promise<BatchRow[]> {
+  return (await requestJson<{ batches: BatchRow[] }>(`${url}/batches`)).batches;
+}
+
+const key = (r: { device: string; seq: number }) => `${r.device.toLowerCase()}:${r.seq}`;
+
+/**
+ * Every reading the simulator logged is found once: the normal ones in the coordinator's open
+ * store, the sensitive ones served with an access token (one per sensor, `readers`) and each in
+ * exactly one batch whose root is anchored on chain at its sequence; the cluster's head counts
+ * those batches. Waits until the batches hold every sensitive reading. Returns the sensitive
+ * readings served and the request makers.
+ */
+export async function verifyAll(
+  chain: FogChain,
+  url: string,
+  log: readonly Published[],
+): Promise<{ served: Served[]; asks: ((signer?: Wallet) => Promise<AccessBody>)[] }> {
+  const sensitive = log.filter((r) => r.sensitive);
+  const normal = log.filter((r) => !r.sensitive);
+  await until(async () => (await openOf(url)).length >= normal.length);
+  await until(async () => (await batchesOf(url)).reduce((n, b) => n + b.leafCount, 0) >= sensitive.length);
+  const open = await openOf(url);
+  expect(open.map(key).sort()).to.deep.equal(normal.map(key).sort());
+  const asks = [];
+  for (const [i] of chain.sensors.entries()) {
+    asks.push(await accessFor(chain, i, new Wallet(Wallet.createRandom().privateKey)));
+  }
+  const served: Served[] = [];
+  for (const ask of asks) served.push(...(await sensitiveOf(url, await ask())));
+  expect(served.map(key).sort()).to.deep.equal(sensitive.map(key).sort());
+  const batches = await batchesOf(url);
+  let leaves = 0;
+  for (const b of batches) {
+    const members = served
+      .filter((r) => r.id >= b.firstId && r.id <= b.lastId)
+      .sort((x, y) => x.id - y.id)
+      .map((r) => Buffer.from(r.reading.slice(2), "hex"));
+    expect(members).to.have.length(b.leafCount);
+    expect((await batchTree(members)).root).to.equal(b.root);
+    expect((await chain.anchor.anchorOf(chain.cluster.id, b.root))?.sequence).to.equal(BigInt(b.sequence));
+    leaves += b.leafCount;
+  }
+  expect(leaves).to.equal(sensitive.length);
+  expect(await chain.anchor.head(chain.cluster.id)).to.equal(BigInt(batches.length));
+  return { served, asks };
 }

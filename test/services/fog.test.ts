@@ -7,7 +7,7 @@
  * HTTP; malformed and oversized messages over HTTP and MQTT are refused with typed errors or
  * dropped and counted, and change nothing stored.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -15,44 +15,27 @@ import { expect } from "chai";
 import { Wallet } from "ethers";
 import mqtt from "mqtt";
 
-import { accessScope, newAccessRequest } from "../../sdk/core/access.ts";
-import type { Hex } from "../../sdk/core/bytes.ts";
-import { batchTree } from "../../sdk/core/fog/reading-bytes.ts";
-import { AccessTokensClient } from "../../sdk/contracts/access.ts";
 import { AccessDeniedError, InvalidInputError, PeerAuthenticationError } from "../../sdk/errors.ts";
 import { requestJson } from "../../services/runtime/http-client.ts";
 import { startService, type ServiceProcess } from "../../services/runtime/process.ts";
 import { freePort, type NodeProcess, startHardhatNode } from "../../support/node-process.ts";
 import {
+  batchesOf,
   dealFiles,
   deployFogChain,
   type FogChain,
-  PASSPHRASE,
+  metricOf,
+  openOf,
+  publishedLog,
   registerDealtCluster,
+  sensitiveOf,
+  serviceEnv,
+  simulate,
+  until,
+  verifyAll,
   writeConfigs,
   writeSensorsFile,
 } from "../helpers/fog-services.ts";
-
-const SCOPE = accessScope("read:sensitive@fog-cluster");
-const env = { ...process.env, STRATA_PASSPHRASE: PASSPHRASE };
-
-interface Served {
-  readonly id: number;
-  readonly device: Hex;
-  readonly seq: number;
-  readonly reading: Hex;
-}
-
-/** Waits until `check` holds, polling (no deadline of its own: the test's timeout is the bound). */
-async function until(check: () => Promise<boolean>, everyMs = 200): Promise<void> {
-  while (!(await check())) await new Promise((r) => setTimeout(r, everyMs));
-}
-
-/** A metric's value from a Prometheus text (0 when absent). */
-function metric(text: string, name: string, labels = ""): number {
-  const line = text.split("\n").find((l) => l.startsWith(`${name}{`) && l.includes(labels));
-  return line === undefined ? 0 : Number(line.split(" ").at(-1));
-}
 
 describe("fog cluster services (process)", function () {
   this.timeout(180_000);
@@ -62,7 +45,6 @@ describe("fog cluster services (process)", function () {
   let members: ServiceProcess[] = [];
   let urls: string[] = [];
   let broker: string;
-  let log: { device: Hex; seq: number; sensitive: boolean }[] = [];
 
   before(async function () {
     dir = mkdtempSync(join(tmpdir(), "strata-fog-services-"));
@@ -75,7 +57,7 @@ describe("fog cluster services (process)", function () {
     const mqttPort = await freePort();
     const configs = await writeConfigs(chain, dir, ports, { embedded: { host: "127.0.0.1", port: mqttPort } });
     writeSensorsFile(join(dir, "sensors.sealed"), chain.sensors);
-    members = await Promise.all(configs.map((c) => startService(["fog", "run", "--config", c], { env })));
+    members = await Promise.all(configs.map((c) => startService(["fog", "run", "--config", c], { env: serviceEnv() })));
     urls = members.map((m) => m.ready.url as string);
     broker = members[0]!.ready.mqtt as string;
     expect(broker).to.equal(`mqtt://127.0.0.1:${mqttPort}`);
@@ -87,81 +69,6 @@ describe("fog cluster services (process)", function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Runs the sensor simulator to its end: `count` readings per sensor. */
-  async function simulate(count: number): Promise<void> {
-    const sim = await startService(
-      [
-        "sim",
-        "sensors",
-        "--broker",
-        broker,
-        "--devices",
-        join(dir, "sensors.sealed"),
-        "--cluster",
-        join(dir, "cluster.json"),
-        "--owner",
-        join(dir, "owner.sealed"),
-        "--state",
-        join(dir, "sim-state.json"),
-        "--rate",
-        "20",
-        "--count",
-        String(count),
-        "--sensitive",
-        "0.5",
-        "--log",
-        join(dir, "sim.jsonl"),
-      ],
-      { env },
-    );
-    expect(await sim.exited).to.equal(0);
-    log = readFileSync(join(dir, "sim.jsonl"), "utf8")
-      .split("\n")
-      .filter((l) => l.length > 0)
-      .map((l) => JSON.parse(l) as { device: Hex; seq: number; sensitive: boolean });
-  }
-
-  /** A holder's signed access request for `device`'s sensitive readings, with a token minted and a shift scheduled on chain. */
-  async function accessFor(device: number, holder: Wallet) {
-    const owner = chain.sensors[device]!;
-    const tokens = new AccessTokensClient(chain.accessTokens, chain.admin); // the layer's operator owns its devices
-    const { tokenId } = await tokens.mint(owner.id);
-    const chainNow = BigInt((await chain.provider.getBlock("latest"))!.timestamp);
-    await tokens.scheduleShift(tokenId, holder.address, chainNow, chainNow + 3600n);
-    return async (signer: Wallet = holder) => {
-      // requests are dated on the chain's clock, as the fog node judges them (hardhat's runs ahead)
-      const pending = (await chain.provider.send("eth_getBlockByNumber", ["pending", false])) as { timestamp: string };
-      const t = BigInt(pending.timestamp);
-      const request = newAccessRequest({
-        token: tokenId,
-        resource: owner.id,
-        requester: signer.address,
-        issuedAt: t,
-        expiresAt: t + 120n,
-        scope: SCOPE,
-      });
-      const signature = await tokens.signAccessRequest(signer, request);
-      return {
-        request: {
-          token: String(request.token),
-          resource: request.resource,
-          requester: request.requester,
-          nonce: request.nonce,
-          issuedAt: String(request.issuedAt),
-          expiresAt: String(request.expiresAt),
-          scope: request.scope,
-        },
-        signature,
-        from: 0,
-        to: Number.MAX_SAFE_INTEGER,
-      };
-    };
-  }
-
-  async function sensitiveOf(url: string, body: unknown): Promise<Served[]> {
-    return (await requestJson<{ readings: Served[] }>(`${url}/sensitive`, { method: "POST", body })).readings;
-  }
-
   async function rejected(p: Promise<unknown>): Promise<Error> {
     try {
       await p;
@@ -172,56 +79,22 @@ describe("fog cluster services (process)", function () {
   }
 
   it("anchors a sensor district's sensitive readings with the cluster's shares, served only with an on-chain token", async function () {
-    await simulate(6);
-    const sensitive = log.filter((r) => r.sensitive);
-    const normal = log.filter((r) => !r.sensitive);
+    const sim = await simulate(dir, broker, 6);
+    expect(await sim.exited).to.equal(0);
+    const log = publishedLog(dir);
     expect(log).to.have.length(18);
+    const sensitive = log.filter((r) => r.sensitive);
     expect(sensitive.length).to.be.greaterThan(0);
+    const { asks } = await verifyAll(chain, urls[0]!, log);
 
-    // the open store over HTTP holds every normal reading, once
-    await until(async () => {
-      const open = await requestJson<{ readings: Served[] }>(`${urls[0]}/open?limit=1000`);
-      return open.readings.length >= normal.length;
-    });
-    const open = (await requestJson<{ readings: Served[] }>(`${urls[0]}/open?limit=1000`)).readings;
-    expect(open.map((r) => `${r.device}:${r.seq}`).sort()).to.deep.equal(
-      normal.map((r) => `${r.device.toLowerCase()}:${r.seq}`).sort(),
-    );
+    // the open store's query API: by device
     const one = chain.sensors[0]!.id.toLowerCase();
-    const byDevice = await requestJson<{ readings: Served[] }>(`${urls[0]}/open?device=${one}`);
-    expect(byDevice.readings.every((r) => r.device === one)).to.equal(true);
-
-    // every sensitive reading ends in an anchored batch
-    const readers = chain.sensors.map(() => new Wallet(Wallet.createRandom().privateKey));
-    const asks = [];
-    for (const [i, reader] of readers.entries()) asks.push(await accessFor(i, reader));
-    const served: Served[] = [];
-    await until(async () => {
-      const batches = (await requestJson<{ batches: { leafCount: number }[] }>(`${urls[0]}/batches`)).batches;
-      return batches.reduce((n, b) => n + b.leafCount, 0) >= sensitive.length;
-    });
-    for (const ask of asks) served.push(...(await sensitiveOf(urls[0]!, await ask())));
-    expect(served.map((r) => `${r.device}:${r.seq}`).sort()).to.deep.equal(
-      sensitive.map((r) => `${r.device.toLowerCase()}:${r.seq}`).sort(),
+    const byDevice = await openOf(urls[0]!, `device=${one}`);
+    expect(byDevice.map((r) => r.seq)).to.deep.equal(
+      log.filter((r) => !r.sensitive && r.device.toLowerCase() === one).map((r) => r.seq),
     );
-    const batches = (
-      await requestJson<{
-        batches: { sequence: number; root: Hex; leafCount: number; firstId: number; lastId: number }[];
-      }>(`${urls[0]}/batches`)
-    ).batches;
-    for (const b of batches) {
-      const leaves = served
-        .filter((r) => r.id >= b.firstId && r.id <= b.lastId)
-        .sort((x, y) => x.id - y.id)
-        .map((r) => Buffer.from(r.reading.slice(2), "hex"));
-      expect(leaves).to.have.length(b.leafCount);
-      expect((await batchTree(leaves)).root).to.equal(b.root);
-      const record = await chain.anchor.anchorOf(chain.cluster.id, b.root);
-      expect(record?.sequence).to.equal(BigInt(b.sequence));
-    }
-    expect(await chain.anchor.head(chain.cluster.id)).to.equal(BigInt(batches.length));
 
-    // a read with the token's holder's request is served once; a replay, another signer or no token are refused
+    // a read with the holder's request is served once; a replay or a signer without the token are refused
     const body = await asks[0]!();
     expect((await sensitiveOf(urls[0]!, body)).length).to.be.greaterThan(0);
     const replay = await rejected(sensitiveOf(urls[0]!, body));
@@ -233,17 +106,19 @@ describe("fog cluster services (process)", function () {
     expect(stranger).to.be.instanceOf(AccessDeniedError);
     expect((stranger as AccessDeniedError).reason).to.equal("not-holder");
 
-    const text = await (await fetch(`${urls[0]}/metrics`)).text();
-    expect(metric(text, "strata_fog_readings_filtered_total", 'class="sensitive"')).to.equal(sensitive.length);
-    expect(metric(text, "strata_fog_readings_filtered_total", 'class="normal"')).to.equal(normal.length);
-    expect(metric(text, "strata_fog_batches_anchored_total")).to.equal(batches.length);
-    const health = await requestJson<{ ok: boolean }>(`${urls[0]}/healthz`);
-    expect(health.ok).to.equal(true);
+    expect(await metricOf(urls[0]!, "strata_fog_readings_filtered_total", 'class="sensitive"')).to.equal(
+      sensitive.length,
+    );
+    expect(await metricOf(urls[0]!, "strata_fog_readings_filtered_total", 'class="normal"')).to.equal(
+      log.length - sensitive.length,
+    );
+    expect(await metricOf(urls[0]!, "strata_fog_batches_anchored_total")).to.equal((await batchesOf(urls[0]!)).length);
+    expect((await requestJson<{ ok: boolean }>(`${urls[0]}/healthz`)).ok).to.equal(true);
   });
 
   it("refuses malformed, oversized and unauthenticated requests with typed errors, changing nothing", async function () {
-    const before = (await requestJson<{ readings: Served[] }>(`${urls[0]}/open?limit=1000`)).readings.length;
-    const batchesBefore = (await requestJson<{ batches: unknown[] }>(`${urls[1]}/batches`)).batches.length;
+    const before = (await openOf(urls[0]!)).length;
+    const batchesBefore = (await batchesOf(urls[0]!)).length;
     // not the schema: refused before any cryptography
     const bad = await rejected(requestJson(`${urls[1]}/cluster/endorse`, { method: "POST", body: { hello: 1 } }));
     expect(bad).to.be.instanceOf(InvalidInputError);
@@ -282,36 +157,36 @@ describe("fog cluster services (process)", function () {
     expect((e2 as PeerAuthenticationError).reason).to.equal("unknown-device");
 
     // over MQTT: garbage, an oversized message and a reading on another device's topic are dropped and counted
-    const metricsBefore = await (await fetch(`${urls[0]}/metrics`)).text();
+    const rejections = async () =>
+      Object.fromEntries(
+        await Promise.all(
+          ["malformed", "oversized", "wrong-topic", "replay"].map(
+            async (reason) =>
+              [reason, await metricOf(urls[0]!, "strata_fog_readings_rejected_total", `reason="${reason}"`)] as const,
+          ),
+        ),
+      );
+    const rejectedBefore = await rejections();
     const client = await mqtt.connectAsync(broker, { clientId: "strata-test-bad-publisher" });
     const device = chain.sensors[0]!.id.toLowerCase();
     await client.publishAsync(`strata/readings/${device}`, Buffer.from("not a reading"), { qos: 1 });
     await client.publishAsync(`strata/readings/${device}`, Buffer.alloc(64 * 1024, 7), { qos: 1 });
-    const someReading = Buffer.from(
-      (await requestJson<{ readings: Served[] }>(`${urls[0]}/open?limit=1`)).readings[0]!.reading.slice(2),
-      "hex",
-    );
+    const someReading = Buffer.from((await openOf(urls[0]!, "limit=1"))[0]!.reading.slice(2), "hex");
     const owner = `0x${someReading.subarray(1, 33).toString("hex")}`;
     const other = chain.sensors.find((x) => x.id.toLowerCase() !== owner)!.id.toLowerCase();
     await client.publishAsync(`strata/readings/${other}`, someReading, { qos: 1 });
     // a reading stored before, sent again: a replay
     await client.publishAsync(`strata/readings/${owner}`, someReading, { qos: 1 });
     await client.endAsync();
-    await until(async () => {
-      const t = await (await fetch(`${urls[0]}/metrics`)).text();
-      return (
-        metric(t, "strata_fog_readings_rejected_total", 'reason="replay"') >
-        metric(metricsBefore, "strata_fog_readings_rejected_total", 'reason="replay"')
-      );
+    await until(async () => (await rejections()).replay! > rejectedBefore.replay!);
+    const rejectedAfter = await rejections();
+    expect(rejectedAfter).to.deep.equal({
+      malformed: rejectedBefore.malformed! + 1,
+      oversized: rejectedBefore.oversized! + 1,
+      "wrong-topic": rejectedBefore["wrong-topic"]! + 1,
+      replay: rejectedBefore.replay! + 1,
     });
-    const after = await (await fetch(`${urls[0]}/metrics`)).text();
-    for (const reason of ["malformed", "oversized", "wrong-topic"]) {
-      expect(metric(after, "strata_fog_readings_rejected_total", `reason="${reason}"`)).to.equal(
-        metric(metricsBefore, "strata_fog_readings_rejected_total", `reason="${reason}"`) + 1,
-        reason,
-      );
-    }
-    expect((await requestJson<{ readings: Served[] }>(`${urls[0]}/open?limit=1000`)).readings).to.have.length(before);
-    expect((await requestJson<{ batches: unknown[] }>(`${urls[1]}/batches`)).batches).to.have.length(batchesBefore);
+    expect(await openOf(urls[0]!)).to.have.length(before);
+    expect(await batchesOf(urls[0]!)).to.have.length(batchesBefore);
   });
 });
