@@ -65,6 +65,8 @@ export interface SimSummary {
   unconfirmed: number;
   /** Entries (authentications) made. */
   entries: number;
+  /** Session renewals made. */
+  renewals: number;
   /** Refusals by reason (or error name). */
   refused: Record<string, number>;
 }
@@ -182,6 +184,7 @@ export class NbiotSimulator {
       confirmed: 0,
       unconfirmed: 0,
       entries: 0,
+      renewals: 0,
       refused: {},
     };
   }
@@ -277,10 +280,18 @@ export class NbiotSimulator {
       const done = o.count !== undefined && sent >= o.count;
       if (done && node.unconfirmed.length === 0) break;
       try {
-        if (!live || node.shouldRenew(this.#clock())) {
-          live = false;
-          await enter();
+        if (live && node.shouldRenew(this.#clock())) {
+          // the next session key, symmetric only; a refused renewal means entering again
+          try {
+            const now = this.#clock();
+            node.onRenewal(await coapPost(this.#targets[station]!, "/renew", node.renew(now), timeout), this.#clock());
+            this.summary.renewals++;
+          } catch (e) {
+            this.#refused(id, e);
+            live = false;
+          }
         }
+        if (!live) await enter();
         if (!done) {
           if (o.handoverEvery !== undefined && atStation >= o.handoverEvery && o.stations.length > 1) {
             station = (station + 1) % o.stations.length;

@@ -34,6 +34,8 @@ export interface AnchorLoopOptions {
   readonly onSealed?: (batch: { readonly number: number; readonly leafCount: number }) => void;
   /** Told of each failed round (metrics). */
   readonly onFailure?: (error: StrataError) => void;
+  /** Told when a round ends, failed or not (metrics: queue depths). */
+  readonly onRoundEnd?: () => void;
   /** A batch unanchored for longer than this makes the station unhealthy (ms; default 5 intervals, at least 2 min). */
   readonly stuckAfterMs?: number;
 }
@@ -143,6 +145,7 @@ export class AnchorLoop {
       )
       .finally(() => {
         this.#running = undefined;
+        this.#o.onRoundEnd?.();
         if (this.#closed) return;
         if (this.#failures > 0) this.#schedule(this.#backoffMs);
         else if (this.#queued) {

@@ -267,6 +267,10 @@ export async function startStation(config: StationConfig, options: StartStationO
         roundsFailed.inc();
         rpcErrors.inc({ name: e.name });
       },
+      onRoundEnd: () => {
+        pendingGauge.set(loop.pendingReadings);
+        unanchoredGauge.set(station.store.unanchored().length);
+      },
     });
 
     const coap = new CoapService({

@@ -133,6 +133,36 @@ export async function acquireVerified(
   return out;
 }
 
+/**
+ * `acquireVerified` until at least `confirmed` readings are served: a station serves sealed blocks
+ * only and the application accepts anchored roots only, so a block not yet sealed (a gap:
+ * `missing-block`) or a root not yet anchored (`not-anchored`) is asked again, at most `tries`
+ * times; the last refusal is thrown when they run out. Any other refusal is thrown at once.
+ */
+export async function acquireWhenAnchored(
+  params: NbiotParams,
+  node: Hex,
+  links: readonly StationLink[],
+  anchors: DataAnchorClient,
+  primaryKey: Uint8Array,
+  confirmed: number,
+  tries = 150,
+): Promise<AcquiredReading[]> {
+  let last: unknown;
+  for (let i = 0; i < tries; i++) {
+    try {
+      const readings = await acquireVerified(params, node, links, anchors, primaryKey);
+      if (readings.length >= confirmed) return readings;
+      last = new ProtocolError("missing-block", `${readings.length} of ${confirmed} readings served so far`);
+    } catch (e) {
+      if (!(e instanceof ProtocolError) || (e.reason !== "not-anchored" && e.reason !== "missing-block")) throw e;
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw last;
+}
+
 /** A reader of `DataAnchor` on the world's chain. */
 export function anchorReader(world: StationWorld): DataAnchorClient {
   return new DataAnchorClient(world.chain.anchorAddress, world.node.provider);
@@ -309,16 +339,7 @@ export async function verifyAllConfirmed(
   const anchors = anchorReader(world);
   const out = new Map<Hex, AcquiredReading[]>();
   for (const d of devices) {
-    let readings: AcquiredReading[] = [];
-    for (let i = 0; i < tries; i++) {
-      try {
-        readings = await acquireVerified(params, d.id, links, anchors, d.primaryKey);
-      } catch (e) {
-        if (!(e instanceof ProtocolError) || e.reason !== "not-anchored") throw e;
-      }
-      if (readings.length >= d.tipSeq && readings.length > 0) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    const readings = await acquireWhenAnchored(params, d.id, links, anchors, d.primaryKey, d.tipSeq, tries);
     const seqs = readings.map((r) => r.seq);
     const want = Array.from({ length: d.tipSeq }, (_, k) => k + 1);
     if (JSON.stringify(seqs.slice(0, d.tipSeq)) !== JSON.stringify(want)) {
