@@ -189,6 +189,17 @@ export const OUTPUT_SCHEMAS: Readonly<Record<string, object>> = {
     shares: { type: "array", items: { type: "string" } },
     configs: { type: "array", items: { type: "string" } },
   }),
+  "keyserver audit": object(["url", "server", "deployment", "head", "entries", "issued", "refused", "verified"], {
+    url: { type: "string" },
+    server: { type: "integer", minimum: 1 },
+    deployment: word,
+    head: object(["seq", "hash"], { seq: { type: "integer", minimum: 0 }, hash: word }),
+    entries: { type: "integer", minimum: 0 },
+    issued: { type: "integer", minimum: 0 },
+    refused: { type: "integer", minimum: 0 },
+    verified: { type: "boolean" },
+    brokenAt: { type: "integer", minimum: 0 },
+  }),
   "keyserver run": object(["ready", "service", "url", "port", "server", "deployment"], {
     ready: { const: true },
     service: { const: "keyserver" },

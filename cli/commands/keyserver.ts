@@ -7,13 +7,16 @@
 import { InvalidArgumentError, type Command } from "commander";
 import { isAddress } from "ethers";
 
+import type { Hex } from "../../sdk/core/bytes.ts";
 import { mclBackend } from "../../sdk/core/crypto/backend.ts";
 import { InvalidInputError } from "../../sdk/errors.ts";
 import { announceReady, runUntilSignal } from "../../services/runtime/lifecycle.ts";
 import { takePassphrase } from "../../services/runtime/secret-file.ts";
 import { dealKeyServers } from "../../services/keyserver/deal.ts";
 import { startKeyServer } from "../../services/keyserver/server.ts";
+import { checkAuditLog } from "../../services/keyserver/client.ts";
 import { rpcUrl } from "../chain.ts";
+import { EXIT } from "../output.ts";
 import type { Context } from "../program.ts";
 
 function integer(what: string, min: number, max: number) {
@@ -135,5 +138,36 @@ export function keyServerCommands(program: Command, ctx: Context): void {
         deployment: running.deployment,
       });
       await runUntilSignal("keyserver", running.logger, () => running.close());
+    });
+
+  keyserver
+    .command("audit")
+    .description("read a key server's audit log and check its hash chain (exit 7 when it breaks)")
+    .requiredOption("--url <url>", "the key server's base URL")
+    .option("--from <seq:hash>", "a head read earlier: the log must still hold that hash at that entry")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ strata keyserver audit --url http://127.0.0.1:8601\n  $ strata keyserver audit --url http://127.0.0.1:8601 --from 42:0x…",
+    )
+    .action(async (o: { url: string; from?: string }) => {
+      let from: { seq: number; hash: Hex } | undefined;
+      if (o.from !== undefined) {
+        const m = /^(0|[1-9][0-9]{0,14}):(0x[0-9a-fA-F]{64})$/.exec(o.from);
+        if (m === null) throw new InvalidInputError(`--from ${o.from}: expected <seq>:<32-byte hex hash>`);
+        from = { seq: Number(m[1]), hash: m[2]!.toLowerCase() as Hex };
+      }
+      const check = await checkAuditLog(o.url, from === undefined ? {} : { from });
+      ctx.done(
+        {
+          json: check,
+          lines: [
+            check.verified
+              ? `audit log of server ${check.server} verifies: ${check.entries} entries (${check.issued} issued, ${check.refused} refused)`
+              : `audit log of server ${check.server} BREAKS at entry ${check.brokenAt}`,
+            `head ${check.head.seq}:${check.head.hash}`,
+          ],
+        },
+        check.verified ? EXIT.ok : EXIT.invalid,
+      );
     });
 }

@@ -10,74 +10,16 @@
  * so a restarted server still refuses a replay; an entry and its nonce are written in one
  * transaction.
  */
-import { sha256 } from "@noble/hashes/sha2.js";
-import { utf8ToBytes } from "@noble/hashes/utils.js";
 import type { DatabaseSync } from "node:sqlite";
 
-import { concat, fromHex, type Hex, toHex } from "../../sdk/core/bytes.ts";
+import type { Hex } from "../../sdk/core/bytes.ts";
 import { StoreError } from "../../sdk/errors.ts";
 import { openStore, transaction } from "../../sdk/store/sqlite.ts";
+import { type AuditEntry, type AuditRecord, auditGenesis, auditHash, firstBrokenEntry } from "./protocol.ts";
 
 const SCHEMA_VERSION = 1;
 
-/** What is recorded of one request. */
-export interface AuditRecord {
-  readonly time: number;
-  readonly outcome: "issued" | "refused";
-  /** The refusal's reason (or the error's name when it was not a refusal); null for an issuance. */
-  readonly reason: string | null;
-  readonly id: Hex;
-  readonly role: string;
-  readonly epoch: number | null;
-  readonly nonce: Hex;
-  /** The EIP-712 digest of the request. */
-  readonly digest: Hex;
-  /** The registered device key that signed, once the signature verified; null before. */
-  readonly signer: string | null;
-  /** The identities whose key shares were issued (empty for a refusal). */
-  readonly identities: readonly string[];
-}
-
-/** One entry of the log. */
-export interface AuditEntry extends AuditRecord {
-  readonly seq: number;
-  readonly prev: Hex;
-  readonly hash: Hex;
-}
-
-/** The value the chain of `deployment`'s server `server` starts from. */
-export function auditGenesis(deployment: Hex, server: number): Hex {
-  return toHex(
-    sha256(
-      concat(
-        utf8ToBytes("strata-keyserver/v1 audit"),
-        fromHex(deployment, "deployment", 32),
-        Uint8Array.of(server >> 8, server & 0xff),
-      ),
-    ),
-  );
-}
-
-/** The hash of an entry: sha256(prev ‖ canonical JSON of its fields). */
-export function auditHash(prev: Hex, seq: number, r: AuditRecord): Hex {
-  const fields = [seq, r.time, r.outcome, r.reason, r.id, r.role, r.epoch, r.nonce, r.digest, r.signer, r.identities];
-  return toHex(sha256(concat(fromHex(prev, "prev", 32), utf8ToBytes(JSON.stringify(fields)))));
-}
-
-/**
- * Checks that `entries` (in order) continue the chain from `prev` at sequence `fromSeq`: each one's
- * `prev` is the hash before it, its hash is recomputed, sequences run without a gap. Returns the
- * index of the first bad entry, or -1 when the whole run verifies.
- */
-export function firstBrokenEntry(entries: readonly AuditEntry[], prev: Hex, fromSeq = 1): number {
-  let expected = prev;
-  for (let i = 0; i < entries.length; i++) {
-    const e = entries[i]!;
-    if (e.seq !== fromSeq + i || e.prev !== expected || auditHash(e.prev, e.seq, e) !== e.hash) return i;
-    expected = e.hash;
-  }
-  return -1;
-}
+export { type AuditEntry, type AuditRecord, auditGenesis, auditHash, firstBrokenEntry } from "./protocol.ts";
 
 interface Row {
   readonly [column: string]: unknown;

@@ -37,7 +37,10 @@ import {
 } from "../../sdk/errors.ts";
 import { requestJson } from "../runtime/http-client.ts";
 import {
+  auditGenesis,
+  type AuditEntry,
   ephemeralKeyPair,
+  firstBrokenEntry,
   identitiesFor,
   type KeyAnswer,
   type KeyRequest,
@@ -85,6 +88,9 @@ export interface KeyServerAccess {
 export type IdentityKeyRequest = KeyServerAccess &
   ({ readonly role: "node" } | { readonly role: "application" } | { readonly role: "station"; readonly epoch: number });
 
+/** Public files parsed before, by backend and text (a simulator asks for many devices' keys with one file). */
+const parsedFiles = new WeakMap<PairingBackend, Map<string, KeyServerPublic>>();
+
 /** Reads public information from a file, JSON or an already parsed value. */
 export function loadKeyServerPublic(
   backend: PairingBackend,
@@ -110,7 +116,14 @@ export function loadKeyServerPublic(
         file: source,
       });
     }
-    return publicFromJson(backend, raw, source);
+    let cache = parsedFiles.get(backend);
+    if (cache === undefined) parsedFiles.set(backend, (cache = new Map()));
+    const known = cache.get(text);
+    if (known !== undefined) return known;
+    const parsed = publicFromJson(backend, raw, source);
+    if (cache.size >= 16) cache.delete(cache.keys().next().value!);
+    cache.set(text, parsed);
+    return parsed;
   }
   if (
     "memberKeys" in source &&
@@ -425,4 +438,83 @@ export function keyHex(backend: PairingBackend, key: G1): Hex {
 /** Parses a 0x-hex G1 key. */
 export function keyFromHex(backend: PairingBackend, hex: Hex): G1 {
   return backend.g1.fromBytes(fromHex(hex, "key"));
+}
+
+// ---------------------------------------------------------------- auditing a server
+
+/** What `checkAuditLog` found. */
+export interface AuditCheck {
+  readonly url: string;
+  readonly server: number;
+  readonly deployment: Hex;
+  readonly head: { readonly seq: number; readonly hash: Hex };
+  /** Entries read and checked. */
+  readonly entries: number;
+  readonly issued: number;
+  readonly refused: number;
+  /** Whether every entry read continues the chain (from the genesis, or from `from`). */
+  readonly verified: boolean;
+  /** The first entry that breaks the chain, when one does. */
+  readonly brokenAt?: number;
+}
+
+/**
+ * Reads a key server's whole audit log (`GET /v1/audit`, page by page) and checks its hash
+ * chain: from the genesis of the server's deployment and index, or from a head `from` read
+ * earlier (then the server must still hold that hash at that sequence: history was not rewritten).
+ */
+export async function checkAuditLog(
+  url: string,
+  options: { readonly from?: { readonly seq: number; readonly hash: Hex }; readonly timeoutMs?: number } = {},
+): Promise<AuditCheck> {
+  const base = url.replace(/\/+$/, "");
+  interface Page {
+    server: number;
+    deployment: Hex;
+    genesis: Hex;
+    head: { seq: number; hash: Hex };
+    prev: Hex;
+    entries: AuditEntry[];
+  }
+  let after = options.from?.seq ?? 0;
+  let expected: Hex | undefined = options.from?.hash.toLowerCase() as Hex | undefined;
+  let read = 0;
+  let issued = 0;
+  let refused = 0;
+  let first: Page | undefined;
+  for (;;) {
+    const page = await requestJson<Page>(`${base}/v1/audit?after=${after}`, {
+      timeoutMs: options.timeoutMs ?? DEFAULT_KEY_TIMEOUT_MS,
+    });
+    if (first === undefined) {
+      first = page;
+      if (page.genesis !== auditGenesis(page.deployment, page.server)) {
+        return { ...summary(page), verified: false, brokenAt: 0 };
+      }
+      expected ??= page.genesis;
+    }
+    if (page.prev !== expected) return { ...summary(page), verified: false, brokenAt: after };
+    const broken = firstBrokenEntry(page.entries, expected, after + 1);
+    if (broken >= 0) return { ...summary(page), verified: false, brokenAt: after + 1 + broken };
+    for (const e of page.entries) {
+      if (e.outcome === "issued") issued++;
+      else refused++;
+    }
+    read += page.entries.length;
+    if (page.entries.length === 0) return { ...summary(page), verified: true };
+    after = page.entries[page.entries.length - 1]!.seq;
+    expected = page.entries[page.entries.length - 1]!.hash;
+  }
+
+  function summary(page: Page) {
+    return {
+      url: base,
+      server: page.server,
+      deployment: page.deployment,
+      head: page.head,
+      entries: read,
+      issued,
+      refused,
+    };
+  }
 }

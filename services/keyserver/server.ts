@@ -28,7 +28,7 @@ import {
   verifyKeySignature,
 } from "../../sdk/core/p256.ts";
 import { Status } from "../../sdk/core/registry.ts";
-import { DeploymentCheck } from "../../sdk/contracts/chain.ts";
+import { DeploymentCheck, withDeadline } from "../../sdk/contracts/chain.ts";
 import { DeviceRegistryClient } from "../../sdk/contracts/registry.ts";
 import {
   ConfigError,
@@ -184,6 +184,8 @@ export interface KeyServerParts {
   readonly bodyLimit?: number;
   /** The server's clock (ms). */
   readonly clock?: () => number;
+  /** Reads the chain once (for `/healthz`: a key server that cannot read the registry cannot issue). */
+  readonly probeChain?: () => Promise<unknown>;
 }
 
 interface RequestBody {
@@ -268,12 +270,23 @@ export function createKeyServer(parts: KeyServerParts): FastifyInstance {
     logger,
     metrics,
     bodyLimit: parts.bodyLimit ?? KEYSERVER_BODY_LIMIT,
-    health: () => ({
-      ok: true,
-      server: share.index,
-      audit: audit.head.seq,
-      ...(lastChainError === undefined ? {} : { lastChainError }),
-    }),
+    health: async () => {
+      let chain = "ok";
+      if (parts.probeChain !== undefined) {
+        try {
+          await parts.probeChain();
+        } catch (e) {
+          chain = e instanceof StrataError ? e.shortMessage : String(e);
+        }
+      }
+      return {
+        ok: chain === "ok",
+        server: share.index,
+        audit: audit.head.seq,
+        chain,
+        ...(lastChainError === undefined ? {} : { lastChainError }),
+      };
+    },
   });
 
   app.get("/v1/info", () => ({
@@ -508,6 +521,7 @@ export async function startKeyServer(
     ...(config.keyEpochMs === undefined ? {} : { keyEpochMs: config.keyEpochMs }),
     ...(config.applicationPermission === undefined ? {} : { applicationPermission: config.applicationPermission }),
     ...(config.maxDeadlineSeconds === undefined ? {} : { maxDeadlineSeconds: config.maxDeadlineSeconds }),
+    probeChain: () => withDeadline("eth_blockNumber", Math.min(timeoutMs, 5_000), provider.getBlockNumber()),
   });
   let where: { url: string; port: number };
   try {

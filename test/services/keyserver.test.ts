@@ -33,6 +33,7 @@ import { requestJson } from "../../services/runtime/http-client.ts";
 import { startService, type ServiceProcess } from "../../services/runtime/process.ts";
 import { type AuditEntry, firstBrokenEntry } from "../../services/keyserver/audit.ts";
 import {
+  checkAuditLog,
   type KeyServerAccess,
   loadKeyServerPublic,
   requestIdentityKeys,
@@ -49,7 +50,7 @@ import {
 } from "../../services/keyserver/protocol.ts";
 import { type NodeProcess, startHardhatNode } from "../../support/node-process.ts";
 import { deployRpcChain, type RpcChain } from "../helpers/rpc-chain.ts";
-import { PASSPHRASE, strataIn } from "../helpers/cli.ts";
+import { jsonOf, PASSPHRASE, strataIn } from "../helpers/cli.ts";
 
 const backend = await mclBackend();
 const randomId = (): Hex => toHex(crypto.getRandomValues(new Uint8Array(32)));
@@ -210,6 +211,22 @@ describe("key servers (2 of 3, processes over HTTP, hardhat node)", function () 
       expect(source.held()).to.deep.equal([current, current + 1]);
       expect(backend.g1.eq(source.keyFor(current), key)).to.equal(true);
       expect(() => source.keyFor(current + 2)).to.throw(/holds no signing key for epoch/);
+      // a station whose clock runs an epoch ahead: the servers issue the epoch after the current
+      // one only, so the one after that is refused, reported, and not held
+      const errors: [unknown, number][] = [];
+      const ahead = stationKeySource({
+        ...access(station),
+        timing: { keyEpochMs: epochMs },
+        clock: () => Date.now() + epochMs,
+        onError: (error, epoch) => errors.push([error, epoch]),
+      });
+      await ahead.start();
+      ahead.stop();
+      expect(ahead.held()).to.deep.equal([current + 1]);
+      expect(errors.map(([, epoch]) => epoch)).to.deep.equal([current + 2]);
+      expect((errors[0]![0] as KeyIssuanceError).failures.map((f) => f.reason)).to.deep.equal(
+        Array(3).fill("bad-epoch"),
+      );
     });
 
     it("records every issuance in a hash-chained audit log anyone can check", async function () {
@@ -234,6 +251,22 @@ describe("key servers (2 of 3, processes over HTTP, hardhat node)", function () 
         const forged = page.entries.map((e, i) => (i === 1 ? { ...e, role: "station" } : e));
         expect(firstBrokenEntry(forged, page.genesis)).to.equal(1);
       }
+    });
+  });
+
+  describe("auditing", function () {
+    it("checks a server's whole log (strata keyserver audit), and a head read earlier against it", async function () {
+      const whole = await strataIn(dir)(["--json", "keyserver", "audit", "--url", urls[1]!]);
+      expect(whole.code, whole.stderr).to.equal(0);
+      const check = jsonOf(whole) as { verified: boolean; server: number; entries: number; head: { seq: number } };
+      expect(check).to.include({ verified: true, server: 2 });
+      expect(check.entries).to.equal(check.head.seq);
+      const page = await audit(urls[1]!);
+      // a head read earlier: still there (nothing rewritten), or not (history rewritten)
+      const kept = await checkAuditLog(urls[1]!, { from: { seq: 2, hash: page.entries[1]!.hash } });
+      expect(kept).to.include({ verified: true, entries: page.head.seq - 2 });
+      const rewritten = await checkAuditLog(urls[1]!, { from: { seq: 2, hash: page.entries[0]!.hash } });
+      expect(rewritten).to.include({ verified: false, brokenAt: 2 });
     });
   });
 
@@ -345,6 +378,9 @@ describe("key servers (2 of 3, processes over HTTP, hardhat node)", function () 
       ]) {
         expect(reasons.has(r), r).to.equal(true);
       }
+      const health = await fetch(`${urls[0]}/healthz`);
+      expect(health.status).to.equal(200);
+      expect(await health.json()).to.include({ ok: true, server: 1, chain: "ok" });
       const metrics = await (await fetch(`${urls[0]}/metrics`)).text();
       expect(metrics).to.match(/strata_keyserver_issued_total\{[^}]*role="node"[^}]*\} [1-9]/);
       expect(metrics).to.match(/strata_keyserver_refused_total\{[^}]*reason="replayed"[^}]*\} 1/);
@@ -358,30 +394,19 @@ describe("key servers (2 of 3, processes over HTTP, hardhat node)", function () 
     it("refuses a configuration with an unknown field, and a dealing into a folder that exists, in one line", async function () {
       const config = JSON.parse(readFileSync(join(dir, "ks", "server-1.json"), "utf8")) as Record<string, unknown>;
       writeFileSync(join(dir, "typo.json"), JSON.stringify({ ...config, lisen: 1 }));
-      const typo = await run(join(dir, "typo.json"));
+      const [typo, again] = await Promise.all([
+        run(join(dir, "typo.json")),
+        strataIn(dir)(["keyserver", "deal", "--servers", "3", "--threshold", "2", "--out", join(dir, "ks")]),
+      ]);
       expect(typo.code).to.equal(3);
       expect(typo.stderr.trim().split("\n")).to.have.length(1);
       expect(typo.stderr).to.include(`${join(dir, "typo.json")}: /lisen is not a known field`);
-      const again = await strataIn(dir)([
-        "keyserver",
-        "deal",
-        "--servers",
-        "3",
-        "--threshold",
-        "2",
-        "--out",
-        join(dir, "ks"),
-      ]);
       expect(again.code).to.equal(3);
       expect(again.stderr).to.include(`${join(dir, "ks")}: already exists`);
     });
 
     it("refuses to start with a wrong passphrase or a damaged share file, in one line naming the file", async function () {
       const share = join(dir, "ks", "server-1.share");
-      const wrong = await run(join(dir, "ks", "server-1.json"), "not the passphrase");
-      expect(wrong.code).to.equal(3);
-      expect(wrong.stderr.trim().split("\n")).to.have.length(1);
-      expect(wrong.stderr).to.include(`${share}: the passphrase is wrong or the sealed secret is damaged`);
       const damaged = join(dir, "damaged.share");
       const sealed = JSON.parse(readFileSync(share, "utf8")) as { ciphertext: string };
       sealed.ciphertext = `${sealed.ciphertext[0] === "0" ? "1" : "0"}${sealed.ciphertext.slice(1)}`;
@@ -396,10 +421,18 @@ describe("key servers (2 of 3, processes over HTTP, hardhat node)", function () 
           audit: join(dir, "x.sqlite"),
         }),
       );
-      const broken = await run(join(dir, "damaged.json"));
-      expect(broken.code).to.equal(3);
-      expect(broken.stderr.trim().split("\n")).to.have.length(1);
-      expect(broken.stderr).to.include(`${damaged}: the passphrase is wrong or the sealed secret is damaged`);
+      const [wrong, broken] = await Promise.all([
+        run(join(dir, "ks", "server-1.json"), "not the passphrase"),
+        run(join(dir, "damaged.json")),
+      ]);
+      for (const [result, file] of [
+        [wrong, share],
+        [broken, damaged],
+      ] as const) {
+        expect(result.code).to.equal(3);
+        expect(result.stderr.trim().split("\n")).to.have.length(1);
+        expect(result.stderr).to.include(`${file}: the passphrase is wrong or the sealed secret is damaged`);
+      }
     });
 
     it("refuses to start on an audit log whose entries were changed", async function () {
