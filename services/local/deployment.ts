@@ -11,10 +11,12 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 
 import { InvalidInputError } from "../../sdk/errors.ts";
+import { ServiceProcessError } from "../runtime/process.ts";
 import { type LocalChain, startLocalChains } from "./chain-setup.ts";
 import { type KeyServers, startKeyServers } from "./roles/keyservers.ts";
 import { startContractTraffic } from "./roles/contracts.ts";
 import { type Layers, startLayers } from "./roles/layers.ts";
+import { type Stations, startStations } from "./roles/stations.ts";
 import type { ViewChain, ViewService, ViewSource } from "./live-view.ts";
 import type { Scale } from "./scale.ts";
 import { Supervisor, type SupervisorEvent } from "./supervisor.ts";
@@ -36,6 +38,7 @@ export interface LocalDeployment {
   readonly supervisor: Supervisor;
   readonly chains: { readonly hardhat: LocalChain; readonly anvil: LocalChain };
   readonly keyServers: KeyServers;
+  readonly stations: Stations;
   readonly layers: Layers;
   /** What the live view reads. */
   readonly view: ViewSource;
@@ -45,7 +48,7 @@ export interface LocalDeployment {
 
 /** Starts a local deployment; on any failure, whatever started is stopped before rejecting. */
 export async function startLocalDeployment(options: LocalDeploymentOptions): Promise<LocalDeployment> {
-  const { dir, signal } = options;
+  const { dir, signal, scale } = options;
   mkdirSync(dir, { recursive: true });
   const supervisor = new Supervisor({
     logDir: join(dir, "logs"),
@@ -53,6 +56,8 @@ export async function startLocalDeployment(options: LocalDeploymentOptions): Pro
   });
   const checkAborted = () => {
     if (signal?.aborted) throw new InvalidInputError("the local deployment was stopped while starting");
+    const failure = supervisor.firstFailure;
+    if (failure) throw new ServiceProcessError(`${failure.name} ended on its own (${failure.how}) while starting`);
   };
   try {
     const chains = await startLocalChains({ detached: true });
@@ -66,25 +71,46 @@ export async function startLocalDeployment(options: LocalDeploymentOptions): Pro
     const note = options.onNote ?? (() => undefined);
     const { hardhat, anvil } = chains;
 
-    const keyServers = await startKeyServers({ dir, chain: hardhat, supervisor, passphrase, servers: 3, threshold: 2 });
-    checkAborted();
-    const layers = await startLayers({
-      dir,
-      hardhat,
-      anvil,
-      supervisor,
-      passphrase,
-      members: options.scale.layerMembers,
-    });
+    // The layers need no key servers: they are established while the key servers and then the
+    // stations start.
+    const [started, establishing] = await Promise.allSettled([
+      (async () => {
+        const keyServers = await startKeyServers({
+          dir,
+          chain: hardhat,
+          supervisor,
+          passphrase,
+          servers: 3,
+          threshold: 2,
+        });
+        checkAborted();
+        const stations = await startStations({
+          dir,
+          chain: hardhat,
+          supervisor,
+          passphrase,
+          keyServers,
+          scale,
+          count: 3,
+        });
+        return { keyServers, stations };
+      })(),
+      startLayers({ dir, hardhat, anvil, supervisor, passphrase, members: scale.layerMembers }),
+    ]);
+    // both finished (nothing left starting) before a failure of either stops everything
+    if (started.status === "rejected") throw started.reason;
+    if (establishing.status === "rejected") throw establishing.reason;
+    const { keyServers, stations } = started.value;
+    const layers = establishing.value;
     checkAborted();
     const traffic = startContractTraffic({
       edges: layers.edges,
-      everyMs: options.scale.contractEveryMs,
+      everyMs: scale.contractEveryMs,
       onEvent: note,
     });
     supervisor.adopt("contracts", "simulator", () => traffic.stop());
 
-    const names = new Map<string, string>();
+    const names = new Map<string, string>(stations.stations.map((x) => [x.id.toLowerCase(), x.name]));
     const ledgersOn = (c: LocalChain) =>
       new Map([...layers.ledgers].filter(([, l]) => l.chain === c).map(([name, l]) => [name, l.address]));
     const viewChains: ViewChain[] = [
@@ -102,7 +128,7 @@ export async function startLocalDeployment(options: LocalDeploymentOptions): Pro
       names,
       services: (): ViewService[] => supervisor.running.map((r) => ({ name: r.spec.name, url: r.url })),
     };
-    return { dir, supervisor, chains, keyServers, layers, view, stop: () => supervisor.stop() };
+    return { dir, supervisor, chains, keyServers, stations, layers, view, stop: () => supervisor.stop() };
   } catch (error) {
     await supervisor.stop();
     throw error;

@@ -95,6 +95,10 @@ export class Supervisor {
       ...(spec.env ? { env: { ...process.env, ...spec.env } } : {}),
       ...(spec.onLine ? { onLine: spec.onLine } : {}),
     });
+    if (this.stopping) {
+      await child.stop(this.options.graceMs);
+      throw new Error(`${spec.name}: the deployment is stopping`);
+    }
     const url = typeof child.ready.url === "string" ? child.ready.url : undefined;
     const running: Running = { spec, process: child, url };
     this.running.push(running);

@@ -148,6 +148,17 @@ describe("npm start: a local deployment in processes", function () {
     }
   });
 
+  it("anchors every base station's batches of its simulated NB-IoT devices' readings", async () => {
+    const s = await until(run, "an anchored batch from every station", (x) =>
+      ["station-1", "station-2", "station-3"].every((n) => (x.anchors[n]?.batches ?? 0) >= 1),
+    );
+    for (const n of ["station-1", "station-2", "station-3"]) expect(s.anchors[n]!.leaves).to.be.at.least(1);
+    const readings = ["station-1", "station-2", "station-3"].map(
+      (n) => (s.services[n] as Record<string, number>).strata_station_readings_in_total ?? 0,
+    );
+    expect(readings.every((r) => r >= 1)).to.equal(true);
+  });
+
   it("routes contracts from edge to edge through the districts (first chain) and the city (second chain)", async () => {
     const s = await until(run, "an accomplished contract in every layer", (x) =>
       ["city", "district-a", "district-b"].every((l) => (x.ledgers[l]?.accomplished ?? 0) >= 1),
@@ -194,13 +205,17 @@ describe("npm start: a process ending on its own", function () {
   it("is shown, stops the others in order and ends the run with exit 1", async () => {
     await until(run, "both chains", (x) => x.chains.length === 2);
     pids = descendants(run.child.pid!);
-    const anvil = execFileSync("ps", ["-o", "pid=,args=", "-p", pids.join(",")], { encoding: "utf8" })
+    const station = execFileSync("ps", ["-o", "pid=,args=", "-p", pids.join(",")], { encoding: "utf8" })
       .split("\n")
-      .find((l) => /anvil.*--chain-id 31338/.test(l));
-    expect(anvil, "the anvil process").to.not.equal(undefined);
-    process.kill(Number(anvil!.trim().split(/\s+/)[0]), "SIGKILL");
+      .find((l) => /station run --config .*station-2\.json/.test(l));
+    expect(station, "the station-2 process").to.not.equal(undefined);
+    process.kill(Number(station!.trim().split(/\s+/)[0]), "SIGKILL");
     expect(await run.exited, run.stderr()).to.equal(1);
-    expect(run.events.some((e) => e.startsWith("chain anvil ended on its own (SIGKILL)"))).to.equal(true);
+    expect(run.events.some((e) => e.startsWith("station-2 ended on its own (SIGKILL)"))).to.equal(true);
+    const order = run.events
+      .map((e) => /^stopping the (\w+) stage/.exec(e)?.[1])
+      .filter((x): x is string => x !== undefined);
+    expect(order).to.deep.equal(["simulator", "gateway", "layer", "keyserver", "chain"]);
     expect(run.events.at(-1)).to.equal("stopped, not cleanly (see above)");
     expect(pids.filter(alive)).to.deep.equal([]);
   });
