@@ -130,6 +130,11 @@ export function layerMetrics(metrics: Metrics) {
     rpcErrors: metrics.counter("layer_rpc_errors_total", "calls to other nodes that failed, by call", ["call"]),
     alarms: metrics.counter("layer_alarms_total", "alarms raised (replay, superior lost), by kind", ["kind"]),
     delivered: metrics.counter("layer_deliveries_total", "packets delivered to an object of this edge layer"),
+    examinations: metrics.counter(
+      "layer_examinations_total",
+      "self-examination rounds, by target (peers, superior) and what they found",
+      ["target", "status"],
+    ),
   };
 }
 

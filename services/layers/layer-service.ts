@@ -189,8 +189,25 @@ export async function startLayerService(configFile: string, passphrase: string):
   let stopExamining: (() => void) | undefined;
   if (config.examineEveryMs !== undefined) {
     stopExamining = node.examineEvery(config.examineEveryMs, (report) => {
-      if (report.error !== undefined) logger.warn({ err: report.error }, "self-examination failed");
-      else logger.info({ report: summaryOf(report) }, "self-examination");
+      if (report.error !== undefined) {
+        m.examinations.inc({ target: "round", status: "failed" });
+        logger.warn({ err: report.error }, "self-examination failed");
+        return;
+      }
+      if (report.peers !== undefined) {
+        const { examined, invalidated, disputed } = report.peers;
+        const status =
+          invalidated.length > 0
+            ? "invalidated"
+            : disputed.length > 0
+              ? "disputed"
+              : examined.every((e) => e.passed)
+                ? "answered"
+                : "failed";
+        m.examinations.inc({ target: "peers", status });
+      }
+      if (report.superior !== undefined) m.examinations.inc({ target: "superior", status: report.superior.status });
+      logger.info({ report: summaryOf(report) }, "self-examination");
     });
   }
   const { url, port } = await listen(app, config.listen.host ?? "127.0.0.1", config.listen.port);

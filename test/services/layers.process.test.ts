@@ -157,6 +157,8 @@ describe("layer and edge node services (processes, hardhat node + anvil)", funct
             index: i,
             listen: { port },
             network: { layers: urls.layers },
+            // One member of district B examines its peers and the city at random intervals.
+            ...(l.address === DISTRICT_B && i === 0 ? { examineEveryMs: 1_000 } : {}),
           }),
         );
         configs.set(`${l.address}#${i}`, config);
@@ -366,6 +368,27 @@ describe("layer and edge node services (processes, hardhat node + anvil)", funct
     const city = members.get(CITY)!;
     expect(await city[3]!.stop()).to.equal(0);
     city[3] = undefined;
+  });
+
+  it("examines the city over HTTP, and raises the superior-lost alarm once none of its members answers", async () => {
+    const examiner = `${memberUrl(DISTRICT_B, 0)}/metrics`;
+    const counter = async (labels: string) => {
+      const text = await (await fetch(examiner)).text();
+      const line = text.split("\n").find((l) => l.startsWith(`strata_layer_${labels}`));
+      return Number(line?.split(" ").pop() ?? 0);
+    };
+    const until = async (check: () => Promise<boolean>) => {
+      while (!(await check())) await new Promise((r) => setTimeout(r, 200));
+    };
+    // Rounds find the city answering (three of its four members run).
+    await until(async () => (await counter('examinations_total{target="superior",status="reachable"')) >= 1);
+    expect(await ledgerOf(DISTRICT_B).isSuperiorFrozen()).to.equal(false);
+    const city = members.get(CITY)!;
+    await Promise.all(city.filter((p) => p !== undefined).map((p) => p.stop()));
+    city.fill(undefined);
+    // The examiner finds no city member answering; its peers examine the city themselves and sign the alarm.
+    await until(async () => (await counter('alarms_total{kind="superior-lost"')) >= 1);
+    expect(await ledgerOf(DISTRICT_B).isSuperiorFrozen()).to.equal(true);
   });
 
   it("refuses to start when its chain is down: one typed line, a non-zero exit", async () => {
