@@ -7,6 +7,7 @@
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createServer, type Server } from "node:http";
 import { DatabaseSync } from "node:sqlite";
 
 import { expect } from "chai";
@@ -55,6 +56,30 @@ import { jsonOf, PASSPHRASE, strataIn } from "../helpers/cli.ts";
 const backend = await mclBackend();
 const randomId = (): Hex => toHex(crypto.getRandomValues(new Uint8Array(32)));
 
+/** An HTTP proxy to `target` that cuts every connection while `down` (a JSON-RPC node gone). */
+async function switchableProxy(target: string): Promise<{ url: string; server: Server; down: boolean }> {
+  const state = { url: "", server: undefined as unknown as Server, down: false };
+  state.server = createServer((req, res) => {
+    if (state.down) {
+      req.socket.destroy();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on("data", (b: Buffer) => chunks.push(b));
+    req.on("end", () => {
+      fetch(target, { method: "POST", headers: { "content-type": "application/json" }, body: Buffer.concat(chunks) })
+        .then(async (answer) => {
+          res.setHeader("content-type", "application/json");
+          res.end(await answer.text());
+        })
+        .catch(() => req.socket.destroy());
+    });
+  });
+  await new Promise<void>((resolve) => state.server.listen(0, "127.0.0.1", resolve));
+  state.url = `http://127.0.0.1:${(state.server.address() as { port: number }).port}`;
+  return state;
+}
+
 interface AuditPage {
   readonly genesis: Hex;
   readonly head: { seq: number; hash: Hex };
@@ -76,6 +101,7 @@ describe("key servers (2 of 3, processes over HTTP, hardhat node)", function () 
   let station: { id: Hex; key: Wallet };
   let application: { id: Hex; key: Wallet };
   let sensor: { id: Hex; key: P256Signer };
+  let proxy: { url: string; server: Server; down: boolean };
 
   const access = (who: { id: Hex; key: Wallet }, more: Partial<KeyServerAccess> = {}): KeyServerAccess => ({
     servers: urls,
@@ -138,6 +164,10 @@ describe("key servers (2 of 3, processes over HTTP, hardhat node)", function () 
     ]);
     expect(dealt.code, dealt.stderr).to.equal(0);
     info = loadKeyServerPublic(backend, join(dir, "ks", "public.json"));
+    // server 3 reads the chain through a proxy the tests can take down
+    proxy = await switchableProxy(node.url);
+    const third = join(dir, "ks", "server-3.json");
+    writeFileSync(third, JSON.stringify({ ...JSON.parse(readFileSync(third, "utf8")), rpc: proxy.url }));
     const [started, registered] = await Promise.all([
       Promise.all(
         [1, 2, 3].map((i) =>
@@ -174,6 +204,8 @@ describe("key servers (2 of 3, processes over HTTP, hardhat node)", function () 
   after(async function () {
     await Promise.all(servers.map((s) => s.kill()));
     await node?.stop();
+    proxy?.server.closeAllConnections();
+    proxy?.server.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -463,6 +495,38 @@ describe("key servers (2 of 3, processes over HTTP, hardhat node)", function () 
       const page = await audit(urls[0]);
       expect(page.head.seq).to.be.greaterThan(2);
       expect(firstBrokenEntry(page.entries, page.genesis)).to.equal(-1);
+    });
+  });
+
+  describe("chain faults", function () {
+    it("answers 503 while a server cannot read the chain (its /healthz too), the others still serve, and it serves again once the chain is back", async function () {
+      proxy.down = true;
+      try {
+        const signed = await signedRequest(device, 3);
+        const answer = await fetch(`${urls[2]}/v1/keys`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(signed),
+        });
+        expect(answer.status).to.equal(503);
+        expect(((await answer.json()) as { error: { name: string } }).error.name).to.match(
+          /TransportError|TimeoutError/,
+        );
+        expect((await fetch(`${urls[2]}/healthz`)).status).to.equal(503);
+        checkNodeKeys(backend, info.masterPublic, await requestIdentityKeys({ ...access(device), role: "node" }));
+      } finally {
+        proxy.down = false;
+      }
+      expect((await fetch(`${urls[2]}/healthz`)).status).to.equal(200);
+      const signed = await signedRequest(device, 3);
+      expect((await requestJson<{ server: number }>(`${urls[2]}/v1/keys`, { body: signed })).server).to.equal(3);
+      const last = (await audit(urls[2]!)).entries.slice(-3);
+      expect(
+        last.map((e) => [e.outcome, e.reason === null ? null : e.reason.replace("TimeoutError", "TransportError")]),
+      ).to.deep.include.members([
+        ["refused", "TransportError"],
+        ["issued", null],
+      ]);
     });
   });
 
