@@ -6,6 +6,7 @@
  * member. Plain ethers and SDK code.
  */
 import { execFile } from "node:child_process";
+import { createServer, type IncomingMessage } from "node:http";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -261,8 +262,17 @@ export async function metricOf(url: string, name: string, labels = ""): Promise<
   return line === undefined ? 0 : Number(line.split(" ").at(-1));
 }
 
-/** Starts `strata sim sensors` against `broker`; `count` readings per sensor, logged to `<dir>/sim.jsonl`. */
-export function simulate(dir: string, broker: string, count: number, rate = 20): Promise<ServiceProcess> {
+/**
+ * Starts `strata sim sensors` against `broker`; `count` readings per sensor of `sensorsFile`
+ * (default `<dir>/sensors.sealed`), logged to `<dir>/sim.jsonl`.
+ */
+export function simulate(
+  dir: string,
+  broker: string,
+  count: number,
+  rate = 20,
+  sensorsFile = join(dir, "sensors.sealed"),
+): Promise<ServiceProcess> {
   return startService(
     [
       "sim",
@@ -270,7 +280,7 @@ export function simulate(dir: string, broker: string, count: number, rate = 20):
       "--broker",
       broker,
       "--devices",
-      join(dir, "sensors.sealed"),
+      sensorsFile,
       "--cluster",
       join(dir, PUBLIC_FILE),
       "--owner",
@@ -402,4 +412,50 @@ export async function verifyAll(
   expect(leaves).to.equal(sensitive.length);
   expect(await chain.anchor.head(chain.cluster.id)).to.equal(BigInt(batches.length));
   return { served, asks };
+}
+
+/**
+ * A JSON-RPC proxy to the node at `target` that can be taken down: while `down`, every connection
+ * is closed unanswered (a node that is unreachable), then it forwards again.
+ */
+export async function switchableProxy(target: string): Promise<{ url: string; down: boolean; close(): Promise<void> }> {
+  const state = { down: false };
+  const body = async (req: IncomingMessage): Promise<Buffer> => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  };
+  const server = createServer((req, res) => {
+    if (state.down) {
+      req.socket.destroy();
+      return;
+    }
+    void body(req)
+      .then(async (bytes) => {
+        const answer = await fetch(target, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: new Uint8Array(bytes),
+        });
+        res.writeHead(answer.status, { "content-type": "application/json" });
+        res.end(Buffer.from(await answer.arrayBuffer()));
+      })
+      .catch(() => req.socket.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    get down() {
+      return state.down;
+    },
+    set down(v: boolean) {
+      state.down = v;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }

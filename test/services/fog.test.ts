@@ -7,7 +7,7 @@
  * HTTP; malformed and oversized messages over HTTP and MQTT are refused with typed errors or
  * dropped and counted, and change nothing stored.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -31,6 +31,7 @@ import {
   sensitiveOf,
   serviceEnv,
   simulate,
+  switchableProxy,
   until,
   verifyAll,
   writeConfigs,
@@ -45,18 +46,26 @@ describe("fog cluster services (process)", function () {
   let members: ServiceProcess[] = [];
   let urls: string[] = [];
   let broker: string;
+  let proxy: Awaited<ReturnType<typeof switchableProxy>> | undefined;
 
   before(async function () {
     dir = mkdtempSync(join(tmpdir(), "strata-fog-services-"));
     node = await startHardhatNode();
-    chain = await deployFogChain(node.url, node.provider, 5, 3);
+    chain = await deployFogChain(node.url, node.provider, 5, 4);
     await dealFiles(dir, 3, 5);
     await registerDealtCluster(chain, dir);
     const ports = [];
     for (let i = 0; i < 5; i++) ports.push(await freePort());
     const mqttPort = await freePort();
     const configs = await writeConfigs(chain, dir, ports, { embedded: { host: "127.0.0.1", port: mqttPort } });
-    writeSensorsFile(join(dir, "sensors.sealed"), chain.sensors);
+    // the coordinator reads the chain through a proxy a test takes down
+    proxy = await switchableProxy(node.url);
+    const coordinatorConfig = JSON.parse(readFileSync(configs[0]!, "utf8")) as { chain: { rpc: string } };
+    coordinatorConfig.chain.rpc = proxy.url;
+    writeFileSync(configs[0]!, JSON.stringify(coordinatorConfig));
+    // the last sensor publishes only in the chain-down test: the coordinator has never looked it up
+    writeSensorsFile(join(dir, "sensors.sealed"), chain.sensors.slice(0, 3));
+    writeSensorsFile(join(dir, "late.sealed"), chain.sensors.slice(3));
     members = await Promise.all(configs.map((c) => startService(["fog", "run", "--config", c], { env: serviceEnv() })));
     urls = members.map((m) => m.ready.url as string);
     broker = members[0]!.ready.mqtt as string;
@@ -65,6 +74,7 @@ describe("fog cluster services (process)", function () {
 
   after(async function () {
     await Promise.all(members.map((m) => m.stop()));
+    await proxy?.close();
     await node?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -188,5 +198,21 @@ describe("fog cluster services (process)", function () {
     });
     expect(await openOf(urls[0]!)).to.have.length(before);
     expect(await batchesOf(urls[0]!)).to.have.length(batchesBefore);
+  });
+
+  it("keeps readings the chain cannot judge while its node is down, and files them once it is back", async function () {
+    const url = urls[0]!;
+    const openBefore = (await openOf(url)).length;
+    const retriedBefore = await metricOf(url, "strata_fog_readings_retried_total");
+    proxy!.down = true;
+    // a sensor the coordinator never looked up: its readings need the registry
+    const sim = await simulate(dir, broker, 4, 20, join(dir, "late.sealed"));
+    expect(await sim.exited).to.equal(0); // acknowledged: in the inbox
+    await until(async () => (await metricOf(url, "strata_fog_readings_retried_total")) > retriedBefore);
+    expect(await metricOf(url, "strata_fog_inbox_depth")).to.be.greaterThan(0);
+    expect(await openOf(url)).to.have.length(openBefore);
+    proxy!.down = false;
+    await until(async () => (await metricOf(url, "strata_fog_inbox_depth")) === 0);
+    await verifyAll(chain, url, publishedLog(dir));
   });
 });
