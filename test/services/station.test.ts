@@ -124,7 +124,7 @@ describe("station service (in process)", function () {
     }
   });
 
-  it("authenticates, takes frames and renews a session over CoAP with the SDK's binary messages", async function () {
+  it("authenticates (the signature checked on a worker thread), takes frames and renews a session over CoAP", async function () {
     const device = world.devices[3]!; // not one the simulator ran: a new flow
     const node = new NbiotNode(params, extractNodeKeys(pkg, device.id), crypto.getRandomValues(new Uint8Array(32)));
     const target = coapTarget(running[1]!.coap.url);
@@ -135,6 +135,19 @@ describe("station service (in process)", function () {
     expect(node.onReceipt(await coapPost(target, "/frames", node.send(new Uint8Array([2]), now()))).seq).to.equal(
       seq + 1,
     );
+    // a request signed with a key the PKG did not issue for this id: refused by the worker's pairing check
+    const impostor = new NbiotNode(
+      params,
+      extractNodeKeys(new Pkg(backend), device.id),
+      crypto.getRandomValues(new Uint8Array(32)),
+    );
+    try {
+      await coapPost(target, "/auth", impostor.enter(running[1]!.id, now()));
+      expect.fail("a request under another PKG's key was accepted");
+    } catch (e) {
+      expect(e).to.be.instanceOf(ProtocolError);
+      expect((e as ProtocolError).reason).to.equal("bad-signature");
+    }
     try {
       await coapPost(target, "/renew", new Uint8Array(80));
       expect.fail("a forged renewal was accepted");
