@@ -5,8 +5,7 @@ import { announceReady, runUntilSignal } from "../../services/runtime/lifecycle.
 import { createLogger } from "../../services/runtime/log.ts";
 import { takePassphrase } from "../../services/runtime/secret-file.ts";
 import { loadStationConfig } from "../../services/station/config.ts";
-import { keyServersMasterPublic, keyServerStationKeys } from "../../services/station/keyservers.ts";
-import { startStation } from "../../services/station/service.ts";
+import { startStationWithKeyServers } from "../../services/station/keyservers.ts";
 import type { Context } from "../program.ts";
 
 export function stationCommands(program: Command, _ctx: Context): void {
@@ -22,13 +21,7 @@ export function stationCommands(program: Command, _ctx: Context): void {
       const config = loadStationConfig(options.config);
       const passphrase = takePassphrase();
       const logger = createLogger("station", config.logLevel);
-      const chain = { chainId: BigInt(config.chainId), registry: config.deviceRegistry };
-      const running = await startStation(config, {
-        passphrase,
-        masterPublic: await keyServersMasterPublic(config.keyServers),
-        keyProvider: keyServerStationKeys(config.keyServers, config.id, chain),
-        logger,
-      });
+      const running = await startStationWithKeyServers(config, { passphrase, logger });
       announceReady({
         service: "station",
         url: running.http.url,

@@ -93,7 +93,7 @@ export const stationConfigSchema = {
          * clock is off. The station follows the chain's clock anyway (`followChain`).
          */
         offsetMs: { type: "integer", minimum: -86_400_000, maximum: 86_400_000 },
-        /** Run on the chain's clock when the machine's is off by more than half the tolerated skew (default true). */
+        /** Run on the chain's clock when the machine's is off by more than the tolerated skew (default true). */
         followChain: { type: "boolean" },
       },
     },

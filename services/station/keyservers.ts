@@ -11,7 +11,9 @@ import { mclBackend } from "../../sdk/core/crypto/backend.ts";
 import type { Hex } from "../../sdk/core/bytes.ts";
 import type { NodeKeys } from "../../sdk/core/nbiot/params.ts";
 import { loadKeyServerPublic, requestIdentityKeys, stationKeySource } from "../keyserver/client.ts";
-import type { KeyProviderContext, StationKeyProvider } from "./service.ts";
+import type { Logger } from "../runtime/log.ts";
+import type { StationConfig } from "./config.ts";
+import { type KeyProviderContext, type RunningStation, type StationKeyProvider, startStation } from "./service.ts";
 
 /** Where the key servers are: their base URLs (in dealing order) and their public file. */
 export interface KeyServersConfig {
@@ -61,4 +63,21 @@ export function keyServerNodeKeys(
       ...(chain.registry === undefined ? {} : { registry: chain.registry }),
       role: "node",
     });
+}
+
+/**
+ * A station as `strata station run` starts it: its epoch keys from the key servers its
+ * configuration names (what a benchmark or a local deployment calls in process).
+ */
+export async function startStationWithKeyServers(
+  config: StationConfig,
+  options: { readonly passphrase: string; readonly logger?: Logger },
+): Promise<RunningStation> {
+  const chain = { chainId: BigInt(config.chainId), registry: config.deviceRegistry };
+  return startStation(config, {
+    passphrase: options.passphrase,
+    masterPublic: await keyServersMasterPublic(config.keyServers),
+    keyProvider: keyServerStationKeys(config.keyServers, config.id, chain),
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+  });
 }

@@ -299,6 +299,14 @@ export interface SimRun {
   readonly summary: Promise<Record<string, unknown>>;
 }
 
+/** Simulator processes started (killed by `killSims`, in a test file's `after`). */
+const sims: ServiceProcess[] = [];
+
+/** Kills every simulator process still running. */
+export async function killSims(): Promise<void> {
+  await Promise.all(sims.splice(0).map((p) => p.kill()));
+}
+
 /** `strata sim nbiot …` as a child process. */
 export async function startSim(world: StationWorld, keyServers: KeyServers, args: readonly string[]): Promise<SimRun> {
   let resolveSummary!: (s: Record<string, unknown>) => void;
@@ -317,6 +325,7 @@ export async function startSim(world: StationWorld, keyServers: KeyServers, args
       },
     },
   );
+  sims.push(process);
   return { process, summary };
 }
 

@@ -18,6 +18,7 @@ import type { ServiceProcess } from "../../services/runtime/process.ts";
 import { HttpStationLink } from "../../services/station/link.ts";
 import {
   type KeyServers,
+  killSims,
   simStationArgs,
   startKeyServers,
   startSim,
@@ -58,6 +59,7 @@ describe("station service faults (processes)", function () {
   });
 
   after(async function () {
+    await killSims();
     await Promise.all([...stations, ...(keyServers?.processes ?? [])].map((p) => p.kill()));
     await world?.node.stop();
     if (world) rmSync(world.dir, { recursive: true, force: true });

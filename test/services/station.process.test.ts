@@ -21,6 +21,7 @@ import { HttpStationLink } from "../../services/station/link.ts";
 import { coapPost, coapTarget } from "../../services/sim/nbiot-coap.ts";
 import {
   type KeyServers,
+  killSims,
   SERVICE_ENV,
   simStationArgs,
   startKeyServers,
@@ -55,6 +56,7 @@ describe("station service (processes)", function () {
   });
 
   after(async function () {
+    await killSims();
     await Promise.all([...stations, ...(keyServers?.processes ?? [])].map((p) => p.kill()));
     await world?.node.stop();
     if (world) rmSync(world.dir, { recursive: true, force: true });
