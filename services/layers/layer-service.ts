@@ -17,7 +17,6 @@
 import { dirname, join } from "node:path";
 
 import type { FastifyInstance } from "fastify";
-import { Wallet } from "ethers";
 
 import { fromHex, type Hex, toHex } from "../../sdk/core/bytes.ts";
 import { mclBackend } from "../../sdk/core/crypto/backend.ts";
@@ -40,6 +39,7 @@ import {
   openChains,
   peersOf,
   reasonOf,
+  SerialWallet,
   word,
 } from "./common.ts";
 import { layerOf, type MemberSecret, readLayersFile } from "./layout.ts";
@@ -124,7 +124,7 @@ export async function startLayerService(configFile: string, passphrase: string):
   const m = layerMetrics(metrics);
   const backend = await mclBackend();
   const { own, directory, providers } = await openChains(file, layer.rpc);
-  const account = new Wallet(secret.account, own.provider);
+  const account = new SerialWallet(secret.account, own.provider);
   if (account.address.toLowerCase() !== entry.node.toLowerCase()) {
     throw new InvalidInputError(`${entry.keyFile} holds another account than the layers file's member`);
   }

@@ -228,6 +228,31 @@ describe("layer and edge node services (processes, hardhat node + anvil)", funct
     }
   });
 
+  it("routes five contracts at once, each opened once in every layer (one sender per member account)", async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, (_, k) =>
+        requestJson<RouteAnswer>(`${edgeUrl(EDGE_A)}/contracts/open`, {
+          body: { from: "1", to: `${EDGE_B}#1`, body: utf8(`green for ${k + 1} s`), route: ROUTE },
+          timeoutMs: 120_000,
+        }),
+      ),
+    );
+    // Five routes over four members: one member of each layer handles two packets at the same time.
+    for (const a of answers) {
+      expect(a.hops.map((h) => h.outcome)).to.deep.equal(["opened", "opened", "opened"]);
+      expect(a.delivery!.object.uuid).to.equal(`${EDGE_B}#1`);
+    }
+    expect(new Set(answers.map((a) => a.hops[0]!.node)).size).to.equal(SIZE);
+    for (const [k, address] of ROUTE.entries()) {
+      const blocks = new Set(answers.map((a) => a.hops[k]!.blockId));
+      expect(blocks.size).to.equal(5);
+      for (const a of answers) {
+        const proof = await ledgerOf(address).proof(a.hops[k]!.blockId);
+        expect(proof!.summaries.map((x) => x.summary)).to.deep.equal([a.summary]);
+      }
+    }
+  });
+
   it("answers malformed, oversized and forged packets with typed errors, and nothing changes", async () => {
     const before = await heights();
     const member = memberUrl(DISTRICT_A, 2);
@@ -326,12 +351,12 @@ describe("layer and edge node services (processes, hardhat node + anvil)", funct
     });
     expect(verdict.state, JSON.stringify(verdict.checks)).to.equal("final");
 
-    // Each edge delivered each message once: edge B the first and the last, edge A the reply.
+    // Each edge delivered each message once: edge B the six first messages and the last, edge A the reply.
     const deliveries = async (address: string) =>
       /strata_layer_deliveries_total\{service="edge"\} (\d+)/.exec(
         await (await fetch(`${edgeUrl(address)}/metrics`)).text(),
       )?.[1];
-    expect([await deliveries(EDGE_A), await deliveries(EDGE_B)]).to.deep.equal(["1", "2"]);
+    expect([await deliveries(EDGE_A), await deliveries(EDGE_B)]).to.deep.equal(["1", "7"]);
 
     // The contract is closed: the last packet sent again is refused everywhere, nothing written.
     const before = await heights();
