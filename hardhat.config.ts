@@ -82,6 +82,16 @@ export default defineConfig({
       chainType: "l1",
       hardfork: "osaka",
     },
+    // `hardhat node` of a local deployment (`npm start`, services/local): blocks as fast as the
+    // services send transactions, several in one second, so the chain's clock keeps to the
+    // machine's instead of running a second ahead per block (devices date their readings by
+    // the machine's clock, stations by the chain's).
+    localNode: {
+      type: "edr-simulated",
+      chainType: "l1",
+      hardfork: "osaka",
+      allowBlocksWithSameTimestamp: true,
+    },
     localhost: {
       type: "http",
       chainType: "l1",

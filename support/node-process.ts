@@ -144,11 +144,18 @@ export interface NodeOptions {
   readonly detached?: boolean;
 }
 
+/** Where and how `hardhat node` runs. */
+export interface HardhatNodeOptions extends NodeOptions {
+  /** The network of the Hardhat configuration it simulates (default: `default`). */
+  readonly network?: string;
+}
+
 /** `hardhat node --hostname 127.0.0.1` in its own process. */
-export function startHardhatNode(options: NodeOptions = {}): Promise<NodeProcess> {
+export function startHardhatNode(options: HardhatNodeOptions = {}): Promise<NodeProcess> {
+  const network = options.network === undefined ? [] : ["--network", options.network];
   return start(
     process.execPath,
-    () => [`${ROOT}/node_modules/hardhat/dist/src/cli.js`, "node", "--hostname", "127.0.0.1"],
+    () => [`${ROOT}/node_modules/hardhat/dist/src/cli.js`, ...network, "node", "--hostname", "127.0.0.1"],
     options.port,
     options.detached,
   );

@@ -85,6 +85,14 @@ export async function deployOnChain(
   const registry = new DeviceRegistryClient(deployment.registry, admin);
   await registry.setLayerOperator(layer, adminAddress);
   let localId = 0n;
+  // One registration at a time: the coordination nodes' keys send the approvals, and two sends
+  // from one key at once would take the same nonce.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = queue.then(work);
+    queue = next.catch(() => undefined);
+    return next;
+  };
   async function fund(address: string, eth = "10"): Promise<void> {
     await (await admin.sendTransaction({ to: address, value: parseEther(eth) })).wait();
   }
@@ -125,16 +133,18 @@ export async function deployOnChain(
     coordinators,
     funded,
     fund,
-    register,
-    async admit(kind, profile, key) {
-      const node = await register(Label.Full, kind, profile, key);
-      for (const c of coordinators) await registry.connect(c.key).approve(c.id, node.id);
-      return node;
-    },
-    async approveDevice(id, serving) {
-      const c = coordinators[0]!;
-      await registry.connect(c.key).approve(c.id, id, serving);
-    },
+    register: (label, kind, profile, key) => serial(() => register(label, kind, profile, key)),
+    admit: (kind, profile, key) =>
+      serial(async () => {
+        const node = await register(Label.Full, kind, profile, key);
+        for (const c of coordinators) await registry.connect(c.key).approve(c.id, node.id);
+        return node;
+      }),
+    approveDevice: (id, serving) =>
+      serial(async () => {
+        const c = coordinators[0]!;
+        await registry.connect(c.key).approve(c.id, id, serving);
+      }),
   };
 }
 
@@ -167,7 +177,7 @@ export async function startLocalChains(
   const started: NodeProcess[] = [];
   try {
     const [hh, av] = await Promise.all([
-      startHardhatNode({ detached }).then((n) => (started.push(n), n)),
+      startHardhatNode({ detached, network: "localNode" }).then((n) => (started.push(n), n)),
       startAnvil(ANVIL_CHAIN_ID, { detached }).then((n) => (started.push(n), n)),
     ]);
     const on = async (name: string, node: NodeProcess): Promise<LocalChain> => ({

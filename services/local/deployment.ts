@@ -15,6 +15,7 @@ import { ServiceProcessError } from "../runtime/process.ts";
 import { type LocalChain, startLocalChains } from "./chain-setup.ts";
 import { type KeyServers, startKeyServers } from "./roles/keyservers.ts";
 import { startContractTraffic } from "./roles/contracts.ts";
+import { type Fog, startFog } from "./roles/fog.ts";
 import { type Layers, startLayers } from "./roles/layers.ts";
 import { type Stations, startStations } from "./roles/stations.ts";
 import type { ViewChain, ViewService, ViewSource } from "./live-view.ts";
@@ -39,6 +40,7 @@ export interface LocalDeployment {
   readonly chains: { readonly hardhat: LocalChain; readonly anvil: LocalChain };
   readonly keyServers: KeyServers;
   readonly stations: Stations;
+  readonly fog: Fog;
   readonly layers: Layers;
   /** What the live view reads. */
   readonly view: ViewSource;
@@ -71,9 +73,9 @@ export async function startLocalDeployment(options: LocalDeploymentOptions): Pro
     const note = options.onNote ?? (() => undefined);
     const { hardhat, anvil } = chains;
 
-    // The layers need no key servers: they are established while the key servers and then the
-    // stations start.
-    const [started, establishing] = await Promise.allSettled([
+    // The fog cluster and the layers need no key servers: they are set up while the key servers
+    // and then the stations start.
+    const [started, fogging, establishing] = await Promise.allSettled([
       (async () => {
         const keyServers = await startKeyServers({
           dir,
@@ -95,11 +97,14 @@ export async function startLocalDeployment(options: LocalDeploymentOptions): Pro
         });
         return { keyServers, stations };
       })(),
+      startFog({ dir, chain: hardhat, supervisor, passphrase, scale }),
       startLayers({ dir, hardhat, anvil, supervisor, passphrase, members: scale.layerMembers }),
     ]);
     // both finished (nothing left starting) before a failure of either stops everything
     if (started.status === "rejected") throw started.reason;
+    if (fogging.status === "rejected") throw fogging.reason;
     if (establishing.status === "rejected") throw establishing.reason;
+    const fog = fogging.value;
     const { keyServers, stations } = started.value;
     const layers = establishing.value;
     checkAborted();
@@ -111,6 +116,7 @@ export async function startLocalDeployment(options: LocalDeploymentOptions): Pro
     supervisor.adopt("contracts", "simulator", () => traffic.stop());
 
     const names = new Map<string, string>(stations.stations.map((x) => [x.id.toLowerCase(), x.name]));
+    names.set(fog.cluster.toLowerCase(), "fog cluster");
     const ledgersOn = (c: LocalChain) =>
       new Map([...layers.ledgers].filter(([, l]) => l.chain === c).map(([name, l]) => [name, l.address]));
     const viewChains: ViewChain[] = [
@@ -128,7 +134,7 @@ export async function startLocalDeployment(options: LocalDeploymentOptions): Pro
       names,
       services: (): ViewService[] => supervisor.running.map((r) => ({ name: r.spec.name, url: r.url })),
     };
-    return { dir, supervisor, chains, keyServers, stations, layers, view, stop: () => supervisor.stop() };
+    return { dir, supervisor, chains, keyServers, stations, fog, layers, view, stop: () => supervisor.stop() };
   } catch (error) {
     await supervisor.stop();
     throw error;

@@ -2,8 +2,9 @@
  * `npm start` as a person runs it: `node scripts/start.ts` in a child process at a small scale,
  * its live view read as JSON lines (STRATA_VIEW=json) until every kind of role has shown its work
  * on chain, then stopped with SIGINT: the stages stop in order (simulators first, chains last),
- * the run exits 0, and no process it started is left. A process that ends on its own ends the
- * run with exit 1, everything else stopped. Bad scale knobs are refused before anything starts.
+ * the run exits 0, and no process it started is left. A process that ends on its own is reported
+ * by the supervisor and the others are stopped in order (the run then exits 1). Bad scale knobs
+ * are refused before anything starts.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -12,7 +13,9 @@ import { join } from "node:path";
 
 import { expect } from "chai";
 
-import { STAGES } from "../../services/local/supervisor.ts";
+import { startLocalChains } from "../../services/local/chain-setup.ts";
+import { startKeyServers } from "../../services/local/roles/keyservers.ts";
+import { STAGES, Supervisor, type SupervisorEvent } from "../../services/local/supervisor.ts";
 import type { Snapshot } from "../../services/local/live-view.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
@@ -38,7 +41,7 @@ function startRun(dir: string, env: NodeJS.ProcessEnv = {}): StartRun {
       STRATA_READING_MS: "1000",
       STRATA_BATCH_MS: "1000",
       STRATA_CONTRACT_MS: "2000",
-      STRATA_LAYER_MEMBERS: "3",
+      STRATA_LAYER_MEMBERS: "1",
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -159,6 +162,14 @@ describe("npm start: a local deployment in processes", function () {
     expect(readings.every((r) => r >= 1)).to.equal(true);
   });
 
+  it("anchors the fog cluster's sensitive batches of its simulated air sensors, endorsed by its members", async () => {
+    const s = await until(run, "an anchored sensitive batch", (x) => (x.anchors["fog cluster"]?.batches ?? 0) >= 1);
+    expect(s.anchors["fog cluster"]!.leaves).to.be.at.least(1);
+    const fog1 = s.services["fog-1"] as Record<string, number>;
+    expect(fog1.strata_fog_readings_in_total).to.be.at.least(1);
+    expect(fog1.strata_fog_batches_anchored_total).to.be.at.least(1);
+  });
+
   it("routes contracts from edge to edge through the districts (first chain) and the city (second chain)", async () => {
     const s = await until(run, "an accomplished contract in every layer", (x) =>
       ["city", "district-a", "district-b"].every((l) => (x.ledgers[l]?.accomplished ?? 0) >= 1),
@@ -185,38 +196,43 @@ describe("npm start: a local deployment in processes", function () {
   });
 });
 
-describe("npm start: a process ending on its own", function () {
+describe("the supervisor: a process ending on its own", function () {
   this.timeout(120_000);
   let dir: string;
-  let run: StartRun;
-  let pids: number[] = [];
+  let supervisor: Supervisor;
+  const events: SupervisorEvent[] = [];
 
-  before(() => {
+  before(async () => {
     dir = mkdtempSync(join(tmpdir(), "strata-local-test-"));
-    run = startRun(dir);
+    supervisor = new Supervisor({ logDir: join(dir, "logs"), onEvent: (e) => events.push(e) });
+    const { hardhat, anvil } = await startLocalChains({ detached: true });
+    for (const c of [hardhat, anvil]) supervisor.adopt(`chain ${c.name}`, "chain", () => c.stop(), c.node.exited());
+    await startKeyServers({ dir, chain: hardhat, supervisor, passphrase: "local test", servers: 3, threshold: 2 });
   });
 
-  after(() => {
-    run?.child.kill("SIGKILL");
-    for (const pid of pids) if (alive(pid)) process.kill(pid, "SIGKILL");
+  after(async () => {
+    await supervisor?.kill();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("is shown, stops the others in order and ends the run with exit 1", async () => {
-    await until(run, "both chains", (x) => x.chains.length === 2);
-    pids = descendants(run.child.pid!);
-    const station = execFileSync("ps", ["-o", "pid=,args=", "-p", pids.join(",")], { encoding: "utf8" })
-      .split("\n")
-      .find((l) => /station run --config .*station-2\.json/.test(l));
-    expect(station, "the station-2 process").to.not.equal(undefined);
-    process.kill(Number(station!.trim().split(/\s+/)[0]), "SIGKILL");
-    expect(await run.exited, run.stderr()).to.equal(1);
-    expect(run.events.some((e) => e.startsWith("station-2 ended on its own (SIGKILL)"))).to.equal(true);
-    const order = run.events
-      .map((e) => /^stopping the (\w+) stage/.exec(e)?.[1])
-      .filter((x): x is string => x !== undefined);
-    expect(order).to.deep.equal(["simulator", "gateway", "layer", "keyserver", "chain"]);
-    expect(run.events.at(-1)).to.equal("stopped, not cleanly (see above)");
+  it("is reported with its logs, and the others stop in order, not cleanly", async () => {
+    const pids = supervisor.running.map((r) => r.process.child.pid!);
+    const victim = supervisor.get("keyserver-2");
+    process.kill(victim.process.child.pid!, "SIGKILL");
+    expect(await supervisor.whenFailed()).to.deep.equal({ name: "keyserver-2", how: "SIGKILL" });
+    expect(events.find((e) => e.kind === "died")).to.include({ name: "keyserver-2", how: "SIGKILL" });
+    expect(await supervisor.stop()).to.equal(false);
+    const stopping = events.filter((e) => e.kind === "stopping").map((e) => [e.stage, [...e.names].sort()]);
+    expect(stopping).to.deep.equal([
+      ["keyserver", ["keyserver-1", "keyserver-2", "keyserver-3"]],
+      ["chain", ["chain anvil", "chain hardhat"]],
+    ]);
+    const stopped = events.filter((e) => e.kind === "stopped").map((e) => [e.name, e.how]);
+    expect(stopped).to.deep.include.members([
+      ["keyserver-1", 0],
+      ["keyserver-3", 0],
+      ["keyserver-2", "SIGKILL"],
+    ]);
     expect(pids.filter(alive)).to.deep.equal([]);
   });
 });
