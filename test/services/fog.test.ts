@@ -7,9 +7,11 @@
  * HTTP; malformed and oversized messages over HTTP and MQTT are refused with typed errors or
  * dropped and counted, and change nothing stored.
  */
+import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 
 import { expect } from "chai";
 import { Wallet } from "ethers";
@@ -17,7 +19,7 @@ import mqtt from "mqtt";
 
 import { AccessDeniedError, InvalidInputError, PeerAuthenticationError } from "../../sdk/errors.ts";
 import { requestJson } from "../../services/runtime/http-client.ts";
-import { startService, type ServiceProcess } from "../../services/runtime/process.ts";
+import { startService, type ServiceProcess, STRATA_BIN } from "../../services/runtime/process.ts";
 import { freePort, type NodeProcess, startHardhatNode } from "../../support/node-process.ts";
 import {
   batchesOf,
@@ -26,6 +28,7 @@ import {
   type FogChain,
   metricOf,
   openOf,
+  PASSPHRASE,
   publishedLog,
   registerDealtCluster,
   sensitiveOf,
@@ -214,5 +217,36 @@ describe("fog cluster services (process)", function () {
     proxy!.down = false;
     await until(async () => (await metricOf(url, "strata_fog_inbox_depth")) === 0);
     await verifyAll(chain, url, publishedLog(dir));
+  });
+
+  it("refuses a bad configuration, a wrong passphrase and a second dealing with one line each, and stops on SIGTERM", async function () {
+    const run = async (args: string[], passphrase = PASSPHRASE) => {
+      try {
+        await promisify(execFile)(process.execPath, [STRATA_BIN, ...args], {
+          env: { ...process.env, STRATA_PASSPHRASE: passphrase },
+        });
+        return { code: 0, stderr: "" };
+      } catch (e) {
+        return e as { code: number; stderr: string };
+      }
+    };
+    const good = JSON.parse(readFileSync(join(dir, "fog-5.json"), "utf8")) as Record<string, unknown>;
+    writeFileSync(join(dir, "bad.json"), JSON.stringify({ ...good, bogus: 1 }));
+    const bad = await run(["fog", "run", "--config", join(dir, "bad.json")]);
+    expect(bad.code).to.equal(3);
+    expect(bad.stderr).to.include("bad.json").and.include("/bogus");
+    writeFileSync(join(dir, "typo.json"), JSON.stringify({ ...good, batch: { max: "many" } }));
+    const typo = await run(["fog", "run", "--config", join(dir, "typo.json")]);
+    expect(typo.code).to.equal(3);
+    expect(typo.stderr).to.include("/batch/max");
+    const wrong = await run(["fog", "run", "--config", join(dir, "fog-5.json")], "not the passphrase");
+    expect(wrong.code).to.equal(3);
+    expect(wrong.stderr).to.include("member-5.sealed");
+    const before = readFileSync(join(dir, "member-1.sealed"), "utf8");
+    const again = await run(["fog", "deal", "--out", dir, "--members", "5", "--threshold", "3"]);
+    expect(again.code).to.equal(3);
+    expect(readFileSync(join(dir, "member-1.sealed"), "utf8")).to.equal(before);
+    // a member stops gracefully: exit 0
+    expect(await members[4]!.stop()).to.equal(0);
   });
 });
