@@ -20,9 +20,9 @@ import { keystoreOf } from "./key.ts";
 
 export function layerCommands(program: Command, ctx: Context): void {
   // `strata layer` also holds the registry's layer commands (device.ts): the seed 003 ones join them.
-  const layer =
-    program.commands.find((c) => c.name() === "layer") ??
-    program.command("layer").description("layers: registry namespaces, and seed 003's high-level layers");
+  const layer = (program.commands.find((c) => c.name() === "layer") ?? program.command("layer")).description(
+    "layers: the namespaces devices register under, and seed 003's high-level layers",
+  );
 
   layer
     .command("establish")
