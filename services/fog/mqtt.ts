@@ -11,6 +11,11 @@ import { createServer, type Server } from "node:net";
 import { Aedes } from "aedes";
 import mqtt, { type MqttClient } from "mqtt";
 
+import { TransportError } from "../../sdk/errors.ts";
+
+/** How long a member waits for an external broker at start. */
+const CONNECT_DEADLINE_MS = 15_000;
+
 /** The topic sensors publish readings on. */
 export const READING_TOPIC_PREFIX = "strata/readings/";
 
@@ -85,9 +90,21 @@ export async function externalBroker(url: string, clientId: string, accept: Acce
       callback(e as Error);
     }
   };
+  // a broker that cannot be reached at start is one line, not a service that never gets ready
   await new Promise<void>((resolve, reject) => {
-    client.once("connect", () => resolve());
-    client.once("error", reject);
+    const timer = setTimeout(() => {
+      client.end(true);
+      reject(new TransportError(`the MQTT broker at ${url} could not be reached`, { url }));
+    }, CONNECT_DEADLINE_MS);
+    client.once("connect", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    client.once("error", (e) => {
+      clearTimeout(timer);
+      client.end(true);
+      reject(new TransportError(`the MQTT broker at ${url} refused the connection: ${e.message}`, { url }));
+    });
   });
   await client.subscribeAsync(`${READING_TOPIC_PREFIX}+`, { qos: 1 });
   return {

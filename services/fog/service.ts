@@ -289,7 +289,10 @@ export async function startFogService(config: FogConfig, passphrase: string, log
           }
         }
         inbox.remove(done);
-        if (retry) m.retried.inc(entries.length - done.length);
+        if (retry) {
+          m.retried.inc(entries.length - done.length);
+          m.rpcErrors.inc({ part: "registry" }); // `retry`: the registry could not be read
+        }
       } catch (e) {
         if (e instanceof TransportError || e instanceof ContractRevertError) m.rpcErrors.inc({ part: "filter" });
         logger.warn({ err: e }, "filtering failed: the readings stay in the inbox");
