@@ -28,6 +28,7 @@ import type { G1, G2, PairingBackend } from "../../sdk/core/crypto/backend.ts";
 import type { Commitments } from "../../sdk/core/crypto/threshold.ts";
 import { ThresholdScheme } from "../../sdk/core/crypto/threshold.ts";
 import { typedDataDigest, type TypedDataTypes } from "../../sdk/core/eip712.ts";
+import { DST_IDENTITY, identityBytes } from "../../sdk/core/crypto/identity.ts";
 import { encryptionIdentity, type Role, signingIdentity } from "../../sdk/core/nbiot/params.ts";
 import { type DeviceRecord, Kind, KIND_NAMES, Status, STATUS_NAMES } from "../../sdk/core/registry.ts";
 import { DecryptionError, InvalidInputError, KeyRequestRefusedError } from "../../sdk/errors.ts";
@@ -389,6 +390,32 @@ export interface KeyAnswer {
   readonly shares: readonly { readonly identity: string; readonly sealed: Hex }[];
   /** The audit log entry that records the issuance. */
   readonly audit: number;
+}
+
+/** What a server extracts for one authenticated request. */
+export interface ExtractTask {
+  /** The server's share sᵢ (hex) and index i. */
+  readonly secret: Hex;
+  readonly index: number;
+  readonly identities: readonly string[];
+  readonly ephemeralKey: Hex;
+  /** The request's EIP-712 digest (bound into each sealed share). */
+  readonly digest: Hex;
+}
+
+/** A server's parts of `task.identities`, each sealed to the request's ephemeral key, in order. */
+export function sealedParts(s: ThresholdScheme, task: ExtractTask): { identity: string; sealed: Hex }[] {
+  const share = { index: task.index, secret: BigInt(task.secret) };
+  return task.identities.map((identity) => ({
+    identity,
+    sealed: sealShare(
+      task.ephemeralKey,
+      identity,
+      task.index,
+      task.digest,
+      s.backend.g1.toBytes(s.partialSign(share, identityBytes(identity), DST_IDENTITY).signature),
+    ),
+  }));
 }
 
 /** Decodes a G1 share (`InvalidInputError`/`InvalidPointError` when it is not a valid point). */

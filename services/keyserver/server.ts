@@ -15,10 +15,10 @@
 import type { FastifyInstance } from "fastify";
 import { JsonRpcProvider } from "ethers";
 
-import type { Hex } from "../../sdk/core/bytes.ts";
+import { type Hex, toHex, uint256 } from "../../sdk/core/bytes.ts";
 import { mclBackend, type PairingBackend } from "../../sdk/core/crypto/backend.ts";
 import { ThresholdPkg } from "../../sdk/core/crypto/identity.ts";
-import type { KeyShare } from "../../sdk/core/crypto/threshold.ts";
+import { type KeyShare, ThresholdScheme } from "../../sdk/core/crypto/threshold.ts";
 import { DEFAULT_TIMING, type Role } from "../../sdk/core/nbiot/params.ts";
 import {
   checkP256PublicKey,
@@ -43,6 +43,7 @@ import { closeHttp, createHttpService, listen } from "../runtime/http.ts";
 import { createLogger, type Logger } from "../runtime/log.ts";
 import { createMetrics, type Metrics } from "../runtime/metrics.ts";
 import { openSecret } from "../runtime/secret-file.ts";
+import { createPool, defaultThreads, workerUrl } from "../runtime/workers.ts";
 import { AuditLog } from "./audit.ts";
 import { loadKeyServerPublic } from "./client.ts";
 import {
@@ -56,9 +57,11 @@ import {
   keyRequestDigest,
   keyServerDomain,
   type KeyServerPublic,
+  type ExtractTask,
   ROLES,
-  sealShare,
+  sealedParts,
 } from "./protocol.ts";
+import type { ExtractResult } from "./extract-worker.ts";
 
 /** Largest request body by default: a request is under 1 KiB. */
 export const KEYSERVER_BODY_LIMIT = 4096;
@@ -90,6 +93,8 @@ export interface KeyServerConfig {
   readonly maxDeadlineSeconds?: number;
   /** Deadline of each chain read (ms). */
   readonly rpcTimeoutMs?: number;
+  /** Worker threads making shares (default one per core). */
+  readonly workers?: number;
   readonly logLevel?: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 }
 
@@ -121,6 +126,7 @@ export const KEYSERVER_CONFIG_SCHEMA = {
     applicationPermission: { type: "integer", minimum: 1, maximum: 4294967295 },
     maxDeadlineSeconds: { type: "integer", minimum: 1, maximum: 86400 },
     rpcTimeoutMs: { type: "integer", minimum: 100, maximum: 600000 },
+    workers: { type: "integer", minimum: 1, maximum: 256 },
     logLevel: { enum: ["fatal", "error", "warn", "info", "debug", "trace", "silent"] },
   },
 } as const;
@@ -186,6 +192,8 @@ export interface KeyServerParts {
   readonly clock?: () => number;
   /** Reads the chain once (for `/healthz`: a key server that cannot read the registry cannot issue). */
   readonly probeChain?: () => Promise<unknown>;
+  /** Makes the sealed parts of an authenticated request (default: on the main thread; the CLI: a worker pool). */
+  readonly extract?: (task: ExtractTask) => Promise<readonly { readonly identity: string; readonly sealed: Hex }[]>;
 }
 
 interface RequestBody {
@@ -256,7 +264,11 @@ export function createKeyServer(parts: KeyServerParts): FastifyInstance {
   const applicationPermission = parts.applicationPermission ?? DEFAULT_APPLICATION_PERMISSION;
   const maxDeadline = parts.maxDeadlineSeconds ?? DEFAULT_MAX_DEADLINE_SECONDS;
   const domain = keyServerDomain(parts.chainId, parts.registryAddress);
-  const pkg = new ThresholdPkg(backend, info.commitments);
+  const scheme = new ThresholdScheme(backend);
+  const extract = parts.extract ?? ((task: ExtractTask) => Promise.resolve(sealedParts(scheme, task)));
+  const secret = toHex(uint256(share.secret, "share"));
+  /** Requests authenticated and being served: a copy arriving meanwhile is a replay too. */
+  const inFlight = new Set<string>();
   const issued = metrics.counter("keyserver_issued_total", "identity-key shares issued, by role", ["role"]);
   const refused = metrics.counter("keyserver_refused_total", "key requests refused, by reason", ["reason"]);
   const rpcErrors = metrics.counter("keyserver_rpc_errors_total", "registry reads that failed");
@@ -335,6 +347,7 @@ export function createKeyServer(parts: KeyServerParts): FastifyInstance {
     const digest = keyRequestDigest(domain, r);
     let signer: string | null = null;
     let remember = false;
+    let reserved: string | undefined;
     try {
       if (r.deployment.toLowerCase() !== info.deployment || r.server !== share.index) {
         throw new KeyRequestRefusedError(
@@ -384,23 +397,24 @@ export function createKeyServer(parts: KeyServerParts): FastifyInstance {
         );
       }
       signer = record.key;
-      // From here on nothing awaits: the replay check, the issuance and its audit entry are one step.
-      if (audit.seen(id, r.nonce)) {
+      // The replay check and the reservation are one step (nothing awaits between them); the nonce
+      // is written with the audit entry, and held in `inFlight` until then.
+      const key = `${id}/${r.nonce.toLowerCase()}`;
+      if (inFlight.has(key) || audit.seen(id, r.nonce)) {
         throw new KeyRequestRefusedError("replayed", "this request was answered before", { nonce: r.nonce });
       }
+      inFlight.add(key);
+      reserved = key;
       remember = true;
       checkPolicy(record, role, applicationPermission);
       const identities = identitiesFor(role, id, r.epoch);
-      const shares = identities.map((identity) => ({
-        identity,
-        sealed: sealShare(
-          r.ephemeralKey,
-          identity,
-          share.index,
-          digest,
-          backend.g1.toBytes(pkg.extractPart(share, identity).signature),
-        ),
-      }));
+      const shares = await extract({
+        secret,
+        index: share.index,
+        identities,
+        ephemeralKey: r.ephemeralKey,
+        digest,
+      });
       const entry = audit.append(
         {
           time: now,
@@ -450,6 +464,8 @@ export function createKeyServer(parts: KeyServerParts): FastifyInstance {
       auditHead.set(entry.seq);
       logger.info({ id, role, epoch: r.epoch, reason, audit: entry.seq }, "refused");
       throw e;
+    } finally {
+      if (reserved !== undefined) inFlight.delete(reserved);
     }
   });
 
@@ -509,7 +525,13 @@ export async function startKeyServer(
     provider.destroy();
     throw e;
   }
+  const pool = createPool(workerUrl(import.meta.url, "./extract-worker.ts"), config.workers ?? defaultThreads());
   const app = createKeyServer({
+    extract: async (task) => {
+      const result = (await pool.run(task)) as ExtractResult;
+      if (!result.ok) throw new InvalidInputError(`the shares could not be made: ${result.message}`);
+      return result.shares;
+    },
     backend,
     info,
     share,
@@ -529,6 +551,7 @@ export async function startKeyServer(
   } catch (e) {
     audit.close();
     provider.destroy();
+    await pool.destroy();
     throw e;
   }
   return {
@@ -540,6 +563,7 @@ export async function startKeyServer(
     async close() {
       await closeHttp(app);
       audit.close();
+      await pool.destroy();
       provider.destroy();
     },
   };

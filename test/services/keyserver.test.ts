@@ -371,6 +371,12 @@ describe("key servers (2 of 3, processes over HTTP, hardhat node)", function () 
       });
       expect(again.status).to.equal(401);
       expect(((await again.json()) as { error: { reason: string } }).error.reason).to.equal("replayed");
+      // the same request twice at once: served once
+      const twin = await signedRequest(device, 1);
+      const both = await Promise.allSettled([0, 1].map(() => requestJson(`${urls[0]}/v1/keys`, { body: twin })));
+      expect(both.filter((r) => r.status === "fulfilled")).to.have.length(1);
+      const lost = both.find((r) => r.status === "rejected") as PromiseRejectedResult;
+      expect((lost.reason as KeyRequestRefusedError).reason).to.equal("replayed");
       const elsewhere = await requestJson(`${urls[1]}/v1/keys`, { body: signed }).catch((e) => e);
       expect((elsewhere as KeyRequestRefusedError).reason).to.equal("wrong-server");
     });
@@ -415,7 +421,7 @@ describe("key servers (2 of 3, processes over HTTP, hardhat node)", function () 
       expect(await health.json()).to.include({ ok: true, server: 1, chain: "ok" });
       const metrics = await (await fetch(`${urls[0]}/metrics`)).text();
       expect(metrics).to.match(/strata_keyserver_issued_total\{[^}]*role="node"[^}]*\} [1-9]/);
-      expect(metrics).to.match(/strata_keyserver_refused_total\{[^}]*reason="replayed"[^}]*\} 1/);
+      expect(metrics).to.match(/strata_keyserver_refused_total\{[^}]*reason="replayed"[^}]*\} 2/);
     });
   });
 
