@@ -12,6 +12,9 @@
  * "Base station"). Frames arriving in one turn of the event loop are ingested in one call, so
  * their blocks are stored in one SQLite transaction.
  */
+import type { Socket } from "node:dgram";
+import type { AddressInfo } from "node:net";
+
 import { createServer, type IncomingMessage, type OutgoingMessage, type Server } from "coap";
 import type { Logger } from "pino";
 
@@ -51,6 +54,33 @@ interface Waiting {
   readonly fail: (error: unknown) => void;
 }
 
+/** The parts of a parsed CoAP message (the `coap` library's `coap-packet`) read here. */
+interface ParsedPacket {
+  readonly code?: string;
+  readonly confirmable?: boolean;
+  readonly messageId: number;
+  readonly token: Buffer;
+  readonly options: readonly { readonly name: string | number }[];
+}
+
+/**
+ * An error answer to `request` (RFC 7252 §3): piggybacked on the ACK of a confirmable request,
+ * a non-confirmable message otherwise; the same token; a JSON payload.
+ */
+function errorDatagram(request: ParsedPacket, code: string, payload: string): Buffer {
+  const [cls, detail] = code.split(".").map(Number) as [number, number];
+  const confirmable = request.confirmable === true;
+  const token = request.token.subarray(0, 8);
+  const messageId = confirmable ? request.messageId : Math.floor(Math.random() * 65536);
+  const header = Buffer.from([
+    (1 << 6) | ((confirmable ? 2 : 1) << 4) | token.length, // version 1, ACK or NON, token length
+    (cls << 5) | detail,
+    messageId >> 8,
+    messageId & 0xff,
+  ]);
+  return Buffer.concat([header, token, Buffer.from([0xff]), Buffer.from(payload)]);
+}
+
 /** CoAP codes of the HTTP statuses the typed errors map to (RFC 7252 §12.1.2 has no 4.09). */
 const COAP_CODE: Record<number, string> = {
   400: "4.00",
@@ -81,9 +111,39 @@ export class CoapService {
     this.#o = options;
     this.#maxPayload = options.maxPayload ?? MAX_COAP_PAYLOAD;
     this.server = createServer({ type: "udp4" });
+    this.#refuseBlockwise();
     this.server.on("request", (req: IncomingMessage, res: OutgoingMessage) => {
       void this.#handle(req, res);
     });
+  }
+
+  /**
+   * Refuses block-wise transfers (RFC 7959) before the CoAP library sees them: every message of
+   * this station fits one datagram, and the library reassembles Block1 bodies without a bound —
+   * one datagram naming a late block number makes it allocate up to a GiB, and blocks kept for
+   * minutes fill memory. Such a request is answered 4.13 with the typed error, and nothing is kept.
+   */
+  #refuseBlockwise(): void {
+    const server = this.server as unknown as {
+      _handle(packet: ParsedPacket, rsinfo: AddressInfo): void;
+      _sock: Socket | null;
+    };
+    const handle = server._handle.bind(this.server);
+    server._handle = (packet, rsinfo) => {
+      const blockwise = packet.options.some((o) => o.name === "Block1" || o.name === "Block2" || o.name === "Size1");
+      if (!blockwise || packet.code === undefined || !packet.code.startsWith("0.")) {
+        handle(packet, rsinfo);
+        return;
+      }
+      const { body } = coapError(
+        new PayloadTooLargeError(
+          `a message fits one datagram of at most ${this.#maxPayload} bytes: no block-wise transfer`,
+        ),
+      );
+      server._sock?.send(errorDatagram(packet, "4.13", JSON.stringify(body)), rsinfo.port, rsinfo.address);
+      this.#o.metrics.refused("blockwise");
+      this.#o.metrics.answered("other", "4.13");
+    };
   }
 
   listen(host: string, port: number): Promise<{ url: string; port: number }> {

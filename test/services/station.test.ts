@@ -11,7 +11,6 @@ import { join } from "node:path";
 import { createSocket } from "node:dgram";
 
 import { expect } from "chai";
-import { generate } from "coap-packet";
 
 import { mclBackend } from "../../sdk/core/crypto/backend.ts";
 import { Pkg } from "../../sdk/core/crypto/identity.ts";
@@ -36,6 +35,37 @@ import {
 } from "../helpers/station-services.ts";
 
 const backend = await mclBackend();
+
+const URI_PATH = 11;
+const BLOCK1 = 27;
+
+/** A confirmable CoAP POST (RFC 7252 §3) with `options` (number, value), written byte by byte. */
+function datagram(messageId: number, options: [number, Buffer][], payload: Buffer): Buffer {
+  const parts: Buffer[] = [Buffer.from([0x44, 0x02, messageId >> 8, messageId & 0xff]), Buffer.from([1, 2, 3, 4])];
+  const nibble = (x: number): [number, number[]] => (x < 13 ? [x, []] : [13, [x - 13]]);
+  let last = 0;
+  for (const [number, value] of options) {
+    const [delta, deltaExt] = nibble(number - last);
+    const [length, lengthExt] = nibble(value.length);
+    parts.push(Buffer.from([(delta << 4) | length, ...deltaExt, ...lengthExt]), value);
+    last = number;
+  }
+  parts.push(Buffer.from([0xff]), payload);
+  return Buffer.concat(parts);
+}
+
+/** Sends one datagram and returns the answer's CoAP code ("4.13"). */
+function exchange(target: { hostname: string; port: number }, message: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket("udp4");
+    socket.once("message", (msg) => {
+      socket.close();
+      resolve(`${msg[1]! >> 5}.${String(msg[1]! & 0x1f).padStart(2, "0")}`);
+    });
+    socket.once("error", reject);
+    socket.send(message, target.port, target.hostname);
+  });
+}
 
 describe("station service (in process)", function () {
   this.timeout(180_000);
@@ -177,30 +207,50 @@ describe("station service (in process)", function () {
     } catch (e) {
       expect((e as Error).name).to.equal("NotFoundError");
     }
-    // an oversized payload in one datagram (no block-wise transfer): 4.13
-    const code = await new Promise<string>((resolve, reject) => {
-      const socket = createSocket("udp4");
-      socket.once("message", (msg) => {
-        socket.close();
-        const cls = msg[1]! >> 5;
-        const detail = msg[1]! & 0x1f;
-        resolve(`${cls}.${String(detail).padStart(2, "0")}`);
-      });
-      socket.once("error", reject);
-      const packet = generate(
-        {
-          code: "0.02",
-          confirmable: true,
-          messageId: 4242,
-          token: Buffer.from([1, 2, 3, 4]),
-          options: [{ name: "Uri-Path", value: Buffer.from("frames") }],
-          payload: Buffer.alloc(1100, 7),
-        },
-        2048,
-      );
-      socket.send(packet, target.port, target.hostname);
-    });
-    expect(code).to.equal("4.13");
+    // an oversized payload in one datagram: 4.13
+    expect(await exchange(target, datagram(4242, [[URI_PATH, Buffer.from("frames")]], Buffer.alloc(1100, 7)))).to.equal(
+      "4.13",
+    );
+  });
+
+  it("refuses block-wise transfers with 4.13 before the CoAP library reassembles anything", async function () {
+    const target = coapTarget(running[0]!.coap.url);
+    const before = process.memoryUsage().arrayBuffers;
+    // the last block (M = 0) of 1 KiB blocks at number 2^20 - 1: a library reassembling it allocates a GiB
+    const lastBlock = Buffer.from([0xff, 0xff, 0xf6]);
+    for (let id = 5000; id < 5010; id++) {
+      expect(
+        await exchange(
+          target,
+          datagram(
+            id,
+            [
+              [URI_PATH, Buffer.from("frames")],
+              [BLOCK1, lastBlock],
+            ],
+            Buffer.alloc(16),
+          ),
+        ),
+      ).to.equal("4.13");
+    }
+    // a first block (M = 1) of a body to come: refused too, nothing kept
+    expect(
+      await exchange(
+        target,
+        datagram(
+          5010,
+          [
+            [URI_PATH, Buffer.from("auth")],
+            [BLOCK1, Buffer.from([0x0e])],
+          ],
+          Buffer.alloc(1024),
+        ),
+      ),
+    ).to.equal("4.13");
+    expect(process.memoryUsage().arrayBuffers - before).to.be.lessThan(64 * 1024 * 1024);
+    // the station still answers
+    const status = await requestJson<{ station: string }>(`${running[0]!.http.url}/nbiot/status`);
+    expect(status.station).to.equal(running[0]!.id);
   });
 
   it("answers malformed and oversized HTTP bodies with typed errors before any cryptography", async function () {
