@@ -28,6 +28,7 @@ import { runLayersDemo } from "./demo/layers.ts";
 import { runNbiotDemo } from "./demo/nbiot.ts";
 import { runRegistryDemo } from "./demo/registry.ts";
 import { runSecuchainDemo } from "./demo/secuchain.ts";
+import { runServicesDemo } from "./demo/services.ts";
 
 const LAYER = "strata://city/district-7/edge-3";
 const step = (text: string): void => console.log(`\n▸ ${text}`);
@@ -36,18 +37,25 @@ const info = (text: string): void => console.log(`   ${text}`);
 const started = Date.now();
 const dir = mkdtempSync(join(tmpdir(), "strata-demo-"));
 step("Starting a local deployment: every role a process of its own, on loopback");
-const deployment = await startLocalDeployment({ dir, scale: DEFAULT_SCALE });
+// small and quick: a reading a second, so devices have moved between stations within the first minute
+const scale = { ...DEFAULT_SCALE, devices: 3, sensors: 3, readingEveryMs: 1_000, batchEveryMs: 2_000 };
+const deployment = await startLocalDeployment({ dir, scale });
 const { hardhat, anvil } = deployment.chains;
 info(`chain ${hardhat.chainId}: hardhat node at ${hardhat.url}; chain ${anvil.chainId}: anvil at ${anvil.url}`);
-for (const r of deployment.supervisor.running) info(`${r.spec.name.padEnd(14)} ${r.url ?? ""}`);
+info(
+  `${deployment.supervisor.running.length} service processes: ${deployment.supervisor.running.map((r) => r.spec.name).join(", ")}`,
+);
 let failed = false;
 try {
-  const chain = demoChain(hardhat.provider);
+  await runServicesDemo({ deployment, step, info });
+  // The scripted story moves its chain's clock (a missed heartbeat, a crew's shift ending): it runs
+  // on the Strata contracts of the second chain, so the stations' chain keeps the machine's time.
+  const chain = demoChain(anvil.provider);
   const [admin, operator] = [await chain.signer(0), await chain.signer(1)];
   const { client, cameras, localId } = await runRegistryDemo({
     chain,
-    chainId: hardhat.chainId,
-    registryAddress: hardhat.deployment.registry,
+    chainId: anvil.chainId,
+    registryAddress: anvil.deployment.registry,
     cfg: LOCAL_REGISTRY_RULES,
     admin,
     operator,
@@ -57,8 +65,8 @@ try {
   });
   let nextId = localId;
   const common = {
-    provider: hardhat.provider,
-    anchorAddress: hardhat.anchorAddress,
+    provider: anvil.provider,
+    anchorAddress: anvil.anchorAddress,
     client,
     admin,
     operator,
@@ -69,7 +77,7 @@ try {
     info,
   };
   await runNbiotDemo(common);
-  await runSecuchainDemo({ ...common, chain, accessTokensAddress: hardhat.accessTokensAddress! });
+  await runSecuchainDemo({ ...common, chain, accessTokensAddress: anvil.accessTokensAddress! });
   await runLayersDemo({
     accounts: async (layer): Promise<Signer[]> => {
       const on = layer === "city" ? anvil : hardhat;

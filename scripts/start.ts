@@ -79,6 +79,13 @@ const onSignal = (signal: string) => {
     void deployment?.supervisor.kill().finally(() => process.exit(1));
   }
 };
+// Whatever goes wrong here, the services are not left behind: a reader of the output gone
+// (`npm start | head`) or a bug stops them in order.
+process.stdout.on("error", () => void finish(false));
+process.on("uncaughtException", (e) => {
+  process.stderr.write(`npm start: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  void finish(false);
+});
 process.on("SIGINT", () => onSignal("SIGINT"));
 process.on("SIGTERM", () => onSignal("SIGTERM"));
 

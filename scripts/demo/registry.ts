@@ -51,7 +51,7 @@ export async function runRegistryDemo(
   const { chain, chainId, registryAddress, cfg, admin, operator, step, info } = ctx;
   const LAYER = ctx.layer;
   const short = (x: string): string => `${x.slice(0, 10)}…`;
-  step(`The device registry of the local deployment, on the hardhat node process (chain ${chainId})`);
+  step(`A device registry of the local deployment, on the anvil process (chain ${chainId})`);
   const client = new DeviceRegistryClient(registryAddress, operator);
   info(`DeviceRegistry at ${registryAddress}`);
   await client.connect(admin).setLayerOperator(LAYER, operator.address);

@@ -7,7 +7,9 @@
  * full nodes admitted by both coordination nodes (seed 001's joins). The test helper
  * test/helpers/rpc-chain.ts is this module's `deployOnChain`.
  */
-import { type JsonRpcProvider, parseEther, type Signer, Wallet } from "ethers";
+import { Agent } from "node:http";
+
+import { FetchRequest, JsonRpcProvider, parseEther, type Signer, Wallet } from "ethers";
 
 import type { Hex } from "../../sdk/core/bytes.ts";
 import { Label } from "../../sdk/core/labels.ts";
@@ -148,6 +150,18 @@ export async function deployOnChain(
   };
 }
 
+/**
+ * A provider opening a connection per request: a pooled connection the node closes after five
+ * idle seconds (its keep-alive timeout) can be taken for the next request at that very moment,
+ * which then fails with ECONNRESET ("socket hang up"); a deployment's registrations and the
+ * live view have such pauses.
+ */
+function unpooledProvider(url: string): JsonRpcProvider {
+  const request = new FetchRequest(url);
+  request.getUrlFunc = FetchRequest.createGetUrlFunc({ agent: new Agent({ keepAlive: false }) });
+  return new JsonRpcProvider(request, undefined, { cacheTimeout: -1, polling: true, pollingInterval: 250 });
+}
+
 /** A chain of a local deployment: its node process and Strata on it. */
 export interface LocalChain extends StrataChain {
   /** `hardhat` or `anvil`. */
@@ -180,13 +194,19 @@ export async function startLocalChains(
       startHardhatNode({ detached, network: "localNode" }).then((n) => (started.push(n), n)),
       startAnvil(ANVIL_CHAIN_ID, { detached }).then((n) => (started.push(n), n)),
     ]);
-    const on = async (name: string, node: NodeProcess): Promise<LocalChain> => ({
-      ...(await deployOnChain(node.provider, options.layer === undefined ? {} : { layer: options.layer })),
-      name,
-      url: node.url,
-      node,
-      stop: () => node.stop(),
-    });
+    const on = async (name: string, node: NodeProcess): Promise<LocalChain> => {
+      const provider = unpooledProvider(node.url);
+      return {
+        ...(await deployOnChain(provider, options.layer === undefined ? {} : { layer: options.layer })),
+        name,
+        url: node.url,
+        node,
+        stop: async () => {
+          provider.destroy();
+          await node.stop();
+        },
+      };
+    };
     const [hardhat, anvil] = await Promise.all([on("hardhat", hh), on("anvil", av)]);
     return { hardhat, anvil };
   } catch (error) {
