@@ -137,7 +137,8 @@ describe("station service faults (processes)", function () {
     ["an hour behind", -3_600_000],
   ] as const) {
     it(`a station whose machine clock is ${name} the chain follows the chain's clock; nothing is lost`, async function () {
-      await stations[0]!.stop();
+      // a graceful stop: the queued frames finished, a last seal and anchor, the store closed, exit 0
+      expect(await stations[0]!.stop()).to.equal(0);
       const config = JSON.parse(readFileSync(configs[0]!, "utf8")) as Record<string, unknown>;
       writeFileSync(configs[0]!, JSON.stringify({ ...config, clock: { offsetMs } }));
       stations[0] = await startStationProcess(configs[0]!);
