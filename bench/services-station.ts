@@ -27,7 +27,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { JsonRpcProvider, Wallet } from "ethers";
+import { Wallet } from "ethers";
 
 import { type Hex, toHex } from "../sdk/core/bytes.ts";
 import { mclBackend } from "../sdk/core/crypto/backend.ts";
@@ -56,7 +56,7 @@ export const DEVICES = 1_000;
 /** Readings each device sends in the load. */
 const READINGS = 15;
 /** Authentications in flight at once while the devices enter (the station takes 256 at a time). */
-const ENTERING = 8;
+const ENTERING = 16;
 const INGEST_CALL = 256;
 const PROBE_EVERY_MS = 300;
 const POLL_MS = 100;
@@ -277,18 +277,20 @@ export async function stationMetrics(): Promise<Metrics> {
     let probeWanted = false;
     const probeTimer = setInterval(() => (probeWanted = true), PROBE_EVERY_MS);
     const anchoredAfter = async (device: Hex, seq: number, sentAt: number): Promise<number> => {
-      for (const deadline = performance.now() + 120_000; performance.now() < deadline;) {
+      let last: unknown;
+      for (const deadline = performance.now() + 600_000; performance.now() < deadline;) {
         try {
           const proof = await requestJson<WireProof>(`${http}/nbiot/nodes/${device}/proofs/${seq}`);
           if ((await anchors.anchorOf(station.id, proof.batch.root)) !== undefined) {
             return (performance.now() - sentAt) / 1000;
           }
-        } catch {
-          // not sealed yet
+          last = `root ${proof.batch.root} not anchored`;
+        } catch (e) {
+          last = e; // not sealed yet
         }
         await new Promise((r) => setTimeout(r, POLL_MS));
       }
-      throw new Error(`bench: reading ${seq} of ${device} not anchored within 120 s`);
+      throw new Error(`bench: reading ${seq} of ${device} not anchored: ${String(last)}\n${stationProcess.logs()}`);
     };
     const load = await closedLoop(
       target,
@@ -320,10 +322,7 @@ export async function stationMetrics(): Promise<Metrics> {
     );
     await echoProcess.stop();
     const ingestRate = await inProcessIngest(params, pkg, station.id, dir);
-    const otherAnchors = new DataAnchorClient(
-      chain.anchorAddress,
-      other.key.connect(new JsonRpcProvider(node.url, chain.chainId, { staticNetwork: true, pollingInterval: 100 })),
-    );
+    const otherAnchors = new DataAnchorClient(chain.anchorAddress, other.key);
     const anchorTimes: number[] = [];
     for (let i = 0; i < 3; i++) {
       const started = performance.now();
