@@ -14,7 +14,7 @@ import { announceReady, runUntilSignal } from "../../services/runtime/lifecycle.
 import { takePassphrase } from "../../services/runtime/secret-file.ts";
 import { dealKeyServers } from "../../services/keyserver/deal.ts";
 import { startKeyServer } from "../../services/keyserver/server.ts";
-import { checkAuditLog } from "../../services/keyserver/client.ts";
+import { checkAuditLog, loadKeyServerPublic } from "../../services/keyserver/client.ts";
 import { rpcUrl } from "../chain.ts";
 import { EXIT } from "../output.ts";
 import type { Context } from "../program.ts";
@@ -145,18 +145,24 @@ export function keyServerCommands(program: Command, ctx: Context): void {
     .description("read a key server's audit log and check its hash chain (exit 7 when it breaks)")
     .requiredOption("--url <url>", "the key server's base URL")
     .option("--from <seq:hash>", "a head read earlier: the log must still hold that hash at that entry")
+    .option("--public <file>", "the dealing's public file: the server must belong to it")
     .addHelpText(
       "after",
-      "\nExamples:\n  $ strata keyserver audit --url http://127.0.0.1:8601\n  $ strata keyserver audit --url http://127.0.0.1:8601 --from 42:0x…",
+      "\nExamples:\n  $ strata keyserver audit --url http://127.0.0.1:8601\n  $ strata keyserver audit --url http://127.0.0.1:8601 --public keyservers/public.json --from 42:0x…",
     )
-    .action(async (o: { url: string; from?: string }) => {
+    .action(async (o: { url: string; from?: string; public?: string }) => {
       let from: { seq: number; hash: Hex } | undefined;
       if (o.from !== undefined) {
         const m = /^(0|[1-9][0-9]{0,14}):(0x[0-9a-fA-F]{64})$/.exec(o.from);
         if (m === null) throw new InvalidInputError(`--from ${o.from}: expected <seq>:<32-byte hex hash>`);
         from = { seq: Number(m[1]), hash: m[2]!.toLowerCase() as Hex };
       }
-      const check = await checkAuditLog(o.url, from === undefined ? {} : { from });
+      const deployment =
+        o.public === undefined ? undefined : loadKeyServerPublic(await mclBackend(), o.public).deployment;
+      const check = await checkAuditLog(o.url, {
+        ...(from === undefined ? {} : { from }),
+        ...(deployment === undefined ? {} : { deployment }),
+      });
       ctx.done(
         {
           json: check,

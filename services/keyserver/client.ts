@@ -465,7 +465,12 @@ export interface AuditCheck {
  */
 export async function checkAuditLog(
   url: string,
-  options: { readonly from?: { readonly seq: number; readonly hash: Hex }; readonly timeoutMs?: number } = {},
+  options: {
+    readonly from?: { readonly seq: number; readonly hash: Hex };
+    /** The deployment the server must belong to (the public file's): another's log is refused. */
+    readonly deployment?: Hex;
+    readonly timeoutMs?: number;
+  } = {},
 ): Promise<AuditCheck> {
   const base = url.replace(/\/+$/, "");
   interface Page {
@@ -488,6 +493,11 @@ export async function checkAuditLog(
     });
     if (first === undefined) {
       first = page;
+      if (options.deployment !== undefined && page.deployment !== options.deployment.toLowerCase()) {
+        throw new InvalidInputError(`${base} serves deployment ${page.deployment}, not ${options.deployment}`, {
+          deployment: page.deployment,
+        });
+      }
       if (page.genesis !== auditGenesis(page.deployment, page.server)) {
         return { ...summary(page), verified: false, brokenAt: 0 };
       }

@@ -288,7 +288,15 @@ describe("key servers (2 of 3, processes over HTTP, hardhat node)", function () 
 
   describe("auditing", function () {
     it("checks a server's whole log (strata keyserver audit), and a head read earlier against it", async function () {
-      const whole = await strataIn(dir)(["--json", "keyserver", "audit", "--url", urls[1]!]);
+      const whole = await strataIn(dir)([
+        "--json",
+        "keyserver",
+        "audit",
+        "--url",
+        urls[1]!,
+        "--public",
+        join(dir, "ks", "public.json"),
+      ]);
       expect(whole.code, whole.stderr).to.equal(0);
       const check = jsonOf(whole) as { verified: boolean; server: number; entries: number; head: { seq: number } };
       expect(check).to.include({ verified: true, server: 2 });
@@ -299,6 +307,8 @@ describe("key servers (2 of 3, processes over HTTP, hardhat node)", function () 
       expect(kept).to.include({ verified: true, entries: page.head.seq - 2 });
       const rewritten = await checkAuditLog(urls[1]!, { from: { seq: 2, hash: page.entries[0]!.hash } });
       expect(rewritten).to.include({ verified: false, brokenAt: 2 });
+      const other = await checkAuditLog(urls[1]!, { deployment: randomId() }).catch((e) => e);
+      expect((other as Error).message).to.match(/serves deployment 0x[0-9a-f]{64}, not/);
     });
   });
 
