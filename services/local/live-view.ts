@@ -208,6 +208,25 @@ export function render(s: Snapshot): string[] {
   if (anchors.length === 0) lines.push("  none yet");
   for (const [g, a] of anchors)
     lines.push(`  ${g.padEnd(16)} ${String(a.batches).padStart(5)} batches ${String(a.leaves).padStart(7)} leaves`);
+  const metric = (name: string) =>
+    Object.entries(s.services)
+      .filter((e): e is [string, Readonly<Record<string, number>>] => typeof e[1] !== "string")
+      .filter(([, m]) => (m[name] ?? 0) > 0)
+      .map(([service, m]) => `${service} ${m[name]}`);
+  const signers = metric("strata_fog_endorsements_total");
+  if (signers.length > 0) lines.push(`  sensitive batches endorsed (sign shares) by: ${signers.join(", ")}`);
+  lines.push("", "alarms and refusals");
+  const alarms = Object.entries(s.services).flatMap(([service, m]) =>
+    typeof m === "string"
+      ? []
+      : Object.entries(m)
+          .filter(
+            ([k, v]) =>
+              v > 0 && /(alarms|rejections|refusals|refused|rejected|rpc_errors|rounds_failed)_total$/.test(k),
+          )
+          .map(([k, v]) => `${service}: ${metricName(k)} ${v}`),
+  );
+  lines.push(...(alarms.length === 0 ? ["  none"] : alarms.map((a) => `  ${a}`)));
   lines.push("", "contracts (SummaryLedger per layer)");
   const ledgers = Object.entries(s.ledgers);
   if (ledgers.length === 0) lines.push("  none yet");
