@@ -35,6 +35,10 @@ export interface FogConfig {
     readonly accessTokens: string;
     /** Confirmations after which a batch is final (default: the node's `finalized` block). */
     readonly finalityDepth?: number;
+    /** How long an anchoring transaction may stay unmined before it is replaced with higher fees (ms). */
+    readonly anchorTimeoutMs: number;
+    /** Replacements per round before the round is given up (its batch is proposed again next round). */
+    readonly maxReplacements: number;
   };
   /** Where sensors publish: an embedded broker on a port, or an external broker's URL. Absent: no readings taken. */
   readonly mqtt?: { readonly embedded: { readonly host?: string; readonly port: number } } | { readonly url: string };
@@ -90,6 +94,8 @@ export const FOG_CONFIG_SCHEMA = {
         anchor: ADDRESS,
         accessTokens: ADDRESS,
         finalityDepth: { type: "integer", minimum: 1, maximum: 1000 },
+        anchorTimeoutMs: { type: "integer", minimum: 100, maximum: 3_600_000, default: 60_000 },
+        maxReplacements: { type: "integer", minimum: 0, maximum: 20, default: 3 },
       },
     },
     mqtt: {

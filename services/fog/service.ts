@@ -37,6 +37,7 @@ import type { Logger } from "../runtime/log.ts";
 import { createMetrics, SIZE_BUCKETS } from "../runtime/metrics.ts";
 import { openSecret } from "../runtime/secret-file.ts";
 import type { FogConfig } from "./config.ts";
+import { FogAnchorSender } from "./anchor-sender.ts";
 import { FilterPool } from "./filter-pool.ts";
 import { Inbox } from "./inbox.ts";
 import { commitmentsOf, openMember, readPublic } from "./keys.ts";
@@ -148,6 +149,7 @@ export async function startFogService(config: FogConfig, passphrase: string, log
       "Time from a reading's device time to its anchored root",
     ),
     gas: metrics.counter("fog_anchor_gas_total", "Gas used by anchoring transactions"),
+    replacements: metrics.counter("fog_anchor_replacements_total", "Anchoring transactions replaced with higher fees"),
     anchored: metrics.counter("fog_batches_anchored_total", "Sensitive batches anchored"),
     roundsFailed: metrics.counter("fog_rounds_failed_total", "Sign-share rounds that anchored nothing, by error", [
       "name",
@@ -346,12 +348,24 @@ export async function startFogService(config: FogConfig, passphrase: string, log
     readChainThrough: (view) => node.readChainThrough(view),
     signPossession: (groupKey) => node.signPossession(groupKey),
   };
+  // the coordinator's anchors: kept, sent again and replaced with higher fees while unmined
+  const sending =
+    sender === undefined
+      ? undefined
+      : new FogAnchorSender({
+          client: anchorClient,
+          wallet: sender,
+          file: `${config.store}.anchor-tx.json`,
+          minedTimeoutMs: config.chain.anchorTimeoutMs,
+          maxReplacements: config.chain.maxReplacements,
+          onReplace: () => m.replacements.inc(),
+        });
   const port: FogAnchorPort = {
     head: (c, tag) => anchorClient.head(c, tag),
     anchorOf: (c, r, tag) => anchorClient.anchorOf(c, r, tag),
     blockNumber: () => anchorClient.blockNumber(),
     async anchorFogBatch(c, r, n, s) {
-      const anchored = await anchorClient.anchorFogBatch(c, r, n, s);
+      const anchored = await (sending ?? anchorClient).anchorFogBatch(c, r, n, s);
       if (anchored.gasUsed !== undefined) m.gas.inc(Number(anchored.gasUsed));
       return anchored;
     },

@@ -272,6 +272,7 @@ export function simulate(
   count: number,
   rate = 20,
   sensorsFile = join(dir, "sensors.sealed"),
+  sensitive = 0.5,
 ): Promise<ServiceProcess> {
   return startService(
     [
@@ -292,7 +293,7 @@ export function simulate(
       "--count",
       String(count),
       "--sensitive",
-      "0.5",
+      String(sensitive),
       "--log",
       join(dir, "sim.jsonl"),
     ],

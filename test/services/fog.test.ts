@@ -65,6 +65,7 @@ describe("fog cluster services (process)", function () {
     proxy = await switchableProxy(node.url);
     const coordinatorConfig = JSON.parse(readFileSync(configs[0]!, "utf8")) as { chain: { rpc: string } };
     coordinatorConfig.chain.rpc = proxy.url;
+    Object.assign(coordinatorConfig.chain, { anchorTimeoutMs: 1000, maxReplacements: 3 });
     writeFileSync(configs[0]!, JSON.stringify(coordinatorConfig));
     // the last sensor publishes only in the chain-down test: the coordinator has never looked it up
     writeSensorsFile(join(dir, "sensors.sealed"), chain.sensors.slice(0, 3));
@@ -217,6 +218,23 @@ describe("fog cluster services (process)", function () {
     proxy!.down = false;
     await until(async () => (await metricOf(url, "strata_fog_inbox_depth")) === 0);
     await verifyAll(chain, url, publishedLog(dir));
+  });
+
+  it("replaces an anchoring transaction left unmined with higher fees, and anchors the batch once", async function () {
+    const url = urls[0]!;
+    await until(async () => (await metricOf(url, "strata_fog_inbox_depth")) === 0);
+    const batchesBefore = (await batchesOf(url)).length;
+    await node.provider.send("evm_setAutomine", [false]);
+    try {
+      const sim = await simulate(dir, broker, 2, 20, join(dir, "late.sealed"), 1);
+      expect(await sim.exited).to.equal(0);
+      await until(async () => (await metricOf(url, "strata_fog_anchor_replacements_total")) >= 1);
+    } finally {
+      await node.provider.send("evm_setAutomine", [true]);
+    }
+    await node.provider.send("evm_mine", []);
+    await verifyAll(chain, url, publishedLog(dir));
+    expect((await batchesOf(url)).length).to.be.greaterThan(batchesBefore);
   });
 
   it("refuses a bad configuration, a wrong passphrase and a second dealing with one line each, and stops on SIGTERM", async function () {
