@@ -16,10 +16,9 @@ import { nbiotParams, type StationKeys, type Timing } from "../../sdk/core/nbiot
 import { DataAnchorClient } from "../../sdk/contracts/anchor.ts";
 import { DeviceRegistryClient } from "../../sdk/contracts/registry.ts";
 import { BaseStation } from "../../sdk/nbiot/base-station.ts";
-import { type ChainClock, registryDirectory } from "../../sdk/nbiot/ports.ts";
-import { withDeadline } from "../../sdk/contracts/chain.ts";
+import { type ChainClock, providerChainClock, registryDirectory } from "../../sdk/nbiot/ports.ts";
 import type { BatchRecord } from "../../sdk/store/flow-store.ts";
-import { InvalidInputError, ProtocolError, StrataError, TransportError } from "../../sdk/errors.ts";
+import { InvalidInputError, ProtocolError, StrataError } from "../../sdk/errors.ts";
 import { closeHttp, createHttpService, listen } from "../runtime/http.ts";
 import { createLogger, type Logger } from "../runtime/log.ts";
 import { createMetrics, type Metrics, SIZE_BUCKETS } from "../runtime/metrics.ts";
@@ -85,39 +84,6 @@ export interface RunningStation {
 }
 
 /**
- * The chain's clock as the time the node gives its next block: the raw `pending` block's
- * timestamp (`eth_getBlockByNumber`), read without ethers' block formatter, which refuses the
- * pending block `hardhat node` serves (its number is null) — `providerChainClock` then falls back
- * to the latest block, minutes old on an idle chain that mines only for transactions, and every
- * seal would be refused as dated after the chain. A node that serves no pending block is read at
- * `latest`. Each read has a deadline (`TimeoutError`); a failure is a `TransportError`.
- */
-export function rpcChainClock(provider: JsonRpcProvider, timeoutMs = 10_000): ChainClock {
-  const read = async (tag: "pending" | "latest"): Promise<number | undefined> => {
-    try {
-      const block = await withDeadline(
-        `the chain's ${tag} block`,
-        timeoutMs,
-        provider.send("eth_getBlockByNumber", [tag, false]) as Promise<{ timestamp?: unknown } | null>,
-      );
-      const t = typeof block?.timestamp === "string" ? Number(BigInt(block.timestamp)) : undefined;
-      return t !== undefined && Number.isSafeInteger(t) ? t * 1000 : undefined;
-    } catch (e) {
-      if (e instanceof StrataError) throw e;
-      if (tag === "pending") return undefined;
-      throw new TransportError(`the chain's ${tag} block could not be read`, {}, { cause: e });
-    }
-  };
-  return {
-    async latestBlockTime() {
-      const time = (await read("pending")) ?? (await read("latest"));
-      if (time === undefined) throw new TransportError("the chain returned no block");
-      return time;
-    },
-  };
-}
-
-/**
  * The station's clock: the machine's plus `offsetMs`, corrected to the chain's clock when it is
  * off by more than the tolerated skew (a station with a bad clock would otherwise refuse
  * every device's request as stale and seal nothing the chain accepts as dated before its anchor).
@@ -171,7 +137,7 @@ export async function startStation(config: StationConfig, options: StartStationO
     const wallet = new Wallet(account.privateKey, provider);
     const backend = await mclBackend();
     const params = nbiotParams(backend, options.masterPublic);
-    const chainClock = rpcChainClock(provider);
+    const chainClock = providerChainClock(provider);
     const clock = new StationClock(config.clock?.offsetMs ?? 0);
     if (config.clock?.followChain !== false) {
       await clock.follow(chainClock, params.timing.clockSkewMs, logger);
