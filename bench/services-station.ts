@@ -15,7 +15,8 @@
  *   answering every POST at once (`echo`), the transport's floor.
  * - `services.station.anchoredRootP50.s` / `.anchoredRootP99.s`: from a reading sent to its
  *   batch's root found anchored on chain — the proof fetched from the station over HTTP, then
- *   `DataAnchor.anchorOf` (polled every 100 ms) — for a reading every 300 ms of the load. The
+ *   `DataAnchor.anchorOf` (polled every 100 ms) — for a reading every 300 ms of the load (at most
+ *   4 polling at once, so the polls stay a small load of their own). The
  *   station seals every second or 10,000 readings, finality depth 1. Baseline, same run: one
  *   `DataAnchor.anchor` transaction through the SDK on the same node (median of 3).
  *
@@ -59,6 +60,8 @@ const READINGS = 15;
 const ENTERING = 16;
 const INGEST_CALL = 256;
 const PROBE_EVERY_MS = 300;
+/** Probes polling at once at most: their polls must not be a load of their own. */
+const PROBES_IN_FLIGHT = 4;
 const POLL_MS = 100;
 const LAYER = "strata://bench/nbiot";
 const PASSPHRASE = "bench passphrase";
@@ -275,6 +278,7 @@ export async function stationMetrics(): Promise<Metrics> {
     const anchors = new DataAnchorClient(chain.anchorAddress, node.provider);
     const probeWaits: Promise<number>[] = [];
     let probeWanted = false;
+    let probing = 0;
     const probeTimer = setInterval(() => (probeWanted = true), PROBE_EVERY_MS);
     const anchoredAfter = async (device: Hex, seq: number, sentAt: number): Promise<number> => {
       let last: unknown;
@@ -297,9 +301,10 @@ export async function stationMetrics(): Promise<Metrics> {
       (d, n) => nodes[d]!.send(reading(d, n, Date.now()), Date.now()),
       (d, receipt, sentAt) => {
         const r = nodes[d]!.onReceipt(receipt);
-        if (probeWanted) {
+        if (probeWanted && probing < PROBES_IN_FLIGHT) {
           probeWanted = false;
-          probeWaits.push(anchoredAfter(ids[d]!, r.seq, sentAt));
+          probing++;
+          probeWaits.push(anchoredAfter(ids[d]!, r.seq, sentAt).finally(() => probing--));
         }
       },
     );
