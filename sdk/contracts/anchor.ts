@@ -700,7 +700,7 @@ function isTimeout(e: unknown): boolean {
 }
 
 /** Raises `request`'s fees to at least 5/4 of `previous`'s, as a node needs to replace `previous` in its mempool. */
-function bumpFees(request: TransactionRequest, previous: Transaction): void {
+export function bumpFees(request: TransactionRequest, previous: Transaction): void {
   const raise = (now: bigint | null | undefined, before: bigint | null): bigint | undefined => {
     if (before === null) return now ?? undefined;
     const floor = (before * 5n) / 4n + 1n;
@@ -721,7 +721,7 @@ function bumpFees(request: TransactionRequest, previous: Transaction): void {
  * Keeps `request`'s fees at most `cap` per gas: a first transaction's are lowered to it; a
  * replacement's, raised by `bumpFees` to what the node needs, are refused above it (`FeeCapError`).
  */
-function capFees(request: TransactionRequest, cap: bigint, replacement: boolean): void {
+export function capFees(request: TransactionRequest, cap: bigint, replacement: boolean): void {
   const key = request.maxFeePerGas !== undefined && request.maxFeePerGas !== null ? "maxFeePerGas" : "gasPrice";
   const fee = request[key] === undefined || request[key] === null ? undefined : BigInt(request[key]);
   if (fee === undefined || fee <= cap) return;

@@ -6,7 +6,10 @@
  * sends it (again), waits at most `minedTimeoutMs`, and then signs a replacement at the same
  * nonce with fees a quarter higher; after `maxReplacements` it gives up for this round (a
  * `TimeoutError`: `FogCluster` proposes the same batch again at the next round, and the kept
- * transaction is taken up where it was left, after a restart too). Each attempt first reads
+ * transaction is taken up where it was left, after a restart too). A replacement never pays
+ * more than `maxFeePerGas` per gas: one that would need more is not signed (`FeeCapError`, the
+ * round fails with it and the kept transaction stays pending as it is, sent again at the next
+ * round; a first transaction's fees are lowered to the cap). Each attempt first reads
  * the chain: a batch the chain holds is reported anchored, whichever of the transactions took
  * it; a kept transaction whose nonce went to another is dropped for a fresh one.
  */
@@ -16,9 +19,9 @@ import { Interface, Transaction, type TransactionRequest, type Wallet } from "et
 
 import { type Hex, toHex } from "../../sdk/core/bytes.ts";
 import { DataAnchor as DataAnchorArtifact } from "../../sdk/artifacts/DataAnchor.ts";
-import type { DataAnchorClient } from "../../sdk/contracts/anchor.ts";
+import { bumpFees, capFees, type DataAnchorClient } from "../../sdk/contracts/anchor.ts";
 import { decodeRevert } from "../../sdk/contracts/revert.ts";
-import { ContractRevertError, TimeoutError } from "../../sdk/errors.ts";
+import { ContractRevertError, FeeCapError, TimeoutError } from "../../sdk/errors.ts";
 import { writeFileAtomic } from "../runtime/secret-file.ts";
 
 const IFACE = new Interface(DataAnchorArtifact.abi);
@@ -38,8 +41,12 @@ export interface FogAnchorSenderOptions {
   readonly file: string;
   readonly minedTimeoutMs: number;
   readonly maxReplacements: number;
+  /** Most wei per gas a transaction may pay (a replacement that would need more is not signed). */
+  readonly maxFeePerGas?: bigint;
   /** Called for each replacement signed (a metric). */
   readonly onReplace?: () => void;
+  /** Called when a replacement was not signed for the cap (a metric, the health detail). */
+  readonly onFeeCap?: (error: FeeCapError) => void;
 }
 
 export class FogAnchorSender {
@@ -125,26 +132,16 @@ export class FogAnchorSender {
       throw typed;
     }
     if (previous !== undefined) bumpFees(request, previous);
+    if (this.#o.maxFeePerGas !== undefined) {
+      try {
+        capFees(request, this.#o.maxFeePerGas, previous !== undefined);
+      } catch (e) {
+        if (e instanceof FeeCapError) this.#o.onFeeCap?.(e);
+        throw e;
+      }
+    }
     const raw = await wallet.signTransaction(request);
     const signed = Transaction.from(raw);
     return { nonce: signed.nonce, hash: signed.hash!.toLowerCase() as Hex, raw: raw as Hex };
-  }
-}
-
-/** Raises `request`'s fees to at least 5/4 of `previous`'s, as a node needs to replace it in its mempool. */
-function bumpFees(request: TransactionRequest, previous: Transaction): void {
-  const raise = (now: bigint | null | undefined, before: bigint | null): bigint | undefined => {
-    if (before === null) return now ?? undefined;
-    const floor = (before * 5n) / 4n + 1n;
-    return now === null || now === undefined || BigInt(now) < floor ? floor : BigInt(now);
-  };
-  if (previous.maxFeePerGas !== null) {
-    request.maxFeePerGas = raise(request.maxFeePerGas as bigint | undefined, previous.maxFeePerGas);
-    request.maxPriorityFeePerGas = raise(
-      request.maxPriorityFeePerGas as bigint | undefined,
-      previous.maxPriorityFeePerGas,
-    );
-  } else {
-    request.gasPrice = raise(request.gasPrice as bigint | undefined, previous.gasPrice);
   }
 }

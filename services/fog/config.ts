@@ -39,6 +39,11 @@ export interface FogConfig {
     readonly anchorTimeoutMs: number;
     /** Replacements per round before the round is given up (its batch is proposed again next round). */
     readonly maxReplacements: number;
+    /**
+     * Most wei per gas an anchoring transaction may pay (a decimal string; default 100 gwei): a
+     * replacement that would need more is not sent, and the transaction stays pending.
+     */
+    readonly maxFeePerGas: string;
   };
   /** Where sensors publish: an embedded broker on a port, or an external broker's URL. Absent: no readings taken. */
   readonly mqtt?: { readonly embedded: { readonly host?: string; readonly port: number } } | { readonly url: string };
@@ -96,6 +101,7 @@ export const FOG_CONFIG_SCHEMA = {
         finalityDepth: { type: "integer", minimum: 1, maximum: 1000 },
         anchorTimeoutMs: { type: "integer", minimum: 100, maximum: 3_600_000, default: 60_000 },
         maxReplacements: { type: "integer", minimum: 0, maximum: 20, default: 3 },
+        maxFeePerGas: { type: "string", pattern: "^[1-9][0-9]{0,30}$", default: "100000000000" },
       },
     },
     mqtt: {

@@ -150,6 +150,10 @@ export async function startFogService(config: FogConfig, passphrase: string, log
     ),
     gas: metrics.counter("fog_anchor_gas_total", "Gas used by anchoring transactions"),
     replacements: metrics.counter("fog_anchor_replacements_total", "Anchoring transactions replaced with higher fees"),
+    feeCapped: metrics.counter(
+      "fog_anchor_fee_capped_total",
+      "Replacements not sent: they needed more than maxFeePerGas (the transaction stays pending)",
+    ),
     anchored: metrics.counter("fog_batches_anchored_total", "Sensitive batches anchored"),
     roundsFailed: metrics.counter("fog_rounds_failed_total", "Sign-share rounds that anchored nothing, by error", [
       "name",
@@ -349,6 +353,8 @@ export async function startFogService(config: FogConfig, passphrase: string, log
     signPossession: (groupKey) => node.signPossession(groupKey),
   };
   // the coordinator's anchors: kept, sent again and replaced with higher fees while unmined
+  /** Set while the last replacement was not sent for the fee cap (cleared by an anchored batch). */
+  let feeCapped: { needed: string; maxFeePerGas: string; at: number } | undefined;
   const sending =
     sender === undefined
       ? undefined
@@ -358,7 +364,12 @@ export async function startFogService(config: FogConfig, passphrase: string, log
           file: `${config.store}.anchor-tx.json`,
           minedTimeoutMs: config.chain.anchorTimeoutMs,
           maxReplacements: config.chain.maxReplacements,
+          maxFeePerGas: BigInt(config.chain.maxFeePerGas),
           onReplace: () => m.replacements.inc(),
+          onFeeCap: (e) => {
+            m.feeCapped.inc();
+            feeCapped = { needed: String(e.details?.needed), maxFeePerGas: config.chain.maxFeePerGas, at: Date.now() };
+          },
         });
   const port: FogAnchorPort = {
     head: (c, tag) => anchorClient.head(c, tag),
@@ -366,6 +377,7 @@ export async function startFogService(config: FogConfig, passphrase: string, log
     blockNumber: () => anchorClient.blockNumber(),
     async anchorFogBatch(c, r, n, s) {
       const anchored = await (sending ?? anchorClient).anchorFogBatch(c, r, n, s);
+      feeCapped = undefined;
       if (anchored.gasUsed !== undefined) m.gas.inc(Number(anchored.gasUsed));
       return anchored;
     },
@@ -443,6 +455,8 @@ export async function startFogService(config: FogConfig, passphrase: string, log
       coordinator: config.coordinator,
       inbox: inbox.size,
       mqtt: source?.connected() ?? null,
+      // the anchoring transaction left pending: replacing it needs more than maxFeePerGas
+      anchorFeeCapped: feeCapped ?? null,
     }),
   });
   app.get("/open", { schema: { querystring: OPEN_QUERY } }, (request) => {
