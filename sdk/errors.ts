@@ -154,7 +154,10 @@ export type PeerRejection =
   | "stale-challenge"
   | "future-challenge"
   | "challenge-mismatch"
-  | "wrong-verifier";
+  | "wrong-verifier"
+  /** A service's client sent no credential, or one the service does not know. */
+  | "no-credential"
+  | "bad-credential";
 
 /** A peer's response to a challenge did not authenticate it. */
 export class PeerAuthenticationError extends RejectionError<PeerRejection> {

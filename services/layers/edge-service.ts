@@ -16,7 +16,7 @@
  */
 import { dirname, join } from "node:path";
 
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { Wallet } from "ethers";
 
 import { fromHex, type Hex } from "../../sdk/core/bytes.ts";
@@ -44,6 +44,7 @@ import {
   reasonOf,
 } from "./common.ts";
 import { HttpEdge, HttpLayerMember } from "./http-peer.ts";
+import { checkObjectAccess, type ObjectClient, OBJECT_CLIENTS_SCHEMA, objectAuthHook } from "./object-auth.ts";
 import { type EdgeSecret, edgeOf, type LayersFile, layerOf, readLayersFile } from "./layout.ts";
 import type { RunningService } from "./layer-service.ts";
 import {
@@ -72,6 +73,8 @@ export interface EdgeServiceConfig {
   readonly edge: string;
   readonly listen: { readonly host?: string; readonly port: number };
   readonly network?: NetworkConfig;
+  /** Who may call `/contracts/*` (required when listening beyond loopback). */
+  readonly clients?: readonly ObjectClient[];
   readonly logLevel?: string;
 }
 
@@ -84,6 +87,7 @@ export const EDGE_CONFIG_SCHEMA = {
     edge: { type: "string", minLength: 1 },
     listen: LISTEN_SCHEMA,
     network: NETWORK_SCHEMA,
+    clients: OBJECT_CLIENTS_SCHEMA,
     logLevel: { enum: ["fatal", "error", "warn", "info", "debug", "trace", "silent"] },
   },
 } as const;
@@ -95,6 +99,7 @@ type Router = LayerRouter<HttpLayerMember, HttpEdge>;
 
 export async function startEdgeService(configFile: string, passphrase: string): Promise<RunningService> {
   const config = loadConfig<EdgeServiceConfig>(configFile, EDGE_CONFIG_SCHEMA, "edge node configuration");
+  checkObjectAccess(config.listen.host ?? "127.0.0.1", config.clients, configFile);
   const layersPath = resolvePath(configFile, config.layers);
   const file = readLayersFile(layersPath);
   const edge = edgeOf(file, config.edge, configFile);
@@ -150,7 +155,7 @@ export async function startEdgeService(configFile: string, passphrase: string): 
       }
     },
   });
-  routes(app, { node, router, file, m, logger });
+  routes(app, { node, router, file, m, logger, objectAuth: objectAuthHook(config.clients) });
   const { url, port } = await listen(app, config.listen.host ?? "127.0.0.1", config.listen.port);
   const ready = { service: "edge", url, port, edge: edge.address, node: account.address };
   logger.info(ready, "edge node listening");
@@ -178,16 +183,19 @@ interface Parts {
   readonly file: LayersFile;
   readonly m: LayerMetrics;
   readonly logger: Logger;
+  /** Checks who calls the objects' endpoints. */
+  readonly objectAuth: (request: FastifyRequest) => Promise<void>;
 }
 
-function routes(app: FastifyInstance, { node, router, file, m, logger }: Parts): void {
+function routes(app: FastifyInstance, { node, router, file, m, logger, objectAuth }: Parts): void {
   const post = <B>(
     path: string,
     body: Record<string, object>,
     optional: string[],
     handle: (b: B) => Promise<unknown>,
   ) => {
-    app.post(path, { schema: { body: bodySchema(body, optional) } }, async (request) => {
+    const preHandler = path.startsWith("/contracts/") ? [objectAuth] : [];
+    app.post(path, { schema: { body: bodySchema(body, optional) }, onRequest: preHandler }, async (request) => {
       try {
         return await handle(request.body as B);
       } catch (e) {
