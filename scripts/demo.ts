@@ -1,16 +1,18 @@
 /**
- * Strata's main job as a story that runs through and exits, on a local deployment whose roles are
- * processes talking over loopback (services/local/deployment.ts, what `npm start` runs): a small
- * city joins the device registry (seed 001 labels, coordination, serving full nodes), a full node
- * goes offline and its devices are reassigned, a misbehaving meter is reported until it is
- * blocked, and a forged registration is refused (`scripts/demo/registry.ts`). Then the NB-IoT data
- * path (seed 000, `scripts/demo/nbiot.ts`): a sensor crossing three base stations, anchoring,
- * verified acquisition, accountability, tampering. Then Secuchain (seed 004,
- * `scripts/demo/secuchain.ts`): fog filtering, sign shares, an anchored sensitive batch, and
- * access tokens with crew shifts. Then the multi-layer network (seed 003,
- * `scripts/demo/layers.ts`): a van and a traffic light in two edge layers under district layers
- * on the first chain and a city layer on the second: a contract, a payment, a replay caught, a
- * lost node found by self-examination. The deployment is stopped in order at the end.
+ * Strata's main job as a story that runs through and exits, on the local deployment `npm start`
+ * runs (services/local/deployment.ts): every role a process of its own, on loopback. First what
+ * the running services did (`scripts/demo/services.ts`): a simulated NB-IoT device's readings
+ * acquired from the base stations over HTTP and verified against the chain, the fog cluster's
+ * open store and anchored sensitive batches. Then the registry (seed 001,
+ * `scripts/demo/registry.ts`): a small city joins, a full node goes offline and its devices are
+ * reassigned, a misbehaving meter is blocked, a forged registration is refused. Then the NB-IoT
+ * data path (seed 000, `scripts/demo/nbiot.ts`) and Secuchain (seed 004,
+ * `scripts/demo/secuchain.ts`) step by step, with their roles in this process (an insider's edit
+ * and a compromised fog node are staged there); these three move their chain's clock, so they run
+ * on the Strata contracts of the second chain. Last, the multi-layer network on the running layer
+ * and edge services (seed 003, `scripts/demo/layers-services.ts`): a contract from a van to a
+ * traffic light through district A, the city and district B on two chains, a payment, a replay
+ * refused. The deployment is stopped in order at the end.
  *
  *   npm run demo
  */
@@ -18,13 +20,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import type { Signer } from "ethers";
-
 import { LOCAL_REGISTRY_RULES } from "../services/local/chain-setup.ts";
 import { startLocalDeployment } from "../services/local/deployment.ts";
 import { DEFAULT_SCALE } from "../services/local/scale.ts";
 import { demoChain } from "./demo/chain.ts";
-import { runLayersDemo } from "./demo/layers.ts";
+import { runLayersDemo } from "./demo/layers-services.ts";
 import { runNbiotDemo } from "./demo/nbiot.ts";
 import { runRegistryDemo } from "./demo/registry.ts";
 import { runSecuchainDemo } from "./demo/secuchain.ts";
@@ -78,16 +78,7 @@ try {
   };
   await runNbiotDemo(common);
   await runSecuchainDemo({ ...common, chain, accessTokensAddress: anvil.accessTokensAddress! });
-  await runLayersDemo({
-    accounts: async (layer): Promise<Signer[]> => {
-      const on = layer === "city" ? anvil : hardhat;
-      const accounts: Signer[] = [];
-      for (let i = 0; i < 12; i++) accounts.push(await on.funded("100"));
-      return accounts;
-    },
-    step,
-    info,
-  });
+  await runLayersDemo({ deployment, step, info });
 } catch (error) {
   failed = true;
   console.error(error);
