@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { InvalidInputError } from "../../sdk/errors.ts";
 import { ServiceProcessError } from "../runtime/process.ts";
 import { type LocalChain, startLocalChains } from "./chain-setup.ts";
+import { portAllocator } from "./ports.ts";
 import { type KeyServers, startKeyServers } from "./roles/keyservers.ts";
 import { startContractTraffic } from "./roles/contracts.ts";
 import { type Fog, startFog } from "./roles/fog.ts";
@@ -72,6 +73,7 @@ export async function startLocalDeployment(options: LocalDeploymentOptions): Pro
     const passphrase = randomBytes(24).toString("base64url");
     const note = options.onNote ?? (() => undefined);
     const { hardhat, anvil } = chains;
+    const ports = portAllocator();
 
     // The fog cluster and the layers need no key servers: they are set up while the key servers
     // and then the stations start.
@@ -94,11 +96,12 @@ export async function startLocalDeployment(options: LocalDeploymentOptions): Pro
           keyServers,
           scale,
           count: 3,
+          ports,
         });
         return { keyServers, stations };
       })(),
-      startFog({ dir, chain: hardhat, supervisor, passphrase, scale }),
-      startLayers({ dir, hardhat, anvil, supervisor, passphrase, members: scale.layerMembers }),
+      startFog({ dir, chain: hardhat, supervisor, passphrase, scale, ports }),
+      startLayers({ dir, hardhat, anvil, supervisor, passphrase, members: scale.layerMembers, ports }),
     ]);
     // both finished (nothing left starting) before a failure of either stops everything
     if (started.status === "rejected") throw started.reason;

@@ -21,11 +21,11 @@ import { minimalProfile } from "../../../sdk/core/profile.ts";
 import { Kind } from "../../../sdk/core/registry.ts";
 import { DataAnchorClient } from "../../../sdk/contracts/anchor.ts";
 import { FogCluster } from "../../../sdk/fog/cluster.ts";
-import { freePort } from "../../../support/node-process.ts";
 import { commitmentsOf, dealCluster, memberFile, openMember, OWNER_FILE, PUBLIC_FILE } from "../../fog/keys.ts";
 import { sealSecret } from "../../runtime/secret-file.ts";
 import type { LocalChain } from "../chain-setup.ts";
 import type { Scale } from "../scale.ts";
+import type { Ports } from "../ports.ts";
 import type { Supervisor } from "../supervisor.ts";
 
 export interface Fog {
@@ -45,6 +45,7 @@ export async function startFog(o: {
   readonly supervisor: Supervisor;
   readonly passphrase: string;
   readonly scale: Scale;
+  readonly ports: Ports;
 }): Promise<Fog> {
   const { chain, scale, passphrase } = o;
   const dir = join(o.dir, "fog");
@@ -89,8 +90,8 @@ export async function startFog(o: {
   sealSecret(join(dir, "sender.sealed"), { privateKey: sender.privateKey }, passphrase);
   sealSecret(join(dir, "sensors.sealed"), { sensors }, passphrase);
   const ports: number[] = [];
-  for (let i = 0; i < MEMBERS; i++) ports.push(await freePort());
-  const mqttPort = await freePort();
+  for (let i = 0; i < MEMBERS; i++) ports.push(await o.ports.tcp());
+  const mqttPort = await o.ports.tcp();
   const env = { STRATA_PASSPHRASE: passphrase };
   const running = await o.supervisor.startAll(
     members.map((m, i) => {

@@ -11,10 +11,10 @@ import { join } from "node:path";
 
 import { Wallet } from "ethers";
 
-import { freePort } from "../../../support/node-process.ts";
 import { establishLayers } from "../../layers/establish.ts";
 import type { LayersFile } from "../../layers/layout.ts";
 import type { LocalChain } from "../chain-setup.ts";
+import type { Ports } from "../ports.ts";
 import type { Supervisor } from "../supervisor.ts";
 
 export const CITY = "strata://metro/city";
@@ -43,6 +43,7 @@ export async function startLayers(o: {
   readonly passphrase: string;
   /** Members per high-level layer. */
   readonly members: number;
+  readonly ports: Ports;
 }): Promise<Layers> {
   const { hardhat, anvil, supervisor, members } = o;
   // One deployer on both chains: it deploys the ledgers and funds the members.
@@ -88,9 +89,9 @@ export async function startLayers(o: {
   const urls: { layers: Record<string, string[]>; edges: Record<string, string> } = { layers: {}, edges: {} };
   for (const l of layers.layers) {
     urls.layers[l.address] = [];
-    for (let i = 0; i < l.members.length; i++) urls.layers[l.address]!.push(`http://127.0.0.1:${await freePort()}`);
+    for (let i = 0; i < l.members.length; i++) urls.layers[l.address]!.push(`http://127.0.0.1:${await o.ports.tcp()}`);
   }
-  for (const e of layers.edges) urls.edges[e.address] = `http://127.0.0.1:${await freePort()}`;
+  for (const e of layers.edges) urls.edges[e.address] = `http://127.0.0.1:${await o.ports.tcp()}`;
   const env = { STRATA_PASSPHRASE: o.passphrase };
   const port = (url: string): number => Number(new URL(url).port);
   const memberSpecs = layers.layers.flatMap((l) =>

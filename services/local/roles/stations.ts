@@ -6,17 +6,16 @@
  * under the first station, run by one `strata sim nbiot` process that moves them from station
  * to station (handover), their keys from the key servers.
  */
-import { createSocket } from "node:dgram";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import type { Hex } from "../../../sdk/core/bytes.ts";
 import { Label } from "../../../sdk/core/labels.ts";
 import { Kind } from "../../../sdk/core/registry.ts";
-import { freePort } from "../../../support/node-process.ts";
 import { sealSecret } from "../../runtime/secret-file.ts";
 import type { LocalChain } from "../chain-setup.ts";
 import type { Scale } from "../scale.ts";
+import type { Ports } from "../ports.ts";
 import type { Supervisor } from "../supervisor.ts";
 import type { KeyServers } from "./keyservers.ts";
 
@@ -34,18 +33,6 @@ export interface Stations {
   readonly simState: string;
 }
 
-/** A free UDP port on the loopback interface (a station's CoAP port). */
-function freeUdpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const socket = createSocket("udp4");
-    socket.once("error", reject);
-    socket.bind(0, "127.0.0.1", () => {
-      const { port } = socket.address();
-      socket.close(() => resolve(port));
-    });
-  });
-}
-
 export async function startStations(o: {
   readonly dir: string;
   readonly chain: LocalChain;
@@ -54,6 +41,7 @@ export async function startStations(o: {
   readonly keyServers: KeyServers;
   readonly scale: Scale;
   readonly count: number;
+  readonly ports: Ports;
 }): Promise<Stations> {
   const { dir, chain, scale } = o;
   const admitted: { name: string; id: Hex; accountFile: string; http: number; coap: number }[] = [];
@@ -61,7 +49,13 @@ export async function startStations(o: {
     const s = await chain.admit(Kind.BaseStation, "Gateway/BaseStation/NB-IoT");
     const accountFile = join(dir, `station-${i}.account`);
     sealSecret(accountFile, { privateKey: s.key.privateKey }, o.passphrase);
-    admitted.push({ name: `station-${i}`, id: s.id, accountFile, http: await freePort(), coap: await freeUdpPort() });
+    admitted.push({
+      name: `station-${i}`,
+      id: s.id,
+      accountFile,
+      http: await o.ports.tcp(),
+      coap: await o.ports.udp(),
+    });
   }
   const devices: { id: Hex; privateKey: string }[] = [];
   for (let i = 0; i < scale.devices; i++) {
