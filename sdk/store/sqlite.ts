@@ -26,7 +26,7 @@ import { pathToFileURL } from "node:url";
 import { InvalidInputError, type StoreRejection, StoreError, StrataError } from "../errors.ts";
 
 /** Which role a store file belongs to. */
-export type StoreKind = "flow" | "fog" | "object" | "keyserver";
+export type StoreKind = "flow" | "fog" | "object" | "keyserver" | "sender";
 
 /** The meta key each kind keeps its owner under (the key stores made before `kind` was kept still have). */
 const OWNER_KEY: Readonly<Record<StoreKind, string>> = {
@@ -34,6 +34,7 @@ const OWNER_KEY: Readonly<Record<StoreKind, string>> = {
   fog: "node",
   object: "layer",
   keyserver: "keyserver",
+  sender: "account",
 };
 
 /** What a store file must be: a role's kind and the owner's id (station id, fog node id, layer address). */
