@@ -5,14 +5,7 @@
  * start; the others are reached when first needed), the HTTP peers built from
  * the public file, and the metrics of seed 003's traffic.
  */
-import {
-  FetchRequest,
-  JsonRpcProvider,
-  Network,
-  type TransactionRequest,
-  type TransactionResponse,
-  Wallet,
-} from "ethers";
+import { FetchRequest, JsonRpcProvider, Network } from "ethers";
 
 import { fromHex, type Hex } from "../../sdk/core/bytes.ts";
 import {
@@ -157,18 +150,3 @@ export function reasonOf(error: unknown): string {
 
 /** A hex word from a route parameter or body (already schema-checked). */
 export const word = (value: string): Hex => value.toLowerCase() as Hex;
-
-/**
- * A member's account, its transactions sent one at a time: each is signed with the node's
- * pending nonce only once the one before it was accepted by the node, so two packets handled at
- * once never take the same nonce (one sender per account, as every service has).
- */
-export class SerialWallet extends Wallet {
-  #queue: Promise<unknown> = Promise.resolve();
-
-  override sendTransaction(tx: TransactionRequest): Promise<TransactionResponse> {
-    const sent = this.#queue.then(() => super.sendTransaction(tx));
-    this.#queue = sent.catch(() => undefined);
-    return sent;
-  }
-}

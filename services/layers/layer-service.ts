@@ -39,10 +39,10 @@ import {
   openChains,
   peersOf,
   reasonOf,
-  SerialWallet,
   word,
 } from "./common.ts";
 import { layerOf, type MemberSecret, readLayersFile } from "./layout.ts";
+import { isChainDown, type SenderEvent, TrackedWallet } from "./sender.ts";
 import {
   ADDRESS,
   bodySchema,
@@ -76,7 +76,22 @@ export interface LayerServiceConfig {
   readonly examineEveryMs?: number;
   /** A new block's lifetime, in seconds (default one day). */
   readonly blockLifetimeS?: number;
+  /** How the member's ledger writes are sent (see services/layers/sender.ts). */
+  readonly sender?: SenderConfig;
   readonly logLevel?: string;
+}
+
+export interface SenderConfig {
+  /** The SQLite file its signed transactions are kept in (default: `<key file>.sender.sqlite` next to the key file). */
+  readonly store?: string;
+  /** How long a transaction may stay unmined before it is replaced with higher fees, in ms (default 30,000). */
+  readonly bumpAfterMs?: number;
+  /** The most a transaction may pay per gas, in wei, as a decimal string (default: no cap). */
+  readonly maxFeePerGas?: string;
+  /** How long a packet waits for its chain to answer again before it is refused (503), in ms (default 60,000). */
+  readonly waitMs?: number;
+  /** The longest wait between two retries while the chain is down, in ms (default 8,000; the first is 250). */
+  readonly backoffCapMs?: number;
 }
 
 export const LAYER_CONFIG_SCHEMA = {
@@ -92,6 +107,17 @@ export const LAYER_CONFIG_SCHEMA = {
     answerTimeoutMs: { type: "integer", minimum: 1, maximum: 600_000 },
     examineEveryMs: { type: "integer", minimum: 1_000 },
     blockLifetimeS: { type: "integer", minimum: 60 },
+    sender: {
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        store: { type: "string", minLength: 1 },
+        bumpAfterMs: { type: "integer", minimum: 100, maximum: 3_600_000 },
+        maxFeePerGas: { type: "string", pattern: "^[1-9][0-9]{0,30}$" },
+        waitMs: { type: "integer", minimum: 0, maximum: 3_600_000 },
+        backoffCapMs: { type: "integer", minimum: 10, maximum: 600_000 },
+      },
+    },
     logLevel: { enum: ["fatal", "error", "warn", "info", "debug", "trace", "silent"] },
   },
 } as const;
@@ -124,7 +150,35 @@ export async function startLayerService(configFile: string, passphrase: string):
   const m = layerMetrics(metrics);
   const backend = await mclBackend();
   const { own, directory, providers } = await openChains(file, layer.rpc);
-  const account = new SerialWallet(secret.account, own.provider);
+  const sending = config.sender ?? {};
+  const sender = senderMetrics(metrics);
+  const account = new TrackedWallet(secret.account, own.provider, {
+    store:
+      sending.store === undefined
+        ? join(dirname(layersPath), `${entry.keyFile}.sender.sqlite`)
+        : resolvePath(configFile, sending.store),
+    chainId: own.chainId,
+    ...(sending.bumpAfterMs === undefined ? {} : { bumpAfterMs: sending.bumpAfterMs }),
+    ...(sending.maxFeePerGas === undefined ? {} : { maxFeePerGas: BigInt(sending.maxFeePerGas) }),
+    ...(sending.waitMs === undefined ? {} : { waitMs: sending.waitMs }),
+    ...(sending.backoffCapMs === undefined ? {} : { backoffCapMs: sending.backoffCapMs }),
+    onEvent: (event: SenderEvent) => {
+      sender.depth.set(account.depth);
+      if (event.kind === "retry") {
+        sender.retries.inc({ step: event.step });
+        m.rpcErrors.inc({ call: "chain" });
+        logger.warn({ step: event.step, err: event.error }, "the chain does not answer: retrying");
+      } else if (event.kind === "bump") {
+        sender.bumps.inc();
+        logger.warn(
+          { nonce: event.nonce, hash: event.hash, replaced: event.replaced },
+          "transaction replaced with higher fees",
+        );
+      } else if (event.kind === "capped") {
+        logger.warn({ nonce: event.nonce, hash: event.hash }, "transaction not mined, its fees at the cap: sent again");
+      }
+    },
+  });
   if (account.address.toLowerCase() !== entry.node.toLowerCase()) {
     throw new InvalidInputError(`${entry.keyFile} holds another account than the layers file's member`);
   }
@@ -176,15 +230,41 @@ export async function startLayerService(configFile: string, passphrase: string):
     metrics,
     bodyLimit: LAYER_BODY_LIMIT,
     health: async () => {
+      const queued = { queue: account.depth, waiting: waiting.count };
+      sender.depth.set(account.depth);
       try {
         const block = await own.provider.getBlockNumber();
-        return { ok: node.running, chainId: own.chainId.toString(), block, layer: layer.address, index: entry.index };
+        return {
+          ok: node.running && (account.depth === 0 || !account.chainDown),
+          chainId: own.chainId.toString(),
+          block,
+          layer: layer.address,
+          index: entry.index,
+          ...queued,
+        };
       } catch (e) {
-        return { ok: false, chain: "unreachable", error: String(e) };
+        return { ok: false, chain: "unreachable", error: String(e), ...queued };
       }
     },
   });
-  routes(app, node, m, logger);
+  const waiting = { count: 0 };
+  const patiently = <T>(work: () => Promise<T>) =>
+    untilChainAnswers(work, {
+      chainAnswers: async () =>
+        own.provider.getBlockNumber().then(
+          () => true,
+          () => false,
+        ),
+      waitMs: sending.waitMs ?? 60_000,
+      capMs: sending.backoffCapMs ?? 8_000,
+      onRetry: (e) => {
+        sender.packetRetries.inc();
+        m.rpcErrors.inc({ call: "chain" });
+        logger.warn({ err: e }, "a packet waits for the chain: retrying");
+      },
+      waiting,
+    });
+  routes(app, node, m, logger, patiently);
 
   let stopExamining: (() => void) | undefined;
   if (config.examineEveryMs !== undefined) {
@@ -230,6 +310,7 @@ export async function startLayerService(configFile: string, passphrase: string):
       // Stop accepting, let the requests in hand finish (a ledger write waits for its receipt), then stop.
       await closeHttp(app, CLOSE_GRACE_MS);
       node.stop();
+      account.close();
       for (const p of providers) p.destroy();
     },
   };
@@ -242,7 +323,60 @@ export async function runLayerService(configFile: string, passphrase: string): P
   return service;
 }
 
-function routes(app: FastifyInstance, node: LayerNode, m: LayerMetrics, logger: Logger): void {
+/** The sender's gauges and counters (its queue depth, retries while the chain is down, fee bumps). */
+function senderMetrics(metrics: ReturnType<typeof createMetrics>) {
+  return {
+    depth: metrics.gauge("layer_sender_queue_depth", "ledger writes kept and not yet mined, or waiting their turn"),
+    retries: metrics.counter("layer_sender_retries_total", "sender steps retried while the chain did not answer", [
+      "step",
+    ]),
+    bumps: metrics.counter("layer_sender_fee_bumps_total", "transactions replaced with higher fees"),
+    packetRetries: metrics.counter("layer_packet_retries_total", "packets retried while their chain did not answer"),
+  };
+}
+
+/**
+ * `work` (a packet's statements), run again with back-off doubling from 250 ms up to `capMs`
+ * while it fails because the chain does not answer, for at most `waitMs`; then its error (a
+ * 503). A retry is safe: every statement is read from the ledger first, and the ledger refuses
+ * one written already.
+ */
+async function untilChainAnswers<T>(
+  work: () => Promise<T>,
+  options: {
+    chainAnswers: () => Promise<boolean>;
+    waitMs: number;
+    capMs: number;
+    onRetry: (e: unknown) => void;
+    waiting: { count: number };
+  },
+): Promise<T> {
+  const giveUp = Date.now() + options.waitMs;
+  let wait = 250;
+  options.waiting.count++;
+  try {
+    for (;;) {
+      try {
+        return await work();
+      } catch (e) {
+        if (!isChainDown(e) || Date.now() + wait > giveUp || (await options.chainAnswers())) throw e;
+        options.onRetry(e);
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        wait = Math.min(wait * 2, options.capMs);
+      }
+    }
+  } finally {
+    options.waiting.count--;
+  }
+}
+
+function routes(
+  app: FastifyInstance,
+  node: LayerNode,
+  m: LayerMetrics,
+  logger: Logger,
+  patiently: <T>(work: () => Promise<T>) => Promise<T>,
+): void {
   /** A route whose refusals are counted by reason and whose hops are counted as anchored. */
   const post = <B>(path: string, body: Record<string, object>, handle: (b: B) => Promise<unknown>) => {
     app.post(path, { schema: { body: bodySchema(body) } }, async (request) => {
@@ -267,7 +401,8 @@ function routes(app: FastifyInstance, node: LayerNode, m: LayerMetrics, logger: 
 
   post<{ transmission: TransmissionJson }>("/packets", { transmission: TRANSMISSION_SCHEMA }, async (b) => {
     m.packetsIn.inc({ route: "enter" });
-    return hop(await node.receive(transmissionFromJson(b.transmission)));
+    const t = transmissionFromJson(b.transmission);
+    return hop(await patiently(() => node.receive(t)));
   });
   post<{ nonce: Hex }>("/peer/answer", { nonce: WORD }, async (b) =>
     signature(await node.answer({ nonce: fromHex(b.nonce, "nonce", 32) })),
@@ -282,7 +417,8 @@ function routes(app: FastifyInstance, node: LayerNode, m: LayerMetrics, logger: 
     { transmission: TRANSMISSION_SCHEMA },
     async (b) => {
       m.packetsIn.inc({ route: "handover" });
-      return hop(await node.handleFollowing(transmissionFromJson(b.transmission)));
+      const t = transmissionFromJson(b.transmission);
+      return hop(await patiently(() => node.handleFollowing(t)));
     },
   );
   post<{ blockId: Hex; candidate: string; digest: Hex }>(
