@@ -13,6 +13,7 @@ import { nbiotParams } from "../../sdk/core/nbiot/params.ts";
 import { InvalidInputError } from "../../sdk/errors.ts";
 import { checkAgainstSchema } from "../../services/runtime/config.ts";
 import { announceReady } from "../../services/runtime/lifecycle.ts";
+import { openSecret, takePassphrase } from "../../services/runtime/secret-file.ts";
 import { createLogger } from "../../services/runtime/log.ts";
 import { deviceFromJson, NbiotSimulator, type SimStation } from "../../services/sim/nbiot.ts";
 import { type KeyServersConfig, keyServerNodeKeys, keyServersMasterPublic } from "../../services/station/keyservers.ts";
@@ -79,7 +80,10 @@ export function simCommands(program: Command, _ctx: Context): void {
         .argParser(parseStation)
         .makeOptionMandatory(),
     )
-    .requiredOption("--devices-file <file>", "JSON list of registered devices: [{ id, privateKey }]")
+    .requiredOption(
+      "--devices-file <file>",
+      "sealed file (STRATA_PASSPHRASE) of the registered devices: [{ id, privateKey }]",
+    )
     .option("--devices <n>", "how many of the file's devices run (default: all)", positive("devices", true))
     .option("--rate <r>", "readings per second per device", positive("rate", false), 1)
     .option("--count <n>", "readings per device, then stop once all are confirmed", positive("count", true))
@@ -96,7 +100,8 @@ export function simCommands(program: Command, _ctx: Context): void {
     )
     .action(async (o: NbiotOptions) => {
       const logger = createLogger("sim-nbiot");
-      const raw = readJson(o.devicesFile, "devices file");
+      // The devices' private keys prove control to the key servers: sealed, never plain text.
+      const raw = openSecret(o.devicesFile, takePassphrase());
       if (!Array.isArray(raw)) throw new InvalidInputError(`${o.devicesFile}: a list of devices is expected`);
       const all = raw.map((d, i) => deviceFromJson(d, `${o.devicesFile}: /${i}`));
       if (o.devices !== undefined && o.devices > all.length) {

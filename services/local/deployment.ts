@@ -7,7 +7,7 @@
  * files (configurations, sealed secrets, stores, logs) live in one folder.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 
 import { InvalidInputError } from "../../sdk/errors.ts";
@@ -52,7 +52,9 @@ export interface LocalDeployment {
 /** Starts a local deployment; on any failure, whatever started is stopped before rejecting. */
 export async function startLocalDeployment(options: LocalDeploymentOptions): Promise<LocalDeployment> {
   const { dir, signal, scale } = options;
-  mkdirSync(dir, { recursive: true });
+  // Its files hold keys and the passphrase-sealed secrets: the owner's only.
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
   const supervisor = new Supervisor({
     logDir: join(dir, "logs"),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),

@@ -73,8 +73,8 @@ export async function stationWorld(
     await chain.approveDevice(d.id, admitted[0]!.id);
     registered.push({ id: d.id, privateKey: d.key.privateKey as Hex });
   }
-  const devicesFile = join(dir, "devices.json");
-  writeFileSync(devicesFile, JSON.stringify(registered, null, 2));
+  const devicesFile = join(dir, "devices.sealed");
+  sealSecret(devicesFile, registered, PASSPHRASE);
   return { node, chain, dir, stations: admitted, devices: registered, devicesFile };
 }
 

@@ -63,8 +63,8 @@ export async function startStations(o: {
     await chain.approveDevice(d.id, admitted[0]!.id);
     devices.push({ id: d.id, privateKey: d.key.privateKey });
   }
-  const devicesFile = join(dir, "nbiot-devices.json");
-  writeFileSync(devicesFile, JSON.stringify(devices, null, 2));
+  const devicesFile = join(dir, "nbiot-devices.sealed");
+  sealSecret(devicesFile, devices, o.passphrase);
   const keysFrom = join(dir, "keyservers.json");
   writeFileSync(keysFrom, JSON.stringify({ urls: o.keyServers.urls, publicFile: o.keyServers.publicFile }));
 
