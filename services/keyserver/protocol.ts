@@ -356,6 +356,15 @@ export function sealShare(recipient: Hex, identity: string, server: number, dige
   return toHex(concat(sender, sealKey(shared, sender, to, digest).seal(share, shareAd(identity, server, digest))));
 }
 
+/**
+ * Checks an ephemeral key the way `sealShare` will use it (an X25519 key of full order), so a
+ * key that cannot be sealed to is the requester's fault, found before any chain read; a
+ * failure while sealing afterwards is the server's.
+ */
+export function checkEphemeralKey(recipient: Hex): void {
+  sealShare(recipient, "", 1, `0x${"00".repeat(32)}`, new Uint8Array(1));
+}
+
 /** Requester: opens a sealed share (`DecryptionError` when it was not sealed for this request). */
 export function openShare(
   secretKey: Uint8Array,

@@ -8,12 +8,19 @@
  *
  * Order of the checks, cheapest and chain-free first: the body's schema and size (before any
  * cryptography), the addressing (deployment, server), the epoch window, the deadline, the
- * signature's encoding; then one registry read: registered, signed by the registered key, not
- * seen before, Active and of the right kind. Only the requester's own signature makes a nonce
- * remembered, so nobody can spend another's nonce.
+ * ephemeral key, the signature (its encoding, and the key it was made with: recovered for
+ * secp256k1, carried and verified for P-256); then one registry read, cached for
+ * `registryCacheMs` (2 s by default: a revoked device stops getting keys within that time):
+ * registered, signed by the registered key, not seen before, Active and of the right kind.
+ * Only the requester's own signature makes a nonce remembered, so nobody can spend another's
+ * nonce. A refusal is written to the audit log only once the requester is identified (its
+ * signature verified under its registered key); anonymous refusals are counted in metrics only,
+ * so a flood of forged requests fills neither the disk nor the RPC quota with one read each
+ * (repeated ids hit the cache). A failure of the server itself (a worker) is a 500 and leaves
+ * the nonce unspent.
  */
 import type { FastifyInstance } from "fastify";
-import { JsonRpcProvider } from "ethers";
+import { JsonRpcProvider, recoverAddress } from "ethers";
 
 import { type Hex, toHex, uint256 } from "../../sdk/core/bytes.ts";
 import { mclBackend, type PairingBackend } from "../../sdk/core/crypto/backend.ts";
@@ -25,9 +32,11 @@ import {
   decodeP256DeviceSignature,
   isCanonicalSecp256k1Signature,
   P256_SIGNATURE_BYTES,
-  verifyKeySignature,
+  p256Address,
+  verifyP256Digest,
 } from "../../sdk/core/p256.ts";
-import { Status } from "../../sdk/core/registry.ts";
+import { LruMap } from "../../sdk/core/lru.ts";
+import { type DeviceRecord, Status } from "../../sdk/core/registry.ts";
 import { DeploymentCheck, withDeadline } from "../../sdk/contracts/chain.ts";
 import { DeviceRegistryClient } from "../../sdk/contracts/registry.ts";
 import {
@@ -47,6 +56,7 @@ import { createPool, defaultThreads, workerUrl } from "../runtime/workers.ts";
 import { AuditLog } from "./audit.ts";
 import { loadKeyServerPublic } from "./client.ts";
 import {
+  checkEphemeralKey,
   checkEpoch,
   checkPolicy,
   DEFAULT_APPLICATION_PERMISSION,
@@ -65,6 +75,12 @@ import type { ExtractResult } from "./extract-worker.ts";
 
 /** Largest request body by default: a request is under 1 KiB. */
 export const KEYSERVER_BODY_LIMIT = 4096;
+
+/** How long a registry read is reused by default (ms): a revoked device stops getting keys within it. */
+export const REGISTRY_CACHE_MS = 2000;
+
+/** How many registry reads are kept at most. */
+const REGISTRY_CACHE_ENTRIES = 10_000;
 
 /** Most audit entries one `GET /v1/audit` returns. */
 export const AUDIT_PAGE = 1000;
@@ -93,6 +109,8 @@ export interface KeyServerConfig {
   readonly maxDeadlineSeconds?: number;
   /** Deadline of each chain read (ms). */
   readonly rpcTimeoutMs?: number;
+  /** How long a registry read is reused (ms; default 2000, 0: never): a revoked device stops getting keys within it. */
+  readonly registryCacheMs?: number;
   /** Worker threads making shares (default one per core). */
   readonly workers?: number;
   readonly logLevel?: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -126,6 +144,7 @@ export const KEYSERVER_CONFIG_SCHEMA = {
     applicationPermission: { type: "integer", minimum: 1, maximum: 4294967295 },
     maxDeadlineSeconds: { type: "integer", minimum: 1, maximum: 86400 },
     rpcTimeoutMs: { type: "integer", minimum: 100, maximum: 600000 },
+    registryCacheMs: { type: "integer", minimum: 0, maximum: 60000 },
     workers: { type: "integer", minimum: 1, maximum: 256 },
     logLevel: { enum: ["fatal", "error", "warn", "info", "debug", "trace", "silent"] },
   },
@@ -188,6 +207,8 @@ export interface KeyServerParts {
   readonly applicationPermission?: number;
   readonly maxDeadlineSeconds?: number;
   readonly bodyLimit?: number;
+  /** How long a registry read is reused (ms; default `REGISTRY_CACHE_MS`, 0: never). */
+  readonly registryCacheMs?: number;
   /** The server's clock (ms). */
   readonly clock?: () => number;
   /** Reads the chain once (for `/healthz`: a key server that cannot read the registry cannot issue). */
@@ -235,12 +256,17 @@ const AUDIT_QUERY_SCHEMA = {
   },
 } as const;
 
-/** Checks a signature's encoding the registry's way, before any chain read. */
-function checkSignatureEncoding(signature: Hex): void {
+/**
+ * Checks a signature the registry's way, before any chain read, and returns the address of the
+ * key that made it (recovered for secp256k1; carried, and verified over `digest`, for P-256):
+ * the request is the requester's only if the registry holds that address for it.
+ */
+function signerOf(digest: Hex, signature: Hex): string {
   if ((signature.length - 2) / 2 === P256_SIGNATURE_BYTES) {
+    let decoded;
     try {
-      checkP256PublicKey(decodeP256DeviceSignature(signature).key, "the signature's P-256 key");
-      return;
+      decoded = decodeP256DeviceSignature(signature);
+      checkP256PublicKey(decoded.key, "the signature's P-256 key");
     } catch (cause) {
       throw new KeyRequestRefusedError(
         "bad-signature",
@@ -249,10 +275,24 @@ function checkSignatureEncoding(signature: Hex): void {
         { cause },
       );
     }
+    if (!verifyP256Digest(decoded.key, digest, decoded.sig)) {
+      throw new KeyRequestRefusedError("bad-signature", "the P-256 signature does not verify with its key");
+    }
+    return p256Address(decoded.key).toLowerCase();
   }
   if (!isCanonicalSecp256k1Signature(signature)) {
     throw new KeyRequestRefusedError("bad-signature", "the signature is malformed (65 bytes, s ≤ n/2, v 27 or 28)");
   }
+  try {
+    return recoverAddress(digest, signature).toLowerCase();
+  } catch (cause) {
+    throw new KeyRequestRefusedError("bad-signature", "no key recovers from the signature", {}, { cause });
+  }
+}
+
+/** A key server's failure (not the requester's): a 500, the nonce left unspent. */
+export class ShareMakingError extends StrataError {
+  override name = "ShareMakingError" as const;
 }
 
 /** The HTTP service of one key server: `POST /v1/keys`, `GET /v1/audit`, `GET /v1/info`, `/metrics`, `/healthz`. */
@@ -267,10 +307,33 @@ export function createKeyServer(parts: KeyServerParts): FastifyInstance {
   const scheme = new ThresholdScheme(backend);
   const extract = parts.extract ?? ((task: ExtractTask) => Promise.resolve(sealedParts(scheme, task)));
   const secret = toHex(uint256(share.secret, "share"));
+  const cacheMs = parts.registryCacheMs ?? REGISTRY_CACHE_MS;
+  /** Registry reads (and reads under way, shared by their copies), each kept `cacheMs`. */
+  const records = new LruMap<string, { read: Promise<DeviceRecord>; until: number }>(REGISTRY_CACHE_ENTRIES);
+  const readDevice = (id: Hex): Promise<DeviceRecord> => {
+    const hit = records.get(id);
+    if (hit !== undefined && clock() < hit.until) return hit.read;
+    const read = parts.registry.getDevice(id);
+    records.set(id, { read, until: Number.POSITIVE_INFINITY }); // until it settles
+    read.then(
+      () => {
+        if (records.peek(id)?.read === read) records.set(id, { read, until: clock() + cacheMs });
+      },
+      () => {
+        if (records.peek(id)?.read === read) records.delete(id);
+      },
+    );
+    return read;
+  };
   /** Requests authenticated and being served: a copy arriving meanwhile is a replay too. */
   const inFlight = new Set<string>();
   const issued = metrics.counter("keyserver_issued_total", "identity-key shares issued, by role", ["role"]);
   const refused = metrics.counter("keyserver_refused_total", "key requests refused, by reason", ["reason"]);
+  const anonymous = metrics.counter(
+    "keyserver_refused_anonymous_total",
+    "key requests refused before their requester was identified (not in the audit log), by reason",
+    ["reason"],
+  );
   const rpcErrors = metrics.counter("keyserver_rpc_errors_total", "registry reads that failed");
   const auditHead = metrics.gauge("keyserver_audit_entries", "entries in the audit log");
   const seconds = metrics.histogram("keyserver_request_seconds", "time to answer a key request");
@@ -373,10 +436,11 @@ export function createKeyServer(parts: KeyServerParts): FastifyInstance {
           now: nowSeconds,
         });
       }
-      checkSignatureEncoding(signature);
+      checkEphemeralKey(r.ephemeralKey);
+      const claimed = signerOf(digest, signature);
       let record;
       try {
-        record = await parts.registry.getDevice(id);
+        record = await readDevice(id);
         lastChainError = undefined;
       } catch (e) {
         rpcErrors.inc();
@@ -386,7 +450,7 @@ export function createKeyServer(parts: KeyServerParts): FastifyInstance {
       if (record.status === Status.None) {
         throw new KeyRequestRefusedError("unknown-device", "the requester is not registered", { id });
       }
-      if (!verifyKeySignature(record.key, digest, signature)) {
+      if (typeof record.key !== "string" || record.key.toLowerCase() !== claimed) {
         throw new KeyRequestRefusedError(
           "wrong-signer",
           "the request is not signed by the requester's registered key",
@@ -408,13 +472,16 @@ export function createKeyServer(parts: KeyServerParts): FastifyInstance {
       remember = true;
       checkPolicy(record, role, applicationPermission);
       const identities = identitiesFor(role, id, r.epoch);
-      const shares = await extract({
-        secret,
-        index: share.index,
-        identities,
-        ephemeralKey: r.ephemeralKey,
-        digest,
-      });
+      let shares;
+      try {
+        shares = await extract({ secret, index: share.index, identities, ephemeralKey: r.ephemeralKey, digest });
+      } catch (e) {
+        // the server failed, not the requester: its nonce stays unspent, so it may ask again
+        remember = false;
+        throw e instanceof ShareMakingError
+          ? e
+          : new ShareMakingError("the shares could not be made", {}, { cause: e });
+      }
       const entry = audit.append(
         {
           time: now,
@@ -445,6 +512,13 @@ export function createKeyServer(parts: KeyServerParts): FastifyInstance {
       return answer;
     } catch (e) {
       const reason = e instanceof RejectionError ? String(e.reason) : e instanceof Error ? e.name : "Error";
+      if (signer === null) {
+        // not identified: anyone could send this, so it costs no disk (metrics and a debug line only)
+        refused.inc({ reason });
+        anonymous.inc({ reason });
+        logger.debug({ id, role, reason }, "refused (anonymous)");
+        throw e;
+      }
       const entry = audit.append(
         {
           time: now,
@@ -529,7 +603,7 @@ export async function startKeyServer(
   const app = createKeyServer({
     extract: async (task) => {
       const result = (await pool.run(task)) as ExtractResult;
-      if (!result.ok) throw new InvalidInputError(`the shares could not be made: ${result.message}`);
+      if (!result.ok) throw new ShareMakingError(`the shares could not be made: ${result.message}`);
       return result.shares;
     },
     backend,
@@ -543,6 +617,7 @@ export async function startKeyServer(
     ...(config.keyEpochMs === undefined ? {} : { keyEpochMs: config.keyEpochMs }),
     ...(config.applicationPermission === undefined ? {} : { applicationPermission: config.applicationPermission }),
     ...(config.maxDeadlineSeconds === undefined ? {} : { maxDeadlineSeconds: config.maxDeadlineSeconds }),
+    ...(config.registryCacheMs === undefined ? {} : { registryCacheMs: config.registryCacheMs }),
     probeChain: () => withDeadline("eth_blockNumber", Math.min(timeoutMs, 5_000), provider.getBlockNumber()),
   });
   let where: { url: string; port: number };
