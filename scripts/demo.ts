@@ -39,7 +39,12 @@ const dir = mkdtempSync(join(tmpdir(), "strata-demo-"));
 step("Starting a local deployment: every role a process of its own, on loopback");
 // small and quick: a reading a second, so devices have moved between stations within the first minute
 const scale = { ...DEFAULT_SCALE, devices: 3, sensors: 3, readingEveryMs: 1_000, batchEveryMs: 2_000 };
-const deployment = await startLocalDeployment({ dir, scale });
+const deployment = await startLocalDeployment({ dir, scale }).catch((error: unknown) => {
+  // whatever had started is stopped already; its logs stay
+  console.error(`\nThe deployment did not start: ${error instanceof Error ? error.message : String(error)}`);
+  console.error(`logs: ${join(dir, "logs")}`);
+  process.exit(1);
+});
 const { hardhat, anvil } = deployment.chains;
 info(`chain ${hardhat.chainId}: hardhat node at ${hardhat.url}; chain ${anvil.chainId}: anvil at ${anvil.url}`);
 info(
