@@ -82,7 +82,7 @@ import {
   type NewBlock,
   SqliteFlowStore,
 } from "../store/flow-store.ts";
-import { checkNotBehindChain } from "../store/sqlite.ts";
+import { checkNotBehindChain, type Synchronous } from "../store/sqlite.ts";
 import type { AnchorHead, AnchorWriter, ChainClock, Directory, StationLink, StationResolver } from "./ports.ts";
 
 export interface BaseStationOptions {
@@ -373,6 +373,8 @@ export class BaseStation implements StationLink {
       readonly storePath: string;
       readonly anchors: AnchorHead;
       readonly create?: boolean;
+      /** The store's `synchronous` (`StoreOpenOptions`; default `NORMAL`, `FULL`: receipted readings survive a power loss). */
+      readonly synchronous?: Synchronous;
     },
   ): Promise<BaseStation> {
     const path = options.storePath;
@@ -383,7 +385,10 @@ export class BaseStation implements StationLink {
       throw new StoreError("missing", path, "no store file (start with create: true to make a new one)");
     }
     await checkStoreAgainstChain(path, station, options.anchors, head, seen ?? { lastBatch: 0, rootAt: undefined });
-    const store = new SqliteFlowStore(path, station, { mode: seen === undefined ? "create" : "open" });
+    const store = new SqliteFlowStore(path, station, {
+      mode: seen === undefined ? "create" : "open",
+      ...(options.synchronous === undefined ? {} : { synchronous: options.synchronous }),
+    });
     try {
       return new BaseStation({ ...options, store });
     } catch (e) {

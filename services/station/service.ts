@@ -179,6 +179,8 @@ export async function startStation(config: StationConfig, options: StartStationO
       storePath: config.store,
       anchors,
       create: true,
+      // a receipt tells the device to forget the reading: the commit before it must survive a power loss
+      synchronous: "FULL",
       directory,
       stations: httpStationResolver(config.peers ?? {}),
       maxBatch: batch.maxSize,

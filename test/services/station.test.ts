@@ -184,6 +184,8 @@ describe("station service (in process)", function () {
     } catch (e) {
       expect(e).to.be.instanceOf(ProtocolError);
     }
+    // a receipt makes the device forget the reading: the store fsyncs each commit before it goes
+    expect(running[1]!.station.store.synchronous).to.equal("FULL");
   });
 
   it("answers a malformed CoAP payload with 4.00 naming the typed error, an oversized one with 4.13, an unknown resource with 4.04", async function () {
