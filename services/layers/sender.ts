@@ -11,7 +11,9 @@
  *   so a restart finds it and finishes it before sending anything new;
  * - it is re-sent until mined, and replaced by the same call at the same nonce
  *   with fees a quarter higher when it is not mined within `bumpAfterMs`
- *   (never above `maxFeePerGas`: then the last one is re-sent as it is);
+ *   (never above `maxFeePerGas`: then the last one is re-sent as it is); one
+ *   the node refuses outright (insufficient funds…) is forgotten, so its nonce
+ *   is free again (`TxRejectedError`);
  * - while the chain does not answer, every step is retried with back-off
  *   (doubling up to `backoffCapMs`); a send waiting for the chain to come back
  *   gives up after `waitMs` (a `TransportError`, nothing signed), while a
@@ -181,22 +183,32 @@ export class TrackedWallet extends Wallet {
     let current = first;
     let sends = 0;
     for (;;) {
-      await this.#retry("broadcast", undefined, async () => {
+      const refused = await this.#retry("broadcast", undefined, async () => {
         try {
           await this.provider!.broadcastTransaction(current.raw);
+          return undefined;
         } catch (e) {
           const reason = nodeReason(e);
           if (reason === undefined) throw e; // no answer: retried
-          if (BENIGN_REFUSAL.test(reason)) return;
-          // Refused outright (a fee below the base fee…): a replacement with higher fees may pass.
-          if (!/underpriced|fee|base/i.test(reason)) {
-            throw new TxRejectedError(`the node refused transaction ${current.hash}: ${reason}`, {
-              hash: current.hash,
-              reason,
-            });
-          }
+          // Known already, or a fee too low (below the base fee…): a replacement with higher fees may pass.
+          if (BENIGN_REFUSAL.test(reason) || /underpriced|fee|base/i.test(reason)) return undefined;
+          return reason;
         }
       });
+      if (refused !== undefined) {
+        // Refused outright (insufficient funds…): no mempool holds it. It is forgotten; an earlier
+        // transaction at its nonce, if any, is followed again, otherwise the nonce is free and the send fails.
+        this.#forget(current.hash);
+        const rows = this.#rowsOf(current.nonce);
+        if (rows.length === 0) {
+          throw new TxRejectedError(`the node refused transaction ${current.hash}: ${refused}`, {
+            hash: current.hash,
+            reason: refused,
+          });
+        }
+        current = rows[rows.length - 1]!;
+        continue;
+      }
       sends++;
       const deadline = Date.now() + this.#options.bumpAfterMs;
       for (;;) {
@@ -258,6 +270,10 @@ export class TrackedWallet extends Wallet {
       .prepare("INSERT OR IGNORE INTO sent (hash, nonce, raw, signed_at, state) VALUES (?, ?, ?, ?, 'pending')")
       .run(row.hash, row.nonce, row.raw, Date.now());
     return row;
+  }
+
+  #forget(hash: Hex): void {
+    if (!this.#closed) this.#db.prepare("DELETE FROM sent WHERE hash = ?").run(hash);
   }
 
   /** Which of the transactions kept at `nonce` is mined; `taken` when the nonce is used by none of them. */

@@ -110,6 +110,30 @@ describe("layer member sender (anvil process)", function () {
     }
   });
 
+  it("forgets a transaction the node refuses outright, so its nonce is free for the next send", async () => {
+    const poor = Wallet.createRandom();
+    const wallet = new TrackedWallet(poor.privateKey, anvil.provider, {
+      store: join(dir, "poor.sqlite"),
+      chainId: 31337n,
+      backoffMs: 100,
+      pollMs: 100,
+    });
+    try {
+      const refused = await wallet.sendTransaction({ to, value: 0n, gasLimit: 21_000n }).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(refused?.name).to.equal("TxRejectedError");
+      expect(wallet.kept()).to.deep.equal([]);
+      expect(wallet.depth).to.equal(0);
+      await anvil.provider.send("anvil_setBalance", [poor.address, "0xde0b6b3a7640000"]);
+      const tx = await wallet.sendTransaction({ to, value: 0n });
+      expect(tx.nonce).to.equal(0);
+    } finally {
+      wallet.close();
+    }
+  });
+
   it("finds a transaction kept before a restart and finishes it before sending anything new", async () => {
     let wallet = open();
     await automine(false);
