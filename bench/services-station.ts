@@ -309,12 +309,12 @@ export async function stationMetrics(): Promise<Metrics> {
       },
     );
     clearInterval(probeTimer);
-    const anchored = await Promise.all(probeWaits);
-    await stationProcess.stop();
     console.log(
       `bench: services: ${DEVICES * READINGS} readings over CoAP at ${Math.round(load.readingsPerSec)}/s, ` +
-        `${load.retries} retries, ${anchored.length} anchoring probes`,
+        `${load.retries} retries, ${probeWaits.length} anchoring probes, p50 receipt ${Math.round(percentile(load.latenciesMs, 0.5))} ms`,
     );
+    const anchored = await Promise.all(probeWaits);
+    await stationProcess.stop();
 
     // ------------------------------------------------------------ baselines
     const echoProcess = await startProcess(process.execPath, [CHILD, "echo"], { env, name: "bench echo" });
