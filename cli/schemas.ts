@@ -233,6 +233,16 @@ export const OUTPUT_SCHEMAS: Readonly<Record<string, object>> = {
       peksPublicKey: hex(48),
     }),
   }),
+  "fog register": object(["cluster", "epoch", "threshold", "members", "groupKey", "since", "tx", "block"], {
+    cluster: hex(32),
+    epoch: { type: "integer" },
+    threshold: { type: "integer" },
+    members: { type: "array", items: hex(32) },
+    groupKey: hex(256),
+    since: { type: "string" },
+    tx: hex(32),
+    block: { type: "integer" },
+  }),
   // a service prints its ready line (JSON) on stdout, then runs until stopped
   "fog run": object(["ready", "url"], { ready: { const: true }, url: { type: "string" } }),
   "sim sensors": object(["ready"], { ready: { const: true } }),

@@ -327,7 +327,9 @@ export interface RegisteredCluster {
 
 /**
  * The cluster is registered on chain with another group key, threshold or members than the ones
- * `FogCluster.register` was asked to register, and `rekey` was not set: nothing was sent.
+ * `FogCluster.register` was asked to register, and `rekey` was not set: nothing was sent. (A
+ * command that registers once, `strata fog register`, also refuses with it a cluster the chain
+ * holds with the very same ones: `details.differs` is then empty.)
  * `registered` is the chain's record, `requested` what was asked.
  */
 export class ClusterRegistrationConflictError extends StrataError {
@@ -336,15 +338,17 @@ export class ClusterRegistrationConflictError extends StrataError {
   readonly requested: { readonly groupKey: string; readonly threshold: number; readonly members: readonly string[] };
 
   constructor(registered: RegisteredCluster, requested: ClusterRegistrationConflictError["requested"]) {
-    super("the cluster is registered with another key, threshold or members", {
-      cluster: registered.cluster,
-      epoch: registered.epoch,
-      differs: [
-        ...(registered.groupKey === requested.groupKey ? [] : ["groupKey"]),
-        ...(registered.threshold === requested.threshold ? [] : ["threshold"]),
-        ...(sameMembers(registered.members, requested.members) ? [] : ["members"]),
-      ],
-    });
+    const differs = [
+      ...(registered.groupKey === requested.groupKey ? [] : ["groupKey"]),
+      ...(registered.threshold === requested.threshold ? [] : ["threshold"]),
+      ...(sameMembers(registered.members, requested.members) ? [] : ["members"]),
+    ];
+    super(
+      differs.length === 0
+        ? "the cluster is registered with this key, threshold and members already"
+        : "the cluster is registered with another key, threshold or members",
+      { cluster: registered.cluster, epoch: registered.epoch, differs },
+    );
     this.registered = registered;
     this.requested = requested;
   }

@@ -19,27 +19,24 @@ import { accessScope, newAccessRequest } from "../../sdk/core/access.ts";
 import { type Hex, toHex } from "../../sdk/core/bytes.ts";
 import { batchTree } from "../../sdk/core/fog/reading-bytes.ts";
 import { AccessTokensClient } from "../../sdk/contracts/access.ts";
-import { mclBackend } from "../../sdk/core/crypto/backend.ts";
-import { ThresholdScheme } from "../../sdk/core/crypto/threshold.ts";
-import { FOG_POSSESSION_DST, possessionMessage } from "../../sdk/core/fogBatch.ts";
 import { Label } from "../../sdk/core/labels.ts";
 import { minimalProfile } from "../../sdk/core/profile.ts";
 import { Kind } from "../../sdk/core/registry.ts";
 import { buildRegistration } from "../../sdk/core/registration.ts";
 import { DataAnchorClient } from "../../sdk/contracts/anchor.ts";
 import { DeviceRegistryClient } from "../../sdk/contracts/registry.ts";
-import { FogCluster } from "../../sdk/fog/cluster.ts";
 import { p256 } from "@noble/curves/nist.js";
 import {
   AccessTokens__factory,
   DataAnchor__factory,
   DeviceRegistry__factory,
 } from "../../types/ethers-contracts/index.ts";
-import { commitmentsOf, memberFile, openMember, PUBLIC_FILE, readPublic } from "../../services/fog/keys.ts";
+import { memberFile, PUBLIC_FILE } from "../../services/fog/keys.ts";
 import { sealSecret } from "../../services/runtime/secret-file.ts";
 import { requestJson } from "../../services/runtime/http-client.ts";
 import { type ServiceProcess, startService, STRATA_BIN } from "../../services/runtime/process.ts";
 import type { FogConfig } from "../../services/fog/config.ts";
+import { registerDealt } from "../../services/fog/register.ts";
 import { RPC_REGISTRY_CONFIG } from "./rpc-chain.ts";
 
 const LAYER = "strata://city/fog/services";
@@ -150,31 +147,13 @@ export async function dealFiles(dir: string, threshold: number, members: number)
   );
 }
 
-/** Registers the dealt cluster in `DataAnchor`: every member approves, t shares prove possession of the key. */
+/** Registers the dealt cluster in `DataAnchor` (`registerDealt`, what `strata fog register` does). */
 export async function registerDealtCluster(chain: FogChain, dir: string): Promise<void> {
-  const backend = await mclBackend();
-  const scheme = new ThresholdScheme(backend);
-  const pub = readPublic(join(dir, PUBLIC_FILE));
-  const commitments = commitmentsOf(backend, pub);
-  const members = chain.members.map((m, i) => {
-    const { share } = openMember(backend, join(dir, memberFile(i + 1)), PASSPHRASE, commitments);
-    return {
-      index: i + 1,
-      id: m.id,
-      endorse: () => Promise.reject(new Error("not in this round")),
-      signPossession: (groupKey: Uint8Array) =>
-        Promise.resolve(scheme.partialSign(share, possessionMessage(groupKey), FOG_POSSESSION_DST)),
-    };
-  });
-  const cluster = new FogCluster({
-    id: chain.cluster.id,
-    deployment: { chainId: (await chain.provider.getNetwork()).chainId, anchor: chain.anchor.address },
-    commitments,
-    scheme,
-    members,
-    anchor: chain.anchor,
-  });
-  await cluster.register({
+  await registerDealt({
+    publicFile: join(dir, PUBLIC_FILE),
+    passphrase: PASSPHRASE,
+    cluster: chain.cluster.id,
+    members: chain.members.map((m) => m.id),
     client: chain.anchor,
     clusterKey: chain.cluster.key,
     memberKeys: chain.members.map((m) => m.key),

@@ -1,7 +1,8 @@
 /**
  * The fog cluster of a local deployment (seed 004) and its simulated air sensors: five fog nodes
  * and the cluster admitted on the first chain, the cluster's 3-of-5 key and filter keys dealt
- * (`dealCluster`, what `strata fog deal` does) and the cluster registered in `DataAnchor` with
+ * (`dealCluster`, what `strata fog deal` does) and the cluster registered in `DataAnchor`
+ * (`registerDealt`, what `strata fog register` does) with
  * every member's approval and a proof of possession from t shares; one `strata fog run` process
  * per member (member 1 coordinates: the embedded MQTT broker, the batches and their anchors), and
  * one `strata sim sensors` process publishing the sensors' signed, PEKS-tagged readings.
@@ -14,14 +15,12 @@ import type { Wallet } from "ethers";
 
 import { type Hex, toHex } from "../../../sdk/core/bytes.ts";
 import { mclBackend } from "../../../sdk/core/crypto/backend.ts";
-import { ThresholdScheme } from "../../../sdk/core/crypto/threshold.ts";
-import { FOG_POSSESSION_DST, possessionMessage } from "../../../sdk/core/fogBatch.ts";
 import { Label } from "../../../sdk/core/labels.ts";
 import { minimalProfile } from "../../../sdk/core/profile.ts";
 import { Kind } from "../../../sdk/core/registry.ts";
 import { DataAnchorClient } from "../../../sdk/contracts/anchor.ts";
-import { FogCluster } from "../../../sdk/fog/cluster.ts";
-import { commitmentsOf, dealCluster, memberFile, openMember, OWNER_FILE, PUBLIC_FILE } from "../../fog/keys.ts";
+import { dealCluster, memberFile, OWNER_FILE, PUBLIC_FILE } from "../../fog/keys.ts";
+import { registerDealt } from "../../fog/register.ts";
 import { sealSecret } from "../../runtime/secret-file.ts";
 import type { LocalChain } from "../chain-setup.ts";
 import type { Scale } from "../scale.ts";
@@ -63,28 +62,17 @@ export async function startFog(o: {
   }
 
   const backend = await mclBackend();
-  const dealt = dealCluster(backend, dir, THRESHOLD, MEMBERS, passphrase);
+  dealCluster(backend, dir, THRESHOLD, MEMBERS, passphrase);
   // The cluster's registration in DataAnchor: every member approves the key, t shares prove it.
-  const scheme = new ThresholdScheme(backend);
-  const commitments = commitmentsOf(backend, dealt.public);
-  const anchor = new DataAnchorClient(chain.anchorAddress, chain.admin);
-  await new FogCluster({
-    id: cluster.id,
-    deployment: { chainId: chain.chainId, anchor: chain.anchorAddress },
-    commitments,
-    scheme,
-    members: members.map((m, i) => {
-      const { share } = openMember(backend, join(dir, memberFile(i + 1)), passphrase, commitments);
-      return {
-        index: i + 1,
-        id: m.id,
-        endorse: () => Promise.reject(new Error("registration only")),
-        signPossession: (groupKey: Uint8Array) =>
-          Promise.resolve(scheme.partialSign(share, possessionMessage(groupKey), FOG_POSSESSION_DST)),
-      };
-    }),
-    anchor,
-  }).register({ client: anchor, clusterKey: cluster.key, memberKeys: members.map((m) => m.key) });
+  await registerDealt({
+    publicFile: join(dir, PUBLIC_FILE),
+    passphrase,
+    cluster: cluster.id,
+    members: members.map((m) => m.id),
+    client: new DataAnchorClient(chain.anchorAddress, chain.admin),
+    clusterKey: cluster.key,
+    memberKeys: members.map((m) => m.key),
+  });
 
   const sender = await chain.funded("100");
   sealSecret(join(dir, "sender.sealed"), { privateKey: sender.privateKey }, passphrase);
