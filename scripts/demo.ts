@@ -12,7 +12,9 @@
  * on the Strata contracts of the second chain. Last, the multi-layer network on the running layer
  * and edge services (seed 003, `scripts/demo/layers-services.ts`): a contract from a van to a
  * traffic light through district A, the city and district B on two chains, a payment, a replay
- * refused. The deployment is stopped in order at the end.
+ * refused; then the city's member processes are stopped, and district B's examining member finds
+ * its superior lost over HTTP and raises the alarm with its peers. The deployment is stopped in
+ * order at the end.
  *
  *   npm run demo
  */
@@ -24,7 +26,7 @@ import { LOCAL_REGISTRY_RULES } from "../services/local/chain-setup.ts";
 import { startLocalDeployment } from "../services/local/deployment.ts";
 import { DEFAULT_SCALE } from "../services/local/scale.ts";
 import { demoChain } from "./demo/chain.ts";
-import { runLayersDemo } from "./demo/layers-services.ts";
+import { runLayersDemo, runLostSuperiorDemo } from "./demo/layers-services.ts";
 import { runNbiotDemo } from "./demo/nbiot.ts";
 import { runRegistryDemo } from "./demo/registry.ts";
 import { runSecuchainDemo } from "./demo/secuchain.ts";
@@ -39,7 +41,8 @@ const dir = mkdtempSync(join(tmpdir(), "strata-demo-"));
 step("Starting a local deployment: every role a process of its own, on loopback");
 // small and quick: a reading a second, so devices have moved between stations within the first minute
 const scale = { ...DEFAULT_SCALE, devices: 3, sensors: 3, readingEveryMs: 1_000, batchEveryMs: 2_000 };
-const deployment = await startLocalDeployment({ dir, scale }).catch((error: unknown) => {
+// district B's first member examines its peers and the city every 2 s or so (a lost node found)
+const deployment = await startLocalDeployment({ dir, scale, examineEveryMs: 2_000 }).catch((error: unknown) => {
   // whatever had started is stopped already; its logs stay
   console.error(`\nThe deployment did not start: ${error instanceof Error ? error.message : String(error)}`);
   console.error(`logs: ${join(dir, "logs")}`);
@@ -84,6 +87,7 @@ try {
   await runNbiotDemo(common);
   await runSecuchainDemo({ ...common, chain, accessTokensAddress: anvil.accessTokensAddress! });
   await runLayersDemo({ deployment, step, info });
+  await runLostSuperiorDemo({ deployment, step, info });
 } catch (error) {
   failed = true;
   console.error(error);

@@ -7,7 +7,10 @@
  * their block on their own chain, and is delivered by edge B; the van escrows the fee in district
  * A's block, the light grants the phase, a replayed packet raises the alarm at the layer and at
  * the receiving central node, the van ends the contract, both sides confirm and the escrow is
- * released; the blocks are queried for their proof.
+ * released; the blocks are queried for their proof. Last, a lost node is found: the city's member
+ * processes are stopped, and district B's first member, examining its superior at random intervals
+ * over HTTP, finds no city member answering; its peers examine the city themselves, sign the
+ * superior-lost alarm, and district B's ledger freezes its superior.
  */
 import { formatEther, parseEther, type Signer, ZeroAddress } from "ethers";
 
@@ -124,4 +127,62 @@ export async function runLayersDemo(ctx: LayersDemoContext): Promise<void> {
       `  ${names[k]!.padEnd(10)} ${blockName(blocks[k]!)}: summaries [${proof.summaries.map((s) => short(s.summary)).join(", ")}], ended ${proof.block.accomplished}, responsible ${short(proof.block.responsible)}`,
     );
   }
+}
+
+/** The `strata_layer_*` counter with `labels` on the service at `url`'s `/metrics` (0 when absent). */
+async function counter(url: string, labels: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`strata_layer_${labels}`));
+  return Number(line?.split(" ").pop() ?? 0);
+}
+
+/** Polls `check` every 250 ms until it holds; an error after `ms`. */
+async function until(what: string, ms: number, check: () => Promise<boolean>): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`${what}: not seen within ${ms / 1000} s`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * A lost node is found (seed 003, self-examination): the city's members are stopped; district B's
+ * examining member finds its superior unreachable over HTTP and, with its peers, raises the alarm.
+ */
+export async function runLostSuperiorDemo(ctx: LayersDemoContext): Promise<void> {
+  const { deployment: d, step, info } = ctx;
+  const examiner = d.supervisor.get("district-b-1").url!;
+  const districtB = d.layers.ledgers.get("district-b")!;
+  const ledgerB = new SummaryLedgerClient(districtB.address, districtB.chain.provider);
+
+  step("A lost node is found: district B's member examines its superior, the city, over HTTP at random intervals");
+  await until(
+    "a superior examination",
+    60_000,
+    async () => (await counter(examiner, 'examinations_total{target="superior"')) >= 1,
+  );
+  const reachable = await counter(examiner, 'examinations_total{target="superior",status="reachable"');
+  info(
+    `district B's member 1: ${reachable} examinations found the city answering; superior frozen on district B's ledger: ${await ledgerB.isSuperiorFrozen()}`,
+  );
+
+  const city = d.supervisor.running.filter((r) => /^city-\d+$/.test(r.spec.name)).map((r) => r.spec.name);
+  const ends = await Promise.all(city.map((name) => d.supervisor.stopService(name)));
+  info(
+    `the city's ${city.length} member processes stopped (${city.map((n, k) => `${n}: exit ${ends[k]}`).join(", ")})`,
+  );
+
+  await until(
+    "the superior-lost alarm",
+    120_000,
+    async () => (await counter(examiner, 'alarms_total{kind="superior-lost"')) >= 1,
+  );
+  const lost = await counter(examiner, 'examinations_total{target="superior",status="lost"');
+  info(
+    `district B's member 1: the city is lost (${lost} examination${lost === 1 ? "" : "s"}); its peers examined the city themselves and signed the superior-lost alarm`,
+  );
+  await until("the frozen superior", 60_000, () => ledgerB.isSuperiorFrozen());
+  info(
+    `district B's ledger ${short(districtB.address)} on chain ${districtB.chain.chainId}: superior frozen ${await ledgerB.isSuperiorFrozen()}`,
+  );
 }

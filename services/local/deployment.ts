@@ -33,6 +33,11 @@ export interface LocalDeploymentOptions {
   readonly onNote?: (text: string) => void;
   /** Aborting while starting stops what has started and rejects. */
   readonly signal?: AbortSignal;
+  /**
+   * Mean wait between the self-examinations of district B's first layer member (its peers and its
+   * superior, the city), in ms; none when absent.
+   */
+  readonly examineEveryMs?: number;
 }
 
 export interface LocalDeployment {
@@ -103,7 +108,16 @@ export async function startLocalDeployment(options: LocalDeploymentOptions): Pro
         return { keyServers, stations };
       })(),
       startFog({ dir, chain: hardhat, supervisor, passphrase, scale, ports }),
-      startLayers({ dir, hardhat, anvil, supervisor, passphrase, members: scale.layerMembers, ports }),
+      startLayers({
+        dir,
+        hardhat,
+        anvil,
+        supervisor,
+        passphrase,
+        members: scale.layerMembers,
+        ports,
+        ...(options.examineEveryMs ? { examineEveryMs: options.examineEveryMs } : {}),
+      }),
     ]);
     // both finished (nothing left starting) before a failure of either stops everything
     if (started.status === "rejected") throw started.reason;

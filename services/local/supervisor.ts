@@ -67,6 +67,8 @@ export class Supervisor {
   private stopping: Promise<boolean> | undefined;
   private failure: { name: string; how: number | string } | undefined;
   private readonly failed: Promise<{ name: string; how: number | string }>;
+  /** Services stopped on purpose while the others run (`stopService`): their end is no failure. */
+  private readonly retired = new Set<string>();
   private fail!: (f: { name: string; how: number | string }) => void;
 
   constructor(options: SupervisorOptions) {
@@ -131,7 +133,7 @@ export class Supervisor {
   /** A member that ends before the deployment stops is a failure: shown, and the end of the run. */
   #watch(name: string, exited: Promise<number | string>, logs: () => string): void {
     void exited.then((how) => {
-      if (this.stopping) return;
+      if (this.stopping || this.retired.has(name)) return;
       this.failure ??= { name, how };
       this.options.onEvent?.({ kind: "died", name, how, logs: logs() });
       this.fail({ name, how });
@@ -143,6 +145,21 @@ export class Supervisor {
     const r = this.running.find((x) => x.spec.name === name);
     if (!r) throw new Error(`no service named ${name}`);
     return r;
+  }
+
+  /**
+   * Stops the running service `name` on purpose (a node taken down while the others run): its end
+   * is not a failure, and it is no longer listed or stopped with the rest. Resolves with how it ended.
+   */
+  async stopService(name: string): Promise<number | string> {
+    const running = this.get(name);
+    this.retired.add(name);
+    this.running.splice(this.running.indexOf(running), 1);
+    const k = this.members.findIndex((m) => m.name === name);
+    if (k >= 0) this.members.splice(k, 1);
+    const how = await running.process.stop(this.options.graceMs);
+    this.options.onEvent?.({ kind: "stopped", name, how });
+    return how;
   }
 
   /**

@@ -44,6 +44,8 @@ export async function startLayers(o: {
   /** Members per high-level layer. */
   readonly members: number;
   readonly ports: Ports;
+  /** Mean wait between district B's first member's self-examinations (ms; none when absent). */
+  readonly examineEveryMs?: number;
 }): Promise<Layers> {
   const { hardhat, anvil, supervisor, members } = o;
   // One deployer on both chains: it deploys the ledgers and funds the members.
@@ -98,7 +100,12 @@ export async function startLayers(o: {
     l.members.map((_, i) => {
       const config = join(o.dir, `layer-${short(l.address)}-${i + 1}.json`);
       const listen = { port: port(urls.layers[l.address]![i]!) };
-      writeFileSync(config, JSON.stringify({ layers: file, layer: l.address, index: i, listen, network: urls }));
+      const examine =
+        l.address === DISTRICT_B && i === 0 && o.examineEveryMs ? { examineEveryMs: o.examineEveryMs } : {};
+      writeFileSync(
+        config,
+        JSON.stringify({ layers: file, layer: l.address, index: i, listen, network: urls, ...examine }),
+      );
       return { name: `${short(l.address)}-${i + 1}`, args: ["layer", "run", "--config", config], stage: "layer", env };
     }),
   );
