@@ -151,7 +151,9 @@ export class CoapService {
       this.server.once("error", reject);
       this.server.listen(port, host, () => {
         this.server.off("error", reject);
-        const address = (this.server as unknown as { _sock: { address(): { port: number } } })._sock.address();
+        const sock = (this.server as unknown as { _sock: Socket })._sock;
+        widenReceiveBuffer(sock);
+        const address = sock.address();
         resolve({ url: `coap://${host}:${address.port}`, port: address.port });
       });
     });
@@ -260,4 +262,21 @@ export class CoapService {
       this.#flushing = false;
     }
   }
+}
+
+/**
+ * The station's UDP receive buffer (bytes). Devices send in bursts (a thousand devices waking on
+ * one interval): with the kernel's default (about 200 KiB) datagrams are dropped when the buffer is
+ * full, and each drop costs the device a CoAP retransmission of two seconds or more.
+ */
+export const COAP_RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
+
+/** Asks for a `COAP_RECEIVE_BUFFER_BYTES` receive buffer; the kernel caps it at its own limit (net.core.rmem_max). */
+export function widenReceiveBuffer(sock: Socket, bytes = COAP_RECEIVE_BUFFER_BYTES): number {
+  try {
+    if (sock.getRecvBufferSize() < bytes) sock.setRecvBufferSize(bytes);
+  } catch {
+    // a platform that refuses the size keeps its default
+  }
+  return sock.getRecvBufferSize();
 }
