@@ -1,11 +1,13 @@
 /**
  * Authenticated calls between the members of a fog cluster (seed 004's "sign share" round over
- * HTTP): a member's request carries its index, a time, a random nonce and a BLS signature by its
- * share of the cluster key over those and the request's route and body, under a domain of its
- * own (never a batch message, so it can sign nothing the chain takes). A member checks it against
- * the sender's public key share (from the cluster's commitments) before any other work: an index
- * that is not a known member, a bad signature, a time out of the window or a nonce seen before is
- * refused with a `PeerAuthenticationError` (HTTP 401).
+ * HTTP): a member's request carries its index, the receiving member's index, a time, a random
+ * nonce and a BLS signature by its share of the cluster key over those and the request's route and
+ * body, under a domain of its own (never a batch message, so it can sign nothing the chain takes).
+ * A member checks it against the sender's public key share (from the cluster's commitments) before
+ * any other work: an index that is not a known member, a request addressed to another member
+ * (`wrong-verifier`: a captured request does not replay to the other members, whose nonce caches
+ * are their own), a bad signature, a time out of the window or a nonce seen before is refused with
+ * a `PeerAuthenticationError` (HTTP 401).
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { utf8ToBytes } from "@noble/hashes/utils.js";
@@ -25,6 +27,8 @@ export const MEMBER_REQUEST_WINDOW_MS = 60_000;
 /** What a member's request carries beside its payload. */
 export interface MemberAuth {
   readonly member: number;
+  /** The receiving member's index. */
+  readonly to: number;
   /** Unix ms. */
   readonly time: number;
   /** 16 random bytes, hex. */
@@ -43,9 +47,10 @@ export interface SignedRequest<P> {
 export const AUTH_SCHEMA = {
   type: "object",
   additionalProperties: false,
-  required: ["member", "time", "nonce", "signature"],
+  required: ["member", "to", "time", "nonce", "signature"],
   properties: {
     member: { type: "integer", minimum: 1, maximum: 255 },
+    to: { type: "integer", minimum: 1, maximum: 255 },
     time: { type: "integer", minimum: 0 },
     nonce: { type: "string", pattern: "^0x[0-9a-f]{32}$" },
     signature: { type: "string", pattern: "^0x[0-9a-f]{96}$" },
@@ -57,29 +62,31 @@ function message(cluster: Hex, route: string, auth: Omit<MemberAuth, "signature"
   return concat(
     DOMAIN,
     fromHex(cluster, "cluster", 32),
-    new Writer(16).u32(auth.member).u64(auth.time).finish(),
+    new Writer(20).u32(auth.member).u32(auth.to).u64(auth.time).finish(),
     fromHex(auth.nonce, "nonce", 16),
     body,
   );
 }
 
-/** Signs `payload` for `route` as member `share.index` of `cluster`. */
+/** Signs `payload` for `route` on member `to` as member `share.index` of `cluster`. */
 export function signMemberRequest<P>(
   scheme: ThresholdScheme,
   share: KeyShare,
   cluster: Hex,
+  to: number,
   route: string,
   payload: P,
   now: number = Date.now(),
 ): SignedRequest<P> {
-  const unsigned = { member: share.index, time: now, nonce: toHex(crypto.getRandomValues(new Uint8Array(16))) };
+  const unsigned = { member: share.index, to, time: now, nonce: toHex(crypto.getRandomValues(new Uint8Array(16))) };
   const partial = scheme.partialSign(share, message(cluster, route, unsigned, payload), DST_FOG_MEMBER_REQUEST);
   return { auth: { ...unsigned, signature: toHex(scheme.backend.g1.toBytes(partial.signature)) }, payload };
 }
 
-/** Checks member requests to one member: known senders, signatures, freshness, nonces. */
+/** Checks member requests to one member (`self`): known senders, receiver, signatures, freshness, nonces. */
 export class MemberRequestVerifier {
   readonly #scheme: ThresholdScheme;
+  readonly #self: number;
   readonly #commitments: Commitments;
   readonly #cluster: Hex;
   readonly #members: ReadonlySet<number>;
@@ -90,10 +97,12 @@ export class MemberRequestVerifier {
     scheme: ThresholdScheme,
     commitments: Commitments,
     cluster: Hex,
+    self: number,
     members: Iterable<number>,
     clock: () => number = Date.now,
   ) {
     this.#scheme = scheme;
+    this.#self = self;
     this.#commitments = commitments;
     this.#cluster = cluster;
     this.#members = new Set(members);
@@ -106,6 +115,12 @@ export class MemberRequestVerifier {
     if (!this.#members.has(auth.member)) {
       throw new PeerAuthenticationError("unknown-device", `member ${auth.member} is not a peer of this node`, {
         member: auth.member,
+      });
+    }
+    if (auth.to !== this.#self) {
+      throw new PeerAuthenticationError("wrong-verifier", `the request is for member ${auth.to}, not ${this.#self}`, {
+        member: auth.member,
+        to: auth.to,
       });
     }
     const now = this.#clock();
@@ -121,7 +136,7 @@ export class MemberRequestVerifier {
     let ok: boolean;
     try {
       const signature = g1.fromBytes(fromHex(auth.signature, "signature", 48));
-      const unsigned = { member: auth.member, time: auth.time, nonce: auth.nonce };
+      const unsigned = { member: auth.member, to: auth.to, time: auth.time, nonce: auth.nonce };
       ok = this.#scheme.verifyPartial(
         this.#commitments,
         message(this.#cluster, route, unsigned, request.payload),

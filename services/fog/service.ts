@@ -141,6 +141,15 @@ export async function startFogService(config: FogConfig, passphrase: string, log
     readingsIn: metrics.counter("fog_readings_in_total", "Readings taken from MQTT", ["source"]),
     filtered: metrics.counter("fog_readings_filtered_total", "Readings stored, by class", ["class"]),
     rejected: metrics.counter("fog_readings_rejected_total", "Readings refused, by reason", ["reason"]),
+    mqttRefused: metrics.counter(
+      "fog_mqtt_refused_total",
+      "MQTT clients cut by the embedded broker: oversized packet, foreign topic or retained message",
+      ["reason"],
+    ),
+    mqttErrors: metrics.counter(
+      "fog_mqtt_errors_total",
+      "External MQTT broker connection errors (refused, reset), each taken up by a reconnect",
+    ),
     retried: metrics.counter("fog_readings_retried_total", "Readings kept for later: the chain could not be read"),
     batchSize: metrics.histogram("fog_batch_size", "Readings per anchored sensitive batch", SIZE_BUCKETS),
     endorseSeconds: metrics.histogram("fog_endorsement_seconds", "Time of a sign-share round, proposal to combined"),
@@ -223,6 +232,7 @@ export async function startFogService(config: FogConfig, passphrase: string, log
     scheme,
     commitments,
     cluster,
+    node.index,
     config.peers.map((p) => p.index),
   );
 
@@ -322,7 +332,14 @@ export async function startFogService(config: FogConfig, passphrase: string, log
     index: p.index,
     id: p.id.toLowerCase() as Hex,
     async endorse(proposal: BatchProposal) {
-      const body = signMemberRequest(scheme, member.share, cluster, "/cluster/endorse", proposalToJson(proposal));
+      const body = signMemberRequest(
+        scheme,
+        member.share,
+        cluster,
+        p.index,
+        "/cluster/endorse",
+        proposalToJson(proposal),
+      );
       const answer = await requestJson<EndorsementJson>(`${p.url}/cluster/endorse`, {
         method: "POST",
         body,
@@ -331,7 +348,7 @@ export async function startFogService(config: FogConfig, passphrase: string, log
       return endorsementFromJson(backend, answer);
     },
     async signPossession(groupKey: Uint8Array) {
-      const body = signMemberRequest(scheme, member.share, cluster, "/cluster/possession", {
+      const body = signMemberRequest(scheme, member.share, cluster, p.index, "/cluster/possession", {
         groupKey: `0x${Buffer.from(groupKey).toString("hex")}`,
       });
       const answer = await requestJson<{ index: number; signature: Hex }>(`${p.url}/cluster/possession`, {
@@ -554,8 +571,18 @@ export async function startFogService(config: FogConfig, passphrase: string, log
     if (config.mqtt !== undefined) {
       source =
         "embedded" in config.mqtt
-          ? await embeddedBroker(config.mqtt.embedded.host ?? "127.0.0.1", config.mqtt.embedded.port, accept)
-          : await externalBroker(config.mqtt.url, `strata-fog-${cluster.slice(2, 18)}-${config.index}`, accept);
+          ? await embeddedBroker(config.mqtt.embedded.host ?? "127.0.0.1", config.mqtt.embedded.port, accept, {
+              // a reading and its topic, with room for the MQTT headers
+              maxPacketBytes: MAX_READING_BYTES + 512,
+              refused: (reason) => m.mqttRefused.inc({ reason }),
+            })
+          : await externalBroker(config.mqtt.url, `strata-fog-${cluster.slice(2, 18)}-${config.index}`, accept, {
+              onError: (e) => {
+                m.mqttErrors.inc();
+                logger.warn({ err: e.message }, "MQTT broker connection error; reconnecting");
+              },
+              onReconnected: () => logger.info("MQTT broker reconnected"),
+            });
     }
   } catch (e) {
     await app.close();

@@ -18,6 +18,7 @@ import { Wallet } from "ethers";
 import mqtt from "mqtt";
 
 import { AccessDeniedError, InvalidInputError, PeerAuthenticationError } from "../../sdk/errors.ts";
+import { MAX_READING_BYTES } from "../../services/fog/wire.ts";
 import { requestJson } from "../../services/runtime/http-client.ts";
 import { startService, type ServiceProcess, STRATA_BIN } from "../../services/runtime/process.ts";
 import { freePort, type NodeProcess, startHardhatNode } from "../../support/node-process.ts";
@@ -159,7 +160,7 @@ describe("fog cluster services (process)", function () {
       proposer: 1,
     };
     const forged = {
-      auth: { member: 1, time: Date.now(), nonce: `0x${"22".repeat(16)}`, signature: `0x${"a0".repeat(48)}` },
+      auth: { member: 1, to: 2, time: Date.now(), nonce: `0x${"22".repeat(16)}`, signature: `0x${"a0".repeat(48)}` },
       payload: proposal,
     };
     const e1 = await rejected(requestJson(`${urls[1]}/cluster/endorse`, { method: "POST", body: forged }));
@@ -169,6 +170,11 @@ describe("fog cluster services (process)", function () {
     const e2 = await rejected(requestJson(`${urls[1]}/cluster/endorse`, { method: "POST", body: stranger }));
     expect(e2).to.be.instanceOf(PeerAuthenticationError);
     expect((e2 as PeerAuthenticationError).reason).to.equal("unknown-device");
+    // a request for member 3 sent to member 2 (a replay to another member) is refused before the signature
+    const elsewhere = { ...forged, auth: { ...forged.auth, to: 3 } };
+    const e3 = await rejected(requestJson(`${urls[1]}/cluster/endorse`, { method: "POST", body: elsewhere }));
+    expect(e3).to.be.instanceOf(PeerAuthenticationError);
+    expect((e3 as PeerAuthenticationError).reason).to.equal("wrong-verifier");
 
     // over MQTT: garbage, an oversized message and a reading on another device's topic are dropped and counted
     const rejections = async () =>
@@ -184,7 +190,7 @@ describe("fog cluster services (process)", function () {
     const client = await mqtt.connectAsync(broker, { clientId: "strata-test-bad-publisher" });
     const device = chain.sensors[0]!.id.toLowerCase();
     await client.publishAsync(`strata/readings/${device}`, Buffer.from("not a reading"), { qos: 1 });
-    await client.publishAsync(`strata/readings/${device}`, Buffer.alloc(64 * 1024, 7), { qos: 1 });
+    await client.publishAsync(`strata/readings/${device}`, Buffer.alloc(MAX_READING_BYTES + 1, 7), { qos: 1 });
     const someReading = Buffer.from((await openOf(urls[0]!, "limit=1"))[0]!.reading.slice(2), "hex");
     const owner = `0x${someReading.subarray(1, 33).toString("hex")}`;
     const other = chain.sensors.find((x) => x.id.toLowerCase() !== owner)!.id.toLowerCase();
