@@ -2,13 +2,14 @@
  * Strata's main job as a story that runs through and exits, on the local deployment `npm start`
  * runs (services/local/deployment.ts): every role a process of its own, on loopback. First what
  * the running services did (`scripts/demo/services.ts`): a simulated NB-IoT device's readings
- * acquired from the base stations over HTTP and verified against the chain, the fog cluster's
+ * acquired from the base stations over HTTP and verified against the chain, an insider's edit of
+ * a station's SQLite store caught by the next acquisition, the fog cluster's
  * open store and anchored sensitive batches. Then the registry (seed 001,
  * `scripts/demo/registry.ts`): a small city joins, a full node goes offline and its devices are
  * reassigned, a misbehaving meter is blocked, a forged registration is refused. Then the NB-IoT
  * data path (seed 000, `scripts/demo/nbiot.ts`) and Secuchain (seed 004,
- * `scripts/demo/secuchain.ts`) step by step, with their roles in this process (an insider's edit
- * and a compromised fog node are staged there); these three move their chain's clock, so they run
+ * `scripts/demo/secuchain.ts`) step by step, with their roles in this process (a rogue station and
+ * a compromised fog node are staged there); these three move their chain's clock, so they run
  * on the Strata contracts of the second chain. Last, the multi-layer network on the running layer
  * and edge services (seed 003, `scripts/demo/layers-services.ts`): a contract from a van to a
  * traffic light through district A, the city and district B on two chains, a payment, a replay

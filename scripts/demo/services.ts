@@ -3,19 +3,24 @@
  * read back over their own interfaces on loopback and checked against the chains. A simulated
  * NB-IoT device's readings are acquired from the three stations over HTTP (`HttpStationLink`),
  * verified block by block (chain links, station signatures, handovers), each root found in
- * `DataAnchor` as anchored by its station, and decrypted with the device's primary key; the fog
+ * `DataAnchor` as anchored by its station, and decrypted with the device's primary key; an insider
+ * with file access edits one of those readings in a station's SQLite store, and the next
+ * acquisition over HTTP, verified against the anchored roots, catches it; the fog
  * cluster's open store and its sensitive batches are read over HTTP, each batch root found in
  * `DataAnchor` under the cluster (a group signature of 3 of its 5 members); and a contract crosses
  * the edge nodes and the layer members, district A and B on the first chain, the city on the
  * second.
  */
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+
 import { mclBackend } from "../../sdk/core/crypto/backend.ts";
 import { bytes32ValuesHash, keccakReady } from "../../sdk/core/merkle.ts";
 import { type AcquisitionResponse, pageEnd, verifyAcquisition } from "../../sdk/core/nbiot/acquisition.ts";
 import { nbiotParams } from "../../sdk/core/nbiot/params.ts";
 import { AeadKey } from "../../sdk/core/crypto/aead.ts";
 import { openPrimary } from "../../sdk/core/nbiot/session.ts";
-import { toHex, type Hex } from "../../sdk/core/bytes.ts";
+import { fromHex, toHex, type Hex } from "../../sdk/core/bytes.ts";
 import { DataAnchorClient } from "../../sdk/contracts/anchor.ts";
 import { ProtocolError } from "../../sdk/errors.ts";
 import { loadKeyServerPublic } from "../../services/keyserver/client.ts";
@@ -54,17 +59,7 @@ export async function runServicesDemo(ctx: ServicesDemoContext): Promise<void> {
     state.close();
     try {
       for (const device of devices) {
-        const responses: AcquisitionResponse[] = [];
-        for (const link of links) {
-          let after = 0;
-          for (;;) {
-            const page = await link.acquire(device.id, 0, Number.MAX_SAFE_INTEGER, after);
-            responses.push(page);
-            const end = pageEnd(page);
-            if (!page.more || end === undefined) break;
-            after = end;
-          }
-        }
+        const responses = await acquireAll(device.id);
         const verified = verifyAcquisition(params, device.id, responses);
         const stations = new Set(verified.blocks.map((b) => b.block.bs));
         if (stations.size < 2) continue;
@@ -85,6 +80,7 @@ export async function runServicesDemo(ctx: ServicesDemoContext): Promise<void> {
         info(
           `${verified.roots.size} batch roots, each anchored in DataAnchor by its own station; ${verified.handovers?.length ?? 0} handovers`,
         );
+        await insiderEdit(device.id, verified.blocks.at(-2) ?? verified.blocks[0]!);
         return await fogAndLayers();
       }
     } catch (e) {
@@ -92,6 +88,62 @@ export async function runServicesDemo(ctx: ServicesDemoContext): Promise<void> {
     }
     if (attempt > 60) throw new Error("no device has readings anchored at two stations yet");
     await sleep(1_000);
+  }
+
+  /** Every page of `device`'s readings from every station, over HTTP. */
+  async function acquireAll(device: Hex): Promise<AcquisitionResponse[]> {
+    const responses: AcquisitionResponse[] = [];
+    for (const link of links) {
+      let after = 0;
+      for (;;) {
+        const page = await link.acquire(device, 0, Number.MAX_SAFE_INTEGER, after);
+        responses.push(page);
+        const end = pageEnd(page);
+        if (!page.more || end === undefined) break;
+        after = end;
+      }
+    }
+    return responses;
+  }
+
+  /**
+   * An insider with file access edits one stored reading in a station's SQLite store (the station
+   * holds its file exclusively while it runs: the insider stops it, edits, and starts it again);
+   * the next acquisition over HTTP, verified against the anchored roots, catches it.
+   */
+  async function insiderEdit(device: Hex, target: { block: { bs: Hex; seq: number } }): Promise<void> {
+    const name = nameOf(target.block.bs);
+    step(`An insider with file access edits reading #${target.block.seq} in ${name}'s SQLite store`);
+    const { spec } = d.supervisor.get(name);
+    info(`${name} stopped for maintenance (exit ${await d.supervisor.stopService(name)})`);
+    const db = new DatabaseSync(join(d.dir, `${name}.sqlite`));
+    try {
+      const where = "WHERE seq = ? AND node_ref = (SELECT ref FROM nodes WHERE node = ?)";
+      const node = fromHex(device, "device");
+      const row = db.prepare(`SELECT primary_ct FROM blocks ${where}`).get(target.block.seq, node) as
+        { primary_ct: Uint8Array } | undefined;
+      if (!row) throw new Error(`${name} holds no reading #${target.block.seq} of the device`);
+      const edited = Uint8Array.from(row.primary_ct);
+      edited[edited.length - 1]! ^= 0x01;
+      db.prepare(`UPDATE blocks SET primary_ct = ? ${where}`).run(edited, target.block.seq, node);
+    } finally {
+      db.close();
+    }
+    await d.supervisor.start(spec);
+    info(`one bit of the stored ciphertext flipped; ${name} started again on its edited store`);
+    const responses = await acquireAll(device);
+    let caught: string | undefined;
+    try {
+      const again = verifyAcquisition(params, device, responses);
+      for (const [root, station] of again.roots) {
+        if ((await anchors.anchorOf(station, root)) === undefined) throw new ProtocolError("not-anchored", root);
+      }
+    } catch (e) {
+      if (!(e instanceof ProtocolError)) throw e;
+      caught = `${e.reason} — ${e.shortMessage}`;
+    }
+    if (caught === undefined) throw new Error("the insider's edit went unnoticed");
+    info(`acquired again over HTTP and checked against the anchored roots: caught, ${caught}`);
   }
 
   async function fogAndLayers(): Promise<void> {

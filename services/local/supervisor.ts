@@ -90,6 +90,9 @@ export class Supervisor {
   /** Starts `spec` and waits for its ready line; a start that fails is thrown (nothing left running). */
   async start(spec: ServiceSpec): Promise<Running> {
     if (this.stopping) throw new Error(`${spec.name}: the deployment is stopping`);
+    if (this.running.some((r) => r.spec.name === spec.name)) throw new Error(`${spec.name} is running already`);
+    // a service stopped on purpose may be started again (a station back after maintenance)
+    this.retired.delete(spec.name);
     const child = await startService(spec.args, {
       name: spec.name,
       detached: true,
@@ -149,7 +152,8 @@ export class Supervisor {
 
   /**
    * Stops the running service `name` on purpose (a node taken down while the others run): its end
-   * is not a failure, and it is no longer listed or stopped with the rest. Resolves with how it ended.
+   * is not a failure, and it is no longer listed or stopped with the rest (`start` with its spec
+   * starts it again). Resolves with how it ended.
    */
   async stopService(name: string): Promise<number | string> {
     const running = this.get(name);
