@@ -36,6 +36,8 @@ export interface CoapMetrics {
   /** Readings accepted (new blocks) and duplicates answered again. */
   ingested(fresh: number, duplicates: number): void;
   queueDepth(depth: number): void;
+  /** Requests being handled (authentications waiting on the worker pool, frames on the queue). */
+  inFlight(count: number): void;
 }
 
 export interface CoapServiceOptions {
@@ -106,6 +108,8 @@ export class CoapService {
   #queue: Waiting[] = [];
   #flushing = false;
   #accepting = true;
+  /** Requests being handled: `stop()` waits for them. */
+  readonly #handling = new Set<Promise<void>>();
 
   constructor(options: CoapServiceOptions) {
     this.#o = options;
@@ -113,7 +117,13 @@ export class CoapService {
     this.server = createServer({ type: "udp4" });
     this.#refuseBlockwise();
     this.server.on("request", (req: IncomingMessage, res: OutgoingMessage) => {
-      void this.#handle(req, res);
+      const handling = this.#handle(req, res);
+      this.#handling.add(handling);
+      this.#o.metrics.inFlight(this.#handling.size);
+      void handling.finally(() => {
+        this.#handling.delete(handling);
+        this.#o.metrics.inFlight(this.#handling.size);
+      });
     });
   }
 
@@ -159,10 +169,19 @@ export class CoapService {
     });
   }
 
-  /** Stops answering new requests (they get 5.03), finishes the frames queued. */
+  /**
+   * Stops taking new requests (they get 5.03 "busy", retryable), then waits for every request
+   * being handled (authentications and renewals on the worker pool, frames queued) to be
+   * answered, so nothing in flight is cut off by the pool or the socket closing after.
+   */
   async stop(): Promise<void> {
     this.#accepting = false;
-    while (this.#queue.length > 0 || this.#flushing) await new Promise((r) => setImmediate(r));
+    while (this.#handling.size > 0 || this.#queue.length > 0 || this.#flushing) {
+      if (this.#handling.size > 0) await Promise.allSettled([...this.#handling]);
+      else await new Promise((r) => setImmediate(r));
+    }
+    // the CoAP library sends an answer on a later turn: let the last ones reach the socket
+    await new Promise((r) => setImmediate(r));
   }
 
   close(): Promise<void> {

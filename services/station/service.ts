@@ -212,6 +212,7 @@ export async function startStation(config: StationConfig, options: StartStationO
     const gasUsed = metrics.counter("station_anchor_gas_used_total", "Gas used by anchor transactions");
     const feesWei = metrics.counter("station_anchor_fees_wei_total", "Fees paid by anchor transactions (wei)");
     const frameQueue = metrics.gauge("station_frame_queue_depth", "Frames waiting to be ingested");
+    const coapInFlight = metrics.gauge("station_coap_in_flight", "CoAP requests being handled");
     const pendingGauge = metrics.gauge("station_pending_readings", "Readings stored and not yet sealed");
     const unanchoredGauge = metrics.gauge("station_unanchored_batches", "Sealed batches not yet anchored");
     const rpcErrors = metrics.counter("station_rpc_errors_total", "Failed anchoring rounds and chain reads, by error", [
@@ -290,6 +291,7 @@ export async function startStation(config: StationConfig, options: StartStationO
           duplicatesIn.inc(duplicates);
         },
         queueDepth: (depth) => frameQueue.set(depth),
+        inFlight: (count) => coapInFlight.set(count),
       },
       onReadings: (count) => {
         arrivals.push({ count, at: Date.now() });

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { createSocket } from "node:dgram";
 
 import { expect } from "chai";
+import { Agent } from "coap";
 
 import { mclBackend } from "../../sdk/core/crypto/backend.ts";
 import { Pkg } from "../../sdk/core/crypto/identity.ts";
@@ -293,5 +294,43 @@ describe("station service (in process)", function () {
     }
     const after = await requestJson<{ lastBatch: number }>(`${url}/nbiot/status`);
     expect(after.lastBatch).to.equal(status.lastBatch);
+  });
+
+  // last: it stops station 1
+  it("stops gracefully: authentications in flight are answered, a request after the stop began gets 5.03 (retryable)", async function () {
+    const station = running[0]!;
+    const target = coapTarget(station.coap.url);
+    const now = () => Date.now();
+    // requests that reached the handler: being handled, or answered
+    const reached = async () => {
+      const text = await station.metrics.registry.metrics();
+      const inFlight = Number(/^strata_station_coap_in_flight(?:\{[^}]*\})? (\d+)$/m.exec(text)?.[1] ?? 0);
+      const answered = [
+        ...text.matchAll(/^strata_station_coap_requests_total\{[^}]*resource="\/auth"[^}]*\} (\d+)$/gm),
+      ];
+      return inFlight + answered.reduce((sum, m) => sum + Number(m[1]), 0);
+    };
+    const before = await reached();
+    const agents: Agent[] = [];
+    const auths = Array.from({ length: world.devices.length }, (_, i) => {
+      const device = world.devices[i % world.devices.length]!;
+      const node = new NbiotNode(params, extractNodeKeys(pkg, device.id), crypto.getRandomValues(new Uint8Array(32)));
+      const agent = new Agent({ type: "udp4" });
+      agents.push(agent);
+      return coapPost(target, "/auth", node.enter(station.id, now()), { agent }).then(
+        () => "answered",
+        (e: unknown) => e,
+      );
+    });
+    // every request is at the station (most still on the worker pool) when the stop begins
+    while ((await reached()) - before < auths.length) await new Promise((r) => setTimeout(r, 1));
+    const closing = station.close();
+    const late = new NbiotNode(params, extractNodeKeys(pkg, world.devices[0]!.id), new Uint8Array(32).fill(7));
+    const refused = await coapPost(target, "/auth", late.enter(station.id, now())).catch((e: unknown) => e);
+    expect(refused).to.be.instanceOf(ProtocolError);
+    expect((refused as ProtocolError).reason).to.equal("busy");
+    expect(await Promise.all(auths)).to.deep.equal(Array(world.devices.length).fill("answered"));
+    await closing;
+    for (const agent of agents) agent.close();
   });
 });
