@@ -31,8 +31,12 @@ import { buildRegistration } from "../../sdk/core/registration.ts";
 import { type P256Signer, p256SoftwareKey, randomP256PrivateKey } from "../../sdk/core/p256.ts";
 import { KeyIssuanceError, KeyRequestRefusedError, type StrataError } from "../../sdk/errors.ts";
 import { requestJson } from "../../services/runtime/http-client.ts";
+import { listen } from "../../services/runtime/http.ts";
+import { silentLogger } from "../../services/runtime/log.ts";
+import { ThresholdScheme } from "../../sdk/core/crypto/threshold.ts";
+import { createKeyServer, openShareFile } from "../../services/keyserver/server.ts";
 import { startService, type ServiceProcess } from "../../services/runtime/process.ts";
-import { type AuditEntry, firstBrokenEntry } from "../../services/keyserver/audit.ts";
+import { AuditLog, type AuditEntry, firstBrokenEntry } from "../../services/keyserver/audit.ts";
 import {
   checkAuditLog,
   type KeyServerAccess,
@@ -48,6 +52,7 @@ import {
   KEY_REQUEST_TYPES,
   keyServerDomain,
   type KeyServerPublic,
+  sealedParts,
 } from "../../services/keyserver/protocol.ts";
 import { type NodeProcess, startHardhatNode } from "../../support/node-process.ts";
 import { deployRpcChain, type RpcChain } from "../helpers/rpc-chain.ts";
@@ -435,6 +440,42 @@ describe("key servers (2 of 3, processes over HTTP, hardhat node)", function () 
         expect(metrics).to.match(
           new RegExp(`strata_keyserver_refused_anonymous_total\\{[^}]*reason="${r}"[^}]*\\} [1-9]`),
         );
+      }
+    });
+
+    it("answers a failure making the shares as the server's (500), and leaves the request's nonce unspent", async function () {
+      let fail = true;
+      const auditLog = new AuditLog(join(dir, "in-process.audit.sqlite"), info.deployment, 1);
+      const app = createKeyServer({
+        backend,
+        info,
+        share: openShareFile(backend, join(dir, "ks", "server-1.share"), PASSPHRASE, info),
+        chainId: chain.chainId,
+        registryAddress: chain.registry.address,
+        registry: chain.registry,
+        audit: auditLog,
+        logger: silentLogger(),
+        // a worker that crashes once
+        extract: (task) =>
+          fail
+            ? ((fail = false), Promise.reject(new Error("worker exited")))
+            : Promise.resolve(sealedParts(new ThresholdScheme(backend), task)),
+      });
+      const { url } = await listen(app, "127.0.0.1", 0);
+      try {
+        const signed = await signedRequest(device, 1);
+        const failed = await fetch(`${url}/v1/keys`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(signed),
+        });
+        expect(failed.status).to.equal(500);
+        expect(((await failed.json()) as { error: { name: string } }).error.name).to.equal("ShareMakingError");
+        // the same request again: served (its nonce was not spent by the failure)
+        expect((await requestJson<{ server: number }>(`${url}/v1/keys`, { body: signed })).server).to.equal(1);
+      } finally {
+        await app.close();
+        auditLog.close();
       }
     });
 
