@@ -68,14 +68,42 @@ async function waitForRpc(url: string, child: ChildProcess, output: () => string
   throw new Error(`node did not answer at ${url} within ${timeoutMs} ms:\n${output()}`);
 }
 
-/** Sends `signal` to `child` and waits for it to exit, killing it after `graceMs`. */
-async function terminate(child: ChildProcess, signal: NodeJS.Signals, graceMs = 10_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill(signal);
-  const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
-  await exited;
-  clearTimeout(timer);
+/**
+ * Sends `signal` to `child` (to its whole process group when it was started `detached`) and waits
+ * for it to exit, killing it after `graceMs`; a detached child has ended only when its group has.
+ */
+async function terminate(
+  child: ChildProcess,
+  signal: NodeJS.Signals,
+  graceMs = 10_000,
+  detached = false,
+): Promise<void> {
+  const send = (sig: NodeJS.Signals) => {
+    try {
+      if (detached && child.pid !== undefined) process.kill(-child.pid, sig);
+      else child.kill(sig);
+    } catch {
+      // already gone
+    }
+  };
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    send(signal);
+    const timer = setTimeout(() => send("SIGKILL"), graceMs);
+    await exited;
+    clearTimeout(timer);
+  }
+  if (!detached || child.pid === undefined) return;
+  const deadline = Date.now() + graceMs;
+  for (;;) {
+    try {
+      process.kill(-child.pid, 0);
+    } catch {
+      return;
+    }
+    if (Date.now() > deadline) return send("SIGKILL");
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /**
@@ -103,14 +131,14 @@ async function start(
     try {
       await waitForRpc(url, child, () => log);
     } catch (error) {
-      await terminate(child, "SIGKILL");
+      await terminate(child, "SIGKILL", 1_000, detached);
       throw error;
     }
     return child;
   }
   let child = await spawnNode(false);
   const provider = new JsonRpcProvider(url, undefined, { cacheTimeout: -1, polling: true, pollingInterval: 50 });
-  const halt = () => terminate(child, "SIGINT");
+  const halt = () => terminate(child, "SIGINT", 10_000, detached);
   return {
     url,
     provider,

@@ -86,15 +86,41 @@ export function startProcess(
       resolve(code ?? signal ?? "unknown");
     });
   });
-  const end = async (signal: NodeJS.Signals, graceMs: number): Promise<number | string> => {
-    if (child.exitCode !== null || child.signalCode !== null) return exited;
-    child.kill(signal);
-    if (signal !== "SIGKILL") {
-      const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
-      const how = await exited;
-      clearTimeout(timer);
-      return how;
+  const detached = options.detached ?? false;
+  // A detached child leads a process group of its own: signals go to the whole group, and it has
+  // ended only when every process of the group has (a wrapper's child outlives the wrapper).
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      if (detached && child.pid !== undefined) process.kill(-child.pid, sig);
+      else child.kill(sig);
+    } catch {
+      // already gone
     }
+  };
+  const groupGone = async (graceMs: number) => {
+    if (!detached || child.pid === undefined) return;
+    const deadline = Date.now() + graceMs;
+    for (;;) {
+      try {
+        process.kill(-child.pid, 0);
+      } catch {
+        return; // no process of the group is left
+      }
+      if (Date.now() > deadline) {
+        signal("SIGKILL");
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const end = async (sig: NodeJS.Signals, graceMs: number): Promise<number | string> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      signal(sig);
+      const timer = sig === "SIGKILL" ? undefined : setTimeout(() => signal("SIGKILL"), graceMs);
+      await exited;
+      clearTimeout(timer);
+    }
+    await groupGone(sig === "SIGKILL" ? 1_000 : graceMs);
     return exited;
   };
   return new Promise<ServiceProcess>((resolve, reject) => {
