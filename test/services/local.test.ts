@@ -7,7 +7,7 @@
  * are refused before anything starts.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -69,8 +69,30 @@ function startRun(dir: string, env: NodeJS.ProcessEnv = {}): StartRun {
   return { child, snapshots, events, exited, stderr: () => err };
 }
 
+/**
+ * A process as the test knows it: its pid and its start time (field 22 of /proc/PID/stat), so a pid
+ * the kernel hands to another process later (pids wrap at 32,768 here, and other test files run
+ * beside this one) is not taken for it.
+ */
+interface Proc {
+  readonly pid: number;
+  readonly start: string | undefined;
+}
+
+/** The start time of `pid` (`undefined`: no such process). */
+function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return undefined;
+  }
+}
+
+const proc = (pid: number): Proc => ({ pid, start: startTime(pid) });
+
 /** Every process descending from `pid` (the services and chains run in their own groups, still its children). */
-function descendants(pid: number): number[] {
+function descendants(pid: number): Proc[] {
   const rows = execFileSync("ps", ["-eo", "pid=,ppid="], { encoding: "utf8" })
     .trim()
     .split("\n")
@@ -86,17 +108,11 @@ function descendants(pid: number): number[] {
       }
     }
   }
-  return found;
+  return found.map(proc);
 }
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+/** Whether the very process `p` still runs (not another one given its pid since). */
+const alive = (p: Proc): boolean => p.start !== undefined && startTime(p.pid) === p.start;
 
 /** Waits until `test` holds for the run's latest snapshot (or the run ends: a failure). */
 async function until(
@@ -123,7 +139,7 @@ describe("npm start: a local deployment in processes", function () {
   this.timeout(180_000);
   let dir: string;
   let run: StartRun;
-  let pids: number[] = [];
+  let pids: Proc[] = [];
 
   before(() => {
     dir = mkdtempSync(join(tmpdir(), "strata-local-test-"));
@@ -132,7 +148,7 @@ describe("npm start: a local deployment in processes", function () {
 
   after(() => {
     run?.child.kill("SIGKILL");
-    for (const pid of pids) if (alive(pid)) process.kill(pid, "SIGKILL");
+    for (const p of pids) if (alive(p)) process.kill(p.pid, "SIGKILL");
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -216,7 +232,7 @@ describe("the supervisor: a process ending on its own", function () {
   });
 
   it("is reported with its logs, and the others stop in order, not cleanly", async () => {
-    const pids = supervisor.running.map((r) => r.process.child.pid!);
+    const pids = supervisor.running.map((r) => proc(r.process.child.pid!));
     const victim = supervisor.get("keyserver-2");
     process.kill(victim.process.child.pid!, "SIGKILL");
     expect(await supervisor.whenFailed()).to.deep.equal({ name: "keyserver-2", how: "SIGKILL" });
