@@ -70,7 +70,14 @@ export default defineConfig({
     tests: { mocha: "test", solidity: "test/contracts" },
   },
   test: {
-    mocha: { timeout: 120_000 },
+    // Test files run in parallel, two at a time: most of the suite waits on child processes,
+    // sockets and chain nodes rather than on a core, so two files share the machine's cores well
+    // (`STRATA_TEST_JOBS=1` runs them one after another).
+    mocha: {
+      timeout: 120_000,
+      parallel: process.env.STRATA_TEST_JOBS !== "1",
+      jobs: Number(process.env.STRATA_TEST_JOBS ?? 2),
+    },
     solidity: {
       fuzz: { runs: 256 },
       invariant: { runs: 64, depth: 64, failOnRevert: false },
@@ -81,6 +88,16 @@ export default defineConfig({
       type: "edr-simulated",
       chainType: "l1",
       hardfork: "osaka",
+    },
+    // `hardhat node` of a local deployment (`npm start`, services/local): blocks as fast as the
+    // services send transactions, several in one second, so the chain's clock keeps to the
+    // machine's instead of running a second ahead per block (devices date their readings by
+    // the machine's clock, stations by the chain's).
+    localNode: {
+      type: "edr-simulated",
+      chainType: "l1",
+      hardfork: "osaka",
+      allowBlocksWithSameTimestamp: true,
     },
     localhost: {
       type: "http",

@@ -21,6 +21,7 @@ import { formatTable, type MetricGroup, type Metrics, mergeMetrics, writeResults
 import { merkleMetrics } from "./merkle.ts";
 import { nbiotMetrics } from "./nbiot.ts";
 import { registryMetrics } from "./registry.ts";
+import { servicesMetrics } from "./services.ts";
 
 const GROUPS: readonly MetricGroup[] = [
   { name: "registry", run: registryMetrics },
@@ -34,6 +35,7 @@ const GROUPS: readonly MetricGroup[] = [
   { name: "ledger", run: ledgerMetrics },
   { name: "logs", run: logsMetrics },
   { name: "cli", run: cliMetrics },
+  { name: "services", run: servicesMetrics },
 ];
 
 const RESULTS = fileURLToPath(new URL("./results.json", import.meta.url));

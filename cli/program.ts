@@ -14,6 +14,12 @@ import { verifyCommand } from "./commands/verify.ts";
 import { deviceCommands } from "./commands/device.ts";
 import { tokenCommands } from "./commands/token.ts";
 import { peerCommands } from "./commands/peer.ts";
+import { edgeCommands, layerCommands } from "./commands/layer.ts";
+import { keyServerCommands } from "./commands/keyserver.ts";
+import { stationCommands } from "./commands/station.ts";
+import { simCommands } from "./commands/sim.ts";
+import { fogCommands } from "./commands/fog.ts";
+import { simSensorsCommand } from "./commands/sim-sensors.ts";
 
 export interface GlobalOptions {
   readonly json?: boolean;
@@ -69,6 +75,13 @@ export function createProgram(io: Io): { program: Command; run: (argv: readonly 
   peerCommands(program, ctx);
   anchorCommand(program, ctx);
   verifyCommand(program, ctx);
+  layerCommands(program, ctx);
+  edgeCommands(program, ctx);
+  keyServerCommands(program, ctx);
+  stationCommands(program, ctx);
+  simCommands(program, ctx);
+  fogCommands(program, ctx);
+  simSensorsCommand(program, ctx);
 
   const run = async (argv: readonly string[]): Promise<number> => {
     outcome = undefined;

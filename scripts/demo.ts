@@ -1,292 +1,104 @@
 /**
- * Strata's main job, on the embedded Hardhat network: a small city joins the
- * device registry (seed 001 labels, coordination, serving full nodes), a full
- * node goes offline and its devices are reassigned, a misbehaving meter is
- * reported until it is blocked, and a forged registration is refused. Then the
- * NB-IoT data path (seed 000, `scripts/demo/nbiot.ts`): a sensor crossing three
- * base stations, anchoring, verified acquisition, accountability, tampering.
- * Then Secuchain (seed 004, `scripts/demo/secuchain.ts`): fog filtering, sign
- * shares, an anchored sensitive batch, and access tokens with crew shifts.
- * Then the multi-layer network (seed 003, `scripts/demo/layers.ts`): a van
- * and a traffic light in two edge layers under district and city layers, each
- * on its own in-process chain: a contract, a payment, a replay caught, a lost
- * node found by self-examination.
+ * Strata's main job as a story that runs through and exits, on the local deployment `npm start`
+ * runs (services/local/deployment.ts): every role a process of its own, on loopback. First what
+ * the running services did (`scripts/demo/services.ts`): a simulated NB-IoT device's readings
+ * acquired from the base stations over HTTP and verified against the chain, an insider's edit of
+ * a station's SQLite store caught by the next acquisition, the fog cluster's
+ * open store and anchored sensitive batches. Then the registry (seed 001,
+ * `scripts/demo/registry.ts`): a small city joins, a full node goes offline and its devices are
+ * reassigned, a misbehaving meter is blocked, a forged registration is refused. Then the NB-IoT
+ * data path (seed 000, `scripts/demo/nbiot.ts`) and Secuchain (seed 004,
+ * `scripts/demo/secuchain.ts`) step by step, with their roles in this process (a rogue station and
+ * a compromised fog node are staged there); these three move their chain's clock, so they run
+ * on the Strata contracts of the second chain. Last, the multi-layer network on the running layer
+ * and edge services (seed 003, `scripts/demo/layers-services.ts`): a contract from a van to a
+ * traffic light through district A, the city and district B on two chains, a payment, a replay
+ * refused; then the city's member processes are stopped, and district B's examining member finds
+ * its superior lost over HTTP and raises the alarm with its peers. The deployment is stopped in
+ * order at the end.
  *
  *   npm run demo
  */
-import { network } from "hardhat";
-import { type HDNodeWallet, parseEther } from "ethers";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
-import RegistryModule, { DEFAULT_REGISTRY_CONFIG } from "../ignition/modules/DeviceRegistry.ts";
-import { runLayersDemo } from "./demo/layers.ts";
+import { LOCAL_REGISTRY_RULES } from "../services/local/chain-setup.ts";
+import { startLocalDeployment } from "../services/local/deployment.ts";
+import { DEFAULT_SCALE } from "../services/local/scale.ts";
+import { demoChain } from "./demo/chain.ts";
+import { runLayersDemo, runLostSuperiorDemo } from "./demo/layers-services.ts";
 import { runNbiotDemo } from "./demo/nbiot.ts";
+import { runRegistryDemo } from "./demo/registry.ts";
 import { runSecuchainDemo } from "./demo/secuchain.ts";
-import { ContractRevertError, formatUuid, type Hex, type Uuid } from "../sdk/index.ts";
-import {
-  buildRegistration,
-  DeviceRegistryClient,
-  Kind,
-  Label,
-  LABEL_NAMES,
-  minimalProfile,
-  newChallenge,
-  recommendLabel,
-  reportersToSanction,
-  STATUS_NAMES,
-} from "../sdk/exports/registry.ts";
+import { runServicesDemo } from "./demo/services.ts";
 
 const LAYER = "strata://city/district-7/edge-3";
-const { ethers, ignition, networkHelpers } = await network.create();
-const [admin, operator] = await ethers.getSigners();
-
 const step = (text: string): void => console.log(`\n▸ ${text}`);
 const info = (text: string): void => console.log(`   ${text}`);
-const short = (id: string): string => `${id.slice(0, 10)}…`;
 
-interface Member {
-  readonly name: string;
-  readonly uuid: Uuid;
-  readonly id: Hex;
-  readonly key: HDNodeWallet;
-}
-
-step("Deploying the device registry (Ignition)");
-const { registry } = await ignition.deploy(RegistryModule);
-const client = new DeviceRegistryClient(await registry.getAddress(), operator!);
-const cfg = DEFAULT_REGISTRY_CONFIG;
-info(`DeviceRegistry at ${await registry.getAddress()}`);
-await client.connect(admin!).setLayerOperator(LAYER, operator!.address);
-info(`edge layer ${LAYER} is operated by ${operator!.address}: only it registers UUIDs there`);
-
+const started = Date.now();
+const dir = mkdtempSync(join(tmpdir(), "strata-demo-"));
+step("Starting a local deployment: every role a process of its own, on loopback");
+// small and quick: a reading a second, so devices have moved between stations within the first minute
+const scale = { ...DEFAULT_SCALE, devices: 3, sensors: 3, readingEveryMs: 1_000, batchEveryMs: 2_000 };
+// district B's first member examines its peers and the city every 2 s or so (a lost node found)
+const deployment = await startLocalDeployment({ dir, scale, examineEveryMs: 2_000 }).catch((error: unknown) => {
+  // whatever had started is stopped already; its logs stay
+  console.error(`\nThe deployment did not start: ${error instanceof Error ? error.message : String(error)}`);
+  console.error(`logs: ${join(dir, "logs")}`);
+  process.exit(1);
+});
+const { hardhat, anvil } = deployment.chains;
+info(`chain ${hardhat.chainId}: hardhat node at ${hardhat.url}; chain ${anvil.chainId}: anvil at ${anvil.url}`);
 info(
-  `rules: k=${cfg.fullNodeApprovals} approvals for full nodes, -${cfg.reportPenalty} trust per report, ` +
-    `suspend < ${cfg.suspendBelow}, block < ${cfg.blockBelow}, heartbeat every ${cfg.heartbeatTimeout} s`,
+  `${deployment.supervisor.running.length} service processes: ${deployment.supervisor.running.map((r) => r.spec.name).join(", ")}`,
 );
-
-step("Choosing labels from connection lifetime and hardware");
-const fleet = [
-  {
-    name: "camera",
-    traits: { connectionHoursPerSession: 8760, uptimeRatio: 0.999, memoryMiB: 512, storageGiB: 16, mainsPowered: true },
-  },
-  {
-    name: "gateway",
-    traits: {
-      connectionHoursPerSession: 8760,
-      uptimeRatio: 0.999,
-      memoryMiB: 8192,
-      storageGiB: 512,
-      mainsPowered: true,
-    },
-  },
-  {
-    name: "meter",
-    traits: { connectionHoursPerSession: 0.05, uptimeRatio: 0.02, memoryMiB: 0.25, storageGiB: 0, mainsPowered: false },
-  },
-];
-for (const f of fleet) {
-  const r = recommendLabel(f.traits);
-  info(`${f.name.padEnd(8)} → ${LABEL_NAMES[r.label]} (${r.reason})`);
-}
-
-step("Registering the city in one batch: 3 coordination cameras, 3 full-node gateways, 12 meters");
-let localId = 0n;
-const plan: { name: string; label: Label; kind: Kind; cls: string }[] = [
-  ...[1, 2, 3].map((i) => ({
-    name: `camera-${i}`,
-    label: Label.Coordination,
-    kind: Kind.Device,
-    cls: "Device/Camera",
-  })),
-  ...[1, 2, 3].map((i) => ({ name: `gateway-${i}`, label: Label.Full, kind: Kind.EdgeNode, cls: "Gateway/Edge" })),
-  ...Array.from({ length: 12 }, (_, i) => ({
-    name: `meter-${i + 1}`,
-    label: Label.Lightweight,
-    kind: Kind.Device,
-    cls: "Device/Meter/Electric",
-  })),
-];
-const deadline = BigInt(await networkHelpers.time.latest()) + 3600n;
-const members: Member[] = [];
-const reqs = [];
-const sigs = [];
-for (const p of plan) {
-  const key = ethers.Wallet.createRandom().connect(ethers.provider);
-  const uuid = { layer: LAYER, localId: ++localId };
-  const req = buildRegistration({
-    uuid,
-    key: key.address,
-    kind: p.kind,
-    label: p.label,
-    permissions: 1,
-    profile: minimalProfile(p.cls),
-    deadline,
+let failed = false;
+try {
+  await runServicesDemo({ deployment, step, info });
+  // The scripted story moves its chain's clock (a missed heartbeat, a crew's shift ending): it runs
+  // on the Strata contracts of the second chain, so the stations' chain keeps the machine's time.
+  const chain = demoChain(anvil.provider);
+  const [admin, operator] = [await chain.signer(0), await chain.signer(1)];
+  const { client, cameras, localId } = await runRegistryDemo({
+    chain,
+    chainId: anvil.chainId,
+    registryAddress: anvil.deployment.registry,
+    cfg: LOCAL_REGISTRY_RULES,
+    admin,
+    operator,
+    layer: LAYER,
+    step,
+    info,
   });
-  reqs.push(req);
-  sigs.push(await client.signRegistration(key, req, operator!.address));
-  members.push({ name: p.name, uuid, id: "0x" as Hex, key });
+  let nextId = localId;
+  const common = {
+    provider: anvil.provider,
+    anchorAddress: anvil.anchorAddress,
+    client,
+    admin,
+    operator,
+    coordinators: cameras,
+    layer: LAYER,
+    nextLocalId: () => ++nextId,
+    step,
+    info,
+  };
+  await runNbiotDemo(common);
+  await runSecuchainDemo({ ...common, chain, accessTokensAddress: anvil.accessTokensAddress! });
+  await runLayersDemo({ deployment, step, info });
+  await runLostSuperiorDemo({ deployment, step, info });
+} catch (error) {
+  failed = true;
+  console.error(error);
+} finally {
+  step("Stopping the deployment in order");
+  const clean = await deployment.stop();
+  info(clean ? "every process ended cleanly" : "a process did not end cleanly (logs kept)");
+  if (clean) rmSync(dir, { recursive: true, force: true });
+  else info(`logs: ${join(dir, "logs")}`);
+  failed ||= !clean;
 }
-const batch = await client.registerBatch(reqs, sigs);
-members.forEach((m, i) => Object.assign(m, { id: batch.ids[i] }));
-info(
-  `${batch.ids.length} devices registered in one transaction: ${batch.gasUsed} gas (${Math.round(Number(batch.gasUsed) / batch.ids.length)} per device)`,
-);
-for (const m of members) await (await admin!.sendTransaction({ to: m.key.address, value: parseEther("0.1") })).wait();
-const byName = (name: string): Member => members.find((m) => m.name === name)!;
-const cameras = members.filter((m) => m.name.startsWith("camera"));
-const gateways = members.filter((m) => m.name.startsWith("gateway"));
-const meters = members.filter((m) => m.name.startsWith("meter"));
-
-step("The admin appoints the coordination nodes");
-for (const c of cameras) {
-  await client.connect(admin!).appointCoordinator(c.id);
-  info(`${c.name} (${formatUuid(c.uuid)}) is a coordination node`);
-}
-
-step(`Full nodes join with approvals from ${cfg.fullNodeApprovals} distinct coordination nodes`);
-for (const g of gateways) {
-  for (const c of cameras.slice(0, cfg.fullNodeApprovals)) await client.connect(c.key).approve(c.id, g.id);
-  info(`${g.name} admitted, live: ${await client.isLive(g.id)}`);
-}
-
-step("Coordination nodes admit the meters and assign each a serving full node");
-for (const [i, m] of meters.entries()) {
-  const serving = gateways[i % 2]!; // gateway-3 is kept as the spare
-  const coordinator = cameras[i % cameras.length]!;
-  await client.connect(coordinator.key).approve(coordinator.id, m.id, serving.id);
-}
-for (const g of gateways) info(`${g.name} serves ${await client.servedCount(g.id)} meters`);
-
-step("Peer authentication with no central arbiter");
-{
-  const meter = byName("meter-1");
-  const gateway = byName("gateway-1");
-  const now = BigInt(Math.floor(Date.now() / 1000)); // the verifier's own clock
-  const challenge = newChallenge(meter.id, gateway.id, crypto.getRandomValues(new Uint8Array(32)), now);
-  const signature = await client.signChallenge(meter.key, challenge);
-  await client.verifyPeer({ expected: challenge, answered: challenge, signature });
-  info(`gateway-1 verified meter-1's signed challenge against the key on chain`);
-  const impostor = ethers.Wallet.createRandom();
-  try {
-    await client.verifyPeer({
-      expected: challenge,
-      answered: challenge,
-      signature: await client.signChallenge(impostor as never, challenge),
-    });
-  } catch (e) {
-    info(`an impostor answering for meter-1 is refused: ${(e as Error & { reason: string }).reason}`);
-  }
-}
-
-step("gateway-1 goes silent: it misses its heartbeat");
-await networkHelpers.time.increase(cfg.heartbeatTimeout + 1);
-for (const g of [byName("gateway-2"), byName("gateway-3")]) await client.connect(g.key).heartbeat(g.id);
-info(
-  `gateway-1 live: ${await client.isLive(byName("gateway-1").id)}, gateway-3 live: ${await client.isLive(byName("gateway-3").id)}`,
-);
-const batches = await client
-  .connect(cameras[0]!.key)
-  .reassignAll(cameras[0]!.id, byName("gateway-1").id, byName("gateway-3").id, 4);
-info(
-  `camera-1 reassigned gateway-1's meters to gateway-3 in ${batches.length} bounded batches of ≤ 4 ` +
-    `(${batches.map((b) => b.gasUsed).join(", ")} gas)`,
-);
-for (const g of gateways) info(`${g.name} serves ${await client.servedCount(g.id)} meters`);
-
-step("meter-7 floods the network: independent nodes report it");
-{
-  const needed = reportersToSanction(cfg);
-  info(`each node counts once per trust case: ${needed.suspend} reporters suspend, ${needed.block} block`);
-}
-const rogue = byName("meter-7");
-const reporters = [...cameras, byName("gateway-2"), byName("gateway-3")];
-for (const [i, r] of reporters.entries()) {
-  const status = (await client.getDevice(rogue.id)).status;
-  if (STATUS_NAMES[status] === "Blocked") break;
-  const res = await client.connect(r.key).report(r.id, rogue.id, ethers.id(`flood evidence ${i}`) as Hex);
-  const rec = await client.getDevice(rogue.id);
-  info(`${r.name} reports meter-7 → trust ${rec.trust}, status ${STATUS_NAMES[rec.status]} (${res.gasUsed} gas)`);
-}
-
-step("Forged IDs: registering a second device under meter-3's UUID");
-{
-  const attacker = ethers.Wallet.createRandom();
-  const forged = buildRegistration({
-    uuid: byName("meter-3").uuid,
-    key: attacker.address,
-    kind: Kind.Device,
-    label: Label.Lightweight,
-    permissions: 0xffffffff,
-    profile: minimalProfile("Device/Meter/Electric"),
-    deadline: BigInt(await networkHelpers.time.latest()) + 600n,
-  });
-  for (const [who, signer] of [
-    ["an outsider", admin!],
-    ["even the layer's own operator", operator!],
-  ] as const) {
-    try {
-      await client.connect(signer).register(forged, await client.signRegistration(attacker, forged, signer.address));
-      throw new Error("a forged registration was accepted");
-    } catch (e) {
-      if (!(e instanceof ContractRevertError)) throw e;
-      info(`${who}: refused with ${e.errorName}(${short(String(e.args[0]))})`);
-    }
-  }
-}
-
-step("Provenance of meter-7 (every change is an event with its block time)");
-for (const e of await client.history(rogue.id)) {
-  const when = new Date(Number(e.timestamp) * 1000).toISOString().replace(".000Z", "Z");
-  const detail =
-    e.event === "DeviceStatusChanged"
-      ? `${STATUS_NAMES[Number(e.args.previous)]} → ${STATUS_NAMES[Number(e.args.current)]}`
-      : e.event === "MisbehaviourReported"
-        ? `trust ${e.args.trust}`
-        : e.event === "ServingNodeAssigned"
-          ? `serving ${short(String(e.args.fullNode))}`
-          : "";
-  info(`${when}  block ${String(e.blockNumber).padStart(3)}  ${e.event.padEnd(22)} ${detail}`);
-}
-
-step("Summary");
-const rows = await Promise.all(members.map(async (m) => ({ m, rec: await client.getDevice(m.id) })));
-for (const { m, rec } of rows) {
-  const serving = members.find((x) => x.id === rec.servingNode)?.name ?? "-";
-  console.log(
-    `   ${m.name.padEnd(10)} ${LABEL_NAMES[rec.label].padEnd(12)} ${STATUS_NAMES[rec.status].padEnd(9)} trust ${String(rec.trust).padStart(4)}  served by ${serving}`,
-  );
-}
-await runNbiotDemo({
-  ethers,
-  ignition,
-  client,
-  admin: admin!,
-  operator: operator!,
-  coordinators: cameras,
-  layer: LAYER,
-  nextLocalId: () => ++localId,
-  step,
-  info,
-});
-
-await runSecuchainDemo({
-  ethers,
-  ignition,
-  networkHelpers,
-  client,
-  admin: admin!,
-  operator: operator!,
-  coordinators: cameras,
-  layer: LAYER,
-  nextLocalId: () => ++localId,
-  step,
-  info,
-});
-
-await runLayersDemo({
-  chain: async (chainId) => (await network.create({ override: { chainId } })).ethers.getSigners(),
-  step,
-  info,
-});
-
-console.log("\nDone.");
+console.log(failed ? "\nFailed." : `\nDone in ${Math.round((Date.now() - started) / 1000)} s.`);
+process.exit(failed ? 1 : 0);

@@ -154,7 +154,10 @@ export type PeerRejection =
   | "stale-challenge"
   | "future-challenge"
   | "challenge-mismatch"
-  | "wrong-verifier";
+  | "wrong-verifier"
+  /** A service's client sent no credential, or one the service does not know. */
+  | "no-credential"
+  | "bad-credential";
 
 /** A peer's response to a challenge did not authenticate it. */
 export class PeerAuthenticationError extends RejectionError<PeerRejection> {
@@ -324,7 +327,9 @@ export interface RegisteredCluster {
 
 /**
  * The cluster is registered on chain with another group key, threshold or members than the ones
- * `FogCluster.register` was asked to register, and `rekey` was not set: nothing was sent.
+ * `FogCluster.register` was asked to register, and `rekey` was not set: nothing was sent. (A
+ * command that registers once, `strata fog register`, also refuses with it a cluster the chain
+ * holds with the very same ones: `details.differs` is then empty.)
  * `registered` is the chain's record, `requested` what was asked.
  */
 export class ClusterRegistrationConflictError extends StrataError {
@@ -333,15 +338,17 @@ export class ClusterRegistrationConflictError extends StrataError {
   readonly requested: { readonly groupKey: string; readonly threshold: number; readonly members: readonly string[] };
 
   constructor(registered: RegisteredCluster, requested: ClusterRegistrationConflictError["requested"]) {
-    super("the cluster is registered with another key, threshold or members", {
-      cluster: registered.cluster,
-      epoch: registered.epoch,
-      differs: [
-        ...(registered.groupKey === requested.groupKey ? [] : ["groupKey"]),
-        ...(registered.threshold === requested.threshold ? [] : ["threshold"]),
-        ...(sameMembers(registered.members, requested.members) ? [] : ["members"]),
-      ],
-    });
+    const differs = [
+      ...(registered.groupKey === requested.groupKey ? [] : ["groupKey"]),
+      ...(registered.threshold === requested.threshold ? [] : ["threshold"]),
+      ...(sameMembers(registered.members, requested.members) ? [] : ["members"]),
+    ];
+    super(
+      differs.length === 0
+        ? "the cluster is registered with this key, threshold and members already"
+        : "the cluster is registered with another key, threshold or members",
+      { cluster: registered.cluster, epoch: registered.epoch, differs },
+    );
     this.registered = registered;
     this.requested = requested;
   }
@@ -372,6 +379,62 @@ export class DeploymentIncompleteError extends StrataError {
     );
     this.failed = failed;
     this.deployed = deployed;
+  }
+}
+
+/**
+ * Why a key server refused to issue identity-key shares (seed 000's PKG as t-of-n networked key
+ * servers): the request's signature, freshness or addressing, or the registry's policy.
+ */
+export type KeyRefusal =
+  /** The id is not in the registry. */
+  | "unknown-device"
+  /** The id is registered but not Active (pending, suspended, blocked, revoked). */
+  | "not-active"
+  /** The role asked for is not the registered kind's (or the entity lacks the application permission). */
+  | "wrong-role"
+  /** The signature is malformed. */
+  | "bad-signature"
+  /** The signature is not from the key the registry holds for the id. */
+  | "wrong-signer"
+  /** The request's deadline has passed. */
+  | "expired"
+  /** The request's deadline lies further ahead than the server accepts. */
+  | "too-far"
+  /** The request was served (or refused) before. */
+  | "replayed"
+  /** The request is addressed to another key server, deployment, chain or registry. */
+  | "wrong-server"
+  /** A station's key epoch outside the window the server issues, or an epoch for a role that has none. */
+  | "bad-epoch";
+
+/** A key server refused a request for identity-key shares; `reason` says why. Nothing was issued. */
+export class KeyRequestRefusedError extends RejectionError<KeyRefusal> {
+  override name = "KeyRequestRefusedError" as const;
+}
+
+/** One key server's failure to serve, as `KeyIssuanceError` reports it. */
+export interface KeyServerFailure {
+  /** The server's base URL. */
+  readonly server: string;
+  /** The error's name (`KeyRequestRefusedError`, `TransportError`, `TimeoutError`, `ThresholdError` …). */
+  readonly error: string;
+  /** The refusal's reason, when the server gave one. */
+  readonly reason?: string;
+  readonly message: string;
+}
+
+/**
+ * Fewer than t key servers served valid shares: `failures` names each server that refused, did
+ * not answer or answered with a share that fails its public commitment, and why.
+ */
+export class KeyIssuanceError extends StrataError {
+  override name = "KeyIssuanceError" as const;
+  readonly failures: readonly KeyServerFailure[];
+
+  constructor(shortMessage: string, failures: readonly KeyServerFailure[], details: ErrorDetails = {}) {
+    super(shortMessage, { failures, ...details });
+    this.failures = failures;
   }
 }
 

@@ -109,6 +109,10 @@ export {
   type PacketRejection,
   KeystoreError,
   type KeystoreRejection,
+  KeyRequestRefusedError,
+  type KeyRefusal,
+  KeyIssuanceError,
+  type KeyServerFailure,
 } from "./errors.ts";
 export {
   type ChainOptions,

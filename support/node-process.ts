@@ -31,6 +31,10 @@ export interface NodeProcess {
    * overwritten: a new chain with the same chain id (the node's data lost).
    */
   restart(options?: { fresh?: boolean }): Promise<void>;
+  /** The running process's id. */
+  readonly pid: number | undefined;
+  /** Resolves when the running process ends, by any cause (its exit code or signal). */
+  exited(): Promise<number | string>;
 }
 
 /** A free TCP port on the loopback interface. */
@@ -64,14 +68,42 @@ async function waitForRpc(url: string, child: ChildProcess, output: () => string
   throw new Error(`node did not answer at ${url} within ${timeoutMs} ms:\n${output()}`);
 }
 
-/** Sends `signal` to `child` and waits for it to exit, killing it after `graceMs`. */
-async function terminate(child: ChildProcess, signal: NodeJS.Signals, graceMs = 10_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill(signal);
-  const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
-  await exited;
-  clearTimeout(timer);
+/**
+ * Sends `signal` to `child` (to its whole process group when it was started `detached`) and waits
+ * for it to exit, killing it after `graceMs`; a detached child has ended only when its group has.
+ */
+async function terminate(
+  child: ChildProcess,
+  signal: NodeJS.Signals,
+  graceMs = 10_000,
+  detached = false,
+): Promise<void> {
+  const send = (sig: NodeJS.Signals) => {
+    try {
+      if (detached && child.pid !== undefined) process.kill(-child.pid, sig);
+      else child.kill(sig);
+    } catch {
+      // already gone
+    }
+  };
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    send(signal);
+    const timer = setTimeout(() => send("SIGKILL"), graceMs);
+    await exited;
+    clearTimeout(timer);
+  }
+  if (!detached || child.pid === undefined) return;
+  const deadline = Date.now() + graceMs;
+  for (;;) {
+    try {
+      process.kill(-child.pid, 0);
+    } catch {
+      return;
+    }
+    if (Date.now() > deadline) return send("SIGKILL");
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /**
@@ -79,7 +111,12 @@ async function terminate(child: ChildProcess, signal: NodeJS.Signals, graceMs = 
  * gives the arguments of each start, `fresh` being true for a restart asked
  * to drop the node's state.
  */
-async function start(command: string, args: (fresh: boolean) => string[], fixedPort?: number): Promise<NodeProcess> {
+async function start(
+  command: string,
+  args: (fresh: boolean) => string[],
+  fixedPort?: number,
+  detached = false,
+): Promise<NodeProcess> {
   const port = fixedPort ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   let log = "";
@@ -87,24 +124,32 @@ async function start(command: string, args: (fresh: boolean) => string[], fixedP
     const child = spawn(command, [...args(fresh), "--port", String(port)], {
       cwd: ROOT,
       stdio: ["ignore", "pipe", "pipe"],
+      detached,
     });
     child.stdout?.on("data", (d: Buffer) => (log = (log + d.toString()).slice(-20_000)));
     child.stderr?.on("data", (d: Buffer) => (log = (log + d.toString()).slice(-20_000)));
     try {
       await waitForRpc(url, child, () => log);
     } catch (error) {
-      await terminate(child, "SIGKILL");
+      await terminate(child, "SIGKILL", 1_000, detached);
       throw error;
     }
     return child;
   }
   let child = await spawnNode(false);
   const provider = new JsonRpcProvider(url, undefined, { cacheTimeout: -1, polling: true, pollingInterval: 50 });
-  const halt = () => terminate(child, "SIGINT");
+  const halt = () => terminate(child, "SIGINT", 10_000, detached);
   return {
     url,
     provider,
     halt,
+    get pid() {
+      return child.pid;
+    },
+    exited: () =>
+      child.exitCode !== null || child.signalCode !== null
+        ? Promise.resolve(child.exitCode ?? child.signalCode ?? "unknown")
+        : new Promise((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal ?? "unknown"))),
     async restart({ fresh = false } = {}) {
       await halt();
       child = await spawnNode(fresh);
@@ -116,14 +161,32 @@ async function start(command: string, args: (fresh: boolean) => string[], fixedP
   };
 }
 
+/** Where and how a node process runs. */
+export interface NodeOptions {
+  /** The port to listen on (default: a free one). */
+  readonly port?: number;
+  /**
+   * In a process group of its own, so a terminal's Ctrl-C (sent to the whole foreground group)
+   * does not reach it: its starter stops it when it chooses (`npm start` stops the chains last).
+   */
+  readonly detached?: boolean;
+}
+
+/** Where and how `hardhat node` runs. */
+export interface HardhatNodeOptions extends NodeOptions {
+  /** The network of the Hardhat configuration it simulates (default: `default`). */
+  readonly network?: string;
+}
+
 /** `hardhat node --hostname 127.0.0.1` in its own process. */
-export function startHardhatNode(): Promise<NodeProcess> {
-  return start(process.execPath, () => [
-    `${ROOT}/node_modules/hardhat/dist/src/cli.js`,
-    "node",
-    "--hostname",
-    "127.0.0.1",
-  ]);
+export function startHardhatNode(options: HardhatNodeOptions = {}): Promise<NodeProcess> {
+  const network = options.network === undefined ? [] : ["--network", options.network];
+  return start(
+    process.execPath,
+    () => [`${ROOT}/node_modules/hardhat/dist/src/cli.js`, ...network, "node", "--hostname", "127.0.0.1"],
+    options.port,
+    options.detached,
+  );
 }
 
 /**
@@ -144,15 +207,13 @@ function anvilCommand(): [string, string[]] {
   return [process.execPath, [`${ROOT}/node_modules/@foundry-rs/anvil/bin.mjs`]];
 }
 
-export interface AnvilOptions {
+export interface AnvilOptions extends NodeOptions {
   /**
    * anvil's `--state`: the chain is loaded from this file at start, if it
    * exists, and written to it on exit (with the states of past blocks,
    * `--preserve-historical-states`), so `restart()` serves the same chain.
    */
   readonly stateFile?: string;
-  /** The port to listen on (default: a free one). */
-  readonly port?: number;
 }
 
 /** anvil (Foundry, from the `@foundry-rs/anvil` package) in its own process, on chain `chainId` (default 31337). */
@@ -177,5 +238,6 @@ export function startAnvil(chainId = 31337n, options: AnvilOptions = {}): Promis
         : [...(fresh ? ["--dump-state", stateFile] : ["--state", stateFile]), "--preserve-historical-states"]),
     ],
     options.port,
+    options.detached,
   );
 }

@@ -3,8 +3,7 @@
  * registration in the demo's edge layer signed by that key, sent by the
  * layer's operator.
  */
-import type { HardhatEthers, HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import { type HDNodeWallet, parseEther } from "ethers";
+import { type HDNodeWallet, type JsonRpcProvider, parseEther, type Signer, Wallet } from "ethers";
 
 import { type Hex } from "../../sdk/index.ts";
 import {
@@ -16,10 +15,10 @@ import {
 } from "../../sdk/exports/registry.ts";
 
 export interface RegisterContext {
-  readonly ethers: HardhatEthers;
+  readonly provider: JsonRpcProvider;
   readonly client: DeviceRegistryClient;
-  readonly admin: HardhatEthersSigner;
-  readonly operator: HardhatEthersSigner;
+  readonly admin: Signer;
+  readonly operator: Signer;
   readonly layer: string;
   nextLocalId(): bigint;
 }
@@ -31,8 +30,8 @@ export async function registerEntity(
   label: Label,
   cls: string,
 ): Promise<{ id: Hex; key: HDNodeWallet }> {
-  const { ethers, client, admin, operator } = ctx;
-  const key = ethers.Wallet.createRandom().connect(ethers.provider);
+  const { client, admin, operator } = ctx;
+  const key = Wallet.createRandom().connect(ctx.provider);
   await (await admin.sendTransaction({ to: key.address, value: parseEther("1") })).wait();
   const req = buildRegistration({
     uuid: { layer: ctx.layer, localId: ctx.nextLocalId() },
@@ -45,6 +44,6 @@ export async function registerEntity(
   });
   const { id } = await client
     .connect(operator)
-    .register(req, await client.signRegistration(key, req, operator.address));
+    .register(req, await client.signRegistration(key, req, await operator.getAddress()));
   return { id, key };
 }

@@ -12,12 +12,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import type { HardhatEthers, HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import type { NetworkHelpers } from "@nomicfoundation/hardhat-network-helpers/types";
-import type { HDNodeWallet } from "ethers";
+import { type HDNodeWallet, id, type JsonRpcProvider, type Signer } from "ethers";
 
-import AccessTokensModule from "../../ignition/modules/AccessTokens.ts";
-import DataAnchorModule from "../../ignition/modules/DataAnchor.ts";
 import { AccessDeniedError, type Hex } from "../../sdk/index.ts";
 import { accessScope, AccessTokensClient, newAccessRequest } from "../../sdk/exports/access.ts";
 import { DataAnchorClient } from "../../sdk/exports/anchoring.ts";
@@ -38,15 +34,18 @@ import {
   registryFogDirectory,
   FogStore,
 } from "../../sdk/exports/fog.ts";
+import type { DemoChain } from "./chain.ts";
 import { registerEntity } from "./register.ts";
 
 export interface SecuchainDemoContext {
-  readonly ethers: HardhatEthers;
-  readonly ignition: { deploy(module: unknown, options: object): Promise<unknown> };
-  readonly networkHelpers: NetworkHelpers;
+  readonly provider: JsonRpcProvider;
+  readonly chain: DemoChain;
+  /** The deployment's \`DataAnchor\` and \`AccessTokens\` (on the registry's chain). */
+  readonly anchorAddress: string;
+  readonly accessTokensAddress: string;
   readonly client: DeviceRegistryClient;
-  readonly admin: HardhatEthersSigner;
-  readonly operator: HardhatEthersSigner;
+  readonly admin: Signer;
+  readonly operator: Signer;
   readonly coordinators: readonly { readonly id: Hex; readonly key: HDNodeWallet }[];
   readonly layer: string;
   nextLocalId(): bigint;
@@ -55,7 +54,7 @@ export interface SecuchainDemoContext {
 }
 
 export async function runSecuchainDemo(ctx: SecuchainDemoContext): Promise<void> {
-  const { ethers, client, admin, operator, step, info } = ctx;
+  const { provider, client, admin, operator, step, info } = ctx;
   const short = (id: string): string => `${id.slice(0, 10)}…`;
   const register = (kind: Kind, label: Label, cls: string) => registerEntity(ctx, kind, label, cls);
   const admit = async (id: Hex) => {
@@ -75,12 +74,9 @@ export async function runSecuchainDemo(ctx: SecuchainDemoContext): Promise<void>
   const scheme = new ThresholdScheme(backend);
   const keys = runDkg(scheme, 3, 5);
   info(`fog-1..fog-5 Active; DKG: ${keys.qualified.length} qualified dealers, nobody holds the group secret`);
-  const { anchor } = (await ctx.ignition.deploy(DataAnchorModule, {
-    parameters: { DataAnchor: { registry: await client.contract.getAddress() } },
-  })) as { anchor: { getAddress(): Promise<string> } };
-  const anchorAddress = await anchor.getAddress();
+  const { anchorAddress } = ctx;
   const anchors = new DataAnchorClient(anchorAddress, admin);
-  info(`DataAnchor deployed at ${short(anchorAddress)}; the cluster registers there once its fog nodes are up`);
+  info(`DataAnchor at ${short(anchorAddress)}; the cluster registers there once its fog nodes are up`);
 
   step("Air sensors publish P-256 keys in their registry profiles; the city seals their data for itself");
   const peks = new Peks(backend);
@@ -133,7 +129,7 @@ export async function runSecuchainDemo(ctx: SecuchainDemoContext): Promise<void>
     );
 
     step("fog-1 filters the district's traffic without decrypting anything");
-    const bogus = { name: "bogus", id: ethers.id("not-in-the-registry") as Hex, key: randomDeviceKey(), seq: 0 };
+    const bogus = { name: "bogus", id: id("not-in-the-registry") as Hex, key: randomDeviceKey(), seq: 0 };
     const traffic = [
       reading(sensors[0]!, 12, false),
       reading(sensors[1]!, 35, true), // near a school: sensitive
@@ -158,7 +154,7 @@ export async function runSecuchainDemo(ctx: SecuchainDemoContext): Promise<void>
     const reports: MemberReport[] = [];
     const cluster = new FogCluster({
       id: clusterAccount.id,
-      deployment: { chainId: (await ethers.provider.getNetwork()).chainId, anchor: anchorAddress },
+      deployment: { chainId: (await provider.getNetwork()).chainId, anchor: anchorAddress },
       commitments: keys.commitments,
       scheme,
       members: nodes,
@@ -168,7 +164,7 @@ export async function runSecuchainDemo(ctx: SecuchainDemoContext): Promise<void>
       // a member set aside is reported to the registry by the proposer, which lowers its trust
       report: async (r) => {
         reports.push(r);
-        const evidence = ethers.id(`fog batch: member ${r.member} ${r.reason}`) as Hex;
+        const evidence = id(`fog batch: member ${r.member} ${r.reason}`) as Hex;
         await client.connect(fog[0]!.key).report(fog[0]!.id, r.id, evidence);
       },
     });
@@ -195,23 +191,20 @@ export async function runSecuchainDemo(ctx: SecuchainDemoContext): Promise<void>
     );
 
     step("Maintenance crews: the city mints an access token for air-school and schedules shifts");
-    const { accessTokens } = (await ctx.ignition.deploy(AccessTokensModule, {
-      parameters: { AccessTokens: { registry: await client.contract.getAddress() } },
-    })) as { accessTokens: { getAddress(): Promise<string> } };
-    const access = new AccessTokensClient(await accessTokens.getAddress(), operator);
-    const [, , , crewA, crewB] = await ethers.getSigners();
+    const access = new AccessTokensClient(ctx.accessTokensAddress, operator);
+    const [crewA, crewB] = [await ctx.chain.signer(3), await ctx.chain.signer(4)];
     const { tokenId } = await access.mint(sensors[1]!.id);
-    const t0 = BigInt(await ctx.networkHelpers.time.latest());
-    await access.scheduleShift(tokenId, crewA!.address, t0, t0 + 8n * 3600n);
+    const t0 = BigInt(await ctx.chain.latest());
+    await access.scheduleShift(tokenId, crewA.address, t0, t0 + 8n * 3600n);
     info(
-      `token #${tokenId}: crew A ${short(crewA!.address)} holds the day shift; the token can only go back to the city`,
+      `token #${tokenId}: crew A ${short(crewA.address)} holds the day shift; the token can only go back to the city`,
     );
-    const reader = access.connect(ethers.provider);
+    const reader = access.connect(provider);
     const ask = async (crew: typeof crewA, now: bigint) => {
       const request = newAccessRequest({
         token: tokenId,
         resource: sensors[1]!.id,
-        requester: crew!.address,
+        requester: crew.address,
         issuedAt: now,
         expiresAt: now + 600n,
         scope: accessScope("read:sensitive@district-7"),
@@ -219,16 +212,16 @@ export async function runSecuchainDemo(ctx: SecuchainDemoContext): Promise<void>
       return nodes[0]!.serveSensitive(
         reader,
         request,
-        await access.signAccessRequest(crew!, request),
+        await access.signAccessRequest(crew, request),
         { from: 0, to: Number.MAX_SAFE_INTEGER },
         now,
       );
     };
     info(`crew A asks fog-1 for air-school's sensitive readings: served ${(await ask(crewA, t0 + 60n)).length}`);
-    await ctx.networkHelpers.time.increaseTo(t0 + 8n * 3600n - 5n);
-    const handed = await access.handOver(tokenId, crewB!.address, t0 + 16n * 3600n);
+    await ctx.chain.increaseTo(t0 + 8n * 3600n - 5n);
+    const handed = await access.handOver(tokenId, crewB.address, t0 + 16n * 3600n);
     info(`shift change: the city hands the token from crew A to crew B (${handed.gasUsed} gas)`);
-    const t1 = BigInt(await ctx.networkHelpers.time.latest());
+    const t1 = BigInt(await ctx.chain.latest());
     info(`crew B asks: served ${(await ask(crewB, t1 + 1n)).length}`);
     try {
       await ask(crewA, t1 + 2n);

@@ -30,6 +30,7 @@ import {
   type ChainTip,
   checkAuthRequest,
   checkLaterEntry,
+  decodeAuthRequest,
   makeAuthResponse,
   NONCE_BYTES,
   SESSION_ID_BYTES,
@@ -81,7 +82,7 @@ import {
   type NewBlock,
   SqliteFlowStore,
 } from "../store/flow-store.ts";
-import { checkNotBehindChain } from "../store/sqlite.ts";
+import { checkNotBehindChain, type Synchronous } from "../store/sqlite.ts";
 import type { AnchorHead, AnchorWriter, ChainClock, Directory, StationLink, StationResolver } from "./ports.ts";
 
 export interface BaseStationOptions {
@@ -119,6 +120,13 @@ export interface BaseStationOptions {
    * the station's entry slots.
    */
   readonly peerTimeoutMs?: number;
+  /**
+   * Checks an authentication request as `checkAuthRequest` does (addressed to this station, fresh,
+   * signed by the node it names), elsewhere: a service runs the pairings on a pool of worker
+   * threads. It throws the check's `ProtocolError`; the station then decodes the checked bytes
+   * itself. Default: `checkAuthRequest` on this thread.
+   */
+  readonly checkAuth?: (request: Uint8Array, now: number) => Promise<void>;
 }
 
 /** Deadline of a handover's call to the other station when `peerTimeoutMs` is not given. */
@@ -217,6 +225,7 @@ export class BaseStation implements StationLink {
   readonly #maxReplacements: number;
   readonly #maxFeePerGas: bigint | undefined;
   readonly #peerTimeoutMs: number;
+  readonly #checkAuth: ((request: Uint8Array, now: number) => Promise<void>) | undefined;
   /** Reads the head at the final block; refuses, once and for good, a node without `finalized`. */
   readonly #finalHead = new FinalHeadReader("BaseStation (anchoring.finalityDepth)");
   /** Why each batch did not move on in the last `anchorPending` (see `anchorFault`). */
@@ -249,6 +258,7 @@ export class BaseStation implements StationLink {
       });
     }
     this.#peerTimeoutMs = options.peerTimeoutMs ?? DEFAULT_PEER_TIMEOUT_MS;
+    this.#checkAuth = options.checkAuth;
     if (!Number.isSafeInteger(this.#peerTimeoutMs) || this.#peerTimeoutMs < 1 || this.#peerTimeoutMs > 2 ** 31 - 1) {
       throw new InvalidInputError("peerTimeoutMs must be an integer in [1, 2^31 - 1]", {
         peerTimeoutMs: this.#peerTimeoutMs,
@@ -363,6 +373,8 @@ export class BaseStation implements StationLink {
       readonly storePath: string;
       readonly anchors: AnchorHead;
       readonly create?: boolean;
+      /** The store's `synchronous` (`StoreOpenOptions`; default `NORMAL`, `FULL`: receipted readings survive a power loss). */
+      readonly synchronous?: Synchronous;
     },
   ): Promise<BaseStation> {
     const path = options.storePath;
@@ -373,7 +385,10 @@ export class BaseStation implements StationLink {
       throw new StoreError("missing", path, "no store file (start with create: true to make a new one)");
     }
     await checkStoreAgainstChain(path, station, options.anchors, head, seen ?? { lastBatch: 0, rootAt: undefined });
-    const store = new SqliteFlowStore(path, station, { mode: seen === undefined ? "create" : "open" });
+    const store = new SqliteFlowStore(path, station, {
+      mode: seen === undefined ? "create" : "open",
+      ...(options.synchronous === undefined ? {} : { synchronous: options.synchronous }),
+    });
     try {
       return new BaseStation({ ...options, store });
     } catch (e) {
@@ -443,7 +458,14 @@ export class BaseStation implements StationLink {
 
   async #authenticate(request: Uint8Array, now: number): Promise<Uint8Array> {
     this.#sweep(now);
-    const req = checkAuthRequest(this.params, this.id, request, now);
+    let req: AuthRequest;
+    if (this.#checkAuth === undefined) req = checkAuthRequest(this.params, this.id, request, now);
+    else {
+      await this.#checkAuth(request, now);
+      req = decodeAuthRequest(request);
+      // the checked bytes decode the same here; addressing is cheap to hold to this station again
+      if (req.bs !== this.id) throw new ProtocolError("wrong-peer", "the request is addressed to another base station");
+    }
     this.#seen(this.#authGuard, "auth", req.node, req.nonce, now);
     this.#claimEntry(req.node, req.time);
     await this.#expect(req.node, Kind.Device, "node");

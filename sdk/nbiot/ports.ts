@@ -112,21 +112,37 @@ export interface ChainClockOptions {
   readonly timeoutMs?: number;
 }
 
+/** What a `providerChainClock` reads blocks with: an ethers provider, or anything with `getBlock`. */
+export interface BlockSource {
+  getBlock(tag: "pending" | "latest"): Promise<{ readonly timestamp: number } | null>;
+  /** A raw JSON-RPC call (ethers' `JsonRpcProvider.send`): used for the `pending` block when present. */
+  send?(method: string, params: unknown[]): Promise<unknown>;
+}
+
 /**
  * A `ChainClock` over an ethers provider (or anything with `getBlock`). It reads the `pending`
  * block: on a chain that makes blocks only for transactions (automine, a proof-of-authority chain
  * that skips empty blocks, a quiet L2) the latest block can be minutes old, and a clock read from
- * it would refuse every seal, so no anchor is sent and no block is made. A node that does not
- * serve `pending` (an error or no block) is read at `latest`. Each read has a deadline
+ * it would refuse every seal, so no anchor is sent and no block is made. The pending block is read
+ * raw (`eth_getBlockByNumber`) when the provider can send JSON-RPC: ethers' `getBlock("pending")`
+ * refuses a pending block without a number, which is what `hardhat node` serves. A node that does
+ * not serve `pending` (an error or no block) is read at `latest`. Each read has a deadline
  * (`TimeoutError`); any other failure is a `TransportError`.
  */
-export function providerChainClock(
-  provider: { getBlock(tag: "pending" | "latest"): Promise<{ readonly timestamp: number } | null> },
-  options: ChainClockOptions = {},
-): ChainClock {
+export function providerChainClock(provider: BlockSource, options: ChainClockOptions = {}): ChainClock {
   const timeoutMs = options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
-  const read = async (tag: "pending" | "latest") => {
+  const read = async (tag: "pending" | "latest"): Promise<{ readonly timestamp: number } | null> => {
     try {
+      if (tag === "pending" && provider.send !== undefined) {
+        const raw = (await withDeadline(
+          "the chain's pending block",
+          timeoutMs,
+          provider.send("eth_getBlockByNumber", ["pending", false]),
+        )) as { timestamp?: unknown } | null;
+        if (typeof raw?.timestamp !== "string") return null;
+        const seconds = Number(BigInt(raw.timestamp));
+        return Number.isSafeInteger(seconds) ? { timestamp: seconds } : null;
+      }
       return await withDeadline(`the chain's ${tag} block`, timeoutMs, provider.getBlock(tag));
     } catch (e) {
       if (e instanceof StrataError) throw e;

@@ -434,6 +434,12 @@ export class SqliteFlowStore {
     return r.t == null ? undefined : Number(r.t);
   }
 
+  /** The writer's `synchronous` level (`StoreOpenOptions.synchronous`): `FULL` fsyncs every commit. */
+  get synchronous(): "OFF" | "NORMAL" | "FULL" | "EXTRA" {
+    const r = this.#db.prepare("PRAGMA synchronous").get() as { synchronous: number };
+    return (["OFF", "NORMAL", "FULL", "EXTRA"] as const)[r.synchronous]!;
+  }
+
   get lastBatchNumber(): number {
     return this.#lastBatch.number;
   }

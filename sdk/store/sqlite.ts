@@ -26,10 +26,16 @@ import { pathToFileURL } from "node:url";
 import { InvalidInputError, type StoreRejection, StoreError, StrataError } from "../errors.ts";
 
 /** Which role a store file belongs to. */
-export type StoreKind = "flow" | "fog" | "object";
+export type StoreKind = "flow" | "fog" | "object" | "keyserver" | "sender";
 
 /** The meta key each kind keeps its owner under (the key stores made before `kind` was kept still have). */
-const OWNER_KEY: Readonly<Record<StoreKind, string>> = { flow: "station", fog: "node", object: "layer" };
+const OWNER_KEY: Readonly<Record<StoreKind, string>> = {
+  flow: "station",
+  fog: "node",
+  object: "layer",
+  keyserver: "keyserver",
+  sender: "account",
+};
 
 /** What a store file must be: a role's kind and the owner's id (station id, fog node id, layer address). */
 export interface StoreIdentity {
@@ -43,7 +49,7 @@ export interface StoreSchema {
   readonly version: number;
   /** Idempotent DDL (`CREATE ... IF NOT EXISTS`), run at create and at every open. */
   readonly ddl: string;
-  /** Extra connection pragmas (WAL and `synchronous = NORMAL` are always set). */
+  /** Extra connection pragmas (WAL and `synchronous` (`StoreOpenOptions`) are always set). */
   readonly pragmas?: string;
 }
 
@@ -64,7 +70,18 @@ export interface StoreOpenOptions {
    * cleanly (a `-wal` is there). `verify()` runs the full check on demand.
    */
   readonly integrityCheckBytes?: number;
+  /**
+   * SQLite's `synchronous` on the writer's connection (WAL either way). `NORMAL` (the default): a
+   * commit survives a crash of the process, not of the machine (the WAL is fsynced only at
+   * checkpoints). `FULL`: every commit is fsynced before it returns, so it survives a power loss
+   * too, at the cost of one fsync per transaction: for a store whose commits are acknowledged to
+   * someone who then forgets the data (a station's receipts).
+   */
+  readonly synchronous?: Synchronous;
 }
+
+/** SQLite's `synchronous` levels a store may run at. */
+export type Synchronous = "NORMAL" | "FULL";
 
 interface Row {
   readonly [column: string]: unknown;
@@ -89,17 +106,21 @@ export function openStore(
   identity: StoreIdentity,
   schema: StoreSchema,
   mode: OpenMode,
-  options: { readonly integrityCheckBytes?: number } = {},
+  options: { readonly integrityCheckBytes?: number; readonly synchronous?: Synchronous } = {},
 ): DatabaseSync {
   if (typeof path !== "string" || path.length === 0) throw new InvalidInputError("a store path is required", { path });
   if (mode !== "create" && mode !== "open" && mode !== "auto") {
     throw new InvalidInputError("mode must be create, open or auto", { mode });
   }
+  const synchronous = options.synchronous ?? "NORMAL";
+  if (synchronous !== "NORMAL" && synchronous !== "FULL") {
+    throw new InvalidInputError("synchronous must be NORMAL or FULL", { synchronous });
+  }
   const limit = options.integrityCheckBytes ?? DEFAULT_INTEGRITY_CHECK_BYTES;
   if (typeof limit !== "number" || !(limit >= 0)) {
     throw new InvalidInputError("integrityCheckBytes must be a number >= 0", { integrityCheckBytes: limit });
   }
-  if (path === ":memory:") return guard(path, createIn(path, path, identity, schema));
+  if (path === ":memory:") return guard(path, createIn(path, path, identity, schema, synchronous));
   const main = sizeOf(path);
   const wal = sizeOf(`${path}-wal`);
   checkNoJournal(path);
@@ -116,7 +137,7 @@ export function openStore(
     // a -wal at open means the last writer did not close (a clean close checkpoints and deletes it)
     expected = inspect(path, identity, schema, wal, wal !== undefined || main <= limit);
   }
-  return guard(path, reopen(path, identity, schema, expected));
+  return guard(path, reopen(path, identity, schema, expected, synchronous));
 }
 
 /**
@@ -276,9 +297,9 @@ function checkSize(path: string): void {
 }
 
 /** The writer's connection settings: one writer per file (`EXCLUSIVE` locking, so no `-shm` either), WAL. */
-function configure(db: DatabaseSync, schema: StoreSchema): void {
+function configure(db: DatabaseSync, schema: StoreSchema, synchronous: Synchronous = "NORMAL"): void {
   db.exec(
-    `PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; ${schema.pragmas ?? ""}`,
+    `PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL; PRAGMA synchronous = ${synchronous}; ${schema.pragmas ?? ""}`,
   );
 }
 
@@ -316,11 +337,17 @@ function initialise(db: DatabaseSync, identity: StoreIdentity, schema: StoreSche
 }
 
 /** A store in memory (`:memory:`), made complete on the connection that is returned. */
-function createIn(path: string, target: string, identity: StoreIdentity, schema: StoreSchema): DatabaseSync {
+function createIn(
+  path: string,
+  target: string,
+  identity: StoreIdentity,
+  schema: StoreSchema,
+  synchronous: Synchronous = "NORMAL",
+): DatabaseSync {
   const db = sqlite(path, () => new DatabaseSync(target));
   try {
     initialise(db, identity, schema);
-    configure(db, schema);
+    configure(db, schema, synchronous);
     return db;
   } catch (e) {
     db.close();
@@ -379,10 +406,16 @@ function syncFile(path: string, file: string): void {
  * was checked, or that another connection holds (`unavailable`), is refused untouched. Then new
  * tables are added, and identity rows a store made before they were kept lacks.
  */
-function reopen(path: string, identity: StoreIdentity, schema: StoreSchema, expected: FileIdentity): DatabaseSync {
+function reopen(
+  path: string,
+  identity: StoreIdentity,
+  schema: StoreSchema,
+  expected: FileIdentity,
+  synchronous: Synchronous = "NORMAL",
+): DatabaseSync {
   const db = sqlite(path, () => new DatabaseSync(path));
   try {
-    configure(db, schema);
+    configure(db, schema, synchronous);
     const now = identityOf(db);
     if (now === undefined || !sameFile(expected, now) || now.kind !== identity.kind || now.owner !== identity.owner) {
       throw new StoreError("unavailable", path, "the file changed while it was being opened", {

@@ -58,7 +58,7 @@ async function lagging(): Promise<Chain> {
   return { provider: ethers.provider, admin: admin!, stop: () => Promise.resolve() };
 }
 
-async function rpc(start: typeof startHardhatNode): Promise<Chain> {
+async function rpc(start: () => ReturnType<typeof startHardhatNode>): Promise<Chain> {
   const node = await start();
   return { provider: node.provider, admin: await node.provider.getSigner(0), stop: () => node.stop() };
 }

@@ -91,6 +91,20 @@ export class NbiotNode {
     return [...this.#outbox.keys()];
   }
 
+  /** The highest sequence number sealed or confirmed (the next reading takes the one after). */
+  get lastSeq(): number {
+    return this.#lastSeq;
+  }
+
+  /**
+   * The sealed primary ciphertext of unconfirmed reading `seq`: what a device keeps durably before
+   * the frame leaves, so a restart resumes with it (`NodeState.unconfirmed`) and never seals
+   * another reading under a sequence number the station may already hold.
+   */
+  sealed(seq: number): Uint8Array | undefined {
+    return this.#outbox.get(seq);
+  }
+
   /** Every receipt received, oldest first (what a light node checks its readings with). */
   get receipts(): readonly Receipt[] {
     return this.#receipts;

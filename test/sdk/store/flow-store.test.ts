@@ -27,6 +27,20 @@ describe("SqliteFlowStore", function () {
     w.cleanup();
   });
 
+  it("runs at synchronous NORMAL by default and FULL (every commit fsynced) when asked, over a reopen too", function () {
+    const path = `${w.dir}/sync.sqlite`;
+    const station = randomId();
+    const normal = new SqliteFlowStore(path, station);
+    expect(normal.synchronous).to.equal("NORMAL");
+    normal.close();
+    const full = new SqliteFlowStore(path, station, { synchronous: "FULL" });
+    expect(full.synchronous).to.equal("FULL");
+    full.close();
+    expect(() => new SqliteFlowStore(`${w.dir}/x.sqlite`, station, { synchronous: "OFF" as "FULL" })).to.throw(
+      InvalidInputError,
+    );
+  });
+
   it("leaves no trace of a rolled-back append, node refs included", function () {
     const station = randomId();
     const path = `${w.dir}/refs.sqlite`;
