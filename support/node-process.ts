@@ -101,7 +101,10 @@ async function terminate(
     } catch {
       return;
     }
-    if (Date.now() > deadline) return send("SIGKILL");
+    if (Date.now() > deadline) {
+      send("SIGKILL"); // a process in a system call ends a moment after its SIGKILL
+      if (Date.now() > deadline + 10_000) return;
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -156,7 +159,7 @@ async function start(
     },
     async stop() {
       provider.destroy();
-      await terminate(child, "SIGTERM");
+      await terminate(child, "SIGTERM", 10_000, detached);
     },
   };
 }

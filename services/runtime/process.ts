@@ -107,8 +107,9 @@ export function startProcess(
         return; // no process of the group is left
       }
       if (Date.now() > deadline) {
+        // killed: a process in a system call (an fsync on a loaded disk) still ends a moment later
         signal("SIGKILL");
-        return;
+        if (Date.now() > deadline + 10_000) return;
       }
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -146,7 +146,9 @@ export async function acquireWhenAnchored(
   anchors: DataAnchorClient,
   primaryKey: Uint8Array,
   confirmed: number,
-  tries = 150,
+  // 90 s and more: a station whose rounds failed on a loaded machine (a chain call past its
+  // deadline) waits out its back-off, which doubles from the batch interval, before it seals again.
+  tries = 450,
 ): Promise<AcquiredReading[]> {
   let last: unknown;
   for (let i = 0; i < tries; i++) {
@@ -339,7 +341,7 @@ export async function verifyAllConfirmed(
   world: StationWorld,
   statePath: string,
   links: readonly StationLink[],
-  tries = 150,
+  tries = 450,
 ): Promise<Map<Hex, AcquiredReading[]>> {
   const { SimState } = await import("../../services/sim/nbiot.ts");
   const state = new SimState(statePath);
